@@ -1,0 +1,75 @@
+/**
+ * Block 6 (the dual ascent) and the residuals, in TypeScript on the state's own buffers:
+ *   μ1 += a − P,  μ2 += s − tanh a,  μ3 += o − (V s + c),
+ * then μ_i *= scale_i (ρ_old/ρ_new, when ρ changes). One fused pass per constraint also
+ * collects every norm the residuals and the Lagrangian need.
+ */
+import { forChunks } from '../chunked';
+import { native } from '../native';
+import type { RNN } from '../rnn';
+import { refreshAffine } from './blocks';
+import type { Triple } from './rho';
+import type { AdmmState } from './state';
+
+export interface ConstraintNorms {
+  /** ‖left − right‖² (the primal residual), ‖left‖², ‖right‖². */
+  residualSq: number;
+  leftSq: number;
+  rightSq: number;
+  /** ‖μ‖² before and after the ascent step (before rescaling). */
+  dualOldSq: number;
+  dualNewSq: number;
+}
+
+async function ascend(left: Float32Array, right: Float32Array, dual: Float32Array, scale: number, apply: boolean): Promise<ConstraintNorms> {
+  const n: ConstraintNorms = { residualSq: 0, leftSq: 0, rightSq: 0, dualOldSq: 0, dualNewSq: 0 };
+  await forChunks(left.length, (begin, end) => {
+    let rr = 0, ll = 0, pp = 0, mo = 0, mn = 0;
+    for (let k = begin; k < end; k++) {
+      const l = left[k], p = right[k], m = dual[k], r = l - p, next = m + r;
+      rr += r * r;
+      ll += l * l;
+      pp += p * p;
+      mo += m * m;
+      mn += next * next;
+      if (apply) dual[k] = next * scale;
+    }
+    n.residualSq += rr;
+    n.leftSq += ll;
+    n.rightSq += pp;
+    n.dualOldSq += mo;
+    n.dualNewSq += mn;
+  });
+  return n;
+}
+
+/** Brings the readout V s + c up to date (into st.readout). */
+export async function refreshReadout(st: AdmmState, model: RNN): Promise<void> {
+  await native.readoutAsync({ shape: st.shape, S: st.S, V: model.V, c: model.c, out: st.readout });
+}
+
+/**
+ * Measures the three constraints and, when `apply`, takes the dual ascent step with the
+ * given rescale factors. Returns the norms for constraints a, s, o.
+ */
+export async function measureAndAscend(st: AdmmState, model: RNN, scale: Triple, apply: boolean): Promise<[ConstraintNorms, ConstraintNorms, ConstraintNorms]> {
+  await refreshAffine(st, model);
+  await refreshReadout(st, model);
+  return [
+    await ascend(st.A, st.P, st.M1, scale[0], apply),
+    await ascend(st.S, st.TA, st.M2, scale[1], apply),
+    await ascend(st.O, st.readout, st.M3, scale[2], apply),
+  ];
+}
+
+/** Multiplies every scaled dual by its factor (after a ρ change not fused into the ascent). */
+export async function rescaleDuals(st: AdmmState, scale: Triple): Promise<void> {
+  const duals = [st.M1, st.M2, st.M3];
+  for (let i = 0; i < 3; i++) {
+    if (scale[i] === 1) continue;
+    const m = duals[i], f = scale[i];
+    await forChunks(m.length, (begin, end) => {
+      for (let k = begin; k < end; k++) m[k] *= f;
+    });
+  }
+}

@@ -1,0 +1,43 @@
+/** What the trainer reports per iteration and at the end of a fit. */
+
+export interface AdmmIterationRecord {
+  /** 1-based iteration number within the trainer's run (continues across resumed fits). */
+  iteration: number;
+  /** Mean loss per loss term of the true forward pass with the current weights. */
+  loss: number;
+  /** Training accuracy of the true forward pass (classification; NaN for regression). */
+  accuracy: number;
+  /** Mean loss per loss term of the auxiliary outputs o (what ADMM is fitting). */
+  auxiliaryLoss: number;
+  /** Augmented Lagrangian after this iteration's primal blocks (summed-loss scale, at this iteration's ρ). */
+  lagrangian: number;
+  /** Relative primal residuals ‖a − Ux − Ws − b‖, ‖s − tanh a‖, ‖o − Vs − c‖, each over the larger norm of its two sides. */
+  primalResiduals: { a: number; s: number; o: number };
+  /** Relative dual residual ‖(ρ1Δa, ρ2Δs, ρ3Δo)‖ / ‖(ρ1μ1, ρ2μ2, ρ3μ3)‖. */
+  dualResidual: number;
+  /** (ρ1, ρ2, ρ3) used in this iteration. */
+  rho: [number, number, number];
+  /** θ accepted by backtracking per linearised block (only with update: 'linearized'). */
+  theta?: { uwb: number; a: number; s: number; vc: number };
+  /** Wall-clock seconds of this iteration, including the forward-pass loss. */
+  seconds: number;
+  /** Seconds since the fit started. */
+  elapsed: number;
+}
+
+/**
+ * Why a fit ended.
+ * - `max-iterations`, `converged` (residual tolerances), `plateau` (loss stopped improving),
+ * - `aborted` (AbortSignal), `stopped` (onIteration returned false),
+ * - `diverged` (NaN/Inf appeared; the last finite weights are kept),
+ * - `singular` (a weight or state system could not be factorised; weights of the last completed iteration kept).
+ */
+export type FitStatus = 'max-iterations' | 'converged' | 'plateau' | 'aborted' | 'stopped' | 'diverged' | 'singular';
+
+export interface FitResult {
+  status: FitStatus;
+  /** Human-readable reason, e.g. which quantity became non-finite. */
+  message: string;
+  history: AdmmIterationRecord[];
+  seconds: number;
+}

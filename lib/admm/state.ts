@@ -1,0 +1,70 @@
+/**
+ * The auxiliaries, duals and workspaces of one ADMM run, allocated once and reused by every
+ * iteration. Scaled duals μ = λ/ρ. XU = U x + b and P = XU + W s_{t-1} are caches whose
+ * freshness is tracked, so each block recomputes them only when their inputs changed.
+ */
+import type { LossSteps, TargetLayout } from '../data';
+import type { NativeInputs, NativeShape } from '../native';
+import type { Triple } from './rho';
+
+export class AdmmState {
+  readonly shape: NativeShape;
+  readonly inputs: NativeInputs;
+  readonly targets: TargetLayout;
+  readonly lossSteps: LossSteps;
+  /** Pre-activations, states, outputs of the loss steps. */
+  A: Float32Array;
+  S: Float32Array;
+  O: Float32Array;
+  /** Scaled duals of the three constraints. */
+  M1: Float32Array;
+  M2: Float32Array;
+  M3: Float32Array;
+  /** tanh(A), kept in step with A by the a-block. */
+  TA: Float32Array;
+  /** Caches: XU = Ux + b; P = XU + W s_{t-1} (also the scratch of the (U,W,b) block and the s-block output). */
+  XU: Float32Array;
+  P: Float32Array;
+  /** V s + c on the loss steps (dual update), and the forward-pass outputs (true loss). */
+  readout: Float32Array;
+  forwardOutputs: Float32Array;
+  xuFresh = false;
+  pFresh = false;
+  rho: Triple;
+  beta: number;
+  /** θ of the linearised blocks, carried between iterations as backtracking starts. */
+  theta = { uwb: 1, a: 1, s: 1, vc: 1 };
+  /** Σ(Δ)² of the auxiliaries in the current iteration (dual residuals). */
+  change: Triple = [0, 0, 0];
+  iteration = 0;
+
+  constructor(shape: NativeShape, inputs: NativeInputs, targets: TargetLayout, lossSteps: LossSteps, rho: Triple, beta: number) {
+    this.shape = shape;
+    this.inputs = inputs;
+    this.targets = targets;
+    this.lossSteps = lossSteps;
+    this.rho = [...rho];
+    this.beta = beta;
+    const hidden = shape.N * shape.T * shape.h;
+    const outputs = shape.N * (shape.everyStep ? shape.T : 1) * shape.K;
+    this.A = new Float32Array(hidden);
+    this.S = new Float32Array(hidden);
+    this.TA = new Float32Array(hidden);
+    this.M1 = new Float32Array(hidden);
+    this.M2 = new Float32Array(hidden);
+    this.XU = new Float32Array(hidden);
+    this.P = new Float32Array(hidden);
+    this.O = new Float32Array(outputs);
+    this.M3 = new Float32Array(outputs);
+    this.readout = new Float32Array(outputs);
+    this.forwardOutputs = new Float32Array(outputs);
+  }
+
+  /** Bytes held by this state. */
+  get bytes(): number {
+    return [this.A, this.S, this.TA, this.M1, this.M2, this.XU, this.P, this.O, this.M3, this.readout, this.forwardOutputs].reduce(
+      (sum, a) => sum + a.byteLength,
+      0
+    );
+  }
+}

@@ -1,0 +1,28 @@
+/** admmirnn — train recurrent neural networks with ADMM (ADMMiRNN), on a C++/OpenBLAS core. */
+export { RNN } from './rnn';
+export type { RNNConfig, InitOptions, PredictOptions, EvaluateOptions, Evaluation, RNNData, WeightName } from './rnn';
+export type { InitScheme } from './init';
+export type { SequenceInputs, TrainingData, LossName, LossSteps } from './data';
+export { AdmmTrainer } from './admm/trainer';
+export type { AdmmTrainerOptions, FitOptions, RhoPolicy } from './admm/options';
+export type { AdmmIterationRecord, FitResult, FitStatus } from './admm/record';
+export type { AdmmState } from './admm/state';
+export { AdmmError } from './errors';
+export type { AdmmErrorCode } from './errors';
+export { Random } from './random';
+export { loadMnist10k } from './mnist';
+export type { MnistSplit } from './mnist';
+export { native } from './native';
+export type { NativeBinding, ThreadCounts } from './native';
+
+import { native } from './native';
+import type { ThreadCounts } from './native';
+
+/** Threads used by OpenBLAS and by the elementwise kernels (process-wide). */
+export function getThreads(): ThreadCounts {
+  return native.getThreads();
+}
+
+export function setThreads(counts: Partial<ThreadCounts>): ThreadCounts {
+  return native.setThreads(counts);
+}

@@ -1,0 +1,160 @@
+/**
+ * The one place that loads the native addon. Every other module imports `native` from here.
+ * The binding validates its arguments again (sizes before memory), but callers inside
+ * this library pass buffers they have already checked.
+ */
+import path from 'node:path';
+
+/** Model and data sizes, as the native kernels see them. */
+export interface NativeShape {
+  N: number;
+  T: number;
+  d: number;
+  h: number;
+  K: number;
+  everyStep: boolean;
+}
+
+/** Dense inputs `x` [N, T, d] or token ids `ids` [N, T]. */
+export type NativeInputs = { x: Float32Array; ids?: undefined } | { ids: Int32Array; x?: undefined };
+
+export interface WeightStepArgs {
+  beta?: number;
+  eta?: number;
+  linearized?: boolean;
+  theta?: number;
+}
+
+export interface ChangeResult {
+  /** Σ (Δ variable)² of the block. */
+  change: number;
+  /** θ accepted by backtracking (linearised variant), else the θ passed in. */
+  theta: number;
+}
+
+type Sync<A, R> = (args: A) => R;
+type Twin<Name extends string, A, R> = { [K in Name]: Sync<A, R> } & { [K in `${Name}Async`]: (args: A) => Promise<R> };
+
+export type InputProjectionArgs = { shape: NativeShape; U: Float32Array; b: Float32Array; out: Float32Array } & NativeInputs;
+export type RecurrentAffineArgs = { shape: NativeShape; XU: Float32Array; S: Float32Array; W: Float32Array; out: Float32Array };
+export type ReadoutArgs = { shape: NativeShape; S: Float32Array; V: Float32Array; c: Float32Array; out: Float32Array };
+export type ForwardArgs = {
+  shape: NativeShape;
+  U: Float32Array;
+  W: Float32Array;
+  b: Float32Array;
+  V: Float32Array;
+  c: Float32Array;
+  A?: Float32Array;
+  S?: Float32Array;
+  O: Float32Array;
+} & NativeInputs;
+export type SolveUWbArgs = {
+  shape: NativeShape;
+  S: Float32Array;
+  A: Float32Array;
+  M1: Float32Array;
+  scratch: Float32Array;
+  U: Float32Array;
+  W: Float32Array;
+  b: Float32Array;
+  rho1: number;
+} & WeightStepArgs &
+  NativeInputs;
+export type SolveVcArgs = {
+  shape: NativeShape;
+  S: Float32Array;
+  O: Float32Array;
+  M3: Float32Array;
+  V: Float32Array;
+  c: Float32Array;
+  rho3: number;
+} & WeightStepArgs;
+export type AStepArgs = {
+  n: number;
+  P: Float32Array;
+  M1: Float32Array;
+  S: Float32Array;
+  M2: Float32Array;
+  A: Float32Array;
+  TA: Float32Array;
+  rho1: number;
+  rho2: number;
+  linearized?: boolean;
+  theta?: number;
+};
+export type SStepArgs = {
+  shape: NativeShape;
+  A: Float32Array;
+  TA: Float32Array;
+  M1: Float32Array;
+  M2: Float32Array;
+  XU: Float32Array;
+  O: Float32Array;
+  M3: Float32Array;
+  W: Float32Array;
+  V: Float32Array;
+  c: Float32Array;
+  S: Float32Array;
+  out: Float32Array;
+  rho1: number;
+  rho2: number;
+  rho3: number;
+  linearized?: boolean;
+  theta?: number;
+};
+export type OStepArgs = {
+  shape: NativeShape;
+  S: Float32Array;
+  V: Float32Array;
+  c: Float32Array;
+  M3: Float32Array;
+  O: Float32Array;
+  rho3: number;
+} & ({ loss: 'softmax-cross-entropy'; labels: Int32Array } | { loss: 'squared-error'; values: Float32Array });
+export type SgemmArgs = { m: number; n: number; k: number; A: Float32Array; B: Float32Array; C: Float32Array };
+
+export interface ThreadCounts {
+  blas: number;
+  elementwise: number;
+}
+
+/** The addon's exports, typed. */
+export type NativeBinding = Twin<'inputProjection', InputProjectionArgs, void> &
+  Twin<'recurrentAffine', RecurrentAffineArgs, void> &
+  Twin<'readout', ReadoutArgs, void> &
+  Twin<'forward', ForwardArgs, void> &
+  Twin<'solveUWb', SolveUWbArgs, number> &
+  Twin<'solveVc', SolveVcArgs, number> &
+  Twin<'aStep', AStepArgs, ChangeResult> &
+  Twin<'sStep', SStepArgs, ChangeResult> &
+  Twin<'oStep', OStepArgs, number> &
+  Twin<'sgemm', SgemmArgs, void> & {
+    getThreads(): ThreadCounts;
+    setThreads(counts: Partial<ThreadCounts>): ThreadCounts;
+    convexityThreshold(args: { q: number }): number;
+    napiVersion: number;
+  };
+
+function load(): NativeBinding {
+  // dist/lib/native.js and lib/native.ts both sit two levels below the package root.
+  const root = path.resolve(__dirname, '..', '..');
+  const candidates = [root, path.resolve(__dirname, '..')];
+  const errors: string[] = [];
+  for (const dir of candidates) {
+    try {
+      // eslint-disable-next-line @typescript-eslint/no-var-requires
+      return require('node-gyp-build')(dir) as NativeBinding;
+    } catch (e) {
+      errors.push(`${dir}: ${(e as Error).message.split('\n')[0]}`);
+    }
+  }
+  throw new Error(
+    'admmirnn: could not load the native addon (no matching prebuild in prebuilds/ and no build/Release/admmirnn.node).\n' +
+      `Tried:\n  ${errors.join('\n  ')}\n` +
+      'Build it with `npm rebuild admmirnn` (needs cmake, a C++17 compiler and OpenBLAS: ' +
+      'apt-get install -y libopenblas-dev cmake pkg-config).'
+  );
+}
+
+export const native: NativeBinding = load();

@@ -1,0 +1,186 @@
+#include "binding_args.h"
+
+#include <climits>
+#include <cmath>
+#include <sstream>
+
+namespace admm::binding {
+namespace {
+// BLAS takes int sizes and leading dimensions.
+constexpr int64_t kMaxBlasInt = INT_MAX;
+}  // namespace
+
+Args::Args(const Napi::CallbackInfo& info, const char* function) : env_(info.Env()), function_(function) {
+  if (info.Length() < 1 || !info[0].IsObject() || info[0].IsArray() || info[0].IsTypedArray())
+    typeError("options", "an object");
+  object_ = info[0].As<Napi::Object>();
+  pins_.push_back(Napi::Persistent(object_));
+}
+
+void Args::typeError(const std::string& name, const std::string& expected) const {
+  throw Napi::TypeError::New(env_, function_ + ": " + prefix_ + name + " must be " + expected);
+}
+
+void Args::rangeError(const std::string& name, const std::string& expected) const {
+  throw Napi::RangeError::New(env_, function_ + ": " + prefix_ + name + " must be " + expected);
+}
+
+Napi::Value Args::field(const char* name) const { return object_.Get(name); }
+
+bool Args::has(const char* name) const {
+  Napi::Value v = field(name);
+  return !v.IsUndefined() && !v.IsNull();
+}
+
+double Args::number(const char* name, double min, double max) {
+  Napi::Value v = field(name);
+  if (!v.IsNumber()) typeError(name, "a number");
+  const double x = v.As<Napi::Number>().DoubleValue();
+  if (!std::isfinite(x) || x < min || x > max) {
+    std::ostringstream os;
+    os << "a finite number in [" << min << ", " << max << "], got " << x;
+    rangeError(name, os.str());
+  }
+  return x;
+}
+
+double Args::numberOr(const char* name, double min, double max, double fallback) {
+  return has(name) ? number(name, min, max) : fallback;
+}
+
+int64_t Args::integer(const char* name, int64_t min, int64_t max) {
+  Napi::Value v = field(name);
+  if (!v.IsNumber()) typeError(name, "an integer");
+  const double x = v.As<Napi::Number>().DoubleValue();
+  if (!std::isfinite(x) || std::floor(x) != x || x < static_cast<double>(min) || x > static_cast<double>(max)) {
+    std::ostringstream os;
+    os << "an integer in [" << min << ", " << max << "], got " << x;
+    rangeError(name, os.str());
+  }
+  return static_cast<int64_t>(x);
+}
+
+bool Args::booleanOr(const char* name, bool fallback) {
+  if (!has(name)) return fallback;
+  Napi::Value v = field(name);
+  if (!v.IsBoolean()) typeError(name, "a boolean");
+  return v.As<Napi::Boolean>().Value();
+}
+
+std::string Args::choice(const char* name, std::initializer_list<const char*> options) {
+  Napi::Value v = field(name);
+  std::string list;
+  for (const char* o : options) list += (list.empty() ? "'" : ", '") + std::string(o) + "'";
+  if (!v.IsString()) typeError(name, "one of " + list);
+  const std::string s = v.As<Napi::String>().Utf8Value();
+  for (const char* o : options)
+    if (s == o) return s;
+  rangeError(name, "one of " + list + ", got '" + s + "'");
+}
+
+template <class T, napi_typedarray_type kType>
+T* Args::typedArray(const char* name, int64_t length, bool optional, const char* typeName) {
+  Napi::Value v = field(name);
+  if (optional && (v.IsUndefined() || v.IsNull())) return nullptr;
+  if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != kType)
+    typeError(name, std::string("a ") + typeName);
+  auto array = v.As<Napi::TypedArrayOf<T>>();
+  if (static_cast<int64_t>(array.ElementLength()) != length) {
+    std::ostringstream os;
+    os << "of length " << length << ", got " << array.ElementLength();
+    if (array.ElementLength() == 0 && length > 0) os << " (detached or empty buffer?)";
+    rangeError(name, os.str());
+  }
+  pins_.push_back(Napi::Persistent(v.As<Napi::Object>()));
+  // A zero-length request still needs a non-null pointer for the kernels' contracts.
+  static T empty{};
+  return length == 0 ? &empty : array.Data();
+}
+
+float* Args::f32(const char* name, int64_t length) {
+  return typedArray<float, napi_float32_array>(name, length, false, "Float32Array");
+}
+float* Args::f32Optional(const char* name, int64_t length) {
+  return typedArray<float, napi_float32_array>(name, length, true, "Float32Array");
+}
+int32_t* Args::i32(const char* name, int64_t length) {
+  return typedArray<int32_t, napi_int32_array>(name, length, false, "Int32Array");
+}
+
+int64_t checkedProduct(Args& args, const char* what, std::initializer_list<int64_t> factors, int64_t limit) {
+  int64_t p = 1;
+  for (int64_t f : factors) {
+    if (f != 0 && p > limit / f) args.rangeError(what, "at most " + std::to_string(limit) + " elements");
+    p *= f;
+  }
+  return p;
+}
+
+Shape Args::shape() {
+  Napi::Value v = field("shape");
+  if (!v.IsObject()) typeError("shape", "an object {N, T, d, h, K, everyStep}");
+  // Read the nested object with this reader, then restore it.
+  struct Restore {
+    Args& a;
+    Napi::Object saved;
+    ~Restore() { a.object_ = saved; a.prefix_.clear(); }
+  } restore{*this, object_};
+  object_ = v.As<Napi::Object>();
+  prefix_ = "shape.";
+  Args& nested = *this;
+  Shape s;
+  s.N = nested.integer("N", 1, kMaxBlasInt);
+  s.T = nested.integer("T", 1, kMaxBlasInt);
+  s.d = nested.integer("d", 1, kMaxBlasInt);
+  s.h = nested.integer("h", 1, 1 << 16);
+  s.K = nested.integer("K", 1, 1 << 20);
+  s.everyStep = nested.booleanOr("everyStep", false);
+  // Row counts and leading dimensions are BLAS ints.
+  checkedProduct(nested, "N*T", {s.N, s.T}, kMaxBlasInt);
+  checkedProduct(nested, "T*h", {s.T, s.h}, kMaxBlasInt);
+  checkedProduct(nested, "T*d", {s.T, s.d}, kMaxBlasInt);
+  checkedProduct(nested, "T*K", {s.T, s.K}, kMaxBlasInt);
+  checkedProduct(nested, "N*T*h", {s.N, s.T, s.h}, int64_t{1} << 40);
+  checkedProduct(nested, "N*T*K", {s.N, s.T, s.K}, int64_t{1} << 40);
+  checkedProduct(nested, "h*(d+h+1)", {s.h, s.d + s.h + 1}, int64_t{1} << 31);
+  return s;
+}
+
+Inputs Args::inputs(const Shape& s) {
+  Inputs in;
+  const bool hasX = has("x"), hasIds = has("ids");
+  if (hasX == hasIds) typeError("x / ids", "exactly one of x (Float32Array) or ids (Int32Array)");
+  if (hasX) {
+    in.x = f32("x", checkedProduct(*this, "x", {s.N, s.T, s.d}, int64_t{1} << 40));
+    return in;
+  }
+  in.ids = i32("ids", s.N * s.T);
+  for (int64_t k = 0; k < s.N * s.T; ++k)
+    if (in.ids[k] < 0 || in.ids[k] >= s.d)
+      rangeError("ids", "token ids in [0, " + std::to_string(s.d) + "), got " + std::to_string(in.ids[k]) +
+                            " at index " + std::to_string(k));
+  return in;
+}
+
+Targets Args::targets(const Shape& s, Loss loss) {
+  Targets y;
+  if (loss == Loss::kSquaredError) {
+    y.values = f32("values", s.N * s.L() * s.K);
+    return y;
+  }
+  y.labels = i32("labels", s.N * s.L());
+  for (int64_t k = 0; k < s.N * s.L(); ++k)
+    if (y.labels[k] < 0 || y.labels[k] >= s.K)
+      rangeError("labels", "class ids in [0, " + std::to_string(s.K) + "), got " + std::to_string(y.labels[k]) +
+                               " at index " + std::to_string(k));
+  return y;
+}
+
+void Args::requireDistinct(const char* outName, const void* out, int64_t outBytes, const char* inName,
+                           const void* in, int64_t inBytes) {
+  const auto o = reinterpret_cast<uintptr_t>(out), i = reinterpret_cast<uintptr_t>(in);
+  if (outBytes > 0 && inBytes > 0 && o < i + static_cast<uintptr_t>(inBytes) && i < o + static_cast<uintptr_t>(outBytes))
+    rangeError(outName, std::string("memory distinct from ") + inName);
+}
+
+}  // namespace admm::binding

@@ -1,0 +1,317 @@
+// Node-API bindings. Each kernel is exposed as a synchronous function and an async twin
+// (`<name>Async`, returning a Promise) that runs the same kernel on the libuv thread pool
+// while holding references to every buffer it touches.
+#include <napi.h>
+
+#include <new>
+#include <utility>
+
+#include "binding_args.h"
+#include "kernels.h"
+#include "parallel.h"
+
+namespace admm::binding {
+namespace {
+
+const char* statusCode(StatusCode c) {
+  switch (c) {
+    case StatusCode::kNotPositiveDefinite: return "ERR_NOT_POSITIVE_DEFINITE";
+    case StatusCode::kNonFinite: return "ERR_NON_FINITE";
+    case StatusCode::kOutOfMemory: return "ERR_OUT_OF_MEMORY";
+    default: return "ERR_UNKNOWN";
+  }
+}
+
+Napi::Error statusError(Napi::Env env, const Status& s, const char* function) {
+  Napi::Error e = Napi::Error::New(env, std::string(function) + ": " + s.message);
+  e.Set("code", Napi::String::New(env, statusCode(s.code)));
+  return e;
+}
+
+template <class Op>
+Status runGuarded(Op& op) {
+  try {
+    return op.run();
+  } catch (const std::bad_alloc&) {
+    return Status::error(StatusCode::kOutOfMemory, "out of memory");
+  }
+}
+
+template <class Op>
+Napi::Value runSync(const Napi::CallbackInfo& info) {
+  Args args(info, Op::kName);
+  Op op;
+  op.parse(args);
+  const Status status = runGuarded(op);
+  if (!status.ok()) throw statusError(info.Env(), status, Op::kName);
+  return op.result(info.Env());
+}
+
+template <class Op>
+class Worker : public Napi::AsyncWorker {
+ public:
+  Worker(Napi::Env env, Op op, std::vector<Napi::ObjectReference> pins)
+      : Napi::AsyncWorker(env, Op::kName), op_(std::move(op)), pins_(std::move(pins)),
+        deferred_(Napi::Promise::Deferred::New(env)) {}
+  Napi::Promise promise() { return deferred_.Promise(); }
+  void Execute() override { status_ = runGuarded(op_); }  // no Napi here: worker thread
+  void OnOK() override {
+    Napi::HandleScope scope(Env());
+    if (status_.ok()) deferred_.Resolve(op_.result(Env()));
+    else deferred_.Reject(statusError(Env(), status_, Op::kName).Value());
+  }
+  void OnError(const Napi::Error& e) override { deferred_.Reject(e.Value()); }
+
+ private:
+  Op op_;
+  std::vector<Napi::ObjectReference> pins_;  // keeps every buffer alive until settled
+  Napi::Promise::Deferred deferred_;
+  Status status_;
+};
+
+template <class Op>
+Napi::Value runAsync(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  try {
+    Args args(info, Op::kName);
+    Op op;
+    op.parse(args);
+    auto* worker = new Worker<Op>(env, std::move(op), std::move(args.pins()));
+    Napi::Promise promise = worker->promise();
+    worker->Queue();
+    return promise;
+  } catch (const Napi::Error& e) {  // validation errors reject instead of throwing
+    auto deferred = Napi::Promise::Deferred::New(env);
+    deferred.Reject(e.Value());
+    return deferred.Promise();
+  }
+}
+
+Loss parseLoss(Args& a) {
+  return a.choice("loss", {"softmax-cross-entropy", "squared-error"}) == "squared-error" ? Loss::kSquaredError
+                                                                                         : Loss::kSoftmaxCrossEntropy;
+}
+
+// ---- ops ------------------------------------------------------------------
+
+struct InputProjectionOp {
+  static constexpr const char* kName = "inputProjection";
+  Shape s; Inputs in; const float *U, *b; float* out;
+  void parse(Args& a) {
+    s = a.shape(); in = a.inputs(s);
+    U = a.f32("U", s.h * s.d); b = a.f32("b", s.h); out = a.f32("out", s.N * s.T * s.h);
+  }
+  Status run() { inputProjection(s, in, U, b, out); return {}; }
+  Napi::Value result(Napi::Env env) { return env.Undefined(); }
+};
+
+struct RecurrentAffineOp {
+  static constexpr const char* kName = "recurrentAffine";
+  Shape s; const float *XU, *S, *W; float* out;
+  void parse(Args& a) {
+    s = a.shape();
+    const int64_t n = s.N * s.T * s.h;
+    XU = a.f32("XU", n); S = a.f32("S", n); W = a.f32("W", s.h * s.h); out = a.f32("out", n);
+    a.requireDistinct("out", out, 4 * n, "S", S, 4 * n);
+    a.requireDistinct("out", out, 4 * n, "W", W, 4 * s.h * s.h);
+  }
+  Status run() { recurrentAffine(s, XU, S, W, out); return {}; }
+  Napi::Value result(Napi::Env env) { return env.Undefined(); }
+};
+
+struct ReadoutOp {
+  static constexpr const char* kName = "readout";
+  Shape s; const float *S, *V, *c; float* out;
+  void parse(Args& a) {
+    s = a.shape();
+    S = a.f32("S", s.N * s.T * s.h); V = a.f32("V", s.K * s.h); c = a.f32("c", s.K);
+    out = a.f32("out", s.N * s.L() * s.K);
+  }
+  Status run() { readout(s, S, V, c, out); return {}; }
+  Napi::Value result(Napi::Env env) { return env.Undefined(); }
+};
+
+struct ForwardOp {
+  static constexpr const char* kName = "forward";
+  Shape s; Inputs in; const float *U, *W, *b, *V, *c; float *A, *S, *O;
+  void parse(Args& a) {
+    s = a.shape(); in = a.inputs(s);
+    U = a.f32("U", s.h * s.d); W = a.f32("W", s.h * s.h); b = a.f32("b", s.h);
+    V = a.f32("V", s.K * s.h); c = a.f32("c", s.K);
+    A = a.f32Optional("A", s.N * s.T * s.h); S = a.f32Optional("S", s.N * s.T * s.h);
+    O = a.f32("O", s.N * s.L() * s.K);
+    if (A && !S) a.typeError("S", "a Float32Array when A is given");
+  }
+  Status run() { forward(s, in, U, W, b, V, c, A, S, O); return {}; }
+  Napi::Value result(Napi::Env env) { return env.Undefined(); }
+};
+
+void parseWeightStep(Args& a, WeightStep& w, const char* rhoName) {
+  w.rho = static_cast<float>(a.number(rhoName, 1e-12, 1e12));
+  w.beta = static_cast<float>(a.numberOr("beta", 0, 1e12, 0));
+  w.eta = static_cast<float>(a.numberOr("eta", 0, 1e12, 0));
+  w.linearized = a.booleanOr("linearized", false);
+  w.theta = a.numberOr("theta", 1e-12, 1e30, 1);
+}
+
+Napi::Value weightResult(Napi::Env env, const WeightStep& w) { return Napi::Number::New(env, w.theta); }
+
+struct SolveUWbOp {
+  static constexpr const char* kName = "solveUWb";
+  Shape s; Inputs in; const float *S, *A, *M1; float *scratch, *U, *W, *b; WeightStep step;
+  void parse(Args& a) {
+    s = a.shape(); in = a.inputs(s);
+    const int64_t n = s.N * s.T * s.h;
+    S = a.f32("S", n); A = a.f32("A", n); M1 = a.f32("M1", n); scratch = a.f32("scratch", n);
+    U = a.f32("U", s.h * s.d); W = a.f32("W", s.h * s.h); b = a.f32("b", s.h);
+    parseWeightStep(a, step, "rho1");
+    for (auto [name, p] : {std::pair{"S", S}, {"A", A}, {"M1", M1}})
+      a.requireDistinct("scratch", scratch, 4 * n, name, p, 4 * n);
+  }
+  Status run() { return solveUWb(s, in, S, A, M1, scratch, step, U, W, b); }
+  Napi::Value result(Napi::Env env) { return weightResult(env, step); }
+};
+
+struct SolveVcOp {
+  static constexpr const char* kName = "solveVc";
+  Shape s; const float *S, *O, *M3; float *V, *c; WeightStep step;
+  void parse(Args& a) {
+    s = a.shape();
+    S = a.f32("S", s.N * s.T * s.h); O = a.f32("O", s.N * s.L() * s.K); M3 = a.f32("M3", s.N * s.L() * s.K);
+    V = a.f32("V", s.K * s.h); c = a.f32("c", s.K);
+    parseWeightStep(a, step, "rho3");
+  }
+  Status run() { return solveVc(s, S, O, M3, step, V, c); }
+  Napi::Value result(Napi::Env env) { return weightResult(env, step); }
+};
+
+Napi::Value changeResult(Napi::Env env, double change, double theta) {
+  Napi::Object r = Napi::Object::New(env);
+  r.Set("change", change);
+  r.Set("theta", theta);
+  return r;
+}
+
+struct AStepOp {
+  static constexpr const char* kName = "aStep";
+  int64_t n = 0; const float *P, *M1, *S, *M2; float *A, *TA; float rho1, rho2; bool linearized;
+  double theta = 1, change = 0;
+  void parse(Args& a) {
+    n = a.integer("n", 1, int64_t{1} << 40);
+    P = a.f32("P", n); M1 = a.f32("M1", n); S = a.f32("S", n); M2 = a.f32("M2", n);
+    A = a.f32("A", n); TA = a.f32("TA", n);
+    rho1 = static_cast<float>(a.number("rho1", 1e-12, 1e12));
+    rho2 = static_cast<float>(a.number("rho2", 0, 1e12));
+    linearized = a.booleanOr("linearized", false);
+    theta = a.numberOr("theta", 1e-12, 1e30, 1);
+    for (auto [name, p] : {std::pair{"P", P}, {"M1", M1}, {"S", S}, {"M2", M2}, {"A", static_cast<const float*>(A)}})
+      a.requireDistinct("TA", TA, 4 * n, name, p, 4 * n);
+  }
+  Status run() { change = aStep(n, P, M1, S, M2, rho1, rho2, linearized, &theta, A, TA); return {}; }
+  Napi::Value result(Napi::Env env) { return changeResult(env, change, theta); }
+};
+
+struct SStepOp {
+  static constexpr const char* kName = "sStep";
+  Shape s; const float *A, *TA, *M1, *M2, *XU, *O, *M3, *W, *V, *c, *S; float* out; Penalties rho;
+  bool linearized; double theta = 1, change = 0;
+  void parse(Args& a) {
+    s = a.shape();
+    const int64_t n = s.N * s.T * s.h, no = s.N * s.L() * s.K;
+    A = a.f32("A", n); TA = a.f32("TA", n); M1 = a.f32("M1", n); M2 = a.f32("M2", n); XU = a.f32("XU", n);
+    O = a.f32("O", no); M3 = a.f32("M3", no);
+    W = a.f32("W", s.h * s.h); V = a.f32("V", s.K * s.h); c = a.f32("c", s.K);
+    S = a.f32("S", n); out = a.f32("out", n);
+    rho.rho1 = static_cast<float>(a.number("rho1", 0, 1e12));
+    rho.rho2 = static_cast<float>(a.number("rho2", 1e-12, 1e12));
+    rho.rho3 = static_cast<float>(a.number("rho3", 0, 1e12));
+    linearized = a.booleanOr("linearized", false);
+    theta = a.numberOr("theta", 1e-12, 1e30, 1);
+    for (auto [name, p, len] : {std::tuple{"A", A, n}, {"TA", TA, n}, {"M1", M1, n}, {"M2", M2, n}, {"XU", XU, n},
+                                {"S", S, n}, {"O", O, no}, {"M3", M3, no}})
+      a.requireDistinct("out", out, 4 * n, name, p, 4 * len);
+  }
+  Status run() { return sStep(s, A, TA, M1, M2, XU, O, M3, W, V, c, S, rho, linearized, &theta, out, &change); }
+  Napi::Value result(Napi::Env env) { return changeResult(env, change, theta); }
+};
+
+struct OStepOp {
+  static constexpr const char* kName = "oStep";
+  Shape s; const float *S, *V, *c, *M3; float* O; Targets y; Loss loss; float rho3; double change = 0;
+  void parse(Args& a) {
+    s = a.shape();
+    loss = parseLoss(a);
+    S = a.f32("S", s.N * s.T * s.h); V = a.f32("V", s.K * s.h); c = a.f32("c", s.K);
+    M3 = a.f32("M3", s.N * s.L() * s.K); O = a.f32("O", s.N * s.L() * s.K);
+    y = a.targets(s, loss);
+    rho3 = static_cast<float>(a.number("rho3", 1e-12, 1e12));
+  }
+  Status run() { change = oStep(s, S, V, c, M3, y, loss, rho3, O); return {}; }
+  Napi::Value result(Napi::Env env) { return Napi::Number::New(env, change); }
+};
+
+struct SgemmOp {
+  static constexpr const char* kName = "sgemm";
+  int m, n, k; const float *A, *B; float* C;
+  void parse(Args& a) {
+    m = static_cast<int>(a.integer("m", 1, 1 << 20)); n = static_cast<int>(a.integer("n", 1, 1 << 20));
+    k = static_cast<int>(a.integer("k", 1, 1 << 20));
+    A = a.f32("A", checkedProduct(a, "A", {m, k}, INT32_MAX)); B = a.f32("B", checkedProduct(a, "B", {k, n}, INT32_MAX));
+    C = a.f32("C", checkedProduct(a, "C", {m, n}, INT32_MAX));
+  }
+  Status run() { sgemm(m, n, k, A, B, C); return {}; }
+  Napi::Value result(Napi::Env env) { return env.Undefined(); }
+};
+
+// ---- plain synchronous helpers ---------------------------------------------
+
+Napi::Value GetThreads(const Napi::CallbackInfo& info) {
+  Napi::Object r = Napi::Object::New(info.Env());
+  r.Set("blas", blasThreads());
+  r.Set("elementwise", elementwiseThreads());
+  return r;
+}
+
+Napi::Value SetThreads(const Napi::CallbackInfo& info) {
+  Args a(info, "setThreads");
+  if (a.has("blas")) setBlasThreads(static_cast<int>(a.integer("blas", 1, 256)));
+  if (a.has("elementwise")) setElementwiseThreads(static_cast<int>(a.integer("elementwise", 1, 64)));
+  return GetThreads(info);
+}
+
+Napi::Value ConvexityThreshold(const Napi::CallbackInfo& info) {
+  Args a(info, "convexityThreshold");
+  return Napi::Number::New(info.Env(), convexityThreshold(a.number("q", -1e6, 1e6)));
+}
+
+template <class Op>
+void exportOp(Napi::Env env, Napi::Object exports) {
+  exports.Set(Op::kName, Napi::Function::New(env, runSync<Op>, Op::kName));
+  const std::string asyncName = std::string(Op::kName) + "Async";
+  exports.Set(asyncName, Napi::Function::New(env, runAsync<Op>, asyncName));
+}
+
+}  // namespace
+
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  exportOp<InputProjectionOp>(env, exports);
+  exportOp<RecurrentAffineOp>(env, exports);
+  exportOp<ReadoutOp>(env, exports);
+  exportOp<ForwardOp>(env, exports);
+  exportOp<SolveUWbOp>(env, exports);
+  exportOp<SolveVcOp>(env, exports);
+  exportOp<AStepOp>(env, exports);
+  exportOp<SStepOp>(env, exports);
+  exportOp<OStepOp>(env, exports);
+  exportOp<SgemmOp>(env, exports);
+  exports.Set("getThreads", Napi::Function::New(env, GetThreads, "getThreads"));
+  exports.Set("setThreads", Napi::Function::New(env, SetThreads, "setThreads"));
+  exports.Set("convexityThreshold", Napi::Function::New(env, ConvexityThreshold, "convexityThreshold"));
+  exports.Set("napiVersion", Napi::Number::New(env, NAPI_VERSION));
+  return exports;
+}
+
+}  // namespace admm::binding
+
+static Napi::Object InitModule(Napi::Env env, Napi::Object exports) { return admm::binding::Init(env, exports); }
+NODE_API_MODULE(admmirnn, InitModule)

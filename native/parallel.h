@@ -1,0 +1,49 @@
+// A tiny fork-join helper for the elementwise kernels (BLAS threads itself).
+// Work is split into a number of chunks that depends only on the problem size
+// and the configured thread count, and partial sums are combined in chunk
+// order, so results are identical from run to run.
+#pragma once
+#include <cstdint>
+#include <functional>
+#include <thread>
+#include <vector>
+
+namespace admm {
+
+int elementwiseThreads();
+void setElementwiseThreads(int n);
+
+// Calls body(begin, end, chunk) over [0, n) in contiguous chunks.
+// Returns the number of chunks used (at most elementwiseThreads()).
+inline int parallelChunks(int64_t n, int64_t minPerChunk,
+                          const std::function<void(int64_t, int64_t, int)>& body) {
+  int chunks = elementwiseThreads();
+  if (n < minPerChunk * 2) chunks = 1;
+  else if (n / minPerChunk < chunks) chunks = static_cast<int>(n / minPerChunk);
+  if (chunks <= 1) {
+    body(0, n, 0);
+    return 1;
+  }
+  std::vector<std::thread> workers;
+  workers.reserve(chunks - 1);
+  const int64_t step = (n + chunks - 1) / chunks;
+  for (int c = 1; c < chunks; ++c) {
+    int64_t b = c * step, e = std::min(n, b + step);
+    workers.emplace_back([=, &body] { if (b < e) body(b, e, c); });
+  }
+  body(0, std::min(n, step), 0);
+  for (auto& w : workers) w.join();
+  return chunks;
+}
+
+// Sum of per-chunk partial results, combined in chunk order.
+template <class Partial>
+double parallelSum(int64_t n, int64_t minPerChunk, Partial partial) {
+  std::vector<double> sums(static_cast<size_t>(elementwiseThreads()) + 1, 0.0);
+  int used = parallelChunks(n, minPerChunk, [&](int64_t b, int64_t e, int c) { sums[c] = partial(b, e); });
+  double total = 0.0;
+  for (int c = 0; c < used; ++c) total += sums[c];
+  return total;
+}
+
+}  // namespace admm

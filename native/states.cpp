@@ -1,0 +1,131 @@
+// Block 3: the states. Given a, every s_t solves an h×h SPD system
+//   (ρ2 I + ρ1 WᵀW·[t<T−1] + ρ3 VᵀV·[t∈𝒯]) s_t =
+//       ρ2 (tanh a_t − μ2_t) + ρ1 Wᵀ(a_{t+1} + μ1_{t+1} − U x_{t+1} − b) + ρ3 Vᵀ(o_t + μ3_t − c)
+// (0-based steps; the last step has no successor). Only two distinct matrices occur:
+// factor each once, then batched triangular solves over all samples and steps.
+#include <algorithm>
+#include <cstring>
+#include <vector>
+
+#include "blas.h"
+#include "kernels.h"
+#include "parallel.h"
+
+namespace admm {
+namespace {
+
+inline int asInt(int64_t v) { return static_cast<int>(v); }
+
+std::vector<float> gram(int h, int rows, const float* M) {  // MᵀM, both triangles
+  std::vector<float> G(static_cast<size_t>(h) * h, 0.0f);
+  cblas_ssyrk(CblasRowMajor, CblasLower, CblasTrans, h, rows, 1.0f, M, h, 0.0f, G.data(), h);
+  for (int i = 0; i < h; ++i)
+    for (int j = i + 1; j < h; ++j) G[i * h + j] = G[j * h + i];
+  return G;
+}
+
+// ρ2 I + ρ1 WᵀW (if withW) + ρ3 VᵀV (if withV)
+std::vector<float> systemMatrix(int h, const std::vector<float>& WtW, const std::vector<float>& VtV,
+                                const Penalties& rho, bool withW, bool withV) {
+  std::vector<float> M(static_cast<size_t>(h) * h);
+  for (size_t k = 0; k < M.size(); ++k)
+    M[k] = (withW ? rho.rho1 * WtW[k] : 0.0f) + (withV ? rho.rho3 * VtV[k] : 0.0f);
+  for (int i = 0; i < h; ++i) M[i * h + i] += rho.rho2;
+  return M;
+}
+
+// Right-hand sides of all steps, written to R ([N, T, h]).
+void rightHandSides(const Shape& s, const float* A, const float* TA, const float* M1, const float* M2,
+                    const float* XU, const float* O, const float* M3, const float* W, const float* V,
+                    const float* c, const Penalties& rho, float* R) {
+  const int64_t N = s.N, T = s.T, h = s.h, K = s.K, L = s.L(), ld = T * h;
+  parallelChunks(N * T * h, 1 << 15, [&](int64_t b, int64_t e, int) {
+    for (int64_t k = b; k < e; ++k) R[k] = rho.rho2 * (TA[k] - M2[k]);
+  });
+  std::vector<float> Y(static_cast<size_t>(N * h));
+  for (int64_t t = 0; t + 1 < T; ++t) {
+    parallelChunks(N, 64, [&](int64_t n0, int64_t n1, int) {
+      for (int64_t n = n0; n < n1; ++n) {
+        const int64_t r = s.stateRow(n, t + 1);
+        for (int64_t i = 0; i < h; ++i) Y[n * h + i] = A[r + i] + M1[r + i] - XU[r + i];
+      }
+    });
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, asInt(N), asInt(h), asInt(h), rho.rho1, Y.data(),
+                asInt(h), W, asInt(h), 1.0f, R + t * h, asInt(ld));
+  }
+  std::vector<float> Zo(static_cast<size_t>(N * L * K));
+  for (int64_t r = 0; r < N * L; ++r)
+    for (int64_t k = 0; k < K; ++k) Zo[r * K + k] = O[r * K + k] + M3[r * K + k] - c[k];
+  float* Rl = s.everyStep ? R : R + (T - 1) * h;
+  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, asInt(N * L), asInt(h), asInt(K), rho.rho3, Zo.data(),
+              asInt(K), V, asInt(h), 1.0f, Rl, asInt(s.everyStep ? h : ld));
+}
+
+}  // namespace
+
+Status sStep(const Shape& s, const float* A, const float* TA, const float* M1, const float* M2, const float* XU,
+             const float* O, const float* M3, const float* W, const float* V, const float* c, const float* S,
+             const Penalties& rho, bool linearized, double* theta, float* Sout, double* changeSq) {
+  const int64_t N = s.N, T = s.T, total = N * T * s.h, ld = T * s.h;
+  const int h = asInt(s.h);
+  const std::vector<float> WtW = gram(h, h, W), VtV = gram(h, asInt(s.K), V);
+  // Step t < T−1 uses `mid`, the last step `last`.
+  const std::vector<float> mid = systemMatrix(h, WtW, VtV, rho, true, s.everyStep);
+  const std::vector<float> last = systemMatrix(h, WtW, VtV, rho, false, true);
+  auto matrixFor = [&](int64_t t) -> const std::vector<float>& { return t + 1 < T ? mid : last; };
+
+  rightHandSides(s, A, TA, M1, M2, XU, O, M3, W, V, c, rho, Sout);
+
+  if (!linearized) {
+    std::vector<float> midF = mid, lastF = last;
+    for (std::vector<float>* F : {&midF, &lastF}) {
+      int info = 0;
+      const char uplo = 'L';
+      spotrf_(&uplo, &h, F->data(), &h, &info);
+      if (info != 0)
+        return Status::error(StatusCode::kNotPositiveDefinite, "state system matrix is not positive definite");
+    }
+    // Column-major lower L is row-major upper Lᵀ =: Uc with M = Ucᵀ Uc; s M = r ⇒ s = r Uc⁻¹ Uc⁻ᵀ.
+    for (int64_t t = 0; t < T; ++t) {
+      const float* F = (t + 1 < T ? midF : lastF).data();
+      float* Rt = Sout + t * s.h;
+      cblas_strsm(CblasRowMajor, CblasRight, CblasUpper, CblasNoTrans, CblasNonUnit, asInt(N), h, 1.0f, F, h, Rt,
+                  asInt(ld));
+      cblas_strsm(CblasRowMajor, CblasRight, CblasUpper, CblasTrans, CblasNonUnit, asInt(N), h, 1.0f, F, h, Rt,
+                  asInt(ld));
+    }
+  } else {
+    // Gradient g_t = s_t M_t − r_t (overwrites the right-hand sides), curvature Σ g_t M_t g_tᵀ.
+    std::vector<float> gM(static_cast<size_t>(N) * h);
+    double gg = 0, curvature = 0;
+    for (int64_t t = 0; t < T; ++t) {
+      const float* Mt = matrixFor(t).data();
+      float* Gt = Sout + t * s.h;
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, asInt(N), h, h, 1.0f, S + t * s.h, asInt(ld), Mt, h,
+                  -1.0f, Gt, asInt(ld));
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, asInt(N), h, h, 1.0f, Gt, asInt(ld), Mt, h, 0.0f,
+                  gM.data(), h);
+      for (int64_t n = 0; n < N; ++n)
+        for (int i = 0; i < h; ++i) {
+          const double g = Gt[n * ld + i];
+          gg += g * g;
+          curvature += g * gM[n * h + i];
+        }
+    }
+    double th = std::max(*theta * 0.5, 1e-12);
+    auto decrease = [&](double x) { return -gg / x + curvature / (2 * x * x); };
+    for (int tries = 0; tries < 200 && gg > 0 && decrease(th) > -gg / (2 * th); ++tries) th *= 2;
+    *theta = th;
+    parallelChunks(total, 1 << 15, [&](int64_t b, int64_t e, int) {
+      for (int64_t k = b; k < e; ++k) Sout[k] = gg > 0 ? static_cast<float>(S[k] - Sout[k] / th) : S[k];
+    });
+  }
+  *changeSq = parallelSum(total, 1 << 15, [&](int64_t b, int64_t e) {
+    double acc = 0;
+    for (int64_t k = b; k < e; ++k) acc += (static_cast<double>(Sout[k]) - S[k]) * (static_cast<double>(Sout[k]) - S[k]);
+    return acc;
+  });
+  return {};
+}
+
+}  // namespace admm

@@ -1,0 +1,223 @@
+// Blocks 1 and 4: the (U, W, b) and (V, c) least-squares weight solves.
+//
+// Both are the same problem in Θ = [weights | bias] (n rows, m columns):
+//   f(Θ) = ρ/2 [tr(Θ G Θᵀ) − 2 tr(R Θᵀ)] + β/2 ‖Θ D‖² + η/2 ‖Θ − Θ_k‖²
+// with Gram G = Σ H Hᵀ over regressor rows H = [features; 1], right-hand side R = Σ Z Hᵀ,
+// and D masking the bias column out of the weight decay.
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <vector>
+
+#include "blas.h"
+#include "kernels.h"
+#include "parallel.h"
+
+namespace admm {
+namespace {
+
+inline int asInt(int64_t v) { return static_cast<int>(v); }
+
+void mirrorLowerToUpper(int m, float* G) {
+  for (int i = 0; i < m; ++i)
+    for (int j = i + 1; j < m; ++j) G[i * m + j] = G[j * m + i];
+}
+
+// Exact minimiser: Θ (G + β/ρ D + η/ρ I) = R + η/ρ Θ_k, by Cholesky. G and R are consumed.
+Status solveExact(int m, int n, std::vector<float>& G, std::vector<float>& R, const std::vector<float>& theta0,
+                  const WeightStep& step, std::vector<float>& theta) {
+  const double regW = step.beta / step.rho, prox = step.eta / step.rho;
+  double trace = 0;
+  for (int j = 0; j < m; ++j) trace += G[j * m + j];
+  for (int j = 0; j < m; ++j) G[j * m + j] += static_cast<float>((j < m - 1 ? regW : 0.0) + prox);
+  if (prox > 0)
+    for (size_t k = 0; k < R.size(); ++k) R[k] += static_cast<float>(prox * theta0[k]);
+  // Float32 Grams are dominated by the bias entry; a small relative jitter keeps the
+  // Cholesky factorisation stable. Grow it only if the factorisation fails.
+  std::vector<float> factor;
+  double jitter = 1e-6 * std::max(trace, 1e-30) / m;
+  for (int attempt = 0; attempt < 4; ++attempt, jitter *= 100) {
+    factor = G;
+    for (int j = 0; j < m; ++j) factor[j * m + j] += static_cast<float>(jitter);
+    int info = 0;
+    const char uplo = 'L';
+    spotrf_(&uplo, &m, factor.data(), &m, &info);
+    if (info != 0) continue;
+    // Row-major R (n×m) is column-major m×n: each column is one output's right-hand side.
+    theta = R;
+    spotrs_(&uplo, &m, &n, factor.data(), &m, theta.data(), &m, &info);
+    if (info == 0) {
+      for (float v : theta)
+        if (!std::isfinite(v)) return Status::error(StatusCode::kNonFinite, "weight solve produced non-finite values");
+      return {};
+    }
+  }
+  return Status::error(StatusCode::kNotPositiveDefinite,
+                       "Gram matrix is not positive definite even with jitter (all-zero regressors and beta = 0?)");
+}
+
+// Linearised proximal step: Θ = Θ_k − g/θ, g = ∇f(Θ_k), θ doubled from θ_prev/2 until the
+// sufficient-decrease test f(Θ) ≤ f(Θ_k) − ‖g‖²/(2θ) holds (f is quadratic, so the test is exact).
+Status stepLinearized(int m, int n, const std::vector<float>& G, const std::vector<float>& R,
+                      const std::vector<float>& theta0, WeightStep& step, std::vector<float>& theta) {
+  std::vector<float> grad(static_cast<size_t>(n) * m), gG(static_cast<size_t>(n) * m);
+  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, m, m, 1.0f, theta0.data(), m, G.data(), m, 0.0f,
+              grad.data(), m);
+  double gg = 0;
+  for (int i = 0; i < n; ++i)
+    for (int j = 0; j < m; ++j) {
+      const size_t k = static_cast<size_t>(i) * m + j;
+      const double g = step.rho * (static_cast<double>(grad[k]) - R[k]) + (j < m - 1 ? step.beta * theta0[k] : 0.0);
+      grad[k] = static_cast<float>(g);
+      gg += g * g;
+    }
+  theta = theta0;
+  if (!(gg > 0)) return gg == 0 ? Status{} : Status::error(StatusCode::kNonFinite, "weight gradient is not finite");
+  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, m, m, 1.0f, grad.data(), m, G.data(), m, 0.0f,
+              gG.data(), m);
+  double curvature = 0;  // gᵀ ∇²f g
+  for (int i = 0; i < n; ++i)
+    for (int j = 0; j < m; ++j) {
+      const size_t k = static_cast<size_t>(i) * m + j;
+      curvature += step.rho * static_cast<double>(gG[k]) * grad[k] +
+                   ((j < m - 1 ? step.beta : 0.0) + step.eta) * grad[k] * grad[k];
+    }
+  double th = std::max(step.theta * 0.5, 1e-12);
+  auto decrease = [&](double t) { return -gg / t + curvature / (2 * t * t); };
+  for (int tries = 0; tries < 200 && decrease(th) > -gg / (2 * th); ++tries) th *= 2;
+  step.theta = th;
+  for (size_t k = 0; k < theta.size(); ++k) theta[k] = static_cast<float>(theta0[k] - grad[k] / th);
+  return {};
+}
+
+Status solveRows(int m, int n, std::vector<float>& G, std::vector<float>& R, const std::vector<float>& theta0,
+                 WeightStep& step, std::vector<float>& theta) {
+  mirrorLowerToUpper(m, G.data());
+  return step.linearized ? stepLinearized(m, n, G, R, theta0, step, theta)
+                         : solveExact(m, n, G, R, theta0, step, theta);
+}
+
+}  // namespace
+
+Status solveUWb(const Shape& s, const Inputs& in, const float* S, const float* A, const float* M1, float* scratch,
+                WeightStep& step, float* U, float* W, float* b) {
+  const int64_t N = s.N, T = s.T, d = s.d, h = s.h, rows = N * T, ld = T * h;
+  const int m = asInt(d + h + 1), n = asInt(h), bias = m - 1;
+  std::vector<float> G(static_cast<size_t>(m) * m, 0.0f), R(static_cast<size_t>(n) * m, 0.0f);
+
+  // Z = A + M1, the target of the affine constraint.
+  parallelChunks(rows * h, 1 << 15, [&](int64_t b0, int64_t b1, int) {
+    for (int64_t k = b0; k < b1; ++k) scratch[k] = A[k] + M1[k];
+  });
+  const float* Z = scratch;
+
+  // Input block of the Gram and the input columns of R.
+  if (in.ids) {
+    std::vector<double> count(static_cast<size_t>(d), 0.0);
+    for (int64_t r = 0; r < rows; ++r) {
+      const int64_t v = in.ids[r];
+      count[v] += 1;
+      for (int64_t i = 0; i < h; ++i) R[i * m + v] += Z[r * h + i];
+    }
+    for (int64_t v = 0; v < d; ++v) {
+      G[v * m + v] = static_cast<float>(count[v]);
+      G[bias * m + v] = static_cast<float>(count[v]);
+    }
+  } else {
+    cblas_ssyrk(CblasRowMajor, CblasLower, CblasTrans, asInt(d), asInt(rows), 1.0f, in.x, asInt(d), 0.0f, G.data(), m);
+    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, n, asInt(d), asInt(rows), 1.0f, Z, n, in.x, asInt(d), 0.0f,
+                R.data(), m);
+    std::vector<double> sum(static_cast<size_t>(d), 0.0);
+    for (int64_t r = 0; r < rows; ++r)
+      for (int64_t j = 0; j < d; ++j) sum[j] += in.x[r * d + j];
+    for (int64_t j = 0; j < d; ++j) G[bias * m + j] = static_cast<float>(sum[j]);
+  }
+
+  // State block: regressor s_{t-1} pairs with x_t and Z_t for t ≥ 1 (s_{-1} = 0 adds nothing).
+  float* Gss = G.data() + d * m + d;
+  float* Gsx = G.data() + d * m;
+  for (int64_t t = 1; t < T; ++t) {
+    const float* Sp = S + (t - 1) * h;
+    cblas_ssyrk(CblasRowMajor, CblasLower, CblasTrans, n, asInt(N), 1.0f, Sp, asInt(ld), 1.0f, Gss, m);
+    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, n, n, asInt(N), 1.0f, Z + t * h, asInt(ld), Sp, asInt(ld),
+                1.0f, R.data() + d, m);
+    if (in.ids) {
+      for (int64_t nn = 0; nn < N; ++nn) {
+        const int64_t v = in.ids[nn * T + t];
+        const float* sp = Sp + nn * ld;
+        for (int64_t i = 0; i < h; ++i) Gsx[i * m + v] += sp[i];
+      }
+    } else {
+      cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, n, asInt(d), asInt(N), 1.0f, Sp, asInt(ld),
+                  in.x + t * d, asInt(T * d), 1.0f, Gsx, m);
+    }
+  }
+  std::vector<double> stateSum(static_cast<size_t>(h), 0.0), zSum(static_cast<size_t>(h), 0.0);
+  for (int64_t nn = 0; nn < N; ++nn)
+    for (int64_t t = 0; t < T; ++t) {
+      const float* sr = S + s.stateRow(nn, t);
+      const float* zr = Z + s.stateRow(nn, t);
+      for (int64_t i = 0; i < h; ++i) {
+        if (t < T - 1) stateSum[i] += sr[i];
+        zSum[i] += zr[i];
+      }
+    }
+  for (int64_t i = 0; i < h; ++i) {
+    G[bias * m + d + i] = static_cast<float>(stateSum[i]);
+    R[i * m + bias] = static_cast<float>(zSum[i]);
+  }
+  G[bias * m + bias] = static_cast<float>(rows);
+
+  std::vector<float> theta0(static_cast<size_t>(n) * m), theta;
+  for (int64_t i = 0; i < h; ++i) {
+    std::memcpy(&theta0[i * m], U + i * d, sizeof(float) * d);
+    std::memcpy(&theta0[i * m + d], W + i * h, sizeof(float) * h);
+    theta0[i * m + bias] = b[i];
+  }
+  Status status = solveRows(m, n, G, R, theta0, step, theta);
+  if (!status.ok()) return status;
+  for (int64_t i = 0; i < h; ++i) {
+    std::memcpy(U + i * d, &theta[i * m], sizeof(float) * d);
+    std::memcpy(W + i * h, &theta[i * m + d], sizeof(float) * h);
+    b[i] = theta[i * m + bias];
+  }
+  return {};
+}
+
+Status solveVc(const Shape& s, const float* S, const float* O, const float* M3, WeightStep& step, float* V,
+               float* c) {
+  const int64_t h = s.h, K = s.K, rows = s.N * s.L();
+  const int m = asInt(h + 1), n = asInt(K), bias = m - 1;
+  const float* Sl = s.everyStep ? S : S + (s.T - 1) * h;
+  const int64_t ld = s.everyStep ? h : s.T * h;
+  std::vector<float> G(static_cast<size_t>(m) * m, 0.0f), R(static_cast<size_t>(n) * m, 0.0f);
+  std::vector<float> Z(static_cast<size_t>(rows * K));
+  for (int64_t k = 0; k < rows * K; ++k) Z[k] = O[k] + M3[k];
+
+  cblas_ssyrk(CblasRowMajor, CblasLower, CblasTrans, asInt(h), asInt(rows), 1.0f, Sl, asInt(ld), 0.0f, G.data(), m);
+  cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, n, asInt(h), asInt(rows), 1.0f, Z.data(), n, Sl, asInt(ld),
+              0.0f, R.data(), m);
+  std::vector<double> stateSum(static_cast<size_t>(h), 0.0), zSum(static_cast<size_t>(K), 0.0);
+  for (int64_t r = 0; r < rows; ++r) {
+    for (int64_t i = 0; i < h; ++i) stateSum[i] += Sl[r * ld + i];
+    for (int64_t k = 0; k < K; ++k) zSum[k] += Z[r * K + k];
+  }
+  for (int64_t i = 0; i < h; ++i) G[bias * m + i] = static_cast<float>(stateSum[i]);
+  for (int64_t k = 0; k < K; ++k) R[k * m + bias] = static_cast<float>(zSum[k]);
+  G[bias * m + bias] = static_cast<float>(rows);
+
+  std::vector<float> theta0(static_cast<size_t>(n) * m), theta;
+  for (int64_t k = 0; k < K; ++k) {
+    std::memcpy(&theta0[k * m], V + k * h, sizeof(float) * h);
+    theta0[k * m + bias] = c[k];
+  }
+  Status status = solveRows(m, n, G, R, theta0, step, theta);
+  if (!status.ok()) return status;
+  for (int64_t k = 0; k < K; ++k) {
+    std::memcpy(V + k * h, &theta[k * m], sizeof(float) * h);
+    c[k] = theta[k * m + bias];
+  }
+  return {};
+}
+
+}  // namespace admm
