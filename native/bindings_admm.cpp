@@ -1,91 +1,14 @@
-// Node-API bindings. Each kernel is exposed as a synchronous function and an async twin
-// (`<name>Async`, returning a Promise) that runs the same kernel on the libuv thread pool
-// while holding references to every buffer it touches.
+// Node-API bindings of the ADMM kernels (see binding_ops.h for the sync/async machinery).
 #include <napi.h>
 
-#include <new>
-#include <utility>
+#include <climits>
+#include <tuple>
 
-#include "binding_args.h"
-#include "kernels.h"
+#include "binding_ops.h"
 #include "parallel.h"
 
 namespace admm::binding {
 namespace {
-
-const char* statusCode(StatusCode c) {
-  switch (c) {
-    case StatusCode::kNotPositiveDefinite: return "ERR_NOT_POSITIVE_DEFINITE";
-    case StatusCode::kNonFinite: return "ERR_NON_FINITE";
-    case StatusCode::kOutOfMemory: return "ERR_OUT_OF_MEMORY";
-    default: return "ERR_UNKNOWN";
-  }
-}
-
-Napi::Error statusError(Napi::Env env, const Status& s, const char* function) {
-  Napi::Error e = Napi::Error::New(env, std::string(function) + ": " + s.message);
-  e.Set("code", Napi::String::New(env, statusCode(s.code)));
-  return e;
-}
-
-template <class Op>
-Status runGuarded(Op& op) {
-  try {
-    return op.run();
-  } catch (const std::bad_alloc&) {
-    return Status::error(StatusCode::kOutOfMemory, "out of memory");
-  }
-}
-
-template <class Op>
-Napi::Value runSync(const Napi::CallbackInfo& info) {
-  Args args(info, Op::kName);
-  Op op;
-  op.parse(args);
-  const Status status = runGuarded(op);
-  if (!status.ok()) throw statusError(info.Env(), status, Op::kName);
-  return op.result(info.Env());
-}
-
-template <class Op>
-class Worker : public Napi::AsyncWorker {
- public:
-  Worker(Napi::Env env, Op op, std::vector<Napi::ObjectReference> pins)
-      : Napi::AsyncWorker(env, Op::kName), op_(std::move(op)), pins_(std::move(pins)),
-        deferred_(Napi::Promise::Deferred::New(env)) {}
-  Napi::Promise promise() { return deferred_.Promise(); }
-  void Execute() override { status_ = runGuarded(op_); }  // no Napi here: worker thread
-  void OnOK() override {
-    Napi::HandleScope scope(Env());
-    if (status_.ok()) deferred_.Resolve(op_.result(Env()));
-    else deferred_.Reject(statusError(Env(), status_, Op::kName).Value());
-  }
-  void OnError(const Napi::Error& e) override { deferred_.Reject(e.Value()); }
-
- private:
-  Op op_;
-  std::vector<Napi::ObjectReference> pins_;  // keeps every buffer alive until settled
-  Napi::Promise::Deferred deferred_;
-  Status status_;
-};
-
-template <class Op>
-Napi::Value runAsync(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  try {
-    Args args(info, Op::kName);
-    Op op;
-    op.parse(args);
-    auto* worker = new Worker<Op>(env, std::move(op), std::move(args.pins()));
-    Napi::Promise promise = worker->promise();
-    worker->Queue();
-    return promise;
-  } catch (const Napi::Error& e) {  // validation errors reject instead of throwing
-    auto deferred = Napi::Promise::Deferred::New(env);
-    deferred.Reject(e.Value());
-    return deferred.Promise();
-  }
-}
 
 Loss parseLoss(Args& a) {
   return a.choice("loss", {"softmax-cross-entropy", "squared-error"}) == "squared-error" ? Loss::kSquaredError
@@ -284,16 +207,9 @@ Napi::Value ConvexityThreshold(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), convexityThreshold(a.number("q", -1e6, 1e6)));
 }
 
-template <class Op>
-void exportOp(Napi::Env env, Napi::Object exports) {
-  exports.Set(Op::kName, Napi::Function::New(env, runSync<Op>, Op::kName));
-  const std::string asyncName = std::string(Op::kName) + "Async";
-  exports.Set(asyncName, Napi::Function::New(env, runAsync<Op>, asyncName));
-}
-
 }  // namespace
 
-Napi::Object Init(Napi::Env env, Napi::Object exports) {
+void registerAdmmOps(Napi::Env env, Napi::Object exports) {
   exportOp<InputProjectionOp>(env, exports);
   exportOp<RecurrentAffineOp>(env, exports);
   exportOp<ReadoutOp>(env, exports);
@@ -307,11 +223,6 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("getThreads", Napi::Function::New(env, GetThreads, "getThreads"));
   exports.Set("setThreads", Napi::Function::New(env, SetThreads, "setThreads"));
   exports.Set("convexityThreshold", Napi::Function::New(env, ConvexityThreshold, "convexityThreshold"));
-  exports.Set("napiVersion", Napi::Number::New(env, NAPI_VERSION));
-  return exports;
 }
 
 }  // namespace admm::binding
-
-static Napi::Object InitModule(Napi::Env env, Napi::Object exports) { return admm::binding::Init(env, exports); }
-NODE_API_MODULE(admmirnn, InitModule)

@@ -1,0 +1,103 @@
+// Sync / async binding machinery shared by every file of ops. An op is a struct with
+//   static constexpr const char* kName;  void parse(Args&);  Status run();  Napi::Value result(Napi::Env);
+// parse() reads and checks every argument (main thread), run() calls the Napi-free kernel
+// (any thread), result() converts the outcome (main thread). exportOp<Op> registers both
+// `name` (synchronous) and `nameAsync` (Promise, libuv thread pool, buffers pinned).
+#pragma once
+#include <napi.h>
+
+#include <new>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "binding_args.h"
+#include "kernels.h"
+
+namespace admm::binding {
+
+inline const char* statusCode(StatusCode c) {
+  switch (c) {
+    case StatusCode::kNotPositiveDefinite: return "ERR_NOT_POSITIVE_DEFINITE";
+    case StatusCode::kNonFinite: return "ERR_NON_FINITE";
+    case StatusCode::kOutOfMemory: return "ERR_OUT_OF_MEMORY";
+    default: return "ERR_UNKNOWN";
+  }
+}
+
+inline Napi::Error statusError(Napi::Env env, const Status& s, const char* function) {
+  Napi::Error e = Napi::Error::New(env, std::string(function) + ": " + s.message);
+  e.Set("code", Napi::String::New(env, statusCode(s.code)));
+  return e;
+}
+
+template <class Op>
+Status runGuarded(Op& op) {
+  try {
+    return op.run();
+  } catch (const std::bad_alloc&) {
+    return Status::error(StatusCode::kOutOfMemory, "out of memory");
+  }
+}
+
+template <class Op>
+Napi::Value runSync(const Napi::CallbackInfo& info) {
+  Args args(info, Op::kName);
+  Op op;
+  op.parse(args);
+  const Status status = runGuarded(op);
+  if (!status.ok()) throw statusError(info.Env(), status, Op::kName);
+  return op.result(info.Env());
+}
+
+template <class Op>
+class Worker : public Napi::AsyncWorker {
+ public:
+  Worker(Napi::Env env, Op op, std::vector<Napi::ObjectReference> pins)
+      : Napi::AsyncWorker(env, Op::kName), op_(std::move(op)), pins_(std::move(pins)),
+        deferred_(Napi::Promise::Deferred::New(env)) {}
+  Napi::Promise promise() { return deferred_.Promise(); }
+  void Execute() override { status_ = runGuarded(op_); }  // no Napi here: worker thread
+  void OnOK() override {
+    Napi::HandleScope scope(Env());
+    if (status_.ok()) deferred_.Resolve(op_.result(Env()));
+    else deferred_.Reject(statusError(Env(), status_, Op::kName).Value());
+  }
+  void OnError(const Napi::Error& e) override { deferred_.Reject(e.Value()); }
+
+ private:
+  Op op_;
+  std::vector<Napi::ObjectReference> pins_;  // keeps every buffer alive until settled
+  Napi::Promise::Deferred deferred_;
+  Status status_;
+};
+
+template <class Op>
+Napi::Value runAsync(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  try {
+    Args args(info, Op::kName);
+    Op op;
+    op.parse(args);
+    auto* worker = new Worker<Op>(env, std::move(op), std::move(args.pins()));
+    Napi::Promise promise = worker->promise();
+    worker->Queue();
+    return promise;
+  } catch (const Napi::Error& e) {  // validation errors reject instead of throwing
+    auto deferred = Napi::Promise::Deferred::New(env);
+    deferred.Reject(e.Value());
+    return deferred.Promise();
+  }
+}
+
+template <class Op>
+void exportOp(Napi::Env env, Napi::Object exports) {
+  exports.Set(Op::kName, Napi::Function::New(env, runSync<Op>, Op::kName));
+  const std::string asyncName = std::string(Op::kName) + "Async";
+  exports.Set(asyncName, Napi::Function::New(env, runAsync<Op>, asyncName));
+}
+
+// Each bindings_*.cpp file registers its ops here; module.cpp calls them all.
+void registerAdmmOps(Napi::Env env, Napi::Object exports);
+
+}  // namespace admm::binding

@@ -1,0 +1,12 @@
+// The addon's entry point: one registration call per family of ops.
+#include <napi.h>
+
+#include "binding_ops.h"
+
+static Napi::Object InitModule(Napi::Env env, Napi::Object exports) {
+  admm::binding::registerAdmmOps(env, exports);
+  exports.Set("napiVersion", Napi::Number::New(env, NAPI_VERSION));
+  return exports;
+}
+
+NODE_API_MODULE(admmirnn, InitModule)
