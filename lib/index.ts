@@ -26,3 +26,12 @@ export function getThreads(): ThreadCounts {
 export function setThreads(counts: Partial<ThreadCounts>): ThreadCounts {
   return native.setThreads(counts);
 }
+export { BpttTrainer } from './bptt/trainer';
+export type { BpttTrainerOptions, BpttFitOptions } from './bptt/options';
+export type { BpttEpochRecord, BpttFitResult } from './bptt/record';
+export type { OptimizerOptions, OptimizerKind, SgdOptions, MomentumOptions, AdagradOptions, RmspropOptions, AdamOptions } from './bptt/optimizer-options';
+export { createOptimizer } from './bptt/optimizers';
+export type { Optimizer } from './bptt/optimizers';
+export { globalNorm, clipGradNorm } from './bptt/clipping';
+export { bpttNative } from './bptt/native';
+export type { BpttBinding, BpttGradientsArgs, BpttGradientsResult } from './bptt/native';

@@ -99,5 +99,6 @@ void exportOp(Napi::Env env, Napi::Object exports) {
 
 // Each bindings_*.cpp file registers its ops here; module.cpp calls them all.
 void registerAdmmOps(Napi::Env env, Napi::Object exports);
+void registerBpttOps(Napi::Env env, Napi::Object exports);
 
 }  // namespace admm::binding

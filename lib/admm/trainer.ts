@@ -8,6 +8,7 @@
  * TypeScript-side dual updates yield between chunks.
  */
 import { type TrainingData, inputLayout, lossForTargets, nativeShape, targetLayout } from '../data';
+import { forChunks } from '../chunked';
 import { AdmmError, invalidType } from '../errors';
 import { summariseLoss } from '../loss';
 import { native } from '../native';
@@ -80,7 +81,7 @@ export class AdmmTrainer {
     const beta = this.options.beta ?? 1e-3 * layout.N;
     const st = new AdmmState(shape, layout.native, targets, this.options.lossSteps, this.options.rho, beta);
     await native.forwardAsync({ shape, ...layout.native, ...model.weights(), A: st.A, S: st.S, O: st.O });
-    st.TA.set(st.S);
+    await forChunks(st.S.length, (begin, end) => st.TA.set(st.S.subarray(begin, end), begin));  // TA = tanh(A) = S
     this.st = st;
     return st;
   }
@@ -106,6 +107,10 @@ export class AdmmTrainer {
   /** Block 5: outputs o. */
   updateOutputs(): Promise<void> {
     return updateOutputs(this.requireState(), this.model);
+  }
+  /** Block 6 alone: the dual ascent at the current ρ (no ρ change). */
+  async updateDuals(): Promise<void> {
+    await measureAndAscend(this.requireState(), this.model, [1, 1, 1], true);
   }
   /** The augmented Lagrangian at the current point (summed-loss scale). */
   lagrangian(): Promise<number> {
@@ -194,6 +199,8 @@ export class AdmmTrainer {
       for (let i = 0; i < opts.maxIterations; i++) {
         if (opts.signal?.aborted) return finish('aborted', 'aborted before iteration ' + (this.requireState().iteration + 1));
         const saved = snapshot(this.model);
+        const poisoned = firstNonFinite(saved);
+        if (poisoned) return finish('diverged', `model weights are not finite before iteration ${this.requireState().iteration + 1}: ${poisoned}`);
         let record: AdmmIterationRecord;
         try {
           record = await this.step(opts.signal);

@@ -1,0 +1,41 @@
+/** The typed BPTT op of the addon (native/bindings_bptt.cpp), on top of the core binding. */
+import { type NativeBinding, type NativeInputs, type NativeShape, native } from '../native';
+
+export type BpttGradientsArgs = {
+  shape: NativeShape;
+  U: Float32Array;
+  W: Float32Array;
+  b: Float32Array;
+  V: Float32Array;
+  c: Float32Array;
+  /** Outputs, overwritten with the gradients of scale · Σ R over the batch's loss terms. */
+  gU: Float32Array;
+  gW: Float32Array;
+  gb: Float32Array;
+  gV: Float32Array;
+  gc: Float32Array;
+  /** Output [T]: ‖∂L/∂s_t‖ over the batch (Frobenius norm), t = 1..T. */
+  stepNorms?: Float32Array;
+  /** Mini-batch: sample indices in [0, N) and their count (default: every sample in order). */
+  batch?: Int32Array;
+  batchSize?: number;
+  /** Multiplies the gradients (not the reported loss); default 1, the summed loss. */
+  scale?: number;
+} & NativeInputs &
+  ({ loss: 'softmax-cross-entropy'; labels: Int32Array } | { loss: 'squared-error'; values: Float32Array });
+
+export interface BpttGradientsResult {
+  /** Σ R over the batch's loss terms (unscaled: the scale of lib/loss.ts). */
+  loss: number;
+  /** Correct arg-max predictions (cross-entropy only, else 0). */
+  correct: number;
+  /** Loss terms: batch size × loss steps. */
+  count: number;
+}
+
+export interface BpttBinding {
+  bpttGradients(args: BpttGradientsArgs): BpttGradientsResult;
+  bpttGradientsAsync(args: BpttGradientsArgs): Promise<BpttGradientsResult>;
+}
+
+export const bpttNative = native as NativeBinding & BpttBinding;

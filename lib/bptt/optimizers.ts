@@ -1,0 +1,118 @@
+/**
+ * The five optimizers, one update per call of step(), following torch.optim's single-tensor
+ * code paths line by line (so one step can be checked against a hand computation). Each
+ * keeps per-parameter state (Float32Array, like torch's float32 buffers) indexed by position.
+ */
+import { type ResolvedOptimizerOptions, resolveOptimizerOptions } from './optimizer-options';
+
+export interface Optimizer {
+  readonly options: Readonly<ResolvedOptimizerOptions>;
+  /** Updates completed so far. */
+  readonly steps: number;
+  /** One update of every parameter from its gradient (gradients are not modified). */
+  step(params: readonly Float32Array[], grads: readonly Float32Array[]): void;
+}
+
+type Update = (p: Float32Array, g: Float32Array, state: Float32Array[], step: number) => void;
+
+/** Shared bookkeeping: step count, lazily created state buffers, the weight-decayed gradient. */
+class BaseOptimizer implements Optimizer {
+  steps = 0;
+  private readonly state: Float32Array[][] = [];
+
+  constructor(
+    readonly options: Readonly<ResolvedOptimizerOptions>,
+    private readonly buffers: number,
+    private readonly update: Update,
+    private readonly initial = 0
+  ) {}
+
+  step(params: readonly Float32Array[], grads: readonly Float32Array[]): void {
+    if (params.length !== grads.length) throw new RangeError('step: one gradient per parameter is required');
+    this.steps++;
+    params.forEach((p, i) => {
+      if (grads[i].length !== p.length) throw new RangeError(`step: gradient ${i} must have length ${p.length}`);
+      if (!this.state[i]) this.state[i] = Array.from({ length: this.buffers }, () => new Float32Array(p.length).fill(this.initial));
+      this.update(p, grads[i], this.state[i], this.steps);
+    });
+  }
+}
+
+/** SGD, with torch's momentum buffer (first step: buf = g), dampening and Nesterov. */
+function sgd(o: Extract<ResolvedOptimizerOptions, { kind: 'sgd' | 'momentum' }>): Update {
+  const { lr, momentum: mu, dampening, nesterov, weightDecay: wd } = o;
+  return (p, grad, [buf], step) => {
+    for (let i = 0; i < p.length; i++) {
+      let g = grad[i] + wd * p[i];
+      if (mu !== 0) {
+        buf[i] = step === 1 ? g : mu * buf[i] + (1 - dampening) * g;
+        g = nesterov ? g + mu * buf[i] : buf[i];
+      }
+      p[i] -= lr * g;
+    }
+  };
+}
+
+/** Adagrad: sum += g², θ −= lr/(1 + (t−1)·lrDecay) · g / (√sum + eps). */
+function adagrad(o: Extract<ResolvedOptimizerOptions, { kind: 'adagrad' }>): Update {
+  const { lr, lrDecay, eps, weightDecay: wd } = o;
+  return (p, grad, [sum], step) => {
+    const clr = lr / (1 + (step - 1) * lrDecay);
+    for (let i = 0; i < p.length; i++) {
+      const g = grad[i] + wd * p[i];
+      sum[i] += g * g;
+      p[i] -= (clr * g) / (Math.sqrt(sum[i]) + eps);
+    }
+  };
+}
+
+/** RMSprop: v = αv + (1−α)g²; centred: ḡ = αḡ + (1−α)g, denominator √(v − ḡ²) + eps; optional momentum. */
+function rmsprop(o: Extract<ResolvedOptimizerOptions, { kind: 'rmsprop' }>): Update {
+  const { lr, alpha, eps, momentum: mu, centered, weightDecay: wd } = o;
+  return (p, grad, [sq, avg, buf]) => {
+    for (let i = 0; i < p.length; i++) {
+      const g = grad[i] + wd * p[i];
+      sq[i] = alpha * sq[i] + (1 - alpha) * g * g;
+      let denom: number;
+      if (centered) {
+        avg[i] = alpha * avg[i] + (1 - alpha) * g;
+        denom = Math.sqrt(sq[i] - avg[i] * avg[i]) + eps;
+      } else denom = Math.sqrt(sq[i]) + eps;
+      if (mu > 0) {
+        buf[i] = mu * buf[i] + g / denom;
+        p[i] -= lr * buf[i];
+      } else p[i] -= (lr * g) / denom;
+    }
+  };
+}
+
+/** Adam with bias correction: θ −= lr/(1−β1ᵗ) · m / (√v/√(1−β2ᵗ) + eps). */
+function adam(o: Extract<ResolvedOptimizerOptions, { kind: 'adam' }>): Update {
+  const { lr, betas: [b1, b2], eps, weightDecay: wd } = o;
+  return (p, grad, [m, v], step) => {
+    const stepSize = lr / (1 - b1 ** step);
+    const bc2Sqrt = Math.sqrt(1 - b2 ** step);
+    for (let i = 0; i < p.length; i++) {
+      const g = grad[i] + wd * p[i];
+      m[i] = b1 * m[i] + (1 - b1) * g;
+      v[i] = b2 * v[i] + (1 - b2) * g * g;
+      p[i] -= (stepSize * m[i]) / (Math.sqrt(v[i]) / bc2Sqrt + eps);
+    }
+  };
+}
+
+/** An optimizer from options as in torch.optim (default: Adam with torch's defaults). */
+export function createOptimizer(options?: unknown, name = 'optimizer'): Optimizer {
+  const o = resolveOptimizerOptions(name, options);
+  switch (o.kind) {
+    case 'sgd':
+    case 'momentum':
+      return new BaseOptimizer(o, 1, sgd(o));
+    case 'adagrad':
+      return new BaseOptimizer(o, 1, adagrad(o), o.initialAccumulatorValue);
+    case 'rmsprop':
+      return new BaseOptimizer(o, 3, rmsprop(o));
+    case 'adam':
+      return new BaseOptimizer(o, 2, adam(o));
+  }
+}

@@ -1,0 +1,90 @@
+/** Options of the BPTT trainer and of a fit, with their defaults and validation. */
+import { type LossName, type LossSteps, LOSS_NAMES, LOSS_STEPS } from '../data';
+import { checkAbortSignal, checkBoolean, checkChoice, checkFunction, checkInteger, checkNumber, checkObject, checkOptionalObject } from '../validate';
+import { type OptimizerOptions, type ResolvedOptimizerOptions, resolveOptimizerOptions } from './optimizer-options';
+import type { BpttEpochRecord } from './record';
+
+export interface BpttTrainerOptions {
+  /** Default: inferred from the targets (Int32Array → cross-entropy, Float32Array → squared error). */
+  loss?: LossName;
+  /** Loss at the last step (default) or at every step. */
+  lossSteps?: LossSteps;
+  /** As torch.optim; default `{ kind: 'adam' }` (lr 1e-3). */
+  optimizer?: OptimizerOptions;
+  /** Samples per mini-batch (default 32); the last batch of an epoch may be smaller. */
+  batchSize?: number;
+  /** Reshuffle the samples every epoch (default true). */
+  shuffle?: boolean;
+  /** Seed of the shuffling generator (default 0). */
+  seed?: number;
+  /** Clip the global gradient norm to this value (torch.nn.utils.clip_grad_norm_); default: no clipping. */
+  clipGradNorm?: number;
+}
+
+export interface ResolvedBpttOptions {
+  loss: LossName | undefined;
+  lossSteps: LossSteps;
+  optimizer: ResolvedOptimizerOptions;
+  batchSize: number;
+  shuffle: boolean;
+  seed: number;
+  clipGradNorm: number | undefined;
+}
+
+/** The same shape as AdmmTrainer's fit options, with epochs as iterations. */
+export interface BpttFitOptions {
+  /** Epochs to run (default 100). */
+  maxIterations?: number;
+  /** Stop when the training loss has not improved by a relative minDelta (default 1e-4) for patience epochs. */
+  plateau?: { patience: number; minDelta?: number };
+  /** Checked between mini-batches; the model keeps the weights of the last completed update. */
+  signal?: AbortSignal;
+  /** Called after every epoch; return `false` to stop. */
+  onIteration?: (record: BpttEpochRecord) => void | boolean | Promise<void | boolean>;
+  /** Continue with the optimizer state, shuffling generator and epoch count of the previous fit. */
+  resume?: boolean;
+}
+
+export interface ResolvedBpttFitOptions {
+  maxIterations: number;
+  plateau: { patience: number; minDelta: number } | undefined;
+  signal: AbortSignal | undefined;
+  onIteration: BpttFitOptions['onIteration'];
+  resume: boolean;
+}
+
+export function resolveBpttOptions(options: unknown): ResolvedBpttOptions {
+  checkOptionalObject('options', options);
+  const o = options ?? {};
+  return {
+    loss: o.loss === undefined ? undefined : checkChoice('options.loss', o.loss, LOSS_NAMES),
+    lossSteps: o.lossSteps === undefined ? 'last' : checkChoice('options.lossSteps', o.lossSteps, LOSS_STEPS),
+    optimizer: resolveOptimizerOptions('options.optimizer', o.optimizer),
+    batchSize: o.batchSize === undefined ? 32 : checkInteger('options.batchSize', o.batchSize, 1, 2 ** 31 - 1),
+    shuffle: o.shuffle === undefined ? true : checkBoolean('options.shuffle', o.shuffle),
+    seed: o.seed === undefined ? 0 : checkInteger('options.seed', o.seed, 0, 2 ** 32 - 1),
+    clipGradNorm: o.clipGradNorm === undefined ? undefined : checkNumber('options.clipGradNorm', o.clipGradNorm, 0, Infinity, true),
+  };
+}
+
+export function resolveBpttFitOptions(options: unknown): ResolvedBpttFitOptions {
+  checkOptionalObject('options', options);
+  const o = options ?? {};
+  let plateau: ResolvedBpttFitOptions['plateau'];
+  if (o.plateau !== undefined) {
+    checkObject('options.plateau', o.plateau);
+    plateau = {
+      patience: checkInteger('options.plateau.patience', o.plateau.patience, 1),
+      minDelta: o.plateau.minDelta === undefined ? 1e-4 : checkNumber('options.plateau.minDelta', o.plateau.minDelta, 0),
+    };
+  }
+  if (o.signal !== undefined) checkAbortSignal('options.signal', o.signal);
+  if (o.onIteration !== undefined) checkFunction('options.onIteration', o.onIteration);
+  return {
+    maxIterations: o.maxIterations === undefined ? 100 : checkInteger('options.maxIterations', o.maxIterations, 0, 1e9),
+    plateau,
+    signal: o.signal as AbortSignal | undefined,
+    onIteration: o.onIteration as BpttFitOptions['onIteration'],
+    resume: o.resume === undefined ? false : checkBoolean('options.resume', o.resume),
+  };
+}

@@ -1,0 +1,198 @@
+/**
+ * BpttTrainer: trains the same RNN as AdmmTrainer by backpropagation through time with the
+ * torch.optim optimizers the paper compares against. Same interface shape as AdmmTrainer:
+ *
+ *   const trainer = new BpttTrainer(model, { optimizer: { kind: 'adam' }, batchSize: 128 });
+ *   const { history, status } = await trainer.fit(data, { maxIterations: 10, onIteration: console.log });
+ *
+ * One iteration is one epoch. Each mini-batch minimises the mean loss per loss term of the
+ * batch (torch's reduction = 'mean'); the reported `loss` is the same mean over the training set.
+ * fit() never blocks the event loop: every mini-batch runs in the native async twin.
+ */
+import { type TrainingData, inputLayout, lossForTargets, nativeShape, targetLayout, type TargetLayout } from '../data';
+import { AdmmError, invalidType } from '../errors';
+import { summariseLoss } from '../loss';
+import { type NativeInputs, type NativeShape, native } from '../native';
+import { Random } from '../random';
+import { RNN, type WeightName } from '../rnn';
+import type { FitStatus } from '../admm/record';
+import { epochBatches } from './batches';
+import { clipGradNorm, globalNorm } from './clipping';
+import { bpttNative } from './native';
+import { type BpttFitOptions, type BpttTrainerOptions, type ResolvedBpttOptions, resolveBpttFitOptions, resolveBpttOptions } from './options';
+import { type Optimizer, createOptimizer } from './optimizers';
+import type { BpttEpochRecord, BpttFitResult } from './record';
+
+const WEIGHTS: readonly WeightName[] = ['U', 'W', 'b', 'V', 'c'];
+
+/** Validated training data as the native op takes it. */
+interface Job {
+  shape: NativeShape;
+  inputs: NativeInputs;
+  targets: TargetLayout;
+  /** Forward outputs on the whole training set, for the epoch's loss. */
+  outputs: Float32Array;
+}
+
+/** Why an epoch ended early. */
+class Stop {
+  constructor(
+    readonly status: FitStatus,
+    readonly message: string
+  ) {}
+}
+
+function allFinite(arrays: readonly Float32Array[]): boolean {
+  for (const a of arrays) for (let i = 0; i < a.length; i++) if (a[i] - a[i] !== 0) return false;
+  return true;
+}
+
+export class BpttTrainer {
+  readonly model: RNN;
+  readonly options: Readonly<ResolvedBpttOptions>;
+  private optimizer: Optimizer;
+  private rng: Random;
+  private epoch = 0;
+  private running = false;
+  /** Gradient buffers, one per weight, and a copy of the weights before each update. */
+  private readonly grads: Record<WeightName, Float32Array>;
+  private readonly saved: Record<WeightName, Float32Array>;
+
+  constructor(model: RNN, options: BpttTrainerOptions = {}) {
+    if (!(model instanceof RNN)) throw invalidType('model', 'an RNN', model);
+    this.model = model;
+    this.options = resolveBpttOptions(options);
+    this.optimizer = createOptimizer(this.options.optimizer, 'options.optimizer');
+    this.rng = new Random(this.options.seed);
+    const w = model.weights();
+    this.grads = Object.fromEntries(WEIGHTS.map((k) => [k, new Float32Array(w[k].length)])) as Record<WeightName, Float32Array>;
+    this.saved = Object.fromEntries(WEIGHTS.map((k) => [k, new Float32Array(w[k].length)])) as Record<WeightName, Float32Array>;
+  }
+
+  /** Optimizer updates made so far (mini-batches). */
+  get steps(): number {
+    return this.optimizer.steps;
+  }
+
+  /**
+   * Runs epochs, yielding each record; the generator's return value is the FitResult.
+   * Stopping: maxIterations (epochs), loss plateau, AbortSignal (checked between mini-batches),
+   * or onIteration returning false. A non-finite loss, gradient or weight ends the run with
+   * status 'diverged' and the weights from before the offending update.
+   */
+  async *iterate(data: TrainingData, options: BpttFitOptions = {}): AsyncGenerator<BpttEpochRecord, BpttFitResult, void> {
+    const opts = resolveBpttFitOptions(options);
+    const job = this.prepare(data);
+    if (this.running) throw new AdmmError('BpttTrainer: a fit is already running on this trainer', 'ERR_BUSY');
+    this.model.lock('BpttTrainer.fit');
+    this.running = true;
+    if (!opts.resume) {
+      this.optimizer = createOptimizer(this.options.optimizer, 'options.optimizer');
+      this.rng = new Random(this.options.seed);
+      this.epoch = 0;
+    }
+    const started = performance.now();
+    const history: BpttEpochRecord[] = [];
+    const finish = (status: FitStatus, message: string): BpttFitResult => ({ status, message, history, seconds: (performance.now() - started) / 1000 });
+    try {
+      let best = Infinity, sinceBest = 0;
+      for (let i = 0; i < opts.maxIterations; i++) {
+        const outcome = await this.runEpoch(job, opts.signal);
+        if (outcome instanceof Stop) return finish(outcome.status, outcome.message);
+        outcome.elapsed = (performance.now() - started) / 1000;
+        history.push(outcome);
+
+        this.model.unlock(); // the weights are consistent here: callers may predict
+        yield outcome;
+        const verdict = opts.onIteration ? await opts.onIteration(outcome) : undefined;
+        this.model.lock('BpttTrainer.fit');
+        if (verdict === false) return finish('stopped', `onIteration returned false at iteration ${outcome.iteration}`);
+        if (opts.plateau) {
+          if (outcome.loss < best * (1 - opts.plateau.minDelta)) (best = outcome.loss), (sinceBest = 0);
+          else if (++sinceBest >= opts.plateau.patience)
+            return finish('plateau', `loss has not improved by ${opts.plateau.minDelta} (relative) for ${sinceBest} iterations`);
+        }
+      }
+      return finish('max-iterations', `reached maxIterations = ${opts.maxIterations}`);
+    } finally {
+      this.running = false;
+      this.model.unlock();
+    }
+  }
+
+  /** Runs iterate() to the end and returns its FitResult. */
+  async fit(data: TrainingData, options: BpttFitOptions = {}): Promise<BpttFitResult> {
+    const run = this.iterate(data, options);
+    for (;;) {
+      const next = await run.next();
+      if (next.done) return next.value;
+    }
+  }
+
+  private prepare(data: TrainingData): Job {
+    const layout = inputLayout('data', data, this.model);
+    const loss = this.options.loss ?? lossForTargets((data as unknown as Record<string, unknown>).targets);
+    if (!loss) throw invalidType('data.targets', 'an Int32Array of class ids or a Float32Array of values', data.targets);
+    const shape = nativeShape(this.model, layout.N, layout.T, this.options.lossSteps);
+    const targets = targetLayout('data.targets', data.targets, shape, loss, this.options.lossSteps);
+    const L = shape.everyStep ? shape.T : 1;
+    return { shape, inputs: layout.native, targets, outputs: new Float32Array(shape.N * L * shape.K) };
+  }
+
+  /** One pass over the shuffled mini-batches, then the training-set forward pass. */
+  private async runEpoch(job: Job, signal: AbortSignal | undefined): Promise<BpttEpochRecord | Stop> {
+    const started = performance.now();
+    const { shape } = job;
+    const epoch = this.epoch + 1;
+    const L = shape.everyStep ? shape.T : 1;
+    const weights = this.model.weights();
+    const params = WEIGHTS.map((k) => weights[k]);
+    const grads = WEIGHTS.map((k) => this.grads[k]);
+    const stepNorms = new Float32Array(shape.T);
+    const stepNormSum = new Float64Array(shape.T);
+    let normSum = 0, normMax = 0, clipped = 0, lossSum = 0;
+    const batches = epochBatches(shape.N, this.options.batchSize, this.options.shuffle ? this.rng : undefined);
+    for (let k = 0; k < batches.length; k++) {
+      if (signal?.aborted) return new Stop('aborted', `aborted during iteration ${epoch} after ${k} mini-batches`);
+      const batch = batches[k];
+      const r = await bpttNative.bpttGradientsAsync({
+        shape, ...job.inputs, ...job.targets, ...weights,
+        gU: this.grads.U, gW: this.grads.W, gb: this.grads.b, gV: this.grads.V, gc: this.grads.c,
+        stepNorms, batch, batchSize: batch.length, scale: 1 / (batch.length * L),
+      });
+      const norm = this.options.clipGradNorm === undefined ? globalNorm(grads) : clipGradNorm(grads, this.options.clipGradNorm);
+      if (!Number.isFinite(r.loss) || !Number.isFinite(norm))
+        return new Stop('diverged', `non-finite ${Number.isFinite(r.loss) ? 'gradient' : 'loss'} at iteration ${epoch}, mini-batch ${k + 1}; weights before it kept`);
+      WEIGHTS.forEach((w) => this.saved[w].set(weights[w]));
+      this.optimizer.step(params, grads);
+      if (!allFinite(params)) {
+        this.model.setWeightsUnchecked(this.saved);
+        return new Stop('diverged', `non-finite weights after the update of iteration ${epoch}, mini-batch ${k + 1}; weights before it kept`);
+      }
+      lossSum += r.loss / r.count;
+      normSum += norm;
+      normMax = Math.max(normMax, norm);
+      if (this.options.clipGradNorm !== undefined && this.options.clipGradNorm / (norm + 1e-6) < 1) clipped++;
+      for (let t = 0; t < shape.T; t++) stepNormSum[t] += stepNorms[t];
+    }
+    await native.forwardAsync({ shape, ...job.inputs, ...weights, O: job.outputs });
+    const forward = summariseLoss(job.outputs, shape.K, job.targets);
+    const loss = forward.sum / forward.count;
+    if (!Number.isFinite(loss)) return new Stop('diverged', `non-finite training loss after iteration ${epoch}; its weights kept (all finite)`);
+    this.epoch = epoch;
+    const n = Math.max(batches.length, 1);
+    const seconds = (performance.now() - started) / 1000;
+    return {
+      iteration: epoch,
+      loss,
+      accuracy: job.targets.loss === 'softmax-cross-entropy' ? forward.correct / forward.count : NaN,
+      batchLoss: lossSum / n,
+      gradientNorm: normSum / n,
+      maxGradientNorm: normMax,
+      clippedBatches: clipped,
+      stepGradientNorms: Array.from(stepNormSum, (v) => v / n),
+      seconds,
+      elapsed: seconds,
+    };
+  }
+}

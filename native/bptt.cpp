@@ -1,0 +1,158 @@
+// BPTT: forward keeping the states, loss and its output gradient, backward through all steps.
+// Internally time-major ([T, B, ·]) so every step's batch is one contiguous block: the input,
+// readout and weight-gradient products then run as single GEMMs over all T·B rows and only
+// the two recurrences (S_{t-1} Wᵀ forward, dA_t W backward) are per-step GEMMs.
+#include "bptt.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <vector>
+
+#include "blas.h"
+#include "fast_math.h"
+
+namespace admm {
+namespace {
+
+inline int asInt(int64_t v) { return static_cast<int>(v); }
+
+// Reused per thread (async calls run on the libuv pool): no page faults per mini-batch.
+float* workspace(std::vector<float>& v, int64_t n) {
+  if (static_cast<int64_t>(v.size()) < n) v.resize(static_cast<size_t>(n));
+  return v.data();
+}
+
+// Σ over rows of M [rows, cols] into out [cols], accumulated in double.
+void columnSums(const float* M, int64_t rows, int64_t cols, float* out) {
+  std::vector<double> acc(static_cast<size_t>(cols), 0.0);
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t i = 0; i < cols; ++i) acc[i] += M[r * cols + i];
+  for (int64_t i = 0; i < cols; ++i) out[i] = static_cast<float>(acc[i]);
+}
+
+// Loss of one output row and, in place, its gradient scale · ∂R/∂o.
+double lossRow(float* o, int64_t K, Loss loss, const Targets& y, int64_t target, float scale, bool* hit) {
+  if (loss == Loss::kSquaredError) {
+    const float* v = y.values + target * K;
+    double sum = 0;
+    for (int64_t k = 0; k < K; ++k) {
+      const float e = o[k] - v[k];
+      sum += 0.5 * static_cast<double>(e) * e;
+      o[k] = scale * e;
+    }
+    return sum;
+  }
+  const int32_t label = y.labels[target];
+  int64_t arg = 0;
+  for (int64_t k = 1; k < K; ++k)
+    if (o[k] > o[arg]) arg = k;
+  const float max = o[arg];
+  double z = 0;
+  for (int64_t k = 0; k < K; ++k) z += std::exp(static_cast<double>(o[k] - max));
+  const double value = std::log(z) + max - o[label];
+  for (int64_t k = 0; k < K; ++k) o[k] = scale * static_cast<float>(std::exp(static_cast<double>(o[k] - max)) / z);
+  o[label] -= scale;
+  *hit = arg == label;
+  return value;
+}
+
+}  // namespace
+
+BpttResult bpttGradients(const Shape& s, const Inputs& in, const Targets& y, Loss loss,
+                         const int32_t* batch, int64_t batchSize, float scale, const float* U,
+                         const float* W, const float* b, const float* V, const float* c,
+                         const BpttGradients& g) {
+  const int64_t B = batch ? batchSize : s.N, T = s.T, d = s.d, h = s.h, K = s.K, TB = T * B;
+  const auto sample = [&](int64_t j) -> int64_t { return batch ? batch[j] : j; };
+  thread_local std::vector<float> xBuf, sBuf, dBuf, oBuf;
+  float* S = workspace(sBuf, TB * h);  // states s_t
+  float* D = workspace(dBuf, TB * h);  // ∂L/∂s_t, turned into ∂L/∂a_t step by step
+  float* X = in.x ? workspace(xBuf, TB * d) : nullptr;
+
+  // ---- forward: S = X Uᵀ + 1bᵀ for all rows, then the recurrence step by step.
+  for (int64_t t = 0; t < T; ++t)
+    for (int64_t j = 0; j < B; ++j) {
+      const int64_t n = sample(j), row = t * B + j;
+      float* st = S + row * h;
+      if (in.x) {
+        std::memcpy(X + row * d, in.x + (n * T + t) * d, sizeof(float) * d);
+        std::memcpy(st, b, sizeof(float) * h);
+      } else {
+        const int64_t id = in.ids[n * T + t];
+        for (int64_t i = 0; i < h; ++i) st[i] = U[i * d + id] + b[i];
+      }
+    }
+  if (in.x)
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, asInt(TB), asInt(h), asInt(d), 1.0f, X, asInt(d), U,
+                asInt(d), 1.0f, S, asInt(h));
+  for (int64_t t = 0; t < T; ++t) {
+    float* st = S + t * B * h;
+    if (t > 0)
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, asInt(B), asInt(h), asInt(h), 1.0f, st - B * h,
+                  asInt(h), W, asInt(h), 1.0f, st, asInt(h));
+    for (int64_t i = 0; i < B * h; ++i) st[i] = fastTanh(st[i]);
+  }
+
+  // ---- readout on the loss steps, loss, and ∂(scale·L)/∂o in place.
+  const int64_t rows = s.everyStep ? TB : B;
+  const float* SL = s.everyStep ? S : S + (T - 1) * B * h;
+  float* O = workspace(oBuf, rows * K);
+  for (int64_t r = 0; r < rows; ++r) std::memcpy(O + r * K, c, sizeof(float) * K);
+  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, asInt(rows), asInt(K), asInt(h), 1.0f, SL, asInt(h), V,
+              asInt(h), 1.0f, O, asInt(K));
+  BpttResult result;
+  result.count = rows;
+  for (int64_t r = 0; r < rows; ++r) {
+    const int64_t t = s.everyStep ? r / B : 0, n = sample(r % B);
+    bool hit = false;
+    result.loss += lossRow(O + r * K, K, loss, y, n * s.L() + t, scale, &hit);
+    result.correct += hit ? 1 : 0;
+  }
+
+  // ---- output weights: gV = dOᵀ S_L, gc = Σ dO; and ∂L/∂s from the outputs: D_L = dO V.
+  cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, asInt(K), asInt(h), asInt(rows), 1.0f, O, asInt(K), SL,
+              asInt(h), 0.0f, g.V, asInt(h));
+  columnSums(O, rows, K, g.c);
+  if (!s.everyStep) std::fill(D, D + (T - 1) * B * h, 0.0f);
+  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, asInt(rows), asInt(h), asInt(K), 1.0f, O, asInt(K), V,
+              asInt(h), 0.0f, s.everyStep ? D : D + (T - 1) * B * h, asInt(h));
+
+  // ---- backward in time: D_t is complete once step t+1 has added dA_{t+1} W.
+  for (int64_t t = T - 1; t >= 0; --t) {
+    float* dt = D + t * B * h;
+    const float* st = S + t * B * h;
+    double normSq = 0;
+    for (int64_t i = 0; i < B * h; ++i) {
+      normSq += static_cast<double>(dt[i]) * dt[i];
+      dt[i] *= 1.0f - st[i] * st[i];
+    }
+    if (g.stepNorms) g.stepNorms[t] = static_cast<float>(std::sqrt(normSq));
+    if (t > 0)
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, asInt(B), asInt(h), asInt(h), 1.0f, dt, asInt(h), W,
+                  asInt(h), 1.0f, dt - B * h, asInt(h));
+  }
+
+  // ---- input weights from dA over all rows: gW = Σ_{t≥1} dA_tᵀ S_{t-1}, gU = dAᵀ X, gb = Σ dA.
+  if (T > 1)
+    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, asInt(h), asInt(h), asInt((T - 1) * B), 1.0f, D + B * h,
+                asInt(h), S, asInt(h), 0.0f, g.W, asInt(h));
+  else
+    std::fill(g.W, g.W + h * h, 0.0f);
+  if (in.x) {
+    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, asInt(h), asInt(d), asInt(TB), 1.0f, D, asInt(h), X,
+                asInt(d), 0.0f, g.U, asInt(d));
+  } else {  // one-hot inputs: dA rows scatter into the columns of their token ids
+    std::fill(g.U, g.U + h * d, 0.0f);
+    for (int64_t t = 0; t < T; ++t)
+      for (int64_t j = 0; j < B; ++j) {
+        const int64_t id = in.ids[sample(j) * T + t];
+        const float* da = D + (t * B + j) * h;
+        for (int64_t i = 0; i < h; ++i) g.U[i * d + id] += da[i];
+      }
+  }
+  columnSums(D, TB, h, g.b);
+  return result;
+}
+
+}  // namespace admm

@@ -1,0 +1,48 @@
+/** Small seeded problems shared by the trainer tests. */
+import { RNN, Random, type TrainingData } from '../lib';
+
+export interface Problem {
+  model: RNN;
+  data: TrainingData;
+}
+
+export interface ProblemSpec {
+  N: number;
+  T: number;
+  d: number;
+  h: number;
+  K: number;
+  lossSteps: 'last' | 'every';
+  loss: 'softmax-cross-entropy' | 'squared-error';
+  tokens?: boolean;
+  seed?: number;
+}
+
+/** Random inputs (or token ids) and targets, and a model with σ = 0.5 normal init. */
+export function randomProblem(spec: ProblemSpec): Problem {
+  const { N, T, d, h, K, seed = 1 } = spec;
+  const rng = new Random(seed);
+  const L = spec.lossSteps === 'every' ? T : 1;
+  const inputs = spec.tokens
+    ? Int32Array.from({ length: N * T }, () => rng.int(d))
+    : Float32Array.from({ length: N * T * d }, () => rng.normal());
+  const targets =
+    spec.loss === 'softmax-cross-entropy'
+      ? Int32Array.from({ length: N * L }, () => rng.int(K))
+      : Float32Array.from({ length: N * L * K }, () => rng.normal());
+  const model = new RNN({ inputSize: d, hiddenSize: h, outputSize: K, init: { scheme: 'normal', scale: 0.5, seed } });
+  return { model, data: { inputs, targets, sequenceLength: T } };
+}
+
+/** Adds seeded noise to auxiliaries and duals so every block has real work to do. */
+export function perturbState(st: { A: Float32Array; S: Float32Array; TA: Float32Array; O: Float32Array; M1: Float32Array; M2: Float32Array; M3: Float32Array; pFresh: boolean }, seed: number, scale = 0.3): void {
+  const rng = new Random(seed);
+  for (const buf of [st.A, st.S, st.O, st.M1, st.M2, st.M3]) for (let i = 0; i < buf.length; i++) buf[i] += scale * rng.normal();
+  for (let i = 0; i < st.A.length; i++) st.TA[i] = Math.tanh(st.A[i]);
+  st.pFresh = false;
+}
+
+/** The history without wall-clock fields, for determinism comparisons. */
+export function withoutTimes<T extends { seconds: number; elapsed: number }>(records: T[]): Omit<T, 'seconds' | 'elapsed'>[] {
+  return records.map(({ seconds: _s, elapsed: _e, ...rest }) => rest);
+}

@@ -1,0 +1,178 @@
+/** AdmmTrainer behaviour: learning, determinism, stopping, ρ policies, event loop, faults. */
+import test from 'ava';
+import { AdmmTrainer, RNN, loadMnist10k, type AdmmIterationRecord } from '../lib';
+import { randomProblem, withoutTimes } from './problems';
+
+const mnist = loadMnist10k({ limit: 600 });
+
+function mnistModel(seed = 0, hidden = 24): RNN {
+  return new RNN({ inputSize: 28, hiddenSize: hidden, outputSize: 10, init: { scheme: 'normal', scale: 0.1, seed } });
+}
+
+test('on real data the true loss falls and the residuals shrink after their first-iteration jump', async (t) => {
+  const model = mnistModel();
+  const trainer = new AdmmTrainer(model);
+  const before = model.evaluate(mnist.train);
+  const { history, status } = await trainer.fit(mnist.train, { maxIterations: 15 });
+  t.is(status, 'max-iterations');
+  t.is(history.length, 15);
+  const last = history[history.length - 1];
+  t.true(last.loss < before.loss - 0.05, `loss ${before.loss} → ${last.loss}`);
+  t.true(last.accuracy > before.accuracy + 0.05, `accuracy ${before.accuracy} → ${last.accuracy}`);
+  const worstPrimal = (r: AdmmIterationRecord) => Math.max(r.primalResiduals.a, r.primalResiduals.s, r.primalResiduals.o);
+  const peak = Math.max(...history.slice(0, 3).map(worstPrimal));
+  t.true(worstPrimal(last) < peak / 5, `primal residual ${peak} → ${worstPrimal(last)}`);
+  t.true(last.dualResidual < history[0].dualResidual, `dual residual ${history[0].dualResidual} → ${last.dualResidual}`);
+  t.true(model.evaluate(mnist.test).accuracy > 0.2);
+});
+
+test('the record carries every field, ρ follows the geometric schedule and the Lagrangian is finite', async (t) => {
+  const { model, data } = randomProblem({ N: 20, T: 6, d: 4, h: 8, K: 3, lossSteps: 'every', loss: 'softmax-cross-entropy' });
+  const trainer = new AdmmTrainer(model, { rho: [4, 2, 1], rhoPolicy: { kind: 'geometric', factor: 1.5, max: 10 }, lossSteps: 'every' });
+  const { history } = await trainer.fit(data, { maxIterations: 4 });
+  t.deepEqual(history.map((r) => r.iteration), [1, 2, 3, 4]);
+  t.deepEqual(history.map((r) => r.rho[0]), [4, 6, 9, 10]);
+  t.deepEqual(history.map((r) => r.rho[2]), [1, 1.5, 2.25, 3.375]);
+  for (const r of history) {
+    for (const v of [r.loss, r.accuracy, r.auxiliaryLoss, r.lagrangian, r.primalResiduals.a, r.primalResiduals.s, r.primalResiduals.o, r.dualResidual])
+      t.true(Number.isFinite(v));
+    t.true(r.seconds > 0 && r.elapsed >= r.seconds);
+  }
+  t.deepEqual(trainer.state!.rho, [10, 10, 3.375 * 1.5]);
+});
+
+test('the same seed gives the identical history', async (t) => {
+  const run = async () => {
+    const model = mnistModel(7);
+    const { history } = await new AdmmTrainer(model).fit(mnist.train, { maxIterations: 3 });
+    return { history: withoutTimes(history), weights: Array.from(model.W) };
+  };
+  const a = await run(), b = await run();
+  t.deepEqual(a.history, b.history);
+  t.deepEqual(a.weights, b.weights);
+});
+
+test('the linearised variant trains and reports its backtracked θ', async (t) => {
+  const model = mnistModel(3);
+  const { history } = await new AdmmTrainer(model, { update: 'linearized', rho: 1, rhoPolicy: { kind: 'fixed' } }).fit(mnist.train, { maxIterations: 8 });
+  const last = history[history.length - 1];
+  t.truthy(last.theta);
+  for (const v of Object.values(last.theta!)) t.true(v > 0 && Number.isFinite(v));
+  t.true(last.lagrangian < history[0].lagrangian);
+});
+
+test('residual balancing moves ρ by tau when the residuals are unbalanced', async (t) => {
+  const { model, data } = randomProblem({ N: 30, T: 5, d: 3, h: 6, K: 3, lossSteps: 'last', loss: 'softmax-cross-entropy' });
+  const trainer = new AdmmTrainer(model, { rho: 1, rhoPolicy: { kind: 'residual-balancing', mu: 1, tau: 2 } });
+  const { history } = await trainer.fit(data, { maxIterations: 6 });
+  const values = new Set(history.flatMap((r) => r.rho.map((v) => Math.log2(v))));
+  t.true([...values].every((v) => Number.isInteger(v)), `ρ must move by powers of tau: ${[...values]}`);
+  t.true(values.size > 1, 'ρ never changed');
+});
+
+test('stops on residual tolerance, on a loss plateau and when onIteration returns false', async (t) => {
+  const { model, data } = randomProblem({ N: 12, T: 4, d: 3, h: 5, K: 3, lossSteps: 'last', loss: 'softmax-cross-entropy' });
+  const converged = await new AdmmTrainer(model.clone()).fit(data, { maxIterations: 50, tolerance: { primal: 1, dual: 1e9 } });
+  t.is(converged.status, 'converged');
+  t.is(converged.history.length, 1);
+  const plateau = await new AdmmTrainer(model.clone()).fit(data, { maxIterations: 50, plateau: { patience: 2, minDelta: 0.9 } });
+  t.is(plateau.status, 'plateau');
+  t.is(plateau.history.length, 3);
+  const stopped = await new AdmmTrainer(model.clone()).fit(data, { maxIterations: 50, onIteration: (r) => r.iteration < 2 });
+  t.is(stopped.status, 'stopped');
+  t.is(stopped.history.length, 2);
+});
+
+test('iterate() yields the same records fit() returns', async (t) => {
+  const { model, data } = randomProblem({ N: 12, T: 4, d: 3, h: 5, K: 3, lossSteps: 'last', loss: 'softmax-cross-entropy' });
+  const twin = model.clone();
+  const seen: AdmmIterationRecord[] = [];
+  for await (const record of new AdmmTrainer(model).iterate(data, { maxIterations: 3 })) seen.push(record);
+  const { history } = await new AdmmTrainer(twin).fit(data, { maxIterations: 3 });
+  t.deepEqual(withoutTimes(seen), withoutTimes(history));
+});
+
+test('resume continues from the saved auxiliaries and reproduces the uninterrupted run', async (t) => {
+  const { model, data } = randomProblem({ N: 16, T: 5, d: 3, h: 6, K: 3, lossSteps: 'last', loss: 'softmax-cross-entropy' });
+  const twin = model.clone();
+  const straight = await new AdmmTrainer(model).fit(data, { maxIterations: 4 });
+  const trainer = new AdmmTrainer(twin);
+  const first = await trainer.fit(data, { maxIterations: 2 });
+  const second = await trainer.fit(data, { maxIterations: 2, resume: true });
+  t.deepEqual(withoutTimes([...first.history, ...second.history]), withoutTimes(straight.history));
+  t.deepEqual(Array.from(twin.W), Array.from(model.W));
+});
+
+// Serial: concurrent tests in this file evaluate models synchronously, which would stall the timer.
+test.serial('the event loop keeps ticking during fit', async (t) => {
+  const model = new RNN({ inputSize: 28, hiddenSize: 64, outputSize: 10, init: { seed: 1 } });
+  const data = loadMnist10k({ limit: 2000 }).train;
+  let last = performance.now(), worst = 0, ticks = 0;
+  const timer = setInterval(() => {
+    const now = performance.now();
+    worst = Math.max(worst, now - last);
+    last = now;
+    ticks++;
+  }, 2);
+  const started = performance.now();
+  await new AdmmTrainer(model).fit(data, { maxIterations: 3 });
+  const seconds = (performance.now() - started) / 1000;
+  clearInterval(timer);
+  t.log(`fit ${seconds.toFixed(2)} s, ${ticks} ticks, worst event-loop gap ${worst.toFixed(1)} ms`);
+  t.true(seconds > 0.3, 'the problem is too small to show blocking');
+  t.true(worst < 100, `event loop blocked for ${worst.toFixed(1)} ms`);
+  t.true(ticks > (seconds * 1000) / 50);
+});
+
+test('an AbortSignal stops the fit and keeps the weights of the last completed iteration', async (t) => {
+  const model = mnistModel(2);
+  const controller = new AbortController();
+  let afterFirst: number[] = [];
+  const trainer = new AdmmTrainer(model);
+  const run = trainer.fit(mnist.train, {
+    maxIterations: 50,
+    signal: controller.signal,
+    onIteration: (r) => {
+      if (r.iteration === 1) {
+        afterFirst = Array.from(model.W);
+        setTimeout(() => controller.abort(), 5);  // lands mid-iteration 2
+      }
+    },
+  });
+  const result = await run;
+  t.is(result.status, 'aborted');
+  t.is(result.history.length, 1);
+  t.deepEqual(Array.from(model.W), afterFirst);
+  model.predict(mnist.test);  // the model is usable again
+});
+
+test('non-finite weights stop training with status diverged', async (t) => {
+  const { model, data } = randomProblem({ N: 12, T: 4, d: 3, h: 5, K: 3, lossSteps: 'last', loss: 'softmax-cross-entropy' });
+  const result = await new AdmmTrainer(model).fit(data, {
+    maxIterations: 10,
+    onIteration: (r) => {
+      if (r.iteration === 2) model.W[3] = NaN;  // corrupt the weights from outside
+    },
+  });
+  t.is(result.status, 'diverged');
+  t.regex(result.message, /W\[3\] = NaN/);
+  t.is(result.history.length, 2);
+});
+
+test('overlapping fits on one trainer or model are refused with ERR_BUSY', async (t) => {
+  const { model, data } = randomProblem({ N: 12, T: 4, d: 3, h: 5, K: 3, lossSteps: 'last', loss: 'softmax-cross-entropy' });
+  const trainer = new AdmmTrainer(model);
+  const running = trainer.fit(data, { maxIterations: 3 });
+  await t.throwsAsync(() => trainer.fit(data), { code: 'ERR_BUSY' });
+  await t.throwsAsync(() => new AdmmTrainer(model).fit(data), { code: 'ERR_BUSY' });
+  t.throws(() => model.predict(data), { code: 'ERR_BUSY' });
+  t.is((await running).status, 'max-iterations');
+  t.notThrows(() => model.predict(data));
+});
+
+test('two independent trainers run concurrently in one process', async (t) => {
+  const a = randomProblem({ N: 20, T: 5, d: 3, h: 6, K: 3, lossSteps: 'last', loss: 'softmax-cross-entropy', seed: 4 });
+  const b = randomProblem({ N: 20, T: 5, d: 3, h: 6, K: 3, lossSteps: 'last', loss: 'softmax-cross-entropy', seed: 4 });
+  const [ra, rb] = await Promise.all([new AdmmTrainer(a.model).fit(a.data, { maxIterations: 3 }), new AdmmTrainer(b.model).fit(b.data, { maxIterations: 3 })]);
+  t.deepEqual(withoutTimes(ra.history), withoutTimes(rb.history));
+});
