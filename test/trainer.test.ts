@@ -119,8 +119,10 @@ test.serial('the event loop keeps ticking during fit', async (t) => {
   const seconds = (performance.now() - started) / 1000;
   clearInterval(timer);
   t.log(`fit ${seconds.toFixed(2)} s, ${ticks} ticks, worst event-loop gap ${worst.toFixed(1)} ms`);
-  t.true(seconds > 0.3, 'the problem is too small to show blocking');
-  t.true(worst < 100, `event loop blocked for ${worst.toFixed(1)} ms`);
+  // One iteration here takes ~1 s of compute: a blocking fit would stall the timer that long.
+  // The bound leaves room for a loaded 2-core CI machine (measured here: 60–90 ms).
+  t.true(seconds > 1, 'the problem is too small to show blocking');
+  t.true(worst < 250, `event loop blocked for ${worst.toFixed(1)} ms`);
   t.true(ticks > (seconds * 1000) / 50);
 });
 
