@@ -1,5 +1,5 @@
-// Node-API binding of the BPTT kernel (bptt.h): `bpttGradients` and its Promise twin
-// `bpttGradientsAsync`. Every size, index and label is checked before the kernel runs.
+// Node-API bindings of the BPTT kernel (bptt.h): `bpttGradients` and `bpttLoss`, each with its
+// Promise twin. Every size, index and label is checked before the kernel runs.
 #include <napi.h>
 
 #include <string>
@@ -12,11 +12,13 @@
 namespace admm::binding {
 namespace {
 
-struct BpttGradientsOp {
-  static constexpr const char* kName = "bpttGradients";
+using Region = std::tuple<const char*, const void*, int64_t>;  // name, memory, floats
+
+// What both ops read: shape, inputs, targets, weights and the optional mini-batch.
+struct BpttInputs {
   Shape s; Inputs in; Targets y; Loss loss = Loss::kSoftmaxCrossEntropy;
-  const int32_t* batch = nullptr; int64_t batchSize = 0; float scale = 1;
-  const float *U, *W, *b, *V, *c; BpttGradients g{}; BpttResult r;
+  const int32_t* batch = nullptr; int64_t batchSize = 0;
+  const float *U, *W, *b, *V, *c;
 
   void parse(Args& a) {
     s = a.shape(); in = a.inputs(s);
@@ -25,16 +27,6 @@ struct BpttGradientsOp {
     y = a.targets(s, loss);
     U = a.f32("U", s.h * s.d); W = a.f32("W", s.h * s.h); b = a.f32("b", s.h);
     V = a.f32("V", s.K * s.h); c = a.f32("c", s.K);
-    g.U = a.f32("gU", s.h * s.d); g.W = a.f32("gW", s.h * s.h); g.b = a.f32("gb", s.h);
-    g.V = a.f32("gV", s.K * s.h); g.c = a.f32("gc", s.K);
-    g.stepNorms = a.f32Optional("stepNorms", s.T);
-    scale = static_cast<float>(a.numberOr("scale", 0, 1e30, 1));
-    parseBatch(a);
-    checkOutputsDistinct(a);
-  }
-
-  // Optional mini-batch: `batch` (Int32Array of sample indices) with its length `batchSize`.
-  void parseBatch(Args& a) {
     if (!a.has("batch")) {
       if (a.has("batchSize")) a.typeError("batch", "an Int32Array when batchSize is given");
       return;
@@ -47,16 +39,38 @@ struct BpttGradientsOp {
                                   " at index " + std::to_string(j));
   }
 
-  // The kernel writes the gradients while still reading the weights, inputs and targets.
-  void checkOutputsDistinct(Args& a) {
-    const int64_t h = s.h, d = s.d, K = s.K;
-    const std::vector<std::tuple<const char*, const void*, int64_t>> outputs = {
-        {"gU", g.U, h * d}, {"gW", g.W, h * h}, {"gb", g.b, h}, {"gV", g.V, K * h}, {"gc", g.c, K},
-        {"stepNorms", g.stepNorms, g.stepNorms ? s.T : 0}};
-    std::vector<std::tuple<const char*, const void*, int64_t>> inputs = {
-        {"U", U, h * d}, {"W", W, h * h}, {"b", b, h}, {"V", V, K * h}, {"c", c, K}};
-    if (in.x) inputs.emplace_back("x", in.x, s.N * s.T * d);
-    if (y.values) inputs.emplace_back("values", y.values, s.N * s.L() * K);
+  std::vector<Region> regions() const {
+    std::vector<Region> r = {{"U", U, s.h * s.d}, {"W", W, s.h * s.h}, {"b", b, s.h}, {"V", V, s.K * s.h}, {"c", c, s.K}};
+    if (in.x) r.emplace_back("x", in.x, s.N * s.T * s.d);
+    if (y.values) r.emplace_back("values", y.values, s.N * s.L() * s.K);
+    return r;
+  }
+
+  static Napi::Value result(Napi::Env env, const BpttResult& r) {
+    Napi::Object o = Napi::Object::New(env);
+    o.Set("loss", r.loss);
+    o.Set("correct", static_cast<double>(r.correct));
+    o.Set("count", static_cast<double>(r.count));
+    return o;
+  }
+};
+
+struct BpttGradientsOp {
+  static constexpr const char* kName = "bpttGradients";
+  BpttInputs x; float scale = 1; BpttGradients g{}; BpttResult r;
+
+  void parse(Args& a) {
+    x.parse(a);
+    const Shape& s = x.s;
+    g.U = a.f32("gU", s.h * s.d); g.W = a.f32("gW", s.h * s.h); g.b = a.f32("gb", s.h);
+    g.V = a.f32("gV", s.K * s.h); g.c = a.f32("gc", s.K);
+    g.stepNorms = a.f32Optional("stepNorms", s.T);
+    scale = static_cast<float>(a.numberOr("scale", 0, 1e30, 1));
+    // The kernel writes the gradients while still reading the weights, inputs and targets.
+    const std::vector<Region> outputs = {{"gU", g.U, s.h * s.d}, {"gW", g.W, s.h * s.h}, {"gb", g.b, s.h},
+                                         {"gV", g.V, s.K * s.h}, {"gc", g.c, s.K},
+                                         {"stepNorms", g.stepNorms, g.stepNorms ? s.T : 0}};
+    const std::vector<Region> inputs = x.regions();
     for (size_t i = 0; i < outputs.size(); ++i) {
       auto [outName, out, outLen] = outputs[i];
       for (auto [inName, p, len] : inputs) a.requireDistinct(outName, out, 4 * outLen, inName, p, 4 * len);
@@ -66,23 +80,30 @@ struct BpttGradientsOp {
       }
     }
   }
-
   Status run() {
-    r = bpttGradients(s, in, y, loss, batch, batchSize, scale, U, W, b, V, c, g);
+    r = bpttGradients(x.s, x.in, x.y, x.loss, x.batch, x.batchSize, scale, x.U, x.W, x.b, x.V, x.c, &g);
     return {};
   }
+  Napi::Value result(Napi::Env env) { return BpttInputs::result(env, r); }
+};
 
-  Napi::Value result(Napi::Env env) {
-    Napi::Object o = Napi::Object::New(env);
-    o.Set("loss", r.loss);
-    o.Set("correct", static_cast<double>(r.correct));
-    o.Set("count", static_cast<double>(r.count));
-    return o;
+// The loss of a (mini-)batch alone: the forward half of bpttGradients.
+struct BpttLossOp {
+  static constexpr const char* kName = "bpttLoss";
+  BpttInputs x; BpttResult r;
+  void parse(Args& a) { x.parse(a); }
+  Status run() {
+    r = bpttGradients(x.s, x.in, x.y, x.loss, x.batch, x.batchSize, 1, x.U, x.W, x.b, x.V, x.c, nullptr);
+    return {};
   }
+  Napi::Value result(Napi::Env env) { return BpttInputs::result(env, r); }
 };
 
 }  // namespace
 
-void registerBpttOps(Napi::Env env, Napi::Object exports) { exportOp<BpttGradientsOp>(env, exports); }
+void registerBpttOps(Napi::Env env, Napi::Object exports) {
+  exportOp<BpttGradientsOp>(env, exports);
+  exportOp<BpttLossOp>(env, exports);
+}
 
 }  // namespace admm::binding

@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "blas.h"
-#include "fast_math.h"
+#include "bptt_elementwise.h"
 
 namespace admm {
 namespace {
@@ -23,12 +23,11 @@ float* workspace(std::vector<float>& v, int64_t n) {
   return v.data();
 }
 
-// Σ over rows of M [rows, cols] into out [cols], accumulated in double.
+// out [cols] = Σ over rows of M [rows, cols], as the product Mᵀ·1 (BLAS, float accumulation).
 void columnSums(const float* M, int64_t rows, int64_t cols, float* out) {
-  std::vector<double> acc(static_cast<size_t>(cols), 0.0);
-  for (int64_t r = 0; r < rows; ++r)
-    for (int64_t i = 0; i < cols; ++i) acc[i] += M[r * cols + i];
-  for (int64_t i = 0; i < cols; ++i) out[i] = static_cast<float>(acc[i]);
+  thread_local std::vector<float> ones;
+  if (static_cast<int64_t>(ones.size()) < rows) ones.assign(static_cast<size_t>(rows), 1.0f);
+  cblas_sgemv(CblasRowMajor, CblasTrans, asInt(rows), asInt(cols), 1.0f, M, asInt(cols), ones.data(), 1, 0.0f, out, 1);
 }
 
 // Loss of one output row and, in place, its gradient scale · ∂R/∂o.
@@ -62,12 +61,11 @@ double lossRow(float* o, int64_t K, Loss loss, const Targets& y, int64_t target,
 BpttResult bpttGradients(const Shape& s, const Inputs& in, const Targets& y, Loss loss,
                          const int32_t* batch, int64_t batchSize, float scale, const float* U,
                          const float* W, const float* b, const float* V, const float* c,
-                         const BpttGradients& g) {
+                         const BpttGradients* grads) {
   const int64_t B = batch ? batchSize : s.N, T = s.T, d = s.d, h = s.h, K = s.K, TB = T * B;
   const auto sample = [&](int64_t j) -> int64_t { return batch ? batch[j] : j; };
   thread_local std::vector<float> xBuf, sBuf, dBuf, oBuf;
   float* S = workspace(sBuf, TB * h);  // states s_t
-  float* D = workspace(dBuf, TB * h);  // ∂L/∂s_t, turned into ∂L/∂a_t step by step
   float* X = in.x ? workspace(xBuf, TB * d) : nullptr;
 
   // ---- forward: S = X Uᵀ + 1bᵀ for all rows, then the recurrence step by step.
@@ -91,7 +89,7 @@ BpttResult bpttGradients(const Shape& s, const Inputs& in, const Targets& y, Los
     if (t > 0)
       cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, asInt(B), asInt(h), asInt(h), 1.0f, st - B * h,
                   asInt(h), W, asInt(h), 1.0f, st, asInt(h));
-    for (int64_t i = 0; i < B * h; ++i) st[i] = fastTanh(st[i]);
+    bptt::tanhInPlace(st, B * h);
   }
 
   // ---- readout on the loss steps, loss, and ∂(scale·L)/∂o in place.
@@ -110,6 +108,10 @@ BpttResult bpttGradients(const Shape& s, const Inputs& in, const Targets& y, Los
     result.correct += hit ? 1 : 0;
   }
 
+  if (!grads) return result;
+  const BpttGradients& g = *grads;
+  float* D = workspace(dBuf, TB * h);  // ∂L/∂s_t, turned into ∂L/∂a_t step by step
+
   // ---- output weights: gV = dOᵀ S_L, gc = Σ dO; and ∂L/∂s from the outputs: D_L = dO V.
   cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, asInt(K), asInt(h), asInt(rows), 1.0f, O, asInt(K), SL,
               asInt(h), 0.0f, g.V, asInt(h));
@@ -122,11 +124,7 @@ BpttResult bpttGradients(const Shape& s, const Inputs& in, const Targets& y, Los
   for (int64_t t = T - 1; t >= 0; --t) {
     float* dt = D + t * B * h;
     const float* st = S + t * B * h;
-    double normSq = 0;
-    for (int64_t i = 0; i < B * h; ++i) {
-      normSq += static_cast<double>(dt[i]) * dt[i];
-      dt[i] *= 1.0f - st[i] * st[i];
-    }
+    const double normSq = bptt::toPreactivationGradient(dt, st, B * h);
     if (g.stepNorms) g.stepNorms[t] = static_cast<float>(std::sqrt(normSq));
     if (t > 0)
       cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, asInt(B), asInt(h), asInt(h), 1.0f, dt, asInt(h), W,

@@ -19,12 +19,12 @@ struct BpttResult {
   int64_t count = 0;    // loss terms: batch size × L
 };
 
-// One forward pass keeping the states, then the backward pass through all T steps.
-// `batch` ([batchSize] row indices into the s.N samples, each checked by the caller) selects
+// One forward pass keeping the states, then the backward pass through all T steps
+// (skipped when g is null: the loss only). `batch` ([batchSize] row indices into the s.N samples, each checked by the caller) selects
 // the mini-batch; null means every sample in order. Targets are indexed by sample as in Targets.
 BpttResult bpttGradients(const Shape& s, const Inputs& in, const Targets& y, Loss loss,
                          const int32_t* batch, int64_t batchSize, float scale, const float* U,
                          const float* W, const float* b, const float* V, const float* c,
-                         const BpttGradients& g);
+                         const BpttGradients* g);
 
 }  // namespace admm

@@ -1,13 +1,21 @@
 /** The typed BPTT op of the addon (native/bindings_bptt.cpp), on top of the core binding. */
 import { type NativeBinding, type NativeInputs, type NativeShape, native } from '../native';
 
-export type BpttGradientsArgs = {
+/** What both ops read: data, targets, weights and an optional mini-batch. */
+export type BpttLossArgs = {
   shape: NativeShape;
   U: Float32Array;
   W: Float32Array;
   b: Float32Array;
   V: Float32Array;
   c: Float32Array;
+  /** Mini-batch: sample indices in [0, N) and their count (default: every sample in order). */
+  batch?: Int32Array;
+  batchSize?: number;
+} & NativeInputs &
+  ({ loss: 'softmax-cross-entropy'; labels: Int32Array } | { loss: 'squared-error'; values: Float32Array });
+
+export type BpttGradientsArgs = BpttLossArgs & {
   /** Outputs, overwritten with the gradients of scale · Σ R over the batch's loss terms. */
   gU: Float32Array;
   gW: Float32Array;
@@ -16,13 +24,9 @@ export type BpttGradientsArgs = {
   gc: Float32Array;
   /** Output [T]: ‖∂L/∂s_t‖ over the batch (Frobenius norm), t = 1..T. */
   stepNorms?: Float32Array;
-  /** Mini-batch: sample indices in [0, N) and their count (default: every sample in order). */
-  batch?: Int32Array;
-  batchSize?: number;
   /** Multiplies the gradients (not the reported loss); default 1, the summed loss. */
   scale?: number;
-} & NativeInputs &
-  ({ loss: 'softmax-cross-entropy'; labels: Int32Array } | { loss: 'squared-error'; values: Float32Array });
+};
 
 export interface BpttGradientsResult {
   /** Σ R over the batch's loss terms (unscaled: the scale of lib/loss.ts). */
@@ -36,6 +40,9 @@ export interface BpttGradientsResult {
 export interface BpttBinding {
   bpttGradients(args: BpttGradientsArgs): BpttGradientsResult;
   bpttGradientsAsync(args: BpttGradientsArgs): Promise<BpttGradientsResult>;
+  /** The forward half alone: loss, hits and count of the batch. */
+  bpttLoss(args: BpttLossArgs): BpttGradientsResult;
+  bpttLossAsync(args: BpttLossArgs): Promise<BpttGradientsResult>;
 }
 
 export const bpttNative = native as NativeBinding & BpttBinding;

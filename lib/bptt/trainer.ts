@@ -11,8 +11,7 @@
  */
 import { type TrainingData, inputLayout, lossForTargets, nativeShape, targetLayout, type TargetLayout } from '../data';
 import { AdmmError, invalidType } from '../errors';
-import { summariseLoss } from '../loss';
-import { type NativeInputs, type NativeShape, native } from '../native';
+import type { NativeInputs, NativeShape } from '../native';
 import { Random } from '../random';
 import { RNN, type WeightName } from '../rnn';
 import type { FitStatus } from '../admm/record';
@@ -30,9 +29,12 @@ interface Job {
   shape: NativeShape;
   inputs: NativeInputs;
   targets: TargetLayout;
-  /** Forward outputs on the whole training set, for the epoch's loss. */
-  outputs: Float32Array;
+  /** Consecutive sample ranges for the epoch's training-set loss (bounded workspace, yields between them). */
+  chunks: Int32Array[];
 }
+
+/** Samples per native call when measuring the training-set loss. */
+const EVALUATION_CHUNK = 512;
 
 /** Why an epoch ended early. */
 class Stop {
@@ -129,14 +131,25 @@ export class BpttTrainer {
     }
   }
 
+  /** Σ loss, hits and count of the true forward pass over the training set. */
+  private async trainingLoss(job: Job): Promise<{ loss: number; correct: number; count: number }> {
+    const total = { loss: 0, correct: 0, count: 0 };
+    for (const batch of job.chunks) {
+      const r = await bpttNative.bpttLossAsync({ shape: job.shape, ...job.inputs, ...job.targets, ...this.model.weights(), batch, batchSize: batch.length });
+      total.loss += r.loss;
+      total.correct += r.correct;
+      total.count += r.count;
+    }
+    return total;
+  }
+
   private prepare(data: TrainingData): Job {
     const layout = inputLayout('data', data, this.model);
     const loss = this.options.loss ?? lossForTargets((data as unknown as Record<string, unknown>).targets);
     if (!loss) throw invalidType('data.targets', 'an Int32Array of class ids or a Float32Array of values', data.targets);
     const shape = nativeShape(this.model, layout.N, layout.T, this.options.lossSteps);
     const targets = targetLayout('data.targets', data.targets, shape, loss, this.options.lossSteps);
-    const L = shape.everyStep ? shape.T : 1;
-    return { shape, inputs: layout.native, targets, outputs: new Float32Array(shape.N * L * shape.K) };
+    return { shape, inputs: layout.native, targets, chunks: epochBatches(shape.N, EVALUATION_CHUNK, undefined) };
   }
 
   /** One pass over the shuffled mini-batches, then the training-set forward pass. */
@@ -175,9 +188,8 @@ export class BpttTrainer {
       if (this.options.clipGradNorm !== undefined && this.options.clipGradNorm / (norm + 1e-6) < 1) clipped++;
       for (let t = 0; t < shape.T; t++) stepNormSum[t] += stepNorms[t];
     }
-    await native.forwardAsync({ shape, ...job.inputs, ...weights, O: job.outputs });
-    const forward = summariseLoss(job.outputs, shape.K, job.targets);
-    const loss = forward.sum / forward.count;
+    const forward = await this.trainingLoss(job);
+    const loss = forward.loss / forward.count;
     if (!Number.isFinite(loss)) return new Stop('diverged', `non-finite training loss after iteration ${epoch}; its weights kept (all finite)`);
     this.epoch = epoch;
     const n = Math.max(batches.length, 1);
