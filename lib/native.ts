@@ -103,6 +103,7 @@ export type SStepArgs = {
   linearized?: boolean;
   theta?: number;
 };
+type TargetArgs = { loss: 'softmax-cross-entropy'; labels: Int32Array } | { loss: 'squared-error'; values: Float32Array };
 export type OStepArgs = {
   shape: NativeShape;
   S: Float32Array;
@@ -111,7 +112,42 @@ export type OStepArgs = {
   M3: Float32Array;
   O: Float32Array;
   rho3: number;
-} & ({ loss: 'softmax-cross-entropy'; labels: Int32Array } | { loss: 'squared-error'; values: Float32Array });
+} & TargetArgs;
+export type AdjointMultipliersArgs = {
+  shape: NativeShape;
+  S: Float32Array;
+  O: Float32Array;
+  W: Float32Array;
+  V: Float32Array;
+  rho1: number;
+  rho3: number;
+  M1: Float32Array;
+  M3: Float32Array;
+  stepNorms?: Float32Array;
+} & TargetArgs;
+export type LocalDualWalkArgs = {
+  shape: NativeShape;
+  U: Float32Array;
+  W: Float32Array;
+  b: Float32Array;
+  V: Float32Array;
+  c: Float32Array;
+  /** Forward states (read); the walk's auxiliary states go to Saux. */
+  S: Float32Array;
+  Saux: Float32Array;
+  /** Forward pre-activations and outputs in, the walk's auxiliaries out. */
+  A: Float32Array;
+  O: Float32Array;
+  M1: Float32Array;
+  M3: Float32Array;
+  stepNorms?: Float32Array;
+  rho1: number;
+  rho2: number;
+  rho3: number;
+  sweeps: number;
+  gamma: number;
+} & TargetArgs &
+  NativeInputs;
 export type SgemmArgs = { m: number; n: number; k: number; A: Float32Array; B: Float32Array; C: Float32Array };
 
 export interface ThreadCounts {
@@ -129,7 +165,9 @@ export type NativeBinding = Twin<'inputProjection', InputProjectionArgs, void> &
   Twin<'aStep', AStepArgs, ChangeResult> &
   Twin<'sStep', SStepArgs, ChangeResult> &
   Twin<'oStep', OStepArgs, number> &
-  Twin<'sgemm', SgemmArgs, void> & {
+  Twin<'sgemm', SgemmArgs, void> &
+  Twin<'adjointMultipliers', AdjointMultipliersArgs, void> &
+  Twin<'localDualWalk', LocalDualWalkArgs, void> & {
     getThreads(): ThreadCounts;
     setThreads(counts: Partial<ThreadCounts>): ThreadCounts;
     convexityThreshold(args: { q: number }): number;

@@ -1,5 +1,6 @@
 #include "binding_args.h"
 
+#include <algorithm>
 #include <climits>
 #include <cmath>
 #include <sstream>
@@ -92,6 +93,7 @@ T* Args::typedArray(const char* name, int64_t length, bool optional, const char*
     rangeError(name, os.str());
   }
   pins_.push_back(Napi::Persistent(v.As<Napi::Object>()));
+  checked_.push_back({prefix_ + name, v, array.Data(), array.ElementLength()});
   // A zero-length request still needs a non-null pointer for the kernels' contracts.
   static T empty{};
   return length == 0 ? &empty : array.Data();
@@ -105,6 +107,30 @@ float* Args::f32Optional(const char* name, int64_t length) {
 }
 int32_t* Args::i32(const char* name, int64_t length) {
   return typedArray<int32_t, napi_int32_array>(name, length, false, "Int32Array");
+}
+
+const int32_t* Args::indices(const char* name, int64_t length, int64_t bound, const char* what) {
+  const int32_t* source = i32(name, length);
+  copies_.push_back(std::make_unique<int32_t[]>(static_cast<size_t>(std::max<int64_t>(length, 1))));
+  int32_t* copy = copies_.back().get();
+  std::copy(source, source + length, copy);
+  for (int64_t k = 0; k < length; ++k)
+    if (copy[k] < 0 || copy[k] >= bound)
+      rangeError(name, std::string(what) + " in [0, " + std::to_string(bound) + "), got " + std::to_string(copy[k]) +
+                           " at index " + std::to_string(k));
+  return copy;
+}
+
+void Args::requireUnchanged() {
+  for (const Checked& c : checked_) {
+    void* data = nullptr;
+    size_t length = 0;
+    napi_status status = napi_get_typedarray_info(env_, c.array, nullptr, &length, &data, nullptr, nullptr);
+    if (status != napi_ok || data != c.data || length != c.length)
+      throw Napi::RangeError::New(env_, function_ + ": " + c.name +
+                                            " must be left attached and unchanged while the arguments are read "
+                                            "(a getter or Proxy trap detached or replaced its buffer)");
+  }
 }
 
 int64_t checkedProduct(Args& args, const char* what, std::initializer_list<int64_t> factors, int64_t limit) {
@@ -154,11 +180,7 @@ Inputs Args::inputs(const Shape& s) {
     in.x = f32("x", checkedProduct(*this, "x", {s.N, s.T, s.d}, int64_t{1} << 40));
     return in;
   }
-  in.ids = i32("ids", s.N * s.T);
-  for (int64_t k = 0; k < s.N * s.T; ++k)
-    if (in.ids[k] < 0 || in.ids[k] >= s.d)
-      rangeError("ids", "token ids in [0, " + std::to_string(s.d) + "), got " + std::to_string(in.ids[k]) +
-                            " at index " + std::to_string(k));
+  in.ids = indices("ids", s.N * s.T, s.d, "token ids");
   return in;
 }
 
@@ -168,11 +190,7 @@ Targets Args::targets(const Shape& s, Loss loss) {
     y.values = f32("values", s.N * s.L() * s.K);
     return y;
   }
-  y.labels = i32("labels", s.N * s.L());
-  for (int64_t k = 0; k < s.N * s.L(); ++k)
-    if (y.labels[k] < 0 || y.labels[k] >= s.K)
-      rangeError("labels", "class ids in [0, " + std::to_string(s.K) + "), got " + std::to_string(y.labels[k]) +
-                               " at index " + std::to_string(k));
+  y.labels = indices("labels", s.N * s.L(), s.K, "class ids");
   return y;
 }
 
@@ -181,6 +199,16 @@ void Args::requireDistinct(const char* outName, const void* out, int64_t outByte
   const auto o = reinterpret_cast<uintptr_t>(out), i = reinterpret_cast<uintptr_t>(in);
   if (outBytes > 0 && inBytes > 0 && o < i + static_cast<uintptr_t>(inBytes) && i < o + static_cast<uintptr_t>(outBytes))
     rangeError(outName, std::string("memory distinct from ") + inName);
+}
+
+void Args::requireDisjoint(std::initializer_list<Region> outputs, std::initializer_list<Region> inputs) {
+  for (auto o = outputs.begin(); o != outputs.end(); ++o) {
+    if (!o->data) continue;
+    for (const Region& i : inputs)
+      if (i.data) requireDistinct(o->name, o->data, 4 * o->floats, i.name, i.data, 4 * i.floats);
+    for (auto other = o + 1; other != outputs.end(); ++other)
+      if (other->data) requireDistinct(o->name, o->data, 4 * o->floats, other->name, other->data, 4 * other->floats);
+  }
 }
 
 }  // namespace admm::binding

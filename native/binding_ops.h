@@ -45,6 +45,7 @@ Napi::Value runSync(const Napi::CallbackInfo& info) {
   Args args(info, Op::kName);
   Op op;
   op.parse(args);
+  args.requireUnchanged();
   const Status status = runGuarded(op);
   if (!status.ok()) throw statusError(info.Env(), status, Op::kName);
   return op.result(info.Env());
@@ -53,8 +54,8 @@ Napi::Value runSync(const Napi::CallbackInfo& info) {
 template <class Op>
 class Worker : public Napi::AsyncWorker {
  public:
-  Worker(Napi::Env env, Op op, std::vector<Napi::ObjectReference> pins)
-      : Napi::AsyncWorker(env, Op::kName), op_(std::move(op)), pins_(std::move(pins)),
+  Worker(Napi::Env env, Op op, Args::Owned owned)
+      : Napi::AsyncWorker(env, Op::kName), op_(std::move(op)), owned_(std::move(owned)),
         deferred_(Napi::Promise::Deferred::New(env)) {}
   Napi::Promise promise() { return deferred_.Promise(); }
   void Execute() override { status_ = runGuarded(op_); }  // no Napi here: worker thread
@@ -67,7 +68,7 @@ class Worker : public Napi::AsyncWorker {
 
  private:
   Op op_;
-  std::vector<Napi::ObjectReference> pins_;  // keeps every buffer alive until settled
+  Args::Owned owned_;  // keeps every buffer and index copy alive until settled
   Napi::Promise::Deferred deferred_;
   Status status_;
 };
@@ -79,7 +80,8 @@ Napi::Value runAsync(const Napi::CallbackInfo& info) {
     Args args(info, Op::kName);
     Op op;
     op.parse(args);
-    auto* worker = new Worker<Op>(env, std::move(op), std::move(args.pins()));
+    args.requireUnchanged();
+    auto* worker = new Worker<Op>(env, std::move(op), args.take());
     Napi::Promise promise = worker->promise();
     worker->Queue();
     return promise;
@@ -99,6 +101,7 @@ void exportOp(Napi::Env env, Napi::Object exports) {
 
 // Each bindings_*.cpp file registers its ops here; module.cpp calls them all.
 void registerAdmmOps(Napi::Env env, Napi::Object exports);
+void registerResyncOps(Napi::Env env, Napi::Object exports);
 void registerBpttOps(Napi::Env env, Napi::Object exports);
 
 }  // namespace admm::binding

@@ -2,6 +2,8 @@
 #include <napi.h>
 
 #include <climits>
+#include <cmath>
+#include <string>
 #include <tuple>
 
 #include "binding_ops.h"
@@ -23,6 +25,7 @@ struct InputProjectionOp {
   void parse(Args& a) {
     s = a.shape(); in = a.inputs(s);
     U = a.f32("U", s.h * s.d); b = a.f32("b", s.h); out = a.f32("out", s.N * s.T * s.h);
+    a.requireDisjoint({{"out", out, s.N * s.T * s.h}}, {{"x", in.x, in.x ? s.N * s.T * s.d : 0}, {"U", U, s.h * s.d}, {"b", b, s.h}});
   }
   Status run() { inputProjection(s, in, U, b, out); return {}; }
   Napi::Value result(Napi::Env env) { return env.Undefined(); }
@@ -35,8 +38,8 @@ struct RecurrentAffineOp {
     s = a.shape();
     const int64_t n = s.N * s.T * s.h;
     XU = a.f32("XU", n); S = a.f32("S", n); W = a.f32("W", s.h * s.h); out = a.f32("out", n);
-    a.requireDistinct("out", out, 4 * n, "S", S, 4 * n);
-    a.requireDistinct("out", out, 4 * n, "W", W, 4 * s.h * s.h);
+    // P starts as a copy of XU and its first rows are restored from XU afterwards: no aliasing.
+    a.requireDisjoint({{"out", out, n}}, {{"XU", XU, n}, {"S", S, n}, {"W", W, s.h * s.h}});
   }
   Status run() { recurrentAffine(s, XU, S, W, out); return {}; }
   Napi::Value result(Napi::Env env) { return env.Undefined(); }
@@ -49,6 +52,7 @@ struct ReadoutOp {
     s = a.shape();
     S = a.f32("S", s.N * s.T * s.h); V = a.f32("V", s.K * s.h); c = a.f32("c", s.K);
     out = a.f32("out", s.N * s.L() * s.K);
+    a.requireDisjoint({{"out", out, s.N * s.L() * s.K}}, {{"S", S, s.N * s.T * s.h}, {"V", V, s.K * s.h}, {"c", c, s.K}});
   }
   Status run() { readout(s, S, V, c, out); return {}; }
   Napi::Value result(Napi::Env env) { return env.Undefined(); }
@@ -64,6 +68,10 @@ struct ForwardOp {
     A = a.f32Optional("A", s.N * s.T * s.h); S = a.f32Optional("S", s.N * s.T * s.h);
     O = a.f32("O", s.N * s.L() * s.K);
     if (A && !S) a.typeError("S", "a Float32Array when A is given");
+    const int64_t n = s.N * s.T * s.h;
+    a.requireDisjoint({{"A", A, n}, {"S", S, n}, {"O", O, s.N * s.L() * s.K}},
+                      {{"x", in.x, in.x ? s.N * s.T * s.d : 0}, {"U", U, s.h * s.d}, {"W", W, s.h * s.h}, {"b", b, s.h},
+                       {"V", V, s.K * s.h}, {"c", c, s.K}});
   }
   Status run() { forward(s, in, U, W, b, V, c, A, S, O); return {}; }
   Napi::Value result(Napi::Env env) { return env.Undefined(); }
@@ -88,8 +96,8 @@ struct SolveUWbOp {
     S = a.f32("S", n); A = a.f32("A", n); M1 = a.f32("M1", n); scratch = a.f32("scratch", n);
     U = a.f32("U", s.h * s.d); W = a.f32("W", s.h * s.h); b = a.f32("b", s.h);
     parseWeightStep(a, step, "rho1");
-    for (auto [name, p] : {std::pair{"S", S}, {"A", A}, {"M1", M1}})
-      a.requireDistinct("scratch", scratch, 4 * n, name, p, 4 * n);
+    a.requireDisjoint({{"U", U, s.h * s.d}, {"W", W, s.h * s.h}, {"b", b, s.h}, {"scratch", scratch, n}},
+                      {{"x", in.x, in.x ? s.N * s.T * s.d : 0}, {"S", S, n}, {"A", A, n}, {"M1", M1, n}});
   }
   Status run() { return solveUWb(s, in, S, A, M1, scratch, step, U, W, b); }
   Napi::Value result(Napi::Env env) { return weightResult(env, step); }
@@ -103,6 +111,8 @@ struct SolveVcOp {
     S = a.f32("S", s.N * s.T * s.h); O = a.f32("O", s.N * s.L() * s.K); M3 = a.f32("M3", s.N * s.L() * s.K);
     V = a.f32("V", s.K * s.h); c = a.f32("c", s.K);
     parseWeightStep(a, step, "rho3");
+    const int64_t no = s.N * s.L() * s.K;
+    a.requireDisjoint({{"V", V, s.K * s.h}, {"c", c, s.K}}, {{"S", S, s.N * s.T * s.h}, {"O", O, no}, {"M3", M3, no}});
   }
   Status run() { return solveVc(s, S, O, M3, step, V, c); }
   Napi::Value result(Napi::Env env) { return weightResult(env, step); }
@@ -127,10 +137,18 @@ struct AStepOp {
     rho2 = static_cast<float>(a.number("rho2", 0, 1e12));
     linearized = a.booleanOr("linearized", false);
     theta = a.numberOr("theta", 1e-12, 1e30, 1);
-    for (auto [name, p] : {std::pair{"P", P}, {"M1", M1}, {"S", S}, {"M2", M2}, {"A", static_cast<const float*>(A)}})
-      a.requireDistinct("TA", TA, 4 * n, name, p, 4 * n);
+    a.requireDisjoint({{"A", A, n}, {"TA", TA, n}}, {{"P", P, n}, {"M1", M1, n}, {"S", S, n}, {"M2", M2, n}});
   }
-  Status run() { change = aStep(n, P, M1, S, M2, rho1, rho2, linearized, &theta, A, TA); return {}; }
+  Status run() {
+    // The kernel looks c(|q|) up in a table indexed by q = S + M2: a NaN q would index out of
+    // bounds (activations.cpp, ConvexityTable::upperBound), so it is reported here instead.
+    for (int64_t k = 0; k < n; ++k)
+      if (!std::isfinite(static_cast<double>(S[k]) + M2[k]))
+        return Status::error(StatusCode::kNonFinite, "S + M2 is not finite at element " + std::to_string(k) +
+                                                         " (NaN or Infinity in the states or their duals)");
+    change = aStep(n, P, M1, S, M2, rho1, rho2, linearized, &theta, A, TA);
+    return {};
+  }
   Napi::Value result(Napi::Env env) { return changeResult(env, change, theta); }
 };
 
@@ -150,9 +168,8 @@ struct SStepOp {
     rho.rho3 = static_cast<float>(a.number("rho3", 0, 1e12));
     linearized = a.booleanOr("linearized", false);
     theta = a.numberOr("theta", 1e-12, 1e30, 1);
-    for (auto [name, p, len] : {std::tuple{"A", A, n}, {"TA", TA, n}, {"M1", M1, n}, {"M2", M2, n}, {"XU", XU, n},
-                                {"S", S, n}, {"O", O, no}, {"M3", M3, no}})
-      a.requireDistinct("out", out, 4 * n, name, p, 4 * len);
+    a.requireDisjoint({{"out", out, n}}, {{"A", A, n}, {"TA", TA, n}, {"M1", M1, n}, {"M2", M2, n}, {"XU", XU, n}, {"S", S, n},
+                                        {"O", O, no}, {"M3", M3, no}, {"W", W, s.h * s.h}, {"V", V, s.K * s.h}, {"c", c, s.K}});
   }
   Status run() { return sStep(s, A, TA, M1, M2, XU, O, M3, W, V, c, S, rho, linearized, &theta, out, &change); }
   Napi::Value result(Napi::Env env) { return changeResult(env, change, theta); }
@@ -168,6 +185,9 @@ struct OStepOp {
     M3 = a.f32("M3", s.N * s.L() * s.K); O = a.f32("O", s.N * s.L() * s.K);
     y = a.targets(s, loss);
     rho3 = static_cast<float>(a.number("rho3", 1e-12, 1e12));
+    const int64_t no = s.N * s.L() * s.K;
+    a.requireDisjoint({{"O", O, no}}, {{"S", S, s.N * s.T * s.h}, {"V", V, s.K * s.h}, {"c", c, s.K}, {"M3", M3, no},
+                                       {"values", y.values, y.values ? no : 0}});
   }
   Status run() { change = oStep(s, S, V, c, M3, y, loss, rho3, O); return {}; }
   Napi::Value result(Napi::Env env) { return Napi::Number::New(env, change); }
@@ -181,6 +201,7 @@ struct SgemmOp {
     k = static_cast<int>(a.integer("k", 1, 1 << 20));
     A = a.f32("A", checkedProduct(a, "A", {m, k}, INT32_MAX)); B = a.f32("B", checkedProduct(a, "B", {k, n}, INT32_MAX));
     C = a.f32("C", checkedProduct(a, "C", {m, n}, INT32_MAX));
+    a.requireDisjoint({{"C", C, int64_t{m} * n}}, {{"A", A, int64_t{m} * k}, {"B", B, int64_t{k} * n}});
   }
   Status run() { sgemm(m, n, k, A, B, C); return {}; }
   Napi::Value result(Napi::Env env) { return env.Undefined(); }

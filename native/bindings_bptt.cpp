@@ -32,11 +32,7 @@ struct BpttInputs {
       return;
     }
     batchSize = a.integer("batchSize", 1, s.N);
-    batch = a.i32("batch", batchSize);
-    for (int64_t j = 0; j < batchSize; ++j)
-      if (batch[j] < 0 || batch[j] >= s.N)
-        a.rangeError("batch", "sample indices in [0, " + std::to_string(s.N) + "), got " + std::to_string(batch[j]) +
-                                  " at index " + std::to_string(j));
+    batch = a.indices("batch", batchSize, s.N, "sample indices");
   }
 
   std::vector<Region> regions() const {

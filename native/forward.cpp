@@ -1,4 +1,5 @@
 // Forward products: input projection, recurrent affine map, readout, forward pass.
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <vector>
@@ -7,39 +8,13 @@
 #include "fast_math.h"
 #include "kernels.h"
 #include "parallel.h"
+#include "scratch.h"
 
 namespace admm {
 namespace {
 
 // Rows t of every sequence: N rows of h values, `ld` apart.
 inline int asInt(int64_t v) { return static_cast<int>(v); }
-
-// Y_t (N×h, row stride ldY) = X_t Uᵀ + 1 bᵀ for step t.
-void projectStep(const Shape& s, const Inputs& in, const float* U, const float* b, int64_t t,
-                 float* Y, int64_t ldY) {
-  const int64_t h = s.h, d = s.d;
-  parallelChunks(s.N, 64, [&](int64_t n0, int64_t n1, int) {
-    for (int64_t n = n0; n < n1; ++n) {
-      float* y = Y + n * ldY;
-      if (in.ids) {
-        const int64_t id = in.ids[n * s.T + t];
-        for (int64_t i = 0; i < h; ++i) y[i] = U[i * d + id] + b[i];
-      } else {
-        std::memcpy(y, b, sizeof(float) * h);
-      }
-    }
-  });
-  if (!in.ids)
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, asInt(s.N), asInt(h), asInt(d), 1.0f,
-                in.x + t * d, asInt(s.T * d), U, asInt(d), 1.0f, Y, asInt(ldY));
-}
-
-void tanhRows(int64_t rows, int64_t cols, int64_t ld, float* Y) {
-  parallelChunks(rows, 32, [&](int64_t r0, int64_t r1, int) {
-    for (int64_t r = r0; r < r1; ++r)
-      for (int64_t i = 0; i < cols; ++i) Y[r * ld + i] = fastTanh(Y[r * ld + i]);
-  });
-}
 
 }  // namespace
 
@@ -90,32 +65,68 @@ void readout(const Shape& s, const float* S, const float* V, const float* c, flo
 
 void forward(const Shape& s, const Inputs& in, const float* U, const float* W, const float* b,
              const float* V, const float* c, float* A, float* S, float* O) {
-  const int64_t N = s.N, T = s.T, h = s.h, K = s.K;
-  // Without caller buffers the states live in two N×h buffers used in turn.
-  std::vector<float> ping, pong;
-  if (!S) {
-    ping.resize(static_cast<size_t>(N * h));
-    pong.resize(static_cast<size_t>(N * h));
+  const int64_t N = s.N, T = s.T, h = s.h, d = s.d, K = s.K;
+  if (N == 0 || T == 0) return;
+  // Dense inputs: one product per step over regressor rows r = [x_t | s_{t-1} | 1] (k columns)
+  // with Θ = [U W b], so A_t = R_t Θᵀ. The rows live in two N×k scratch buffers used in turn:
+  // the product for step t writes s_t straight into the s-columns of the other buffer.
+  // One-hot inputs: r = [s_{t-1} | 1], Θ = [W b], and column id of U is added in the tanh pass.
+  const bool dense = in.ids == nullptr;
+  const int64_t dx = dense ? d : 0, k = dx + h + 1;
+  float* const buf[2] = {scratchBuffer<struct ForwardRowsA>(static_cast<size_t>(N * k)),
+                         scratchBuffer<struct ForwardRowsB>(static_cast<size_t>(N * k))};
+  std::vector<float> theta(static_cast<size_t>(h * k));
+  for (int64_t i = 0; i < h; ++i) {
+    float* row = theta.data() + i * k;
+    if (dense) std::memcpy(row, U + i * d, sizeof(float) * d);
+    std::memcpy(row + dx, W + i * h, sizeof(float) * h);
+    row[dx + h] = b[i];
   }
-  const int64_t ld = S ? T * h : h;
-  const float* prev = nullptr;
+  std::vector<float> Ut;  // one-hot: Uᵀ, so column id of U is contiguous
+  if (!dense) {
+    Ut.resize(static_cast<size_t>(d * h));
+    for (int64_t i = 0; i < h; ++i)
+      for (int64_t j = 0; j < d; ++j) Ut[j * h + i] = U[i * d + j];
+  }
+  // Rows of the first buffer: [x_0 | 0 | 1]; the second gets its ones column now.
+  for (int64_t n = 0; n < N; ++n) {
+    float* r0 = buf[0] + n * k;
+    if (dense) std::memcpy(r0, in.x + n * T * d, sizeof(float) * d);
+    std::fill(r0 + dx, r0 + dx + h, 0.0f);
+    r0[k - 1] = 1.0f;
+    buf[1][n * k + k - 1] = 1.0f;
+  }
+  const int64_t ldo = s.L() * K;
+  // The per-step elementwise pass is ~N·h values, a millisecond or so: run it on one thread
+  // unless it is large, since OpenBLAS's worker threads keep spinning right after each product
+  // and an extra thread would only compete with them for the cores.
+  const int64_t minRows = std::max<int64_t>(64, (int64_t{1} << 21) / std::max<int64_t>(h, 1));
   for (int64_t t = 0; t < T; ++t) {
-    float* cur = S ? S + t * h : (t % 2 ? pong.data() : ping.data());
-    projectStep(s, in, U, b, t, cur, ld);
-    if (prev)
-      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, asInt(N), asInt(h), asInt(h), 1.0f, prev,
-                  asInt(ld), W, asInt(h), 1.0f, cur, asInt(ld));
-    if (A)
-      for (int64_t n = 0; n < N; ++n) std::memcpy(A + s.stateRow(n, t), cur + n * ld, sizeof(float) * h);
-    tanhRows(N, h, ld, cur);
+    const float* Rt = buf[t % 2];
+    float* next = buf[(t + 1) % 2];
+    float* cur = next + dx;  // s_t goes to the s-columns of the next step's rows
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, asInt(N), asInt(h), asInt(k), 1.0f, Rt, asInt(k),
+                theta.data(), asInt(k), 0.0f, cur, asInt(k));
+    const bool lastInput = t + 1 == T;
+    parallelChunks(N, minRows, [&](int64_t n0, int64_t n1, int) {
+      for (int64_t n = n0; n < n1; ++n) {
+        float* y = cur + n * k;
+        if (!dense) {
+          const float* u = Ut.data() + static_cast<int64_t>(in.ids[n * T + t]) * h;
+          for (int64_t i = 0; i < h; ++i) y[i] += u[i];
+        }
+        if (A) std::memcpy(A + s.stateRow(n, t), y, sizeof(float) * h);
+        for (int64_t i = 0; i < h; ++i) y[i] = fastTanh(y[i]);
+        if (S) std::memcpy(S + s.stateRow(n, t), y, sizeof(float) * h);
+        if (dense && !lastInput) std::memcpy(next + n * k, in.x + (n * T + t + 1) * d, sizeof(float) * d);
+      }
+    });
     if (s.everyStep || t == T - 1) {
       float* o = O + (s.everyStep ? t * K : 0);
-      const int64_t ldo = s.L() * K;
       for (int64_t n = 0; n < N; ++n) std::memcpy(o + n * ldo, c, sizeof(float) * K);
-      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, asInt(N), asInt(K), asInt(h), 1.0f, cur,
-                  asInt(ld), V, asInt(h), 1.0f, o, asInt(ldo));
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, asInt(N), asInt(K), asInt(h), 1.0f, cur, asInt(k), V,
+                  asInt(h), 1.0f, o, asInt(ldo));
     }
-    prev = cur;
   }
 }
 

@@ -10,6 +10,7 @@
 #pragma once
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace admm {
 
@@ -77,6 +78,9 @@ Status solveVc(const Shape& s, const float* S, const float* O, const float* M3, 
 // Linearized: one gradient step a − φ'(a)/θ with θ found by backtracking (θ in/out).
 double aStep(int64_t n, const float* P, const float* M1, const float* S, const float* M2, float rho1,
              float rho2, bool linearized, double* theta, float* A, float* TA);
+// One element of the exact block 2 (the solver aStep applies to every element): a minimiser of
+// φ from the start a0, never with φ above φ(a0).
+double solvePreactivation(double a0, double p, double q, double rho1, double rho2);
 // Used by the table of convexity thresholds and by tests: max over t of −(1−t²)(1−3t²+2t|q|).
 double convexityThreshold(double q);
 
@@ -90,11 +94,24 @@ Status sStep(const Shape& s, const float* A, const float* TA, const float* M1, c
              const float* c, const float* S, const Penalties& rho, bool linearized, double* theta,
              float* Sout, double* changeSq);
 
+// The two distinct h×h matrices of block 3, Cholesky-factored once (column-major lower):
+// `mid` = ρ2 I + ρ1 WᵀW (+ ρ3 VᵀV when every step has a loss) for steps with a successor,
+// `last` = ρ2 I + ρ3 VᵀV for the last step.
+struct StateFactors {
+  std::vector<float> mid, last;
+  Status status;
+};
+StateFactors factorStateSystems(const Shape& s, const float* W, const float* V, const Penalties& rho);
+// Solves s M = r in place for `rows` row vectors of R (h values each, `ld` apart).
+void solveStateRows(const std::vector<float>& factor, int64_t rows, int64_t h, float* R, int64_t ld);
+
 // ---- outputs.cpp --------------------------------------------------------
 // Block 5: o = argmin R(o, y) + ρ3/2 ‖o − m‖², m = V s_t + c − μ3_t, on every loss step.
 // O is updated in place (warm start). Returns Σ (Δo)².
 double oStep(const Shape& s, const float* S, const float* V, const float* c, const float* M3,
              const Targets& y, Loss loss, float rho3, float* O);
+// One row of block 5 for softmax cross-entropy: o = argmin CE(o, y) + ρ/2‖o − m‖², in place.
+void proxCrossEntropyRow(int K, const float* m, int32_t y, double rho, float* o);
 
 // ---- blas_info.cpp ------------------------------------------------------
 int blasThreads();

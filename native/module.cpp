@@ -5,6 +5,7 @@
 
 static Napi::Object InitModule(Napi::Env env, Napi::Object exports) {
   admm::binding::registerAdmmOps(env, exports);
+  admm::binding::registerResyncOps(env, exports);
   admm::binding::registerBpttOps(env, exports);
   exports.Set("napiVersion", Napi::Number::New(env, NAPI_VERSION));
   return exports;

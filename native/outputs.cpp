@@ -9,6 +9,7 @@
 
 #include "kernels.h"
 #include "parallel.h"
+#include "scratch.h"
 
 namespace admm {
 namespace {
@@ -74,15 +75,15 @@ void solveCrossEntropyRow(int K, const float* m, int32_t y, double rho, float* o
 double oStep(const Shape& s, const float* S, const float* V, const float* c, const float* M3, const Targets& y,
              Loss loss, float rho3, float* O) {
   const int64_t rows = s.N * s.L(), K = s.K;
-  std::vector<float> m(static_cast<size_t>(rows * K));
-  readout(s, S, V, c, m.data());
+  float* m = scratchBuffer<struct OutputMeans>(static_cast<size_t>(rows * K));  // reused: fresh pages are expensive
+  readout(s, S, V, c, m);
   for (int64_t k = 0; k < rows * K; ++k) m[k] -= M3[k];
   return parallelSum(rows, 64, [&](int64_t r0, int64_t r1) {
     double change = 0;
     std::vector<float> before(static_cast<size_t>(K));
     for (int64_t r = r0; r < r1; ++r) {
       float* o = O + r * K;
-      const float* mr = m.data() + r * K;
+      const float* mr = m + r * K;
       std::copy(o, o + K, before.begin());
       if (loss == Loss::kSquaredError) {
         for (int64_t k = 0; k < K; ++k) o[k] = (y.values[r * K + k] + rho3 * mr[k]) / (1 + rho3);
@@ -94,5 +95,7 @@ double oStep(const Shape& s, const float* S, const float* V, const float* c, con
     return change;
   });
 }
+
+void proxCrossEntropyRow(int K, const float* m, int32_t y, double rho, float* o) { solveCrossEntropyRow(K, m, y, rho, o); }
 
 }  // namespace admm

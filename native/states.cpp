@@ -10,6 +10,7 @@
 #include "blas.h"
 #include "kernels.h"
 #include "parallel.h"
+#include "scratch.h"
 
 namespace admm {
 namespace {
@@ -42,26 +43,50 @@ void rightHandSides(const Shape& s, const float* A, const float* TA, const float
   parallelChunks(N * T * h, 1 << 15, [&](int64_t b, int64_t e, int) {
     for (int64_t k = b; k < e; ++k) R[k] = rho.rho2 * (TA[k] - M2[k]);
   });
-  std::vector<float> Y(static_cast<size_t>(N * h));
+  // Y is reused scratch (fresh pages are expensive). Its per-step fill is ~N·h values: one
+  // thread unless large, since OpenBLAS's workers keep spinning right after each product.
+  float* Y = scratchBuffer<struct StateRhsY>(static_cast<size_t>(N * h));
+  const int64_t minRows = std::max<int64_t>(64, (int64_t{1} << 21) / std::max<int64_t>(h, 1));
   for (int64_t t = 0; t + 1 < T; ++t) {
-    parallelChunks(N, 64, [&](int64_t n0, int64_t n1, int) {
+    parallelChunks(N, minRows, [&](int64_t n0, int64_t n1, int) {
       for (int64_t n = n0; n < n1; ++n) {
         const int64_t r = s.stateRow(n, t + 1);
         for (int64_t i = 0; i < h; ++i) Y[n * h + i] = A[r + i] + M1[r + i] - XU[r + i];
       }
     });
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, asInt(N), asInt(h), asInt(h), rho.rho1, Y.data(),
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, asInt(N), asInt(h), asInt(h), rho.rho1, Y,
                 asInt(h), W, asInt(h), 1.0f, R + t * h, asInt(ld));
   }
-  std::vector<float> Zo(static_cast<size_t>(N * L * K));
+  float* Zo = scratchBuffer<struct StateRhsZo>(static_cast<size_t>(N * L * K));
   for (int64_t r = 0; r < N * L; ++r)
     for (int64_t k = 0; k < K; ++k) Zo[r * K + k] = O[r * K + k] + M3[r * K + k] - c[k];
   float* Rl = s.everyStep ? R : R + (T - 1) * h;
-  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, asInt(N * L), asInt(h), asInt(K), rho.rho3, Zo.data(),
+  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, asInt(N * L), asInt(h), asInt(K), rho.rho3, Zo,
               asInt(K), V, asInt(h), 1.0f, Rl, asInt(s.everyStep ? h : ld));
 }
 
 }  // namespace
+
+StateFactors factorStateSystems(const Shape& s, const float* W, const float* V, const Penalties& rho) {
+  const int h = asInt(s.h);
+  const std::vector<float> WtW = gram(h, h, W), VtV = gram(h, asInt(s.K), V);
+  StateFactors f{systemMatrix(h, WtW, VtV, rho, true, s.everyStep), systemMatrix(h, WtW, VtV, rho, false, true), {}};
+  for (std::vector<float>* F : {&f.mid, &f.last}) {
+    int info = 0;
+    const char uplo = 'L';
+    spotrf_(&uplo, &h, F->data(), &h, &info);
+    if (info != 0) f.status = Status::error(StatusCode::kNotPositiveDefinite, "state system matrix is not positive definite");
+  }
+  return f;
+}
+
+void solveStateRows(const std::vector<float>& factor, int64_t rows, int64_t h, float* R, int64_t ld) {
+  // Column-major lower L is row-major upper Lᵀ =: Uc with M = Ucᵀ Uc; s M = r ⇒ s = r Uc⁻¹ Uc⁻ᵀ.
+  cblas_strsm(CblasRowMajor, CblasRight, CblasUpper, CblasNoTrans, CblasNonUnit, asInt(rows), asInt(h), 1.0f,
+              factor.data(), asInt(h), R, asInt(ld));
+  cblas_strsm(CblasRowMajor, CblasRight, CblasUpper, CblasTrans, CblasNonUnit, asInt(rows), asInt(h), 1.0f,
+              factor.data(), asInt(h), R, asInt(ld));
+}
 
 Status sStep(const Shape& s, const float* A, const float* TA, const float* M1, const float* M2, const float* XU,
              const float* O, const float* M3, const float* W, const float* V, const float* c, const float* S,
@@ -77,26 +102,12 @@ Status sStep(const Shape& s, const float* A, const float* TA, const float* M1, c
   rightHandSides(s, A, TA, M1, M2, XU, O, M3, W, V, c, rho, Sout);
 
   if (!linearized) {
-    std::vector<float> midF = mid, lastF = last;
-    for (std::vector<float>* F : {&midF, &lastF}) {
-      int info = 0;
-      const char uplo = 'L';
-      spotrf_(&uplo, &h, F->data(), &h, &info);
-      if (info != 0)
-        return Status::error(StatusCode::kNotPositiveDefinite, "state system matrix is not positive definite");
-    }
-    // Column-major lower L is row-major upper Lᵀ =: Uc with M = Ucᵀ Uc; s M = r ⇒ s = r Uc⁻¹ Uc⁻ᵀ.
-    for (int64_t t = 0; t < T; ++t) {
-      const float* F = (t + 1 < T ? midF : lastF).data();
-      float* Rt = Sout + t * s.h;
-      cblas_strsm(CblasRowMajor, CblasRight, CblasUpper, CblasNoTrans, CblasNonUnit, asInt(N), h, 1.0f, F, h, Rt,
-                  asInt(ld));
-      cblas_strsm(CblasRowMajor, CblasRight, CblasUpper, CblasTrans, CblasNonUnit, asInt(N), h, 1.0f, F, h, Rt,
-                  asInt(ld));
-    }
+    StateFactors factors = factorStateSystems(s, W, V, rho);
+    if (!factors.status.ok()) return factors.status;
+    for (int64_t t = 0; t < T; ++t) solveStateRows(t + 1 < T ? factors.mid : factors.last, N, s.h, Sout + t * s.h, ld);
   } else {
     // Gradient g_t = s_t M_t − r_t (overwrites the right-hand sides), curvature Σ g_t M_t g_tᵀ.
-    std::vector<float> gM(static_cast<size_t>(N) * h);
+    float* gM = scratchBuffer<struct StateGradM>(static_cast<size_t>(N) * h);
     double gg = 0, curvature = 0;
     for (int64_t t = 0; t < T; ++t) {
       const float* Mt = matrixFor(t).data();
@@ -104,7 +115,7 @@ Status sStep(const Shape& s, const float* A, const float* TA, const float* M1, c
       cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, asInt(N), h, h, 1.0f, S + t * s.h, asInt(ld), Mt, h,
                   -1.0f, Gt, asInt(ld));
       cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, asInt(N), h, h, 1.0f, Gt, asInt(ld), Mt, h, 0.0f,
-                  gM.data(), h);
+                  gM, h);
       for (int64_t n = 0; n < N; ++n)
         for (int i = 0; i < h; ++i) {
           const double g = Gt[n * ld + i];

@@ -46,7 +46,8 @@ async function main(): Promise<void> {
   const N = train.targets.length, T = 28, d = 28, K = 10;
   const model = new RNN({ inputSize: d, hiddenSize: h, outputSize: K, init: { seed: 0 } });
   const trainer = new AdmmTrainer(model);
-  const st = await trainer.initialise(train);
+  await trainer.initialise(train);
+  const st = trainer.state!;
   const cfg = { linearized: false };
   const blocks: [string, () => Promise<unknown>][] = [
     ['uwb', () => updateInputWeights(st, model, cfg)],

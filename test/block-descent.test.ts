@@ -22,8 +22,9 @@ for (const c of cases) {
   const name = `${c.update} ${c.loss} loss at ${c.lossSteps} step${c.tokens ? ', token inputs' : ''}, rho ${c.rho}`;
   test(`no primal block increases the augmented Lagrangian: ${name}`, async (t) => {
     const { model, data } = randomProblem(c);
-    const trainer = new AdmmTrainer(model, { update: c.update, rho: c.rho, rhoPolicy: { kind: 'fixed' }, beta: 0.05, lossSteps: c.lossSteps });
-    const st = await trainer.initialise(data);
+    const trainer = new AdmmTrainer(model, { update: c.update, rho: c.rho, rhoPolicy: { kind: 'fixed' }, beta: 0.01, lossSteps: c.lossSteps });
+    await trainer.initialise(data);
+    const st = trainer.state!;
     let checked = 0, decreased = 0;
     for (let sweep = 0; sweep < 6; sweep++) {
       perturbState(st, 100 + sweep);
@@ -47,7 +48,7 @@ for (const c of cases) {
 
 test('the augmented Lagrangian equals loss + decay when every constraint holds and duals are zero', async (t) => {
   const { model, data } = randomProblem({ N: 5, T: 4, d: 3, h: 4, K: 3, lossSteps: 'last', loss: 'softmax-cross-entropy' });
-  const trainer = new AdmmTrainer(model, { beta: 0.5 });
+  const trainer = new AdmmTrainer(model, { beta: 0.1 });  // β = 0.1 per sample × 5 samples
   await trainer.initialise(data);
   const evaluation = model.evaluate(data);
   let decay = 0;

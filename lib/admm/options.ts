@@ -16,28 +16,69 @@ export type RhoPolicy =
   | { kind: 'geometric'; factor: number; max?: number }
   | { kind: 'residual-balancing'; mu?: number; tau?: number; min?: number; max?: number };
 
+/**
+ * - `'persistent'`: METHOD.md's loop — full batch, auxiliaries and duals persist across
+ *   iterations (the paper's method). One iteration = one pass of the six blocks.
+ * - `'adjoint'`, `'local-duals'`, `'sweeps'`: resynchronised mini-batch modes (ACCURACY.md):
+ *   every mini-batch restarts from a forward pass, estimates the multipliers, then solves the
+ *   weights. `'adjoint'` estimates them in closed form — the BPTT adjoint recursion, so it
+ *   propagates adjoints through time; `'local-duals'` by a gradient-free local dual walk;
+ *   `'sweeps'` by a few METHOD.md sweeps on the batch. One iteration = one epoch.
+ */
+export type AdmmMode = 'persistent' | 'adjoint' | 'local-duals' | 'sweeps';
+export const ADMM_MODES: readonly AdmmMode[] = ['persistent', 'adjoint', 'local-duals', 'sweeps'];
+
 export interface AdmmTrainerOptions {
+  /** Default `'persistent'`. */
+  mode?: AdmmMode;
   /** Default: inferred from the targets (Int32Array → cross-entropy, Float32Array → squared error). */
   loss?: LossName;
   /** Loss at the last step (default) or at every step. */
   lossSteps?: LossSteps;
-  /** Initial (ρ1, ρ2, ρ3) for the constraints on a, s and o; a number sets all three. Default [100, 100, 10]. */
+  /** Initial (ρ1, ρ2, ρ3) for the constraints on a, s and o; a number sets all three. Default [100, 100, 10] (persistent), 1 (mini-batch modes). */
   rho?: number | readonly [number, number, number];
-  /** Default geometric ×1.02 up to 1e6 (the settings of METHOD.md's prototype). */
+  /** Default geometric ×1.02 up to 1e6 (METHOD.md's prototype); mini-batch modes: per epoch, residual balancing not available. */
   rhoPolicy?: RhoPolicy;
-  /** Weight decay β on U, W and V, on the summed-loss scale. Default 1e-3 × N. */
+  /** Weight decay per sample: β = beta × the samples in the solve (N, or the batch size). Default 1e-3. */
   beta?: number;
+  /** Mini-batch modes: sequences per mini-batch (default 128). */
+  batchSize?: number;
+  /** Mini-batch modes: proximal anchor per sample, η = eta × batch size (default 1). */
+  eta?: number;
+  /** Mini-batch modes: regress the weights on forward states (default) or on the auxiliary states. */
+  regressors?: 'forward' | 'auxiliary';
+  /** Mini-batch modes: scale back any (U, W, b) step with ‖ΔW‖_F > trustRegion · ‖W‖_F (default: no limit). */
+  trustRegion?: number;
+  /** 'local-duals': repetitions of the local solve per step (default 10) and dual step size γ (default 2). */
+  localSweeps?: number;
+  gamma?: number;
+  /** 'sweeps': METHOD.md sweeps per mini-batch (default 3). */
+  sweeps?: number;
+  /** Mini-batch modes: seed of the shuffling (default 0). */
+  seed?: number;
+  /** Refit (V, c) on the forward states when the fit ends (softmax regression / ridge). Default false. */
+  readoutRefit?: boolean;
   /** `'exact'` block minimisation (default) or the paper's single linearised proximal steps. */
   update?: 'exact' | 'linearized';
 }
 
 export interface ResolvedTrainerOptions {
+  mode: AdmmMode;
   loss: LossName | undefined;
   lossSteps: LossSteps;
   rho: [number, number, number];
   rhoPolicy: Required<RhoPolicy> | { kind: 'fixed' };
-  beta: number | undefined;
+  beta: number;
   update: 'exact' | 'linearized';
+  batchSize: number;
+  eta: number;
+  regressors: 'forward' | 'auxiliary';
+  trustRegion: number | undefined;
+  localSweeps: number;
+  gamma: number;
+  sweeps: number;
+  seed: number;
+  readoutRefit: boolean;
 }
 
 export interface FitOptions {
@@ -64,8 +105,8 @@ export interface ResolvedFitOptions {
   resume: boolean;
 }
 
-function resolveRho(value: unknown): [number, number, number] {
-  if (value === undefined) return [100, 100, 10];
+function resolveRho(value: unknown, mode: AdmmMode): [number, number, number] {
+  if (value === undefined) return mode === 'persistent' ? [100, 100, 10] : [1, 1, 1];
   if (typeof value === 'number') {
     const r = checkNumber('options.rho', value, 0, 1e12, true);
     return [r, r, r];
@@ -74,14 +115,15 @@ function resolveRho(value: unknown): [number, number, number] {
   return value.map((r, i) => checkNumber(`options.rho[${i}]`, r, 0, 1e12, true)) as [number, number, number];
 }
 
-function resolveRhoPolicy(value: unknown): ResolvedTrainerOptions['rhoPolicy'] {
-  if (value === undefined) return { kind: 'geometric', factor: 1.02, max: 1e6 };
+function resolveRhoPolicy(value: unknown, mode: AdmmMode): ResolvedTrainerOptions['rhoPolicy'] {
+  if (value === undefined) return { kind: 'geometric', factor: mode === 'persistent' ? 1.02 : 1.05, max: 1e6 };
   checkObject('options.rhoPolicy', value);
   const kind = checkChoice('options.rhoPolicy.kind', value.kind, ['fixed', 'geometric', 'residual-balancing'] as const);
   const num = (key: string, fallback: number, min: number, minExclusive = false) =>
     value[key] === undefined ? fallback : checkNumber(`options.rhoPolicy.${key}`, value[key], min, 1e12, minExclusive);
   if (kind === 'fixed') return { kind };
   if (kind === 'geometric') return { kind, factor: num('factor', 1.02, 0, true), max: num('max', 1e6, 0, true) };
+  if (mode !== 'persistent') throw invalidRange('options.rhoPolicy.kind', `'fixed' or 'geometric' in mode '${mode}'`, kind);
   const policy = { kind, mu: num('mu', 10, 1), tau: num('tau', 2, 1, true), min: num('min', 1e-6, 0, true), max: num('max', 1e6, 0, true) };
   if (policy.min > policy.max) throw invalidRange('options.rhoPolicy.min', `≤ max (${policy.max})`, policy.min);
   return policy;
@@ -90,13 +132,27 @@ function resolveRhoPolicy(value: unknown): ResolvedTrainerOptions['rhoPolicy'] {
 export function resolveTrainerOptions(options: unknown): ResolvedTrainerOptions {
   checkOptionalObject('options', options);
   const o = options ?? {};
+  const mode = o.mode === undefined ? 'persistent' : checkChoice('options.mode', o.mode, ADMM_MODES);
+  const optional = <T>(key: string, fallback: T, check: (name: string, v: unknown) => T): T => (o[key] === undefined ? fallback : check(`options.${key}`, o[key]));
+  const update = optional('update', 'exact' as const, (n, v) => checkChoice(n, v, ['exact', 'linearized'] as const));
+  if (update === 'linearized' && mode !== 'persistent') throw invalidRange('options.update', `'exact' in mode '${mode}' (the linearised steps belong to the persistent loop)`, update);
   return {
-    loss: o.loss === undefined ? undefined : checkChoice('options.loss', o.loss, LOSS_NAMES),
-    lossSteps: o.lossSteps === undefined ? 'last' : checkChoice('options.lossSteps', o.lossSteps, LOSS_STEPS),
-    rho: resolveRho(o.rho),
-    rhoPolicy: resolveRhoPolicy(o.rhoPolicy),
-    beta: o.beta === undefined ? undefined : checkNumber('options.beta', o.beta, 0, 1e12),
-    update: o.update === undefined ? 'exact' : checkChoice('options.update', o.update, ['exact', 'linearized'] as const),
+    mode,
+    loss: optional('loss', undefined, (n, v) => checkChoice(n, v, LOSS_NAMES)),
+    lossSteps: optional('lossSteps', 'last' as const, (n, v) => checkChoice(n, v, LOSS_STEPS)),
+    rho: resolveRho(o.rho, mode),
+    rhoPolicy: resolveRhoPolicy(o.rhoPolicy, mode),
+    beta: optional('beta', 1e-3, (n, v) => checkNumber(n, v, 0, 1e9)),
+    update,
+    batchSize: optional('batchSize', 128, (n, v) => checkInteger(n, v, 1, 2 ** 31 - 1)),
+    eta: optional('eta', 1, (n, v) => checkNumber(n, v, 0, 1e9)),
+    regressors: optional('regressors', 'forward' as const, (n, v) => checkChoice(n, v, ['forward', 'auxiliary'] as const)),
+    trustRegion: optional('trustRegion', undefined, (n, v) => checkNumber(n, v, 0, 1e9, true)),
+    localSweeps: optional('localSweeps', 10, (n, v) => checkInteger(n, v, 1, 1000)),
+    gamma: optional('gamma', 2, (n, v) => checkNumber(n, v, 0, 100, true)),
+    sweeps: optional('sweeps', 3, (n, v) => checkInteger(n, v, 1, 1000)),
+    seed: optional('seed', 0, (n, v) => checkInteger(n, v, 0, 2 ** 32 - 1)),
+    readoutRefit: optional('readoutRefit', false, checkBoolean),
   };
 }
 

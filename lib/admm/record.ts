@@ -9,14 +9,19 @@ export interface AdmmIterationRecord {
   accuracy: number;
   /** Mean loss per loss term of the auxiliary outputs o (what ADMM is fitting). */
   auxiliaryLoss: number;
-  /** Augmented Lagrangian after this iteration's primal blocks (summed-loss scale, at this iteration's ρ). */
+  /** Augmented Lagrangian after this iteration's primal blocks (summed-loss scale, at this iteration's ρ); NaN in mini-batch modes, where each batch has its own. */
   lagrangian: number;
-  /** Relative primal residuals ‖a − Ux − Ws − b‖, ‖s − tanh a‖, ‖o − Vs − c‖, each over the larger norm of its two sides. */
+  /** Relative primal residuals ‖a − Ux − Ws − b‖, ‖s − tanh a‖, ‖o − Vs − c‖, each over the larger norm of its two sides (NaN in mini-batch modes). */
   primalResiduals: { a: number; s: number; o: number };
-  /** Relative dual residual ‖(ρ1Δa, ρ2Δs, ρ3Δo)‖ / ‖(ρ1μ1, ρ2μ2, ρ3μ3)‖. */
+  /** Relative dual residual ‖(ρ1Δa, ρ2Δs, ρ3Δo)‖ / ‖(ρ1μ1, ρ2μ2, ρ3μ3)‖ (NaN in mini-batch modes). */
   dualResidual: number;
   /** (ρ1, ρ2, ρ3) used in this iteration. */
   rho: [number, number, number];
+  /**
+   * Mini-batch modes: the mean signal reaching each step t = 1..T, ‖λ2_t‖ (adjoint) or ρ1‖μ1_t‖
+   * (dual modes) — the quantity whose vanishing or explosion the paper's claims are about.
+   */
+  stepSignal?: number[];
   /** θ accepted by backtracking per linearised block (only with update: 'linearized'). */
   theta?: { uwb: number; a: number; s: number; vc: number };
   /** Wall-clock seconds of this iteration, including the forward-pass loss. */
@@ -40,4 +45,6 @@ export interface FitResult {
   message: string;
   history: AdmmIterationRecord[];
   seconds: number;
+  /** With readoutRefit: the training loss and accuracy after (V, c) was refitted. */
+  refit?: { loss: number; accuracy: number };
 }

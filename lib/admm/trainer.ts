@@ -18,10 +18,28 @@ import { measureAndAscend, rescaleDuals } from './duals';
 import { assembleLagrangian, augmentedLagrangian, weightDecay } from './lagrangian';
 import { type AdmmTrainerOptions, type FitOptions, type ResolvedFitOptions, type ResolvedTrainerOptions, resolveFitOptions, resolveTrainerOptions } from './options';
 import type { AdmmIterationRecord, FitResult, FitStatus } from './record';
+import { ResyncEngine } from './resync';
 import { type Triple, nextRho, rhoIsScheduled } from './rho';
 import { AdmmState } from './state';
+import { type AdmmStateSnapshot, applySnapshot, takeSnapshot } from './snapshot';
+import { Random } from '../random';
+import { refitReadout } from '../readout';
+import type { NativeInputs, NativeShape } from '../native';
+import type { TargetLayout } from '../data';
 
 class Aborted extends Error {}
+
+/** What a mini-batch-mode run keeps between epochs. */
+interface MiniBatchRun {
+  shape: NativeShape;
+  inputs: NativeInputs;
+  targets: TargetLayout;
+  engine: ResyncEngine;
+  rng: Random;
+  rho: Triple;
+  epoch: number;
+  forwardOutputs: Float32Array;
+}
 
 type Snapshot = Record<WeightName, Float32Array>;
 
@@ -45,6 +63,7 @@ export class AdmmTrainer {
   readonly model: RNN;
   readonly options: Readonly<ResolvedTrainerOptions>;
   private st: AdmmState | undefined;
+  private batches: MiniBatchRun | undefined;
   private running = false;
 
   constructor(model: RNN, options: AdmmTrainerOptions = {}) {
@@ -63,26 +82,56 @@ export class AdmmTrainer {
   }
 
   private requireState(): AdmmState {
-    if (!this.st) throw new AdmmError('call initialise(data) or fit(data) first', 'ERR_BUSY');
+    if (!this.st) throw new AdmmError(`call initialise(data) or fit(data) first${this.options.mode === 'persistent' ? '' : ` (block methods belong to mode 'persistent', not '${this.options.mode}')`}`, 'ERR_BUSY');
     return this.st;
   }
 
   /**
-   * Validates the data and starts a run: auxiliaries from one forward pass (every constraint
-   * holds), duals zero, ρ at its initial value.
+   * Validates the data and starts a run. Persistent mode: auxiliaries from one forward pass
+   * (every constraint holds), duals zero, ρ at its initial value. Mini-batch modes: the
+   * per-batch buffers and the shuffling generator.
    */
-  async initialise(data: TrainingData): Promise<AdmmState> {
-    const model = this.model;
+  async initialise(data: TrainingData): Promise<void> {
+    const model = this.model, o = this.options;
     const layout = inputLayout('data', data, model);
-    const loss = this.options.loss ?? lossForTargets(data.targets);
+    const loss = o.loss ?? lossForTargets(data.targets);
     if (!loss) throw invalidType('data.targets', 'an Int32Array of class ids or a Float32Array of values', data.targets);
-    const shape = nativeShape(model, layout.N, layout.T, this.options.lossSteps);
-    const targets = targetLayout('data.targets', data.targets, shape, loss, this.options.lossSteps);
-    const beta = this.options.beta ?? 1e-3 * layout.N;
-    const st = new AdmmState(shape, layout.native, targets, this.options.lossSteps, this.options.rho, beta);
+    const shape = nativeShape(model, layout.N, layout.T, o.lossSteps);
+    const targets = targetLayout('data.targets', data.targets, shape, loss, o.lossSteps);
+    this.st = this.batches = undefined;
+    if (o.mode !== 'persistent') {
+      const engine = new ResyncEngine(model, shape, layout.native, targets, { ...o, mode: o.mode });
+      const outputs = shape.N * (shape.everyStep ? shape.T : 1) * shape.K;
+      this.batches = { shape, inputs: layout.native, targets, engine, rng: new Random(o.seed), rho: [...o.rho], epoch: 0, forwardOutputs: new Float32Array(outputs) };
+      return;
+    }
+    const st = new AdmmState(shape, layout.native, targets, o.lossSteps, o.rho, o.beta * layout.N);
     await native.forwardAsync({ shape, ...layout.native, ...model.weights(), A: st.A, S: st.S, O: st.O });
     await forChunks(st.S.length, (begin, end) => st.TA.set(st.S.subarray(begin, end), begin));  // TA = tanh(A) = S
     this.st = st;
+  }
+
+  /** A copy of the run's auxiliaries, duals, ρ, θ, β and iteration count (for a checkpoint). */
+  exportState(): AdmmStateSnapshot {
+    return takeSnapshot(this.requireState());
+  }
+
+  /**
+   * Continues a run saved with exportState(): validates `data` as initialise() does (it must be
+   * the data of the saved run), then copies the snapshot in; fit(data, { resume: true }) then
+   * reproduces the uninterrupted run. On a bad snapshot the previous state is kept.
+   */
+  async restoreState(data: TrainingData, snapshot: AdmmStateSnapshot): Promise<AdmmState> {
+    if (this.running) throw new AdmmError('AdmmTrainer: a fit is running on this trainer', 'ERR_BUSY');
+    const previous = this.st;
+    await this.initialise(data);
+    const st = this.requireState();  // persistent mode only: the mini-batch modes keep no such state
+    try {
+      applySnapshot(st, snapshot);
+    } catch (e) {
+      this.st = previous;
+      throw e;
+    }
     return st;
   }
 
@@ -174,6 +223,37 @@ export class AdmmTrainer {
     };
   }
 
+  /** Mini-batch modes: one epoch of resynchronised mini-batches, then the forward-pass loss. */
+  async epoch(signal?: AbortSignal): Promise<AdmmIterationRecord> {
+    const run = this.batches;
+    if (!run) throw new AdmmError(`epoch() belongs to the mini-batch modes; call initialise(data) or fit(data) first`, 'ERR_BUSY');
+    const started = performance.now();
+    const rho: Triple = [...run.rho];
+    const summary = await run.engine.epoch(rho, run.rng, signal, () => new Aborted());
+    run.rho = nextRho(this.options.rhoPolicy, rho);
+    await native.forwardAsync({ shape: run.shape, ...run.inputs, ...this.model.weights(), O: run.forwardOutputs });
+    const forward = summariseLoss(run.forwardOutputs, run.shape.K, run.targets);
+    const seconds = (performance.now() - started) / 1000;
+    return {
+      iteration: ++run.epoch,
+      loss: forward.sum / forward.count,
+      accuracy: run.targets.loss === 'softmax-cross-entropy' ? forward.correct / forward.count : NaN,
+      auxiliaryLoss: summary.auxiliaryLoss,
+      lagrangian: NaN,
+      primalResiduals: { a: NaN, s: NaN, o: NaN },
+      dualResidual: NaN,
+      rho,
+      stepSignal: summary.stepSignal,
+      seconds,
+      elapsed: seconds,
+    };
+  }
+
+  /** The iteration count of the current run (0 before the first). */
+  private get completed(): number {
+    return this.st?.iteration ?? this.batches?.epoch ?? 0;
+  }
+
   /**
    * Runs iterations, yielding each record; the generator's return value is the FitResult.
    * Stopping: maxIterations, residual tolerances, loss plateau, AbortSignal, or onIteration
@@ -186,29 +266,35 @@ export class AdmmTrainer {
     this.running = true;
     const started = performance.now();
     const history: AdmmIterationRecord[] = [];
-    const finish = (status: FitStatus, message: string): FitResult => ({
-      status,
-      message,
-      history,
-      seconds: (performance.now() - started) / 1000,
-    });
+    const finish = (status: FitStatus, message: string): FitResult => {
+      const result: FitResult = { status, message, history, seconds: 0 };
+      if (this.options.readoutRefit && status !== 'diverged' && status !== 'singular' && status !== 'aborted') {
+        this.model.unlock();  // the run is over: the weights are consistent
+        refitReadout(this.model, data, { lossSteps: this.options.lossSteps });
+        const e = this.model.evaluate(data, { lossSteps: this.options.lossSteps, loss: this.options.loss });
+        result.refit = { loss: e.loss, accuracy: e.accuracy };
+      }
+      result.seconds = (performance.now() - started) / 1000;
+      return result;
+    };
     try {
-      if (!opts.resume || !this.st) await this.initialise(data);
+      if (!opts.resume || !(this.st || this.batches)) await this.initialise(data);
       else this.checkResumable(data);
       let best = Infinity, sinceBest = 0;
       for (let i = 0; i < opts.maxIterations; i++) {
-        if (opts.signal?.aborted) return finish('aborted', 'aborted before iteration ' + (this.requireState().iteration + 1));
+        if (opts.signal?.aborted) return finish('aborted', `aborted before iteration ${this.completed + 1}`);
         const saved = snapshot(this.model);
         const poisoned = firstNonFinite(saved);
-        if (poisoned) return finish('diverged', `model weights are not finite before iteration ${this.requireState().iteration + 1}: ${poisoned}`);
+        if (poisoned) return finish('diverged', `model weights are not finite before iteration ${this.completed + 1}: ${poisoned}`);
         let record: AdmmIterationRecord;
         try {
-          record = await this.step(opts.signal);
+          record = this.options.mode === 'persistent' ? await this.step(opts.signal) : await this.epoch(opts.signal);
         } catch (e) {
           this.model.setWeightsUnchecked(saved);
           return this.failure(e, finish);
         }
-        const bad = firstNonFinite({ loss: record.loss, lagrangian: record.lagrangian, ...this.model.weights() });
+        const persistent = this.options.mode === 'persistent';
+        const bad = firstNonFinite({ loss: record.loss, ...(persistent ? { lagrangian: record.lagrangian } : {}), ...this.model.weights() });
         if (bad) {
           this.model.setWeightsUnchecked(saved);
           return finish('diverged', `non-finite value at iteration ${record.iteration}: ${bad}; weights of the previous iteration kept`);
@@ -256,7 +342,7 @@ export class AdmmTrainer {
   }
 
   private failure(e: unknown, finish: (s: FitStatus, m: string) => FitResult): FitResult {
-    const iteration = (this.st?.iteration ?? 0) + 1;
+    const iteration = this.completed + 1;
     if (e instanceof Aborted) return finish('aborted', `aborted during iteration ${iteration}; weights of the previous iteration kept`);
     const code = (e as { code?: string }).code;
     const message = (e as Error).message;
@@ -266,9 +352,9 @@ export class AdmmTrainer {
   }
 
   private checkResumable(data: TrainingData): void {
-    const st = this.requireState();
+    const run = (this.st ?? this.batches)!;
     const layout = inputLayout('data', data, this.model);
-    if (layout.N !== st.shape.N || layout.T !== st.shape.T || (layout.native.x ?? layout.native.ids) !== (st.inputs.x ?? st.inputs.ids))
+    if (layout.N !== run.shape.N || layout.T !== run.shape.T || (layout.native.x ?? layout.native.ids) !== (run.inputs.x ?? run.inputs.ids))
       throw invalidType('data', 'the same data the trainer was initialised with (resume: true)', data);
   }
 }

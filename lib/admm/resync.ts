@@ -1,0 +1,196 @@
+/**
+ * Resynchronised mini-batch ADMM (ACCURACY.md, "Ranked changes" 1–5). For every mini-batch:
+ *   1. a forward pass sets a, s, o (every constraint holds: no stale auxiliaries);
+ *   2. the multipliers are estimated at that point, by one of three modes —
+ *      - 'adjoint': closed form (KKT) — numerically the BPTT adjoints, so this mode DOES
+ *        propagate adjoints through time ("ProxProp through time");
+ *      - 'local-duals': the gradient-free local dual walk (no gradient formula);
+ *      - 'sweeps': a few of METHOD.md's global sweeps (o, s, a, duals) on the batch;
+ *   3. (U, W, b) and (V, c) are solved exactly as regularised, proximally anchored least
+ *      squares of a + μ1 and o + μ3 on the forward (or auxiliary) states, with an optional
+ *      trust region on ‖ΔW‖.
+ * ρ grows geometrically per epoch: here it acts as an inverse step size.
+ */
+import { type TargetLayout } from '../data';
+import { summariseLoss } from '../loss';
+import { native, type NativeInputs, type NativeShape } from '../native';
+import type { Random } from '../random';
+import type { RNN } from '../rnn';
+import { epochBatches } from '../bptt/batches';
+import { updateOutputs, updatePreactivations, updateStates } from './blocks';
+import { measureAndAscend } from './duals';
+import { BatchGatherer } from './gather';
+import type { Triple } from './rho';
+import { AdmmState } from './state';
+import { yieldToEventLoop } from '../chunked';
+
+export type ResyncMode = 'adjoint' | 'local-duals' | 'sweeps';
+
+export interface ResyncSettings {
+  mode: ResyncMode;
+  batchSize: number;
+  /** Per-sample proximal weight: η = eta · batch size. */
+  eta: number;
+  /** Per-sample weight decay: β = beta · batch size. */
+  beta: number;
+  regressors: 'forward' | 'auxiliary';
+  /** Largest ‖ΔW‖_F / ‖W‖_F accepted per solve (the step is scaled back); undefined: none. */
+  trustRegion: number | undefined;
+  /** local-duals: repetitions per step and dual step size. */
+  localSweeps: number;
+  gamma: number;
+  /** sweeps: METHOD.md sweeps per batch. */
+  sweeps: number;
+}
+
+export interface EpochSummary {
+  /** Mean over batches of the per-step signal reaching step t (‖λ2_t‖, or ρ1‖μ1_t‖ for the dual modes). */
+  stepSignal: number[];
+  /** Mean loss per loss term of the auxiliary outputs (after the multiplier estimation). */
+  auxiliaryLoss: number;
+  batches: number;
+}
+
+export class ResyncEngine {
+  private readonly gatherer: BatchGatherer;
+  private readonly hidden: { A: Float32Array; S: Float32Array; Saux: Float32Array; M1: Float32Array; scratch: Float32Array };
+  private readonly outputs: { O: Float32Array; M3: Float32Array };
+  private readonly stepNorms: Float32Array;
+  private readonly sweepStates = new Map<number, AdmmState>();
+  private readonly L: number;
+
+  constructor(
+    private readonly model: RNN,
+    private readonly shape: NativeShape,
+    inputs: NativeInputs,
+    targets: TargetLayout,
+    private readonly settings: ResyncSettings
+  ) {
+    const { T, d, h, K } = shape, B = Math.min(settings.batchSize, shape.N);
+    this.L = shape.everyStep ? T : 1;
+    const targetStride = targets.loss === 'squared-error' ? this.L * K : this.L;
+    this.gatherer = new BatchGatherer(inputs, targets, inputs.x ? T * d : T, targetStride, B);
+    const n = B * T * h;
+    this.hidden = { A: new Float32Array(n), S: new Float32Array(n), Saux: new Float32Array(n), M1: new Float32Array(n), scratch: new Float32Array(n) };
+    this.outputs = { O: new Float32Array(B * this.L * K), M3: new Float32Array(B * this.L * K) };
+    this.stepNorms = new Float32Array(T);
+  }
+
+  /** One pass over the shuffled mini-batches at penalty ρ. */
+  async epoch(rho: Triple, rng: Random, signal: AbortSignal | undefined, aborted: () => Error): Promise<EpochSummary> {
+    const { T } = this.shape;
+    const signalSum = new Float64Array(T);
+    let auxSum = 0, auxCount = 0;
+    const batches = epochBatches(this.shape.N, this.settings.batchSize, rng);
+    for (const indices of batches) {
+      if (signal?.aborted) throw aborted();
+      const summary = await this.batch(indices, rho);
+      for (let t = 0; t < T; t++) signalSum[t] += this.stepNorms[t];
+      auxSum += summary.auxLoss;
+      auxCount += summary.count;
+      await yieldToEventLoop();
+    }
+    return { stepSignal: Array.from(signalSum, (v) => v / batches.length), auxiliaryLoss: auxSum / auxCount, batches: batches.length };
+  }
+
+  private view<T extends Float32Array>(a: T, n: number): T {
+    return a.subarray(0, n) as T;
+  }
+
+  private async batch(indices: Int32Array, rho: Triple): Promise<{ auxLoss: number; count: number }> {
+    const model = this.model, s = this.settings, B = indices.length;
+    const shape: NativeShape = { ...this.shape, N: B };
+    const nh = B * shape.T * shape.h, no = B * this.L * shape.K;
+    const { inputs, targets } = this.gatherer.gather(indices);
+    const A = this.view(this.hidden.A, nh), S = this.view(this.hidden.S, nh), M1 = this.view(this.hidden.M1, nh);
+    const O = this.view(this.outputs.O, no), M3 = this.view(this.outputs.M3, no);
+    await native.forwardAsync({ shape, ...inputs, ...model.weights(), A, S, O });
+    let regressors = S;
+    if (s.mode === 'adjoint') {
+      await native.adjointMultipliersAsync({ shape, S, O, W: model.W, V: model.V, rho1: rho[0], rho3: rho[2], M1, M3, stepNorms: this.stepNorms, ...targetArgs(targets) });
+    } else if (s.mode === 'local-duals') {
+      const Saux = this.view(this.hidden.Saux, nh);
+      await native.localDualWalkAsync({
+        shape, ...inputs, ...model.weights(), S, Saux, A, O, M1, M3, stepNorms: this.stepNorms,
+        rho1: rho[0], rho2: rho[1], rho3: rho[2], sweeps: s.localSweeps, gamma: s.gamma, ...targetArgs(targets),
+      });
+      if (s.regressors === 'auxiliary') regressors = Saux;
+    } else {
+      regressors = await this.globalSweeps(shape, inputs, targets, rho, { A, S, O, M1, M3 });
+    }
+    const auxLoss = summariseLoss(O, shape.K, targets).sum;
+
+    const before = s.trustRegion === undefined ? undefined : { U: model.U.slice(), W: model.W.slice(), b: model.b.slice() };
+    await native.solveUWbAsync({
+      shape, ...inputs, S: regressors, A, M1, scratch: this.view(this.hidden.scratch, nh), U: model.U, W: model.W, b: model.b,
+      rho1: rho[0], beta: s.beta * B, eta: s.eta * B,
+    });
+    if (before) limitStep(before, model, s.trustRegion!);
+    await native.solveVcAsync({ shape, S: regressors, O, M3, V: model.V, c: model.c, rho3: rho[2], beta: s.beta * B, eta: s.eta * B });
+    return { auxLoss, count: B * this.L };
+  }
+
+  /** Variant C: METHOD.md's sweeps (o, s, a, duals) on the batch with the weights fixed. */
+  private async globalSweeps(
+    shape: NativeShape,
+    inputs: NativeInputs,
+    targets: TargetLayout,
+    rho: Triple,
+    out: { A: Float32Array; S: Float32Array; O: Float32Array; M1: Float32Array; M3: Float32Array }
+  ): Promise<Float32Array> {
+    let st = this.sweepStates.get(shape.N);
+    if (!st) {
+      st = new AdmmState(shape, inputs, targets, this.shape.everyStep ? 'every' : 'last', rho, 0);
+      this.sweepStates.set(shape.N, st);
+    }
+    st.rho = [...rho];
+    st.A.set(out.A);
+    st.S.set(out.S);
+    st.TA.set(out.S);
+    st.O.set(out.O);
+    st.M1.fill(0);
+    st.M2.fill(0);
+    st.M3.fill(0);
+    st.xuFresh = st.pFresh = false;
+    const cfg = { linearized: false };
+    for (let k = 0; k < this.settings.sweeps; k++) {
+      await updateOutputs(st, this.model);
+      await updateStates(st, this.model, cfg);
+      await updatePreactivations(st, this.model, cfg);
+      await measureAndAscend(st, this.model, [1, 1, 1], true);
+    }
+    const { T, h } = shape;
+    for (let t = 0; t < T; t++) {
+      let sq = 0;
+      for (let n = 0; n < shape.N; n++) for (let i = 0; i < h; i++) sq += st.M1[(n * T + t) * h + i] ** 2;
+      this.stepNorms[t] = rho[0] * Math.sqrt(sq);
+    }
+    out.A.set(st.A);
+    out.O.set(st.O);
+    out.M1.set(st.M1);
+    out.M3.set(st.M3);
+    return this.settings.regressors === 'auxiliary' ? st.S : out.S;
+  }
+}
+
+function targetArgs(targets: TargetLayout) {
+  return targets.loss === 'squared-error'
+    ? ({ loss: 'squared-error', values: targets.values } as const)
+    : ({ loss: 'softmax-cross-entropy', labels: targets.labels } as const);
+}
+
+/** Trust region: scales the (U, W, b) step back so ‖ΔW‖_F ≤ radius · ‖W_old‖_F. */
+function limitStep(before: { U: Float32Array; W: Float32Array; b: Float32Array }, model: RNN, radius: number): void {
+  let dw = 0, w = 0;
+  for (let i = 0; i < model.W.length; i++) {
+    dw += (model.W[i] - before.W[i]) ** 2;
+    w += before.W[i] ** 2;
+  }
+  const limit = radius * Math.sqrt(w);
+  if (Math.sqrt(dw) <= limit || dw === 0) return;
+  const scale = limit / Math.sqrt(dw);
+  for (const name of ['U', 'W', 'b'] as const) {
+    const now = model[name], old = before[name];
+    for (let i = 0; i < now.length; i++) now[i] = old[i] + scale * (now[i] - old[i]);
+  }
+}

@@ -1,0 +1,101 @@
+/**
+ * Readout refit: the best (V, c) for the model's current forward states, with U, W, b fixed.
+ * Softmax cross-entropy: L-BFGS on the convex multinomial logistic regression; squared error:
+ * ridge regression in closed form. Fitted on the untrained network it gives the
+ * "readout-only floor" every ADMM result must be compared with (ACCURACY.md).
+ */
+import { type LossSteps, type TrainingData, inputLayout, lossForTargets, nativeShape, targetLayout } from './data';
+import { invalidType } from './errors';
+import { native } from './native';
+import { lbfgs } from './optim/lbfgs';
+import type { RNN } from './rnn';
+import { checkChoice, checkInteger, checkNumber, checkOptionalObject } from './validate';
+
+export interface ReadoutOptions {
+  lossSteps?: LossSteps;
+  /** L2 penalty on V per loss term (default 1e-4): the objective is mean loss + beta/2‖V‖². */
+  beta?: number;
+  /** L-BFGS iterations (cross-entropy only; default 300). */
+  maxIterations?: number;
+}
+
+/** Forward states at the loss steps, [rows, h], computed in chunks of sequences. */
+export function lossStepStates(model: RNN, data: TrainingData, lossSteps: LossSteps): Float32Array {
+  const layout = inputLayout('data', data, model);
+  const { N, T } = layout, h = model.hiddenSize, L = lossSteps === 'every' ? T : 1;
+  const features = new Float32Array(N * L * h);
+  const chunk = Math.max(1, Math.min(N, Math.floor(2 ** 22 / (T * h))));
+  const S = new Float32Array(chunk * T * h), O = new Float32Array(chunk * L * model.outputSize);
+  for (let n0 = 0; n0 < N; n0 += chunk) {
+    const n = Math.min(chunk, N - n0);
+    const inputs = layout.native.x ? { x: layout.native.x.subarray(n0 * T * model.inputSize, (n0 + n) * T * model.inputSize) } : { ids: layout.native.ids!.subarray(n0 * T, (n0 + n) * T) };
+    native.forward({ shape: nativeShape(model, n, T, lossSteps), ...inputs, ...model.weights(), S: S.subarray(0, n * T * h), O: O.subarray(0, n * L * model.outputSize) });
+    for (let i = 0; i < n; i++)
+      for (let l = 0; l < L; l++) {
+        const t = lossSteps === 'every' ? l : T - 1;
+        features.set(S.subarray((i * T + t) * h, (i * T + t + 1) * h), ((n0 + i) * L + l) * h);
+      }
+  }
+  return features;
+}
+
+/** Refits V and c in place; returns the final mean training loss of the refit objective. */
+export function refitReadout(model: RNN, data: TrainingData, options: ReadoutOptions = {}): number {
+  checkOptionalObject('options', options);
+  const lossSteps = options.lossSteps === undefined ? 'last' : checkChoice('options.lossSteps', options.lossSteps, ['last', 'every'] as const);
+  const beta = options.beta === undefined ? 1e-4 : checkNumber('options.beta', options.beta, 0);
+  const maxIterations = options.maxIterations === undefined ? 300 : checkInteger('options.maxIterations', options.maxIterations, 1);
+  const loss = lossForTargets(data?.targets);
+  if (!loss) throw invalidType('data.targets', 'an Int32Array of class ids or a Float32Array of values', data?.targets);
+  const F = lossStepStates(model, data, lossSteps);
+  const h = model.hiddenSize, K = model.outputSize, rows = F.length / h;
+  const targets = targetLayout('data.targets', data.targets, { N: rows / (lossSteps === 'every' ? data.sequenceLength : 1), T: data.sequenceLength, K }, loss, lossSteps);
+  if (targets.loss === 'squared-error') {
+    // Ridge regression: the (V, c) block solve with target y, ρ = 1, no duals.
+    const shape = { N: rows, T: 1, d: 1, h, K, everyStep: false };
+    native.solveVc({ shape, S: F, O: targets.values, M3: new Float32Array(rows * K), V: model.V, c: model.c, rho3: 1, beta: beta * rows });
+    let sum = 0;
+    const out = new Float32Array(rows * K);
+    native.readout({ shape, S: F, V: model.V, c: model.c, out });
+    for (let i = 0; i < out.length; i++) sum += 0.5 * (out[i] - targets.values[i]) ** 2;
+    return sum / rows;
+  }
+  // x = [V (K×h row-major) | c (K)], objective mean CE + beta/2 ‖V‖².
+  const x = new Float64Array(K * h + K);
+  for (let i = 0; i < K * h; i++) x[i] = model.V[i];
+  for (let k = 0; k < K; k++) x[K * h + k] = model.c[k];
+  const Vt = new Float32Array(h * K), logits = new Float32Array(rows * K), Ft = new Float32Array(h * rows), gT = new Float32Array(h * K);
+  for (let r = 0; r < rows; r++) for (let i = 0; i < h; i++) Ft[i * rows + r] = F[r * h + i];
+  const labels = targets.labels;
+  const evaluate = (p: Float64Array, g: Float64Array): number => {
+    for (let k = 0; k < K; k++) for (let i = 0; i < h; i++) Vt[i * K + k] = p[k * h + i];
+    native.sgemm({ m: rows, n: K, k: h, A: F, B: Vt, C: logits });
+    let f = 0;
+    g.fill(0);
+    for (let r = 0; r < rows; r++) {
+      let max = -Infinity;
+      for (let k = 0; k < K; k++) max = Math.max(max, (logits[r * K + k] += p[K * h + k]));
+      let z = 0;
+      for (let k = 0; k < K; k++) z += Math.exp(logits[r * K + k] - max);
+      f += max + Math.log(z) - logits[r * K + labels[r]];
+      for (let k = 0; k < K; k++) {
+        const d = (Math.exp(logits[r * K + k] - max) / z - (k === labels[r] ? 1 : 0)) / rows;
+        logits[r * K + k] = d;  // reuse as ∂f/∂logit
+        g[K * h + k] += d;
+      }
+    }
+    native.sgemm({ m: h, n: K, k: rows, A: Ft, B: logits, C: gT });
+    let penalty = 0;
+    for (let k = 0; k < K; k++)
+      for (let i = 0; i < h; i++) {
+        const v = p[k * h + i];
+        g[k * h + i] = gT[i * K + k] + beta * v;
+        penalty += v * v;
+      }
+    return f / rows + 0.5 * beta * penalty;
+  };
+  const value = lbfgs(x, evaluate, { maxIterations, gradientTolerance: 1e-7 });
+  for (let i = 0; i < K * h; i++) model.V[i] = x[i];
+  for (let k = 0; k < K; k++) model.c[k] = x[K * h + k];
+  return value;
+}
