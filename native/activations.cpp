@@ -3,7 +3,8 @@
 // With t = tanh a, δ = 1 − t²:  φ' = ρ1(a − p) − ρ2(q − t)δ,  φ'' = ρ1 + ρ2 δ(δ + 2t(q − t)).
 // Every minimiser lies in [p − B, p + B], B = ρ2(|q| + 1)/ρ1, and φ is convex for all p iff
 // ρ1 ≥ ρ2·c(|q|). Convex elements get bracketed Newton (one tanh per iteration); the rest
-// get a coarse grid plus monotone safeguarded Newton, and never a value above φ(a_old).
+// get seeds (warm start, p, the tanh well, grids) polished by monotone safeguarded Newton, and
+// never a value above φ(a_old).
 //
 // Fast path (exact variant): blocks of elements whose |q| is below the convexity limit run
 // a few plain Newton passes in double, branch-free and vectorised. An element is accepted
@@ -139,23 +140,36 @@ double newtonConvex(const Element& e, double a, double lo, double hi) {
   return a;
 }
 
-// Non-convex φ: Newton / majorisation steps with step halving, never accepting an increase.
+// Non-convex φ: Newton where φ'' > 0 (with step halving), an expanding downhill search where
+// φ'' ≤ 0 (so concave stretches are crossed in a few steps, not by tiny majorisation steps),
+// and the majorisation step −φ'/L as the last resort; never accepts an increase.
 double newtonMonotone(const Element& e, double a, double lo, double hi, double lipschitz, double& f) {
-  for (int it = 0; it < 40; ++it) {
+  for (int it = 0; it < 60; ++it) {
     const double t = tanhD(a), dlt = 1 - t * t;
     const double g = e.rho1 * (a - e.p) - e.rho2 * (e.q - t) * dlt;
+    if (g == 0) break;
     const double H = e.rho1 + e.rho2 * dlt * (dlt + 2 * t * (e.q - t));
-    double step = H > 0 ? -g / H : -g / lipschitz;
     double next = a, fn = f;
-    for (int halve = 0; halve < 12; ++halve, step *= 0.5) {
-      next = std::clamp(a + step, lo, hi);
-      fn = e.value(next);
-      if (fn <= f) break;
+    if (H > 0) {
+      double step = -g / H;
+      for (int halve = 0; halve < 12; ++halve, step *= 0.5) {
+        next = std::clamp(a + step, lo, hi);
+        fn = e.value(next);
+        if (fn <= f) break;
+      }
+    } else {
+      const double dir = g > 0 ? -1 : 1;
+      for (double step = 0.05; step < 2 * (hi - lo); step *= 2) {
+        const double trial = std::clamp(a + dir * step, lo, hi), ft = e.value(trial);
+        if (ft > fn) break;
+        next = trial, fn = ft;
+        if (trial == lo || trial == hi) break;
+      }
     }
-    if (fn > f) {  // the majorisation step −φ'/L never increases φ
+    if (!(fn < f)) {  // the majorisation step −φ'/L never increases φ
       next = std::clamp(a - g / lipschitz, lo, hi);
       fn = e.value(next);
-      if (fn > f) return a;
+      if (fn > f) break;
     }
     const bool done = converged(next - a, a);
     a = next;
@@ -165,27 +179,41 @@ double newtonMonotone(const Element& e, double a, double lo, double hi, double l
   return a;
 }
 
+// The global minimiser of a non-convex φ lies in the basin of the parabola's centre p or of
+// the tanh well (atanh q; for |q| ≥ 1 the saturated side), or between them. Sample φ at the
+// warm start, p, the well, a fine grid spanning them and a coarse grid over the whole box;
+// polish every sample lower than its neighbours (one per basin) and keep the best result —
+// never one above φ(a0).
+double solveNonConvex(const Element& e, double a0, double lo, double hi) {
+  const double lipschitz = e.rho1 + e.rho2 * (1 + 0.77 * (std::fabs(e.q) + 1));
+  const double well = std::atanh(std::clamp(e.q, -0.9995, 0.9995));
+  constexpr int kFine = 48, kCoarse = 16, kSamples = kFine + kCoarse + 5;
+  std::array<double, kSamples> at{};
+  int n = 0;
+  const double from = std::max(lo, std::min({e.p, well, a0}) - 1), to = std::min(hi, std::max({e.p, well, a0}) + 1);
+  for (int k = 0; k <= kFine; ++k) at[n++] = from + (to - from) * k / kFine;
+  for (int k = 0; k <= kCoarse; ++k) at[n++] = lo + (hi - lo) * k / kCoarse;
+  for (double a : {a0, e.p, well}) at[n++] = std::clamp(a, lo, hi);
+  std::sort(at.begin(), at.begin() + n);
+  std::array<double, kSamples> value{};
+  for (int k = 0; k < n; ++k) value[k] = e.value(at[k]);
+  const double f0 = e.value(a0);
+  double best = a0, fBest = f0;
+  for (int k = 0; k < n; ++k) {
+    const bool basin = (k == 0 || value[k] <= value[k - 1]) && (k == n - 1 || value[k] <= value[k + 1]);
+    if (!basin || (k > 0 && at[k] == at[k - 1])) continue;
+    double f = value[k];
+    const double a = newtonMonotone(e, at[k], lo, hi, lipschitz, f);
+    if (f < fBest) best = a, fBest = f;
+  }
+  return best;
+}
+
 double solveElement(double a0, double p, double q, double rho1, double rho2) {
   const Element e{rho1, rho2, p, q};
   const double B = rho2 * (std::fabs(q) + 1) / rho1, lo = p - B, hi = p + B;
-  const double start = std::clamp(a0, lo, hi);
-  if (rho1 >= rho2 * convexityTable().upperBound(q)) return newtonConvex(e, start, lo, hi);
-
-  const double lipschitz = rho1 + rho2 * (1 + 0.77 * (std::fabs(q) + 1));
-  const double f0 = e.value(a0);
-  double fWarm = e.value(start);
-  double best = newtonMonotone(e, start, lo, hi, lipschitz, fWarm);
-  double fBest = fWarm;
-  // Coarse grid over the box for the global basin, then polish.
-  constexpr int kGrid = 16;
-  double aGrid = lo, fGrid = e.value(lo);
-  for (int k = 1; k <= kGrid; ++k) {
-    const double a = lo + (hi - lo) * k / kGrid, f = e.value(a);
-    if (f < fGrid) aGrid = a, fGrid = f;
-  }
-  aGrid = newtonMonotone(e, aGrid, lo, hi, lipschitz, fGrid);
-  if (fGrid < fBest) best = aGrid, fBest = fGrid;
-  return fBest <= f0 ? best : a0;
+  if (rho1 >= rho2 * convexityTable().upperBound(q)) return newtonConvex(e, std::clamp(a0, lo, hi), lo, hi);
+  return solveNonConvex(e, a0, lo, hi);
 }
 
 constexpr int kBlock = 256;
