@@ -1,24 +1,47 @@
 #!/usr/bin/env node
-// Install step: use a prebuilt binary when one matches this platform, otherwise build
-// from source with cmake-js (node-gyp-build's own fallback would run node-gyp, which
-// this package does not use).
+// Install step: use a prebuilt binary (prebuilds/<platform>-<arch>/) when one matches this
+// platform and loads, otherwise build from source with cmake-js (node-gyp-build's own fallback
+// would run node-gyp, which this package does not use). ADMMIRNN_BUILD_FROM_SOURCE=1 forces a
+// source build; ADMMIRNN_INSTALL_DRY_RUN=1 only reports the choice (for tests).
 'use strict';
 const path = require('path');
 const { spawnSync } = require('child_process');
 
 const root = path.join(__dirname, '..');
+const dryRun = Boolean(process.env.ADMMIRNN_INSTALL_DRY_RUN);
 
-function prebuildLoads() {
-  if (process.env.ADMMIRNN_BUILD_FROM_SOURCE) return false;
+const fs = require('fs');
+
+/** Newest modification time of the native sources (a prebuild older than them is stale). */
+function sourcesTime() {
+  const dir = path.join(root, 'native');
+  const files = fs.existsSync(dir) ? fs.readdirSync(dir).map((f) => path.join(dir, f)) : [];
+  return Math.max(0, ...[...files, path.join(root, 'CMakeLists.txt')].filter((f) => fs.existsSync(f)).map((f) => fs.statSync(f).mtimeMs));
+}
+
+/** The prebuild that node-gyp-build picks for this platform, if it loads and is current; else undefined. */
+function loadablePrebuild() {
+  if (process.env.ADMMIRNN_BUILD_FROM_SOURCE) return undefined;
+  // PREBUILDS_ONLY makes node-gyp-build ignore build/ (read when the module loads).
+  process.env.PREBUILDS_ONLY = '1';
   try {
-    require('node-gyp-build')(root);
-    return true;
+    const gypBuild = require('node-gyp-build');
+    const file = gypBuild.resolve(root);
+    // npm unpacks every file with one fixed time, so only a development checkout can be newer.
+    if (fs.statSync(file).mtimeMs < sourcesTime()) return undefined;
+    require(file);
+    return file;
   } catch {
-    return false;
+    return undefined;
   }
 }
 
-if (!prebuildLoads()) {
+const prebuild = loadablePrebuild();
+if (prebuild) {
+  console.log(`admmirnn: using the prebuilt binary ${path.relative(root, prebuild)}`);
+} else if (dryRun) {
+  console.log('admmirnn: would build from source with cmake-js');
+} else {
   const cmakeJs = require.resolve('cmake-js/bin/cmake-js');
   const result = spawnSync(process.execPath, [cmakeJs, 'rebuild'], { cwd: root, stdio: 'inherit' });
   if (result.status !== 0) {

@@ -22,6 +22,17 @@ if ((${#missing[@]})); then
   fi
 fi
 
+# Static Fortran runtime for self-contained prebuilds (npm run prebuild); optional otherwise.
+if command -v apt-get >/dev/null 2>&1 && command -v c++ >/dev/null 2>&1; then
+  if [[ "$(c++ -print-file-name=libgfortran.a)" != /* ]]; then
+    gcc_major=$(c++ -dumpversion | cut -d. -f1)
+    sudo=""
+    [ "$(id -u)" = 0 ] || sudo="sudo"
+    $sudo apt-get install -y "libgfortran-${gcc_major}-dev" || { $sudo apt-get update && $sudo apt-get install -y "libgfortran-${gcc_major}-dev"; } ||
+      echo "setup: libgfortran-${gcc_major}-dev not installed; prebuilds will need libgfortran at run time" >&2
+  fi
+fi
+
 # npm ci also compiles the addon (install script) and the TypeScript (prepare).
 if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   npm ci

@@ -1,0 +1,62 @@
+/**
+ * The admmirnn checkpoint, version 1: a safetensors file.
+ *
+ * Tensors (little-endian):
+ * - `model.U` F32 [h, d], `model.W` F32 [h, h], `model.b` F32 [h], `model.V` F32 [K, h], `model.c` F32 [K];
+ * - `vocabulary` I32 [d] — Unicode code points, one per token id (character models only);
+ * - `admm.A`, `admm.S`, `admm.TA`, `admm.M1`, `admm.M2` F32 [N, T, h] and `admm.O`, `admm.M3`
+ *   F32 [N, L, K] (L = T with the loss at every step, else 1) — the ADMM run state (optional).
+ *
+ * `__metadata__` (all values strings; JSON where noted):
+ * - `format` = "admmirnn.checkpoint", `version` = "1" (readers refuse other versions);
+ * - `model` JSON { inputSize, hiddenSize, outputSize, init? };
+ * - `task` JSON (optional) { source, sequenceLength, loss, lossSteps, inputs: "dense" | "ids", labels? };
+ * - `trainer` JSON (optional) { kind: "admm" | "bptt", options, iteration };
+ * - `admm` JSON (with the state tensors) { iteration, rho, theta, beta };
+ * - `sha256` hex digest of the data section (detects corruption), `created` ISO time, `generator`.
+ */
+import type { AdmmStateSnapshot } from '../admm/snapshot';
+import type { LossName, LossSteps } from '../data';
+import type { RNN, RNNConfig } from '../rnn';
+import type { Vocabulary } from '../text';
+
+export const CHECKPOINT_FORMAT = 'admmirnn.checkpoint';
+export const CHECKPOINT_VERSION = 1;
+
+/** What data the model was trained on, so eval / predict / sample can encode new inputs alike. */
+export interface TaskInfo {
+  /** Where the training data came from, e.g. 'mnist10k', 'text', 'labelled', 'npy'. */
+  source: string;
+  sequenceLength: number;
+  loss: LossName;
+  lossSteps: LossSteps;
+  /** Dense vectors [T, d] or token ids [T]. */
+  inputs: 'dense' | 'ids';
+  /** Class names by class id (labelled text). */
+  labels?: string[];
+}
+
+export interface TrainerInfo {
+  kind: 'admm' | 'bptt';
+  /** The trainer's resolved options (JSON-safe), to rebuild the same trainer on resume. */
+  options: Record<string, unknown>;
+  /** Completed iterations (ADMM) or epochs (BPTT). */
+  iteration: number;
+}
+
+export interface Checkpoint {
+  model: RNN;
+  /** The configuration the model was created with (sizes and init). */
+  config: RNNConfig;
+  vocabulary?: Vocabulary;
+  task?: TaskInfo;
+  trainer?: TrainerInfo;
+  admmState?: AdmmStateSnapshot;
+}
+
+/** What readCheckpoint returns: the checkpoint plus the file's raw metadata. */
+export interface LoadedCheckpoint extends Checkpoint {
+  metadata: Record<string, string>;
+  /** Bytes of the file. */
+  bytes: number;
+}

@@ -1,0 +1,42 @@
+/** `admmirnn info`: what a checkpoint holds. */
+import type { Command } from 'commander';
+import { readCheckpoint } from '../checkpoint/read';
+import { EXIT } from './usage';
+
+export function registerInfo(program: Command): void {
+  program
+    .command('info')
+    .description('describe a checkpoint (validating it fully)')
+    .argument('<checkpoint>', 'a checkpoint file')
+    .option('--json', 'print the description as JSON')
+    .action(async (file: string, flags: { json?: boolean }) => {
+      const ck = await readCheckpoint(file);
+      const m = ck.model;
+      const info = {
+        file,
+        bytes: ck.bytes,
+        format: `${ck.metadata.format} v${ck.metadata.version}`,
+        generator: ck.metadata.generator ?? null,
+        created: ck.metadata.created ?? null,
+        model: { inputSize: m.inputSize, hiddenSize: m.hiddenSize, outputSize: m.outputSize, parameters: m.parameterCount, init: ck.config.init ?? null },
+        task: ck.task ?? null,
+        vocabulary: ck.vocabulary ? ck.vocabulary.size : null,
+        trainer: ck.trainer ?? null,
+        admmState: ck.admmState ? { iteration: ck.admmState.iteration, rho: ck.admmState.rho, sequences: ck.admmState.A.length / ((ck.task?.sequenceLength ?? 1) * m.hiddenSize) } : null,
+      };
+      if (flags.json) {
+        process.stdout.write(JSON.stringify(info) + '\n');
+      } else {
+        const lines = [
+          `${file}: ${info.format}, ${ck.bytes} bytes${info.created ? `, created ${info.created}` : ''}${info.generator ? ` by ${info.generator}` : ''}`,
+          `model: RNN d = ${m.inputSize}, h = ${m.hiddenSize}, K = ${m.outputSize} (${m.parameterCount} parameters)${ck.config.init ? `, init ${JSON.stringify(ck.config.init)}` : ''}`,
+        ];
+        if (ck.task) lines.push(`task: ${ck.task.source}, T = ${ck.task.sequenceLength}, ${ck.task.loss} at ${ck.task.lossSteps === 'every' ? 'every step' : 'the last step'}, ${ck.task.inputs} inputs${ck.task.labels ? `, labels ${ck.task.labels.join(', ')}` : ''}`);
+        if (ck.vocabulary) lines.push(`vocabulary: ${ck.vocabulary.size} characters`);
+        if (ck.trainer) lines.push(`trainer: ${ck.trainer.kind}, ${ck.trainer.iteration} iterations, options ${JSON.stringify(ck.trainer.options)}`);
+        lines.push(info.admmState ? `ADMM state: iteration ${info.admmState.iteration}, ${info.admmState.sequences} sequences, rho ${info.admmState.rho.join('/')}` : 'ADMM state: none');
+        process.stdout.write(lines.join('\n') + '\n');
+      }
+      process.exitCode = EXIT.ok;
+    });
+}

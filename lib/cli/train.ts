@@ -1,0 +1,214 @@
+/**
+ * `admmirnn train`: fit a model with ADMM or BPTT, show progress, save a checkpoint.
+ * Ctrl-C stops after the current iteration (so the ADMM state stays consistent), saves, and
+ * exits with 130; a second Ctrl-C exits at once.
+ */
+import { type Command, Option } from 'commander';
+import { AdmmTrainer } from '../admm/trainer';
+import { BpttTrainer } from '../bptt/trainer';
+import type { Checkpoint, LoadedCheckpoint, TrainerInfo } from '../checkpoint/format';
+import { readCheckpoint } from '../checkpoint/read';
+import { saveCheckpoint } from '../checkpoint/write';
+import { INIT_SCHEMES, type InitScheme } from '../init';
+import { RNN, type RNNConfig } from '../rnn';
+import { type DataFlags, addDataOptions, loadData } from './data-options';
+import { ProgressBar } from './progress';
+import { EXIT, UsageError, asUsage, integer, number, rhoList } from './usage';
+
+interface TrainFlags extends DataFlags {
+  out: string;
+  resume?: string;
+  resetState?: boolean;
+  hidden: number;
+  init: InitScheme;
+  initScale?: number;
+  seed: number;
+  trainer: 'admm' | 'bptt';
+  iterations: number;
+  plateau?: number;
+  rho?: number | [number, number, number];
+  rhoPolicy?: 'fixed' | 'geometric' | 'residual-balancing';
+  rhoFactor?: number;
+  rhoMax?: number;
+  beta?: number;
+  update?: 'exact' | 'linearized';
+  mode?: string;
+  optimizer: 'sgd' | 'momentum' | 'adagrad' | 'rmsprop' | 'adam';
+  lr?: number;
+  batchSize?: number;
+  clipGradNorm?: number;
+  shuffleSeed?: number;
+  checkpointEvery?: number;
+  state: 'auto' | 'always' | 'never';
+  quiet?: boolean;
+  json?: boolean;
+}
+
+/** Largest ADMM state saved with --state auto. */
+const AUTO_STATE_BYTES = 256 * 2 ** 20;
+
+export function registerTrain(program: Command): void {
+  const cmd = program
+    .command('train')
+    .description('train a model and save it as a checkpoint')
+    .option('-o, --out <file>', 'checkpoint to write', 'model.safetensors')
+    .option('--resume <checkpoint>', 'continue from a checkpoint (its model, trainer options and ADMM state)')
+    .option('--reset-state', 'with --resume: re-initialise the ADMM auxiliaries and duals instead of restoring them')
+    .option('--hidden <h>', 'hidden units', integer(1, 1 << 14), 32)
+    .addOption(new Option('--init <scheme>', 'weight initialisation').choices(INIT_SCHEMES).default('normal'))
+    .option('--init-scale <s>', 'σ (normal), half-width (uniform) or gain (glorot, orthogonal)', number(0))
+    .option('--seed <n>', 'seed of the weight initialisation', integer(0, 2 ** 32 - 1), 0)
+    .addOption(new Option('--trainer <kind>', 'ADMMiRNN or backpropagation through time').choices(['admm', 'bptt']).default('admm'))
+    .option('-n, --iterations <n>', 'ADMM iterations or BPTT epochs to run', integer(0, 1e9), 10)
+    .option('--plateau <n>', 'stop when the training loss has not improved for n iterations', integer(1))
+    .option('--rho <r>', 'ADMM: ρ, one number or rho1,rho2,rho3', rhoList)
+    .addOption(new Option('--rho-policy <policy>', 'ADMM: how ρ changes').choices(['fixed', 'geometric', 'residual-balancing']))
+    .option('--rho-factor <f>', 'ADMM: geometric growth factor of ρ', number(0, Infinity, true))
+    .option('--rho-max <r>', 'ADMM: largest ρ', number(0, Infinity, true))
+    .option('--beta <b>', 'ADMM: weight decay per sample', number(0))
+    .addOption(new Option('--update <kind>', 'ADMM: exact block minimisation or linearised steps').choices(['exact', 'linearized']))
+    .option('--mode <mode>', "ADMM: the trainer's mode (see AdmmTrainerOptions.mode)")
+    .addOption(new Option('--optimizer <kind>', 'BPTT: optimizer').choices(['sgd', 'momentum', 'adagrad', 'rmsprop', 'adam']).default('adam'))
+    .option('--lr <rate>', 'BPTT: learning rate', number(0, Infinity, true))
+    .option('--batch-size <n>', 'BPTT: sequences per mini-batch', integer(1))
+    .option('--clip-grad-norm <c>', 'BPTT: clip the global gradient norm', number(0, Infinity, true))
+    .option('--shuffle-seed <n>', 'BPTT: seed of the mini-batch shuffling', integer(0, 2 ** 32 - 1))
+    .option('--checkpoint-every <n>', 'also save the checkpoint every n iterations', integer(1))
+    .addOption(new Option('--state <when>', 'save the ADMM state (auxiliaries, duals, ρ) for exact resume; auto: when ≤ 256 MiB').choices(['auto', 'always', 'never']).default('auto'))
+    .option('-q, --quiet', 'no progress bar')
+    .option('--json', 'print the summary as JSON');
+  addDataOptions(cmd, 'train');
+  cmd.action(async (flags: TrainFlags) => {
+    process.exitCode = await train(flags);
+  });
+}
+
+function trainerOptions(flags: TrainFlags, task: { loss: string; lossSteps: string }): TrainerInfo['options'] {
+  const common = { loss: task.loss, lossSteps: task.lossSteps };
+  if (flags.trainer === 'bptt') {
+    return {
+      ...common,
+      optimizer: { kind: flags.optimizer, ...(flags.lr !== undefined ? { lr: flags.lr } : {}) },
+      ...(flags.batchSize !== undefined ? { batchSize: flags.batchSize } : {}),
+      ...(flags.clipGradNorm !== undefined ? { clipGradNorm: flags.clipGradNorm } : {}),
+      ...(flags.shuffleSeed !== undefined ? { seed: flags.shuffleSeed } : {}),
+    };
+  }
+  const policy = flags.rhoPolicy ?? (flags.rhoFactor !== undefined || flags.rhoMax !== undefined ? 'geometric' : undefined);
+  return {
+    ...common,
+    ...(flags.mode !== undefined ? { mode: flags.mode } : {}),
+    ...(flags.rho !== undefined ? { rho: flags.rho } : {}),
+    ...(policy !== undefined ? { rhoPolicy: { kind: policy, ...(flags.rhoFactor !== undefined ? { factor: flags.rhoFactor } : {}), ...(flags.rhoMax !== undefined ? { max: flags.rhoMax } : {}) } } : {}),
+    ...(flags.beta !== undefined ? { beta: flags.beta } : {}),
+    ...(flags.update !== undefined ? { update: flags.update } : {}),
+    ...(flags.batchSize !== undefined ? { batchSize: flags.batchSize } : {}),
+  };
+}
+
+function log(flags: TrainFlags, message: string): void {
+  if (!flags.quiet) process.stderr.write(`admmirnn: ${message}\n`);
+}
+
+async function train(flags: TrainFlags): Promise<number> {
+  const saved: LoadedCheckpoint | undefined = flags.resume ? await readCheckpoint(flags.resume) : undefined;
+  if (flags.resetState && !saved) throw new UsageError('--reset-state goes with --resume');
+  const loaded = loadData(flags, saved);
+  const { data, task } = loaded;
+
+  let config: RNNConfig, model: RNN;
+  if (saved) {
+    ({ config, model } = saved);
+    if (model.inputSize !== loaded.inputSize || model.outputSize !== loaded.outputSize)
+      throw new RangeError(`the data has ${loaded.inputSize} inputs and ${loaded.outputSize} outputs, the checkpoint's model ${model.inputSize} and ${model.outputSize}`);
+  } else {
+    config = { inputSize: loaded.inputSize, hiddenSize: flags.hidden, outputSize: loaded.outputSize, init: { scheme: flags.init, seed: flags.seed, ...(flags.initScale !== undefined ? { scale: flags.initScale } : {}) } };
+    model = asUsage('model options', () => new RNN(config));
+  }
+
+  // On resume the trainer is rebuilt exactly as saved; the command-line trainer flags are ignored.
+  const kind = saved?.trainer?.kind ?? flags.trainer;
+  const options = saved?.trainer?.options ?? trainerOptions({ ...flags, trainer: kind }, task);
+  const base = saved?.trainer?.iteration ?? 0;
+  let resume = false;
+  let trainer: AdmmTrainer | BpttTrainer;
+  if (kind === 'admm') {
+    const admm = asUsage('trainer options', () => new AdmmTrainer(model, options));
+    if (saved?.admmState && !flags.resetState) {
+      await admm.restoreState(data, saved.admmState).catch((e: Error) => {
+        throw new RangeError(`cannot restore the ADMM state of ${flags.resume} on this data (${e.message}); pass --reset-state to start the auxiliaries afresh`);
+      });
+      resume = true;
+      log(flags, `resuming ADMM at iteration ${saved.admmState.iteration} with the saved auxiliaries, duals and ρ`);
+    } else if (saved) {
+      log(flags, `resuming from ${flags.resume}: ${flags.resetState ? '--reset-state:' : 'no ADMM state saved;'} auxiliaries re-initialised by a forward pass, duals zero, ρ initial`);
+    }
+    trainer = admm;
+  } else {
+    trainer = asUsage('trainer options', () => new BpttTrainer(model, options));
+    if (saved) log(flags, `resuming from ${flags.resume}: weights restored, optimizer state starts afresh (BPTT checkpoints hold no optimizer state)`);
+  }
+  log(flags, `${kind.toUpperCase()} on ${task.source}: ${data.inputs.length / task.sequenceLength / (task.inputs === 'dense' ? model.inputSize : 1)} sequences, T = ${task.sequenceLength}, d = ${model.inputSize}, h = ${model.hiddenSize}, K = ${model.outputSize}`);
+
+  const controller = new AbortController();
+  const onSigint = () => {
+    if (controller.signal.aborted) process.exit(EXIT.interrupted);
+    controller.abort();
+    process.stderr.write('\nadmmirnn: interrupted — stopping after the current iteration (Ctrl-C again to quit now)\n');
+  };
+  process.on('SIGINT', onSigint);
+  const progress = new ProgressBar({ total: flags.iterations, quiet: flags.quiet });
+  let lastIteration = base, done = 0;
+
+  const checkpoint = (): Checkpoint => {
+    const admmTrainer = trainer instanceof AdmmTrainer ? trainer : undefined;
+    const state = admmTrainer?.state;
+    const include = state !== undefined && (flags.state === 'always' || (flags.state === 'auto' && state.bytes <= AUTO_STATE_BYTES));
+    if (state && flags.state === 'auto' && !include) log(flags, `ADMM state (${(state.bytes / 2 ** 20).toFixed(0)} MiB) not saved; --state always saves it`);
+    return {
+      model, config, vocabulary: loaded.vocabulary, task,
+      trainer: { kind, options: { ...trainer.options }, iteration: lastIteration },
+      ...(include ? { admmState: admmTrainer!.exportState() } : {}),
+    };
+  };
+
+  let result;
+  try {
+    result = await trainer.fit(data, {
+      maxIterations: flags.iterations,
+      resume,
+      ...(flags.plateau ? { plateau: { patience: flags.plateau } } : {}),
+      onIteration: async (r) => {
+        done++;
+        lastIteration = kind === 'admm' ? r.iteration : base + r.iteration;
+        progress.update(done, { iter: String(lastIteration), loss: r.loss.toFixed(4), ...(Number.isNaN(r.accuracy) ? {} : { acc: r.accuracy.toFixed(3) }), 's/it': r.seconds.toFixed(2) });
+        if (flags.checkpointEvery && done % flags.checkpointEvery === 0 && !controller.signal.aborted) await saveCheckpoint(flags.out, checkpoint());
+        return controller.signal.aborted ? false : undefined;
+      },
+    });
+  } finally {
+    progress.finish();
+    process.off('SIGINT', onSigint);
+  }
+  await saveCheckpoint(flags.out, checkpoint());
+  const last = result.history[result.history.length - 1];
+  const interrupted = controller.signal.aborted;
+  const summary = {
+    status: interrupted ? 'interrupted' : result.status,
+    message: interrupted ? `interrupted after iteration ${lastIteration}` : result.message,
+    iteration: lastIteration,
+    loss: last?.loss ?? null,
+    accuracy: last && !Number.isNaN(last.accuracy) ? last.accuracy : null,
+    seconds: result.seconds,
+    checkpoint: flags.out,
+  };
+  if (flags.json) process.stdout.write(JSON.stringify(summary) + '\n');
+  else
+    process.stdout.write(
+      `${summary.status}: ${summary.message}\n` +
+        (last ? `iteration ${lastIteration}: loss ${last.loss.toFixed(4)}${summary.accuracy !== null ? `, accuracy ${summary.accuracy.toFixed(4)}` : ''}\n` : '') +
+        `saved ${flags.out}\n`
+    );
+  if (interrupted) return EXIT.interrupted;
+  return result.status === 'diverged' || result.status === 'singular' ? EXIT.failure : EXIT.ok;
+}
