@@ -11,6 +11,9 @@ import { AdmmTrainer, RNN, loadMnist10k, native } from '../lib';
 import { refreshAffine, updateInputWeights, updateOutputs, updateOutputWeights, updatePreactivations, updateStates } from '../lib/admm/blocks';
 import { measureAndAscend } from '../lib/admm/duals';
 
+/** METHOD.md's full-batch loop (not the default mode). */
+const PERSISTENT = { mode: 'persistent' } as const;
+
 const { values } = parseArgs({ options: { hidden: { type: 'string', default: '128' }, iterations: { type: 'string', default: '3' } } });
 
 /** BLAS flops of one exact iteration (see the comment per term). */
@@ -45,7 +48,7 @@ async function main(): Promise<void> {
   const { train } = loadMnist10k();
   const N = train.targets.length, T = 28, d = 28, K = 10;
   const model = new RNN({ inputSize: d, hiddenSize: h, outputSize: K, init: { seed: 0 } });
-  const trainer = new AdmmTrainer(model);
+  const trainer = new AdmmTrainer(model, PERSISTENT);
   await trainer.initialise(train);
   const st = trainer.state!;
   const cfg = { linearized: false };

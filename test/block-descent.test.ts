@@ -6,6 +6,9 @@ import test from 'ava';
 import { AdmmTrainer } from '../lib';
 import { perturbState, randomProblem, type ProblemSpec } from './problems';
 
+/** METHOD.md's full-batch loop (not the default mode). */
+const PERSISTENT = { mode: 'persistent' } as const;
+
 const BLOCKS = ['updateInputWeights', 'updatePreactivations', 'updateStates', 'updateOutputWeights', 'updateOutputs'] as const;
 
 const cases: (ProblemSpec & { update: 'exact' | 'linearized'; rho: [number, number, number] })[] = [
@@ -22,7 +25,7 @@ for (const c of cases) {
   const name = `${c.update} ${c.loss} loss at ${c.lossSteps} step${c.tokens ? ', token inputs' : ''}, rho ${c.rho}`;
   test(`no primal block increases the augmented Lagrangian: ${name}`, async (t) => {
     const { model, data } = randomProblem(c);
-    const trainer = new AdmmTrainer(model, { update: c.update, rho: c.rho, rhoPolicy: { kind: 'fixed' }, beta: 0.01, lossSteps: c.lossSteps });
+    const trainer = new AdmmTrainer(model, { ...PERSISTENT, update: c.update, rho: c.rho, rhoPolicy: { kind: 'fixed' }, beta: 0.01, lossSteps: c.lossSteps });
     await trainer.initialise(data);
     const st = trainer.state!;
     let checked = 0, decreased = 0;
@@ -48,7 +51,7 @@ for (const c of cases) {
 
 test('the augmented Lagrangian equals loss + decay when every constraint holds and duals are zero', async (t) => {
   const { model, data } = randomProblem({ N: 5, T: 4, d: 3, h: 4, K: 3, lossSteps: 'last', loss: 'softmax-cross-entropy' });
-  const trainer = new AdmmTrainer(model, { beta: 0.1 });  // β = 0.1 per sample × 5 samples
+  const trainer = new AdmmTrainer(model, { ...PERSISTENT, beta: 0.1 });  // β = 0.1 per sample × 5 samples
   await trainer.initialise(data);
   const evaluation = model.evaluate(data);
   let decay = 0;

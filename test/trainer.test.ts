@@ -3,6 +3,9 @@ import test from 'ava';
 import { AdmmTrainer, RNN, loadMnist10k, type AdmmIterationRecord } from '../lib';
 import { randomProblem, withoutTimes } from './problems';
 
+/** METHOD.md's full-batch loop (not the default mode). */
+const PERSISTENT = { mode: 'persistent' } as const;
+
 const mnist = loadMnist10k({ limit: 600 });
 
 function mnistModel(seed = 0, hidden = 24): RNN {
@@ -11,7 +14,7 @@ function mnistModel(seed = 0, hidden = 24): RNN {
 
 test('on real data the true loss falls and the residuals shrink after their first-iteration jump', async (t) => {
   const model = mnistModel();
-  const trainer = new AdmmTrainer(model);
+  const trainer = new AdmmTrainer(model, PERSISTENT);
   const before = model.evaluate(mnist.train);
   const { history, status } = await trainer.fit(mnist.train, { maxIterations: 15 });
   t.is(status, 'max-iterations');
@@ -28,7 +31,7 @@ test('on real data the true loss falls and the residuals shrink after their firs
 
 test('the record carries every field, ρ follows the geometric schedule and the Lagrangian is finite', async (t) => {
   const { model, data } = randomProblem({ N: 20, T: 6, d: 4, h: 8, K: 3, lossSteps: 'every', loss: 'softmax-cross-entropy' });
-  const trainer = new AdmmTrainer(model, { rho: [4, 2, 1], rhoPolicy: { kind: 'geometric', factor: 1.5, max: 10 }, lossSteps: 'every' });
+  const trainer = new AdmmTrainer(model, { ...PERSISTENT, rho: [4, 2, 1], rhoPolicy: { kind: 'geometric', factor: 1.5, max: 10 }, lossSteps: 'every' });
   const { history } = await trainer.fit(data, { maxIterations: 4 });
   t.deepEqual(history.map((r) => r.iteration), [1, 2, 3, 4]);
   t.deepEqual(history.map((r) => r.rho[0]), [4, 6, 9, 10]);
@@ -44,7 +47,7 @@ test('the record carries every field, ρ follows the geometric schedule and the 
 test('the same seed gives the identical history', async (t) => {
   const run = async () => {
     const model = mnistModel(7);
-    const { history } = await new AdmmTrainer(model).fit(mnist.train, { maxIterations: 3 });
+    const { history } = await new AdmmTrainer(model, PERSISTENT).fit(mnist.train, { maxIterations: 3 });
     return { history: withoutTimes(history), weights: Array.from(model.W) };
   };
   const a = await run(), b = await run();
@@ -54,7 +57,7 @@ test('the same seed gives the identical history', async (t) => {
 
 test('the linearised variant trains and reports its backtracked θ', async (t) => {
   const model = mnistModel(3);
-  const { history } = await new AdmmTrainer(model, { update: 'linearized', rho: 1, rhoPolicy: { kind: 'fixed' } }).fit(mnist.train, { maxIterations: 8 });
+  const { history } = await new AdmmTrainer(model, { ...PERSISTENT, update: 'linearized', rho: 1, rhoPolicy: { kind: 'fixed' } }).fit(mnist.train, { maxIterations: 8 });
   const last = history[history.length - 1];
   t.truthy(last.theta);
   for (const v of Object.values(last.theta!)) t.true(v > 0 && Number.isFinite(v));
@@ -63,7 +66,7 @@ test('the linearised variant trains and reports its backtracked θ', async (t) =
 
 test('residual balancing moves ρ by tau when the residuals are unbalanced', async (t) => {
   const { model, data } = randomProblem({ N: 30, T: 5, d: 3, h: 6, K: 3, lossSteps: 'last', loss: 'softmax-cross-entropy' });
-  const trainer = new AdmmTrainer(model, { rho: 1, rhoPolicy: { kind: 'residual-balancing', mu: 1, tau: 2 } });
+  const trainer = new AdmmTrainer(model, { ...PERSISTENT, rho: 1, rhoPolicy: { kind: 'residual-balancing', mu: 1, tau: 2 } });
   const { history } = await trainer.fit(data, { maxIterations: 6 });
   const values = new Set(history.flatMap((r) => r.rho.map((v) => Math.log2(v))));
   t.true([...values].every((v) => Number.isInteger(v)), `ρ must move by powers of tau: ${[...values]}`);
@@ -72,13 +75,13 @@ test('residual balancing moves ρ by tau when the residuals are unbalanced', asy
 
 test('stops on residual tolerance, on a loss plateau and when onIteration returns false', async (t) => {
   const { model, data } = randomProblem({ N: 12, T: 4, d: 3, h: 5, K: 3, lossSteps: 'last', loss: 'softmax-cross-entropy' });
-  const converged = await new AdmmTrainer(model.clone()).fit(data, { maxIterations: 50, tolerance: { primal: 1, dual: 1e9 } });
+  const converged = await new AdmmTrainer(model.clone(), PERSISTENT).fit(data, { maxIterations: 50, tolerance: { primal: 1, dual: 1e9 } });
   t.is(converged.status, 'converged');
   t.is(converged.history.length, 1);
-  const plateau = await new AdmmTrainer(model.clone()).fit(data, { maxIterations: 50, plateau: { patience: 2, minDelta: 0.9 } });
+  const plateau = await new AdmmTrainer(model.clone(), PERSISTENT).fit(data, { maxIterations: 50, plateau: { patience: 2, minDelta: 0.9 } });
   t.is(plateau.status, 'plateau');
   t.is(plateau.history.length, 3);
-  const stopped = await new AdmmTrainer(model.clone()).fit(data, { maxIterations: 50, onIteration: (r) => r.iteration < 2 });
+  const stopped = await new AdmmTrainer(model.clone(), PERSISTENT).fit(data, { maxIterations: 50, onIteration: (r) => r.iteration < 2 });
   t.is(stopped.status, 'stopped');
   t.is(stopped.history.length, 2);
 });
@@ -87,16 +90,16 @@ test('iterate() yields the same records fit() returns', async (t) => {
   const { model, data } = randomProblem({ N: 12, T: 4, d: 3, h: 5, K: 3, lossSteps: 'last', loss: 'softmax-cross-entropy' });
   const twin = model.clone();
   const seen: AdmmIterationRecord[] = [];
-  for await (const record of new AdmmTrainer(model).iterate(data, { maxIterations: 3 })) seen.push(record);
-  const { history } = await new AdmmTrainer(twin).fit(data, { maxIterations: 3 });
+  for await (const record of new AdmmTrainer(model, PERSISTENT).iterate(data, { maxIterations: 3 })) seen.push(record);
+  const { history } = await new AdmmTrainer(twin, PERSISTENT).fit(data, { maxIterations: 3 });
   t.deepEqual(withoutTimes(seen), withoutTimes(history));
 });
 
 test('resume continues from the saved auxiliaries and reproduces the uninterrupted run', async (t) => {
   const { model, data } = randomProblem({ N: 16, T: 5, d: 3, h: 6, K: 3, lossSteps: 'last', loss: 'softmax-cross-entropy' });
   const twin = model.clone();
-  const straight = await new AdmmTrainer(model).fit(data, { maxIterations: 4 });
-  const trainer = new AdmmTrainer(twin);
+  const straight = await new AdmmTrainer(model, PERSISTENT).fit(data, { maxIterations: 4 });
+  const trainer = new AdmmTrainer(twin, PERSISTENT);
   const first = await trainer.fit(data, { maxIterations: 2 });
   const second = await trainer.fit(data, { maxIterations: 2, resume: true });
   t.deepEqual(withoutTimes([...first.history, ...second.history]), withoutTimes(straight.history));
@@ -115,7 +118,7 @@ test.serial('the event loop keeps ticking during fit', async (t) => {
     ticks++;
   }, 2);
   const started = performance.now();
-  await new AdmmTrainer(model).fit(data, { maxIterations: 3 });
+  await new AdmmTrainer(model, PERSISTENT).fit(data, { maxIterations: 3 });
   const seconds = (performance.now() - started) / 1000;
   clearInterval(timer);
   t.log(`fit ${seconds.toFixed(2)} s, ${ticks} ticks, worst event-loop gap ${worst.toFixed(1)} ms`);
@@ -130,7 +133,7 @@ test('an AbortSignal stops the fit and keeps the weights of the last completed i
   const model = mnistModel(2);
   const controller = new AbortController();
   let afterFirst: number[] = [];
-  const trainer = new AdmmTrainer(model);
+  const trainer = new AdmmTrainer(model, PERSISTENT);
   const run = trainer.fit(mnist.train, {
     maxIterations: 50,
     signal: controller.signal,
@@ -150,7 +153,7 @@ test('an AbortSignal stops the fit and keeps the weights of the last completed i
 
 test('non-finite weights stop training with status diverged', async (t) => {
   const { model, data } = randomProblem({ N: 12, T: 4, d: 3, h: 5, K: 3, lossSteps: 'last', loss: 'softmax-cross-entropy' });
-  const result = await new AdmmTrainer(model).fit(data, {
+  const result = await new AdmmTrainer(model, PERSISTENT).fit(data, {
     maxIterations: 10,
     onIteration: (r) => {
       if (r.iteration === 2) model.W[3] = NaN;  // corrupt the weights from outside
@@ -163,10 +166,10 @@ test('non-finite weights stop training with status diverged', async (t) => {
 
 test('overlapping fits on one trainer or model are refused with ERR_BUSY', async (t) => {
   const { model, data } = randomProblem({ N: 12, T: 4, d: 3, h: 5, K: 3, lossSteps: 'last', loss: 'softmax-cross-entropy' });
-  const trainer = new AdmmTrainer(model);
+  const trainer = new AdmmTrainer(model, PERSISTENT);
   const running = trainer.fit(data, { maxIterations: 3 });
   await t.throwsAsync(() => trainer.fit(data), { code: 'ERR_BUSY' });
-  await t.throwsAsync(() => new AdmmTrainer(model).fit(data), { code: 'ERR_BUSY' });
+  await t.throwsAsync(() => new AdmmTrainer(model, PERSISTENT).fit(data), { code: 'ERR_BUSY' });
   t.throws(() => model.predict(data), { code: 'ERR_BUSY' });
   t.is((await running).status, 'max-iterations');
   t.notThrows(() => model.predict(data));
@@ -175,6 +178,6 @@ test('overlapping fits on one trainer or model are refused with ERR_BUSY', async
 test('two independent trainers run concurrently in one process', async (t) => {
   const a = randomProblem({ N: 20, T: 5, d: 3, h: 6, K: 3, lossSteps: 'last', loss: 'softmax-cross-entropy', seed: 4 });
   const b = randomProblem({ N: 20, T: 5, d: 3, h: 6, K: 3, lossSteps: 'last', loss: 'softmax-cross-entropy', seed: 4 });
-  const [ra, rb] = await Promise.all([new AdmmTrainer(a.model).fit(a.data, { maxIterations: 3 }), new AdmmTrainer(b.model).fit(b.data, { maxIterations: 3 })]);
+  const [ra, rb] = await Promise.all([new AdmmTrainer(a.model, PERSISTENT).fit(a.data, { maxIterations: 3 }), new AdmmTrainer(b.model, PERSISTENT).fit(b.data, { maxIterations: 3 })]);
   t.deepEqual(withoutTimes(ra.history), withoutTimes(rb.history));
 });

@@ -2,6 +2,9 @@
 import test from 'ava';
 import { AdmmTrainer, RNN, type TrainingData } from '../lib';
 
+/** METHOD.md's full-batch loop (not the default mode). */
+const PERSISTENT = { mode: 'persistent' } as const;
+
 const model = () => new RNN({ inputSize: 3, hiddenSize: 4, outputSize: 2 });
 const good = (): TrainingData => ({ inputs: new Float32Array(5 * 4 * 3), targets: new Int32Array(5), sequenceLength: 4 });
 
@@ -47,18 +50,18 @@ test('setWeights and fromJSON reject wrong sizes and non-finite values', (t) => 
 
 test('AdmmTrainer rejects bad options', (t) => {
   t.throws(() => new AdmmTrainer({} as never), { instanceOf: TypeError, message: /model must be an RNN/ });
-  t.throws(() => new AdmmTrainer(model(), { rho: [1, 2] as never }), { instanceOf: TypeError, message: /options.rho/ });
-  t.throws(() => new AdmmTrainer(model(), { rho: [1, 0, 1] }), { instanceOf: RangeError, message: /options.rho\[1\]/ });
-  t.throws(() => new AdmmTrainer(model(), { rho: -1 }), { instanceOf: RangeError, message: /options.rho/ });
-  t.throws(() => new AdmmTrainer(model(), { beta: NaN }), { instanceOf: RangeError, message: /options.beta/ });
-  t.throws(() => new AdmmTrainer(model(), { update: 'newton' as never }), { instanceOf: RangeError, message: /options.update/ });
-  t.throws(() => new AdmmTrainer(model(), { lossSteps: 'first' as never }), { instanceOf: RangeError, message: /options.lossSteps/ });
-  t.throws(() => new AdmmTrainer(model(), { rhoPolicy: { kind: 'cosine' } as never }), { instanceOf: RangeError, message: /options.rhoPolicy.kind/ });
-  t.throws(() => new AdmmTrainer(model(), { rhoPolicy: { kind: 'geometric', factor: 0 } }), { instanceOf: RangeError, message: /options.rhoPolicy.factor/ });
+  t.throws(() => new AdmmTrainer(model(), { ...PERSISTENT, rho: [1, 2] as never }), { instanceOf: TypeError, message: /options.rho/ });
+  t.throws(() => new AdmmTrainer(model(), { ...PERSISTENT, rho: [1, 0, 1] }), { instanceOf: RangeError, message: /options.rho\[1\]/ });
+  t.throws(() => new AdmmTrainer(model(), { ...PERSISTENT, rho: -1 }), { instanceOf: RangeError, message: /options.rho/ });
+  t.throws(() => new AdmmTrainer(model(), { ...PERSISTENT, beta: NaN }), { instanceOf: RangeError, message: /options.beta/ });
+  t.throws(() => new AdmmTrainer(model(), { ...PERSISTENT, update: 'newton' as never }), { instanceOf: RangeError, message: /options.update/ });
+  t.throws(() => new AdmmTrainer(model(), { ...PERSISTENT, lossSteps: 'first' as never }), { instanceOf: RangeError, message: /options.lossSteps/ });
+  t.throws(() => new AdmmTrainer(model(), { ...PERSISTENT, rhoPolicy: { kind: 'cosine' } as never }), { instanceOf: RangeError, message: /options.rhoPolicy.kind/ });
+  t.throws(() => new AdmmTrainer(model(), { ...PERSISTENT, rhoPolicy: { kind: 'geometric', factor: 0 } }), { instanceOf: RangeError, message: /options.rhoPolicy.factor/ });
 });
 
 test('fit rejects bad data and fit options, and the trainer stays usable', async (t) => {
-  const trainer = new AdmmTrainer(model());
+  const trainer = new AdmmTrainer(model(), PERSISTENT);
   await t.throwsAsync(() => trainer.fit({ ...good(), targets: Int32Array.of(0, 1, 5, 0, 1) }), { instanceOf: RangeError, message: /data.targets/ });
   await t.throwsAsync(() => trainer.fit({ ...good(), targets: new Int32Array(20) }), { instanceOf: RangeError, message: /last step/ });
   await t.throwsAsync(() => trainer.fit({ ...good(), targets: [0, 1] as never }), { instanceOf: TypeError, message: /data.targets/ });
@@ -68,7 +71,7 @@ test('fit rejects bad data and fit options, and the trainer stays usable', async
   await t.throwsAsync(() => trainer.fit(good(), { tolerance: { primal: 1 } as never }), { instanceOf: TypeError, message: /options.tolerance.dual/ });
   await t.throwsAsync(() => trainer.fit(good(), { plateau: { patience: 0 } }), { instanceOf: RangeError, message: /options.plateau.patience/ });
   await t.throwsAsync(() => trainer.fit(good(), { resume: 'yes' as never }), { instanceOf: TypeError, message: /options.resume/ });
-  const every = new AdmmTrainer(model(), { lossSteps: 'every' });
+  const every = new AdmmTrainer(model(), { ...PERSISTENT, lossSteps: 'every' });
   await t.throwsAsync(() => every.fit(good()), { instanceOf: RangeError, message: /every step/ });
   const ok = await trainer.fit(good(), { maxIterations: 1 });
   t.is(ok.status, 'max-iterations');
