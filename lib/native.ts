@@ -175,6 +175,9 @@ export type NativeBinding = Twin<'inputProjection', InputProjectionArgs, void> &
   };
 
 function load(): NativeBinding {
+  // A specific build (the sanitizer build of scripts/asan.sh) can be chosen explicitly.
+  // eslint-disable-next-line @typescript-eslint/no-var-requires
+  if (process.env.ADMMIRNN_ADDON) return require(path.resolve(process.env.ADMMIRNN_ADDON)) as NativeBinding;
   // dist/lib/native.js and lib/native.ts both sit two levels below the package root.
   const root = path.resolve(__dirname, '..', '..');
   const candidates = [root, path.resolve(__dirname, '..')];

@@ -2,6 +2,8 @@
  * Seeded pseudo-random numbers (xoshiro128**, seeded through splitmix32), so the same seed
  * gives the same weights, shuffles and runs on every machine.
  */
+import { checkInteger } from './validate';
+
 export class Random {
   private s0: number;
   private s1: number;
@@ -10,6 +12,7 @@ export class Random {
   private spareNormal: number | undefined;
 
   constructor(seed: number) {
+    checkInteger('seed', seed, -(2 ** 31), 2 ** 32 - 1);
     let x = seed >>> 0 || 0x9e3779b9;
     const split = (): number => {
       x = (x + 0x9e3779b9) | 0;

@@ -73,6 +73,9 @@ export class RNN implements WeightBuffers {
     this.hiddenSize = checkInteger('config.hiddenSize', config.hiddenSize, 1, 1 << 14);
     this.outputSize = checkInteger('config.outputSize', config.outputSize, 1, 1 << 20);
     const { inputSize: d, hiddenSize: h, outputSize: K } = this;
+    // The native layer's bound on the (U, W, b) system; also keeps the allocations below sane.
+    if (h * (d + h + 1) > 2 ** 31)
+      throw invalidRange('config.hiddenSize', `such that hiddenSize·(inputSize + hiddenSize + 1) ≤ 2^31 (inputSize ${d})`, h);
     this.U = new Float32Array(h * d);
     this.W = new Float32Array(h * h);
     this.b = new Float32Array(h);
@@ -135,10 +138,11 @@ export class RNN implements WeightBuffers {
     checkObject('data', data);
     if (data.format !== 'admmirnn.rnn') throw invalidRange('data.format', "'admmirnn.rnn'", data.format);
     if (data.version !== 1) throw invalidRange('data.version', '1', data.version);
+    // Checked here so the messages name data.*, not the constructor's config.*.
     const model = new RNN({
-      inputSize: data.inputSize as number,
-      hiddenSize: data.hiddenSize as number,
-      outputSize: data.outputSize as number,
+      inputSize: checkInteger('data.inputSize', data.inputSize, 1, 1 << 24),
+      hiddenSize: checkInteger('data.hiddenSize', data.hiddenSize, 1, 1 << 14),
+      outputSize: checkInteger('data.outputSize', data.outputSize, 1, 1 << 20),
     });
     checkObject('data.weights', data.weights);
     const own = model.weights();

@@ -93,7 +93,7 @@ struct ConvexityTable {
   }
   double upperBound(double q) const {
     q = std::fabs(q);
-    if (q >= kTableMax) return 1.0 / 3.0 + 0.7699 * q;  // c(|q|) ≤ 1/3 + (4/(3√3))|q|
+    if (!(q < kTableMax)) return 1.0 / 3.0 + 0.7699 * q;  // c(|q|) ≤ 1/3 + (4/(3√3))|q|
     const int k = static_cast<int>(std::ceil(q * kTableSize / kTableMax));
     return c[std::min(k, kTableSize)] + 1e-9;
   }

@@ -137,7 +137,7 @@ struct AStepOp {
     rho2 = static_cast<float>(a.number("rho2", 0, 1e12));
     linearized = a.booleanOr("linearized", false);
     theta = a.numberOr("theta", 1e-12, 1e30, 1);
-    a.requireDisjoint({{"A", A, n}, {"TA", TA, n}}, {{"P", P, n}, {"M1", M1, n}, {"S", S, n}, {"M2", M2, n}});
+    a.requireDisjoint({{"TA", TA, n}, {"A", A, n}}, {{"P", P, n}, {"M1", M1, n}, {"S", S, n}, {"M2", M2, n}});
   }
   Status run() {
     // The kernel looks c(|q|) up in a table indexed by q = S + M2: a NaN q would index out of

@@ -3,6 +3,8 @@
  * code paths line by line (so one step can be checked against a hand computation). Each
  * keeps per-parameter state (Float32Array, like torch's float32 buffers) indexed by position.
  */
+import { invalidRange, invalidType } from '../errors';
+import { checkFloat32Array } from '../validate';
 import { type ResolvedOptimizerOptions, resolveOptimizerOptions } from './optimizer-options';
 
 export interface Optimizer {
@@ -28,10 +30,16 @@ class BaseOptimizer implements Optimizer {
   ) {}
 
   step(params: readonly Float32Array[], grads: readonly Float32Array[]): void {
-    if (params.length !== grads.length) throw new RangeError('step: one gradient per parameter is required');
+    if (!Array.isArray(params)) throw invalidType('params', 'an array of Float32Arrays', params);
+    if (!Array.isArray(grads)) throw invalidType('grads', 'an array of Float32Arrays', grads);
+    if (params.length !== grads.length) throw invalidRange('grads', `one gradient per parameter (${params.length})`, grads);
+    // Every check before the first update, so a bad call changes nothing.
+    params.forEach((p, i) => {
+      checkFloat32Array(`params[${i}]`, p);
+      checkFloat32Array(`grads[${i}]`, grads[i], p.length);
+    });
     this.steps++;
     params.forEach((p, i) => {
-      if (grads[i].length !== p.length) throw new RangeError(`step: gradient ${i} must have length ${p.length}`);
       if (!this.state[i]) this.state[i] = Array.from({ length: this.buffers }, () => new Float32Array(p.length).fill(this.initial));
       this.update(p, grads[i], this.state[i], this.steps);
     });
