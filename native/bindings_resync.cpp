@@ -1,8 +1,6 @@
 // Node-API bindings of the resynchronised-mode kernels (resync.h), sync and Promise twins.
 #include <napi.h>
 
-#include <iterator>
-#include <tuple>
 
 #include "binding_ops.h"
 #include "resync.h"
@@ -27,9 +25,9 @@ struct AdjointMultipliersOp {
     rho1 = static_cast<float>(a.number("rho1", 1e-12, 1e12));
     rho3 = static_cast<float>(a.number("rho3", 1e-12, 1e12));
     M1 = a.f32("M1", n); M3 = a.f32("M3", no); stepNorms = a.f32Optional("stepNorms", s.T);
-    for (auto [name, p, len] : {std::tuple{"S", S, n}, {"W", W, s.h * s.h}})
-      a.requireDistinct("M1", M1, 4 * n, name, p, 4 * len);
-    a.requireDistinct("M3", M3, 4 * no, "O", O, 4 * no);
+    a.requireDisjoint({{"M1", M1, n}, {"M3", M3, no}, {"stepNorms", stepNorms, stepNorms ? s.T : 0}},
+                      {{"S", S, n}, {"O", O, no}, {"W", W, s.h * s.h}, {"V", V, s.K * s.h},
+                       {"values", y.values, y.values ? no : 0}});
   }
   Status run() { adjointMultipliers(s, S, O, y, loss, W, V, rho1, rho3, M1, M3, stepNorms); return {}; }
   Napi::Value result(Napi::Env env) { return env.Undefined(); }
@@ -53,17 +51,11 @@ struct LocalDualWalkOp {
     walk.rho.rho3 = static_cast<float>(a.number("rho3", 1e-12, 1e12));
     walk.sweeps = static_cast<int>(a.integer("sweeps", 1, 1000));
     walk.gamma = static_cast<float>(a.number("gamma", 1e-6, 100));
-    // Every output must be its own memory, apart from the inputs it overwrites (A, O).
-    const std::tuple<const char*, const void*, int64_t> outs[] = {{"A", A, n}, {"O", O, no}, {"M1", M1, n}, {"M3", M3, no}, {"Saux", Saux, n}};
-    const std::tuple<const char*, const void*, int64_t> ins[] = {{"S", S, n}, {"U", U, s.h * s.d}, {"W", W, s.h * s.h}, {"V", V, s.K * s.h}};
-    for (size_t i = 0; i < std::size(outs); ++i) {
-      auto [on, op, ol] = outs[i];
-      for (auto [inName, ip, il] : ins) a.requireDistinct(on, op, 4 * ol, inName, ip, 4 * il);
-      for (size_t j = i + 1; j < std::size(outs); ++j) {
-        auto [name2, p2, l2] = outs[j];
-        a.requireDistinct(on, op, 4 * ol, name2, p2, 4 * l2);
-      }
-    }
+    // Every output is its own memory (A and O are read, then overwritten in place).
+    a.requireDisjoint({{"A", A, n}, {"O", O, no}, {"M1", M1, n}, {"M3", M3, no}, {"Saux", Saux, n},
+                       {"stepNorms", stepNorms, stepNorms ? s.T : 0}},
+                      {{"S", S, n}, {"U", U, s.h * s.d}, {"W", W, s.h * s.h}, {"b", b, s.h}, {"V", V, s.K * s.h},
+                       {"c", c, s.K}, {"x", in.x, in.x ? s.N * s.T * s.d : 0}, {"values", y.values, y.values ? no : 0}});
   }
   Status run() { return localDualWalk(s, in, U, W, b, V, c, S, y, loss, walk, A, O, M1, M3, Saux, stepNorms); }
   Napi::Value result(Napi::Env env) { return env.Undefined(); }

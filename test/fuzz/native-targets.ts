@@ -92,6 +92,24 @@ const OPS: OpSpec[] = [
     },
   },
   {
+    name: 'adjointMultipliers', outputs: ['M1', 'M3', 'stepNorms'], optional: ['stepNorms'],
+    make: (rng) => {
+      const s = shapeOf(rng), w = weights(s, rng);
+      return { shape: s, ...targets(s, rng), S: f32(hidden(s), rng, 0.5), O: f32(outs(s), rng), W: w.W, V: w.V, rho1: rho(rng), rho3: rho(rng), M1: new Float32Array(hidden(s)), M3: new Float32Array(outs(s)), stepNorms: new Float32Array(s.T) };
+    },
+  },
+  {
+    name: 'localDualWalk', outputs: ['A', 'O', 'M1', 'M3', 'Saux', 'stepNorms'], optional: ['stepNorms'], integers: ['sweeps'],
+    make: (rng) => {
+      const s = shapeOf(rng);
+      return {
+        shape: s, ...inputs(s, rng), ...targets(s, rng), ...weights(s, rng), S: f32(hidden(s), rng, 0.5), Saux: new Float32Array(hidden(s)), A: f32(hidden(s), rng),
+        O: f32(outs(s), rng), M1: new Float32Array(hidden(s)), M3: new Float32Array(outs(s)), stepNorms: new Float32Array(s.T),
+        rho1: rho(rng), rho2: rho(rng), rho3: rho(rng), sweeps: 1 + rng.int(3), gamma: 0.5 + rng.uniform(),
+      };
+    },
+  },
+  {
     name: 'bpttLoss', optional: ['batch', 'batchSize'], integers: ['batchSize'],
     make: (rng) => { const s = shapeOf(rng), batchSize = 1 + rng.int(s.N); return { shape: s, ...inputs(s, rng), ...targets(s, rng), ...weights(s, rng), batch: ints(batchSize, s.N, rng), batchSize }; },
   },
