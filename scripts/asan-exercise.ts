@@ -20,7 +20,7 @@ async function fits(): Promise<void> {
           sequenceLength: T,
         };
         const model = new RNN({ inputSize: d, hiddenSize: h, outputSize: K });
-        const a = await new AdmmTrainer(model, { lossSteps, update }).fit(data, { maxIterations: 5 });
+        const a = await new AdmmTrainer(model, { mode: 'persistent', lossSteps, update }).fit(data, { maxIterations: 5 });
         const b = await new BpttTrainer(model, { lossSteps, batchSize: 5 }).fit(data, { maxIterations: 3 });
         await model.predictAsync(data, { outputs: lossSteps });
         console.log(`fit ${tokens ? 'tokens' : 'dense'} ${lossSteps} ${update}: ADMM ${a.status}, BPTT ${b.status}`);

@@ -54,7 +54,7 @@ async function soak(name: string, chunk: (resume: boolean) => Promise<number>): 
 
 async function main(): Promise<void> {
   const admm = problem();
-  const admmTrainer = new AdmmTrainer(admm.model, { rho: 1, rhoPolicy: { kind: 'fixed' } });
+  const admmTrainer = new AdmmTrainer(admm.model, { mode: 'persistent', rho: 1, rhoPolicy: { kind: 'fixed' } });
   const admmOk = await soak('ADMM iterations', async (resume) => {
     const r = await admmTrainer.fit(admm.data, { maxIterations: CHUNK, resume });
     if (r.status !== 'max-iterations') throw new Error(`ADMM fit ended with ${r.status}: ${r.message}`);

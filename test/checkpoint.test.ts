@@ -13,7 +13,7 @@ test.after.always(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
 async function trained(iterations = 2) {
   const { model, data } = randomProblem({ N: 12, T: 4, d: 5, h: 6, K: 5, lossSteps: 'every', loss: 'softmax-cross-entropy', tokens: true });
-  const trainer = new AdmmTrainer(model, { lossSteps: 'every', update: 'linearized', rho: [3, 2, 1] });
+  const trainer = new AdmmTrainer(model, { mode: 'persistent', lossSteps: 'every', update: 'linearized', rho: [3, 2, 1] });
   const { history } = await trainer.fit(data, { maxIterations: iterations });
   const checkpoint: Checkpoint = {
     model,

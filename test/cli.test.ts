@@ -34,7 +34,8 @@ fs.writeFileSync(at('reviews.tsv'), Array.from({ length: 40 }, (_, i) => (i % 2 
   fs.writeFileSync(at('yreg.npy'), encodeNpy(Float32Array.from({ length: N * 2 }, (_, i) => Math.cos(i)), [N, 2]));
 }
 
-const charTrain = ['train', '--text', 'corpus.txt', '--sequence-length', '12', '--hidden', '12', '--seed', '3'];
+// The persistent mode keeps the full ADMM state, which checkpoints carry and resume restores.
+const charTrain = ['train', '--text', 'corpus.txt', '--sequence-length', '12', '--hidden', '12', '--seed', '3', '--mode', 'persistent'];
 
 test('train → info → sample → eval → predict on a character model', async (t) => {
   const trained = ok(t, run([...charTrain, '-n', '3', '-o', 'char.safetensors']));

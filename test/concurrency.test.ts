@@ -84,7 +84,7 @@ test('worker.terminate() in the middle of training leaves the process alive and 
 for (const kind of ['admm', 'bptt'] as const)
   test(`aborting a ${kind} fit mid-iteration keeps the last completed iteration's weights and training can resume`, async (t) => {
     const { model, data } = randomProblem({ N: 64, T: 8, d: 4, h: 24, K: 3, lossSteps: 'last', loss: 'softmax-cross-entropy', seed: 9 });
-    const trainer = kind === 'admm' ? new AdmmTrainer(model) : new BpttTrainer(model, { batchSize: 2 });
+    const trainer = kind === 'admm' ? new AdmmTrainer(model, { mode: 'persistent' }) : new BpttTrainer(model, { batchSize: 2 });
     const controller = new AbortController();
     let afterFirst = '';
     const result = await trainer.fit(data, {

@@ -57,7 +57,7 @@ test('a singular Gram (all-zero inputs, beta = 0) is regularised: the fit finish
   // The solver's relative jitter makes it positive definite; the columns of x and s carry no
   // information, so their weights come out exactly 0 instead of NaN.
   const m = model();
-  const result = await new AdmmTrainer(m, { beta: 0 }).fit(data(() => 0), { maxIterations: 4 });
+  const result = await new AdmmTrainer(m, { mode: 'persistent', beta: 0 }).fit(data(() => 0), { maxIterations: 4 });
   t.is(result.status, 'max-iterations', result.message);
   t.true(allFinite(m));
   t.true(m.U.every((u) => u === 0));
@@ -66,7 +66,7 @@ test('a singular Gram (all-zero inputs, beta = 0) is regularised: the fit finish
 
 test('a Gram that overflows float32 (inputs 1e20, beta = 0) ends the fit with a status that names the solve, weights kept', async (t) => {
   const m = model(), before = JSON.stringify(m);
-  const result = await new AdmmTrainer(m, { beta: 0 }).fit(data(() => 1e20), { maxIterations: 3 });
+  const result = await new AdmmTrainer(m, { mode: 'persistent', beta: 0 }).fit(data(() => 1e20), { maxIterations: 3 });
   t.true(result.status === 'diverged' || result.status === 'singular', result.status);
   t.regex(result.message, /iteration 1: solveUWb: (weight solve produced non-finite values|Gram matrix is not positive definite)/);
   t.is(result.history.length, 0);
@@ -76,7 +76,7 @@ test('a Gram that overflows float32 (inputs 1e20, beta = 0) ends the fit with a 
 test('an exploding rho schedule (geometric ×1000) is capped at its max and never yields non-finite weights or records', async (t) => {
   for (const update of ['exact', 'linearized'] as const) {
     const m = model();
-    const result = await new AdmmTrainer(m, { update, rhoPolicy: { kind: 'geometric', factor: 1e3, max: 1e12 } }).fit(data(normal()), { maxIterations: 8 });
+    const result = await new AdmmTrainer(m, { mode: 'persistent', update, rhoPolicy: { kind: 'geometric', factor: 1e3, max: 1e12 } }).fit(data(normal()), { maxIterations: 8 });
     t.true(allFinite(m), `${update}: non-finite weights`);
     if (result.status !== 'max-iterations') t.regex(result.message, /non-finite|rho|ρ/, `${update}: ${result.message}`);
     t.true(result.history.every((r) => r.rho.every((rho) => rho <= 1e12)), 'ρ exceeded its max');

@@ -29,7 +29,7 @@ export type AdmmMode = 'persistent' | 'adjoint' | 'local-duals' | 'sweeps';
 export const ADMM_MODES: readonly AdmmMode[] = ['persistent', 'adjoint', 'local-duals', 'sweeps'];
 
 export interface AdmmTrainerOptions {
-  /** Default `'persistent'`. */
+  /** Default `'adjoint'`, the best configuration of the ablation in EXPERIMENTS.md. */
   mode?: AdmmMode;
   /** Default: inferred from the targets (Int32Array → cross-entropy, Float32Array → squared error). */
   loss?: LossName;
@@ -132,7 +132,7 @@ function resolveRhoPolicy(value: unknown, mode: AdmmMode): ResolvedTrainerOption
 export function resolveTrainerOptions(options: unknown): ResolvedTrainerOptions {
   checkOptionalObject('options', options);
   const o = options ?? {};
-  const mode = o.mode === undefined ? 'persistent' : checkChoice('options.mode', o.mode, ADMM_MODES);
+  const mode = o.mode === undefined ? 'adjoint' : checkChoice('options.mode', o.mode, ADMM_MODES);
   const optional = <T>(key: string, fallback: T, check: (name: string, v: unknown) => T): T => (o[key] === undefined ? fallback : check(`options.${key}`, o[key]));
   const update = optional('update', 'exact' as const, (n, v) => checkChoice(n, v, ['exact', 'linearized'] as const));
   if (update === 'linearized' && mode !== 'persistent') throw invalidRange('options.update', `'exact' in mode '${mode}' (the linearised steps belong to the persistent loop)`, update);
