@@ -1,8 +1,9 @@
 /** Options of the ADMM trainer and of a fit, with their defaults and validation. */
 import { type LossName, type LossSteps, LOSS_NAMES, LOSS_STEPS } from '../data';
 import { invalidRange, invalidType } from '../errors';
-import { checkAbortSignal, checkBoolean, checkChoice, checkFunction, checkInteger, checkNumber, checkObject, checkOptionalObject } from '../validate';
+import { checkBoolean, checkChoice, checkInteger, checkNumber, checkObject, checkOptionalObject } from '../validate';
 import type { AdmmIterationRecord } from './record';
+import { type CommonFitOptions, resolveCommonFitOptions } from '../fit';
 
 /**
  * How ρ = (ρ1, ρ2, ρ3) changes after each iteration (scaled duals are rescaled so λ = ρμ is kept).
@@ -96,13 +97,8 @@ export interface FitOptions {
   resume?: boolean;
 }
 
-export interface ResolvedFitOptions {
-  maxIterations: number;
+export interface ResolvedFitOptions extends CommonFitOptions<AdmmIterationRecord> {
   tolerance: { primal: number; dual: number } | undefined;
-  plateau: { patience: number; minDelta: number } | undefined;
-  signal: AbortSignal | undefined;
-  onIteration: FitOptions['onIteration'];
-  resume: boolean;
 }
 
 function resolveRho(value: unknown, mode: AdmmMode): [number, number, number] {
@@ -167,22 +163,5 @@ export function resolveFitOptions(options: unknown): ResolvedFitOptions {
       dual: checkNumber('options.tolerance.dual', o.tolerance.dual, 0),
     };
   }
-  let plateau: ResolvedFitOptions['plateau'];
-  if (o.plateau !== undefined) {
-    checkObject('options.plateau', o.plateau);
-    plateau = {
-      patience: checkInteger('options.plateau.patience', o.plateau.patience, 1),
-      minDelta: o.plateau.minDelta === undefined ? 1e-4 : checkNumber('options.plateau.minDelta', o.plateau.minDelta, 0),
-    };
-  }
-  if (o.signal !== undefined) checkAbortSignal('options.signal', o.signal);
-  if (o.onIteration !== undefined) checkFunction('options.onIteration', o.onIteration);
-  return {
-    maxIterations: o.maxIterations === undefined ? 100 : checkInteger('options.maxIterations', o.maxIterations, 0, 1e9),
-    tolerance,
-    plateau,
-    signal: o.signal as AbortSignal | undefined,
-    onIteration: o.onIteration as FitOptions['onIteration'],
-    resume: o.resume === undefined ? false : checkBoolean('options.resume', o.resume),
-  };
+  return { ...resolveCommonFitOptions<AdmmIterationRecord>(o), tolerance };
 }

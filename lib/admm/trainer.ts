@@ -7,6 +7,7 @@
  * fit() never blocks the event loop: the blocks run in native async workers and the
  * TypeScript-side dual updates yield between chunks.
  */
+import { PlateauDetector, drain } from '../fit';
 import { type TrainingData, inputLayout, lossForTargets, nativeShape, targetLayout } from '../data';
 import { forChunks } from '../chunked';
 import { AdmmError, invalidType } from '../errors';
@@ -280,7 +281,7 @@ export class AdmmTrainer {
     try {
       if (!opts.resume || !(this.st || this.batches)) await this.initialise(data);
       else this.checkResumable(data);
-      let best = Infinity, sinceBest = 0;
+      const plateau = new PlateauDetector(opts.plateau);
       for (let i = 0; i < opts.maxIterations; i++) {
         if (opts.signal?.aborted) return finish('aborted', `aborted before iteration ${this.completed + 1}`);
         const saved = snapshot(this.model);
@@ -310,11 +311,8 @@ export class AdmmTrainer {
 
         const stop = this.convergence(record, opts);
         if (stop) return finish('converged', stop);
-        if (opts.plateau) {
-          if (record.loss < best * (1 - opts.plateau.minDelta)) (best = record.loss), (sinceBest = 0);
-          else if (++sinceBest >= opts.plateau.patience)
-            return finish('plateau', `loss has not improved by ${opts.plateau.minDelta} (relative) for ${sinceBest} iterations`);
-        }
+        const stalled = plateau.update(record.loss);
+        if (stalled) return finish('plateau', stalled);
       }
       return finish('max-iterations', `reached maxIterations = ${opts.maxIterations}`);
     } finally {
@@ -324,12 +322,8 @@ export class AdmmTrainer {
   }
 
   /** Runs iterate() to the end and returns its FitResult. */
-  async fit(data: TrainingData, options: FitOptions = {}): Promise<FitResult> {
-    const run = this.iterate(data, options);
-    for (;;) {
-      const next = await run.next();
-      if (next.done) return next.value;
-    }
+  fit(data: TrainingData, options: FitOptions = {}): Promise<FitResult> {
+    return drain(this.iterate(data, options));
   }
 
   private convergence(record: AdmmIterationRecord, opts: ResolvedFitOptions): string | undefined {

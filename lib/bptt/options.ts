@@ -1,8 +1,9 @@
 /** Options of the BPTT trainer and of a fit, with their defaults and validation. */
 import { type LossName, type LossSteps, LOSS_NAMES, LOSS_STEPS } from '../data';
-import { checkAbortSignal, checkBoolean, checkChoice, checkFunction, checkInteger, checkNumber, checkObject, checkOptionalObject } from '../validate';
+import { checkBoolean, checkChoice, checkInteger, checkNumber, checkOptionalObject } from '../validate';
 import { type OptimizerOptions, type ResolvedOptimizerOptions, resolveOptimizerOptions } from './optimizer-options';
 import type { BpttEpochRecord } from './record';
+import { type CommonFitOptions, resolveCommonFitOptions } from '../fit';
 
 export interface BpttTrainerOptions {
   /** Default: inferred from the targets (Int32Array → cross-entropy, Float32Array → squared error). */
@@ -45,13 +46,7 @@ export interface BpttFitOptions {
   resume?: boolean;
 }
 
-export interface ResolvedBpttFitOptions {
-  maxIterations: number;
-  plateau: { patience: number; minDelta: number } | undefined;
-  signal: AbortSignal | undefined;
-  onIteration: BpttFitOptions['onIteration'];
-  resume: boolean;
-}
+export type ResolvedBpttFitOptions = CommonFitOptions<BpttEpochRecord>;
 
 export function resolveBpttOptions(options: unknown): ResolvedBpttOptions {
   checkOptionalObject('options', options);
@@ -69,22 +64,5 @@ export function resolveBpttOptions(options: unknown): ResolvedBpttOptions {
 
 export function resolveBpttFitOptions(options: unknown): ResolvedBpttFitOptions {
   checkOptionalObject('options', options);
-  const o = options ?? {};
-  let plateau: ResolvedBpttFitOptions['plateau'];
-  if (o.plateau !== undefined) {
-    checkObject('options.plateau', o.plateau);
-    plateau = {
-      patience: checkInteger('options.plateau.patience', o.plateau.patience, 1),
-      minDelta: o.plateau.minDelta === undefined ? 1e-4 : checkNumber('options.plateau.minDelta', o.plateau.minDelta, 0),
-    };
-  }
-  if (o.signal !== undefined) checkAbortSignal('options.signal', o.signal);
-  if (o.onIteration !== undefined) checkFunction('options.onIteration', o.onIteration);
-  return {
-    maxIterations: o.maxIterations === undefined ? 100 : checkInteger('options.maxIterations', o.maxIterations, 0, 1e9),
-    plateau,
-    signal: o.signal as AbortSignal | undefined,
-    onIteration: o.onIteration as BpttFitOptions['onIteration'],
-    resume: o.resume === undefined ? false : checkBoolean('options.resume', o.resume),
-  };
+  return resolveCommonFitOptions<BpttEpochRecord>(options ?? {});
 }

@@ -9,6 +9,7 @@
  * batch (torch's reduction = 'mean'); the reported `loss` is the same mean over the training set.
  * fit() never blocks the event loop: every mini-batch runs in the native async twin.
  */
+import { PlateauDetector, drain } from '../fit';
 import { type TrainingData, inputLayout, lossForTargets, nativeShape, targetLayout, type TargetLayout } from '../data';
 import { AdmmError, invalidType } from '../errors';
 import type { NativeInputs, NativeShape } from '../native';
@@ -97,7 +98,7 @@ export class BpttTrainer {
     const history: BpttEpochRecord[] = [];
     const finish = (status: FitStatus, message: string): BpttFitResult => ({ status, message, history, seconds: (performance.now() - started) / 1000 });
     try {
-      let best = Infinity, sinceBest = 0;
+      const plateau = new PlateauDetector(opts.plateau);
       for (let i = 0; i < opts.maxIterations; i++) {
         const outcome = await this.runEpoch(job, opts.signal);
         if (outcome instanceof Stop) return finish(outcome.status, outcome.message);
@@ -109,11 +110,8 @@ export class BpttTrainer {
         const verdict = opts.onIteration ? await opts.onIteration(outcome) : undefined;
         this.model.lock('BpttTrainer.fit');
         if (verdict === false) return finish('stopped', `onIteration returned false at iteration ${outcome.iteration}`);
-        if (opts.plateau) {
-          if (outcome.loss < best * (1 - opts.plateau.minDelta)) (best = outcome.loss), (sinceBest = 0);
-          else if (++sinceBest >= opts.plateau.patience)
-            return finish('plateau', `loss has not improved by ${opts.plateau.minDelta} (relative) for ${sinceBest} iterations`);
-        }
+        const stalled = plateau.update(outcome.loss);
+        if (stalled) return finish('plateau', stalled);
       }
       return finish('max-iterations', `reached maxIterations = ${opts.maxIterations}`);
     } finally {
@@ -123,12 +121,8 @@ export class BpttTrainer {
   }
 
   /** Runs iterate() to the end and returns its FitResult. */
-  async fit(data: TrainingData, options: BpttFitOptions = {}): Promise<BpttFitResult> {
-    const run = this.iterate(data, options);
-    for (;;) {
-      const next = await run.next();
-      if (next.done) return next.value;
-    }
+  fit(data: TrainingData, options: BpttFitOptions = {}): Promise<BpttFitResult> {
+    return drain(this.iterate(data, options));
   }
 
   /** Σ loss, hits and count of the true forward pass over the training set. */
