@@ -30,7 +30,12 @@ namespace {
 // e^r = (Q + rP)/(Q − rP) gives e^y = 2ⁿ(Q + rP)/(Q − rP), so
 //   tanh|a| = (1 − e^y)/(1 + e^y) = ((Q − rP) − 2ⁿ(Q + rP)) / ((Q − rP) + 2ⁿ(Q + rP))
 // costs one division.
-inline double tanhD(double a) {
+// The two halves of that fraction for e^{−2|a|}: lo = Q − rP and hi = 2ⁿ(Q + rP), so that
+// tanh|a| = (lo − hi)/(lo + hi). Branch-free, shared by tanhD and newtonStep.
+struct PadeParts {
+  double lo, hi;
+};
+inline PadeParts padeParts(double a) {
   double y = -2.0 * std::fabs(a);
   y = y < -60.0 ? -60.0 : y;  // tanh = 1 in double well before this
   constexpr double kShift = 6755399441055744.0;  // 1.5·2⁵²: adding it rounds to an integer
@@ -47,8 +52,12 @@ inline double tanhD(double a) {
   bits = (bits + 1023) << 52;
   double scale;
   std::memcpy(&scale, &bits, sizeof scale);
-  const double den = q - rp, num = scale * (q + rp);
-  return std::copysign((den - num) / (den + num), a);
+  return {q - rp, scale * (q + rp)};
+}
+
+inline double tanhD(double a) {
+  const PadeParts e = padeParts(a);
+  return std::copysign((e.lo - e.hi) / (e.lo + e.hi), a);
 }
 
 // The Newton step −φ'(a)/φ''(a) with a single division, and the sign of φ''(a). With
@@ -59,22 +68,7 @@ struct NewtonStep {
   double step, curvature;  // curvature has the sign of φ''
 };
 inline NewtonStep newtonStep(double a, double p, double q, double rho1, double rho2) {
-  double y = -2.0 * std::fabs(a);
-  y = y < -60.0 ? -60.0 : y;
-  constexpr double kShift = 6755399441055744.0;
-  const double shifted = y * 1.4426950408889634 + kShift;
-  const double n = shifted - kShift;
-  const double r = (y - n * 6.93145751953125e-1) - n * 1.42860682030941723212e-6;
-  const double rr = r * r;
-  const double rp = r * ((1.26177193074810590878e-4 * rr + 3.02994407707441961300e-2) * rr + 9.99999999999999999910e-1);
-  const double Q = ((3.00198505138664455042e-6 * rr + 2.52448340349684104192e-3) * rr + 2.27265548208155028766e-1) * rr +
-                   2.00000000000000000009e0;
-  uint64_t bits;
-  std::memcpy(&bits, &shifted, sizeof bits);
-  bits = (bits + 1023) << 52;
-  double scale;
-  std::memcpy(&scale, &bits, sizeof scale);
-  const double lo = Q - rp, hi = scale * (Q + rp);
+  const auto [lo, hi] = padeParts(a);
   const double D = lo + hi, N = std::copysign(lo - hi, a), E = 4.0 * lo * hi;
   const double D2 = D * D, u = q * D - N;
   const double gD3 = rho1 * (a - p) * (D2 * D) - rho2 * u * E;
@@ -380,6 +374,12 @@ double aStep(int64_t n, const float* P, const float* M1, const float* S, const f
 
 double solvePreactivation(double a0, double p, double q, double rho1, double rho2) {
   return solveElement(a0, p, q, rho1, rho2);
+}
+
+void tanhInto(int64_t n, const float* A, float* out) {
+  parallelChunks(n, 1 << 15, [&](int64_t b, int64_t e, int) {
+    for (int64_t k = b; k < e; ++k) out[k] = fastTanh(A[k]);
+  });
 }
 
 }  // namespace admm
