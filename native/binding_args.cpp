@@ -184,6 +184,11 @@ Inputs Args::inputs(const Shape& s) {
   return in;
 }
 
+Loss Args::loss() {
+  return choice("loss", {"softmax-cross-entropy", "squared-error"}) == "squared-error" ? Loss::kSquaredError
+                                                                                      : Loss::kSoftmaxCrossEntropy;
+}
+
 Targets Args::targets(const Shape& s, Loss loss) {
   Targets y;
   if (loss == Loss::kSquaredError) {

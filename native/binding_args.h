@@ -39,6 +39,8 @@ class Args {
   Shape shape();
   // `x` (Float32Array [N,T,d]) or `ids` (Int32Array [N,T], values in [0, d)).
   Inputs inputs(const Shape& s);
+  // The `loss` field: 'softmax-cross-entropy' or 'squared-error'.
+  Loss loss();
   // Class labels in [0, K) (Int32Array [N, L]) or regression values (Float32Array [N, L, K]).
   Targets targets(const Shape& s, Loss loss);
 

@@ -12,11 +12,6 @@
 namespace admm::binding {
 namespace {
 
-Loss parseLoss(Args& a) {
-  return a.choice("loss", {"softmax-cross-entropy", "squared-error"}) == "squared-error" ? Loss::kSquaredError
-                                                                                         : Loss::kSoftmaxCrossEntropy;
-}
-
 // ---- ops ------------------------------------------------------------------
 
 struct InputProjectionOp {
@@ -118,6 +113,78 @@ struct SolveVcOp {
   Napi::Value result(Napi::Env env) { return weightResult(env, step); }
 };
 
+// Chunked sweeps: Gram/RHS accumulation per chunk, then one solve (weights.cpp).
+struct AccumulateUWbOp {
+  static constexpr const char* kName = "accumulateUWb";
+  Shape s; Inputs in; const float *S, *A, *M1; float *scratch, *G, *R;
+  void parse(Args& a) {
+    s = a.shape(); in = a.inputs(s);
+    const int64_t n = s.N * s.T * s.h, m = s.d + s.h + 1;
+    S = a.f32("S", n); A = a.f32("A", n); M1 = a.f32("M1", n); scratch = a.f32("scratch", n);
+    G = a.f32("G", m * m); R = a.f32("R", s.h * m);
+    a.requireDisjoint({{"scratch", scratch, n}, {"G", G, m * m}, {"R", R, s.h * m}},
+                      {{"x", in.x, in.x ? s.N * s.T * s.d : 0}, {"S", S, n}, {"A", A, n}, {"M1", M1, n}});
+  }
+  Status run() { accumulateUWb(s, in, S, A, M1, scratch, G, R); return {}; }
+  Napi::Value result(Napi::Env env) { return env.Undefined(); }
+};
+
+struct SolveUWbFromGramOp {
+  static constexpr const char* kName = "solveUWbFromGram";
+  Shape s; float *G, *R, *U, *W, *b; WeightStep step;
+  void parse(Args& a) {
+    s = a.shape();
+    const int64_t m = s.d + s.h + 1;
+    G = a.f32("G", m * m); R = a.f32("R", s.h * m);
+    U = a.f32("U", s.h * s.d); W = a.f32("W", s.h * s.h); b = a.f32("b", s.h);
+    parseWeightStep(a, step, "rho1");
+    a.requireDisjoint({{"U", U, s.h * s.d}, {"W", W, s.h * s.h}, {"b", b, s.h}}, {{"G", G, m * m}, {"R", R, s.h * m}});
+  }
+  Status run() { return solveUWbFromGram(s, G, R, step, U, W, b); }
+  Napi::Value result(Napi::Env env) { return weightResult(env, step); }
+};
+
+struct AccumulateVcOp {
+  static constexpr const char* kName = "accumulateVc";
+  Shape s; const float *S, *O, *M3; float *G, *R;
+  void parse(Args& a) {
+    s = a.shape();
+    const int64_t no = s.N * s.L() * s.K, m = s.h + 1;
+    S = a.f32("S", s.N * s.T * s.h); O = a.f32("O", no); M3 = a.f32("M3", no);
+    G = a.f32("G", m * m); R = a.f32("R", s.K * m);
+    a.requireDisjoint({{"G", G, m * m}, {"R", R, s.K * m}}, {{"S", S, s.N * s.T * s.h}, {"O", O, no}, {"M3", M3, no}});
+  }
+  Status run() { accumulateVc(s, S, O, M3, G, R); return {}; }
+  Napi::Value result(Napi::Env env) { return env.Undefined(); }
+};
+
+struct SolveVcFromGramOp {
+  static constexpr const char* kName = "solveVcFromGram";
+  Shape s; float *G, *R, *V, *c; WeightStep step;
+  void parse(Args& a) {
+    s = a.shape();
+    const int64_t m = s.h + 1;
+    G = a.f32("G", m * m); R = a.f32("R", s.K * m);
+    V = a.f32("V", s.K * s.h); c = a.f32("c", s.K);
+    parseWeightStep(a, step, "rho3");
+    a.requireDisjoint({{"V", V, s.K * s.h}, {"c", c, s.K}}, {{"G", G, m * m}, {"R", R, s.K * m}});
+  }
+  Status run() { return solveVcFromGram(s, G, R, step, V, c); }
+  Napi::Value result(Napi::Env env) { return weightResult(env, step); }
+};
+
+struct TanhOp {
+  static constexpr const char* kName = "tanh";
+  int64_t n = 0; const float* A; float* out;
+  void parse(Args& a) {
+    n = a.integer("n", 1, int64_t{1} << 40);
+    A = a.f32("A", n); out = a.f32("out", n);
+    a.requireDisjoint({{"out", out, n}}, {{"A", A, n}});
+  }
+  Status run() { tanhInto(n, A, out); return {}; }
+  Napi::Value result(Napi::Env env) { return env.Undefined(); }
+};
+
 Napi::Value changeResult(Napi::Env env, double change, double theta) {
   Napi::Object r = Napi::Object::New(env);
   r.Set("change", change);
@@ -180,7 +247,7 @@ struct OStepOp {
   Shape s; const float *S, *V, *c, *M3; float* O; Targets y; Loss loss; float rho3; double change = 0;
   void parse(Args& a) {
     s = a.shape();
-    loss = parseLoss(a);
+    loss = a.loss();
     S = a.f32("S", s.N * s.T * s.h); V = a.f32("V", s.K * s.h); c = a.f32("c", s.K);
     M3 = a.f32("M3", s.N * s.L() * s.K); O = a.f32("O", s.N * s.L() * s.K);
     y = a.targets(s, loss);
@@ -237,6 +304,11 @@ void registerAdmmOps(Napi::Env env, Napi::Object exports) {
   exportOp<ForwardOp>(env, exports);
   exportOp<SolveUWbOp>(env, exports);
   exportOp<SolveVcOp>(env, exports);
+  exportOp<AccumulateUWbOp>(env, exports);
+  exportOp<SolveUWbFromGramOp>(env, exports);
+  exportOp<AccumulateVcOp>(env, exports);
+  exportOp<SolveVcFromGramOp>(env, exports);
+  exportOp<TanhOp>(env, exports);
   exportOp<AStepOp>(env, exports);
   exportOp<SStepOp>(env, exports);
   exportOp<OStepOp>(env, exports);

@@ -22,8 +22,7 @@ struct BpttInputs {
 
   void parse(Args& a) {
     s = a.shape(); in = a.inputs(s);
-    loss = a.choice("loss", {"softmax-cross-entropy", "squared-error"}) == "squared-error" ? Loss::kSquaredError
-                                                                                           : Loss::kSoftmaxCrossEntropy;
+    loss = a.loss();
     y = a.targets(s, loss);
     U = a.f32("U", s.h * s.d); W = a.f32("W", s.h * s.h); b = a.f32("b", s.h);
     V = a.f32("V", s.K * s.h); c = a.f32("c", s.K);

@@ -8,17 +8,12 @@
 namespace admm::binding {
 namespace {
 
-Loss parseLossChoice(Args& a) {
-  return a.choice("loss", {"softmax-cross-entropy", "squared-error"}) == "squared-error" ? Loss::kSquaredError
-                                                                                         : Loss::kSoftmaxCrossEntropy;
-}
-
 struct AdjointMultipliersOp {
   static constexpr const char* kName = "adjointMultipliers";
   Shape s; const float *S, *O, *W, *V; Targets y; Loss loss; float rho1, rho3; float *M1, *M3, *stepNorms;
   void parse(Args& a) {
     s = a.shape();
-    loss = parseLossChoice(a);
+    loss = a.loss();
     const int64_t n = s.N * s.T * s.h, no = s.N * s.L() * s.K;
     S = a.f32("S", n); O = a.f32("O", no); y = a.targets(s, loss);
     W = a.f32("W", s.h * s.h); V = a.f32("V", s.K * s.h);
@@ -39,7 +34,7 @@ struct LocalDualWalkOp {
   float *A, *O, *M1, *M3, *Saux, *stepNorms;
   void parse(Args& a) {
     s = a.shape(); in = a.inputs(s);
-    loss = parseLossChoice(a);
+    loss = a.loss();
     const int64_t n = s.N * s.T * s.h, no = s.N * s.L() * s.K;
     U = a.f32("U", s.h * s.d); W = a.f32("W", s.h * s.h); b = a.f32("b", s.h);
     V = a.f32("V", s.K * s.h); c = a.f32("c", s.K);
