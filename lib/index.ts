@@ -48,3 +48,5 @@ export { Vocabulary, PAD, characterWindows, parseLabelledText, encodePadded } fr
 export type { LabelledText } from './text';
 export { sampleText } from './sampling';
 export type { SampleOptions } from './sampling';
+export { loadCharacterText, loadLabelledText, encodeLabelledText, shuffleData, splitData, readUtf8File } from './datasets';
+export type { CharacterText, CharacterTextOptions, LabelledData, LabelledTextOptions, ShuffleOptions, SplitOptions } from './datasets';

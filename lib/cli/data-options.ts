@@ -9,7 +9,8 @@ import type { TaskInfo } from '../checkpoint/format';
 import type { TrainingData } from '../data';
 import { loadMnist10k } from '../mnist';
 import { decodeNpy } from '../npy';
-import { Vocabulary, characterWindows, encodePadded, parseLabelledText } from '../text';
+import { encodeLabelledText } from '../datasets';
+import { Vocabulary, characterWindows, parseLabelledText } from '../text';
 import { UsageError, integer } from './usage';
 
 export interface DataFlags {
@@ -84,16 +85,9 @@ export function loadData(flags: DataFlags, saved?: { task?: TaskInfo; vocabulary
   if (flags.labelled) {
     const parsed = parseLabelledText(fs.readFileSync(flags.labelled, 'utf8'), flags.labelled);
     const count = Math.min(parsed.texts.length, flags.limit ?? Infinity);
-    const texts = parsed.texts.slice(0, count), names = parsed.labels.slice(0, count);
-    const labels = task?.labels ?? [...new Set(names)].sort();
-    const vocabulary = saved?.vocabulary ?? Vocabulary.fromText(texts.join(''), { padding: true });
-    const T = flags.sequenceLength ?? task?.sequenceLength ?? Math.min(256, Math.max(1, ...texts.map((t) => Array.from(t).length)));
-    const targets = Int32Array.from(names, (name, i) => {
-      const id = labels.indexOf(name);
-      if (id < 0) throw new RangeError(`${flags.labelled} line ${i + 1}: label ${JSON.stringify(name)} is not one the model was trained on (${labels.join(', ')})`);
-      return id;
-    });
-    const data = { inputs: encodePadded(texts, vocabulary, T), targets, sequenceLength: T };
+    const limited = { texts: parsed.texts.slice(0, count), labels: parsed.labels.slice(0, count) };
+    const { data, vocabulary, labels } = encodeLabelledText(limited, { name: flags.labelled, labels: task?.labels, vocabulary: saved?.vocabulary, sequenceLength: flags.sequenceLength ?? task?.sequenceLength });
+    const T = data.sequenceLength;
     return { data, vocabulary, inputSize: vocabulary.size, outputSize: labels.length, task: { source: 'labelled', sequenceLength: T, loss: 'softmax-cross-entropy', lossSteps: 'last', inputs: 'ids', labels } };
   }
   if (!flags.inputs || !flags.targets) throw new UsageError('--inputs and --targets go together');

@@ -1,0 +1,83 @@
+/**
+ * npm run experiments — the paper's claims, tested on real data in one command:
+ * (a) ADMMiRNN modes vs BPTT SGD/Momentum/Adagrad/RMSProp/Adam on mnist10k and next-character
+ * Metamorphosis, (b) initialisation sensitivity, (c) the adding problem (long-range dependence,
+ * per-step signal vs BPTT's per-step gradient norms). Writes results/experiments[-quick]-<suite>.json,
+ * the experiments-* sections of EXPERIMENTS.md and docs/figures/*.svg.
+ *
+ *   npm run experiments -- [--quick] [--suites comparison,init,adding] [--report-only]
+ *
+ * --report-only regenerates EXPERIMENTS.md and the figures from the saved results without training.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { replaceSection } from './ablation/report';
+import { writeCharts } from './experiments/charts';
+import { renderExperiments } from './experiments/report';
+import type { RunRecord } from './experiments/runner';
+import { SIZES, addingSuite, comparisonSuite, initSuite } from './experiments/suites';
+import { finalTest, stability, stepRatio } from './experiments/verdicts';
+
+const { values } = parseArgs({
+  options: {
+    quick: { type: 'boolean', default: false },
+    suites: { type: 'string', default: 'comparison,init,adding' },
+    'report-only': { type: 'boolean', default: false },
+    out: { type: 'string', default: 'EXPERIMENTS.md' },
+    figures: { type: 'string', default: path.join('docs', 'figures') },
+  },
+});
+
+const SUITES = ['comparison', 'init', 'adding'] as const;
+type Suite = (typeof SUITES)[number];
+const resultsFile = (suite: Suite, quick: boolean) => path.join('results', `experiments${quick ? '-quick' : ''}-${suite}.json`);
+
+function log(r: RunRecord): void {
+  const p = r.points[r.points.length - 1];
+  console.log(`${r.suite.padEnd(10)} ${r.dataset.padEnd(13)} ${r.method.padEnd(29)} ${String(r.config.init.scheme === 'normal' ? `σ=${r.config.init.scale}` : r.config.init.scheme).padEnd(10)}  it ${String(r.points.length).padStart(3)}  ${(p?.seconds ?? 0).toFixed(1).padStart(5)} s  loss ${r.initialLoss.toFixed(3)} → ${(p?.loss ?? NaN).toFixed(3)}  test ${finalTest(r).toFixed(4)}  ratio ${stepRatio(r).toExponential(1)}  ${r.status} (${stability(r).why})`);
+}
+
+async function main(): Promise<void> {
+  const quick = values.quick!, sizes = SIZES[quick ? 'quick' : 'full'];
+  const suites = values.suites!.split(',').map((s) => {
+    if (!(SUITES as readonly string[]).includes(s)) throw new Error(`--suites: unknown suite ${s} (choose from ${SUITES.join(', ')})`);
+    return s as Suite;
+  });
+  const machine = `${os.cpus()[0].model}, ${os.cpus().length} CPUs, Node ${process.version}`;
+  const command = `npm run experiments --${quick ? ' --quick' : ''}${values.suites === 'comparison,init,adding' ? '' : ` --suites ${values.suites}`}`;
+  fs.mkdirSync('results', { recursive: true });
+  if (!values['report-only']) {
+    const run = { comparison: () => comparisonSuite(sizes.comparison, log), init: () => initSuite(sizes.init, log), adding: () => addingSuite(sizes.adding, log) };
+    for (const suite of suites) {
+      const started = Date.now(), load = os.loadavg();
+      const runs = await run[suite]();
+      // The load average says whether other jobs shared the CPUs (budgets are wall-clock seconds).
+      const payload = { command, machine, quick, date: new Date().toISOString(), seconds: (Date.now() - started) / 1000, loadAverage: { start: load, end: os.loadavg() }, sizes: sizes[suite], runs };
+      fs.writeFileSync(resultsFile(suite, quick), JSON.stringify(payload, null, 1));
+      console.log(`wrote ${resultsFile(suite, quick)} (${payload.seconds.toFixed(0)} s)`);
+    }
+  }
+  // The report covers every suite whose results exist for this mode, freshly run or saved earlier.
+  const runs: RunRecord[] = [];
+  let date = '';
+  const loads: string[] = [];
+  for (const suite of SUITES) {
+    const file = resultsFile(suite, quick);
+    if (!fs.existsSync(file)) continue;
+    const saved = JSON.parse(fs.readFileSync(file, 'utf8'));
+    runs.push(...saved.runs);
+    date = date > saved.date ? date : saved.date;
+    if (saved.loadAverage) loads.push(`${suite} ${saved.loadAverage.start[0].toFixed(1)}→${saved.loadAverage.end[0].toFixed(1)}`);
+  }
+  const sections = renderExperiments(runs, { command: `npm run experiments --${quick ? ' --quick' : ''}`, machine: `${machine}; 1-minute load average at start→end of each suite: ${loads.join(', ') || 'not recorded'} (budgets are CPU seconds, so other jobs stretch the wall time, not the compute)`, date, quick });
+  for (const [name, body] of Object.entries(sections)) replaceSection(values.out!, name, body);
+  const charts = await writeCharts(runs, values.figures!);
+  console.log(`wrote ${Object.keys(sections).length} sections of ${values.out} and ${charts.length} charts in ${values.figures}`);
+}
+
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});
