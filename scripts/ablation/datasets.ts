@@ -1,8 +1,6 @@
 /** The two data sets of the ablation: mnist10k (rows as steps) and next-character Metamorphosis. */
-import fs from 'node:fs';
 import path from 'node:path';
-import { type LossSteps, type TrainingData, loadMnist10k } from '../../lib';
-import { Vocabulary, characterWindows } from '../../lib/text';
+import { type LossSteps, type TrainingData, loadCharacterText, loadMnist10k } from '../../lib';
 
 export interface Dataset {
   name: 'mnist' | 'text';
@@ -22,10 +20,6 @@ export function mnist(): Dataset {
 
 /** Metamorphosis (../shared/data): the first 90% of the text trains, the last 10% is held out; T = 25. */
 export function metamorphosis(file = path.resolve(__dirname, '../../../../shared/data/metamorphosis.txt')): Dataset {
-  const text = fs.readFileSync(file, 'utf8');
-  const vocabulary = Vocabulary.fromText(text);
-  const cut = Math.floor(text.length * 0.9);
-  const train = characterWindows(text.slice(0, cut), vocabulary, { sequenceLength: 25 });
-  const test = characterWindows(text.slice(cut), vocabulary, { sequenceLength: 25 });
+  const { vocabulary, train, test } = loadCharacterText(file, { sequenceLength: 25, heldOut: 0.1 });
   return { name: 'text', train, test, inputSize: vocabulary.size, outputSize: vocabulary.size, lossSteps: 'every', metric: 'cross-entropy' };
 }
