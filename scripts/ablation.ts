@@ -33,6 +33,13 @@ async function main(): Promise<void> {
   const configs = CONFIGS.filter((c) => !values.only || c.name.includes(values.only));
   const command = `npm run ablation -- --budget ${budget} --epochs ${epochs} --hidden ${hidden} --datasets ${values.datasets}${values.only ? ` --only '${values.only}'` : ''}`;
   const results: RunResult[] = [];
+  const machine = `${os.cpus()[0].model}, ${os.cpus().length} CPUs, Node ${process.version}`;
+  // Saved after every run, so an interrupted ablation keeps what it measured.
+  const save = () => {
+    fs.mkdirSync('results', { recursive: true });
+    fs.writeFileSync(path.join('results', 'ablation.json'), JSON.stringify({ command, machine, budget, epochs, hidden, date: new Date().toISOString(), results }, null, 1));
+    replaceSection(values.out!, 'ablation', renderAblation(results, { command, machine, budget, epochs, hidden }));
+  };
   for (const name of values.datasets!.split(',')) {
     const data = loaders[name]();
     const floors = new Map<string, number>();
@@ -41,16 +48,13 @@ async function main(): Promise<void> {
       if (!floors.has(key)) floors.set(key, readoutFloor(data, hidden, config.init));
       const r = await run(config, data, hidden, budget, epochs, floors.get(key)!);
       results.push(r);
+      save();
       const fmt = (v: number | undefined) => (v === undefined ? '—' : v.toFixed(4));
       console.log(
         `${name.padEnd(5)} ${config.name.padEnd(44)} floor ${fmt(r.floor)}  @${budget}s ${fmt(r.atBudget?.test)} (${r.atBudget?.epoch ?? 0} ep)  @${epochs}ep ${fmt(r.atEpochs?.test)} (${r.atEpochs?.trainSeconds.toFixed(1) ?? '—'} s)  best ${fmt(r.best?.test)}${r.refit === undefined ? '' : `  refit ${fmt(r.refit)}`}  ${r.status}`
       );
     }
   }
-  const machine = `${os.cpus()[0].model}, ${os.cpus().length} CPUs, Node ${process.version}`;
-  fs.mkdirSync('results', { recursive: true });
-  fs.writeFileSync(path.join('results', 'ablation.json'), JSON.stringify({ command, machine, budget, epochs, hidden, date: new Date().toISOString(), results }, null, 1));
-  replaceSection(values.out!, 'ablation', renderAblation(results, { command, machine, budget, epochs, hidden }));
   console.log(`wrote results/ablation.json and the ablation section of ${values.out}`);
 }
 
