@@ -68,6 +68,14 @@ struct WeightStep {
 // Z = A + M1 (formed in scratch [N, T, h]). S holds the regressor states s_{t-1}.
 Status solveUWb(const Shape& s, const Inputs& in, const float* S, const float* A, const float* M1,
                 float* scratch, WeightStep& step, float* U, float* W, float* b);
+// The same two blocks split for chunked (block-stochastic) sweeps: accumulate* ADD the samples
+// of `s` (one chunk) into the lower triangle of G and into R (G: m×m, m = d+h+1 resp. h+1;
+// R: h×m resp. K×m, row-major), and *FromGram solve from the sums. scratch: [N, T, h] of the chunk.
+void accumulateUWb(const Shape& s, const Inputs& in, const float* S, const float* A, const float* M1, float* scratch,
+                   float* G, float* R);
+Status solveUWbFromGram(const Shape& s, float* G, float* R, WeightStep& step, float* U, float* W, float* b);
+void accumulateVc(const Shape& s, const float* S, const float* O, const float* M3, float* G, float* R);
+Status solveVcFromGram(const Shape& s, float* G, float* R, WeightStep& step, float* V, float* c);
 // Block 4: [V c] = argmin ρ/2 Σ_{t∈𝒯} ‖O_t + M3_t − V s_t − c‖² + β/2‖V‖² (+ η/2‖Θ−Θ_k‖²).
 Status solveVc(const Shape& s, const float* S, const float* O, const float* M3, WeightStep& step,
                float* V, float* c);
@@ -78,6 +86,8 @@ Status solveVc(const Shape& s, const float* S, const float* O, const float* M3, 
 // Linearized: one gradient step a − φ'(a)/θ with θ found by backtracking (θ in/out).
 double aStep(int64_t n, const float* P, const float* M1, const float* S, const float* M2, float rho1,
              float rho2, bool linearized, double* theta, float* A, float* TA);
+// out = tanh(A) with the a-step's own tanh, so a chunked sweep can rebuild TA bit for bit.
+void tanhInto(int64_t n, const float* A, float* out);
 // One element of the exact block 2 (the solver aStep applies to every element): a minimiser of
 // φ from the start a0, never with φ above φ(a0).
 double solvePreactivation(double a0, double p, double q, double rho1, double rho2);
@@ -112,6 +122,12 @@ double oStep(const Shape& s, const float* S, const float* V, const float* c, con
              const Targets& y, Loss loss, float rho3, float* O);
 // One row of block 5 for softmax cross-entropy: o = argmin CE(o, y) + ρ/2‖o − m‖², in place.
 void proxCrossEntropyRow(int K, const float* m, int32_t y, double rho, float* o);
+
+// ---- duals.cpp ------------------------------------------------------------
+// Block 6 for one constraint l = r: μ ← (μ + l − r)·scale when `apply`, with the norms of the
+// residual and the Lagrangian (sums in double).
+struct AscentNorms { double residualSq = 0, leftSq = 0, rightSq = 0, dualOldSq = 0, dualNewSq = 0; };
+AscentNorms dualAscent(int64_t n, const float* left, const float* right, float* dual, double scale, bool apply);
 
 // ---- blas_info.cpp ------------------------------------------------------
 int blasThreads();

@@ -99,11 +99,14 @@ Status solveRows(int m, int n, std::vector<float>& G, std::vector<float>& R, con
 
 }  // namespace
 
-Status solveUWb(const Shape& s, const Inputs& in, const float* S, const float* A, const float* M1, float* scratch,
-                WeightStep& step, float* U, float* W, float* b) {
+// Adds the samples of `s` (a whole data set or one chunk of it) into the lower triangle of G
+// and into R, so chunked (block-stochastic) sweeps can sum Grams over chunks before one solve.
+void accumulateUWb(const Shape& s, const Inputs& in, const float* S, const float* A, const float* M1, float* scratch,
+                   float* Gout, float* Rout) {
   const int64_t N = s.N, T = s.T, d = s.d, h = s.h, rows = N * T, ld = T * h;
   const int m = asInt(d + h + 1), n = asInt(h), bias = m - 1;
-  std::vector<float> G(static_cast<size_t>(m) * m, 0.0f), R(static_cast<size_t>(n) * m, 0.0f);
+  float* G = Gout;
+  float* R = Rout;
 
   // Z = A + M1, the target of the affine constraint.
   parallelChunks(rows * h, 1 << 15, [&](int64_t b0, int64_t b1, int) {
@@ -120,27 +123,27 @@ Status solveUWb(const Shape& s, const Inputs& in, const float* S, const float* A
       for (int64_t i = 0; i < h; ++i) R[i * m + v] += Z[r * h + i];
     }
     for (int64_t v = 0; v < d; ++v) {
-      G[v * m + v] = static_cast<float>(count[v]);
-      G[bias * m + v] = static_cast<float>(count[v]);
+      G[v * m + v] += static_cast<float>(count[v]);
+      G[bias * m + v] += static_cast<float>(count[v]);
     }
   } else {
-    cblas_ssyrk(CblasRowMajor, CblasLower, CblasTrans, asInt(d), asInt(rows), 1.0f, in.x, asInt(d), 0.0f, G.data(), m);
-    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, n, asInt(d), asInt(rows), 1.0f, Z, n, in.x, asInt(d), 0.0f,
-                R.data(), m);
+    cblas_ssyrk(CblasRowMajor, CblasLower, CblasTrans, asInt(d), asInt(rows), 1.0f, in.x, asInt(d), 1.0f, G, m);
+    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, n, asInt(d), asInt(rows), 1.0f, Z, n, in.x, asInt(d), 1.0f,
+                R, m);
     std::vector<double> sum(static_cast<size_t>(d), 0.0);
     for (int64_t r = 0; r < rows; ++r)
       for (int64_t j = 0; j < d; ++j) sum[j] += in.x[r * d + j];
-    for (int64_t j = 0; j < d; ++j) G[bias * m + j] = static_cast<float>(sum[j]);
+    for (int64_t j = 0; j < d; ++j) G[bias * m + j] += static_cast<float>(sum[j]);
   }
 
   // State block: regressor s_{t-1} pairs with x_t and Z_t for t ≥ 1 (s_{-1} = 0 adds nothing).
-  float* Gss = G.data() + d * m + d;
-  float* Gsx = G.data() + d * m;
+  float* Gss = G + d * m + d;
+  float* Gsx = G + d * m;
   for (int64_t t = 1; t < T; ++t) {
     const float* Sp = S + (t - 1) * h;
     cblas_ssyrk(CblasRowMajor, CblasLower, CblasTrans, n, asInt(N), 1.0f, Sp, asInt(ld), 1.0f, Gss, m);
     cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, n, n, asInt(N), 1.0f, Z + t * h, asInt(ld), Sp, asInt(ld),
-                1.0f, R.data() + d, m);
+                1.0f, R + d, m);
     if (in.ids) {
       for (int64_t nn = 0; nn < N; ++nn) {
         const int64_t v = in.ids[nn * T + t];
@@ -163,10 +166,17 @@ Status solveUWb(const Shape& s, const Inputs& in, const float* S, const float* A
       }
     }
   for (int64_t i = 0; i < h; ++i) {
-    G[bias * m + d + i] = static_cast<float>(stateSum[i]);
-    R[i * m + bias] = static_cast<float>(zSum[i]);
+    G[bias * m + d + i] += static_cast<float>(stateSum[i]);
+    R[i * m + bias] += static_cast<float>(zSum[i]);
   }
-  G[bias * m + bias] = static_cast<float>(rows);
+  G[bias * m + bias] += static_cast<float>(rows);
+}
+
+// Solves block 1 from an accumulated G (lower triangle) and R (read, not modified).
+Status solveUWbFromGram(const Shape& s, float* Gin, float* Rin, WeightStep& step, float* U, float* W, float* b) {
+  const int64_t d = s.d, h = s.h;
+  const int m = asInt(d + h + 1), n = asInt(h), bias = m - 1;
+  std::vector<float> G(Gin, Gin + static_cast<size_t>(m) * m), R(Rin, Rin + static_cast<size_t>(n) * m);
 
   std::vector<float> theta0(static_cast<size_t>(n) * m), theta;
   for (int64_t i = 0; i < h; ++i) {
@@ -184,27 +194,33 @@ Status solveUWb(const Shape& s, const Inputs& in, const float* S, const float* A
   return {};
 }
 
-Status solveVc(const Shape& s, const float* S, const float* O, const float* M3, WeightStep& step, float* V,
-               float* c) {
+// Block 4's Gram and right-hand side over the samples of `s`, added into G (lower) and R.
+void accumulateVc(const Shape& s, const float* S, const float* O, const float* M3, float* G, float* R) {
   const int64_t h = s.h, K = s.K, rows = s.N * s.L();
   const int m = asInt(h + 1), n = asInt(K), bias = m - 1;
   const float* Sl = s.everyStep ? S : S + (s.T - 1) * h;
   const int64_t ld = s.everyStep ? h : s.T * h;
-  std::vector<float> G(static_cast<size_t>(m) * m, 0.0f), R(static_cast<size_t>(n) * m, 0.0f);
   std::vector<float> Z(static_cast<size_t>(rows * K));
   for (int64_t k = 0; k < rows * K; ++k) Z[k] = O[k] + M3[k];
 
-  cblas_ssyrk(CblasRowMajor, CblasLower, CblasTrans, asInt(h), asInt(rows), 1.0f, Sl, asInt(ld), 0.0f, G.data(), m);
+  cblas_ssyrk(CblasRowMajor, CblasLower, CblasTrans, asInt(h), asInt(rows), 1.0f, Sl, asInt(ld), 1.0f, G, m);
   cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, n, asInt(h), asInt(rows), 1.0f, Z.data(), n, Sl, asInt(ld),
-              0.0f, R.data(), m);
+              1.0f, R, m);
   std::vector<double> stateSum(static_cast<size_t>(h), 0.0), zSum(static_cast<size_t>(K), 0.0);
   for (int64_t r = 0; r < rows; ++r) {
     for (int64_t i = 0; i < h; ++i) stateSum[i] += Sl[r * ld + i];
     for (int64_t k = 0; k < K; ++k) zSum[k] += Z[r * K + k];
   }
-  for (int64_t i = 0; i < h; ++i) G[bias * m + i] = static_cast<float>(stateSum[i]);
-  for (int64_t k = 0; k < K; ++k) R[k * m + bias] = static_cast<float>(zSum[k]);
-  G[bias * m + bias] = static_cast<float>(rows);
+  for (int64_t i = 0; i < h; ++i) G[bias * m + i] += static_cast<float>(stateSum[i]);
+  for (int64_t k = 0; k < K; ++k) R[k * m + bias] += static_cast<float>(zSum[k]);
+  G[bias * m + bias] += static_cast<float>(rows);
+}
+
+// Solves block 4 from an accumulated G (lower triangle) and R (read, not modified).
+Status solveVcFromGram(const Shape& s, float* Gin, float* Rin, WeightStep& step, float* V, float* c) {
+  const int64_t h = s.h, K = s.K;
+  const int m = asInt(h + 1), n = asInt(K), bias = m - 1;
+  std::vector<float> G(Gin, Gin + static_cast<size_t>(m) * m), R(Rin, Rin + static_cast<size_t>(n) * m);
 
   std::vector<float> theta0(static_cast<size_t>(n) * m), theta;
   for (int64_t k = 0; k < K; ++k) {
@@ -218,6 +234,23 @@ Status solveVc(const Shape& s, const float* S, const float* O, const float* M3, 
     c[k] = theta[k * m + bias];
   }
   return {};
+}
+
+// The one-call entry points: Gram over every sample, then the solve.
+Status solveUWb(const Shape& s, const Inputs& in, const float* S, const float* A, const float* M1, float* scratch,
+                WeightStep& step, float* U, float* W, float* b) {
+  const size_t m = static_cast<size_t>(s.d + s.h + 1);
+  std::vector<float> G(m * m, 0.0f), R(static_cast<size_t>(s.h) * m, 0.0f);
+  accumulateUWb(s, in, S, A, M1, scratch, G.data(), R.data());
+  return solveUWbFromGram(s, G.data(), R.data(), step, U, W, b);
+}
+
+Status solveVc(const Shape& s, const float* S, const float* O, const float* M3, WeightStep& step, float* V,
+               float* c) {
+  const size_t m = static_cast<size_t>(s.h + 1);
+  std::vector<float> G(m * m, 0.0f), R(static_cast<size_t>(s.K) * m, 0.0f);
+  accumulateVc(s, S, O, M3, G.data(), R.data());
+  return solveVcFromGram(s, G.data(), R.data(), step, V, c);
 }
 
 }  // namespace admm
