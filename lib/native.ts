@@ -70,6 +70,13 @@ export type SolveVcArgs = {
   c: Float32Array;
   rho3: number;
 } & WeightStepArgs;
+/** Chunked sweeps: add one chunk's Gram (lower triangle) and right-hand side into G, R. */
+export type AccumulateUWbArgs = { shape: NativeShape; S: Float32Array; A: Float32Array; M1: Float32Array; scratch: Float32Array; G: Float32Array; R: Float32Array } & NativeInputs;
+export type AccumulateVcArgs = { shape: NativeShape; S: Float32Array; O: Float32Array; M3: Float32Array; G: Float32Array; R: Float32Array };
+/** Solve a weight block from accumulated G, R (read only). */
+export type SolveUWbFromGramArgs = { shape: NativeShape; G: Float32Array; R: Float32Array; U: Float32Array; W: Float32Array; b: Float32Array; rho1: number } & WeightStepArgs;
+export type SolveVcFromGramArgs = { shape: NativeShape; G: Float32Array; R: Float32Array; V: Float32Array; c: Float32Array; rho3: number } & WeightStepArgs;
+export type TanhArgs = { n: number; A: Float32Array; out: Float32Array };
 export type AStepArgs = {
   n: number;
   P: Float32Array;
@@ -162,6 +169,11 @@ export type NativeBinding = Twin<'inputProjection', InputProjectionArgs, void> &
   Twin<'forward', ForwardArgs, void> &
   Twin<'solveUWb', SolveUWbArgs, number> &
   Twin<'solveVc', SolveVcArgs, number> &
+  Twin<'accumulateUWb', AccumulateUWbArgs, void> &
+  Twin<'solveUWbFromGram', SolveUWbFromGramArgs, number> &
+  Twin<'accumulateVc', AccumulateVcArgs, void> &
+  Twin<'solveVcFromGram', SolveVcFromGramArgs, number> &
+  Twin<'tanh', TanhArgs, void> &
   Twin<'aStep', AStepArgs, ChangeResult> &
   Twin<'sStep', SStepArgs, ChangeResult> &
   Twin<'oStep', OStepArgs, number> &

@@ -123,11 +123,6 @@ double oStep(const Shape& s, const float* S, const float* V, const float* c, con
 // One row of block 5 for softmax cross-entropy: o = argmin CE(o, y) + ρ/2‖o − m‖², in place.
 void proxCrossEntropyRow(int K, const float* m, int32_t y, double rho, float* o);
 
-// ---- duals.cpp ------------------------------------------------------------
-// Block 6 for one constraint l = r: μ ← (μ + l − r)·scale when `apply`, with the norms of the
-// residual and the Lagrangian (sums in double).
-struct AscentNorms { double residualSq = 0, leftSq = 0, rightSq = 0, dualOldSq = 0, dualNewSq = 0; };
-AscentNorms dualAscent(int64_t n, const float* left, const float* right, float* dual, double scale, bool apply);
 
 // ---- blas_info.cpp ------------------------------------------------------
 int blasThreads();

@@ -1,5 +1,6 @@
 /**
- * Block 6 (the dual ascent) and the residuals, in TypeScript on the state's own buffers:
+ * Block 6 (the dual ascent) and the residuals, in TypeScript on the state's own buffers (the
+ * design keeps the dual updates on the TypeScript side):
  *   μ1 += a − P,  μ2 += s − tanh a,  μ3 += o − (V s + c),
  * then μ_i *= scale_i (ρ_old/ρ_new, when ρ changes). One fused pass per constraint also
  * collects every norm the residuals and the Lagrangian need.
@@ -21,8 +22,16 @@ export interface ConstraintNorms {
   dualNewSq: number;
 }
 
-async function ascend(left: Float32Array, right: Float32Array, dual: Float32Array, scale: number, apply: boolean): Promise<ConstraintNorms> {
-  const n: ConstraintNorms = { residualSq: 0, leftSq: 0, rightSq: 0, dualOldSq: 0, dualNewSq: 0 };
+/** Zero norms, or (with two arguments) adds `part` into `into`: chunked sweeps sum them over chunks. */
+export function sumNorms(into?: ConstraintNorms, part?: ConstraintNorms): ConstraintNorms {
+  const n = into ?? { residualSq: 0, leftSq: 0, rightSq: 0, dualOldSq: 0, dualNewSq: 0 };
+  if (part) for (const k of Object.keys(n) as (keyof ConstraintNorms)[]) n[k] += part[k];
+  return n;
+}
+
+/** One constraint's ascent and norms in one pass, in chunks that yield to the event loop. */
+export async function ascend(left: Float32Array, right: Float32Array, dual: Float32Array, scale: number, apply: boolean): Promise<ConstraintNorms> {
+  const n = sumNorms();
   await forChunks(left.length, (begin, end) => {
     let rr = 0, ll = 0, pp = 0, mo = 0, mn = 0;
     for (let k = begin; k < end; k++) {
@@ -34,11 +43,7 @@ async function ascend(left: Float32Array, right: Float32Array, dual: Float32Arra
       mn += next * next;
       if (apply) dual[k] = next * scale;
     }
-    n.residualSq += rr;
-    n.leftSq += ll;
-    n.rightSq += pp;
-    n.dualOldSq += mo;
-    n.dualNewSq += mn;
+    sumNorms(n, { residualSq: rr, leftSq: ll, rightSq: pp, dualOldSq: mo, dualNewSq: mn });
   });
   return n;
 }

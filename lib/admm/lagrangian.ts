@@ -5,7 +5,8 @@
  */
 import { summariseLoss } from '../loss';
 import type { RNN } from '../rnn';
-import { type ConstraintNorms, measureAndAscend } from './duals';
+import type { ConstraintNorms } from './duals';
+import { measureConstraints } from './chunked-sweep';
 import type { Triple } from './rho';
 import type { AdmmState } from './state';
 
@@ -24,7 +25,7 @@ export function assembleLagrangian(lossSum: number, decay: number, rho: Triple, 
 
 /** L at the current point, computed from scratch (duals untouched). */
 export async function augmentedLagrangian(st: AdmmState, model: RNN): Promise<number> {
-  const norms = await measureAndAscend(st, model, [1, 1, 1], false);
+  const norms = await measureConstraints(st, model, [1, 1, 1], false);
   const loss = summariseLoss(st.O, st.shape.K, st.targets);
   return assembleLagrangian(loss.sum, weightDecay(model, st.beta), st.rho, norms);
 }

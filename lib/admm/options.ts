@@ -61,6 +61,13 @@ export interface AdmmTrainerOptions {
   readoutRefit?: boolean;
   /** `'exact'` block minimisation (default) or the paper's single linearised proximal steps. */
   update?: 'exact' | 'linearized';
+  /**
+   * Persistent mode, exact update: sweep the sample-separable blocks (a, s, o, duals) over
+   * chunks of this many sequences and accumulate the weight Grams over chunks, so only
+   * a, s, μ1, μ2 are held at full size (4 instead of 7 buffers of N·T·h floats). A full pass
+   * gives the unchunked iterate up to float rounding. Default: no chunking.
+   */
+  chunkSize?: number;
 }
 
 export interface ResolvedTrainerOptions {
@@ -80,6 +87,7 @@ export interface ResolvedTrainerOptions {
   sweeps: number;
   seed: number;
   readoutRefit: boolean;
+  chunkSize: number | undefined;
 }
 
 export interface FitOptions {
@@ -125,6 +133,15 @@ function resolveRhoPolicy(value: unknown, mode: AdmmMode): ResolvedTrainerOption
   return policy;
 }
 
+function resolveChunkSize(value: unknown, mode: AdmmMode, update: 'exact' | 'linearized'): number | undefined {
+  if (value === undefined) return undefined;
+  const size = checkInteger('options.chunkSize', value, 1, 2 ** 31 - 1);
+  // Mini-batch modes already hold one batch; the linearised steps backtrack θ over the whole data set at once.
+  if (mode !== 'persistent') throw invalidRange('options.chunkSize', `unset in mode '${mode}' (it belongs to the persistent mode)`, size);
+  if (update !== 'exact') throw invalidRange('options.chunkSize', "unset with update 'linearized' (its θ backtracking needs the whole data set)", size);
+  return size;
+}
+
 export function resolveTrainerOptions(options: unknown): ResolvedTrainerOptions {
   checkOptionalObject('options', options);
   const o = options ?? {};
@@ -149,6 +166,7 @@ export function resolveTrainerOptions(options: unknown): ResolvedTrainerOptions 
     sweeps: optional('sweeps', 3, (n, v) => checkInteger(n, v, 1, 1000)),
     seed: optional('seed', 0, (n, v) => checkInteger(n, v, 0, 2 ** 32 - 1)),
     readoutRefit: optional('readoutRefit', false, checkBoolean),
+    chunkSize: resolveChunkSize(o.chunkSize, mode, update),
   };
 }
 

@@ -5,6 +5,7 @@
  */
 import { invalidRange, invalidType } from '../errors';
 import { checkFloat32Array, checkInteger, checkNumber, checkObject } from '../validate';
+import { native } from '../native';
 import type { AdmmState } from './state';
 
 export const SNAPSHOT_ARRAYS = ['A', 'S', 'TA', 'M1', 'M2', 'O', 'M3'] as const;
@@ -18,9 +19,17 @@ export interface AdmmStateSnapshot extends Record<SnapshotArrayName, Float32Arra
   beta: number;
 }
 
+/** TA for the whole data set: a chunked state holds one chunk of it, so it is rebuilt from A. */
+function wholeTanh(st: AdmmState): Float32Array {
+  if (!st.chunked) return st.TA.slice();
+  const out = new Float32Array(st.A.length);
+  native.tanh({ n: out.length, A: st.A, out });
+  return out;
+}
+
 export function takeSnapshot(st: AdmmState): AdmmStateSnapshot {
   return {
-    A: st.A.slice(), S: st.S.slice(), TA: st.TA.slice(), M1: st.M1.slice(), M2: st.M2.slice(), O: st.O.slice(), M3: st.M3.slice(),
+    A: st.A.slice(), S: st.S.slice(), TA: wholeTanh(st), M1: st.M1.slice(), M2: st.M2.slice(), O: st.O.slice(), M3: st.M3.slice(),
     iteration: st.iteration,
     rho: [...st.rho],
     theta: { ...st.theta },
@@ -31,7 +40,7 @@ export function takeSnapshot(st: AdmmState): AdmmStateSnapshot {
 /** Checks every field against `st`'s sizes, then copies the snapshot into it. */
 export function applySnapshot(st: AdmmState, snapshot: unknown, name = 'snapshot'): void {
   checkObject(name, snapshot);
-  for (const key of SNAPSHOT_ARRAYS) checkFloat32Array(`${name}.${key}`, snapshot[key], st[key].length);
+  for (const key of SNAPSHOT_ARRAYS) checkFloat32Array(`${name}.${key}`, snapshot[key], (key === 'TA' ? st.A : st[key]).length);
   if (!Array.isArray(snapshot.rho) || snapshot.rho.length !== 3) throw invalidType(`${name}.rho`, '[rho1, rho2, rho3]', snapshot.rho);
   const rho = snapshot.rho.map((r, i) => checkNumber(`${name}.rho[${i}]`, r, 0, Infinity, true)) as [number, number, number];
   checkObject(`${name}.theta`, snapshot.theta);
@@ -44,7 +53,8 @@ export function applySnapshot(st: AdmmState, snapshot: unknown, name = 'snapshot
     for (let i = 0; i < values.length; i++)
       if (values[i] - values[i] !== 0) throw invalidRange(`${name}.${key}`, `finite — element ${i} is ${values[i]}`);
   }
-  for (const key of SNAPSHOT_ARRAYS) st[key].set(snapshot[key] as Float32Array);
+  // A chunked state keeps no whole TA: every sweep rebuilds it from A before reading it.
+  for (const key of SNAPSHOT_ARRAYS) if (key !== 'TA' || !st.chunked) st[key].set(snapshot[key] as Float32Array);
   st.rho = rho;
   st.theta = theta;
   st.beta = beta;

@@ -34,11 +34,15 @@ export class AdmmState {
   beta: number;
   /** θ of the linearised blocks, carried between iterations as backtracking starts. */
   theta = { uwb: 1, a: 1, s: 1, vc: 1 };
+  /** Sequences per chunk of a chunked sweep (N: unchunked); TA, XU, P then hold one chunk. */
+  readonly chunkRows: number;
+  /** Gram and right-hand-side accumulators of the two weight blocks (chunked sweeps only). */
+  readonly grams: { uwbG: Float32Array; uwbR: Float32Array; vcG: Float32Array; vcR: Float32Array } | undefined;
   /** Σ(Δ)² of the auxiliaries in the current iteration (dual residuals). */
   change: Triple = [0, 0, 0];
   iteration = 0;
 
-  constructor(shape: NativeShape, inputs: NativeInputs, targets: TargetLayout, lossSteps: LossSteps, rho: Triple, beta: number) {
+  constructor(shape: NativeShape, inputs: NativeInputs, targets: TargetLayout, lossSteps: LossSteps, rho: Triple, beta: number, chunkSize?: number) {
     this.shape = shape;
     this.inputs = inputs;
     this.targets = targets;
@@ -49,15 +53,26 @@ export class AdmmState {
     const outputs = shape.N * (shape.everyStep ? shape.T : 1) * shape.K;
     this.A = new Float32Array(hidden);
     this.S = new Float32Array(hidden);
-    this.TA = new Float32Array(hidden);
     this.M1 = new Float32Array(hidden);
     this.M2 = new Float32Array(hidden);
-    this.XU = new Float32Array(hidden);
-    this.P = new Float32Array(hidden);
+    this.chunkRows = Math.min(chunkSize ?? shape.N, shape.N);
+    const chunk = this.chunkRows * shape.T * shape.h;
+    this.TA = new Float32Array(chunk);
+    this.XU = new Float32Array(chunk);
+    this.P = new Float32Array(chunk);
+    const mu = shape.d + shape.h + 1, mv = shape.h + 1;
+    this.grams = this.chunked
+      ? { uwbG: new Float32Array(mu * mu), uwbR: new Float32Array(shape.h * mu), vcG: new Float32Array(mv * mv), vcR: new Float32Array(shape.K * mv) }
+      : undefined;
     this.O = new Float32Array(outputs);
     this.M3 = new Float32Array(outputs);
     this.readout = new Float32Array(outputs);
     this.forwardOutputs = new Float32Array(outputs);
+  }
+
+  /** True when the sweeps run chunk by chunk (chunkSize < N). */
+  get chunked(): boolean {
+    return this.chunkRows < this.shape.N;
   }
 
   /** Bytes held by this state. */

@@ -15,7 +15,8 @@ import { summariseLoss } from '../loss';
 import { native } from '../native';
 import { RNN, type WeightName } from '../rnn';
 import { type BlockConfig, updateInputWeights, updateOutputs, updateOutputWeights, updatePreactivations, updateStates } from './blocks';
-import { measureAndAscend, rescaleDuals } from './duals';
+import { rescaleDuals } from './duals';
+import { chunkedBlocks, measureConstraints } from './chunked-sweep';
 import { assembleLagrangian, augmentedLagrangian, weightDecay } from './lagrangian';
 import { type AdmmTrainerOptions, type FitOptions, type ResolvedFitOptions, type ResolvedTrainerOptions, resolveFitOptions, resolveTrainerOptions } from './options';
 import type { AdmmIterationRecord, FitResult, FitStatus } from './record';
@@ -82,6 +83,13 @@ export class AdmmTrainer {
     return { linearized: this.options.update === 'linearized' };
   }
 
+  /** The state, for the single-block methods: a chunked sweep has no whole-data a or s block. */
+  private requireWholeState(): AdmmState {
+    const st = this.requireState();
+    if (st.chunked) throw new AdmmError('the single-block methods need the unchunked state (options.chunkSize < N sweeps blocks 2 and 3 together); use step()', 'ERR_BUSY');
+    return st;
+  }
+
   private requireState(): AdmmState {
     if (!this.st) throw new AdmmError(`call initialise(data) or fit(data) first${this.options.mode === 'persistent' ? '' : ` (block methods belong to mode 'persistent', not '${this.options.mode}')`}`, 'ERR_BUSY');
     return this.st;
@@ -106,9 +114,10 @@ export class AdmmTrainer {
       this.batches = { shape, inputs: layout.native, targets, engine, rng: new Random(o.seed), rho: [...o.rho], epoch: 0, forwardOutputs: new Float32Array(outputs) };
       return;
     }
-    const st = new AdmmState(shape, layout.native, targets, o.lossSteps, o.rho, o.beta * layout.N);
+    const st = new AdmmState(shape, layout.native, targets, o.lossSteps, o.rho, o.beta * layout.N, o.chunkSize);
     await native.forwardAsync({ shape, ...layout.native, ...model.weights(), A: st.A, S: st.S, O: st.O });
-    await forChunks(st.S.length, (begin, end) => st.TA.set(st.S.subarray(begin, end), begin));  // TA = tanh(A) = S
+    // TA = tanh(A) = S (a chunked state rebuilds its chunk of TA wherever it is read).
+    if (!st.chunked) await forChunks(st.S.length, (begin, end) => st.TA.set(st.S.subarray(begin, end), begin));
     this.st = st;
   }
 
@@ -140,27 +149,27 @@ export class AdmmTrainer {
 
   /** Block 1: (U, W, b). */
   updateInputWeights(): Promise<void> {
-    return updateInputWeights(this.requireState(), this.model, this.blockConfig);
+    return updateInputWeights(this.requireWholeState(), this.model, this.blockConfig);
   }
   /** Block 2: pre-activations a. */
   updatePreactivations(): Promise<void> {
-    return updatePreactivations(this.requireState(), this.model, this.blockConfig);
+    return updatePreactivations(this.requireWholeState(), this.model, this.blockConfig);
   }
   /** Block 3: states s. */
   updateStates(): Promise<void> {
-    return updateStates(this.requireState(), this.model, this.blockConfig);
+    return updateStates(this.requireWholeState(), this.model, this.blockConfig);
   }
   /** Block 4: (V, c). */
   updateOutputWeights(): Promise<void> {
-    return updateOutputWeights(this.requireState(), this.model, this.blockConfig);
+    return updateOutputWeights(this.requireWholeState(), this.model, this.blockConfig);
   }
   /** Block 5: outputs o. */
   updateOutputs(): Promise<void> {
-    return updateOutputs(this.requireState(), this.model);
+    return updateOutputs(this.requireWholeState(), this.model);
   }
   /** Block 6 alone: the dual ascent at the current ρ (no ρ change). */
   async updateDuals(): Promise<void> {
-    await measureAndAscend(this.requireState(), this.model, [1, 1, 1], true);
+    await measureConstraints(this.requireWholeState(), this.model, [1, 1, 1], true);
   }
   /** The augmented Lagrangian at the current point (summed-loss scale). */
   lagrangian(): Promise<number> {
@@ -181,16 +190,21 @@ export class AdmmTrainer {
       () => updateOutputWeights(st, model, cfg),
       () => updateOutputs(st, model),
     ];
-    for (const block of blocks) {
+    const check = () => {
       if (signal?.aborted) throw new Aborted();
-      await block();
-    }
+    };
+    if (st.chunked) await chunkedBlocks(st, model, check);
+    else
+      for (const block of blocks) {
+        check();
+        await block();
+      }
 
     const policy = this.options.rhoPolicy;
     const rho: Triple = [...st.rho];
     const scheduled = rhoIsScheduled(policy);
     let next = scheduled ? nextRho(policy, rho) : rho;
-    const norms = await measureAndAscend(st, model, scheduled ? (rho.map((r, i) => r / next[i]) as Triple) : [1, 1, 1], true);
+    const norms = await measureConstraints(st, model, scheduled ? (rho.map((r, i) => r / next[i]) as Triple) : [1, 1, 1], true);
     const auxiliary = summariseLoss(st.O, st.shape.K, st.targets);
     const lagrangian = assembleLagrangian(auxiliary.sum, weightDecay(model, st.beta), rho, norms);
 

@@ -59,12 +59,12 @@ export function libTargets(): Target[] {
       name: 'AdmmTrainer.fit',
       make: (rng) => {
         const { model, data } = problem(rng);
-        return { model, data, trainerOptions: { rho: [2, 2, 1], rhoPolicy: { kind: 'geometric', factor: 1.1, max: 100 }, beta: 0.01, update: rng.uniform() < 0.5 ? 'exact' : 'linearized' }, options: { maxIterations: 1, plateau: { patience: 2 } } };
+        return { model, data, trainerOptions: { mode: 'persistent', rho: [2, 2, 1], rhoPolicy: { kind: 'geometric', factor: 1.1, max: 100 }, beta: 0.01, update: rng.uniform() < 0.5 ? 'exact' : 'linearized' }, options: { maxIterations: 1, plateau: { patience: 2 } } };
       },
       call: (p) => new AdmmTrainer(p.model as RNN, p.trainerOptions as never).fit(p.data as never, p.options as never),
       fields: paths(['data', 'trainerOptions', 'options']),
       // The trainer's own option names are prefixed 'options.' in its messages.
-      optional: ['trainerOptions', 'options', 'options.plateau.minDelta', 'trainerOptions.rho', 'trainerOptions.rhoPolicy', 'trainerOptions.rhoPolicy.max', 'trainerOptions.rhoPolicy.factor', 'trainerOptions.beta', 'trainerOptions.update', 'options.maxIterations', 'options.plateau'],
+      optional: ['trainerOptions', 'trainerOptions.mode', 'options', 'options.plateau.minDelta', 'trainerOptions.rho', 'trainerOptions.rhoPolicy', 'trainerOptions.rhoPolicy.max', 'trainerOptions.rhoPolicy.factor', 'trainerOptions.beta', 'trainerOptions.update', 'options.maxIterations', 'options.plateau'],
       integers: [...DATA_INTS, 'options.maxIterations', 'options.plateau.patience'],
       finiteChecked: DATA_FINITE,
       loose: ['trainerOptions.rho'],
@@ -78,7 +78,7 @@ export function libTargets(): Target[] {
       },
       call: (p) => new BpttTrainer(p.model as RNN, p.trainerOptions as never).fit(p.data as never, p.options as never),
       fields: paths(['data', 'trainerOptions', 'options']),
-      optional: ['trainerOptions', 'options', 'trainerOptions.optimizer', 'options.maxIterations', 'trainerOptions.optimizer.lr', 'trainerOptions.batchSize', 'trainerOptions.seed', 'trainerOptions.clipGradNorm'],
+      optional: ['trainerOptions', 'trainerOptions.mode', 'options', 'trainerOptions.optimizer', 'options.maxIterations', 'trainerOptions.optimizer.lr', 'trainerOptions.batchSize', 'trainerOptions.seed', 'trainerOptions.clipGradNorm'],
       integers: [...DATA_INTS, 'options.maxIterations', 'trainerOptions.batchSize', 'trainerOptions.seed'],
       finiteChecked: DATA_FINITE,
       rename: trainerOptions,

@@ -59,6 +59,43 @@ const OPS: OpSpec[] = [
     make: (rng) => { const s = shapeOf(rng), w = weights(s, rng); return { shape: s, S: f32(hidden(s), rng, 0.5), O: f32(outs(s), rng), M3: f32(outs(s), rng, 0.1), V: w.V, c: w.c, rho3: rho(rng), beta: 0.1, ...linear(rng) }; },
   },
   {
+    // G and R accumulate (+=): they are outputs the op also reads.
+    name: 'accumulateUWb', outputs: ['G', 'R', 'scratch'],
+    make: (rng) => {
+      const s = shapeOf(rng), n = hidden(s), m = s.d + s.h + 1;
+      return { shape: s, ...inputs(s, rng), S: f32(n, rng, 0.5), A: f32(n, rng), M1: f32(n, rng, 0.1), scratch: new Float32Array(n), G: new Float32Array(m * m), R: new Float32Array(s.h * m) };
+    },
+  },
+  {
+    name: 'solveUWbFromGram', outputs: ['U', 'W', 'b'], optional: WEIGHT_STEP_OPTIONAL,
+    make: (rng) => {
+      const s = shapeOf(rng), w = weights(s, rng), m = s.d + s.h + 1;
+      const G = new Float32Array(m * m);
+      for (let i = 0; i < m; i++) G[i * m + i] = 1 + rng.uniform();  // SPD
+      return { shape: s, G, R: f32(s.h * m, rng), U: w.U, W: w.W, b: w.b, rho1: rho(rng), beta: 0.1, ...linear(rng) };
+    },
+  },
+  {
+    name: 'accumulateVc', outputs: ['G', 'R'],
+    make: (rng) => {
+      const s = shapeOf(rng), m = s.h + 1;
+      return { shape: s, S: f32(hidden(s), rng, 0.5), O: f32(outs(s), rng), M3: f32(outs(s), rng, 0.1), G: new Float32Array(m * m), R: new Float32Array(s.K * m) };
+    },
+  },
+  {
+    name: 'solveVcFromGram', outputs: ['V', 'c'], optional: WEIGHT_STEP_OPTIONAL,
+    make: (rng) => {
+      const s = shapeOf(rng), w = weights(s, rng), m = s.h + 1;
+      const G = new Float32Array(m * m);
+      for (let i = 0; i < m; i++) G[i * m + i] = 1 + rng.uniform();
+      return { shape: s, G, R: f32(s.K * m, rng), V: w.V, c: w.c, rho3: rho(rng), beta: 0.1, ...linear(rng) };
+    },
+  },
+  {
+    name: 'tanh', outputs: ['out'], integers: ['n'],
+    make: (rng) => { const n = 1 + rng.int(40); return { n, A: f32(n, rng, 3), out: new Float32Array(n) }; },
+  },
+  {
     name: 'aStep', outputs: ['A', 'TA'], optional: ['linearized', 'theta'], integers: ['n'],
     make: (rng) => {
       const n = 1 + rng.int(40), A = f32(n, rng);

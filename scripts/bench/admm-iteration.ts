@@ -1,0 +1,106 @@
+/**
+ * One exact persistent ADMM iteration, block by block: seconds per block, the BLAS flops of
+ * each, and an SGEMM of comparable shape (N·T × h × h) timed in the same process between the
+ * iterations, so the ratio (best of each) is taken under the same load. Shared by scripts/bench-iteration.ts and npm run bench.
+ */
+import { AdmmTrainer, RNN, native, type TrainingData } from '../../lib';
+import { refreshAffine, updateInputWeights, updateOutputs, updateOutputWeights, updatePreactivations, updateStates } from '../../lib/admm/blocks';
+import { measureAndAscend } from '../../lib/admm/duals';
+
+/** BLAS flops of one exact iteration (see the comment per term). */
+export function iterationFlops(N: number, T: number, d: number, h: number, K: number): Record<string, number> {
+  const rows = N * T;
+  return {
+    // Gram (syrk) and right-hand side (gemm) of [x; s_{t-1}; 1]
+    uwb: rows * (d * d + 2 * d * h + h * h + 2 * h * d + 2 * h * h),
+    // XU = XUᵀ + b and P = XU + S_{t-1}Wᵀ before the a-step
+    affine: 2 * rows * d * h + 2 * rows * h * h,
+    // right-hand sides Wᵀ(·) and two triangular solves per step
+    s: 2 * rows * h * h + 2 * rows * h * h + 2 * N * K * h,
+    vc: N * h * h + 2 * N * K * h,
+    o: 2 * N * K * h,
+    // P again (new states) and the readout for the duals
+    duals: 2 * rows * h * h + 2 * N * K * h,
+    // the true forward pass
+    forward: 2 * rows * (d * h + h * h) + 2 * N * K * h,
+  };
+}
+
+/** Best-of-`reps` GFLOP/s of C = A B, m×k times k×n. */
+export function sgemmRate(m: number, n: number, k: number, reps: number): number {
+  const A = new Float32Array(m * k).fill(0.5), B = new Float32Array(k * n).fill(0.25), C = new Float32Array(m * n);
+  native.sgemm({ m, n, k, A, B, C });
+  let best = Infinity;
+  for (let i = 0; i < reps; i++) {
+    const t = performance.now();
+    native.sgemm({ m, n, k, A, B, C });
+    best = Math.min(best, performance.now() - t);
+  }
+  return (2 * m * n * k) / (best / 1000) / 1e9;
+}
+
+export interface IterationResult {
+  N: number; T: number; d: number; h: number; K: number;
+  /** Best seconds per block over the timed iterations. */
+  seconds: Record<string, number>;
+  flops: Record<string, number>;
+  totalSeconds: number;
+  gflops: number;
+  sgemmShaped: number;
+  sgemmSquare: number;
+}
+
+/** Times `iterations` exact iterations (after one warm-up) of the persistent loop on `data`. */
+export async function measureIteration(data: TrainingData, h: number, iterations: number): Promise<IterationResult> {
+  const T = data.sequenceLength, N = (data.targets as Int32Array).length, d = data.inputs.length / (N * T), K = 10;
+  const model = new RNN({ inputSize: d, hiddenSize: h, outputSize: K, init: { seed: 0 } });
+  const trainer = new AdmmTrainer(model, { mode: 'persistent' });
+  await trainer.initialise(data);
+  const st = trainer.state!;
+  const cfg = { linearized: false };
+  const blocks: [string, () => Promise<unknown>][] = [
+    ['uwb', () => updateInputWeights(st, model, cfg)],
+    ['affine', () => refreshAffine(st, model)],
+    ['a', () => updatePreactivations(st, model, cfg)],
+    ['s', () => updateStates(st, model, cfg)],
+    ['vc', () => updateOutputWeights(st, model, cfg)],
+    ['o', () => updateOutputs(st, model)],
+    ['duals', () => measureAndAscend(st, model, [1, 1, 1], true)],
+    ['forward', () => native.forwardAsync({ shape: st.shape, ...st.inputs, ...model.weights(), O: st.forwardOutputs })],
+  ];
+  const seconds: Record<string, number> = {};
+  let sgemmShaped = 0;
+  for (let it = 0; it <= iterations; it++) {
+    for (const [name, run] of blocks) {
+      const t = performance.now();
+      await run();
+      const s = (performance.now() - t) / 1000;
+      if (it > 0) seconds[name] = Math.min(seconds[name] ?? Infinity, s);  // iteration 0 warms up (page faults)
+    }
+    // Interleaved with the iterations, so both best-of figures see the same (shared, noisy) machine.
+    if (it > 0) sgemmShaped = Math.max(sgemmShaped, sgemmRate(N * T, h, h, 2));
+  }
+  const flops = iterationFlops(N, T, d, h, K);
+  const totalFlops = Object.values(flops).reduce((a, b) => a + b, 0);
+  const totalSeconds = Object.values(seconds).reduce((a, b) => a + b, 0);
+  return {
+    N, T, d, h, K, seconds, flops, totalSeconds,
+    gflops: totalFlops / totalSeconds / 1e9,
+    sgemmShaped,
+    sgemmSquare: sgemmRate(2048, 2048, 2048, 2),
+  };
+}
+
+/** The per-block table and the summary lines, as printed by both benchmarks. */
+export function formatIteration(r: IterationResult): string[] {
+  const lines = [`| block | ms | GFLOP/s |`, `|---|---:|---:|`];
+  for (const [name, s] of Object.entries(r.seconds)) {
+    const f = r.flops[name] ?? 0;
+    lines.push(`| ${name} | ${(s * 1000).toFixed(1)} | ${f ? (f / s / 1e9).toFixed(1) : ''} |`);
+  }
+  lines.push(`| **iteration** | ${(r.totalSeconds * 1000).toFixed(1)} | ${r.gflops.toFixed(1)} |`);
+  lines.push('');
+  lines.push(`same-run sgemm ${r.N * r.T}×${r.h}×${r.h}: ${r.sgemmShaped.toFixed(1)} GFLOP/s; sgemm 2048³: ${r.sgemmSquare.toFixed(1)} GFLOP/s`);
+  lines.push(`admm iteration / sgemm 2048³: ${(r.gflops / r.sgemmSquare).toFixed(2)}; / shaped sgemm: ${(r.gflops / r.sgemmShaped).toFixed(2)}`);
+  return lines;
+}

@@ -1,0 +1,31 @@
+/**
+ * Peak RSS per ADMM mode at a given N, each configuration measured in its own child process
+ * (scripts/bench/memory-child.ts), against the theoretical bytes of weights + auxiliaries +
+ * duals. The data set itself (N·T·d floats, read in place) and the process baseline (node,
+ * V8, the addon and OpenBLAS buffers) are shown next to it.
+ */
+import { spawnSync } from 'node:child_process';
+import path from 'node:path';
+
+export interface MemoryRow {
+  mode: string; N: number; chunkSize: number | null; status: string; seconds: number;
+  baseline: number; peak: number; theoretical: number; dataBytes: number;
+}
+
+export function measureMemory(mode: string, N: number, chunkSize: number, budgetSeconds: number): MemoryRow {
+  const child = spawnSync(process.execPath, [path.join(__dirname, 'memory-child.js'), mode, String(N), String(chunkSize), String(budgetSeconds)], { encoding: 'utf8' });
+  if (child.status !== 0) throw new Error(`memory child ${mode} N=${N} failed:\n${child.stderr}`);
+  return JSON.parse(child.stdout.trim().split('\n').pop() as string) as MemoryRow;
+}
+
+const gb = (b: number) => (b / 2 ** 30).toFixed(2);
+
+export function formatMemory(rows: MemoryRow[]): string[] {
+  const lines = [
+    '| mode | N | chunk | peak RSS GB | theoretical GB (w + aux + duals) | data GB | baseline GB | RSS / (theoretical + data) | (RSS − baseline) / (theoretical + data) | seconds |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+  ];
+  for (const r of rows)
+    lines.push(`| ${r.mode} | ${r.N} | ${r.chunkSize ?? '—'} | ${gb(r.peak)} | ${gb(r.theoretical)} | ${gb(r.dataBytes)} | ${gb(r.baseline)} | ${(r.peak / (r.theoretical + r.dataBytes)).toFixed(2)} | ${((r.peak - r.baseline) / (r.theoretical + r.dataBytes)).toFixed(2)} | ${r.seconds.toFixed(1)} |`);
+  return lines;
+}
