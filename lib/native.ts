@@ -35,20 +35,19 @@ export interface ChangeResult {
 type Sync<A, R> = (args: A) => R;
 type Twin<Name extends string, A, R> = { [K in Name]: Sync<A, R> } & { [K in `${Name}Async`]: (args: A) => Promise<R> };
 
+/** The five weight arrays of the model, as every whole-model op reads them. */
+export type WeightArgs = { U: Float32Array; W: Float32Array; b: Float32Array; V: Float32Array; c: Float32Array };
+
 export type InputProjectionArgs = { shape: NativeShape; U: Float32Array; b: Float32Array; out: Float32Array } & NativeInputs;
 export type RecurrentAffineArgs = { shape: NativeShape; XU: Float32Array; S: Float32Array; W: Float32Array; out: Float32Array };
 export type ReadoutArgs = { shape: NativeShape; S: Float32Array; V: Float32Array; c: Float32Array; out: Float32Array };
 export type ForwardArgs = {
   shape: NativeShape;
-  U: Float32Array;
-  W: Float32Array;
-  b: Float32Array;
-  V: Float32Array;
-  c: Float32Array;
   A?: Float32Array;
   S?: Float32Array;
   O: Float32Array;
-} & NativeInputs;
+} & WeightArgs &
+  NativeInputs;
 export type SolveUWbArgs = {
   shape: NativeShape;
   S: Float32Array;
@@ -132,13 +131,8 @@ export type AdjointMultipliersArgs = {
   M3: Float32Array;
   stepNorms?: Float32Array;
 } & TargetArgs;
-export type LocalDualWalkArgs = {
+export type LocalDualWalkArgs = WeightArgs & {
   shape: NativeShape;
-  U: Float32Array;
-  W: Float32Array;
-  b: Float32Array;
-  V: Float32Array;
-  c: Float32Array;
   /** Forward states (read); the walk's auxiliary states go to Saux. */
   S: Float32Array;
   Saux: Float32Array;

@@ -1,14 +1,9 @@
 /** The typed BPTT op of the addon (native/bindings_bptt.cpp), on top of the core binding. */
-import { type NativeBinding, type NativeInputs, type NativeShape, native } from '../native';
+import { type NativeBinding, type NativeInputs, type NativeShape, type WeightArgs, native } from '../native';
 
 /** What both ops read: data, targets, weights and an optional mini-batch. */
-export type BpttLossArgs = {
+export type BpttLossArgs = WeightArgs & {
   shape: NativeShape;
-  U: Float32Array;
-  W: Float32Array;
-  b: Float32Array;
-  V: Float32Array;
-  c: Float32Array;
   /** Mini-batch: sample indices in [0, N) and their count (default: every sample in order). */
   batch?: Int32Array;
   batchSize?: number;
