@@ -52,6 +52,8 @@ void recurrentAffine(const Shape& s, const float* XU, const float* S, const floa
 // out = S_t Vᵀ + c on the loss steps; out is [N, L, K].
 void readout(const Shape& s, const float* S, const float* V, const float* c, float* out);
 // Forward pass. A and S ([N, T, h]) may be null: then only O ([N, L, K]) is kept.
+// Runs over chunks of kForwardChunk samples, so its scratch does not grow with N.
+constexpr int64_t kForwardChunk = 4096;
 void forward(const Shape& s, const Inputs& in, const float* U, const float* W, const float* b,
              const float* V, const float* c, float* A, float* S, float* O);
 

@@ -108,9 +108,26 @@ void accumulateUWb(const Shape& s, const Inputs& in, const float* S, const float
   float* G = Gout;
   float* R = Rout;
 
-  // Z = A + M1, the target of the affine constraint.
-  parallelChunks(rows * h, 1 << 15, [&](int64_t b0, int64_t b1, int) {
-    for (int64_t k = b0; k < b1; ++k) scratch[k] = A[k] + M1[k];
+  // Z = A + M1, the target of the affine constraint, and in the same pass the bias column's
+  // sums: Σ z over all rows and Σ s_{t-1} over the regressor rows (t < T−1), in double per
+  // chunk of samples, combined in chunk order (deterministic).
+  const int chunksMax = elementwiseThreads() + 1;
+  std::vector<double> partial(static_cast<size_t>(chunksMax) * 2 * h, 0.0);
+  const int used = parallelChunks(N, std::max<int64_t>(1, (int64_t{1} << 15) / std::max<int64_t>(T * h, 1)),
+                                  [&](int64_t n0, int64_t n1, int c) {
+    double* zSum = partial.data() + static_cast<size_t>(c) * 2 * h;
+    double* stateSum = zSum + h;
+    for (int64_t nn = n0; nn < n1; ++nn)
+      for (int64_t t = 0; t < T; ++t) {
+        const int64_t r = s.stateRow(nn, t);
+        for (int64_t i = 0; i < h; ++i) {
+          const float z = A[r + i] + M1[r + i];
+          scratch[r + i] = z;
+          zSum[i] += z;
+        }
+        if (t < T - 1)
+          for (int64_t i = 0; i < h; ++i) stateSum[i] += S[r + i];
+      }
   });
   const float* Z = scratch;
 
@@ -137,37 +154,44 @@ void accumulateUWb(const Shape& s, const Inputs& in, const float* S, const float
   }
 
   // State block: regressor s_{t-1} pairs with x_t and Z_t for t ≥ 1 (s_{-1} = 0 adds nothing).
+  // Row r − 1 of S is the regressor of row r, so one product over all rows shifted by one
+  // covers every step at once (a few large BLAS calls instead of 3 per step). The shift also
+  // pairs the first step of sample n with the last state of sample n − 1 and counts last states
+  // as regressors: those N − 1 cross-sample terms are subtracted by products over N − 1 rows.
   float* Gss = G + d * m + d;
   float* Gsx = G + d * m;
-  for (int64_t t = 1; t < T; ++t) {
-    const float* Sp = S + (t - 1) * h;
-    cblas_ssyrk(CblasRowMajor, CblasLower, CblasTrans, n, asInt(N), 1.0f, Sp, asInt(ld), 1.0f, Gss, m);
-    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, n, n, asInt(N), 1.0f, Z + t * h, asInt(ld), Sp, asInt(ld),
-                1.0f, R + d, m);
-    if (in.ids) {
-      for (int64_t nn = 0; nn < N; ++nn) {
-        const int64_t v = in.ids[nn * T + t];
-        const float* sp = Sp + nn * ld;
-        for (int64_t i = 0; i < h; ++i) Gsx[i * m + v] += sp[i];
-      }
-    } else {
-      cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, n, asInt(d), asInt(N), 1.0f, Sp, asInt(ld),
-                  in.x + t * d, asInt(T * d), 1.0f, Gsx, m);
+  if (T > 1) {
+    const int all = asInt(rows - 1), cross = asInt(N - 1), ldi = asInt(ld);
+    const float* Slast = S + (T - 1) * h;  // s_{n,T−1}, n = 0 … N − 2
+    cblas_ssyrk(CblasRowMajor, CblasLower, CblasTrans, n, all, 1.0f, S, n, 1.0f, Gss, m);
+    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, n, n, all, 1.0f, Z + h, n, S, n, 1.0f, R + d, m);
+    if (!in.ids)
+      cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, n, asInt(d), all, 1.0f, S, n, in.x + d, asInt(d), 1.0f,
+                  Gsx, m);
+    if (cross > 0) {
+      cblas_ssyrk(CblasRowMajor, CblasLower, CblasTrans, n, cross, -1.0f, Slast, ldi, 1.0f, Gss, m);
+      cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, n, n, cross, -1.0f, Z + ld, ldi, Slast, ldi, 1.0f, R + d,
+                  m);
+      if (!in.ids)
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, n, asInt(d), cross, -1.0f, Slast, ldi, in.x + T * d,
+                    asInt(T * d), 1.0f, Gsx, m);
     }
+    if (in.ids)
+      for (int64_t nn = 0; nn < N; ++nn)
+        for (int64_t t = 1; t < T; ++t) {
+          const int64_t v = in.ids[nn * T + t];
+          const float* sp = S + s.stateRow(nn, t - 1);
+          for (int64_t i = 0; i < h; ++i) Gsx[i * m + v] += sp[i];
+        }
   }
-  std::vector<double> stateSum(static_cast<size_t>(h), 0.0), zSum(static_cast<size_t>(h), 0.0);
-  for (int64_t nn = 0; nn < N; ++nn)
-    for (int64_t t = 0; t < T; ++t) {
-      const float* sr = S + s.stateRow(nn, t);
-      const float* zr = Z + s.stateRow(nn, t);
-      for (int64_t i = 0; i < h; ++i) {
-        if (t < T - 1) stateSum[i] += sr[i];
-        zSum[i] += zr[i];
-      }
-    }
   for (int64_t i = 0; i < h; ++i) {
-    G[bias * m + d + i] += static_cast<float>(stateSum[i]);
-    R[i * m + bias] += static_cast<float>(zSum[i]);
+    double zSum = 0, stateSum = 0;
+    for (int c = 0; c < used; ++c) {
+      zSum += partial[static_cast<size_t>(c) * 2 * h + i];
+      stateSum += partial[static_cast<size_t>(c) * 2 * h + h + i];
+    }
+    G[bias * m + d + i] += static_cast<float>(stateSum);
+    R[i * m + bias] += static_cast<float>(zSum);
   }
   G[bias * m + bias] += static_cast<float>(rows);
 }

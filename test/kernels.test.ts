@@ -178,6 +178,25 @@ for (const s of SHAPES) {
   });
 }
 
+// native/forward.cpp runs over chunks of kForwardChunk = 4096 samples: a chunk boundary that
+// dropped or misplaced a sample's offset would show up in the samples past it.
+for (const everyStep of [false, true]) {
+  const s: NativeShape = { N: 4096 + 37, T: 3, d: 2, h: 3, K: 2, everyStep };
+  for (const kind of KINDS) {
+    test(`forward over several sample chunks ${nameOf(s)} ${kind}`, (t) => {
+      const p = makeProblem(s, 14), rng = new Random(4);
+      const expected = ref.forward(s, refInputs(p, kind), p.U, p.W, p.b, p.V, p.c);
+      const args = { shape: s, ...viewInputs(rng, p, kind), U: p.U, W: p.W, b: p.b, V: p.V, c: p.c, A: outView(rng, p.A.length), S: outView(rng, p.A.length), O: outView(rng, p.O.length) };
+      native.forward(args);
+      assertClose(t, args.A, expected.A, 'A');
+      assertClose(t, args.S, expected.S, 'S');
+      assertClose(t, args.O, expected.O, 'O');
+      checkPadding(t, args);
+    });
+  }
+}
+
+
 // ---- weight blocks -----------------------------------------------------------------
 
 /** Weight settings: β > 0 keeps the one-hot (ids) Gram, whose input columns sum to the bias column, definite. */

@@ -29,23 +29,34 @@ export function sumNorms(into?: ConstraintNorms, part?: ConstraintNorms): Constr
   return n;
 }
 
+/**
+ * The fused loop over [begin, end): a top-level function with one shape of arguments, so V8
+ * optimises it once for every constraint (a closure per call was measured 2–3× slower).
+ * Adds ‖r‖², ‖left‖², ‖right‖², ‖μ‖², ‖μ + r‖² into `sums`.
+ */
+function ascendRange(left: Float32Array, right: Float32Array, dual: Float32Array, scale: number, apply: boolean, begin: number, end: number, sums: Float64Array): void {
+  let rr = 0, ll = 0, pp = 0, mo = 0, mn = 0;
+  for (let k = begin; k < end; k++) {
+    const l = left[k], p = right[k], m = dual[k], r = l - p, next = m + r;
+    rr += r * r;
+    ll += l * l;
+    pp += p * p;
+    mo += m * m;
+    mn += next * next;
+    if (apply) dual[k] = next * scale;
+  }
+  sums[0] += rr;
+  sums[1] += ll;
+  sums[2] += pp;
+  sums[3] += mo;
+  sums[4] += mn;
+}
+
 /** One constraint's ascent and norms in one pass, in chunks that yield to the event loop. */
 export async function ascend(left: Float32Array, right: Float32Array, dual: Float32Array, scale: number, apply: boolean): Promise<ConstraintNorms> {
-  const n = sumNorms();
-  await forChunks(left.length, (begin, end) => {
-    let rr = 0, ll = 0, pp = 0, mo = 0, mn = 0;
-    for (let k = begin; k < end; k++) {
-      const l = left[k], p = right[k], m = dual[k], r = l - p, next = m + r;
-      rr += r * r;
-      ll += l * l;
-      pp += p * p;
-      mo += m * m;
-      mn += next * next;
-      if (apply) dual[k] = next * scale;
-    }
-    sumNorms(n, { residualSq: rr, leftSq: ll, rightSq: pp, dualOldSq: mo, dualNewSq: mn });
-  });
-  return n;
+  const sums = new Float64Array(5);
+  await forChunks(left.length, (begin, end) => ascendRange(left, right, dual, scale, apply, begin, end, sums));
+  return { residualSq: sums[0], leftSq: sums[1], rightSq: sums[2], dualOldSq: sums[3], dualNewSq: sums[4] };
 }
 
 /** Brings the readout V s + c up to date (into st.readout). */
