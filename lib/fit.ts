@@ -1,4 +1,4 @@
-/** What both trainers share around their fit loop: the common fit options, plateau detection, draining iterate(). */
+/** What both trainers share around their fit loop: the common fit options, handing a record to the caller, plateau detection, draining iterate(). */
 import { checkAbortSignal, checkBoolean, checkFunction, checkInteger, checkNumber, checkObject } from './validate';
 
 export interface CommonFitOptions<R> {
@@ -48,6 +48,24 @@ export class PlateauDetector {
     }
     return ++this.since >= s.patience ? `loss has not improved by ${s.minDelta} (relative) for ${this.since} iterations` : undefined;
   }
+}
+
+/**
+ * Hands a finished iteration's record to the caller: yields it and awaits onIteration with the
+ * model unlocked (the weights are consistent there, so callers may predict or checkpoint), then
+ * locks it again for `owner`. Returns the stop message when onIteration returned false.
+ */
+export async function* handOver<R extends { iteration: number }>(
+  record: R,
+  model: { lock(owner: string): void; unlock(): void },
+  owner: string,
+  onIteration: CommonFitOptions<R>['onIteration'],
+): AsyncGenerator<R, string | undefined, void> {
+  model.unlock();
+  yield record;
+  const verdict = onIteration ? await onIteration(record) : undefined;
+  model.lock(owner);
+  return verdict === false ? `onIteration returned false at iteration ${record.iteration}` : undefined;
 }
 
 /** Runs an iterate() generator to its end and returns its return value. */

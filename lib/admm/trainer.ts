@@ -7,7 +7,7 @@
  * fit() never blocks the event loop: the blocks run in native async workers and the
  * TypeScript-side dual updates yield between chunks.
  */
-import { PlateauDetector, drain } from '../fit';
+import { PlateauDetector, drain, handOver } from '../fit';
 import { type TrainingData, inputLayout, lossForTargets, nativeShape, targetLayout } from '../data';
 import { forChunks } from '../chunked';
 import { AdmmError, invalidType } from '../errors';
@@ -317,11 +317,8 @@ export class AdmmTrainer {
         record.elapsed = (performance.now() - started) / 1000;
         history.push(record);
 
-        this.model.unlock();  // the weights are consistent here: callers may predict
-        yield record;
-        const verdict = opts.onIteration ? await opts.onIteration(record) : undefined;
-        this.model.lock('AdmmTrainer.fit');
-        if (verdict === false) return finish('stopped', `onIteration returned false at iteration ${record.iteration}`);
+        const declined = yield* handOver(record, this.model, 'AdmmTrainer.fit', opts.onIteration);
+        if (declined) return finish('stopped', declined);
 
         const stop = this.convergence(record, opts);
         if (stop) return finish('converged', stop);

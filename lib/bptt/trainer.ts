@@ -9,7 +9,7 @@
  * batch (torch's reduction = 'mean'); the reported `loss` is the same mean over the training set.
  * fit() never blocks the event loop: every mini-batch runs in the native async twin.
  */
-import { PlateauDetector, drain } from '../fit';
+import { PlateauDetector, drain, handOver } from '../fit';
 import { type TrainingData, inputLayout, lossForTargets, nativeShape, targetLayout, type TargetLayout } from '../data';
 import { AdmmError, invalidType } from '../errors';
 import type { NativeInputs, NativeShape } from '../native';
@@ -105,11 +105,8 @@ export class BpttTrainer {
         outcome.elapsed = (performance.now() - started) / 1000;
         history.push(outcome);
 
-        this.model.unlock(); // the weights are consistent here: callers may predict
-        yield outcome;
-        const verdict = opts.onIteration ? await opts.onIteration(outcome) : undefined;
-        this.model.lock('BpttTrainer.fit');
-        if (verdict === false) return finish('stopped', `onIteration returned false at iteration ${outcome.iteration}`);
+        const declined = yield* handOver(outcome, this.model, 'BpttTrainer.fit', opts.onIteration);
+        if (declined) return finish('stopped', declined);
         const stalled = plateau.update(outcome.loss);
         if (stalled) return finish('plateau', stalled);
       }
