@@ -200,25 +200,14 @@ export class AdmmTrainer {
         await block();
       }
 
-    const policy = this.options.rhoPolicy;
-    const rho: Triple = [...st.rho];
-    const scheduled = rhoIsScheduled(policy);
-    let next = scheduled ? nextRho(policy, rho) : rho;
-    const norms = await measureConstraints(st, model, scheduled ? (rho.map((r, i) => r / next[i]) as Triple) : [1, 1, 1], true);
-    const auxiliary = summariseLoss(st.O, st.shape.K, st.targets);
-    const lagrangian = assembleLagrangian(auxiliary.sum, weightDecay(model, st.beta), rho, norms);
-
-    const primal = norms.map((n) => Math.sqrt(n.residualSq)) as Triple;
-    const relative = norms.map((n, i) => primal[i] / Math.max(Math.sqrt(n.leftSq), Math.sqrt(n.rightSq), 1e-30));
-    const dual = st.change.map((c, i) => rho[i] * Math.sqrt(c)) as Triple;
-    const multiplierNorm = Math.sqrt(norms.reduce((s, n, i) => s + rho[i] * rho[i] * n.dualNewSq, 0));
-    if (!scheduled) {
-      next = nextRho(policy, rho, { primal, dual });
-      await rescaleDuals(st, rho.map((r, i) => r / next[i]) as Triple);
-    }
-    st.rho = next;
-
-    await native.forwardAsync({ shape: st.shape, ...st.inputs, ...model.weights(), O: st.forwardOutputs });
+    // The true forward pass reads only the inputs and the (now final) weights, so it runs on a
+    // pool thread beside the dual ascent, which keeps the main thread busy in TypeScript.
+    const forwardPass = native.forwardAsync({ shape: st.shape, ...st.inputs, ...model.weights(), O: st.forwardOutputs });
+    const duals = this.ascendDuals(st, model).catch(async (e: unknown) => {
+      await forwardPass.catch(() => undefined);  // never leave the pass writing after a failure
+      throw e;
+    });
+    const [{ rho, lagrangian, auxiliary, relative, dual, multiplierNorm }] = await Promise.all([duals, forwardPass]);
     const forward = summariseLoss(st.forwardOutputs, st.shape.K, st.targets);
     st.iteration++;
     const seconds = (performance.now() - started) / 1000;
@@ -236,6 +225,28 @@ export class AdmmTrainer {
       seconds,
       elapsed: seconds,
     };
+  }
+
+  /** Block 6: the dual ascent and the ρ update, with the norms the record reports. */
+  private async ascendDuals(st: AdmmState, model: RNN) {
+    const policy = this.options.rhoPolicy;
+    const rho: Triple = [...st.rho];
+    const scheduled = rhoIsScheduled(policy);
+    let next = scheduled ? nextRho(policy, rho) : rho;
+    const norms = await measureConstraints(st, model, scheduled ? (rho.map((r, i) => r / next[i]) as Triple) : [1, 1, 1], true);
+    const auxiliary = summariseLoss(st.O, st.shape.K, st.targets);
+    const lagrangian = assembleLagrangian(auxiliary.sum, weightDecay(model, st.beta), rho, norms);
+
+    const primal = norms.map((n) => Math.sqrt(n.residualSq)) as Triple;
+    const relative = norms.map((n, i) => primal[i] / Math.max(Math.sqrt(n.leftSq), Math.sqrt(n.rightSq), 1e-30));
+    const dual = st.change.map((c, i) => rho[i] * Math.sqrt(c)) as Triple;
+    const multiplierNorm = Math.sqrt(norms.reduce((s, n, i) => s + rho[i] * rho[i] * n.dualNewSq, 0));
+    if (!scheduled) {
+      next = nextRho(policy, rho, { primal, dual });
+      await rescaleDuals(st, rho.map((r, i) => r / next[i]) as Triple);
+    }
+    st.rho = next;
+    return { rho, lagrangian, auxiliary, relative, dual, multiplierNorm };
   }
 
   /** Mini-batch modes: one epoch of resynchronised mini-batches, then the forward-pass loss. */
