@@ -69,13 +69,14 @@ export async function refreshReadout(st: AdmmState, model: RNN): Promise<void> {
  * given rescale factors. Returns the norms for constraints a, s, o.
  */
 export async function measureAndAscend(st: AdmmState, model: RNN, scale: Triple, apply: boolean): Promise<[ConstraintNorms, ConstraintNorms, ConstraintNorms]> {
-  await refreshAffine(st, model);
-  await refreshReadout(st, model);
-  return [
-    await ascend(st.A, st.P, st.M1, scale[0], apply),
-    await ascend(st.S, st.TA, st.M2, scale[1], apply),
-    await ascend(st.O, st.readout, st.M3, scale[2], apply),
-  ];
+  // Constraint s = tanh a needs no product: its pass runs on this thread while a pool thread
+  // brings P and the readout up to date for the other two.
+  const products = async () => {
+    await refreshAffine(st, model);
+    await refreshReadout(st, model);
+  };
+  const [, states] = await Promise.all([products(), ascend(st.S, st.TA, st.M2, scale[1], apply)]);
+  return [await ascend(st.A, st.P, st.M1, scale[0], apply), states, await ascend(st.O, st.readout, st.M3, scale[2], apply)];
 }
 
 /** Multiplies every scaled dual by its factor (after a ρ change not fused into the ascent). */
