@@ -24,7 +24,7 @@ export const SIZES: Record<'quick' | 'full', SuiteSizes> = {
   full: {
     comparison: { hidden: 128, budget: 30, maxIterations: 60 },
     init: { hidden: 128, budget: 12, maxIterations: 30 },
-    adding: { lengths: [50, 100, 200], train: 2000, test: 500, hidden: 64, budget: 16, maxIterations: 100 },
+    adding: { lengths: [50, 100, 200], train: 2000, test: 500, hidden: 64, budget: 60, maxIterations: 1000 },
   },
 };
 
