@@ -9,6 +9,7 @@
  */
 import os from 'node:os';
 import { getThreads, loadMnist10k } from '../lib';
+import { measureAdmmEpochs } from './bench/admm-epoch';
 import { formatIteration, measureIteration } from './bench/admm-iteration';
 import { median, runBpttPair } from './bench/bptt-pytorch';
 import { measureTfjsEpoch } from './bench/bptt-tfjs';
@@ -39,6 +40,15 @@ async function main(): Promise<void> {
   console.log(`| PyTorch ${pair.torch.torch} | ${pair.torch.threads} | ${torch.toFixed(2)} | ${(ours / torch).toFixed(2)} |`);
   console.log(`| tfjs ${tfjs.version} (${tfjs.backend}, extrapolated from ${tfjs.batchesTimed} batches) | 1 (JS) | ${tfjs.epochSeconds.toFixed(1)} | ${(ours / tfjs.epochSeconds).toFixed(3)} |`);
   console.log(`\nepochs ours: ${pair.ours.seconds.map((s) => s.toFixed(2)).join(' ')}; pytorch: ${pair.torch.seconds.map((s) => s.toFixed(2)).join(' ')}; test accuracy ours ${pair.ours.testAccuracy.toFixed(3)}, pytorch ${pair.torch.testAccuracy.toFixed(3)}`);
+  console.log(`load average: ${load()}\n`);
+
+  console.log(`## Default ADMM mode (adjoint) epoch, same data, batch and initial weights\n`);
+  const admm = await measureAdmmEpochs(quick ? 2 : 5);
+  const admmEpoch = median(admm.seconds);
+  console.log('| trainer | epoch seconds (median) | ÷ our BPTT-Adam | ÷ PyTorch BPTT-Adam |');
+  console.log('|---|---:|---:|---:|');
+  console.log(`| AdmmTrainer, mode 'adjoint' | ${admmEpoch.toFixed(2)} | ${(admmEpoch / ours).toFixed(2)} | ${(admmEpoch / torch).toFixed(2)} |`);
+  console.log(`\nepochs: ${admm.seconds.map((s) => s.toFixed(2)).join(' ')}; test accuracy after ${admm.seconds.length} epochs ${admm.testAccuracy.toFixed(3)}`);
   console.log(`load average: ${load()}\n`);
 
   const N = quick ? 10000 : 60000;
