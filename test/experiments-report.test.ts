@@ -89,8 +89,8 @@ function addingRuns(admmRatio: number): RunRecord[] {
 test('claim 3 and the adding rows: ratio of the signal at step 1 to step T', (t) => {
   t.is(claimGradients(addingRuns(0.5)).verdict, 'holds');
   t.is(claimGradients(addingRuns(1e-6)).verdict, 'does not hold');
-  t.is(addingRow(addingRuns(0.5)[0]), '| T=100 | ADMM local-duals | 1 | 0.0200 | yes | 5.0e-1 | 1.0e+0 | 5.0e-1 | max-iterations |');
-  t.is(addingRow(addingRuns(0.5)[1]), '| T=100 | BPTT SGD | 1 | 0.1700 | no | 1.0e-8 | 1.0e+0 | 1.0e-8 | max-iterations |');
+  t.is(addingRow(addingRuns(0.5)[0]), '| T=100 | ADMM local-duals | 1 | 0.0500 | 0.0200 | yes | 5.0e-1 | 1.0e+0 | 5.0e-1 | max-iterations |');
+  t.is(addingRow(addingRuns(0.5)[1]), '| T=100 | BPTT SGD | 1 | 0.0800 | 0.1700 | no | 1.0e-8 | 1.0e+0 | 1.0e-8 | max-iterations |');
 });
 
 test('the report has every section, the comparison rows, and "not tested" for missing suites', (t) => {
