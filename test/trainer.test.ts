@@ -44,6 +44,24 @@ test('the record carries every field, ρ follows the geometric schedule and the 
   t.deepEqual(trainer.state!.rho, [10, 10, 3.375 * 1.5]);
 });
 
+test('the persistent record reports ρ1‖μ1_t‖ per step as stepSignal', async (t) => {
+  const T = 6, h = 8;
+  const { model, data } = randomProblem({ N: 20, T, d: 4, h, K: 3, lossSteps: 'last', loss: 'softmax-cross-entropy' });
+  const trainer = new AdmmTrainer(model, { ...PERSISTENT, rho: [4, 2, 1], rhoPolicy: { kind: 'geometric', factor: 1.5, max: 10 } });
+  const { history } = await trainer.fit(data, { maxIterations: 2 });
+  const signal = history[1].stepSignal!;
+  t.is(signal.length, T);
+  // Recomputed from the exported state: μ1 there is already rescaled to the next ρ1, λ1 = ρ1 μ1 is not.
+  const snap = trainer.exportState();
+  for (let step = 0; step < T; step++) {
+    let sq = 0;
+    for (let n = 0; n < 20; n++) for (let i = 0; i < h; i++) sq += snap.M1[(n * T + step) * h + i] ** 2;
+    const expected = snap.rho[0] * Math.sqrt(sq);
+    t.true(Math.abs(signal[step] - expected) <= 1e-5 * expected + 1e-9, `step ${step}: ${signal[step]} vs ${expected}`);
+  }
+  t.true(signal.some((v) => v > 0));
+});
+
 test('the same seed gives the identical history', async (t) => {
   const run = async () => {
     const model = mnistModel(7);

@@ -10,7 +10,7 @@
 import type { TargetLayout } from '../data';
 import { native, type NativeInputs, type NativeShape } from '../native';
 import type { RNN } from '../rnn';
-import { type ConstraintNorms, ascend, measureAndAscend, sumNorms } from './duals';
+import { type ConstraintNorms, ascend, measureAndAscend, stepLayout, sumNorms } from './duals';
 import type { Triple } from './rho';
 import type { AdmmState } from './state';
 
@@ -108,7 +108,7 @@ export async function chunkedMeasureAndAscend(st: AdmmState, model: RNN, scale: 
     await chunkAffine(c, model);
     await native.tanhAsync({ n: c.A.length, A: c.A, out: c.TA });
     await native.readoutAsync({ shape: c.shape, S: c.S, V: model.V, c: model.c, out: c.readout });
-    sumNorms(total[0], await ascend(c.A, c.P, c.M1, scale[0], apply));
+    sumNorms(total[0], await ascend(c.A, c.P, c.M1, scale[0], apply, stepLayout(st)));
     sumNorms(total[1], await ascend(c.S, c.TA, c.M2, scale[1], apply));
     sumNorms(total[2], await ascend(c.O, c.readout, c.M3, scale[2], apply));
   }

@@ -20,30 +20,56 @@ export interface ConstraintNorms {
   /** ‖μ‖² before and after the ascent step (before rescaling). */
   dualOldSq: number;
   dualNewSq: number;
+  /** dualNewSq split by time step (only when the ascent was given the [N, T, h] layout). */
+  dualNewSqPerStep?: Float64Array;
 }
 
 /** Zero norms, or (with two arguments) adds `part` into `into`: chunked sweeps sum them over chunks. */
 export function sumNorms(into?: ConstraintNorms, part?: ConstraintNorms): ConstraintNorms {
   const n = into ?? { residualSq: 0, leftSq: 0, rightSq: 0, dualOldSq: 0, dualNewSq: 0 };
-  if (part) for (const k of Object.keys(n) as (keyof ConstraintNorms)[]) n[k] += part[k];
+  if (!part) return n;
+  n.residualSq += part.residualSq;
+  n.leftSq += part.leftSq;
+  n.rightSq += part.rightSq;
+  n.dualOldSq += part.dualOldSq;
+  n.dualNewSq += part.dualNewSq;
+  if (part.dualNewSqPerStep) {
+    n.dualNewSqPerStep ??= new Float64Array(part.dualNewSqPerStep.length);
+    for (let t = 0; t < part.dualNewSqPerStep.length; t++) n.dualNewSqPerStep[t] += part.dualNewSqPerStep[t];
+  }
   return n;
 }
+
+/** Rows of `rowLength` values cycling through `steps` time steps: the [N, T, h] layout of μ1. */
+export interface StepLayout {
+  steps: number;
+  rowLength: number;
+}
+/** Every element in one "step": the layout for constraints whose per-step split is not wanted. */
+const FLAT: StepLayout = { steps: 1, rowLength: 2 ** 52 };
 
 /**
  * The fused loop over [begin, end): a top-level function with one shape of arguments, so V8
  * optimises it once for every constraint (a closure per call was measured 2–3× slower).
- * Adds ‖r‖², ‖left‖², ‖right‖², ‖μ‖², ‖μ + r‖² into `sums`.
+ * Adds ‖r‖², ‖left‖², ‖right‖², ‖μ‖², ‖μ + r‖² into `sums[0..4]`, and ‖μ + r‖² of each row
+ * into `perStep[row mod steps]`.
  */
-function ascendRange(left: Float32Array, right: Float32Array, dual: Float32Array, scale: number, apply: boolean, begin: number, end: number, sums: Float64Array): void {
+function ascendRange(left: Float32Array, right: Float32Array, dual: Float32Array, scale: number, apply: boolean, begin: number, end: number, sums: Float64Array, layout: StepLayout, perStep: Float64Array): void {
   let rr = 0, ll = 0, pp = 0, mo = 0, mn = 0;
-  for (let k = begin; k < end; k++) {
-    const l = left[k], p = right[k], m = dual[k], r = l - p, next = m + r;
-    rr += r * r;
-    ll += l * l;
-    pp += p * p;
-    mo += m * m;
-    mn += next * next;
-    if (apply) dual[k] = next * scale;
+  for (let k = begin; k < end; ) {
+    const row = Math.floor(k / layout.rowLength), rowEnd = Math.min(end, (row + 1) * layout.rowLength);
+    let rowSq = 0;
+    for (; k < rowEnd; k++) {
+      const l = left[k], p = right[k], m = dual[k], r = l - p, next = m + r;
+      rr += r * r;
+      ll += l * l;
+      pp += p * p;
+      mo += m * m;
+      rowSq += next * next;
+      if (apply) dual[k] = next * scale;
+    }
+    mn += rowSq;
+    perStep[row % layout.steps] += rowSq;
   }
   sums[0] += rr;
   sums[1] += ll;
@@ -52,12 +78,18 @@ function ascendRange(left: Float32Array, right: Float32Array, dual: Float32Array
   sums[4] += mn;
 }
 
-/** One constraint's ascent and norms in one pass, in chunks that yield to the event loop. */
-export async function ascend(left: Float32Array, right: Float32Array, dual: Float32Array, scale: number, apply: boolean): Promise<ConstraintNorms> {
-  const sums = new Float64Array(5);
-  await forChunks(left.length, (begin, end) => ascendRange(left, right, dual, scale, apply, begin, end, sums));
-  return { residualSq: sums[0], leftSq: sums[1], rightSq: sums[2], dualOldSq: sums[3], dualNewSq: sums[4] };
+/**
+ * One constraint's ascent and norms in one pass, in chunks that yield to the event loop. With a
+ * `layout`, the new dual's squared norm is also split by time step (dualNewSqPerStep).
+ */
+export async function ascend(left: Float32Array, right: Float32Array, dual: Float32Array, scale: number, apply: boolean, layout?: StepLayout): Promise<ConstraintNorms> {
+  const sums = new Float64Array(5), perStep = new Float64Array(layout?.steps ?? 1);
+  await forChunks(left.length, (begin, end) => ascendRange(left, right, dual, scale, apply, begin, end, sums, layout ?? FLAT, perStep));
+  return { residualSq: sums[0], leftSq: sums[1], rightSq: sums[2], dualOldSq: sums[3], dualNewSq: sums[4], ...(layout ? { dualNewSqPerStep: perStep } : {}) };
 }
+
+/** The [N, T, h] layout of the state's step-indexed buffers. */
+export const stepLayout = (st: AdmmState): StepLayout => ({ steps: st.shape.T, rowLength: st.shape.h });
 
 /** Brings the readout V s + c up to date (into st.readout). */
 export async function refreshReadout(st: AdmmState, model: RNN): Promise<void> {
@@ -76,7 +108,7 @@ export async function measureAndAscend(st: AdmmState, model: RNN, scale: Triple,
     await refreshReadout(st, model);
   };
   const [, states] = await Promise.all([products(), ascend(st.S, st.TA, st.M2, scale[1], apply)]);
-  return [await ascend(st.A, st.P, st.M1, scale[0], apply), states, await ascend(st.O, st.readout, st.M3, scale[2], apply)];
+  return [await ascend(st.A, st.P, st.M1, scale[0], apply, stepLayout(st)), states, await ascend(st.O, st.readout, st.M3, scale[2], apply)];
 }
 
 /** Multiplies every scaled dual by its factor (after a ρ change not fused into the ascent). */

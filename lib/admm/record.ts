@@ -18,8 +18,10 @@ export interface AdmmIterationRecord {
   /** (ρ1, ρ2, ρ3) used in this iteration. */
   rho: [number, number, number];
   /**
-   * Mini-batch modes: the mean signal reaching each step t = 1..T, ‖λ2_t‖ (adjoint) or ρ1‖μ1_t‖
-   * (dual modes) — the quantity whose vanishing or explosion the paper's claims are about.
+   * The signal reaching each step t = 1..T — the quantity whose vanishing or explosion the
+   * paper's claims are about. Mini-batch modes: the mean over batches of ‖λ2_t‖ (adjoint) or
+   * ρ1‖μ1_t‖ (dual modes), each norm over one batch. Persistent mode: ρ1‖μ1_t‖ over all sequences
+   * after this iteration's dual ascent.
    */
   stepSignal?: number[];
   /** θ accepted by backtracking per linearised block (only with update: 'linearized'). */

@@ -207,7 +207,7 @@ export class AdmmTrainer {
       await forwardPass.catch(() => undefined);  // never leave the pass writing after a failure
       throw e;
     });
-    const [{ rho, lagrangian, auxiliary, relative, dual, multiplierNorm }] = await Promise.all([duals, forwardPass]);
+    const [{ rho, lagrangian, auxiliary, relative, dual, multiplierNorm, stepSignal }] = await Promise.all([duals, forwardPass]);
     const forward = summariseLoss(st.forwardOutputs, st.shape.K, st.targets);
     st.iteration++;
     const seconds = (performance.now() - started) / 1000;
@@ -221,6 +221,7 @@ export class AdmmTrainer {
       primalResiduals: { a: relative[0], s: relative[1], o: relative[2] },
       dualResidual: Math.hypot(...dual) / Math.max(multiplierNorm, 1e-30),
       rho,
+      stepSignal,
       ...(cfg.linearized ? { theta: { ...st.theta } } : {}),
       seconds,
       elapsed: seconds,
@@ -246,7 +247,9 @@ export class AdmmTrainer {
       await rescaleDuals(st, rho.map((r, i) => r / next[i]) as Triple);
     }
     st.rho = next;
-    return { rho, lagrangian, auxiliary, relative, dual, multiplierNorm };
+    // λ1 = ρ1 μ1 reaching each step (invariant under the rescale, so this iteration's ρ1).
+    const stepSignal = Array.from(norms[0].dualNewSqPerStep ?? [], (sq) => rho[0] * Math.sqrt(sq));
+    return { rho, lagrangian, auxiliary, relative, dual, multiplierNorm, stepSignal };
   }
 
   /** Mini-batch modes: one epoch of resynchronised mini-batches, then the forward-pass loss. */

@@ -95,7 +95,7 @@ function addingSection(runs: RunRecord[]): string {
   return [
     '## Experiments (c): long-range dependence — the adding problem',
     '',
-    `${rs[0].data.replace(/T = \d+/, `T ∈ {${lengths}}`)}; h = ${c.hidden}, init N(0, 0.1²), squared error at the last step; ${c.budgetSeconds} CPU seconds or ${c.maxIterations} iterations per run. Predicting 1.0 always gives test MSE 1/6 ≈ 0.167; "learnt" = below ${f(RULES.addingLearnsFraction / 6, 3)}. Signals at the last iteration: ADMM adjoint ‖λ2_t‖ (this is the BPTT adjoint recursion, so it behaves like BPTT by construction), local-duals / sweeps ρ1‖μ1_t‖ (library stepSignal), persistent ρ1‖μ1_t‖ from the exported state; BPTT ‖∂L/∂s_t‖.`,
+    `${rs[0].data.replace(/T = \d+/, `T ∈ {${lengths}}`)}; h = ${c.hidden}, init N(0, 0.1²), squared error at the last step; ${c.budgetSeconds} CPU seconds or ${c.maxIterations} iterations per run. Predicting 1.0 always gives test MSE 1/6 ≈ 0.167; "learnt" = below ${f(RULES.addingLearnsFraction / 6, 3)}. Signals at the last iteration: ADMM adjoint ‖λ2_t‖ (this is the BPTT adjoint recursion, so it behaves like BPTT by construction), local-duals / sweeps ρ1‖μ1_t‖ per batch, persistent ρ1‖μ1_t‖ over all sequences (both the records' stepSignal); BPTT ‖∂L/∂s_t‖.`,
     '',
     '| T | method | iterations | final training loss (½ squared error, so ½ MSE) | test MSE | learnt | signal t = 1 | signal t = T | ratio 1/T | status |',
     '|---|---|---|---|---|---|---|---|---|---|',

@@ -1,9 +1,8 @@
 /**
  * Runs one method on one data set and records every iteration: training loss (true forward
  * pass), test metric, cumulative training seconds (test evaluation excluded), and the per-step
- * signal — BPTT's ‖∂L/∂s_t‖ (stepGradientNorms), the mini-batch ADMM modes' stepSignal, and for
- * the persistent loop ρ1‖μ1_t‖ computed here from the exported state (the library reports no
- * stepSignal in that mode). Errors are recorded, not thrown, so one failing run does not end the suite.
+ * signal — BPTT's ‖∂L/∂s_t‖ (stepGradientNorms), the ADMM records' stepSignal (mini-batch modes:
+ * ‖λ2_t‖ or ρ1‖μ1_t‖ per batch; the persistent loop: ρ1‖μ1_t‖ over all sequences). Errors are recorded, not thrown, so one failing run does not end the suite.
  * The budget is CPU seconds of this process (all threads, test evaluation excluded), not wall time:
  * the machine is shared, and CPU time gives every method the same compute whatever else runs.
  */
@@ -48,18 +47,6 @@ export function testMetric(model: RNN, data: ExperimentData): number {
   return data.metric === 'mse' ? 2 * e.loss : e.loss; // R = ½‖o − y‖², so MSE = 2 × the mean loss
 }
 
-/** ρ1‖μ1_t‖ per step over all sequences: the persistent loop's multiplier reaching step t. */
-function persistentSignal(trainer: AdmmTrainer, T: number, h: number): number[] {
-  const snap = trainer.exportState();
-  const N = snap.M1.length / (T * h), out: number[] = [];
-  for (let t = 0; t < T; t++) {
-    let sq = 0;
-    for (let n = 0; n < N; n++) for (let i = 0, o = (n * T + t) * h; i < h; i++) sq += snap.M1[o + i] ** 2;
-    out.push(snap.rho[0] * Math.sqrt(sq));
-  }
-  return out;
-}
-
 export async function runMethod(suite: string, method: Method, init: InitOptions, data: ExperimentData, hidden: number, budgetSeconds: number, maxIterations: number): Promise<RunRecord> {
   const model = new RNN({ inputSize: data.inputSize, hiddenSize: hidden, outputSize: data.outputSize, init });
   const start = model.evaluate(data.train, { lossSteps: data.lossSteps });
@@ -75,19 +62,16 @@ export async function runMethod(suite: string, method: Method, init: InitOptions
     cpu += (d.user + d.system) / 1e6;
     return cpu;
   };
-  const T = data.train.sequenceLength;
   try {
     if (method.trainer === 'admm') {
       const trainer = new AdmmTrainer(model, { lossSteps: data.lossSteps, ...method.admm });
       record.config.resolved = trainer.options; // every option with the library's defaults filled in
-      const persistent = trainer.options.mode === 'persistent';
       const result = await trainer.fit(data.train, {
         maxIterations,
         onIteration: (r) => {
           seconds += r.seconds;
           const cpuSeconds = tick();
-          const stepNorms = r.stepSignal ?? (persistent ? persistentSignal(trainer, T, hidden) : undefined);
-          record.points.push({ iteration: r.iteration, seconds, cpuSeconds, loss: r.loss, test: testMetric(model, data), stepNorms });
+          record.points.push({ iteration: r.iteration, seconds, cpuSeconds, loss: r.loss, test: testMetric(model, data), stepNorms: r.stepSignal });
           mark = process.cpuUsage();
           return cpu < budgetSeconds;
         },

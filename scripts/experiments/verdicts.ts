@@ -118,7 +118,7 @@ export function claimInit(runs: RunRecord[]): ClaimResult {
 }
 
 export function claimGradients(runs: RunRecord[]): ClaimResult {
-  const rule = `Per run on the adding problem, the ratio r = signal(t = 1) / signal(t = T) at the last recorded iteration (ADMM: stepSignal, or ρ1‖μ1_t‖ for the persistent loop; BPTT: ‖∂L/∂s_t‖); vanishing/exploding when r is outside [1/${RULES.ratioBound}, ${RULES.ratioBound}] or undefined (no signal). "Learns" = test MSE < ${RULES.addingLearnsFraction} × 1/6. Holds if no ADMM run vanishes/explodes and, at the largest T, an ADMM mode learns whenever a BPTT run does; does not hold if a share of ADMM runs at least as large as BPTT's vanishes/explodes (and it is > 0); mixed otherwise.`;
+  const rule = `Per run on the adding problem, the ratio r = signal(t = 1) / signal(t = T) at the last recorded iteration (ADMM: the record's stepSignal, ‖λ2_t‖ for the adjoint mode and ρ1‖μ1_t‖ for the others; BPTT: ‖∂L/∂s_t‖); vanishing/exploding when r is outside [1/${RULES.ratioBound}, ${RULES.ratioBound}] or undefined (no signal). "Learns" = test MSE < ${RULES.addingLearnsFraction} × 1/6. Holds if no ADMM run vanishes/explodes and, at the largest T, an ADMM mode learns whenever a BPTT run does; does not hold if a share of ADMM runs at least as large as BPTT's vanishes/explodes (and it is > 0); mixed otherwise.`;
   const claim = '3. No vanishing or exploding gradients (long-range dependence)';
   const adding = runs.filter((r) => r.suite === 'adding');
   const admm = adding.filter((r) => r.family === 'admm'), bptt = adding.filter((r) => r.family === 'bptt');
