@@ -5,9 +5,11 @@
  * per-step signal vs BPTT's per-step gradient norms). Writes results/experiments[-quick]-<suite>.json,
  * the experiments-* sections of EXPERIMENTS.md and docs/figures/*.svg.
  *
- *   npm run experiments -- [--quick] [--suites comparison,init,adding] [--report-only]
+ *   npm run experiments -- [--quick] [--suites comparison,init,adding] [--report-only] [--out FILE] [--figures DIR]
  *
- * --report-only regenerates EXPERIMENTS.md and the figures from the saved results without training.
+ * --report-only regenerates the report and the figures from the saved results without training.
+ * --quick writes to results/quick/ (EXPERIMENTS.md and figures/) unless --out / --figures say
+ * otherwise, so a quick check never overwrites the committed full-run report.
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -25,8 +27,8 @@ const { values } = parseArgs({
     quick: { type: 'boolean', default: false },
     suites: { type: 'string', default: 'comparison,init,adding' },
     'report-only': { type: 'boolean', default: false },
-    out: { type: 'string', default: 'EXPERIMENTS.md' },
-    figures: { type: 'string', default: path.join('docs', 'figures') },
+    out: { type: 'string' },
+    figures: { type: 'string' },
   },
 });
 
@@ -41,6 +43,8 @@ function log(r: RunRecord): void {
 
 async function main(): Promise<void> {
   const quick = values.quick!, sizes = SIZES[quick ? 'quick' : 'full'];
+  const out = values.out ?? (quick ? path.join('results', 'quick', 'EXPERIMENTS.md') : 'EXPERIMENTS.md');
+  const figures = values.figures ?? (quick ? path.join('results', 'quick', 'figures') : path.join('docs', 'figures'));
   const suites = values.suites!.split(',').map((s) => {
     if (!(SUITES as readonly string[]).includes(s)) throw new Error(`--suites: unknown suite ${s} (choose from ${SUITES.join(', ')})`);
     return s as Suite;
@@ -71,10 +75,11 @@ async function main(): Promise<void> {
     date = date > saved.date ? date : saved.date;
     if (saved.loadAverage) loads.push(`${suite} ${saved.loadAverage.start[0].toFixed(1)}→${saved.loadAverage.end[0].toFixed(1)}`);
   }
-  const sections = renderExperiments(runs, { command: `npm run experiments --${quick ? ' --quick' : ''}`, machine: `${machine}; 1-minute load average at start→end of each suite: ${loads.join(', ') || 'not recorded'} (budgets are CPU seconds, so other jobs stretch the wall time, not the compute)`, date, quick });
-  for (const [name, body] of Object.entries(sections)) replaceSection(values.out!, name, body);
-  const charts = await writeCharts(runs, values.figures!);
-  console.log(`wrote ${Object.keys(sections).length} sections of ${values.out} and ${charts.length} charts in ${values.figures}`);
+  fs.mkdirSync(path.dirname(out), { recursive: true });
+  const sections = renderExperiments(runs, { figures: path.relative(path.dirname(out), figures).split(path.sep).join('/') || '.', command: `npm run experiments --${quick ? ' --quick' : ''}`, machine: `${machine}; 1-minute load average at start→end of each suite: ${loads.join(', ') || 'not recorded'} (budgets are CPU seconds, so other jobs stretch the wall time, not the compute)`, date, quick });
+  for (const [name, body] of Object.entries(sections)) replaceSection(out, name, body);
+  const charts = await writeCharts(runs, figures);
+  console.log(`wrote ${Object.keys(sections).length} sections of ${out} and ${charts.length} charts in ${figures}`);
 }
 
 main().catch((e) => {

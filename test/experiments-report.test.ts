@@ -102,6 +102,11 @@ test('the report has every section, the comparison rows, and "not tested" for mi
   t.regex(sections['experiments-claims'], /\| 4\. Beats .* \| \*\*mixed\*\* \|/);
   t.regex(sections['experiments-comparison'], /\| ADMM adjoint \| 3 \| 3\.0 \| 3\.0 \| 2\.3000 \| 0\.8000 \| 0\.9000 \| 0 \| max-iterations \| stable \|/);
   t.deepEqual(judgeClaims(comparison()).map((c) => c.verdict), ['holds', 'not tested', 'not tested', 'mixed']);
+  // Chart links point at docs/figures by default, and at the given directory for a quick report.
+  t.regex(sections['experiments-init'], /\]\(docs\/figures\/init-grid\.svg\)/);
+  const quickSections = renderExperiments(all, { command: 'x', machine: 'test', date: 'today', quick: true, figures: 'figures' });
+  t.regex(quickSections['experiments-adding'], /\]\(figures\/adding-test\.svg\)/);
+  t.notRegex(quickSections['experiments-comparison'], /docs\/figures/);
   t.deepEqual(Object.keys(chartSpecs(all)).sort(), ['adding-step-norms', 'adding-test', 'init-grid', 'mnist-loss', 'mnist-test-seconds', 'text-loss', 'text-test-seconds']);
 });
 

@@ -11,6 +11,8 @@ export interface ReportMeta {
   machine: string;
   date: string;
   quick: boolean;
+  /** Where the charts are, relative to the report file (default docs/figures). */
+  figures?: string;
 }
 
 const f = (v: number | undefined, digits = 4) => (v === undefined || Number.isNaN(v) ? '—' : Number.isFinite(v) ? v.toFixed(digits) : String(v));
@@ -22,7 +24,7 @@ export function comparisonRow(r: RunRecord): string {
   return `| ${r.method} | ${r.points.length} | ${f(p?.seconds, 1)} | ${f(p?.cpuSeconds, 1)} | ${f(r.initialLoss)} | ${f(finalLoss(r))} | ${f(finalTest(r))} | ${s.increases} | ${r.status} | ${s.why} |`;
 }
 
-function comparisonSection(runs: RunRecord[], meta: ReportMeta): string {
+function comparisonSection(runs: RunRecord[], meta: ReportMeta, figures: string): string {
   const lines = ['## Experiments (a): ADMMiRNN vs BPTT optimizers', ''];
   for (const dataset of ['mnist', 'text']) {
     const rs = runs.filter((r) => r.suite === 'comparison' && r.dataset === dataset);
@@ -37,7 +39,7 @@ function comparisonSection(runs: RunRecord[], meta: ReportMeta): string {
       '|---|---|---|---|---|---|---|---|---|---|',
       ...rs.map(comparisonRow),
       '',
-      `![training loss](docs/figures/${dataset}-loss.svg) ![test metric against seconds](docs/figures/${dataset}-test-seconds.svg)`,
+      `![training loss](${figures}/${dataset}-loss.svg) ![test metric against seconds](${figures}/${dataset}-test-seconds.svg)`,
       ''
     );
   }
@@ -59,7 +61,7 @@ export function initRows(runs: RunRecord[]): string[] {
   return rows;
 }
 
-function initSection(runs: RunRecord[]): string {
+function initSection(runs: RunRecord[], figures: string): string {
   const rs = runs.filter((r) => r.suite === 'init');
   if (!rs.length) return '## Experiments (b): initialisation sensitivity\n\nNot run.';
   const c = rs[0].config;
@@ -71,7 +73,7 @@ function initSection(runs: RunRecord[]): string {
     '',
     ...initRows(runs),
     '',
-    '![init sensitivity grid](docs/figures/init-grid.svg)',
+    `![init sensitivity grid](${figures}/init-grid.svg)`,
     '',
     'Per-step signal at the last iteration, step 1 over step T (ADMM: multiplier signal; BPTT: ‖∂L/∂s_t‖), and BPTT\'s mean global gradient norm:',
     '',
@@ -87,7 +89,7 @@ export function addingRow(r: RunRecord): string {
   return `| ${r.dataset.replace('adding ', '')} | ${r.method} | ${r.points.length} | ${f(finalLoss(r))} | ${f(finalTest(r))} | ${addingLearnt(r) ? 'yes' : 'no'} | ${n ? e(n[0]) : '—'} | ${n ? e(n[n.length - 1]) : '—'} | ${e(stepRatio(r))} | ${r.status} |`;
 }
 
-function addingSection(runs: RunRecord[]): string {
+function addingSection(runs: RunRecord[], figures: string): string {
   const rs = runs.filter((r) => r.suite === 'adding');
   if (!rs.length) return '## Experiments (c): long-range dependence\n\nNot run.';
   const c = rs[0].config;
@@ -101,7 +103,7 @@ function addingSection(runs: RunRecord[]): string {
     '|---|---|---|---|---|---|---|---|---|---|',
     ...rs.map(addingRow),
     '',
-    '![per-step signal norms](docs/figures/adding-step-norms.svg) ![adding problem test MSE](docs/figures/adding-test.svg)',
+    `![per-step signal norms](${figures}/adding-step-norms.svg) ![adding problem test MSE](${figures}/adding-test.svg)`,
   ].join('\n');
 }
 
@@ -122,11 +124,12 @@ export function claimsSection(claims: ClaimResult[], meta: ReportMeta): string {
 
 /** Section name → markdown, for replaceSection. Names other than 'ablation' (the ablation script owns it). */
 export function renderExperiments(runs: RunRecord[], meta: ReportMeta): Record<string, string> {
+  const figures = meta.figures ?? 'docs/figures';
   return {
     'experiments-claims': claimsSection(judgeClaims(runs), meta),
-    'experiments-comparison': comparisonSection(runs, meta),
-    'experiments-init': initSection(runs),
-    'experiments-adding': addingSection(runs),
+    'experiments-comparison': comparisonSection(runs, meta, figures),
+    'experiments-init': initSection(runs, figures),
+    'experiments-adding': addingSection(runs, figures),
   };
 }
 
