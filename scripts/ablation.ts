@@ -2,7 +2,8 @@
  * npm run ablation — ACCURACY.md's remedies, one configuration per row, on mnist10k (test
  * accuracy) and next-character Metamorphosis (held-out cross-entropy, nats/char), each next
  * to the readout-only floor of its initialisation. Writes results/ablation.json and the
- * "Ablation" section of EXPERIMENTS.md.
+ * "Ablation" section of EXPERIMENTS.md (with --quick or --only: results/quick/ablation.json and
+ * results/quick/EXPERIMENTS.md, so a partial run never replaces the full one).
  *
  *   npm run ablation -- [--budget 45] [--epochs 3] [--hidden 128] [--datasets mnist,text] [--only adjoint] [--quick]
  */
@@ -23,7 +24,7 @@ const { values } = parseArgs({
     datasets: { type: 'string', default: 'mnist,text' },
     only: { type: 'string' },
     quick: { type: 'boolean', default: false },
-    out: { type: 'string', default: 'EXPERIMENTS.md' },
+    out: { type: 'string' },
   },
 });
 
@@ -33,12 +34,16 @@ async function main(): Promise<void> {
   const configs = CONFIGS.filter((c) => !values.only || c.name.includes(values.only));
   const command = `npm run ablation -- --budget ${budget} --epochs ${epochs} --hidden ${hidden} --datasets ${values.datasets}${values.only ? ` --only '${values.only}'` : ''}`;
   const results: RunResult[] = [];
+  // A quick or partial (--only) run goes to results/quick/, never over the committed full run.
+  const partial = values.quick || values.only !== undefined;
+  const dir = partial ? path.join('results', 'quick') : 'results';
+  const out = values.out ?? (partial ? path.join(dir, 'EXPERIMENTS.md') : 'EXPERIMENTS.md');
   const machine = `${os.cpus()[0].model}, ${os.cpus().length} CPUs, Node ${process.version}`;
   // Saved after every run, so an interrupted ablation keeps what it measured.
   const save = () => {
-    fs.mkdirSync('results', { recursive: true });
-    fs.writeFileSync(path.join('results', 'ablation.json'), JSON.stringify({ command, machine, budget, epochs, hidden, date: new Date().toISOString(), results }, null, 1));
-    replaceSection(values.out!, 'ablation', renderAblation(results, { command, machine, budget, epochs, hidden }));
+    fs.mkdirSync(dir, { recursive: true });
+    fs.writeFileSync(path.join(dir, 'ablation.json'), JSON.stringify({ command, machine, budget, epochs, hidden, date: new Date().toISOString(), results }, null, 1));
+    replaceSection(out, 'ablation', renderAblation(results, { command, machine, budget, epochs, hidden }));
   };
   for (const name of values.datasets!.split(',')) {
     const data = loaders[name]();
@@ -55,7 +60,7 @@ async function main(): Promise<void> {
       );
     }
   }
-  console.log(`wrote results/ablation.json and the ablation section of ${values.out}`);
+  console.log(`wrote ${path.join(dir, 'ablation.json')} and the ablation section of ${out}`);
 }
 
 main().catch((e) => {

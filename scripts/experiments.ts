@@ -2,14 +2,14 @@
  * npm run experiments — the paper's claims, tested on real data in one command:
  * (a) ADMMiRNN modes vs BPTT SGD/Momentum/Adagrad/RMSProp/Adam on mnist10k and next-character
  * Metamorphosis, (b) initialisation sensitivity, (c) the adding problem (long-range dependence,
- * per-step signal vs BPTT's per-step gradient norms). Writes results/experiments[-quick]-<suite>.json,
+ * per-step signal vs BPTT's per-step gradient norms). Writes results/experiments-<suite>.json,
  * the experiments-* sections of EXPERIMENTS.md and docs/figures/*.svg.
  *
  *   npm run experiments -- [--quick] [--suites comparison,init,adding] [--report-only] [--out FILE] [--figures DIR]
  *
  * --report-only regenerates the report and the figures from the saved results without training.
- * --quick writes to results/quick/ (EXPERIMENTS.md and figures/) unless --out / --figures say
- * otherwise, so a quick check never overwrites the committed full-run report.
+ * --quick writes to results/quick/ (its JSON, EXPERIMENTS.md and figures/; --out / --figures override)
+ * so a quick check never overwrites the committed full run.
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -34,7 +34,7 @@ const { values } = parseArgs({
 
 const SUITES = ['comparison', 'init', 'adding'] as const;
 type Suite = (typeof SUITES)[number];
-const resultsFile = (suite: Suite, quick: boolean) => path.join('results', `experiments${quick ? '-quick' : ''}-${suite}.json`);
+const resultsFile = (suite: Suite, quick: boolean) => path.join('results', ...(quick ? ['quick'] : []), `experiments-${suite}.json`);
 
 function log(r: RunRecord): void {
   const p = r.points[r.points.length - 1];
