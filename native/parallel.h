@@ -46,4 +46,16 @@ double parallelSum(int64_t n, int64_t minPerChunk, Partial partial) {
   return total;
 }
 
+// Element-wise sum of per-chunk partial vectors: partial(begin, end, out) adds its chunk's
+// `width` values into out; the chunks' vectors are combined in chunk order.
+template <class Partial>
+std::vector<double> parallelVectorSum(int64_t n, int64_t minPerChunk, size_t width, Partial partial) {
+  std::vector<double> sums((static_cast<size_t>(elementwiseThreads()) + 1) * width, 0.0);
+  int used = parallelChunks(n, minPerChunk, [&](int64_t b, int64_t e, int c) { partial(b, e, sums.data() + c * width); });
+  std::vector<double> total(width, 0.0);
+  for (int c = 0; c < used; ++c)
+    for (size_t i = 0; i < width; ++i) total[i] += sums[c * width + i];
+  return total;
+}
+
 }  // namespace admm

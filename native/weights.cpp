@@ -110,12 +110,10 @@ void accumulateUWb(const Shape& s, const Inputs& in, const float* S, const float
 
   // Z = A + M1, the target of the affine constraint, and in the same pass the bias column's
   // sums: Σ z over all rows and Σ s_{t-1} over the regressor rows (t < T−1), in double per
-  // chunk of samples, combined in chunk order (deterministic).
-  const int chunksMax = elementwiseThreads() + 1;
-  std::vector<double> partial(static_cast<size_t>(chunksMax) * 2 * h, 0.0);
-  const int used = parallelChunks(N, std::max<int64_t>(1, (int64_t{1} << 15) / std::max<int64_t>(T * h, 1)),
-                                  [&](int64_t n0, int64_t n1, int c) {
-    double* zSum = partial.data() + static_cast<size_t>(c) * 2 * h;
+  // chunk of samples, combined in chunk order (deterministic): sums = [Σ z | Σ s_{t−1}].
+  const std::vector<double> sums = parallelVectorSum(
+      N, std::max<int64_t>(1, (int64_t{1} << 15) / std::max<int64_t>(T * h, 1)), static_cast<size_t>(2 * h),
+      [&](int64_t n0, int64_t n1, double* zSum) {
     double* stateSum = zSum + h;
     for (int64_t nn = n0; nn < n1; ++nn)
       for (int64_t t = 0; t < T; ++t) {
@@ -185,13 +183,8 @@ void accumulateUWb(const Shape& s, const Inputs& in, const float* S, const float
         }
   }
   for (int64_t i = 0; i < h; ++i) {
-    double zSum = 0, stateSum = 0;
-    for (int c = 0; c < used; ++c) {
-      zSum += partial[static_cast<size_t>(c) * 2 * h + i];
-      stateSum += partial[static_cast<size_t>(c) * 2 * h + h + i];
-    }
-    G[bias * m + d + i] += static_cast<float>(stateSum);
-    R[i * m + bias] += static_cast<float>(zSum);
+    G[bias * m + d + i] += static_cast<float>(sums[h + i]);
+    R[i * m + bias] += static_cast<float>(sums[i]);
   }
   G[bias * m + bias] += static_cast<float>(rows);
 }

@@ -13,7 +13,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { CONFIGS } from './ablation/configs';
 import { type Dataset, metamorphosis, mnist } from './ablation/datasets';
-import { renderAblation, replaceSection } from './ablation/report';
+import { QUICK_RESULTS, renderAblation, replaceSection } from './ablation/report';
 import { type RunResult, readoutFloor, run } from './ablation/runner';
 
 const { values } = parseArgs({
@@ -36,7 +36,7 @@ async function main(): Promise<void> {
   const results: RunResult[] = [];
   // A quick or partial (--only) run goes to results/quick/, never over the committed full run.
   const partial = values.quick || values.only !== undefined;
-  const dir = partial ? path.join('results', 'quick') : 'results';
+  const dir = partial ? QUICK_RESULTS : 'results';
   const out = values.out ?? (partial ? path.join(dir, 'EXPERIMENTS.md') : 'EXPERIMENTS.md');
   const machine = `${os.cpus()[0].model}, ${os.cpus().length} CPUs, Node ${process.version}`;
   // Saved after every run, so an interrupted ablation keeps what it measured.

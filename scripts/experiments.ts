@@ -15,7 +15,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { replaceSection } from './ablation/report';
+import { QUICK_RESULTS, replaceSection } from './ablation/report';
 import { writeCharts } from './experiments/charts';
 import { renderExperiments } from './experiments/report';
 import type { RunRecord } from './experiments/runner';
@@ -34,7 +34,7 @@ const { values } = parseArgs({
 
 const SUITES = ['comparison', 'init', 'adding'] as const;
 type Suite = (typeof SUITES)[number];
-const resultsFile = (suite: Suite, quick: boolean) => path.join('results', ...(quick ? ['quick'] : []), `experiments-${suite}.json`);
+const resultsFile = (suite: Suite, quick: boolean) => path.join(quick ? QUICK_RESULTS : 'results', `experiments-${suite}.json`);
 
 function log(r: RunRecord): void {
   const p = r.points[r.points.length - 1];
@@ -43,8 +43,8 @@ function log(r: RunRecord): void {
 
 async function main(): Promise<void> {
   const quick = values.quick!, sizes = SIZES[quick ? 'quick' : 'full'];
-  const out = values.out ?? (quick ? path.join('results', 'quick', 'EXPERIMENTS.md') : 'EXPERIMENTS.md');
-  const figures = values.figures ?? (quick ? path.join('results', 'quick', 'figures') : path.join('docs', 'figures'));
+  const out = values.out ?? (quick ? path.join(QUICK_RESULTS, 'EXPERIMENTS.md') : 'EXPERIMENTS.md');
+  const figures = values.figures ?? (quick ? path.join(QUICK_RESULTS, 'figures') : path.join('docs', 'figures'));
   const suites = values.suites!.split(',').map((s) => {
     if (!(SUITES as readonly string[]).includes(s)) throw new Error(`--suites: unknown suite ${s} (choose from ${SUITES.join(', ')})`);
     return s as Suite;

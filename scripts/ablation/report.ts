@@ -1,6 +1,10 @@
 /** Markdown for the ablation results, and in-place replacement of a marked section of a file. */
 import fs from 'node:fs';
+import path from 'node:path';
 import type { RunResult } from './runner';
+
+/** Where quick and partial runs of the ablation and the experiments write, never over the committed results. */
+export const QUICK_RESULTS = path.join('results', 'quick');
 
 export function replaceSection(file: string, name: string, body: string): void {
   const start = `<!-- ${name}:start -->`, end = `<!-- ${name}:end -->`;
