@@ -98,8 +98,8 @@ double convexityThreshold(double q);
 
 // ---- states.cpp ---------------------------------------------------------
 struct Penalties { float rho1 = 1, rho2 = 1, rho3 = 1; };
-// Block 3: all s_t at once (exact: Cholesky of ≤ 2 distinct h×h matrices, batched triangular
-// solves; linearized: one gradient step with backtracked θ). S is read only by the
+// Block 3: all s_t at once (exact: the inverses of ≤ 2 distinct h×h SPD matrices folded into
+// one product per block of rows with the stacked right-hand sides; linearized: one gradient step with backtracked θ). S is read only by the
 // linearized variant; the result goes to Sout (must not alias any input). Returns Σ (Δs)².
 Status sStep(const Shape& s, const float* A, const float* TA, const float* M1, const float* M2,
              const float* XU, const float* O, const float* M3, const float* W, const float* V,

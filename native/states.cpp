@@ -2,7 +2,8 @@
 //   (ρ2 I + ρ1 WᵀW·[t<T−1] + ρ3 VᵀV·[t∈𝒯]) s_t =
 //       ρ2 (tanh a_t − μ2_t) + ρ1 Wᵀ(a_{t+1} + μ1_{t+1} − U x_{t+1} − b) + ρ3 Vᵀ(o_t + μ3_t − c)
 // (0-based steps; the last step has no successor). Only two distinct matrices occur:
-// factor and invert each once, then one product per block of rows over all samples and steps.
+// factor and invert each once; then the right-hand side and the solve are one product per
+// block of rows over all samples and steps (solveStatesExact).
 #include <algorithm>
 #include <cstring>
 #include <vector>
@@ -99,9 +100,6 @@ void solveStateRows(const std::vector<float>& factor, int64_t rows, int64_t h, f
 
 namespace {
 
-// Rows per product in solveAllStateRows: the copy of a block (2 MB at h = 128) stays in cache.
-constexpr int64_t kSolveBlockRows = 4096;
-
 // M⁻¹ (both triangles, row-major) from the Cholesky factor of the SPD matrix M.
 Status inverseFromFactor(const std::vector<float>& factor, int h, std::vector<float>& inverse) {
   inverse = factor;
@@ -115,29 +113,85 @@ Status inverseFromFactor(const std::vector<float>& factor, int h, std::vector<fl
   return {};
 }
 
-// Solves s_t M_t = r_t for every sample and step of R ([N, T, h]) in place. One GEMM with
-// M⁻¹ per block of rows instead of two triangular solves per step: the same flops, at GEMM
-// speed and in a few large calls. The last step's rows (the other matrix) are set aside first.
-Status solveAllStateRows(const StateFactors& f, const Shape& s, float* R) {
-  const int64_t N = s.N, T = s.T, h = s.h, ld = T * h, rows = N * T;
-  const int hi = asInt(h);
+// out (rows×h) = ρ · B (rows×h) · Minv (h×h), row-major.
+std::vector<float> scaledTimes(const float* B, int rows, int h, float rho, const std::vector<float>& Minv) {
+  std::vector<float> out(static_cast<size_t>(rows) * h, 0.0f);
+  if (rows > 0)
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, rows, h, h, rho, B, h, Minv.data(), h, 0.0f, out.data(),
+                h);
+  return out;
+}
+
+// Rows per block of the exact solve (whole samples): the block's stacked right-hand sides
+// (4 MB at h = 128) and states stay in cache between the pass that builds them and the product.
+constexpr int64_t kSolveBlockRows = 4096;
+
+// Exact block 3 in one product per block of rows. With Z_r = a + μ1 − XU at row r and
+// Zo_r = o + μ3 − c on loss steps (0 elsewhere), the solution of s_t M_t = r_t is
+//   s_r = [Zo_r | ρ2(tanh a − μ2)_r | Z_{r+1}] · [ρ3 V M⁻¹; M⁻¹; ρ1 W M⁻¹]
+// with M = mid for steps that have a successor (Z_{r+1} = 0 for the last step) and M = last
+// for the last step, whose rows are redone with the (Zo, E) columns and the last-step stack.
+// Σ (s − s_old)² is taken per block while the block is in cache.
+Status solveStatesExact(const Shape& s, const float* A, const float* TA, const float* M1, const float* M2,
+                        const float* XU, const float* O, const float* M3, const float* W, const float* V,
+                        const float* c, const float* S, const Penalties& rho, float* Sout, double* changeSq) {
+  const int64_t N = s.N, T = s.T, h = s.h, K = s.K, rows = N * T, width = K + 2 * h;
+  const int hi = asInt(h), ki = asInt(K);
+  const StateFactors f = factorStateSystems(s, W, V, rho);
+  if (!f.status.ok()) return f.status;
   std::vector<float> midInverse, lastInverse;
   Status status = inverseFromFactor(f.mid, hi, midInverse);
   if (status.ok()) status = inverseFromFactor(f.last, hi, lastInverse);
   if (!status.ok()) return status;
-  float* last = scratchBuffer<struct StateLastRows>(static_cast<size_t>(N * h));
-  for (int64_t n = 0; n < N; ++n) std::memcpy(last + n * h, R + s.stateRow(n, T - 1), sizeof(float) * h);
-  if (T > 1) {
-    float* block = scratchBuffer<struct StateSolveBlock>(static_cast<size_t>(kSolveBlockRows * h));
-    for (int64_t r0 = 0; r0 < rows; r0 += kSolveBlockRows) {
-      const int64_t nb = std::min(kSolveBlockRows, rows - r0);
-      std::memcpy(block, R + r0 * h, sizeof(float) * nb * h);
-      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, asInt(nb), hi, hi, 1.0f, block, hi, midInverse.data(),
-                  hi, 0.0f, R + r0 * h, hi);
-    }
+  // The stacks [ρ3 V M⁻¹; M⁻¹; ρ1 W M⁻¹] (mid) and [ρ3 V M⁻¹; M⁻¹] (last), width × h row-major.
+  std::vector<float> midStack(static_cast<size_t>(width * h)), lastStack(static_cast<size_t>((K + h) * h));
+  {
+    const std::vector<float> vMid = scaledTimes(V, ki, hi, rho.rho3, midInverse);
+    const std::vector<float> vLast = scaledTimes(V, ki, hi, rho.rho3, lastInverse);
+    const std::vector<float> wMid = scaledTimes(W, hi, hi, rho.rho1, midInverse);
+    std::copy(vMid.begin(), vMid.end(), midStack.begin());
+    std::copy(midInverse.begin(), midInverse.end(), midStack.begin() + K * h);
+    std::copy(wMid.begin(), wMid.end(), midStack.begin() + (K + h) * h);
+    std::copy(vLast.begin(), vLast.end(), lastStack.begin());
+    std::copy(lastInverse.begin(), lastInverse.end(), lastStack.begin() + K * h);
   }
-  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, asInt(N), hi, hi, 1.0f, last, hi, lastInverse.data(), hi,
-              0.0f, R + (T - 1) * h, asInt(ld));
+  const int64_t blockRows = std::max<int64_t>(1, kSolveBlockRows / T) * T;
+  float* X = scratchBuffer<struct StateStackedRhs>(static_cast<size_t>(std::min(blockRows, rows) * width));
+  double change = 0;
+  for (int64_t r0 = 0; r0 < rows; r0 += blockRows) {
+    const int64_t nb = std::min(blockRows, rows - r0);
+    parallelChunks(nb, 256, [&](int64_t b, int64_t e, int) {
+      for (int64_t r = b; r < e; ++r) {
+        const int64_t g = r0 + r, t = g % T, k0 = g * h;
+        float* x = X + r * width;
+        const bool loss = s.everyStep || t == T - 1;
+        const float* o = O + (s.everyStep ? g : g / T) * K;
+        const float* m3 = M3 + (s.everyStep ? g : g / T) * K;
+        for (int64_t k = 0; k < K; ++k) x[k] = loss ? o[k] + m3[k] - c[k] : 0.0f;
+        float* e2 = x + K;
+        for (int64_t i = 0; i < h; ++i) e2[i] = rho.rho2 * (TA[k0 + i] - M2[k0 + i]);
+        float* z = x + K + h;
+        if (t == T - 1) std::fill(z, z + h, 0.0f);
+        else
+          for (int64_t i = 0; i < h; ++i) z[i] = A[k0 + h + i] + M1[k0 + h + i] - XU[k0 + h + i];
+      }
+    });
+    // Without a loss on mid steps their Zo columns are zero: skip them.
+    const int64_t skip = s.everyStep ? 0 : K;
+    float* out = Sout + r0 * h;
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, asInt(nb), hi, asInt(width - skip), 1.0f, X + skip,
+                asInt(width), midStack.data() + skip * h, hi, 0.0f, out, hi);
+    // The block's last steps: every T-th row, from its (Zo, E) columns.
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, asInt(nb / T), hi, asInt(K + h), 1.0f,
+                X + (T - 1) * width, asInt(T * width), lastStack.data(), hi, 0.0f, out + (T - 1) * h, asInt(T * h));
+    change += parallelSum(nb * h, 1 << 15, [&](int64_t b, int64_t e) {
+      double acc = 0;
+      for (int64_t k = r0 * h + b; k < r0 * h + e; ++k)
+        acc += (static_cast<double>(Sout[k]) - S[k]) * (static_cast<double>(Sout[k]) - S[k]);
+      return acc;
+    });
+  }
+  *changeSq = change;
   return {};
 }
 
@@ -146,6 +200,7 @@ Status solveAllStateRows(const StateFactors& f, const Shape& s, float* R) {
 Status sStep(const Shape& s, const float* A, const float* TA, const float* M1, const float* M2, const float* XU,
              const float* O, const float* M3, const float* W, const float* V, const float* c, const float* S,
              const Penalties& rho, bool linearized, double* theta, float* Sout, double* changeSq) {
+  if (!linearized) return solveStatesExact(s, A, TA, M1, M2, XU, O, M3, W, V, c, S, rho, Sout, changeSq);
   const int64_t N = s.N, T = s.T, total = N * T * s.h, ld = T * s.h;
   const int h = asInt(s.h);
   const std::vector<float> WtW = gram(h, h, W), VtV = gram(h, asInt(s.K), V);
@@ -155,38 +210,30 @@ Status sStep(const Shape& s, const float* A, const float* TA, const float* M1, c
   auto matrixFor = [&](int64_t t) -> const std::vector<float>& { return t + 1 < T ? mid : last; };
 
   rightHandSides(s, A, TA, M1, M2, XU, O, M3, W, V, c, rho, Sout);
-
-  if (!linearized) {
-    StateFactors factors = factorStateSystems(s, W, V, rho);
-    if (!factors.status.ok()) return factors.status;
-    Status solved = solveAllStateRows(factors, s, Sout);
-    if (!solved.ok()) return solved;
-  } else {
-    // Gradient g_t = s_t M_t − r_t (overwrites the right-hand sides), curvature Σ g_t M_t g_tᵀ.
-    float* gM = scratchBuffer<struct StateGradM>(static_cast<size_t>(N) * h);
-    double gg = 0, curvature = 0;
-    for (int64_t t = 0; t < T; ++t) {
-      const float* Mt = matrixFor(t).data();
-      float* Gt = Sout + t * s.h;
-      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, asInt(N), h, h, 1.0f, S + t * s.h, asInt(ld), Mt, h,
-                  -1.0f, Gt, asInt(ld));
-      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, asInt(N), h, h, 1.0f, Gt, asInt(ld), Mt, h, 0.0f,
-                  gM, h);
-      for (int64_t n = 0; n < N; ++n)
-        for (int i = 0; i < h; ++i) {
-          const double g = Gt[n * ld + i];
-          gg += g * g;
-          curvature += g * gM[n * h + i];
-        }
-    }
-    double th = std::max(*theta * 0.5, 1e-12);
-    auto decrease = [&](double x) { return -gg / x + curvature / (2 * x * x); };
-    for (int tries = 0; tries < 200 && gg > 0 && decrease(th) > -gg / (2 * th); ++tries) th *= 2;
-    *theta = th;
-    parallelChunks(total, 1 << 15, [&](int64_t b, int64_t e, int) {
-      for (int64_t k = b; k < e; ++k) Sout[k] = gg > 0 ? static_cast<float>(S[k] - Sout[k] / th) : S[k];
-    });
+  // Linearised: gradient g_t = s_t M_t − r_t (overwrites the right-hand sides), curvature Σ g_t M_t g_tᵀ.
+  float* gM = scratchBuffer<struct StateGradM>(static_cast<size_t>(N) * h);
+  double gg = 0, curvature = 0;
+  for (int64_t t = 0; t < T; ++t) {
+    const float* Mt = matrixFor(t).data();
+    float* Gt = Sout + t * s.h;
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, asInt(N), h, h, 1.0f, S + t * s.h, asInt(ld), Mt, h,
+                -1.0f, Gt, asInt(ld));
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, asInt(N), h, h, 1.0f, Gt, asInt(ld), Mt, h, 0.0f,
+                gM, h);
+    for (int64_t n = 0; n < N; ++n)
+      for (int i = 0; i < h; ++i) {
+        const double g = Gt[n * ld + i];
+        gg += g * g;
+        curvature += g * gM[n * h + i];
+      }
   }
+  double th = std::max(*theta * 0.5, 1e-12);
+  auto decrease = [&](double x) { return -gg / x + curvature / (2 * x * x); };
+  for (int tries = 0; tries < 200 && gg > 0 && decrease(th) > -gg / (2 * th); ++tries) th *= 2;
+  *theta = th;
+  parallelChunks(total, 1 << 15, [&](int64_t b, int64_t e, int) {
+    for (int64_t k = b; k < e; ++k) Sout[k] = gg > 0 ? static_cast<float>(S[k] - Sout[k] / th) : S[k];
+  });
   *changeSq = parallelSum(total, 1 << 15, [&](int64_t b, int64_t e) {
     double acc = 0;
     for (int64_t k = b; k < e; ++k) acc += (static_cast<double>(Sout[k]) - S[k]) * (static_cast<double>(Sout[k]) - S[k]);

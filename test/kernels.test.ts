@@ -407,6 +407,20 @@ for (const s of SHAPES) {
   });
 }
 
+// The exact s-step solves blocks of ~4,096 rows (whole samples): a block boundary that
+// misplaced a last step or a successor term would show in the rows past it.
+for (const everyStep of [false, true]) {
+  const s: NativeShape = { N: 1500, T: 7, d: 2, h: 3, K: 2, everyStep };
+  test(`sStep exact over several row blocks ${nameOf(s)}`, (t) => {
+    const p = makeProblem(s, 43), rng = new Random(10);
+    const args = sArgs(rng, p);
+    const r = native.sStep(args);
+    assertClose(t, args.out, ref.sSolve(s, sData(p)), 'S');
+    t.true(Math.abs(r.change - sumSq(args.out, p.S)) <= 1e-5 * (1 + r.change), `change ${r.change} = Σ(Δs)²`);
+    checkPadding(t, args);
+  });
+}
+
 // ---- o-step ------------------------------------------------------------------------
 
 for (const s of SHAPES) {
