@@ -12,6 +12,7 @@
 #include "blas.h"
 #include "kernels.h"
 #include "parallel.h"
+#include "scratch.h"
 
 namespace admm {
 namespace {
@@ -99,93 +100,80 @@ Status solveRows(int m, int n, std::vector<float>& G, std::vector<float>& R, con
 
 }  // namespace
 
+// Rows (whole samples) per block of accumulateUWb: the block's regressors [x_t | s_{t−1}]
+// (0.6 MB at d = 28, h = 128) and its rows of Z stay in cache for the block's two products.
+constexpr int64_t kUwbBlockRows = 1024;
+
 // Adds the samples of `s` (a whole data set or one chunk of it) into the lower triangle of G
 // and into R, so chunked (block-stochastic) sweeps can sum Grams over chunks before one solve.
+// Per block of rows, one pass forms Z = A + μ1 (into scratch) and the regressor rows
+// Y = [x_t | s_{t−1}] (s_{−1} = 0; one-hot inputs: [s_{t−1}]), and sums the bias column's
+// entries in double; then G += YᵀY and R += ZᵀY are one SYRK and one GEMM on cached rows.
 void accumulateUWb(const Shape& s, const Inputs& in, const float* S, const float* A, const float* M1, float* scratch,
-                   float* Gout, float* Rout) {
-  const int64_t N = s.N, T = s.T, d = s.d, h = s.h, rows = N * T, ld = T * h;
-  const int m = asInt(d + h + 1), n = asInt(h), bias = m - 1;
-  float* G = Gout;
-  float* R = Rout;
-
-  // Z = A + M1, the target of the affine constraint, and in the same pass the bias column's
-  // sums: Σ z over all rows and Σ s_{t-1} over the regressor rows (t < T−1), in double per
-  // chunk of samples, combined in chunk order (deterministic): sums = [Σ z | Σ s_{t−1}].
-  const std::vector<double> sums = parallelVectorSum(
-      N, std::max<int64_t>(1, (int64_t{1} << 15) / std::max<int64_t>(T * h, 1)), static_cast<size_t>(2 * h),
-      [&](int64_t n0, int64_t n1, double* zSum) {
-    double* stateSum = zSum + h;
-    for (int64_t nn = n0; nn < n1; ++nn)
-      for (int64_t t = 0; t < T; ++t) {
-        const int64_t r = s.stateRow(nn, t);
+                   float* G, float* R) {
+  const int64_t N = s.N, T = s.T, d = s.d, h = s.h, rows = N * T;
+  const int m = asInt(d + h + 1), bias = m - 1;
+  const bool dense = in.ids == nullptr;
+  const int64_t dx = dense ? d : 0, width = dx + h;
+  // Sums, in block order (deterministic): [Σ z | Σ s_{t−1} | Σ x] over all rows.
+  std::vector<double> sums(static_cast<size_t>(2 * h + dx), 0.0);
+  const int64_t blockRows = std::min(rows, std::max<int64_t>(1, kUwbBlockRows / T) * T);
+  float* Y = scratchBuffer<struct UwbRegressors>(static_cast<size_t>(blockRows * width));
+  float* Gy = dense ? G : G + d * m + d;  // the [x | s] (or s) block of G and columns of R
+  float* Ry = dense ? R : R + d;
+  for (int64_t r0 = 0; r0 < rows; r0 += blockRows) {
+    const int64_t nb = std::min(blockRows, rows - r0);
+    const std::vector<double> part = parallelVectorSum(nb, 256, sums.size(), [&](int64_t b, int64_t e, double* acc) {
+      double *zSum = acc, *stateSum = acc + h, *xSum = acc + 2 * h;
+      for (int64_t r = b; r < e; ++r) {
+        const int64_t g = r0 + r;
+        const float *a = A + g * h, *mu = M1 + g * h;
+        float* z = scratch + g * h;
         for (int64_t i = 0; i < h; ++i) {
-          const float z = A[r + i] + M1[r + i];
-          scratch[r + i] = z;
-          zSum[i] += z;
+          z[i] = a[i] + mu[i];
+          zSum[i] += z[i];
         }
-        if (t < T - 1)
-          for (int64_t i = 0; i < h; ++i) stateSum[i] += S[r + i];
+        float* y = Y + r * width;
+        if (dense) {
+          const float* x = in.x + g * d;
+          std::memcpy(y, x, sizeof(float) * d);
+          for (int64_t j = 0; j < d; ++j) xSum[j] += x[j];
+        }
+        if (g % T == 0) std::fill(y + dx, y + width, 0.0f);
+        else {
+          const float* prev = S + (g - 1) * h;
+          std::memcpy(y + dx, prev, sizeof(float) * h);
+          for (int64_t i = 0; i < h; ++i) stateSum[i] += prev[i];
+        }
       }
-  });
-  const float* Z = scratch;
+    });
+    for (size_t i = 0; i < sums.size(); ++i) sums[i] += part[i];
+    cblas_ssyrk(CblasRowMajor, CblasLower, CblasTrans, asInt(width), asInt(nb), 1.0f, Y, asInt(width), 1.0f, Gy, m);
+    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, asInt(h), asInt(width), asInt(nb), 1.0f, scratch + r0 * h,
+                asInt(h), Y, asInt(width), 1.0f, Ry, m);
+  }
 
-  // Input block of the Gram and the input columns of R.
-  if (in.ids) {
+  if (!dense) {  // one-hot inputs: column id of the input block is a count, a sum of z, a sum of s_{t−1}
+    const float* Z = scratch;
+    float* Gsx = G + d * m;
     std::vector<double> count(static_cast<size_t>(d), 0.0);
     for (int64_t r = 0; r < rows; ++r) {
       const int64_t v = in.ids[r];
       count[v] += 1;
       for (int64_t i = 0; i < h; ++i) R[i * m + v] += Z[r * h + i];
+      if (r % T != 0)
+        for (int64_t i = 0; i < h; ++i) Gsx[i * m + v] += S[(r - 1) * h + i];
     }
     for (int64_t v = 0; v < d; ++v) {
       G[v * m + v] += static_cast<float>(count[v]);
       G[bias * m + v] += static_cast<float>(count[v]);
     }
-  } else {
-    cblas_ssyrk(CblasRowMajor, CblasLower, CblasTrans, asInt(d), asInt(rows), 1.0f, in.x, asInt(d), 1.0f, G, m);
-    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, n, asInt(d), asInt(rows), 1.0f, Z, n, in.x, asInt(d), 1.0f,
-                R, m);
-    std::vector<double> sum(static_cast<size_t>(d), 0.0);
-    for (int64_t r = 0; r < rows; ++r)
-      for (int64_t j = 0; j < d; ++j) sum[j] += in.x[r * d + j];
-    for (int64_t j = 0; j < d; ++j) G[bias * m + j] += static_cast<float>(sum[j]);
-  }
-
-  // State block: regressor s_{t-1} pairs with x_t and Z_t for t ≥ 1 (s_{-1} = 0 adds nothing).
-  // Row r − 1 of S is the regressor of row r, so one product over all rows shifted by one
-  // covers every step at once (a few large BLAS calls instead of 3 per step). The shift also
-  // pairs the first step of sample n with the last state of sample n − 1 and counts last states
-  // as regressors: those N − 1 cross-sample terms are subtracted by products over N − 1 rows.
-  float* Gss = G + d * m + d;
-  float* Gsx = G + d * m;
-  if (T > 1) {
-    const int all = asInt(rows - 1), cross = asInt(N - 1), ldi = asInt(ld);
-    const float* Slast = S + (T - 1) * h;  // s_{n,T−1}, n = 0 … N − 2
-    cblas_ssyrk(CblasRowMajor, CblasLower, CblasTrans, n, all, 1.0f, S, n, 1.0f, Gss, m);
-    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, n, n, all, 1.0f, Z + h, n, S, n, 1.0f, R + d, m);
-    if (!in.ids)
-      cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, n, asInt(d), all, 1.0f, S, n, in.x + d, asInt(d), 1.0f,
-                  Gsx, m);
-    if (cross > 0) {
-      cblas_ssyrk(CblasRowMajor, CblasLower, CblasTrans, n, cross, -1.0f, Slast, ldi, 1.0f, Gss, m);
-      cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, n, n, cross, -1.0f, Z + ld, ldi, Slast, ldi, 1.0f, R + d,
-                  m);
-      if (!in.ids)
-        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, n, asInt(d), cross, -1.0f, Slast, ldi, in.x + T * d,
-                    asInt(T * d), 1.0f, Gsx, m);
-    }
-    if (in.ids)
-      for (int64_t nn = 0; nn < N; ++nn)
-        for (int64_t t = 1; t < T; ++t) {
-          const int64_t v = in.ids[nn * T + t];
-          const float* sp = S + s.stateRow(nn, t - 1);
-          for (int64_t i = 0; i < h; ++i) Gsx[i * m + v] += sp[i];
-        }
   }
   for (int64_t i = 0; i < h; ++i) {
     G[bias * m + d + i] += static_cast<float>(sums[h + i]);
     R[i * m + bias] += static_cast<float>(sums[i]);
   }
+  for (int64_t j = 0; j < dx; ++j) G[bias * m + j] += static_cast<float>(sums[2 * h + j]);
   G[bias * m + bias] += static_cast<float>(rows);
 }
 

@@ -221,6 +221,25 @@ function checkLinearizedWeights(
   t.true(f1 <= f0 - gg / (2 * th) + 1e-5 * f0, `sufficient decrease: ${f0} → ${f1}, want ≤ ${f0 - gg / (2 * th)}`);
 }
 
+// The (U, W, b) Gram is accumulated over blocks of ~4,096 rows (whole samples): a block that
+// lost its offset or a step's regressor s_{t−1} would show in the solve.
+for (const kind of KINDS) {
+  const s: NativeShape = { N: 1500, T: 7, d: 3, h: 4, K: 2, everyStep: false };
+  // One-hot columns sum to the bias column: strong β and η keep the float solve well conditioned.
+  const w = { rho: 1, beta: 50, eta: 50 };
+  test(`solveUWb exact over several row blocks ${nameOf(s)} ${kind}`, (t) => {
+    const p = makeProblem(s, 24), rng = new Random(8);
+    const args = {
+      shape: s, ...viewInputs(rng, p, kind), S: inView(rng, p.S), A: inView(rng, p.A), M1: inView(rng, p.M1),
+      scratch: outView(rng, p.A.length), U: inView(rng, p.U), W: inView(rng, p.W), b: inView(rng, p.b), rho1: w.rho, beta: w.beta, eta: w.eta,
+    };
+    native.solveUWb(args);
+    const prob = ref.uwbProblem(s, refInputs(p, kind), p.S, p.A, p.M1);
+    assertClose(t, ref.packUWb(s, args.U, args.W, args.b), ref.weightSolve(prob, ref.packUWb(s, p.U, p.W, p.b), w), '[U W b]');
+    checkPadding(t, args);
+  });
+}
+
 for (const s of SHAPES) {
   for (const kind of KINDS) {
     for (const w of WEIGHT_CASES) {
