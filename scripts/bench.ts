@@ -27,7 +27,7 @@ async function main(): Promise<void> {
   console.log(`## ADMM iteration (persistent, exact, mnist10k N = 8000, T = 28, d = 28, h = 128)\n`);
   const it = await measureIteration(loadMnist10k().train, 128, quick ? 1 : 3);
   for (const line of formatIteration(it)) console.log(line);
-  const admmFraction = it.gflops / it.sgemmShaped;
+  const admmFraction = it.fraction;
   console.log(`load average: ${load()}\n`);
 
   console.log(`## BPTT epoch (mnist10k, h = 128, batch 128, Adam)\n`);

@@ -8,6 +8,7 @@
 import { AdmmTrainer, RNN, native, type TrainingData } from '../../lib';
 import { refreshAffine, updateInputWeights, updateOutputs, updateOutputWeights, updatePreactivations, updateStates } from '../../lib/admm/blocks';
 import { measureAndAscend } from '../../lib/admm/duals';
+import { median } from './bptt-pytorch';
 
 /** BLAS flops of one exact iteration (see the comment per term). */
 export function iterationFlops(N: number, T: number, d: number, h: number, K: number): Record<string, number> {
@@ -54,9 +55,20 @@ export interface IterationResult {
   gflops: number;
   sgemmShaped: number;
   sgemmSquare: number;
+  /**
+   * Each timed step paired with the shaped SGEMM timed right after it: (step GFLOP/s ÷ that
+   * SGEMM's GFLOP/s) per pair. On a shared machine the two halves of a pair see the same load,
+   * so their median (`fraction`) is steadier than a ratio of two best-ofs taken minutes apart.
+   */
+  pairedFractions: number[];
+  fraction: number;
 }
 
-/** Times `iterations` exact iterations (after one warm-up) of the persistent loop on `data`. */
+
+/**
+ * Times `iterations` exact iterations block by block (after one warm-up), then 2·iterations + 1
+ * whole `AdmmTrainer.step`s, each followed by a shaped SGEMM, on the persistent loop over `data`.
+ */
 export async function measureIteration(data: TrainingData, h: number, iterations: number): Promise<IterationResult> {
   const T = data.sequenceLength, N = (data.targets as Int32Array).length, d = data.inputs.length / (N * T), K = 10;
   const model = new RNN({ inputSize: d, hiddenSize: h, outputSize: K, init: { seed: 0 } });
@@ -86,21 +98,26 @@ export async function measureIteration(data: TrainingData, h: number, iterations
     // Interleaved with the iterations, so both best-of figures see the same (shared, noisy) machine.
     if (it > 0) sgemmShaped = Math.max(sgemmShaped, sgemmRate(N * T, h, h, 2));
   }
-  let stepSeconds = Infinity;
-  for (let it = 0; it < iterations; it++) {
-    const t = performance.now();
-    await trainer.step();
-    stepSeconds = Math.min(stepSeconds, (performance.now() - t) / 1000);
-    sgemmShaped = Math.max(sgemmShaped, sgemmRate(N * T, h, h, 2));
-  }
   const flops = iterationFlops(N, T, d, h, K);
   const totalFlops = Object.values(flops).reduce((a, b) => a + b, 0);
+  let stepSeconds = Infinity;
+  const pairedFractions: number[] = [];
+  for (let it = 0; it < 2 * iterations + 1; it++) {
+    const t = performance.now();
+    await trainer.step();
+    const step = (performance.now() - t) / 1000, sgemm = sgemmRate(N * T, h, h, 2);
+    stepSeconds = Math.min(stepSeconds, step);
+    sgemmShaped = Math.max(sgemmShaped, sgemm);
+    pairedFractions.push(totalFlops / step / 1e9 / sgemm);
+  }
   const totalSeconds = Object.values(seconds).reduce((a, b) => a + b, 0);
   return {
     N, T, d, h, K, seconds, flops, totalSeconds, stepSeconds,
     gflops: totalFlops / stepSeconds / 1e9,
     sgemmShaped,
     sgemmSquare: sgemmRate(2048, 2048, 2048, 2),
+    pairedFractions,
+    fraction: median(pairedFractions),
   };
 }
 
@@ -116,6 +133,7 @@ export function formatIteration(r: IterationResult): string[] {
   lines.push(`| **iteration (AdmmTrainer.step)** | ${(r.stepSeconds * 1000).toFixed(1)} | ${r.gflops.toFixed(1)} |`);
   lines.push('');
   lines.push(`same-run sgemm ${r.N * r.T}×${r.h}×${r.h}: ${r.sgemmShaped.toFixed(1)} GFLOP/s; sgemm 2048³: ${r.sgemmSquare.toFixed(1)} GFLOP/s`);
-  lines.push(`admm iteration / sgemm 2048³: ${(r.gflops / r.sgemmSquare).toFixed(2)}; / shaped sgemm: ${(r.gflops / r.sgemmShaped).toFixed(2)}`);
+  lines.push(`best-of ratios: admm iteration / sgemm 2048³: ${(r.gflops / r.sgemmSquare).toFixed(2)}; / shaped sgemm: ${(r.gflops / r.sgemmShaped).toFixed(2)}`);
+  lines.push(`paired (step, shaped sgemm right after) ratios: ${r.pairedFractions.map((f) => f.toFixed(2)).join(' ')}; median ${r.fraction.toFixed(2)}`);
   return lines;
 }
