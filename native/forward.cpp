@@ -13,8 +13,12 @@
 namespace admm {
 namespace {
 
-// Rows t of every sequence: N rows of h values, `ld` apart.
 inline int asInt(int64_t v) { return static_cast<int>(v); }
+
+// Rows per product of the input projection and the recurrent affine map: the block of the
+// output (2 MB at h = 128) that the bias fill or the copy of XU just brought into cache is still
+// there when the product adds into it, instead of one more pass over N·T·h floats in memory.
+constexpr int64_t kAffineBlockRows = 4096;
 
 }  // namespace
 
@@ -34,23 +38,28 @@ void inputProjection(const Shape& s, const Inputs& in, const float* U, const flo
     });
     return;
   }
-  parallelChunks(rows, 256, [&](int64_t r0, int64_t r1, int) {
-    for (int64_t r = r0; r < r1; ++r) std::memcpy(XU + r * h, b, sizeof(float) * h);
-  });
-  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, asInt(rows), asInt(h), asInt(d), 1.0f, in.x,
-              asInt(d), U, asInt(d), 1.0f, XU, asInt(h));
+  for (int64_t r0 = 0; r0 < rows; r0 += kAffineBlockRows) {
+    const int64_t nb = std::min(kAffineBlockRows, rows - r0);
+    float* out = XU + r0 * h;
+    for (int64_t r = 0; r < nb; ++r) std::memcpy(out + r * h, b, sizeof(float) * h);
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, asInt(nb), asInt(h), asInt(d), 1.0f, in.x + r0 * d,
+                asInt(d), U, asInt(d), 1.0f, out, asInt(h));
+  }
 }
 
 void recurrentAffine(const Shape& s, const float* XU, const float* S, const float* W, float* P) {
-  const int64_t rows = s.N * s.T, h = s.h;
-  std::memcpy(P, XU, sizeof(float) * rows * h);
-  if (rows < 2) return;
-  // Row r of P takes row r−1 of S in one product over all rows; the first step of each
-  // sequence has no predecessor, so its rows are restored from XU afterwards.
-  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, asInt(rows - 1), asInt(h), asInt(h), 1.0f, S,
-              asInt(h), W, asInt(h), 1.0f, P + h, asInt(h));
-  for (int64_t n = 0; n < s.N; ++n)
-    std::memcpy(P + s.stateRow(n, 0), XU + s.stateRow(n, 0), sizeof(float) * h);
+  const int64_t rows = s.N * s.T, h = s.h, T = s.T;
+  for (int64_t r0 = 0; r0 < rows; r0 += kAffineBlockRows) {
+    const int64_t nb = std::min(kAffineBlockRows, rows - r0);
+    std::memcpy(P + r0 * h, XU + r0 * h, sizeof(float) * nb * h);
+    // Row r of P takes row r−1 of S (one product per block; row 0 has no predecessor at all).
+    // The first step of each sequence has none either: its rows are restored from XU after.
+    const int64_t from = std::max<int64_t>(r0, 1);
+    if (r0 + nb > from)
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, asInt(r0 + nb - from), asInt(h), asInt(h), 1.0f,
+                  S + (from - 1) * h, asInt(h), W, asInt(h), 1.0f, P + from * h, asInt(h));
+    for (int64_t r = r0 + (T - r0 % T) % T; r < r0 + nb; r += T) std::memcpy(P + r * h, XU + r * h, sizeof(float) * h);
+  }
 }
 
 void readout(const Shape& s, const float* S, const float* V, const float* c, float* out) {

@@ -178,6 +178,27 @@ for (const s of SHAPES) {
   });
 }
 
+// The input projection and the recurrent affine map run over blocks of 4,096 rows: a block
+// boundary inside a sequence must still take s_{t−1} from the previous block.
+{
+  const s: NativeShape = { N: 1500, T: 7, d: 3, h: 4, K: 2, everyStep: false };
+  for (const kind of KINDS)
+    test(`inputProjection over several row blocks ${nameOf(s)} ${kind}`, (t) => {
+      const p = makeProblem(s, 15), rng = new Random(11);
+      const args = { shape: s, ...viewInputs(rng, p, kind), U: inView(rng, p.U), b: inView(rng, p.b), out: outView(rng, p.A.length) };
+      native.inputProjection(args);
+      assertClose(t, args.out, ref.inputProjection(s, refInputs(p, kind), p.U, p.b), 'XU');
+      checkPadding(t, args);
+    });
+  test(`recurrentAffine over several row blocks ${nameOf(s)}`, (t) => {
+    const p = makeProblem(s, 16), rng = new Random(12);
+    const args = { shape: s, XU: inView(rng, p.XU), S: inView(rng, p.S), W: inView(rng, p.W), out: outView(rng, p.A.length) };
+    native.recurrentAffine(args);
+    assertClose(t, args.out, ref.recurrentAffine(s, p.XU, p.S, p.W), 'P');
+    checkPadding(t, args);
+  });
+}
+
 // native/forward.cpp runs over chunks of kForwardChunk = 4096 samples: a chunk boundary that
 // dropped or misplaced a sample's offset would show up in the samples past it.
 for (const everyStep of [false, true]) {
