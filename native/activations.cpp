@@ -217,7 +217,7 @@ constexpr int kBlock = 256;
 // Portable builds target x86-64-v2; on glibc/x86-64 GCC also emits an AVX2 clone of the
 // vectorised loops, picked at load time (ifunc). Elsewhere the baseline code is used.
 #if defined(__x86_64__) && defined(__GLIBC__) && defined(__GNUC__) && !defined(__clang__)
-#define ADMM_TARGET_CLONES __attribute__((target_clones("avx2", "default")))
+#define ADMM_TARGET_CLONES __attribute__((target_clones("arch=x86-64-v3", "default")))
 #else
 #define ADMM_TARGET_CLONES
 #endif

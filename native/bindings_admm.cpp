@@ -209,10 +209,11 @@ struct AStepOp {
   Status run() {
     // The kernel looks c(|q|) up in a table indexed by q = S + M2: a NaN q would index out of
     // bounds (activations.cpp, ConvexityTable::upperBound), so it is reported here instead.
-    for (int64_t k = 0; k < n; ++k)
-      if (!std::isfinite(static_cast<double>(S[k]) + M2[k]))
-        return Status::error(StatusCode::kNonFinite, "S + M2 is not finite at element " + std::to_string(k) +
-                                                         " (NaN or Infinity in the states or their duals)");
+    const int64_t bad = parallelFirst(n, int64_t{1} << 16,
+                                      [&](int64_t k) { return !std::isfinite(static_cast<double>(S[k]) + M2[k]); });
+    if (bad < n)
+      return Status::error(StatusCode::kNonFinite, "S + M2 is not finite at element " + std::to_string(bad) +
+                                                       " (NaN or Infinity in the states or their duals)");
     change = aStep(n, P, M1, S, M2, rho1, rho2, linearized, &theta, A, TA);
     return {};
   }

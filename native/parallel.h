@@ -3,6 +3,7 @@
 // and the configured thread count, and partial sums are combined in chunk
 // order, so results are identical from run to run.
 #pragma once
+#include <algorithm>
 #include <cstdint>
 #include <functional>
 #include <thread>
@@ -44,6 +45,23 @@ double parallelSum(int64_t n, int64_t minPerChunk, Partial partial) {
   double total = 0.0;
   for (int c = 0; c < used; ++c) total += sums[c];
   return total;
+}
+
+// The smallest k in [0, n) with found(k), or n: each chunk scans its own range, and the
+// earliest chunk's hit wins, so the answer does not depend on the chunking.
+template <class Predicate>
+int64_t parallelFirst(int64_t n, int64_t minPerChunk, Predicate found) {
+  std::vector<int64_t> first(static_cast<size_t>(elementwiseThreads()) + 1, n);
+  int used = parallelChunks(n, minPerChunk, [&](int64_t b, int64_t e, int c) {
+    for (int64_t k = b; k < e; ++k)
+      if (found(k)) {
+        first[c] = k;
+        return;
+      }
+  });
+  int64_t k = n;
+  for (int c = 0; c < used; ++c) k = std::min(k, first[c]);
+  return k;
 }
 
 // Element-wise sum of per-chunk partial vectors: partial(begin, end, out) adds its chunk's

@@ -52,6 +52,18 @@ test('a NaN state reaching the a-step is reported as ERR_NON_FINITE, not a crash
   t.throws(() => native.aStep(args), { code: 'ERR_NON_FINITE', message: /S \+ M2 is not finite at element 1/ });
 });
 
+test('a-step: the first non-finite element is reported however the scan is split across threads', (t) => {
+  // 300,000 elements: the scan runs in more than one chunk; hits in a later chunk must not win.
+  const n = 300_000, f = () => new Float32Array(n).fill(0.25);
+  for (const [bad, expected] of [[[150_000, 290_000], 150_000], [[7, 250_000], 7], [[n - 1], n - 1]] as const) {
+    const S = f(), M2 = f();
+    for (const k of bad) M2[k] = Infinity;
+    const args = { n, P: f(), M1: f(), S, M2, A: f(), TA: new Float32Array(n), rho1: 1, rho2: 5 };
+    t.throws(() => native.aStep(args), { code: 'ERR_NON_FINITE', message: new RegExp(`not finite at element ${expected} `) });
+    t.is(args.A[0], 0.25, 'A untouched');
+  }
+});
+
 test('a singular Gram (all-zero inputs, beta = 0) is regularised: the fit finishes with finite weights and U = 0', async (t) => {
   // x = 0 and b = 0 keep every state at 0, so the (U, W, b) Gram is zero but for the bias entry.
   // The solver's relative jitter makes it positive definite; the columns of x and s carry no
