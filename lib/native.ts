@@ -180,7 +180,17 @@ export type NativeBinding = Twin<'inputProjection', InputProjectionArgs, void> &
     napiVersion: number;
   };
 
+/**
+ * OpenBLAS's idle workers spin (sched_yield) for 2^28 cycles, ~0.1 s, after every product
+ * before they sleep. The ADMM blocks alternate products with elementwise passes of tens of
+ * milliseconds, where those spinning workers take a core from the elementwise threads.
+ * 2^20 cycles (~0.3 ms) still bridges the microsecond gaps between BPTT's products. OpenBLAS
+ * reads the variable once, when the addon loads it; a value the user set is kept.
+ */
+export const OPENBLAS_THREAD_TIMEOUT = '20';
+
 function load(): NativeBinding {
+  process.env.OPENBLAS_THREAD_TIMEOUT ??= OPENBLAS_THREAD_TIMEOUT;
   // A specific build (the sanitizer build of scripts/asan.sh) can be chosen explicitly.
   // eslint-disable-next-line @typescript-eslint/no-var-requires
   if (process.env.ADMMIRNN_ADDON) return require(path.resolve(process.env.ADMMIRNN_ADDON)) as NativeBinding;
