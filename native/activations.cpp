@@ -7,13 +7,11 @@
 // never a value above φ(a_old).
 //
 // Fast path (exact variant): blocks of elements whose |q| is below the convexity limit run
-// a few plain Newton passes, branch-free and vectorised, first in float (8 lanes; tolerance
-// 1e-6 relative, about the precision a float a is stored at), and in double (tolerance 1e-7,
-// as the scalar solver) for a block where the float passes leave more than a few elements
-// unconverged. An element is accepted only if its last pass was a converged Newton step with
-// φ'' > 0 inside [lo, hi]; for a convex φ that is the (unique) minimiser. Everything else
-// (non-convex, not converged, non-finite) falls back to the safeguarded scalar solver from
-// the original start.
+// a few plain Newton passes in float, branch-free and vectorised (8 lanes; tolerance 1e-6
+// relative, about the precision a float a is stored at). An element is accepted only if its
+// last pass was a converged Newton step with φ'' > 0 inside [lo, hi]; for a convex φ that is
+// the (unique) minimiser. Everything else (non-convex, not converged, non-finite) falls back to
+// the safeguarded scalar solver, in double, from the original start.
 #include <algorithm>
 #include <array>
 #include <cmath>
@@ -27,17 +25,12 @@
 namespace admm {
 namespace {
 
-// tanh in double, branch-free so that loops over it vectorise (absolute error ~2e-16, like
-// the std::exp formula it replaced). With y = −2|a| = n ln2 + r, |r| ≤ ln2/2, Cephes' Padé form
+// tanh in double for the scalar solver, branch-free (absolute error ~2e-16, like the std::exp
+// formula it replaced). With y = −2|a| = n ln2 + r, |r| ≤ ln2/2, Cephes' Padé form
 // e^r = (Q + rP)/(Q − rP) gives e^y = 2ⁿ(Q + rP)/(Q − rP), so
 //   tanh|a| = (1 − e^y)/(1 + e^y) = ((Q − rP) − 2ⁿ(Q + rP)) / ((Q − rP) + 2ⁿ(Q + rP))
 // costs one division.
-// The two halves of that fraction for e^{−2|a|}: lo = Q − rP and hi = 2ⁿ(Q + rP), so that
-// tanh|a| = (lo − hi)/(lo + hi). Branch-free, shared by tanhD and newtonStep.
-struct PadeParts {
-  double lo, hi;
-};
-inline PadeParts padeParts(double a) {
+inline double tanhD(double a) {
   double y = -2.0 * std::fabs(a);
   y = y < -60.0 ? -60.0 : y;  // tanh = 1 in double well before this
   constexpr double kShift = 6755399441055744.0;  // 1.5·2⁵²: adding it rounds to an integer
@@ -54,28 +47,8 @@ inline PadeParts padeParts(double a) {
   bits = (bits + 1023) << 52;
   double scale;
   std::memcpy(&scale, &bits, sizeof scale);
-  return {q - rp, scale * (q + rp)};
-}
-
-inline double tanhD(double a) {
-  const PadeParts e = padeParts(a);
-  return std::copysign((e.lo - e.hi) / (e.lo + e.hi), a);
-}
-
-// The Newton step −φ'(a)/φ''(a) with a single division, and the sign of φ''(a). With
-// tanh|a| = N/D as in tanhD, δ = 1 − t² = E/D², E = D² − N² = 4·2ⁿ(Q + rP)(Q − rP) (no
-// cancellation as |t| → 1) and u = qD − sign(a)N = (q − t)D:
-//   φ'·D³ = ρ1(a − p)D³ − ρ2·u·E,   φ''·D⁴ = ρ1D⁴ + ρ2·E·(E + 2 sign(a) N u),  D > 0.
-struct NewtonStep {
-  double step, curvature;  // curvature has the sign of φ''
-};
-inline NewtonStep newtonStep(double a, double p, double q, double rho1, double rho2) {
-  const auto [lo, hi] = padeParts(a);
-  const double D = lo + hi, N = std::copysign(lo - hi, a), E = 4.0 * lo * hi;
-  const double D2 = D * D, u = q * D - N;
-  const double gD3 = rho1 * (a - p) * (D2 * D) - rho2 * u * E;
-  const double hD4 = rho1 * (D2 * D2) + rho2 * E * (E + 2.0 * N * u);
-  return {-D * gD3 / hD4, hD4};
+  const double lo = q - rp, hi = scale * (q + rp);
+  return std::copysign((lo - hi) / (lo + hi), a);
 }
 
 // c(|q|) tabulated on a grid; each cell stores c at its upper end (c increases with |q|),
@@ -221,48 +194,40 @@ constexpr int kBlock = 256;
 #else
 #define ADMM_TARGET_CLONES
 #endif
-// The tiers below are inlined into each clone, so they are compiled for its target too.
+// The helpers below are inlined into each clone, so they are compiled for its target too.
 #define ADMM_INLINE [[gnu::always_inline]] inline
 
-// One Newton step on φ in float: the step and whether it "converged" (φ'' > 0, |step| within
-// float tolerance, the new point inside [lo, hi]); the new point is clamped to [lo, hi].
-// With e = e^{−2|a|}: tanh|a| = (1 − e)/(1 + e), δ = 1 − t² = 4e/(1 + e)² (no cancellation).
-constexpr float kFloatTolerance = 1e-6f;  // ~16 float ulps: above the rounding noise of φ'/φ''
-ADMM_INLINE float floatNewton(float a, float p, float q, float lo, float hi, float rho1, float rho2, bool& conv) {
+// One Newton step on φ in float, clamped to [lo, hi], and whether it "converged": φ'' > 0,
+// |step| ≤ 1e-6 (1 + |a|) (~16 float ulps, above the rounding noise of φ'/φ''), the new point
+// inside [lo, hi]. With e = e^{−2|a|}: tanh|a| = (1 − e)/(1 + e), δ = 1 − t² = 4e/(1 + e)².
+ADMM_INLINE float newtonUpdate(float a, float p, float q, float lo, float hi, float rho1, float rho2, bool& conv) {
   const float e = expNonPositive(-2.0f * std::fabs(a));
   const float inv = 1.0f / (1.0f + e);
   const float t = std::copysign((1.0f - e) * inv, a), dlt = 4.0f * e * inv * inv, r = q - t;
   const float g = rho1 * (a - p) - rho2 * r * dlt;
   const float H = rho1 + rho2 * dlt * (dlt + 2.0f * t * r);
   float next = a - g / H;
-  conv = (H > 0) & (std::fabs(next - a) <= kFloatTolerance * (1.0f + std::fabs(a))) & (next >= lo) & (next <= hi);
+  conv = (H > 0) & (std::fabs(next - a) <= 1e-6f * (1.0f + std::fabs(a))) & (next >= lo) & (next <= hi);
   next = next < lo ? lo : next;
   return next > hi ? hi : next;
 }
 
 constexpr int kMaxPasses = 6, kStragglers = 8;
 
-struct BlockInput {
-  int m;
-  const float *P, *M1, *S, *M2, *A;
-  double rho1, rho2, qStar;
-};
-
-// Float tier (8 lanes): plain Newton in float from the warm start, for the elements whose
-// |q| is below the convexity limit. Writes out[] and returns true when every element is
-// settled: certified in float, or (non-convex, or one of a few stragglers) solved by the scalar
-// solver. Returns false when too many elements did not converge; the double tier then redoes
-// the whole block.
-ADMM_INLINE bool floatTier(const BlockInput& in, float* out) {
+// One block of the exact a-step: plain Newton passes in float (8 lanes), branch-free
+// (non-short-circuit &) and vectorised, from the warm start, for the elements whose |q| is below
+// the convexity limit. The elements they do not certify — non-convex, non-finite, or not
+// converged (a few stragglers are cheaper there than another pass) — get the scalar solver.
+ADMM_INLINE void solveBlock(int m, const float* P, const float* M1, const float* S, const float* M2,
+                            const float* A, double rho1, double rho2, double qStar, float* out) {
   alignas(64) float a[kBlock], p[kBlock], q[kBlock], lo[kBlock], hi[kBlock], fast[kBlock], good[kBlock];
-  const float rho1 = static_cast<float>(in.rho1), rho2 = static_cast<float>(in.rho2);
-  const float ratio = static_cast<float>(in.rho2 / in.rho1), qStar = static_cast<float>(in.qStar);
-  const int m = in.m;
+  const float r1 = static_cast<float>(rho1), r2 = static_cast<float>(rho2);
+  const float ratio = static_cast<float>(rho2 / rho1), qLimit = static_cast<float>(qStar);
   int slow = 0;
   for (int j = 0; j < m; ++j) {
-    const float pj = in.P[j] - in.M1[j], qj = in.S[j] + in.M2[j], a0 = in.A[j];
+    const float pj = P[j] - M1[j], qj = S[j] + M2[j], a0 = A[j];
     const float B = ratio * (std::fabs(qj) + 1);
-    const bool ok = (std::fabs(qj) <= qStar) & (std::fabs(pj) < 1e30f) & (std::fabs(a0) < 1e30f);
+    const bool ok = (std::fabs(qj) <= qLimit) & (std::fabs(pj) < 1e30f) & (std::fabs(a0) < 1e30f);
     const float l = pj - B, u = pj + B;
     float st = a0 < l ? l : a0;
     st = st > u ? u : st;
@@ -279,75 +244,22 @@ ADMM_INLINE bool floatTier(const BlockInput& in, float* out) {
     pending = 0;
     for (int j = 0; j < m; ++j) {
       bool conv;
-      a[j] = floatNewton(a[j], p[j], q[j], lo[j], hi[j], rho1, rho2, conv);
+      a[j] = newtonUpdate(a[j], p[j], q[j], lo[j], hi[j], r1, r2, conv);
       good[j] = conv ? 1.0f : 0.0f;
       pending += conv ? 0 : 1;
     }
     if (pending == 0 || (pass > 0 && pending <= kStragglers)) break;
   }
-  if (pending > kStragglers) return false;
   for (int j = 0; j < m; ++j) out[j] = a[j];
   for (int j = 0; j < m && pending + slow > 0; ++j) {
     if (fast[j] != 0 && good[j] != 0) continue;
-    const double pj = static_cast<double>(in.P[j]) - in.M1[j], qj = static_cast<double>(in.S[j]) + in.M2[j];
-    out[j] = static_cast<float>(solveElement(in.A[j], pj, qj, in.rho1, in.rho2));
-  }
-  return true;
-}
-
-// Double tier: the same passes in double (tolerance 1e-7, as the scalar solver), then the
-// scalar solver for every element they do not certify.
-ADMM_INLINE void doubleTier(const BlockInput& in, float* out) {
-  alignas(64) double a[kBlock], p[kBlock], q[kBlock], lo[kBlock], hi[kBlock], fast[kBlock], good[kBlock];
-  const double rho1 = in.rho1, rho2 = in.rho2, invRho1 = 1.0 / rho1;
-  const int m = in.m;
-  int slow = 0;
-  for (int j = 0; j < m; ++j) {
-    const double pj = static_cast<double>(in.P[j]) - in.M1[j], qj = static_cast<double>(in.S[j]) + in.M2[j];
-    const double B = rho2 * (std::fabs(qj) + 1) * invRho1;
-    const double a0 = in.A[j];
-    const bool ok = (std::fabs(qj) <= in.qStar) & (std::fabs(pj) < 1e30) & (std::fabs(a0) < 1e30);
-    const double l = pj - B, u = pj + B;
-    double st = a0 < l ? l : a0;
-    st = st > u ? u : st;
-    fast[j] = ok ? 1.0 : 0.0;
-    slow += ok ? 0 : 1;
-    p[j] = ok ? pj : 0.0;
-    q[j] = ok ? qj : 0.0;
-    lo[j] = ok ? l : -1.0;
-    hi[j] = ok ? u : 1.0;
-    a[j] = ok ? st : 0.0;
-  }
-  int pending = 0;
-  for (int pass = 0; pass < kMaxPasses; ++pass) {
-    pending = 0;
-    for (int j = 0; j < m; ++j) {
-      const double aj = a[j];
-      const NewtonStep ns = newtonStep(aj, p[j], q[j], rho1, rho2);
-      const double H = ns.curvature;
-      double next = aj + ns.step;
-      // Non-short-circuit & keeps the loop branch-free (vectorisable).
-      const bool conv = (H > 0) & (std::fabs(next - aj) <= 1e-7 * (1.0 + std::fabs(aj))) & (next >= lo[j]) &
-                        (next <= hi[j]);
-      next = next < lo[j] ? lo[j] : next;
-      next = next > hi[j] ? hi[j] : next;
-      a[j] = next;
-      good[j] = conv ? 1.0 : 0.0;
-      pending += conv ? 0 : 1;
-    }
-    if (pending == 0 || (pass > 0 && pending <= kStragglers)) break;
-  }
-  for (int j = 0; j < m; ++j) out[j] = static_cast<float>(a[j]);
-  for (int j = 0; j < m && pending + slow > 0; ++j) {
-    if (fast[j] != 0 && good[j] != 0) continue;
-    const double pj = static_cast<double>(in.P[j]) - in.M1[j], qj = static_cast<double>(in.S[j]) + in.M2[j];
-    out[j] = static_cast<float>(solveElement(in.A[j], pj, qj, rho1, rho2));
+    const double pj = static_cast<double>(P[j]) - M1[j], qj = static_cast<double>(S[j]) + M2[j];
+    out[j] = static_cast<float>(solveElement(A[j], pj, qj, rho1, rho2));
   }
 }
 
-// Exact a-step over [b, e) in blocks of kBlock elements: the float tier, the double tier where
-// it gives up. Returns Σ (Δa)² (partial sums in 4 fixed lanes, so the result does not depend
-// on the vector width).
+// Exact a-step over [b, e) in blocks of kBlock elements. Returns Σ (Δa)² (partial sums in 4
+// fixed lanes, so the result does not depend on the vector width).
 ADMM_TARGET_CLONES
 double aStepExactRange(int64_t b, int64_t e, const float* P, const float* M1, const float* S, const float* M2,
                        double rho1, double rho2, double qStar, float* A, float* TA) {
@@ -356,8 +268,7 @@ double aStepExactRange(int64_t b, int64_t e, const float* P, const float* M1, co
   for (int64_t k0 = b; k0 < e; k0 += kBlock) {
     const int m = static_cast<int>(std::min<int64_t>(kBlock, e - k0));
     float* Ab = A + k0;
-    const BlockInput in{m, P + k0, M1 + k0, S + k0, M2 + k0, Ab, rho1, rho2, qStar};
-    if (!floatTier(in, out)) doubleTier(in, out);
+    solveBlock(m, P + k0, M1 + k0, S + k0, M2 + k0, Ab, rho1, rho2, qStar, out);
     int j = 0;
     for (; j + 4 <= m; j += 4)
       for (int l = 0; l < 4; ++l) {
