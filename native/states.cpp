@@ -114,12 +114,9 @@ Status inverseFromFactor(const std::vector<float>& factor, int h, std::vector<fl
 }
 
 // out (rows×h) = ρ · B (rows×h) · Minv (h×h), row-major.
-std::vector<float> scaledTimes(const float* B, int rows, int h, float rho, const std::vector<float>& Minv) {
-  std::vector<float> out(static_cast<size_t>(rows) * h, 0.0f);
+void scaledTimes(const float* B, int rows, int h, float rho, const std::vector<float>& Minv, float* out) {
   if (rows > 0)
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, rows, h, h, rho, B, h, Minv.data(), h, 0.0f, out.data(),
-                h);
-  return out;
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, rows, h, h, rho, B, h, Minv.data(), h, 0.0f, out, h);
 }
 
 // Rows per block of the exact solve (whole samples): the block's stacked right-hand sides
@@ -145,16 +142,11 @@ Status solveStatesExact(const Shape& s, const float* A, const float* TA, const f
   if (!status.ok()) return status;
   // The stacks [ρ3 V M⁻¹; M⁻¹; ρ1 W M⁻¹] (mid) and [ρ3 V M⁻¹; M⁻¹] (last), width × h row-major.
   std::vector<float> midStack(static_cast<size_t>(width * h)), lastStack(static_cast<size_t>((K + h) * h));
-  {
-    const std::vector<float> vMid = scaledTimes(V, ki, hi, rho.rho3, midInverse);
-    const std::vector<float> vLast = scaledTimes(V, ki, hi, rho.rho3, lastInverse);
-    const std::vector<float> wMid = scaledTimes(W, hi, hi, rho.rho1, midInverse);
-    std::copy(vMid.begin(), vMid.end(), midStack.begin());
-    std::copy(midInverse.begin(), midInverse.end(), midStack.begin() + K * h);
-    std::copy(wMid.begin(), wMid.end(), midStack.begin() + (K + h) * h);
-    std::copy(vLast.begin(), vLast.end(), lastStack.begin());
-    std::copy(lastInverse.begin(), lastInverse.end(), lastStack.begin() + K * h);
-  }
+  scaledTimes(V, ki, hi, rho.rho3, midInverse, midStack.data());
+  std::copy(midInverse.begin(), midInverse.end(), midStack.begin() + K * h);
+  scaledTimes(W, hi, hi, rho.rho1, midInverse, midStack.data() + (K + h) * h);
+  scaledTimes(V, ki, hi, rho.rho3, lastInverse, lastStack.data());
+  std::copy(lastInverse.begin(), lastInverse.end(), lastStack.begin() + K * h);
   const int64_t blockRows = std::max<int64_t>(1, kSolveBlockRows / T) * T;
   float* X = scratchBuffer<struct StateStackedRhs>(static_cast<size_t>(std::min(blockRows, rows) * width));
   double change = 0;
