@@ -6,6 +6,7 @@
 #pragma once
 #include <napi.h>
 
+#include <mutex>
 #include <new>
 #include <string>
 #include <utility>
@@ -31,9 +32,17 @@ inline Napi::Error statusError(Napi::Env env, const Status& s, const char* funct
   return e;
 }
 
+// Kernels run one at a time, process-wide (async twins on the libuv pool, sync calls, every
+// worker thread's instance of the addon). Each kernel already uses every configured thread,
+// and OpenBLAS's thread count is process-wide: a kernel whose row blocks run single-threaded
+// BLAS (row_parallel.h) would otherwise change the thread count under a concurrent kernel's
+// products, and OpenBLAS rounds differently with 1 and 2 threads (same seed, same result).
+std::mutex& kernelMutex();
+
 template <class Op>
 Status runGuarded(Op& op) {
   try {
+    std::lock_guard<std::mutex> oneKernelAtATime(kernelMutex());
     return op.run();
   } catch (const std::bad_alloc&) {
     return Status::error(StatusCode::kOutOfMemory, "out of memory");

@@ -1,4 +1,4 @@
-// Thread-count control for OpenBLAS and the elementwise kernels, and a plain SGEMM
+// Thread-count control for the elementwise kernels, and a plain SGEMM
 // used by benchmarks as the machine's reference rate.
 #include <algorithm>
 #include <atomic>
@@ -17,8 +17,7 @@ std::atomic<int> gElementwiseThreads{static_cast<int>(std::max(1u, std::min(std:
 int elementwiseThreads() { return gElementwiseThreads.load(); }
 void setElementwiseThreads(int n) { gElementwiseThreads.store(std::clamp(n, 1, 64)); }
 
-int blasThreads() { return openblas_get_num_threads(); }
-void setBlasThreads(int n) { openblas_set_num_threads(std::max(1, n)); }
+// blasThreads / setBlasThreads live in row_parallel.cpp, which owns OpenBLAS's thread count.
 
 void sgemm(int m, int n, int k, const float* A, const float* B, float* C) {
   cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m, n, k, 1.0f, A, k, B, n, 0.0f, C, n);

@@ -8,6 +8,7 @@
 #include "fast_math.h"
 #include "kernels.h"
 #include "parallel.h"
+#include "row_parallel.h"
 #include "scratch.h"
 
 namespace admm {
@@ -16,9 +17,10 @@ namespace {
 inline int asInt(int64_t v) { return static_cast<int>(v); }
 
 // Rows per product of the input projection and the recurrent affine map: the block of the
-// output (2 MB at h = 128) that the bias fill or the copy of XU just brought into cache is still
-// there when the product adds into it, instead of one more pass over N·T·h floats in memory.
-constexpr int64_t kAffineBlockRows = 4096;
+// output (0.5 MB at h = 128) that the bias fill or the copy of XU just brought into cache is
+// still there when the product adds into it, instead of one more pass over N·T·h floats in
+// memory. Blocks run on the BLAS threads side by side (parallelBlocks).
+constexpr int64_t kAffineBlockRows = 1024;
 
 }  // namespace
 
@@ -38,19 +40,19 @@ void inputProjection(const Shape& s, const Inputs& in, const float* U, const flo
     });
     return;
   }
-  for (int64_t r0 = 0; r0 < rows; r0 += kAffineBlockRows) {
-    const int64_t nb = std::min(kAffineBlockRows, rows - r0);
+  parallelBlocks((rows + kAffineBlockRows - 1) / kAffineBlockRows, [&](int64_t block, int) {
+    const int64_t r0 = block * kAffineBlockRows, nb = std::min(kAffineBlockRows, rows - r0);
     float* out = XU + r0 * h;
     for (int64_t r = 0; r < nb; ++r) std::memcpy(out + r * h, b, sizeof(float) * h);
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, asInt(nb), asInt(h), asInt(d), 1.0f, in.x + r0 * d,
                 asInt(d), U, asInt(d), 1.0f, out, asInt(h));
-  }
+  });
 }
 
 void recurrentAffine(const Shape& s, const float* XU, const float* S, const float* W, float* P) {
   const int64_t rows = s.N * s.T, h = s.h, T = s.T;
-  for (int64_t r0 = 0; r0 < rows; r0 += kAffineBlockRows) {
-    const int64_t nb = std::min(kAffineBlockRows, rows - r0);
+  parallelBlocks((rows + kAffineBlockRows - 1) / kAffineBlockRows, [&](int64_t block, int) {
+    const int64_t r0 = block * kAffineBlockRows, nb = std::min(kAffineBlockRows, rows - r0);
     std::memcpy(P + r0 * h, XU + r0 * h, sizeof(float) * nb * h);
     // Row r of P takes row r−1 of S (one product per block; row 0 has no predecessor at all).
     // The first step of each sequence has none either: its rows are restored from XU after.
@@ -59,7 +61,7 @@ void recurrentAffine(const Shape& s, const float* XU, const float* S, const floa
       cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, asInt(r0 + nb - from), asInt(h), asInt(h), 1.0f,
                   S + (from - 1) * h, asInt(h), W, asInt(h), 1.0f, P + from * h, asInt(h));
     for (int64_t r = r0 + (T - r0 % T) % T; r < r0 + nb; r += T) std::memcpy(P + r * h, XU + r * h, sizeof(float) * h);
-  }
+  });
 }
 
 void readout(const Shape& s, const float* S, const float* V, const float* c, float* out) {
@@ -73,8 +75,9 @@ void readout(const Shape& s, const float* S, const float* V, const float* c, flo
 }
 
 // The forward pass of samples [0, s.N) (one chunk of the caller's data; pointers already offset).
+// `rows` holds the chunk's two N×(d + h + 1) scratch row buffers.
 static void forwardChunk(const Shape& s, const Inputs& in, const float* U, const float* W, const float* b,
-                         const float* V, const float* c, float* A, float* S, float* O) {
+                         const float* V, const float* c, float* A, float* S, float* O, float* rows) {
   const int64_t N = s.N, T = s.T, h = s.h, d = s.d, K = s.K;
   // Dense inputs: one product per step over regressor rows r = [x_t | s_{t-1} | 1] (k columns)
   // with Θ = [U W b], so A_t = R_t Θᵀ. The rows live in two N×k scratch buffers used in turn:
@@ -82,8 +85,7 @@ static void forwardChunk(const Shape& s, const Inputs& in, const float* U, const
   // One-hot inputs: r = [s_{t-1} | 1], Θ = [W b], and column id of U is added in the tanh pass.
   const bool dense = in.ids == nullptr;
   const int64_t dx = dense ? d : 0, k = dx + h + 1;
-  float* const buf[2] = {scratchBuffer<struct ForwardRowsA>(static_cast<size_t>(N * k)),
-                         scratchBuffer<struct ForwardRowsB>(static_cast<size_t>(N * k))};
+  float* const buf[2] = {rows, rows + N * k};
   std::vector<float> theta(static_cast<size_t>(h * k));
   for (int64_t i = 0; i < h; ++i) {
     float* row = theta.data() + i * k;
@@ -140,19 +142,31 @@ static void forwardChunk(const Shape& s, const Inputs& in, const float* U, const
 }
 
 // Samples are independent, so the pass runs over chunks of them: the scratch rows stay
-// 2 × kForwardChunk × (d + h + 1) floats (5 MB at h = 128) whatever N is, instead of growing
-// with the data (75 MB at N = 60,000), and a chunk's rows stay in cache between the steps.
+// 2 × chunk × (d + h + 1) floats per thread (5 MB at h = 128 for one thread) whatever N is,
+// instead of growing with the data (75 MB at N = 60,000), and a chunk's rows stay in cache
+// between the steps. With several BLAS threads, each thread runs whole chunks of 1,024 samples
+// through all steps (parallelBlocks): no synchronisation per step, and the tanh passes run
+// beside each other instead of after every product.
+constexpr int64_t kForwardWorkerChunk = 1024;
+
 void forward(const Shape& s, const Inputs& in, const float* U, const float* W, const float* b,
              const float* V, const float* c, float* A, float* S, float* O) {
   if (s.N == 0 || s.T == 0) return;
-  for (int64_t n0 = 0; n0 < s.N; n0 += kForwardChunk) {
+  const int64_t k = (in.ids ? 0 : s.d) + s.h + 1;
+  int64_t chunk = std::min(kForwardChunk, s.N);
+  if (blockWorkers((s.N + kForwardWorkerChunk - 1) / kForwardWorkerChunk) > 1) chunk = std::min(chunk, kForwardWorkerChunk);
+  const int64_t chunks = (s.N + chunk - 1) / chunk;
+  const int workers = blockWorkers(chunks);
+  float* scratch = scratchBuffer<struct ForwardRows>(static_cast<size_t>(workers * 2 * chunk * k));
+  parallelBlocks(chunks, [&](int64_t block, int worker) {
+    const int64_t n0 = block * chunk;
     Shape part = s;
-    part.N = std::min(kForwardChunk, s.N - n0);
+    part.N = std::min(chunk, s.N - n0);
     const Inputs chunkIn{in.x ? in.x + n0 * s.T * s.d : nullptr, in.ids ? in.ids + n0 * s.T : nullptr};
     const int64_t states = n0 * s.T * s.h;
     forwardChunk(part, chunkIn, U, W, b, V, c, A ? A + states : nullptr, S ? S + states : nullptr,
-                 O + n0 * s.L() * s.K);
-  }
+                 O + n0 * s.L() * s.K, scratch + worker * 2 * chunk * k);
+  });
 }
 
 }  // namespace admm

@@ -16,9 +16,12 @@ void setElementwiseThreads(int n);
 
 // Calls body(begin, end, chunk) over [0, n) in contiguous chunks.
 // Returns the number of chunks used (at most elementwiseThreads()).
+// Inside a parallelBlocks body (row_parallel.h) it stays on its thread: the blocks already
+// use the cores.
+bool insideParallelBlocks();
 inline int parallelChunks(int64_t n, int64_t minPerChunk,
                           const std::function<void(int64_t, int64_t, int)>& body) {
-  int chunks = elementwiseThreads();
+  int chunks = insideParallelBlocks() ? 1 : elementwiseThreads();
   if (n < minPerChunk * 2) chunks = 1;
   else if (n / minPerChunk < chunks) chunks = static_cast<int>(n / minPerChunk);
   if (chunks <= 1) {

@@ -11,6 +11,7 @@
 #include "blas.h"
 #include "kernels.h"
 #include "parallel.h"
+#include "row_parallel.h"
 #include "scratch.h"
 
 namespace admm {
@@ -120,8 +121,9 @@ void scaledTimes(const float* B, int rows, int h, float rho, const std::vector<f
 }
 
 // Rows per block of the exact solve (whole samples): the block's stacked right-hand sides
-// (4 MB at h = 128) and states stay in cache between the pass that builds them and the product.
-constexpr int64_t kSolveBlockRows = 4096;
+// (1 MB at h = 128) and states stay in cache between the pass that builds them and the product.
+// Blocks run on the BLAS threads side by side (parallelBlocks), each with its own stack rows.
+constexpr int64_t kSolveBlockRows = 1024;
 
 // Exact block 3 in one product per block of rows. With Z_r = a + μ1 − XU at row r and
 // Zo_r = o + μ3 − c on loss steps (0 elsewhere), the solution of s_t M_t = r_t is
@@ -147,11 +149,14 @@ Status solveStatesExact(const Shape& s, const float* A, const float* TA, const f
   scaledTimes(W, hi, hi, rho.rho1, midInverse, midStack.data() + (K + h) * h);
   scaledTimes(V, ki, hi, rho.rho3, lastInverse, lastStack.data());
   std::copy(lastInverse.begin(), lastInverse.end(), lastStack.begin() + K * h);
-  const int64_t blockRows = std::max<int64_t>(1, kSolveBlockRows / T) * T;
-  float* X = scratchBuffer<struct StateStackedRhs>(static_cast<size_t>(std::min(blockRows, rows) * width));
-  double change = 0;
-  for (int64_t r0 = 0; r0 < rows; r0 += blockRows) {
-    const int64_t nb = std::min(blockRows, rows - r0);
+  const int64_t blockRows = std::min(rows, std::max<int64_t>(1, kSolveBlockRows / T) * T);
+  const int64_t blocks = (rows + blockRows - 1) / blockRows;
+  const int workers = blockWorkers(blocks);
+  float* const scratch = scratchBuffer<struct StateStackedRhs>(static_cast<size_t>(workers * blockRows * width));
+  std::vector<double> blockChange(static_cast<size_t>(blocks), 0.0);
+  parallelBlocks(blocks, [&](int64_t block, int worker) {
+    const int64_t r0 = block * blockRows, nb = std::min(blockRows, rows - r0);
+    float* X = scratch + worker * blockRows * width;
     parallelChunks(nb, 256, [&](int64_t b, int64_t e, int) {
       for (int64_t r = b; r < e; ++r) {
         const int64_t g = r0 + r, t = g % T, k0 = g * h;
@@ -176,13 +181,15 @@ Status solveStatesExact(const Shape& s, const float* A, const float* TA, const f
     // The block's last steps: every T-th row, from its (Zo, E) columns.
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, asInt(nb / T), hi, asInt(K + h), 1.0f,
                 X + (T - 1) * width, asInt(T * width), lastStack.data(), hi, 0.0f, out + (T - 1) * h, asInt(T * h));
-    change += parallelSum(nb * h, 1 << 15, [&](int64_t b, int64_t e) {
+    blockChange[static_cast<size_t>(block)] = parallelSum(nb * h, 1 << 15, [&](int64_t b, int64_t e) {
       double acc = 0;
       for (int64_t k = r0 * h + b; k < r0 * h + e; ++k)
         acc += (static_cast<double>(Sout[k]) - S[k]) * (static_cast<double>(Sout[k]) - S[k]);
       return acc;
     });
-  }
+  });
+  double change = 0;  // in block order, whatever thread did which block
+  for (double part : blockChange) change += part;
   *changeSq = change;
   return {};
 }

@@ -12,6 +12,7 @@
 #include "blas.h"
 #include "kernels.h"
 #include "parallel.h"
+#include "row_parallel.h"
 #include "scratch.h"
 
 namespace admm {
@@ -103,6 +104,10 @@ Status solveRows(int m, int n, std::vector<float>& G, std::vector<float>& R, con
 // Rows (whole samples) per block of accumulateUWb: the block's regressors [x_t | s_{t−1}]
 // (0.6 MB at d = 28, h = 128) and its rows of Z stay in cache for the block's two products.
 constexpr int64_t kUwbBlockRows = 1024;
+// The blocks are split into this many contiguous parts, each summed into its own Gram on one
+// of the BLAS threads (parallelBlocks) and added in part order: the same sums whatever the
+// thread count, with parts enough to balance two threads on a noisy machine.
+constexpr int64_t kUwbParts = 8;
 
 // Adds the samples of `s` (a whole data set or one chunk of it) into the lower triangle of G
 // and into R, so chunked (block-stochastic) sweeps can sum Grams over chunks before one solve.
@@ -115,42 +120,65 @@ void accumulateUWb(const Shape& s, const Inputs& in, const float* S, const float
   const int m = asInt(d + h + 1), bias = m - 1;
   const bool dense = in.ids == nullptr;
   const int64_t dx = dense ? d : 0, width = dx + h;
-  // Sums, in block order (deterministic): [Σ z | Σ s_{t−1} | Σ x] over all rows.
-  std::vector<double> sums(static_cast<size_t>(2 * h + dx), 0.0);
   const int64_t blockRows = std::min(rows, std::max<int64_t>(1, kUwbBlockRows / T) * T);
-  float* Y = scratchBuffer<struct UwbRegressors>(static_cast<size_t>(blockRows * width));
+  const int64_t blocks = (rows + blockRows - 1) / blockRows, parts = std::min(blocks, kUwbParts);
+  const int workers = blockWorkers(parts);
+  // Per part: the [x | s] block of its Gram (lower), its right-hand side columns, and the sums
+  // [Σ z | Σ s_{t−1} | Σ x] in double; added together in part order below.
+  const int64_t nSums = 2 * h + dx, gramSize = width * width, rhsSize = h * width;
+  float* const Y = scratchBuffer<struct UwbRegressors>(static_cast<size_t>(workers * blockRows * width));
+  float* const partGram = scratchBuffer<struct UwbPartGram>(static_cast<size_t>(parts * (gramSize + rhsSize)));
+  std::fill(partGram, partGram + parts * (gramSize + rhsSize), 0.0f);
+  std::vector<double> partSums(static_cast<size_t>(parts * nSums), 0.0);
+  parallelBlocks(parts, [&](int64_t part, int worker) {
+    float* const y0 = Y + worker * blockRows * width;
+    float* const Gp = partGram + part * (gramSize + rhsSize);
+    float* const Rp = Gp + gramSize;
+    double* const sums = partSums.data() + part * nSums;
+    for (int64_t block = part * blocks / parts; block < (part + 1) * blocks / parts; ++block) {
+      const int64_t r0 = block * blockRows, nb = std::min(blockRows, rows - r0);
+      const std::vector<double> got = parallelVectorSum(nb, 256, static_cast<size_t>(nSums), [&](int64_t b, int64_t e, double* acc) {
+        double *zSum = acc, *stateSum = acc + h, *xSum = acc + 2 * h;
+        for (int64_t r = b; r < e; ++r) {
+          const int64_t g = r0 + r;
+          const float *a = A + g * h, *mu = M1 + g * h;
+          float* z = scratch + g * h;
+          for (int64_t i = 0; i < h; ++i) {
+            z[i] = a[i] + mu[i];
+            zSum[i] += z[i];
+          }
+          float* y = y0 + r * width;
+          if (dense) {
+            const float* x = in.x + g * d;
+            std::memcpy(y, x, sizeof(float) * d);
+            for (int64_t j = 0; j < d; ++j) xSum[j] += x[j];
+          }
+          if (g % T == 0) std::fill(y + dx, y + width, 0.0f);
+          else {
+            const float* prev = S + (g - 1) * h;
+            std::memcpy(y + dx, prev, sizeof(float) * h);
+            for (int64_t i = 0; i < h; ++i) stateSum[i] += prev[i];
+          }
+        }
+      });
+      for (int64_t i = 0; i < nSums; ++i) sums[i] += got[static_cast<size_t>(i)];
+      cblas_ssyrk(CblasRowMajor, CblasLower, CblasTrans, asInt(width), asInt(nb), 1.0f, y0, asInt(width), 1.0f, Gp,
+                  asInt(width));
+      cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, asInt(h), asInt(width), asInt(nb), 1.0f, scratch + r0 * h,
+                  asInt(h), y0, asInt(width), 1.0f, Rp, asInt(width));
+    }
+  });
   float* Gy = dense ? G : G + d * m + d;  // the [x | s] (or s) block of G and columns of R
   float* Ry = dense ? R : R + d;
-  for (int64_t r0 = 0; r0 < rows; r0 += blockRows) {
-    const int64_t nb = std::min(blockRows, rows - r0);
-    const std::vector<double> part = parallelVectorSum(nb, 256, sums.size(), [&](int64_t b, int64_t e, double* acc) {
-      double *zSum = acc, *stateSum = acc + h, *xSum = acc + 2 * h;
-      for (int64_t r = b; r < e; ++r) {
-        const int64_t g = r0 + r;
-        const float *a = A + g * h, *mu = M1 + g * h;
-        float* z = scratch + g * h;
-        for (int64_t i = 0; i < h; ++i) {
-          z[i] = a[i] + mu[i];
-          zSum[i] += z[i];
-        }
-        float* y = Y + r * width;
-        if (dense) {
-          const float* x = in.x + g * d;
-          std::memcpy(y, x, sizeof(float) * d);
-          for (int64_t j = 0; j < d; ++j) xSum[j] += x[j];
-        }
-        if (g % T == 0) std::fill(y + dx, y + width, 0.0f);
-        else {
-          const float* prev = S + (g - 1) * h;
-          std::memcpy(y + dx, prev, sizeof(float) * h);
-          for (int64_t i = 0; i < h; ++i) stateSum[i] += prev[i];
-        }
-      }
-    });
-    for (size_t i = 0; i < sums.size(); ++i) sums[i] += part[i];
-    cblas_ssyrk(CblasRowMajor, CblasLower, CblasTrans, asInt(width), asInt(nb), 1.0f, Y, asInt(width), 1.0f, Gy, m);
-    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, asInt(h), asInt(width), asInt(nb), 1.0f, scratch + r0 * h,
-                asInt(h), Y, asInt(width), 1.0f, Ry, m);
+  std::vector<double> sums(static_cast<size_t>(nSums), 0.0);
+  for (int64_t part = 0; part < parts; ++part) {
+    const float* Gp = partGram + part * (gramSize + rhsSize);
+    const float* Rp = Gp + gramSize;
+    for (int64_t i = 0; i < width; ++i)
+      for (int64_t j = 0; j <= i; ++j) Gy[i * m + j] += Gp[i * width + j];
+    for (int64_t i = 0; i < h; ++i)
+      for (int64_t j = 0; j < width; ++j) Ry[i * m + j] += Rp[i * width + j];
+    for (int64_t i = 0; i < nSums; ++i) sums[static_cast<size_t>(i)] += partSums[static_cast<size_t>(part * nSums + i)];
   }
 
   if (!dense) {  // one-hot inputs: column id of the input block is a count, a sum of z, a sum of s_{t−1}

@@ -6,6 +6,8 @@
  * collects every norm the residuals and the Lagrangian need.
  */
 import { forChunks } from '../chunked';
+import { PARTIAL_SUMS } from './ascend-chunk';
+import { ascendInChunks } from './ascend-pool';
 import { native } from '../native';
 import type { RNN } from '../rnn';
 import { refreshAffine } from './blocks';
@@ -49,42 +51,18 @@ export interface StepLayout {
 const FLAT: StepLayout = { steps: 1, rowLength: 2 ** 52 };
 
 /**
- * The fused loop over [begin, end): a top-level function with one shape of arguments, so V8
- * optimises it once for every constraint (a closure per call was measured 2–3× slower).
- * Adds ‖r‖², ‖left‖², ‖right‖², ‖μ‖², ‖μ + r‖² into `sums[0..4]`, and ‖μ + r‖² of each row
- * into `perStep[row mod steps]`.
- */
-function ascendRange(left: Float32Array, right: Float32Array, dual: Float32Array, scale: number, apply: boolean, begin: number, end: number, sums: Float64Array, layout: StepLayout, perStep: Float64Array): void {
-  let rr = 0, ll = 0, pp = 0, mo = 0, mn = 0;
-  for (let k = begin; k < end; ) {
-    const row = Math.floor(k / layout.rowLength), rowEnd = Math.min(end, (row + 1) * layout.rowLength);
-    let rowSq = 0;
-    for (; k < rowEnd; k++) {
-      const l = left[k], p = right[k], m = dual[k], r = l - p, next = m + r;
-      rr += r * r;
-      ll += l * l;
-      pp += p * p;
-      mo += m * m;
-      rowSq += next * next;
-      if (apply) dual[k] = next * scale;
-    }
-    mn += rowSq;
-    perStep[row % layout.steps] += rowSq;
-  }
-  sums[0] += rr;
-  sums[1] += ll;
-  sums[2] += pp;
-  sums[3] += mo;
-  sums[4] += mn;
-}
-
-/**
- * One constraint's ascent and norms in one pass, in chunks that yield to the event loop. With a
- * `layout`, the new dual's squared norm is also split by time step (dualNewSqPerStep).
+ * One constraint's ascent and norms in one pass (ascend-pool.ts: on the main thread and the
+ * ascent workers, in chunks that yield to the event loop). With a `layout`, the new dual's
+ * squared norm is also split by time step (dualNewSqPerStep).
  */
 export async function ascend(left: Float32Array, right: Float32Array, dual: Float32Array, scale: number, apply: boolean, layout?: StepLayout): Promise<ConstraintNorms> {
-  const sums = new Float64Array(5), perStep = new Float64Array(layout?.steps ?? 1);
-  await forChunks(left.length, (begin, end) => ascendRange(left, right, dual, scale, apply, begin, end, sums, layout ?? FLAT, perStep));
+  const { steps, rowLength } = layout ?? FLAT;
+  const { partials, chunks } = await ascendInChunks(left, right, dual, scale, apply, steps, rowLength);
+  const sums = new Float64Array(PARTIAL_SUMS), perStep = new Float64Array(steps), stride = PARTIAL_SUMS + steps;
+  for (let c = 0; c < chunks; c++) {
+    for (let i = 0; i < PARTIAL_SUMS; i++) sums[i] += partials[c * stride + i];
+    for (let t = 0; t < steps; t++) perStep[t] += partials[c * stride + PARTIAL_SUMS + t];
+  }
   return { residualSq: sums[0], leftSq: sums[1], rightSq: sums[2], dualOldSq: sums[3], dualNewSq: sums[4], ...(layout ? { dualNewSqPerStep: perStep } : {}) };
 }
 

@@ -7,6 +7,12 @@ import type { LossSteps, TargetLayout } from '../data';
 import type { NativeInputs, NativeShape } from '../native';
 import type { Triple } from './rho';
 
+/**
+ * The state's arrays live on SharedArrayBuffers so that the dual ascent's worker threads
+ * (ascend-pool.ts) work on them in place; native kernels take them like any Float32Array.
+ */
+const sharedFloats = (n: number) => new Float32Array(new SharedArrayBuffer(4 * n));
+
 export class AdmmState {
   readonly shape: NativeShape;
   readonly inputs: NativeInputs;
@@ -51,22 +57,22 @@ export class AdmmState {
     this.beta = beta;
     const hidden = shape.N * shape.T * shape.h;
     const outputs = shape.N * (shape.everyStep ? shape.T : 1) * shape.K;
-    this.A = new Float32Array(hidden);
-    this.S = new Float32Array(hidden);
-    this.M1 = new Float32Array(hidden);
-    this.M2 = new Float32Array(hidden);
+    this.A = sharedFloats(hidden);
+    this.S = sharedFloats(hidden);
+    this.M1 = sharedFloats(hidden);
+    this.M2 = sharedFloats(hidden);
     this.chunkRows = Math.min(chunkSize ?? shape.N, shape.N);
     const chunk = this.chunkRows * shape.T * shape.h;
-    this.TA = new Float32Array(chunk);
-    this.XU = new Float32Array(chunk);
-    this.P = new Float32Array(chunk);
+    this.TA = sharedFloats(chunk);
+    this.XU = sharedFloats(chunk);
+    this.P = sharedFloats(chunk);
     const mu = shape.d + shape.h + 1, mv = shape.h + 1;
     this.grams = this.chunked
       ? { uwbG: new Float32Array(mu * mu), uwbR: new Float32Array(shape.h * mu), vcG: new Float32Array(mv * mv), vcR: new Float32Array(shape.K * mv) }
       : undefined;
-    this.O = new Float32Array(outputs);
-    this.M3 = new Float32Array(outputs);
-    this.readout = new Float32Array(outputs);
+    this.O = sharedFloats(outputs);
+    this.M3 = sharedFloats(outputs);
+    this.readout = sharedFloats(outputs);
     this.forwardOutputs = new Float32Array(outputs);
   }
 

@@ -1,0 +1,93 @@
+/**
+ * The dual ascent on several threads, still in TypeScript: the main thread and
+ * `elementwise − 1` worker threads (native.setThreads) take chunks of one constraint in turn,
+ * on the state's SharedArrayBuffer-backed arrays. Each chunk's norms land in their own slot
+ * and are added in chunk order, so the result does not depend on the thread count or timing.
+ * Arrays on plain ArrayBuffers (a caller's own) are done on the main thread alone.
+ */
+import path from 'node:path';
+import { Worker } from 'node:worker_threads';
+import { CHUNK, yieldToEventLoop } from '../chunked';
+import { native } from '../native';
+import { type AscendJob, PARTIAL_SUMS, ascendChunk } from './ascend-chunk';
+
+interface Pending {
+  resolve: () => void;
+  reject: (e: Error) => void;
+}
+
+/** A worker and the jobs it was sent, answered in order. */
+class AscendWorker {
+  private readonly worker: Worker;
+  private readonly pending: Pending[] = [];
+  failed: Error | undefined;
+
+  constructor(onExit: (w: AscendWorker) => void) {
+    this.worker = new Worker(path.join(__dirname, 'ascend-worker.js'));
+    this.worker.unref();  // an idle worker never keeps the process alive
+    this.worker.on('message', () => {
+      this.pending.shift()?.resolve();
+      if (this.pending.length === 0) this.worker.unref();
+    });
+    const fail = (e: Error) => {
+      this.failed ??= e;
+      for (const p of this.pending.splice(0)) p.reject(new Error(`dual ascent worker failed: ${e.message}`));
+      onExit(this);
+    };
+    this.worker.on('error', fail);
+    this.worker.on('exit', (code) => fail(new Error(`exited with code ${code}`)));
+  }
+
+  run(job: AscendJob): Promise<void> {
+    return new Promise((resolve, reject) => {
+      if (this.failed) return reject(new Error(`dual ascent worker failed: ${this.failed.message}`));
+      this.pending.push({ resolve, reject });
+      this.worker.ref();  // an awaited job does
+      this.worker.postMessage(job);
+    });
+  }
+
+  terminate(): Promise<number> {
+    return this.worker.terminate();
+  }
+}
+
+const workers: AscendWorker[] = [];
+
+/** The workers to use now: elementwise threads − 1, started on first use. */
+function ascentWorkers(): AscendWorker[] {
+  const wanted = Math.max(0, native.getThreads().elementwise - 1);
+  while (workers.length < wanted) workers.push(new AscendWorker((w) => workers.splice(workers.indexOf(w) >>> 0, 1)));
+  return workers.slice(0, wanted);
+}
+
+/** Stops the ascent workers (they restart when needed); for embedders that want a quiet exit. */
+export async function stopAscentWorkers(): Promise<void> {
+  await Promise.all(workers.splice(0).map((w) => w.terminate()));
+}
+
+const isShared = (a: Float32Array) => a.buffer instanceof SharedArrayBuffer;
+
+/**
+ * μ ← (μ + left − right)·scale over [0, n) (when `apply`), returning per-chunk partials
+ * (PARTIAL_SUMS + steps values per chunk of CHUNK elements, in chunk order).
+ */
+export async function ascendInChunks(left: Float32Array, right: Float32Array, dual: Float32Array, scale: number, apply: boolean, steps: number, rowLength: number): Promise<{ partials: Float64Array; chunks: number }> {
+  const n = left.length, chunks = Math.ceil(n / CHUNK), stride = PARTIAL_SUMS + steps;
+  const helpers = chunks > 1 && isShared(left) && isShared(right) && isShared(dual) ? ascentWorkers() : [];
+  const shared = helpers.length > 0;
+  const job: AscendJob = {
+    left, right, dual, scale, apply, steps, rowLength, chunk: CHUNK,
+    next: new Int32Array(shared ? new SharedArrayBuffer(4) : new ArrayBuffer(4)),
+    partials: new Float64Array(shared ? new SharedArrayBuffer(8 * chunks * stride) : new ArrayBuffer(8 * chunks * stride)),
+  };
+  const helping = helpers.map((w) => w.run(job));
+  // Failures surface after the main thread's share, so no chunk is left being written.
+  const settled = Promise.allSettled(helping);
+  for (let c; (c = Atomics.add(job.next, 0, 1)) < chunks; ) {
+    ascendChunk(left, right, dual, scale, apply, c * CHUNK, Math.min(n, (c + 1) * CHUNK), steps, rowLength, job.partials, c * stride);
+    await yieldToEventLoop();
+  }
+  for (const r of await settled) if (r.status === 'rejected') throw r.reason;
+  return { partials: job.partials, chunks };
+}

@@ -1,0 +1,8 @@
+/** An ascent worker thread (see ascend-pool.ts): drains the chunks of each job it is sent. */
+import { parentPort } from 'node:worker_threads';
+import { type AscendJob, drainChunks } from './ascend-chunk';
+
+parentPort?.on('message', (job: AscendJob) => {
+  drainChunks(job);
+  parentPort!.postMessage('done');
+});

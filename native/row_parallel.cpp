@@ -1,0 +1,100 @@
+// parallelBlocks: threads over row blocks, with OpenBLAS single-threaded while they run.
+#include "row_parallel.h"
+
+#include <algorithm>
+#include <atomic>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "blas.h"
+#include "kernels.h"
+
+namespace admm {
+namespace {
+
+thread_local bool tInsideBlocks = false;
+
+// OpenBLAS's thread count is process-wide: concurrent parallelBlocks calls (two async kernels
+// on libuv threads) share one reference count, so the first sets 1 thread and the last
+// restores the configured count. setBlasThreads during a region only records the new count.
+std::mutex gBlasMutex;
+int gSerialUsers = 0;
+int gConfiguredBlasThreads = 0;  // 0: not read yet
+
+int configuredLocked() {
+  if (gConfiguredBlasThreads == 0) gConfiguredBlasThreads = std::max(1, openblas_get_num_threads());
+  return gConfiguredBlasThreads;
+}
+
+class SerialBlas {
+ public:
+  SerialBlas() {
+    std::lock_guard<std::mutex> lock(gBlasMutex);
+    configuredLocked();
+    if (gSerialUsers++ == 0) openblas_set_num_threads(1);
+  }
+  ~SerialBlas() {
+    std::lock_guard<std::mutex> lock(gBlasMutex);
+    if (--gSerialUsers == 0) openblas_set_num_threads(gConfiguredBlasThreads);
+  }
+  SerialBlas(const SerialBlas&) = delete;
+  SerialBlas& operator=(const SerialBlas&) = delete;
+};
+
+class InsideScope {
+ public:
+  InsideScope() : previous_(tInsideBlocks) { tInsideBlocks = true; }
+  ~InsideScope() { tInsideBlocks = previous_; }
+
+ private:
+  bool previous_;
+};
+
+}  // namespace
+
+int blasThreads() {
+  std::lock_guard<std::mutex> lock(gBlasMutex);
+  return configuredLocked();
+}
+
+void setBlasThreads(int n) {
+  std::lock_guard<std::mutex> lock(gBlasMutex);
+  gConfiguredBlasThreads = std::max(1, n);
+  if (gSerialUsers == 0) openblas_set_num_threads(gConfiguredBlasThreads);
+}
+
+bool insideParallelBlocks() { return tInsideBlocks; }
+
+int blockWorkers(int64_t blocks) {
+  if (tInsideBlocks || blocks <= 1) return 1;
+  return static_cast<int>(std::min<int64_t>(blasThreads(), blocks));
+}
+
+void parallelBlocks(int64_t blocks, const std::function<void(int64_t, int)>& body) {
+  const int workers = blockWorkers(blocks);
+  if (workers <= 1) {  // BLAS keeps its configured threads
+    for (int64_t k = 0; k < blocks; ++k) body(k, 0);
+    return;
+  }
+  SerialBlas serial;
+  std::atomic<int64_t> next{0};
+  auto run = [&](int worker) {
+    InsideScope inside;
+    for (int64_t k; (k = next.fetch_add(1)) < blocks;) body(k, worker);
+  };
+  std::vector<std::thread> threads;
+  threads.reserve(static_cast<size_t>(workers - 1));
+  for (int w = 1; w < workers; ++w) threads.emplace_back(run, w);
+  run(0);
+  for (auto& t : threads) t.join();
+}
+
+namespace binding {
+std::mutex& kernelMutex() {
+  static std::mutex m;
+  return m;
+}
+}  // namespace binding
+
+}  // namespace admm
