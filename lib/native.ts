@@ -149,7 +149,12 @@ export type LocalDualWalkArgs = WeightArgs & {
   gamma: number;
 } & TargetArgs &
   NativeInputs;
-export type SgemmArgs = { m: number; n: number; k: number; A: Float32Array; B: Float32Array; C: Float32Array };
+/**
+ * C = A B, row-major (benchmarks' reference rate). `rowBlocks`: blocks of 1,024 rows side by
+ * side on the BLAS threads, each with single-threaded OpenBLAS, as the kernels run their tall
+ * products; by default one OpenBLAS call with its own threading.
+ */
+export type SgemmArgs = { m: number; n: number; k: number; A: Float32Array; B: Float32Array; C: Float32Array; rowBlocks?: boolean };
 
 export interface ThreadCounts {
   blas: number;

@@ -200,7 +200,10 @@ constexpr int kBlock = 256;
 // One Newton step on φ in float, clamped to [lo, hi], and whether it "converged": φ'' > 0,
 // |step| ≤ 1e-6 (1 + |a|) (~16 float ulps, above the rounding noise of φ'/φ''), the new point
 // inside [lo, hi]. With e = e^{−2|a|}: tanh|a| = (1 − e)/(1 + e), δ = 1 − t² = 4e/(1 + e)².
-ADMM_INLINE float newtonUpdate(float a, float p, float q, float lo, float hi, float rho1, float rho2, bool& conv) {
+// tanhNext = t + δ·step is tanh of the new point to O(step²) (~1e-12 once converged): the
+// caller's tanh a without another exponential.
+ADMM_INLINE float newtonUpdate(float a, float p, float q, float lo, float hi, float rho1, float rho2, bool& conv,
+                               float& tanhNext) {
   const float e = expNonPositive(-2.0f * std::fabs(a));
   const float inv = 1.0f / (1.0f + e);
   const float t = std::copysign((1.0f - e) * inv, a), dlt = 4.0f * e * inv * inv, r = q - t;
@@ -209,7 +212,9 @@ ADMM_INLINE float newtonUpdate(float a, float p, float q, float lo, float hi, fl
   float next = a - g / H;
   conv = (H > 0) & (std::fabs(next - a) <= 1e-6f * (1.0f + std::fabs(a))) & (next >= lo) & (next <= hi);
   next = next < lo ? lo : next;
-  return next > hi ? hi : next;
+  next = next > hi ? hi : next;
+  tanhNext = t + dlt * (next - a);
+  return next;
 }
 
 constexpr int kMaxPasses = 6, kStragglers = 8;
@@ -218,8 +223,9 @@ constexpr int kMaxPasses = 6, kStragglers = 8;
 // (non-short-circuit &) and vectorised, from the warm start, for the elements whose |q| is below
 // the convexity limit. The elements they do not certify — non-convex, non-finite, or not
 // converged (a few stragglers are cheaper there than another pass) — get the scalar solver.
+// Writes the new a to out and tanh a to outTanh (from the last Newton step where it converged).
 ADMM_INLINE void solveBlock(int m, const float* P, const float* M1, const float* S, const float* M2,
-                            const float* A, double rho1, double rho2, double qStar, float* out) {
+                            const float* A, double rho1, double rho2, double qStar, float* out, float* outTanh) {
   alignas(64) float a[kBlock], p[kBlock], q[kBlock], lo[kBlock], hi[kBlock], fast[kBlock], good[kBlock];
   const float r1 = static_cast<float>(rho1), r2 = static_cast<float>(rho2);
   const float ratio = static_cast<float>(rho2 / rho1), qLimit = static_cast<float>(qStar);
@@ -244,7 +250,7 @@ ADMM_INLINE void solveBlock(int m, const float* P, const float* M1, const float*
     pending = 0;
     for (int j = 0; j < m; ++j) {
       bool conv;
-      a[j] = newtonUpdate(a[j], p[j], q[j], lo[j], hi[j], r1, r2, conv);
+      a[j] = newtonUpdate(a[j], p[j], q[j], lo[j], hi[j], r1, r2, conv, outTanh[j]);
       good[j] = conv ? 1.0f : 0.0f;
       pending += conv ? 0 : 1;
     }
@@ -255,6 +261,7 @@ ADMM_INLINE void solveBlock(int m, const float* P, const float* M1, const float*
     if (fast[j] != 0 && good[j] != 0) continue;
     const double pj = static_cast<double>(P[j]) - M1[j], qj = static_cast<double>(S[j]) + M2[j];
     out[j] = static_cast<float>(solveElement(A[j], pj, qj, rho1, rho2));
+    outTanh[j] = fastTanh(out[j]);
   }
 }
 
@@ -263,12 +270,12 @@ ADMM_INLINE void solveBlock(int m, const float* P, const float* M1, const float*
 ADMM_TARGET_CLONES
 double aStepExactRange(int64_t b, int64_t e, const float* P, const float* M1, const float* S, const float* M2,
                        double rho1, double rho2, double qStar, float* A, float* TA) {
-  alignas(64) float out[kBlock];
+  alignas(64) float out[kBlock], outTanh[kBlock];
   double acc[4] = {0, 0, 0, 0};
   for (int64_t k0 = b; k0 < e; k0 += kBlock) {
     const int m = static_cast<int>(std::min<int64_t>(kBlock, e - k0));
     float* Ab = A + k0;
-    solveBlock(m, P + k0, M1 + k0, S + k0, M2 + k0, Ab, rho1, rho2, qStar, out);
+    solveBlock(m, P + k0, M1 + k0, S + k0, M2 + k0, Ab, rho1, rho2, qStar, out, outTanh);
     int j = 0;
     for (; j + 4 <= m; j += 4)
       for (int l = 0; l < 4; ++l) {
@@ -279,11 +286,8 @@ double aStepExactRange(int64_t b, int64_t e, const float* P, const float* M1, co
       const double dlt = static_cast<double>(out[j]) - Ab[j];
       acc[0] += dlt * dlt;
     }
-    float* TAb = TA + k0;
-    for (int jj = 0; jj < m; ++jj) {
-      Ab[jj] = out[jj];
-      TAb[jj] = fastTanh(out[jj]);
-    }
+    std::memcpy(Ab, out, sizeof(float) * m);
+    std::memcpy(TA + k0, outTanh, sizeof(float) * m);
   }
   return (acc[0] + acc[1]) + (acc[2] + acc[3]);
 }

@@ -263,15 +263,16 @@ struct OStepOp {
 
 struct SgemmOp {
   static constexpr const char* kName = "sgemm";
-  int m, n, k; const float *A, *B; float* C;
+  int m, n, k; const float *A, *B; float* C; bool rowBlocks;
   void parse(Args& a) {
+    rowBlocks = a.booleanOr("rowBlocks", false);
     m = static_cast<int>(a.integer("m", 1, 1 << 20)); n = static_cast<int>(a.integer("n", 1, 1 << 20));
     k = static_cast<int>(a.integer("k", 1, 1 << 20));
     A = a.f32("A", checkedProduct(a, "A", {m, k}, INT32_MAX)); B = a.f32("B", checkedProduct(a, "B", {k, n}, INT32_MAX));
     C = a.f32("C", checkedProduct(a, "C", {m, n}, INT32_MAX));
     a.requireDisjoint({{"C", C, int64_t{m} * n}}, {{"A", A, int64_t{m} * k}, {"B", B, int64_t{k} * n}});
   }
-  Status run() { sgemm(m, n, k, A, B, C); return {}; }
+  Status run() { sgemm(m, n, k, A, B, C, rowBlocks); return {}; }
   Napi::Value result(Napi::Env env) { return env.Undefined(); }
 };
 

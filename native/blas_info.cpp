@@ -1,5 +1,5 @@
-// Thread-count control for the elementwise kernels, and a plain SGEMM
-// used by benchmarks as the machine's reference rate.
+// Thread-count control for the elementwise kernels, and a plain SGEMM used by benchmarks
+// as the machine's reference rate (OpenBLAS's own threading, or row blocks as the kernels).
 #include <algorithm>
 #include <atomic>
 #include <thread>
@@ -7,6 +7,7 @@
 #include "blas.h"
 #include "kernels.h"
 #include "parallel.h"
+#include "row_parallel.h"
 
 
 namespace admm {
@@ -19,8 +20,17 @@ void setElementwiseThreads(int n) { gElementwiseThreads.store(std::clamp(n, 1, 6
 
 // blasThreads / setBlasThreads live in row_parallel.cpp, which owns OpenBLAS's thread count.
 
-void sgemm(int m, int n, int k, const float* A, const float* B, float* C) {
-  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m, n, k, 1.0f, A, k, B, n, 0.0f, C, n);
+void sgemm(int m, int n, int k, const float* A, const float* B, float* C, bool rowBlocks) {
+  if (!rowBlocks) {
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m, n, k, 1.0f, A, k, B, n, 0.0f, C, n);
+    return;
+  }
+  constexpr int kRows = 1024;
+  parallelBlocks((m + kRows - 1) / kRows, [&](int64_t block, int) {
+    const int r0 = static_cast<int>(block) * kRows, rows = std::min(kRows, m - r0);
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, rows, n, k, 1.0f, A + static_cast<int64_t>(r0) * k, k, B,
+                n, 0.0f, C + static_cast<int64_t>(r0) * n, n);
+  });
 }
 
 }  // namespace admm

@@ -130,6 +130,8 @@ void proxCrossEntropyRow(int K, const float* m, int32_t y, double rho, float* o)
 int blasThreads();
 void setBlasThreads(int n);
 // C = A B (row-major, m×k times k×n) — the reference for benchmarks.
-void sgemm(int m, int n, int k, const float* A, const float* B, float* C);
+// C = A B (row-major). With rowBlocks, blocks of 1,024 rows run side by side on the BLAS
+// threads with single-threaded OpenBLAS, as the kernels run their tall products.
+void sgemm(int m, int n, int k, const float* A, const float* B, float* C, bool rowBlocks);
 
 }  // namespace admm
