@@ -178,8 +178,9 @@ for (const s of SHAPES) {
   });
 }
 
-// The input projection and the recurrent affine map run over blocks of 4,096 rows: a block
-// boundary inside a sequence must still take s_{t−1} from the previous block.
+// The input projection and the recurrent affine map run over blocks of 1,024 rows (side by side
+// on the BLAS threads): a block boundary inside a sequence must still take s_{t−1} from the
+// previous block.
 {
   const s: NativeShape = { N: 1500, T: 7, d: 3, h: 4, K: 2, everyStep: false };
   for (const kind of KINDS)
@@ -199,8 +200,9 @@ for (const s of SHAPES) {
   });
 }
 
-// native/forward.cpp runs over chunks of kForwardChunk = 4096 samples: a chunk boundary that
-// dropped or misplaced a sample's offset would show up in the samples past it.
+// native/forward.cpp runs over chunks of kForwardChunk = 4096 samples (1,024 per thread with
+// several BLAS threads): a chunk boundary that dropped or misplaced a sample's offset would show
+// up in the samples past it.
 for (const everyStep of [false, true]) {
   const s: NativeShape = { N: 4096 + 37, T: 3, d: 2, h: 3, K: 2, everyStep };
   for (const kind of KINDS) {

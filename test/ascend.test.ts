@@ -1,0 +1,115 @@
+/**
+ * The dual ascent (lib/admm/duals.ts, ascend-pool.ts): μ ← (μ + left − right)·scale with its
+ * norms, on the main thread and the ascent workers over SharedArrayBuffer-backed arrays.
+ */
+import test from 'ava';
+import { CHUNK } from '../lib/chunked';
+import { native } from '../lib/native';
+import { Random } from '../lib/random';
+import { stopAscentWorkers } from '../lib/admm/ascend-pool';
+import { ascend, type ConstraintNorms } from '../lib/admm/duals';
+
+const STEPS = 7, ROW = 96;
+const n = Math.floor(3.3 * CHUNK / ROW) * ROW;  // four chunks, the last one partial
+
+/** Three arrays of n values (cheap pseudo-random: a seeded offset into a sine). */
+function arrays(shared: boolean, seed = 1) {
+  const offset = new Random(seed).uniform() * 1000;
+  const make = (scale: number, frequency: number) => {
+    const a = shared ? new Float32Array(new SharedArrayBuffer(4 * n)) : new Float32Array(n);
+    for (let k = 0; k < n; k++) a[k] = scale * Math.sin(frequency * k + offset);
+    return a;
+  };
+  return { left: make(1, 0.7), right: make(1, 1.3), dual: make(0.1, 2.9) };
+}
+
+/** The float64 reference of one ascent. */
+function reference(left: Float32Array, right: Float32Array, dual: Float32Array, scale: number) {
+  let rr = 0, ll = 0, pp = 0, mo = 0, mn = 0;
+  const perStep = new Float64Array(STEPS), next = new Float32Array(n);
+  for (let k = 0; k < n; k++) {
+    const r = left[k] - right[k], m = dual[k] + r;
+    rr += r * r; ll += left[k] ** 2; pp += right[k] ** 2; mo += dual[k] ** 2; mn += m * m;
+    perStep[Math.floor(k / ROW) % STEPS] += m * m;
+    next[k] = m * scale;
+  }
+  return { norms: { residualSq: rr, leftSq: ll, rightSq: pp, dualOldSq: mo, dualNewSq: mn }, perStep, next };
+}
+
+async function withElementwise<T>(threads: number, body: () => Promise<T>): Promise<T> {
+  const before = native.getThreads();
+  native.setThreads({ elementwise: threads });
+  try {
+    return await body();
+  } finally {
+    native.setThreads(before);
+  }
+}
+
+async function run(shared: boolean, threads: number, scale = 0.5): Promise<{ norms: ConstraintNorms; dual: Float32Array }> {
+  const { left, right, dual } = arrays(shared);
+  const norms = await withElementwise(threads, () => ascend(left, right, dual, scale, true, { steps: STEPS, rowLength: ROW }));
+  return { norms, dual: Float32Array.from(dual) };
+}
+
+const close = (a: number, b: number) => Math.abs(a - b) <= 1e-9 * Math.abs(b) + 1e-12;
+
+/** Index of the first element where a and b differ bitwise (-1: none); ava's deepEqual is slow on millions. */
+function firstDifference(a: Float32Array, b: Float32Array): number {
+  if (a.length !== b.length) return 0;
+  const x = new Int32Array(a.buffer, a.byteOffset, a.length), y = new Int32Array(b.buffer, b.byteOffset, b.length);
+  for (let k = 0; k < x.length; k++) if (x[k] !== y[k]) return k;
+  return -1;
+}
+
+test.serial('the ascent on shared arrays with a worker matches the float64 reference', async (t) => {
+  const { left, right, dual } = arrays(true);
+  const expected = reference(left, right, dual, 0.5);
+  const got = await withElementwise(2, () => ascend(left, right, dual, 0.5, true, { steps: STEPS, rowLength: ROW }));
+  for (const key of Object.keys(expected.norms) as (keyof typeof expected.norms)[]) t.true(close(got[key] as number, expected.norms[key]), key);
+  for (let s = 0; s < STEPS; s++) t.true(close(got.dualNewSqPerStep![s], expected.perStep[s]), `step ${s}`);
+  t.is(firstDifference(dual, expected.next), -1);
+});
+
+test.serial('one thread, a worker, and plain (unshared) arrays give bit-identical norms and duals', async (t) => {
+  const alone = await run(true, 1), helped = await run(true, 2), plain = await run(false, 2);
+  for (const other of [helped, plain]) {
+    t.deepEqual(other.norms, alone.norms);
+    t.is(firstDifference(other.dual, alone.dual), -1);
+  }
+});
+
+test.serial('without apply the duals are left as they were; subarray views work', async (t) => {
+  const { left, right, dual } = arrays(true, 4);
+  const before = Float32Array.from(dual);
+  const full = await withElementwise(2, () => ascend(left, right, dual, 1, false));
+  t.is(firstDifference(dual, before), -1);
+  const expected = reference(left, right, dual, 1).norms;
+  t.true(close(full.residualSq, expected.residualSq));
+  // A view at an offset, as the chunked sweeps pass them.
+  const from = CHUNK + 5, to = n - 3;
+  const part = await withElementwise(2, () => ascend(left.subarray(from, to), right.subarray(from, to), dual.subarray(from, to), 1, true));
+  let rr = 0;
+  for (let k = from; k < to; k++) rr += (left[k] - right[k]) ** 2;
+  t.true(close(part.residualSq, rr));
+  t.is(dual[from - 1], before[from - 1]);
+  t.is(dual[from], Math.fround(before[from] + (left[from] - right[from])));
+});
+
+test.serial('the workers can be stopped, and the next ascent starts them again', async (t) => {
+  const first = await run(true, 2);
+  await stopAscentWorkers();
+  const again = await run(true, 2);
+  t.deepEqual(again.norms, first.norms);
+  t.is(firstDifference(again.dual, first.dual), -1);
+  await stopAscentWorkers();
+});
+
+test.serial('the event loop keeps turning during a long ascent', async (t) => {
+  const { left, right, dual } = arrays(true, 6);
+  let ticks = 0;
+  const timer = setInterval(() => ticks++, 0);
+  await withElementwise(2, () => ascend(left, right, dual, 1, true));
+  clearInterval(timer);
+  t.true(ticks >= 1, `timer ran ${ticks} times`);
+});
