@@ -20,7 +20,11 @@ export type { NativeBinding, ThreadCounts } from './native';
 import { native } from './native';
 import type { ThreadCounts } from './native';
 
-/** Threads used by OpenBLAS and by the elementwise kernels (process-wide). */
+/**
+ * Threads of the products (`blas`: row blocks side by side, or OpenBLAS's own threading) and of
+ * the elementwise work (`elementwise`: native elementwise kernels, and the TypeScript dual
+ * ascent's main thread plus worker threads), process-wide. See README "Threads".
+ */
 export function getThreads(): ThreadCounts {
   return native.getThreads();
 }
@@ -28,6 +32,7 @@ export function getThreads(): ThreadCounts {
 export function setThreads(counts: Partial<ThreadCounts>): ThreadCounts {
   return native.setThreads(counts);
 }
+export { stopAscentWorkers } from './admm/ascend-pool';
 export { BpttTrainer } from './bptt/trainer';
 export type { BpttTrainerOptions, BpttFitOptions } from './bptt/options';
 export type { BpttEpochRecord, BpttFitResult } from './bptt/record';

@@ -6,7 +6,7 @@ import test from 'ava';
 import { CHUNK } from '../lib/chunked';
 import { native } from '../lib/native';
 import { Random } from '../lib/random';
-import { stopAscentWorkers } from '../lib/admm/ascend-pool';
+import { stopAscentWorkers } from '../lib';
 import { ascend, type ConstraintNorms } from '../lib/admm/duals';
 
 const STEPS = 7, ROW = 96;
