@@ -3,6 +3,15 @@
 
 #include "binding_ops.h"
 
+namespace admm::binding {
+// One lock for the whole process (every worker thread's instance of the addon shares this
+// library's statics): see runGuarded.
+std::mutex& kernelMutex() {
+  static std::mutex m;
+  return m;
+}
+}  // namespace admm::binding
+
 static Napi::Object InitModule(Napi::Env env, Napi::Object exports) {
   admm::binding::registerAdmmOps(env, exports);
   admm::binding::registerResyncOps(env, exports);

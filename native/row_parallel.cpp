@@ -90,11 +90,4 @@ void parallelBlocks(int64_t blocks, const std::function<void(int64_t, int)>& bod
   for (auto& t : threads) t.join();
 }
 
-namespace binding {
-std::mutex& kernelMutex() {
-  static std::mutex m;
-  return m;
-}
-}  // namespace binding
-
 }  // namespace admm

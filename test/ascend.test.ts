@@ -3,10 +3,12 @@
  * norms, on the main thread and the ascent workers over SharedArrayBuffer-backed arrays.
  */
 import test from 'ava';
+import path from 'node:path';
 import { CHUNK } from '../lib/chunked';
 import { native } from '../lib/native';
 import { Random } from '../lib/random';
 import { stopAscentWorkers } from '../lib';
+import { ascentWorkerScript, ascentWorkersUnavailable } from '../lib/admm/ascend-pool';
 import { ascend, type ConstraintNorms } from '../lib/admm/duals';
 
 const STEPS = 7, ROW = 96;
@@ -112,4 +114,23 @@ test.serial('the event loop keeps turning during a long ascent', async (t) => {
   await withElementwise(2, () => ascend(left, right, dual, 1, true));
   clearInterval(timer);
   t.true(ticks >= 1, `timer ran ${ticks} times`);
+});
+
+test.serial('a worker that cannot start leaves the ascent to the main thread, with the same result', async (t) => {
+  const expected = await run(true, 1);
+  await stopAscentWorkers();
+  const saved = ascentWorkerScript.path;
+  ascentWorkerScript.path = path.join(__dirname, 'no-such-ascent-worker.js');
+  try {
+    const got = await run(true, 2);
+    t.deepEqual(got.norms, expected.norms);
+    t.is(firstDifference(got.dual, expected.dual), -1);
+    t.regex(String(ascentWorkersUnavailable()?.message), /no-such-ascent-worker|Cannot find module/);
+  } finally {
+    ascentWorkerScript.path = saved;
+    await stopAscentWorkers();
+  }
+  t.is(ascentWorkersUnavailable(), undefined);
+  const again = await run(true, 2);
+  t.deepEqual(again.norms, expected.norms);
 });

@@ -16,26 +16,43 @@ interface Pending {
   reject: (e: Error) => void;
 }
 
+/** Why the ascent workers could not start (then the main thread does every chunk). */
+let unavailable: Error | undefined;
+
+/** The script a worker runs (replaceable in tests, to see a worker that cannot start). */
+export const ascentWorkerScript = { path: path.join(__dirname, 'ascend-worker.js') };
+
 /** A worker and the jobs it was sent, answered in order. */
 class AscendWorker {
   private readonly worker: Worker;
   private readonly pending: Pending[] = [];
-  failed: Error | undefined;
+  private ready = false;  // the script loaded (its first message): it may take chunks from now on
+  private stopping = false;
+  private failed: Error | undefined;
 
-  constructor(onExit: (w: AscendWorker) => void) {
-    this.worker = new Worker(path.join(__dirname, 'ascend-worker.js'));
+  constructor(private readonly onExit: (w: AscendWorker) => void) {
+    this.worker = new Worker(ascentWorkerScript.path);
     this.worker.unref();  // an idle worker never keeps the process alive
-    this.worker.on('message', () => {
+    this.worker.on('message', (m: unknown) => {
+      if (m === 'ready') return void (this.ready = true);
       this.pending.shift()?.resolve();
       if (this.pending.length === 0) this.worker.unref();
     });
-    const fail = (e: Error) => {
-      this.failed ??= e;
-      for (const p of this.pending.splice(0)) p.reject(new Error(`dual ascent worker failed: ${e.message}`));
-      onExit(this);
-    };
-    this.worker.on('error', fail);
-    this.worker.on('exit', (code) => fail(new Error(`exited with code ${code}`)));
+    this.worker.on('error', (e) => this.fail(e));
+    this.worker.on('exit', (code) => this.fail(new Error(`exited with code ${code}`)));
+  }
+
+  private fail(e: Error): void {
+    if (this.failed) return;
+    this.failed = e;
+    this.onExit(this);
+    // A worker that never started took no chunk: the main thread has done them all, so its
+    // jobs are complete. One that started may have left a chunk half-written: its jobs fail.
+    if (!this.ready && !this.stopping) unavailable ??= e;
+    for (const p of this.pending.splice(0)) {
+      if (this.ready) p.reject(new Error(`dual ascent worker failed: ${e.message}`));
+      else p.resolve();
+    }
   }
 
   run(job: AscendJob): Promise<void> {
@@ -48,22 +65,43 @@ class AscendWorker {
   }
 
   terminate(): Promise<number> {
+    this.stopping = true;
     return this.worker.terminate();
   }
 }
 
 const workers: AscendWorker[] = [];
 
-/** The workers to use now: elementwise threads − 1, started on first use. */
+function forget(w: AscendWorker): void {
+  const i = workers.indexOf(w);
+  if (i >= 0) workers.splice(i, 1);
+}
+
+/** The workers to use now: elementwise threads − 1, started on first use (none if they cannot start). */
 function ascentWorkers(): AscendWorker[] {
+  if (unavailable) return [];
   const wanted = Math.max(0, native.getThreads().elementwise - 1);
-  while (workers.length < wanted) workers.push(new AscendWorker((w) => workers.splice(workers.indexOf(w) >>> 0, 1)));
+  try {
+    while (workers.length < wanted) workers.push(new AscendWorker(forget));
+  } catch (e) {
+    unavailable = e instanceof Error ? e : new Error(String(e));
+    return [];
+  }
   return workers.slice(0, wanted);
 }
 
-/** Stops the ascent workers (they restart when needed); for embedders that want a quiet exit. */
+/**
+ * Stops the ascent workers (they restart when needed; they are unref'd, so this is only for
+ * embedders that want them gone), and forgets an earlier failure to start them.
+ */
 export async function stopAscentWorkers(): Promise<void> {
+  unavailable = undefined;
   await Promise.all(workers.splice(0).map((w) => w.terminate()));
+}
+
+/** Why the ascent workers could not start, if they could not (the ascent then runs on the main thread alone). */
+export function ascentWorkersUnavailable(): Error | undefined {
+  return unavailable;
 }
 
 const isShared = (a: Float32Array) => a.buffer instanceof SharedArrayBuffer;

@@ -6,3 +6,5 @@ parentPort?.on('message', (job: AscendJob) => {
   drainChunks(job);
   parentPort!.postMessage('done');
 });
+// First message: the script loaded. A worker that fails before it never took a chunk.
+parentPort?.postMessage('ready');
