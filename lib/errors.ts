@@ -24,7 +24,7 @@ export function invalidRange(name: string, expected: string, actual?: unknown): 
 }
 
 /** Codes of errors raised while training or evaluating, for programmatic handling. */
-export type AdmmErrorCode = 'ERR_BUSY' | 'ERR_NON_FINITE' | 'ERR_NOT_POSITIVE_DEFINITE' | 'ERR_OUT_OF_MEMORY';
+export type AdmmErrorCode = 'ERR_BUSY' | 'ERR_NON_FINITE' | 'ERR_NOT_POSITIVE_DEFINITE' | 'ERR_OUT_OF_MEMORY' | 'ERR_INTERNAL';
 
 export class AdmmError extends Error {
   constructor(

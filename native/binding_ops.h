@@ -22,6 +22,7 @@ inline const char* statusCode(StatusCode c) {
     case StatusCode::kNotPositiveDefinite: return "ERR_NOT_POSITIVE_DEFINITE";
     case StatusCode::kNonFinite: return "ERR_NON_FINITE";
     case StatusCode::kOutOfMemory: return "ERR_OUT_OF_MEMORY";
+    case StatusCode::kInternal: return "ERR_INTERNAL";
     default: return "ERR_UNKNOWN";
   }
 }
@@ -46,6 +47,8 @@ Status runGuarded(Op& op) {
     return op.run();
   } catch (const std::bad_alloc&) {
     return Status::error(StatusCode::kOutOfMemory, "out of memory");
+  } catch (const std::exception& e) {  // e.g. std::system_error from the threading runtime
+    return Status::error(StatusCode::kInternal, std::string("internal error: ") + e.what());
   }
 }
 

@@ -14,7 +14,7 @@
 
 namespace admm {
 
-enum class StatusCode { kOk = 0, kNotPositiveDefinite = 1, kNonFinite = 2, kOutOfMemory = 3 };
+enum class StatusCode { kOk = 0, kNotPositiveDefinite = 1, kNonFinite = 2, kOutOfMemory = 3, kInternal = 4 };
 
 struct Status {
   StatusCode code = StatusCode::kOk;

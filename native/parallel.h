@@ -5,7 +5,10 @@
 #pragma once
 #include <algorithm>
 #include <cstdint>
+#include <exception>
 #include <functional>
+#include <new>
+#include <system_error>
 #include <thread>
 #include <vector>
 
@@ -19,6 +22,7 @@ void setElementwiseThreads(int n);
 // Inside a parallelBlocks body (row_parallel.h) it stays on its thread: the blocks already
 // use the cores.
 bool insideParallelBlocks();
+bool injectedFault(const char* where);  // row_parallel.cpp: tests only
 inline int parallelChunks(int64_t n, int64_t minPerChunk,
                           const std::function<void(int64_t, int64_t, int)>& body) {
   int chunks = insideParallelBlocks() ? 1 : elementwiseThreads();
@@ -28,15 +32,34 @@ inline int parallelChunks(int64_t n, int64_t minPerChunk,
     body(0, n, 0);
     return 1;
   }
+  // An exception in a chunk (std::bad_alloc) is rethrown here, on the caller's thread, where
+  // the binding's guard turns it into an error instead of std::terminate in a worker.
+  std::vector<std::exception_ptr> failures(static_cast<size_t>(chunks));
+  auto guarded = [&body, &failures](int64_t b, int64_t e, int c) {
+    try {
+      if (c == 1 && injectedFault("chunks")) throw std::bad_alloc();
+      if (b < e) body(b, e, c);
+    } catch (...) {
+      failures[static_cast<size_t>(c)] = std::current_exception();
+    }
+  };
   std::vector<std::thread> workers;
   workers.reserve(chunks - 1);
   const int64_t step = (n + chunks - 1) / chunks;
-  for (int c = 1; c < chunks; ++c) {
-    int64_t b = c * step, e = std::min(n, b + step);
-    workers.emplace_back([=, &body] { if (b < e) body(b, e, c); });
+  int c = 1;
+  try {
+    for (; c < chunks; ++c) {
+      int64_t b = c * step, e = std::min(n, b + step);
+      workers.emplace_back(guarded, b, e, c);
+    }
+  } catch (const std::system_error&) {
+    // No thread to be had: this thread does the chunks that got none, in order.
   }
-  body(0, std::min(n, step), 0);
+  guarded(0, std::min(n, step), 0);
+  for (int rest = c; rest < chunks; ++rest) guarded(rest * step, std::min(n, rest * step + step), rest);
   for (auto& w : workers) w.join();
+  for (auto& f : failures)
+    if (f) std::rethrow_exception(f);
   return chunks;
 }
 

@@ -3,7 +3,12 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cstdlib>
+#include <cstring>
+#include <exception>
 #include <mutex>
+#include <new>
+#include <system_error>
 #include <thread>
 #include <vector>
 
@@ -66,6 +71,14 @@ void setBlasThreads(int n) {
 
 bool insideParallelBlocks() { return tInsideBlocks; }
 
+// ADMMIRNN_TEST_FAULT=blocks|chunks makes worker 1 of parallelBlocks (or chunk 1) throw
+// std::bad_alloc: the tests' only way to see that a failure on a worker thread becomes the
+// kernel's error instead of std::terminate. Read once.
+bool injectedFault(const char* where) {
+  static const char* const value = std::getenv("ADMMIRNN_TEST_FAULT");
+  return value != nullptr && std::strcmp(value, where) == 0;
+}
+
 int blockWorkers(int64_t blocks) {
   if (tInsideBlocks || blocks <= 1) return 1;
   return static_cast<int>(std::min<int64_t>(blasThreads(), blocks));
@@ -79,15 +92,31 @@ void parallelBlocks(int64_t blocks, const std::function<void(int64_t, int)>& bod
   }
   SerialBlas serial;
   std::atomic<int64_t> next{0};
+  // An exception in a block (std::bad_alloc) must reach the caller's guard, not terminate the
+  // process from a worker thread: the first is kept, the others stop taking blocks.
+  std::exception_ptr failure;
+  std::mutex failureMutex;
   auto run = [&](int worker) {
     InsideScope inside;
-    for (int64_t k; (k = next.fetch_add(1)) < blocks;) body(k, worker);
+    try {
+      if (worker == 1 && injectedFault("blocks")) throw std::bad_alloc();
+      for (int64_t k; (k = next.fetch_add(1)) < blocks;) body(k, worker);
+    } catch (...) {
+      next.store(blocks);
+      std::lock_guard<std::mutex> lock(failureMutex);
+      if (!failure) failure = std::current_exception();
+    }
   };
   std::vector<std::thread> threads;
   threads.reserve(static_cast<size_t>(workers - 1));
-  for (int w = 1; w < workers; ++w) threads.emplace_back(run, w);
+  try {
+    for (int w = 1; w < workers; ++w) threads.emplace_back(run, w);
+  } catch (const std::system_error&) {
+    // No thread to be had: the threads that started (and this one) take every block.
+  }
   run(0);
   for (auto& t : threads) t.join();
+  if (failure) std::rethrow_exception(failure);
 }
 
 }  // namespace admm

@@ -1,10 +1,10 @@
 /**
  * The dual ascent (lib/admm/duals.ts, ascend-pool.ts): μ ← (μ + left − right)·scale with its
- * norms, on the main thread and the ascent workers over SharedArrayBuffer-backed arrays.
+ * norms, on the ascent workers over SharedArrayBuffer-backed arrays (else on the main thread).
  */
 import test from 'ava';
 import path from 'node:path';
-import { CHUNK } from '../lib/chunked';
+import { ASCENT_CHUNK as CHUNK } from '../lib/admm/ascend-pool';
 import { native } from '../lib/native';
 import { Random } from '../lib/random';
 import { stopAscentWorkers } from '../lib';
@@ -73,7 +73,7 @@ test.serial('the ascent on shared arrays with a worker matches the float64 refer
   t.is(firstDifference(dual, expected.next), -1);
 });
 
-test.serial('one thread, a worker, and plain (unshared) arrays give bit-identical norms and duals', async (t) => {
+test.serial('one worker, two workers, and plain (unshared) arrays on the main thread give bit-identical norms and duals', async (t) => {
   const alone = await run(true, 1), helped = await run(true, 2), plain = await run(false, 2);
   for (const other of [helped, plain]) {
     t.deepEqual(other.norms, alone.norms);
@@ -107,13 +107,15 @@ test.serial('the workers can be stopped, and the next ascent starts them again',
   await stopAscentWorkers();
 });
 
-test.serial('the event loop keeps turning during a long ascent', async (t) => {
-  const { left, right, dual } = arrays(true, 6);
-  let ticks = 0;
-  const timer = setInterval(() => ticks++, 0);
-  await withElementwise(2, () => ascend(left, right, dual, 1, true));
-  clearInterval(timer);
-  t.true(ticks >= 1, `timer ran ${ticks} times`);
+test.serial('the event loop keeps turning during a long ascent, on workers or on the main thread', async (t) => {
+  for (const shared of [true, false]) {
+    const { left, right, dual } = arrays(shared, 6);
+    let ticks = 0;
+    const timer = setInterval(() => ticks++, 0);
+    await withElementwise(2, () => ascend(left, right, dual, 1, true));
+    clearInterval(timer);
+    t.true(ticks >= 1, `${shared ? 'workers' : 'main thread'}: timer ran ${ticks} times`);
+  }
 });
 
 test.serial('a worker that cannot start leaves the ascent to the main thread, with the same result', async (t) => {

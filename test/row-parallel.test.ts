@@ -6,6 +6,8 @@
  * count is process-wide).
  */
 import test from 'ava';
+import { spawnSync } from 'node:child_process';
+import path from 'node:path';
 import { native, type NativeShape } from '../lib/native';
 import { Random } from '../lib/random';
 
@@ -119,4 +121,39 @@ test.serial('getThreads reports the configured BLAS count, and setThreads still 
   } finally {
     native.setThreads(before);
   }
+});
+
+/** Runs `code` in a fresh process with ADMMIRNN_TEST_FAULT=`fault`; returns what it printed. */
+function childWithFault(fault: string, code: string): string {
+  const lib = path.resolve(__dirname, '..', 'lib');
+  const r = spawnSync(process.execPath, ['-e', `const { native } = require(${JSON.stringify(lib)});\n${code}`], {
+    env: { ...process.env, ADMMIRNN_TEST_FAULT: fault },
+    encoding: 'utf8',
+    timeout: 60_000,
+  });
+  if (r.status !== 0) throw new Error(`child exited with ${r.status} (${r.signal}): ${r.stderr}`);
+  return r.stdout;
+}
+
+const affineCall = `
+const s = { N: 700, T: 5, d: 3, h: 8, K: 2, everyStep: false }, n = s.N * s.T * s.h;
+const args = { shape: s, XU: new Float32Array(n), S: new Float32Array(n), W: new Float32Array(64), out: new Float32Array(n) };
+const report = (e) => console.log(e.code + ' ' + e.message);
+try { native.recurrentAffine(args); console.log('no error'); } catch (e) { report(e); }
+native.recurrentAffineAsync(args).then(() => console.log('no error'), report).then(() => {
+  native.tanh({ n, A: args.S, out: args.out });  // still usable afterwards
+  console.log('alive');
+});`;
+
+test.serial('a failure on a row-block worker thread becomes the kernel error, and the process lives on', (t) => {
+  const out = childWithFault('blocks', affineCall);
+  t.regex(out, /^ERR_OUT_OF_MEMORY recurrentAffine: out of memory\nERR_OUT_OF_MEMORY recurrentAffine: out of memory\nalive\n$/);
+});
+
+test.serial('a failure on an elementwise worker thread becomes the kernel error, and the process lives on', (t) => {
+  const out = childWithFault('chunks', `
+const n = 1 << 20, A = new Float32Array(n), out = new Float32Array(n);
+try { native.tanh({ n, A, out }); console.log('no error'); } catch (e) { console.log(e.code + ' ' + e.message); }
+console.log('alive');`);
+  t.is(out, 'ERR_OUT_OF_MEMORY tanh: out of memory\nalive\n');
 });

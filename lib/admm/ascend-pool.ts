@@ -1,13 +1,16 @@
 /**
- * The dual ascent on several threads, still in TypeScript: the main thread and
- * `elementwise − 1` worker threads (native.setThreads) take chunks of one constraint in turn,
- * on the state's SharedArrayBuffer-backed arrays. Each chunk's norms land in their own slot
- * and are added in chunk order, so the result does not depend on the thread count or timing.
- * Arrays on plain ArrayBuffers (a caller's own) are done on the main thread alone.
+ * The dual ascent on worker threads, still in TypeScript: `elementwise` workers
+ * (native.setThreads) take chunks of one constraint in turn, on the state's
+ * SharedArrayBuffer-backed arrays, while the main thread only waits, so the event loop stays
+ * free (a main thread that took chunks too stalled it ~50 ms longer on a process's first
+ * ascent, while V8 had not optimised the loop yet and the cores were shared). Each chunk's norms
+ * land in their own slot and are added in chunk order, so the result does not depend on the
+ * thread count or timing. Arrays on plain ArrayBuffers (a caller's own), or workers that cannot
+ * start, leave the chunks to the main thread, which yields to the event loop between them.
  */
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
-import { CHUNK, yieldToEventLoop } from '../chunked';
+import { yieldToEventLoop } from '../chunked';
 import { native } from '../native';
 import { type AscendJob, PARTIAL_SUMS, ascendChunk } from './ascend-chunk';
 
@@ -77,10 +80,10 @@ function forget(w: AscendWorker): void {
   if (i >= 0) workers.splice(i, 1);
 }
 
-/** The workers to use now: elementwise threads − 1, started on first use (none if they cannot start). */
+/** The workers to use now: one per elementwise thread, started on first use (none if they cannot start). */
 function ascentWorkers(): AscendWorker[] {
   if (unavailable) return [];
-  const wanted = Math.max(0, native.getThreads().elementwise - 1);
+  const wanted = Math.max(1, native.getThreads().elementwise);
   try {
     while (workers.length < wanted) workers.push(new AscendWorker(forget));
   } catch (e) {
@@ -104,28 +107,34 @@ export function ascentWorkersUnavailable(): Error | undefined {
   return unavailable;
 }
 
+/**
+ * Elements per chunk: under 1 ms once V8 has optimised the loop, ~20 ms before it has (the first
+ * chunks of a process) and with the cores shared by the native kernels and the workers, so the
+ * main thread yields to the event loop often enough either way.
+ */
+export const ASCENT_CHUNK = 1 << 17;
+
 const isShared = (a: Float32Array) => a.buffer instanceof SharedArrayBuffer;
 
 /**
  * μ ← (μ + left − right)·scale over [0, n) (when `apply`), returning per-chunk partials
- * (PARTIAL_SUMS + steps values per chunk of CHUNK elements, in chunk order).
+ * (PARTIAL_SUMS + steps values per chunk of ASCENT_CHUNK elements, in chunk order).
  */
 export async function ascendInChunks(left: Float32Array, right: Float32Array, dual: Float32Array, scale: number, apply: boolean, steps: number, rowLength: number): Promise<{ partials: Float64Array; chunks: number }> {
-  const n = left.length, chunks = Math.ceil(n / CHUNK), stride = PARTIAL_SUMS + steps;
+  const n = left.length, chunks = Math.ceil(n / ASCENT_CHUNK), stride = PARTIAL_SUMS + steps;
   const helpers = chunks > 1 && isShared(left) && isShared(right) && isShared(dual) ? ascentWorkers() : [];
   const shared = helpers.length > 0;
   const job: AscendJob = {
-    left, right, dual, scale, apply, steps, rowLength, chunk: CHUNK,
+    left, right, dual, scale, apply, steps, rowLength, chunk: ASCENT_CHUNK,
     next: new Int32Array(shared ? new SharedArrayBuffer(4) : new ArrayBuffer(4)),
     partials: new Float64Array(shared ? new SharedArrayBuffer(8 * chunks * stride) : new ArrayBuffer(8 * chunks * stride)),
   };
-  const helping = helpers.map((w) => w.run(job));
-  // Failures surface after the main thread's share, so no chunk is left being written.
-  const settled = Promise.allSettled(helping);
+  // A failed worker fails the ascent once every other one is done, so no chunk is left being written.
+  for (const r of await Promise.allSettled(helpers.map((w) => w.run(job)))) if (r.status === 'rejected') throw r.reason;
+  // What no worker took (no workers, or none could start): the main thread, yielding between chunks.
   for (let c; (c = Atomics.add(job.next, 0, 1)) < chunks; ) {
-    ascendChunk(left, right, dual, scale, apply, c * CHUNK, Math.min(n, (c + 1) * CHUNK), steps, rowLength, job.partials, c * stride);
-    await yieldToEventLoop();
+    ascendChunk(left, right, dual, scale, apply, c * ASCENT_CHUNK, Math.min(n, (c + 1) * ASCENT_CHUNK), steps, rowLength, job.partials, c * stride);
+    if ((c + 1) * ASCENT_CHUNK < n) await yieldToEventLoop();
   }
-  for (const r of await settled) if (r.status === 'rejected') throw r.reason;
   return { partials: job.partials, chunks };
 }
