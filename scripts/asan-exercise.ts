@@ -1,7 +1,8 @@
 /**
  * What scripts/asan.sh runs under AddressSanitizer + UBSan: the short fuzz run, every fuzz
- * regression case, and small ADMM and BPTT fits of each variant (dense and token inputs, loss
- * at the last and at every step, exact and linearised). Exits non-zero if any part fails.
+ * regression case, small ADMM and BPTT fits of each variant (dense and token inputs, loss at the
+ * last and at every step, exact and linearised), and fits large enough for several row blocks.
+ * Exits non-zero if any part fails.
  */
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
@@ -27,6 +28,24 @@ async function fits(): Promise<void> {
       }
 }
 
+// Enough rows for several row blocks and forward chunks, so the kernels' parallelBlocks paths
+// (two workers, per-worker scratch, per-part Grams) run under the sanitizers too.
+async function blockFits(): Promise<void> {
+  for (const tokens of [false, true])
+    for (const chunkSize of [undefined, 700]) {
+      const N = 2100, T = 4, d = 3, h = 5, K = 3, rng = new Random(5);
+      const data = {
+        inputs: tokens ? Int32Array.from({ length: N * T }, () => rng.int(d)) : Float32Array.from({ length: N * T * d }, () => rng.normal()),
+        targets: Int32Array.from({ length: N }, () => rng.int(K)),
+        sequenceLength: T,
+      };
+      const model = new RNN({ inputSize: d, hiddenSize: h, outputSize: K });
+      const r = await new AdmmTrainer(model, { mode: 'persistent', chunkSize }).fit(data, { maxIterations: 2 });
+      await model.predictAsync(data);
+      console.log(`block fit ${tokens ? 'tokens' : 'dense'} chunkSize ${chunkSize ?? 'none'}: ADMM ${r.status}`);
+    }
+}
+
 async function main(): Promise<void> {
   let failed = false;
   const fuzz = runFuzz(1, 1500);
@@ -38,6 +57,7 @@ async function main(): Promise<void> {
   }
   console.log(`regression cases: ${Object.keys(CASES).length} run`);
   await fits();
+  await blockFits();
   process.exitCode = failed ? 1 : 0;
 }
 

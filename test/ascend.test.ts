@@ -4,7 +4,7 @@
  */
 import test from 'ava';
 import path from 'node:path';
-import { ASCENT_CHUNK as CHUNK } from '../lib/admm/ascend-pool';
+import { ASCENT_CHUNK as CHUNK, MIN_WORKER_CHUNKS } from '../lib/admm/ascend-pool';
 import { native } from '../lib/native';
 import { Random } from '../lib/random';
 import { stopAscentWorkers } from '../lib';
@@ -12,7 +12,7 @@ import { ascentWorkerScript, ascentWorkersUnavailable } from '../lib/admm/ascend
 import { ascend, type ConstraintNorms } from '../lib/admm/duals';
 
 const STEPS = 7, ROW = 96;
-const n = Math.floor(3.3 * CHUNK / ROW) * ROW;  // four chunks, the last one partial
+const n = Math.floor((MIN_WORKER_CHUNKS + 0.3) * CHUNK / ROW) * ROW;  // enough chunks for the workers, the last one partial
 
 /** Three arrays of n values (cheap pseudo-random: a seeded offset into a sine). */
 function arrays(shared: boolean, seed = 1) {
@@ -89,7 +89,7 @@ test.serial('without apply the duals are left as they were; subarray views work'
   const expected = reference(left, right, dual, 1).norms;
   t.true(close(full.residualSq, expected.residualSq));
   // A view at an offset, as the chunked sweeps pass them.
-  const from = CHUNK + 5, to = n - 3;
+  const from = 5, to = n - 3;  // still enough chunks for the workers
   const part = await withElementwise(2, () => ascend(left.subarray(from, to), right.subarray(from, to), dual.subarray(from, to), 1, true));
   let rr = 0;
   for (let k = from; k < to; k++) rr += (left[k] - right[k]) ** 2;

@@ -114,6 +114,13 @@ export function ascentWorkersUnavailable(): Error | undefined {
  */
 export const ASCENT_CHUNK = 1 << 17;
 
+/**
+ * Fewer chunks than this (a mini-batch's constraints: ~4) are done on the main thread: a few
+ * milliseconds, not worth a message round trip, and a process that only trains mini-batches
+ * never starts the workers (each holds a V8 isolate, ~15 MB of RSS).
+ */
+export const MIN_WORKER_CHUNKS = 8;
+
 const isShared = (a: Float32Array) => a.buffer instanceof SharedArrayBuffer;
 
 /**
@@ -122,7 +129,7 @@ const isShared = (a: Float32Array) => a.buffer instanceof SharedArrayBuffer;
  */
 export async function ascendInChunks(left: Float32Array, right: Float32Array, dual: Float32Array, scale: number, apply: boolean, steps: number, rowLength: number): Promise<{ partials: Float64Array; chunks: number }> {
   const n = left.length, chunks = Math.ceil(n / ASCENT_CHUNK), stride = PARTIAL_SUMS + steps;
-  const helpers = chunks > 1 && isShared(left) && isShared(right) && isShared(dual) ? ascentWorkers() : [];
+  const helpers = chunks >= MIN_WORKER_CHUNKS && isShared(left) && isShared(right) && isShared(dual) ? ascentWorkers() : [];
   const shared = helpers.length > 0;
   const job: AscendJob = {
     left, right, dual, scale, apply, steps, rowLength, chunk: ASCENT_CHUNK,
