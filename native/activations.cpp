@@ -187,13 +187,6 @@ double solveElement(double a0, double p, double q, double rho1, double rho2) {
 
 constexpr int kBlock = 256;
 
-// Portable builds target x86-64-v2; on glibc/x86-64 GCC also emits an AVX2 clone of the
-// vectorised loops, picked at load time (ifunc). Elsewhere the baseline code is used.
-#if defined(__x86_64__) && defined(__GLIBC__) && defined(__GNUC__) && !defined(__clang__)
-#define ADMM_TARGET_CLONES __attribute__((target_clones("arch=x86-64-v3", "default")))
-#else
-#define ADMM_TARGET_CLONES
-#endif
 // The helpers below are inlined into each clone, so they are compiled for its target too.
 #define ADMM_INLINE [[gnu::always_inline]] inline
 
@@ -368,10 +361,13 @@ double solvePreactivation(double a0, double p, double q, double rho1, double rho
   return solveElement(a0, p, q, rho1, rho2);
 }
 
+ADMM_TARGET_CLONES
+void tanhArray(const float* in, float* out, int64_t n) {
+  for (int64_t k = 0; k < n; ++k) out[k] = fastTanh(in[k]);
+}
+
 void tanhInto(int64_t n, const float* A, float* out) {
-  parallelChunks(n, 1 << 15, [&](int64_t b, int64_t e, int) {
-    for (int64_t k = b; k < e; ++k) out[k] = fastTanh(A[k]);
-  });
+  parallelChunks(n, 1 << 15, [&](int64_t b, int64_t e, int) { tanhArray(A + b, out + b, e - b); });
 }
 
 }  // namespace admm

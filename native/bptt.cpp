@@ -89,7 +89,7 @@ BpttResult bpttGradients(const Shape& s, const Inputs& in, const Targets& y, Los
     if (t > 0)
       cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, asInt(B), asInt(h), asInt(h), 1.0f, st - B * h,
                   asInt(h), W, asInt(h), 1.0f, st, asInt(h));
-    bptt::tanhInPlace(st, B * h);
+    tanhArray(st, st, B * h);
   }
 
   // ---- readout on the loss steps, loss, and ∂(scale·L)/∂o in place.

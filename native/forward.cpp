@@ -127,7 +127,7 @@ static void forwardChunk(const Shape& s, const Inputs& in, const float* U, const
           for (int64_t i = 0; i < h; ++i) y[i] += u[i];
         }
         if (A) std::memcpy(A + s.stateRow(n, t), y, sizeof(float) * h);
-        for (int64_t i = 0; i < h; ++i) y[i] = fastTanh(y[i]);
+        tanhArray(y, y, h);
         if (S) std::memcpy(S + s.stateRow(n, t), y, sizeof(float) * h);
         if (dense && !lastInput) std::memcpy(next + n * k, in.x + (n * T + t + 1) * d, sizeof(float) * d);
       }
