@@ -54,7 +54,7 @@ async function main(): Promise<void> {
   const N = quick ? 10000 : 60000;
   console.log(`## Peak RSS (synthetic N = ${N}, T = 28, d = 28, h = 128; one child process per row)\n`);
   const memory: MemoryRow[] = [];
-  for (const [mode, chunk] of [['persistent', 4096], ['persistent', 0], ['adjoint', 0], ['local-duals', 0], ['sweeps', 0]] as const)
+  for (const [mode, chunk] of [['persistent', 4096], ['persistent', 0], ['persistent', -1], ['adjoint', 0], ['local-duals', 0], ['sweeps', 0]] as const)
     memory.push(measureMemory(mode, N, chunk, quick ? 5 : 20));
   for (const line of formatMemory(memory)) console.log(line);
   console.log(`load average: ${load()}\n`);

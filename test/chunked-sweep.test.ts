@@ -4,7 +4,8 @@
  * and loss layout, with a chunk size that does not divide N.
  */
 import test from 'ava';
-import { AdmmTrainer } from '../lib';
+import { AdmmTrainer, RNN } from '../lib';
+import { AUTO_CHUNK_ABOVE_BYTES, AUTO_CHUNK_CACHE_BYTES, automaticChunkSize } from '../lib/admm/options';
 import { type ProblemSpec, randomProblem } from './problems';
 
 const SPECS: ProblemSpec[] = [
@@ -78,4 +79,25 @@ test('a chunked state round-trips through exportState / restoreState', async (t)
   const again = (await trainer.fit(p.data, { maxIterations: 1, resume: true })).history[0];
   t.is(again.loss, next.loss);
   t.throws(() => trainer.updatePreactivations(), { message: /unchunked/ });
+});
+
+test('the default chunk size: whole state while the caches fit in 1 GiB, chunks of ~256 MiB of caches above', (t) => {
+  const perSequence = 3 * 4 * 28 * 128;  // tanh a, XU, P of one MNIST-shaped sequence at h = 128
+  t.is(automaticChunkSize(8000, 28, 128), undefined);
+  t.is(automaticChunkSize(Math.floor(AUTO_CHUNK_ABOVE_BYTES / perSequence), 28, 128), undefined);
+  t.is(automaticChunkSize(Math.floor(AUTO_CHUNK_ABOVE_BYTES / perSequence) + 1, 28, 128), Math.floor(AUTO_CHUNK_CACHE_BYTES / perSequence));
+  t.is(automaticChunkSize(60000, 28, 128), 6241);
+  t.is(automaticChunkSize(10, 1, 2 ** 26), 1);  // a single sequence's caches above the chunk budget
+});
+
+test.serial('a persistent trainer chunks large data by default, and says so to the single-block methods', async (t) => {
+  // T = 1, h = 512: the caches of N = 174,763 sequences just exceed 1 GiB (a 1.4 GB state, no recurrence).
+  const h = 512, N = Math.floor(AUTO_CHUNK_ABOVE_BYTES / (12 * h)) + 1;
+  const data = { inputs: new Float32Array(N).fill(0.5), targets: new Int32Array(N), sequenceLength: 1 };
+  const model = new RNN({ inputSize: 1, hiddenSize: h, outputSize: 2, init: { seed: 1 } });
+  const auto = new AdmmTrainer(model, { mode: 'persistent' });
+  await auto.initialise(data);
+  t.true(auto.state!.chunked);
+  t.is(auto.state!.chunkRows, automaticChunkSize(N, 1, h) ?? -1);
+  t.throws(() => auto.updatePreactivations(), { code: 'ERR_BUSY', message: /chunks of 43690 sequences.*chunkSize ≥ N keeps it whole/ });
 });

@@ -65,7 +65,9 @@ export interface AdmmTrainerOptions {
    * Persistent mode, exact update: sweep the sample-separable blocks (a, s, o, duals) over
    * chunks of this many sequences and accumulate the weight Grams over chunks, so only
    * a, s, μ1, μ2 are held at full size (4 instead of 7 buffers of N·T·h floats). A full pass
-   * gives the unchunked iterate up to float rounding. Default: no chunking.
+   * gives the unchunked iterate up to float rounding. Default: automatic (automaticChunkSize):
+   * no chunking while the three whole-data caches (tanh a, XU, P) take at most 1 GiB, chunks
+   * whose caches take ~256 MiB above that. A value ≥ N keeps the state whole.
    */
   chunkSize?: number;
 }
@@ -131,6 +133,23 @@ function resolveRhoPolicy(value: unknown, mode: AdmmMode): ResolvedTrainerOption
   const policy = { kind, mu: num('mu', 10, 1), tau: num('tau', 2, 1, true), min: num('min', 1e-6, 0, true), max: num('max', 1e6, 0, true) };
   if (policy.min > policy.max) throw invalidRange('options.rhoPolicy.min', `≤ max (${policy.max})`, policy.min);
   return policy;
+}
+
+/** Bytes above which the persistent loop's whole-data caches (tanh a, XU, P) are chunked by default. */
+export const AUTO_CHUNK_ABOVE_BYTES = 2 ** 30;
+/** Bytes of those caches per chunk when chunking by default. */
+export const AUTO_CHUNK_CACHE_BYTES = 2 ** 28;
+
+/**
+ * The default chunkSize of the exact persistent loop: undefined (whole state) while the three
+ * caches of N·T·h floats fit in AUTO_CHUNK_ABOVE_BYTES; above that, the number of sequences whose
+ * caches take AUTO_CHUNK_CACHE_BYTES (60,000 MNIST-shaped sequences at h = 128: 3.0 GB of caches
+ * whole, chunks of 6,241 sequences, 1.75× → 1.08× the theoretical working set in BENCHMARKS.md).
+ */
+export function automaticChunkSize(N: number, T: number, h: number): number | undefined {
+  const cacheBytesPerSequence = 3 * 4 * T * h;
+  if (N * cacheBytesPerSequence <= AUTO_CHUNK_ABOVE_BYTES) return undefined;
+  return Math.max(1, Math.floor(AUTO_CHUNK_CACHE_BYTES / cacheBytesPerSequence));
 }
 
 function resolveChunkSize(value: unknown, mode: AdmmMode, update: 'exact' | 'linearized'): number | undefined {

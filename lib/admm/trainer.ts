@@ -18,7 +18,7 @@ import { type BlockConfig, updateInputWeights, updateOutputs, updateOutputWeight
 import { rescaleDuals } from './duals';
 import { chunkedBlocks, measureConstraints } from './chunked-sweep';
 import { assembleLagrangian, augmentedLagrangian, weightDecay } from './lagrangian';
-import { type AdmmTrainerOptions, type FitOptions, type ResolvedFitOptions, type ResolvedTrainerOptions, resolveFitOptions, resolveTrainerOptions } from './options';
+import { type AdmmTrainerOptions, type FitOptions, type ResolvedFitOptions, type ResolvedTrainerOptions, automaticChunkSize, resolveFitOptions, resolveTrainerOptions } from './options';
 import type { AdmmIterationRecord, FitResult, FitStatus } from './record';
 import { ResyncEngine } from './resync';
 import { type Triple, nextRho, rhoIsScheduled } from './rho';
@@ -86,7 +86,8 @@ export class AdmmTrainer {
   /** The state, for the single-block methods: a chunked sweep has no whole-data a or s block. */
   private requireWholeState(): AdmmState {
     const st = this.requireState();
-    if (st.chunked) throw new AdmmError('the single-block methods need the unchunked state (options.chunkSize < N sweeps blocks 2 and 3 together); use step()', 'ERR_BUSY');
+    if (st.chunked)
+      throw new AdmmError(`the single-block methods need the unchunked state (this one sweeps chunks of ${st.chunkRows} sequences, from options.chunkSize or chosen automatically for large data; options.chunkSize ≥ N keeps it whole); use step()`, 'ERR_BUSY');
     return st;
   }
 
@@ -114,7 +115,8 @@ export class AdmmTrainer {
       this.batches = { shape, inputs: layout.native, targets, engine, rng: new Random(o.seed), rho: [...o.rho], epoch: 0, forwardOutputs: new Float32Array(outputs) };
       return;
     }
-    const st = new AdmmState(shape, layout.native, targets, o.lossSteps, o.rho, o.beta * layout.N, o.chunkSize);
+    const chunkSize = o.chunkSize ?? (o.update === 'exact' ? automaticChunkSize(shape.N, shape.T, shape.h) : undefined);
+    const st = new AdmmState(shape, layout.native, targets, o.lossSteps, o.rho, o.beta * layout.N, chunkSize);
     await native.forwardAsync({ shape, ...layout.native, ...model.weights(), A: st.A, S: st.S, O: st.O });
     // TA = tanh(A) = S (a chunked state rebuilds its chunk of TA wherever it is read).
     if (!st.chunked) await forChunks(st.S.length, (begin, end) => st.TA.set(st.S.subarray(begin, end), begin));

@@ -1,6 +1,7 @@
 /**
  * One memory configuration, alone in its process so the peak RSS (getrusage maxrss) is its own:
  *   node dist/scripts/bench/memory-child.js MODE N CHUNK BUDGET_SECONDS
+ * CHUNK: a chunkSize, 0 for the default (automatic in the persistent mode), -1 for a whole state.
  * Peak = VmHWM. Trains one iteration (persistent) or one epoch (mini-batch modes; stopped after BUDGET seconds
  * of batches — the per-batch buffers are allocated by the first batch — and then followed by the
  * whole-data forward pass that ends an epoch). Prints one JSON line.
@@ -22,7 +23,8 @@ function statusBytes(field: 'VmHWM' | 'VmRSS'): number {
 
 async function main(): Promise<void> {
   const [mode, nArg, chunkArg, budgetArg] = process.argv.slice(2);
-  const N = Number(nArg), chunkSize = Number(chunkArg) || undefined, budget = Number(budgetArg);
+  const N = Number(nArg), chunkNumber = Number(chunkArg), budget = Number(budgetArg);
+  const chunkSize = chunkNumber < 0 ? 2 ** 31 - 1 : chunkNumber || undefined;
   const baseline = statusBytes('VmRSS');  // node + V8 + the addon and OpenBLAS, before any data
   const data = syntheticData(N);
   const model = new RNN({ inputSize: D, hiddenSize: H, outputSize: K, init: { scale: 0.1, seed: 0 } });
@@ -41,7 +43,9 @@ async function main(): Promise<void> {
   const weights = 4 * (H * D + H * H + H + K * H + K);
   const auxDuals = 4 * (4 * held * T * H + 2 * held * K);
   const dataBytes = data.inputs.byteLength + (data.targets as Int32Array).byteLength;
-  console.log(JSON.stringify({ mode, N, chunkSize: chunkSize ?? null, status: result.status, seconds, baseline, peak: statusBytes('VmHWM'), theoretical: weights + auxDuals, dataBytes }));
+  const st = trainer.state;
+  const chunk = !persistent ? '—' : st?.chunked ? `${st.chunkRows}${chunkSize ? '' : ' (auto)'}` : chunkSize ? 'whole (chunkSize ≥ N)' : 'whole (auto)';
+  console.log(JSON.stringify({ mode, N, chunk, status: result.status, seconds, baseline, peak: statusBytes('VmHWM'), theoretical: weights + auxDuals, dataBytes }));
 }
 
 main().catch((e) => {

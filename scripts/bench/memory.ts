@@ -8,7 +8,7 @@ import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 
 export interface MemoryRow {
-  mode: string; N: number; chunkSize: number | null; status: string; seconds: number;
+  mode: string; N: number; chunk: string; status: string; seconds: number;
   baseline: number; peak: number; theoretical: number; dataBytes: number;
 }
 
@@ -26,6 +26,6 @@ export function formatMemory(rows: MemoryRow[]): string[] {
     '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
   ];
   for (const r of rows)
-    lines.push(`| ${r.mode} | ${r.N} | ${r.chunkSize ?? '—'} | ${gb(r.peak)} | ${gb(r.theoretical)} | ${gb(r.dataBytes)} | ${gb(r.baseline)} | ${(r.peak / (r.theoretical + r.dataBytes)).toFixed(2)} | ${((r.peak - r.baseline) / (r.theoretical + r.dataBytes)).toFixed(2)} | ${r.seconds.toFixed(1)} |`);
+    lines.push(`| ${r.mode} | ${r.N} | ${r.chunk} | ${gb(r.peak)} | ${gb(r.theoretical)} | ${gb(r.dataBytes)} | ${gb(r.baseline)} | ${(r.peak / (r.theoretical + r.dataBytes)).toFixed(2)} | ${((r.peak - r.baseline) / (r.theoretical + r.dataBytes)).toFixed(2)} | ${r.seconds.toFixed(1)} |`);
   return lines;
 }
