@@ -20,9 +20,10 @@ namespace {
 
 thread_local bool tInsideBlocks = false;
 
-// OpenBLAS's thread count is process-wide: concurrent parallelBlocks calls (two async kernels
-// on libuv threads) share one reference count, so the first sets 1 thread and the last
-// restores the configured count. setBlasThreads during a region only records the new count.
+// OpenBLAS's thread count is process-wide. Kernels run one at a time (binding_ops.h), so regions
+// do not overlap today; the reference count keeps it right if they ever do (the first sets 1
+// thread, the last restores the configured count). setBlasThreads during a region only records
+// the new count.
 std::mutex gBlasMutex;
 int gSerialUsers = 0;
 int gConfiguredBlasThreads = 0;  // 0: not read yet
