@@ -54,11 +54,10 @@ export interface AscendJob {
   partials: Float64Array;
 }
 
-/** Takes chunks from job.next until none is left; returns how many this thread did. */
-export function drainChunks(job: AscendJob): number {
-  const n = job.left.length, chunks = Math.ceil(n / job.chunk), stride = PARTIAL_SUMS + job.steps;
-  let done = 0;
-  for (let c; (c = Atomics.add(job.next, 0, 1)) < chunks; done++)
-    ascendChunk(job.left, job.right, job.dual, job.scale, job.apply, c * job.chunk, Math.min(n, (c + 1) * job.chunk), job.steps, job.rowLength, job.partials, c * stride);
-  return done;
+/** Takes the next chunk from job.next and does it; false when none is left. */
+export function doNextChunk(job: AscendJob): boolean {
+  const n = job.left.length, c = Atomics.add(job.next, 0, 1);
+  if (c >= Math.ceil(n / job.chunk)) return false;
+  ascendChunk(job.left, job.right, job.dual, job.scale, job.apply, c * job.chunk, Math.min(n, (c + 1) * job.chunk), job.steps, job.rowLength, job.partials, c * (PARTIAL_SUMS + job.steps));
+  return true;
 }

@@ -12,7 +12,7 @@ import path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { yieldToEventLoop } from '../chunked';
 import { native } from '../native';
-import { type AscendJob, PARTIAL_SUMS, ascendChunk } from './ascend-chunk';
+import { type AscendJob, PARTIAL_SUMS, doNextChunk } from './ascend-chunk';
 
 interface Pending {
   resolve: () => void;
@@ -139,9 +139,6 @@ export async function ascendInChunks(left: Float32Array, right: Float32Array, du
   // A failed worker fails the ascent once every other one is done, so no chunk is left being written.
   for (const r of await Promise.allSettled(helpers.map((w) => w.run(job)))) if (r.status === 'rejected') throw r.reason;
   // What no worker took (no workers, or none could start): the main thread, yielding between chunks.
-  for (let c; (c = Atomics.add(job.next, 0, 1)) < chunks; ) {
-    ascendChunk(left, right, dual, scale, apply, c * ASCENT_CHUNK, Math.min(n, (c + 1) * ASCENT_CHUNK), steps, rowLength, job.partials, c * stride);
-    if ((c + 1) * ASCENT_CHUNK < n) await yieldToEventLoop();
-  }
+  while (doNextChunk(job)) await yieldToEventLoop();
   return { partials: job.partials, chunks };
 }

@@ -1,9 +1,9 @@
 /** An ascent worker thread (see ascend-pool.ts): drains the chunks of each job it is sent. */
 import { parentPort } from 'node:worker_threads';
-import { type AscendJob, drainChunks } from './ascend-chunk';
+import { type AscendJob, doNextChunk } from './ascend-chunk';
 
 parentPort?.on('message', (job: AscendJob) => {
-  drainChunks(job);
+  while (doNextChunk(job));
   parentPort!.postMessage('done');
 });
 // First message: the script loaded. A worker that fails before it never took a chunk.
