@@ -22,8 +22,8 @@ import type { ThreadCounts } from './native';
 
 /**
  * Threads of the products (`blas`: row blocks side by side, or OpenBLAS's own threading) and of
- * the elementwise work (`elementwise`: native elementwise kernels, and the TypeScript dual
- * ascent's main thread plus worker threads), process-wide. See README "Threads".
+ * the elementwise work (`elementwise`: native elementwise kernels, and the worker threads of
+ * the TypeScript dual ascent), process-wide. See README "Threads".
  */
 export function getThreads(): ThreadCounts {
   return native.getThreads();

@@ -25,7 +25,7 @@ void sgemm(int m, int n, int k, const float* A, const float* B, float* C, bool r
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m, n, k, 1.0f, A, k, B, n, 0.0f, C, n);
     return;
   }
-  constexpr int kRows = 1024;
+  constexpr int kRows = static_cast<int>(kProductBlockRows);  // as the kernels' tall products
   parallelBlocks((m + kRows - 1) / kRows, [&](int64_t block, int) {
     const int r0 = static_cast<int>(block) * kRows, rows = std::min(kRows, m - r0);
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, rows, n, k, 1.0f, A + static_cast<int64_t>(r0) * k, k, B,

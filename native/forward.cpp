@@ -16,11 +16,10 @@ namespace {
 
 inline int asInt(int64_t v) { return static_cast<int>(v); }
 
-// Rows per product of the input projection and the recurrent affine map: the block of the
-// output (0.5 MB at h = 128) that the bias fill or the copy of XU just brought into cache is
-// still there when the product adds into it, instead of one more pass over N·T·h floats in
-// memory. Blocks run on the BLAS threads side by side (parallelBlocks).
-constexpr int64_t kAffineBlockRows = 1024;
+// Rows per product of the input projection and the recurrent affine map (row_parallel.h): the
+// bias fill or the copy of XU is still in cache when the product adds into it, instead of one
+// more pass over N·T·h floats in memory. Blocks run on the BLAS threads side by side.
+constexpr int64_t kAffineBlockRows = kProductBlockRows;
 
 }  // namespace
 

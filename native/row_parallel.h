@@ -23,6 +23,11 @@ int blockWorkers(int64_t blocks);
 // keeps results independent of the thread timing).
 void parallelBlocks(int64_t blocks, const std::function<void(int64_t block, int worker)>& body);
 
+// Rows per block of the plain tall products (input projection, recurrent affine map, and the
+// benchmarks' row-blocked SGEMM): an output block of 0.5 MB at h = 128 stays in cache between
+// the fill and the product that adds into it.
+constexpr int64_t kProductBlockRows = 1024;
+
 // True on a thread that is running a parallelBlocks body.
 bool insideParallelBlocks();
 

@@ -6,10 +6,10 @@
  * collects every norm the residuals and the Lagrangian need.
  */
 import { forChunks } from '../chunked';
-import { PARTIAL_SUMS } from './ascend-chunk';
-import { ascendInChunks } from './ascend-pool';
 import { native } from '../native';
 import type { RNN } from '../rnn';
+import { PARTIAL_SUMS } from './ascend-chunk';
+import { ascendInChunks } from './ascend-pool';
 import { refreshAffine } from './blocks';
 import type { Triple } from './rho';
 import type { AdmmState } from './state';
@@ -51,8 +51,8 @@ export interface StepLayout {
 const FLAT: StepLayout = { steps: 1, rowLength: 2 ** 52 };
 
 /**
- * One constraint's ascent and norms in one pass (ascend-pool.ts: on the main thread and the
- * ascent workers, in chunks that yield to the event loop). With a `layout`, the new dual's
+ * One constraint's ascent and norms in one pass (ascend-pool.ts: on the ascent workers, or on
+ * the main thread in chunks that yield to the event loop). With a `layout`, the new dual's
  * squared norm is also split by time step (dualNewSqPerStep).
  */
 export async function ascend(left: Float32Array, right: Float32Array, dual: Float32Array, scale: number, apply: boolean, layout?: StepLayout): Promise<ConstraintNorms> {
