@@ -6,7 +6,7 @@
  */
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
-import { invalidRange } from './errors';
+import { invalidFile } from './file-error';
 
 /** Largest single Buffer this Node.js can allocate. */
 const MAX_BUFFER = Math.min(require('node:buffer').constants.MAX_LENGTH as number, 2 ** 32);
@@ -26,8 +26,8 @@ function describeKind(stat: fs.Stats): string {
 }
 
 function checkStat(what: string, file: string, stat: fs.Stats, maxBytes: number): number {
-  if (!stat.isFile()) throw invalidRange(`${what} ${file}`, `a regular file, it is ${describeKind(stat)}`);
-  if (stat.size > maxBytes) throw invalidRange(`${what} ${file}`, `at most ${maxBytes} bytes, it has ${stat.size}`);
+  if (!stat.isFile()) throw invalidFile(file, what, `a regular file, it is ${describeKind(stat)}`);
+  if (stat.size > maxBytes) throw invalidFile(file, what, `at most ${maxBytes} bytes, it has ${stat.size}`);
   return stat.size;
 }
 
@@ -53,13 +53,13 @@ export async function openUntrustedFile(file: string, what: string, options: Unt
       size,
       async read(position, length) {
         if (!Number.isSafeInteger(position) || !Number.isSafeInteger(length) || position < 0 || length < 0 || position + length > size)
-          throw invalidRange(`${what} ${file}`, `to hold bytes [${position}, ${position + length}) (it has ${size})`);
-        if (length > MAX_BUFFER) throw invalidRange(`${what} ${file}`, `to have parts of at most ${MAX_BUFFER} bytes, one has ${length}`);
+          throw invalidFile(file, what, `to hold bytes [${position}, ${position + length}) (it has ${size})`);
+        if (length > MAX_BUFFER) throw invalidFile(file, what, `read in parts of at most ${MAX_BUFFER} bytes, one has ${length}`);
         const out = Buffer.allocUnsafe(length);
         let done = 0;
         while (done < length) {
           const { bytesRead } = await handle.read(out, done, Math.min(length - done, 2 ** 30), position + done);
-          if (bytesRead === 0) throw invalidRange(`${what} ${file}`, `to hold ${size} bytes (it shrank while being read)`);
+          if (bytesRead === 0) throw invalidFile(file, what, `to hold ${size} bytes (it shrank while being read)`);
           done += bytesRead;
         }
         return out;
@@ -91,7 +91,7 @@ export function readUntrustedFileSync(file: string, what: string, options: Untru
     let done = 0;
     while (done < size) {
       const bytesRead = fs.readSync(fd, out, done, Math.min(size - done, 2 ** 30), done);
-      if (bytesRead === 0) throw invalidRange(`${what} ${file}`, `to hold ${size} bytes (it shrank while being read)`);
+      if (bytesRead === 0) throw invalidFile(file, what, `to hold ${size} bytes (it shrank while being read)`);
       done += bytesRead;
     }
     return out;

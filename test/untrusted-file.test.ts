@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';
+import { FileFormatError } from '../lib/file-error';
 import { openUntrustedFile, readUntrustedFile, readUntrustedFileSync } from '../lib/untrusted-file';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'admmirnn-untrusted-'));
@@ -25,7 +26,7 @@ test('a regular file is read whole, sync and async, and in parts', async (t) => 
 test('directories, FIFOs and devices (also behind a symlink) are refused before any read, naming the file', async (t) => {
   for (const [name, kind] of [['zero', 'a character device'], ['sub', 'a directory'], ['fifo', 'a FIFO']]) {
     const p = path.join(dir, name);
-    await t.throwsAsync(readUntrustedFile(p, 'checkpoint'), { instanceOf: RangeError, message: new RegExp(`checkpoint ${p} must be a regular file, it is ${kind}`) });
+    await t.throwsAsync(readUntrustedFile(p, 'checkpoint'), { instanceOf: FileFormatError, message: new RegExp(`checkpoint ${p} must be a regular file, it is ${kind}`) });
     t.throws(() => readUntrustedFileSync(p, 'checkpoint'), { instanceOf: RangeError, message: new RegExp(`it is ${kind}`) });
   }
 });
