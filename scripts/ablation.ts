@@ -1,5 +1,5 @@
 /**
- * npm run ablation — ACCURACY.md's remedies, one configuration per row, on mnist10k (test
+ * npm run ablation — the resynchronised modes' remedies (docs/ALGORITHM.md), one configuration per row, on mnist10k (test
  * accuracy) and next-character Metamorphosis (held-out cross-entropy, nats/char), each next
  * to the readout-only floor of its initialisation. Writes results/ablation.json and the
  * "Ablation" section of EXPERIMENTS.md (with --quick or --only: results/quick/ablation.json and

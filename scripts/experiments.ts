@@ -51,7 +51,7 @@ async function main(): Promise<void> {
   });
   const machine = `${os.cpus()[0].model}, ${os.cpus().length} CPUs, Node ${process.version}`;
   const command = `npm run experiments --${quick ? ' --quick' : ''}${values.suites === 'comparison,init,adding' ? '' : ` --suites ${values.suites}`}`;
-  fs.mkdirSync('results', { recursive: true });
+  fs.mkdirSync(path.dirname(resultsFile(SUITES[0], quick)), { recursive: true });
   if (!values['report-only']) {
     const run = { comparison: () => comparisonSuite(sizes.comparison, log), init: () => initSuite(sizes.init, log), adding: () => addingSuite(sizes.adding, log) };
     for (const suite of suites) {

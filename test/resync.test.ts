@@ -3,10 +3,10 @@
  * gradient-free local dual walk converges to the same multipliers, and every mode learns.
  */
 import test from 'ava';
-import path from 'node:path';
 import { AdmmTrainer, RNN, Random, loadCharacterText, loadMnist10k, native, refitReadout, type AdmmMode } from '../lib';
 import { bpttNative } from '../lib/bptt/native';
 import { randomProblem, withoutTimes } from './problems';
+import { METAMORPHOSIS } from '../scripts/data-files';
 
 type Loss = 'softmax-cross-entropy' | 'squared-error';
 
@@ -108,8 +108,6 @@ for (const mode of ['adjoint', 'local-duals', 'sweeps'] as AdmmMode[]) {
   });
 }
 
-// The shared data set beside the repository (../shared/data, see its README).
-const METAMORPHOSIS = path.resolve(__dirname, '../../../shared/data/metamorphosis.txt');
 
 test("'local-duals' with its default γ learns next-character text (a loss at every step)", async (t) => {
   const { vocabulary, train } = loadCharacterText(METAMORPHOSIS, { sequenceLength: 25, maxSamples: 400 });

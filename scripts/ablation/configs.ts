@@ -1,11 +1,11 @@
-/** The configurations the ablation compares (ACCURACY.md's remedies, one change at a time). */
+/** The configurations the ablation compares (the remedies of docs/ALGORITHM.md's resynchronised modes, one change at a time). */
 import type { Config } from './runner';
 
 const sigma = { scheme: 'normal', scale: 0.1, seed: 0 } as const;
 const orthogonal = { scheme: 'orthogonal', seed: 0 } as const;
 
 export const CONFIGS: Config[] = [
-  { name: 'persistent (METHOD.md, exact)', trainer: 'admm', init: sigma, admm: { mode: 'persistent' } },
+  { name: "persistent (the paper's loop, exact)", trainer: 'admm', init: sigma, admm: { mode: 'persistent' } },
   { name: 'persistent, linearised (paper)', trainer: 'admm', init: sigma, admm: { mode: 'persistent', update: 'linearized' } },
   { name: 'sweeps ×3 per batch (C)', trainer: 'admm', init: sigma, admm: { mode: 'sweeps' } },
   { name: 'local-duals (B)', trainer: 'admm', init: sigma, admm: { mode: 'local-duals' } },

