@@ -8,24 +8,91 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { TrainingData } from './data';
 import { invalidRange, invalidType } from './errors';
+import { FileFormatError } from './file-error';
 import { Random } from './random';
-import { type LabelledText, Vocabulary, characterWindows, encodePadded, parseLabelledText } from './text';
+import { type LabelledText, PAD, Vocabulary, characterWindows, codePointLength, encodePadded, parseLabelledText } from './text';
+import { readUntrustedFileSync } from './untrusted-file';
 import { checkInteger, checkNumber, checkObject, checkOptionalObject } from './validate';
 
-/** Reads a UTF-8 file, refusing invalid UTF-8 (instead of silently turning it into U+FFFD). */
+/**
+ * Largest text file read, in bytes. A text's UTF-16 length is at most its UTF-8 byte count, so
+ * every file under the cap decodes into one V8 string (whose length limit is 2^29 − 24).
+ */
+export const MAX_TEXT_BYTES = 2 ** 29 - 24;
+
+/** Offset of the first byte that does not start a well-formed UTF-8 sequence, or −1. */
+function firstInvalidUtf8(bytes: Uint8Array): number {
+  for (let i = 0; i < bytes.length; ) {
+    const lead = bytes[i];
+    if (lead < 0x80) {
+      i++;
+      continue;
+    }
+    const length = lead >= 0xc2 && lead <= 0xdf ? 2 : lead >= 0xe0 && lead <= 0xef ? 3 : lead >= 0xf0 && lead <= 0xf4 ? 4 : 0;
+    if (length === 0 || i + length > bytes.length) return i;
+    let code = lead & (0x7f >> length);
+    for (let k = 1; k < length; k++) {
+      if ((bytes[i + k] & 0xc0) !== 0x80) return i;
+      code = (code << 6) | (bytes[i + k] & 0x3f);
+    }
+    // Overlong forms, UTF-16 surrogates and code points above U+10FFFF are not UTF-8.
+    if ((length === 3 && (code < 0x800 || (code >= 0xd800 && code <= 0xdfff))) || (length === 4 && (code < 0x10000 || code > 0x10ffff))) return i;
+    i += length;
+  }
+  return -1;
+}
+
+function lineOfByte(bytes: Uint8Array, offset: number): number {
+  let line = 1;
+  for (let i = 0; i < offset; i++) if (bytes[i] === 0x0a) line++;
+  return line;
+}
+
+/**
+ * Reads a UTF-8 file, refusing invalid UTF-8 (instead of silently turning it into U+FFFD), files
+ * that are not regular files and files above MAX_TEXT_BYTES, with a FileFormatError naming it.
+ */
 export function readUtf8File(file: string, name = 'path'): string {
   if (typeof file !== 'string' || file === '') throw invalidType(name, 'a file path', file);
   let bytes: Buffer;
   try {
-    bytes = fs.readFileSync(file);
+    bytes = readUntrustedFileSync(file, 'text file', { maxBytes: MAX_TEXT_BYTES });
   } catch (e) {
-    throw new Error(`cannot read ${file}: ${(e as Error).message}`);
+    if (e instanceof FileFormatError) throw e;
+    throw new Error(`cannot read ${file}: ${(e as Error).message}`, { cause: e });
   }
   try {
     return new TextDecoder('utf-8', { fatal: true }).decode(bytes);
   } catch {
-    throw new RangeError(`${file} is not valid UTF-8 text`);
+    const at = firstInvalidUtf8(bytes);
+    const where = at < 0 ? '' : ` (byte ${at}, on line ${lineOfByte(bytes, at)}, is 0x${bytes[at].toString(16).padStart(2, '0')})`;
+    throw new FileFormatError(file, `${file} is not valid UTF-8 text${where}; convert it first, e.g. iconv -f latin1 -t utf-8`);
   }
+}
+
+/**
+ * Refuses a NUL character: it is the padding token of classification vocabularies, so it cannot
+ * also be a character of the text (and a text full of NULs is usually UTF-16, not UTF-8).
+ */
+export function checkNoNul(text: string, file: string): void {
+  const at = text.indexOf(PAD);
+  if (at < 0) return;
+  const lineStart = text.lastIndexOf('\n', at) + 1;
+  let line = 1;
+  for (let i = text.indexOf('\n'); i >= 0 && i < at; i = text.indexOf('\n', i + 1)) line++;
+  const column = codePointLength(text.slice(lineStart, at)) + 1;
+  throw new FileFormatError(
+    file,
+    `${file} contains a NUL character (U+0000) at line ${line}, column ${column}: NUL is reserved for padding and cannot be a ` +
+      'character of a text (a file with a NUL after every letter is UTF-16: convert it, e.g. iconv -f utf-16 -t utf-8)'
+  );
+}
+
+/** A text file for the text loaders: UTF-8 (readUtf8File) without NUL characters (checkNoNul). */
+export function readTextFile(file: string, name = 'path'): string {
+  const text = readUtf8File(file, name);
+  checkNoNul(text, file);
+  return text;
 }
 
 export interface CharacterTextOptions {
@@ -54,12 +121,12 @@ export function loadCharacterText(file: string, options: CharacterTextOptions): 
   const T = checkInteger('options.sequenceLength', options.sequenceLength, 1, 1 << 20);
   const heldOut = options.heldOut === undefined ? 0.1 : checkNumber('options.heldOut', options.heldOut, 0, 1, true);
   if (heldOut >= 1) throw invalidRange('options.heldOut', 'in (0, 1)', heldOut);
-  const text = readUtf8File(file);
+  const text = readTextFile(file);
   const chars = Array.from(text);
   // Both parts need at least one window of T + 1 characters.
   const cut = Math.floor(chars.length * (1 - heldOut));
   if (cut < T + 1 || chars.length - cut < T + 1)
-    throw new RangeError(`${file} is too short: ${chars.length} characters cannot give windows of ${T + 1} characters to both the training part and the held-out ${heldOut} (need about ${Math.ceil((T + 1) / Math.min(heldOut, 1 - heldOut))})`);
+    throw new FileFormatError(file, `${file} is too short: ${chars.length} characters cannot give windows of ${T + 1} characters to both the training part and the held-out ${heldOut} (need about ${Math.ceil((T + 1) / Math.min(heldOut, 1 - heldOut))})`);
   const vocabulary = Vocabulary.fromText(text);
   const windows = { sequenceLength: T, stride: options.stride };
   return {
@@ -90,8 +157,20 @@ export interface LabelledData {
   labels: string[];
 }
 
+/** The code points of the longest text, at least 1 (a loop: spreading millions of lengths into Math.max overflows the stack). */
+function longestText(texts: readonly string[]): number {
+  let longest = 1;
+  for (const text of texts) longest = Math.max(longest, codePointLength(text));
+  return longest;
+}
+
 /** Encodes parsed labelled texts as padded token ids and class ids (shared with the CLI). */
 export function encodeLabelledText(parsed: LabelledText, options: LabelledTextOptions = {}): LabelledData {
+  return encodeLabelled(parsed, options, (message) => new RangeError(message));
+}
+
+/** encodeLabelledText, with `fail` making the errors about the texts themselves (not the options). */
+function encodeLabelled(parsed: LabelledText, options: LabelledTextOptions, fail: (message: string) => RangeError): LabelledData {
   checkObject('parsed', parsed);
   checkOptionalObject('options', options);
   const name = options.name ?? 'texts';
@@ -103,12 +182,18 @@ export function encodeLabelledText(parsed: LabelledText, options: LabelledTextOp
   if (options.labels !== undefined && (!Array.isArray(options.labels) || !options.labels.every((x) => typeof x === 'string'))) throw invalidType('options.labels', 'an array of strings', options.labels);
   if (options.vocabulary !== undefined && !(options.vocabulary instanceof Vocabulary)) throw invalidType('options.vocabulary', 'a Vocabulary', options.vocabulary);
   const labels = options.labels ? [...options.labels] : [...new Set(parsed.labels)].sort();
+  // A classifier needs two classes: one class would train a K = 1 model whose loss is always 0.
+  if (!options.labels && labels.length < 2)
+    throw fail(`${name} must hold texts of at least 2 classes to train a classifier, found 1 (${JSON.stringify(labels[0])})`);
   const vocabulary = options.vocabulary ?? Vocabulary.fromText(texts.join(''), { padding: true });
+  if (!options.vocabulary && vocabulary.size === 1) throw fail(`${name} must hold at least one non-empty text (every text is empty)`);
   const maxLength = options.maxLength === undefined ? 256 : checkInteger('options.maxLength', options.maxLength, 1, 1 << 20);
-  const T = options.sequenceLength === undefined ? Math.min(maxLength, Math.max(1, ...texts.map((t) => Array.from(t).length))) : checkInteger('options.sequenceLength', options.sequenceLength, 1, 1 << 20);
+  const T = options.sequenceLength === undefined ? Math.min(maxLength, longestText(texts)) : checkInteger('options.sequenceLength', options.sequenceLength, 1, 1 << 20);
+  const ids = new Map<string, number>();
+  labels.forEach((label, id) => ids.has(label) || ids.set(label, id));
   const targets = Int32Array.from(parsed.labels, (label, i) => {
-    const id = labels.indexOf(label);
-    if (id < 0) throw new RangeError(`${name} text ${i + 1}: label ${JSON.stringify(label)} is not one the model was trained on (${labels.join(', ')})`);
+    const id = ids.get(label) ?? -1;
+    if (id < 0) throw fail(`${name} text ${i + 1}: label ${JSON.stringify(label)} is not one the model was trained on (${labels.join(', ')})`);
     return id;
   });
   return { data: { inputs: encodePadded(texts, vocabulary, T), targets, sequenceLength: T }, vocabulary, labels };
@@ -117,18 +202,27 @@ export function encodeLabelledText(parsed: LabelledText, options: LabelledTextOp
 /** Texts of a directory with one file per class: the file name without extension is the label, each non-blank line a text. */
 function readClassDirectory(dir: string): LabelledText {
   const files = fs.readdirSync(dir, { withFileTypes: true }).filter((e) => e.isFile() && !e.name.startsWith('.')).map((e) => e.name).sort();
-  if (files.length < 2) throw new RangeError(`${dir} must hold one text file per class (at least 2), found ${files.length}`);
+  if (files.length < 2) throw new FileFormatError(dir, `${dir} must hold one text file per class (at least 2), found ${files.length}`);
   const labels: string[] = [], texts: string[] = [];
   for (const file of files) {
     const label = path.parse(file).name;
-    const lines = readUtf8File(path.join(dir, file)).split(/\r?\n/).filter((l) => l.trim() !== '');
-    if (lines.length === 0) throw new RangeError(`${path.join(dir, file)} (class ${JSON.stringify(label)}) holds no text lines`);
+    const lines = readTextFile(path.join(dir, file)).split(/\r?\n/).filter((l) => l.trim() !== '');
+    if (lines.length === 0) throw new FileFormatError(path.join(dir, file), `${path.join(dir, file)} (class ${JSON.stringify(label)}) holds no text lines`);
     for (const line of lines) {
       labels.push(label);
       texts.push(line);
     }
   }
   return { labels, texts };
+}
+
+function parseLabelledFile(file: string): LabelledText {
+  const content = readTextFile(file);
+  try {
+    return parseLabelledText(content, file);
+  } catch (e) {
+    throw e instanceof RangeError ? new FileFormatError(file, e.message) : e;
+  }
 }
 
 /** Sequence classification data from a `label<TAB>text` file or a directory with one file per class. */
@@ -140,8 +234,8 @@ export function loadLabelledText(source: string, options: LabelledTextOptions = 
   } catch (e) {
     throw new Error(`cannot read ${source}: ${(e as Error).message}`);
   }
-  const parsed = stat.isDirectory() ? readClassDirectory(source) : parseLabelledText(readUtf8File(source), source);
-  return encodeLabelledText(parsed, { name: source, ...options });
+  const parsed = stat.isDirectory() ? readClassDirectory(source) : parseLabelledFile(source);
+  return encodeLabelled(parsed, { name: source, ...options }, (message) => new FileFormatError(source, message));
 }
 
 /** The number of sequences and the values per sequence of inputs and targets. */

@@ -10,6 +10,23 @@ import { checkInteger, checkObject } from './validate';
 /** The padding character of classification vocabularies (index 0), left-filling short texts. */
 export const PAD = '\u0000';
 
+/** The number of code points of `text` (what `Array.from(text).length` gives, without the array). */
+export function codePointLength(text: string): number {
+  let n = text.length;
+  for (let i = 0; i < text.length; i++) {
+    const unit = text.charCodeAt(i);
+    // A high surrogate followed by a low one is one code point.
+    if (unit >= 0xd800 && unit <= 0xdbff && i + 1 < text.length) {
+      const next = text.charCodeAt(i + 1);
+      if (next >= 0xdc00 && next <= 0xdfff) {
+        n--;
+        i++;
+      }
+    }
+  }
+  return n;
+}
+
 export class Vocabulary {
   /** One character (a whole code point) per token id. */
   readonly characters: readonly string[];
@@ -29,7 +46,9 @@ export class Vocabulary {
   /** The sorted distinct characters of `text`, optionally with PAD first. */
   static fromText(text: string, options: { padding?: boolean } = {}): Vocabulary {
     if (typeof text !== 'string') throw invalidType('text', 'a string', text);
-    const chars = [...new Set(Array.from(text))].filter((c) => c !== PAD).sort();
+    const distinct = new Set<string>();
+    for (const c of text) if (c !== PAD) distinct.add(c);
+    const chars = [...distinct].sort();
     if (chars.length === 0 && !options.padding) throw invalidRange('text', 'non-empty');
     return new Vocabulary(options.padding ? [PAD, ...chars] : chars);
   }
@@ -64,13 +83,17 @@ export class Vocabulary {
    */
   encode(text: string, name = 'text'): Int32Array {
     if (typeof text !== 'string') throw invalidType(name, 'a string', text);
-    const chars = Array.from(text);
-    return Int32Array.from(chars, (c, i) => {
+    const ids = new Int32Array(codePointLength(text));
+    let i = 0;
+    for (const c of text) {
       const id = this.index.get(c);
-      if (id !== undefined) return id;
-      if (this.hasPadding) return 0;
-      throw invalidRange(name, `made of the model's ${this.size} characters — character ${i} (${JSON.stringify(c)}) is not`);
-    });
+      if (id === undefined && !this.hasPadding) {
+        const why = c === PAD ? ': NUL (U+0000) is reserved for padding' : '';
+        throw invalidRange(name, `made of the model's ${this.size} characters — character ${i} (${JSON.stringify(c)}) is not${why}`);
+      }
+      ids[i++] = id ?? 0;
+    }
+    return ids;
   }
 }
 

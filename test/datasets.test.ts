@@ -3,8 +3,10 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import test from 'ava';
-import { loadCharacterText, loadLabelledText, shuffleData, splitData } from '../lib/datasets';
+import { encodeLabelledText, loadCharacterText, loadLabelledText, readUtf8File, shuffleData, splitData } from '../lib/datasets';
+import { FileFormatError } from '../lib/file-error';
 import { PAD } from '../lib/text';
+import { TEXT_CASES } from './fuzz/text-cases';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'admmirnn-datasets-'));
 const file = (name: string, content: string | Buffer) => {
@@ -92,4 +94,40 @@ test('splitData rejects what it cannot split', (t) => {
   t.throws(() => splitData(data, { testFraction: 0.5, inputSize: 5 }), { instanceOf: RangeError, message: /data\.inputs/ });
   t.throws(() => splitData({ ...data, targets: new Int32Array(3) }, { testFraction: 0.5, inputSize: 3 }), { instanceOf: RangeError, message: /data\.targets/ });
   t.throws(() => splitData({ inputs: new Int32Array(2), targets: new Int32Array(1), sequenceLength: 2 }, { testFraction: 0.5 }), { instanceOf: RangeError, message: /at least 2/ });
+});
+
+test('text files: invalid UTF-8 names the byte, NUL names the line and column, directories are refused (issue 15)', (t) => {
+  const latin1 = file('latin1.txt', Buffer.from('ok\ncafé au lait '.repeat(10), 'latin1'));
+  t.throws(() => readUtf8File(latin1), { instanceOf: FileFormatError, message: /latin1\.txt is not valid UTF-8 text \(byte 6, on line 2, is 0xe9\)/ });
+  const nul = file('nul.txt', Buffer.concat([Buffer.from('first line\nab'), Buffer.of(0), Buffer.from('c'.repeat(50))]));
+  t.throws(() => loadCharacterText(nul, { sequenceLength: 4 }), { instanceOf: FileFormatError, message: /nul\.txt contains a NUL character \(U\+0000\) at line 2, column 3/ });
+  t.is(readUtf8File(nul).length, 64); // NUL is valid UTF-8: only the text loaders refuse it
+  fs.mkdirSync(path.join(dir, 'a-directory.txt'), { recursive: true });
+  t.throws(() => loadCharacterText(path.join(dir, 'a-directory.txt'), { sequenceLength: 4 }), { instanceOf: FileFormatError, message: /must be a regular file, it is a directory/ });
+  t.throws(() => loadCharacterText(file('short2.txt', 'abc'), { sequenceLength: 4 }), { instanceOf: FileFormatError });
+  // Each malformed byte sequence is found where it starts.
+  for (const [bytes, at] of [[[0x61, 0xc0, 0xaf], 1], [[0x61, 0x62, 0xed, 0xa0, 0x80], 2], [[0xf4, 0x90, 0x80, 0x80], 0], [[0x61, 0xe2, 0x82], 1], [[0xe2, 0x82, 0xac, 0xff], 3]] as const)
+    t.throws(() => readUtf8File(file('bad-utf8.txt', Buffer.from(bytes))), { message: new RegExp(`\\(byte ${at}, on line 1`) }, String(bytes));
+  t.is(readUtf8File(file('good-utf8.txt', Buffer.from('€😀é'))), '€😀é');
+});
+
+test('labelled texts: one class, all-empty texts and malformed lines are file errors; 250,000 lines load (issue 15)', (t) => {
+  t.throws(() => loadLabelledText(file('one.tsv', 'pos\tgreat\n'.repeat(5))), { instanceOf: FileFormatError, message: /one\.tsv must hold texts of at least 2 classes.*found 1 \("pos"\)/ });
+  t.throws(() => loadLabelledText(file('blank.tsv', 'pos\t\nneg\t\n')), { instanceOf: FileFormatError, message: /blank\.tsv must hold at least one non-empty text/ });
+  t.throws(() => loadLabelledText(file('notabs2.tsv', 'pos good\n')), { instanceOf: FileFormatError, message: /notabs2\.tsv line 1/ });
+  // Evaluating on texts of one class is fine once the labels are known.
+  t.deepEqual(Array.from(loadLabelledText(path.join(dir, 'one.tsv'), { labels: ['neg', 'pos'] }).data.targets), [1, 1, 1, 1, 1]);
+  const many = encodeLabelledText({ labels: Array.from({ length: 250_000 }, (_, i) => (i % 2 ? 'a' : 'b')), texts: Array.from({ length: 250_000 }, (_, i) => 'x'.repeat(1 + (i % 3))) });
+  t.is(many.data.sequenceLength, 3);
+});
+
+test('the crafted text cases of the fuzz corpus are refused with a FileFormatError naming the file, or load when valid', (t) => {
+  TEXT_CASES.forEach((c, i) => {
+    const bytes = c.bytes();
+    t.true(bytes.length <= 1 << 20, c.name);
+    const p = file(`case-${i}.${c.kind === 'text' ? 'txt' : 'tsv'}`, bytes);
+    const load = () => (c.kind === 'text' ? loadCharacterText(p, { sequenceLength: 8 }) : loadLabelledText(p));
+    if (c.valid) t.notThrows(load, c.name);
+    else t.throws(load, { instanceOf: FileFormatError, message: new RegExp(`case-${i}\\.`) }, c.name);
+  });
 });

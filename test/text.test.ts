@@ -2,7 +2,7 @@
 import test from 'ava';
 import { RNN } from '../lib/rnn';
 import { sampleText } from '../lib/sampling';
-import { PAD, Vocabulary, characterWindows, encodePadded, parseLabelledText } from '../lib/text';
+import { PAD, Vocabulary, characterWindows, codePointLength, encodePadded, parseLabelledText } from '../lib/text';
 
 test('a vocabulary holds whole code points, sorted, and round-trips through code points', (t) => {
   const v = Vocabulary.fromText('ba😀ab');
@@ -41,4 +41,12 @@ test('sampling is seeded, temperature 0 is greedy, and the model must match the 
   t.is(sampleText(model, v, { length: 10, temperature: 0, seed: 1 }), sampleText(model, v, { length: 10, temperature: 0, seed: 2 }));
   t.throws(() => sampleText(new RNN({ inputSize: 5, hiddenSize: 2, outputSize: 5 }), v, { length: 1 }), { instanceOf: RangeError, message: /character model/ });
   t.throws(() => sampleText(model, v, { length: -1 }), { instanceOf: RangeError, message: /options\.length/ });
+});
+
+test('codePointLength counts code points; encode names NUL as the padding character (issue 15)', (t) => {
+  for (const s of ['', 'abc', '😀a😀', 'é\u0301', '\ud800x', 'x\udc00']) t.is(codePointLength(s), Array.from(s).length, JSON.stringify(s));
+  const v = Vocabulary.fromText('ab\u0000c');
+  t.deepEqual(v.characters, ['a', 'b', 'c']);
+  t.throws(() => v.encode('a\u0000'), { instanceOf: RangeError, message: /character 1 \("\\u0000"\) is not: NUL \(U\+0000\) is reserved for padding/ });
+  t.deepEqual(Array.from(v.encode('cab')), [2, 0, 1]);
 });

@@ -3,14 +3,16 @@
  * labelled text file (label<TAB>text → class), or .npy inputs and targets. A checkpoint's task
  * and vocabulary, when given, fix how the data is encoded so it matches the trained model.
  */
-import fs from 'node:fs';
 import { type Command, Option } from 'commander';
 import type { TaskInfo } from '../checkpoint/format';
 import type { TrainingData } from '../data';
+import { encodeLabelledText, readTextFile } from '../datasets';
+import { invalidFile } from '../file-error';
 import { loadMnist10k } from '../mnist';
 import { decodeNpy } from '../npy';
-import { encodeLabelledText } from '../datasets';
-import { Vocabulary, characterWindows, parseLabelledText } from '../text';
+import { Vocabulary, characterWindows, codePointLength, parseLabelledText } from '../text';
+import { readUntrustedFileSync } from '../untrusted-file';
+import { fromFile } from './file-errors';
 import { UsageError, integer } from './usage';
 
 export interface DataFlags {
@@ -50,14 +52,31 @@ export function addDataOptions(cmd: Command, defaultSplit: 'train' | 'test'): Co
     .option('--classes <K>', 'int32 --targets: the number of classes (default: largest id + 1)', integer(1));
 }
 
+/** The RNN's limits on d and K (lib/rnn.ts), checked here so an oversized file is a bad file, not bad usage. */
+const MAX_INPUT_SIZE = 1 << 24;
+const MAX_CLASSES = 1 << 20;
+
 function readNpy(file: string) {
-  return decodeNpy(fs.readFileSync(file), file);
+  const bytes = readUntrustedFileSync(file, '.npy file');
+  return fromFile(file, () => decodeNpy(bytes, file));
 }
 
-function maxPlusOne(values: Int32Array): number {
-  let max = -1;
-  for (const v of values) if (v > max) max = v;
-  return max + 1;
+/** Ids in [0, limit) (`limit` given) or [0, max] (then the count is the largest id + 1). */
+function idCount(file: string, what: string, values: Int32Array, limit: { count?: number; flag?: string; max: number }): number {
+  let largest = -1;
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i];
+    if (v < 0) throw invalidFile(file, what, 'non-negative', `${v} at element ${i}`);
+    if (limit.count !== undefined && v >= limit.count) throw invalidFile(file, what, `below ${limit.count} (${limit.flag})`, `${v} at element ${i}`);
+    if (v >= limit.max) throw invalidFile(file, what, `below ${limit.max}, the largest size a model takes`, `${v} at element ${i}`);
+    if (v > largest) largest = v;
+  }
+  return limit.count ?? largest + 1;
+}
+
+function checkFinite(file: string, values: Float32Array): void {
+  for (let i = 0; i < values.length; i++)
+    if (!Number.isFinite(values[i])) throw invalidFile(file, '.npy file', 'finite (no NaN or Infinity)', `${values[i]} at element ${i}`);
 }
 
 function limitRows(data: TrainingData, perSequence: { inputs: number; targets: number }, limit?: number): TrainingData {
@@ -66,46 +85,93 @@ function limitRows(data: TrainingData, perSequence: { inputs: number; targets: n
   return { ...data, inputs: data.inputs.subarray(0, limit * perSequence.inputs), targets: data.targets.subarray(0, limit * perSequence.targets) };
 }
 
-/** Loads the selected source. `saved` (from a checkpoint) fixes the encoding for eval and resume. */
-export function loadData(flags: DataFlags, saved?: { task?: TaskInfo; vocabulary?: Vocabulary }): LoadedData {
-  const sources = [flags.mnist && '--mnist', flags.text && '--text', flags.labelled && '--labelled', (flags.inputs || flags.targets) && '--inputs/--targets'].filter(Boolean);
-  if (sources.length !== 1) throw new UsageError(`choose exactly one data source: --mnist, --text, --labelled or --inputs with --targets${sources.length ? ` (got ${sources.join(', ')})` : ''}`);
-  const task = saved?.task;
-  if (flags.mnist) {
-    const split = loadMnist10k({ limit: flags.limit })[flags.split ?? 'train'];
-    return { data: split, inputSize: 28, outputSize: 10, task: { source: 'mnist10k', sequenceLength: 28, loss: 'softmax-cross-entropy', lossSteps: 'last', inputs: 'dense' } };
-  }
-  if (flags.text) {
-    const text = fs.readFileSync(flags.text, 'utf8');
+/** What a checkpoint fixes about the data: its encoding (task, vocabulary) and the model's sizes. */
+export interface SavedEncoding {
+  task?: TaskInfo;
+  vocabulary?: Vocabulary;
+  model?: { inputSize: number; outputSize: number };
+}
+
+function loadText(file: string, flags: DataFlags, saved?: SavedEncoding): LoadedData {
+  const text = readTextFile(file);
+  return fromFile(file, () => {
+    const T = flags.sequenceLength ?? saved?.task?.sequenceLength ?? 32;
+    const length = codePointLength(text);
+    if (length === 0) throw new RangeError(`${file} is empty`);
+    if (length <= T) throw new RangeError(`${file} is too short: its ${length} characters make no window of T + 1 = ${T + 1} (lower --sequence-length)`);
     const vocabulary = saved?.vocabulary ?? Vocabulary.fromText(text);
-    const T = flags.sequenceLength ?? task?.sequenceLength ?? 32;
     const data = characterWindows(text, vocabulary, { sequenceLength: T, stride: flags.stride, maxSamples: flags.limit });
     return { data, vocabulary, inputSize: vocabulary.size, outputSize: vocabulary.size, task: { source: 'text', sequenceLength: T, loss: 'softmax-cross-entropy', lossSteps: 'every', inputs: 'ids' } };
-  }
-  if (flags.labelled) {
-    const parsed = parseLabelledText(fs.readFileSync(flags.labelled, 'utf8'), flags.labelled);
+  });
+}
+
+function loadLabelled(file: string, flags: DataFlags, saved?: SavedEncoding): LoadedData {
+  const content = readTextFile(file);
+  return fromFile(file, () => {
+    const parsed = parseLabelledText(content, file);
     const count = Math.min(parsed.texts.length, flags.limit ?? Infinity);
     const limited = { texts: parsed.texts.slice(0, count), labels: parsed.labels.slice(0, count) };
-    const { data, vocabulary, labels } = encodeLabelledText(limited, { name: flags.labelled, labels: task?.labels, vocabulary: saved?.vocabulary, sequenceLength: flags.sequenceLength ?? task?.sequenceLength });
+    const task = saved?.task;
+    const { data, vocabulary, labels } = encodeLabelledText(limited, { name: file, labels: task?.labels, vocabulary: saved?.vocabulary, sequenceLength: flags.sequenceLength ?? task?.sequenceLength });
+    if (labels.length > MAX_CLASSES) throw new RangeError(`${file} must hold at most ${MAX_CLASSES} classes, found ${labels.length}`);
     const T = data.sequenceLength;
     return { data, vocabulary, inputSize: vocabulary.size, outputSize: labels.length, task: { source: 'labelled', sequenceLength: T, loss: 'softmax-cross-entropy', lossSteps: 'last', inputs: 'ids', labels } };
-  }
-  if (!flags.inputs || !flags.targets) throw new UsageError('--inputs and --targets go together');
-  const x = readNpy(flags.inputs), y = readNpy(flags.targets);
+  });
+}
+
+function loadArrays(inputsFile: string, targetsFile: string, flags: DataFlags, saved?: SavedEncoding): LoadedData {
+  const x = readNpy(inputsFile), y = readNpy(targetsFile);
   const dense = x.data instanceof Float32Array;
-  if (x.shape.length !== (dense ? 3 : 2)) throw new RangeError(`${flags.inputs} must be float32 [N,T,d] or int32 [N,T], got ${x.data.constructor.name} of shape (${x.shape})`);
+  if (x.shape.length !== (dense ? 3 : 2)) throw invalidFile(inputsFile, '.npy inputs', 'float32 [N,T,d] or int32 [N,T]', `${x.data.constructor.name} of shape (${x.shape})`);
   const [N, T] = x.shape;
-  if (N < 1 || T < 1) throw new RangeError(`${flags.inputs} must hold at least one sequence of at least one step, got shape (${x.shape})`);
+  if (N < 1 || T < 1) throw invalidFile(inputsFile, '.npy inputs', 'at least one sequence of at least one step', `shape (${x.shape})`);
   const classes = y.data instanceof Int32Array;
   const every = y.shape.length === (classes ? 2 : 3);
   if (y.shape[0] !== N || (every && y.shape[1] !== T) || y.shape.length !== (classes ? 1 : 2) + (every ? 1 : 0))
-    throw new RangeError(`${flags.targets} must be int32 [N] or [N,T], or float32 [N,K] or [N,T,K] with N = ${N}, T = ${T}; got ${y.data.constructor.name} of shape (${y.shape})`);
-  const inputSize = dense ? x.shape[2] : flags.inputSize ?? maxPlusOne(x.data as Int32Array);
-  const outputSize = classes ? flags.classes ?? maxPlusOne(y.data as Int32Array) : y.shape[y.shape.length - 1];
+    throw invalidFile(targetsFile, '.npy targets', `int32 [N] or [N,T], or float32 [N,K] or [N,T,K] with N = ${N}, T = ${T}`, `${y.data.constructor.name} of shape (${y.shape})`);
+  const model = saved?.model;
+  let inputSize: number;
+  if (dense) {
+    checkFinite(inputsFile, x.data as Float32Array);
+    inputSize = x.shape[2];
+    if (inputSize > MAX_INPUT_SIZE) throw invalidFile(inputsFile, '.npy inputs', `at most ${MAX_INPUT_SIZE} values per step`, `d = ${inputSize}`);
+  } else {
+    const count = flags.inputSize ?? model?.inputSize;
+    const flag = flags.inputSize !== undefined ? '--input-size' : "the checkpoint's input size";
+    inputSize = idCount(inputsFile, '.npy token ids', x.data as Int32Array, { count, flag, max: MAX_INPUT_SIZE });
+  }
+  let outputSize: number;
+  if (classes) {
+    const count = flags.classes ?? model?.outputSize;
+    const flag = flags.classes !== undefined ? '--classes' : "the checkpoint's number of classes";
+    outputSize = idCount(targetsFile, '.npy class ids', y.data as Int32Array, { count, flag, max: MAX_CLASSES });
+  } else {
+    checkFinite(targetsFile, y.data as Float32Array);
+    outputSize = y.shape[y.shape.length - 1];
+    if (outputSize < 1 || outputSize > MAX_CLASSES) throw invalidFile(targetsFile, '.npy targets', `1 to ${MAX_CLASSES} values per target`, `K = ${outputSize}`);
+  }
   const L = every ? T : 1;
   const data = limitRows({ inputs: x.data, targets: y.data, sequenceLength: T }, { inputs: dense ? T * inputSize : T, targets: classes ? L : L * outputSize }, flags.limit);
   return {
     data, inputSize, outputSize,
     task: { source: 'npy', sequenceLength: T, loss: classes ? 'softmax-cross-entropy' : 'squared-error', lossSteps: every ? 'every' : 'last', inputs: dense ? 'dense' : 'ids' },
   };
+}
+
+/**
+ * Loads the selected source. `saved` (from a checkpoint) fixes the encoding for eval and resume.
+ * Problems with a file's contents are FileFormatErrors naming it (exit 1); flag mistakes are
+ * UsageErrors (exit 2).
+ */
+export function loadData(flags: DataFlags, saved?: SavedEncoding): LoadedData {
+  const sources = [flags.mnist && '--mnist', flags.text && '--text', flags.labelled && '--labelled', (flags.inputs || flags.targets) && '--inputs/--targets'].filter(Boolean);
+  if (sources.length !== 1) throw new UsageError(`choose exactly one data source: --mnist, --text, --labelled or --inputs with --targets${sources.length ? ` (got ${sources.join(', ')})` : ''}`);
+  if (flags.mnist) {
+    const split = loadMnist10k({ limit: flags.limit })[flags.split ?? 'train'];
+    return { data: split, inputSize: 28, outputSize: 10, task: { source: 'mnist10k', sequenceLength: 28, loss: 'softmax-cross-entropy', lossSteps: 'last', inputs: 'dense' } };
+  }
+  if (flags.text) return loadText(flags.text, flags, saved);
+  if (flags.labelled) return loadLabelled(flags.labelled, flags, saved);
+  if (!flags.inputs || !flags.targets) throw new UsageError('--inputs and --targets go together');
+  return loadArrays(flags.inputs, flags.targets, flags, saved);
 }

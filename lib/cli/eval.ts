@@ -1,7 +1,7 @@
 /** `admmirnn eval`: loss and accuracy of a checkpoint's model on data encoded as it was trained. */
 import type { Command } from 'commander';
-import { readCheckpoint } from '../checkpoint/read';
 import { type DataFlags, addDataOptions, loadData } from './data-options';
+import { openCheckpoint } from './checkpoint-file';
 import { EXIT } from './usage';
 
 export function registerEval(program: Command): void {
@@ -12,7 +12,7 @@ export function registerEval(program: Command): void {
     .option('--json', 'print the result as JSON');
   addDataOptions(cmd, 'test');
   cmd.action(async (file: string, flags: DataFlags & { json?: boolean }) => {
-    const ck = await readCheckpoint(file);
+    const ck = await openCheckpoint(file);
     const { data, task, inputSize, outputSize } = loadData(flags, ck);
     const model = ck.model;
     if (inputSize !== model.inputSize || outputSize !== model.outputSize)

@@ -1,6 +1,6 @@
 /** `admmirnn info`: what a checkpoint holds. */
 import type { Command } from 'commander';
-import { readCheckpoint } from '../checkpoint/read';
+import { openCheckpoint } from './checkpoint-file';
 import { EXIT } from './usage';
 
 export function registerInfo(program: Command): void {
@@ -10,7 +10,7 @@ export function registerInfo(program: Command): void {
     .argument('<checkpoint>', 'a checkpoint file')
     .option('--json', 'print the description as JSON')
     .action(async (file: string, flags: { json?: boolean }) => {
-      const ck = await readCheckpoint(file);
+      const ck = await openCheckpoint(file);
       const m = ck.model;
       const info = {
         file,

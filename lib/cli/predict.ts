@@ -8,10 +8,47 @@ import fs from 'node:fs';
 import readline from 'node:readline';
 import type { Command } from 'commander';
 import type { LoadedCheckpoint } from '../checkpoint/format';
-import { readCheckpoint } from '../checkpoint/read';
 import type { SequenceInputs } from '../data';
+import { invalidFile } from '../file-error';
 import { encodePadded } from '../text';
+import { openCheckpoint } from './checkpoint-file';
 import { EXIT } from './usage';
+
+/** Token ids, each checked before it is stored (Int32Array.from would wrap 2^32 and 1e300 to 0). */
+function tokenIds(ids: unknown[], d: number): Int32Array {
+  if (ids.length === 0) throw new RangeError('ids must not be empty');
+  const out = new Int32Array(ids.length);
+  for (let i = 0; i < ids.length; i++) {
+    const v = ids[i];
+    if (typeof v !== 'number' || !Number.isInteger(v)) throw new TypeError(`ids[${i}] must be an integer token id, got ${JSON.stringify(v)}`);
+    if (v < 0 || v >= d) throw new RangeError(`ids[${i}] must be a token id in [0, ${d}), got ${v}`);
+    out[i] = v;
+  }
+  return out;
+}
+
+function inputValue(where: string, v: unknown): number {
+  if (typeof v !== 'number') throw new TypeError(`${where} must be a number, got ${JSON.stringify(v)}`);
+  // JSON numbers are finite, but 1e39 is not a float32 and 1e400 parses as Infinity.
+  if (!Number.isFinite(Math.fround(v))) throw new RangeError(`${where} must be a finite float32, got ${v}`);
+  return v;
+}
+
+/** Dense inputs, flat [T·d] or nested [T][d] with every row of exactly d numbers (ragged rows are refused). */
+function denseInputs(rows: unknown[], d: number): Float32Array {
+  if (rows.length === 0) throw new RangeError('inputs must not be empty');
+  if (!Array.isArray(rows[0])) {
+    if (rows.length % d !== 0) throw new RangeError(`inputs must hold T·d numbers with d = ${d}, got ${rows.length}`);
+    return Float32Array.from(rows, (v, i) => inputValue(`inputs[${i}]`, v));
+  }
+  const out = new Float32Array(rows.length * d);
+  rows.forEach((row, t) => {
+    if (!Array.isArray(row)) throw new TypeError(`inputs[${t}] must be a row of ${d} numbers (rows are all nested [T][d] or the inputs all flat)`);
+    if (row.length !== d) throw new RangeError(`inputs[${t}] must hold d = ${d} numbers, got ${row.length} (every row has the model's input size)`);
+    row.forEach((v, k) => (out[t * d + k] = inputValue(`inputs[${t}][${k}]`, v)));
+  });
+  return out;
+}
 
 function sequence(ck: LoadedCheckpoint, value: unknown): SequenceInputs {
   const { model, vocabulary, task } = ck;
@@ -24,16 +61,10 @@ function sequence(ck: LoadedCheckpoint, value: unknown): SequenceInputs {
     if (ids.length === 0) throw new RangeError('text must not be empty');
     return { inputs: ids, sequenceLength: ids.length };
   }
-  if (Array.isArray(line.ids)) {
-    const ids = Int32Array.from(line.ids as number[]);
-    if (ids.length === 0 || !(line.ids as unknown[]).every((v) => Number.isInteger(v))) throw new TypeError('ids must be a non-empty array of integers');
-    return { inputs: ids, sequenceLength: ids.length };
-  }
+  if (Array.isArray(line.ids)) return { inputs: tokenIds(line.ids, model.inputSize), sequenceLength: line.ids.length };
   if (Array.isArray(line.inputs)) {
-    const flat = (line.inputs as unknown[]).flat();
-    if (!flat.every((v) => typeof v === 'number')) throw new TypeError('inputs must be numbers, [T][d] nested or flat');
-    if (flat.length === 0 || flat.length % model.inputSize !== 0) throw new RangeError(`inputs must hold T·d numbers with d = ${model.inputSize}, got ${flat.length}`);
-    return { inputs: Float32Array.from(flat as number[]), sequenceLength: flat.length / model.inputSize };
+    const inputs = denseInputs(line.inputs, model.inputSize);
+    return { inputs, sequenceLength: inputs.length / model.inputSize };
   }
   throw new TypeError('expected a field "text", "inputs" or "ids"');
 }
@@ -55,8 +86,9 @@ export function registerPredict(program: Command): void {
     .option('-i, --input <file>', 'JSON lines file (default: stdin)')
     .option('--every', 'predict at every step, not only the last')
     .action(async (file: string, flags: { input?: string; every?: boolean }) => {
-      const ck = await readCheckpoint(file);
+      const ck = await openCheckpoint(file);
       const K = ck.model.outputSize;
+      if (flags.input && fs.statSync(flags.input).isDirectory()) throw invalidFile(flags.input, 'the --input file', 'a file of JSON lines, it is a directory');
       const input = flags.input ? fs.createReadStream(flags.input) : process.stdin;
       let n = 0;
       for await (const text of readline.createInterface({ input, crlfDelay: Infinity })) {

@@ -1,7 +1,7 @@
 /** `admmirnn sample`: generate text from a character model. */
 import type { Command } from 'commander';
-import { readCheckpoint } from '../checkpoint/read';
 import { sampleText } from '../sampling';
+import { openCheckpoint } from './checkpoint-file';
 import { EXIT, integer, number } from './usage';
 
 export function registerSample(program: Command): void {
@@ -14,7 +14,7 @@ export function registerSample(program: Command): void {
     .option('-p, --prime <text>', 'text to start from', '')
     .option('--seed <n>', 'seed of the random draws', integer(0, 2 ** 32 - 1), 0)
     .action(async (file: string, flags: { length: number; temperature: number; prime: string; seed: number }) => {
-      const ck = await readCheckpoint(file);
+      const ck = await openCheckpoint(file);
       if (!ck.vocabulary || ck.task?.source !== 'text')
         throw new RangeError(`${file} is not a character model (train one with --text); it has ${ck.vocabulary ? 'a vocabulary but a classification task' : 'no vocabulary'}`);
       const text = sampleText(ck.model, ck.vocabulary, { length: flags.length, temperature: flags.temperature, prime: flags.prime, seed: flags.seed });

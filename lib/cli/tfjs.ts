@@ -1,9 +1,10 @@
 /** `admmirnn export-tfjs` / `import-tfjs`: TensorFlow.js LayersModel files (SimpleRNN + Dense). */
 import type { Command } from 'commander';
 import { Option } from 'commander';
-import { readCheckpoint } from '../checkpoint/read';
-import { saveCheckpoint } from '../checkpoint/write';
 import { loadTfjsModel, saveTfjsModel } from '../interop/tfjs';
+import { openCheckpoint } from './checkpoint-file';
+import { fromFileAsync } from './file-errors';
+import { checkWritable, saveCheckpointTo } from './output-file';
 import { EXIT, integer } from './usage';
 
 export function registerTfjs(program: Command): void {
@@ -15,7 +16,7 @@ export function registerTfjs(program: Command): void {
     .addOption(new Option('--outputs <which>', 'output of the last step or every step (return_sequences)').choices(['last', 'every']).default('last'))
     .option('--sequence-length <T>', 'fix T in the input shape (default: any length)', integer(1))
     .action(async (file: string, dir: string, flags: { outputs: 'last' | 'every'; sequenceLength?: number }) => {
-      const ck = await readCheckpoint(file);
+      const ck = await openCheckpoint(file);
       await saveTfjsModel(dir, ck.model, { outputs: flags.outputs, sequenceLength: flags.sequenceLength });
       process.stdout.write(`wrote ${dir}/model.json and ${dir}/weights.bin\n`);
       process.exitCode = EXIT.ok;
@@ -26,8 +27,9 @@ export function registerTfjs(program: Command): void {
     .argument('<model.json>', 'the model.json of a tfjs LayersModel (weight files beside it)')
     .argument('<checkpoint>', 'checkpoint to write')
     .action(async (modelJson: string, out: string) => {
-      const model = await loadTfjsModel(modelJson);
-      await saveCheckpoint(out, { model, config: { inputSize: model.inputSize, hiddenSize: model.hiddenSize, outputSize: model.outputSize } });
+      checkWritable(out);
+      const model = await fromFileAsync(modelJson, () => loadTfjsModel(modelJson));
+      await saveCheckpointTo(out, { model, config: { inputSize: model.inputSize, hiddenSize: model.hiddenSize, outputSize: model.outputSize } });
       process.stdout.write(`wrote ${out} (d = ${model.inputSize}, h = ${model.hiddenSize}, K = ${model.outputSize})\n`);
       process.exitCode = EXIT.ok;
     });

@@ -7,11 +7,11 @@ import { type Command, Option } from 'commander';
 import { AdmmTrainer } from '../admm/trainer';
 import { BpttTrainer } from '../bptt/trainer';
 import type { Checkpoint, LoadedCheckpoint, TrainerInfo } from '../checkpoint/format';
-import { readCheckpoint } from '../checkpoint/read';
-import { saveCheckpoint } from '../checkpoint/write';
 import { INIT_SCHEMES, type InitScheme } from '../init';
 import { RNN, type RNNConfig } from '../rnn';
+import { openCheckpoint, savedTrainer } from './checkpoint-file';
 import { type DataFlags, addDataOptions, loadData } from './data-options';
+import { checkWritable, saveCheckpointTo } from './output-file';
 import { ProgressBar } from './progress';
 import { EXIT, UsageError, asUsage, integer, number, rhoList } from './usage';
 
@@ -111,8 +111,9 @@ function log(flags: TrainFlags, message: string): void {
 }
 
 async function train(flags: TrainFlags): Promise<number> {
-  const saved: LoadedCheckpoint | undefined = flags.resume ? await readCheckpoint(flags.resume) : undefined;
-  if (flags.resetState && !saved) throw new UsageError('--reset-state goes with --resume');
+  if (flags.resetState && !flags.resume) throw new UsageError('--reset-state goes with --resume');
+  checkWritable(flags.out);
+  const saved: LoadedCheckpoint | undefined = flags.resume ? await openCheckpoint(flags.resume) : undefined;
   const loaded = loadData(flags, saved);
   const { data, task } = loaded;
 
@@ -131,9 +132,12 @@ async function train(flags: TrainFlags): Promise<number> {
   const options = saved?.trainer?.options ?? trainerOptions({ ...flags, trainer: kind }, task);
   const base = saved?.trainer?.iteration ?? 0;
   let resume = false;
-  let trainer: AdmmTrainer | BpttTrainer;
-  if (kind === 'admm') {
-    const admm = asUsage('trainer options', () => new AdmmTrainer(model, options));
+  // Saved options were validated with the checkpoint; errors in them are errors of its file.
+  const trainer: AdmmTrainer | BpttTrainer = saved?.trainer
+    ? savedTrainer(flags.resume!, saved.trainer, model)
+    : asUsage('trainer options', () => (kind === 'admm' ? new AdmmTrainer(model, options) : new BpttTrainer(model, options)));
+  if (trainer instanceof AdmmTrainer) {
+    const admm = trainer;
     if (saved?.admmState && !flags.resetState) {
       await admm.restoreState(data, saved.admmState).catch((e: Error) => {
         throw new RangeError(`cannot restore the ADMM state of ${flags.resume} on this data (${e.message}); pass --reset-state to start the auxiliaries afresh`);
@@ -143,9 +147,7 @@ async function train(flags: TrainFlags): Promise<number> {
     } else if (saved) {
       log(flags, `resuming from ${flags.resume}: ${flags.resetState ? '--reset-state:' : 'no ADMM state saved;'} auxiliaries re-initialised by a forward pass, duals zero, ρ initial`);
     }
-    trainer = admm;
   } else {
-    trainer = asUsage('trainer options', () => new BpttTrainer(model, options));
     if (saved) log(flags, `resuming from ${flags.resume}: weights restored, optimizer state starts afresh (BPTT checkpoints hold no optimizer state)`);
   }
   log(flags, `${kind.toUpperCase()} on ${task.source}: ${data.inputs.length / task.sequenceLength / (task.inputs === 'dense' ? model.inputSize : 1)} sequences, T = ${task.sequenceLength}, d = ${model.inputSize}, h = ${model.hiddenSize}, K = ${model.outputSize}`);
@@ -182,7 +184,7 @@ async function train(flags: TrainFlags): Promise<number> {
         done++;
         lastIteration = kind === 'admm' ? r.iteration : base + r.iteration;
         progress.update(done, { iter: String(lastIteration), loss: r.loss.toFixed(4), ...(Number.isNaN(r.accuracy) ? {} : { acc: r.accuracy.toFixed(3) }), 's/it': r.seconds.toFixed(2) });
-        if (flags.checkpointEvery && done % flags.checkpointEvery === 0 && !controller.signal.aborted) await saveCheckpoint(flags.out, checkpoint());
+        if (flags.checkpointEvery && done % flags.checkpointEvery === 0 && !controller.signal.aborted) await saveCheckpointTo(flags.out, checkpoint());
         return controller.signal.aborted ? false : undefined;
       },
     });
@@ -190,7 +192,7 @@ async function train(flags: TrainFlags): Promise<number> {
     progress.finish();
     process.off('SIGINT', onSigint);
   }
-  await saveCheckpoint(flags.out, checkpoint());
+  await saveCheckpointTo(flags.out, checkpoint());
   const last = result.history[result.history.length - 1];
   const interrupted = controller.signal.aborted;
   const summary = {

@@ -1,5 +1,6 @@
 /** Command-line usage errors (exit code 2) and the option-value parsers that raise them. */
 import { InvalidArgumentError } from 'commander';
+import { FileFormatError } from '../file-error';
 
 /** A mistake in how the command was called (exit code 2), as opposed to a failure while running (1). */
 export class UsageError extends Error {
@@ -37,11 +38,15 @@ export function rhoList(value: string): number | [number, number, number] {
   return parts as [number, number, number];
 }
 
-/** Rethrows the library's argument errors (TypeError / RangeError) as usage errors. */
+/**
+ * Rethrows the library's argument errors (TypeError / RangeError) as usage errors: only for values
+ * that come from the command line (a FileFormatError, about a file's contents, stays one).
+ */
 export function asUsage<T>(what: string, make: () => T): T {
   try {
     return make();
   } catch (e) {
+    if (e instanceof FileFormatError) throw e;
     if (e instanceof TypeError || e instanceof RangeError) throw new UsageError(`${what}: ${e.message}`);
     throw e;
   }
