@@ -10,7 +10,15 @@ import type { TrainingData } from './data';
 import { invalidRange, invalidType } from './errors';
 import { FileFormatError } from './file-error';
 import { Random } from './random';
-import { type LabelledText, PAD, Vocabulary, characterWindows, codePointLength, encodePadded, parseLabelledText } from './text';
+import {
+  type LabelledText,
+  PAD,
+  Vocabulary,
+  characterWindows,
+  codePointLength,
+  encodePadded,
+  parseLabelledText,
+} from './text';
 import { readUntrustedFileSync } from './untrusted-file';
 import { checkInteger, checkNumber, checkObject, checkOptionalObject } from './validate';
 
@@ -28,7 +36,10 @@ function firstInvalidUtf8(bytes: Uint8Array): number {
       i++;
       continue;
     }
-    const length = lead >= 0xc2 && lead <= 0xdf ? 2 : lead >= 0xe0 && lead <= 0xef ? 3 : lead >= 0xf0 && lead <= 0xf4 ? 4 : 0;
+    let length = 0;
+    if (lead >= 0xc2 && lead <= 0xdf) length = 2;
+    else if (lead >= 0xe0 && lead <= 0xef) length = 3;
+    else if (lead >= 0xf0 && lead <= 0xf4) length = 4;
     if (length === 0 || i + length > bytes.length) return i;
     let code = lead & (0x7f >> length);
     for (let k = 1; k < length; k++) {
@@ -36,7 +47,8 @@ function firstInvalidUtf8(bytes: Uint8Array): number {
       code = (code << 6) | (bytes[i + k] & 0x3f);
     }
     // Overlong forms, UTF-16 surrogates and code points above U+10FFFF are not UTF-8.
-    if ((length === 3 && (code < 0x800 || (code >= 0xd800 && code <= 0xdfff))) || (length === 4 && (code < 0x10000 || code > 0x10ffff))) return i;
+    if (length === 3 && (code < 0x800 || (code >= 0xd800 && code <= 0xdfff))) return i;
+    if (length === 4 && (code < 0x10000 || code > 0x10ffff)) return i;
     i += length;
   }
   return -1;
@@ -65,7 +77,8 @@ export function readUtf8File(file: string, name = 'path'): string {
     return new TextDecoder('utf-8', { fatal: true }).decode(bytes);
   } catch {
     const at = firstInvalidUtf8(bytes);
-    const where = at < 0 ? '' : ` (byte ${at}, on line ${lineOfByte(bytes, at)}, is 0x${bytes[at].toString(16).padStart(2, '0')})`;
+    const hex = at < 0 ? '' : bytes[at].toString(16).padStart(2, '0');
+    const where = at < 0 ? '' : ` (byte ${at}, on line ${lineOfByte(bytes, at)}, is 0x${hex})`;
     throw new FileFormatError(file, `${file} is not valid UTF-8 text${where}; convert it first, e.g. iconv -f latin1 -t utf-8`);
   }
 }
@@ -83,8 +96,9 @@ export function checkNoNul(text: string, file: string): void {
   const column = codePointLength(text.slice(lineStart, at)) + 1;
   throw new FileFormatError(
     file,
-    `${file} contains a NUL character (U+0000) at line ${line}, column ${column}: NUL is reserved for padding and cannot be a ` +
-      'character of a text (a file with a NUL after every letter is UTF-16: convert it, e.g. iconv -f utf-16 -t utf-8)'
+    `${file} contains a NUL character (U+0000) at line ${line}, column ${column}: NUL is reserved for padding and ` +
+      'cannot be a character of a text (a file with a NUL after every letter is UTF-16: convert it, ' +
+      'e.g. iconv -f utf-16 -t utf-8)'
   );
 }
 
@@ -126,7 +140,11 @@ export function loadCharacterText(file: string, options: CharacterTextOptions): 
   // Both parts need at least one window of T + 1 characters.
   const cut = Math.floor(chars.length * (1 - heldOut));
   if (cut < T + 1 || chars.length - cut < T + 1)
-    throw new FileFormatError(file, `${file} is too short: ${chars.length} characters cannot give windows of ${T + 1} characters to both the training part and the held-out ${heldOut} (need about ${Math.ceil((T + 1) / Math.min(heldOut, 1 - heldOut))})`);
+    throw new FileFormatError(
+      file,
+      `${file} is too short: ${chars.length} characters cannot give windows of ${T + 1} characters to both the ` +
+        `training part and the held-out ${heldOut} (need about ${Math.ceil((T + 1) / Math.min(heldOut, 1 - heldOut))})`
+    );
   const vocabulary = Vocabulary.fromText(text);
   const windows = { sequenceLength: T, stride: options.stride };
   return {
@@ -157,7 +175,7 @@ export interface LabelledData {
   labels: string[];
 }
 
-/** The code points of the longest text, at least 1 (a loop: spreading millions of lengths into Math.max overflows the stack). */
+/** The code points of the longest text, at least 1 (a loop: spreading 10^6 lengths into Math.max overflows). */
 function longestText(texts: readonly string[]): number {
   let longest = 1;
   for (const text of texts) longest = Math.max(longest, codePointLength(text));
@@ -170,7 +188,11 @@ export function encodeLabelledText(parsed: LabelledText, options: LabelledTextOp
 }
 
 /** encodeLabelledText, with `fail` making the errors about the texts themselves (not the options). */
-function encodeLabelled(parsed: LabelledText, options: LabelledTextOptions, fail: (message: string) => RangeError): LabelledData {
+function encodeLabelled(
+  parsed: LabelledText,
+  options: LabelledTextOptions,
+  fail: (message: string) => RangeError
+): LabelledData {
   checkObject('parsed', parsed);
   checkOptionalObject('options', options);
   const name = options.name ?? 'texts';
@@ -186,14 +208,22 @@ function encodeLabelled(parsed: LabelledText, options: LabelledTextOptions, fail
   if (!options.labels && labels.length < 2)
     throw fail(`${name} must hold texts of at least 2 classes to train a classifier, found 1 (${JSON.stringify(labels[0])})`);
   const vocabulary = options.vocabulary ?? Vocabulary.fromText(texts.join(''), { padding: true });
-  if (!options.vocabulary && vocabulary.size === 1) throw fail(`${name} must hold at least one non-empty text (every text is empty)`);
+  if (!options.vocabulary && vocabulary.size === 1)
+    throw fail(`${name} must hold at least one non-empty text (every text is empty)`);
   const maxLength = options.maxLength === undefined ? 256 : checkInteger('options.maxLength', options.maxLength, 1, 1 << 20);
-  const T = options.sequenceLength === undefined ? Math.min(maxLength, longestText(texts)) : checkInteger('options.sequenceLength', options.sequenceLength, 1, 1 << 20);
+  const T =
+    options.sequenceLength === undefined
+      ? Math.min(maxLength, longestText(texts))
+      : checkInteger('options.sequenceLength', options.sequenceLength, 1, 1 << 20);
   const ids = new Map<string, number>();
   labels.forEach((label, id) => ids.has(label) || ids.set(label, id));
   const targets = Int32Array.from(parsed.labels, (label, i) => {
     const id = ids.get(label) ?? -1;
-    if (id < 0) throw fail(`${name} text ${i + 1}: label ${JSON.stringify(label)} is not one the model was trained on (${labels.join(', ')})`);
+    if (id < 0)
+      throw fail(
+        `${name} text ${i + 1}: label ${JSON.stringify(label)} is not one the model was trained on ` +
+          `(${labels.join(', ')})`
+      );
     return id;
   });
   return { data: { inputs: encodePadded(texts, vocabulary, T), targets, sequenceLength: T }, vocabulary, labels };
@@ -202,12 +232,15 @@ function encodeLabelled(parsed: LabelledText, options: LabelledTextOptions, fail
 /** Texts of a directory with one file per class: the file name without extension is the label, each non-blank line a text. */
 function readClassDirectory(dir: string): LabelledText {
   const files = fs.readdirSync(dir, { withFileTypes: true }).filter((e) => e.isFile() && !e.name.startsWith('.')).map((e) => e.name).sort();
-  if (files.length < 2) throw new FileFormatError(dir, `${dir} must hold one text file per class (at least 2), found ${files.length}`);
+  if (files.length < 2)
+    throw new FileFormatError(dir, `${dir} must hold one text file per class (at least 2), found ${files.length}`);
   const labels: string[] = [], texts: string[] = [];
   for (const file of files) {
     const label = path.parse(file).name;
-    const lines = readTextFile(path.join(dir, file)).split(/\r?\n/).filter((l) => l.trim() !== '');
-    if (lines.length === 0) throw new FileFormatError(path.join(dir, file), `${path.join(dir, file)} (class ${JSON.stringify(label)}) holds no text lines`);
+    const where = path.join(dir, file);
+    const lines = readTextFile(where).split(/\r?\n/).filter((l) => l.trim() !== '');
+    if (lines.length === 0)
+      throw new FileFormatError(where, `${where} (class ${JSON.stringify(label)}) holds no text lines`);
     for (const line of lines) {
       labels.push(label);
       texts.push(line);

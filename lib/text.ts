@@ -89,7 +89,8 @@ export class Vocabulary {
       const id = this.index.get(c);
       if (id === undefined && !this.hasPadding) {
         const why = c === PAD ? ': NUL (U+0000) is reserved for padding' : '';
-        throw invalidRange(name, `made of the model's ${this.size} characters — character ${i} (${JSON.stringify(c)}) is not${why}`);
+        const character = `character ${i} (${JSON.stringify(c)})`;
+        throw invalidRange(name, `made of the model's ${this.size} characters — ${character} is not${why}`);
       }
       ids[i++] = id ?? 0;
     }

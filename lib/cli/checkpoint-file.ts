@@ -13,9 +13,11 @@ import { fromFile, fromFileAsync } from './file-errors';
 export function savedTrainer(file: string, trainer: TrainerInfo, model: RNN): AdmmTrainer | BpttTrainer {
   return fromFile(file, () => {
     try {
-      return trainer.kind === 'admm' ? new AdmmTrainer(model, trainer.options) : new BpttTrainer(model, trainer.options);
+      if (trainer.kind === 'admm') return new AdmmTrainer(model, trainer.options);
+      return new BpttTrainer(model, trainer.options);
     } catch (e) {
-      if (e instanceof TypeError || e instanceof RangeError) throw new RangeError(`${file}: __metadata__.trainer: ${e.message}`);
+      if (e instanceof TypeError || e instanceof RangeError)
+        throw new RangeError(`${file}: __metadata__.trainer: ${e.message}`);
       throw e;
     }
   });
@@ -25,12 +27,17 @@ export function savedTrainer(file: string, trainer: TrainerInfo, model: RNN): Ad
 function checkConsistent(file: string, ck: LoadedCheckpoint): void {
   const { task, trainer, model } = ck;
   if (task?.labels && task.labels.length !== model.outputSize)
-    throw new RangeError(`${file}: __metadata__.task.labels must name the model's ${model.outputSize} classes, got ${task.labels.length}`);
+    throw new RangeError(
+      `${file}: __metadata__.task.labels must name the model's ${model.outputSize} classes, got ${task.labels.length}`
+    );
   if (task && trainer) {
     for (const key of ['loss', 'lossSteps'] as const) {
       const value = trainer.options[key];
       if (value !== undefined && value !== task[key])
-        throw new RangeError(`${file}: __metadata__.trainer.options.${key} must be the task's ${JSON.stringify(task[key])}, got ${JSON.stringify(value)}`);
+        throw new RangeError(
+          `${file}: __metadata__.trainer.options.${key} must be the task's ${JSON.stringify(task[key])}, ` +
+            `got ${JSON.stringify(value)}`
+        );
     }
   }
   if (trainer) savedTrainer(file, trainer, model);

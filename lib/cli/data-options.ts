@@ -62,13 +62,24 @@ function readNpy(file: string) {
 }
 
 /** Ids in [0, limit) (`limit` given) or [0, max] (then the count is the largest id + 1). */
-function idCount(file: string, what: string, values: Int32Array, limit: { count?: number; flag?: string; max: number }): number {
+interface IdLimit {
+  /** The number of ids the model takes, when a flag or checkpoint fixes it. */
+  count?: number;
+  /** What fixed `count`, for the message. */
+  flag?: string;
+  /** The model's limit. */
+  max: number;
+}
+
+function idCount(file: string, what: string, values: Int32Array, limit: IdLimit): number {
   let largest = -1;
   for (let i = 0; i < values.length; i++) {
     const v = values[i];
-    if (v < 0) throw invalidFile(file, what, 'non-negative', `${v} at element ${i}`);
-    if (limit.count !== undefined && v >= limit.count) throw invalidFile(file, what, `below ${limit.count} (${limit.flag})`, `${v} at element ${i}`);
-    if (v >= limit.max) throw invalidFile(file, what, `below ${limit.max}, the largest size a model takes`, `${v} at element ${i}`);
+    const got = `${v} at element ${i}`;
+    if (v < 0) throw invalidFile(file, what, 'non-negative', got);
+    if (limit.count !== undefined && v >= limit.count)
+      throw invalidFile(file, what, `below ${limit.count} (${limit.flag})`, got);
+    if (v >= limit.max) throw invalidFile(file, what, `below ${limit.max}, the largest size a model takes`, got);
     if (v > largest) largest = v;
   }
   return limit.count ?? largest + 1;
@@ -76,7 +87,8 @@ function idCount(file: string, what: string, values: Int32Array, limit: { count?
 
 function checkFinite(file: string, values: Float32Array): void {
   for (let i = 0; i < values.length; i++)
-    if (!Number.isFinite(values[i])) throw invalidFile(file, '.npy file', 'finite (no NaN or Infinity)', `${values[i]} at element ${i}`);
+    if (!Number.isFinite(values[i]))
+      throw invalidFile(file, '.npy file', 'finite (no NaN or Infinity)', `${values[i]} at element ${i}`);
 }
 
 function limitRows(data: TrainingData, perSequence: { inputs: number; targets: number }, limit?: number): TrainingData {
@@ -98,10 +110,17 @@ function loadText(file: string, flags: DataFlags, saved?: SavedEncoding): Loaded
     const T = flags.sequenceLength ?? saved?.task?.sequenceLength ?? 32;
     const length = codePointLength(text);
     if (length === 0) throw new RangeError(`${file} is empty`);
-    if (length <= T) throw new RangeError(`${file} is too short: its ${length} characters make no window of T + 1 = ${T + 1} (lower --sequence-length)`);
+    if (length <= T)
+      throw new RangeError(
+        `${file} is too short: its ${length} characters make no window of T + 1 = ${T + 1} (lower --sequence-length)`
+      );
     const vocabulary = saved?.vocabulary ?? Vocabulary.fromText(text);
     const data = characterWindows(text, vocabulary, { sequenceLength: T, stride: flags.stride, maxSamples: flags.limit });
-    return { data, vocabulary, inputSize: vocabulary.size, outputSize: vocabulary.size, task: { source: 'text', sequenceLength: T, loss: 'softmax-cross-entropy', lossSteps: 'every', inputs: 'ids' } };
+    const size = vocabulary.size;
+    const task: TaskInfo = {
+      source: 'text', sequenceLength: T, loss: 'softmax-cross-entropy', lossSteps: 'every', inputs: 'ids',
+    };
+    return { data, vocabulary, inputSize: size, outputSize: size, task };
   });
 }
 
@@ -111,30 +130,46 @@ function loadLabelled(file: string, flags: DataFlags, saved?: SavedEncoding): Lo
     const parsed = parseLabelledText(content, file);
     const count = Math.min(parsed.texts.length, flags.limit ?? Infinity);
     const limited = { texts: parsed.texts.slice(0, count), labels: parsed.labels.slice(0, count) };
-    const task = saved?.task;
-    const { data, vocabulary, labels } = encodeLabelledText(limited, { name: file, labels: task?.labels, vocabulary: saved?.vocabulary, sequenceLength: flags.sequenceLength ?? task?.sequenceLength });
+    const { data, vocabulary, labels } = encodeLabelledText(limited, {
+      name: file,
+      labels: saved?.task?.labels,
+      vocabulary: saved?.vocabulary,
+      sequenceLength: flags.sequenceLength ?? saved?.task?.sequenceLength,
+    });
     if (labels.length > MAX_CLASSES) throw new RangeError(`${file} must hold at most ${MAX_CLASSES} classes, found ${labels.length}`);
     const T = data.sequenceLength;
-    return { data, vocabulary, inputSize: vocabulary.size, outputSize: labels.length, task: { source: 'labelled', sequenceLength: T, loss: 'softmax-cross-entropy', lossSteps: 'last', inputs: 'ids', labels } };
+    const task: TaskInfo = {
+      source: 'labelled', sequenceLength: T, loss: 'softmax-cross-entropy', lossSteps: 'last', inputs: 'ids', labels,
+    };
+    return { data, vocabulary, inputSize: vocabulary.size, outputSize: labels.length, task };
   });
 }
 
 function loadArrays(inputsFile: string, targetsFile: string, flags: DataFlags, saved?: SavedEncoding): LoadedData {
   const x = readNpy(inputsFile), y = readNpy(targetsFile);
   const dense = x.data instanceof Float32Array;
-  if (x.shape.length !== (dense ? 3 : 2)) throw invalidFile(inputsFile, '.npy inputs', 'float32 [N,T,d] or int32 [N,T]', `${x.data.constructor.name} of shape (${x.shape})`);
+  if (x.shape.length !== (dense ? 3 : 2))
+    throw invalidFile(inputsFile, '.npy inputs', 'float32 [N,T,d] or int32 [N,T]',
+      `${x.data.constructor.name} of shape (${x.shape})`);
   const [N, T] = x.shape;
-  if (N < 1 || T < 1) throw invalidFile(inputsFile, '.npy inputs', 'at least one sequence of at least one step', `shape (${x.shape})`);
+  if (N < 1 || T < 1)
+    throw invalidFile(inputsFile, '.npy inputs', 'at least one sequence of at least one step', `shape (${x.shape})`);
   const classes = y.data instanceof Int32Array;
   const every = y.shape.length === (classes ? 2 : 3);
   if (y.shape[0] !== N || (every && y.shape[1] !== T) || y.shape.length !== (classes ? 1 : 2) + (every ? 1 : 0))
-    throw invalidFile(targetsFile, '.npy targets', `int32 [N] or [N,T], or float32 [N,K] or [N,T,K] with N = ${N}, T = ${T}`, `${y.data.constructor.name} of shape (${y.shape})`);
+    throw invalidFile(
+      targetsFile,
+      '.npy targets',
+      `int32 [N] or [N,T], or float32 [N,K] or [N,T,K] with N = ${N}, T = ${T}`,
+      `${y.data.constructor.name} of shape (${y.shape})`
+    );
   const model = saved?.model;
   let inputSize: number;
   if (dense) {
     checkFinite(inputsFile, x.data as Float32Array);
     inputSize = x.shape[2];
-    if (inputSize > MAX_INPUT_SIZE) throw invalidFile(inputsFile, '.npy inputs', `at most ${MAX_INPUT_SIZE} values per step`, `d = ${inputSize}`);
+    if (inputSize > MAX_INPUT_SIZE)
+      throw invalidFile(inputsFile, '.npy inputs', `at most ${MAX_INPUT_SIZE} values per step`, `d = ${inputSize}`);
   } else {
     const count = flags.inputSize ?? model?.inputSize;
     const flag = flags.inputSize !== undefined ? '--input-size' : "the checkpoint's input size";
@@ -148,14 +183,20 @@ function loadArrays(inputsFile: string, targetsFile: string, flags: DataFlags, s
   } else {
     checkFinite(targetsFile, y.data as Float32Array);
     outputSize = y.shape[y.shape.length - 1];
-    if (outputSize < 1 || outputSize > MAX_CLASSES) throw invalidFile(targetsFile, '.npy targets', `1 to ${MAX_CLASSES} values per target`, `K = ${outputSize}`);
+    if (outputSize < 1 || outputSize > MAX_CLASSES)
+      throw invalidFile(targetsFile, '.npy targets', `1 to ${MAX_CLASSES} values per target`, `K = ${outputSize}`);
   }
   const L = every ? T : 1;
-  const data = limitRows({ inputs: x.data, targets: y.data, sequenceLength: T }, { inputs: dense ? T * inputSize : T, targets: classes ? L : L * outputSize }, flags.limit);
-  return {
-    data, inputSize, outputSize,
-    task: { source: 'npy', sequenceLength: T, loss: classes ? 'softmax-cross-entropy' : 'squared-error', lossSteps: every ? 'every' : 'last', inputs: dense ? 'dense' : 'ids' },
+  const perSequence = { inputs: dense ? T * inputSize : T, targets: classes ? L : L * outputSize };
+  const data = limitRows({ inputs: x.data, targets: y.data, sequenceLength: T }, perSequence, flags.limit);
+  const task: TaskInfo = {
+    source: 'npy',
+    sequenceLength: T,
+    loss: classes ? 'softmax-cross-entropy' : 'squared-error',
+    lossSteps: every ? 'every' : 'last',
+    inputs: dense ? 'dense' : 'ids',
   };
+  return { data, inputSize, outputSize, task };
 }
 
 /**

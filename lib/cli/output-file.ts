@@ -28,7 +28,8 @@ export function checkWritable(file: string, what = 'the checkpoint'): void {
     stat = fs.statSync(dir);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') throw fail(`its directory ${path.dirname(file)} does not exist (create it first: mkdir -p ${path.dirname(file)})`);
+    const parent = path.dirname(file);
+    if (code === 'ENOENT') throw fail(`its directory ${parent} does not exist (create it first: mkdir -p ${parent})`);
     throw fail(`its directory ${path.dirname(file)} cannot be read (${reason(e)})`);
   }
   if (!stat.isDirectory()) throw fail(`${path.dirname(file)} is not a directory`);

@@ -20,7 +20,8 @@ function tokenIds(ids: unknown[], d: number): Int32Array {
   const out = new Int32Array(ids.length);
   for (let i = 0; i < ids.length; i++) {
     const v = ids[i];
-    if (typeof v !== 'number' || !Number.isInteger(v)) throw new TypeError(`ids[${i}] must be an integer token id, got ${JSON.stringify(v)}`);
+    if (typeof v !== 'number' || !Number.isInteger(v))
+      throw new TypeError(`ids[${i}] must be an integer token id, got ${JSON.stringify(v)}`);
     if (v < 0 || v >= d) throw new RangeError(`ids[${i}] must be a token id in [0, ${d}), got ${v}`);
     out[i] = v;
   }
@@ -43,8 +44,10 @@ function denseInputs(rows: unknown[], d: number): Float32Array {
   }
   const out = new Float32Array(rows.length * d);
   rows.forEach((row, t) => {
-    if (!Array.isArray(row)) throw new TypeError(`inputs[${t}] must be a row of ${d} numbers (rows are all nested [T][d] or the inputs all flat)`);
-    if (row.length !== d) throw new RangeError(`inputs[${t}] must hold d = ${d} numbers, got ${row.length} (every row has the model's input size)`);
+    if (!Array.isArray(row))
+      throw new TypeError(`inputs[${t}] must be a row of ${d} numbers (rows all nested [T][d], or all inputs flat)`);
+    if (row.length !== d)
+      throw new RangeError(`inputs[${t}] must hold d = ${d} numbers, got ${row.length} (rows of unequal width)`);
     row.forEach((v, k) => (out[t * d + k] = inputValue(`inputs[${t}][${k}]`, v)));
   });
   return out;
@@ -88,7 +91,8 @@ export function registerPredict(program: Command): void {
     .action(async (file: string, flags: { input?: string; every?: boolean }) => {
       const ck = await openCheckpoint(file);
       const K = ck.model.outputSize;
-      if (flags.input && fs.statSync(flags.input).isDirectory()) throw invalidFile(flags.input, 'the --input file', 'a file of JSON lines, it is a directory');
+      if (flags.input && fs.statSync(flags.input).isDirectory())
+        throw invalidFile(flags.input, 'the --input file', 'a file of JSON lines, it is a directory');
       const input = flags.input ? fs.createReadStream(flags.input) : process.stdin;
       let n = 0;
       for await (const text of readline.createInterface({ input, crlfDelay: Infinity })) {

@@ -29,7 +29,8 @@ export function registerTfjs(program: Command): void {
     .action(async (modelJson: string, out: string) => {
       checkWritable(out);
       const model = await fromFileAsync(modelJson, () => loadTfjsModel(modelJson));
-      await saveCheckpointTo(out, { model, config: { inputSize: model.inputSize, hiddenSize: model.hiddenSize, outputSize: model.outputSize } });
+      const config = { inputSize: model.inputSize, hiddenSize: model.hiddenSize, outputSize: model.outputSize };
+      await saveCheckpointTo(out, { model, config });
       process.stdout.write(`wrote ${out} (d = ${model.inputSize}, h = ${model.hiddenSize}, K = ${model.outputSize})\n`);
       process.exitCode = EXIT.ok;
     });

@@ -135,7 +135,9 @@ async function train(flags: TrainFlags): Promise<number> {
   // Saved options were validated with the checkpoint; errors in them are errors of its file.
   const trainer: AdmmTrainer | BpttTrainer = saved?.trainer
     ? savedTrainer(flags.resume!, saved.trainer, model)
-    : asUsage('trainer options', () => (kind === 'admm' ? new AdmmTrainer(model, options) : new BpttTrainer(model, options)));
+    : asUsage('trainer options', () =>
+        kind === 'admm' ? new AdmmTrainer(model, options) : new BpttTrainer(model, options)
+      );
   if (trainer instanceof AdmmTrainer) {
     const admm = trainer;
     if (saved?.admmState && !flags.resetState) {
@@ -184,7 +186,8 @@ async function train(flags: TrainFlags): Promise<number> {
         done++;
         lastIteration = kind === 'admm' ? r.iteration : base + r.iteration;
         progress.update(done, { iter: String(lastIteration), loss: r.loss.toFixed(4), ...(Number.isNaN(r.accuracy) ? {} : { acc: r.accuracy.toFixed(3) }), 's/it': r.seconds.toFixed(2) });
-        if (flags.checkpointEvery && done % flags.checkpointEvery === 0 && !controller.signal.aborted) await saveCheckpointTo(flags.out, checkpoint());
+        if (flags.checkpointEvery && done % flags.checkpointEvery === 0 && !controller.signal.aborted)
+          await saveCheckpointTo(flags.out, checkpoint());
         return controller.signal.aborted ? false : undefined;
       },
     });
