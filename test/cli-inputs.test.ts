@@ -4,6 +4,7 @@
  * known to be writable.
  */
 import { type SpawnSyncReturns, spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -20,7 +21,10 @@ function run(args: string[], input?: string): SpawnSyncReturns<string> {
   return spawnSync(process.execPath, [bin, ...args], { cwd: dir, input, encoding: 'utf8', timeout: 120_000 });
 }
 
-type Assertions = { is: (a: unknown, b: unknown, m?: string) => void; regex: (s: string, r: RegExp, m?: string) => void };
+type Assertions = {
+  is: (a: unknown, b: unknown, m?: string) => void;
+  regex: (s: string, r: RegExp, m?: string) => void;
+};
 
 /** Exits `code` with `admmirnn: error: …` matching `message`. */
 function fails(t: Assertions, args: string[], code: number, message: RegExp, input?: string): SpawnSyncReturns<string> {
@@ -56,46 +60,73 @@ function editMetadata(from: string, to: string, key: string, edit: (value: Recor
   fs.writeFileSync(to, Buffer.concat([length, Buffer.from(json), file.subarray(8 + n)]));
 }
 
+/** A copy of checkpoint `from` whose tensor `name` (Int32) is changed by `edit`, with its checksum updated. */
+function editInt32Tensor(from: string, to: string, name: string, edit: (values: Int32Array) => void): void {
+  const file = Buffer.from(fs.readFileSync(from));
+  const n = Number(file.readBigUInt64LE(0));
+  const header = JSON.parse(file.subarray(8, 8 + n).toString('utf8'));
+  const data = file.subarray(8 + n);
+  const [begin, end] = header[name].data_offsets as [number, number];
+  const values = new Int32Array(data.buffer.slice(data.byteOffset + begin, data.byteOffset + end));
+  edit(values);
+  Buffer.from(values.buffer).copy(data, begin);
+  header.__metadata__.sha256 = createHash('sha256').update(data).digest('hex'); // same length: the offsets hold
+  const json = JSON.stringify(header).padEnd(n, ' ');
+  if (Buffer.byteLength(json) !== n) throw new Error('the edited header changed length');
+  fs.writeFileSync(to, Buffer.concat([file.subarray(0, 8), Buffer.from(json), data]));
+}
+
 test.before(() => {
   const r = run(['train', '--text', 'corpus.txt', ...quick, '-o', 'good.st']);
   if (r.status !== 0) throw new Error(`training the test checkpoint failed: ${r.stderr}`);
 });
 
-test('D6: train -o into a missing directory, a directory or below a file fails before training, naming the target', (t) => {
-  const missing = fails(t, ['train', '--text', 'corpus.txt', ...quick, '-o', 'no/such/dir/x.st'], 1, /cannot write the checkpoint no\/such\/dir\/x\.st: its directory no\/such\/dir does not exist/);
+test('D6: train -o into a missing directory, a directory or below a file fails before training', (t) => {
+  const missing = fails(t, ['train', '--text', 'corpus.txt', ...quick, '-o', 'no/such/dir/x.st'], 1,
+    /cannot write the checkpoint no\/such\/dir\/x\.st: its directory no\/such\/dir does not exist/);
   t.notRegex(missing.stderr, /\.tmp/);
   t.notRegex(missing.stdout, /iteration/); // nothing was trained
-  fails(t, ['train', '--text', 'corpus.txt', ...quick, '-o', '.'], 1, /cannot write the checkpoint \.: it is a directory/);
-  fails(t, ['train', '--text', 'corpus.txt', ...quick, '-o', 'corpus.txt/x.st'], 1, /cannot write the checkpoint corpus\.txt\/x\.st: corpus\.txt is not a directory/);
+  fails(t, ['train', '--text', 'corpus.txt', ...quick, '-o', '.'], 1,
+    /cannot write the checkpoint \.: it is a directory/);
+  fails(t, ['train', '--text', 'corpus.txt', ...quick, '-o', 'corpus.txt/x.st'], 1,
+    /cannot write the checkpoint corpus\.txt\/x\.st: corpus\.txt is not a directory/);
   t.false(fs.existsSync(at('no')));
   t.deepEqual(fs.readdirSync(dir).filter((f) => f.endsWith('.tmp')), []); // the probe file is gone
 });
 
 test('D6: import-tfjs checks its output before reading the model', (t) => {
-  fails(t, ['import-tfjs', 'missing/model.json', 'no/such/dir/x.st'], 1, /cannot write the checkpoint no\/such\/dir\/x\.st: its directory/);
+  fails(t, ['import-tfjs', 'missing/model.json', 'no/such/dir/x.st'], 1,
+    /cannot write the checkpoint no\/such\/dir\/x\.st: its directory/);
 });
 
 test('D9: a labelled file of 200,000 lines trains without a stack overflow', (t) => {
-  fs.writeFileSync(at('big.tsv'), Array.from({ length: 200_000 }, (_, i) => `${i % 2 ? 'pos' : 'neg'}\tgood fun\n`).join(''));
+  const lines = Array.from({ length: 200_000 }, (_, i) => `${i % 2 ? 'pos' : 'neg'}\tgood fun\n`);
+  fs.writeFileSync(at('big.tsv'), lines.join(''));
   const r = ok(t, ['train', '--labelled', 'big.tsv', '-n', '0', '-q', '--json', '-o', 'big.st']);
   t.is(JSON.parse(r.stdout).status, 'max-iterations');
 });
 
 test('D10: a text that is not UTF-8 is refused, naming the file and the first bad byte', (t) => {
   fs.writeFileSync(at('latin1.txt'), Buffer.from('café naïve résumé '.repeat(40), 'latin1'));
-  fails(t, ['train', '--text', 'latin1.txt', ...quick, '-o', 'l1.st'], 1, /latin1\.txt is not valid UTF-8 text \(byte 3, on line 1, is 0xe9\)/);
+  fails(t, ['train', '--text', 'latin1.txt', ...quick, '-o', 'l1.st'], 1,
+    /latin1\.txt is not valid UTF-8 text \(byte 3, on line 1, is 0xe9\)/);
   fs.writeFileSync(at('latin1.tsv'), Buffer.from('pos\tgood\nneg\tcafé\n', 'latin1'));
-  fails(t, ['train', '--labelled', 'latin1.tsv', '-q', '-o', 'l1.st'], 1, /latin1\.tsv is not valid UTF-8 text \(byte \d+, on line 2/);
+  fails(t, ['train', '--labelled', 'latin1.tsv', '-q', '-o', 'l1.st'], 1,
+    /latin1\.tsv is not valid UTF-8 text \(byte \d+, on line 2/);
   t.false(fs.existsSync(at('l1.st')));
 });
 
 test('D13: invalid trainer options in a checkpoint fail info and --resume with exit 1, naming the file', (t) => {
-  editMetadata(at('good.st'), at('badopts.st'), 'trainer', (trainer) => ((trainer.options as Record<string, unknown>).mode = 'bogus'));
+  editMetadata(at('good.st'), at('badopts.st'), 'trainer', (trainer) =>
+    ((trainer.options as Record<string, unknown>).mode = 'bogus'));
   fails(t, ['info', 'badopts.st'], 1, /badopts\.st: __metadata__\.trainer: options\.mode must be one of/);
-  const resumed = fails(t, ['train', '--text', 'corpus.txt', '--resume', 'badopts.st', '-n', '1', '-q', '-o', 'o.st'], 1, /badopts\.st: __metadata__\.trainer: options\.mode/);
+  const resume = ['train', '--text', 'corpus.txt', '--resume', 'badopts.st', '-n', '1', '-q', '-o', 'o.st'];
+  const resumed = fails(t, resume, 1, /badopts\.st: __metadata__\.trainer: options\.mode/);
   t.notRegex(resumed.stderr, /--help/);
-  editMetadata(at('good.st'), at('badloss.st'), 'trainer', (trainer) => ((trainer.options as Record<string, unknown>).lossSteps = 'last'));
-  fails(t, ['info', 'badloss.st'], 1, /badloss\.st: __metadata__\.trainer\.options\.lossSteps must be the task's "every"/);
+  editMetadata(at('good.st'), at('badloss.st'), 'trainer', (trainer) =>
+    ((trainer.options as Record<string, unknown>).lossSteps = 'last'));
+  fails(t, ['info', 'badloss.st'], 1,
+    /badloss\.st: __metadata__\.trainer\.options\.lossSteps must be the task's "every"/);
 });
 
 test('D13: .npy token ids and class ids out of range exit 1, naming the file', (t) => {
@@ -103,9 +134,12 @@ test('D13: .npy token ids and class ids out of range exit 1, naming the file', (
   fs.writeFileSync(at('ids.npy'), encodeNpy(Int32Array.from({ length: N * T }, (_, i) => i % 3), [N, T]));
   fs.writeFileSync(at('negids.npy'), encodeNpy(Int32Array.from({ length: N * T }, (_, i) => (i % 3) - 1), [N, T]));
   fs.writeFileSync(at('y.npy'), encodeNpy(Int32Array.from({ length: N }, (_, i) => i % 2), [N]));
-  fs.writeFileSync(at('ybig.npy'), encodeNpy(Int32Array.from({ length: N }, (_, i) => (i === 3 ? 2 ** 31 - 1 : i % 2)), [N]));
-  fs.writeFileSync(at('xnan.npy'), encodeNpy(Float32Array.from({ length: N * T }, (_, i) => (i === 5 ? NaN : 1)), [N, T, 1]));
-  const npy = (x: string, y: string, ...more: string[]) => ['train', '--inputs', x, '--targets', y, '-n', '1', '-q', '-o', 'npy.st', ...more];
+  fs.writeFileSync(at('ybig.npy'), encodeNpy(Int32Array.from({ length: N }, (_, i) =>
+    (i === 3 ? 2 ** 31 - 1 : i % 2)), [N]));
+  fs.writeFileSync(at('xnan.npy'), encodeNpy(Float32Array.from({ length: N * T }, (_, i) =>
+    (i === 5 ? NaN : 1)), [N, T, 1]));
+  const npy = (x: string, y: string, ...more: string[]) =>
+    ['train', '--inputs', x, '--targets', y, '-n', '1', '-q', '-o', 'npy.st', ...more];
   fails(t, npy('ids.npy', 'ybig.npy'), 1, /ybig\.npy must be below 1048576.*got 2147483647 at element 3/);
   fails(t, npy('negids.npy', 'y.npy'), 1, /negids\.npy must be non-negative, got -1 at element 0/);
   fails(t, npy('ids.npy', 'y.npy', '--classes', '1'), 1, /y\.npy must be below 1 \(--classes\), got 1 at element 1/);
@@ -121,40 +155,62 @@ test('D14: empty and too short texts, unknown characters and directories are err
   fs.writeFileSync(at('short.txt'), 'abc');
   fs.mkdirSync(at('folder.txt'));
   fails(t, ['train', '--text', 'empty.txt', '-q', '-o', 'o.st'], 1, /empty\.txt is empty/);
-  fails(t, ['train', '--text', 'short.txt', '-q', '-o', 'o.st'], 1, /short\.txt is too short: its 3 characters make no window of T \+ 1 = 33 \(lower --sequence-length\)/);
-  fails(t, ['train', '--text', 'folder.txt', '-q', '-o', 'o.st'], 1, /folder\.txt must be a regular file, it is a directory/);
+  fails(t, ['train', '--text', 'short.txt', '-q', '-o', 'o.st'], 1,
+    /short\.txt is too short: its 3 characters make no window of T \+ 1 = 33 \(lower --sequence-length\)/);
+  fails(t, ['train', '--text', 'folder.txt', '-q', '-o', 'o.st'], 1,
+    /folder\.txt must be a regular file, it is a directory/);
   fs.writeFileSync(at('other.txt'), 'zzzz qqqq '.repeat(10));
-  fails(t, ['eval', 'good.st', '--text', 'other.txt'], 1, /other\.txt: text must be made of the model's \d+ characters — character 0 \("z"\)/);
-  fails(t, ['predict', 'good.st', '-i', 'folder.txt'], 1, /folder\.txt must be a file of JSON lines, it is a directory/);
+  fails(t, ['eval', 'good.st', '--text', 'other.txt'], 1,
+    /other\.txt: text must be made of the model's \d+ characters — character 0 \("z"\)/);
+  fails(t, ['predict', 'good.st', '-i', 'folder.txt'], 1,
+    /folder\.txt must be a file of JSON lines, it is a directory/);
   fs.writeFileSync(at('empty.tsv'), 'pos\t\nneg\t\n');
-  fails(t, ['train', '--labelled', 'empty.tsv', '-q', '-o', 'o.st'], 1, /empty\.tsv must hold at least one non-empty text/);
+  fails(t, ['train', '--labelled', 'empty.tsv', '-q', '-o', 'o.st'], 1,
+    /empty\.tsv must hold at least one non-empty text/);
+});
+
+test('D14: a checkpoint with a bad vocabulary is a bad file; an unknown --prime is bad usage', (t) => {
+  editInt32Tensor(at('good.st'), at('badvocab.st'), 'vocabulary', (codes) => (codes[1] = codes[0]));
+  fails(t, ['info', 'badvocab.st'], 1, /badvocab\.st: .*characters\[1\] must be unique/);
+  editInt32Tensor(at('good.st'), at('badcode.st'), 'vocabulary', (codes) => (codes[2] = 0x110000));
+  fails(t, ['sample', 'badcode.st'], 1, /badcode\.st: vocabulary\[2\] must be a Unicode code point/);
+  fails(t, ['sample', 'good.st', '--prime', 'Ω', '-l', '3'], 2, /--prime must be made of the model's \d+ characters/);
 });
 
 test('D16: predict refuses ids that are not token ids and ragged rows instead of guessing', (t) => {
-  fails(t, ['predict', 'good.st'], 1, /stdin line 1: ids\[0\] must be a token id in \[0, \d+\), got 4294967296/, '{"ids":[4294967296, 1e300]}\n');
-  fails(t, ['predict', 'good.st'], 1, /stdin line 2: ids\[1\] must be an integer token id, got 1\.5/, '{"ids":[1, 2]}\n{"ids":[1, 1.5]}\n');
+  fails(t, ['predict', 'good.st'], 1, /stdin line 1: ids\[0\] must be a token id in \[0, \d+\), got 4294967296/,
+    '{"ids":[4294967296, 1e300]}\n');
+  fails(t, ['predict', 'good.st'], 1, /stdin line 2: ids\[1\] must be an integer token id, got 1\.5/,
+    '{"ids":[1, 2]}\n{"ids":[1, 1.5]}\n');
   fails(t, ['predict', 'good.st'], 1, /ids\[0\] must be a token id .*got -1/, '{"ids":[-1]}\n');
   const d = 3, N = 6, T = 2;
   fs.writeFileSync(at('x.npy'), encodeNpy(Float32Array.from({ length: N * T * d }, (_, i) => Math.sin(i)), [N, T, d]));
   fs.writeFileSync(at('y2.npy'), encodeNpy(Int32Array.from({ length: N }, (_, i) => i % 2), [N]));
   ok(t, ['train', '--inputs', 'x.npy', '--targets', 'y2.npy', '-n', '1', '-q', '-o', 'dense.st']);
-  fails(t, ['predict', 'dense.st'], 1, /inputs\[0\] must hold d = 3 numbers, got 2/, '{"inputs": [[1, 2], [3, 4, 5, 6]]}\n');
+  fails(t, ['predict', 'dense.st'], 1, /inputs\[0\] must hold d = 3 numbers, got 2/,
+    '{"inputs": [[1, 2], [3, 4, 5, 6]]}\n');
   fails(t, ['predict', 'dense.st'], 1, /inputs\[1\] must be a row of 3 numbers/, '{"inputs": [[1, 2, 3], 4, 5, 6]}\n');
-  fails(t, ['predict', 'dense.st'], 1, /inputs\[0\]\[1\] must be a finite float32, got 1e\+300/, '{"inputs": [[1, 1e300, 3]]}\n');
-  const good = ok(t, ['predict', 'dense.st'], '{"inputs": [[1, 2, 3], [4, 5, 6]]}\n{"inputs": [1, 2, 3, 4, 5, 6]}\n').stdout.trim().split('\n');
+  fails(t, ['predict', 'dense.st'], 1, /inputs\[0\]\[1\] must be a finite float32, got 1e\+300/,
+    '{"inputs": [[1, 1e300, 3]]}\n');
+  const lines = '{"inputs": [[1, 2, 3], [4, 5, 6]]}\n{"inputs": [1, 2, 3, 4, 5, 6]}\n';
+  const good = ok(t, ['predict', 'dense.st'], lines).stdout.trim().split('\n');
   t.is(good.length, 2);
   t.is(good[0], good[1]); // nested and flat rows are the same sequence
 });
 
 test('D17: --labelled with a single class is refused', (t) => {
   fs.writeFileSync(at('one.tsv'), 'pos\tgreat fun\n'.repeat(30));
-  fails(t, ['train', '--labelled', 'one.tsv', '-n', '2', '--hidden', '4', '-q', '-o', 'one.st'], 1, /one\.tsv must hold texts of at least 2 classes to train a classifier, found 1 \("pos"\)/);
+  fails(t, ['train', '--labelled', 'one.tsv', '-n', '2', '--hidden', '4', '-q', '-o', 'one.st'], 1,
+    /one\.tsv must hold texts of at least 2 classes to train a classifier, found 1 \("pos"\)/);
   t.false(fs.existsSync(at('one.st')));
 });
 
 test('D22: a NUL character in a text is refused, naming the file, the line and the column', (t) => {
-  fs.writeFileSync(at('nul.txt'), Buffer.concat([Buffer.from('hello world '.repeat(10)), Buffer.of(0), Buffer.from('again and again '.repeat(10))]));
-  fails(t, ['train', '--text', 'nul.txt', ...quick, '-o', 'n.st'], 1, /nul\.txt contains a NUL character \(U\+0000\) at line 1, column 121: NUL is reserved for padding/);
+  const text = [Buffer.from('hello world '.repeat(10)), Buffer.of(0), Buffer.from('again and again '.repeat(10))];
+  fs.writeFileSync(at('nul.txt'), Buffer.concat(text));
+  fails(t, ['train', '--text', 'nul.txt', ...quick, '-o', 'n.st'], 1,
+    /nul\.txt contains a NUL character \(U\+0000\) at line 1, column 121: NUL is reserved for padding/);
   fs.writeFileSync(at('utf16.txt'), Buffer.from('hello\nworld '.repeat(20), 'utf16le'));
-  fails(t, ['train', '--text', 'utf16.txt', ...quick, '-o', 'n.st'], 1, /utf16\.txt contains a NUL character .* at line 1, column 2: .*UTF-16/);
+  fails(t, ['train', '--text', 'utf16.txt', ...quick, '-o', 'n.st'], 1,
+    /utf16\.txt contains a NUL character .* at line 1, column 2: .*UTF-16/);
 });
