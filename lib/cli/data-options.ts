@@ -115,7 +115,8 @@ function loadText(file: string, flags: DataFlags, saved?: SavedEncoding): Loaded
         `${file} is too short: its ${length} characters make no window of T + 1 = ${T + 1} (lower --sequence-length)`
       );
     const vocabulary = saved?.vocabulary ?? Vocabulary.fromText(text);
-    const data = characterWindows(text, vocabulary, { sequenceLength: T, stride: flags.stride, maxSamples: flags.limit });
+    const windows = { sequenceLength: T, stride: flags.stride, maxSamples: flags.limit };
+    const data = characterWindows(text, vocabulary, windows);
     const size = vocabulary.size;
     const task: TaskInfo = {
       source: 'text', sequenceLength: T, loss: 'softmax-cross-entropy', lossSteps: 'every', inputs: 'ids',
@@ -125,6 +126,8 @@ function loadText(file: string, flags: DataFlags, saved?: SavedEncoding): Loaded
 }
 
 function loadLabelled(file: string, flags: DataFlags, saved?: SavedEncoding): LoadedData {
+  if (saved?.vocabulary && !saved.vocabulary.hasPadding)
+    throw new RangeError(`--labelled ${file}: the checkpoint holds a character model (trained with --text)`);
   const content = readTextFile(file);
   return fromFile(file, () => {
     const parsed = parseLabelledText(content, file);
@@ -136,7 +139,8 @@ function loadLabelled(file: string, flags: DataFlags, saved?: SavedEncoding): Lo
       vocabulary: saved?.vocabulary,
       sequenceLength: flags.sequenceLength ?? saved?.task?.sequenceLength,
     });
-    if (labels.length > MAX_CLASSES) throw new RangeError(`${file} must hold at most ${MAX_CLASSES} classes, found ${labels.length}`);
+    if (labels.length > MAX_CLASSES)
+      throw new RangeError(`${file} must hold at most ${MAX_CLASSES} classes, found ${labels.length}`);
     const T = data.sequenceLength;
     const task: TaskInfo = {
       source: 'labelled', sequenceLength: T, loss: 'softmax-cross-entropy', lossSteps: 'last', inputs: 'ids', labels,
