@@ -1,6 +1,6 @@
 /** admmirnn — train recurrent neural networks with ADMM (ADMMiRNN), on a C++/OpenBLAS core. */
 export { RNN } from './rnn';
-export type { RNNConfig, InitOptions, PredictOptions, EvaluateOptions, Evaluation, RNNData, WeightName } from './rnn';
+export type { RNNConfig, InitOptions, PredictOptions, EvaluateOptions, Evaluation, RNNData, RNNWeights, WeightName } from './rnn';
 export type { InitScheme } from './init';
 export type { SequenceInputs, TrainingData, LossName, LossSteps } from './data';
 export { AdmmTrainer } from './admm/trainer';

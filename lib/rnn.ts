@@ -52,6 +52,36 @@ export interface RNNData {
 
 const WEIGHT_NAMES = ['U', 'W', 'b', 'V', 'c'] as const;
 export type WeightName = (typeof WEIGHT_NAMES)[number];
+/** One Float32Array per weight: U [h, d], W [h, h], b [h], V [K, h], c [K]. */
+export type RNNWeights = Record<WeightName, Float32Array>;
+
+/** Most parameters a model may have, h·(d + h + 1) + K·(h + 1): 8 GiB of float32. */
+export const MAX_PARAMETERS = 2 ** 31;
+
+/**
+ * The sizes under `prefix` (config / data), checked before anything is allocated for them: each
+ * in range, the (U, W, b) system within the native layer's indexing bound, and the total within
+ * MAX_PARAMETERS (V = K·h has no other bound, and sizes may come from an untrusted file).
+ */
+function checkSizes(prefix: string, raw: Record<string, unknown>): ModelSizes {
+  const d = checkInteger(`${prefix}.inputSize`, raw.inputSize, 1, 1 << 24);
+  const h = checkInteger(`${prefix}.hiddenSize`, raw.hiddenSize, 1, 1 << 14);
+  const K = checkInteger(`${prefix}.outputSize`, raw.outputSize, 1, 1 << 20);
+  if (h * (d + h + 1) > 2 ** 31)
+    throw invalidRange(`${prefix}.hiddenSize`, `such that hiddenSize·(inputSize + hiddenSize + 1) ≤ 2^31 (inputSize ${d})`, h);
+  const count = h * (d + h + 1) + K * (h + 1);
+  if (count > MAX_PARAMETERS)
+    throw invalidRange(prefix, `sizes with at most 2^31 parameters, hiddenSize·(inputSize + hiddenSize + 1) + outputSize·(hiddenSize + 1) (inputSize ${d}, hiddenSize ${h}, outputSize ${K})`, count);
+  return { inputSize: d, hiddenSize: h, outputSize: K };
+}
+
+/** The length of each weight for these sizes. */
+function weightLengths({ inputSize: d, hiddenSize: h, outputSize: K }: ModelSizes): Record<WeightName, number> {
+  return { U: h * d, W: h * h, b: h, V: K * h, c: K };
+}
+
+/** Set only for the duration of a constructor call whose weights are overwritten right after it. */
+let skipInitialisation = false;
 
 export class RNN implements WeightBuffers {
   readonly inputSize: number;
@@ -69,24 +99,48 @@ export class RNN implements WeightBuffers {
 
   constructor(config: RNNConfig) {
     checkObject('config', config);
-    this.inputSize = checkInteger('config.inputSize', config.inputSize, 1, 1 << 24);
-    this.hiddenSize = checkInteger('config.hiddenSize', config.hiddenSize, 1, 1 << 14);
-    this.outputSize = checkInteger('config.outputSize', config.outputSize, 1, 1 << 20);
-    const { inputSize: d, hiddenSize: h, outputSize: K } = this;
-    // The native layer's bound on the (U, W, b) system; also keeps the allocations below sane.
-    if (h * (d + h + 1) > 2 ** 31)
-      throw invalidRange('config.hiddenSize', `such that hiddenSize·(inputSize + hiddenSize + 1) ≤ 2^31 (inputSize ${d})`, h);
-    this.U = new Float32Array(h * d);
-    this.W = new Float32Array(h * h);
-    this.b = new Float32Array(h);
-    this.V = new Float32Array(K * h);
-    this.c = new Float32Array(K);
+    const sizes = checkSizes('config', config);
     checkOptionalObject('config.init', config.init);
     const init: InitOptions = config.init ?? {};
     const scheme = init.scheme === undefined ? 'normal' : checkChoice('config.init.scheme', init.scheme, INIT_SCHEMES);
     const scale = init.scale === undefined ? defaultScale(scheme) : checkNumber('config.init.scale', init.scale, 0, 1e6);
     const seed = init.seed === undefined ? 0 : checkInteger('config.init.seed', init.seed, 0, 2 ** 32 - 1);
-    initialise(this, this, scheme, scale, seed);
+    ({ inputSize: this.inputSize, hiddenSize: this.hiddenSize, outputSize: this.outputSize } = sizes);
+    const lengths = weightLengths(sizes);
+    this.U = new Float32Array(lengths.U);
+    this.W = new Float32Array(lengths.W);
+    this.b = new Float32Array(lengths.b);
+    this.V = new Float32Array(lengths.V);
+    this.c = new Float32Array(lengths.c);
+    if (!skipInitialisation) initialise(this, this, scheme, scale, seed);
+  }
+
+  /**
+   * A model with the given weights (copied), without the random initialisation `new RNN` does:
+   * the sizes and every weight (type, length, finite) are checked before anything is allocated.
+   * `config.init` is kept as a record of how the weights were first made; it is not applied.
+   */
+  static withWeights(config: RNNConfig, weights: RNNWeights): RNN {
+    checkObject('config', config);
+    const lengths = weightLengths(checkSizes('config', config));
+    checkObject('weights', weights);
+    for (const name of WEIGHT_NAMES) checkFinite(`weights.${name}`, checkFloat32Array(`weights.${name}`, weights[name], lengths[name]));
+    const model = RNN.uninitialised(config);
+    model.setWeightsUnchecked(weights);
+    return model;
+  }
+
+  /**
+   * A model whose weights are all zero, for a caller that fills them next (a checkpoint reader):
+   * no time spent on a random initialisation that would be overwritten. @internal
+   */
+  static uninitialised(config: RNNConfig): RNN {
+    skipInitialisation = true;
+    try {
+      return new RNN(config);
+    } finally {
+      skipInitialisation = false;
+    }
   }
 
   /** Number of trainable parameters. */
@@ -134,26 +188,32 @@ export class RNN implements WeightBuffers {
     };
   }
 
+  /**
+   * A model from `toJSON`'s output. The declared sizes are checked against the weight arrays
+   * before the model is allocated, so a small document cannot make a large model.
+   */
   static fromJSON(data: unknown): RNN {
     checkObject('data', data);
     if (data.format !== 'admmirnn.rnn') throw invalidRange('data.format', "'admmirnn.rnn'", data.format);
     if (data.version !== 1) throw invalidRange('data.version', '1', data.version);
-    // Checked here so the messages name data.*, not the constructor's config.*.
-    const model = new RNN({
-      inputSize: checkInteger('data.inputSize', data.inputSize, 1, 1 << 24),
-      hiddenSize: checkInteger('data.hiddenSize', data.hiddenSize, 1, 1 << 14),
-      outputSize: checkInteger('data.outputSize', data.outputSize, 1, 1 << 20),
-    });
+    const sizes = checkSizes('data', data);
+    const lengths = weightLengths(sizes);
     checkObject('data.weights', data.weights);
-    const own = model.weights();
+    const arrays = {} as Record<WeightName, unknown[]>;
     for (const name of WEIGHT_NAMES) {
       const values = data.weights[name];
       if (!Array.isArray(values)) throw invalidType(`data.weights.${name}`, 'an array of numbers', values);
-      if (values.length !== own[name].length) throw invalidRange(`data.weights.${name}`, `of length ${own[name].length}`, values);
+      if (values.length !== lengths[name]) throw invalidRange(`data.weights.${name}`, `of length ${lengths[name]}`, values);
+      arrays[name] = values;
+    }
+    const model = RNN.uninitialised(sizes);
+    const own = model.weights();
+    for (const name of WEIGHT_NAMES) {
+      const values = arrays[name];
       for (let i = 0; i < values.length; i++) {
         if (typeof values[i] !== 'number' || !Number.isFinite(values[i]))
           throw invalidRange(`data.weights.${name}`, `finite numbers — element ${i} is ${values[i]}`);
-        own[name][i] = values[i];
+        own[name][i] = values[i] as number;
       }
     }
     return model;
