@@ -216,3 +216,13 @@ test('D22: a NUL character in a text is refused, naming the file, the line and t
   fails(t, ['train', '--text', 'utf16.txt', ...quick, '-o', 'n.st'], 1,
     /utf16\.txt contains a NUL character .* at line 1, column 2: .*UTF-16/);
 });
+
+test('D7 (CLI part): the iteration count continues across --resume in the mini-batch and --reset-state runs', (t) => {
+  const train = ['train', '--text', 'corpus.txt', ...quick.filter((f) => f !== '-n' && f !== '1'), '--json'];
+  ok(t, [...train, '-n', '2', '-o', 'r2.st']);
+  const resumed = JSON.parse(ok(t, [...train, '--resume', 'r2.st', '-n', '2', '-o', 'r4.st']).stdout);
+  t.is(resumed.iteration, 4);
+  t.regex(ok(t, ['info', 'r4.st']).stdout, /trainer: admm, 4 iterations/);
+  ok(t, [...train, '--mode', 'persistent', '-n', '2', '-o', 'p2.st']);
+  t.is(JSON.parse(ok(t, [...train, '--resume', 'p2.st', '--reset-state', '-n', '1', '-o', 'p3.st']).stdout).iteration, 3);
+});

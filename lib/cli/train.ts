@@ -184,7 +184,8 @@ async function train(flags: TrainFlags): Promise<number> {
       ...(flags.plateau ? { plateau: { patience: flags.plateau } } : {}),
       onIteration: async (r) => {
         done++;
-        lastIteration = kind === 'admm' ? r.iteration : base + r.iteration;
+        // The run's count continues the checkpoint's, whether or not an ADMM state was restored.
+        lastIteration = base + done;
         progress.update(done, { iter: String(lastIteration), loss: r.loss.toFixed(4), ...(Number.isNaN(r.accuracy) ? {} : { acc: r.accuracy.toFixed(3) }), 's/it': r.seconds.toFixed(2) });
         if (flags.checkpointEvery && done % flags.checkpointEvery === 0 && !controller.signal.aborted)
           await saveCheckpointTo(flags.out, checkpoint());
