@@ -10,14 +10,7 @@ const { spawnSync } = require('child_process');
 const root = path.join(__dirname, '..');
 const dryRun = Boolean(process.env.ADMMIRNN_INSTALL_DRY_RUN);
 
-const fs = require('fs');
-
-/** Newest modification time of the native sources (a prebuild older than them is stale). */
-function sourcesTime() {
-  const dir = path.join(root, 'native');
-  const files = fs.existsSync(dir) ? fs.readdirSync(dir).map((f) => path.join(dir, f)) : [];
-  return Math.max(0, ...[...files, path.join(root, 'CMakeLists.txt')].filter((f) => fs.existsSync(f)).map((f) => fs.statSync(f).mtimeMs));
-}
+const { nativeSourcesHash, recordedSourcesHash } = require('./native-sources');
 
 /** The prebuild that node-gyp-build picks for this platform, if it loads and is current; else undefined. */
 function loadablePrebuild() {
@@ -27,8 +20,8 @@ function loadablePrebuild() {
   try {
     const gypBuild = require('node-gyp-build');
     const file = gypBuild.resolve(root);
-    // npm unpacks every file with one fixed time, so only a development checkout can be newer.
-    if (fs.statSync(file).mtimeMs < sourcesTime()) return undefined;
+    // Current when built from these very sources (file times do not survive npm pack and unpack).
+    if (recordedSourcesHash(path.dirname(file)) !== nativeSourcesHash(root)) return undefined;
     require(file);
     return file;
   } catch {

@@ -14,14 +14,14 @@ const prebuildDir = path.join(root, 'prebuilds', `${process.platform}-${process.
 const prebuild = path.join(prebuildDir, 'admmirnn.node');
 const linux = process.platform === 'linux' && process.arch === 'x64';
 
-/** Newest time of the native sources: a prebuild older than them is rebuilt (as install.js would). */
-function sourcesTime(): number {
-  const files = [...fs.readdirSync(path.join(root, 'native')).map((f) => path.join(root, 'native', f)), path.join(root, 'CMakeLists.txt')];
-  return Math.max(...files.map((f) => fs.statSync(f).mtimeMs));
-}
+const sources = require(path.join(root, 'scripts', 'native-sources.js')) as {
+  nativeSourcesHash(root: string): string;
+  recordedSourcesHash(dir: string): string | undefined;
+};
 
 test.before(() => {
-  if (linux && (!fs.existsSync(prebuild) || fs.statSync(prebuild).mtimeMs < sourcesTime()))
+  // Rebuilt when missing or made from other sources (as install.js decides).
+  if (linux && (!fs.existsSync(prebuild) || sources.recordedSourcesHash(prebuildDir) !== sources.nativeSourcesHash(root)))
     // Niced and on two jobs: the other test files (some timing-sensitive) run meanwhile.
     execFileSync('nice', ['-n', '19', 'npm', 'run', 'prebuild'], { cwd: root, stdio: 'pipe', maxBuffer: 64 << 20, timeout: 15 * 60_000, env: { ...process.env, ADMMIRNN_PREBUILD_JOBS: '2' } });
 });
@@ -68,12 +68,29 @@ test('the install script uses a matching prebuild and builds from source otherwi
   t.regex(install(root).stdout, /using the prebuilt binary prebuilds\/linux-x64\/admmirnn\.node/);
   t.regex(install(root, { ADMMIRNN_BUILD_FROM_SOURCE: '1' }).stdout, /would build from source/);
   // A package without a prebuild for this platform (only one for another) builds from source.
+  const pkg = packageCopy(t);
+  fs.mkdirSync(path.join(pkg, 'prebuilds', 'darwin-arm64'), { recursive: true });
+  fs.writeFileSync(path.join(pkg, 'prebuilds', 'darwin-arm64', 'admmirnn.node'), '');
+  t.regex(install(pkg).stdout, /would build from source/);
+  // File times do not matter (npm gives unpacked files their extraction times); the sources' hash does.
+  const current = packageCopy(t);
+  fs.cpSync(prebuildDir, path.join(current, 'prebuilds', `${process.platform}-${process.arch}`), { recursive: true });
+  const past = new Date(2000, 0, 1);
+  for (const f of fs.readdirSync(path.join(current, 'prebuilds', `${process.platform}-${process.arch}`)))
+    fs.utimesSync(path.join(current, 'prebuilds', `${process.platform}-${process.arch}`, f), past, past);
+  t.regex(install(current).stdout, /using the prebuilt binary/);
+  fs.appendFileSync(path.join(current, 'native', 'kernels.h'), '\n// changed\n');
+  t.regex(install(current).stdout, /would build from source/);
+});
+
+/** A package directory with the install script, the native sources and the dependencies, no prebuild. */
+function packageCopy(t: { teardown(fn: () => void): void }): string {
   const pkg = fs.mkdtempSync(path.join(os.tmpdir(), 'admmirnn-install-'));
   t.teardown(() => fs.rmSync(pkg, { recursive: true, force: true }));
   fs.mkdirSync(path.join(pkg, 'scripts'));
-  fs.copyFileSync(path.join(root, 'scripts', 'install.js'), path.join(pkg, 'scripts', 'install.js'));
-  fs.mkdirSync(path.join(pkg, 'prebuilds', 'darwin-arm64'), { recursive: true });
-  fs.writeFileSync(path.join(pkg, 'prebuilds', 'darwin-arm64', 'admmirnn.node'), '');
+  for (const f of ['install.js', 'native-sources.js']) fs.copyFileSync(path.join(root, 'scripts', f), path.join(pkg, 'scripts', f));
+  fs.cpSync(path.join(root, 'native'), path.join(pkg, 'native'), { recursive: true });
+  fs.copyFileSync(path.join(root, 'CMakeLists.txt'), path.join(pkg, 'CMakeLists.txt'));
   fs.symlinkSync(path.join(root, 'node_modules'), path.join(pkg, 'node_modules'));
-  t.regex(install(pkg).stdout, /would build from source/);
-});
+  return pkg;
+}
