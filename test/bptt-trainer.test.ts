@@ -34,6 +34,7 @@ test('Adam learns a small task; records carry the per-step gradient norms', asyn
   t.is(last.stepGradientNorms.length, T);
   t.true(last.stepGradientNorms.every((v) => Number.isFinite(v) && v > 0));
   t.true(last.gradientNorm > 0 && last.maxGradientNorm >= last.gradientNorm);
+  t.true(result.history.every((r) => r.trainSeconds > 0 && r.trainSeconds <= r.seconds), 'the training loop is part of the epoch');
   t.is(trainer.steps, 15 * 8);
   t.true(Math.abs(m.evaluate(task(128)).loss - last.loss) < 1e-5 * last.loss, 'the record\'s loss is the forward-pass loss');
 });

@@ -24,6 +24,8 @@ export interface BpttEpochRecord {
   stepGradientNorms: number[];
   /** Wall-clock seconds of this epoch, including the training-set forward pass for `loss`. */
   seconds: number;
+  /** Wall-clock seconds of the epoch's mini-batch updates alone (the training loop, without that pass). */
+  trainSeconds: number;
   /** Seconds since the fit started. */
   elapsed: number;
 }

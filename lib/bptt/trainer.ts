@@ -179,6 +179,7 @@ export class BpttTrainer {
       if (this.options.clipGradNorm !== undefined && this.options.clipGradNorm / (norm + 1e-6) < 1) clipped++;
       for (let t = 0; t < shape.T; t++) stepNormSum[t] += stepNorms[t];
     }
+    const trainSeconds = (performance.now() - started) / 1000;
     const forward = await this.trainingLoss(job);
     const loss = forward.loss / forward.count;
     if (!Number.isFinite(loss)) return new Stop('diverged', `non-finite training loss after iteration ${epoch}; its weights kept (all finite)`);
@@ -195,6 +196,7 @@ export class BpttTrainer {
       clippedBatches: clipped,
       stepGradientNorms: Array.from(stepNormSum, (v) => v / n),
       seconds,
+      trainSeconds,
       elapsed: seconds,
     };
   }
