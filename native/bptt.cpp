@@ -11,17 +11,13 @@
 
 #include "blas.h"
 #include "bptt_elementwise.h"
+#include "row_parallel.h"
+#include "scratch.h"
 
 namespace admm {
 namespace {
 
 inline int asInt(int64_t v) { return static_cast<int>(v); }
-
-// Reused per thread (async calls run on the libuv pool): no page faults per mini-batch.
-float* workspace(std::vector<float>& v, int64_t n) {
-  if (static_cast<int64_t>(v.size()) < n) v.resize(static_cast<size_t>(n));
-  return v.data();
-}
 
 // out [cols] = Σ over rows of M [rows, cols], as the product Mᵀ·1 (BLAS, float accumulation).
 void columnSums(const float* M, int64_t rows, int64_t cols, float* out) {
@@ -56,17 +52,19 @@ double lossRow(float* o, int64_t K, Loss loss, const Targets& y, int64_t target,
   return value;
 }
 
-}  // namespace
-
-BpttResult bpttGradients(const Shape& s, const Inputs& in, const Targets& y, Loss loss,
-                         const int32_t* batch, int64_t batchSize, float scale, const float* U,
-                         const float* W, const float* b, const float* V, const float* c,
-                         const BpttGradients* grads) {
-  const int64_t B = batch ? batchSize : s.N, T = s.T, d = s.d, h = s.h, K = s.K, TB = T * B;
-  const auto sample = [&](int64_t j) -> int64_t { return batch ? batch[j] : j; };
-  thread_local std::vector<float> xBuf, sBuf, dBuf, oBuf;
-  float* S = workspace(sBuf, TB * h);  // states s_t
-  float* X = in.x ? workspace(xBuf, TB * d) : nullptr;
+// The batch's samples [first, first + B) of `batch` (or of all samples in order when batch is null),
+// with their gradients written to `grads` and ‖∂L/∂s_t‖² added to stepNormSq[t]. `work` holds
+// partFloats(s, B) floats.
+BpttResult bpttPart(const Shape& s, const Inputs& in, const Targets& y, Loss loss, const int32_t* batch,
+                    int64_t first, int64_t B, float scale, const float* U, const float* W, const float* b,
+                    const float* V, const float* c, const BpttGradients* grads, double* stepNormSq,
+                    float* work) {
+  const int64_t T = s.T, d = s.d, h = s.h, K = s.K, TB = T * B;
+  const auto sample = [&](int64_t j) -> int64_t { return batch ? batch[first + j] : first + j; };
+  float* S = work;                                    // states s_t [TB, h]
+  float* D = S + TB * h;                              // ∂L/∂s_t, turned into ∂L/∂a_t step by step
+  float* O = D + TB * h;                              // outputs, then ∂L/∂o [rows, K]
+  float* X = in.x ? O + TB * K : nullptr;             // the batch's inputs, time-major [TB, d]
 
   // ---- forward: S = X Uᵀ + 1bᵀ for all rows, then the recurrence step by step.
   for (int64_t t = 0; t < T; ++t)
@@ -95,7 +93,6 @@ BpttResult bpttGradients(const Shape& s, const Inputs& in, const Targets& y, Los
   // ---- readout on the loss steps, loss, and ∂(scale·L)/∂o in place.
   const int64_t rows = s.everyStep ? TB : B;
   const float* SL = s.everyStep ? S : S + (T - 1) * B * h;
-  float* O = workspace(oBuf, rows * K);
   for (int64_t r = 0; r < rows; ++r) std::memcpy(O + r * K, c, sizeof(float) * K);
   cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, asInt(rows), asInt(K), asInt(h), 1.0f, SL, asInt(h), V,
               asInt(h), 1.0f, O, asInt(K));
@@ -110,7 +107,6 @@ BpttResult bpttGradients(const Shape& s, const Inputs& in, const Targets& y, Los
 
   if (!grads) return result;
   const BpttGradients& g = *grads;
-  float* D = workspace(dBuf, TB * h);  // ∂L/∂s_t, turned into ∂L/∂a_t step by step
 
   // ---- output weights: gV = dOᵀ S_L, gc = Σ dO; and ∂L/∂s from the outputs: D_L = dO V.
   cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, asInt(K), asInt(h), asInt(rows), 1.0f, O, asInt(K), SL,
@@ -125,7 +121,7 @@ BpttResult bpttGradients(const Shape& s, const Inputs& in, const Targets& y, Los
     float* dt = D + t * B * h;
     const float* st = S + t * B * h;
     const double normSq = bptt::toPreactivationGradient(dt, st, B * h);
-    if (g.stepNorms) g.stepNorms[t] = static_cast<float>(std::sqrt(normSq));
+    if (stepNormSq) stepNormSq[t] += normSq;
     if (t > 0)
       cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, asInt(B), asInt(h), asInt(h), 1.0f, dt, asInt(h), W,
                   asInt(h), 1.0f, dt - B * h, asInt(h));
@@ -151,6 +147,78 @@ BpttResult bpttGradients(const Shape& s, const Inputs& in, const Targets& y, Los
   }
   columnSums(D, TB, h, g.b);
   return result;
+}
+
+// Samples per part of a batch: each part runs forward and backward through all steps on one
+// thread with single-threaded BLAS (parallelBlocks), so the per-step products and elementwise
+// passes need no synchronisation between threads. The split depends on the batch size alone,
+// never on the thread count, so the summed gradients are the same with one thread or several.
+constexpr int64_t kPartSamples = 64;
+constexpr int64_t kMaxParts = 8;
+
+// Workspace floats of a part of B samples: S, D, O (at most T·B rows) and X.
+int64_t partFloats(const Shape& s, const Inputs& in, int64_t B) {
+  return s.T * B * (2 * s.h + s.K + (in.x ? s.d : 0));
+}
+
+}  // namespace
+
+BpttResult bpttGradients(const Shape& s, const Inputs& in, const Targets& y, Loss loss,
+                         const int32_t* batch, int64_t batchSize, float scale, const float* U,
+                         const float* W, const float* b, const float* V, const float* c,
+                         const BpttGradients* grads) {
+  const int64_t B = batch ? batchSize : s.N;
+  const int64_t parts = std::clamp<int64_t>(B / kPartSamples, 1, kMaxParts);
+  const int64_t sizes[] = {s.h * s.d, s.h * s.h, s.h, s.K * s.h, s.K};
+  int64_t gradFloats = 0;
+  for (int64_t n : sizes) gradFloats += n;
+  // Part 0 writes into the caller's gradients, the others into their own, added in part order.
+  std::vector<float> partGrads(grads ? static_cast<size_t>((parts - 1) * gradFloats) : 0);
+  std::vector<double> normSq(grads && grads->stepNorms ? static_cast<size_t>(parts * s.T) : 0, 0.0);
+  std::vector<BpttResult> results(static_cast<size_t>(parts));
+  // On the calling thread (a libuv pool thread that lives on): reused, no page faults per batch.
+  const int64_t work = partFloats(s, in, (B + parts - 1) / parts);
+  float* scratch = scratchBuffer<struct BpttParts>(static_cast<size_t>(parts * work));
+  parallelBlocks(parts, [&](int64_t part, int) {
+    const int64_t first = B * part / parts, count = B * (part + 1) / parts - first;
+    BpttGradients g{};
+    if (grads) {
+      g = *grads;
+      if (part > 0) {
+        float* p = partGrads.data() + (part - 1) * gradFloats;
+        float** outs[] = {&g.U, &g.W, &g.b, &g.V, &g.c};
+        for (int i = 0; i < 5; ++i) {
+          *outs[i] = p;
+          p += sizes[i];
+        }
+      }
+    }
+    double* norms = normSq.empty() ? nullptr : normSq.data() + part * s.T;
+    results[static_cast<size_t>(part)] =
+        bpttPart(s, in, y, loss, batch, first, count, scale, U, W, b, V, c, grads ? &g : nullptr, norms,
+                 scratch + part * work);
+  });
+  BpttResult total = results[0];
+  for (int64_t part = 1; part < parts; ++part) {
+    const BpttResult& r = results[static_cast<size_t>(part)];
+    total.loss += r.loss;
+    total.correct += r.correct;
+    total.count += r.count;
+    if (!grads) continue;
+    const float* p = partGrads.data() + (part - 1) * gradFloats;
+    float* outs[] = {grads->U, grads->W, grads->b, grads->V, grads->c};
+    for (int i = 0; i < 5; ++i) {
+      for (int64_t k = 0; k < sizes[i]; ++k) outs[i][k] += p[k];
+      p += sizes[i];
+    }
+  }
+  if (!normSq.empty())
+    for (int64_t t = 0; t < s.T; ++t) {
+      double sum = 0;
+      for (int64_t part = 0; part < parts; ++part) sum += normSq[static_cast<size_t>(part * s.T + t)];
+      grads->stepNorms[t] = static_cast<float>(std::sqrt(sum));
+    }
+  return total;
 }
 
 }  // namespace admm

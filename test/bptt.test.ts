@@ -1,6 +1,7 @@
 /** Native BPTT gradients against centred finite differences of a float64 reference, and its argument checks. */
 import test from 'ava';
 import { bpttNative, type BpttGradientsArgs } from '../lib/bptt/native';
+import { native } from '../lib/native';
 import { Random } from '../lib/random';
 import { type Net, type Problem, centred, referenceLoss } from './bptt-reference';
 
@@ -136,4 +137,31 @@ test('bad arguments are refused with TypeError / RangeError before any memory is
   const buffer = new Float32Array(h * d + h * h);
   t.throws(call({ gU: buffer.subarray(0, h * d), gW: buffer.subarray(h * d - 1, h * d - 1 + h * h) }), { instanceOf: RangeError, message: /distinct/ });
   await t.throwsAsync(bpttNative.bpttGradientsAsync({ ...ok(), gc: new Float32Array(1) }), { instanceOf: RangeError, message: /gc/ });
+});
+
+test('a batch large enough to run in parts gives the whole batch\'s gradients, the same on one BLAS thread as on two', (t) => {
+  // 200 samples: three parts of 64–68 samples (native/bptt.cpp kPartSamples), summed in part order.
+  const { w, net } = makeNet(11);
+  const rng = new Random(4);
+  const p: Problem = { N: 200, T, everyStep: false, x: randomArray(200 * T * d, rng, 1), labels: Int32Array.from({ length: 200 }, () => rng.int(K)) };
+  const run = (blas: number) => {
+    const before = native.getThreads();
+    native.setThreads({ blas });
+    try {
+      const args = nativeArgs(p, w);
+      return { result: bpttNative.bpttGradients(args), args };
+    } finally {
+      native.setThreads(before);
+    }
+  };
+  const one = run(1), two = run(2);
+  t.deepEqual(two.result, one.result);
+  for (const k of ['gU', 'gW', 'gb', 'gV', 'gc', 'stepNorms'] as const) t.deepEqual(Array.from(two.args[k] as Float32Array), Array.from(one.args[k] as Float32Array), k);
+  const f = () => referenceLoss(net, p);
+  t.true(Math.abs(one.result.loss - f()) < 1e-4 * f(), `loss ${one.result.loss} vs ${f()}`);
+  for (const [name, g] of [['U', one.args.gU], ['W', one.args.gW], ['b', one.args.gb], ['V', one.args.gV], ['c', one.args.gc]] as const)
+    for (let i = 0; i < g.length; i++) {
+      const fd = centred(f, net[name], i);
+      if (!close(g[i], fd)) t.fail(`∂L/∂${name}[${i}]: native ${g[i]}, finite difference ${fd}`);
+    }
 });
