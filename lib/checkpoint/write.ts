@@ -1,12 +1,12 @@
 /** Encoding a Checkpoint as a safetensors file, and saving it atomically. */
 import { createHash } from 'node:crypto';
-import { SNAPSHOT_ARRAYS } from '../admm/snapshot';
 import { invalidRange, invalidType } from '../errors';
 import { RNN } from '../rnn';
 import { Vocabulary } from '../text';
 import { checkObject } from '../validate';
 import { writeFileAtomic } from './atomic';
 import { CHECKPOINT_FORMAT, CHECKPOINT_VERSION, type Checkpoint } from './format';
+import { encodeAdmmState } from './run-state';
 import { encodeSafetensors, type Tensor } from './safetensors';
 
 // eslint-disable-next-line @typescript-eslint/no-var-requires
@@ -40,18 +40,7 @@ export function encodeCheckpoint(checkpoint: Checkpoint): Buffer {
   }
   if (task !== undefined) metadata.task = JSON.stringify(task);
   if (trainer !== undefined) metadata.trainer = JSON.stringify(trainer);
-  if (admmState !== undefined) {
-    if (!task) throw invalidRange('checkpoint.task', 'given with admmState (its sequenceLength and lossSteps shape the state)');
-    const T = task.sequenceLength, L = task.lossSteps === 'every' ? T : 1;
-    const N = admmState.A.length / (T * h);
-    if (!Number.isInteger(N) || N < 1) throw invalidRange('checkpoint.admmState.A', `of length N·T·h = N·${T}·${h}`, admmState.A);
-    for (const key of SNAPSHOT_ARRAYS) {
-      const shape = key === 'O' || key === 'M3' ? [N, L, K] : [N, T, h];
-      tensors.set(`admm.${key}`, { data: admmState[key], shape });
-    }
-    const { iteration, rho, theta, beta } = admmState;
-    metadata.admm = JSON.stringify({ iteration, rho, theta, beta });
-  }
+  if (admmState !== undefined) metadata.admm = encodeAdmmState(admmState, task, { h, K }, tensors);
   // The checksum covers the data section, which is the tensors concatenated in order.
   const hash = createHash('sha256');
   for (const t of tensors.values()) hash.update(new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength));

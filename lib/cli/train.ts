@@ -4,6 +4,7 @@
  * exits with 130; a second Ctrl-C exits at once.
  */
 import { type Command, Option } from 'commander';
+import type { AdmmRunSnapshot } from '../admm/snapshot';
 import { AdmmTrainer } from '../admm/trainer';
 import { BpttTrainer } from '../bptt/trainer';
 import type { Checkpoint, LoadedCheckpoint, TrainerInfo } from '../checkpoint/format';
@@ -74,7 +75,8 @@ export function registerTrain(program: Command): void {
     .option('--clip-grad-norm <c>', 'BPTT: clip the global gradient norm', number(0, Infinity, true))
     .option('--shuffle-seed <n>', 'BPTT: seed of the mini-batch shuffling', integer(0, 2 ** 32 - 1))
     .option('--checkpoint-every <n>', 'also save the checkpoint every n iterations', integer(1))
-    .addOption(new Option('--state <when>', 'save the ADMM state (auxiliaries, duals, ρ) for exact resume; auto: when ≤ 256 MiB').choices(['auto', 'always', 'never']).default('auto'))
+    .addOption(new Option('--state <when>', 'save the ADMM state for an exact resume (persistent: auxiliaries, duals, ρ; ' +
+      'mini-batch modes: ρ and the shuffling generator); auto: when ≤ 256 MiB').choices(['auto', 'always', 'never']).default('auto'))
     .option('-q, --quiet', 'no progress bar')
     .option('--json', 'print the summary as JSON');
   addDataOptions(cmd, 'train');
@@ -140,14 +142,22 @@ async function train(flags: TrainFlags): Promise<number> {
       );
   if (trainer instanceof AdmmTrainer) {
     const admm = trainer;
+    const persistent = admm.options.mode === 'persistent';
     if (saved?.admmState && !flags.resetState) {
       await admm.restoreState(data, saved.admmState).catch((e: Error) => {
-        throw new RangeError(`cannot restore the ADMM state of ${flags.resume} on this data (${e.message}); pass --reset-state to start the auxiliaries afresh`);
+        throw new RangeError(
+          `cannot restore the ADMM state of ${flags.resume} on this data (${e.message}); ` +
+            `pass --reset-state to start ${persistent ? 'the auxiliaries' : 'ρ and the shuffling'} afresh`
+        );
       });
       resume = true;
-      log(flags, `resuming ADMM at iteration ${saved.admmState.iteration} with the saved auxiliaries, duals and ρ`);
+      const what = persistent ? 'auxiliaries, duals and ρ' : 'ρ and shuffling generator';
+      log(flags, `resuming ADMM at iteration ${saved.admmState.iteration} with the saved ${what}`);
     } else if (saved) {
-      log(flags, `resuming from ${flags.resume}: ${flags.resetState ? '--reset-state:' : 'no ADMM state saved;'} auxiliaries re-initialised by a forward pass, duals zero, ρ initial`);
+      const fresh = persistent
+        ? 'auxiliaries re-initialised by a forward pass, duals zero, ρ initial'
+        : `ρ initial, shuffling restarted from seed ${admm.options.seed}`;
+      log(flags, `resuming from ${flags.resume}: ${flags.resetState ? '--reset-state:' : 'no ADMM state saved;'} ${fresh}`);
     }
   } else {
     if (saved) log(flags, `resuming from ${flags.resume}: weights restored, optimizer state starts afresh (BPTT checkpoints hold no optimizer state)`);
@@ -164,15 +174,22 @@ async function train(flags: TrainFlags): Promise<number> {
   const progress = new ProgressBar({ total: flags.iterations, quiet: flags.quiet });
   let lastIteration = base, done = 0;
 
+  /** The ADMM run state to save: the mini-batch schedule is a few numbers, the persistent state N·T·h floats. */
+  const admmState = (): AdmmRunSnapshot | undefined => {
+    if (!(trainer instanceof AdmmTrainer) || flags.state === 'never') return undefined;
+    if (trainer.options.mode !== 'persistent') return trainer.exportState();
+    const state = trainer.state;
+    if (!state) return undefined;
+    const include = flags.state === 'always' || state.bytes <= AUTO_STATE_BYTES;
+    if (!include) log(flags, `ADMM state (${(state.bytes / 2 ** 20).toFixed(0)} MiB) not saved; --state always saves it`);
+    return include ? trainer.exportState() : undefined;
+  };
   const checkpoint = (): Checkpoint => {
-    const admmTrainer = trainer instanceof AdmmTrainer ? trainer : undefined;
-    const state = admmTrainer?.state;
-    const include = state !== undefined && (flags.state === 'always' || (flags.state === 'auto' && state.bytes <= AUTO_STATE_BYTES));
-    if (state && flags.state === 'auto' && !include) log(flags, `ADMM state (${(state.bytes / 2 ** 20).toFixed(0)} MiB) not saved; --state always saves it`);
+    const state = admmState();
     return {
       model, config, vocabulary: loaded.vocabulary, task,
       trainer: { kind, options: { ...trainer.options }, iteration: lastIteration },
-      ...(include ? { admmState: admmTrainer!.exportState() } : {}),
+      ...(state ? { admmState: state } : {}),
     };
   };
 
