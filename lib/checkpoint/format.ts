@@ -7,7 +7,8 @@
  * - `admm.A`, `admm.S`, `admm.TA`, `admm.M1`, `admm.M2` F32 [N, T, h] and `admm.O`, `admm.M3`
  *   F32 [N, L, K] (L = T with the loss at every step, else 1) — the persistent ADMM run state (optional);
  * - `admm.V` F32 [K, h], `admm.c` F32 [K] — the readout a run continues from after a readoutRefit
- *   (optional; see run-state.ts).
+ *   (optional; see run-state.ts);
+ * - `bptt.<weight>.<k>` F32, shaped like `model.<weight>` — the BPTT optimizer's state buffers (optional).
  *
  * `__metadata__` (all values strings; JSON where noted):
  * - `format` = "admmirnn.checkpoint", `version` = "1" (readers refuse other versions);
@@ -16,9 +17,11 @@
  * - `trainer` JSON (optional) { kind: "admm" | "bptt", options, iteration };
  * - `admm` JSON: persistent { iteration, rho, theta, beta } (with the state tensors), or mini-batch
  *   { kind: "mini-batch", iteration, rho, rng: { words, spareNormal? } } (epochs, next ρ, shuffling generator);
+ * - `bptt` JSON (optional) { iteration, steps, buffers, rng } — the BPTT run state;
  * - `sha256` hex digest of the data section (detects corruption), `created` ISO time, `generator`.
  */
 import type { AdmmRunSnapshot } from '../admm/snapshot';
+import type { BpttStateSnapshot } from '../bptt/trainer';
 import type { LossName, LossSteps } from '../data';
 import type { RNN, RNNConfig } from '../rnn';
 import type { Vocabulary } from '../text';
@@ -56,6 +59,8 @@ export interface Checkpoint {
   trainer?: TrainerInfo;
   /** The ADMM run state, for an exact resume (a persistent or a mini-batch snapshot, by mode). */
   admmState?: AdmmRunSnapshot;
+  /** The BPTT run state (epochs, optimizer, shuffling generator), for an exact resume. */
+  bpttState?: BpttStateSnapshot;
 }
 
 /** What readCheckpoint returns: the checkpoint plus the file's raw metadata. */

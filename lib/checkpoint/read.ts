@@ -12,7 +12,7 @@ import { RNN, type RNNConfig } from '../rnn';
 import { Vocabulary } from '../text';
 import { checkChoice, checkInteger, checkNumber, checkObject } from '../validate';
 import { CHECKPOINT_FORMAT, CHECKPOINT_VERSION, type LoadedCheckpoint, type TaskInfo, type TrainerInfo } from './format';
-import { decodeAdmmState } from './run-state';
+import { decodeAdmmState, decodeBpttState } from './run-state';
 import { type Tensor, decodeSafetensors } from './safetensors';
 
 function json(name: string, metadata: Record<string, string>, key: string): Record<string, unknown> | undefined {
@@ -93,11 +93,14 @@ export function decodeCheckpoint(file: Buffer, name = 'checkpoint'): LoadedCheck
   const vocabulary = tensors.has('vocabulary') ? Vocabulary.fromCodePoints(tensor(name, tensors, 'vocabulary', 'I32', [d]) as Int32Array) : undefined;
   if (vocabulary && task?.inputs === 'dense') throw invalidRange(`${name}: vocabulary`, 'absent for a model with dense inputs');
 
+  const take = (key: string, shape: number[]) => tensor(name, tensors, key, 'F32', shape) as Float32Array;
   const rawAdmm = json(name, metadata, 'admm');
-  const admmState: AdmmRunSnapshot | undefined = rawAdmm && decodeAdmmState(`${name}: __metadata__.admm`, rawAdmm, task, { h, K }, tensors,
-    (key, shape) => tensor(name, tensors, key, 'F32', shape) as Float32Array);
+  const admmState: AdmmRunSnapshot | undefined =
+    rawAdmm && decodeAdmmState(`${name}: __metadata__.admm`, rawAdmm, task, { h, K }, tensors, take);
+  const rawBptt = json(name, metadata, 'bptt');
+  const bpttState = rawBptt && decodeBpttState(`${name}: __metadata__.bptt`, rawBptt, { d, h, K }, take);
   if (tensors.size > 0) throw invalidRange(name, `only admmirnn tensors (unexpected: ${[...tensors.keys()].join(', ')})`);
-  return { model, config, vocabulary, task, trainer, admmState, metadata, bytes: file.length };
+  return { model, config, vocabulary, task, trainer, admmState, bpttState, metadata, bytes: file.length };
 }
 
 /** Reads and validates a checkpoint file. */

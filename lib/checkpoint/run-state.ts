@@ -1,5 +1,7 @@
 /**
- * The ADMM run state in a checkpoint: the `admm` metadata entry and the `admm.*` tensors.
+ * A trainer's run state in a checkpoint, for an exact resume.
+ *
+ * ADMM: the `admm` metadata entry and the `admm.*` tensors.
  *
  * - Persistent mode: `admm` = { iteration, rho, theta, beta } and the tensors `admm.A`, `admm.S`,
  *   `admm.TA`, `admm.M1`, `admm.M2` F32 [N, T, h], `admm.O`, `admm.M3` F32 [N, L, K].
@@ -7,11 +9,16 @@
  *   (epochs done, the next ρ, the shuffling generator), no state tensors.
  * - Either, after a readoutRefit: `admm.V` F32 [K, h] and `admm.c` F32 [K], the readout the run
  *   continues from (the model's tensors hold the refitted one).
+ *
+ * BPTT: `bptt` = { iteration, steps, buffers, rng } (epochs done, optimizer updates, state buffers
+ * per weight, the shuffling generator) and the tensors `bptt.<weight>.<k>` (k < buffers) shaped
+ * like `model.<weight>` — the optimizer's state buffers (none before the first update).
  */
 import { type AdmmRunSnapshot, type AdmmStateSnapshot, SNAPSHOT_ARRAYS } from '../admm/snapshot';
 import { invalidRange } from '../errors';
 import { Random } from '../random';
 import { checkInteger, checkNumber, checkObject } from '../validate';
+import type { BpttStateSnapshot } from '../bptt/trainer';
 import type { TaskInfo } from './format';
 import type { Tensor } from './safetensors';
 
@@ -95,4 +102,40 @@ export function decodeAdmmState(
   }
   if (tensors.has('admm.V') || tensors.has('admm.c')) state.readout = { V: take('admm.V', [K, h]), c: take('admm.c', [K]) };
   return state;
+}
+
+const WEIGHTS = ['U', 'W', 'b', 'V', 'c'] as const;
+
+/** The weights' shapes: [h, d], [h, h], [h], [K, h], [K]. */
+function weightShapes({ d, h, K }: Sizes & { d: number }): number[][] {
+  return [[h, d], [h, h], [h], [K, h], [K]];
+}
+
+/** Adds the BPTT state's tensors to `tensors` and returns its `bptt` metadata entry. */
+export function encodeBpttState(state: BpttStateSnapshot, sizes: Sizes & { d: number }, tensors: Map<string, Tensor>): string {
+  const { iteration, optimizer, rng } = state, shapes = weightShapes(sizes);
+  const buffers = optimizer.buffers.length === 0 ? 0 : optimizer.buffers[0].length;
+  if (optimizer.buffers.length !== 0 && optimizer.buffers.length !== WEIGHTS.length)
+    throw invalidRange('checkpoint.bpttState.optimizer.buffers', `one list per weight (${WEIGHTS.length})`, optimizer.buffers);
+  optimizer.buffers.forEach((list, i) => {
+    if (list.length !== buffers) throw invalidRange(`checkpoint.bpttState.optimizer.buffers[${i}]`, `${buffers} buffers`, list);
+    list.forEach((data, k) => tensors.set(`bptt.${WEIGHTS[i]}.${k}`, { data, shape: shapes[i] }));
+  });
+  return JSON.stringify({ iteration, steps: optimizer.steps, buffers, rng });
+}
+
+/** Decodes the `bptt` entry `raw` (already parsed, an object) and takes its tensors with `take`. */
+export function decodeBpttState(where: string, raw: Record<string, unknown>, sizes: Sizes & { d: number }, take: TakeTensor): BpttStateSnapshot {
+  const steps = checkInteger(`${where}.steps`, raw.steps, 0);
+  // 3 is the most any optimizer keeps (RMSprop); none before the first update.
+  const buffers = checkInteger(`${where}.buffers`, raw.buffers, steps === 0 ? 0 : 1, steps === 0 ? 0 : 3);
+  const shapes = weightShapes(sizes);
+  return {
+    iteration: checkInteger(`${where}.iteration`, raw.iteration, 0),
+    optimizer: {
+      steps,
+      buffers: buffers === 0 ? [] : WEIGHTS.map((w, i) => Array.from({ length: buffers }, (_, k) => take(`bptt.${w}.${k}`, shapes[i]))),
+    },
+    rng: Random.fromState(raw.rng, `${where}.rng`).getState(),
+  };
 }

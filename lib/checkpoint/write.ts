@@ -6,7 +6,7 @@ import { Vocabulary } from '../text';
 import { checkObject } from '../validate';
 import { writeFileAtomic } from './atomic';
 import { CHECKPOINT_FORMAT, CHECKPOINT_VERSION, type Checkpoint } from './format';
-import { encodeAdmmState } from './run-state';
+import { encodeAdmmState, encodeBpttState } from './run-state';
 import { encodeSafetensors, type Tensor } from './safetensors';
 
 // eslint-disable-next-line @typescript-eslint/no-var-requires
@@ -15,7 +15,7 @@ const GENERATOR = `admmirnn ${(require('../../../package.json') as { version: st
 /** The whole checkpoint file as bytes. */
 export function encodeCheckpoint(checkpoint: Checkpoint): Buffer {
   checkObject('checkpoint', checkpoint);
-  const { model, config, vocabulary, task, trainer, admmState } = checkpoint;
+  const { model, config, vocabulary, task, trainer, admmState, bpttState } = checkpoint;
   if (!(model instanceof RNN)) throw invalidType('checkpoint.model', 'an RNN', model);
   checkObject('checkpoint.config', config);
   const { inputSize: d, hiddenSize: h, outputSize: K } = model;
@@ -41,6 +41,7 @@ export function encodeCheckpoint(checkpoint: Checkpoint): Buffer {
   if (task !== undefined) metadata.task = JSON.stringify(task);
   if (trainer !== undefined) metadata.trainer = JSON.stringify(trainer);
   if (admmState !== undefined) metadata.admm = encodeAdmmState(admmState, task, { h, K }, tensors);
+  if (bpttState !== undefined) metadata.bptt = encodeBpttState(bpttState, { d, h, K }, tensors);
   // The checksum covers the data section, which is the tensors concatenated in order.
   const hash = createHash('sha256');
   for (const t of tensors.values()) hash.update(new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength));

@@ -24,6 +24,7 @@ export function registerInfo(program: Command): void {
         vocabulary: ck.vocabulary ? ck.vocabulary.size : null,
         trainer: ck.trainer ?? null,
         admmState: describeAdmmState(ck.admmState, (ck.task?.sequenceLength ?? 1) * m.hiddenSize),
+        bpttState: ck.bpttState ? { iteration: ck.bpttState.iteration, steps: ck.bpttState.optimizer.steps } : null,
       };
       if (flags.json) {
         process.stdout.write(JSON.stringify(info) + '\n');
@@ -38,7 +39,10 @@ export function registerInfo(program: Command): void {
         const st = info.admmState;
         const what = st?.kind === 'mini-batch' ? 'mini-batch schedule and shuffling generator' : `${st?.sequences} sequences`;
         const readout = st?.refittedReadout ? ', readout before its refit' : '';
-        lines.push(st ? `ADMM state: iteration ${st.iteration}, ${what}, rho ${st.rho.join('/')}${readout}` : 'ADMM state: none');
+        if (!ck.bpttState || st)
+          lines.push(st ? `ADMM state: iteration ${st.iteration}, ${what}, rho ${st.rho.join('/')}${readout}` : 'ADMM state: none');
+        if (info.bpttState)
+          lines.push(`BPTT state: epoch ${info.bpttState.iteration}, ${info.bpttState.steps} optimizer steps, shuffling generator`);
         process.stdout.write(lines.join('\n') + '\n');
       }
       process.exitCode = EXIT.ok;

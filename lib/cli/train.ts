@@ -4,13 +4,13 @@
  * exits with 130; a second Ctrl-C exits at once.
  */
 import { type Command, Option } from 'commander';
-import type { AdmmRunSnapshot } from '../admm/snapshot';
 import { AdmmTrainer } from '../admm/trainer';
 import { BpttTrainer } from '../bptt/trainer';
 import type { Checkpoint, LoadedCheckpoint, TrainerInfo } from '../checkpoint/format';
 import { INIT_SCHEMES, type InitScheme } from '../init';
 import { RNN, type RNNConfig } from '../rnn';
 import { openCheckpoint, savedTrainer } from './checkpoint-file';
+import { fromFile } from './file-errors';
 import { type DataFlags, addDataOptions, loadData } from './data-options';
 import { checkWritable, saveCheckpointTo } from './output-file';
 import { ProgressBar } from './progress';
@@ -54,7 +54,7 @@ export function registerTrain(program: Command): void {
     .description('train a model and save it as a checkpoint')
     .option('-o, --out <file>', 'checkpoint to write', 'model.safetensors')
     .option('--resume <checkpoint>', 'continue from a checkpoint (its model, trainer options and ADMM state)')
-    .option('--reset-state', 'with --resume: re-initialise the ADMM auxiliaries and duals instead of restoring them')
+    .option('--reset-state', 'with --resume: start the run state afresh (ADMM auxiliaries, duals, ρ, shuffling; BPTT optimizer, shuffling) instead of restoring it')
     .option('--hidden <h>', 'hidden units', integer(1, 1 << 14), 32)
     .addOption(new Option('--init <scheme>', 'weight initialisation').choices(INIT_SCHEMES).default('normal'))
     .option('--init-scale <s>', 'σ (normal), half-width (uniform) or gain (glorot, orthogonal)', number(0))
@@ -75,8 +75,8 @@ export function registerTrain(program: Command): void {
     .option('--clip-grad-norm <c>', 'BPTT: clip the global gradient norm', number(0, Infinity, true))
     .option('--shuffle-seed <n>', 'BPTT: seed of the mini-batch shuffling', integer(0, 2 ** 32 - 1))
     .option('--checkpoint-every <n>', 'also save the checkpoint every n iterations', integer(1))
-    .addOption(new Option('--state <when>', 'save the ADMM state for an exact resume (persistent: auxiliaries, duals, ρ; ' +
-      'mini-batch modes: ρ and the shuffling generator); auto: when ≤ 256 MiB').choices(['auto', 'always', 'never']).default('auto'))
+    .addOption(new Option('--state <when>', 'save the run state for an exact resume (persistent ADMM: auxiliaries, duals, ρ; ' +
+      'mini-batch ADMM: ρ, shuffling; BPTT: optimizer, shuffling); auto: when ≤ 256 MiB').choices(['auto', 'always', 'never']).default('auto'))
     .option('-q, --quiet', 'no progress bar')
     .option('--json', 'print the summary as JSON');
   addDataOptions(cmd, 'train');
@@ -159,8 +159,20 @@ async function train(flags: TrainFlags): Promise<number> {
         : `ρ initial, shuffling restarted from seed ${admm.options.seed}`;
       log(flags, `resuming from ${flags.resume}: ${flags.resetState ? '--reset-state:' : 'no ADMM state saved;'} ${fresh}`);
     }
-  } else {
-    if (saved) log(flags, `resuming from ${flags.resume}: weights restored, optimizer state starts afresh (BPTT checkpoints hold no optimizer state)`);
+  } else if (saved?.bpttState && !flags.resetState) {
+    const bptt = trainer;
+    fromFile(flags.resume!, () => {
+      try {
+        bptt.restoreState(saved.bpttState!);
+      } catch (e) {
+        throw new RangeError(`${flags.resume}: __metadata__.bptt: ${(e as Error).message}`);
+      }
+    });
+    resume = true;
+    log(flags, `resuming BPTT at epoch ${saved.bpttState.iteration} with the saved optimizer state and shuffling generator`);
+  } else if (saved) {
+    const why = flags.resetState ? '--reset-state:' : 'no BPTT state saved;';
+    log(flags, `resuming from ${flags.resume}: ${why} weights restored, optimizer state and shuffling start afresh`);
   }
   log(flags, `${kind.toUpperCase()} on ${task.source}: ${data.inputs.length / task.sequenceLength / (task.inputs === 'dense' ? model.inputSize : 1)} sequences, T = ${task.sequenceLength}, d = ${model.inputSize}, h = ${model.hiddenSize}, K = ${model.outputSize}`);
 
@@ -174,24 +186,27 @@ async function train(flags: TrainFlags): Promise<number> {
   const progress = new ProgressBar({ total: flags.iterations, quiet: flags.quiet });
   let lastIteration = base, done = 0;
 
-  /** The ADMM run state to save: the mini-batch schedule is a few numbers, the persistent state N·T·h floats. */
-  const admmState = (): AdmmRunSnapshot | undefined => {
-    if (!(trainer instanceof AdmmTrainer) || flags.state === 'never') return undefined;
-    if (trainer.options.mode !== 'persistent') return trainer.exportState();
+  /** Whether to save a run state of `bytes` (the mini-batch schedule is a few numbers, the persistent one N·T·h floats). */
+  const includeState = (what: string, bytes: number): boolean => {
+    if (flags.state === 'never') return false;
+    const include = flags.state === 'always' || bytes <= AUTO_STATE_BYTES;
+    if (!include) log(flags, `${what} state (${(bytes / 2 ** 20).toFixed(0)} MiB) not saved; --state always saves it`);
+    return include;
+  };
+  const runState = (): Pick<Checkpoint, 'admmState' | 'bpttState'> => {
+    if (trainer instanceof BpttTrainer) {
+      const state = trainer.exportState(), perWeight = state.optimizer.buffers[0]?.length ?? 0;
+      return includeState('BPTT', 4 * model.parameterCount * perWeight) ? { bpttState: state } : {};
+    }
+    if (trainer.options.mode !== 'persistent') return includeState('ADMM', 0) ? { admmState: trainer.exportState() } : {};
     const state = trainer.state;
-    if (!state) return undefined;
-    const include = flags.state === 'always' || state.bytes <= AUTO_STATE_BYTES;
-    if (!include) log(flags, `ADMM state (${(state.bytes / 2 ** 20).toFixed(0)} MiB) not saved; --state always saves it`);
-    return include ? trainer.exportState() : undefined;
+    return state && includeState('ADMM', state.bytes) ? { admmState: trainer.exportState() } : {};
   };
-  const checkpoint = (): Checkpoint => {
-    const state = admmState();
-    return {
-      model, config, vocabulary: loaded.vocabulary, task,
-      trainer: { kind, options: { ...trainer.options }, iteration: lastIteration },
-      ...(state ? { admmState: state } : {}),
-    };
-  };
+  const checkpoint = (): Checkpoint => ({
+    model, config, vocabulary: loaded.vocabulary, task,
+    trainer: { kind, options: { ...trainer.options }, iteration: lastIteration },
+    ...runState(),
+  });
 
   let result;
   try {
