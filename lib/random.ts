@@ -44,7 +44,8 @@ export class Random {
   static fromState(state: unknown, name = 'state'): Random {
     checkObject(name, state);
     const { words, spareNormal } = state;
-    if (!Array.isArray(words) || words.length !== 4) throw invalidType(`${name}.words`, 'four 32-bit unsigned integers', words);
+    if (!Array.isArray(words) || words.length !== 4)
+      throw invalidType(`${name}.words`, 'four 32-bit unsigned integers', words);
     const w = words.map((v, i) => checkInteger(`${name}.words[${i}]`, v, 0, 2 ** 32 - 1));
     // xoshiro's all-zero state is a fixed point (it yields only zeros); no seed reaches it.
     if (w.every((v) => v === 0)) throw invalidRange(`${name}.words`, 'not all zero (no seed gives that state)');

@@ -230,7 +230,8 @@ const RESUMED_RUNS = [['--mode', 'adjoint'], ['--mode', 'local-duals'], ['--mode
 for (const flags of RESUMED_RUNS)
   test(`D7: train ${flags.join(' ')}: -n 2, then --resume -n 2 equals -n 4 bit for bit`, (t) => {
     const name = flags.join('').replace(/[^a-z0-9]/g, '');
-    const train = ['train', '--text', 'corpus.txt', '--sequence-length', '8', '--hidden', '4', '--batch-size', '8', '-q', '--json'];
+    const train = ['train', '--text', 'corpus.txt', '--sequence-length', '8', '--hidden', '4', '--batch-size', '8',
+      '-q', '--json'];
     const four = JSON.parse(ok(t, [...train, ...flags, '-n', '4', '-o', `${name}4.st`]).stdout);
     ok(t, [...train, ...flags, '-n', '2', '-o', `${name}2.st`]);
     const resume = ['train', '--text', 'corpus.txt', '--resume', `${name}2.st`, '-n', '2', '--json'];
@@ -247,13 +248,15 @@ for (const flags of RESUMED_RUNS)
   });
 
 test('D7: with --state never or --reset-state a mini-batch resume restarts ρ and the shuffling, and says so', (t) => {
-  const train = ['train', '--text', 'corpus.txt', '--sequence-length', '8', '--hidden', '4', '--batch-size', '8', '--json'];
+  const train = ['train', '--text', 'corpus.txt', '--sequence-length', '8', '--hidden', '4', '--batch-size', '8',
+    '--json'];
   ok(t, [...train, '-q', '-n', '1', '--state', 'never', '-o', 'never.st']);
   t.false('admm' in savedMetadata('never.st'));
   const resumed = ok(t, ['train', '--text', 'corpus.txt', '--resume', 'never.st', '-n', '1', '-o', 'never2.st']);
   t.regex(resumed.stderr, /no ADMM state saved; ρ initial, shuffling restarted from seed 0/);
   ok(t, [...train, '-q', '-n', '1', '-o', 'reset.st']);
-  const reset = ok(t, ['train', '--text', 'corpus.txt', '--resume', 'reset.st', '--reset-state', '-n', '1', '-o', 'reset2.st']);
+  const reset = ok(t, ['train', '--text', 'corpus.txt', '--resume', 'reset.st', '--reset-state', '-n', '1',
+    '-o', 'reset2.st']);
   t.regex(reset.stderr, /--reset-state: ρ initial, shuffling restarted/);
   t.regex(ok(t, ['info', 'reset2.st']).stdout, /ADMM state: iteration 1, mini-batch schedule and shuffling generator/);
 });

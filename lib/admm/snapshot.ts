@@ -107,7 +107,9 @@ function checkRho(name: string, value: unknown): Triple {
 }
 
 /** A mini-batch snapshot, checked: the epoch count, the next ρ and the generator it continues. */
-export function readMiniBatchSnapshot(snapshot: unknown, mode: string, name = 'snapshot'): { iteration: number; rho: Triple; rng: Random } {
+export function readMiniBatchSnapshot(
+  snapshot: unknown, mode: string, name = 'snapshot'
+): { iteration: number; rho: Triple; rng: Random } {
   checkObject(name, snapshot);
   if (snapshot.kind !== 'mini-batch')
     throw invalidRange(`${name}.kind`, `'mini-batch' for a trainer in mode '${mode}'`, snapshot.kind ?? 'persistent');
@@ -119,7 +121,9 @@ export function readMiniBatchSnapshot(snapshot: unknown, mode: string, name = 's
 }
 
 /** The snapshot's run readout (undefined when absent), checked against `model`'s sizes. */
-export function readRunReadout(snapshot: Record<string, unknown>, model: RNN, name = 'snapshot'): RunReadout | undefined {
+export function readRunReadout(
+  snapshot: Record<string, unknown>, model: RNN, name = 'snapshot'
+): RunReadout | undefined {
   const readout = snapshot.readout;
   if (readout === undefined) return undefined;
   checkObject(`${name}.readout`, readout);
@@ -127,6 +131,7 @@ export function readRunReadout(snapshot: Record<string, unknown>, model: RNN, na
   const c = checkFloat32Array(`${name}.readout.c`, readout.c, model.c.length);
   for (const [key, values] of [['V', V], ['c', c]] as const)
     for (let i = 0; i < values.length; i++)
-      if (values[i] - values[i] !== 0) throw invalidRange(`${name}.readout.${key}`, `finite — element ${i} is ${values[i]}`);
+      if (values[i] - values[i] !== 0)
+        throw invalidRange(`${name}.readout.${key}`, `finite — element ${i} is ${values[i]}`);
   return { V: V.slice(), c: c.slice() };
 }

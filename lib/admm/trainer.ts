@@ -137,7 +137,8 @@ export class AdmmTrainer {
   exportState(): AdmmRunSnapshot {
     const readout = this.runReadout && { readout: { V: this.runReadout.V.slice(), c: this.runReadout.c.slice() } };
     const run = this.batches;
-    if (run) return { kind: 'mini-batch', iteration: run.epoch, rho: [...run.rho], rng: run.rng.getState(), ...readout };
+    if (run)
+      return { kind: 'mini-batch', iteration: run.epoch, rho: [...run.rho], rng: run.rng.getState(), ...readout };
     if (!this.st) throw new AdmmError('exportState: call initialise(data) or fit(data) first', 'ERR_BUSY');
     return { ...takeSnapshot(this.st), ...readout };
   }
@@ -167,7 +168,7 @@ export class AdmmTrainer {
     return this.st;
   }
 
-  /** Mini-batch modes: puts the epoch count, ρ and generator back as they are now (after a failed epoch). */
+  /** Mini-batch modes: a function that puts the epoch count, ρ and generator back as they are now. */
   private markSchedule(): () => void {
     const run = this.batches;
     if (!run) return () => undefined;

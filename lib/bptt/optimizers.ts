@@ -61,14 +61,17 @@ class BaseOptimizer implements Optimizer {
     const { buffers } = state;
     const expected = steps === 0 ? 0 : lengths.length;
     if (!Array.isArray(buffers) || buffers.length !== expected)
-      throw invalidType(`${name}.buffers`, `an array of ${expected} per-parameter buffer lists (${steps} steps)`, buffers);
+      throw invalidType(`${name}.buffers`, `an array of ${expected} per-parameter buffer lists (${steps} steps)`,
+        buffers);
     const copy = buffers.map((list: unknown, i) => {
       if (!Array.isArray(list) || list.length !== this.buffers)
-        throw invalidType(`${name}.buffers[${i}]`, `an array of ${this.buffers} Float32Arrays (${this.options.kind})`, list);
+        throw invalidType(`${name}.buffers[${i}]`, `an array of ${this.buffers} Float32Arrays (${this.options.kind})`,
+          list);
       return list.map((b: unknown, k) => {
         const values = checkFloat32Array(`${name}.buffers[${i}][${k}]`, b, lengths[i]);
         for (let j = 0; j < values.length; j++)
-          if (values[j] - values[j] !== 0) throw invalidRange(`${name}.buffers[${i}][${k}]`, `finite — element ${j} is ${values[j]}`);
+          if (values[j] - values[j] !== 0)
+            throw invalidRange(`${name}.buffers[${i}][${k}]`, `finite — element ${j} is ${values[j]}`);
         return values.slice();
       });
     });

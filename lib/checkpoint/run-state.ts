@@ -29,17 +29,21 @@ interface Sizes {
 }
 
 /** Adds the run state's tensors to `tensors` and returns its `admm` metadata entry. */
-export function encodeAdmmState(state: AdmmRunSnapshot, task: TaskInfo | undefined, sizes: Sizes, tensors: Map<string, Tensor>): string {
+export function encodeAdmmState(
+  state: AdmmRunSnapshot, task: TaskInfo | undefined, sizes: Sizes, tensors: Map<string, Tensor>
+): string {
   const { h, K } = sizes;
   let entry: Record<string, unknown>;
   if (state.kind === 'mini-batch') {
     const { iteration, rho, rng } = state;
     entry = { kind: 'mini-batch', iteration, rho, rng };
   } else {
-    if (!task) throw invalidRange('checkpoint.task', 'given with admmState (its sequenceLength and lossSteps shape the state)');
+    if (!task)
+      throw invalidRange('checkpoint.task', 'given with admmState (its sequenceLength and lossSteps shape the state)');
     const T = task.sequenceLength, L = task.lossSteps === 'every' ? T : 1;
     const N = state.A.length / (T * h);
-    if (!Number.isInteger(N) || N < 1) throw invalidRange('checkpoint.admmState.A', `of length N·T·h = N·${T}·${h}`, state.A);
+    if (!Number.isInteger(N) || N < 1)
+      throw invalidRange('checkpoint.admmState.A', `of length N·T·h = N·${T}·${h}`, state.A);
     for (const key of SNAPSHOT_ARRAYS) {
       const shape = key === 'O' || key === 'M3' ? [N, L, K] : [N, T, h];
       tensors.set(`admm.${key}`, { data: state[key], shape });
@@ -54,7 +58,7 @@ export function encodeAdmmState(state: AdmmRunSnapshot, task: TaskInfo | undefin
   return JSON.stringify(entry);
 }
 
-/** Takes the F32 tensor `key` of `shape` out of the file's tensors (an error naming the file if it is not there). */
+/** Takes the F32 tensor `key` of `shape` out of the file's tensors (an error naming the file if it differs). */
 export type TakeTensor = (key: string, shape: number[]) => Float32Array;
 
 function readRho(where: string, value: unknown): [number, number, number] {
@@ -97,10 +101,12 @@ export function decodeAdmmState(
       theta: { uwb: 0, a: 0, s: 0, vc: 0 },
       beta: checkNumber(`${where}.beta`, raw.beta, 0),
     };
-    for (const k of ['uwb', 'a', 's', 'vc'] as const) persistent.theta[k] = checkNumber(`${where}.theta.${k}`, theta[k], 0, Infinity, true);
+    for (const k of ['uwb', 'a', 's', 'vc'] as const)
+      persistent.theta[k] = checkNumber(`${where}.theta.${k}`, theta[k], 0, Infinity, true);
     state = persistent;
   }
-  if (tensors.has('admm.V') || tensors.has('admm.c')) state.readout = { V: take('admm.V', [K, h]), c: take('admm.c', [K]) };
+  if (tensors.has('admm.V') || tensors.has('admm.c'))
+    state.readout = { V: take('admm.V', [K, h]), c: take('admm.c', [K]) };
   return state;
 }
 
@@ -112,29 +118,37 @@ function weightShapes({ d, h, K }: Sizes & { d: number }): number[][] {
 }
 
 /** Adds the BPTT state's tensors to `tensors` and returns its `bptt` metadata entry. */
-export function encodeBpttState(state: BpttStateSnapshot, sizes: Sizes & { d: number }, tensors: Map<string, Tensor>): string {
+export function encodeBpttState(
+  state: BpttStateSnapshot, sizes: Sizes & { d: number }, tensors: Map<string, Tensor>
+): string {
   const { iteration, optimizer, rng } = state, shapes = weightShapes(sizes);
   const buffers = optimizer.buffers.length === 0 ? 0 : optimizer.buffers[0].length;
   if (optimizer.buffers.length !== 0 && optimizer.buffers.length !== WEIGHTS.length)
-    throw invalidRange('checkpoint.bpttState.optimizer.buffers', `one list per weight (${WEIGHTS.length})`, optimizer.buffers);
+    throw invalidRange('checkpoint.bpttState.optimizer.buffers', `one list per weight (${WEIGHTS.length})`,
+      optimizer.buffers);
   optimizer.buffers.forEach((list, i) => {
-    if (list.length !== buffers) throw invalidRange(`checkpoint.bpttState.optimizer.buffers[${i}]`, `${buffers} buffers`, list);
+    if (list.length !== buffers)
+      throw invalidRange(`checkpoint.bpttState.optimizer.buffers[${i}]`, `${buffers} buffers`, list);
     list.forEach((data, k) => tensors.set(`bptt.${WEIGHTS[i]}.${k}`, { data, shape: shapes[i] }));
   });
   return JSON.stringify({ iteration, steps: optimizer.steps, buffers, rng });
 }
 
 /** Decodes the `bptt` entry `raw` (already parsed, an object) and takes its tensors with `take`. */
-export function decodeBpttState(where: string, raw: Record<string, unknown>, sizes: Sizes & { d: number }, take: TakeTensor): BpttStateSnapshot {
+export function decodeBpttState(
+  where: string, raw: Record<string, unknown>, sizes: Sizes & { d: number }, take: TakeTensor
+): BpttStateSnapshot {
   const steps = checkInteger(`${where}.steps`, raw.steps, 0);
   // 3 is the most any optimizer keeps (RMSprop); none before the first update.
   const buffers = checkInteger(`${where}.buffers`, raw.buffers, steps === 0 ? 0 : 1, steps === 0 ? 0 : 3);
   const shapes = weightShapes(sizes);
+  const perWeight = (w: string, i: number) =>
+    Array.from({ length: buffers }, (_, k) => take(`bptt.${w}.${k}`, shapes[i]));
   return {
     iteration: checkInteger(`${where}.iteration`, raw.iteration, 0),
     optimizer: {
       steps,
-      buffers: buffers === 0 ? [] : WEIGHTS.map((w, i) => Array.from({ length: buffers }, (_, k) => take(`bptt.${w}.${k}`, shapes[i]))),
+      buffers: buffers === 0 ? [] : WEIGHTS.map(perWeight),
     },
     rng: Random.fromState(raw.rng, `${where}.rng`).getState(),
   };

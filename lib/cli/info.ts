@@ -37,12 +37,13 @@ export function registerInfo(program: Command): void {
         if (ck.vocabulary) lines.push(`vocabulary: ${ck.vocabulary.size} characters`);
         if (ck.trainer) lines.push(`trainer: ${ck.trainer.kind}, ${ck.trainer.iteration} iterations, options ${JSON.stringify(ck.trainer.options)}`);
         const st = info.admmState;
-        const what = st?.kind === 'mini-batch' ? 'mini-batch schedule and shuffling generator' : `${st?.sequences} sequences`;
+        const what =
+          st?.kind === 'mini-batch' ? 'mini-batch schedule and shuffling generator' : `${st?.sequences} sequences`;
         const readout = st?.refittedReadout ? ', readout before its refit' : '';
-        if (!ck.bpttState || st)
-          lines.push(st ? `ADMM state: iteration ${st.iteration}, ${what}, rho ${st.rho.join('/')}${readout}` : 'ADMM state: none');
-        if (info.bpttState)
-          lines.push(`BPTT state: epoch ${info.bpttState.iteration}, ${info.bpttState.steps} optimizer steps, shuffling generator`);
+        if (st) lines.push(`ADMM state: iteration ${st.iteration}, ${what}, rho ${st.rho.join('/')}${readout}`);
+        const bptt = info.bpttState;
+        if (bptt) lines.push(`BPTT state: epoch ${bptt.iteration}, ${bptt.steps} optimizer steps, shuffling generator`);
+        if (!st && !bptt) lines.push('ADMM state: none');
         process.stdout.write(lines.join('\n') + '\n');
       }
       process.exitCode = EXIT.ok;
@@ -54,5 +55,6 @@ function describeAdmmState(state: AdmmRunSnapshot | undefined, floatsPerSequence
   if (!state) return null;
   const { iteration, rho } = state, refittedReadout = state.readout !== undefined;
   if (state.kind === 'mini-batch') return { kind: state.kind, iteration, rho, sequences: null, refittedReadout };
-  return { kind: 'persistent' as const, iteration, rho, sequences: state.A.length / floatsPerSequence, refittedReadout };
+  const sequences = state.A.length / floatsPerSequence;
+  return { kind: 'persistent' as const, iteration, rho, sequences, refittedReadout };
 }

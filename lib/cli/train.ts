@@ -53,8 +53,9 @@ export function registerTrain(program: Command): void {
     .command('train')
     .description('train a model and save it as a checkpoint')
     .option('-o, --out <file>', 'checkpoint to write', 'model.safetensors')
-    .option('--resume <checkpoint>', 'continue from a checkpoint (its model, trainer options and ADMM state)')
-    .option('--reset-state', 'with --resume: start the run state afresh (ADMM auxiliaries, duals, ρ, shuffling; BPTT optimizer, shuffling) instead of restoring it')
+    .option('--resume <checkpoint>', 'continue from a checkpoint (its model, trainer options and run state)')
+    .option('--reset-state', 'with --resume: start the run state (ADMM auxiliaries, duals, ρ, shuffling; ' +
+      'BPTT optimizer, shuffling) afresh instead of restoring it')
     .option('--hidden <h>', 'hidden units', integer(1, 1 << 14), 32)
     .addOption(new Option('--init <scheme>', 'weight initialisation').choices(INIT_SCHEMES).default('normal'))
     .option('--init-scale <s>', 'σ (normal), half-width (uniform) or gain (glorot, orthogonal)', number(0))
@@ -75,8 +76,9 @@ export function registerTrain(program: Command): void {
     .option('--clip-grad-norm <c>', 'BPTT: clip the global gradient norm', number(0, Infinity, true))
     .option('--shuffle-seed <n>', 'BPTT: seed of the mini-batch shuffling', integer(0, 2 ** 32 - 1))
     .option('--checkpoint-every <n>', 'also save the checkpoint every n iterations', integer(1))
-    .addOption(new Option('--state <when>', 'save the run state for an exact resume (persistent ADMM: auxiliaries, duals, ρ; ' +
-      'mini-batch ADMM: ρ, shuffling; BPTT: optimizer, shuffling); auto: when ≤ 256 MiB').choices(['auto', 'always', 'never']).default('auto'))
+    .addOption(new Option('--state <when>', 'save the run state for an exact resume (persistent ADMM: ' +
+      'auxiliaries, duals, ρ; mini-batch ADMM: ρ, shuffling; BPTT: optimizer, shuffling); auto: when ≤ 256 MiB')
+      .choices(['auto', 'always', 'never']).default('auto'))
     .option('-q, --quiet', 'no progress bar')
     .option('--json', 'print the summary as JSON');
   addDataOptions(cmd, 'train');
@@ -157,7 +159,8 @@ async function train(flags: TrainFlags): Promise<number> {
       const fresh = persistent
         ? 'auxiliaries re-initialised by a forward pass, duals zero, ρ initial'
         : `ρ initial, shuffling restarted from seed ${admm.options.seed}`;
-      log(flags, `resuming from ${flags.resume}: ${flags.resetState ? '--reset-state:' : 'no ADMM state saved;'} ${fresh}`);
+      const why = flags.resetState ? '--reset-state:' : 'no ADMM state saved;';
+      log(flags, `resuming from ${flags.resume}: ${why} ${fresh}`);
     }
   } else if (saved?.bpttState && !flags.resetState) {
     const bptt = trainer;
@@ -169,7 +172,8 @@ async function train(flags: TrainFlags): Promise<number> {
       }
     });
     resume = true;
-    log(flags, `resuming BPTT at epoch ${saved.bpttState.iteration} with the saved optimizer state and shuffling generator`);
+    const epoch = saved.bpttState.iteration;
+    log(flags, `resuming BPTT at epoch ${epoch} with the saved optimizer state and shuffling generator`);
   } else if (saved) {
     const why = flags.resetState ? '--reset-state:' : 'no BPTT state saved;';
     log(flags, `resuming from ${flags.resume}: ${why} weights restored, optimizer state and shuffling start afresh`);
@@ -186,7 +190,7 @@ async function train(flags: TrainFlags): Promise<number> {
   const progress = new ProgressBar({ total: flags.iterations, quiet: flags.quiet });
   let lastIteration = base, done = 0;
 
-  /** Whether to save a run state of `bytes` (the mini-batch schedule is a few numbers, the persistent one N·T·h floats). */
+  /** Whether to save a run state of `bytes` (mini-batch ADMM: a few numbers; persistent: 7 N·T·h floats). */
   const includeState = (what: string, bytes: number): boolean => {
     if (flags.state === 'never') return false;
     const include = flags.state === 'always' || bytes <= AUTO_STATE_BYTES;
@@ -198,7 +202,8 @@ async function train(flags: TrainFlags): Promise<number> {
       const state = trainer.exportState(), perWeight = state.optimizer.buffers[0]?.length ?? 0;
       return includeState('BPTT', 4 * model.parameterCount * perWeight) ? { bpttState: state } : {};
     }
-    if (trainer.options.mode !== 'persistent') return includeState('ADMM', 0) ? { admmState: trainer.exportState() } : {};
+    if (trainer.options.mode !== 'persistent')
+      return includeState('ADMM', 0) ? { admmState: trainer.exportState() } : {};
     const state = trainer.state;
     return state && includeState('ADMM', state.bytes) ? { admmState: trainer.exportState() } : {};
   };
