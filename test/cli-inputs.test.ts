@@ -261,6 +261,21 @@ test('D7: with --state never or --reset-state a mini-batch resume restarts ρ an
   t.regex(ok(t, ['info', 'reset2.st']).stdout, /ADMM state: iteration 1, mini-batch schedule and shuffling generator/);
 });
 
+test('D7: a run state that does not fit the file\'s trainer is a bad file for info and --resume', (t) => {
+  const options = (edit: (o: Record<string, unknown>) => void) => (v: Record<string, unknown>) =>
+    edit(v.options as Record<string, unknown>);
+  ok(t, ['train', '--text', 'corpus.txt', ...quick, '--trainer', 'bptt', '--batch-size', '8', '-o', 'adam.st']);
+  editMetadata(at('adam.st'), at('sgd.st'), 'trainer', options((o) => (o.optimizer = { kind: 'momentum', lr: 0.1 })));
+  fails(t, ['info', 'sgd.st'], 1,
+    /sgd\.st: __metadata__\.bptt: snapshot\.optimizer\.buffers\[0\] must be an array of 1/);
+  fails(t, ['train', '--text', 'corpus.txt', '--resume', 'sgd.st', '-n', '1', '-q', '-o', 'x.st'], 1,
+    /sgd\.st: __metadata__\.bptt/);
+  ok(t, ['train', '--text', 'corpus.txt', ...quick, '--batch-size', '8', '-o', 'mb.st']);
+  editMetadata(at('mb.st'), at('mbp.st'), 'trainer', options((o) => (o.mode = 'persistent')));
+  fails(t, ['info', 'mbp.st'], 1,
+    /mbp\.st: __metadata__\.admm is a mini-batch state, but the trainer's mode is 'persistent'/);
+});
+
 test('D7 (CLI part): the iteration count continues across --resume in the mini-batch and --reset-state runs', (t) => {
   const train = ['train', '--text', 'corpus.txt', ...quick.filter((f) => f !== '-n' && f !== '1'), '--json'];
   ok(t, [...train, '-n', '2', '-o', 'r2.st']);

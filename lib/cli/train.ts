@@ -10,7 +10,6 @@ import type { Checkpoint, LoadedCheckpoint, TrainerInfo } from '../checkpoint/fo
 import { INIT_SCHEMES, type InitScheme } from '../init';
 import { RNN, type RNNConfig } from '../rnn';
 import { openCheckpoint, savedTrainer } from './checkpoint-file';
-import { fromFile } from './file-errors';
 import { type DataFlags, addDataOptions, loadData } from './data-options';
 import { checkWritable, saveCheckpointTo } from './output-file';
 import { ProgressBar } from './progress';
@@ -163,14 +162,7 @@ async function train(flags: TrainFlags): Promise<number> {
       log(flags, `resuming from ${flags.resume}: ${why} ${fresh}`);
     }
   } else if (saved?.bpttState && !flags.resetState) {
-    const bptt = trainer;
-    fromFile(flags.resume!, () => {
-      try {
-        bptt.restoreState(saved.bpttState!);
-      } catch (e) {
-        throw new RangeError(`${flags.resume}: __metadata__.bptt: ${(e as Error).message}`);
-      }
-    });
+    trainer.restoreState(saved.bpttState);  // checked against the optimizer by openCheckpoint
     resume = true;
     const epoch = saved.bpttState.iteration;
     log(flags, `resuming BPTT at epoch ${epoch} with the saved optimizer state and shuffling generator`);
