@@ -2,7 +2,14 @@
  * Seeded pseudo-random numbers (xoshiro128**, seeded through splitmix32), so the same seed
  * gives the same weights, shuffles and runs on every machine.
  */
-import { checkInteger } from './validate';
+import { invalidRange, invalidType } from './errors';
+import { checkInteger, checkNumber, checkObject } from './validate';
+
+/** A generator's complete state: the four xoshiro words and the spare normal of Box–Muller. */
+export interface RandomState {
+  words: [number, number, number, number];
+  spareNormal?: number;
+}
 
 export class Random {
   private s0: number;
@@ -25,6 +32,27 @@ export class Random {
     this.s1 = split();
     this.s2 = split();
     this.s3 = split();
+  }
+
+  /** A copy of the state; fromState(state) continues the sequence exactly (JSON-safe). */
+  getState(): RandomState {
+    const words: RandomState['words'] = [this.s0 >>> 0, this.s1 >>> 0, this.s2 >>> 0, this.s3 >>> 0];
+    return this.spareNormal === undefined ? { words } : { words, spareNormal: this.spareNormal };
+  }
+
+  /** A generator that continues from `state` (from getState); `name` prefixes validation errors. */
+  static fromState(state: unknown, name = 'state'): Random {
+    checkObject(name, state);
+    const { words, spareNormal } = state;
+    if (!Array.isArray(words) || words.length !== 4)
+      throw invalidType(`${name}.words`, 'four 32-bit unsigned integers', words);
+    const w = words.map((v, i) => checkInteger(`${name}.words[${i}]`, v, 0, 2 ** 32 - 1));
+    // xoshiro's all-zero state is a fixed point (it yields only zeros); no seed reaches it.
+    if (w.every((v) => v === 0)) throw invalidRange(`${name}.words`, 'not all zero (no seed gives that state)');
+    const random = new Random(0);
+    [random.s0, random.s1, random.s2, random.s3] = w;
+    if (spareNormal !== undefined) random.spareNormal = checkNumber(`${name}.spareNormal`, spareNormal);
+    return random;
   }
 
   /** Uniform 32-bit unsigned integer. */

@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import test from 'ava';
-import { AdmmTrainer, RNN } from '../lib';
+import { AdmmTrainer, type AdmmStateSnapshot, RNN } from '../lib';
 import { CHECKPOINT_FORMAT, decodeCheckpoint, decodeSafetensors, encodeCheckpoint, encodeSafetensors, readCheckpoint, saveCheckpoint, writeFileAtomic, type Checkpoint } from '../lib/checkpoint';
 import { Vocabulary } from '../lib/text';
 import { randomProblem, withoutTimes } from './problems';
@@ -152,7 +152,7 @@ test('an explicitly re-initialised resume starts the auxiliaries afresh from the
   const trainer = new AdmmTrainer(back.model, back.trainer!.options);
   const { history } = await trainer.fit(data, { maxIterations: 1 });
   t.is(history[0].iteration, 1);
-  t.notDeepEqual(trainer.exportState().M1, checkpoint.admmState!.M1);
+  t.notDeepEqual((trainer.exportState() as AdmmStateSnapshot).M1, (checkpoint.admmState as AdmmStateSnapshot).M1);
 });
 
 test('restoreState refuses a snapshot of another size and keeps the previous state', async (t) => {

@@ -4,7 +4,7 @@
  * and loss layout, with a chunk size that does not divide N.
  */
 import test from 'ava';
-import { AdmmTrainer, RNN } from '../lib';
+import { AdmmTrainer, type AdmmStateSnapshot, RNN } from '../lib';
 import { AUTO_CHUNK_ABOVE_BYTES, AUTO_CHUNK_CACHE_BYTES, automaticChunkSize } from '../lib/admm/options';
 import { type ProblemSpec, randomProblem } from './problems';
 
@@ -70,7 +70,7 @@ test('a chunked state round-trips through exportState / restoreState', async (t)
   const p = randomProblem(SPECS[0]);
   const trainer = new AdmmTrainer(p.model, { mode: 'persistent', rho: 10, chunkSize: 16 });
   await trainer.fit(p.data, { maxIterations: 2 });
-  const saved = trainer.exportState();
+  const saved = trainer.exportState() as AdmmStateSnapshot;
   t.is(saved.TA.length, saved.A.length);
   const weights = p.model.clone();
   const next = (await trainer.fit(p.data, { maxIterations: 1, resume: true })).history[0];

@@ -217,6 +217,65 @@ test('D22: a NUL character in a text is refused, naming the file, the line and t
     /utf16\.txt contains a NUL character .* at line 1, column 2: .*UTF-16/);
 });
 
+/** A checkpoint's metadata, without the time and generator of its save. */
+function savedMetadata(file: string): Record<string, string> {
+  const bytes = fs.readFileSync(at(file));
+  const n = Number(bytes.readBigUInt64LE(0));
+  const { created: _c, generator: _g, ...rest } = JSON.parse(bytes.subarray(8, 8 + n).toString('utf8')).__metadata__;
+  return rest;
+}
+
+const RESUMED_RUNS = [['--mode', 'adjoint'], ['--mode', 'local-duals'], ['--mode', 'sweeps'], ['--mode', 'persistent'],
+  ['--trainer', 'bptt', '--lr', '0.01']];
+for (const flags of RESUMED_RUNS)
+  test(`D7: train ${flags.join(' ')}: -n 2, then --resume -n 2 equals -n 4 bit for bit`, (t) => {
+    const name = flags.join('').replace(/[^a-z0-9]/g, '');
+    const train = ['train', '--text', 'corpus.txt', '--sequence-length', '8', '--hidden', '4', '--batch-size', '8',
+      '-q', '--json'];
+    const four = JSON.parse(ok(t, [...train, ...flags, '-n', '4', '-o', `${name}4.st`]).stdout);
+    ok(t, [...train, ...flags, '-n', '2', '-o', `${name}2.st`]);
+    const resume = ['train', '--text', 'corpus.txt', '--resume', `${name}2.st`, '-n', '2', '--json'];
+    const resumed = run([...resume, '-o', `${name}r.st`]);
+    t.is(resumed.status, 0, resumed.stderr);
+    t.regex(resumed.stderr, /resuming (ADMM at iteration|BPTT at epoch) 2 with the saved/);
+    const summary = JSON.parse(resumed.stdout);
+    t.is(summary.iteration, 4);
+    t.is(summary.loss, four.loss);
+    // The metadata holds the trainer, its count and run state (ρ, generator); sha256 covers every tensor.
+    const straight = savedMetadata(`${name}4.st`);
+    t.deepEqual(savedMetadata(`${name}r.st`), straight);
+    t.truthy(straight.admm ?? straight.bptt);
+  });
+
+test('D7: with --state never or --reset-state a mini-batch resume restarts ρ and the shuffling, and says so', (t) => {
+  const train = ['train', '--text', 'corpus.txt', '--sequence-length', '8', '--hidden', '4', '--batch-size', '8',
+    '--json'];
+  ok(t, [...train, '-q', '-n', '1', '--state', 'never', '-o', 'never.st']);
+  t.false('admm' in savedMetadata('never.st'));
+  const resumed = ok(t, ['train', '--text', 'corpus.txt', '--resume', 'never.st', '-n', '1', '-o', 'never2.st']);
+  t.regex(resumed.stderr, /no ADMM state saved; ρ initial, shuffling restarted from seed 0/);
+  ok(t, [...train, '-q', '-n', '1', '-o', 'reset.st']);
+  const reset = ok(t, ['train', '--text', 'corpus.txt', '--resume', 'reset.st', '--reset-state', '-n', '1',
+    '-o', 'reset2.st']);
+  t.regex(reset.stderr, /--reset-state: ρ initial, shuffling restarted/);
+  t.regex(ok(t, ['info', 'reset2.st']).stdout, /ADMM state: iteration 1, mini-batch schedule and shuffling generator/);
+});
+
+test('D7: a run state that does not fit the file\'s trainer is a bad file for info and --resume', (t) => {
+  const options = (edit: (o: Record<string, unknown>) => void) => (v: Record<string, unknown>) =>
+    edit(v.options as Record<string, unknown>);
+  ok(t, ['train', '--text', 'corpus.txt', ...quick, '--trainer', 'bptt', '--batch-size', '8', '-o', 'adam.st']);
+  editMetadata(at('adam.st'), at('sgd.st'), 'trainer', options((o) => (o.optimizer = { kind: 'momentum', lr: 0.1 })));
+  fails(t, ['info', 'sgd.st'], 1,
+    /sgd\.st: __metadata__\.bptt: snapshot\.optimizer\.buffers\[0\] must be an array of 1/);
+  fails(t, ['train', '--text', 'corpus.txt', '--resume', 'sgd.st', '-n', '1', '-q', '-o', 'x.st'], 1,
+    /sgd\.st: __metadata__\.bptt/);
+  ok(t, ['train', '--text', 'corpus.txt', ...quick, '--batch-size', '8', '-o', 'mb.st']);
+  editMetadata(at('mb.st'), at('mbp.st'), 'trainer', options((o) => (o.mode = 'persistent')));
+  fails(t, ['info', 'mbp.st'], 1,
+    /mbp\.st: __metadata__\.admm is a mini-batch state, but the trainer's mode is 'persistent'/);
+});
+
 test('D7 (CLI part): the iteration count continues across --resume in the mini-batch and --reset-state runs', (t) => {
   const train = ['train', '--text', 'corpus.txt', ...quick.filter((f) => f !== '-n' && f !== '1'), '--json'];
   ok(t, [...train, '-n', '2', '-o', 'r2.st']);

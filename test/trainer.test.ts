@@ -1,6 +1,6 @@
 /** AdmmTrainer behaviour: learning, determinism, stopping, ρ policies, event loop, faults. */
 import test from 'ava';
-import { AdmmTrainer, RNN, loadMnist10k, type AdmmIterationRecord } from '../lib';
+import { AdmmTrainer, type AdmmStateSnapshot, RNN, loadMnist10k, type AdmmIterationRecord } from '../lib';
 import { randomProblem, withoutTimes } from './problems';
 
 /** METHOD.md's full-batch loop (not the default mode). */
@@ -52,7 +52,7 @@ test('the persistent record reports ρ1‖μ1_t‖ per step as stepSignal', asyn
   const signal = history[1].stepSignal!;
   t.is(signal.length, T);
   // Recomputed from the exported state: μ1 there is already rescaled to the next ρ1, λ1 = ρ1 μ1 is not.
-  const snap = trainer.exportState();
+  const snap = trainer.exportState() as AdmmStateSnapshot;
   for (let step = 0; step < T; step++) {
     let sq = 0;
     for (let n = 0; n < 20; n++) for (let i = 0; i < h; i++) sq += snap.M1[(n * T + step) * h + i] ** 2;

@@ -103,7 +103,11 @@ export interface FitOptions {
   signal?: AbortSignal;
   /** Called after every iteration; return `false` to stop. */
   onIteration?: (record: AdmmIterationRecord) => void | boolean | Promise<void | boolean>;
-  /** Continue from the trainer's current auxiliaries, duals and ρ instead of a fresh forward pass. */
+  /**
+   * Continue the trainer's run (or the one restoreState put in) instead of starting afresh:
+   * persistent mode from its auxiliaries, duals and ρ; mini-batch modes from their epoch count, ρ
+   * and shuffling generator; both from the readout before the last fit's readoutRefit.
+   */
   resume?: boolean;
 }
 

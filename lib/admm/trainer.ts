@@ -11,6 +11,7 @@ import { PlateauDetector, drain, handOver } from '../fit';
 import { type TrainingData, inputLayout, lossForTargets, nativeShape, targetLayout } from '../data';
 import { forChunks } from '../chunked';
 import { AdmmError, invalidType } from '../errors';
+import { checkObject } from '../validate';
 import { summariseLoss } from '../loss';
 import { native } from '../native';
 import { RNN, type WeightName } from '../rnn';
@@ -23,7 +24,9 @@ import type { AdmmIterationRecord, FitResult, FitStatus } from './record';
 import { ResyncEngine } from './resync';
 import { type Triple, nextRho, rhoIsScheduled } from './rho';
 import { AdmmState } from './state';
-import { type AdmmStateSnapshot, applySnapshot, takeSnapshot } from './snapshot';
+import {
+  type AdmmRunSnapshot, type RunReadout, applySnapshot, readMiniBatchSnapshot, readRunReadout, takeSnapshot,
+} from './snapshot';
 import { Random } from '../random';
 import { refitReadout } from '../readout';
 import type { NativeInputs, NativeShape } from '../native';
@@ -66,6 +69,8 @@ export class AdmmTrainer {
   readonly options: Readonly<ResolvedTrainerOptions>;
   private st: AdmmState | undefined;
   private batches: MiniBatchRun | undefined;
+  /** The (V, c) before the readoutRefit that ended the last fit: a resumed fit continues from it. */
+  private runReadout: RunReadout | undefined;
   private running = false;
 
   constructor(model: RNN, options: AdmmTrainerOptions = {}) {
@@ -108,7 +113,7 @@ export class AdmmTrainer {
     if (!loss) throw invalidType('data.targets', 'an Int32Array of class ids or a Float32Array of values', data.targets);
     const shape = nativeShape(model, layout.N, layout.T, o.lossSteps);
     const targets = targetLayout('data.targets', data.targets, shape, loss, o.lossSteps);
-    this.st = this.batches = undefined;
+    this.st = this.batches = this.runReadout = undefined;
     if (o.mode !== 'persistent') {
       const engine = new ResyncEngine(model, shape, layout.native, targets, { ...o, mode: o.mode });
       const outputs = shape.N * (shape.everyStep ? shape.T : 1) * shape.K;
@@ -123,28 +128,52 @@ export class AdmmTrainer {
     this.st = st;
   }
 
-  /** A copy of the run's auxiliaries, duals, ρ, θ, β and iteration count (for a checkpoint). */
-  exportState(): AdmmStateSnapshot {
-    return takeSnapshot(this.requireState());
+  /**
+   * A copy of what the run carries into its next iteration, for a checkpoint. Persistent mode:
+   * auxiliaries, duals, ρ, θ, β and the iteration count. Mini-batch modes: the epoch count, the
+   * next ρ and the shuffling generator. Both: the (V, c) to continue from if a readoutRefit
+   * replaced the model's at the end of the last fit.
+   */
+  exportState(): AdmmRunSnapshot {
+    const readout = this.runReadout && { readout: { V: this.runReadout.V.slice(), c: this.runReadout.c.slice() } };
+    const run = this.batches;
+    if (run)
+      return { kind: 'mini-batch', iteration: run.epoch, rho: [...run.rho], rng: run.rng.getState(), ...readout };
+    if (!this.st) throw new AdmmError('exportState: call initialise(data) or fit(data) first', 'ERR_BUSY');
+    return { ...takeSnapshot(this.st), ...readout };
   }
 
   /**
    * Continues a run saved with exportState(): validates `data` as initialise() does (it must be
    * the data of the saved run), then copies the snapshot in; fit(data, { resume: true }) then
-   * reproduces the uninterrupted run. On a bad snapshot the previous state is kept.
+   * reproduces the uninterrupted run bit for bit, in every mode. On a bad snapshot the previous
+   * state is kept. Returns the persistent mode's state (undefined in the mini-batch modes).
    */
-  async restoreState(data: TrainingData, snapshot: AdmmStateSnapshot): Promise<AdmmState> {
+  async restoreState(data: TrainingData, snapshot: AdmmRunSnapshot): Promise<AdmmState | undefined> {
     if (this.running) throw new AdmmError('AdmmTrainer: a fit is running on this trainer', 'ERR_BUSY');
-    const previous = this.st;
-    await this.initialise(data);
-    const st = this.requireState();  // persistent mode only: the mini-batch modes keep no such state
+    checkObject('snapshot', snapshot);
+    const mode = this.options.mode;
+    const schedule = mode === 'persistent' ? undefined : readMiniBatchSnapshot(snapshot, mode);
+    const readout = readRunReadout(snapshot, this.model);
+    const previous = { st: this.st, batches: this.batches, readout: this.runReadout };
     try {
-      applySnapshot(st, snapshot);
+      await this.initialise(data);
+      if (schedule) Object.assign(this.batches!, { epoch: schedule.iteration, rho: schedule.rho, rng: schedule.rng });
+      else applySnapshot(this.st!, snapshot);
     } catch (e) {
-      this.st = previous;
+      ({ st: this.st, batches: this.batches, readout: this.runReadout } = previous);
       throw e;
     }
-    return st;
+    this.runReadout = readout;
+    return this.st;
+  }
+
+  /** Mini-batch modes: a function that puts the epoch count, ρ and generator back as they are now. */
+  private markSchedule(): () => void {
+    const run = this.batches;
+    if (!run) return () => undefined;
+    const { epoch, rho } = run, rng = run.rng.getState();
+    return () => Object.assign(run, { epoch, rho, rng: Random.fromState(rng) });
   }
 
   // ---- the blocks, in METHOD.md's order -------------------------------------------------
@@ -301,6 +330,8 @@ export class AdmmTrainer {
       const result: FitResult = { status, message, history, seconds: 0 };
       if (this.options.readoutRefit && status !== 'diverged' && status !== 'singular' && status !== 'aborted') {
         this.model.unlock();  // the run is over: the weights are consistent
+        // A resumed fit goes on from the readout before the refit, as the uninterrupted run would.
+        this.runReadout = { V: this.model.V.slice(), c: this.model.c.slice() };
         refitReadout(this.model, data, { lossSteps: this.options.lossSteps });
         const e = this.model.evaluate(data, { lossSteps: this.options.lossSteps, loss: this.options.loss });
         result.refit = { loss: e.loss, accuracy: e.accuracy };
@@ -310,11 +341,18 @@ export class AdmmTrainer {
     };
     try {
       if (!opts.resume || !(this.st || this.batches)) await this.initialise(data);
-      else this.checkResumable(data);
+      else {
+        this.checkResumable(data);
+        if (this.runReadout) {
+          this.model.V.set(this.runReadout.V);
+          this.model.c.set(this.runReadout.c);
+          this.runReadout = undefined;
+        }
+      }
       const plateau = new PlateauDetector(opts.plateau);
       for (let i = 0; i < opts.maxIterations; i++) {
         if (opts.signal?.aborted) return finish('aborted', `aborted before iteration ${this.completed + 1}`);
-        const saved = snapshot(this.model);
+        const saved = snapshot(this.model), restoreSchedule = this.markSchedule();
         const poisoned = firstNonFinite(saved);
         if (poisoned) return finish('diverged', `model weights are not finite before iteration ${this.completed + 1}: ${poisoned}`);
         let record: AdmmIterationRecord;
@@ -322,12 +360,14 @@ export class AdmmTrainer {
           record = this.options.mode === 'persistent' ? await this.step(opts.signal) : await this.epoch(opts.signal);
         } catch (e) {
           this.model.setWeightsUnchecked(saved);
+          restoreSchedule();
           return this.failure(e, finish);
         }
         const persistent = this.options.mode === 'persistent';
         const bad = firstNonFinite({ loss: record.loss, ...(persistent ? { lagrangian: record.lagrangian } : {}), ...this.model.weights() });
         if (bad) {
           this.model.setWeightsUnchecked(saved);
+          restoreSchedule();
           return finish('diverged', `non-finite value at iteration ${record.iteration}: ${bad}; weights of the previous iteration kept`);
         }
         record.elapsed = (performance.now() - started) / 1000;

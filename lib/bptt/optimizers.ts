@@ -4,15 +4,33 @@
  * keeps per-parameter state (Float32Array, like torch's float32 buffers) indexed by position.
  */
 import { invalidRange, invalidType } from '../errors';
-import { checkFloat32Array } from '../validate';
+import { checkFloat32Array, checkInteger, checkObject } from '../validate';
 import { type ResolvedOptimizerOptions, resolveOptimizerOptions } from './optimizer-options';
+
+/**
+ * An optimizer's progress: the update count and, per parameter, its state buffers (momentum,
+ * squared averages…; none before the first update).
+ */
+export interface OptimizerState {
+  steps: number;
+  buffers: Float32Array[][];
+}
 
 export interface Optimizer {
   readonly options: Readonly<ResolvedOptimizerOptions>;
   /** Updates completed so far. */
   readonly steps: number;
+  /** State buffers per parameter: 1 (SGD, momentum, Adagrad), 2 (Adam) or 3 (RMSprop). */
+  readonly buffersPerParameter: number;
   /** One update of every parameter from its gradient (gradients are not modified). */
   step(params: readonly Float32Array[], grads: readonly Float32Array[]): void;
+  /** A copy of the progress, so a run can be checkpointed and continued bit for bit. */
+  exportState(): OptimizerState;
+  /**
+   * Continues from exportState()'s copy: `lengths` are the parameters' sizes, which the
+   * buffers must match (all parameters, or none before the first update). Checks, then copies.
+   */
+  restoreState(state: unknown, lengths: readonly number[], name?: string): void;
 }
 
 type Update = (p: Float32Array, g: Float32Array, state: Float32Array[], step: number) => void;
@@ -20,7 +38,7 @@ type Update = (p: Float32Array, g: Float32Array, state: Float32Array[], step: nu
 /** Shared bookkeeping: step count, lazily created state buffers, the weight-decayed gradient. */
 class BaseOptimizer implements Optimizer {
   steps = 0;
-  private readonly state: Float32Array[][] = [];
+  private state: Float32Array[][] = [];
 
   constructor(
     readonly options: Readonly<ResolvedOptimizerOptions>,
@@ -28,6 +46,38 @@ class BaseOptimizer implements Optimizer {
     private readonly update: Update,
     private readonly initial = 0
   ) {}
+
+  get buffersPerParameter(): number {
+    return this.buffers;
+  }
+
+  exportState(): OptimizerState {
+    return { steps: this.steps, buffers: this.state.map((list) => list.map((b) => b.slice())) };
+  }
+
+  restoreState(state: unknown, lengths: readonly number[], name = 'state'): void {
+    checkObject(name, state);
+    const steps = checkInteger(`${name}.steps`, state.steps, 0);
+    const { buffers } = state;
+    const expected = steps === 0 ? 0 : lengths.length;
+    if (!Array.isArray(buffers) || buffers.length !== expected)
+      throw invalidType(`${name}.buffers`, `an array of ${expected} per-parameter buffer lists (${steps} steps)`,
+        buffers);
+    const copy = buffers.map((list: unknown, i) => {
+      if (!Array.isArray(list) || list.length !== this.buffers)
+        throw invalidType(`${name}.buffers[${i}]`, `an array of ${this.buffers} Float32Arrays (${this.options.kind})`,
+          list);
+      return list.map((b: unknown, k) => {
+        const values = checkFloat32Array(`${name}.buffers[${i}][${k}]`, b, lengths[i]);
+        for (let j = 0; j < values.length; j++)
+          if (values[j] - values[j] !== 0)
+            throw invalidRange(`${name}.buffers[${i}][${k}]`, `finite — element ${j} is ${values[j]}`);
+        return values.slice();
+      });
+    });
+    this.steps = steps;
+    this.state = copy;
+  }
 
   step(params: readonly Float32Array[], grads: readonly Float32Array[]): void {
     if (!Array.isArray(params)) throw invalidType('params', 'an array of Float32Arrays', params);

@@ -13,14 +13,15 @@ import { PlateauDetector, drain, handOver } from '../fit';
 import { type TrainingData, inputLayout, lossForTargets, nativeShape, targetLayout, type TargetLayout } from '../data';
 import { AdmmError, invalidType } from '../errors';
 import type { NativeInputs, NativeShape } from '../native';
-import { Random } from '../random';
+import { Random, type RandomState } from '../random';
 import { RNN, type WeightName } from '../rnn';
 import type { FitStatus } from '../admm/record';
 import { epochBatches } from './batches';
 import { clipGradNorm, globalNorm } from './clipping';
 import { bpttNative } from './native';
 import { type BpttFitOptions, type BpttTrainerOptions, type ResolvedBpttOptions, resolveBpttFitOptions, resolveBpttOptions } from './options';
-import { type Optimizer, createOptimizer } from './optimizers';
+import { type Optimizer, type OptimizerState, createOptimizer } from './optimizers';
+import { checkInteger, checkObject } from '../validate';
 import type { BpttEpochRecord, BpttFitResult } from './record';
 
 const WEIGHTS: readonly WeightName[] = ['U', 'W', 'b', 'V', 'c'];
@@ -32,6 +33,18 @@ interface Job {
   targets: TargetLayout;
   /** Consecutive sample ranges for the epoch's training-set loss (bounded workspace, yields between them). */
   chunks: Int32Array[];
+}
+
+/**
+ * What a BPTT run carries from one epoch to the next, so fit(…, { resume: true }) on a new
+ * trainer continues it bit for bit: the epochs done, the optimizer and the shuffling generator.
+ */
+export interface BpttStateSnapshot {
+  /** Completed epochs. */
+  iteration: number;
+  /** Buffers per weight in the order U, W, b, V, c. */
+  optimizer: OptimizerState;
+  rng: RandomState;
 }
 
 /** Samples per native call when measuring the training-set loss. */
@@ -75,6 +88,28 @@ export class BpttTrainer {
   /** Optimizer updates made so far (mini-batches). */
   get steps(): number {
     return this.optimizer.steps;
+  }
+
+  /** A copy of the run's epoch count, optimizer state and shuffling generator (for a checkpoint). */
+  exportState(): BpttStateSnapshot {
+    return { iteration: this.epoch, optimizer: this.optimizer.exportState(), rng: this.rng.getState() };
+  }
+
+  /**
+   * Continues a run saved with exportState() on this trainer's model: fit(data, { resume: true })
+   * then reproduces the uninterrupted run. Checks everything first; a bad snapshot changes nothing.
+   */
+  restoreState(snapshot: BpttStateSnapshot): void {
+    if (this.running) throw new AdmmError('BpttTrainer: a fit is running on this trainer', 'ERR_BUSY');
+    checkObject('snapshot', snapshot);
+    const iteration = checkInteger('snapshot.iteration', snapshot.iteration, 0);
+    const rng = Random.fromState(snapshot.rng, 'snapshot.rng');
+    const optimizer = createOptimizer(this.options.optimizer, 'options.optimizer');
+    const weights = this.model.weights();
+    optimizer.restoreState(snapshot.optimizer, WEIGHTS.map((k) => weights[k].length), 'snapshot.optimizer');
+    this.optimizer = optimizer;
+    this.rng = rng;
+    this.epoch = iteration;
   }
 
   /**

@@ -5,17 +5,23 @@
  * - `model.U` F32 [h, d], `model.W` F32 [h, h], `model.b` F32 [h], `model.V` F32 [K, h], `model.c` F32 [K];
  * - `vocabulary` I32 [d] — Unicode code points, one per token id (character models only);
  * - `admm.A`, `admm.S`, `admm.TA`, `admm.M1`, `admm.M2` F32 [N, T, h] and `admm.O`, `admm.M3`
- *   F32 [N, L, K] (L = T with the loss at every step, else 1) — the ADMM run state (optional).
+ *   F32 [N, L, K] (L = T with the loss at every step, else 1) — the persistent ADMM run state (optional);
+ * - `admm.V` F32 [K, h], `admm.c` F32 [K] — the readout a run continues from after a readoutRefit
+ *   (optional; see run-state.ts);
+ * - `bptt.<weight>.<k>` F32, shaped like `model.<weight>` — the BPTT optimizer's state buffers (optional).
  *
  * `__metadata__` (all values strings; JSON where noted):
  * - `format` = "admmirnn.checkpoint", `version` = "1" (readers refuse other versions);
  * - `model` JSON { inputSize, hiddenSize, outputSize, init? };
  * - `task` JSON (optional) { source, sequenceLength, loss, lossSteps, inputs: "dense" | "ids", labels? };
  * - `trainer` JSON (optional) { kind: "admm" | "bptt", options, iteration };
- * - `admm` JSON (with the state tensors) { iteration, rho, theta, beta };
+ * - `admm` JSON: persistent { iteration, rho, theta, beta } (with the state tensors), or mini-batch
+ *   { kind: "mini-batch", iteration, rho, rng: { words, spareNormal? } } (epochs, next ρ, shuffling generator);
+ * - `bptt` JSON (optional) { iteration, steps, buffers, rng } — the BPTT run state;
  * - `sha256` hex digest of the data section (detects corruption), `created` ISO time, `generator`.
  */
-import type { AdmmStateSnapshot } from '../admm/snapshot';
+import type { AdmmRunSnapshot } from '../admm/snapshot';
+import type { BpttStateSnapshot } from '../bptt/trainer';
 import type { LossName, LossSteps } from '../data';
 import type { RNN, RNNConfig } from '../rnn';
 import type { Vocabulary } from '../text';
@@ -51,7 +57,10 @@ export interface Checkpoint {
   vocabulary?: Vocabulary;
   task?: TaskInfo;
   trainer?: TrainerInfo;
-  admmState?: AdmmStateSnapshot;
+  /** The ADMM run state, for an exact resume (a persistent or a mini-batch snapshot, by mode). */
+  admmState?: AdmmRunSnapshot;
+  /** The BPTT run state (epochs, optimizer, shuffling generator), for an exact resume. */
+  bpttState?: BpttStateSnapshot;
 }
 
 /** What readCheckpoint returns: the checkpoint plus the file's raw metadata. */

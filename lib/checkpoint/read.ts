@@ -5,13 +5,14 @@
  */
 import { createHash } from 'node:crypto';
 import fs from 'node:fs/promises';
-import { type AdmmStateSnapshot, SNAPSHOT_ARRAYS } from '../admm/snapshot';
+import type { AdmmRunSnapshot } from '../admm/snapshot';
 import { LOSS_NAMES, LOSS_STEPS } from '../data';
 import { invalidRange, invalidType } from '../errors';
 import { RNN, type RNNConfig } from '../rnn';
 import { Vocabulary } from '../text';
 import { checkChoice, checkInteger, checkNumber, checkObject } from '../validate';
 import { CHECKPOINT_FORMAT, CHECKPOINT_VERSION, type LoadedCheckpoint, type TaskInfo, type TrainerInfo } from './format';
+import { decodeAdmmState, decodeBpttState } from './run-state';
 import { type Tensor, decodeSafetensors } from './safetensors';
 
 function json(name: string, metadata: Record<string, string>, key: string): Record<string, unknown> | undefined {
@@ -92,30 +93,14 @@ export function decodeCheckpoint(file: Buffer, name = 'checkpoint'): LoadedCheck
   const vocabulary = tensors.has('vocabulary') ? Vocabulary.fromCodePoints(tensor(name, tensors, 'vocabulary', 'I32', [d]) as Int32Array) : undefined;
   if (vocabulary && task?.inputs === 'dense') throw invalidRange(`${name}: vocabulary`, 'absent for a model with dense inputs');
 
-  let admmState: AdmmStateSnapshot | undefined;
+  const take = (key: string, shape: number[]) => tensor(name, tensors, key, 'F32', shape) as Float32Array;
   const rawAdmm = json(name, metadata, 'admm');
-  if (rawAdmm) {
-    if (!task) throw invalidRange(`${name}: __metadata__.task`, 'present when the ADMM state is');
-    const where = `${name}: __metadata__.admm`;
-    const T = task.sequenceLength, L = task.lossSteps === 'every' ? T : 1;
-    const N = tensors.get('admm.A')?.shape[0] ?? 0;
-    const arrays = Object.fromEntries(
-      SNAPSHOT_ARRAYS.map((key) => [key, tensor(name, tensors, `admm.${key}`, 'F32', key === 'O' || key === 'M3' ? [N, L, K] : [N, T, h])])
-    ) as Record<(typeof SNAPSHOT_ARRAYS)[number], Float32Array>;
-    if (!Array.isArray(rawAdmm.rho) || rawAdmm.rho.length !== 3) throw invalidRange(`${where}.rho`, '[rho1, rho2, rho3]', rawAdmm.rho);
-    checkObject(`${where}.theta`, rawAdmm.theta);
-    const theta = rawAdmm.theta;
-    admmState = {
-      ...arrays,
-      iteration: checkInteger(`${where}.iteration`, rawAdmm.iteration, 0),
-      rho: rawAdmm.rho.map((r, i) => checkNumber(`${where}.rho[${i}]`, r, 0, Infinity, true)) as [number, number, number],
-      theta: { uwb: 0, a: 0, s: 0, vc: 0 },
-      beta: checkNumber(`${where}.beta`, rawAdmm.beta, 0),
-    };
-    for (const k of ['uwb', 'a', 's', 'vc'] as const) admmState.theta[k] = checkNumber(`${where}.theta.${k}`, theta[k], 0, Infinity, true);
-  }
+  const admmState: AdmmRunSnapshot | undefined =
+    rawAdmm && decodeAdmmState(`${name}: __metadata__.admm`, rawAdmm, task, { h, K }, tensors, take);
+  const rawBptt = json(name, metadata, 'bptt');
+  const bpttState = rawBptt && decodeBpttState(`${name}: __metadata__.bptt`, rawBptt, { d, h, K }, take);
   if (tensors.size > 0) throw invalidRange(name, `only admmirnn tensors (unexpected: ${[...tensors.keys()].join(', ')})`);
-  return { model, config, vocabulary, task, trainer, admmState, metadata, bytes: file.length };
+  return { model, config, vocabulary, task, trainer, admmState, bpttState, metadata, bytes: file.length };
 }
 
 /** Reads and validates a checkpoint file. */

@@ -1,12 +1,12 @@
 /** Encoding a Checkpoint as a safetensors file, and saving it atomically. */
 import { createHash } from 'node:crypto';
-import { SNAPSHOT_ARRAYS } from '../admm/snapshot';
 import { invalidRange, invalidType } from '../errors';
 import { RNN } from '../rnn';
 import { Vocabulary } from '../text';
 import { checkObject } from '../validate';
 import { writeFileAtomic } from './atomic';
 import { CHECKPOINT_FORMAT, CHECKPOINT_VERSION, type Checkpoint } from './format';
+import { encodeAdmmState, encodeBpttState } from './run-state';
 import { encodeSafetensors, type Tensor } from './safetensors';
 
 // eslint-disable-next-line @typescript-eslint/no-var-requires
@@ -15,7 +15,7 @@ const GENERATOR = `admmirnn ${(require('../../../package.json') as { version: st
 /** The whole checkpoint file as bytes. */
 export function encodeCheckpoint(checkpoint: Checkpoint): Buffer {
   checkObject('checkpoint', checkpoint);
-  const { model, config, vocabulary, task, trainer, admmState } = checkpoint;
+  const { model, config, vocabulary, task, trainer, admmState, bpttState } = checkpoint;
   if (!(model instanceof RNN)) throw invalidType('checkpoint.model', 'an RNN', model);
   checkObject('checkpoint.config', config);
   const { inputSize: d, hiddenSize: h, outputSize: K } = model;
@@ -40,18 +40,8 @@ export function encodeCheckpoint(checkpoint: Checkpoint): Buffer {
   }
   if (task !== undefined) metadata.task = JSON.stringify(task);
   if (trainer !== undefined) metadata.trainer = JSON.stringify(trainer);
-  if (admmState !== undefined) {
-    if (!task) throw invalidRange('checkpoint.task', 'given with admmState (its sequenceLength and lossSteps shape the state)');
-    const T = task.sequenceLength, L = task.lossSteps === 'every' ? T : 1;
-    const N = admmState.A.length / (T * h);
-    if (!Number.isInteger(N) || N < 1) throw invalidRange('checkpoint.admmState.A', `of length N·T·h = N·${T}·${h}`, admmState.A);
-    for (const key of SNAPSHOT_ARRAYS) {
-      const shape = key === 'O' || key === 'M3' ? [N, L, K] : [N, T, h];
-      tensors.set(`admm.${key}`, { data: admmState[key], shape });
-    }
-    const { iteration, rho, theta, beta } = admmState;
-    metadata.admm = JSON.stringify({ iteration, rho, theta, beta });
-  }
+  if (admmState !== undefined) metadata.admm = encodeAdmmState(admmState, task, { h, K }, tensors);
+  if (bpttState !== undefined) metadata.bptt = encodeBpttState(bpttState, { d, h, K }, tensors);
   // The checksum covers the data section, which is the tensors concatenated in order.
   const hash = createHash('sha256');
   for (const t of tensors.values()) hash.update(new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength));

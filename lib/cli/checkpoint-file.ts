@@ -41,6 +41,30 @@ function checkConsistent(file: string, ck: LoadedCheckpoint): void {
     }
   }
   if (trainer) savedTrainer(file, trainer, model);
+  checkRunState(file, ck);
+}
+
+/** A run state belongs to the trainer the file describes (and to its mode). */
+function checkRunState(file: string, { trainer, admmState, bpttState, model }: LoadedCheckpoint): void {
+  if (!trainer) return;
+  if (bpttState && trainer.kind !== 'bptt')
+    throw new RangeError(`${file}: __metadata__.bptt must go with a BPTT trainer, the file's is ${trainer.kind}`);
+  if (bpttState) {
+    // Restoring into the trainer the file describes checks the buffers against its optimizer.
+    const bptt = savedTrainer(file, trainer, model) as BpttTrainer;
+    try {
+      bptt.restoreState(bpttState);
+    } catch (e) {
+      throw new RangeError(`${file}: __metadata__.bptt: ${(e as Error).message}`);
+    }
+  }
+  if (!admmState) return;
+  if (trainer.kind !== 'admm')
+    throw new RangeError(`${file}: __metadata__.admm must go with an ADMM trainer, the file's is ${trainer.kind}`);
+  const mode = (trainer.options.mode as string | undefined) ?? 'adjoint';
+  const kind = admmState.kind ?? 'persistent';
+  if ((mode === 'persistent') !== (kind === 'persistent'))
+    throw new RangeError(`${file}: __metadata__.admm is a ${kind} state, but the trainer's mode is '${mode}'`);
 }
 
 /** Reads and validates the checkpoint `file` for a command. */

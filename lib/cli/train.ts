@@ -52,8 +52,9 @@ export function registerTrain(program: Command): void {
     .command('train')
     .description('train a model and save it as a checkpoint')
     .option('-o, --out <file>', 'checkpoint to write', 'model.safetensors')
-    .option('--resume <checkpoint>', 'continue from a checkpoint (its model, trainer options and ADMM state)')
-    .option('--reset-state', 'with --resume: re-initialise the ADMM auxiliaries and duals instead of restoring them')
+    .option('--resume <checkpoint>', 'continue from a checkpoint (its model, trainer options and run state)')
+    .option('--reset-state', 'with --resume: start the run state (ADMM auxiliaries, duals, ρ, shuffling; ' +
+      'BPTT optimizer, shuffling) afresh instead of restoring it')
     .option('--hidden <h>', 'hidden units', integer(1, 1 << 14), 32)
     .addOption(new Option('--init <scheme>', 'weight initialisation').choices(INIT_SCHEMES).default('normal'))
     .option('--init-scale <s>', 'σ (normal), half-width (uniform) or gain (glorot, orthogonal)', number(0))
@@ -74,7 +75,9 @@ export function registerTrain(program: Command): void {
     .option('--clip-grad-norm <c>', 'BPTT: clip the global gradient norm', number(0, Infinity, true))
     .option('--shuffle-seed <n>', 'BPTT: seed of the mini-batch shuffling', integer(0, 2 ** 32 - 1))
     .option('--checkpoint-every <n>', 'also save the checkpoint every n iterations', integer(1))
-    .addOption(new Option('--state <when>', 'save the ADMM state (auxiliaries, duals, ρ) for exact resume; auto: when ≤ 256 MiB').choices(['auto', 'always', 'never']).default('auto'))
+    .addOption(new Option('--state <when>', 'save the run state for an exact resume (persistent ADMM: ' +
+      'auxiliaries, duals, ρ; mini-batch ADMM: ρ, shuffling; BPTT: optimizer, shuffling); auto: when ≤ 256 MiB')
+      .choices(['auto', 'always', 'never']).default('auto'))
     .option('-q, --quiet', 'no progress bar')
     .option('--json', 'print the summary as JSON');
   addDataOptions(cmd, 'train');
@@ -140,17 +143,32 @@ async function train(flags: TrainFlags): Promise<number> {
       );
   if (trainer instanceof AdmmTrainer) {
     const admm = trainer;
+    const persistent = admm.options.mode === 'persistent';
     if (saved?.admmState && !flags.resetState) {
       await admm.restoreState(data, saved.admmState).catch((e: Error) => {
-        throw new RangeError(`cannot restore the ADMM state of ${flags.resume} on this data (${e.message}); pass --reset-state to start the auxiliaries afresh`);
+        throw new RangeError(
+          `cannot restore the ADMM state of ${flags.resume} on this data (${e.message}); ` +
+            `pass --reset-state to start ${persistent ? 'the auxiliaries' : 'ρ and the shuffling'} afresh`
+        );
       });
       resume = true;
-      log(flags, `resuming ADMM at iteration ${saved.admmState.iteration} with the saved auxiliaries, duals and ρ`);
+      const what = persistent ? 'auxiliaries, duals and ρ' : 'ρ and shuffling generator';
+      log(flags, `resuming ADMM at iteration ${saved.admmState.iteration} with the saved ${what}`);
     } else if (saved) {
-      log(flags, `resuming from ${flags.resume}: ${flags.resetState ? '--reset-state:' : 'no ADMM state saved;'} auxiliaries re-initialised by a forward pass, duals zero, ρ initial`);
+      const fresh = persistent
+        ? 'auxiliaries re-initialised by a forward pass, duals zero, ρ initial'
+        : `ρ initial, shuffling restarted from seed ${admm.options.seed}`;
+      const why = flags.resetState ? '--reset-state:' : 'no ADMM state saved;';
+      log(flags, `resuming from ${flags.resume}: ${why} ${fresh}`);
     }
-  } else {
-    if (saved) log(flags, `resuming from ${flags.resume}: weights restored, optimizer state starts afresh (BPTT checkpoints hold no optimizer state)`);
+  } else if (saved?.bpttState && !flags.resetState) {
+    trainer.restoreState(saved.bpttState);  // checked against the optimizer by openCheckpoint
+    resume = true;
+    const epoch = saved.bpttState.iteration;
+    log(flags, `resuming BPTT at epoch ${epoch} with the saved optimizer state and shuffling generator`);
+  } else if (saved) {
+    const why = flags.resetState ? '--reset-state:' : 'no BPTT state saved;';
+    log(flags, `resuming from ${flags.resume}: ${why} weights restored, optimizer state and shuffling start afresh`);
   }
   log(flags, `${kind.toUpperCase()} on ${task.source}: ${data.inputs.length / task.sequenceLength / (task.inputs === 'dense' ? model.inputSize : 1)} sequences, T = ${task.sequenceLength}, d = ${model.inputSize}, h = ${model.hiddenSize}, K = ${model.outputSize}`);
 
@@ -164,17 +182,28 @@ async function train(flags: TrainFlags): Promise<number> {
   const progress = new ProgressBar({ total: flags.iterations, quiet: flags.quiet });
   let lastIteration = base, done = 0;
 
-  const checkpoint = (): Checkpoint => {
-    const admmTrainer = trainer instanceof AdmmTrainer ? trainer : undefined;
-    const state = admmTrainer?.state;
-    const include = state !== undefined && (flags.state === 'always' || (flags.state === 'auto' && state.bytes <= AUTO_STATE_BYTES));
-    if (state && flags.state === 'auto' && !include) log(flags, `ADMM state (${(state.bytes / 2 ** 20).toFixed(0)} MiB) not saved; --state always saves it`);
-    return {
-      model, config, vocabulary: loaded.vocabulary, task,
-      trainer: { kind, options: { ...trainer.options }, iteration: lastIteration },
-      ...(include ? { admmState: admmTrainer!.exportState() } : {}),
-    };
+  /** Whether to save a run state of `bytes` (mini-batch ADMM: a few numbers; persistent: 7 N·T·h floats). */
+  const includeState = (what: string, bytes: number): boolean => {
+    if (flags.state === 'never') return false;
+    const include = flags.state === 'always' || bytes <= AUTO_STATE_BYTES;
+    if (!include) log(flags, `${what} state (${(bytes / 2 ** 20).toFixed(0)} MiB) not saved; --state always saves it`);
+    return include;
   };
+  const runState = (): Pick<Checkpoint, 'admmState' | 'bpttState'> => {
+    if (trainer instanceof BpttTrainer) {
+      const state = trainer.exportState(), perWeight = state.optimizer.buffers[0]?.length ?? 0;
+      return includeState('BPTT', 4 * model.parameterCount * perWeight) ? { bpttState: state } : {};
+    }
+    if (trainer.options.mode !== 'persistent')
+      return includeState('ADMM', 0) ? { admmState: trainer.exportState() } : {};
+    const state = trainer.state;
+    return state && includeState('ADMM', state.bytes) ? { admmState: trainer.exportState() } : {};
+  };
+  const checkpoint = (): Checkpoint => ({
+    model, config, vocabulary: loaded.vocabulary, task,
+    trainer: { kind, options: { ...trainer.options }, iteration: lastIteration },
+    ...runState(),
+  });
 
   let result;
   try {
