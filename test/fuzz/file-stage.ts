@@ -144,6 +144,7 @@ export async function runFileStage(options: FileStageOptions = {}): Promise<File
     names.add(c.name);
   }
   const cases = FILE_CASES.filter((c) => !options.only || options.only.test(c.name));
+  result.cases = cases.length;
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'admmirnn-file-cases-'));
   try {
     // One child for as many cases as it survives; a killed or crashed one is replaced.
@@ -169,8 +170,7 @@ export async function runFileStage(options: FileStageOptions = {}): Promise<File
     }
     for (const c of cases) {
       const run = runs.get(c.name);
-      if (!run) continue;
-      result.cases++;
+      if (!run) continue; // killed or crashed: reported above
       for (const problem of checkRun(c, run, rssLimit, timeLimitMs)) result.violations.push(`${c.name}: ${problem}`);
       if (run.rssRise / 2 ** 20 > result.worstRss.mb) result.worstRss = { name: c.name, mb: run.rssRise / 2 ** 20 };
       if (run.ms > result.worstTime.ms) result.worstTime = { name: c.name, ms: run.ms };
