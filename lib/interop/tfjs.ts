@@ -223,7 +223,7 @@ function planImport(
   return { sizes: { inputSize: places.U.shape[0], hiddenSize: h, outputSize: K }, offsets, weights };
 }
 
-/** Our weight (rows × cols in our layout) from its tfjs layout (the transpose), checked finite. */
+/** Our weight from its tfjs layout `shape` ([rows, cols]: the transpose of ours), checked finite. */
 function fromTfjsLayout(name: string, tfjs: Float32Array, shape: number[]): Float32Array {
   for (let i = 0; i < tfjs.length; i++)
     if (!Number.isFinite(tfjs[i]))
