@@ -49,7 +49,7 @@ export { saveCheckpoint, readCheckpoint, encodeCheckpoint, decodeCheckpoint, enc
 export type { Checkpoint, LoadedCheckpoint, TaskInfo, TrainerInfo, Tensor, SafetensorsContents } from './checkpoint';
 export { toTfjsArtifacts, fromTfjsArtifacts, saveTfjsModel, loadTfjsModel } from './interop/tfjs';
 export type { TfjsArtifacts, TfjsExportOptions, TfjsWeightSpec } from './interop/tfjs';
-export { decodeNpy, encodeNpy } from './npy';
+export { decodeNpy, encodeNpy, readNpy, MAX_NPY_HEADER_BYTES } from './npy';
 export type { NpyArray } from './npy';
 export { Vocabulary, PAD, characterWindows, parseLabelledText, encodePadded } from './text';
 export type { LabelledText } from './text';

@@ -40,7 +40,26 @@ export interface UntrustedFile {
   readonly size: number;
   /** Exactly `length` bytes from `position` (a RangeError naming the file if it has fewer). */
   read(position: number, length: number): Promise<Buffer>;
+  /** Fills `target` from `position` (no intermediate copy: the caller allocated it for a checked size). */
+  readInto(position: number, target: Uint8Array): Promise<void>;
   close(): Promise<void>;
+}
+
+/** Synchronous twin of `UntrustedFile`. */
+export interface UntrustedFileSync {
+  readonly path: string;
+  readonly size: number;
+  read(position: number, length: number): Buffer;
+  readInto(position: number, target: Uint8Array): void;
+  close(): void;
+}
+
+function checkSpan(what: string, file: string, size: number, position: number, length: number): void {
+  const inside = Number.isSafeInteger(position) && Number.isSafeInteger(length) && position >= 0 && length >= 0;
+  if (!inside || position + length > size)
+    throw invalidFile(file, what, `to hold bytes [${position}, ${position + length}) (it has ${size})`);
+  if (length > MAX_BUFFER)
+    throw invalidFile(file, what, `read in parts of at most ${MAX_BUFFER} bytes, one has ${length}`);
 }
 
 /** Opens `file` after checking it is a regular file of at most `maxBytes` bytes. */
@@ -48,22 +67,26 @@ export async function openUntrustedFile(file: string, what: string, options: Unt
   const handle = await fsp.open(file, OPEN_FLAGS);
   try {
     const size = checkStat(what, file, await handle.stat(), options.maxBytes ?? Number.MAX_SAFE_INTEGER);
+    const readInto = async (position: number, target: Uint8Array) => {
+      checkSpan(what, file, size, position, target.byteLength);
+      let done = 0;
+      while (done < target.byteLength) {
+        const part = Math.min(target.byteLength - done, 2 ** 30);
+        const { bytesRead } = await handle.read(target, done, part, position + done);
+        if (bytesRead === 0) throw invalidFile(file, what, `to hold ${size} bytes (it shrank while being read)`);
+        done += bytesRead;
+      }
+    };
     return {
       path: file,
       size,
       async read(position, length) {
-        if (!Number.isSafeInteger(position) || !Number.isSafeInteger(length) || position < 0 || length < 0 || position + length > size)
-          throw invalidFile(file, what, `to hold bytes [${position}, ${position + length}) (it has ${size})`);
-        if (length > MAX_BUFFER) throw invalidFile(file, what, `read in parts of at most ${MAX_BUFFER} bytes, one has ${length}`);
+        checkSpan(what, file, size, position, length);
         const out = Buffer.allocUnsafe(length);
-        let done = 0;
-        while (done < length) {
-          const { bytesRead } = await handle.read(out, done, Math.min(length - done, 2 ** 30), position + done);
-          if (bytesRead === 0) throw invalidFile(file, what, `to hold ${size} bytes (it shrank while being read)`);
-          done += bytesRead;
-        }
+        await readInto(position, out);
         return out;
       },
+      readInto,
       close: () => handle.close(),
     };
   } catch (e) {
@@ -82,20 +105,48 @@ export async function readUntrustedFile(file: string, what: string, options: Unt
   }
 }
 
-/** Synchronous twin of `readUntrustedFile`. */
-export function readUntrustedFileSync(file: string, what: string, options: UntrustedReadOptions = {}): Buffer {
+/** Synchronous twin of `openUntrustedFile`. */
+export function openUntrustedFileSync(
+  file: string,
+  what: string,
+  options: UntrustedReadOptions = {}
+): UntrustedFileSync {
   const fd = fs.openSync(file, OPEN_FLAGS);
   try {
-    const size = checkStat(what, file, fs.fstatSync(fd), Math.min(options.maxBytes ?? MAX_BUFFER, MAX_BUFFER));
-    const out = Buffer.allocUnsafe(size);
-    let done = 0;
-    while (done < size) {
-      const bytesRead = fs.readSync(fd, out, done, Math.min(size - done, 2 ** 30), done);
-      if (bytesRead === 0) throw invalidFile(file, what, `to hold ${size} bytes (it shrank while being read)`);
-      done += bytesRead;
-    }
-    return out;
-  } finally {
+    const size = checkStat(what, file, fs.fstatSync(fd), options.maxBytes ?? Number.MAX_SAFE_INTEGER);
+    const readInto = (position: number, target: Uint8Array) => {
+      checkSpan(what, file, size, position, target.byteLength);
+      let done = 0;
+      while (done < target.byteLength) {
+        const bytesRead = fs.readSync(fd, target, done, Math.min(target.byteLength - done, 2 ** 30), position + done);
+        if (bytesRead === 0) throw invalidFile(file, what, `to hold ${size} bytes (it shrank while being read)`);
+        done += bytesRead;
+      }
+    };
+    return {
+      path: file,
+      size,
+      read(position, length) {
+        checkSpan(what, file, size, position, length);
+        const out = Buffer.allocUnsafe(length);
+        readInto(position, out);
+        return out;
+      },
+      readInto,
+      close: () => fs.closeSync(fd),
+    };
+  } catch (e) {
     fs.closeSync(fd);
+    throw e;
+  }
+}
+
+/** Synchronous twin of `readUntrustedFile`. */
+export function readUntrustedFileSync(file: string, what: string, options: UntrustedReadOptions = {}): Buffer {
+  const opened = openUntrustedFileSync(file, what, { maxBytes: Math.min(options.maxBytes ?? MAX_BUFFER, MAX_BUFFER) });
+  try {
+    return opened.read(0, opened.size);
+  } finally {
+    opened.close();
   }
 }

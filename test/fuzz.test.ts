@@ -10,6 +10,7 @@ import * as lib from '../lib';
 import { native } from '../lib';
 import { COVERED_ELSEWHERE, FILE_IO, junkTargets } from './fuzz/junk-targets';
 import { nativeTargets } from './fuzz/native-targets';
+import { runFileStage } from './fuzz/file-stage';
 import { CASES } from './fuzz/regressions';
 import { runFuzz } from './fuzz/spawn';
 
@@ -21,6 +22,16 @@ test('1,000 fuzzed calls: the process survives and every call keeps the contract
   t.deepEqual(run.summary?.examples, []);
   t.is(run.status, 0);
   t.true((run.summary?.calls ?? 0) >= 1000);
+});
+
+test('each crafted untrusted file is refused naming it (or read if valid) in 200 MB of RSS; CLI exit 1', async (t) => {
+  // No time limit here (shared cores); a case still running after 20 s is killed and fails.
+  const r = await runFileStage({ rssLimitMb: 200, timeLimitMs: Infinity, killAfterMs: 20_000, cliPerKind: 1 });
+  t.log(`${r.cases} cases, ${r.cliRuns} through the CLI; ` +
+    `worst RSS rise ${r.worstRss.mb.toFixed(1)} MB (${r.worstRss.name}), ` +
+    `worst CPU ${r.worstCpu.ms.toFixed(0)} ms (${r.worstCpu.name})`);
+  t.deepEqual(r.violations, []);
+  t.true(r.cases >= 80 && r.cliRuns === 5);
 });
 
 // Bindings added by work still in progress (issue: resync); add them to fuzz/native-targets.ts when they settle.

@@ -5,6 +5,7 @@ import path from 'node:path';
 import test from 'ava';
 import * as tf from '@tensorflow/tfjs';
 import { RNN, Random } from '../lib';
+import { FileFormatError } from '../lib/file-error';
 import { fromTfjsArtifacts, loadTfjsModel, saveTfjsModel, toTfjsArtifacts } from '../lib/interop/tfjs';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'admmirnn-tfjs-'));
@@ -78,4 +79,53 @@ test('unsupported architectures and broken artifacts are refused', (t) => {
   t.throws(() => fromTfjsArtifacts({ ...a, weightSpecs: a.weightSpecs.slice(1) }), { instanceOf: RangeError });
   t.throws(() => toTfjsArtifacts(trainedLike(), { outputs: 'all' as never }), { instanceOf: RangeError, message: /options\.outputs/ });
   t.is(layers.length, 2);
+});
+
+test('issue 15 D5: an InputLayer (batch_input_shape, Keras 3 batch_shape) gives d, else the kernel does', (t) => {
+  const model = trainedLike();
+  const a = toTfjsArtifacts(model);
+  for (const key of ['batch_input_shape', 'batch_shape', undefined]) {
+    const top = structuredClone(a.modelTopology) as any;
+    const shape = top.config.layers[0].config.batch_input_shape;
+    delete top.config.layers[0].config.batch_input_shape;
+    if (key) top.config.layers.unshift({ class_name: 'InputLayer', config: { [key]: shape, name: 'input1' } });
+    const back = fromTfjsArtifacts({ ...a, modelTopology: top });
+    for (const name of ['U', 'W', 'b', 'V', 'c'] as const) t.deepEqual(back[name], model[name], `${key} ${name}`);
+  }
+});
+
+test('issue 15 D15: weight specs are checked by full shape, dtype and quantization before any allocation', (t) => {
+  const a = toTfjsArtifacts(trainedLike());
+  const edit = (f: (specs: any[]) => void) => {
+    const weightSpecs = structuredClone(a.weightSpecs) as any[];
+    f(weightSpecs);
+    return () => fromTfjsArtifacts({ ...a, weightSpecs });
+  };
+  t.throws(edit((s) => s[0].shape.reverse()),
+    { instanceOf: RangeError, message: /weightSpecs\[0\]\.shape must be \[3,6\] for simple_rnn\/kernel.*got \[6,3\]/ });
+  t.throws(edit((s) => (s[2].shape = [-6])),
+    { instanceOf: RangeError, message: /weightSpecs\[2\]\.shape\[0\] must be an integer in \[0,/ });
+  t.throws(edit((s) => (s[3].quantization = { dtype: 'uint8' })),
+    { instanceOf: RangeError, message: /weightSpecs\[3\]\.quantization must be absent/ });
+  t.throws(edit((s) => (s[4].dtype = 'float16')),
+    { instanceOf: RangeError, message: /weightSpecs\[4\]\.dtype must be 'float32'/ });
+  const huge = structuredClone(a.modelTopology) as any;
+  huge.config.layers[0].config.units = 16384;
+  t.throws(() => fromTfjsArtifacts({ ...a, modelTopology: huge }),
+    { instanceOf: RangeError, message: /shape must be \[3,16384\]/ });
+  t.throws(() => fromTfjsArtifacts({ ...a, weightData: a.weightData.slice(0, a.weightData.byteLength - 4) }),
+    { instanceOf: RangeError, message: /weightData must be \d+ bytes.*truncated/ });
+});
+
+test('issue 15 D12/D14: loadTfjsModel refuses a non-regular weights.bin, names a bad manifest field', async (t) => {
+  const dir = path.join(tmp, 'bad');
+  await saveTfjsModel(dir, trainedLike());
+  const json = JSON.parse(fs.readFileSync(path.join(dir, 'model.json'), 'utf8'));
+  fs.rmSync(path.join(dir, 'weights.bin'));
+  fs.symlinkSync('/dev/zero', path.join(dir, 'weights.bin'));
+  await t.throwsAsync(loadTfjsModel(path.join(dir, 'model.json')),
+    { instanceOf: FileFormatError, message: /weights\.bin must be a regular file, it is a character device/ });
+  fs.writeFileSync(path.join(dir, 'null.json'), JSON.stringify({ ...json, weightsManifest: [null] }));
+  await t.throwsAsync(loadTfjsModel(path.join(dir, 'null.json')),
+    { instanceOf: FileFormatError, message: /null\.json: weightsManifest\[0\] must be an object/ });
 });

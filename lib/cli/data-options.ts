@@ -9,9 +9,8 @@ import type { TrainingData } from '../data';
 import { encodeLabelledText, readTextFile } from '../datasets';
 import { invalidFile } from '../file-error';
 import { loadMnist10k } from '../mnist';
-import { decodeNpy } from '../npy';
+import { readNpy } from '../npy';
 import { Vocabulary, characterWindows, codePointLength, parseLabelledText } from '../text';
-import { readUntrustedFileSync } from '../untrusted-file';
 import { fromFile } from './file-errors';
 import { UsageError, integer } from './usage';
 
@@ -56,9 +55,8 @@ export function addDataOptions(cmd: Command, defaultSplit: 'train' | 'test'): Co
 const MAX_INPUT_SIZE = 1 << 24;
 const MAX_CLASSES = 1 << 20;
 
-function readNpy(file: string) {
-  const bytes = readUntrustedFileSync(file, '.npy file');
-  return fromFile(file, () => decodeNpy(bytes, file));
+function readNpyFile(file: string) {
+  return fromFile(file, () => readNpy(file));
 }
 
 /** Ids in [0, limit) (`limit` given) or [0, max] (then the count is the largest id + 1). */
@@ -150,7 +148,7 @@ function loadLabelled(file: string, flags: DataFlags, saved?: SavedEncoding): Lo
 }
 
 function loadArrays(inputsFile: string, targetsFile: string, flags: DataFlags, saved?: SavedEncoding): LoadedData {
-  const x = readNpy(inputsFile), y = readNpy(targetsFile);
+  const x = readNpyFile(inputsFile), y = readNpyFile(targetsFile);
   const dense = x.data instanceof Float32Array;
   if (x.shape.length !== (dense ? 3 : 2))
     throw invalidFile(inputsFile, '.npy inputs', 'float32 [N,T,d] or int32 [N,T]',

@@ -11,4 +11,8 @@ export interface FileCase {
   files(): Record<string, Buffer>;
   /** Well formed: reading it must succeed (it once crashed or was silently mis-read). */
   valid?: boolean;
+  /** The refusal's message must match this (it is refused for the reason the case is about). */
+  expect?: RegExp;
+  /** Files that are not regular, made beside `files()`: a FIFO, or a symlink to /dev/zero. */
+  special?: Record<string, 'fifo' | 'dev-zero'>;
 }

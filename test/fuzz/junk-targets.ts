@@ -12,7 +12,10 @@ import type { Target } from './target';
 /** Exports with a target of their own in lib-targets.ts / native-targets.ts, or not functions to fuzz. */
 export const COVERED_ELSEWHERE = ['RNN', 'AdmmTrainer', 'BpttTrainer', 'Random', 'loadMnist10k', 'createOptimizer', 'globalNorm', 'clipGradNorm', 'getThreads', 'setThreads', 'native', 'bpttNative', 'AdmmError'];
 /** Touch the file system with their arguments as paths. */
-export const FILE_IO = ['saveCheckpoint', 'readCheckpoint', 'writeFileAtomic', 'saveTfjsModel', 'loadTfjsModel', 'loadCharacterText', 'loadLabelledText', 'readUtf8File'];
+export const FILE_IO = [
+  'saveCheckpoint', 'readCheckpoint', 'writeFileAtomic', 'saveTfjsModel', 'loadTfjsModel', 'readNpy',
+  'loadCharacterText', 'loadLabelledText', 'readUtf8File',
+];
 
 const JUNK: ((rng: Random) => unknown)[] = [
   () => undefined, () => null, () => NaN, () => -1, () => 2 ** 53, () => 1.5, () => 'x', () => Symbol('s'), () => 1n, () => ({}), () => [],
