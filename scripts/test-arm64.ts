@@ -1,7 +1,8 @@
 /**
  * `npm run test:arm64`: the linux-arm64 prebuild, cross-compiled on linux-x64, is self-contained, ships in the
- * package, and under qemu-user with an arm64 Node.js trains and predicts like the linux-x64 prebuild: the same
- * fixed run (scripts/arm64/reference-run.ts) gives the same losses, predictions and weights within rounding.
+ * package, is what the install script picks on arm64, and under qemu-user with an arm64 Node.js trains and
+ * predicts like the linux-x64 prebuild: the same fixed run (scripts/arm64/reference-run.ts) gives the same
+ * losses, predictions and weights within rounding.
  *
  * Tolerance, per quantity q (the losses per iteration, the predictions, each weight tensor): the relative
  * Frobenius difference ‖q_arm64 − q_x64‖ / ‖q_x64‖ ≤ max(1e-5, 10 × s), where s is the same difference between
@@ -91,6 +92,17 @@ function checkPackage(): void {
       check(files.includes(`prebuilds/linux-${arch}/${f}`), `npm pack does not ship prebuilds/linux-${arch}/${f}`);
 }
 
+/** Under the arm64 node, the install script picks (and loads) the arm64 prebuild instead of building. */
+function checkInstallChoice(): void {
+  const env: NodeJS.ProcessEnv = { ...process.env, ADMMIRNN_INSTALL_DRY_RUN: '1' };
+  delete env.ADMMIRNN_BUILD_FROM_SOURCE;
+  const args = ['-L', sysroot, arm64Node, path.join(root, 'scripts', 'install.js')];
+  const r = spawnSync('qemu-aarch64-static', args, { cwd: root, env, encoding: 'utf8' });
+  const expected = /using the prebuilt binary prebuilds\/linux-arm64\/admmirnn\.node/;
+  check(r.status === 0 && expected.test(r.stdout), `install.js under arm64 node: ${r.stdout}${r.stderr}`);
+  console.log(`test:arm64: install.js under qemu: ${r.stdout.trim()}`);
+}
+
 /** The fixed run's results, by `command` (node, or qemu and an arm64 node) with `options` after the script. */
 function reference(command: string, prefix: string[], label: string, options: string[] = []): Reference {
   const started = Date.now();
@@ -154,6 +166,7 @@ function main(): void {
   ensurePrebuilds();
   for (const arch of ['x64', 'arm64']) checkBinary(arch);
   checkPackage();
+  checkInstallChoice();
   const x64 = reference(process.execPath, [], 'x64');
   const nudged = reference(process.execPath, [], 'x64, one input one ulp off', ['--nudge']);
   const arm64 = reference('qemu-aarch64-static', ['-L', sysroot, arm64Node], 'arm64 under qemu');
