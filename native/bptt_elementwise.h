@@ -1,5 +1,6 @@
 // Elementwise loops of the BPTT kernel, four floats at a time with SSE4.1 (part of the
-// x86-64-v2 baseline the addon is built for). Its tanh is fast_math.h's tanhArray.
+// x86-64-v2 baseline the addon is built for), elsewhere in plain C++ with the same grouping.
+// Its tanh is fast_math.h's tanhArray.
 #pragma once
 #include <cmath>
 #include <cstdint>
@@ -26,6 +27,20 @@ inline double toPreactivationGradient(float* d, const float* s, int64_t n) {
     }
     alignas(16) float lanes[4];
     _mm_store_ps(lanes, acc);
+    sum += (static_cast<double>(lanes[0]) + lanes[1]) + (static_cast<double>(lanes[2]) + lanes[3]);
+  }
+#else
+  // The same arithmetic in plain C++ (aarch64: GCC vectorises the four lanes with NEON), so the sum is
+  // grouped and rounded as on x86-64.
+  for (; i + 16 <= n;) {
+    float lanes[4] = {0.0f, 0.0f, 0.0f, 0.0f};
+    for (int k = 0; k < 4; ++k, i += 4) {
+      for (int l = 0; l < 4; ++l) {
+        const float dv = d[i + l], sv = s[i + l];
+        lanes[l] += dv * dv;
+        d[i + l] = dv * (1.0f - sv * sv);
+      }
+    }
     sum += (static_cast<double>(lanes[0]) + lanes[1]) + (static_cast<double>(lanes[2]) + lanes[3]);
   }
 #endif
