@@ -1,13 +1,13 @@
 #!/usr/bin/env node
-// `npm run prebuild`: builds the self-contained prebuilt binaries prebuilds/<platform>-<arch>/admmirnn.node
-// with cmake-js, OpenBLAS and the Fortran and C++ runtimes linked statically, and records beside each the hash
-// of the native sources it was built from (install.js uses a prebuild only when the hash matches). On
-// linux-x64 it makes linux-x64 and, cross-compiled with scripts/toolchains/aarch64-linux-gnu.cmake,
-// linux-arm64; elsewhere the host's own. ADMMIRNN_PREBUILD_ARCHS=x64 (a comma list) picks the arches,
-// ADMMIRNN_PREBUILD_JOBS the parallel compile jobs (default 4).
-// Each build has its own cmake directory (build-prebuild/<platform>-<arch>), so the development build
-// (build/) is never touched, and the result replaces the prebuild by rename: rewriting a loaded .node in
-// place would kill the processes that mapped it (SIGBUS); for the same reason the linker strips it (-s).
+// `npm run prebuild`: the self-contained prebuilt binaries prebuilds/<platform>-<arch>/admmirnn.node, OpenBLAS and
+// the Fortran and C++ runtimes linked statically, each with the hash of the native sources it was built from
+// beside it (install.js uses a prebuild only when the hash matches). On linux-x64 it makes linux-x64 and,
+// cross-compiled with scripts/toolchains/aarch64-linux-gnu.cmake, linux-arm64; elsewhere the host's own.
+// ADMMIRNN_PREBUILD_ARCHS=x64 (a comma list) picks the arches, ADMMIRNN_PREBUILD_JOBS the compile jobs (default 4).
+// prebuildify packages each arch: it runs scripts/prebuild-node-gyp.js (cmake-js in build-prebuild/<target>) in a
+// staging directory and moves the result into prebuilds/ by rename, so the development build (build/) is never
+// touched and a loaded .node is never rewritten in place (the processes that mapped it would die of SIGBUS); for
+// the same reason the linker strips it (-s), not prebuildify's in-place --strip.
 'use strict';
 const fs = require('fs');
 const path = require('path');
@@ -80,23 +80,21 @@ function checkSelfContained(file) {
 function build(arch) {
   const started = Date.now();
   const target = `${process.platform}-${arch}`;
-  const options = arch === process.arch ? [] : crossOptions(arch);
-  const out = path.join(root, 'build-prebuild', target);
-  const cmakeJs = require.resolve('cmake-js/bin/cmake-js');
-  const jobs = process.env.ADMMIRNN_PREBUILD_JOBS || '4';
-  const args = [cmakeJs, 'rebuild', '--out', out, '--CDADMMIRNN_STATIC_OPENBLAS=ON',
-    '--CDCMAKE_SHARED_LINKER_FLAGS=-s', ...options, '--parallel', jobs];
-  const result = spawnSync(process.execPath, args, { cwd: root, stdio: 'inherit' });
-  if (result.status !== 0) fail(`the ${target} build failed (cmake-js exit ${result.status})`);
-  const built = path.join(out, 'Release', 'admmirnn.node');
-  if (process.platform === 'linux') checkSelfContained(built);
+  const cmakeOptions = ['--CDADMMIRNN_STATIC_OPENBLAS=ON', '--CDCMAKE_SHARED_LINKER_FLAGS=-s',
+    ...(arch === process.arch ? [] : crossOptions(arch))];
+  const stage = path.join(root, 'build-prebuild', `${target}-stage`);
+  fs.rmSync(stage, { recursive: true, force: true });
+  fs.mkdirSync(stage, { recursive: true });
+  const prebuildify = require.resolve('prebuildify/bin.js');
+  const args = [prebuildify, '--napi', '--name', 'admmirnn', '--platform', process.platform, '--arch', arch,
+    '--cwd', stage, '--out', root, '--node-gyp', path.join(__dirname, 'prebuild-node-gyp.js')];
+  const env = { ...process.env, ADMMIRNN_PREBUILD_CMAKE_OPTIONS: JSON.stringify(cmakeOptions) };
+  const result = spawnSync(process.execPath, args, { cwd: root, stdio: 'inherit', env });
+  if (result.status !== 0) fail(`the ${target} build failed (prebuildify exit ${result.status})`);
 
   const dir = path.join(root, 'prebuilds', target);
   const dest = path.join(dir, 'admmirnn.node');
-  fs.mkdirSync(dir, { recursive: true });
-  const tmp = `${dest}.tmp-${process.pid}`; // not *.node: node-gyp-build must not pick it up
-  fs.copyFileSync(built, tmp);
-  fs.renameSync(tmp, dest);
+  if (process.platform === 'linux') checkSelfContained(dest);
   recordSourcesHash(root, dir);
   const seconds = ((Date.now() - started) / 1000).toFixed(0);
   console.log(`prebuild: ${path.relative(root, dest)} (${fs.statSync(dest).size} bytes, ${seconds} s)`);
