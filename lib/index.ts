@@ -44,7 +44,7 @@ export { bpttNative } from './bptt/native';
 export type { BpttBinding, BpttGradientsArgs, BpttGradientsResult } from './bptt/native';
 export type { AdmmStateSnapshot } from './admm/snapshot';
 export { saveCheckpoint, readCheckpoint, encodeCheckpoint, decodeCheckpoint, encodeSafetensors, decodeSafetensors, writeFileAtomic, CHECKPOINT_FORMAT, CHECKPOINT_VERSION } from './checkpoint';
-export type { Checkpoint, LoadedCheckpoint, TaskInfo, TrainerInfo, Tensor, SafetensorsContents } from './checkpoint';
+export type { Checkpoint, LoadedCheckpoint, TaskInfo, TrainerInfo, Tensor, SafetensorsContents, ReadCheckpointOptions } from './checkpoint';
 export { toTfjsArtifacts, fromTfjsArtifacts, saveTfjsModel, loadTfjsModel } from './interop/tfjs';
 export type { TfjsArtifacts, TfjsExportOptions, TfjsWeightSpec } from './interop/tfjs';
 export { decodeNpy, encodeNpy } from './npy';

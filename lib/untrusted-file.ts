@@ -40,30 +40,49 @@ export interface UntrustedFile {
   readonly size: number;
   /** Exactly `length` bytes from `position` (a RangeError naming the file if it has fewer). */
   read(position: number, length: number): Promise<Buffer>;
+  /**
+   * Fills `target` with the bytes from `position`, in reads of at most `piece` bytes: no Buffer
+   * of the whole length is needed, so a destination above Buffer's limit can be filled.
+   */
+  readInto(target: Uint8Array, position: number, piece?: number): Promise<void>;
   close(): Promise<void>;
 }
 
 /** Opens `file` after checking it is a regular file of at most `maxBytes` bytes. */
-export async function openUntrustedFile(file: string, what: string, options: UntrustedReadOptions = {}): Promise<UntrustedFile> {
+export async function openUntrustedFile(
+  file: string,
+  what: string,
+  options: UntrustedReadOptions = {}
+): Promise<UntrustedFile> {
   const handle = await fsp.open(file, OPEN_FLAGS);
   try {
     const size = checkStat(what, file, await handle.stat(), options.maxBytes ?? Number.MAX_SAFE_INTEGER);
+    const checkSpan = (position: number, length: number) => {
+      const valid = Number.isSafeInteger(position) && Number.isSafeInteger(length) && position >= 0 && length >= 0;
+      if (!valid || position + length > size)
+        throw invalidFile(file, what, `to hold bytes [${position}, ${position + length}) (it has ${size})`);
+    };
+    const readInto = async (target: Uint8Array, position: number, piece = 2 ** 30) => {
+      checkSpan(position, target.length);
+      let done = 0;
+      while (done < target.length) {
+        const { bytesRead } = await handle.read(target, done, Math.min(target.length - done, piece), position + done);
+        if (bytesRead === 0) throw invalidFile(file, what, `to hold ${size} bytes (it shrank while being read)`);
+        done += bytesRead;
+      }
+    };
     return {
       path: file,
       size,
       async read(position, length) {
-        if (!Number.isSafeInteger(position) || !Number.isSafeInteger(length) || position < 0 || length < 0 || position + length > size)
-          throw invalidFile(file, what, `to hold bytes [${position}, ${position + length}) (it has ${size})`);
-        if (length > MAX_BUFFER) throw invalidFile(file, what, `read in parts of at most ${MAX_BUFFER} bytes, one has ${length}`);
+        checkSpan(position, length);
+        if (length > MAX_BUFFER)
+          throw invalidFile(file, what, `read in parts of at most ${MAX_BUFFER} bytes, one has ${length}`);
         const out = Buffer.allocUnsafe(length);
-        let done = 0;
-        while (done < length) {
-          const { bytesRead } = await handle.read(out, done, Math.min(length - done, 2 ** 30), position + done);
-          if (bytesRead === 0) throw invalidFile(file, what, `to hold ${size} bytes (it shrank while being read)`);
-          done += bytesRead;
-        }
+        await readInto(out, position);
         return out;
       },
+      readInto,
       close: () => handle.close(),
     };
   } catch (e) {

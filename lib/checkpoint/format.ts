@@ -23,6 +23,13 @@ import type { Vocabulary } from '../text';
 export const CHECKPOINT_FORMAT = 'admmirnn.checkpoint';
 export const CHECKPOINT_VERSION = 1;
 
+/**
+ * Largest iteration count a checkpoint holds, on write and on read: 2^52, so a count read back
+ * can still be incremented exactly (2^53 − 1 + 1 is no longer a safe integer) and whatever the
+ * writer accepts the reader accepts too.
+ */
+export const MAX_ITERATION = 2 ** 52;
+
 /** What data the model was trained on, so eval / predict / sample can encode new inputs alike. */
 export interface TaskInfo {
   /** Where the training data came from, e.g. 'mnist10k', 'text', 'labelled', 'npy'. */

@@ -1,19 +1,26 @@
-/** Encoding a Checkpoint as a safetensors file, and saving it atomically. */
+/**
+ * Encoding a Checkpoint as a safetensors file, and saving it atomically. The file is produced as
+ * parts (length, header, views of the tensors) that are written in turn, never concatenated, so
+ * a checkpoint is not limited by the largest Buffer (4 GiB) and costs no copy of its tensors.
+ */
 import { createHash } from 'node:crypto';
 import { SNAPSHOT_ARRAYS } from '../admm/snapshot';
 import { invalidRange, invalidType } from '../errors';
 import { RNN } from '../rnn';
 import { Vocabulary } from '../text';
-import { checkObject } from '../validate';
+import { checkInteger, checkObject } from '../validate';
 import { writeFileAtomic } from './atomic';
-import { CHECKPOINT_FORMAT, CHECKPOINT_VERSION, type Checkpoint } from './format';
-import { encodeSafetensors, type Tensor } from './safetensors';
+import { CHECKPOINT_FORMAT, CHECKPOINT_VERSION, MAX_ITERATION, type Checkpoint } from './format';
+import { MAX_PART_BYTES, encodeSafetensors, encodeSafetensorsParts, type Tensor } from './safetensors';
 
 // eslint-disable-next-line @typescript-eslint/no-var-requires
 const GENERATOR = `admmirnn ${(require('../../../package.json') as { version: string }).version}`;
 
-/** The whole checkpoint file as bytes. */
-export function encodeCheckpoint(checkpoint: Checkpoint): Buffer {
+/** The tensors and metadata of a checkpoint, validated. */
+function checkpointContents(checkpoint: Checkpoint): {
+  tensors: Map<string, Tensor>;
+  metadata: Record<string, string>;
+} {
   checkObject('checkpoint', checkpoint);
   const { model, config, vocabulary, task, trainer, admmState } = checkpoint;
   if (!(model instanceof RNN)) throw invalidType('checkpoint.model', 'an RNN', model);
@@ -39,7 +46,12 @@ export function encodeCheckpoint(checkpoint: Checkpoint): Buffer {
     tensors.set('vocabulary', { data: vocabulary.codePoints(), shape: [d] });
   }
   if (task !== undefined) metadata.task = JSON.stringify(task);
-  if (trainer !== undefined) metadata.trainer = JSON.stringify(trainer);
+  if (trainer !== undefined) {
+    checkObject('checkpoint.trainer', trainer);
+    // The reader's bound: a count it would refuse is not written.
+    checkInteger('checkpoint.trainer.iteration', trainer.iteration, 0, MAX_ITERATION);
+    metadata.trainer = JSON.stringify(trainer);
+  }
   if (admmState !== undefined) {
     if (!task) throw invalidRange('checkpoint.task', 'given with admmState (its sequenceLength and lossSteps shape the state)');
     const T = task.sequenceLength, L = task.lossSteps === 'every' ? T : 1;
@@ -50,19 +62,38 @@ export function encodeCheckpoint(checkpoint: Checkpoint): Buffer {
       tensors.set(`admm.${key}`, { data: admmState[key], shape });
     }
     const { iteration, rho, theta, beta } = admmState;
+    checkInteger('checkpoint.admmState.iteration', iteration, 0, MAX_ITERATION);
     metadata.admm = JSON.stringify({ iteration, rho, theta, beta });
   }
   // The checksum covers the data section, which is the tensors concatenated in order.
   const hash = createHash('sha256');
-  for (const t of tensors.values()) hash.update(new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength));
+  for (const t of tensors.values()) {
+    const bytes = new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength);
+    for (let at = 0; at < bytes.length; at += MAX_PART_BYTES) hash.update(bytes.subarray(at, at + MAX_PART_BYTES));
+  }
   metadata.sha256 = hash.digest('hex');
   metadata.created = new Date().toISOString();
   metadata.generator = GENERATOR;
+  return { tensors, metadata };
+}
+
+/** The whole checkpoint file as one Buffer (at most 4 GiB: `saveCheckpoint` has no such limit). */
+export function encodeCheckpoint(checkpoint: Checkpoint): Buffer {
+  const { tensors, metadata } = checkpointContents(checkpoint);
   return encodeSafetensors(tensors, metadata);
+}
+
+/**
+ * The checkpoint file as parts to write in order: the length, the header, and views of the
+ * tensors of at most `maxPart` bytes (no copy, no concatenation). @internal
+ */
+export function encodeCheckpointParts(checkpoint: Checkpoint, maxPart = MAX_PART_BYTES): Uint8Array[] {
+  const { tensors, metadata } = checkpointContents(checkpoint);
+  return encodeSafetensorsParts(tensors, metadata, maxPart);
 }
 
 /** Saves a checkpoint atomically: a crash mid-save leaves any previous file at `path` intact. */
 export async function saveCheckpoint(path: string, checkpoint: Checkpoint): Promise<void> {
   if (typeof path !== 'string' || path === '') throw invalidType('path', 'a non-empty string', path);
-  await writeFileAtomic(path, [encodeCheckpoint(checkpoint)]);
+  await writeFileAtomic(path, encodeCheckpointParts(checkpoint));
 }
