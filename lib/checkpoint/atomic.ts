@@ -49,6 +49,17 @@ function checkLinkTrusted(link: string, stat: fsSync.Stats): void {
     );
 }
 
+/** lstat, or undefined where nothing can be (a missing entry, or a path through a file). */
+function linkStat(file: string): fsSync.Stats | undefined {
+  try {
+    return fsSync.lstatSync(file);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') return undefined;
+    throw e;
+  }
+}
+
 /**
  * The file a save to `target` replaces: `target` itself, or the end of its chain of symlinks
  * (which need not exist yet: a dangling link names the file to create).
@@ -56,7 +67,7 @@ function checkLinkTrusted(link: string, stat: fsSync.Stats): void {
 export function resolveTarget(target: string): string {
   let at = target;
   for (let hops = 0; ; hops++) {
-    const stat = fsSync.lstatSync(at, { throwIfNoEntry: false });
+    const stat = linkStat(at);
     if (!stat?.isSymbolicLink()) return at;
     if (hops === MAX_LINKS)
       throw Object.assign(new Error(`ELOOP: too many symbolic links from ${target}`), { code: 'ELOOP' });
