@@ -4,7 +4,7 @@
  * the target's mode and write through symlinks (D18), clear stale temporary files (D19), and
  * never write an iteration count the reader refuses (D21).
  */
-import { execFile, execFileSync, spawn } from 'node:child_process';
+import { execFile, execFileSync, spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -240,4 +240,20 @@ test('the writer refuses an iteration count the reader would refuse; the shared 
   t.false(fs.existsSync(file));
   await saveCheckpoint(file, trainer(2 ** 52));
   t.is((await readCheckpoint(file)).trainer!.iteration, 2 ** 52);
+});
+
+test('train --resume refuses up front a count that could not be saved, naming the checkpoint (exit 1)', async (t) => {
+  const dir = path.join(tmp, 'cli');
+  fs.mkdirSync(dir);
+  fs.writeFileSync(path.join(dir, 'text.txt'), 'the quick brown fox jumps over the lazy dog. '.repeat(20));
+  const bin = path.resolve(__dirname, '..', '..', 'bin', 'admmirnn.js');
+  const cli = (...args: string[]) => spawnSync(process.execPath, [bin, ...args], { cwd: dir, encoding: 'utf8' });
+  const data = ['--text', 'text.txt', '--sequence-length', '8'];
+  t.is(cli('train', ...data, '--hidden', '4', '-n', '1', '-q', '-o', 'a.st').status, 0);
+  const ck = await readCheckpoint(path.join(dir, 'a.st'));
+  await saveCheckpoint(path.join(dir, 'late.st'), { ...ck, trainer: { ...ck.trainer!, iteration: 2 ** 52 } });
+  const r = cli('train', ...data, '--resume', 'late.st', '-n', '2', '-q', '-o', 'b.st');
+  t.is(r.status, 1, r.stderr);
+  t.regex(r.stderr, /late\.st: its iteration count 4503599627370496 leaves no room for 2 more/);
+  t.false(fs.existsSync(path.join(dir, 'b.st')));
 });
