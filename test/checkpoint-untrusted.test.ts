@@ -13,6 +13,7 @@ import test from 'ava';
 import { decodeCheckpoint, encodeCheckpoint, readCheckpoint, saveCheckpoint, writeFileAtomic } from '../lib/checkpoint';
 import { removeStaleTemporaries } from '../lib/checkpoint/atomic';
 import { readCheckpointFile } from '../lib/checkpoint/read';
+import { byteViews } from '../lib/checkpoint/safetensors';
 import { encodeCheckpointParts } from '../lib/checkpoint/write';
 import { FileFormatError } from '../lib/file-error';
 import { RNN } from '../lib/rnn';
@@ -88,6 +89,18 @@ test('a checkpoint is encoded as parts that view the tensors, without a copy or 
   const again = encodeCheckpoint({ model, config });
   t.is(again.length, whole.length);
   t.deepEqual(decodeCheckpoint(whole, 'parts').model.V, model.V);
+});
+
+test('byteViews cuts an array into views of whole elements that cover its bytes exactly (none above 4 GiB)', (t) => {
+  const whole = Float32Array.from({ length: 11 }, (_, i) => i + 0.5);
+  const a = whole.subarray(2, 9);
+  for (const piece of [1, 4, 7, 8, 28, 1000]) {
+    const views = byteViews(a, piece);
+    t.true(views.every((v) => v.length % 4 === 0 && v.length <= Math.max(4, piece - (piece % 4))), `pieces of ${piece}`);
+    t.deepEqual(new Float32Array(Uint8Array.from(Buffer.concat(views)).buffer), a.slice(), `pieces of ${piece}`);
+    t.true(views.every((v) => v.buffer === whole.buffer), 'views, not copies');
+  }
+  t.deepEqual(byteViews(new Float32Array(0)), []);
 });
 
 test('a checkpoint is read through positioned reads in pieces, whatever the seams', async (t) => {

@@ -8,7 +8,7 @@
  * before anything is allocated for the tensors, which are then read straight into the model's
  * and the state's arrays (positioned reads: no whole-file buffer, so no 2 GiB limit).
  */
-import { createHash, type Hash } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import os from 'node:os';
 import { type AdmmStateSnapshot, SNAPSHOT_ARRAYS } from '../admm/snapshot';
 import { LOSS_NAMES, LOSS_STEPS } from '../data';
@@ -23,7 +23,7 @@ import {
 } from './format';
 import {
   type Dtype, type SafetensorsHeader, type TensorData, type TensorSpan,
-  allocateFor, parseHeader, parseJsonShallow, quoteName, readHeaderLength, toHostOrder,
+  allocateFor, byteViews, parseHeader, parseJsonShallow, quoteName, readHeaderLength, toHostOrder,
 } from './safetensors';
 
 export interface ReadCheckpointOptions {
@@ -34,7 +34,7 @@ export interface ReadCheckpointOptions {
 /** Deepest nesting of a metadata JSON value (trainer options nest a few levels). */
 const MAX_METADATA_DEPTH = 32;
 
-/** Bytes per read call and per hash update. */
+/** Bytes per read call. */
 const PIECE = 2 ** 30;
 
 /** The memory available to this process: a checkpoint is read whole into memory, so larger ones cannot load. */
@@ -214,12 +214,6 @@ function asFileError<T>(file: string, make: () => T): T {
   }
 }
 
-/** Updates `hash` in pieces (one update of more than 4 GiB is refused). */
-function hashBytes(hash: Hash, bytes: Uint8Array, piece = PIECE): void {
-  for (let at = 0; at < bytes.length; at += piece) hash.update(bytes.subarray(at, Math.min(bytes.length, at + piece)));
-}
-
-const bytesOf = (a: TensorData) => new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
 
 /** Decodes a checkpoint file held in memory; `name` (e.g. the path) prefixes every error. */
 export function decodeCheckpoint(file: Buffer, name = 'checkpoint'): LoadedCheckpoint {
@@ -228,13 +222,16 @@ export function decodeCheckpoint(file: Buffer, name = 'checkpoint'): LoadedCheck
     const headerEnd = 8 + readHeaderLength(file, file.length, name);
     const data = file.subarray(headerEnd);
     const plan = planCheckpoint(name, parseHeader(file.subarray(8, headerEnd), data.length, name));
-    for (const span of plan.tiling) {
-      const bytes = bytesOf(plan.destination(span));
-      bytes.set(data.subarray(span.begin, span.end));
-      toHostOrder(bytes);
-    }
     const hash = createHash('sha256');
-    hashBytes(hash, data);
+    for (const span of plan.tiling) {
+      let at = span.begin;
+      for (const view of byteViews(plan.destination(span))) {
+        view.set(data.subarray(at, at + view.length));
+        hash.update(view);
+        toHostOrder(view);
+        at += view.length;
+      }
+    }
     return plan.finish(hash.digest('hex'), file.length);
   });
 }
@@ -258,10 +255,13 @@ export async function readCheckpointFile(path: string, maxBytes: number, piece =
     const plan = asFileError(path, () => planCheckpoint(path, parseHeader(headerBytes, file.size - 8 - n, path)));
     const hash = createHash('sha256');
     for (const span of plan.tiling) {
-      const bytes = bytesOf(plan.destination(span));
-      await file.readInto(bytes, 8 + n + span.begin, piece);
-      hashBytes(hash, bytes, piece);
-      toHostOrder(bytes);
+      let at = 8 + n + span.begin;
+      for (const view of byteViews(plan.destination(span))) {
+        await file.readInto(view, at, piece);
+        hash.update(view);
+        toHostOrder(view);
+        at += view.length;
+      }
     }
     return asFileError(path, () => plan.finish(hash.digest('hex'), file.size));
   } finally {

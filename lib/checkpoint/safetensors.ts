@@ -141,11 +141,7 @@ export function encodeSafetensorsParts(
   const head = Buffer.alloc(8);
   head.writeBigUInt64LE(BigInt(headerBytes.length));
   const parts: Uint8Array[] = [head, headerBytes];
-  for (const t of tensors.values()) {
-    const bytes = littleEndian(t.data);
-    for (let at = 0; at < bytes.length; at += maxPart)
-      parts.push(bytes.subarray(at, Math.min(bytes.length, at + maxPart)));
-  }
+  for (const t of tensors.values()) for (const view of byteViews(t.data, maxPart)) parts.push(littleEndian(view));
   return parts;
 }
 
@@ -162,9 +158,20 @@ export function encodeSafetensors(tensors: ReadonlyMap<string, Tensor>, metadata
   return Buffer.concat(parts, total);
 }
 
-/** The bytes of a typed array in little-endian order (a copy only on big-endian hosts). */
-function littleEndian(a: TensorData): Uint8Array {
-  const bytes = new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
+/**
+ * Views of a typed array's bytes, each of at most `piece` bytes (rounded down to whole elements):
+ * V8 makes no single Uint8Array of more than 4 GiB, and a weight or state array can be larger.
+ */
+export function byteViews(a: TensorData, piece = MAX_PART_BYTES): Uint8Array[] {
+  const step = Math.max(4, piece - (piece % 4));
+  const views: Uint8Array[] = [];
+  for (let at = 0; at < a.byteLength; at += step)
+    views.push(new Uint8Array(a.buffer, a.byteOffset + at, Math.min(step, a.byteLength - at)));
+  return views;
+}
+
+/** Bytes in little-endian order (a copy only on big-endian hosts). */
+function littleEndian(bytes: Uint8Array): Uint8Array {
   return LITTLE_ENDIAN_HOST ? bytes : swap32(Uint8Array.from(bytes));
 }
 

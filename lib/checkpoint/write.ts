@@ -11,7 +11,7 @@ import { Vocabulary } from '../text';
 import { checkInteger, checkObject } from '../validate';
 import { writeFileAtomic } from './atomic';
 import { CHECKPOINT_FORMAT, CHECKPOINT_VERSION, MAX_ITERATION, type Checkpoint } from './format';
-import { MAX_PART_BYTES, encodeSafetensors, encodeSafetensorsParts, type Tensor } from './safetensors';
+import { MAX_PART_BYTES, byteViews, encodeSafetensors, encodeSafetensorsParts, type Tensor } from './safetensors';
 
 // eslint-disable-next-line @typescript-eslint/no-var-requires
 const GENERATOR = `admmirnn ${(require('../../../package.json') as { version: string }).version}`;
@@ -67,10 +67,7 @@ function checkpointContents(checkpoint: Checkpoint): {
   }
   // The checksum covers the data section, which is the tensors concatenated in order.
   const hash = createHash('sha256');
-  for (const t of tensors.values()) {
-    const bytes = new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength);
-    for (let at = 0; at < bytes.length; at += MAX_PART_BYTES) hash.update(bytes.subarray(at, at + MAX_PART_BYTES));
-  }
+  for (const t of tensors.values()) for (const view of byteViews(t.data)) hash.update(view);
   metadata.sha256 = hash.digest('hex');
   metadata.created = new Date().toISOString();
   metadata.generator = GENERATOR;
