@@ -136,8 +136,9 @@ test('a 2.5 GB file is opened and refused by its header, not by a 2 GiB read lim
   });
 });
 
-// D12
-test('/dev/zero (through a symlink), a FIFO or a directory is refused at once, naming it', async (t) => {
+// D12. Serial: it runs before the concurrent tests, whose fsyncs could hold every libuv thread
+// (and so this test's open) for seconds on a busy disk.
+test.serial('/dev/zero (through a symlink), a FIFO or a directory is refused at once, naming it', async (t) => {
   const zero = path.join(tmp, 'zero.safetensors');
   fs.symlinkSync('/dev/zero', zero);
   const fifo = path.join(tmp, 'fifo.safetensors');
@@ -239,6 +240,16 @@ test('stale temporary files of dead processes are removed before a save; live, o
     t.true(left.includes(names[key]), key);
   t.true(left.includes(`.run.safetensors.${dead.pid}.aaaaaaaa.tmp`), 'a directory is not removed');
   t.deepEqual(await removeStaleTemporaries(target), []);
+});
+
+test('the writer refuses a header the reader would refuse (above 16 MiB)', (t) => {
+  const labels = Array.from({ length: 2 }, (_, i) => `${i}`.padEnd(9 << 20, 'x'));
+  const task = { source: 'labelled', sequenceLength: 2, loss: 'softmax-cross-entropy' as const,
+    lossSteps: 'last' as const, inputs: 'ids' as const, labels };
+  t.throws(() => encodeCheckpoint({ model: small(), config, task }), {
+    instanceOf: RangeError,
+    message: /metadata must be small enough for a header of at most 16777216 bytes/,
+  });
 });
 
 // D21

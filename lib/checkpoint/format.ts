@@ -30,6 +30,13 @@ export const CHECKPOINT_VERSION = 1;
  */
 export const MAX_ITERATION = 2 ** 52;
 
+/**
+ * Largest checkpoint header, on write and on read: 16 MiB holds the metadata and a million class
+ * labels, and an adversarial header of that size costs about 250 MB to parse, where one of the
+ * safetensors limit (100 MB) cost 1.2 GB (BENCHMARKS.md has no entry: figures in the commit).
+ */
+export const MAX_CHECKPOINT_HEADER_BYTES = 2 ** 24;
+
 /** What data the model was trained on, so eval / predict / sample can encode new inputs alike. */
 export interface TaskInfo {
   /** Where the training data came from, e.g. 'mnist10k', 'text', 'labelled', 'npy'. */

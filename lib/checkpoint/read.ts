@@ -19,7 +19,8 @@ import { Vocabulary } from '../text';
 import { openUntrustedFile } from '../untrusted-file';
 import { checkChoice, checkFinite, checkInteger, checkNumber, checkObject } from '../validate';
 import {
-  CHECKPOINT_FORMAT, CHECKPOINT_VERSION, MAX_ITERATION, type LoadedCheckpoint, type TaskInfo, type TrainerInfo,
+  CHECKPOINT_FORMAT, CHECKPOINT_VERSION, MAX_CHECKPOINT_HEADER_BYTES, MAX_ITERATION,
+  type LoadedCheckpoint, type TaskInfo, type TrainerInfo,
 } from './format';
 import {
   type Dtype, type SafetensorsHeader, type TensorData, type TensorSpan,
@@ -219,7 +220,7 @@ function asFileError<T>(file: string, make: () => T): T {
 export function decodeCheckpoint(file: Buffer, name = 'checkpoint'): LoadedCheckpoint {
   if (!Buffer.isBuffer(file)) throw invalidType('file', 'a Buffer', file);
   return asFileError(name, () => {
-    const headerEnd = 8 + readHeaderLength(file, file.length, name);
+    const headerEnd = 8 + readHeaderLength(file, file.length, name, MAX_CHECKPOINT_HEADER_BYTES);
     const data = file.subarray(headerEnd);
     const plan = planCheckpoint(name, parseHeader(file.subarray(8, headerEnd), data.length, name));
     const hash = createHash('sha256');
@@ -250,7 +251,8 @@ export async function readCheckpointFile(path: string, maxBytes: number, piece =
         `checkpoint ${path} has ${file.size} bytes, more than the ${maxBytes} this reader accepts (by default the ` +
           "memory of this machine, as a checkpoint is loaded whole; readCheckpoint's maxBytes raises it)"
       );
-    const n = readHeaderLength(await file.read(0, Math.min(8, file.size)), file.size, path);
+    const first = await file.read(0, Math.min(8, file.size));
+    const n = readHeaderLength(first, file.size, path, MAX_CHECKPOINT_HEADER_BYTES);
     const headerBytes = await file.read(8, n);
     const plan = asFileError(path, () => planCheckpoint(path, parseHeader(headerBytes, file.size - 8 - n, path)));
     const hash = createHash('sha256');

@@ -45,7 +45,7 @@ export interface SafetensorsHeader {
   tiling: TensorSpan[];
 }
 
-/** Largest header accepted, on read and on write (the reference implementation's limit). */
+/** Largest header accepted, on read and on write, by default (the reference implementation's limit). */
 export const MAX_HEADER_BYTES = 100_000_000;
 
 /** Largest part `encodeSafetensorsParts` returns (one write call, one hash update). */
@@ -110,7 +110,8 @@ function fileError(file: string, subject: string, expected: string, actual?: unk
 export function encodeSafetensorsParts(
   tensors: ReadonlyMap<string, Tensor>,
   metadata: Record<string, string>,
-  maxPart = MAX_PART_BYTES
+  maxPart = MAX_PART_BYTES,
+  maxHeader = MAX_HEADER_BYTES
 ): Uint8Array[] {
   if (!(tensors instanceof Map)) throw invalidType('tensors', 'a Map of name → { data, shape }', tensors);
   if (typeof metadata !== 'object' || metadata === null || Array.isArray(metadata))
@@ -134,9 +135,9 @@ export function encodeSafetensorsParts(
   json += ' '.repeat((8 - (Buffer.byteLength(json) % 8)) % 8);
   const headerBytes = Buffer.from(json, 'utf8');
   // A file the readers would refuse is not written.
-  if (headerBytes.length > MAX_HEADER_BYTES)
+  if (headerBytes.length > maxHeader)
     throw invalidRange(
-      'metadata', `small enough for a header of at most ${MAX_HEADER_BYTES} bytes`, `${headerBytes.length} bytes`
+      'metadata', `small enough for a header of at most ${maxHeader} bytes`, `${headerBytes.length} bytes`
     );
   const head = Buffer.alloc(8);
   head.writeBigUInt64LE(BigInt(headerBytes.length));
@@ -147,7 +148,11 @@ export function encodeSafetensorsParts(
 
 /** Encodes tensors (in the given order) and metadata; returns the whole file as one Buffer. */
 export function encodeSafetensors(tensors: ReadonlyMap<string, Tensor>, metadata: Record<string, string>): Buffer {
-  const parts = encodeSafetensorsParts(tensors, metadata);
+  return concatParts(encodeSafetensorsParts(tensors, metadata));
+}
+
+/** The parts of a file as one Buffer (at most 4 GiB). */
+export function concatParts(parts: Uint8Array[]): Buffer {
   const total = parts.reduce((sum, p) => sum + p.length, 0);
   if (total > MAX_BUFFER)
     throw invalidRange(
@@ -194,12 +199,17 @@ export function toHostOrder(bytes: Uint8Array): void {
  * The header length from a file's first 8 bytes (`first` may be shorter when the file is),
  * checked against the cap and the file's size.
  */
-export function readHeaderLength(first: Uint8Array, fileSize: number, file: string): number {
+export function readHeaderLength(
+  first: Uint8Array,
+  fileSize: number,
+  file: string,
+  maxHeader = MAX_HEADER_BYTES
+): number {
   if (fileSize < 8)
     throw fileError(file, file, `a safetensors file (at least 8 bytes; it has ${fileSize} — truncated?)`);
   const n = Buffer.from(first.buffer, first.byteOffset, 8).readBigUInt64LE(0);
-  if (n < 2n || n > BigInt(MAX_HEADER_BYTES))
-    throw fileError(file, file, `a safetensors header length in [2, ${MAX_HEADER_BYTES}] (corrupted?)`, String(n));
+  if (n < 2n || n > BigInt(maxHeader))
+    throw fileError(file, file, `a safetensors header length in [2, ${maxHeader}] (corrupted?)`, String(n));
   if (8 + Number(n) > fileSize)
     throw fileError(file, file, `a complete header (${n} bytes declared, ${fileSize - 8} present — truncated?)`);
   return Number(n);

@@ -10,8 +10,10 @@ import { RNN } from '../rnn';
 import { Vocabulary } from '../text';
 import { checkInteger, checkObject } from '../validate';
 import { writeFileAtomic } from './atomic';
-import { CHECKPOINT_FORMAT, CHECKPOINT_VERSION, MAX_ITERATION, type Checkpoint } from './format';
-import { MAX_PART_BYTES, byteViews, encodeSafetensors, encodeSafetensorsParts, type Tensor } from './safetensors';
+import {
+  CHECKPOINT_FORMAT, CHECKPOINT_VERSION, MAX_CHECKPOINT_HEADER_BYTES, MAX_ITERATION, type Checkpoint,
+} from './format';
+import { MAX_PART_BYTES, byteViews, concatParts, encodeSafetensorsParts, type Tensor } from './safetensors';
 
 // eslint-disable-next-line @typescript-eslint/no-var-requires
 const GENERATOR = `admmirnn ${(require('../../../package.json') as { version: string }).version}`;
@@ -76,8 +78,7 @@ function checkpointContents(checkpoint: Checkpoint): {
 
 /** The whole checkpoint file as one Buffer (at most 4 GiB: `saveCheckpoint` has no such limit). */
 export function encodeCheckpoint(checkpoint: Checkpoint): Buffer {
-  const { tensors, metadata } = checkpointContents(checkpoint);
-  return encodeSafetensors(tensors, metadata);
+  return concatParts(encodeCheckpointParts(checkpoint));
 }
 
 /**
@@ -86,7 +87,7 @@ export function encodeCheckpoint(checkpoint: Checkpoint): Buffer {
  */
 export function encodeCheckpointParts(checkpoint: Checkpoint, maxPart = MAX_PART_BYTES): Uint8Array[] {
   const { tensors, metadata } = checkpointContents(checkpoint);
-  return encodeSafetensorsParts(tensors, metadata, maxPart);
+  return encodeSafetensorsParts(tensors, metadata, maxPart, MAX_CHECKPOINT_HEADER_BYTES);
 }
 
 /** Saves a checkpoint atomically: a crash mid-save leaves any previous file at `path` intact. */

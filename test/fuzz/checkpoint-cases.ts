@@ -166,6 +166,12 @@ export const CHECKPOINT_CASES: FileCase[] = [
   { name: 'header length 2^40', kind: 'checkpoint',
     files: one(() => { const b = edited(() => undefined); b.writeBigUInt64LE(1n << 40n, 0); return b; }) },
   { name: 'header length 0', kind: 'checkpoint', files: one(() => Buffer.alloc(64)) },
+  { name: 'header length 16 MiB + 8 (above the checkpoint cap)', kind: 'checkpoint',
+    files: one(() => {
+      const b = Buffer.alloc(1 << 20, 0x20);
+      b.writeBigUInt64LE(BigInt(2 ** 24 + 8), 0);
+      return b;
+    }) },
   { name: 'five bytes', kind: 'checkpoint', files: one(() => Buffer.from('{"a":')) },
   { name: 'a header nested 400,000 arrays deep', kind: 'checkpoint',
     files: one(() => {
