@@ -31,9 +31,9 @@ export const CHECKPOINT_VERSION = 1;
 export const MAX_ITERATION = 2 ** 52;
 
 /**
- * Largest checkpoint header, on write and on read: 16 MiB holds the metadata and a million class
- * labels, and an adversarial header of that size costs about 250 MB to parse, where one of the
- * safetensors limit (100 MB) cost 1.2 GB (BENCHMARKS.md has no entry: figures in the commit).
+ * Largest checkpoint header, on write and on read: enough for the metadata and a million class
+ * labels, well below the safetensors limit (100 MB), as parsing a header of many small entries
+ * costs over ten times its size in memory.
  */
 export const MAX_CHECKPOINT_HEADER_BYTES = 2 ** 24;
 

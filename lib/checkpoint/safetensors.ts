@@ -73,9 +73,8 @@ function byteSize(shape: readonly number[]): number | undefined {
 const MAX_HEADER_DEPTH = 8;
 
 /**
- * JSON.parse, after a linear scan refuses nesting deeper than `maxDepth`: parsing 400,000 nested
- * arrays takes about a second and their objects outweigh the text, so a deep document is
- * refused before it is parsed.
+ * JSON.parse, after a linear scan refuses nesting deeper than `maxDepth`: deeply nested arrays
+ * are slow to parse and their objects outweigh the text, so they are refused unparsed.
  */
 export function parseJsonShallow(text: string, maxDepth: number): unknown {
   let depth = 0, inString = false;
