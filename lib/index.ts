@@ -46,7 +46,7 @@ export type { BpttBinding, BpttGradientsArgs, BpttGradientsResult } from './bptt
 export type { AdmmStateSnapshot, MiniBatchStateSnapshot, AdmmRunSnapshot, RunReadout } from './admm/snapshot';
 export type { RandomState } from './random';
 export { saveCheckpoint, readCheckpoint, encodeCheckpoint, decodeCheckpoint, encodeSafetensors, decodeSafetensors, writeFileAtomic, CHECKPOINT_FORMAT, CHECKPOINT_VERSION } from './checkpoint';
-export type { Checkpoint, LoadedCheckpoint, TaskInfo, TrainerInfo, Tensor, SafetensorsContents } from './checkpoint';
+export type { Checkpoint, LoadedCheckpoint, TaskInfo, TrainerInfo, Tensor, SafetensorsContents, ReadCheckpointOptions } from './checkpoint';
 export { toTfjsArtifacts, fromTfjsArtifacts, saveTfjsModel, loadTfjsModel } from './interop/tfjs';
 export type { TfjsArtifacts, TfjsExportOptions, TfjsWeightSpec } from './interop/tfjs';
 export { decodeNpy, encodeNpy, readNpy, MAX_NPY_HEADER_BYTES } from './npy';

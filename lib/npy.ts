@@ -183,7 +183,7 @@ export function readNpy(file: string): NpyArray {
     const header = opened.read(preamble.headerStart, preamble.headerLength);
     const { ctor, shape, count, dataStart } = readLayout(file, preamble, header, opened.size);
     const data = new ctor(count);
-    opened.readInto(dataStart, new Uint8Array(data.buffer));
+    opened.readInto(new Uint8Array(data.buffer), dataStart);
     return { data, shape };
   } catch (e) {
     if (e instanceof RangeError && !(e instanceof FileFormatError)) throw new FileFormatError(file, e.message);

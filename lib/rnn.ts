@@ -63,7 +63,7 @@ export const MAX_PARAMETERS = 2 ** 31;
  * in range, the (U, W, b) system within the native layer's indexing bound, and the total within
  * MAX_PARAMETERS (V = K·h has no other bound, and sizes may come from an untrusted file).
  */
-function checkSizes(prefix: string, raw: Record<string, unknown>): ModelSizes {
+export function checkSizes(prefix: string, raw: Record<string, unknown>): ModelSizes {
   const d = checkInteger(`${prefix}.inputSize`, raw.inputSize, 1, 1 << 24);
   const h = checkInteger(`${prefix}.hiddenSize`, raw.hiddenSize, 1, 1 << 14);
   const K = checkInteger(`${prefix}.outputSize`, raw.outputSize, 1, 1 << 20);

@@ -40,8 +40,11 @@ export interface UntrustedFile {
   readonly size: number;
   /** Exactly `length` bytes from `position` (a RangeError naming the file if it has fewer). */
   read(position: number, length: number): Promise<Buffer>;
-  /** Fills `target` from `position` (no intermediate copy: the caller allocated it for a checked size). */
-  readInto(position: number, target: Uint8Array): Promise<void>;
+  /**
+   * Fills `target` with the bytes from `position` (no intermediate copy: the caller allocated it for a
+   * checked size), in reads of at most `piece` bytes, so a destination above Buffer's limit can be filled.
+   */
+  readInto(target: Uint8Array, position: number, piece?: number): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -50,7 +53,7 @@ export interface UntrustedFileSync {
   readonly path: string;
   readonly size: number;
   read(position: number, length: number): Buffer;
-  readInto(position: number, target: Uint8Array): void;
+  readInto(target: Uint8Array, position: number, piece?: number): void;
   close(): void;
 }
 
@@ -58,20 +61,28 @@ function checkSpan(what: string, file: string, size: number, position: number, l
   const inside = Number.isSafeInteger(position) && Number.isSafeInteger(length) && position >= 0 && length >= 0;
   if (!inside || position + length > size)
     throw invalidFile(file, what, `to hold bytes [${position}, ${position + length}) (it has ${size})`);
+}
+
+/** `read` returns one Buffer, so its length is bounded by Buffer's. */
+function checkBufferLength(what: string, file: string, length: number): void {
   if (length > MAX_BUFFER)
     throw invalidFile(file, what, `read in parts of at most ${MAX_BUFFER} bytes, one has ${length}`);
 }
 
 /** Opens `file` after checking it is a regular file of at most `maxBytes` bytes. */
-export async function openUntrustedFile(file: string, what: string, options: UntrustedReadOptions = {}): Promise<UntrustedFile> {
+export async function openUntrustedFile(
+  file: string,
+  what: string,
+  options: UntrustedReadOptions = {}
+): Promise<UntrustedFile> {
   const handle = await fsp.open(file, OPEN_FLAGS);
   try {
     const size = checkStat(what, file, await handle.stat(), options.maxBytes ?? Number.MAX_SAFE_INTEGER);
-    const readInto = async (position: number, target: Uint8Array) => {
+    const readInto = async (target: Uint8Array, position: number, piece = 2 ** 30) => {
       checkSpan(what, file, size, position, target.byteLength);
       let done = 0;
       while (done < target.byteLength) {
-        const part = Math.min(target.byteLength - done, 2 ** 30);
+        const part = Math.min(target.byteLength - done, piece);
         const { bytesRead } = await handle.read(target, done, part, position + done);
         if (bytesRead === 0) throw invalidFile(file, what, `to hold ${size} bytes (it shrank while being read)`);
         done += bytesRead;
@@ -82,8 +93,9 @@ export async function openUntrustedFile(file: string, what: string, options: Unt
       size,
       async read(position, length) {
         checkSpan(what, file, size, position, length);
+        checkBufferLength(what, file, length);
         const out = Buffer.allocUnsafe(length);
-        await readInto(position, out);
+        await readInto(out, position);
         return out;
       },
       readInto,
@@ -114,11 +126,11 @@ export function openUntrustedFileSync(
   const fd = fs.openSync(file, OPEN_FLAGS);
   try {
     const size = checkStat(what, file, fs.fstatSync(fd), options.maxBytes ?? Number.MAX_SAFE_INTEGER);
-    const readInto = (position: number, target: Uint8Array) => {
+    const readInto = (target: Uint8Array, position: number, piece = 2 ** 30) => {
       checkSpan(what, file, size, position, target.byteLength);
       let done = 0;
       while (done < target.byteLength) {
-        const bytesRead = fs.readSync(fd, target, done, Math.min(target.byteLength - done, 2 ** 30), position + done);
+        const bytesRead = fs.readSync(fd, target, done, Math.min(target.byteLength - done, piece), position + done);
         if (bytesRead === 0) throw invalidFile(file, what, `to hold ${size} bytes (it shrank while being read)`);
         done += bytesRead;
       }
@@ -128,8 +140,9 @@ export function openUntrustedFileSync(
       size,
       read(position, length) {
         checkSpan(what, file, size, position, length);
+        checkBufferLength(what, file, length);
         const out = Buffer.allocUnsafe(length);
-        readInto(position, out);
+        readInto(out, position);
         return out;
       },
       readInto,

@@ -162,7 +162,7 @@ test('D14: empty and too short texts, unknown characters and directories are err
   fs.writeFileSync(at('other.txt'), 'zzzz qqqq '.repeat(10));
   fails(t, ['eval', 'good.st', '--text', 'other.txt'], 1,
     /other\.txt: text must be made of the model's \d+ characters — character 0 \("z"\)/);
-  fails(t, ['info', 'folder.txt'], 1, /cannot read folder\.txt: EISDIR/);
+  fails(t, ['info', 'folder.txt'], 1, /checkpoint folder\.txt must be a regular file, it is a directory/);
   fails(t, ['eval', 'good.st', '--labelled', 'empty.txt'], 1, /the checkpoint holds a character model/);
   fails(t, ['predict', 'good.st', '-i', 'folder.txt'], 1,
     /folder\.txt must be a file of JSON lines, it is a directory/);

@@ -29,6 +29,20 @@ import type { Vocabulary } from '../text';
 export const CHECKPOINT_FORMAT = 'admmirnn.checkpoint';
 export const CHECKPOINT_VERSION = 1;
 
+/**
+ * Largest iteration count a checkpoint holds, on write and on read: 2^52, so a count read back
+ * can still be incremented exactly (2^53 − 1 + 1 is no longer a safe integer) and whatever the
+ * writer accepts the reader accepts too.
+ */
+export const MAX_ITERATION = 2 ** 52;
+
+/**
+ * Largest checkpoint header, on write and on read: enough for the metadata and a million class
+ * labels, well below the safetensors limit (100 MB), as parsing a header of many small entries
+ * costs over ten times its size in memory.
+ */
+export const MAX_CHECKPOINT_HEADER_BYTES = 2 ** 24;
+
 /** What data the model was trained on, so eval / predict / sample can encode new inputs alike. */
 export interface TaskInfo {
   /** Where the training data came from, e.g. 'mnist10k', 'text', 'labelled', 'npy'. */

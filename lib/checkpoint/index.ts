@@ -3,6 +3,7 @@ export { CHECKPOINT_FORMAT, CHECKPOINT_VERSION } from './format';
 export type { Checkpoint, LoadedCheckpoint, TaskInfo, TrainerInfo } from './format';
 export { encodeCheckpoint, saveCheckpoint } from './write';
 export { decodeCheckpoint, readCheckpoint } from './read';
+export type { ReadCheckpointOptions } from './read';
 export { encodeSafetensors, decodeSafetensors } from './safetensors';
 export type { Tensor, SafetensorsContents } from './safetensors';
 export { writeFileAtomic } from './atomic';

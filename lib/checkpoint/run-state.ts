@@ -19,7 +19,7 @@ import { invalidRange } from '../errors';
 import { Random } from '../random';
 import { checkInteger, checkNumber, checkObject } from '../validate';
 import type { BpttStateSnapshot } from '../bptt/trainer';
-import type { TaskInfo } from './format';
+import { MAX_ITERATION, type TaskInfo } from './format';
 import type { Tensor } from './safetensors';
 
 /** Sizes that shape the state tensors. */
@@ -72,14 +72,14 @@ function readRho(where: string, value: unknown): [number, number, number] {
  */
 export function decodeAdmmState(
   where: string, raw: Record<string, unknown>, task: TaskInfo | undefined, sizes: Sizes,
-  tensors: ReadonlyMap<string, Tensor>, take: TakeTensor
+  tensors: ReadonlyMap<string, { shape: readonly number[] }>, take: TakeTensor
 ): AdmmRunSnapshot {
   const { h, K } = sizes;
   let state: AdmmRunSnapshot;
   if (raw.kind === 'mini-batch') {
     state = {
       kind: 'mini-batch',
-      iteration: checkInteger(`${where}.iteration`, raw.iteration, 0),
+      iteration: checkInteger(`${where}.iteration`, raw.iteration, 0, MAX_ITERATION),
       rho: readRho(where, raw.rho),
       rng: Random.fromState(raw.rng, `${where}.rng`).getState(),
     };
@@ -87,7 +87,8 @@ export function decodeAdmmState(
     if (raw.kind !== undefined) throw invalidRange(`${where}.kind`, '"mini-batch" or absent (persistent)', raw.kind);
     if (!task) throw invalidRange(where.replace(/admm$/, 'task'), 'present when the ADMM state is');
     const T = task.sequenceLength, L = task.lossSteps === 'every' ? T : 1;
-    const N = tensors.get('admm.A')?.shape[0] ?? 0;
+    const N = tensors.get('admm.A')?.shape[0] ?? 1;
+    if (N < 1) throw invalidRange(`${where.replace(/__metadata__\.admm$/, 'tensor admm.A')}`, 'of at least one sequence', N);
     const arrays = Object.fromEntries(
       SNAPSHOT_ARRAYS.map((key) => [key, take(`admm.${key}`, key === 'O' || key === 'M3' ? [N, L, K] : [N, T, h])])
     ) as Record<(typeof SNAPSHOT_ARRAYS)[number], Float32Array>;
@@ -96,7 +97,7 @@ export function decodeAdmmState(
     const persistent: AdmmStateSnapshot = {
       kind: 'persistent',
       ...arrays,
-      iteration: checkInteger(`${where}.iteration`, raw.iteration, 0),
+      iteration: checkInteger(`${where}.iteration`, raw.iteration, 0, MAX_ITERATION),
       rho: readRho(where, raw.rho),
       theta: { uwb: 0, a: 0, s: 0, vc: 0 },
       beta: checkNumber(`${where}.beta`, raw.beta, 0),
@@ -145,7 +146,7 @@ export function decodeBpttState(
   const perWeight = (w: string, i: number) =>
     Array.from({ length: buffers }, (_, k) => take(`bptt.${w}.${k}`, shapes[i]));
   return {
-    iteration: checkInteger(`${where}.iteration`, raw.iteration, 0),
+    iteration: checkInteger(`${where}.iteration`, raw.iteration, 0, MAX_ITERATION),
     optimizer: {
       steps,
       buffers: buffers === 0 ? [] : WEIGHTS.map(perWeight),

@@ -6,7 +6,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Checkpoint } from '../checkpoint/format';
-import { temporaryPath } from '../checkpoint/atomic';
+import { resolveTarget, temporaryPath } from '../checkpoint/atomic';
 import { saveCheckpoint } from '../checkpoint/write';
 
 /** `ENOENT: no such file or directory, open '/d/.x.st.1.ab.tmp'` → `ENOENT: no such file or directory`. */
@@ -21,25 +21,31 @@ function reason(e: unknown): string {
  * probe file is created and removed, as the atomic save will), and `file` is not a directory.
  */
 export function checkWritable(file: string, what = 'the checkpoint'): void {
-  const dir = path.dirname(path.resolve(file));
   const fail = (why: string) => new Error(`cannot write ${what} ${file}: ${why}`);
+  // A symlink is written through: the file it names, in that file's directory, is what is checked.
+  let target: string;
+  try {
+    target = resolveTarget(file);
+  } catch (e) {
+    throw fail(reason(e));
+  }
+  const dir = path.dirname(path.resolve(target));
   let stat: fs.Stats;
   try {
     stat = fs.statSync(dir);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    const parent = path.dirname(file);
+    const parent = path.dirname(target);
     if (code === 'ENOENT') throw fail(`its directory ${parent} does not exist (create it first: mkdir -p ${parent})`);
-    throw fail(`its directory ${path.dirname(file)} cannot be read (${reason(e)})`);
+    throw fail(`its directory ${path.dirname(target)} cannot be read (${reason(e)})`);
   }
-  if (!stat.isDirectory()) throw fail(`${path.dirname(file)} is not a directory`);
-  const target = fs.statSync(file, { throwIfNoEntry: false });
-  if (target?.isDirectory()) throw fail('it is a directory');
-  const probe = temporaryPath(file);
+  if (!stat.isDirectory()) throw fail(`${path.dirname(target)} is not a directory`);
+  if (fs.statSync(target, { throwIfNoEntry: false })?.isDirectory()) throw fail('it is a directory');
+  const probe = temporaryPath(target);
   try {
     fs.closeSync(fs.openSync(probe, 'wx', 0o600));
   } catch (e) {
-    throw fail(`its directory ${path.dirname(file)} does not accept new files (${reason(e)})`);
+    throw fail(`its directory ${path.dirname(target)} does not accept new files (${reason(e)})`);
   }
   fs.rmSync(probe, { force: true });
 }

@@ -6,7 +6,8 @@
 import { type Command, Option } from 'commander';
 import { AdmmTrainer } from '../admm/trainer';
 import { BpttTrainer } from '../bptt/trainer';
-import type { Checkpoint, LoadedCheckpoint, TrainerInfo } from '../checkpoint/format';
+import { MAX_ITERATION, type Checkpoint, type LoadedCheckpoint, type TrainerInfo } from '../checkpoint/format';
+import { FileFormatError } from '../file-error';
 import { INIT_SCHEMES, type InitScheme } from '../init';
 import { RNN, type RNNConfig } from '../rnn';
 import { openCheckpoint, savedTrainer } from './checkpoint-file';
@@ -134,6 +135,14 @@ async function train(flags: TrainFlags): Promise<number> {
   const kind = saved?.trainer?.kind ?? flags.trainer;
   const options = saved?.trainer?.options ?? trainerOptions({ ...flags, trainer: kind }, task);
   const base = saved?.trainer?.iteration ?? 0;
+  // A count the checkpoint could not hold is refused now, not when the trained model is saved.
+  const counted = Math.max(base, saved?.admmState?.iteration ?? 0);
+  if (counted + flags.iterations > MAX_ITERATION)
+    throw new FileFormatError(
+      flags.resume!,
+      `${flags.resume}: its iteration count ${counted} leaves no room for ${flags.iterations} more ` +
+        `(a checkpoint holds at most ${MAX_ITERATION})`
+    );
   let resume = false;
   // Saved options were validated with the checkpoint; errors in them are errors of its file.
   const trainer: AdmmTrainer | BpttTrainer = saved?.trainer

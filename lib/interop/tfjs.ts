@@ -282,7 +282,7 @@ async function readSpan(files: WeightFile[], offset: number, target: Uint8Array)
     if (from >= to) continue;
     const opened: UntrustedFile = await openUntrustedFile(f.path, 'tfjs weights file');
     try {
-      await opened.readInto(from - f.start, target.subarray(from - offset, to - offset));
+      await opened.readInto(target.subarray(from - offset, to - offset), from - f.start);
     } finally {
       await opened.close();
     }
