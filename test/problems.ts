@@ -43,6 +43,9 @@ export function perturbState(st: { A: Float32Array; S: Float32Array; TA: Float32
 }
 
 /** The history without wall-clock fields, for determinism comparisons. */
-export function withoutTimes<T extends { seconds: number; elapsed: number }>(records: T[]): Omit<T, 'seconds' | 'elapsed'>[] {
-  return records.map(({ seconds: _s, elapsed: _e, ...rest }) => rest);
+/** Records without their wall-clock fields (`seconds`, `elapsed`, and BPTT's `trainSeconds`). */
+export function withoutTimes<T extends { seconds: number; elapsed: number; trainSeconds?: number }>(
+  records: T[]
+): Omit<T, 'seconds' | 'elapsed' | 'trainSeconds'>[] {
+  return records.map(({ seconds: _s, elapsed: _e, trainSeconds: _t, ...rest }) => rest);
 }
