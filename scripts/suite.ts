@@ -74,7 +74,8 @@ function logLine(run: SuiteRun, s: RunSummary): string {
 /** Rewrites REPORT.md from a saved suite.json: summaries and task descriptions recomputed by the current code. */
 function reportOnly(out: string): void {
   const results = JSON.parse(fs.readFileSync(path.join(out, 'suite.json'), 'utf8')) as SuiteResults;
-  results.runs = results.runs.map((r) => ({ ...r, summary: summarise(r) }));
+  results.clock ??= 'wall'; // results saved before the clock option existed
+  results.runs = results.runs.map((r) => ({ ...r, clock: r.clock ?? results.clock, summary: summarise(r) }));
   results.tasks = results.tasks.map((t) => ({
     ...taskInfo(buildTask(t.name as TaskName, results.quick ? 'quick' : 'full'), t.buildSeconds),
     floors: t.floors,

@@ -27,8 +27,8 @@ for (const name of TASK_NAMES)
       const perSequence = (a.lossSteps === 'every' ? T : 1) * (a.metric === 'mse' ? a.outputSize : 1);
       t.true(Number.isInteger(N) && N > 0);
       t.is(data.targets.length, N * perSequence);
-      const x = data.inputs;
-      t.true(x instanceof Int32Array ? x.every((id) => id >= 0 && id < a.inputSize) : x.every(Number.isFinite), 'inputs');
+      const x = data.inputs, d = a.inputSize;
+      t.true(x instanceof Int32Array ? x.every((id) => id >= 0 && id < d) : x.every(Number.isFinite), 'inputs');
       if (a.metric === 'mse') {
         t.true(data.targets instanceof Float32Array && data.targets.every(Number.isFinite));
         continue;
