@@ -57,8 +57,12 @@ const fmt = (v: number | undefined, d = 3) =>
   v === undefined || Number.isNaN(v) ? '—' : Number.isFinite(v) ? v.toFixed(d) : String(v);
 const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
 const sd = (xs: number[]) => Math.sqrt(xs.reduce((a, x) => a + (x - mean(xs)) ** 2, 0) / Math.max(1, xs.length - 1));
-const signed = (v: number, d: number) =>
-  Number.isFinite(v) ? `${v >= 0 ? '+' : '−'}${Math.abs(v).toFixed(d)}` : '—';
+/** Signed to `d` digits; a value that rounds to zero gets no sign. */
+function signed(v: number, d: number): string {
+  if (!Number.isFinite(v)) return '—';
+  const text = Math.abs(v).toFixed(d);
+  return Number(text) === 0 ? text : `${v > 0 ? '+' : '−'}${text}`;
+}
 const row = (cells: string[]) => `| ${cells.join(' | ')} |`;
 
 /** mean ± sd over seeds (just the value for one seed). */
@@ -93,7 +97,7 @@ export function methodRows(task: TaskInfo, runs: SuiteResults['runs'], methods: 
     const s = rs.map((r) => r.summary), one = s[0];
     const final = mean(s.map((x) => x.final));
     const vsAdam = m === 'adam' || !adam.length ? '—' : signed(gain(rs[0], final, mean(adam)), d);
-    const rises = () => `${one.lossRises}× (max +${fmt(100 * one.maxLossRise, 0)}%)`;
+    const rises = () => (one.lossRises ? `${one.lossRises}× (max +${fmt(100 * one.maxLossRise, 0)}%)` : rs[0].status);
     const loss = checkCell(s.map((x) => x.lossCheck), rises);
     const test = checkCell(s.map((x) => x.testCheck), () => `−${fmt(one.maxTestDrop, d)}`);
     const done = () => (one.iterations < CHECKS.floorWithin ? `(${one.iterations} it)` : '');

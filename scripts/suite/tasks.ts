@@ -104,7 +104,7 @@ function generated(name: string, train: TrainingData, test: TrainingData, sizes:
 /** Builds one task; `seed` seeds every generator (train and test from different streams). */
 export function buildTask(name: TaskName, size: Size, seed = 0): SuiteTask {
   const s = TASK_SIZES[size][name];
-  const split = `${s.train} train / ${s.test} test (seeds ${seed}, ${seed + 1})`;
+  const split = `train seed ${seed}, test seed ${seed + 1}`;
   switch (name) {
     case 'mnist': {
       const base = mnistData();
