@@ -44,7 +44,8 @@ export interface RunRecord {
 export function testMetric(model: RNN, data: ExperimentData): number {
   const e = model.evaluate(data.test, { lossSteps: data.lossSteps });
   if (data.metric === 'accuracy') return e.accuracy;
-  return data.metric === 'mse' ? 2 * e.loss : e.loss; // R = ½‖o − y‖², so MSE = 2 × the mean loss
+  // R = ½‖o − y‖² per loss term, so the MSE per output value is 2 × the mean loss / K.
+  return data.metric === 'mse' ? (2 * e.loss) / data.outputSize : e.loss;
 }
 
 export async function runMethod(suite: string, method: Method, init: InitOptions, data: ExperimentData, hidden: number, budgetSeconds: number, maxIterations: number): Promise<RunRecord> {
