@@ -14,8 +14,8 @@ export type { AdmmErrorCode } from './errors';
 export { Random } from './random';
 export { loadMnist10k } from './mnist';
 export type { MnistSplit } from './mnist';
-export { native } from './native';
-export type { NativeBinding, ThreadCounts } from './native';
+// The raw bindings (`native`, `bpttNative`) are the `admmirnn/native` entry (lib/native-entry.ts).
+export type { ThreadCounts } from './native';
 
 import { native } from './native';
 import type { ThreadCounts } from './native';
@@ -40,8 +40,6 @@ export type { OptimizerOptions, OptimizerKind, SgdOptions, MomentumOptions, Adag
 export { createOptimizer } from './bptt/optimizers';
 export type { Optimizer } from './bptt/optimizers';
 export { globalNorm, clipGradNorm } from './bptt/clipping';
-export { bpttNative } from './bptt/native';
-export type { BpttBinding, BpttGradientsArgs, BpttGradientsResult } from './bptt/native';
 export type { AdmmStateSnapshot } from './admm/snapshot';
 export { saveCheckpoint, readCheckpoint, encodeCheckpoint, decodeCheckpoint, encodeSafetensors, decodeSafetensors, writeFileAtomic, CHECKPOINT_FORMAT, CHECKPOINT_VERSION } from './checkpoint';
 export type { Checkpoint, LoadedCheckpoint, TaskInfo, TrainerInfo, Tensor, SafetensorsContents } from './checkpoint';
