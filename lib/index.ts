@@ -1,4 +1,8 @@
-/** admmirnn — train recurrent neural networks with ADMM (ADMMiRNN), on a C++/OpenBLAS core. */
+/**
+ * admmirnn — train recurrent neural networks with ADMM (ADMMiRNN), on a C++/OpenBLAS core.
+ *
+ * @module admmirnn
+ */
 export { RNN } from './rnn';
 export type { RNNConfig, InitOptions, PredictOptions, EvaluateOptions, Evaluation, RNNData, RNNWeights, WeightName } from './rnn';
 export type { InitScheme } from './init';
