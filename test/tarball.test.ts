@@ -122,6 +122,20 @@ test('the CLI of the installed package runs', (t) => {
   t.regex(r.stdout, /Usage: admmirnn/);
 });
 
+test('TypeScript consumers get the types: node16 resolution (CommonJS and ESM files) and legacy node10', (t) => {
+  if (!setup) return t.pass('prebuilds are made for linux-x64 only');
+  const tsc = path.join(root, 'node_modules', 'typescript', 'bin', 'tsc');
+  const common = ['--noEmit', '--strict', '--target', 'es2022', '--skipLibCheck', 'false'];
+  const types = ['--types', 'node', '--typeRoots', path.join(root, 'node_modules', '@types')];
+  const check = (...args: string[]) => {
+    const options = { cwd: setup!.project, encoding: 'utf8' } as const;
+    const r = spawnSync(process.execPath, [tsc, ...common, ...types, ...args], options);
+    t.is(r.status, 0, `tsc ${args.join(' ')}\n${r.stdout}${r.stderr}`);
+  };
+  check('--module', 'node16', '--moduleResolution', 'node16', 'typed.ts', 'typed.mts');
+  check('--module', 'commonjs', '--moduleResolution', 'node10', 'typed.ts');
+});
+
 test('the tarball holds the library, the native sources, the CLI and the prebuilds, and nothing else', (t) => {
   if (!setup) return t.pass('prebuilds are made for linux-x64 only');
   const allowed = [
@@ -218,6 +232,16 @@ function writeProject(project: string, tarball: string): void {
       version,
     };
     console.log(JSON.stringify(out));`;
+  // Type-checked only: the main entry's and admmirnn/native's types, from either module system.
+  const typed = (from: string) => `import { AdmmTrainer, RNN, type FitResult } from 'admmirnn';
+    import { native, type NativeBinding } from 'admmirnn/native';
+    const model: RNN = new RNN({ inputSize: 2, hiddenSize: 3, outputSize: 2 });
+    type Data = Parameters<AdmmTrainer['fit']>[0];
+    export const fit = (data: Data): Promise<FitResult> => new AdmmTrainer(model).fit(data);
+    export const binding: NativeBinding = native;
+    export const from = '${from}';\n`;
+  fs.writeFileSync(path.join(project, 'typed.ts'), typed('commonjs'));
+  fs.writeFileSync(path.join(project, 'typed.mts'), typed('esm'));
   fs.writeFileSync(
     path.join(project, 'consumer.cjs'),
     `const { RNN, AdmmTrainer } = require('admmirnn');
