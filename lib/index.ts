@@ -1,4 +1,8 @@
-/** admmirnn — train recurrent neural networks with ADMM (ADMMiRNN), on a C++/OpenBLAS core. */
+/**
+ * admmirnn — train recurrent neural networks with ADMM (ADMMiRNN), on a C++/OpenBLAS core.
+ *
+ * @module admmirnn
+ */
 export { RNN } from './rnn';
 export type { RNNConfig, InitOptions, PredictOptions, EvaluateOptions, Evaluation, RNNData, RNNWeights, WeightName } from './rnn';
 export type { InitScheme } from './init';
@@ -14,8 +18,8 @@ export type { AdmmErrorCode } from './errors';
 export { Random } from './random';
 export { loadMnist10k } from './mnist';
 export type { MnistSplit } from './mnist';
-export { native } from './native';
-export type { NativeBinding, ThreadCounts } from './native';
+// The raw bindings (`native`, `bpttNative`) are the `admmirnn/native` entry (lib/native-entry.ts).
+export type { ThreadCounts } from './native';
 
 import { native } from './native';
 import type { ThreadCounts } from './native';
@@ -41,8 +45,6 @@ export { createOptimizer } from './bptt/optimizers';
 export type { Optimizer, OptimizerState } from './bptt/optimizers';
 export type { BpttStateSnapshot } from './bptt/trainer';
 export { globalNorm, clipGradNorm } from './bptt/clipping';
-export { bpttNative } from './bptt/native';
-export type { BpttBinding, BpttGradientsArgs, BpttGradientsResult } from './bptt/native';
 export type { AdmmStateSnapshot, MiniBatchStateSnapshot, AdmmRunSnapshot, RunReadout } from './admm/snapshot';
 export type { RandomState } from './random';
 export { saveCheckpoint, readCheckpoint, encodeCheckpoint, decodeCheckpoint, encodeSafetensors, decodeSafetensors, writeFileAtomic, CHECKPOINT_FORMAT, CHECKPOINT_VERSION } from './checkpoint';

@@ -8,7 +8,8 @@
  */
 import { parseArgs } from 'node:util';
 import os from 'node:os';
-import { loadMnist10k, native } from '../lib';
+import { loadMnist10k } from '../lib';
+import { native } from '../lib/native-entry';
 import { formatIteration, measureIteration } from './bench/admm-iteration';
 
 const { values } = parseArgs({ options: { hidden: { type: 'string', default: '128' }, iterations: { type: 'string', default: '3' } } });

@@ -1,6 +1,7 @@
 /** Numerical faults: each is detected and reported with a status that says what happened, never silent NaN weights. */
 import test from 'ava';
-import { AdmmTrainer, BpttTrainer, RNN, Random, type TrainingData, native } from '../lib';
+import { AdmmTrainer, BpttTrainer, RNN, Random, type TrainingData } from '../lib';
+import { native } from '../lib/native-entry';
 
 const N = 12, T = 4, d = 3, h = 5, K = 3;
 

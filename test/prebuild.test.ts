@@ -1,38 +1,19 @@
 /**
  * Prebuilt binaries: `npm run prebuild` makes prebuilds/linux-x64/admmirnn.node with OpenBLAS
  * linked in; it loads with PREBUILDS_ONLY=1, npm pack ships it, and the install script prefers it.
- * Builds the x64 prebuild first when it is missing (about a minute); the cross-compiled linux-arm64
- * prebuild is checked by `npm run test:arm64` (scripts/test-arm64.ts), under qemu.
+ * Builds the x64 prebuild first when it is missing or stale (about a minute; test/helpers/prebuild.ts);
+ * the cross-compiled linux-arm64 prebuild is checked by `npm run test:arm64`, under qemu.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import test from 'ava';
+import { ensurePrebuild, hasPrebuilds, prebuild, prebuildDir, root } from './helpers/prebuild';
 
-const root = path.resolve(__dirname, '..', '..');
-const prebuildDir = path.join(root, 'prebuilds', `${process.platform}-${process.arch}`);
-const prebuild = path.join(prebuildDir, 'admmirnn.node');
-const linux = process.platform === 'linux' && process.arch === 'x64';
+const linux = hasPrebuilds;
 
-const sources = require(path.join(root, 'scripts', 'native-sources.js')) as {
-  nativeSourcesHash(root: string): string;
-  recordedSourcesHash(dir: string): string | undefined;
-};
-
-test.before(() => {
-  // Rebuilt when missing or made from other sources (as install.js decides).
-  if (linux && (!fs.existsSync(prebuild) || sources.recordedSourcesHash(prebuildDir) !== sources.nativeSourcesHash(root)))
-    // Niced and on two jobs: the other test files (some timing-sensitive) run meanwhile. x64 only: the
-    // arm64 cross build needs extra tools and minutes more.
-    execFileSync('nice', ['-n', '19', 'npm', 'run', 'prebuild'], {
-      cwd: root,
-      stdio: 'pipe',
-      maxBuffer: 64 << 20,
-      timeout: 15 * 60_000,
-      env: { ...process.env, ADMMIRNN_PREBUILD_JOBS: '2', ADMMIRNN_PREBUILD_ARCHS: 'x64' },
-    });
-});
+test.before(() => ensurePrebuild());
 
 test('the prebuild exists and links no shared OpenBLAS (nor libgfortran)', (t) => {
   if (!linux) return t.pass('prebuilds are made for linux-x64 only');

@@ -3,8 +3,8 @@
  * gradient-free local dual walk converges to the same multipliers, and every mode learns.
  */
 import test from 'ava';
-import { AdmmTrainer, RNN, Random, loadCharacterText, loadMnist10k, native, refitReadout, type AdmmMode } from '../lib';
-import { bpttNative } from '../lib/bptt/native';
+import { AdmmTrainer, RNN, Random, loadCharacterText, loadMnist10k, refitReadout, type AdmmMode } from '../lib';
+import { bpttNative, native } from '../lib/native-entry';
 import { randomProblem, withoutTimes } from './problems';
 import { METAMORPHOSIS } from '../scripts/data-files';
 

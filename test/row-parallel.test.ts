@@ -125,7 +125,7 @@ test.serial('getThreads reports the configured BLAS count, and setThreads still 
 
 /** Runs `code` in a fresh process with ADMMIRNN_TEST_FAULT=`fault`; returns what it printed. */
 function childWithFault(fault: string, code: string): string {
-  const lib = path.resolve(__dirname, '..', 'lib');
+  const lib = path.resolve(__dirname, '..', 'lib', 'native-entry');
   const r = spawnSync(process.execPath, ['-e', `const { native } = require(${JSON.stringify(lib)});\n${code}`], {
     env: { ...process.env, ADMMIRNN_TEST_FAULT: fault },
     encoding: 'utf8',

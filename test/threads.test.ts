@@ -1,7 +1,7 @@
 import test from 'ava';
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
-import { native } from '../lib';
+import { native } from '../lib/native-entry';
 import { OPENBLAS_THREAD_TIMEOUT } from '../lib/native';
 
 // dist/test/threads.test.js → dist/lib: the compiled library a user's require() loads.

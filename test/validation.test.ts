@@ -1,6 +1,7 @@
 /** Every class of bad input at the public boundary → TypeError / RangeError naming the parameter. */
 import test from 'ava';
 import { AdmmTrainer, RNN, type TrainingData } from '../lib';
+import { native } from '../lib/native-entry';
 
 /** METHOD.md's full-batch loop (not the default mode). */
 const PERSISTENT = { mode: 'persistent' } as const;
@@ -78,7 +79,6 @@ test('fit rejects bad data and fit options, and the trainer stays usable', async
 });
 
 test('the native layer re-checks sizes and types when called directly', (t) => {
-  const { native } = require('../lib') as typeof import('../lib');
   const shape = { N: 2, T: 3, d: 2, h: 4, K: 2, everyStep: false };
   const args = {
     shape,

@@ -6,7 +6,8 @@
  * is taken under the same load. The fraction uses the whole-iteration time; it is also given
  * against the same product computed in row blocks, as the kernels compute theirs. Shared by scripts/bench-iteration.ts and npm run bench.
  */
-import { AdmmTrainer, RNN, native, type TrainingData } from '../../lib';
+import { AdmmTrainer, RNN, type TrainingData } from '../../lib';
+import { native } from '../../lib/native-entry';
 import { refreshAffine, updateInputWeights, updateOutputs, updateOutputWeights, updatePreactivations, updateStates } from '../../lib/admm/blocks';
 import { measureAndAscend } from '../../lib/admm/duals';
 import { median } from './bptt-pytorch';

@@ -1,6 +1,6 @@
 /** Every raw binding of the addon, sync and Async twin, as fuzz targets with small valid arguments. */
-import { type Random, native } from '../../lib';
-import { bpttNative } from '../../lib/bptt/native';
+import type { Random } from '../../lib';
+import { bpttNative, native } from '../../lib/native-entry';
 import type { Params, Target } from './target';
 
 const f32 = (n: number, rng: Random, scale = 1) => Float32Array.from({ length: n }, () => scale * rng.normal());

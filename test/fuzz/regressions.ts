@@ -3,8 +3,8 @@
  * (`node regressions.js <case>`), since a regression may take the process down; prints
  * {"outcome": "ok" | "error", "name", "message", "code", "same"} on stdout.
  */
-import { RNN, Random, clipGradNorm, createOptimizer, globalNorm, native } from '../../lib';
-import { bpttNative } from '../../lib/bptt/native';
+import { RNN, Random, clipGradNorm, createOptimizer, globalNorm } from '../../lib';
+import { bpttNative, native } from '../../lib/native-entry';
 
 const N = 2, T = 3, d = 2, h = 3, K = 2;
 const shape = { N, T, d, h, K, everyStep: false };

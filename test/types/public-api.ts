@@ -1,0 +1,258 @@
+/**
+ * The public types as a consumer sees them: imported by package name through the exports map, so
+ * they are the emitted dist/lib/*.d.ts (run `npm run build:ts` first; `npm test` does). A change
+ * to any type pinned here fails `npm run test:types`: update the expectation only on purpose, and
+ * say so in CHANGELOG.md.
+ */
+import * as lib from 'admmirnn';
+import type {
+  AdmmError,
+  AdmmErrorCode,
+  AdmmIterationRecord,
+  AdmmMode,
+  AdmmStateSnapshot,
+  AdmmTrainer,
+  AdmmTrainerOptions,
+  BpttEpochRecord,
+  BpttFitOptions,
+  BpttFitResult,
+  BpttTrainer,
+  BpttTrainerOptions,
+  Checkpoint,
+  FitOptions,
+  FitResult,
+  FitStatus,
+  InitOptions,
+  InitScheme,
+  LoadedCheckpoint,
+  OptimizerOptions,
+  RhoPolicy,
+  RNN,
+  RNNConfig,
+  TaskInfo,
+  ThreadCounts,
+  TrainerInfo,
+  TrainingData,
+} from 'admmirnn';
+import type { Equal, Expect } from './assert';
+
+type Triple = [number, number, number];
+type Weight = 'U' | 'W' | 'b' | 'V' | 'c';
+type Hook<R> = (record: R) => void | boolean | Promise<void | boolean>;
+
+/** The names of the values the main entry (CommonJS types) exports. */
+export type MainExports = keyof typeof lib;
+
+/** Every value the main entry exports: the raw bindings are not among them (they are admmirnn/native). */
+export type Exports = Expect<
+  Equal<
+    MainExports,
+    | 'RNN' | 'AdmmTrainer' | 'refitReadout' | 'AdmmError' | 'Random' | 'loadMnist10k' | 'getThreads' | 'setThreads'
+    | 'stopAscentWorkers' | 'BpttTrainer' | 'createOptimizer' | 'globalNorm' | 'clipGradNorm'
+    | 'saveCheckpoint' | 'readCheckpoint' | 'encodeCheckpoint' | 'decodeCheckpoint' | 'encodeSafetensors'
+    | 'decodeSafetensors' | 'writeFileAtomic' | 'CHECKPOINT_FORMAT' | 'CHECKPOINT_VERSION'
+    | 'toTfjsArtifacts' | 'fromTfjsArtifacts' | 'saveTfjsModel' | 'loadTfjsModel' | 'decodeNpy' | 'encodeNpy'
+    | 'Vocabulary' | 'PAD' | 'characterWindows' | 'parseLabelledText' | 'encodePadded' | 'sampleText'
+    | 'loadCharacterText' | 'loadLabelledText' | 'encodeLabelledText' | 'shuffleData' | 'splitData' | 'readUtf8File'
+  >
+>;
+
+// The model.
+export type Model = [
+  Expect<Equal<ConstructorParameters<typeof RNN>, [config: RNNConfig]>>,
+  Expect<
+    Equal<
+      RNNConfig,
+      { inputSize: number; hiddenSize: number; outputSize: number; init?: InitOptions }
+    >
+  >,
+  Expect<Equal<InitOptions, { scheme?: InitScheme; scale?: number; seed?: number }>>,
+  Expect<Equal<InitScheme, 'normal' | 'uniform' | 'glorot' | 'orthogonal'>>,
+  Expect<Equal<Parameters<typeof RNN.withWeights>, [config: RNNConfig, weights: Record<Weight, Float32Array>]>>,
+  Expect<Equal<ReturnType<RNN['predict']>, Float32Array>>,
+  Expect<Equal<ReturnType<RNN['predictAsync']>, Promise<Float32Array>>>,
+  Expect<Equal<ReturnType<RNN['evaluate']>, { loss: number; accuracy: number; count: number }>>,
+  Expect<Equal<Pick<RNN, Weight>, { readonly [K in Weight]: Float32Array }>>,
+];
+
+// The ADMM trainer: options, fit options, per-iteration records and the fit result.
+export type Admm = [
+  Expect<Equal<ConstructorParameters<typeof AdmmTrainer>, [model: RNN, options?: AdmmTrainerOptions]>>,
+  Expect<Equal<AdmmMode, 'persistent' | 'adjoint' | 'local-duals' | 'sweeps'>>,
+  Expect<
+    Equal<
+      RhoPolicy,
+      | { kind: 'fixed' }
+      | { kind: 'geometric'; factor: number; max?: number }
+      | { kind: 'residual-balancing'; mu?: number; tau?: number; min?: number; max?: number }
+    >
+  >,
+  Expect<
+    Equal<
+      AdmmTrainerOptions,
+      {
+        mode?: AdmmMode;
+        loss?: 'softmax-cross-entropy' | 'squared-error';
+        lossSteps?: 'last' | 'every';
+        rho?: number | readonly [number, number, number];
+        rhoPolicy?: RhoPolicy;
+        beta?: number;
+        batchSize?: number;
+        eta?: number;
+        regressors?: 'forward' | 'auxiliary';
+        trustRegion?: number;
+        localSweeps?: number;
+        gamma?: number;
+        sweeps?: number;
+        seed?: number;
+        readoutRefit?: boolean;
+        update?: 'exact' | 'linearized';
+        chunkSize?: number;
+      }
+    >
+  >,
+  Expect<
+    Equal<
+      FitOptions,
+      {
+        maxIterations?: number;
+        tolerance?: { primal: number; dual: number };
+        plateau?: { patience: number; minDelta?: number };
+        signal?: AbortSignal;
+        onIteration?: Hook<AdmmIterationRecord>;
+        resume?: boolean;
+      }
+    >
+  >,
+  Expect<
+    Equal<
+      AdmmIterationRecord,
+      {
+        iteration: number;
+        loss: number;
+        accuracy: number;
+        auxiliaryLoss: number;
+        lagrangian: number;
+        primalResiduals: { a: number; s: number; o: number };
+        dualResidual: number;
+        rho: Triple;
+        stepSignal?: number[];
+        theta?: { uwb: number; a: number; s: number; vc: number };
+        seconds: number;
+        elapsed: number;
+      }
+    >
+  >,
+  Expect<
+    Equal<FitStatus, 'max-iterations' | 'converged' | 'plateau' | 'aborted' | 'stopped' | 'diverged' | 'singular'>
+  >,
+  Expect<
+    Equal<
+      FitResult,
+      {
+        status: FitStatus;
+        message: string;
+        history: AdmmIterationRecord[];
+        seconds: number;
+        refit?: { loss: number; accuracy: number };
+      }
+    >
+  >,
+  Expect<Equal<Parameters<AdmmTrainer['fit']>, [data: TrainingData, options?: FitOptions]>>,
+  Expect<Equal<ReturnType<AdmmTrainer['fit']>, Promise<FitResult>>>,
+  Expect<Equal<ReturnType<AdmmTrainer['iterate']>, AsyncGenerator<AdmmIterationRecord, FitResult, void>>>,
+  Expect<Equal<ReturnType<AdmmTrainer['exportState']>, AdmmStateSnapshot>>,
+];
+
+// The BPTT trainer.
+export type Bptt = [
+  Expect<Equal<ConstructorParameters<typeof BpttTrainer>, [model: RNN, options?: BpttTrainerOptions]>>,
+  Expect<
+    Equal<
+      BpttTrainerOptions,
+      {
+        loss?: 'softmax-cross-entropy' | 'squared-error';
+        lossSteps?: 'last' | 'every';
+        optimizer?: OptimizerOptions;
+        batchSize?: number;
+        shuffle?: boolean;
+        seed?: number;
+        clipGradNorm?: number;
+      }
+    >
+  >,
+  Expect<Equal<OptimizerOptions['kind'], 'sgd' | 'momentum' | 'adagrad' | 'rmsprop' | 'adam'>>,
+  Expect<
+    Equal<
+      BpttFitOptions,
+      {
+        maxIterations?: number;
+        plateau?: { patience: number; minDelta?: number };
+        signal?: AbortSignal;
+        onIteration?: Hook<BpttEpochRecord>;
+        resume?: boolean;
+      }
+    >
+  >,
+  Expect<
+    Equal<
+      BpttEpochRecord,
+      {
+        iteration: number;
+        loss: number;
+        accuracy: number;
+        batchLoss: number;
+        gradientNorm: number;
+        maxGradientNorm: number;
+        clippedBatches: number;
+        stepGradientNorms: number[];
+        seconds: number;
+        elapsed: number;
+      }
+    >
+  >,
+  Expect<Equal<BpttFitResult, { status: FitStatus; message: string; history: BpttEpochRecord[]; seconds: number }>>,
+  Expect<Equal<ReturnType<BpttTrainer['fit']>, Promise<BpttFitResult>>>,
+];
+
+// Checkpoints.
+export type Checkpoints = [
+  Expect<Equal<typeof lib.saveCheckpoint, (path: string, checkpoint: Checkpoint) => Promise<void>>>,
+  Expect<Equal<typeof lib.readCheckpoint, (path: string) => Promise<LoadedCheckpoint>>>,
+  Expect<Equal<typeof lib.encodeCheckpoint, (checkpoint: Checkpoint) => Buffer>>,
+  Expect<Equal<typeof lib.decodeCheckpoint, (file: Buffer, name?: string) => LoadedCheckpoint>>,
+  Expect<Equal<keyof Checkpoint, 'model' | 'config' | 'vocabulary' | 'task' | 'trainer' | 'admmState'>>,
+  Expect<Equal<Checkpoint['model'], RNN>>,
+  Expect<Equal<Checkpoint['config'], RNNConfig>>,
+  Expect<Equal<Checkpoint['admmState'], AdmmStateSnapshot | undefined>>,
+  Expect<Equal<Omit<LoadedCheckpoint, keyof Checkpoint>, { metadata: Record<string, string>; bytes: number }>>,
+  Expect<
+    Equal<
+      TaskInfo,
+      {
+        source: string;
+        sequenceLength: number;
+        loss: 'softmax-cross-entropy' | 'squared-error';
+        lossSteps: 'last' | 'every';
+        inputs: 'dense' | 'ids';
+        labels?: string[];
+      }
+    >
+  >,
+  Expect<Equal<TrainerInfo, { kind: 'admm' | 'bptt'; options: Record<string, unknown>; iteration: number }>>,
+];
+
+// Errors and threads.
+export type Errors = [
+  Expect<
+    Equal<
+      AdmmErrorCode,
+      'ERR_BUSY' | 'ERR_NON_FINITE' | 'ERR_NOT_POSITIVE_DEFINITE' | 'ERR_OUT_OF_MEMORY' | 'ERR_INTERNAL'
+    >
+  >,
+  Expect<Equal<AdmmError['code'], AdmmErrorCode>>,
+  Expect<Equal<ConstructorParameters<typeof AdmmError>, [message: string, code: AdmmErrorCode]>>,
+  Expect<AdmmError extends Error ? true : false>,
+  Expect<Equal<ThreadCounts, { blas: number; elementwise: number }>>,
+  Expect<Equal<typeof lib.setThreads, (counts: Partial<ThreadCounts>) => ThreadCounts>>,
+];
