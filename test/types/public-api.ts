@@ -10,7 +10,11 @@ import type {
   AdmmErrorCode,
   AdmmIterationRecord,
   AdmmMode,
+  AdmmRunSnapshot,
   AdmmStateSnapshot,
+  BpttStateSnapshot,
+  MiniBatchStateSnapshot,
+  ReadCheckpointOptions,
   AdmmTrainer,
   AdmmTrainerOptions,
   BpttEpochRecord,
@@ -52,6 +56,7 @@ export type Exports = Expect<
     | 'saveCheckpoint' | 'readCheckpoint' | 'encodeCheckpoint' | 'decodeCheckpoint' | 'encodeSafetensors'
     | 'decodeSafetensors' | 'writeFileAtomic' | 'CHECKPOINT_FORMAT' | 'CHECKPOINT_VERSION'
     | 'toTfjsArtifacts' | 'fromTfjsArtifacts' | 'saveTfjsModel' | 'loadTfjsModel' | 'decodeNpy' | 'encodeNpy'
+    | 'readNpy' | 'MAX_NPY_HEADER_BYTES'
     | 'Vocabulary' | 'PAD' | 'characterWindows' | 'parseLabelledText' | 'encodePadded' | 'sampleText'
     | 'loadCharacterText' | 'loadLabelledText' | 'encodeLabelledText' | 'shuffleData' | 'splitData' | 'readUtf8File'
   >
@@ -161,7 +166,8 @@ export type Admm = [
   Expect<Equal<Parameters<AdmmTrainer['fit']>, [data: TrainingData, options?: FitOptions]>>,
   Expect<Equal<ReturnType<AdmmTrainer['fit']>, Promise<FitResult>>>,
   Expect<Equal<ReturnType<AdmmTrainer['iterate']>, AsyncGenerator<AdmmIterationRecord, FitResult, void>>>,
-  Expect<Equal<ReturnType<AdmmTrainer['exportState']>, AdmmStateSnapshot>>,
+  Expect<Equal<ReturnType<AdmmTrainer['exportState']>, AdmmRunSnapshot>>,
+  Expect<Equal<AdmmRunSnapshot, AdmmStateSnapshot | MiniBatchStateSnapshot>>,
 ];
 
 // The BPTT trainer.
@@ -207,6 +213,7 @@ export type Bptt = [
         clippedBatches: number;
         stepGradientNorms: number[];
         seconds: number;
+        trainSeconds: number;
         elapsed: number;
       }
     >
@@ -218,13 +225,15 @@ export type Bptt = [
 // Checkpoints.
 export type Checkpoints = [
   Expect<Equal<typeof lib.saveCheckpoint, (path: string, checkpoint: Checkpoint) => Promise<void>>>,
-  Expect<Equal<typeof lib.readCheckpoint, (path: string) => Promise<LoadedCheckpoint>>>,
+  Expect<Equal<typeof lib.readCheckpoint, (path: string, options?: ReadCheckpointOptions) => Promise<LoadedCheckpoint>>>,
+  Expect<Equal<ReadCheckpointOptions, { maxBytes?: number }>>,
   Expect<Equal<typeof lib.encodeCheckpoint, (checkpoint: Checkpoint) => Buffer>>,
   Expect<Equal<typeof lib.decodeCheckpoint, (file: Buffer, name?: string) => LoadedCheckpoint>>,
-  Expect<Equal<keyof Checkpoint, 'model' | 'config' | 'vocabulary' | 'task' | 'trainer' | 'admmState'>>,
+  Expect<Equal<keyof Checkpoint, 'model' | 'config' | 'vocabulary' | 'task' | 'trainer' | 'admmState' | 'bpttState'>>,
   Expect<Equal<Checkpoint['model'], RNN>>,
   Expect<Equal<Checkpoint['config'], RNNConfig>>,
-  Expect<Equal<Checkpoint['admmState'], AdmmStateSnapshot | undefined>>,
+  Expect<Equal<Checkpoint['admmState'], AdmmRunSnapshot | undefined>>,
+  Expect<Equal<Checkpoint['bpttState'], BpttStateSnapshot | undefined>>,
   Expect<Equal<Omit<LoadedCheckpoint, keyof Checkpoint>, { metadata: Record<string, string>; bytes: number }>>,
   Expect<
     Equal<
