@@ -23,6 +23,7 @@ import { BatchGatherer } from './gather';
 import type { Triple } from './rho';
 import { AdmmState } from './state';
 import { yieldToEventLoop } from '../chunked';
+import { sharedFloats } from '../shared-memory';
 
 export type ResyncMode = 'adjoint' | 'local-duals' | 'sweeps';
 
@@ -71,9 +72,10 @@ export class ResyncEngine {
     const targetStride = targets.loss === 'squared-error' ? this.L * K : this.L;
     this.gatherer = new BatchGatherer(inputs, targets, inputs.x ? T * d : T, targetStride, B);
     const n = B * T * h;
-    this.hidden = { A: new Float32Array(n), S: new Float32Array(n), Saux: new Float32Array(n), M1: new Float32Array(n), scratch: new Float32Array(n) };
-    this.outputs = { O: new Float32Array(B * this.L * K), M3: new Float32Array(B * this.L * K) };
-    this.stepNorms = new Float32Array(T);
+    // On shared memory, so that the async kernels work on them in place (shared-memory.ts).
+    this.hidden = { A: sharedFloats(n), S: sharedFloats(n), Saux: sharedFloats(n), M1: sharedFloats(n), scratch: sharedFloats(n) };
+    this.outputs = { O: sharedFloats(B * this.L * K), M3: sharedFloats(B * this.L * K) };
+    this.stepNorms = sharedFloats(T);
   }
 
   /** One pass over the shuffled mini-batches at penalty ρ. */

@@ -5,13 +5,11 @@
  */
 import type { LossSteps, TargetLayout } from '../data';
 import type { NativeInputs, NativeShape } from '../native';
+import { sharedFloats } from '../shared-memory';
 import type { Triple } from './rho';
 
-/**
- * The state's arrays live on SharedArrayBuffers so that the dual ascent's worker threads
- * (ascend-pool.ts) work on them in place; native kernels take them like any Float32Array.
- */
-const sharedFloats = (n: number) => new Float32Array(new SharedArrayBuffer(4 * n));
+// The state's arrays live on SharedArrayBuffers so that the dual ascent's worker threads
+// (ascend-pool.ts) and the native async kernels (shared-memory.ts) work on them in place.
 
 export class AdmmState {
   readonly shape: NativeShape;
@@ -68,12 +66,12 @@ export class AdmmState {
     this.P = sharedFloats(chunk);
     const mu = shape.d + shape.h + 1, mv = shape.h + 1;
     this.grams = this.chunked
-      ? { uwbG: new Float32Array(mu * mu), uwbR: new Float32Array(shape.h * mu), vcG: new Float32Array(mv * mv), vcR: new Float32Array(shape.K * mv) }
+      ? { uwbG: sharedFloats(mu * mu), uwbR: sharedFloats(shape.h * mu), vcG: sharedFloats(mv * mv), vcR: sharedFloats(shape.K * mv) }
       : undefined;
     this.O = sharedFloats(outputs);
     this.M3 = sharedFloats(outputs);
     this.readout = sharedFloats(outputs);
-    this.forwardOutputs = new Float32Array(outputs);
+    this.forwardOutputs = sharedFloats(outputs);
   }
 
   /** True when the sweeps run chunk by chunk (chunkSize < N). */

@@ -21,6 +21,7 @@ import { clipGradNorm, globalNorm } from './clipping';
 import { bpttNative } from './native';
 import { type BpttFitOptions, type BpttTrainerOptions, type ResolvedBpttOptions, resolveBpttFitOptions, resolveBpttOptions } from './options';
 import { type Optimizer, createOptimizer } from './optimizers';
+import { sharedFloats, sharedInputs, sharedTargets } from '../shared-memory';
 import type { BpttEpochRecord, BpttFitResult } from './record';
 
 const WEIGHTS: readonly WeightName[] = ['U', 'W', 'b', 'V', 'c'];
@@ -68,7 +69,8 @@ export class BpttTrainer {
     this.optimizer = createOptimizer(this.options.optimizer, 'options.optimizer');
     this.rng = new Random(this.options.seed);
     const w = model.weights();
-    this.grads = Object.fromEntries(WEIGHTS.map((k) => [k, new Float32Array(w[k].length)])) as Record<WeightName, Float32Array>;
+    // Written by every async gradient call: on shared memory, used in place (shared-memory.ts).
+    this.grads = Object.fromEntries(WEIGHTS.map((k) => [k, sharedFloats(w[k].length)])) as Record<WeightName, Float32Array>;
     this.saved = Object.fromEntries(WEIGHTS.map((k) => [k, new Float32Array(w[k].length)])) as Record<WeightName, Float32Array>;
   }
 
@@ -140,7 +142,8 @@ export class BpttTrainer {
     if (!loss) throw invalidType('data.targets', 'an Int32Array of class ids or a Float32Array of values', data.targets);
     const shape = nativeShape(this.model, layout.N, layout.T, this.options.lossSteps);
     const targets = targetLayout('data.targets', data.targets, shape, loss, this.options.lossSteps);
-    return { shape, inputs: layout.native, targets, chunks: epochBatches(shape.N, EVALUATION_CHUNK, undefined) };
+    // Every mini-batch call reads the whole data: a plain ArrayBuffer would be copied each time.
+    return { shape, inputs: sharedInputs(layout.native), targets: sharedTargets(targets), chunks: epochBatches(shape.N, EVALUATION_CHUNK, undefined) };
   }
 
   /** One pass over the shuffled mini-batches, then the training-set forward pass. */
@@ -152,7 +155,7 @@ export class BpttTrainer {
     const weights = this.model.weights();
     const params = WEIGHTS.map((k) => weights[k]);
     const grads = WEIGHTS.map((k) => this.grads[k]);
-    const stepNorms = new Float32Array(shape.T);
+    const stepNorms = sharedFloats(shape.T);
     const stepNormSum = new Float64Array(shape.T);
     let normSum = 0, normMax = 0, clipped = 0, lossSum = 0;
     const batches = epochBatches(shape.N, this.options.batchSize, this.options.shuffle ? this.rng : undefined);
