@@ -150,6 +150,11 @@ export class RNN implements WeightBuffers {
 
   /** The weight buffers themselves (not copies). */
   weights(): Record<WeightName, Float32Array> {
+    // A weight whose buffer was transferred away (postMessage, structuredClone) reads as empty.
+    const lengths = weightLengths(this);
+    for (const name of WEIGHT_NAMES)
+      if (this[name].length !== lengths[name])
+        throw invalidRange(`model.${name}`, `${lengths[name]} weights long (was its buffer transferred or detached?)`, this[name]);
     return { U: this.U, W: this.W, b: this.b, V: this.V, c: this.c };
   }
 

@@ -170,7 +170,8 @@ export class BpttTrainer {
       const norm = this.options.clipGradNorm === undefined ? globalNorm(grads) : clipGradNorm(grads, this.options.clipGradNorm);
       if (!Number.isFinite(r.loss) || !Number.isFinite(norm))
         return new Stop('diverged', `non-finite ${Number.isFinite(r.loss) ? 'gradient' : 'loss'} at iteration ${epoch}, mini-batch ${k + 1}; weights before it kept`);
-      WEIGHTS.forEach((w) => this.saved[w].set(weights[w]));
+      const current = this.model.weights();  // a RangeError if one was transferred meanwhile
+      WEIGHTS.forEach((w) => this.saved[w].set(current[w]));
       this.optimizer.step(params, grads);
       if (!allFinite(params)) {
         this.model.setWeightsUnchecked(this.saved);

@@ -1,0 +1,46 @@
+/**
+ * Buffers transferred, handed to a worker or collected while async native work uses them
+ * (issue 15, D1): an error or a correct result, never a crash. Each case of
+ * fuzz/transfer-cases.ts runs in a child process with the collector exposed, so that a kernel
+ * touching freed memory shows as a signal instead of killing the test runner.
+ */
+import test from 'ava';
+import { spawnSync } from 'node:child_process';
+import path from 'node:path';
+import { native } from '../lib';
+import { TRANSFER_CASES } from './fuzz/transfer-cases';
+
+const CHILD = path.join(__dirname, 'fuzz', 'transfer-cases.js');
+
+for (const name of Object.keys(TRANSFER_CASES))
+  test(`${name}: an error or a correct result, never a crash`, (t) => {
+    const r = spawnSync(process.execPath, ['--expose-gc', CHILD, name], { encoding: 'utf8', timeout: 120_000 });
+    t.is(r.signal, null, `the child crashed: ${r.stderr.slice(-2000)}`);
+    t.is(r.status, 0, r.stderr.slice(-2000));
+    const report = JSON.parse(r.stdout.trim().split('\n').pop() ?? '{}');
+    t.is(report.outcome, 'ok', report.message);
+    t.deepEqual(report.problems, []);
+  });
+
+test('an output transferred while the call runs: RangeError naming it, nothing written', async (t) => {
+  const shape = { N: 2, T: 3, d: 2, h: 3, K: 2, everyStep: false };
+  const weights = { U: new Float32Array(6).fill(0.1), W: new Float32Array(9).fill(0.1), b: new Float32Array(3), V: new Float32Array(6).fill(0.2), c: new Float32Array(2) };
+  const S = new Float32Array(18).fill(7), O = new Float32Array(4);
+  const pending = native.forwardAsync({ shape, x: new Float32Array(12).fill(1), ...weights, A: new Float32Array(18), S, O });
+  structuredClone(O.buffer, { transfer: [O.buffer] });
+  const e = await t.throwsAsync(pending, { instanceOf: RangeError });
+  t.regex(e!.message, /^forward: O must be left attached until the call settles \(its buffer was detached, transferred or resized/);
+  t.true(S.every((v) => v === 7), 'S, still attached, is not written either: all or nothing');
+});
+
+test('inputs transferred while the call runs, one filled with NaN by its new owner: the result of the values at the call', async (t) => {
+  const A = new Float32Array(8).map((_, i) => i / 8), B = A.map((v) => 1 - v);
+  const expected = new Float32Array(4);
+  native.sgemm({ m: 2, n: 2, k: 4, A: A.slice(), B: B.slice(), C: expected });
+  const args = { m: 2, n: 2, k: 4, A, B, C: new Float32Array(4) };
+  const pending = native.sgemmAsync(args);
+  structuredClone(A.buffer, { transfer: [A.buffer] });
+  new Float32Array(structuredClone(B.buffer, { transfer: [B.buffer] })).fill(NaN);
+  await pending;
+  t.deepEqual(args.C, expected);
+});
