@@ -51,6 +51,8 @@ const EXPECTED: Record<string, { same: true } | { error: string; message?: RegEx
   'batch overwritten while bpttLossAsync runs': { same: true },
   'labels overwritten while oStepAsync runs': { same: true },
   'getter detaches c after its check (readout)': { error: 'RangeError', message: /^readout: c must be left attached/ },
+  'inputs transferred to a writing worker while predictAsync waits to run': { same: true },
+  'output transferred while forwardAsync runs': { error: 'RangeError', message: /^forward: O must be left attached until the call settles/ },
   'NaN state in aStep': { error: 'Error', code: 'ERR_NON_FINITE', message: /S \+ M2 is not finite at element 1/ },
   'Infinity state in aStepAsync': { error: 'Error', code: 'ERR_NON_FINITE', message: /S \+ M2 is not finite/ },
   'readout out aliases S': { error: 'RangeError', message: /^readout: out must be memory distinct from S/ },

@@ -37,17 +37,24 @@ function transferAway(a: ArrayBufferView): void {
   structuredClone(a.buffer, { transfer: [a.buffer as ArrayBuffer] });
 }
 
-/** Hands the buffer to a worker that fills it with `value`, then ends the worker (freeing it). */
-async function transferToWorker(a: Float32Array, value: number): Promise<void> {
+/**
+ * A started worker (starting one takes longer than a busy kernel) to which the returned function
+ * hands a buffer: it fills it with `value` and ends, which frees the memory.
+ */
+async function writingWorker(value: number): Promise<(a: Float32Array) => Promise<void>> {
   const worker = new Worker(
-    'const { parentPort } = require("node:worker_threads");' +
+    'const { parentPort } = require("node:worker_threads"); parentPort.postMessage("ready");' +
       'parentPort.once("message", (b) => { new Float32Array(b).fill(' + value + '); parentPort.postMessage("written"); });',
     { eval: true }
   );
-  const written = new Promise((resolve) => worker.once('message', resolve));
-  worker.postMessage(a.buffer, [a.buffer as ArrayBuffer]);
-  await written;
-  await worker.terminate();
+  const next = () => new Promise((resolve) => worker.once('message', resolve));
+  await next();
+  return async (a) => {
+    const written = next();
+    worker.postMessage(a.buffer, [a.buffer as ArrayBuffer]);
+    await written;
+    await worker.terminate();
+  };
 }
 
 const typedArrayFields = (p: Params) => Object.keys(p).filter((k) => ArrayBuffer.isView(p[k]));
@@ -184,10 +191,10 @@ export const TRANSFER_CASES: Record<string, () => Promise<string[]>> = {
     const problems: string[] = [];
     for (const how of ['worker', 'structuredClone'])
       for (const call of ['predictAsync', 'evaluateAsync'] as const) {
-        const inputs = data.inputs.slice();
+        const inputs = data.inputs.slice(), handOver = how === 'worker' ? await writingWorker(1) : undefined;
         const busy = busyKernel();
         const pending = settle(call === 'predictAsync' ? model.predictAsync({ ...data, inputs }) : model.evaluateAsync({ ...data, inputs }));
-        if (how === 'worker') await transferToWorker(inputs, 1);
+        if (handOver) await handOver(inputs);
         else transferAway(inputs);
         await release();
         await busy;
@@ -205,7 +212,7 @@ export const TRANSFER_CASES: Record<string, () => Promise<string[]>> = {
 
   'fits: inputs and targets transferred right after fit starts, to a worker and by structuredClone': () =>
     disturbedFits(async (_model, data) => {
-      await transferToWorker(data.inputs, 2);
+      await (await writingWorker(2))(data.inputs);
       transferAway(data.targets);
       await release();
     }),
