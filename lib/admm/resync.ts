@@ -60,6 +60,20 @@ export class ResyncEngine {
   private readonly sweepStates = new Map<number, AdmmState>();
   private readonly L: number;
 
+  /**
+   * Bytes an engine allocates for these sizes: the batch buffers, the 'sweeps' mode's states
+   * (one per batch size: the full one and the last, smaller batch) and the local walk's
+   * workspaces (N·T·h and ten N·h of the batch).
+   */
+  static bytesFor(shape: NativeShape, settings: { mode: string; batchSize: number }, denseInputs: boolean, regression: boolean): number {
+    const { T, d, h, K } = shape, B = Math.min(settings.batchSize, shape.N), L = shape.everyStep ? T : 1;
+    const floats = B * T * (denseInputs ? d : 1) + B * L * (regression ? K : 1) + 5 * B * T * h + 2 * B * L * K + T;
+    const batchShape = { ...shape, N: B };
+    const sweeps = settings.mode === 'sweeps' ? 2 * AdmmState.bytesFor(batchShape, B) : 0;
+    const walk = settings.mode === 'local-duals' ? 4 * (B * T * h + 10 * B * h + B * K) : 0;
+    return 4 * floats + sweeps + walk;
+  }
+
   constructor(
     private readonly model: RNN,
     private readonly shape: NativeShape,

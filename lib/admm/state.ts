@@ -79,6 +79,19 @@ export class AdmmState {
     return this.chunkRows < this.shape.N;
   }
 
+  /**
+   * Bytes a state of this shape allocates (the arrays of the constructor), and the kernels'
+   * largest workspaces for it (s-step: N·h, o-step and s-step right-hand sides: N·L·K each).
+   */
+  static bytesFor(shape: NativeShape, chunkRows: number): number {
+    const hidden = shape.N * shape.T * shape.h, chunk = Math.min(chunkRows, shape.N) * shape.T * shape.h;
+    const outputs = shape.N * (shape.everyStep ? shape.T : 1) * shape.K;
+    const mu = shape.d + shape.h + 1, mv = shape.h + 1;
+    const grams = chunkRows < shape.N ? mu * mu + shape.h * mu + mv * mv + shape.K * mv : 0;
+    const workspace = shape.N * shape.h + 2 * outputs;
+    return 4 * (4 * hidden + 3 * chunk + 4 * outputs + grams + workspace);
+  }
+
   /** Bytes held by this state. */
   get bytes(): number {
     return [this.A, this.S, this.TA, this.M1, this.M2, this.XU, this.P, this.O, this.M3, this.readout, this.forwardOutputs].reduce(

@@ -25,7 +25,8 @@ import { type Triple, nextRho, rhoIsScheduled } from './rho';
 import { AdmmState } from './state';
 import { type AdmmStateSnapshot, applySnapshot, takeSnapshot } from './snapshot';
 import { Random } from '../random';
-import { sharedFloats, sharedInputs, sharedTargets } from '../shared-memory';
+import { checkMemory } from '../memory-limit';
+import { sharedCopyBytes, sharedFloats, sharedInputs, sharedTargets } from '../shared-memory';
 import { refitReadout } from '../readout';
 import type { NativeInputs, NativeShape } from '../native';
 import type { TargetLayout } from '../data';
@@ -111,17 +112,24 @@ export class AdmmTrainer {
     if (!loss) throw invalidType('data.targets', 'an Int32Array of class ids or a Float32Array of values', data.targets);
     const shape = nativeShape(model, layout.N, layout.T, o.lossSteps);
     const plainTargets = targetLayout('data.targets', data.targets, shape, loss, o.lossSteps);
+    const chunkSize = o.chunkSize ?? (o.update === 'exact' ? automaticChunkSize(shape.N, shape.T, shape.h) : undefined);
+    const outputs = shape.N * (shape.everyStep ? shape.T : 1) * shape.K;
+    const copies = sharedCopyBytes(layout.native, plainTargets);
+    checkMemory(
+      `AdmmTrainer (mode '${o.mode}') on N = ${shape.N}, T = ${shape.T}, h = ${shape.h}`,
+      copies + (o.mode === 'persistent'
+        ? AdmmState.bytesFor(shape, chunkSize ?? shape.N)
+        : ResyncEngine.bytesFor(shape, o, layout.native.x !== undefined, loss === 'squared-error') + 4 * outputs)
+    );
     this.st = this.batches = undefined;
     this.source = layout.native.x ?? layout.native.ids;
     // The async kernels would copy data on plain ArrayBuffers at every call (shared-memory.ts).
     const inputs = sharedInputs(layout.native), targets = sharedTargets(plainTargets);
     if (o.mode !== 'persistent') {
       const engine = new ResyncEngine(model, shape, inputs, targets, { ...o, mode: o.mode });
-      const outputs = shape.N * (shape.everyStep ? shape.T : 1) * shape.K;
       this.batches = { shape, inputs, targets, engine, rng: new Random(o.seed), rho: [...o.rho], epoch: 0, forwardOutputs: sharedFloats(outputs) };
       return;
     }
-    const chunkSize = o.chunkSize ?? (o.update === 'exact' ? automaticChunkSize(shape.N, shape.T, shape.h) : undefined);
     const st = new AdmmState(shape, inputs, targets, o.lossSteps, o.rho, o.beta * layout.N, chunkSize);
     await native.forwardAsync({ shape, ...inputs, ...model.weights(), A: st.A, S: st.S, O: st.O });
     // TA = tanh(A) = S (a chunked state rebuilds its chunk of TA wherever it is read).

@@ -21,7 +21,8 @@ import { clipGradNorm, globalNorm } from './clipping';
 import { bpttNative } from './native';
 import { type BpttFitOptions, type BpttTrainerOptions, type ResolvedBpttOptions, resolveBpttFitOptions, resolveBpttOptions } from './options';
 import { type Optimizer, createOptimizer } from './optimizers';
-import { sharedFloats, sharedInputs, sharedTargets } from '../shared-memory';
+import { checkMemory } from '../memory-limit';
+import { sharedCopyBytes, sharedFloats, sharedInputs, sharedTargets } from '../shared-memory';
 import type { BpttEpochRecord, BpttFitResult } from './record';
 
 const WEIGHTS: readonly WeightName[] = ['U', 'W', 'b', 'V', 'c'];
@@ -142,8 +143,20 @@ export class BpttTrainer {
     if (!loss) throw invalidType('data.targets', 'an Int32Array of class ids or a Float32Array of values', data.targets);
     const shape = nativeShape(this.model, layout.N, layout.T, this.options.lossSteps);
     const targets = targetLayout('data.targets', data.targets, shape, loss, this.options.lossSteps);
+    checkMemory(`BpttTrainer on N = ${shape.N}, T = ${shape.T}, h = ${shape.h}`, sharedCopyBytes(layout.native, targets) + this.workspaceBytes(shape));
     // Every mini-batch call reads the whole data: a plain ArrayBuffer would be copied each time.
     return { shape, inputs: sharedInputs(layout.native), targets: sharedTargets(targets), chunks: epochBatches(shape.N, EVALUATION_CHUNK, undefined) };
+  }
+
+  /**
+   * The optimizer's state (at most two buffers per weight) and the kernel's workspace for the
+   * largest batch it sees (a mini-batch or an evaluation chunk): states, their gradients and the
+   * batch's inputs (T·B·(2h + d)) and outputs (B·L·K).
+   */
+  private workspaceBytes(shape: NativeShape): number {
+    const parameters = Object.values(this.model.weights()).reduce((n, w) => n + w.length, 0);
+    const B = Math.min(shape.N, Math.max(this.options.batchSize, EVALUATION_CHUNK)), L = shape.everyStep ? shape.T : 1;
+    return 4 * (2 * parameters + shape.T * B * (2 * shape.h + shape.d) + B * L * shape.K);
   }
 
   /** One pass over the shuffled mini-batches, then the training-set forward pass. */
