@@ -4,7 +4,7 @@
  * {"outcome": "ok" | "error", "name", "message", "code", "same"} on stdout.
  */
 import { Worker } from 'node:worker_threads';
-import { RNN, Random, clipGradNorm, createOptimizer, globalNorm, native } from '../../lib';
+import { AdmmTrainer, RNN, Random, clipGradNorm, createOptimizer, globalNorm, native, setMemoryLimit } from '../../lib';
 import { bpttNative } from '../../lib/bptt/native';
 
 const N = 2, T = 3, d = 2, h = 3, K = 2;
@@ -90,6 +90,17 @@ export const CASES: Record<string, { run: () => unknown; same?: keyof typeof cle
   },
   'output transferred while forwardAsync runs': {
     run: async () => { const a = forwardArgs(); const p = native.forwardAsync(a); structuredClone(a.O.buffer, { transfer: [a.O.buffer] }); await p; },
+  },
+  // Issue 15, D8: these allocated until the OOM killer came (the limit is set: machines differ).
+  'RNN of 8 GiB under a 4 GiB memory limit': {
+    run: () => { setMemoryLimit(2 ** 32); new RNN({ inputSize: 2 ** 24 - 200, hiddenSize: 127, outputSize: 2 }); },
+  },
+  'persistent fit with N·T·h = 2^31 under a 16 GiB memory limit': {
+    run: () => {
+      setMemoryLimit(2 ** 34);
+      const T = 64, N = 2 ** 22 / T, ids = new Int32Array(N * T).map((_, i) => i % 4), y = new Int32Array(N).map((_, i) => i % 2);
+      return new AdmmTrainer(new RNN({ inputSize: 4, hiddenSize: 512, outputSize: 2 }), { mode: 'persistent' }).fit({ inputs: ids, targets: y, sequenceLength: T }, { maxIterations: 1 });
+    },
   },
   'NaN state in aStep': { run: () => native.aStep(aStepArgs(NaN)) },
   'Infinity state in aStepAsync': { run: () => native.aStepAsync(aStepArgs(Infinity)) },
