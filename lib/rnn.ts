@@ -157,7 +157,9 @@ export class RNN implements WeightBuffers {
     const lengths = weightLengths(this);
     for (const name of WEIGHT_NAMES)
       if (this[name].length !== lengths[name])
-        throw invalidRange(`model.${name}`, `${lengths[name]} weights long (was its buffer transferred or detached?)`, this[name]);
+        throw invalidRange(
+          `model.${name}`, `${lengths[name]} weights long (was its buffer transferred or detached?)`, this[name]
+        );
     return { U: this.U, W: this.W, b: this.b, V: this.V, c: this.c };
   }
 

@@ -63,7 +63,9 @@ async function main(): Promise<void> {
     const r = spawnSync(process.execPath, ['--expose-gc', child, name], { encoding: 'utf8' });
     const report = r.status === 0 ? JSON.parse(r.stdout.trim().split('\n').pop() ?? '{}') : undefined;
     const clean = report?.outcome === 'ok' && report.problems.length === 0 && !/Sanitizer|runtime error/.test(r.stderr);
-    if (!clean) (failed = true), console.log(`transfer case '${name}': exit ${r.signal ?? r.status}\n${r.stdout}\n${r.stderr}`);
+    if (clean) continue;
+    failed = true;
+    console.log(`transfer case '${name}': exit ${r.signal ?? r.status}\n${r.stdout}\n${r.stderr}`);
   }
   console.log(`buffer-transfer cases: ${Object.keys(TRANSFER_CASES).length} run`);
   await fits();

@@ -65,7 +65,12 @@ export class ResyncEngine {
    * (one per batch size: the full one and the last, smaller batch) and the local walk's
    * workspaces (N·T·h and ten N·h of the batch).
    */
-  static bytesFor(shape: NativeShape, settings: { mode: string; batchSize: number }, denseInputs: boolean, regression: boolean): number {
+  static bytesFor(
+    shape: NativeShape,
+    settings: { mode: string; batchSize: number },
+    denseInputs: boolean,
+    regression: boolean
+  ): number {
     const { T, d, h, K } = shape, B = Math.min(settings.batchSize, shape.N), L = shape.everyStep ? T : 1;
     const floats = B * T * (denseInputs ? d : 1) + B * L * (regression ? K : 1) + 5 * B * T * h + 2 * B * L * K + T;
     const batchShape = { ...shape, N: B };
@@ -87,7 +92,9 @@ export class ResyncEngine {
     this.gatherer = new BatchGatherer(inputs, targets, inputs.x ? T * d : T, targetStride, B);
     const n = B * T * h;
     // On shared memory, so that the async kernels work on them in place (shared-memory.ts).
-    this.hidden = { A: sharedFloats(n), S: sharedFloats(n), Saux: sharedFloats(n), M1: sharedFloats(n), scratch: sharedFloats(n) };
+    this.hidden = {
+      A: sharedFloats(n), S: sharedFloats(n), Saux: sharedFloats(n), M1: sharedFloats(n), scratch: sharedFloats(n),
+    };
     this.outputs = { O: sharedFloats(B * this.L * K), M3: sharedFloats(B * this.L * K) };
     this.stepNorms = sharedFloats(T);
   }

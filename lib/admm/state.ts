@@ -66,7 +66,10 @@ export class AdmmState {
     this.P = sharedFloats(chunk);
     const mu = shape.d + shape.h + 1, mv = shape.h + 1;
     this.grams = this.chunked
-      ? { uwbG: sharedFloats(mu * mu), uwbR: sharedFloats(shape.h * mu), vcG: sharedFloats(mv * mv), vcR: sharedFloats(shape.K * mv) }
+      ? {
+          uwbG: sharedFloats(mu * mu), uwbR: sharedFloats(shape.h * mu),
+          vcG: sharedFloats(mv * mv), vcR: sharedFloats(shape.K * mv),
+        }
       : undefined;
     this.O = sharedFloats(outputs);
     this.M3 = sharedFloats(outputs);

@@ -127,7 +127,8 @@ export class AdmmTrainer {
     const inputs = sharedInputs(layout.native), targets = sharedTargets(plainTargets);
     if (o.mode !== 'persistent') {
       const engine = new ResyncEngine(model, shape, inputs, targets, { ...o, mode: o.mode });
-      this.batches = { shape, inputs, targets, engine, rng: new Random(o.seed), rho: [...o.rho], epoch: 0, forwardOutputs: sharedFloats(outputs) };
+      const rng = new Random(o.seed);
+      this.batches = { shape, inputs, targets, engine, rng, rho: [...o.rho], epoch: 0, forwardOutputs: sharedFloats(outputs) };
       return;
     }
     const st = new AdmmState(shape, inputs, targets, o.lossSteps, o.rho, o.beta * layout.N, chunkSize);

@@ -71,7 +71,8 @@ export class BpttTrainer {
     this.rng = new Random(this.options.seed);
     const w = model.weights();
     // Written by every async gradient call: on shared memory, used in place (shared-memory.ts).
-    this.grads = Object.fromEntries(WEIGHTS.map((k) => [k, sharedFloats(w[k].length)])) as Record<WeightName, Float32Array>;
+    const grads = WEIGHTS.map((k) => [k, sharedFloats(w[k].length)]);
+    this.grads = Object.fromEntries(grads) as Record<WeightName, Float32Array>;
     this.saved = Object.fromEntries(WEIGHTS.map((k) => [k, new Float32Array(w[k].length)])) as Record<WeightName, Float32Array>;
   }
 
@@ -143,9 +144,11 @@ export class BpttTrainer {
     if (!loss) throw invalidType('data.targets', 'an Int32Array of class ids or a Float32Array of values', data.targets);
     const shape = nativeShape(this.model, layout.N, layout.T, this.options.lossSteps);
     const targets = targetLayout('data.targets', data.targets, shape, loss, this.options.lossSteps);
-    checkMemory(`BpttTrainer on N = ${shape.N}, T = ${shape.T}, h = ${shape.h}`, sharedCopyBytes(layout.native, targets) + this.workspaceBytes(shape));
+    const bytes = sharedCopyBytes(layout.native, targets) + this.workspaceBytes(shape);
+    checkMemory(`BpttTrainer on N = ${shape.N}, T = ${shape.T}, h = ${shape.h}`, bytes);
     // Every mini-batch call reads the whole data: a plain ArrayBuffer would be copied each time.
-    return { shape, inputs: sharedInputs(layout.native), targets: sharedTargets(targets), chunks: epochBatches(shape.N, EVALUATION_CHUNK, undefined) };
+    const chunks = epochBatches(shape.N, EVALUATION_CHUNK, undefined);
+    return { shape, inputs: sharedInputs(layout.native), targets: sharedTargets(targets), chunks };
   }
 
   /**

@@ -105,7 +105,8 @@ export function mutate(target: Target, params: Params, rng: Random): Mutation {
   if (whole) return whole;
   if ((roll < 0.06 && !target.typeOnly) || !paths.length) return { label: 'extra field', expect: 'same', names: [], params: { ...params, bogusField: 1 } };
   if (isNative && roll < 0.12) {
-    const special = target.async && rng.uniform() < 0.5 ? corruptAfterCall(target, params, paths, rng) : sabotagingProxy(params, rng);
+    const special =
+      target.async && rng.uniform() < 0.5 ? corruptAfterCall(target, params, paths, rng) : sabotagingProxy(params, rng);
     if (special) return special;
   }
   if (isNative && roll < 0.18) {

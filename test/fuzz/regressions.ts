@@ -89,7 +89,11 @@ export const CASES: Record<string, { run: () => unknown; same?: keyof typeof cle
     same: 'predict',
   },
   'output transferred while forwardAsync runs': {
-    run: async () => { const a = forwardArgs(); const p = native.forwardAsync(a); structuredClone(a.O.buffer, { transfer: [a.O.buffer] }); await p; },
+    run: async () => {
+      const a = forwardArgs(), p = native.forwardAsync(a);
+      structuredClone(a.O.buffer, { transfer: [a.O.buffer] });
+      await p;
+    },
   },
   // Issue 15, D8: these allocated until the OOM killer came (the limit is set: machines differ).
   'RNN of 8 GiB under a 4 GiB memory limit': {
@@ -98,8 +102,10 @@ export const CASES: Record<string, { run: () => unknown; same?: keyof typeof cle
   'persistent fit with N·T·h = 2^31 under a 16 GiB memory limit': {
     run: () => {
       setMemoryLimit(2 ** 34);
-      const T = 64, N = 2 ** 22 / T, ids = new Int32Array(N * T).map((_, i) => i % 4), y = new Int32Array(N).map((_, i) => i % 2);
-      return new AdmmTrainer(new RNN({ inputSize: 4, hiddenSize: 512, outputSize: 2 }), { mode: 'persistent' }).fit({ inputs: ids, targets: y, sequenceLength: T }, { maxIterations: 1 });
+      const T = 64, N = 2 ** 22 / T;
+      const inputs = new Int32Array(N * T).map((_, i) => i % 4), targets = new Int32Array(N).map((_, i) => i % 2);
+      const trainer = new AdmmTrainer(new RNN({ inputSize: 4, hiddenSize: 512, outputSize: 2 }), { mode: 'persistent' });
+      return trainer.fit({ inputs, targets, sequenceLength: T }, { maxIterations: 1 });
     },
   },
   'NaN state in aStep': { run: () => native.aStep(aStepArgs(NaN)) },
