@@ -47,3 +47,22 @@ test('inputs transferred mid-call, one then filled with NaN: the result of the v
   await pending;
   t.deepEqual(args.C, expected);
 });
+
+test('resizable buffers shrunk mid-call: an input gives the result of its values, an output RangeError', async (t) => {
+  const values = [0, 1, -1, 2], expected = new Float32Array(4);
+  native.tanh({ n: 4, A: Float32Array.from(values), out: expected });
+  // ES2024 resizable buffers (Node 20 has them; this TypeScript lib does not describe them).
+  type Resizable = ArrayBuffer & { resize(bytes: number): void };
+  const Resizable = ArrayBuffer as unknown as new (bytes: number, options: { maxByteLength: number }) => Resizable;
+  const resizable = () => new Resizable(16, { maxByteLength: 64 });
+  const input = resizable(), A = new Float32Array(input), out = new Float32Array(4);
+  A.set(values);
+  const reading = native.tanhAsync({ n: 4, A, out });
+  input.resize(0);
+  await reading;
+  t.deepEqual(out, expected);
+  const output = resizable();
+  const writing = native.tanhAsync({ n: 4, A: Float32Array.from(values), out: new Float32Array(output) });
+  output.resize(8);
+  await t.throwsAsync(writing, { instanceOf: RangeError, message: /^tanh: out must be left attached until the call/ });
+});
