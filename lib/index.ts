@@ -14,6 +14,7 @@ export type { ReadoutOptions } from './readout';
 export type { AdmmIterationRecord, FitResult, FitStatus } from './admm/record';
 export type { AdmmState } from './admm/state';
 export { AdmmError } from './errors';
+export { DEFAULT_MEMORY_FRACTION, getMemoryLimit, setMemoryLimit } from './memory-limit';
 export type { AdmmErrorCode } from './errors';
 export { Random } from './random';
 export { loadMnist10k } from './mnist';

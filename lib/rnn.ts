@@ -6,7 +6,9 @@ import { type LossName, type LossSteps, type ModelSizes, type SequenceInputs, ty
 import { AdmmError, invalidRange, invalidType } from './errors';
 import { type InitScheme, INIT_SCHEMES, type WeightBuffers, defaultScale, initialise } from './init';
 import { summariseLoss } from './loss';
+import { checkMemory } from './memory-limit';
 import { native } from './native';
+import { onSharedMemory } from './shared-memory';
 import { checkChoice, checkFinite, checkFloat32Array, checkInteger, checkNumber, checkObject, checkOptionalObject } from './validate';
 
 export interface InitOptions {
@@ -72,6 +74,7 @@ export function checkSizes(prefix: string, raw: Record<string, unknown>): ModelS
   const count = h * (d + h + 1) + K * (h + 1);
   if (count > MAX_PARAMETERS)
     throw invalidRange(prefix, `sizes with at most 2^31 parameters, hiddenSize·(inputSize + hiddenSize + 1) + outputSize·(hiddenSize + 1) (inputSize ${d}, hiddenSize ${h}, outputSize ${K})`, count);
+  checkMemory(`a model of ${count} parameters (inputSize ${d}, hiddenSize ${h}, outputSize ${K})`, 4 * count);
   return { inputSize: d, hiddenSize: h, outputSize: K };
 }
 
@@ -150,6 +153,13 @@ export class RNN implements WeightBuffers {
 
   /** The weight buffers themselves (not copies). */
   weights(): Record<WeightName, Float32Array> {
+    // A weight whose buffer was transferred away (postMessage, structuredClone) reads as empty.
+    const lengths = weightLengths(this);
+    for (const name of WEIGHT_NAMES)
+      if (this[name].length !== lengths[name])
+        throw invalidRange(
+          `model.${name}`, `${lengths[name]} weights long (was its buffer transferred or detached?)`, this[name]
+        );
     return { U: this.U, W: this.W, b: this.b, V: this.V, c: this.c };
   }
 
@@ -221,14 +231,14 @@ export class RNN implements WeightBuffers {
 
   /** Logits (or regression outputs) [N, K] for the last step, or [N, T, K] for every step. */
   predict(data: SequenceInputs, options: PredictOptions = {}): Float32Array {
-    const job = this.predictJob(data, options);
+    const job = this.predictJob(data, options, false);
     native.forward(job.args);
     return job.args.O;
   }
 
   /** As `predict`, computed off the main thread. */
   async predictAsync(data: SequenceInputs, options: PredictOptions = {}): Promise<Float32Array> {
-    const job = this.predictJob(data, options);
+    const job = this.predictJob(data, options, true);
     this.lock('predictAsync');
     try {
       await native.forwardAsync(job.args);
@@ -240,13 +250,13 @@ export class RNN implements WeightBuffers {
 
   /** Mean loss and accuracy on labelled data. */
   evaluate(data: TrainingData, options: EvaluateOptions = {}): Evaluation {
-    const job = this.evaluateJob(data, options);
+    const job = this.evaluateJob(data, options, false);
     native.forward(job.args);
     return job.summarise();
   }
 
   async evaluateAsync(data: TrainingData, options: EvaluateOptions = {}): Promise<Evaluation> {
-    const job = this.evaluateJob(data, options);
+    const job = this.evaluateJob(data, options, true);
     this.lock('evaluateAsync');
     try {
       await native.forwardAsync(job.args);
@@ -277,23 +287,27 @@ export class RNN implements WeightBuffers {
       throw new AdmmError(`${operation}: the model is in use by ${this.owner}; wait for it to finish`, 'ERR_BUSY');
   }
 
-  private predictJob(data: SequenceInputs, options: PredictOptions) {
+  /** `async`: the binding copies the inputs and outputs on plain ArrayBuffers (shared-memory.ts). */
+  private predictJob(data: SequenceInputs, options: PredictOptions, async: boolean) {
     this.assertIdle('predict');
     checkObject('options', options);
     const outputs = options.outputs === undefined ? 'last' : checkChoice('options.outputs', options.outputs, LOSS_STEPS);
     const layout = inputLayout('data', data, this);
     const shape = nativeShape(this, layout.N, layout.T, outputs);
     const L = outputs === 'every' ? layout.T : 1;
+    const outputBytes = 4 * layout.N * L * this.outputSize;
+    const x = layout.native.x, inputCopy = async && x && !onSharedMemory(x) ? x.byteLength : 0;
+    checkMemory(`a forward pass over ${layout.N} sequences`, (async ? 2 : 1) * outputBytes + inputCopy);
     const O = new Float32Array(layout.N * L * this.outputSize);
     return { shape, args: { shape, ...layout.native, ...this.weights(), O } };
   }
 
-  private evaluateJob(data: TrainingData, options: EvaluateOptions) {
+  private evaluateJob(data: TrainingData, options: EvaluateOptions, async: boolean) {
     checkObject('options', options);
     const lossSteps = options.lossSteps === undefined ? 'last' : checkChoice('options.lossSteps', options.lossSteps, LOSS_STEPS);
     const inferred = lossForTargets((data as unknown as Record<string, unknown>)?.targets);
     const loss = options.loss === undefined ? inferred ?? 'softmax-cross-entropy' : checkChoice('options.loss', options.loss, LOSS_NAMES);
-    const job = this.predictJob(data, { outputs: lossSteps });
+    const job = this.predictJob(data, { outputs: lossSteps }, async);
     const targets = targetLayout('data.targets', data.targets, job.shape, loss, lossSteps);
     const K = this.outputSize;
     return {

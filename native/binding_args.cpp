@@ -3,15 +3,27 @@
 #include <algorithm>
 #include <climits>
 #include <cmath>
+#include <cstring>
 #include <sstream>
 
 namespace admm::binding {
 namespace {
 // BLAS takes int sizes and leading dimensions.
 constexpr int64_t kMaxBlasInt = INT_MAX;
+
+// A typed array over a SharedArrayBuffer (napi_is_arraybuffer is false for those): memory that
+// cannot be detached, shrunk or moved, and that the pinned typed array keeps alive.
+bool onSharedMemory(napi_env env, napi_value typedArray) {
+  napi_value buffer = nullptr;
+  bool plain = true;
+  if (napi_get_typedarray_info(env, typedArray, nullptr, nullptr, nullptr, &buffer, nullptr) != napi_ok) return false;
+  if (napi_is_arraybuffer(env, buffer, &plain) != napi_ok) return false;
+  return !plain;
+}
 }  // namespace
 
-Args::Args(const Napi::CallbackInfo& info, const char* function) : env_(info.Env()), function_(function) {
+Args::Args(const Napi::CallbackInfo& info, const char* function, bool async)
+    : env_(info.Env()), function_(function), async_(async) {
   if (info.Length() < 1 || !info[0].IsObject() || info[0].IsArray() || info[0].IsTypedArray())
     typeError("options", "an object");
   object_ = info[0].As<Napi::Object>();
@@ -80,7 +92,7 @@ std::string Args::choice(const char* name, std::initializer_list<const char*> op
 }
 
 template <class T, napi_typedarray_type kType>
-T* Args::typedArray(const char* name, int64_t length, bool optional, const char* typeName) {
+T* Args::typedArray(const char* name, int64_t length, bool optional, const char* typeName, Access access) {
   Napi::Value v = field(name);
   if (optional && (v.IsUndefined() || v.IsNull())) return nullptr;
   if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != kType)
@@ -96,21 +108,33 @@ T* Args::typedArray(const char* name, int64_t length, bool optional, const char*
   checked_.push_back({prefix_ + name, v, array.Data(), array.ElementLength()});
   // A zero-length request still needs a non-null pointer for the kernels' contracts.
   static T empty{};
-  return length == 0 ? &empty : array.Data();
+  if (length == 0) return &empty;
+  if (!async_ || access == Access::kInPlace || onSharedMemory(env_, v)) return array.Data();
+  const size_t bytes = sizeof(T) * static_cast<size_t>(length);  // filled by take()
+  snapshots_.push_back({prefix_ + name, Napi::Persistent(v.As<Napi::Object>()), array.Data(), bytes,
+                        std::unique_ptr<unsigned char[]>(new unsigned char[bytes]), access == Access::kWrite});
+  return reinterpret_cast<T*>(snapshots_.back().copy.get());
 }
 
 float* Args::f32(const char* name, int64_t length) {
-  return typedArray<float, napi_float32_array>(name, length, false, "Float32Array");
+  return typedArray<float, napi_float32_array>(name, length, false, "Float32Array", Access::kRead);
 }
 float* Args::f32Optional(const char* name, int64_t length) {
-  return typedArray<float, napi_float32_array>(name, length, true, "Float32Array");
+  return typedArray<float, napi_float32_array>(name, length, true, "Float32Array", Access::kRead);
+}
+float* Args::f32Out(const char* name, int64_t length) {
+  return typedArray<float, napi_float32_array>(name, length, false, "Float32Array", Access::kWrite);
+}
+float* Args::f32OutOptional(const char* name, int64_t length) {
+  return typedArray<float, napi_float32_array>(name, length, true, "Float32Array", Access::kWrite);
 }
 int32_t* Args::i32(const char* name, int64_t length) {
-  return typedArray<int32_t, napi_int32_array>(name, length, false, "Int32Array");
+  return typedArray<int32_t, napi_int32_array>(name, length, false, "Int32Array", Access::kRead);
 }
 
 const int32_t* Args::indices(const char* name, int64_t length, int64_t bound, const char* what) {
-  const int32_t* source = i32(name, length);
+  // Copied right here, on the main thread, whether the op is async or not.
+  const int32_t* source = typedArray<int32_t, napi_int32_array>(name, length, false, "Int32Array", Access::kInPlace);
   copies_.push_back(std::make_unique<int32_t[]>(static_cast<size_t>(std::max<int64_t>(length, 1))));
   int32_t* copy = copies_.back().get();
   std::copy(source, source + length, copy);
@@ -131,6 +155,35 @@ void Args::requireUnchanged() {
                                             " must be left attached and unchanged while the arguments are read "
                                             "(a getter or Proxy trap detached or replaced its buffer)");
   }
+}
+
+Args::Owned Args::take() {
+  for (Snapshot& s : snapshots_) std::memcpy(s.copy.get(), s.memory, s.bytes);
+  return Owned{std::move(pins_), std::move(copies_), std::move(snapshots_)};
+}
+
+const Args::Snapshot* Args::Owned::moved(Napi::Env env) const {
+  for (const Snapshot& s : snapshots) {
+    if (!s.written) continue;
+    void* data = nullptr;
+    size_t length = 0;
+    napi_typedarray_type type;
+    if (napi_get_typedarray_info(env, s.array.Value(), &type, &length, &data, nullptr, nullptr) != napi_ok ||
+        data != s.memory || length * 4 != s.bytes)  // Float32Array and Int32Array: 4 bytes an element
+      return &s;
+  }
+  return nullptr;
+}
+
+void Args::Owned::writeBack() const {
+  for (const Snapshot& s : snapshots)
+    if (s.written) std::memcpy(s.memory, s.copy.get(), s.bytes);
+}
+
+const void* Args::memoryOf(const void* p) const {
+  for (const Snapshot& s : snapshots_)
+    if (s.copy.get() == p) return s.memory;
+  return p;
 }
 
 int64_t checkedProduct(Args& args, const char* what, std::initializer_list<int64_t> factors, int64_t limit) {
@@ -201,7 +254,8 @@ Targets Args::targets(const Shape& s, Loss loss) {
 
 void Args::requireDistinct(const char* outName, const void* out, int64_t outBytes, const char* inName,
                            const void* in, int64_t inBytes) {
-  const auto o = reinterpret_cast<uintptr_t>(out), i = reinterpret_cast<uintptr_t>(in);
+  // Compared in the callers' memory, so that an async twin refuses what its sync twin refuses.
+  const auto o = reinterpret_cast<uintptr_t>(memoryOf(out)), i = reinterpret_cast<uintptr_t>(memoryOf(in));
   if (outBytes > 0 && inBytes > 0 && o < i + static_cast<uintptr_t>(inBytes) && i < o + static_cast<uintptr_t>(outBytes))
     rangeError(outName, std::string("memory distinct from ") + inName);
 }

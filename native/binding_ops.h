@@ -2,7 +2,8 @@
 //   static constexpr const char* kName;  void parse(Args&);  Status run();  Napi::Value result(Napi::Env);
 // parse() reads and checks every argument (main thread), run() calls the Napi-free kernel
 // (any thread), result() converts the outcome (main thread). exportOp<Op> registers both
-// `name` (synchronous) and `nameAsync` (Promise, libuv thread pool, buffers pinned).
+// `name` (synchronous) and `nameAsync` (Promise, libuv thread pool, buffers pinned, arrays on
+// plain ArrayBuffers copied: see binding_args.h).
 #pragma once
 #include <napi.h>
 
@@ -52,11 +53,19 @@ Status runGuarded(Op& op) {
   }
 }
 
+inline Napi::Error outOfMemory(Napi::Env env, const char* function) {
+  return statusError(env, Status::error(StatusCode::kOutOfMemory, "out of memory"), function);
+}
+
 template <class Op>
 Napi::Value runSync(const Napi::CallbackInfo& info) {
   Args args(info, Op::kName);
   Op op;
-  op.parse(args);
+  try {
+    op.parse(args);  // index copies
+  } catch (const std::bad_alloc&) {
+    throw outOfMemory(info.Env(), Op::kName);
+  }
   args.requireUnchanged();
   const Status status = runGuarded(op);
   if (!status.ok()) throw statusError(info.Env(), status, Op::kName);
@@ -73,14 +82,24 @@ class Worker : public Napi::AsyncWorker {
   void Execute() override { status_ = runGuarded(op_); }  // no Napi here: worker thread
   void OnOK() override {
     Napi::HandleScope scope(Env());
-    if (status_.ok()) deferred_.Resolve(op_.result(Env()));
-    else deferred_.Reject(statusError(Env(), status_, Op::kName).Value());
+    // What the kernel wrote reaches the arrays (as a sync call's would, whatever its status)
+    // only if every one of them is still there: none is written into a moved or shrunk buffer.
+    const Args::Snapshot* moved = owned_.moved(Env());
+    if (!moved) owned_.writeBack();
+    if (!status_.ok()) deferred_.Reject(statusError(Env(), status_, Op::kName).Value());
+    else if (moved)
+      deferred_.Reject(Napi::RangeError::New(Env(), std::string(Op::kName) + ": " + moved->name +
+                                                        " must be left attached until the call settles (its buffer was "
+                                                        "detached, transferred or resized while the kernel ran; no "
+                                                        "output was written)")
+                           .Value());
+    else deferred_.Resolve(op_.result(Env()));
   }
   void OnError(const Napi::Error& e) override { deferred_.Reject(e.Value()); }
 
  private:
   Op op_;
-  Args::Owned owned_;  // keeps every buffer and index copy alive until settled
+  Args::Owned owned_;  // keeps every pinned buffer and every copy alive until settled
   Napi::Promise::Deferred deferred_;
   Status status_;
 };
@@ -88,8 +107,13 @@ class Worker : public Napi::AsyncWorker {
 template <class Op>
 Napi::Value runAsync(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
+  auto rejected = [&](const Napi::Error& e) {  // validation errors reject instead of throwing
+    auto deferred = Napi::Promise::Deferred::New(env);
+    deferred.Reject(e.Value());
+    return deferred.Promise();
+  };
   try {
-    Args args(info, Op::kName);
+    Args args(info, Op::kName, true);
     Op op;
     op.parse(args);
     args.requireUnchanged();
@@ -97,10 +121,10 @@ Napi::Value runAsync(const Napi::CallbackInfo& info) {
     Napi::Promise promise = worker->promise();
     worker->Queue();
     return promise;
-  } catch (const Napi::Error& e) {  // validation errors reject instead of throwing
-    auto deferred = Napi::Promise::Deferred::New(env);
-    deferred.Reject(e.Value());
-    return deferred.Promise();
+  } catch (const Napi::Error& e) {
+    return rejected(e);
+  } catch (const std::bad_alloc&) {  // the copies of plain ArrayBuffer arrays
+    return rejected(outOfMemory(env, Op::kName));
   }
 }
 

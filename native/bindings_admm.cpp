@@ -19,7 +19,7 @@ struct InputProjectionOp {
   Shape s; Inputs in; const float *U, *b; float* out;
   void parse(Args& a) {
     s = a.shape(); in = a.inputs(s);
-    U = a.f32("U", s.h * s.d); b = a.f32("b", s.h); out = a.f32("out", s.N * s.T * s.h);
+    U = a.f32("U", s.h * s.d); b = a.f32("b", s.h); out = a.f32Out("out", s.N * s.T * s.h);
     a.requireDisjoint({{"out", out, s.N * s.T * s.h}}, {{"x", in.x, in.x ? s.N * s.T * s.d : 0}, {"U", U, s.h * s.d}, {"b", b, s.h}});
   }
   Status run() { inputProjection(s, in, U, b, out); return {}; }
@@ -32,7 +32,7 @@ struct RecurrentAffineOp {
   void parse(Args& a) {
     s = a.shape();
     const int64_t n = s.N * s.T * s.h;
-    XU = a.f32("XU", n); S = a.f32("S", n); W = a.f32("W", s.h * s.h); out = a.f32("out", n);
+    XU = a.f32("XU", n); S = a.f32("S", n); W = a.f32("W", s.h * s.h); out = a.f32Out("out", n);
     // P starts as a copy of XU and its first rows are restored from XU afterwards: no aliasing.
     a.requireDisjoint({{"out", out, n}}, {{"XU", XU, n}, {"S", S, n}, {"W", W, s.h * s.h}});
   }
@@ -46,7 +46,7 @@ struct ReadoutOp {
   void parse(Args& a) {
     s = a.shape();
     S = a.f32("S", s.N * s.T * s.h); V = a.f32("V", s.K * s.h); c = a.f32("c", s.K);
-    out = a.f32("out", s.N * s.L() * s.K);
+    out = a.f32Out("out", s.N * s.L() * s.K);
     a.requireDisjoint({{"out", out, s.N * s.L() * s.K}}, {{"S", S, s.N * s.T * s.h}, {"V", V, s.K * s.h}, {"c", c, s.K}});
   }
   Status run() { readout(s, S, V, c, out); return {}; }
@@ -60,8 +60,8 @@ struct ForwardOp {
     s = a.shape(); in = a.inputs(s);
     U = a.f32("U", s.h * s.d); W = a.f32("W", s.h * s.h); b = a.f32("b", s.h);
     V = a.f32("V", s.K * s.h); c = a.f32("c", s.K);
-    A = a.f32Optional("A", s.N * s.T * s.h); S = a.f32Optional("S", s.N * s.T * s.h);
-    O = a.f32("O", s.N * s.L() * s.K);
+    A = a.f32OutOptional("A", s.N * s.T * s.h); S = a.f32OutOptional("S", s.N * s.T * s.h);
+    O = a.f32Out("O", s.N * s.L() * s.K);
     if (A && !S) a.typeError("S", "a Float32Array when A is given");
     const int64_t n = s.N * s.T * s.h;
     a.requireDisjoint({{"A", A, n}, {"S", S, n}, {"O", O, s.N * s.L() * s.K}},
@@ -88,8 +88,8 @@ struct SolveUWbOp {
   void parse(Args& a) {
     s = a.shape(); in = a.inputs(s);
     const int64_t n = s.N * s.T * s.h;
-    S = a.f32("S", n); A = a.f32("A", n); M1 = a.f32("M1", n); scratch = a.f32("scratch", n);
-    U = a.f32("U", s.h * s.d); W = a.f32("W", s.h * s.h); b = a.f32("b", s.h);
+    S = a.f32("S", n); A = a.f32("A", n); M1 = a.f32("M1", n); scratch = a.f32Out("scratch", n);
+    U = a.f32Out("U", s.h * s.d); W = a.f32Out("W", s.h * s.h); b = a.f32Out("b", s.h);
     parseWeightStep(a, step, "rho1");
     a.requireDisjoint({{"U", U, s.h * s.d}, {"W", W, s.h * s.h}, {"b", b, s.h}, {"scratch", scratch, n}},
                       {{"x", in.x, in.x ? s.N * s.T * s.d : 0}, {"S", S, n}, {"A", A, n}, {"M1", M1, n}});
@@ -104,7 +104,7 @@ struct SolveVcOp {
   void parse(Args& a) {
     s = a.shape();
     S = a.f32("S", s.N * s.T * s.h); O = a.f32("O", s.N * s.L() * s.K); M3 = a.f32("M3", s.N * s.L() * s.K);
-    V = a.f32("V", s.K * s.h); c = a.f32("c", s.K);
+    V = a.f32Out("V", s.K * s.h); c = a.f32Out("c", s.K);
     parseWeightStep(a, step, "rho3");
     const int64_t no = s.N * s.L() * s.K;
     a.requireDisjoint({{"V", V, s.K * s.h}, {"c", c, s.K}}, {{"S", S, s.N * s.T * s.h}, {"O", O, no}, {"M3", M3, no}});
@@ -120,8 +120,8 @@ struct AccumulateUWbOp {
   void parse(Args& a) {
     s = a.shape(); in = a.inputs(s);
     const int64_t n = s.N * s.T * s.h, m = s.d + s.h + 1;
-    S = a.f32("S", n); A = a.f32("A", n); M1 = a.f32("M1", n); scratch = a.f32("scratch", n);
-    G = a.f32("G", m * m); R = a.f32("R", s.h * m);
+    S = a.f32("S", n); A = a.f32("A", n); M1 = a.f32("M1", n); scratch = a.f32Out("scratch", n);
+    G = a.f32Out("G", m * m); R = a.f32Out("R", s.h * m);
     a.requireDisjoint({{"scratch", scratch, n}, {"G", G, m * m}, {"R", R, s.h * m}},
                       {{"x", in.x, in.x ? s.N * s.T * s.d : 0}, {"S", S, n}, {"A", A, n}, {"M1", M1, n}});
   }
@@ -136,7 +136,7 @@ struct SolveUWbFromGramOp {
     s = a.shape();
     const int64_t m = s.d + s.h + 1;
     G = a.f32("G", m * m); R = a.f32("R", s.h * m);
-    U = a.f32("U", s.h * s.d); W = a.f32("W", s.h * s.h); b = a.f32("b", s.h);
+    U = a.f32Out("U", s.h * s.d); W = a.f32Out("W", s.h * s.h); b = a.f32Out("b", s.h);
     parseWeightStep(a, step, "rho1");
     a.requireDisjoint({{"U", U, s.h * s.d}, {"W", W, s.h * s.h}, {"b", b, s.h}}, {{"G", G, m * m}, {"R", R, s.h * m}});
   }
@@ -151,7 +151,7 @@ struct AccumulateVcOp {
     s = a.shape();
     const int64_t no = s.N * s.L() * s.K, m = s.h + 1;
     S = a.f32("S", s.N * s.T * s.h); O = a.f32("O", no); M3 = a.f32("M3", no);
-    G = a.f32("G", m * m); R = a.f32("R", s.K * m);
+    G = a.f32Out("G", m * m); R = a.f32Out("R", s.K * m);
     a.requireDisjoint({{"G", G, m * m}, {"R", R, s.K * m}}, {{"S", S, s.N * s.T * s.h}, {"O", O, no}, {"M3", M3, no}});
   }
   Status run() { accumulateVc(s, S, O, M3, G, R); return {}; }
@@ -165,7 +165,7 @@ struct SolveVcFromGramOp {
     s = a.shape();
     const int64_t m = s.h + 1;
     G = a.f32("G", m * m); R = a.f32("R", s.K * m);
-    V = a.f32("V", s.K * s.h); c = a.f32("c", s.K);
+    V = a.f32Out("V", s.K * s.h); c = a.f32Out("c", s.K);
     parseWeightStep(a, step, "rho3");
     a.requireDisjoint({{"V", V, s.K * s.h}, {"c", c, s.K}}, {{"G", G, m * m}, {"R", R, s.K * m}});
   }
@@ -178,7 +178,7 @@ struct TanhOp {
   int64_t n = 0; const float* A; float* out;
   void parse(Args& a) {
     n = a.integer("n", 1, int64_t{1} << 40);
-    A = a.f32("A", n); out = a.f32("out", n);
+    A = a.f32("A", n); out = a.f32Out("out", n);
     a.requireDisjoint({{"out", out, n}}, {{"A", A, n}});
   }
   Status run() { tanhInto(n, A, out); return {}; }
@@ -199,7 +199,7 @@ struct AStepOp {
   void parse(Args& a) {
     n = a.integer("n", 1, int64_t{1} << 40);
     P = a.f32("P", n); M1 = a.f32("M1", n); S = a.f32("S", n); M2 = a.f32("M2", n);
-    A = a.f32("A", n); TA = a.f32("TA", n);
+    A = a.f32Out("A", n); TA = a.f32Out("TA", n);
     rho1 = static_cast<float>(a.number("rho1", 1e-12, 1e12));
     rho2 = static_cast<float>(a.number("rho2", 0, 1e12));
     linearized = a.booleanOr("linearized", false);
@@ -230,7 +230,7 @@ struct SStepOp {
     A = a.f32("A", n); TA = a.f32("TA", n); M1 = a.f32("M1", n); M2 = a.f32("M2", n); XU = a.f32("XU", n);
     O = a.f32("O", no); M3 = a.f32("M3", no);
     W = a.f32("W", s.h * s.h); V = a.f32("V", s.K * s.h); c = a.f32("c", s.K);
-    S = a.f32("S", n); out = a.f32("out", n);
+    S = a.f32("S", n); out = a.f32Out("out", n);
     rho.rho1 = static_cast<float>(a.number("rho1", 0, 1e12));
     rho.rho2 = static_cast<float>(a.number("rho2", 1e-12, 1e12));
     rho.rho3 = static_cast<float>(a.number("rho3", 0, 1e12));
@@ -250,7 +250,7 @@ struct OStepOp {
     s = a.shape();
     loss = a.loss();
     S = a.f32("S", s.N * s.T * s.h); V = a.f32("V", s.K * s.h); c = a.f32("c", s.K);
-    M3 = a.f32("M3", s.N * s.L() * s.K); O = a.f32("O", s.N * s.L() * s.K);
+    M3 = a.f32("M3", s.N * s.L() * s.K); O = a.f32Out("O", s.N * s.L() * s.K);
     y = a.targets(s, loss);
     rho3 = static_cast<float>(a.number("rho3", 1e-12, 1e12));
     const int64_t no = s.N * s.L() * s.K;
@@ -269,7 +269,7 @@ struct SgemmOp {
     m = static_cast<int>(a.integer("m", 1, 1 << 20)); n = static_cast<int>(a.integer("n", 1, 1 << 20));
     k = static_cast<int>(a.integer("k", 1, 1 << 20));
     A = a.f32("A", checkedProduct(a, "A", {m, k}, INT32_MAX)); B = a.f32("B", checkedProduct(a, "B", {k, n}, INT32_MAX));
-    C = a.f32("C", checkedProduct(a, "C", {m, n}, INT32_MAX));
+    C = a.f32Out("C", checkedProduct(a, "C", {m, n}, INT32_MAX));
     a.requireDisjoint({{"C", C, int64_t{m} * n}}, {{"A", A, int64_t{m} * k}, {"B", B, int64_t{k} * n}});
   }
   Status run() { sgemm(m, n, k, A, B, C, rowBlocks); return {}; }

@@ -57,9 +57,9 @@ struct BpttGradientsOp {
   void parse(Args& a) {
     x.parse(a);
     const Shape& s = x.s;
-    g.U = a.f32("gU", s.h * s.d); g.W = a.f32("gW", s.h * s.h); g.b = a.f32("gb", s.h);
-    g.V = a.f32("gV", s.K * s.h); g.c = a.f32("gc", s.K);
-    g.stepNorms = a.f32Optional("stepNorms", s.T);
+    g.U = a.f32Out("gU", s.h * s.d); g.W = a.f32Out("gW", s.h * s.h); g.b = a.f32Out("gb", s.h);
+    g.V = a.f32Out("gV", s.K * s.h); g.c = a.f32Out("gc", s.K);
+    g.stepNorms = a.f32OutOptional("stepNorms", s.T);
     scale = static_cast<float>(a.numberOr("scale", 0, 1e30, 1));
     // The kernel writes the gradients while still reading the weights, inputs and targets.
     const std::vector<Region> outputs = {{"gU", g.U, s.h * s.d}, {"gW", g.W, s.h * s.h}, {"gb", g.b, s.h},

@@ -19,7 +19,7 @@ struct AdjointMultipliersOp {
     W = a.f32("W", s.h * s.h); V = a.f32("V", s.K * s.h);
     rho1 = static_cast<float>(a.number("rho1", 1e-12, 1e12));
     rho3 = static_cast<float>(a.number("rho3", 1e-12, 1e12));
-    M1 = a.f32("M1", n); M3 = a.f32("M3", no); stepNorms = a.f32Optional("stepNorms", s.T);
+    M1 = a.f32Out("M1", n); M3 = a.f32Out("M3", no); stepNorms = a.f32OutOptional("stepNorms", s.T);
     a.requireDisjoint({{"M1", M1, n}, {"M3", M3, no}, {"stepNorms", stepNorms, stepNorms ? s.T : 0}},
                       {{"S", S, n}, {"O", O, no}, {"W", W, s.h * s.h}, {"V", V, s.K * s.h},
                        {"values", y.values, y.values ? no : 0}});
@@ -39,8 +39,8 @@ struct LocalDualWalkOp {
     U = a.f32("U", s.h * s.d); W = a.f32("W", s.h * s.h); b = a.f32("b", s.h);
     V = a.f32("V", s.K * s.h); c = a.f32("c", s.K);
     S = a.f32("S", n); y = a.targets(s, loss);
-    A = a.f32("A", n); O = a.f32("O", no); M1 = a.f32("M1", n); M3 = a.f32("M3", no); Saux = a.f32("Saux", n);
-    stepNorms = a.f32Optional("stepNorms", s.T);
+    A = a.f32Out("A", n); O = a.f32Out("O", no); M1 = a.f32Out("M1", n); M3 = a.f32Out("M3", no);
+    Saux = a.f32Out("Saux", n); stepNorms = a.f32OutOptional("stepNorms", s.T);
     walk.rho.rho1 = static_cast<float>(a.number("rho1", 1e-12, 1e12));
     walk.rho.rho2 = static_cast<float>(a.number("rho2", 1e-12, 1e12));
     walk.rho.rho3 = static_cast<float>(a.number("rho3", 1e-12, 1e12));

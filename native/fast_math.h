@@ -29,7 +29,10 @@ inline float expNonPositive(float x) {
   p = p * r + 1.6666665459e-1f;
   p = p * r + 5.0000001201e-1f;
   p = p * r * r + r + 1.0f;
-  const int32_t bits = (static_cast<int32_t>(n) + 127) << 23;
+  // A NaN x stays NaN through p; its exponent is taken as 0, since converting NaN to an integer
+  // is undefined (x86 gives INT_MIN, and the shift below then overflows).
+  const float exponent = n == n ? n : 0.0f;
+  const int32_t bits = (static_cast<int32_t>(exponent) + 127) << 23;
   float scale;
   std::memcpy(&scale, &bits, sizeof scale);
   return p * scale;

@@ -1,6 +1,7 @@
 /**
  * What scripts/asan.sh runs under AddressSanitizer + UBSan: the short fuzz run, every fuzz
- * regression case, small ADMM and BPTT fits of each variant (dense and token inputs, loss at the
+ * regression case, every buffer-transfer case (buffers transferred or collected while async
+ * work uses them), small ADMM and BPTT fits of each variant (dense and token inputs, loss at the
  * last and at every step, exact and linearised), and fits large enough for several row blocks.
  * Exits non-zero if any part fails.
  */
@@ -8,6 +9,7 @@ import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { AdmmTrainer, BpttTrainer, RNN, Random } from '../lib';
 import { CASES } from '../test/fuzz/regressions';
+import { TRANSFER_CASES } from '../test/fuzz/transfer-cases';
 import { runFuzz } from '../test/fuzz/spawn';
 
 async function fits(): Promise<void> {
@@ -56,6 +58,16 @@ async function main(): Promise<void> {
     if (r.status !== 0 || /Sanitizer|runtime error/.test(r.stderr)) (failed = true), console.log(`regression '${name}': exit ${r.signal ?? r.status}\n${r.stderr}`);
   }
   console.log(`regression cases: ${Object.keys(CASES).length} run`);
+  for (const name of Object.keys(TRANSFER_CASES)) {
+    const child = path.join(__dirname, '..', 'test', 'fuzz', 'transfer-cases.js');
+    const r = spawnSync(process.execPath, ['--expose-gc', child, name], { encoding: 'utf8' });
+    const report = r.status === 0 ? JSON.parse(r.stdout.trim().split('\n').pop() ?? '{}') : undefined;
+    const clean = report?.outcome === 'ok' && report.problems.length === 0 && !/Sanitizer|runtime error/.test(r.stderr);
+    if (clean) continue;
+    failed = true;
+    console.log(`transfer case '${name}': exit ${r.signal ?? r.status}\n${r.stdout}\n${r.stderr}`);
+  }
+  console.log(`buffer-transfer cases: ${Object.keys(TRANSFER_CASES).length} run`);
   await fits();
   await blockFits();
   process.exitCode = failed ? 1 : 0;

@@ -70,6 +70,18 @@ const EXPECTED: Record<string, { same: true } | { error: string; message?: RegEx
   'batch overwritten while bpttLossAsync runs': { same: true },
   'labels overwritten while oStepAsync runs': { same: true },
   'getter detaches c after its check (readout)': { error: 'RangeError', message: /^readout: c must be left attached/ },
+  'inputs transferred to a writing worker while predictAsync waits to run': { same: true },
+  'output transferred while forwardAsync runs': {
+    error: 'RangeError', message: /^forward: O must be left attached until the call settles/,
+  },
+  'RNN of 8 GiB under a 4 GiB memory limit': {
+    error: 'AdmmError', code: 'ERR_OUT_OF_MEMORY',
+    message: /^a model of 2130697544 parameters .* needs about 7\.9 GiB \(estimated\), more than the memory limit of 4\.0 GiB/,
+  },
+  'persistent fit with N·T·h = 2^31 under a 16 GiB memory limit': {
+    error: 'AdmmError', code: 'ERR_OUT_OF_MEMORY',
+    message: /^AdmmTrainer \(mode 'persistent'\) on N = 65536, T = 64, h = 512 needs about 32\.\d GiB \(estimated\), more than the/,
+  },
   'NaN state in aStep': { error: 'Error', code: 'ERR_NON_FINITE', message: /S \+ M2 is not finite at element 1/ },
   'Infinity state in aStepAsync': { error: 'Error', code: 'ERR_NON_FINITE', message: /S \+ M2 is not finite/ },
   'readout out aliases S': { error: 'RangeError', message: /^readout: out must be memory distinct from S/ },

@@ -1,6 +1,7 @@
 /** Copies the samples of a mini-batch (inputs and targets) into reusable contiguous buffers. */
 import type { TargetLayout } from '../data';
 import type { NativeInputs } from '../native';
+import { sharedFloats } from '../shared-memory';
 
 export class BatchGatherer {
   private readonly x?: Float32Array;
@@ -16,9 +17,10 @@ export class BatchGatherer {
     private readonly targetStride: number,
     capacity: number
   ) {
-    if (inputs.x) this.x = new Float32Array(capacity * inputStride);
+    // Float buffers on shared memory: the async kernels read them in place (shared-memory.ts).
+    if (inputs.x) this.x = sharedFloats(capacity * inputStride);
     else this.ids = new Int32Array(capacity * inputStride);
-    if (targets.loss === 'squared-error') this.values = new Float32Array(capacity * targetStride);
+    if (targets.loss === 'squared-error') this.values = sharedFloats(capacity * targetStride);
     else this.labels = new Int32Array(capacity * targetStride);
   }
 

@@ -23,6 +23,7 @@ import { BatchGatherer } from './gather';
 import type { Triple } from './rho';
 import { AdmmState } from './state';
 import { yieldToEventLoop } from '../chunked';
+import { sharedFloats } from '../shared-memory';
 
 export type ResyncMode = 'adjoint' | 'local-duals' | 'sweeps';
 
@@ -59,6 +60,25 @@ export class ResyncEngine {
   private readonly sweepStates = new Map<number, AdmmState>();
   private readonly L: number;
 
+  /**
+   * Bytes an engine allocates for these sizes: the batch buffers, the 'sweeps' mode's states
+   * (one per batch size: the full one and the last, smaller batch) and the local walk's
+   * workspaces (N·T·h and ten N·h of the batch).
+   */
+  static bytesFor(
+    shape: NativeShape,
+    settings: { mode: string; batchSize: number },
+    denseInputs: boolean,
+    regression: boolean
+  ): number {
+    const { T, d, h, K } = shape, B = Math.min(settings.batchSize, shape.N), L = shape.everyStep ? T : 1;
+    const floats = B * T * (denseInputs ? d : 1) + B * L * (regression ? K : 1) + 5 * B * T * h + 2 * B * L * K + T;
+    const batchShape = { ...shape, N: B };
+    const sweeps = settings.mode === 'sweeps' ? 2 * AdmmState.bytesFor(batchShape, B) : 0;
+    const walk = settings.mode === 'local-duals' ? 4 * (B * T * h + 10 * B * h + B * K) : 0;
+    return 4 * floats + sweeps + walk;
+  }
+
   constructor(
     private readonly model: RNN,
     private readonly shape: NativeShape,
@@ -71,9 +91,12 @@ export class ResyncEngine {
     const targetStride = targets.loss === 'squared-error' ? this.L * K : this.L;
     this.gatherer = new BatchGatherer(inputs, targets, inputs.x ? T * d : T, targetStride, B);
     const n = B * T * h;
-    this.hidden = { A: new Float32Array(n), S: new Float32Array(n), Saux: new Float32Array(n), M1: new Float32Array(n), scratch: new Float32Array(n) };
-    this.outputs = { O: new Float32Array(B * this.L * K), M3: new Float32Array(B * this.L * K) };
-    this.stepNorms = new Float32Array(T);
+    // On shared memory, so that the async kernels work on them in place (shared-memory.ts).
+    this.hidden = {
+      A: sharedFloats(n), S: sharedFloats(n), Saux: sharedFloats(n), M1: sharedFloats(n), scratch: sharedFloats(n),
+    };
+    this.outputs = { O: sharedFloats(B * this.L * K), M3: sharedFloats(B * this.L * K) };
+    this.stepNorms = sharedFloats(T);
   }
 
   /** One pass over the shuffled mini-batches at penalty ρ. */

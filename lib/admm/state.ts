@@ -5,13 +5,11 @@
  */
 import type { LossSteps, TargetLayout } from '../data';
 import type { NativeInputs, NativeShape } from '../native';
+import { sharedFloats } from '../shared-memory';
 import type { Triple } from './rho';
 
-/**
- * The state's arrays live on SharedArrayBuffers so that the dual ascent's worker threads
- * (ascend-pool.ts) work on them in place; native kernels take them like any Float32Array.
- */
-const sharedFloats = (n: number) => new Float32Array(new SharedArrayBuffer(4 * n));
+// The state's arrays live on SharedArrayBuffers so that the dual ascent's worker threads
+// (ascend-pool.ts) and the native async kernels (shared-memory.ts) work on them in place.
 
 export class AdmmState {
   readonly shape: NativeShape;
@@ -68,17 +66,33 @@ export class AdmmState {
     this.P = sharedFloats(chunk);
     const mu = shape.d + shape.h + 1, mv = shape.h + 1;
     this.grams = this.chunked
-      ? { uwbG: new Float32Array(mu * mu), uwbR: new Float32Array(shape.h * mu), vcG: new Float32Array(mv * mv), vcR: new Float32Array(shape.K * mv) }
+      ? {
+          uwbG: sharedFloats(mu * mu), uwbR: sharedFloats(shape.h * mu),
+          vcG: sharedFloats(mv * mv), vcR: sharedFloats(shape.K * mv),
+        }
       : undefined;
     this.O = sharedFloats(outputs);
     this.M3 = sharedFloats(outputs);
     this.readout = sharedFloats(outputs);
-    this.forwardOutputs = new Float32Array(outputs);
+    this.forwardOutputs = sharedFloats(outputs);
   }
 
   /** True when the sweeps run chunk by chunk (chunkSize < N). */
   get chunked(): boolean {
     return this.chunkRows < this.shape.N;
+  }
+
+  /**
+   * Bytes a state of this shape allocates (the arrays of the constructor), and the kernels'
+   * largest workspaces for it (s-step: N·h, o-step and s-step right-hand sides: N·L·K each).
+   */
+  static bytesFor(shape: NativeShape, chunkRows: number): number {
+    const hidden = shape.N * shape.T * shape.h, chunk = Math.min(chunkRows, shape.N) * shape.T * shape.h;
+    const outputs = shape.N * (shape.everyStep ? shape.T : 1) * shape.K;
+    const mu = shape.d + shape.h + 1, mv = shape.h + 1;
+    const grams = chunkRows < shape.N ? mu * mu + shape.h * mu + mv * mv + shape.K * mv : 0;
+    const workspace = shape.N * shape.h + 2 * outputs;
+    return 4 * (4 * hidden + 3 * chunk + 4 * outputs + grams + workspace);
   }
 
   /** Bytes held by this state. */

@@ -28,6 +28,8 @@ import {
   type AdmmRunSnapshot, type RunReadout, applySnapshot, readMiniBatchSnapshot, readRunReadout, takeSnapshot,
 } from './snapshot';
 import { Random } from '../random';
+import { checkMemory } from '../memory-limit';
+import { sharedCopyBytes, sharedFloats, sharedInputs, sharedTargets } from '../shared-memory';
 import { refitReadout } from '../readout';
 import type { NativeInputs, NativeShape } from '../native';
 import type { TargetLayout } from '../data';
@@ -72,6 +74,8 @@ export class AdmmTrainer {
   /** The (V, c) before the readoutRefit that ended the last fit: a resumed fit continues from it. */
   private runReadout: RunReadout | undefined;
   private running = false;
+  /** The caller's input array of the current run (its state may hold a shared copy of it). */
+  private source: Float32Array | Int32Array | undefined;
 
   constructor(model: RNN, options: AdmmTrainerOptions = {}) {
     if (!(model instanceof RNN)) throw invalidType('model', 'an RNN', model);
@@ -112,17 +116,28 @@ export class AdmmTrainer {
     const loss = o.loss ?? lossForTargets(data.targets);
     if (!loss) throw invalidType('data.targets', 'an Int32Array of class ids or a Float32Array of values', data.targets);
     const shape = nativeShape(model, layout.N, layout.T, o.lossSteps);
-    const targets = targetLayout('data.targets', data.targets, shape, loss, o.lossSteps);
+    const plainTargets = targetLayout('data.targets', data.targets, shape, loss, o.lossSteps);
+    const chunkSize = o.chunkSize ?? (o.update === 'exact' ? automaticChunkSize(shape.N, shape.T, shape.h) : undefined);
+    const outputs = shape.N * (shape.everyStep ? shape.T : 1) * shape.K;
+    const copies = sharedCopyBytes(layout.native, plainTargets);
+    checkMemory(
+      `AdmmTrainer (mode '${o.mode}') on N = ${shape.N}, T = ${shape.T}, h = ${shape.h}`,
+      copies + (o.mode === 'persistent'
+        ? AdmmState.bytesFor(shape, chunkSize ?? shape.N)
+        : ResyncEngine.bytesFor(shape, o, layout.native.x !== undefined, loss === 'squared-error') + 4 * outputs)
+    );
     this.st = this.batches = this.runReadout = undefined;
+    this.source = layout.native.x ?? layout.native.ids;
+    // The async kernels would copy data on plain ArrayBuffers at every call (shared-memory.ts).
+    const inputs = sharedInputs(layout.native), targets = sharedTargets(plainTargets);
     if (o.mode !== 'persistent') {
-      const engine = new ResyncEngine(model, shape, layout.native, targets, { ...o, mode: o.mode });
-      const outputs = shape.N * (shape.everyStep ? shape.T : 1) * shape.K;
-      this.batches = { shape, inputs: layout.native, targets, engine, rng: new Random(o.seed), rho: [...o.rho], epoch: 0, forwardOutputs: new Float32Array(outputs) };
+      const engine = new ResyncEngine(model, shape, inputs, targets, { ...o, mode: o.mode });
+      const rng = new Random(o.seed);
+      this.batches = { shape, inputs, targets, engine, rng, rho: [...o.rho], epoch: 0, forwardOutputs: sharedFloats(outputs) };
       return;
     }
-    const chunkSize = o.chunkSize ?? (o.update === 'exact' ? automaticChunkSize(shape.N, shape.T, shape.h) : undefined);
-    const st = new AdmmState(shape, layout.native, targets, o.lossSteps, o.rho, o.beta * layout.N, chunkSize);
-    await native.forwardAsync({ shape, ...layout.native, ...model.weights(), A: st.A, S: st.S, O: st.O });
+    const st = new AdmmState(shape, inputs, targets, o.lossSteps, o.rho, o.beta * layout.N, chunkSize);
+    await native.forwardAsync({ shape, ...inputs, ...model.weights(), A: st.A, S: st.S, O: st.O });
     // TA = tanh(A) = S (a chunked state rebuilds its chunk of TA wherever it is read).
     if (!st.chunked) await forChunks(st.S.length, (begin, end) => st.TA.set(st.S.subarray(begin, end), begin));
     this.st = st;
@@ -415,7 +430,7 @@ export class AdmmTrainer {
   private checkResumable(data: TrainingData): void {
     const run = (this.st ?? this.batches)!;
     const layout = inputLayout('data', data, this.model);
-    if (layout.N !== run.shape.N || layout.T !== run.shape.T || (layout.native.x ?? layout.native.ids) !== (run.inputs.x ?? run.inputs.ids))
+    if (layout.N !== run.shape.N || layout.T !== run.shape.T || (layout.native.x ?? layout.native.ids) !== this.source)
       throw invalidType('data', 'the same data the trainer was initialised with (resume: true)', data);
   }
 }

@@ -22,6 +22,8 @@ import { bpttNative } from './native';
 import { type BpttFitOptions, type BpttTrainerOptions, type ResolvedBpttOptions, resolveBpttFitOptions, resolveBpttOptions } from './options';
 import { type Optimizer, type OptimizerState, createOptimizer } from './optimizers';
 import { checkInteger, checkObject } from '../validate';
+import { checkMemory } from '../memory-limit';
+import { sharedCopyBytes, sharedFloats, sharedInputs, sharedTargets } from '../shared-memory';
 import type { BpttEpochRecord, BpttFitResult } from './record';
 
 const WEIGHTS: readonly WeightName[] = ['U', 'W', 'b', 'V', 'c'];
@@ -81,7 +83,9 @@ export class BpttTrainer {
     this.optimizer = createOptimizer(this.options.optimizer, 'options.optimizer');
     this.rng = new Random(this.options.seed);
     const w = model.weights();
-    this.grads = Object.fromEntries(WEIGHTS.map((k) => [k, new Float32Array(w[k].length)])) as Record<WeightName, Float32Array>;
+    // Written by every async gradient call: on shared memory, used in place (shared-memory.ts).
+    const grads = WEIGHTS.map((k) => [k, sharedFloats(w[k].length)]);
+    this.grads = Object.fromEntries(grads) as Record<WeightName, Float32Array>;
     this.saved = Object.fromEntries(WEIGHTS.map((k) => [k, new Float32Array(w[k].length)])) as Record<WeightName, Float32Array>;
   }
 
@@ -175,7 +179,22 @@ export class BpttTrainer {
     if (!loss) throw invalidType('data.targets', 'an Int32Array of class ids or a Float32Array of values', data.targets);
     const shape = nativeShape(this.model, layout.N, layout.T, this.options.lossSteps);
     const targets = targetLayout('data.targets', data.targets, shape, loss, this.options.lossSteps);
-    return { shape, inputs: layout.native, targets, chunks: epochBatches(shape.N, EVALUATION_CHUNK, undefined) };
+    const bytes = sharedCopyBytes(layout.native, targets) + this.workspaceBytes(shape);
+    checkMemory(`BpttTrainer on N = ${shape.N}, T = ${shape.T}, h = ${shape.h}`, bytes);
+    // Every mini-batch call reads the whole data: a plain ArrayBuffer would be copied each time.
+    const chunks = epochBatches(shape.N, EVALUATION_CHUNK, undefined);
+    return { shape, inputs: sharedInputs(layout.native), targets: sharedTargets(targets), chunks };
+  }
+
+  /**
+   * The optimizer's state (at most two buffers per weight) and the kernel's workspace for the
+   * largest batch it sees (a mini-batch or an evaluation chunk): states, their gradients and the
+   * batch's inputs (T·B·(2h + d)) and outputs (B·L·K).
+   */
+  private workspaceBytes(shape: NativeShape): number {
+    const parameters = Object.values(this.model.weights()).reduce((n, w) => n + w.length, 0);
+    const B = Math.min(shape.N, Math.max(this.options.batchSize, EVALUATION_CHUNK)), L = shape.everyStep ? shape.T : 1;
+    return 4 * (2 * parameters + shape.T * B * (2 * shape.h + shape.d) + B * L * shape.K);
   }
 
   /** One pass over the shuffled mini-batches, then the training-set forward pass. */
@@ -187,7 +206,7 @@ export class BpttTrainer {
     const weights = this.model.weights();
     const params = WEIGHTS.map((k) => weights[k]);
     const grads = WEIGHTS.map((k) => this.grads[k]);
-    const stepNorms = new Float32Array(shape.T);
+    const stepNorms = sharedFloats(shape.T);
     const stepNormSum = new Float64Array(shape.T);
     let normSum = 0, normMax = 0, clipped = 0, lossSum = 0;
     const batches = epochBatches(shape.N, this.options.batchSize, this.options.shuffle ? this.rng : undefined);
@@ -202,7 +221,8 @@ export class BpttTrainer {
       const norm = this.options.clipGradNorm === undefined ? globalNorm(grads) : clipGradNorm(grads, this.options.clipGradNorm);
       if (!Number.isFinite(r.loss) || !Number.isFinite(norm))
         return new Stop('diverged', `non-finite ${Number.isFinite(r.loss) ? 'gradient' : 'loss'} at iteration ${epoch}, mini-batch ${k + 1}; weights before it kept`);
-      WEIGHTS.forEach((w) => this.saved[w].set(weights[w]));
+      const current = this.model.weights();  // a RangeError if one was transferred meanwhile
+      WEIGHTS.forEach((w) => this.saved[w].set(current[w]));
       this.optimizer.step(params, grads);
       if (!allFinite(params)) {
         this.model.setWeightsUnchecked(this.saved);

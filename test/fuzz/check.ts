@@ -8,6 +8,8 @@ export type Outcome = { ok: true; snapshot: (number | string)[] } | { ok: false;
 const NAMES_A_PARAMETER = /[\w.[\]]+ must (be|have)\b/;
 /** Numeric failures the kernels report as a status (plain Error with a code). */
 const NUMERIC_CODES = ['ERR_NON_FINITE', 'ERR_NOT_POSITIVE_DEFINITE'];
+/** Valid sizes whose estimated memory exceeds the limit (memory-limit.ts). */
+const RESOURCE_CODES = ['ERR_OUT_OF_MEMORY'];
 
 function describeError(e: unknown): string {
   return e instanceof Error ? `${e.constructor.name}: ${e.message}` : `non-Error ${String(e)}`;
@@ -36,7 +38,7 @@ export function checkOutcome(target: Target, m: Mutation, outcome: Outcome, base
   if (m.expect === 'same') return `rejected a valid call: ${describeError(e)}`;
   if (m.expect === 'any') {
     const code = (e as { code?: unknown })?.code;
-    if (typeof code === 'string' && NUMERIC_CODES.includes(code)) return undefined;
+    if (typeof code === 'string' && (NUMERIC_CODES.includes(code) || RESOURCE_CODES.includes(code))) return undefined;
     return properRejection(target, m, e, false);
   }
   return properRejection(target, m, e, true);

@@ -21,9 +21,14 @@ export interface Mutation {
 
 type Variant = [label: string, expect: Expect, value: () => unknown];
 
+/** Moves the array's memory to a clone nobody keeps: the array reads as empty from then on. */
+export function detach(a: Float32Array | Int32Array): void {
+  structuredClone(a.buffer, { transfer: [a.buffer as ArrayBuffer] });
+}
+
 export function detached<T extends Float32Array | Int32Array>(a: T): T {
   const copy = a.slice() as T;
-  structuredClone(copy.buffer, { transfer: [copy.buffer as ArrayBuffer] });
+  detach(copy);
   return copy;
 }
 
@@ -100,7 +105,8 @@ export function mutate(target: Target, params: Params, rng: Random): Mutation {
   if (whole) return whole;
   if ((roll < 0.06 && !target.typeOnly) || !paths.length) return { label: 'extra field', expect: 'same', names: [], params: { ...params, bogusField: 1 } };
   if (isNative && roll < 0.12) {
-    const special = target.async && rng.uniform() < 0.5 ? corruptAfterCall(params, paths, rng) : sabotagingProxy(params, rng);
+    const special =
+      target.async && rng.uniform() < 0.5 ? corruptAfterCall(target, params, paths, rng) : sabotagingProxy(params, rng);
     if (special) return special;
   }
   if (isNative && roll < 0.18) {
@@ -175,12 +181,26 @@ function sabotagingProxy(params: Params, rng: Random): Mutation | undefined {
   return { label: `getter of ${trigger} ${corrupt ? 'corrupts' : 'detaches'} ${victim}`, expect: 'sameOrReject', names: [victim], params: proxy };
 }
 
-/** Async twin: the caller overwrites an index array while the work is in flight. */
-function corruptAfterCall(params: Params, paths: string[], rng: Random): Mutation | undefined {
-  const victims = paths.filter((k) => params[k] instanceof Int32Array);
+/**
+ * Async twin: while the work is in flight, the caller overwrites an index array, or transfers
+ * an array's buffer away (the call works on copies: an input's transfer changes nothing, an
+ * output's makes the call reject, naming it).
+ */
+function corruptAfterCall(target: Target, params: Params, paths: string[], rng: Random): Mutation | undefined {
+  const victims = paths.filter((k) => params[k] instanceof Int32Array || params[k] instanceof Float32Array);
   if (!victims.length) return undefined;
   const victim = victims[rng.int(victims.length)];
   const copy: Params = { ...params, [victim]: (params[victim] as Int32Array).slice() };
+  if (copy[victim] instanceof Float32Array || rng.uniform() < 0.5) {
+    const output = target.outputs?.includes(victim) ?? false;
+    return {
+      label: `${victim} transferred while in flight`,
+      expect: output ? 'reject' : 'same',
+      names: [victim],
+      params: copy,
+      afterCall: () => detach(copy[victim] as Float32Array | Int32Array),
+    };
+  }
   return {
     label: `${victim} overwritten while in flight`,
     expect: 'same',

@@ -48,7 +48,7 @@ const OPS: OpSpec[] = [
     make: (rng) => { const s = shapeOf(rng); return { shape: s, ...inputs(s, rng), ...weights(s, rng), A: new Float32Array(hidden(s)), S: new Float32Array(hidden(s)), O: new Float32Array(outs(s)) }; },
   },
   {
-    name: 'solveUWb', outputs: ['U', 'W', 'b'], optional: WEIGHT_STEP_OPTIONAL,
+    name: 'solveUWb', outputs: ['U', 'W', 'b', 'scratch'], optional: WEIGHT_STEP_OPTIONAL,
     make: (rng) => {
       const s = shapeOf(rng), w = weights(s, rng), n = hidden(s);
       return { shape: s, ...inputs(s, rng), S: f32(n, rng, 0.5), A: f32(n, rng), M1: f32(n, rng, 0.1), scratch: new Float32Array(n), U: w.U, W: w.W, b: w.b, rho1: rho(rng), beta: 0.1, ...linear(rng) };

@@ -3,7 +3,8 @@
  * (`node regressions.js <case>`), since a regression may take the process down; prints
  * {"outcome": "ok" | "error", "name", "message", "code", "same"} on stdout.
  */
-import { RNN, Random, clipGradNorm, createOptimizer, globalNorm } from '../../lib';
+import { Worker } from 'node:worker_threads';
+import { AdmmTrainer, RNN, Random, clipGradNorm, createOptimizer, globalNorm, setMemoryLimit } from '../../lib';
 import { bpttNative, native } from '../../lib/native-entry';
 
 const N = 2, T = 3, d = 2, h = 3, K = 2;
@@ -16,6 +17,33 @@ const lossArgs = () => ({ shape, ids: ids(), ...weights(), loss: 'softmax-cross-
 const oStepArgs = () => ({ shape, S: fill(N * T * h, 6), V: fill(K * h, 7), c: fill(K, 8), M3: fill(N * K, 9), O: fill(N * K, 10), rho3: 2, loss: 'softmax-cross-entropy' as const, labels: Int32Array.of(1, 0) });
 const aStepArgs = (bad: number) => ({ n: 4, P: fill(4, 11), M1: fill(4, 12), S: Float32Array.of(0.1, bad, 0.2, 0.3), M2: fill(4, 13), A: fill(4, 14), TA: new Float32Array(4), rho1: 1, rho2: 5 });
 
+/** Sequences for a model with d = 8 (1 MB: freed with munmap, so a later read faults). */
+const predictData = () => ({ inputs: fill(4096 * 8 * 8, 15), sequenceLength: 8 });
+const predictModel = () => new RNN({ inputSize: 8, hiddenSize: 8, outputSize: 3 });
+
+/** A kernel of some tens of milliseconds, which the next async call waits for (one at a time). */
+function busyKernel(): Promise<void> {
+  const n = 1024, shared = () => new Float32Array(new SharedArrayBuffer(4 * n * n)).fill(0.5);
+  return native.sgemmAsync({ m: n, n, k: n, A: shared(), B: shared(), C: shared() });
+}
+
+/** A started worker that takes a buffer, fills it with ones and ends (its memory is freed then). */
+async function writingWorker(): Promise<(buffer: ArrayBufferLike) => Promise<void>> {
+  const w = new Worker(
+    'const { parentPort } = require("node:worker_threads"); parentPort.postMessage("ready");' +
+      'parentPort.once("message", (b) => { new Float32Array(b).fill(1); parentPort.postMessage("written"); });',
+    { eval: true }
+  );
+  const next = () => new Promise((resolve) => w.once('message', resolve));
+  await next();
+  return async (buffer) => {
+    const written = next();
+    w.postMessage(buffer, [buffer as ArrayBuffer]);
+    await written;
+    await w.terminate();
+  };
+}
+
 /** An options object whose getter for `trigger` first runs `sabotage`. */
 function withGetter<T extends object>(args: T, trigger: string, sabotage: () => void): T {
   return new Proxy(args, { get: (o, k) => { if (k === trigger) sabotage(); return (o as Record<string | symbol, unknown>)[k]; } });
@@ -25,6 +53,7 @@ const clean = {
   forward: () => { const a = forwardArgs(); native.forward(a); return Array.from(a.O); },
   loss: () => bpttNative.bpttLoss(lossArgs()).loss,
   oStep: () => { const a = oStepArgs(); native.oStep(a); return Array.from(a.O); },
+  predict: () => Array.from(predictModel().predict(predictData())),
 };
 
 /** Each case returns a value to compare with `clean[same]` when it succeeds. */
@@ -47,6 +76,37 @@ export const CASES: Record<string, { run: () => unknown; same?: keyof typeof cle
   },
   'getter detaches c after its check (readout)': {
     run: () => { const a = { shape, S: fill(N * T * h, 1), V: fill(K * h, 2), c: fill(K, 3), out: new Float32Array(N * K) }; native.readout(withGetter(a, 'out', () => structuredClone(a.c.buffer, { transfer: [a.c.buffer] }))); },
+  },
+  // Issue 15, D1: the kernel read the transferred memory after the worker that owned it ended.
+  'inputs transferred to a writing worker while predictAsync waits to run': {
+    run: async () => {
+      const data = predictData(), handOver = await writingWorker(), busy = busyKernel();
+      const p = predictModel().predictAsync(data);
+      await handOver(data.inputs.buffer);
+      await busy;
+      return Array.from(await p);
+    },
+    same: 'predict',
+  },
+  'output transferred while forwardAsync runs': {
+    run: async () => {
+      const a = forwardArgs(), p = native.forwardAsync(a);
+      structuredClone(a.O.buffer, { transfer: [a.O.buffer] });
+      await p;
+    },
+  },
+  // Issue 15, D8: these allocated until the OOM killer came (the limit is set: machines differ).
+  'RNN of 8 GiB under a 4 GiB memory limit': {
+    run: () => { setMemoryLimit(2 ** 32); new RNN({ inputSize: 2 ** 24 - 200, hiddenSize: 127, outputSize: 2 }); },
+  },
+  'persistent fit with N·T·h = 2^31 under a 16 GiB memory limit': {
+    run: () => {
+      setMemoryLimit(2 ** 34);
+      const T = 64, N = 2 ** 22 / T;
+      const inputs = new Int32Array(N * T).map((_, i) => i % 4), targets = new Int32Array(N).map((_, i) => i % 2);
+      const trainer = new AdmmTrainer(new RNN({ inputSize: 4, hiddenSize: 512, outputSize: 2 }), { mode: 'persistent' });
+      return trainer.fit({ inputs, targets, sequenceLength: T }, { maxIterations: 1 });
+    },
   },
   'NaN state in aStep': { run: () => native.aStep(aStepArgs(NaN)) },
   'Infinity state in aStepAsync': { run: () => native.aStepAsync(aStepArgs(Infinity)) },

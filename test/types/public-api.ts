@@ -56,7 +56,7 @@ export type Exports = Expect<
     | 'saveCheckpoint' | 'readCheckpoint' | 'encodeCheckpoint' | 'decodeCheckpoint' | 'encodeSafetensors'
     | 'decodeSafetensors' | 'writeFileAtomic' | 'CHECKPOINT_FORMAT' | 'CHECKPOINT_VERSION'
     | 'toTfjsArtifacts' | 'fromTfjsArtifacts' | 'saveTfjsModel' | 'loadTfjsModel' | 'decodeNpy' | 'encodeNpy'
-    | 'readNpy' | 'MAX_NPY_HEADER_BYTES'
+    | 'readNpy' | 'MAX_NPY_HEADER_BYTES' | 'setMemoryLimit' | 'getMemoryLimit' | 'DEFAULT_MEMORY_FRACTION'
     | 'Vocabulary' | 'PAD' | 'characterWindows' | 'parseLabelledText' | 'encodePadded' | 'sampleText'
     | 'loadCharacterText' | 'loadLabelledText' | 'encodeLabelledText' | 'shuffleData' | 'splitData' | 'readUtf8File'
   >
