@@ -23,8 +23,26 @@ export function invalidRange(name: string, expected: string, actual?: unknown): 
   return new RangeError(`${name} must be ${expected}${actual === undefined ? '' : `, got ${describe(actual)}`}`);
 }
 
-/** Codes of errors raised while training or evaluating, for programmatic handling. */
-export type AdmmErrorCode = 'ERR_BUSY' | 'ERR_NON_FINITE' | 'ERR_NOT_POSITIVE_DEFINITE' | 'ERR_OUT_OF_MEMORY' | 'ERR_INTERNAL';
+/**
+ * Codes of errors raised while training or evaluating, for programmatic handling; each means one thing:
+ * - ERR_BUSY: the model or trainer is in use by another operation (a fit, an async prediction);
+ * - ERR_NOT_INITIALISED: the trainer has no run yet (call initialise(data) or fit(data) first);
+ * - ERR_WRONG_MODE: the method belongs to another mode (block methods and step(): 'persistent';
+ *   epoch(): the mini-batch modes);
+ * - ERR_CHUNKED_STATE: a single-block method on a state that is swept in chunks (use step());
+ * - ERR_NON_FINITE, ERR_NOT_POSITIVE_DEFINITE: a kernel met NaN/Inf, or a system it cannot solve;
+ * - ERR_OUT_OF_MEMORY: an allocation above the memory limit (setMemoryLimit) or that failed;
+ * - ERR_INTERNAL: a failure inside the native layer that is not the caller's.
+ */
+export type AdmmErrorCode =
+  | 'ERR_BUSY'
+  | 'ERR_NOT_INITIALISED'
+  | 'ERR_WRONG_MODE'
+  | 'ERR_CHUNKED_STATE'
+  | 'ERR_NON_FINITE'
+  | 'ERR_NOT_POSITIVE_DEFINITE'
+  | 'ERR_OUT_OF_MEMORY'
+  | 'ERR_INTERNAL';
 
 export class AdmmError extends Error {
   constructor(

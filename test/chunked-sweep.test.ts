@@ -99,5 +99,5 @@ test.serial('a persistent trainer chunks large data by default, and says so to t
   await auto.initialise(data);
   t.true(auto.state!.chunked);
   t.is(auto.state!.chunkRows, automaticChunkSize(N, 1, h) ?? -1);
-  t.throws(() => auto.updatePreactivations(), { code: 'ERR_BUSY', message: /chunks of 43690 sequences.*chunkSize ≥ N keeps it whole/ });
+  t.throws(() => auto.updatePreactivations(), { code: 'ERR_CHUNKED_STATE', message: /chunks of 43690 sequences.*chunkSize ≥ N keeps it whole/ });
 });

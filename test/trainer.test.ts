@@ -182,6 +182,20 @@ test('non-finite weights stop training with status diverged', async (t) => {
   t.is(result.history.length, 2);
 });
 
+test('each error code means one thing: not initialised, wrong mode, chunked state', async (t) => {
+  const { model, data } = randomProblem({ N: 12, T: 4, d: 3, h: 5, K: 3, lossSteps: 'last', loss: 'softmax-cross-entropy' });
+  const persistent = new AdmmTrainer(model, PERSISTENT);
+  await t.throwsAsync(() => persistent.step(), { code: 'ERR_NOT_INITIALISED', message: /initialise\(data\) or fit\(data\)/ });
+  t.throws(() => persistent.exportState(), { code: 'ERR_NOT_INITIALISED' });
+  await t.throwsAsync(() => persistent.epoch(), { code: 'ERR_WRONG_MODE', message: /mini-batch modes.*use step\(\)/ });
+  const adjoint = new AdmmTrainer(model, { mode: 'adjoint' });
+  await t.throwsAsync(() => adjoint.epoch(), { code: 'ERR_NOT_INITIALISED' });
+  await adjoint.initialise(data);
+  await t.throwsAsync(() => adjoint.step(), { code: 'ERR_WRONG_MODE', message: /belong to mode 'persistent', not 'adjoint'/ });
+  await t.throwsAsync(async () => adjoint.updateOutputs(), { code: 'ERR_WRONG_MODE' });
+  await t.notThrowsAsync(() => adjoint.epoch());
+});
+
 test('overlapping fits on one trainer or model are refused with ERR_BUSY', async (t) => {
   const { model, data } = randomProblem({ N: 12, T: 4, d: 3, h: 5, K: 3, lossSteps: 'last', loss: 'softmax-cross-entropy' });
   const trainer = new AdmmTrainer(model, PERSISTENT);

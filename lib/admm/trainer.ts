@@ -96,12 +96,15 @@ export class AdmmTrainer {
   private requireWholeState(): AdmmState {
     const st = this.requireState();
     if (st.chunked)
-      throw new AdmmError(`the single-block methods need the unchunked state (this one sweeps chunks of ${st.chunkRows} sequences, from options.chunkSize or chosen automatically for large data; options.chunkSize ≥ N keeps it whole); use step()`, 'ERR_BUSY');
+      throw new AdmmError(`the single-block methods need the unchunked state (this one sweeps chunks of ${st.chunkRows} sequences, from options.chunkSize or chosen automatically for large data; options.chunkSize ≥ N keeps it whole); use step()`, 'ERR_CHUNKED_STATE');
     return st;
   }
 
   private requireState(): AdmmState {
-    if (!this.st) throw new AdmmError(`call initialise(data) or fit(data) first${this.options.mode === 'persistent' ? '' : ` (block methods belong to mode 'persistent', not '${this.options.mode}')`}`, 'ERR_BUSY');
+    const mode = this.options.mode;
+    if (mode !== 'persistent')
+      throw new AdmmError(`step() and the block methods belong to mode 'persistent', not '${mode}'; use epoch()`, 'ERR_WRONG_MODE');
+    if (!this.st) throw new AdmmError('call initialise(data) or fit(data) first', 'ERR_NOT_INITIALISED');
     return this.st;
   }
 
@@ -154,7 +157,7 @@ export class AdmmTrainer {
     const run = this.batches;
     if (run)
       return { kind: 'mini-batch', iteration: run.epoch, rho: [...run.rho], rng: run.rng.getState(), ...readout };
-    if (!this.st) throw new AdmmError('exportState: call initialise(data) or fit(data) first', 'ERR_BUSY');
+    if (!this.st) throw new AdmmError('exportState: call initialise(data) or fit(data) first', 'ERR_NOT_INITIALISED');
     return { ...takeSnapshot(this.st), ...readout };
   }
 
@@ -301,7 +304,9 @@ export class AdmmTrainer {
   /** Mini-batch modes: one epoch of resynchronised mini-batches, then the forward-pass loss. */
   async epoch(signal?: AbortSignal): Promise<AdmmIterationRecord> {
     const run = this.batches;
-    if (!run) throw new AdmmError(`epoch() belongs to the mini-batch modes; call initialise(data) or fit(data) first`, 'ERR_BUSY');
+    if (this.options.mode === 'persistent')
+      throw new AdmmError("epoch() belongs to the mini-batch modes, not 'persistent'; use step()", 'ERR_WRONG_MODE');
+    if (!run) throw new AdmmError('epoch(): call initialise(data) or fit(data) first', 'ERR_NOT_INITIALISED');
     const started = performance.now();
     const rho: Triple = [...run.rho];
     const summary = await run.engine.epoch(rho, run.rng, signal, () => new Aborted());

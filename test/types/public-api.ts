@@ -256,7 +256,8 @@ export type Errors = [
   Expect<
     Equal<
       AdmmErrorCode,
-      'ERR_BUSY' | 'ERR_NON_FINITE' | 'ERR_NOT_POSITIVE_DEFINITE' | 'ERR_OUT_OF_MEMORY' | 'ERR_INTERNAL'
+      | 'ERR_BUSY' | 'ERR_NOT_INITIALISED' | 'ERR_WRONG_MODE' | 'ERR_CHUNKED_STATE'
+      | 'ERR_NON_FINITE' | 'ERR_NOT_POSITIVE_DEFINITE' | 'ERR_OUT_OF_MEMORY' | 'ERR_INTERNAL'
     >
   >,
   Expect<Equal<AdmmError['code'], AdmmErrorCode>>,
