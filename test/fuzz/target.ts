@@ -63,6 +63,9 @@ export function leafPaths(value: unknown, prefix = ''): string[] {
   return out;
 }
 
+/** Record fields that measure time: they differ between two identical calls. */
+const WALL_CLOCK_FIELDS = new Set(['seconds', 'elapsed', 'trainSeconds']);
+
 /** A comparable snapshot of a result: numbers, typed-array contents and strings, flattened. */
 export function snapshotValue(v: unknown, out: (number | string)[] = [], depth = 0): (number | string)[] {
   if (depth > 6) return out;
@@ -71,7 +74,7 @@ export function snapshotValue(v: unknown, out: (number | string)[] = [], depth =
   else if (v instanceof Float32Array || v instanceof Int32Array || v instanceof Float64Array) for (const x of v) out.push(x);
   else if (Array.isArray(v)) for (const x of v) snapshotValue(x, out, depth + 1);
   else if (v && typeof v === 'object')
-    for (const [k, x] of Object.entries(v)) if (k !== 'seconds' && k !== 'elapsed') snapshotValue(x, out, depth + 1);
+    for (const [k, x] of Object.entries(v)) if (!WALL_CLOCK_FIELDS.has(k)) snapshotValue(x, out, depth + 1);
   return out;
 }
 
