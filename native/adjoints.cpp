@@ -1,15 +1,14 @@
 // Closed-form (KKT) multipliers at the forward point; see resync.h.
+#include <algorithm>
 #include <cmath>
 #include <cstring>
-#include <vector>
 
 #include "blas.h"
 #include "resync.h"
+#include "scratch.h"
 
 namespace admm {
 namespace {
-
-inline int asInt(int64_t v) { return static_cast<int>(v); }
 
 // λ3 = −∂R/∂o for one output row.
 void outputMultiplier(const float* o, int64_t K, Loss loss, const Targets& y, int64_t row, float* lambda) {
@@ -34,24 +33,23 @@ void adjointMultipliers(const Shape& s, const float* S, const float* O, const Ta
     outputMultiplier(O + r * K, K, loss, y, r, M3 + r * K);
     for (int64_t k = 0; k < K; ++k) M3[r * K + k] /= rho3;
   }
-  thread_local std::vector<float> lambda2;
-  lambda2.resize(static_cast<size_t>(N * h));
+  float* const lambda2 = scratchBuffer<struct AdjointLambda2>(static_cast<size_t>(N * h));
   for (int64_t t = T - 1; t >= 0; --t) {
     // λ2_t (rows) = λ1_{t+1} W + λ3_t V, with λ1 = ρ1·M1 and λ3 = ρ3·M3.
-    std::fill(lambda2.begin(), lambda2.end(), 0.0f);
+    std::fill(lambda2, lambda2 + N * h, 0.0f);
     if (t + 1 < T)
       cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, asInt(N), asInt(h), asInt(h), rho1, M1 + (t + 1) * h,
-                  asInt(ld), W, asInt(h), 0.0f, lambda2.data(), asInt(h));
+                  asInt(ld), W, asInt(h), 0.0f, lambda2, asInt(h));
     if (s.everyStep || t == T - 1) {
       const float* m3 = M3 + (s.everyStep ? t * K : 0);
       cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, asInt(N), asInt(h), asInt(K), rho3, m3, asInt(L * K), V,
-                  asInt(h), 1.0f, lambda2.data(), asInt(h));
+                  asInt(h), 1.0f, lambda2, asInt(h));
     }
     double norm = 0;
     for (int64_t n = 0; n < N; ++n) {
       const float* st = S + s.stateRow(n, t);
       float* m1 = M1 + s.stateRow(n, t);
-      const float* l2 = lambda2.data() + n * h;
+      const float* l2 = lambda2 + n * h;
       for (int64_t i = 0; i < h; ++i) {
         norm += static_cast<double>(l2[i]) * l2[i];
         m1[i] = (1.0f - st[i] * st[i]) * l2[i] / rho1;

@@ -1,15 +1,14 @@
 #include "binding_args.h"
 
 #include <algorithm>
-#include <climits>
 #include <cmath>
 #include <cstring>
 #include <sstream>
 
+#include "blas.h"
+
 namespace admm::binding {
 namespace {
-// BLAS takes int sizes and leading dimensions.
-constexpr int64_t kMaxBlasInt = INT_MAX;
 
 // A typed array over a SharedArrayBuffer (napi_is_arraybuffer is false for those): memory that
 // cannot be detached, shrunk or moved, and that the pinned typed array keeps alive.
@@ -116,10 +115,10 @@ T* Args::typedArray(const char* name, int64_t length, bool optional, const char*
   return reinterpret_cast<T*>(snapshots_.back().copy.get());
 }
 
-float* Args::f32(const char* name, int64_t length) {
+const float* Args::f32(const char* name, int64_t length) {
   return typedArray<float, napi_float32_array>(name, length, false, "Float32Array", Access::kRead);
 }
-float* Args::f32Optional(const char* name, int64_t length) {
+const float* Args::f32Optional(const char* name, int64_t length) {
   return typedArray<float, napi_float32_array>(name, length, true, "Float32Array", Access::kRead);
 }
 float* Args::f32Out(const char* name, int64_t length) {
@@ -128,7 +127,7 @@ float* Args::f32Out(const char* name, int64_t length) {
 float* Args::f32OutOptional(const char* name, int64_t length) {
   return typedArray<float, napi_float32_array>(name, length, true, "Float32Array", Access::kWrite);
 }
-int32_t* Args::i32(const char* name, int64_t length) {
+const int32_t* Args::i32(const char* name, int64_t length) {
   return typedArray<int32_t, napi_int32_array>(name, length, false, "Int32Array", Access::kRead);
 }
 

@@ -39,10 +39,11 @@ class Args {
   std::string choice(const char* name, std::initializer_list<const char*> options);
   bool has(const char* name) const;
 
-  // Typed arrays of exactly `length` elements that the kernel only reads.
-  float* f32(const char* name, int64_t length);
-  float* f32Optional(const char* name, int64_t length);  // null when absent
-  int32_t* i32(const char* name, int64_t length);
+  // Typed arrays of exactly `length` elements that the kernel only reads (an async twin does not
+  // copy them back, hence const).
+  const float* f32(const char* name, int64_t length);
+  const float* f32Optional(const char* name, int64_t length);  // null when absent
+  const int32_t* i32(const char* name, int64_t length);
   // Typed arrays the kernel writes (and may read first): an async twin copies them back.
   float* f32Out(const char* name, int64_t length);
   float* f32OutOptional(const char* name, int64_t length);

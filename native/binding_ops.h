@@ -135,7 +135,7 @@ void exportOp(Napi::Env env, Napi::Object exports) {
   exports.Set(asyncName, Napi::Function::New(env, runAsync<Op>, asyncName));
 }
 
-// Each bindings_*.cpp file registers its ops here; module.cpp calls them all.
+// Each binding_*.cpp file registers its ops here; module.cpp calls them all.
 void registerAdmmOps(Napi::Env env, Napi::Object exports);
 void registerResyncOps(Napi::Env env, Napi::Object exports);
 void registerBpttOps(Napi::Env env, Napi::Object exports);

@@ -17,13 +17,11 @@
 namespace admm {
 namespace {
 
-inline int asInt(int64_t v) { return static_cast<int>(v); }
-
 // out [cols] = Σ over rows of M [rows, cols], as the product Mᵀ·1 (BLAS, float accumulation).
 void columnSums(const float* M, int64_t rows, int64_t cols, float* out) {
-  thread_local std::vector<float> ones;
-  if (static_cast<int64_t>(ones.size()) < rows) ones.assign(static_cast<size_t>(rows), 1.0f);
-  cblas_sgemv(CblasRowMajor, CblasTrans, asInt(rows), asInt(cols), 1.0f, M, asInt(cols), ones.data(), 1, 0.0f, out, 1);
+  float* const ones = scratchBuffer<struct ColumnSumOnes>(static_cast<size_t>(rows));
+  std::fill(ones, ones + rows, 1.0f);
+  cblas_sgemv(CblasRowMajor, CblasTrans, asInt(rows), asInt(cols), 1.0f, M, asInt(cols), ones, 1, 0.0f, out, 1);
 }
 
 // Loss of one output row and, in place, its gradient scale · ∂R/∂o.

@@ -49,8 +49,8 @@ inline float fastTanh(float x) {
   return std::copysign(t, x);
 }
 
-// out[i] = fastTanh(in[i]) (in == out allowed). The AVX2 + FMA clone ran 1.5 ns per element
-// against 4.3 for the x86-64-v2 baseline on Zen 3 (activations.cpp).
+// out[i] = fastTanh(in[i]) (in == out allowed). Defined in activations.cpp with an AVX2 + FMA
+// clone beside the x86-64-v2 baseline (rates in BENCHMARKS.md, "What changed for these figures").
 void tanhArray(const float* in, float* out, int64_t n);
 
 }  // namespace admm

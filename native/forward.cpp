@@ -14,8 +14,6 @@
 namespace admm {
 namespace {
 
-inline int asInt(int64_t v) { return static_cast<int>(v); }
-
 // Rows per product of the input projection and the recurrent affine map (row_parallel.h): the
 // bias fill or the copy of XU is still in cache when the product adds into it, instead of one
 // more pass over N·T·h floats in memory. Blocks run on the BLAS threads side by side.
@@ -73,10 +71,12 @@ void readout(const Shape& s, const float* S, const float* V, const float* c, flo
               asInt(ld), V, asInt(h), 1.0f, out, asInt(K));
 }
 
+namespace {
+
 // The forward pass of samples [0, s.N) (one chunk of the caller's data; pointers already offset).
 // `rows` holds the chunk's two N×(d + h + 1) scratch row buffers.
-static void forwardChunk(const Shape& s, const Inputs& in, const float* U, const float* W, const float* b,
-                         const float* V, const float* c, float* A, float* S, float* O, float* rows) {
+void forwardChunk(const Shape& s, const Inputs& in, const float* U, const float* W, const float* b,
+                  const float* V, const float* c, float* A, float* S, float* O, float* rows) {
   const int64_t N = s.N, T = s.T, h = s.h, d = s.d, K = s.K;
   // Dense inputs: one product per step over regressor rows r = [x_t | s_{t-1} | 1] (k columns)
   // with Θ = [U W b], so A_t = R_t Θᵀ. The rows live in two N×k scratch buffers used in turn:
@@ -147,6 +147,8 @@ static void forwardChunk(const Shape& s, const Inputs& in, const float* U, const
 // through all steps (parallelBlocks): no synchronisation per step, and the tanh passes run
 // beside each other instead of after every product.
 constexpr int64_t kForwardWorkerChunk = 1024;
+
+}  // namespace
 
 void forward(const Shape& s, const Inputs& in, const float* U, const float* W, const float* b,
              const float* V, const float* c, float* A, float* S, float* O) {

@@ -7,6 +7,26 @@
 //   U [h, d], W [h, h], b [h], V [K, h], c [K]
 // The row form of a_t = U x_t + W s_{t-1} + b is  A_t = X_t Uᵀ + S_{t-1} Wᵀ + 1 bᵀ.
 // Callers (the bindings) have checked every length against Shape before calling.
+//
+// Where each block lives (docs/ALGORITHM.md has the same table, with paths: keep the two in step).
+// TypeScript in lib/admm/ unless named; ops bound in binding_admm.cpp, binding_resync.cpp, binding_bptt.cpp.
+//   block                 TypeScript                                   native op                        C++
+//   forward pass          RNN.predict, ResyncEngine, AdmmState         forward                          forward.cpp
+//   1: (U, W, b)          updateInputWeights (blocks.ts)               solveUWb                         weights.cpp
+//                         chunked: chunked-sweep.ts                    accumulateUWb, solveUWbFromGram  weights.cpp
+//   affine caches XU, P   refreshAffine (blocks.ts)                    inputProjection, recurrentAffine forward.cpp
+//   2: a                  updatePreactivations (blocks.ts)             aStep                            activations.cpp
+//   3: s                  updateStates (blocks.ts)                     sStep                            states.cpp
+//   4: (V, c)             updateOutputWeights (blocks.ts)              solveVc                          weights.cpp
+//                         chunked: chunked-sweep.ts                    accumulateVc, solveVcFromGram    weights.cpp
+//   5: o                  updateOutputs (blocks.ts)                    oStep                            outputs.cpp
+//   6: duals, residuals   measureAndAscend, ascend, rescaleDuals       readout, recurrentAffine (the    forward.cpp
+//                         (duals.ts; workers ascend-*.ts)              products the constraints compare)
+//   adjoint multipliers   ResyncEngine (resync.ts)                     adjointMultipliers               adjoints.cpp
+//   local dual walk       ResyncEngine (resync.ts)                     localDualWalk                    local_walk.cpp
+//   readout-only floor    refitReadout (lib/readout.ts)                readout                          forward.cpp
+//   BPTT gradients, loss  BpttTrainer (lib/bptt/trainer.ts)            bpttGradients, bpttLoss          bptt.cpp
+// Declarations: this header, resync.h (adjoints, local walk) and bptt.h.
 #pragma once
 #include <cstdint>
 #include <string>
@@ -75,9 +95,10 @@ Status solveUWb(const Shape& s, const Inputs& in, const float* S, const float* A
 // R: h×m resp. K×m, row-major), and *FromGram solve from the sums. scratch: [N, T, h] of the chunk.
 void accumulateUWb(const Shape& s, const Inputs& in, const float* S, const float* A, const float* M1, float* scratch,
                    float* G, float* R);
-Status solveUWbFromGram(const Shape& s, float* G, float* R, WeightStep& step, float* U, float* W, float* b);
+Status solveUWbFromGram(const Shape& s, const float* G, const float* R, WeightStep& step, float* U, float* W,
+                        float* b);
 void accumulateVc(const Shape& s, const float* S, const float* O, const float* M3, float* G, float* R);
-Status solveVcFromGram(const Shape& s, float* G, float* R, WeightStep& step, float* V, float* c);
+Status solveVcFromGram(const Shape& s, const float* G, const float* R, WeightStep& step, float* V, float* c);
 // Block 4: [V c] = argmin ρ/2 Σ_{t∈𝒯} ‖O_t + M3_t − V s_t − c‖² + β/2‖V‖² (+ η/2‖Θ−Θ_k‖²).
 Status solveVc(const Shape& s, const float* S, const float* O, const float* M3, WeightStep& step,
                float* V, float* c);
@@ -99,8 +120,9 @@ double convexityThreshold(double q);
 // ---- states.cpp ---------------------------------------------------------
 struct Penalties { float rho1 = 1, rho2 = 1, rho3 = 1; };
 // Block 3: all s_t at once (exact: the inverses of ≤ 2 distinct h×h SPD matrices folded into
-// one product per block of rows with the stacked right-hand sides; linearized: one gradient step with backtracked θ). S is read only by the
-// linearized variant; the result goes to Sout (must not alias any input). Returns Σ (Δs)².
+// one product per block of rows with the stacked right-hand sides; linearized: one gradient step
+// with backtracked θ). S is read only by the linearized variant; the result goes to Sout (must not
+// alias any input). Returns Σ (Δs)².
 Status sStep(const Shape& s, const float* A, const float* TA, const float* M1, const float* M2,
              const float* XU, const float* O, const float* M3, const float* W, const float* V,
              const float* c, const float* S, const Penalties& rho, bool linearized, double* theta,
@@ -125,13 +147,12 @@ double oStep(const Shape& s, const float* S, const float* V, const float* c, con
 // One row of block 5 for softmax cross-entropy: o = argmin CE(o, y) + ρ/2‖o − m‖², in place.
 void proxCrossEntropyRow(int K, const float* m, int32_t y, double rho, float* o);
 
-
 // ---- blas_info.cpp ------------------------------------------------------
 int blasThreads();
 void setBlasThreads(int n);
-// C = A B (row-major, m×k times k×n) — the reference for benchmarks.
-// C = A B (row-major). With rowBlocks, blocks of 1,024 rows run side by side on the BLAS
-// threads with single-threaded OpenBLAS, as the kernels run their tall products.
+// C = A B (row-major, m×k times k×n), the benchmarks' reference. With rowBlocks, blocks of
+// 1,024 rows run side by side on the BLAS threads with single-threaded OpenBLAS, as the kernels
+// run their tall products.
 void sgemm(int m, int n, int k, const float* A, const float* B, float* C, bool rowBlocks);
 
 }  // namespace admm

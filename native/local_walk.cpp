@@ -8,12 +8,6 @@
 #include "scratch.h"
 
 namespace admm {
-namespace {
-
-inline int asInt(int64_t v) { return static_cast<int>(v); }
-
-
-}  // namespace
 
 Status localDualWalk(const Shape& s, const Inputs& in, const float* U, const float* W, const float* b,
                      const float* V, const float* c, const float* S, const Targets& y, Loss loss,

@@ -12,12 +12,16 @@ std::mutex& kernelMutex() {
 }
 }  // namespace admm::binding
 
-static Napi::Object InitModule(Napi::Env env, Napi::Object exports) {
+namespace {
+
+Napi::Object InitModule(Napi::Env env, Napi::Object exports) {
   admm::binding::registerAdmmOps(env, exports);
   admm::binding::registerResyncOps(env, exports);
   admm::binding::registerBpttOps(env, exports);
   exports.Set("napiVersion", Napi::Number::New(env, NAPI_VERSION));
   return exports;
 }
+
+}  // namespace
 
 NODE_API_MODULE(admmirnn, InitModule)

@@ -3,7 +3,7 @@
 // On the kernels' tall-skinny shapes (N·T ≫ h rows, h = 128 columns) OpenBLAS's own threading
 // splits one product at a time and synchronises its threads after every call; two threads that
 // each run whole blocks (their own rows, products and elementwise passes, cache-resident)
-// measured 1.5–1.8× its rate on this machine. The thread count is the configured BLAS count:
+// run faster (BENCHMARKS.md, "Why two references"). The thread count is the configured BLAS count:
 // a user who asks for one BLAS thread gets the products on one thread, as before.
 #pragma once
 #include <cstdint>

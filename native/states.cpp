@@ -17,8 +17,6 @@
 namespace admm {
 namespace {
 
-inline int asInt(int64_t v) { return static_cast<int>(v); }
-
 std::vector<float> gram(int h, int rows, const float* M) {  // MᵀM, both triangles
   std::vector<float> G(static_cast<size_t>(h) * h, 0.0f);
   cblas_ssyrk(CblasRowMajor, CblasLower, CblasTrans, h, rows, 1.0f, M, h, 0.0f, G.data(), h);

@@ -18,8 +18,6 @@
 namespace admm {
 namespace {
 
-inline int asInt(int64_t v) { return static_cast<int>(v); }
-
 void mirrorLowerToUpper(int m, float* G) {
   for (int i = 0; i < m; ++i)
     for (int j = i + 1; j < m; ++j) G[i * m + j] = G[j * m + i];
@@ -206,7 +204,8 @@ void accumulateUWb(const Shape& s, const Inputs& in, const float* S, const float
 }
 
 // Solves block 1 from an accumulated G (lower triangle) and R (read, not modified).
-Status solveUWbFromGram(const Shape& s, float* Gin, float* Rin, WeightStep& step, float* U, float* W, float* b) {
+Status solveUWbFromGram(const Shape& s, const float* Gin, const float* Rin, WeightStep& step, float* U, float* W,
+                        float* b) {
   const int64_t d = s.d, h = s.h;
   const int m = asInt(d + h + 1), n = asInt(h), bias = m - 1;
   std::vector<float> G(Gin, Gin + static_cast<size_t>(m) * m), R(Rin, Rin + static_cast<size_t>(n) * m);
@@ -233,11 +232,11 @@ void accumulateVc(const Shape& s, const float* S, const float* O, const float* M
   const int m = asInt(h + 1), n = asInt(K), bias = m - 1;
   const float* Sl = s.everyStep ? S : S + (s.T - 1) * h;
   const int64_t ld = s.everyStep ? h : s.T * h;
-  std::vector<float> Z(static_cast<size_t>(rows * K));
+  float* const Z = scratchBuffer<struct VcTargets>(static_cast<size_t>(rows * K));
   for (int64_t k = 0; k < rows * K; ++k) Z[k] = O[k] + M3[k];
 
   cblas_ssyrk(CblasRowMajor, CblasLower, CblasTrans, asInt(h), asInt(rows), 1.0f, Sl, asInt(ld), 1.0f, G, m);
-  cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, n, asInt(h), asInt(rows), 1.0f, Z.data(), n, Sl, asInt(ld),
+  cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, n, asInt(h), asInt(rows), 1.0f, Z, n, Sl, asInt(ld),
               1.0f, R, m);
   std::vector<double> stateSum(static_cast<size_t>(h), 0.0), zSum(static_cast<size_t>(K), 0.0);
   for (int64_t r = 0; r < rows; ++r) {
@@ -250,7 +249,7 @@ void accumulateVc(const Shape& s, const float* S, const float* O, const float* M
 }
 
 // Solves block 4 from an accumulated G (lower triangle) and R (read, not modified).
-Status solveVcFromGram(const Shape& s, float* Gin, float* Rin, WeightStep& step, float* V, float* c) {
+Status solveVcFromGram(const Shape& s, const float* Gin, const float* Rin, WeightStep& step, float* V, float* c) {
   const int64_t h = s.h, K = s.K;
   const int m = asInt(h + 1), n = asInt(K), bias = m - 1;
   std::vector<float> G(Gin, Gin + static_cast<size_t>(m) * m), R(Rin, Rin + static_cast<size_t>(n) * m);

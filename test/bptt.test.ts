@@ -136,6 +136,12 @@ test('bad arguments are refused with TypeError / RangeError before any memory is
   t.throws(call({ gW: shared.W, W: shared.W }), { instanceOf: RangeError, message: /gW/ });
   const buffer = new Float32Array(h * d + h * h);
   t.throws(call({ gU: buffer.subarray(0, h * d), gW: buffer.subarray(h * d - 1, h * d - 1 + h * h) }), { instanceOf: RangeError, message: /distinct/ });
+  // Every output against every input the kernel reads, optional ones included.
+  t.throws(call({ stepNorms: (shared.x as Float32Array).subarray(0, T) }), { instanceOf: RangeError, message: /stepNorms must be memory distinct from x/ });
+  const regressionProblem = makeProblem(true, 'squared-error', true);
+  const regression = nativeArgs(regressionProblem, w);
+  const values = regressionProblem.values as Float32Array;
+  t.throws(() => bpttNative.bpttGradients({ ...regression, gc: values.subarray(1, 1 + K) }), { instanceOf: RangeError, message: /gc must be memory distinct from values/ });
   await t.throwsAsync(bpttNative.bpttGradientsAsync({ ...ok(), gc: new Float32Array(1) }), { instanceOf: RangeError, message: /gc/ });
 });
 

@@ -1,4 +1,4 @@
-/** The typed BPTT op of the addon (native/bindings_bptt.cpp), on top of the core binding. */
+/** The typed BPTT op of the addon (native/binding_bptt.cpp), on top of the core binding. */
 import { type NativeBinding, type NativeInputs, type NativeShape, type WeightArgs, native } from '../native';
 
 /** What both ops read: data, targets, weights and an optional mini-batch. */

@@ -131,7 +131,7 @@ struct AccumulateUWbOp {
 
 struct SolveUWbFromGramOp {
   static constexpr const char* kName = "solveUWbFromGram";
-  Shape s; float *G, *R, *U, *W, *b; WeightStep step;
+  Shape s; const float *G, *R; float *U, *W, *b; WeightStep step;
   void parse(Args& a) {
     s = a.shape();
     const int64_t m = s.d + s.h + 1;
@@ -160,7 +160,7 @@ struct AccumulateVcOp {
 
 struct SolveVcFromGramOp {
   static constexpr const char* kName = "solveVcFromGram";
-  Shape s; float *G, *R, *V, *c; WeightStep step;
+  Shape s; const float *G, *R; float *V, *c; WeightStep step;
   void parse(Args& a) {
     s = a.shape();
     const int64_t m = s.h + 1;

@@ -2,17 +2,11 @@
 // Promise twin. Every size, index and label is checked before the kernel runs.
 #include <napi.h>
 
-#include <string>
-#include <tuple>
-#include <vector>
-
 #include "binding_ops.h"
 #include "bptt.h"
 
 namespace admm::binding {
 namespace {
-
-using Region = std::tuple<const char*, const void*, int64_t>;  // name, memory, floats
 
 // What both ops read: shape, inputs, targets, weights and the optional mini-batch.
 struct BpttInputs {
@@ -32,13 +26,6 @@ struct BpttInputs {
     }
     batchSize = a.integer("batchSize", 1, s.N);
     batch = a.indices("batch", batchSize, s.N, "sample indices");
-  }
-
-  std::vector<Region> regions() const {
-    std::vector<Region> r = {{"U", U, s.h * s.d}, {"W", W, s.h * s.h}, {"b", b, s.h}, {"V", V, s.K * s.h}, {"c", c, s.K}};
-    if (in.x) r.emplace_back("x", in.x, s.N * s.T * s.d);
-    if (y.values) r.emplace_back("values", y.values, s.N * s.L() * s.K);
-    return r;
   }
 
   static Napi::Value result(Napi::Env env, const BpttResult& r) {
@@ -62,18 +49,10 @@ struct BpttGradientsOp {
     g.stepNorms = a.f32OutOptional("stepNorms", s.T);
     scale = static_cast<float>(a.numberOr("scale", 0, 1e30, 1));
     // The kernel writes the gradients while still reading the weights, inputs and targets.
-    const std::vector<Region> outputs = {{"gU", g.U, s.h * s.d}, {"gW", g.W, s.h * s.h}, {"gb", g.b, s.h},
-                                         {"gV", g.V, s.K * s.h}, {"gc", g.c, s.K},
-                                         {"stepNorms", g.stepNorms, g.stepNorms ? s.T : 0}};
-    const std::vector<Region> inputs = x.regions();
-    for (size_t i = 0; i < outputs.size(); ++i) {
-      auto [outName, out, outLen] = outputs[i];
-      for (auto [inName, p, len] : inputs) a.requireDistinct(outName, out, 4 * outLen, inName, p, 4 * len);
-      for (size_t j = i + 1; j < outputs.size(); ++j) {
-        auto [otherName, other, otherLen] = outputs[j];
-        a.requireDistinct(outName, out, 4 * outLen, otherName, other, 4 * otherLen);
-      }
-    }
+    a.requireDisjoint({{"gU", g.U, s.h * s.d}, {"gW", g.W, s.h * s.h}, {"gb", g.b, s.h}, {"gV", g.V, s.K * s.h},
+                       {"gc", g.c, s.K}, {"stepNorms", g.stepNorms, s.T}},
+                      {{"U", x.U, s.h * s.d}, {"W", x.W, s.h * s.h}, {"b", x.b, s.h}, {"V", x.V, s.K * s.h},
+                       {"c", x.c, s.K}, {"x", x.in.x, s.N * s.T * s.d}, {"values", x.y.values, s.N * s.L() * s.K}});
   }
   Status run() {
     r = bpttGradients(x.s, x.in, x.y, x.loss, x.batch, x.batchSize, scale, x.U, x.W, x.b, x.V, x.c, &g);
