@@ -7,7 +7,7 @@
  * fit() never blocks the event loop: the blocks run in native async workers and the
  * TypeScript-side dual updates yield between chunks.
  */
-import { PlateauDetector, drain, handOver } from '../fit';
+import { FitGuard, type FitStatus, Stop, drain } from '../training/fit-loop';
 import { type TrainingData, inputLayout, lossForTargets, nativeShape, targetLayout } from '../data';
 import { forChunks } from '../chunked';
 import { AdmmError, invalidType } from '../errors';
@@ -20,7 +20,7 @@ import { rescaleDuals } from './duals';
 import { chunkedBlocks, measureConstraints } from './chunked-sweep';
 import { assembleLagrangian, augmentedLagrangian, weightDecay } from './lagrangian';
 import { type AdmmTrainerOptions, type FitOptions, type ResolvedFitOptions, type ResolvedTrainerOptions, automaticChunkSize, resolveFitOptions, resolveTrainerOptions } from './options';
-import type { AdmmIterationRecord, FitResult, FitStatus } from './record';
+import type { AdmmIterationRecord, FitResult } from './record';
 import { ResyncEngine } from './resync';
 import { type Triple, nextRho, rhoIsScheduled } from './rho';
 import { AdmmState } from './state';
@@ -30,7 +30,7 @@ import {
 import { Random } from '../random';
 import { checkMemory } from '../memory-limit';
 import { sharedCopyBytes, sharedFloats, sharedInputs, sharedTargets } from '../shared-memory';
-import { refitReadout } from '../readout';
+import { refitReadoutAsync } from '../readout';
 import type { NativeInputs, NativeShape } from '../native';
 import type { TargetLayout } from '../data';
 
@@ -73,7 +73,7 @@ export class AdmmTrainer {
   private batches: MiniBatchRun | undefined;
   /** The (V, c) before the readoutRefit that ended the last fit: a resumed fit continues from it. */
   private runReadout: RunReadout | undefined;
-  private running = false;
+  private readonly guard = new FitGuard('AdmmTrainer');
   /** The caller's input array of the current run (its state may hold a shared copy of it). */
   private source: Float32Array | Int32Array | undefined;
 
@@ -168,7 +168,7 @@ export class AdmmTrainer {
    * state is kept. Returns the persistent mode's state (undefined in the mini-batch modes).
    */
   async restoreState(data: TrainingData, snapshot: AdmmRunSnapshot): Promise<AdmmState | undefined> {
-    if (this.running) throw new AdmmError('AdmmTrainer: a fit is running on this trainer', 'ERR_BUSY');
+    this.guard.assertIdle();
     checkObject('snapshot', snapshot);
     const mode = this.options.mode;
     const schedule = mode === 'persistent' ? undefined : readMiniBatchSnapshot(snapshot, mode);
@@ -341,71 +341,54 @@ export class AdmmTrainer {
    */
   async *iterate(data: TrainingData, options: FitOptions = {}): AsyncGenerator<AdmmIterationRecord, FitResult, void> {
     const opts = resolveFitOptions(options);
-    if (this.running) throw new AdmmError('AdmmTrainer: a fit is already running on this trainer', 'ERR_BUSY');
-    this.model.lock('AdmmTrainer.fit');
-    this.running = true;
-    const started = performance.now();
-    const history: AdmmIterationRecord[] = [];
-    const finish = (status: FitStatus, message: string): FitResult => {
-      const result: FitResult = { status, message, history, seconds: 0 };
-      if (this.options.readoutRefit && status !== 'diverged' && status !== 'singular' && status !== 'aborted') {
-        this.model.unlock();  // the run is over: the weights are consistent
-        // A resumed fit goes on from the readout before the refit, as the uninterrupted run would.
-        this.runReadout = { V: this.model.V.slice(), c: this.model.c.slice() };
-        refitReadout(this.model, data, { lossSteps: this.options.lossSteps });
-        const e = this.model.evaluate(data, { lossSteps: this.options.lossSteps, loss: this.options.loss });
-        result.refit = { loss: e.loss, accuracy: e.accuracy };
-      }
-      result.seconds = (performance.now() - started) / 1000;
-      return result;
-    };
-    try {
-      if (!opts.resume || !(this.st || this.batches)) await this.initialise(data);
-      else {
-        this.checkResumable(data);
-        if (this.runReadout) {
-          this.model.V.set(this.runReadout.V);
-          this.model.c.set(this.runReadout.c);
-          this.runReadout = undefined;
-        }
-      }
-      const plateau = new PlateauDetector(opts.plateau);
-      for (let i = 0; i < opts.maxIterations; i++) {
-        if (opts.signal?.aborted) return finish('aborted', `aborted before iteration ${this.completed + 1}`);
-        const saved = snapshot(this.model), restoreSchedule = this.markSchedule();
-        const poisoned = firstNonFinite(saved);
-        if (poisoned) return finish('diverged', `model weights are not finite before iteration ${this.completed + 1}: ${poisoned}`);
-        let record: AdmmIterationRecord;
-        try {
-          record = this.options.mode === 'persistent' ? await this.step(opts.signal) : await this.epoch(opts.signal);
-        } catch (e) {
-          this.model.setWeightsUnchecked(saved);
-          restoreSchedule();
-          return this.failure(e, finish);
-        }
-        const persistent = this.options.mode === 'persistent';
-        const bad = firstNonFinite({ loss: record.loss, ...(persistent ? { lagrangian: record.lagrangian } : {}), ...this.model.weights() });
-        if (bad) {
-          this.model.setWeightsUnchecked(saved);
-          restoreSchedule();
-          return finish('diverged', `non-finite value at iteration ${record.iteration}: ${bad}; weights of the previous iteration kept`);
-        }
-        record.elapsed = (performance.now() - started) / 1000;
-        history.push(record);
+    const start = () => (!opts.resume || !(this.st || this.batches) ? this.initialise(data) : this.resume(data));
+    return yield* this.guard.run(this.model, opts, start, {
+      next: (signal) => this.nextIteration(signal),
+      converged: (record) => this.convergence(record, opts),
+      conclude: (status) => this.concludeFit(data, status),
+    });
+  }
 
-        const declined = yield* handOver(record, this.model, 'AdmmTrainer.fit', opts.onIteration);
-        if (declined) return finish('stopped', declined);
-
-        const stop = this.convergence(record, opts);
-        if (stop) return finish('converged', stop);
-        const stalled = plateau.update(record.loss);
-        if (stalled) return finish('plateau', stalled);
-      }
-      return finish('max-iterations', `reached maxIterations = ${opts.maxIterations}`);
-    } finally {
-      this.running = false;
-      this.model.unlock();
+  private resume(data: TrainingData): void {
+    this.checkResumable(data);
+    if (this.runReadout) {
+      this.model.V.set(this.runReadout.V);
+      this.model.c.set(this.runReadout.c);
+      this.runReadout = undefined;
     }
+  }
+
+  /** One iteration of the fit; on a failure or non-finite result the weights before it are restored. */
+  private async nextIteration(signal: AbortSignal | undefined): Promise<AdmmIterationRecord | Stop> {
+    if (signal?.aborted) return new Stop('aborted', `aborted before iteration ${this.completed + 1}`);
+    const saved = snapshot(this.model), restoreSchedule = this.markSchedule();
+    const poisoned = firstNonFinite(saved);
+    if (poisoned) return new Stop('diverged', `model weights are not finite before iteration ${this.completed + 1}: ${poisoned}`);
+    const persistent = this.options.mode === 'persistent';
+    let record: AdmmIterationRecord;
+    try {
+      record = persistent ? await this.step(signal) : await this.epoch(signal);
+    } catch (e) {
+      this.model.setWeightsUnchecked(saved);
+      restoreSchedule();
+      return this.failure(e);
+    }
+    const bad = firstNonFinite({ loss: record.loss, ...(persistent ? { lagrangian: record.lagrangian } : {}), ...this.model.weights() });
+    if (!bad) return record;
+    this.model.setWeightsUnchecked(saved);
+    restoreSchedule();
+    return new Stop('diverged', `non-finite value at iteration ${record.iteration}: ${bad}; weights of the previous iteration kept`);
+  }
+
+  /** With readoutRefit, after a fit that kept finite weights: refits (V, c) without blocking the event loop. */
+  private async concludeFit(data: TrainingData, status: FitStatus): Promise<Pick<FitResult, 'refit'> | undefined> {
+    if (!this.options.readoutRefit || status === 'diverged' || status === 'singular' || status === 'aborted') return undefined;
+    // A resumed fit goes on from the readout before the refit, as the uninterrupted run would.
+    this.runReadout = { V: this.model.V.slice(), c: this.model.c.slice() };
+    await refitReadoutAsync(this.model, data, { lossSteps: this.options.lossSteps });
+    this.model.unlock();  // the run is over: the weights are consistent
+    const e = await this.model.evaluateAsync(data, { lossSteps: this.options.lossSteps, loss: this.options.loss });
+    return { refit: { loss: e.loss, accuracy: e.accuracy } };
   }
 
   /** Runs iterate() to the end and returns its FitResult. */
@@ -422,13 +405,13 @@ export class AdmmTrainer {
     return undefined;
   }
 
-  private failure(e: unknown, finish: (s: FitStatus, m: string) => FitResult): FitResult {
+  private failure(e: unknown): Stop {
     const iteration = this.completed + 1;
-    if (e instanceof Aborted) return finish('aborted', `aborted during iteration ${iteration}; weights of the previous iteration kept`);
+    if (e instanceof Aborted) return new Stop('aborted', `aborted during iteration ${iteration}; weights of the previous iteration kept`);
     const code = (e as { code?: string }).code;
     const message = (e as Error).message;
-    if (code === 'ERR_NOT_POSITIVE_DEFINITE') return finish('singular', `iteration ${iteration}: ${message}`);
-    if (code === 'ERR_NON_FINITE') return finish('diverged', `iteration ${iteration}: ${message}`);
+    if (code === 'ERR_NOT_POSITIVE_DEFINITE') return new Stop('singular', `iteration ${iteration}: ${message}`);
+    if (code === 'ERR_NON_FINITE') return new Stop('diverged', `iteration ${iteration}: ${message}`);
     throw e;
   }
 
