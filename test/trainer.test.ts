@@ -147,6 +147,36 @@ test.serial('the event loop keeps ticking during fit', async (t) => {
   t.true(ticks > (seconds * 1000) / 50);
 });
 
+// Serial for the same reason. The refit at the end of the fit (forward states, then up to 300
+// L-BFGS iterations) runs after the last record is handed over; a synchronous one stalls the timer.
+test.serial('the event loop keeps ticking during the readoutRefit that ends a fit', async (t) => {
+  const model = new RNN({ inputSize: 28, hiddenSize: 128, outputSize: 10, init: { seed: 1 } });
+  const data = loadMnist10k({ limit: 5000 }).train;
+  let last = performance.now(), worst = 0, ticks = 0, refitStarted = 0;
+  const timer = setInterval(() => {
+    const now = performance.now();
+    worst = Math.max(worst, now - last);
+    last = now;
+    ticks++;
+  }, 2);
+  const trainer = new AdmmTrainer(model, { ...PERSISTENT, readoutRefit: true });
+  const result = await trainer.fit(data, {
+    maxIterations: 1,
+    onIteration: () => {
+      refitStarted = last = performance.now();  // measure the refit alone
+      worst = ticks = 0;
+    },
+  });
+  const seconds = (performance.now() - refitStarted) / 1000;
+  clearInterval(timer);
+  t.log(`refit ${seconds.toFixed(2)} s, ${ticks} ticks, worst event-loop gap ${worst.toFixed(1)} ms`);
+  t.is(result.status, 'max-iterations');
+  t.truthy(result.refit, 'the refit ran');
+  t.true(seconds > 0.25, 'the refit is too short to show blocking');
+  t.true(worst < 250, `event loop blocked for ${worst.toFixed(1)} ms`);
+  t.true(ticks > (seconds * 1000) / 50);
+});
+
 test('an AbortSignal stops the fit and keeps the weights of the last completed iteration', async (t) => {
   const model = mnistModel(2);
   const controller = new AbortController();
