@@ -7,64 +7,36 @@
  * fit() never blocks the event loop: the blocks run in native async workers and the
  * TypeScript-side dual updates yield between chunks.
  */
-import { FitGuard, type FitStatus, Stop, drain } from '../training/fit-loop';
 import { type TrainingData, inputLayout, lossForTargets, nativeShape, targetLayout } from '../data';
 import { forChunks } from '../chunked';
 import { AdmmError, invalidType } from '../errors';
-import { checkObject } from '../validate';
-import { summariseLoss } from '../loss';
+import { checkMemory } from '../memory-limit';
 import { native } from '../native';
-import { RNN, type WeightName } from '../rnn';
+import { Random } from '../random';
+import { refitReadoutAsync } from '../readout';
+import { RNN } from '../rnn';
+import { sharedCopyBytes, sharedFloats, sharedInputs, sharedTargets } from '../shared-memory';
+import { FitGuard, type FitStatus, Stop, drain } from '../training/fit-loop';
+import { copyWeights, firstNonFinite } from '../training/rollback';
+import { checkObject } from '../validate';
 import { type BlockConfig, updateInputWeights, updateOutputs, updateOutputWeights, updatePreactivations, updateStates } from './blocks';
-import { rescaleDuals } from './duals';
-import { chunkedBlocks, measureConstraints } from './chunked-sweep';
-import { assembleLagrangian, augmentedLagrangian, weightDecay } from './lagrangian';
-import { type AdmmTrainerOptions, type FitOptions, type ResolvedFitOptions, type ResolvedTrainerOptions, automaticChunkSize, resolveFitOptions, resolveTrainerOptions } from './options';
+import { measureConstraints } from './chunked-sweep';
+import { augmentedLagrangian } from './lagrangian';
+import { type MiniBatchRun, markSchedule, miniBatchEpoch } from './mini-batch-run';
+import {
+  type AdmmTrainerOptions, type FitOptions, type ResolvedFitOptions, type ResolvedTrainerOptions, automaticChunkSize,
+  resolveFitOptions, resolveTrainerOptions,
+} from './options';
+import { persistentIteration } from './persistent-iteration';
 import type { AdmmIterationRecord, FitResult } from './record';
 import { ResyncEngine } from './resync';
-import { type Triple, nextRho, rhoIsScheduled } from './rho';
 import { AdmmState } from './state';
 import {
   type AdmmRunSnapshot, type RunReadout, applySnapshot, readMiniBatchSnapshot, readRunReadout, takeSnapshot,
 } from './snapshot';
-import { Random } from '../random';
-import { checkMemory } from '../memory-limit';
-import { sharedCopyBytes, sharedFloats, sharedInputs, sharedTargets } from '../shared-memory';
-import { refitReadoutAsync } from '../readout';
-import type { NativeInputs, NativeShape } from '../native';
-import type { TargetLayout } from '../data';
 
+/** An iteration interrupted by the fit's AbortSignal. */
 class Aborted extends Error {}
-
-/** What a mini-batch-mode run keeps between epochs. */
-interface MiniBatchRun {
-  shape: NativeShape;
-  inputs: NativeInputs;
-  targets: TargetLayout;
-  engine: ResyncEngine;
-  rng: Random;
-  rho: Triple;
-  epoch: number;
-  forwardOutputs: Float32Array;
-}
-
-type Snapshot = Record<WeightName, Float32Array>;
-
-function snapshot(model: RNN): Snapshot {
-  const w = model.weights();
-  return { U: w.U.slice(), W: w.W.slice(), b: w.b.slice(), V: w.V.slice(), c: w.c.slice() };
-}
-
-function firstNonFinite(values: Record<string, number | Float32Array>): string | undefined {
-  for (const [name, v] of Object.entries(values)) {
-    if (typeof v === 'number') {
-      if (!Number.isFinite(v)) return `${name} = ${v}`;
-    } else {
-      for (let i = 0; i < v.length; i++) if (!Number.isFinite(v[i])) return `${name}[${i}] = ${v[i]}`;
-    }
-  }
-  return undefined;
-}
 
 export class AdmmTrainer {
   readonly model: RNN;
@@ -186,14 +158,6 @@ export class AdmmTrainer {
     return this.st;
   }
 
-  /** Mini-batch modes: a function that puts the epoch count, ρ and generator back as they are now. */
-  private markSchedule(): () => void {
-    const run = this.batches;
-    if (!run) return () => undefined;
-    const { epoch, rho } = run, rng = run.rng.getState();
-    return () => Object.assign(run, { epoch, rho, rng: Random.fromState(rng) });
-  }
-
   // ---- the blocks, in METHOD.md's order -------------------------------------------------
 
   /** Block 1: (U, W, b). */
@@ -230,75 +194,7 @@ export class AdmmTrainer {
    * then the true forward-pass loss. Throws if `signal` aborts between blocks.
    */
   async step(signal?: AbortSignal): Promise<AdmmIterationRecord> {
-    const st = this.requireState(), model = this.model, cfg = this.blockConfig;
-    const started = performance.now();
-    const blocks = [
-      () => updateInputWeights(st, model, cfg),
-      () => updatePreactivations(st, model, cfg),
-      () => updateStates(st, model, cfg),
-      () => updateOutputWeights(st, model, cfg),
-      () => updateOutputs(st, model),
-    ];
-    const check = () => {
-      if (signal?.aborted) throw new Aborted();
-    };
-    if (st.chunked) await chunkedBlocks(st, model, check);
-    else
-      for (const block of blocks) {
-        check();
-        await block();
-      }
-
-    // The true forward pass reads only the inputs and the (now final) weights, so it runs on a
-    // pool thread beside the dual ascent, which keeps the main thread busy in TypeScript.
-    const forwardPass = native.forwardAsync({ shape: st.shape, ...st.inputs, ...model.weights(), O: st.forwardOutputs });
-    const duals = this.ascendDuals(st, model).catch(async (e: unknown) => {
-      await forwardPass.catch(() => undefined);  // never leave the pass writing after a failure
-      throw e;
-    });
-    const [{ rho, lagrangian, auxiliary, relative, dual, multiplierNorm, stepSignal }] = await Promise.all([duals, forwardPass]);
-    const forward = summariseLoss(st.forwardOutputs, st.shape.K, st.targets);
-    st.iteration++;
-    const seconds = (performance.now() - started) / 1000;
-    const classification = st.targets.loss === 'softmax-cross-entropy';
-    return {
-      iteration: st.iteration,
-      loss: forward.sum / forward.count,
-      accuracy: classification ? forward.correct / forward.count : NaN,
-      auxiliaryLoss: auxiliary.sum / auxiliary.count,
-      lagrangian,
-      primalResiduals: { a: relative[0], s: relative[1], o: relative[2] },
-      dualResidual: Math.hypot(...dual) / Math.max(multiplierNorm, 1e-30),
-      rho,
-      stepSignal,
-      ...(cfg.linearized ? { theta: { ...st.theta } } : {}),
-      seconds,
-      elapsed: seconds,
-    };
-  }
-
-  /** Block 6: the dual ascent and the ρ update, with the norms the record reports. */
-  private async ascendDuals(st: AdmmState, model: RNN) {
-    const policy = this.options.rhoPolicy;
-    const rho: Triple = [...st.rho];
-    const scheduled = rhoIsScheduled(policy);
-    let next = scheduled ? nextRho(policy, rho) : rho;
-    const norms = await measureConstraints(st, model, scheduled ? (rho.map((r, i) => r / next[i]) as Triple) : [1, 1, 1], true);
-    const auxiliary = summariseLoss(st.O, st.shape.K, st.targets);
-    const lagrangian = assembleLagrangian(auxiliary.sum, weightDecay(model, st.beta), rho, norms);
-
-    const primal = norms.map((n) => Math.sqrt(n.residualSq)) as Triple;
-    const relative = norms.map((n, i) => primal[i] / Math.max(Math.sqrt(n.leftSq), Math.sqrt(n.rightSq), 1e-30));
-    const dual = st.change.map((c, i) => rho[i] * Math.sqrt(c)) as Triple;
-    const multiplierNorm = Math.sqrt(norms.reduce((s, n, i) => s + rho[i] * rho[i] * n.dualNewSq, 0));
-    if (!scheduled) {
-      next = nextRho(policy, rho, { primal, dual });
-      await rescaleDuals(st, rho.map((r, i) => r / next[i]) as Triple);
-    }
-    st.rho = next;
-    // λ1 = ρ1 μ1 reaching each step (invariant under the rescale, so this iteration's ρ1).
-    const stepSignal = Array.from(norms[0].dualNewSqPerStep ?? [], (sq) => rho[0] * Math.sqrt(sq));
-    return { rho, lagrangian, auxiliary, relative, dual, multiplierNorm, stepSignal };
+    return persistentIteration(this.requireState(), this.model, this.options, signal, () => new Aborted());
   }
 
   /** Mini-batch modes: one epoch of resynchronised mini-batches, then the forward-pass loss. */
@@ -307,26 +203,7 @@ export class AdmmTrainer {
     if (this.options.mode === 'persistent')
       throw new AdmmError("epoch() belongs to the mini-batch modes, not 'persistent'; use step()", 'ERR_WRONG_MODE');
     if (!run) throw new AdmmError('epoch(): call initialise(data) or fit(data) first', 'ERR_NOT_INITIALISED');
-    const started = performance.now();
-    const rho: Triple = [...run.rho];
-    const summary = await run.engine.epoch(rho, run.rng, signal, () => new Aborted());
-    run.rho = nextRho(this.options.rhoPolicy, rho);
-    await native.forwardAsync({ shape: run.shape, ...run.inputs, ...this.model.weights(), O: run.forwardOutputs });
-    const forward = summariseLoss(run.forwardOutputs, run.shape.K, run.targets);
-    const seconds = (performance.now() - started) / 1000;
-    return {
-      iteration: ++run.epoch,
-      loss: forward.sum / forward.count,
-      accuracy: run.targets.loss === 'softmax-cross-entropy' ? forward.correct / forward.count : NaN,
-      auxiliaryLoss: summary.auxiliaryLoss,
-      lagrangian: NaN,
-      primalResiduals: { a: NaN, s: NaN, o: NaN },
-      dualResidual: NaN,
-      rho,
-      stepSignal: summary.stepSignal,
-      seconds,
-      elapsed: seconds,
-    };
+    return miniBatchEpoch(run, this.model, this.options.rhoPolicy, signal, () => new Aborted());
   }
 
   /** The iteration count of the current run (0 before the first). */
@@ -361,7 +238,7 @@ export class AdmmTrainer {
   /** One iteration of the fit; on a failure or non-finite result the weights before it are restored. */
   private async nextIteration(signal: AbortSignal | undefined): Promise<AdmmIterationRecord | Stop> {
     if (signal?.aborted) return new Stop('aborted', `aborted before iteration ${this.completed + 1}`);
-    const saved = snapshot(this.model), restoreSchedule = this.markSchedule();
+    const saved = copyWeights(this.model), restoreSchedule = markSchedule(this.batches);
     const poisoned = firstNonFinite(saved);
     if (poisoned) return new Stop('diverged', `model weights are not finite before iteration ${this.completed + 1}: ${poisoned}`);
     const persistent = this.options.mode === 'persistent';
