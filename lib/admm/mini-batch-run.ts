@@ -6,11 +6,12 @@
 import type { TargetLayout } from '../data';
 import { summariseLoss } from '../loss';
 import { native, type NativeInputs, type NativeShape } from '../native';
+import { sharedFloats } from '../shared-memory';
 import { Random } from '../random';
 import type { RNN } from '../rnn';
 import type { ResolvedTrainerOptions } from './options';
 import type { AdmmIterationRecord } from './record';
-import type { ResyncEngine } from './resync';
+import { ResyncEngine, type ResyncMode } from './resync';
 import { type Triple, nextRho } from './rho';
 
 export interface MiniBatchRun {
@@ -22,6 +23,20 @@ export interface MiniBatchRun {
   rho: Triple;
   epoch: number;
   forwardOutputs: Float32Array;
+}
+
+/** A run at epoch 0: the engine's per-batch buffers, the shuffling generator, ρ initial. */
+export function startMiniBatchRun(
+  model: RNN,
+  shape: NativeShape,
+  inputs: NativeInputs,
+  targets: TargetLayout,
+  options: Readonly<ResolvedTrainerOptions> & { mode: ResyncMode }
+): MiniBatchRun {
+  const engine = new ResyncEngine(model, shape, inputs, targets, options);
+  const outputs = shape.N * (shape.everyStep ? shape.T : 1) * shape.K;
+  const rng = new Random(options.seed);
+  return { shape, inputs, targets, engine, rng, rho: [...options.rho], epoch: 0, forwardOutputs: sharedFloats(outputs) };
 }
 
 /** One epoch; throws `aborted()` if `signal` aborts between mini-batches. */

@@ -1,33 +1,33 @@
 /**
- * AdmmTrainer: trains an RNN with ADMMiRNN (METHOD.md), one method per block, SPORCO-style.
+ * AdmmTrainer: trains an RNN with ADMM. Mode 'persistent' is ADMMiRNN (METHOD.md) with one
+ * method per block, SPORCO-style (persistent-run.ts); the default 'adjoint' and the other
+ * resynchronised mini-batch modes run epochs of ResyncEngine (mini-batch-run.ts).
+ * The fit loop itself is lib/training's, shared with BpttTrainer.
  *
  *   const trainer = new AdmmTrainer(model, { rho: [100, 100, 10] });
  *   const { history, status } = await trainer.fit(data, { maxIterations: 50, onIteration: console.log });
  *
- * fit() never blocks the event loop: the blocks run in native async workers and the
- * TypeScript-side dual updates yield between chunks.
+ * fit() never blocks the event loop: the blocks run in native async workers, the
+ * TypeScript-side dual updates yield between chunks, and a readoutRefit between L-BFGS iterations.
  */
 import { type TrainingData, inputLayout, lossForTargets, nativeShape, targetLayout } from '../data';
-import { forChunks } from '../chunked';
 import { AdmmError, invalidType } from '../errors';
 import { checkMemory } from '../memory-limit';
-import { native } from '../native';
-import { Random } from '../random';
 import { refitReadoutAsync } from '../readout';
 import { RNN } from '../rnn';
-import { sharedCopyBytes, sharedFloats, sharedInputs, sharedTargets } from '../shared-memory';
+import { sharedCopyBytes, sharedInputs, sharedTargets } from '../shared-memory';
 import { FitGuard, type FitStatus, Stop, drain } from '../training/fit-loop';
 import { copyWeights, firstNonFinite } from '../training/rollback';
 import { checkObject } from '../validate';
 import { type BlockConfig, updateInputWeights, updateOutputs, updateOutputWeights, updatePreactivations, updateStates } from './blocks';
 import { measureConstraints } from './chunked-sweep';
 import { augmentedLagrangian } from './lagrangian';
-import { type MiniBatchRun, markSchedule, miniBatchEpoch } from './mini-batch-run';
+import { type MiniBatchRun, markSchedule, miniBatchEpoch, startMiniBatchRun } from './mini-batch-run';
 import {
   type AdmmTrainerOptions, type FitOptions, type ResolvedFitOptions, type ResolvedTrainerOptions, automaticChunkSize,
   resolveFitOptions, resolveTrainerOptions,
 } from './options';
-import { persistentIteration } from './persistent-iteration';
+import { persistentIteration, startPersistentRun } from './persistent-run';
 import type { AdmmIterationRecord, FitResult } from './record';
 import { ResyncEngine } from './resync';
 import { AdmmState } from './state';
@@ -105,17 +105,8 @@ export class AdmmTrainer {
     this.source = layout.native.x ?? layout.native.ids;
     // The async kernels would copy data on plain ArrayBuffers at every call (shared-memory.ts).
     const inputs = sharedInputs(layout.native), targets = sharedTargets(plainTargets);
-    if (o.mode !== 'persistent') {
-      const engine = new ResyncEngine(model, shape, inputs, targets, { ...o, mode: o.mode });
-      const rng = new Random(o.seed);
-      this.batches = { shape, inputs, targets, engine, rng, rho: [...o.rho], epoch: 0, forwardOutputs: sharedFloats(outputs) };
-      return;
-    }
-    const st = new AdmmState(shape, inputs, targets, o.lossSteps, o.rho, o.beta * layout.N, chunkSize);
-    await native.forwardAsync({ shape, ...inputs, ...model.weights(), A: st.A, S: st.S, O: st.O });
-    // TA = tanh(A) = S (a chunked state rebuilds its chunk of TA wherever it is read).
-    if (!st.chunked) await forChunks(st.S.length, (begin, end) => st.TA.set(st.S.subarray(begin, end), begin));
-    this.st = st;
+    if (o.mode !== 'persistent') this.batches = startMiniBatchRun(model, shape, inputs, targets, { ...o, mode: o.mode });
+    else this.st = await startPersistentRun(model, shape, inputs, targets, o, chunkSize);
   }
 
   /**

@@ -1,10 +1,12 @@
 /**
- * One iteration of the persistent mode (METHOD.md): the five primal blocks (swept in chunks of
- * sequences on a chunked state), the dual ascent and the ρ update (block 6), the true
- * forward-pass loss, and the record with the residuals.
+ * The persistent mode's run (METHOD.md): its start from one forward pass, and one iteration —
+ * the five primal blocks (swept in chunks of sequences on a chunked state), the dual ascent and
+ * the ρ update (block 6), the true forward-pass loss, and the record with the residuals.
  */
+import { forChunks } from '../chunked';
 import { summariseLoss } from '../loss';
-import { native } from '../native';
+import { native, type NativeInputs, type NativeShape } from '../native';
+import type { TargetLayout } from '../data';
 import type { RNN } from '../rnn';
 import {
   type BlockConfig, updateInputWeights, updateOutputs, updateOutputWeights, updatePreactivations, updateStates,
@@ -15,7 +17,23 @@ import { assembleLagrangian, weightDecay } from './lagrangian';
 import type { ResolvedTrainerOptions } from './options';
 import type { AdmmIterationRecord } from './record';
 import { type Triple, nextRho, rhoIsScheduled } from './rho';
-import type { AdmmState } from './state';
+import { AdmmState } from './state';
+
+/** A state whose auxiliaries come from one forward pass (every constraint holds), duals zero, ρ initial. */
+export async function startPersistentRun(
+  model: RNN,
+  shape: NativeShape,
+  inputs: NativeInputs,
+  targets: TargetLayout,
+  options: Readonly<ResolvedTrainerOptions>,
+  chunkSize: number | undefined
+): Promise<AdmmState> {
+  const st = new AdmmState(shape, inputs, targets, options.lossSteps, options.rho, options.beta * shape.N, chunkSize);
+  await native.forwardAsync({ shape, ...inputs, ...model.weights(), A: st.A, S: st.S, O: st.O });
+  // TA = tanh(A) = S (a chunked state rebuilds its chunk of TA wherever it is read).
+  if (!st.chunked) await forChunks(st.S.length, (begin, end) => st.TA.set(st.S.subarray(begin, end), begin));
+  return st;
+}
 
 /** Runs the iteration on `st`; throws `aborted()` if `signal` aborts between blocks. */
 export async function persistentIteration(
