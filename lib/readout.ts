@@ -58,7 +58,8 @@ function* lossStepStateSteps(model: RNN, data: TrainingData, lossSteps: LossStep
   for (let n0 = 0; n0 < N; n0 += chunk) {
     const n = Math.min(chunk, N - n0);
     const inputs = layout.native.x ? { x: layout.native.x.subarray(n0 * T * model.inputSize, (n0 + n) * T * model.inputSize) } : { ids: layout.native.ids!.subarray(n0 * T, (n0 + n) * T) };
-    yield { shape: nativeShape(model, n, T, lossSteps), ...inputs, ...model.weights(), S: S.subarray(0, n * T * h), O: O.subarray(0, n * L * model.outputSize) };
+    const outputs = { S: S.subarray(0, n * T * h), O: O.subarray(0, n * L * model.outputSize) };
+    yield { shape: nativeShape(model, n, T, lossSteps), ...inputs, ...model.weights(), ...outputs };
     for (let i = 0; i < n; i++)
       for (let l = 0; l < L; l++) {
         const t = lossSteps === 'every' ? l : T - 1;

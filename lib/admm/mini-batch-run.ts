@@ -36,7 +36,8 @@ export function startMiniBatchRun(
   const engine = new ResyncEngine(model, shape, inputs, targets, options);
   const outputs = shape.N * (shape.everyStep ? shape.T : 1) * shape.K;
   const rng = new Random(options.seed);
-  return { shape, inputs, targets, engine, rng, rho: [...options.rho], epoch: 0, forwardOutputs: sharedFloats(outputs) };
+  const forwardOutputs = sharedFloats(outputs);
+  return { shape, inputs, targets, engine, rng, rho: [...options.rho], epoch: 0, forwardOutputs };
 }
 
 /** One epoch; throws `aborted()` if `signal` aborts between mini-batches. */

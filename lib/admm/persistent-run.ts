@@ -69,7 +69,8 @@ export async function persistentIteration(
     await forwardPass.catch(() => undefined);  // never leave the pass writing after a failure
     throw e;
   });
-  const [{ rho, lagrangian, auxiliary, relative, dual, multiplierNorm, stepSignal }] = await Promise.all([duals, forwardPass]);
+  const [ascent] = await Promise.all([duals, forwardPass]);
+  const { rho, lagrangian, auxiliary, relative, dual, multiplierNorm, stepSignal } = ascent;
   const forward = summariseLoss(st.forwardOutputs, st.shape.K, st.targets);
   st.iteration++;
   const seconds = (performance.now() - started) / 1000;
@@ -95,7 +96,8 @@ async function ascendDuals(st: AdmmState, model: RNN, policy: ResolvedTrainerOpt
   const rho: Triple = [...st.rho];
   const scheduled = rhoIsScheduled(policy);
   let next = scheduled ? nextRho(policy, rho) : rho;
-  const norms = await measureConstraints(st, model, scheduled ? (rho.map((r, i) => r / next[i]) as Triple) : [1, 1, 1], true);
+  const rescale: Triple = scheduled ? (rho.map((r, i) => r / next[i]) as Triple) : [1, 1, 1];
+  const norms = await measureConstraints(st, model, rescale, true);
   const auxiliary = summariseLoss(st.O, st.shape.K, st.targets);
   const lagrangian = assembleLagrangian(auxiliary.sum, weightDecay(model, st.beta), rho, norms);
 

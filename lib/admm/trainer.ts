@@ -105,7 +105,8 @@ export class AdmmTrainer {
     this.source = layout.native.x ?? layout.native.ids;
     // The async kernels would copy data on plain ArrayBuffers at every call (shared-memory.ts).
     const inputs = sharedInputs(layout.native), targets = sharedTargets(plainTargets);
-    if (o.mode !== 'persistent') this.batches = startMiniBatchRun(model, shape, inputs, targets, { ...o, mode: o.mode });
+    if (o.mode !== 'persistent')
+      this.batches = startMiniBatchRun(model, shape, inputs, targets, { ...o, mode: o.mode });
     else this.st = await startPersistentRun(model, shape, inputs, targets, o, chunkSize);
   }
 
@@ -231,7 +232,8 @@ export class AdmmTrainer {
     if (signal?.aborted) return new Stop('aborted', `aborted before iteration ${this.completed + 1}`);
     const saved = copyWeights(this.model), restoreSchedule = markSchedule(this.batches);
     const poisoned = firstNonFinite(saved);
-    if (poisoned) return new Stop('diverged', `model weights are not finite before iteration ${this.completed + 1}: ${poisoned}`);
+    if (poisoned)
+      return new Stop('diverged', `model weights are not finite before iteration ${this.completed + 1}: ${poisoned}`);
     const persistent = this.options.mode === 'persistent';
     let record: AdmmIterationRecord;
     try {
@@ -241,16 +243,19 @@ export class AdmmTrainer {
       restoreSchedule();
       return this.failure(e);
     }
-    const bad = firstNonFinite({ loss: record.loss, ...(persistent ? { lagrangian: record.lagrangian } : {}), ...this.model.weights() });
+    const lagrangian: Record<string, number> = persistent ? { lagrangian: record.lagrangian } : {};
+    const bad = firstNonFinite({ loss: record.loss, ...lagrangian, ...this.model.weights() });
     if (!bad) return record;
     this.model.setWeightsUnchecked(saved);
     restoreSchedule();
-    return new Stop('diverged', `non-finite value at iteration ${record.iteration}: ${bad}; weights of the previous iteration kept`);
+    const message = `non-finite value at iteration ${record.iteration}: ${bad}; weights of the previous iteration kept`;
+    return new Stop('diverged', message);
   }
 
   /** With readoutRefit, after a fit that kept finite weights: refits (V, c) without blocking the event loop. */
   private async concludeFit(data: TrainingData, status: FitStatus): Promise<Pick<FitResult, 'refit'> | undefined> {
-    if (!this.options.readoutRefit || status === 'diverged' || status === 'singular' || status === 'aborted') return undefined;
+    const finite = status !== 'diverged' && status !== 'singular' && status !== 'aborted';
+    if (!this.options.readoutRefit || !finite) return undefined;
     // A resumed fit goes on from the readout before the refit, as the uninterrupted run would.
     this.runReadout = { V: this.model.V.slice(), c: this.model.c.slice() };
     await refitReadoutAsync(this.model, data, { lossSteps: this.options.lossSteps });
@@ -275,7 +280,8 @@ export class AdmmTrainer {
 
   private failure(e: unknown): Stop {
     const iteration = this.completed + 1;
-    if (e instanceof Aborted) return new Stop('aborted', `aborted during iteration ${iteration}; weights of the previous iteration kept`);
+    if (e instanceof Aborted)
+      return new Stop('aborted', `aborted during iteration ${iteration}; weights of the previous iteration kept`);
     const code = (e as { code?: string }).code;
     const message = (e as Error).message;
     if (code === 'ERR_NOT_POSITIVE_DEFINITE') return new Stop('singular', `iteration ${iteration}: ${message}`);

@@ -17,7 +17,11 @@ type Objective = (x: Float64Array, g: Float64Array) => number;
  * value is the final f. It pauses (yields) after every iteration, so a caller on the event loop
  * can yield to it there (readout.ts); driven straight through, it is plain L-BFGS.
  */
-export function* lbfgsIterations(x: Float64Array, evaluate: Objective, options: LbfgsOptions): Generator<undefined, number, void> {
+export function* lbfgsIterations(
+  x: Float64Array,
+  evaluate: Objective,
+  options: LbfgsOptions
+): Generator<undefined, number, void> {
   const n = x.length, m = options.memory ?? 10, tol = options.gradientTolerance ?? 1e-6;
   const s: Float64Array[] = [], y: Float64Array[] = [], rhoHist: number[] = [];
   const g = new Float64Array(n), gNew = new Float64Array(n), dir = new Float64Array(n), xNew = new Float64Array(n);

@@ -79,7 +79,7 @@ export class FitGuard {
     const started = performance.now();
     const history: R[] = [];
     const finish = async (status: FitStatus, message: string): Promise<FitOutcome<R> & Partial<Extra>> => {
-      const result: FitOutcome<R> & Partial<Extra> = { status, message, history, seconds: 0 } as FitOutcome<R> & Partial<Extra>;
+      const result = { status, message, history, seconds: 0 } as FitOutcome<R> & Partial<Extra>;
       const extra = await engine.conclude?.(status);
       if (extra) Object.assign(result, extra);
       result.seconds = (performance.now() - started) / 1000;

@@ -16,7 +16,8 @@ export function resolveCommonFitOptions<R>(o: Record<string, unknown>): CommonFi
     checkObject('options.plateau', o.plateau);
     plateau = {
       patience: checkInteger('options.plateau.patience', o.plateau.patience, 1),
-      minDelta: o.plateau.minDelta === undefined ? 1e-4 : checkNumber('options.plateau.minDelta', o.plateau.minDelta, 0),
+      minDelta:
+        o.plateau.minDelta === undefined ? 1e-4 : checkNumber('options.plateau.minDelta', o.plateau.minDelta, 0),
     };
   }
   if (o.signal !== undefined) checkAbortSignal('options.signal', o.signal);

@@ -15,6 +15,7 @@ export class PlateauDetector {
       this.since = 0;
       return undefined;
     }
-    return ++this.since >= s.patience ? `loss has not improved by ${s.minDelta} (relative) for ${this.since} iterations` : undefined;
+    if (++this.since < s.patience) return undefined;
+    return `loss has not improved by ${s.minDelta} (relative) for ${this.since} iterations`;
   }
 }
