@@ -53,10 +53,6 @@ export class FitGuard {
 
   constructor(private readonly trainer: string) {}
 
-  get running(): boolean {
-    return this.active;
-  }
-
   /** Refuses a change of the run's state while a fit runs. */
   assertIdle(): void {
     if (this.active) throw new AdmmError(`${this.trainer}: a fit is running on this trainer`, 'ERR_BUSY');
