@@ -6,8 +6,9 @@
  */
 import { type LossSteps, type TrainingData, inputLayout, lossForTargets, nativeShape, targetLayout } from './data';
 import { invalidType } from './errors';
-import { native } from './native';
-import { lbfgs } from './optim/lbfgs';
+import { yieldToEventLoop } from './chunked';
+import { type ForwardArgs, native } from './native';
+import { lbfgsIterations } from './optim/lbfgs';
 import type { RNN } from './rnn';
 import { checkChoice, checkInteger, checkNumber, checkOptionalObject } from './validate';
 
@@ -19,8 +20,36 @@ export interface ReadoutOptions {
   maxIterations?: number;
 }
 
+/**
+ * The refit's work as a generator that the two drivers below run: it yields each forward pass
+ * (a chunk of sequences) for the driver to run, and `undefined` after every L-BFGS iteration,
+ * where the async driver yields to the event loop. Both drivers give the same result bit for bit.
+ */
+type RefitSteps<T> = Generator<ForwardArgs | undefined, T, void>;
+
+function runSync<T>(steps: RefitSteps<T>): T {
+  for (;;) {
+    const next = steps.next();
+    if (next.done) return next.value;
+    if (next.value) native.forward(next.value);
+  }
+}
+
+async function runAsync<T>(steps: RefitSteps<T>): Promise<T> {
+  for (;;) {
+    const next = steps.next();
+    if (next.done) return next.value;
+    if (next.value) await native.forwardAsync(next.value);
+    else await yieldToEventLoop();
+  }
+}
+
 /** Forward states at the loss steps, [rows, h], computed in chunks of sequences. */
 export function lossStepStates(model: RNN, data: TrainingData, lossSteps: LossSteps): Float32Array {
+  return runSync(lossStepStateSteps(model, data, lossSteps));
+}
+
+function* lossStepStateSteps(model: RNN, data: TrainingData, lossSteps: LossSteps): RefitSteps<Float32Array> {
   const layout = inputLayout('data', data, model);
   const { N, T } = layout, h = model.hiddenSize, L = lossSteps === 'every' ? T : 1;
   const features = new Float32Array(N * L * h);
@@ -29,7 +58,8 @@ export function lossStepStates(model: RNN, data: TrainingData, lossSteps: LossSt
   for (let n0 = 0; n0 < N; n0 += chunk) {
     const n = Math.min(chunk, N - n0);
     const inputs = layout.native.x ? { x: layout.native.x.subarray(n0 * T * model.inputSize, (n0 + n) * T * model.inputSize) } : { ids: layout.native.ids!.subarray(n0 * T, (n0 + n) * T) };
-    native.forward({ shape: nativeShape(model, n, T, lossSteps), ...inputs, ...model.weights(), S: S.subarray(0, n * T * h), O: O.subarray(0, n * L * model.outputSize) });
+    const outputs = { S: S.subarray(0, n * T * h), O: O.subarray(0, n * L * model.outputSize) };
+    yield { shape: nativeShape(model, n, T, lossSteps), ...inputs, ...model.weights(), ...outputs };
     for (let i = 0; i < n; i++)
       for (let l = 0; l < L; l++) {
         const t = lossSteps === 'every' ? l : T - 1;
@@ -41,13 +71,22 @@ export function lossStepStates(model: RNN, data: TrainingData, lossSteps: LossSt
 
 /** Refits V and c in place; returns the final mean training loss of the refit objective. */
 export function refitReadout(model: RNN, data: TrainingData, options: ReadoutOptions = {}): number {
+  return runSync(refitSteps(model, data, options));
+}
+
+/** As refitReadout, yielding to the event loop between forward chunks and L-BFGS iterations. @internal */
+export function refitReadoutAsync(model: RNN, data: TrainingData, options: ReadoutOptions = {}): Promise<number> {
+  return runAsync(refitSteps(model, data, options));
+}
+
+function* refitSteps(model: RNN, data: TrainingData, options: ReadoutOptions): RefitSteps<number> {
   checkOptionalObject('options', options);
   const lossSteps = options.lossSteps === undefined ? 'last' : checkChoice('options.lossSteps', options.lossSteps, ['last', 'every'] as const);
   const beta = options.beta === undefined ? 1e-4 : checkNumber('options.beta', options.beta, 0);
   const maxIterations = options.maxIterations === undefined ? 300 : checkInteger('options.maxIterations', options.maxIterations, 1);
   const loss = lossForTargets(data?.targets);
   if (!loss) throw invalidType('data.targets', 'an Int32Array of class ids or a Float32Array of values', data?.targets);
-  const F = lossStepStates(model, data, lossSteps);
+  const F = yield* lossStepStateSteps(model, data, lossSteps);
   const h = model.hiddenSize, K = model.outputSize, rows = F.length / h;
   const targets = targetLayout('data.targets', data.targets, { N: rows / (lossSteps === 'every' ? data.sequenceLength : 1), T: data.sequenceLength, K }, loss, lossSteps);
   if (targets.loss === 'squared-error') {
@@ -94,7 +133,7 @@ export function refitReadout(model: RNN, data: TrainingData, options: ReadoutOpt
       }
     return f / rows + 0.5 * beta * penalty;
   };
-  const value = lbfgs(x, evaluate, { maxIterations, gradientTolerance: 1e-7 });
+  const value = yield* lbfgsIterations(x, evaluate, { maxIterations, gradientTolerance: 1e-7 });
   for (let i = 0; i < K * h; i++) model.V[i] = x[i];
   for (let k = 0; k < K; k++) model.c[k] = x[K * h + k];
   return value;

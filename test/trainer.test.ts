@@ -2,6 +2,7 @@
 import test from 'ava';
 import { AdmmTrainer, type AdmmStateSnapshot, RNN, loadMnist10k, type AdmmIterationRecord } from '../lib';
 import { randomProblem, withoutTimes } from './problems';
+import { EventLoopMonitor } from './helpers/event-loop';
 
 /** METHOD.md's full-batch loop (not the default mode). */
 const PERSISTENT = { mode: 'persistent' } as const;
@@ -128,21 +129,30 @@ test('resume continues from the saved auxiliaries and reproduces the uninterrupt
 test.serial('the event loop keeps ticking during fit', async (t) => {
   const model = new RNN({ inputSize: 28, hiddenSize: 128, outputSize: 10, init: { seed: 1 } });
   const data = loadMnist10k({ limit: 2000 }).train;
-  let last = performance.now(), worst = 0, ticks = 0;
-  const timer = setInterval(() => {
-    const now = performance.now();
-    worst = Math.max(worst, now - last);
-    last = now;
-    ticks++;
-  }, 2);
-  const started = performance.now();
+  const monitor = new EventLoopMonitor();
   await new AdmmTrainer(model, PERSISTENT).fit(data, { maxIterations: 4 });
-  const seconds = (performance.now() - started) / 1000;
-  clearInterval(timer);
+  const { seconds, worst, ticks } = monitor.stop();
   t.log(`fit ${seconds.toFixed(2)} s, ${ticks} ticks, worst event-loop gap ${worst.toFixed(1)} ms`);
   // One iteration here takes ~0.5 s of compute: a blocking fit would stall the timer that long.
   // The bound leaves room for a loaded 2-core CI machine (measured here: 60–90 ms).
   t.true(seconds > 1, 'the problem is too small to show blocking');
+  t.true(worst < 250, `event loop blocked for ${worst.toFixed(1)} ms`);
+  t.true(ticks > (seconds * 1000) / 50);
+});
+
+// Serial for the same reason. The refit at the end of the fit (forward states, then up to 300
+// L-BFGS iterations) runs after the last record is handed over; a synchronous one stalls the timer.
+test.serial('the event loop keeps ticking during the readoutRefit that ends a fit', async (t) => {
+  const model = new RNN({ inputSize: 28, hiddenSize: 128, outputSize: 10, init: { seed: 1 } });
+  const data = loadMnist10k({ limit: 5000 }).train;
+  const monitor = new EventLoopMonitor();
+  const trainer = new AdmmTrainer(model, { ...PERSISTENT, readoutRefit: true });
+  const result = await trainer.fit(data, { maxIterations: 1, onIteration: () => monitor.restart() });
+  const { seconds, worst, ticks } = monitor.stop();
+  t.log(`refit ${seconds.toFixed(2)} s, ${ticks} ticks, worst event-loop gap ${worst.toFixed(1)} ms`);
+  t.is(result.status, 'max-iterations');
+  t.truthy(result.refit, 'the refit ran');
+  t.true(seconds > 0.25, 'the refit is too short to show blocking');
   t.true(worst < 250, `event loop blocked for ${worst.toFixed(1)} ms`);
   t.true(ticks > (seconds * 1000) / 50);
 });

@@ -3,7 +3,7 @@ import { type LossName, type LossSteps, LOSS_NAMES, LOSS_STEPS } from '../data';
 import { invalidRange, invalidType } from '../errors';
 import { checkBoolean, checkChoice, checkInteger, checkNumber, checkObject, checkOptionalObject } from '../validate';
 import type { AdmmIterationRecord } from './record';
-import { type CommonFitOptions, resolveCommonFitOptions } from '../fit';
+import { type CommonFitOptions, resolveCommonFitOptions } from '../training/fit-options';
 
 /**
  * How ρ = (ρ1, ρ2, ρ3) changes after each iteration (scaled duals are rescaled so λ = ρμ is kept).

@@ -1,4 +1,5 @@
 /** What the trainer reports per iteration and at the end of a fit. */
+import type { FitStatus } from '../training/fit-loop';
 
 export interface AdmmIterationRecord {
   /** 1-based iteration number within the trainer's run (continues across resumed fits). */
@@ -32,14 +33,7 @@ export interface AdmmIterationRecord {
   elapsed: number;
 }
 
-/**
- * Why a fit ended.
- * - `max-iterations`, `converged` (residual tolerances), `plateau` (loss stopped improving),
- * - `aborted` (AbortSignal), `stopped` (onIteration returned false),
- * - `diverged` (NaN/Inf appeared; the last finite weights are kept),
- * - `singular` (a weight or state system could not be factorised; weights of the last completed iteration kept).
- */
-export type FitStatus = 'max-iterations' | 'converged' | 'plateau' | 'aborted' | 'stopped' | 'diverged' | 'singular';
+export type { FitStatus } from '../training/fit-loop';
 
 export interface FitResult {
   status: FitStatus;

@@ -16,7 +16,7 @@ import { summariseLoss } from '../loss';
 import { native, type NativeInputs, type NativeShape } from '../native';
 import type { Random } from '../random';
 import type { RNN } from '../rnn';
-import { epochBatches } from '../bptt/batches';
+import { epochBatches } from '../training/batches';
 import { updateOutputs, updatePreactivations, updateStates } from './blocks';
 import { measureAndAscend } from './duals';
 import { BatchGatherer } from './gather';

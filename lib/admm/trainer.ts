@@ -1,70 +1,42 @@
 /**
- * AdmmTrainer: trains an RNN with ADMMiRNN (METHOD.md), one method per block, SPORCO-style.
+ * AdmmTrainer: trains an RNN with ADMM. Mode 'persistent' is ADMMiRNN (METHOD.md) with one
+ * method per block, SPORCO-style (persistent-run.ts); the default 'adjoint' and the other
+ * resynchronised mini-batch modes run epochs of ResyncEngine (mini-batch-run.ts).
+ * The fit loop itself is lib/training's, shared with BpttTrainer.
  *
  *   const trainer = new AdmmTrainer(model, { rho: [100, 100, 10] });
  *   const { history, status } = await trainer.fit(data, { maxIterations: 50, onIteration: console.log });
  *
- * fit() never blocks the event loop: the blocks run in native async workers and the
- * TypeScript-side dual updates yield between chunks.
+ * fit() never blocks the event loop: the blocks run in native async workers, the
+ * TypeScript-side dual updates yield between chunks, and a readoutRefit between L-BFGS iterations.
  */
-import { PlateauDetector, drain, handOver } from '../fit';
 import { type TrainingData, inputLayout, lossForTargets, nativeShape, targetLayout } from '../data';
-import { forChunks } from '../chunked';
 import { AdmmError, invalidType } from '../errors';
+import { checkMemory } from '../memory-limit';
+import { refitReadoutAsync } from '../readout';
+import { RNN } from '../rnn';
+import { sharedCopyBytes, sharedInputs, sharedTargets } from '../shared-memory';
+import { FitGuard, type FitStatus, Stop, drain } from '../training/fit-loop';
+import { copyWeights, firstNonFinite } from '../training/rollback';
 import { checkObject } from '../validate';
-import { summariseLoss } from '../loss';
-import { native } from '../native';
-import { RNN, type WeightName } from '../rnn';
 import { type BlockConfig, updateInputWeights, updateOutputs, updateOutputWeights, updatePreactivations, updateStates } from './blocks';
-import { rescaleDuals } from './duals';
-import { chunkedBlocks, measureConstraints } from './chunked-sweep';
-import { assembleLagrangian, augmentedLagrangian, weightDecay } from './lagrangian';
-import { type AdmmTrainerOptions, type FitOptions, type ResolvedFitOptions, type ResolvedTrainerOptions, automaticChunkSize, resolveFitOptions, resolveTrainerOptions } from './options';
-import type { AdmmIterationRecord, FitResult, FitStatus } from './record';
+import { measureConstraints } from './chunked-sweep';
+import { augmentedLagrangian } from './lagrangian';
+import { type MiniBatchRun, markSchedule, miniBatchEpoch, startMiniBatchRun } from './mini-batch-run';
+import {
+  type AdmmTrainerOptions, type FitOptions, type ResolvedFitOptions, type ResolvedTrainerOptions, automaticChunkSize,
+  resolveFitOptions, resolveTrainerOptions,
+} from './options';
+import { persistentIteration, startPersistentRun } from './persistent-run';
+import type { AdmmIterationRecord, FitResult } from './record';
 import { ResyncEngine } from './resync';
-import { type Triple, nextRho, rhoIsScheduled } from './rho';
 import { AdmmState } from './state';
 import {
   type AdmmRunSnapshot, type RunReadout, applySnapshot, readMiniBatchSnapshot, readRunReadout, takeSnapshot,
 } from './snapshot';
-import { Random } from '../random';
-import { checkMemory } from '../memory-limit';
-import { sharedCopyBytes, sharedFloats, sharedInputs, sharedTargets } from '../shared-memory';
-import { refitReadout } from '../readout';
-import type { NativeInputs, NativeShape } from '../native';
-import type { TargetLayout } from '../data';
 
+/** An iteration interrupted by the fit's AbortSignal. */
 class Aborted extends Error {}
-
-/** What a mini-batch-mode run keeps between epochs. */
-interface MiniBatchRun {
-  shape: NativeShape;
-  inputs: NativeInputs;
-  targets: TargetLayout;
-  engine: ResyncEngine;
-  rng: Random;
-  rho: Triple;
-  epoch: number;
-  forwardOutputs: Float32Array;
-}
-
-type Snapshot = Record<WeightName, Float32Array>;
-
-function snapshot(model: RNN): Snapshot {
-  const w = model.weights();
-  return { U: w.U.slice(), W: w.W.slice(), b: w.b.slice(), V: w.V.slice(), c: w.c.slice() };
-}
-
-function firstNonFinite(values: Record<string, number | Float32Array>): string | undefined {
-  for (const [name, v] of Object.entries(values)) {
-    if (typeof v === 'number') {
-      if (!Number.isFinite(v)) return `${name} = ${v}`;
-    } else {
-      for (let i = 0; i < v.length; i++) if (!Number.isFinite(v[i])) return `${name}[${i}] = ${v[i]}`;
-    }
-  }
-  return undefined;
-}
 
 export class AdmmTrainer {
   readonly model: RNN;
@@ -73,7 +45,7 @@ export class AdmmTrainer {
   private batches: MiniBatchRun | undefined;
   /** The (V, c) before the readoutRefit that ended the last fit: a resumed fit continues from it. */
   private runReadout: RunReadout | undefined;
-  private running = false;
+  private readonly guard = new FitGuard('AdmmTrainer');
   /** The caller's input array of the current run (its state may hold a shared copy of it). */
   private source: Float32Array | Int32Array | undefined;
 
@@ -133,17 +105,9 @@ export class AdmmTrainer {
     this.source = layout.native.x ?? layout.native.ids;
     // The async kernels would copy data on plain ArrayBuffers at every call (shared-memory.ts).
     const inputs = sharedInputs(layout.native), targets = sharedTargets(plainTargets);
-    if (o.mode !== 'persistent') {
-      const engine = new ResyncEngine(model, shape, inputs, targets, { ...o, mode: o.mode });
-      const rng = new Random(o.seed);
-      this.batches = { shape, inputs, targets, engine, rng, rho: [...o.rho], epoch: 0, forwardOutputs: sharedFloats(outputs) };
-      return;
-    }
-    const st = new AdmmState(shape, inputs, targets, o.lossSteps, o.rho, o.beta * layout.N, chunkSize);
-    await native.forwardAsync({ shape, ...inputs, ...model.weights(), A: st.A, S: st.S, O: st.O });
-    // TA = tanh(A) = S (a chunked state rebuilds its chunk of TA wherever it is read).
-    if (!st.chunked) await forChunks(st.S.length, (begin, end) => st.TA.set(st.S.subarray(begin, end), begin));
-    this.st = st;
+    if (o.mode !== 'persistent')
+      this.batches = startMiniBatchRun(model, shape, inputs, targets, { ...o, mode: o.mode });
+    else this.st = await startPersistentRun(model, shape, inputs, targets, o, chunkSize);
   }
 
   /**
@@ -168,7 +132,7 @@ export class AdmmTrainer {
    * state is kept. Returns the persistent mode's state (undefined in the mini-batch modes).
    */
   async restoreState(data: TrainingData, snapshot: AdmmRunSnapshot): Promise<AdmmState | undefined> {
-    if (this.running) throw new AdmmError('AdmmTrainer: a fit is running on this trainer', 'ERR_BUSY');
+    this.guard.assertIdle();
     checkObject('snapshot', snapshot);
     const mode = this.options.mode;
     const schedule = mode === 'persistent' ? undefined : readMiniBatchSnapshot(snapshot, mode);
@@ -184,14 +148,6 @@ export class AdmmTrainer {
     }
     this.runReadout = readout;
     return this.st;
-  }
-
-  /** Mini-batch modes: a function that puts the epoch count, ρ and generator back as they are now. */
-  private markSchedule(): () => void {
-    const run = this.batches;
-    if (!run) return () => undefined;
-    const { epoch, rho } = run, rng = run.rng.getState();
-    return () => Object.assign(run, { epoch, rho, rng: Random.fromState(rng) });
   }
 
   // ---- the blocks, in METHOD.md's order -------------------------------------------------
@@ -230,75 +186,7 @@ export class AdmmTrainer {
    * then the true forward-pass loss. Throws if `signal` aborts between blocks.
    */
   async step(signal?: AbortSignal): Promise<AdmmIterationRecord> {
-    const st = this.requireState(), model = this.model, cfg = this.blockConfig;
-    const started = performance.now();
-    const blocks = [
-      () => updateInputWeights(st, model, cfg),
-      () => updatePreactivations(st, model, cfg),
-      () => updateStates(st, model, cfg),
-      () => updateOutputWeights(st, model, cfg),
-      () => updateOutputs(st, model),
-    ];
-    const check = () => {
-      if (signal?.aborted) throw new Aborted();
-    };
-    if (st.chunked) await chunkedBlocks(st, model, check);
-    else
-      for (const block of blocks) {
-        check();
-        await block();
-      }
-
-    // The true forward pass reads only the inputs and the (now final) weights, so it runs on a
-    // pool thread beside the dual ascent, which keeps the main thread busy in TypeScript.
-    const forwardPass = native.forwardAsync({ shape: st.shape, ...st.inputs, ...model.weights(), O: st.forwardOutputs });
-    const duals = this.ascendDuals(st, model).catch(async (e: unknown) => {
-      await forwardPass.catch(() => undefined);  // never leave the pass writing after a failure
-      throw e;
-    });
-    const [{ rho, lagrangian, auxiliary, relative, dual, multiplierNorm, stepSignal }] = await Promise.all([duals, forwardPass]);
-    const forward = summariseLoss(st.forwardOutputs, st.shape.K, st.targets);
-    st.iteration++;
-    const seconds = (performance.now() - started) / 1000;
-    const classification = st.targets.loss === 'softmax-cross-entropy';
-    return {
-      iteration: st.iteration,
-      loss: forward.sum / forward.count,
-      accuracy: classification ? forward.correct / forward.count : NaN,
-      auxiliaryLoss: auxiliary.sum / auxiliary.count,
-      lagrangian,
-      primalResiduals: { a: relative[0], s: relative[1], o: relative[2] },
-      dualResidual: Math.hypot(...dual) / Math.max(multiplierNorm, 1e-30),
-      rho,
-      stepSignal,
-      ...(cfg.linearized ? { theta: { ...st.theta } } : {}),
-      seconds,
-      elapsed: seconds,
-    };
-  }
-
-  /** Block 6: the dual ascent and the ρ update, with the norms the record reports. */
-  private async ascendDuals(st: AdmmState, model: RNN) {
-    const policy = this.options.rhoPolicy;
-    const rho: Triple = [...st.rho];
-    const scheduled = rhoIsScheduled(policy);
-    let next = scheduled ? nextRho(policy, rho) : rho;
-    const norms = await measureConstraints(st, model, scheduled ? (rho.map((r, i) => r / next[i]) as Triple) : [1, 1, 1], true);
-    const auxiliary = summariseLoss(st.O, st.shape.K, st.targets);
-    const lagrangian = assembleLagrangian(auxiliary.sum, weightDecay(model, st.beta), rho, norms);
-
-    const primal = norms.map((n) => Math.sqrt(n.residualSq)) as Triple;
-    const relative = norms.map((n, i) => primal[i] / Math.max(Math.sqrt(n.leftSq), Math.sqrt(n.rightSq), 1e-30));
-    const dual = st.change.map((c, i) => rho[i] * Math.sqrt(c)) as Triple;
-    const multiplierNorm = Math.sqrt(norms.reduce((s, n, i) => s + rho[i] * rho[i] * n.dualNewSq, 0));
-    if (!scheduled) {
-      next = nextRho(policy, rho, { primal, dual });
-      await rescaleDuals(st, rho.map((r, i) => r / next[i]) as Triple);
-    }
-    st.rho = next;
-    // λ1 = ρ1 μ1 reaching each step (invariant under the rescale, so this iteration's ρ1).
-    const stepSignal = Array.from(norms[0].dualNewSqPerStep ?? [], (sq) => rho[0] * Math.sqrt(sq));
-    return { rho, lagrangian, auxiliary, relative, dual, multiplierNorm, stepSignal };
+    return persistentIteration(this.requireState(), this.model, this.options, signal, () => new Aborted());
   }
 
   /** Mini-batch modes: one epoch of resynchronised mini-batches, then the forward-pass loss. */
@@ -307,26 +195,7 @@ export class AdmmTrainer {
     if (this.options.mode === 'persistent')
       throw new AdmmError("epoch() belongs to the mini-batch modes, not 'persistent'; use step()", 'ERR_WRONG_MODE');
     if (!run) throw new AdmmError('epoch(): call initialise(data) or fit(data) first', 'ERR_NOT_INITIALISED');
-    const started = performance.now();
-    const rho: Triple = [...run.rho];
-    const summary = await run.engine.epoch(rho, run.rng, signal, () => new Aborted());
-    run.rho = nextRho(this.options.rhoPolicy, rho);
-    await native.forwardAsync({ shape: run.shape, ...run.inputs, ...this.model.weights(), O: run.forwardOutputs });
-    const forward = summariseLoss(run.forwardOutputs, run.shape.K, run.targets);
-    const seconds = (performance.now() - started) / 1000;
-    return {
-      iteration: ++run.epoch,
-      loss: forward.sum / forward.count,
-      accuracy: run.targets.loss === 'softmax-cross-entropy' ? forward.correct / forward.count : NaN,
-      auxiliaryLoss: summary.auxiliaryLoss,
-      lagrangian: NaN,
-      primalResiduals: { a: NaN, s: NaN, o: NaN },
-      dualResidual: NaN,
-      rho,
-      stepSignal: summary.stepSignal,
-      seconds,
-      elapsed: seconds,
-    };
+    return miniBatchEpoch(run, this.model, this.options.rhoPolicy, signal, () => new Aborted());
   }
 
   /** The iteration count of the current run (0 before the first). */
@@ -341,71 +210,58 @@ export class AdmmTrainer {
    */
   async *iterate(data: TrainingData, options: FitOptions = {}): AsyncGenerator<AdmmIterationRecord, FitResult, void> {
     const opts = resolveFitOptions(options);
-    if (this.running) throw new AdmmError('AdmmTrainer: a fit is already running on this trainer', 'ERR_BUSY');
-    this.model.lock('AdmmTrainer.fit');
-    this.running = true;
-    const started = performance.now();
-    const history: AdmmIterationRecord[] = [];
-    const finish = (status: FitStatus, message: string): FitResult => {
-      const result: FitResult = { status, message, history, seconds: 0 };
-      if (this.options.readoutRefit && status !== 'diverged' && status !== 'singular' && status !== 'aborted') {
-        this.model.unlock();  // the run is over: the weights are consistent
-        // A resumed fit goes on from the readout before the refit, as the uninterrupted run would.
-        this.runReadout = { V: this.model.V.slice(), c: this.model.c.slice() };
-        refitReadout(this.model, data, { lossSteps: this.options.lossSteps });
-        const e = this.model.evaluate(data, { lossSteps: this.options.lossSteps, loss: this.options.loss });
-        result.refit = { loss: e.loss, accuracy: e.accuracy };
-      }
-      result.seconds = (performance.now() - started) / 1000;
-      return result;
-    };
-    try {
-      if (!opts.resume || !(this.st || this.batches)) await this.initialise(data);
-      else {
-        this.checkResumable(data);
-        if (this.runReadout) {
-          this.model.V.set(this.runReadout.V);
-          this.model.c.set(this.runReadout.c);
-          this.runReadout = undefined;
-        }
-      }
-      const plateau = new PlateauDetector(opts.plateau);
-      for (let i = 0; i < opts.maxIterations; i++) {
-        if (opts.signal?.aborted) return finish('aborted', `aborted before iteration ${this.completed + 1}`);
-        const saved = snapshot(this.model), restoreSchedule = this.markSchedule();
-        const poisoned = firstNonFinite(saved);
-        if (poisoned) return finish('diverged', `model weights are not finite before iteration ${this.completed + 1}: ${poisoned}`);
-        let record: AdmmIterationRecord;
-        try {
-          record = this.options.mode === 'persistent' ? await this.step(opts.signal) : await this.epoch(opts.signal);
-        } catch (e) {
-          this.model.setWeightsUnchecked(saved);
-          restoreSchedule();
-          return this.failure(e, finish);
-        }
-        const persistent = this.options.mode === 'persistent';
-        const bad = firstNonFinite({ loss: record.loss, ...(persistent ? { lagrangian: record.lagrangian } : {}), ...this.model.weights() });
-        if (bad) {
-          this.model.setWeightsUnchecked(saved);
-          restoreSchedule();
-          return finish('diverged', `non-finite value at iteration ${record.iteration}: ${bad}; weights of the previous iteration kept`);
-        }
-        record.elapsed = (performance.now() - started) / 1000;
-        history.push(record);
+    const start = () => (!opts.resume || !(this.st || this.batches) ? this.initialise(data) : this.resume(data));
+    return yield* this.guard.run(this.model, opts, start, {
+      next: (signal) => this.nextIteration(signal),
+      converged: (record) => this.convergence(record, opts),
+      conclude: (status) => this.concludeFit(data, status),
+    });
+  }
 
-        const declined = yield* handOver(record, this.model, 'AdmmTrainer.fit', opts.onIteration);
-        if (declined) return finish('stopped', declined);
-
-        const stop = this.convergence(record, opts);
-        if (stop) return finish('converged', stop);
-        const stalled = plateau.update(record.loss);
-        if (stalled) return finish('plateau', stalled);
-      }
-      return finish('max-iterations', `reached maxIterations = ${opts.maxIterations}`);
-    } finally {
-      this.running = false;
-      this.model.unlock();
+  private resume(data: TrainingData): void {
+    this.checkResumable(data);
+    if (this.runReadout) {
+      this.model.V.set(this.runReadout.V);
+      this.model.c.set(this.runReadout.c);
+      this.runReadout = undefined;
     }
+  }
+
+  /** One iteration of the fit; on a failure or non-finite result the weights before it are restored. */
+  private async nextIteration(signal: AbortSignal | undefined): Promise<AdmmIterationRecord | Stop> {
+    if (signal?.aborted) return new Stop('aborted', `aborted before iteration ${this.completed + 1}`);
+    const saved = copyWeights(this.model), restoreSchedule = markSchedule(this.batches);
+    const poisoned = firstNonFinite(saved);
+    if (poisoned)
+      return new Stop('diverged', `model weights are not finite before iteration ${this.completed + 1}: ${poisoned}`);
+    const persistent = this.options.mode === 'persistent';
+    let record: AdmmIterationRecord;
+    try {
+      record = persistent ? await this.step(signal) : await this.epoch(signal);
+    } catch (e) {
+      this.model.setWeightsUnchecked(saved);
+      restoreSchedule();
+      return this.failure(e);
+    }
+    const lagrangian: Record<string, number> = persistent ? { lagrangian: record.lagrangian } : {};
+    const bad = firstNonFinite({ loss: record.loss, ...lagrangian, ...this.model.weights() });
+    if (!bad) return record;
+    this.model.setWeightsUnchecked(saved);
+    restoreSchedule();
+    const message = `non-finite value at iteration ${record.iteration}: ${bad}; weights of the previous iteration kept`;
+    return new Stop('diverged', message);
+  }
+
+  /** With readoutRefit, after a fit that kept finite weights: refits (V, c) without blocking the event loop. */
+  private async concludeFit(data: TrainingData, status: FitStatus): Promise<Pick<FitResult, 'refit'> | undefined> {
+    const finite = status !== 'diverged' && status !== 'singular' && status !== 'aborted';
+    if (!this.options.readoutRefit || !finite) return undefined;
+    // A resumed fit goes on from the readout before the refit, as the uninterrupted run would.
+    this.runReadout = { V: this.model.V.slice(), c: this.model.c.slice() };
+    await refitReadoutAsync(this.model, data, { lossSteps: this.options.lossSteps });
+    this.model.unlock();  // the run is over: the weights are consistent
+    const e = await this.model.evaluateAsync(data, { lossSteps: this.options.lossSteps, loss: this.options.loss });
+    return { refit: { loss: e.loss, accuracy: e.accuracy } };
   }
 
   /** Runs iterate() to the end and returns its FitResult. */
@@ -422,13 +278,14 @@ export class AdmmTrainer {
     return undefined;
   }
 
-  private failure(e: unknown, finish: (s: FitStatus, m: string) => FitResult): FitResult {
+  private failure(e: unknown): Stop {
     const iteration = this.completed + 1;
-    if (e instanceof Aborted) return finish('aborted', `aborted during iteration ${iteration}; weights of the previous iteration kept`);
+    if (e instanceof Aborted)
+      return new Stop('aborted', `aborted during iteration ${iteration}; weights of the previous iteration kept`);
     const code = (e as { code?: string }).code;
     const message = (e as Error).message;
-    if (code === 'ERR_NOT_POSITIVE_DEFINITE') return finish('singular', `iteration ${iteration}: ${message}`);
-    if (code === 'ERR_NON_FINITE') return finish('diverged', `iteration ${iteration}: ${message}`);
+    if (code === 'ERR_NOT_POSITIVE_DEFINITE') return new Stop('singular', `iteration ${iteration}: ${message}`);
+    if (code === 'ERR_NON_FINITE') return new Stop('diverged', `iteration ${iteration}: ${message}`);
     throw e;
   }
 

@@ -3,7 +3,7 @@ import { type LossName, type LossSteps, LOSS_NAMES, LOSS_STEPS } from '../data';
 import { checkBoolean, checkChoice, checkInteger, checkNumber, checkOptionalObject } from '../validate';
 import { type OptimizerOptions, type ResolvedOptimizerOptions, resolveOptimizerOptions } from './optimizer-options';
 import type { BpttEpochRecord } from './record';
-import { type CommonFitOptions, resolveCommonFitOptions } from '../fit';
+import { type CommonFitOptions, resolveCommonFitOptions } from '../training/fit-options';
 
 export interface BpttTrainerOptions {
   /** Default: inferred from the targets (Int32Array → cross-entropy, Float32Array → squared error). */

@@ -1,5 +1,5 @@
-/** What the BPTT trainer reports per epoch and at the end of a fit (FitStatus shared with ADMM). */
-import type { FitStatus } from '../admm/record';
+/** What the BPTT trainer reports per epoch and at the end of a fit (FitStatus shared with ADMM, lib/training). */
+import type { FitStatus } from '../training/fit-loop';
 
 export interface BpttEpochRecord {
   /** 1-based epoch number within the trainer's run (continues across resumed fits). */

@@ -9,14 +9,13 @@
  * batch (torch's reduction = 'mean'); the reported `loss` is the same mean over the training set.
  * fit() never blocks the event loop: every mini-batch runs in the native async twin.
  */
-import { PlateauDetector, drain, handOver } from '../fit';
+import { FitGuard, Stop, drain } from '../training/fit-loop';
 import { type TrainingData, inputLayout, lossForTargets, nativeShape, targetLayout, type TargetLayout } from '../data';
-import { AdmmError, invalidType } from '../errors';
+import { invalidType } from '../errors';
 import type { NativeInputs, NativeShape } from '../native';
 import { Random, type RandomState } from '../random';
 import { RNN, type WeightName } from '../rnn';
-import type { FitStatus } from '../admm/record';
-import { epochBatches } from './batches';
+import { epochBatches } from '../training/batches';
 import { clipGradNorm, globalNorm } from './clipping';
 import { bpttNative } from './native';
 import { type BpttFitOptions, type BpttTrainerOptions, type ResolvedBpttOptions, resolveBpttFitOptions, resolveBpttOptions } from './options';
@@ -52,14 +51,6 @@ export interface BpttStateSnapshot {
 /** Samples per native call when measuring the training-set loss. */
 const EVALUATION_CHUNK = 512;
 
-/** Why an epoch ended early. */
-class Stop {
-  constructor(
-    readonly status: FitStatus,
-    readonly message: string
-  ) {}
-}
-
 function allFinite(arrays: readonly Float32Array[]): boolean {
   for (const a of arrays) for (let i = 0; i < a.length; i++) if (a[i] - a[i] !== 0) return false;
   return true;
@@ -71,7 +62,7 @@ export class BpttTrainer {
   private optimizer: Optimizer;
   private rng: Random;
   private epoch = 0;
-  private running = false;
+  private readonly guard = new FitGuard('BpttTrainer');
   /** Gradient buffers, one per weight, and a copy of the weights before each update. */
   private readonly grads: Record<WeightName, Float32Array>;
   private readonly saved: Record<WeightName, Float32Array>;
@@ -104,7 +95,7 @@ export class BpttTrainer {
    * then reproduces the uninterrupted run. Checks everything first; a bad snapshot changes nothing.
    */
   restoreState(snapshot: BpttStateSnapshot): void {
-    if (this.running) throw new AdmmError('BpttTrainer: a fit is running on this trainer', 'ERR_BUSY');
+    this.guard.assertIdle();
     checkObject('snapshot', snapshot);
     const iteration = checkInteger('snapshot.iteration', snapshot.iteration, 0);
     const rng = Random.fromState(snapshot.rng, 'snapshot.rng');
@@ -125,35 +116,13 @@ export class BpttTrainer {
   async *iterate(data: TrainingData, options: BpttFitOptions = {}): AsyncGenerator<BpttEpochRecord, BpttFitResult, void> {
     const opts = resolveBpttFitOptions(options);
     const job = this.prepare(data);
-    if (this.running) throw new AdmmError('BpttTrainer: a fit is already running on this trainer', 'ERR_BUSY');
-    this.model.lock('BpttTrainer.fit');
-    this.running = true;
-    if (!opts.resume) {
+    const start = () => {
+      if (opts.resume) return;
       this.optimizer = createOptimizer(this.options.optimizer, 'options.optimizer');
       this.rng = new Random(this.options.seed);
       this.epoch = 0;
-    }
-    const started = performance.now();
-    const history: BpttEpochRecord[] = [];
-    const finish = (status: FitStatus, message: string): BpttFitResult => ({ status, message, history, seconds: (performance.now() - started) / 1000 });
-    try {
-      const plateau = new PlateauDetector(opts.plateau);
-      for (let i = 0; i < opts.maxIterations; i++) {
-        const outcome = await this.runEpoch(job, opts.signal);
-        if (outcome instanceof Stop) return finish(outcome.status, outcome.message);
-        outcome.elapsed = (performance.now() - started) / 1000;
-        history.push(outcome);
-
-        const declined = yield* handOver(outcome, this.model, 'BpttTrainer.fit', opts.onIteration);
-        if (declined) return finish('stopped', declined);
-        const stalled = plateau.update(outcome.loss);
-        if (stalled) return finish('plateau', stalled);
-      }
-      return finish('max-iterations', `reached maxIterations = ${opts.maxIterations}`);
-    } finally {
-      this.running = false;
-      this.model.unlock();
-    }
+    };
+    return yield* this.guard.run(this.model, opts, start, { next: (signal) => this.runEpoch(job, signal) });
   }
 
   /** Runs iterate() to the end and returns its FitResult. */

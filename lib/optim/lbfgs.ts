@@ -10,8 +10,18 @@ export interface LbfgsOptions {
   gradientTolerance?: number;
 }
 
-/** evaluate(x, g) returns f(x) and writes ∇f(x) into g. Minimises in place; returns the final f. */
-export function lbfgs(x: Float64Array, evaluate: (x: Float64Array, g: Float64Array) => number, options: LbfgsOptions): number {
+type Objective = (x: Float64Array, g: Float64Array) => number;
+
+/**
+ * evaluate(x, g) returns f(x) and writes ∇f(x) into g. Minimises in place; the generator's return
+ * value is the final f. It pauses (yields) after every iteration, so a caller on the event loop
+ * can yield to it there (readout.ts); driven straight through, it is plain L-BFGS.
+ */
+export function* lbfgsIterations(
+  x: Float64Array,
+  evaluate: Objective,
+  options: LbfgsOptions
+): Generator<undefined, number, void> {
   const n = x.length, m = options.memory ?? 10, tol = options.gradientTolerance ?? 1e-6;
   const s: Float64Array[] = [], y: Float64Array[] = [], rhoHist: number[] = [];
   const g = new Float64Array(n), gNew = new Float64Array(n), dir = new Float64Array(n), xNew = new Float64Array(n);
@@ -64,6 +74,7 @@ export function lbfgs(x: Float64Array, evaluate: (x: Float64Array, g: Float64Arr
     x.set(xNew);
     g.set(gNew);
     f = fNew;
+    yield undefined;
   }
   return f;
 }
