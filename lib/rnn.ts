@@ -8,7 +8,7 @@ import { type InitScheme, INIT_SCHEMES, type WeightBuffers, defaultScale, initia
 import { summariseLoss } from './loss';
 import { checkMemory } from './memory-limit';
 import { native } from './native';
-import { onSharedMemory } from './shared-memory';
+import { onSharedMemory } from './in-shared-memory';
 import { checkChoice, checkFinite, checkFloat32Array, checkInteger, checkNumber, checkObject, checkOptionalObject } from './validate';
 
 export interface InitOptions {
@@ -287,7 +287,7 @@ export class RNN implements WeightBuffers {
       throw new AdmmError(`${operation}: the model is in use by ${this.owner}; wait for it to finish`, 'ERR_BUSY');
   }
 
-  /** `async`: the binding copies the inputs and outputs on plain ArrayBuffers (shared-memory.ts). */
+  /** `async`: the binding copies the inputs and outputs on plain ArrayBuffers (in-shared-memory.ts). */
   private predictJob(data: SequenceInputs, options: PredictOptions, async: boolean) {
     this.assertIdle('predict');
     checkObject('options', options);

@@ -1,7 +1,7 @@
 /** Copies the samples of a mini-batch (inputs and targets) into reusable contiguous buffers. */
 import type { TargetLayout } from '../data';
 import type { NativeInputs } from '../native';
-import { sharedFloats } from '../shared-memory';
+import { sharedFloats } from '../in-shared-memory';
 
 export class BatchGatherer {
   private readonly x?: Float32Array;
@@ -17,7 +17,7 @@ export class BatchGatherer {
     private readonly targetStride: number,
     capacity: number
   ) {
-    // Float buffers on shared memory: the async kernels read them in place (shared-memory.ts).
+    // Float buffers on shared memory: the async kernels read them in place (in-shared-memory.ts).
     if (inputs.x) this.x = sharedFloats(capacity * inputStride);
     else this.ids = new Int32Array(capacity * inputStride);
     if (targets.loss === 'squared-error') this.values = sharedFloats(capacity * targetStride);

@@ -6,7 +6,7 @@
 import type { TargetLayout } from '../data';
 import { summariseLoss } from '../loss';
 import { native, type NativeInputs, type NativeShape } from '../native';
-import { sharedFloats } from '../shared-memory';
+import { sharedFloats } from '../in-shared-memory';
 import { Random } from '../random';
 import type { RNN } from '../rnn';
 import type { ResolvedTrainerOptions } from './options';

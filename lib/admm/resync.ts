@@ -23,7 +23,7 @@ import { BatchGatherer } from './gather';
 import type { Triple } from './rho';
 import { AdmmState } from './state';
 import { yieldToEventLoop } from '../chunked';
-import { sharedFloats } from '../shared-memory';
+import { sharedFloats } from '../in-shared-memory';
 
 export type ResyncMode = 'adjoint' | 'local-duals' | 'sweeps';
 
@@ -91,7 +91,7 @@ export class ResyncEngine {
     const targetStride = targets.loss === 'squared-error' ? this.L * K : this.L;
     this.gatherer = new BatchGatherer(inputs, targets, inputs.x ? T * d : T, targetStride, B);
     const n = B * T * h;
-    // On shared memory, so that the async kernels work on them in place (shared-memory.ts).
+    // On shared memory, so that the async kernels work on them in place (in-shared-memory.ts).
     this.hidden = {
       A: sharedFloats(n), S: sharedFloats(n), Saux: sharedFloats(n), M1: sharedFloats(n), scratch: sharedFloats(n),
     };

@@ -5,11 +5,11 @@
  */
 import type { LossSteps, TargetLayout } from '../data';
 import type { NativeInputs, NativeShape } from '../native';
-import { sharedFloats } from '../shared-memory';
+import { sharedFloats } from '../in-shared-memory';
 import type { Triple } from './rho';
 
 // The state's arrays live on SharedArrayBuffers so that the dual ascent's worker threads
-// (ascend-pool.ts) and the native async kernels (shared-memory.ts) work on them in place.
+// (ascend-pool.ts) and the native async kernels (in-shared-memory.ts) work on them in place.
 
 export class AdmmState {
   readonly shape: NativeShape;

@@ -15,7 +15,7 @@ import { AdmmError, invalidType } from '../errors';
 import { checkMemory } from '../memory-limit';
 import { refitReadoutAsync } from '../readout';
 import { RNN } from '../rnn';
-import { sharedCopyBytes, sharedInputs, sharedTargets } from '../shared-memory';
+import { sharedCopyBytes, sharedInputs, sharedTargets } from '../in-shared-memory';
 import { FitGuard, type FitStatus, Stop, drain } from '../training/fit-loop';
 import { copyWeights, firstNonFinite } from '../training/rollback';
 import { checkObject } from '../validate';
@@ -103,7 +103,7 @@ export class AdmmTrainer {
     );
     this.st = this.batches = this.runReadout = undefined;
     this.source = layout.native.x ?? layout.native.ids;
-    // The async kernels would copy data on plain ArrayBuffers at every call (shared-memory.ts).
+    // The async kernels would copy data on plain ArrayBuffers at every call (in-shared-memory.ts).
     const inputs = sharedInputs(layout.native), targets = sharedTargets(plainTargets);
     if (o.mode !== 'persistent')
       this.batches = startMiniBatchRun(model, shape, inputs, targets, { ...o, mode: o.mode });

@@ -22,7 +22,7 @@ import { type BpttFitOptions, type BpttTrainerOptions, type ResolvedBpttOptions,
 import { type Optimizer, type OptimizerState, createOptimizer } from './optimizers';
 import { checkInteger, checkObject } from '../validate';
 import { checkMemory } from '../memory-limit';
-import { sharedCopyBytes, sharedFloats, sharedInputs, sharedTargets } from '../shared-memory';
+import { sharedCopyBytes, sharedFloats, sharedInputs, sharedTargets } from '../in-shared-memory';
 import type { BpttEpochRecord, BpttFitResult } from './record';
 
 const WEIGHTS: readonly WeightName[] = ['U', 'W', 'b', 'V', 'c'];
@@ -74,7 +74,7 @@ export class BpttTrainer {
     this.optimizer = createOptimizer(this.options.optimizer, 'options.optimizer');
     this.rng = new Random(this.options.seed);
     const w = model.weights();
-    // Written by every async gradient call: on shared memory, used in place (shared-memory.ts).
+    // Written by every async gradient call: on shared memory, used in place (in-shared-memory.ts).
     const grads = WEIGHTS.map((k) => [k, sharedFloats(w[k].length)]);
     this.grads = Object.fromEntries(grads) as Record<WeightName, Float32Array>;
     this.saved = Object.fromEntries(WEIGHTS.map((k) => [k, new Float32Array(w[k].length)])) as Record<WeightName, Float32Array>;
