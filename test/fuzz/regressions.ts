@@ -3,9 +3,9 @@
  * (`node regressions.js <case>`), since a regression may take the process down; prints
  * {"outcome": "ok" | "error", "name", "message", "code", "same"} on stdout.
  */
-import { Worker } from 'node:worker_threads';
 import { AdmmTrainer, RNN, Random, clipGradNorm, createOptimizer, globalNorm, setMemoryLimit } from '../../lib';
 import { bpttNative, native } from '../../lib/native-entry';
+import { busyKernel, writingWorker } from './disturb';
 
 const N = 2, T = 3, d = 2, h = 3, K = 2;
 const shape = { N, T, d, h, K, everyStep: false };
@@ -20,29 +20,6 @@ const aStepArgs = (bad: number) => ({ n: 4, P: fill(4, 11), M1: fill(4, 12), S: 
 /** Sequences for a model with d = 8 (1 MB: freed with munmap, so a later read faults). */
 const predictData = () => ({ inputs: fill(4096 * 8 * 8, 15), sequenceLength: 8 });
 const predictModel = () => new RNN({ inputSize: 8, hiddenSize: 8, outputSize: 3 });
-
-/** A kernel of some tens of milliseconds, which the next async call waits for (one at a time). */
-function busyKernel(): Promise<void> {
-  const n = 1024, shared = () => new Float32Array(new SharedArrayBuffer(4 * n * n)).fill(0.5);
-  return native.sgemmAsync({ m: n, n, k: n, A: shared(), B: shared(), C: shared() });
-}
-
-/** A started worker that takes a buffer, fills it with ones and ends (its memory is freed then). */
-async function writingWorker(): Promise<(buffer: ArrayBufferLike) => Promise<void>> {
-  const w = new Worker(
-    'const { parentPort } = require("node:worker_threads"); parentPort.postMessage("ready");' +
-      'parentPort.once("message", (b) => { new Float32Array(b).fill(1); parentPort.postMessage("written"); });',
-    { eval: true }
-  );
-  const next = () => new Promise((resolve) => w.once('message', resolve));
-  await next();
-  return async (buffer) => {
-    const written = next();
-    w.postMessage(buffer, [buffer as ArrayBuffer]);
-    await written;
-    await w.terminate();
-  };
-}
 
 /** An options object whose getter for `trigger` first runs `sabotage`. */
 function withGetter<T extends object>(args: T, trigger: string, sabotage: () => void): T {
@@ -80,9 +57,9 @@ export const CASES: Record<string, { run: () => unknown; same?: keyof typeof cle
   // Issue 15, D1: the kernel read the transferred memory after the worker that owned it ended.
   'inputs transferred to a writing worker while predictAsync waits to run': {
     run: async () => {
-      const data = predictData(), handOver = await writingWorker(), busy = busyKernel();
+      const data = predictData(), handOver = await writingWorker(1), busy = busyKernel(1024);
       const p = predictModel().predictAsync(data);
-      await handOver(data.inputs.buffer);
+      await handOver(data.inputs);
       await busy;
       return Array.from(await p);
     },

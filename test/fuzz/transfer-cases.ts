@@ -10,9 +10,8 @@
  * buffer is gone, collected and freed, by the time the call's kernel starts: without the
  * copies of binding_args.h that is a use-after-free every time, not by chance.
  */
-import { Worker } from 'node:worker_threads';
 import { AdmmTrainer, BpttTrainer, RNN, Random } from '../../lib';
-import { native } from '../../lib/native-entry';
+import { busyKernel, transferAway, writingWorker } from './disturb';
 import { nativeTargets } from './native-targets';
 import { type Params, getPath, sameSnapshot, snapshotValue } from './target';
 
@@ -25,39 +24,6 @@ async function release(): Promise<void> {
   collect();
   await sleep(15);
   collect();
-}
-
-/** A kernel of some tens of milliseconds on shared memory, which later calls queue behind. */
-function busyKernel(): Promise<void> {
-  const n = 640, shared = (k: number) => new Float32Array(new SharedArrayBuffer(4 * k)).fill(0.5);
-  return native.sgemmAsync({ m: n, n, k: n, A: shared(n * n), B: shared(n * n), C: shared(n * n) });
-}
-
-/** Moves the buffer's memory to a clone nobody keeps: the array is detached, the memory garbage. */
-function transferAway(a: ArrayBufferView): void {
-  structuredClone(a.buffer, { transfer: [a.buffer as ArrayBuffer] });
-}
-
-/**
- * A started worker (starting one takes longer than a busy kernel) to which the returned function
- * hands a buffer: it fills it with `value` and ends, which frees the memory.
- */
-async function writingWorker(value: number): Promise<(a: Float32Array) => Promise<void>> {
-  const worker = new Worker(
-    'const { parentPort } = require("node:worker_threads"); parentPort.postMessage("ready");' +
-      'parentPort.once("message", (b) => {' +
-      `  new Float32Array(b).fill(${value}); parentPort.postMessage("written");` +
-      '});',
-    { eval: true }
-  );
-  const next = () => new Promise((resolve) => worker.once('message', resolve));
-  await next();
-  return async (a) => {
-    const written = next();
-    worker.postMessage(a.buffer, [a.buffer as ArrayBuffer]);
-    await written;
-    await worker.terminate();
-  };
 }
 
 const typedArrayFields = (p: Params) => Object.keys(p).filter((k) => ArrayBuffer.isView(p[k]));
