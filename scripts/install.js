@@ -10,7 +10,7 @@ const { spawnSync } = require('child_process');
 const root = path.join(__dirname, '..');
 const dryRun = Boolean(process.env.ADMMIRNN_INSTALL_DRY_RUN);
 
-const { nativeSourcesHash, recordedSourcesHash } = require('./native-sources');
+const { isCurrentPrebuild } = require('./native-sources');
 
 /** The prebuild that node-gyp-build picks for this platform, if it loads and is current; else undefined. */
 function loadablePrebuild() {
@@ -21,7 +21,7 @@ function loadablePrebuild() {
     const gypBuild = require('node-gyp-build');
     const file = gypBuild.resolve(root);
     // Current when built from these very sources (file times do not survive npm pack and unpack).
-    if (recordedSourcesHash(path.dirname(file)) !== nativeSourcesHash(root)) return undefined;
+    if (!isCurrentPrebuild(root, path.dirname(file))) return undefined;
     require(file);
     return file;
   } catch {

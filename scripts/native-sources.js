@@ -31,9 +31,14 @@ function recordedSourcesHash(dir) {
   }
 }
 
+/** True when `dir` holds admmirnn.node built from the native sources of the package at `root`. */
+function isCurrentPrebuild(root, dir) {
+  return fs.existsSync(path.join(dir, 'admmirnn.node')) && recordedSourcesHash(dir) === nativeSourcesHash(root);
+}
+
 function recordSourcesHash(root, dir) {
   fs.mkdirSync(dir, { recursive: true });
   fs.writeFileSync(path.join(dir, HASH_FILE), `${nativeSourcesHash(root)}\n`);
 }
 
-module.exports = { HASH_FILE, nativeSourcesHash, recordedSourcesHash, recordSourcesHash };
+module.exports = { HASH_FILE, nativeSourcesHash, recordedSourcesHash, isCurrentPrebuild, recordSourcesHash };

@@ -23,8 +23,7 @@ const MARGIN = 10;
 const ELF_MACHINE: Record<string, RegExp> = { x64: /X86-64/, arm64: /AArch64/ };
 
 const sources = require(path.join(root, 'scripts', 'native-sources.js')) as {
-  nativeSourcesHash(root: string): string;
-  recordedSourcesHash(dir: string): string | undefined;
+  isCurrentPrebuild(root: string, dir: string): boolean;
 };
 
 interface RunSummary {
@@ -54,11 +53,7 @@ function prebuildDir(arch: string): string {
 
 /** Builds the prebuilds that are missing or were made from other native sources. */
 function ensurePrebuilds(): void {
-  const hash = sources.nativeSourcesHash(root);
-  const current = (arch: string) =>
-    fs.existsSync(path.join(prebuildDir(arch), 'admmirnn.node')) &&
-    sources.recordedSourcesHash(prebuildDir(arch)) === hash;
-  const stale = ['x64', 'arm64'].filter((arch) => !current(arch));
+  const stale = ['x64', 'arm64'].filter((arch) => !sources.isCurrentPrebuild(root, prebuildDir(arch)));
   if (!stale.length) return;
   const started = Date.now();
   console.log(`test:arm64: building the ${stale.join(', ')} prebuild(s)`);
@@ -79,7 +74,7 @@ function checkBinary(arch: string): void {
   const dynamic = execFileSync('readelf', ['-d', file], { encoding: 'utf8' });
   const needed = [...dynamic.matchAll(/\(NEEDED\)\s+Shared library: \[([^\]]+)\]/g)].map((m) => m[1]);
   check(!needed.some((lib) => /openblas|gfortran/.test(lib)), `${file} needs ${needed.join(', ')}`);
-  check(sources.recordedSourcesHash(prebuildDir(arch)) === sources.nativeSourcesHash(root), `${file}: sources hash`);
+  check(sources.isCurrentPrebuild(root, prebuildDir(arch)), `${file}: sources hash`);
   console.log(`test:arm64: linux-${arch} prebuild ${fs.statSync(file).size} bytes, NEEDED ${needed.join(' ')}`);
 }
 

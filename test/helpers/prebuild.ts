@@ -17,12 +17,10 @@ export const prebuild = path.join(prebuildDir, 'admmirnn.node');
 export const hasPrebuilds = process.platform === 'linux' && process.arch === 'x64';
 
 const sources = require(path.join(root, 'scripts', 'native-sources.js')) as {
-  nativeSourcesHash(root: string): string;
-  recordedSourcesHash(dir: string): string | undefined;
+  isCurrentPrebuild(root: string, dir: string): boolean;
 };
 
-const current = (): boolean =>
-  fs.existsSync(prebuild) && sources.recordedSourcesHash(prebuildDir) === sources.nativeSourcesHash(root);
+const current = (): boolean => sources.isCurrentPrebuild(root, prebuildDir);
 
 /** Makes sure a current prebuild exists (a no-op off linux-x64). */
 export function ensurePrebuild(): void {
