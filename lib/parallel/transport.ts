@@ -1,0 +1,64 @@
+/**
+ * What moves between a coordinator and its shards, independent of what carries it (worker
+ * threads, Redis). The coordinator publishes versions (weights, ρ, what to do next); each shard
+ * answers a version with contributions (its Grams and right-hand sides, its norms). The core
+ * (coordinator.ts, shard.ts) speaks only this interface, so every transport runs the same iterate.
+ */
+
+/** One shard's answer to one phase of one iteration. */
+export interface Contribution {
+  readonly shard: number;
+  /** The shard's incarnation: a restarted shard gets a new one, and the old one's writes are refused. */
+  readonly token: string;
+  readonly iteration: number;
+  /** Which reduction this answers, e.g. 'uwb', 'vc', 'duals'. */
+  readonly phase: string;
+  /** The published version the shard computed against (bounded staleness compares it). */
+  readonly version: number;
+  /** Small named numbers: counts, norms, losses. */
+  readonly scalars: Readonly<Record<string, number>>;
+  /** The payload summed over shards (float64, so the fixed-order sum loses nothing to float32). */
+  readonly body: Float64Array;
+}
+
+/** One version the coordinator publishes to every shard. */
+export interface Publication {
+  readonly version: number;
+  readonly iteration: number;
+  /** What the shards do with it, e.g. 'start', 'uwb', 'vc', 'stop'. */
+  readonly phase: string;
+  readonly scalars: Readonly<Record<string, number>>;
+  /** Weights (and anything else every shard needs), laid out as the phase says. */
+  readonly body: Float64Array;
+}
+
+/** The coordinator's side of a transport. */
+export interface CoordinatorTransport {
+  /** Makes `publication` visible to every shard; resolves once it is durable for this transport. */
+  publish(publication: Publication): Promise<void>;
+  /**
+   * Resolves with the latest contribution of every shard for (`iteration`, `phase`), in shard
+   * order, once `ready` holds for what has arrived (the synchronous rule: all S shards at this
+   * iteration; the bounded-staleness rule: all shards at version ≥ k − τ).
+   */
+  collect(
+    iteration: number,
+    phase: string,
+    ready: (arrived: ReadonlyMap<number, Contribution>) => boolean,
+    signal?: AbortSignal
+  ): Promise<Contribution[]>;
+  /** Shards whose liveness lapsed since the last call (heartbeat expiry, thread exit). */
+  lostShards(): Promise<number[]>;
+  close(): Promise<void>;
+}
+
+/** A shard's side of a transport. */
+export interface ShardTransport {
+  readonly shard: number;
+  readonly token: string;
+  /** Delivers a contribution; rejects (code ERR_STALE_WRITER) when this shard's token is no longer current. */
+  contribute(contribution: Contribution): Promise<void>;
+  /** Resolves with the first publication whose version is greater than `afterVersion`. */
+  nextPublication(afterVersion: number, signal?: AbortSignal): Promise<Publication>;
+  close(): Promise<void>;
+}
