@@ -357,10 +357,6 @@ double aStep(int64_t n, const float* P, const float* M1, const float* S, const f
   });
 }
 
-double solvePreactivation(double a0, double p, double q, double rho1, double rho2) {
-  return solveElement(a0, p, q, rho1, rho2);
-}
-
 ADMM_TARGET_CLONES
 void tanhArray(const float* in, float* out, int64_t n) {
   for (int64_t k = 0; k < n; ++k) out[k] = fastTanh(in[k]);

@@ -22,7 +22,7 @@ interface Pending {
 /** Why the ascent workers could not start (then the main thread does every chunk). */
 let unavailable: Error | undefined;
 
-/** The script a worker runs (replaceable in tests, to see a worker that cannot start). */
+/** The script a worker runs (a test hook: tests reach it through lib/internal/test-hooks.ts). */
 export const ascentWorkerScript = { path: path.join(__dirname, 'ascend-worker.js') };
 
 /** A worker and the jobs it was sent, answered in order. */
@@ -102,7 +102,7 @@ export async function stopAscentWorkers(): Promise<void> {
   await Promise.all(workers.splice(0).map((w) => w.terminate()));
 }
 
-/** Why the ascent workers could not start, if they could not (the ascent then runs on the main thread alone). */
+/** Why the ascent workers could not start, if they could not (a test hook: lib/internal/test-hooks.ts). */
 export function ascentWorkersUnavailable(): Error | undefined {
   return unavailable;
 }

@@ -1,5 +1,6 @@
 /** Every raw binding of the addon, sync and Async twin, as fuzz targets with small valid arguments. */
 import type { Random } from '../../lib';
+import { nativeHooks } from '../../lib/internal/test-hooks';
 import { bpttNative, native } from '../../lib/native-entry';
 import type { Params, Target } from './target';
 
@@ -181,7 +182,7 @@ export function nativeTargets(): Target[] {
     }
   const saved = native.getThreads();
   targets.push(
-    { name: 'native.convexityThreshold', make: (rng) => ({ q: 10 * rng.normal() }), call: (p) => native.convexityThreshold(argument(p) as never), fields: fieldsOf, errorPrefix: 'convexityThreshold: ' },
+    { name: 'internal.convexityThreshold', make: (rng) => ({ q: 10 * rng.normal() }), call: (p) => nativeHooks.convexityThreshold(argument(p) as never), fields: fieldsOf, errorPrefix: 'convexityThreshold: ' },
     {
       name: 'native.setThreads',
       make: () => ({ blas: saved.blas, elementwise: saved.elementwise }),
