@@ -2,8 +2,7 @@
  * The dual ascent on worker threads, still in TypeScript: `elementwise` workers
  * (native.setThreads) take chunks of one constraint in turn, on the state's
  * SharedArrayBuffer-backed arrays, while the main thread only waits, so the event loop stays
- * free (a main thread that took chunks too stalled it ~50 ms longer on a process's first
- * ascent, while V8 had not optimised the loop yet and the cores were shared). Each chunk's norms
+ * free (a main thread that took chunks too stalled it longer: BENCHMARKS.md). Each chunk's norms
  * land in their own slot and are added in chunk order, so the result does not depend on the
  * thread count or timing. Arrays on plain ArrayBuffers (a caller's own), or workers that cannot
  * start, leave the chunks to the main thread, which yields to the event loop between them.
@@ -108,9 +107,8 @@ export function ascentWorkersUnavailable(): Error | undefined {
 }
 
 /**
- * Elements per chunk: under 1 ms once V8 has optimised the loop, ~20 ms before it has (the first
- * chunks of a process) and with the cores shared by the native kernels and the workers, so the
- * main thread yields to the event loop often enough either way.
+ * Elements per chunk: short enough that the main thread yields to the event loop often enough
+ * both before V8 has optimised the loop (a process's first chunks) and after (BENCHMARKS.md).
  */
 export const ASCENT_CHUNK = 1 << 17;
 
