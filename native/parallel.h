@@ -12,22 +12,24 @@
 #include <thread>
 #include <vector>
 
+#include "row_parallel.h"  // insideParallelBlocks
+
 namespace admm {
 
 int elementwiseThreads();
 void setElementwiseThreads(int n);
 
-// Calls body(begin, end, chunk) over [0, n) in contiguous chunks.
-// Returns the number of chunks used (at most elementwiseThreads()).
-// Inside a parallelBlocks body (row_parallel.h) it stays on its thread: the blocks already
-// use the cores.
-bool insideParallelBlocks();
 // The tests' fault switch (row_parallel.cpp; set only through the addon's `internal.injectFault`).
 enum class FaultSite { kNone = 0, kBlocks = 1, kChunks = 2 };
 enum class FaultKind { kOutOfMemory, kInternal };  // std::bad_alloc, std::runtime_error
 bool injectedFault(FaultSite where);
 void setInjectedFault(FaultSite where, FaultKind kind);
 [[noreturn]] void throwInjectedFault();
+
+// Calls body(begin, end, chunk) over [0, n) in contiguous chunks.
+// Returns the number of chunks used (at most elementwiseThreads()).
+// Inside a parallelBlocks body (row_parallel.h) it stays on its thread: the blocks already
+// use the cores.
 inline int parallelChunks(int64_t n, int64_t minPerChunk,
                           const std::function<void(int64_t, int64_t, int)>& body) {
   int chunks = insideParallelBlocks() ? 1 : elementwiseThreads();
