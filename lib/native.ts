@@ -266,18 +266,18 @@ function load(): Addon {
   );
 }
 
-/**
- * An async twin rejects from a libuv callback, with no JavaScript frame on the stack, so the
- * error's stack would be its message alone. As sharp does, every call records its caller's stack
- * and a rejection carries it: `err.stack` shows the user's frame. The handler is attached before
- * the promise is returned, so it runs before any of the caller's; the promise is the op's own.
- */
 /** The frame lines of a captured stack (after its first line, the header). */
 function frames(stack = ''): string {
   const header = stack.indexOf('\n');
   return header < 0 ? '' : stack.slice(header);
 }
 
+/**
+ * An async twin rejects from a libuv callback, with no JavaScript frame on the stack, so the
+ * error's stack would be its message alone. As sharp does, every call records its caller's stack
+ * and a rejection carries it: `err.stack` shows the user's frame. The promise returned is derived
+ * from the op's (a rejection nobody handles is still reported as unhandled).
+ */
 function withCallerStacks<B extends object>(binding: B): B {
   const wrapped: Record<string, unknown> = { ...(binding as Record<string, unknown>) };
   for (const [name, op] of Object.entries(binding)) {
@@ -285,11 +285,10 @@ function withCallerStacks<B extends object>(binding: B): B {
     const call = (args: unknown): Promise<unknown> => {
       const caller: { stack?: string } = {};
       Error.captureStackTrace(caller, call);
-      const promise = (op as (args: unknown) => Promise<unknown>)(args);
-      promise.catch((e: unknown) => {
+      return (op as (args: unknown) => Promise<unknown>)(args).then(undefined, (e: unknown) => {
         if (e instanceof Error) e.stack = `${e.name}: ${e.message}${frames(caller.stack)}`;
+        throw e;
       });
-      return promise;
     };
     Object.defineProperty(call, 'name', { value: name });
     wrapped[name] = call;

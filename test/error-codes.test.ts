@@ -214,3 +214,13 @@ test('an async native op rejected by a bad input carries the calling function in
   const bad = await t.throwsAsync(callerWithBadArguments(), { instanceOf: RangeError });
   t.regex(String(bad?.stack), /\n\s+at callerWithBadArguments \(/);
 });
+
+test('a rejected async op nobody handles is still reported as an unhandled rejection', (t) => {
+  const native = JSON.stringify(path.join(__dirname, '..', 'lib', 'native'));
+  const script = `const { native } = require(${native});
+const one = (v) => Float32Array.of(v);
+native.aStepAsync({ n: 1, P: one(0), M1: one(0), S: one(NaN), M2: one(0), A: one(0), TA: one(0), rho1: 1, rho2: 1 });`;
+  const r = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8', timeout: 60_000 });
+  t.is(r.status, 1, r.stderr);
+  t.regex(r.stderr, /aStep: S \+ M2 is not finite/);
+});
