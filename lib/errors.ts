@@ -37,7 +37,7 @@ export function invalidRange(name: string, expected: string, actual?: unknown): 
  * the fit statuses 'diverged' and 'singular'):
  * - ERR_NON_FINITE: a kernel met NaN or ±Infinity in its inputs or its result;
  * - ERR_NOT_POSITIVE_DEFINITE: a system a kernel factors is not positive definite;
- * - ERR_INTERNAL: a failure inside the native layer that is not the caller's (e.g. no thread).
+ * - ERR_INTERNAL: a failure inside the native layer that is not the caller's (an unexpected exception).
  */
 export type TrainerErrorCode =
   | 'ERR_BUSY'
