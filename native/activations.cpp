@@ -25,7 +25,8 @@
 namespace admm {
 namespace {
 
-// tanh in double for the scalar solver, branch-free (absolute error ~2e-16). With y = −2|a| = n ln2 + r, |r| ≤ ln2/2, Cephes' Padé form
+// tanh in double for the scalar solver, branch-free (absolute error ~2e-16).
+// With y = −2|a| = n ln2 + r, |r| ≤ ln2/2, Cephes' Padé form
 // e^r = (Q + rP)/(Q − rP) gives e^y = 2ⁿ(Q + rP)/(Q − rP), so
 //   tanh|a| = (1 − e^y)/(1 + e^y) = ((Q − rP) − 2ⁿ(Q + rP)) / ((Q − rP) + 2ⁿ(Q + rP))
 // costs one division.

@@ -19,7 +19,8 @@ struct SgemmRowBlocksOp {
   void parse(Args& a) {
     m = static_cast<int>(a.integer("m", 1, 1 << 20)); n = static_cast<int>(a.integer("n", 1, 1 << 20));
     k = static_cast<int>(a.integer("k", 1, 1 << 20));
-    A = a.f32("A", checkedProduct(a, "A", {m, k}, INT32_MAX)); B = a.f32("B", checkedProduct(a, "B", {k, n}, INT32_MAX));
+    A = a.f32("A", checkedProduct(a, "A", {m, k}, INT32_MAX));
+    B = a.f32("B", checkedProduct(a, "B", {k, n}, INT32_MAX));
     C = a.f32Out("C", checkedProduct(a, "C", {m, n}, INT32_MAX));
     a.requireDisjoint({{"C", C, int64_t{m} * n}}, {{"A", A, int64_t{m} * k}, {"B", B, int64_t{k} * n}});
   }

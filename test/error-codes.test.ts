@@ -14,9 +14,12 @@ import { native } from '../lib/native';
 import { randomProblem } from './problems';
 
 const root = path.resolve(__dirname, '..', '..');
-const small = (seed = 1) => randomProblem({ N: 12, T: 4, d: 3, h: 5, K: 3, lossSteps: 'last', loss: 'softmax-cross-entropy', seed });
+const small = (seed = 1) =>
+  randomProblem({ N: 12, T: 4, d: 3, h: 5, K: 3, lossSteps: 'last', loss: 'softmax-cross-entropy', seed });
+const admm = (mode: 'persistent' | 'adjoint' | 'sweeps') => new AdmmTrainer(small().model, { mode });
 const one = (v: number) => Float32Array.of(v);
-const nanState = () => ({ n: 1, P: one(0), M1: one(0), S: one(NaN), M2: one(0), A: one(0), TA: one(0), rho1: 1, rho2: 1 });
+const nanState = () =>
+  ({ n: 1, P: one(0), M1: one(0), S: one(NaN), M2: one(0), A: one(0), TA: one(0), rho1: 1, rho2: 1 });
 
 /** A weight solve from a Gram that is negative definite (no jitter makes it positive). */
 function indefiniteGram() {
@@ -37,8 +40,9 @@ interface Meaning {
 /** Runs `code` in a child process with the native fault switch set; returns its "code message" line. */
 function faultyChild(kind: 'out-of-memory' | 'internal'): { code: string; message: string } {
   const lib = path.join(__dirname, '..', 'lib');
+  const hooks = JSON.stringify(path.join(lib, 'internal', 'test-hooks'));
   const script = `const { native } = require(${JSON.stringify(path.join(lib, 'native'))});
-require(${JSON.stringify(path.join(lib, 'internal', 'test-hooks'))}).nativeHooks.injectFault({ site: 'chunks', kind: '${kind}' });
+require(${hooks}).nativeHooks.injectFault({ site: 'chunks', kind: '${kind}' });
 const n = 1 << 20;
 try { native.tanh({ n, A: new Float32Array(n), out: new Float32Array(n) }); console.log('{}'); }
 catch (e) { console.log(JSON.stringify({ code: e.code, message: e.message, name: e.name })); }`;
@@ -75,7 +79,8 @@ const TABLE: Meaning[] = [
       {
         name: 'a BpttTrainer fit on a model another fit holds', error: 'TrainerError',
         run: async () => {
-          const { model, data } = small(), running = new AdmmTrainer(model, { mode: 'persistent' }).fit(data, { maxIterations: 2 });
+          const { model, data } = small();
+          const running = new AdmmTrainer(model, { mode: 'persistent' }).fit(data, { maxIterations: 2 });
           try { await new BpttTrainer(model).fit(data); } finally { await running; }
         },
       },
@@ -92,18 +97,18 @@ const TABLE: Meaning[] = [
     code: 'ERR_NOT_INITIALISED',
     says: /call initialise\(data\) or fit\(data\) first/,
     cases: [
-      { name: "step() before initialise, 'persistent'", error: 'AdmmError', run: () => new AdmmTrainer(small().model, { mode: 'persistent' }).step() },
-      { name: 'exportState() before initialise', error: 'AdmmError', run: () => new AdmmTrainer(small().model, { mode: 'persistent' }).exportState() },
-      { name: "epoch() before initialise, 'adjoint'", error: 'AdmmError', run: () => new AdmmTrainer(small().model, { mode: 'adjoint' }).epoch() },
+      { name: "step() before initialise, 'persistent'", error: 'AdmmError', run: () => admm('persistent').step() },
+      { name: 'exportState() before initialise', error: 'AdmmError', run: () => admm('persistent').exportState() },
+      { name: "epoch() before initialise, 'adjoint'", error: 'AdmmError', run: () => admm('adjoint').epoch() },
     ],
   },
   {
     code: 'ERR_WRONG_MODE',
     says: /belong(s)? to (mode 'persistent'|the mini-batch modes)/,
     cases: [
-      { name: "epoch() in mode 'persistent'", error: 'AdmmError', run: () => new AdmmTrainer(small().model, { mode: 'persistent' }).epoch() },
-      { name: "step() in mode 'adjoint'", error: 'AdmmError', run: () => new AdmmTrainer(small().model, { mode: 'adjoint' }).step() },
-      { name: "a block method in mode 'sweeps'", error: 'AdmmError', run: () => new AdmmTrainer(small().model, { mode: 'sweeps' }).updateOutputs() },
+      { name: "epoch() in mode 'persistent'", error: 'AdmmError', run: () => admm('persistent').epoch() },
+      { name: "step() in mode 'adjoint'", error: 'AdmmError', run: () => admm('adjoint').step() },
+      { name: "a block method in mode 'sweeps'", error: 'AdmmError', run: () => admm('sweeps').updateOutputs() },
     ],
   },
   {
@@ -124,12 +129,18 @@ const TABLE: Meaning[] = [
     code: 'ERR_OUT_OF_MEMORY',
     says: /more than the memory limit|out of memory/,
     cases: [
-      { name: 'a model above the memory limit', error: 'TrainerError', run: () => withLimit(1024, () => new RNN({ inputSize: 8, hiddenSize: 64, outputSize: 4 })) },
+      {
+        name: 'a model above the memory limit', error: 'TrainerError',
+        run: () => withLimit(1024, () => new RNN({ inputSize: 8, hiddenSize: 64, outputSize: 4 })),
+      },
       {
         name: 'a BpttTrainer fit whose state is above the memory limit', error: 'TrainerError',
-        run: () => { const { model, data } = small(); return withLimit(64, () => new BpttTrainer(model).fit(data)); },
+        run: () => {
+          const { model, data } = small();
+          return withLimit(64, () => new BpttTrainer(model).fit(data));
+        },
       },
-      { name: 'an allocation that fails on a kernel worker thread', error: 'Error', run: () => faultyChild('out-of-memory') },
+      { name: 'a failed allocation on a kernel thread', error: 'Error', run: () => faultyChild('out-of-memory') },
     ],
   },
   {
@@ -143,12 +154,17 @@ const TABLE: Meaning[] = [
   {
     code: 'ERR_NOT_POSITIVE_DEFINITE',
     says: /not positive definite|singular/,
-    cases: [{ name: 'a weight solve from a negative definite Gram', error: 'Error', run: () => native.solveUWbFromGram(indefiniteGram()) }],
+    cases: [
+      {
+        name: 'a weight solve from a negative definite Gram', error: 'Error',
+        run: () => native.solveUWbFromGram(indefiniteGram()),
+      },
+    ],
   },
   {
     code: 'ERR_INTERNAL',
     says: /^\w+: internal error: /,
-    cases: [{ name: 'a kernel worker thread that throws a std::exception', error: 'Error', run: () => faultyChild('internal') }],
+    cases: [{ name: 'a std::exception on a kernel worker thread', error: 'Error', run: () => faultyChild('internal') }],
   },
 ];
 
@@ -167,9 +183,11 @@ for (const { code, says, cases } of TABLE)
       const e = await t.throwsAsync(async () => c.run());
       t.is((e as { code?: string }).code, code, String(e));
       t.is(e?.name, c.error, String(e));
-      if (c.error !== 'Error') t.true(e instanceof TrainerError && (c.error === 'AdmmError') === e instanceof AdmmError);
+      if (c.error !== 'Error')
+        t.true(e instanceof TrainerError && e instanceof AdmmError === (c.error === 'AdmmError'), String(e));
       t.regex(String(e?.message), says);
-      for (const other of TABLE) if (other.code !== code) t.notRegex(String(e?.message), other.says, `also says ${other.code}`);
+      for (const other of TABLE)
+        if (other.code !== code) t.notRegex(String(e?.message), other.says, `also says ${other.code}`);
     });
 
 /** Every 'ERR_…' string literal in the sources under `dir` (lib/: TypeScript; native/: C++). */

@@ -407,7 +407,8 @@ test('convexityThreshold (a test hook) matches c(|q|) = max_t −(1−t²)(1−3
       const tt = -1 + (2 * k) / 200000;
       c = Math.max(c, -(1 - tt * tt) * (1 - 3 * tt * tt + 2 * tt * Math.abs(q)));
     }
-    t.true(Math.abs(nativeHooks.convexityThreshold({ q }) - c) <= 1e-6, `q=${q}: ${nativeHooks.convexityThreshold({ q })} vs ${c}`);
+    const got = nativeHooks.convexityThreshold({ q });
+    t.true(Math.abs(got - c) <= 1e-6, `q=${q}: ${got} vs ${c}`);
   }
   t.true(Math.abs(nativeHooks.convexityThreshold({ q: 0 }) - 1 / 3) < 1e-9, 'c(0) = 1/3');
 });

@@ -82,7 +82,8 @@ test.serial('native sgemm in row blocks (the benchmarks\' hook) matches the sing
   const asynchronous = new Float32Array(m * n);
   await nativeHooks.sgemmRowBlocksAsync({ m, n, k, A: a, B: bb, C: asynchronous });
   t.deepEqual(asynchronous, blocked);
-  t.throws(() => nativeHooks.sgemmRowBlocks({ m, n, k, A: a, B: bb, C: a.subarray(0, m * n) }), { instanceOf: RangeError, message: /^sgemmRowBlocks: C must be memory distinct from A/ });
+  t.throws(() => nativeHooks.sgemmRowBlocks({ m, n, k, A: a, B: bb, C: a.subarray(0, m * n) }),
+    { instanceOf: RangeError, message: /^sgemmRowBlocks: C must be memory distinct from A/ });
 });
 
 test.serial('kernels started together give the results of the same kernels run one by one', async (t) => {
@@ -127,11 +128,12 @@ test.serial('getThreads reports the configured BLAS count, and setThreads still 
   }
 });
 
-/** Runs `code` in a fresh process with the fault switch (test-hooks injectFault) at `fault`; returns what it printed. */
+/** Runs `code` in a fresh process with the fault switch (test-hooks injectFault) at `fault`; returns its output. */
 function childWithFault(fault: string, code: string): string {
   const lib = path.resolve(__dirname, '..', 'lib');
+  const hooks = JSON.stringify(path.join(lib, 'internal', 'test-hooks'));
   const setup = `const { native } = require(${JSON.stringify(path.join(lib, 'native-entry'))});
-require(${JSON.stringify(path.join(lib, 'internal', 'test-hooks'))}).nativeHooks.injectFault({ site: ${JSON.stringify(fault)} });`;
+require(${hooks}).nativeHooks.injectFault({ site: ${JSON.stringify(fault)} });`;
   const r = spawnSync(process.execPath, ['-e', `${setup}\n${code}`], {
     encoding: 'utf8',
     timeout: 60_000,
