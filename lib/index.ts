@@ -12,7 +12,7 @@ export type { AdmmTrainerOptions, AdmmMode, FitOptions, RhoPolicy } from './admm
 export { refitReadout } from './readout';
 export type { ReadoutOptions } from './readout';
 export type { AdmmIterationRecord, FitResult, FitStatus } from './admm/record';
-export type { AdmmState } from './admm/state';
+export type { AdmmState } from './admm/persistent/state';
 export { AdmmError } from './errors';
 export { DEFAULT_MEMORY_FRACTION, getMemoryLimit, setMemoryLimit } from './memory-limit';
 export type { AdmmErrorCode } from './errors';
@@ -37,7 +37,7 @@ export function getThreads(): ThreadCounts {
 export function setThreads(counts: Partial<ThreadCounts>): ThreadCounts {
   return native.setThreads(counts);
 }
-export { stopAscentWorkers } from './admm/ascend-pool';
+export { stopAscentWorkers } from './admm/ascent/pool';
 export { BpttTrainer } from './bptt/trainer';
 export type { BpttTrainerOptions, BpttFitOptions } from './bptt/options';
 export type { BpttEpochRecord, BpttFitResult } from './bptt/record';

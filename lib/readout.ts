@@ -6,7 +6,7 @@
  */
 import { type LossSteps, type TrainingData, inputLayout, lossForTargets, nativeShape, targetLayout } from './data';
 import { invalidType } from './errors';
-import { yieldToEventLoop } from './chunked';
+import { yieldToEventLoop } from './yielding';
 import { type ForwardArgs, native } from './native';
 import { lbfgsIterations } from './optim/lbfgs';
 import type { RNN } from './rnn';

@@ -8,7 +8,7 @@
 const path = require('path');
 const root = path.resolve(__dirname, '..');
 const { RNN, AdmmTrainer, loadMnist10k, native } = require(path.join(root, 'dist/lib'));
-const blocks = require(path.join(root, 'dist/lib/admm/blocks'));
+const blocks = require(path.join(root, 'dist/lib/admm/persistent/blocks'));
 
 (async () => {
   const [blas = 2, elementwise = 2, repeats = 3] = process.argv.slice(2).map(Number);

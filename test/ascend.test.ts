@@ -4,12 +4,12 @@
  */
 import test from 'ava';
 import path from 'node:path';
-import { ASCENT_CHUNK as CHUNK, MIN_WORKER_CHUNKS } from '../lib/admm/ascend-pool';
+import { ASCENT_CHUNK as CHUNK, MIN_WORKER_CHUNKS } from '../lib/admm/ascent/pool';
 import { native } from '../lib/native';
 import { Random } from '../lib/random';
 import { stopAscentWorkers } from '../lib';
-import { ascentWorkerScript, ascentWorkersUnavailable } from '../lib/admm/ascend-pool';
-import { ascend, type ConstraintNorms } from '../lib/admm/duals';
+import { ascentWorkerScript, ascentWorkersUnavailable } from '../lib/admm/ascent/pool';
+import { ascend, type ConstraintNorms } from '../lib/admm/ascent/ascend';
 
 const STEPS = 7, ROW = 96;
 const n = Math.floor((MIN_WORKER_CHUNKS + 0.3) * CHUNK / ROW) * ROW;  // enough chunks for the workers, the last one partial

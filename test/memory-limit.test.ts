@@ -8,7 +8,7 @@ import os from 'node:os';
 import {
   AdmmError, AdmmTrainer, BpttTrainer, DEFAULT_MEMORY_FRACTION, RNN, Random, getMemoryLimit, setMemoryLimit,
 } from '../lib';
-import { AdmmState } from '../lib/admm/state';
+import { AdmmState } from '../lib/admm/persistent/state';
 
 const MiB = 2 ** 20, GiB = 2 ** 30;
 const OOM = /needs about [\d.]+ [KMG]iB \(estimated\), more than the memory limit of [\d.]+ [KMG]iB/;

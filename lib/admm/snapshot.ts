@@ -12,7 +12,7 @@ import { native } from '../native';
 import { Random, type RandomState } from '../random';
 import type { RNN } from '../rnn';
 import type { Triple } from './rho';
-import type { AdmmState } from './state';
+import type { AdmmState } from './persistent/state';
 
 export const SNAPSHOT_ARRAYS = ['A', 'S', 'TA', 'M1', 'M2', 'O', 'M3'] as const;
 export type SnapshotArrayName = (typeof SNAPSHOT_ARRAYS)[number];

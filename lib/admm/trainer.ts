@@ -19,18 +19,18 @@ import { sharedCopyBytes, sharedInputs, sharedTargets } from '../in-shared-memor
 import { FitGuard, type FitStatus, Stop, drain } from '../training/fit-loop';
 import { copyWeights, firstNonFinite } from '../training/rollback';
 import { checkObject } from '../validate';
-import { type BlockConfig, updateInputWeights, updateOutputs, updateOutputWeights, updatePreactivations, updateStates } from './blocks';
-import { measureConstraints } from './chunked-sweep';
-import { augmentedLagrangian } from './lagrangian';
-import { type MiniBatchRun, markSchedule, miniBatchEpoch, startMiniBatchRun } from './mini-batch-run';
+import { type BlockConfig, updateInputWeights, updateOutputs, updateOutputWeights, updatePreactivations, updateStates } from './persistent/blocks';
+import { measureConstraints } from './persistent/views';
+import { augmentedLagrangian } from './persistent/residuals';
+import { type MiniBatchRun, markSchedule, miniBatchEpoch, startMiniBatchRun } from './resync/run';
 import {
   type AdmmTrainerOptions, type FitOptions, type ResolvedFitOptions, type ResolvedTrainerOptions, automaticChunkSize,
   resolveFitOptions, resolveTrainerOptions,
 } from './options';
-import { persistentIteration, startPersistentRun } from './persistent-run';
+import { persistentIteration, startPersistentRun } from './persistent/engine';
 import type { AdmmIterationRecord, FitResult } from './record';
-import { ResyncEngine } from './resync';
-import { AdmmState } from './state';
+import { ResyncEngine } from './resync/engine';
+import { AdmmState } from './persistent/state';
 import {
   type AdmmRunSnapshot, type RunReadout, applySnapshot, readMiniBatchSnapshot, readRunReadout, takeSnapshot,
 } from './snapshot';

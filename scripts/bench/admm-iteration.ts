@@ -8,8 +8,8 @@
  */
 import { AdmmTrainer, RNN, type TrainingData } from '../../lib';
 import { native } from '../../lib/native-entry';
-import { refreshAffine, updateInputWeights, updateOutputs, updateOutputWeights, updatePreactivations, updateStates } from '../../lib/admm/blocks';
-import { measureAndAscend } from '../../lib/admm/duals';
+import { refreshAffine, updateInputWeights, updateOutputs, updateOutputWeights, updatePreactivations, updateStates } from '../../lib/admm/persistent/blocks';
+import { measureAndAscend } from '../../lib/admm/ascent/ascend';
 import { median } from './bptt-pytorch';
 
 /** BLAS flops of one exact iteration (see the comment per term). */

@@ -3,11 +3,11 @@
  *   L = Σ R(o, y) + β/2(‖U‖² + ‖W‖² + ‖V‖²) + Σ_i ρ_i/2 (‖r_i + μ_i‖² − ‖μ_i‖²),
  * r_1 = a − Ux − Ws − b, r_2 = s − tanh a, r_3 = o − Vs − c.
  */
-import { summariseLoss } from '../loss';
-import type { RNN } from '../rnn';
-import type { ConstraintNorms } from './duals';
-import { measureConstraints } from './chunked-sweep';
-import type { Triple } from './rho';
+import { summariseLoss } from '../../loss';
+import type { RNN } from '../../rnn';
+import type { ConstraintNorms } from '../ascent/ascend';
+import { measureConstraints } from './views';
+import type { Triple } from '../rho';
 import type { AdmmState } from './state';
 
 export function weightDecay(model: RNN, beta: number): number {

@@ -5,14 +5,14 @@
  * then μ_i *= scale_i (ρ_old/ρ_new, when ρ changes). One fused pass per constraint also
  * collects every norm the residuals and the Lagrangian need.
  */
-import { forChunks } from '../chunked';
-import { native } from '../native';
-import type { RNN } from '../rnn';
-import { PARTIAL_SUMS } from './ascend-chunk';
-import { ascendInChunks } from './ascend-pool';
-import { refreshAffine } from './blocks';
-import type { Triple } from './rho';
-import type { AdmmState } from './state';
+import { forChunks } from '../../yielding';
+import { native } from '../../native';
+import type { RNN } from '../../rnn';
+import { PARTIAL_SUMS } from './span';
+import { ascendInChunks } from './pool';
+import { refreshAffine } from '../persistent/blocks';
+import type { Triple } from '../rho';
+import type { AdmmState } from '../persistent/state';
 
 export interface ConstraintNorms {
   /** ‖left − right‖² (the primal residual), ‖left‖², ‖right‖². */

@@ -3,20 +3,20 @@
  * the five primal blocks (swept in chunks of sequences on a chunked state), the dual ascent and
  * the ρ update (block 6), the true forward-pass loss, and the record with the residuals.
  */
-import { forChunks } from '../chunked';
-import { summariseLoss } from '../loss';
-import { native, type NativeInputs, type NativeShape } from '../native';
-import type { TargetLayout } from '../data';
-import type { RNN } from '../rnn';
+import { forChunks } from '../../yielding';
+import { summariseLoss } from '../../loss';
+import { native, type NativeInputs, type NativeShape } from '../../native';
+import type { TargetLayout } from '../../data';
+import type { RNN } from '../../rnn';
 import {
   type BlockConfig, updateInputWeights, updateOutputs, updateOutputWeights, updatePreactivations, updateStates,
 } from './blocks';
-import { chunkedBlocks, measureConstraints } from './chunked-sweep';
-import { rescaleDuals } from './duals';
-import { assembleLagrangian, weightDecay } from './lagrangian';
-import type { ResolvedTrainerOptions } from './options';
-import type { AdmmIterationRecord } from './record';
-import { type Triple, nextRho, rhoIsScheduled } from './rho';
+import { chunkedBlocks, measureConstraints } from './views';
+import { rescaleDuals } from '../ascent/ascend';
+import { assembleLagrangian, weightDecay } from './residuals';
+import type { ResolvedTrainerOptions } from '../options';
+import type { AdmmIterationRecord } from '../record';
+import { type Triple, nextRho, rhoIsScheduled } from '../rho';
 import { AdmmState } from './state';
 
 /** A state whose auxiliaries come from one forward pass (every constraint holds), duals zero, ρ initial. */

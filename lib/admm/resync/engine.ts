@@ -11,19 +11,19 @@
  *      trust region on ‖ΔW‖.
  * ρ grows geometrically per epoch: here it acts as an inverse step size.
  */
-import { type TargetLayout } from '../data';
-import { summariseLoss } from '../loss';
-import { native, type NativeInputs, type NativeShape } from '../native';
-import type { Random } from '../random';
-import type { RNN } from '../rnn';
-import { epochBatches } from '../training/batches';
-import { updateOutputs, updatePreactivations, updateStates } from './blocks';
-import { measureAndAscend } from './duals';
+import { type TargetLayout } from '../../data';
+import { summariseLoss } from '../../loss';
+import { native, type NativeInputs, type NativeShape } from '../../native';
+import type { Random } from '../../random';
+import type { RNN } from '../../rnn';
+import { epochBatches } from '../../training/batches';
+import { updateOutputs, updatePreactivations, updateStates } from '../persistent/blocks';
+import { measureAndAscend } from '../ascent/ascend';
 import { BatchGatherer } from './gather';
-import type { Triple } from './rho';
-import { AdmmState } from './state';
-import { yieldToEventLoop } from '../chunked';
-import { sharedFloats } from '../in-shared-memory';
+import type { Triple } from '../rho';
+import { AdmmState } from '../persistent/state';
+import { yieldToEventLoop } from '../../yielding';
+import { sharedFloats } from '../../in-shared-memory';
 
 export type ResyncMode = 'adjoint' | 'local-duals' | 'sweeps';
 

@@ -4,8 +4,8 @@
  * each block leaves the augmented Lagrangian no larger than before (exact variant: exact
  * block minimisers and a monotone a-solver; linearised: backtracked proximal steps).
  */
-import { native } from '../native';
-import type { RNN } from '../rnn';
+import { native } from '../../native';
+import type { RNN } from '../../rnn';
 import type { AdmmState } from './state';
 
 export interface BlockConfig {

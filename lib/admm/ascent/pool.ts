@@ -10,9 +10,9 @@
  */
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
-import { yieldToEventLoop } from '../chunked';
-import { native } from '../native';
-import { type AscendJob, PARTIAL_SUMS, doNextChunk } from './ascend-chunk';
+import { yieldToEventLoop } from '../../yielding';
+import { native } from '../../native';
+import { type AscendJob, PARTIAL_SUMS, doNextChunk } from './span';
 
 interface Pending {
   resolve: () => void;
@@ -23,7 +23,7 @@ interface Pending {
 let unavailable: Error | undefined;
 
 /** The script a worker runs (replaceable in tests, to see a worker that cannot start). */
-export const ascentWorkerScript = { path: path.join(__dirname, 'ascend-worker.js') };
+export const ascentWorkerScript = { path: path.join(__dirname, 'worker.js') };
 
 /** A worker and the jobs it was sent, answered in order. */
 class AscendWorker {

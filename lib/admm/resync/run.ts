@@ -3,16 +3,16 @@
  * between epochs, and one epoch of it: the engine's pass over the shuffled batches, the ρ
  * schedule, then the true forward-pass loss.
  */
-import type { TargetLayout } from '../data';
-import { summariseLoss } from '../loss';
-import { native, type NativeInputs, type NativeShape } from '../native';
-import { sharedFloats } from '../in-shared-memory';
-import { Random } from '../random';
-import type { RNN } from '../rnn';
-import type { ResolvedTrainerOptions } from './options';
-import type { AdmmIterationRecord } from './record';
-import { ResyncEngine, type ResyncMode } from './resync';
-import { type Triple, nextRho } from './rho';
+import type { TargetLayout } from '../../data';
+import { summariseLoss } from '../../loss';
+import { native, type NativeInputs, type NativeShape } from '../../native';
+import { sharedFloats } from '../../in-shared-memory';
+import { Random } from '../../random';
+import type { RNN } from '../../rnn';
+import type { ResolvedTrainerOptions } from '../options';
+import type { AdmmIterationRecord } from '../record';
+import { ResyncEngine, type ResyncMode } from './engine';
+import { type Triple, nextRho } from '../rho';
 
 export interface MiniBatchRun {
   shape: NativeShape;

@@ -3,10 +3,10 @@
  * iteration. Scaled duals μ = λ/ρ. XU = U x + b and P = XU + W s_{t-1} are caches whose
  * freshness is tracked, so each block recomputes them only when their inputs changed.
  */
-import type { LossSteps, TargetLayout } from '../data';
-import type { NativeInputs, NativeShape } from '../native';
-import { sharedFloats } from '../in-shared-memory';
-import type { Triple } from './rho';
+import type { LossSteps, TargetLayout } from '../../data';
+import type { NativeInputs, NativeShape } from '../../native';
+import { sharedFloats } from '../../in-shared-memory';
+import type { Triple } from '../rho';
 
 // The state's arrays live on SharedArrayBuffers so that the dual ascent's worker threads
 // (ascend-pool.ts) and the native async kernels (in-shared-memory.ts) work on them in place.

@@ -1,6 +1,6 @@
 /** An ascent worker thread (see ascend-pool.ts): drains the chunks of each job it is sent. */
 import { parentPort } from 'node:worker_threads';
-import { type AscendJob, doNextChunk } from './ascend-chunk';
+import { type AscendJob, doNextChunk } from './span';
 
 parentPort?.on('message', (job: AscendJob) => {
   while (doNextChunk(job));

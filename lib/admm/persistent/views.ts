@@ -7,11 +7,11 @@
  * the same block order as the unchunked loop, hence the same iterate up to float rounding.
  * Only A, S, M1, M2 (and the small O, M3) are held for all N; TA, XU, P hold one chunk.
  */
-import type { TargetLayout } from '../data';
-import { native, type NativeInputs, type NativeShape } from '../native';
-import type { RNN } from '../rnn';
-import { type ConstraintNorms, ascend, measureAndAscend, stepLayout, sumNorms } from './duals';
-import type { Triple } from './rho';
+import type { TargetLayout } from '../../data';
+import { native, type NativeInputs, type NativeShape } from '../../native';
+import type { RNN } from '../../rnn';
+import { type ConstraintNorms, ascend, measureAndAscend, stepLayout, sumNorms } from '../ascent/ascend';
+import type { Triple } from '../rho';
 import type { AdmmState } from './state';
 
 /** One chunk's views of the state: every array is a subarray, nothing is copied. */
