@@ -11,7 +11,9 @@ export { AdmmTrainer } from './admm/trainer';
 export type { AdmmTrainerOptions, AdmmMode, FitOptions, RhoPolicy } from './admm/options';
 export { refitReadout } from './readout';
 export type { ReadoutOptions } from './readout';
-export type { AdmmIterationRecord, FitResult, FitStatus } from './admm/record';
+export type {
+  AdmmIterationRecord, AdmmRecordBase, PersistentIterationRecord, MiniBatchIterationRecord, FitResult, FitStatus,
+} from './admm/record';
 export type { AdmmState } from './admm/persistent/state';
 export { AdmmError } from './errors';
 export { DEFAULT_MEMORY_FRACTION, getMemoryLimit, setMemoryLimit } from './memory-limit';

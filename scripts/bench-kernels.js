@@ -35,8 +35,8 @@ const blocks = require(path.join(root, 'dist/lib/admm/persistent/blocks'));
       native.recurrentAffineAsync({ shape: st.shape, XU: st.XU, S: st.S, W: model.W, out: st.P }));
     st.xuFresh = st.pFresh = true;
     st.A.set(A0);  // same a-step problem every repeat
-    await time('aStep', () => blocks.updatePreactivations(st, model, cfg));
-    await time('sStep', () => blocks.updateStates(st, model, cfg));
+    await time('aStep', () => blocks.updatePreactivations(st, st, model, cfg));
+    await time('sStep', () => blocks.updateStates(st, st, model, cfg));
     await time('forward', () =>
       native.forwardAsync({ shape: st.shape, ...st.inputs, ...model.weights(), O: st.forwardOutputs }));
   }

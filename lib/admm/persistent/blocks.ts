@@ -1,123 +1,211 @@
 /**
- * The ADMMiRNN blocks in METHOD.md's order — (U,W,b), a, s, (V,c), o, then the duals —
- * one function each. Heavy work runs in the native async twins (off the main thread);
- * each block leaves the augmented Lagrangian no larger than before (exact variant: exact
- * block minimisers and a monotone a-solver; linearised: backtracked proximal steps).
+ * The six ADMMiRNN blocks in docs/ALGORITHM.md's order — (U,W,b), a, s, (V,c), o, then the duals
+ * and ρ — one function each. The sample-separable blocks (2, 3, 5 and the ascent of 6) run on a
+ * state view (views.ts): the whole state, or one chunk of a chunked state, so a chunked sweep
+ * calls these very functions per chunk. The weight blocks (1, 4) solve on the whole state, from
+ * Grams summed over the chunk views when chunked. Heavy work runs in the native async twins (off
+ * the main thread); each block leaves the augmented Lagrangian no larger than before (exact
+ * variant: exact block minimisers and a monotone a-solver; linearised: backtracked proximal steps).
  */
 import { native } from '../../native';
 import type { RNN } from '../../rnn';
+import { forSlices } from '../../yielding';
+import { type ConstraintNorms, type StepLayout, ascend, sumNorms } from '../ascent/ascend';
+import type { ResolvedTrainerOptions } from '../options';
+import { type Triple, nextRho, rhoIsScheduled } from '../rho';
+import { type Residuals, residuals } from './residuals';
 import type { AdmmState } from './state';
+import { type StateView, views } from './views';
 
 export interface BlockConfig {
   linearized: boolean;
 }
 
-/** Brings XU = U x + b and P = XU + W s_{t-1} up to date with the current weights and states. */
-export async function refreshAffine(st: AdmmState, model: RNN): Promise<void> {
-  if (!st.xuFresh) {
-    await native.inputProjectionAsync({ shape: st.shape, ...st.inputs, U: model.U, b: model.b, out: st.XU });
-    st.xuFresh = true;
-    st.pFresh = false;
+/** The three constraints' norms: a = Ux + Ws + b, s = tanh a, o = Vs + c. */
+export type ConstraintTriple = [ConstraintNorms, ConstraintNorms, ConstraintNorms];
+
+/** Brings XU = U x + b and P = XU + W s_{t-1} of the view up to date with the current weights and states. */
+export async function refreshAffine(v: StateView, model: RNN): Promise<void> {
+  if (!v.xuFresh) {
+    await native.inputProjectionAsync({ shape: v.shape, ...v.inputs, U: model.U, b: model.b, out: v.XU });
+    v.xuFresh = true;
+    v.pFresh = false;
   }
-  if (!st.pFresh) {
-    await native.recurrentAffineAsync({ shape: st.shape, XU: st.XU, S: st.S, W: model.W, out: st.P });
-    st.pFresh = true;
+  if (!v.pFresh) {
+    await native.recurrentAffineAsync({ shape: v.shape, XU: v.XU, S: v.S, W: model.W, out: v.P });
+    v.pFresh = true;
   }
 }
 
-/** Block 1: (U, W, b) by regularised least squares of a + μ1 on [x_t; s_{t-1}; 1]. */
+/**
+ * Block 1: (U, W, b) by regularised least squares of a + μ1 on [x_t; s_{t-1}; 1]. A chunked state
+ * sums the Gram and right-hand side over its views, then solves once (exact update only).
+ */
 export async function updateInputWeights(st: AdmmState, model: RNN, cfg: BlockConfig): Promise<void> {
-  // P is stale after this block anyway, so it serves as the scratch for a + μ1.
-  st.theta.uwb = await native.solveUWbAsync({
-    shape: st.shape,
-    ...st.inputs,
-    S: st.S,
-    A: st.A,
-    M1: st.M1,
-    scratch: st.P,
-    U: model.U,
-    W: model.W,
-    b: model.b,
-    rho1: st.rho[0],
-    beta: st.beta,
-    linearized: cfg.linearized,
-    theta: st.theta.uwb,
-  });
+  const weights = { U: model.U, W: model.W, b: model.b, rho1: st.rho[0], beta: st.beta };
+  if (st.grams) {
+    const { uwbG: G, uwbR: R } = st.grams;
+    G.fill(0);
+    R.fill(0);
+    for (const v of views(st))
+      await native.accumulateUWbAsync({ shape: v.shape, ...v.inputs, S: v.S, A: v.A, M1: v.M1, scratch: v.P, G, R });
+    st.theta.uwb = await native.solveUWbFromGramAsync({ shape: st.shape, G, R, ...weights });
+  } else {
+    // P is stale after this block anyway, so it serves as the scratch for a + μ1.
+    st.theta.uwb = await native.solveUWbAsync({
+      shape: st.shape, ...st.inputs, S: st.S, A: st.A, M1: st.M1, scratch: st.P, ...weights,
+      linearized: cfg.linearized, theta: st.theta.uwb,
+    });
+  }
   st.xuFresh = false;
   st.pFresh = false;
 }
 
-/** Block 2: the pre-activations a, elementwise. */
-export async function updatePreactivations(st: AdmmState, model: RNN, cfg: BlockConfig): Promise<void> {
-  await refreshAffine(st, model);
+/** Block 2: the pre-activations a of the view, elementwise. Returns Σ(Δa)². */
+export async function updatePreactivations(st: AdmmState, v: StateView, model: RNN, cfg: BlockConfig): Promise<number> {
+  await refreshAffine(v, model);
   const r = await native.aStepAsync({
-    n: st.A.length,
-    P: st.P,
-    M1: st.M1,
-    S: st.S,
-    M2: st.M2,
-    A: st.A,
-    TA: st.TA,
-    rho1: st.rho[0],
-    rho2: st.rho[1],
-    linearized: cfg.linearized,
-    theta: st.theta.a,
+    n: v.A.length, P: v.P, M1: v.M1, S: v.S, M2: v.M2, A: v.A, TA: v.TA,
+    rho1: st.rho[0], rho2: st.rho[1], linearized: cfg.linearized, theta: st.theta.a,
   });
   st.theta.a = r.theta;
-  st.change[0] = r.change;
+  v.taFresh = true;
+  return r.change;
 }
 
-/** Block 3: all states s_t at once. */
-export async function updateStates(st: AdmmState, model: RNN, cfg: BlockConfig): Promise<void> {
-  await refreshAffine(st, model);  // the s-block needs XU
-  // The new states go to P (stale once s changes); the buffers then swap roles.
+/** Block 3: all states s_t of the view at once. Returns Σ(Δs)². */
+export async function updateStates(st: AdmmState, v: StateView, model: RNN, cfg: BlockConfig): Promise<number> {
+  await refreshAffine(v, model);  // the s-block needs XU
+  // The new states go to P (stale once s changes), which then becomes the view's states.
   const r = await native.sStepAsync({
-    shape: st.shape,
-    A: st.A,
-    TA: st.TA,
-    M1: st.M1,
-    M2: st.M2,
-    XU: st.XU,
-    O: st.O,
-    M3: st.M3,
-    W: model.W,
-    V: model.V,
-    c: model.c,
-    S: st.S,
-    out: st.P,
-    rho1: st.rho[0],
-    rho2: st.rho[1],
-    rho3: st.rho[2],
-    linearized: cfg.linearized,
-    theta: st.theta.s,
+    shape: v.shape, A: v.A, TA: v.TA, M1: v.M1, M2: v.M2, XU: v.XU, O: v.O, M3: v.M3,
+    W: model.W, V: model.V, c: model.c, S: v.S, out: v.P,
+    rho1: st.rho[0], rho2: st.rho[1], rho3: st.rho[2], linearized: cfg.linearized, theta: st.theta.s,
   });
-  [st.S, st.P] = [st.P, st.S];
-  st.pFresh = false;
+  v.acceptStates();
+  v.pFresh = false;
   st.theta.s = r.theta;
-  st.change[1] = r.change;
+  return r.change;
 }
 
-/** Block 4: (V, c) by regularised least squares of o + μ3 on [s_t; 1] over the loss steps. */
+/**
+ * Block 4: (V, c) by regularised least squares of o + μ3 on [s_t; 1] over the loss steps; a
+ * chunked state sums the Gram over its views, then solves once.
+ */
 export async function updateOutputWeights(st: AdmmState, model: RNN, cfg: BlockConfig): Promise<void> {
+  const weights = { V: model.V, c: model.c, rho3: st.rho[2], beta: st.beta };
+  if (st.grams) {
+    const { vcG: G, vcR: R } = st.grams;
+    G.fill(0);
+    R.fill(0);
+    for (const v of views(st)) await native.accumulateVcAsync({ shape: v.shape, S: v.S, O: v.O, M3: v.M3, G, R });
+    st.theta.vc = await native.solveVcFromGramAsync({ shape: st.shape, G, R, ...weights });
+    return;
+  }
   st.theta.vc = await native.solveVcAsync({
-    shape: st.shape,
-    S: st.S,
-    O: st.O,
-    M3: st.M3,
-    V: model.V,
-    c: model.c,
-    rho3: st.rho[2],
-    beta: st.beta,
-    linearized: cfg.linearized,
-    theta: st.theta.vc,
+    shape: st.shape, S: st.S, O: st.O, M3: st.M3, ...weights, linearized: cfg.linearized, theta: st.theta.vc,
   });
 }
 
-/** Block 5: the outputs o, by the proximal operator of the loss. */
-export async function updateOutputs(st: AdmmState, model: RNN): Promise<void> {
-  const common = { shape: st.shape, S: st.S, V: model.V, c: model.c, M3: st.M3, O: st.O, rho3: st.rho[2] };
-  st.change[2] =
-    st.targets.loss === 'squared-error'
-      ? await native.oStepAsync({ ...common, loss: 'squared-error', values: st.targets.values })
-      : await native.oStepAsync({ ...common, loss: 'softmax-cross-entropy', labels: st.targets.labels });
+/** Block 5: the outputs o of the view, by the proximal operator of the loss. Returns Σ(Δo)². */
+export async function updateOutputs(st: AdmmState, v: StateView, model: RNN): Promise<number> {
+  const common = { shape: v.shape, S: v.S, V: model.V, c: model.c, M3: v.M3, O: v.O, rho3: st.rho[2] };
+  return v.targets.loss === 'squared-error'
+    ? await native.oStepAsync({ ...common, loss: 'squared-error', values: v.targets.values })
+    : await native.oStepAsync({ ...common, loss: 'softmax-cross-entropy', labels: v.targets.labels });
+}
+
+/** The [N, T, h] layout of the step-indexed buffers (μ1's per-step norms). */
+const stepLayout = (v: StateView): StepLayout => ({ steps: v.shape.T, rowLength: v.shape.h });
+
+/**
+ * Block 6 on a view: measures the three constraints and, when `apply`, takes the dual ascent step
+ * μ1 += a − P, μ2 += s − tanh a, μ3 += o − (V s + c), then μ_i *= scale_i.
+ */
+export async function ascendView(
+  v: StateView, model: RNN, scale: Triple, apply: boolean
+): Promise<ConstraintTriple> {
+  if (!v.taFresh) {
+    await native.tanhAsync({ n: v.A.length, A: v.A, out: v.TA });  // the a-step's own tanh: bit for bit
+    v.taFresh = true;
+  }
+  // Constraint s = tanh a needs no product: its pass runs on this thread while a pool thread
+  // brings P and the readout up to date for the other two.
+  const products = async () => {
+    await refreshAffine(v, model);
+    await native.readoutAsync({ shape: v.shape, S: v.S, V: model.V, c: model.c, out: v.readout });
+  };
+  const [, states] = await Promise.all([products(), ascend(v.S, v.TA, v.M2, scale[1], apply)]);
+  const affine = await ascend(v.A, v.P, v.M1, scale[0], apply, stepLayout(v));
+  return [affine, states, await ascend(v.O, v.readout, v.M3, scale[2], apply)];
+}
+
+/** Block 6's ascent over every view of the state: the norms summed in view order. */
+export async function ascendDuals(st: AdmmState, model: RNN, scale: Triple, apply: boolean): Promise<ConstraintTriple> {
+  const total: ConstraintTriple = [sumNorms(), sumNorms(), sumNorms()];
+  for (const v of views(st)) {
+    const norms = await ascendView(v, model, scale, apply);
+    for (let i = 0; i < 3; i++) sumNorms(total[i], norms[i]);
+  }
+  return total;
+}
+
+/** Multiplies every scaled dual by its factor (after a ρ change not fused into the ascent). */
+async function rescaleDuals(st: AdmmState, scale: Triple): Promise<void> {
+  const duals = [st.M1, st.M2, st.M3];
+  for (let i = 0; i < 3; i++) {
+    if (scale[i] === 1) continue;
+    const m = duals[i], f = scale[i];
+    await forSlices(m.length, (begin, end) => {
+      for (let k = begin; k < end; k++) m[k] *= f;
+    });
+  }
+}
+
+export interface DualStep {
+  /** ρ of this iteration (the state now holds the next one). */
+  rho: Triple;
+  norms: ConstraintTriple;
+  residuals: Residuals;
+}
+
+/**
+ * Block 6: the dual ascent and the ρ update. A scheduled ρ is known before the residuals, so the
+ * rescale of the scaled duals (λ = ρμ kept) is fused into the ascent; residual balancing picks ρ
+ * from this iteration's residuals and rescales after.
+ */
+export async function updateDuals(st: AdmmState, model: RNN, policy: ResolvedTrainerOptions['rhoPolicy']): Promise<DualStep> {
+  const rho: Triple = [...st.rho];
+  const scheduled = rhoIsScheduled(policy);
+  let next = scheduled ? nextRho(policy, rho) : rho;
+  const rescale: Triple = scheduled ? (rho.map((r, i) => r / next[i]) as Triple) : [1, 1, 1];
+  const norms = await ascendDuals(st, model, rescale, true);
+  const measured = residuals(norms, st.change, rho);
+  if (!scheduled) {
+    next = nextRho(policy, rho, { primal: measured.primal, dual: measured.dual });
+    await rescaleDuals(st, rho.map((r, i) => r / next[i]) as Triple);
+  }
+  st.rho = next;
+  return { rho, norms, residuals: measured };
+}
+
+/**
+ * Blocks 1–5 of one iteration over the state's views; `check` runs between the weight blocks and
+ * the sweeps (an aborted fit). The per-view changes sum into st.change (the dual residuals).
+ */
+export async function primalBlocks(st: AdmmState, model: RNN, cfg: BlockConfig, check: () => void): Promise<void> {
+  check();
+  await updateInputWeights(st, model, cfg);
+  check();
+  st.change[0] = st.change[1] = 0;
+  // A view's a-step reads only its own old states, as in the whole-state sweep.
+  for (const v of views(st)) {
+    st.change[0] += await updatePreactivations(st, v, model, cfg);
+    st.change[1] += await updateStates(st, v, model, cfg);
+  }
+  check();
+  await updateOutputWeights(st, model, cfg);
+  check();
+  st.change[2] = 0;
+  for (const v of views(st)) st.change[2] += await updateOutputs(st, v, model);
 }

@@ -1,116 +1,107 @@
 /**
- * The persistent mode's run (METHOD.md): its start from one forward pass, and one iteration —
- * the five primal blocks (swept in chunks of sequences on a chunked state), the dual ascent and
- * the ρ update (block 6), the true forward-pass loss, and the record with the residuals.
+ * The persistent mode's engine (docs/ALGORITHM.md, the paper's loop): its start from one forward
+ * pass, and one iteration — blocks 1–5 over the state's views, block 6 (the dual ascent and ρ),
+ * the true forward-pass loss, and the record with the named residuals.
  */
-import { forChunks } from '../../yielding';
 import { summariseLoss } from '../../loss';
-import { native, type NativeInputs, type NativeShape } from '../../native';
-import type { TargetLayout } from '../../data';
+import { native } from '../../native';
 import type { RNN } from '../../rnn';
-import {
-  type BlockConfig, updateInputWeights, updateOutputs, updateOutputWeights, updatePreactivations, updateStates,
-} from './blocks';
-import { chunkedBlocks, measureConstraints } from './views';
-import { rescaleDuals } from '../ascent/ascend';
-import { assembleLagrangian, weightDecay } from './residuals';
+import { sharedInputs, sharedTargets } from '../../in-shared-memory';
+import type { TrainingLayout } from '../../training/layout';
+import { lossOf } from '../../training/layout';
+import { forSlices } from '../../yielding';
+import type { AdmmEngine } from '../engine';
 import type { ResolvedTrainerOptions } from '../options';
-import type { AdmmIterationRecord } from '../record';
-import { type Triple, nextRho, rhoIsScheduled } from '../rho';
+import type { PersistentIterationRecord } from '../record';
+import type { AdmmStateSnapshot } from '../snapshot';
+import { type BlockConfig, ascendDuals, primalBlocks, updateDuals } from './blocks';
+import { assembleLagrangian, relativeDual, relativePrimal, weightDecay } from './residuals';
+import { applySnapshot, takeSnapshot } from './snapshot';
 import { AdmmState } from './state';
 
-/** A state whose auxiliaries come from one forward pass (every constraint holds), duals zero, ρ initial. */
-export async function startPersistentRun(
-  model: RNN,
-  shape: NativeShape,
-  inputs: NativeInputs,
-  targets: TargetLayout,
-  options: Readonly<ResolvedTrainerOptions>,
-  chunkSize: number | undefined
-): Promise<AdmmState> {
-  const st = new AdmmState(shape, inputs, targets, options.lossSteps, options.rho, options.beta * shape.N, chunkSize);
-  await native.forwardAsync({ shape, ...inputs, ...model.weights(), A: st.A, S: st.S, O: st.O });
-  // TA = tanh(A) = S (a chunked state rebuilds its chunk of TA wherever it is read).
-  if (!st.chunked) await forChunks(st.S.length, (begin, end) => st.TA.set(st.S.subarray(begin, end), begin));
-  return st;
-}
+export class PersistentEngine implements AdmmEngine<PersistentIterationRecord> {
+  readonly cfg: BlockConfig;
 
-/** Runs the iteration on `st`; throws `aborted()` if `signal` aborts between blocks. */
-export async function persistentIteration(
-  st: AdmmState,
-  model: RNN,
-  options: Readonly<ResolvedTrainerOptions>,
-  signal: AbortSignal | undefined,
-  aborted: () => Error
-): Promise<AdmmIterationRecord> {
-  const cfg: BlockConfig = { linearized: options.update === 'linearized' };
-  const started = performance.now();
-  const blocks = [
-    () => updateInputWeights(st, model, cfg),
-    () => updatePreactivations(st, model, cfg),
-    () => updateStates(st, model, cfg),
-    () => updateOutputWeights(st, model, cfg),
-    () => updateOutputs(st, model),
-  ];
-  const check = () => {
-    if (signal?.aborted) throw aborted();
-  };
-  if (st.chunked) await chunkedBlocks(st, model, check);
-  else
-    for (const block of blocks) {
-      check();
-      await block();
-    }
-
-  // The true forward pass reads only the inputs and the (now final) weights, so it runs on a
-  // pool thread beside the dual ascent, which keeps the main thread busy in TypeScript.
-  const forwardPass = native.forwardAsync({ shape: st.shape, ...st.inputs, ...model.weights(), O: st.forwardOutputs });
-  const duals = ascendDuals(st, model, options.rhoPolicy).catch(async (e: unknown) => {
-    await forwardPass.catch(() => undefined);  // never leave the pass writing after a failure
-    throw e;
-  });
-  const [ascent] = await Promise.all([duals, forwardPass]);
-  const { rho, lagrangian, auxiliary, relative, dual, multiplierNorm, stepSignal } = ascent;
-  const forward = summariseLoss(st.forwardOutputs, st.shape.K, st.targets);
-  st.iteration++;
-  const seconds = (performance.now() - started) / 1000;
-  const classification = st.targets.loss === 'softmax-cross-entropy';
-  return {
-    iteration: st.iteration,
-    loss: forward.sum / forward.count,
-    accuracy: classification ? forward.correct / forward.count : NaN,
-    auxiliaryLoss: auxiliary.sum / auxiliary.count,
-    lagrangian,
-    primalResiduals: { a: relative[0], s: relative[1], o: relative[2] },
-    dualResidual: Math.hypot(...dual) / Math.max(multiplierNorm, 1e-30),
-    rho,
-    stepSignal,
-    ...(cfg.linearized ? { theta: { ...st.theta } } : {}),
-    seconds,
-    elapsed: seconds,
-  };
-}
-
-/** Block 6: the dual ascent and the ρ update, with the norms the record reports. */
-async function ascendDuals(st: AdmmState, model: RNN, policy: ResolvedTrainerOptions['rhoPolicy']) {
-  const rho: Triple = [...st.rho];
-  const scheduled = rhoIsScheduled(policy);
-  let next = scheduled ? nextRho(policy, rho) : rho;
-  const rescale: Triple = scheduled ? (rho.map((r, i) => r / next[i]) as Triple) : [1, 1, 1];
-  const norms = await measureConstraints(st, model, rescale, true);
-  const auxiliary = summariseLoss(st.O, st.shape.K, st.targets);
-  const lagrangian = assembleLagrangian(auxiliary.sum, weightDecay(model, st.beta), rho, norms);
-
-  const primal = norms.map((n) => Math.sqrt(n.residualSq)) as Triple;
-  const relative = norms.map((n, i) => primal[i] / Math.max(Math.sqrt(n.leftSq), Math.sqrt(n.rightSq), 1e-30));
-  const dual = st.change.map((c, i) => rho[i] * Math.sqrt(c)) as Triple;
-  const multiplierNorm = Math.sqrt(norms.reduce((s, n, i) => s + rho[i] * rho[i] * n.dualNewSq, 0));
-  if (!scheduled) {
-    next = nextRho(policy, rho, { primal, dual });
-    await rescaleDuals(st, rho.map((r, i) => r / next[i]) as Triple);
+  private constructor(
+    readonly state: AdmmState,
+    readonly layout: TrainingLayout,
+    private readonly model: RNN,
+    private readonly options: Readonly<ResolvedTrainerOptions>
+  ) {
+    this.cfg = { linearized: options.update === 'linearized' };
   }
-  st.rho = next;
-  // λ1 = ρ1 μ1 reaching each step (invariant under the rescale, so this iteration's ρ1).
-  const stepSignal = Array.from(norms[0].dualNewSqPerStep ?? [], (sq) => rho[0] * Math.sqrt(sq));
-  return { rho, lagrangian, auxiliary, relative, dual, multiplierNorm, stepSignal };
+
+  /** A run whose auxiliaries come from one forward pass (every constraint holds), duals zero, ρ initial. */
+  static async start(
+    model: RNN, layout: TrainingLayout, options: Readonly<ResolvedTrainerOptions>, chunkSize: number | undefined
+  ): Promise<PersistentEngine> {
+    const { shape } = layout;
+    // The async kernels would copy data on plain ArrayBuffers at every call (in-shared-memory.ts).
+    const inputs = sharedInputs(layout.inputs), targets = sharedTargets(layout.targets);
+    const st = new AdmmState(shape, inputs, targets, options.lossSteps, options.rho, options.beta * shape.N, chunkSize);
+    await native.forwardAsync({ shape, ...inputs, ...model.weights(), A: st.A, S: st.S, O: st.O });
+    // TA = tanh(A) = S (a chunked state rebuilds its chunk of TA wherever it is read).
+    if (!st.chunked) await forSlices(st.S.length, (begin, end) => st.TA.set(st.S.subarray(begin, end), begin));
+    return new PersistentEngine(st, layout, model, options);
+  }
+
+  get iteration(): number {
+    return this.state.iteration;
+  }
+
+  mark(): () => void {
+    return () => undefined;  // a failed iteration leaves the auxiliaries as they are, as it always has
+  }
+
+  exportState(): AdmmStateSnapshot {
+    return takeSnapshot(this.state);
+  }
+
+  restore(snapshot: unknown): void {
+    applySnapshot(this.state, snapshot);
+  }
+
+  /** The augmented Lagrangian at the current point, from scratch (duals untouched; summed-loss scale). */
+  async lagrangian(): Promise<number> {
+    const st = this.state;
+    const norms = await ascendDuals(st, this.model, [1, 1, 1], false);
+    const loss = summariseLoss(st.O, st.shape.K, st.targets);
+    return assembleLagrangian(loss.sum, weightDecay(this.model, st.beta), st.rho, norms);
+  }
+
+  async next(signal: AbortSignal | undefined, aborted: () => Error): Promise<PersistentIterationRecord> {
+    const st = this.state, model = this.model;
+    const started = performance.now();
+    await primalBlocks(st, model, this.cfg, () => {
+      if (signal?.aborted) throw aborted();
+    });
+    // The true forward pass reads only the inputs and the (now final) weights, so it runs on a
+    // pool thread beside the dual ascent, which keeps the main thread busy in TypeScript.
+    const forwardPass = native.forwardAsync({ shape: st.shape, ...st.inputs, ...model.weights(), O: st.forwardOutputs });
+    const duals = updateDuals(st, model, this.options.rhoPolicy).catch(async (e: unknown) => {
+      await forwardPass.catch(() => undefined);  // never leave the pass writing after a failure
+      throw e;
+    });
+    const [{ rho, norms, residuals }] = await Promise.all([duals, forwardPass]);
+    const auxiliary = summariseLoss(st.O, st.shape.K, st.targets);
+    const lagrangian = assembleLagrangian(auxiliary.sum, weightDecay(model, st.beta), rho, norms);
+    // λ1 = ρ1 μ1 reaching each step (invariant under the rescale, so this iteration's ρ1).
+    const stepSignal = Array.from(norms[0].dualNewSqPerStep ?? [], (sq) => rho[0] * Math.sqrt(sq));
+    st.iteration++;
+    const seconds = (performance.now() - started) / 1000;
+    return {
+      kind: 'persistent',
+      iteration: st.iteration,
+      ...lossOf(st.forwardOutputs, st),
+      auxiliaryLoss: auxiliary.sum / auxiliary.count,
+      lagrangian,
+      primalResiduals: relativePrimal(residuals),
+      dualResidual: relativeDual(residuals),
+      rho,
+      stepSignal,
+      ...(this.cfg.linearized ? { theta: { ...st.theta } } : {}),
+      seconds,
+      elapsed: seconds,
+    };
+  }
 }

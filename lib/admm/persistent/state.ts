@@ -34,6 +34,8 @@ export class AdmmState {
   forwardOutputs: Float32Array;
   xuFresh = false;
   pFresh = false;
+  /** The whole state keeps TA in step with A (a chunked one rebuilds it per chunk view). */
+  taFresh = true;
   rho: Triple;
   beta: number;
   /** θ of the linearised blocks, carried between iterations as backtracking starts. */
@@ -75,6 +77,11 @@ export class AdmmState {
     this.M3 = sharedFloats(outputs);
     this.readout = sharedFloats(outputs);
     this.forwardOutputs = sharedFloats(outputs);
+  }
+
+  /** The s-block wrote the new states to P: the two buffers swap roles. */
+  acceptStates(): void {
+    [this.S, this.P] = [this.P, this.S];
   }
 
   /** True when the sweeps run chunk by chunk (chunkSize < N). */

@@ -17,8 +17,7 @@ import { native, type NativeInputs, type NativeShape } from '../../native';
 import type { Random } from '../../random';
 import type { RNN } from '../../rnn';
 import { epochBatches } from '../../training/batches';
-import { updateOutputs, updatePreactivations, updateStates } from '../persistent/blocks';
-import { measureAndAscend } from '../ascent/ascend';
+import { ascendDuals, updateOutputs, updatePreactivations, updateStates } from '../persistent/blocks';
 import { BatchGatherer } from './gather';
 import type { Triple } from '../rho';
 import { AdmmState } from '../persistent/state';
@@ -177,10 +176,10 @@ export class ResyncEngine {
     st.xuFresh = st.pFresh = false;
     const cfg = { linearized: false };
     for (let k = 0; k < this.settings.sweeps; k++) {
-      await updateOutputs(st, this.model);
-      await updateStates(st, this.model, cfg);
-      await updatePreactivations(st, this.model, cfg);
-      await measureAndAscend(st, this.model, [1, 1, 1], true);
+      await updateOutputs(st, st, this.model);
+      await updateStates(st, st, this.model, cfg);
+      await updatePreactivations(st, st, this.model, cfg);
+      await ascendDuals(st, this.model, [1, 1, 1], true);
     }
     const { T, h } = shape;
     for (let t = 0; t < T; t++) {

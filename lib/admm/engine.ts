@@ -1,0 +1,49 @@
+/**
+ * What AdmmTrainer holds for one run: a persistent engine (the paper's loop, persistent/) or a
+ * resynchronised mini-batch engine (resync/), both behind one interface, started from the data
+ * layout validated at the trainer's boundary.
+ */
+import { checkMemory } from '../memory-limit';
+import { sharedCopyBytes } from '../in-shared-memory';
+import type { RNN } from '../rnn';
+import type { TrainingLayout } from '../training/layout';
+import { type ResolvedTrainerOptions, automaticChunkSize } from './options';
+import { PersistentEngine } from './persistent/engine';
+import { AdmmState } from './persistent/state';
+import type { AdmmIterationRecord } from './record';
+import { MiniBatchEngine } from './resync/run';
+import { ResyncEngine } from './resync/engine';
+import type { AdmmStateSnapshot, MiniBatchStateSnapshot } from './snapshot';
+
+export interface AdmmEngine<R extends AdmmIterationRecord = AdmmIterationRecord> {
+  /** The validated data of the run. */
+  readonly layout: TrainingLayout;
+  /** Iterations completed in the run. */
+  readonly iteration: number;
+  /** One iteration; throws `aborted()` if `signal` aborts between its steps. */
+  next(signal: AbortSignal | undefined, aborted: () => Error): Promise<R>;
+  /** A function that puts back the run's own schedule as it is now (a failed iteration is undone with it). */
+  mark(): () => void;
+  /** A copy of what the run carries into its next iteration. */
+  exportState(): AdmmStateSnapshot | MiniBatchStateSnapshot;
+  /** Checks a snapshot of exportState against the run, then continues from it. */
+  restore(snapshot: unknown): void;
+}
+
+/** Checks the memory a run of these options takes on `layout`, then starts one at iteration 0. */
+export async function startEngine(
+  model: RNN, layout: TrainingLayout, options: Readonly<ResolvedTrainerOptions>
+): Promise<PersistentEngine | MiniBatchEngine> {
+  const { shape } = layout, o = options;
+  const chunkSize = o.chunkSize ?? (o.update === 'exact' ? automaticChunkSize(shape.N, shape.T, shape.h) : undefined);
+  const outputs = shape.N * (shape.everyStep ? shape.T : 1) * shape.K;
+  const engineBytes = o.mode === 'persistent'
+    ? AdmmState.bytesFor(shape, chunkSize ?? shape.N)
+    : ResyncEngine.bytesFor(shape, o, layout.inputs.x !== undefined, layout.loss === 'squared-error') + 4 * outputs;
+  checkMemory(
+    `AdmmTrainer (mode '${o.mode}') on N = ${shape.N}, T = ${shape.T}, h = ${shape.h}`,
+    sharedCopyBytes(layout.inputs, layout.targets) + engineBytes
+  );
+  if (o.mode === 'persistent') return PersistentEngine.start(model, layout, o, chunkSize);
+  return new MiniBatchEngine(model, layout, { ...o, mode: o.mode });
+}
