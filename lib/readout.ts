@@ -4,7 +4,7 @@
  * ridge regression in closed form. Fitted on the untrained network it gives the
  * "readout-only floor" every ADMM result must be compared with (ACCURACY.md).
  */
-import { type LossSteps, type TrainingData, nativeShape } from './data';
+import { type LossSteps, type TrainingData, LOSS_STEPS, nativeShape } from './data';
 import { type TrainingLayout, trainingLayout } from './training/layout';
 import { yieldToEventLoop } from './yielding';
 import { type ForwardArgs, native } from './native';
@@ -80,10 +80,11 @@ interface RefitSettings {
 
 function refitSettings(options: ReadoutOptions): RefitSettings & { lossSteps: LossSteps } {
   checkOptionalObject('options', options);
+  const { lossSteps, beta, maxIterations } = options;
   return {
-    lossSteps: options.lossSteps === undefined ? 'last' : checkChoice('options.lossSteps', options.lossSteps, ['last', 'every'] as const),
-    beta: options.beta === undefined ? 1e-4 : checkNumber('options.beta', options.beta, 0),
-    maxIterations: options.maxIterations === undefined ? 300 : checkInteger('options.maxIterations', options.maxIterations, 1),
+    lossSteps: lossSteps === undefined ? 'last' : checkChoice('options.lossSteps', lossSteps, LOSS_STEPS),
+    beta: beta === undefined ? 1e-4 : checkNumber('options.beta', beta, 0),
+    maxIterations: maxIterations === undefined ? 300 : checkInteger('options.maxIterations', maxIterations, 1),
   };
 }
 

@@ -68,7 +68,10 @@ export const PIN_CASES: readonly PinCase[] = [
     name: 'local-duals', problem: CLASSES, trainer: 'admm',
     options: { mode: 'local-duals', batchSize: 5, regressors: 'auxiliary' }, iterations: 3,
   },
-  { name: 'sweeps', problem: TOKENS, trainer: 'admm', options: { mode: 'sweeps', batchSize: 5, lossSteps: 'every' }, iterations: 3 },
+  {
+    name: 'sweeps', problem: TOKENS, trainer: 'admm',
+    options: { mode: 'sweeps', batchSize: 5, lossSteps: 'every' }, iterations: 3,
+  },
   {
     name: 'persistent readout refit', problem: CLASSES, trainer: 'admm',
     options: { mode: 'persistent', readoutRefit: true }, iterations: 2,
@@ -92,7 +95,8 @@ function problem(spec: PinProblem): { model: RNN; data: TrainingData } {
     spec.loss === 'softmax-cross-entropy'
       ? Int32Array.from({ length: N * L }, () => rng.int(K))
       : Float32Array.from({ length: N * L * K }, () => rng.normal());
-  const model = new RNN({ inputSize: d, hiddenSize: h, outputSize: K, init: { scheme: 'normal', scale: 0.5, seed: 3 } });
+  const init = { scheme: 'normal', scale: 0.5, seed: 3 } as const;
+  const model = new RNN({ inputSize: d, hiddenSize: h, outputSize: K, init });
   return { model, data: { inputs, targets, sequenceLength: T } };
 }
 
@@ -112,7 +116,8 @@ function normalise(record: object): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(record)) {
     if (key === 'seconds' || key === 'elapsed' || key === 'trainSeconds' || isNaNValue(value)) continue;
-    out[key] = JSON.parse(JSON.stringify(value, (_k, v) => (typeof v === 'number' && !Number.isFinite(v) ? String(v) : v)));
+    const finite = (_key: string, v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? String(v) : v);
+    out[key] = JSON.parse(JSON.stringify(value, finite));
   }
   return out;
 }
@@ -136,7 +141,8 @@ async function run(c: PinCase): Promise<PinnedRun> {
   const { model, data } = problem(c.problem);
   const pinned: PinnedRun = { status: '', history: [], weights: '' };
   if (c.trainer === 'bptt') {
-    const result = await new BpttTrainer(model, c.options as BpttTrainerOptions).fit(data, { maxIterations: c.iterations });
+    const trainer = new BpttTrainer(model, c.options as BpttTrainerOptions);
+    const result = await trainer.fit(data, { maxIterations: c.iterations });
     pinned.status = result.status;
     pinned.history = result.history.map(normalise);
   } else {

@@ -6,6 +6,7 @@
 import { checkMemory } from '../memory-limit';
 import { sharedCopyBytes } from '../in-shared-memory';
 import type { RNN } from '../rnn';
+import { Stop } from '../training/fit-loop';
 import type { TrainingLayout } from '../training/layout';
 import { type ResolvedTrainerOptions, automaticChunkSize } from './options';
 import { PersistentEngine } from './persistent/engine';
@@ -46,4 +47,18 @@ export async function startEngine(
   );
   if (o.mode === 'persistent') return PersistentEngine.start(model, layout, o, chunkSize);
   return new MiniBatchEngine(model, layout, { ...o, mode: o.mode });
+}
+
+/** An iteration interrupted by the fit's AbortSignal. */
+export class Aborted extends Error {}
+
+/** How an iteration that threw ends the fit: aborted, singular, diverged; anything else is rethrown. */
+export function failureStop(e: unknown, iteration: number): Stop {
+  if (e instanceof Aborted)
+    return new Stop('aborted', `aborted during iteration ${iteration}; weights of the previous iteration kept`);
+  const code = (e as { code?: string }).code;
+  const message = (e as Error).message;
+  if (code === 'ERR_NOT_POSITIVE_DEFINITE') return new Stop('singular', `iteration ${iteration}: ${message}`);
+  if (code === 'ERR_NON_FINITE') return new Stop('diverged', `iteration ${iteration}: ${message}`);
+  throw e;
 }

@@ -31,7 +31,10 @@ export interface PersistentIterationRecord extends AdmmRecordBase {
   kind: 'persistent';
   /** Augmented Lagrangian after this iteration's primal blocks (summed-loss scale, at this iteration's ρ). */
   lagrangian: number;
-  /** Relative primal residuals ‖a − Ux − Ws − b‖, ‖s − tanh a‖, ‖o − Vs − c‖, each over the larger norm of its two sides. */
+  /**
+   * Relative primal residuals ‖a − Ux − Ws − b‖, ‖s − tanh a‖, ‖o − Vs − c‖, each over the larger
+   * norm of its two sides.
+   */
   primalResiduals: { a: number; s: number; o: number };
   /** Relative dual residual ‖(ρ1Δa, ρ2Δs, ρ3Δo)‖ / ‖(ρ1μ1, ρ2μ2, ρ3μ3)‖. */
   dualResidual: number;

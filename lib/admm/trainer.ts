@@ -1,9 +1,8 @@
 /**
- * AdmmTrainer: trains an RNN with ADMM. It holds one engine per run (engine.ts): mode
- * 'persistent' is ADMMiRNN (docs/ALGORITHM.md), its six blocks in persistent/blocks.ts, also
- * callable one at a time below, SPORCO-style; the default 'adjoint' and the other resynchronised
- * mini-batch modes run epochs of resync/. The fit loop itself is lib/training's, shared with
- * BpttTrainer; `data` is validated once, at the public methods, into a TrainingLayout.
+ * AdmmTrainer: trains an RNN with ADMM, one engine per run (engine.ts): mode 'persistent' is
+ * ADMMiRNN (docs/ALGORITHM.md; its blocks, persistent/blocks.ts, also callable one at a time,
+ * SPORCO-style), the default 'adjoint' and the other mini-batch modes run resync/. The fit loop is
+ * lib/training's, shared with BpttTrainer; `data` is validated once into a TrainingLayout.
  *
  *   const trainer = new AdmmTrainer(model, { rho: [100, 100, 10] });
  *   const { history, status } = await trainer.fit(data, { maxIterations: 50, onIteration: console.log });
@@ -19,7 +18,7 @@ import { FitGuard, type FitStatus, Stop, drain } from '../training/fit-loop';
 import { type TrainingLayout, evaluateLayout, sameData, trainingLayout } from '../training/layout';
 import { copyWeights, firstNonFinite } from '../training/rollback';
 import { checkObject } from '../validate';
-import { type AdmmEngine, startEngine } from './engine';
+import { type AdmmEngine, Aborted, failureStop, startEngine } from './engine';
 import {
   type AdmmTrainerOptions, type FitOptions, type ResolvedFitOptions, type ResolvedTrainerOptions,
   resolveFitOptions, resolveTrainerOptions,
@@ -27,14 +26,11 @@ import {
 import {
   updateInputWeights, updateOutputs, updateOutputWeights, updatePreactivations, updateStates, ascendDuals,
 } from './persistent/blocks';
-import { PersistentEngine } from './persistent/engine';
+import { PersistentEngine, requirePersistent, requireWholeState } from './persistent/engine';
 import type { AdmmState } from './persistent/state';
 import type { AdmmIterationRecord, FitResult, MiniBatchIterationRecord, PersistentIterationRecord } from './record';
 import { MiniBatchEngine } from './resync/run';
 import { type AdmmRunSnapshot, type RunReadout, readRunReadout } from './snapshot';
-
-/** An iteration interrupted by the fit's AbortSignal. */
-class Aborted extends Error {}
 
 export class AdmmTrainer {
   readonly model: RNN;
@@ -81,7 +77,8 @@ export class AdmmTrainer {
    */
   exportState(): AdmmRunSnapshot {
     const readout = this.runReadout && { readout: { V: this.runReadout.V.slice(), c: this.runReadout.c.slice() } };
-    if (!this.engine) throw new AdmmError('exportState: call initialise(data) or fit(data) first', 'ERR_NOT_INITIALISED');
+    if (!this.engine)
+      throw new AdmmError('exportState: call initialise(data) or fit(data) first', 'ERR_NOT_INITIALISED');
     return { ...this.engine.exportState(), ...readout };
   }
 
@@ -161,20 +158,12 @@ export class AdmmTrainer {
   }
 
   private persistent(method: string): PersistentEngine {
-    const mode = this.options.mode;
-    if (mode !== 'persistent')
-      throw new AdmmError(`${method} and the block methods belong to mode 'persistent', not '${mode}'; use epoch()`, 'ERR_WRONG_MODE');
-    if (!(this.engine instanceof PersistentEngine))
-      throw new AdmmError('call initialise(data) or fit(data) first', 'ERR_NOT_INITIALISED');
-    return this.engine;
+    return requirePersistent(this.engine, this.options.mode, method);
   }
 
   /** The persistent engine, for the single-block methods: a chunked sweep has no whole-data a or s block. */
   private wholeState(): PersistentEngine {
-    const engine = this.persistent('the block methods'), st = engine.state;
-    if (st.chunked)
-      throw new AdmmError(`the single-block methods need the unchunked state (this one sweeps chunks of ${st.chunkRows} sequences, from options.chunkSize or chosen automatically for large data; options.chunkSize ≥ N keeps it whole); use step()`, 'ERR_CHUNKED_STATE');
-    return engine;
+    return requireWholeState(this.persistent('the block methods'));
   }
 
   /**
@@ -217,7 +206,7 @@ export class AdmmTrainer {
     } catch (e) {
       this.model.setWeightsUnchecked(saved);
       restoreSchedule();
-      return this.failure(e, engine.iteration + 1);
+      return failureStop(e, engine.iteration + 1);
     }
     const lagrangian: Record<string, number> = record.kind === 'persistent' ? { lagrangian: record.lagrangian } : {};
     const bad = firstNonFinite({ loss: record.loss, ...lagrangian, ...this.model.weights() });
@@ -252,13 +241,4 @@ export class AdmmTrainer {
     return undefined;
   }
 
-  private failure(e: unknown, iteration: number): Stop {
-    if (e instanceof Aborted)
-      return new Stop('aborted', `aborted during iteration ${iteration}; weights of the previous iteration kept`);
-    const code = (e as { code?: string }).code;
-    const message = (e as Error).message;
-    if (code === 'ERR_NOT_POSITIVE_DEFINITE') return new Stop('singular', `iteration ${iteration}: ${message}`);
-    if (code === 'ERR_NON_FINITE') return new Stop('diverged', `iteration ${iteration}: ${message}`);
-    throw e;
-  }
 }

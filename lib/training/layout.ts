@@ -4,7 +4,8 @@
  * instead of the caller's raw `data`, so nothing along one fit validates it again.
  */
 import {
-  type LossName, type LossSteps, type ModelSizes, type TargetLayout, inputLayout, lossForTargets, nativeShape, targetLayout,
+  type LossName, type LossSteps, type ModelSizes, type TargetLayout,
+  inputLayout, lossForTargets, nativeShape, targetLayout,
 } from '../data';
 import { invalidType } from '../errors';
 import { summariseLoss } from '../loss';
@@ -41,7 +42,8 @@ export function trainingLayout(
 
 /** Whether two layouts describe the same arrays (a resumed fit must get the data of its run). */
 export function sameData(a: TrainingLayout, b: TrainingLayout): boolean {
-  return a.shape.N === b.shape.N && a.shape.T === b.shape.T && (a.inputs.x ?? a.inputs.ids) === (b.inputs.x ?? b.inputs.ids);
+  const same = a.shape.N === b.shape.N && a.shape.T === b.shape.T;
+  return same && (a.inputs.x ?? a.inputs.ids) === (b.inputs.x ?? b.inputs.ids);
 }
 
 /** Mean loss and accuracy (NaN for regression) of the model's forward pass over the layout's data. */
@@ -52,7 +54,9 @@ export async function evaluateLayout(model: RNN, layout: TrainingLayout): Promis
 }
 
 /** Mean loss per loss term and accuracy (NaN for regression) of outputs O over the layout's targets. */
-export function lossOf(O: Float32Array, layout: Pick<TrainingLayout, 'shape' | 'targets'>): { loss: number; accuracy: number } {
+export function lossOf(
+  O: Float32Array, layout: Pick<TrainingLayout, 'shape' | 'targets'>
+): { loss: number; accuracy: number } {
   const s = summariseLoss(O, layout.shape.K, layout.targets);
   return { loss: s.sum / s.count, accuracy: layout.targets.loss === 'squared-error' ? NaN : s.correct / s.count };
 }

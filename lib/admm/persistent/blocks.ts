@@ -174,7 +174,9 @@ export interface DualStep {
  * rescale of the scaled duals (λ = ρμ kept) is fused into the ascent; residual balancing picks ρ
  * from this iteration's residuals and rescales after.
  */
-export async function updateDuals(st: AdmmState, model: RNN, policy: ResolvedTrainerOptions['rhoPolicy']): Promise<DualStep> {
+export async function updateDuals(
+  st: AdmmState, model: RNN, policy: ResolvedTrainerOptions['rhoPolicy']
+): Promise<DualStep> {
   const rho: Triple = [...st.rho];
   const scheduled = rhoIsScheduled(policy);
   let next = scheduled ? nextRho(policy, rho) : rho;

@@ -3,6 +3,7 @@
  * pass, and one iteration — blocks 1–5 over the state's views, block 6 (the dual ascent and ρ),
  * the true forward-pass loss, and the record with the named residuals.
  */
+import { AdmmError } from '../../errors';
 import { summariseLoss } from '../../loss';
 import { native } from '../../native';
 import type { RNN } from '../../rnn';
@@ -77,7 +78,9 @@ export class PersistentEngine implements AdmmEngine<PersistentIterationRecord> {
     });
     // The true forward pass reads only the inputs and the (now final) weights, so it runs on a
     // pool thread beside the dual ascent, which keeps the main thread busy in TypeScript.
-    const forwardPass = native.forwardAsync({ shape: st.shape, ...st.inputs, ...model.weights(), O: st.forwardOutputs });
+    const forwardPass = native.forwardAsync({
+      shape: st.shape, ...st.inputs, ...model.weights(), O: st.forwardOutputs,
+    });
     const duals = updateDuals(st, model, this.options.rhoPolicy).catch(async (e: unknown) => {
       await forwardPass.catch(() => undefined);  // never leave the pass writing after a failure
       throw e;
@@ -104,4 +107,28 @@ export class PersistentEngine implements AdmmEngine<PersistentIterationRecord> {
       elapsed: seconds,
     };
   }
+}
+
+/** `engine` as the persistent engine that step() and the block methods need (a trainer in `mode`). */
+export function requirePersistent(engine: unknown, mode: string, method: string): PersistentEngine {
+  if (mode !== 'persistent') {
+    const message = `${method} and the block methods belong to mode 'persistent', not '${mode}'; use epoch()`;
+    throw new AdmmError(message, 'ERR_WRONG_MODE');
+  }
+  if (!(engine instanceof PersistentEngine))
+    throw new AdmmError('call initialise(data) or fit(data) first', 'ERR_NOT_INITIALISED');
+  return engine;
+}
+
+/** `engine`, for the single-block methods: a chunked sweep has no whole-data a or s block. */
+export function requireWholeState(engine: PersistentEngine): PersistentEngine {
+  const st = engine.state;
+  if (st.chunked) {
+    const message =
+      `the single-block methods need the unchunked state (this one sweeps chunks of ${st.chunkRows} sequences, ` +
+      'from options.chunkSize or chosen automatically for large data; ' +
+      'options.chunkSize ≥ N keeps it whole); use step()';
+    throw new AdmmError(message, 'ERR_CHUNKED_STATE');
+  }
+  return engine;
 }

@@ -47,8 +47,10 @@ export function weightDecay(model: RNN, beta: number): number {
   return 0.5 * beta * sq;
 }
 
-/** L from the loss of o and, per constraint, ‖r + μ‖² and ‖μ‖² (= ‖μ_new‖² and ‖μ_old‖² of an ascent step). */
-export function assembleLagrangian(lossSum: number, decay: number, rho: Triple, norms: readonly ConstraintNorms[]): number {
+/** L from the loss of o and, per constraint, ‖r + μ‖² and ‖μ‖² (‖μ_new‖² and ‖μ_old‖² of an ascent step). */
+export function assembleLagrangian(
+  lossSum: number, decay: number, rho: Triple, norms: readonly ConstraintNorms[]
+): number {
   let value = lossSum + decay;
   for (let i = 0; i < 3; i++) value += 0.5 * rho[i] * (norms[i].dualNewSq - norms[i].dualOldSq);
   return value;

@@ -59,7 +59,8 @@ export function* views(st: AdmmState): Generator<StateView> {
         : { loss: 'softmax-cross-entropy', labels: st.targets.labels.subarray(n0 * L, (n0 + rows) * L) };
     const view: StateView = {
       shape: { ...st.shape, N: rows }, inputs, targets,
-      A: hid(st.A), S: hid(st.S), M1: hid(st.M1), M2: hid(st.M2), O: out(st.O), M3: out(st.M3), readout: out(st.readout),
+      A: hid(st.A), S: hid(st.S), M1: hid(st.M1), M2: hid(st.M2),
+      O: out(st.O), M3: out(st.M3), readout: out(st.readout),
       TA: work(st.TA), XU: work(st.XU), P: work(st.P),
       xuFresh: false, pFresh: false, taFresh: false,
       acceptStates: () => view.S.set(view.P),
