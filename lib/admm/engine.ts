@@ -31,21 +31,31 @@ export interface AdmmEngine<R extends AdmmIterationRecord = AdmmIterationRecord>
   restore(snapshot: unknown): void;
 }
 
-/** Checks the memory a run of these options takes on `layout`, then starts one at iteration 0. */
-export async function startEngine(
-  model: RNN, layout: TrainingLayout, options: Readonly<ResolvedTrainerOptions>
-): Promise<PersistentEngine | MiniBatchEngine> {
-  const { shape } = layout, o = options;
-  const chunkSize = o.chunkSize ?? (o.update === 'exact' ? automaticChunkSize(shape.N, shape.T, shape.h) : undefined);
+/** The persistent sweep's chunk size: the option, or automatic for the exact update (options.ts). */
+function chunkSizeFor(layout: TrainingLayout, o: Readonly<ResolvedTrainerOptions>): number | undefined {
+  const { N, T, h } = layout.shape;
+  return o.chunkSize ?? (o.update === 'exact' ? automaticChunkSize(N, T, h) : undefined);
+}
+
+/** Refuses (ERR_OUT_OF_MEMORY) a run of these options on `layout` that would exceed the memory limit. */
+export function checkRunMemory(layout: TrainingLayout, o: Readonly<ResolvedTrainerOptions>): void {
+  const { shape } = layout;
   const outputs = shape.N * (shape.everyStep ? shape.T : 1) * shape.K;
   const engineBytes = o.mode === 'persistent'
-    ? AdmmState.bytesFor(shape, chunkSize ?? shape.N)
+    ? AdmmState.bytesFor(shape, chunkSizeFor(layout, o) ?? shape.N)
     : ResyncEngine.bytesFor(shape, o, layout.inputs.x !== undefined, layout.loss === 'squared-error') + 4 * outputs;
   checkMemory(
     `AdmmTrainer (mode '${o.mode}') on N = ${shape.N}, T = ${shape.T}, h = ${shape.h}`,
     sharedCopyBytes(layout.inputs, layout.targets) + engineBytes
   );
-  if (o.mode === 'persistent') return PersistentEngine.start(model, layout, o, chunkSize);
+}
+
+/** A run of these options on `layout` at iteration 0 (checkRunMemory first). */
+export async function startEngine(
+  model: RNN, layout: TrainingLayout, options: Readonly<ResolvedTrainerOptions>
+): Promise<PersistentEngine | MiniBatchEngine> {
+  const o = options;
+  if (o.mode === 'persistent') return PersistentEngine.start(model, layout, o, chunkSizeFor(layout, o));
   return new MiniBatchEngine(model, layout, { ...o, mode: o.mode });
 }
 

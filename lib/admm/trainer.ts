@@ -18,7 +18,7 @@ import { FitGuard, type FitStatus, Stop, drain } from '../training/fit-loop';
 import { type TrainingLayout, evaluateLayout, sameData, trainingLayout } from '../training/layout';
 import { copyWeights, firstNonFinite } from '../training/rollback';
 import { checkObject } from '../validate';
-import { type AdmmEngine, Aborted, failureStop, startEngine } from './engine';
+import { type AdmmEngine, Aborted, checkRunMemory, failureStop, startEngine } from './engine';
 import {
   type AdmmTrainerOptions, type FitOptions, type ResolvedFitOptions, type ResolvedTrainerOptions,
   resolveFitOptions, resolveTrainerOptions,
@@ -65,6 +65,7 @@ export class AdmmTrainer {
   }
 
   private async start(layout: TrainingLayout): Promise<void> {
+    checkRunMemory(layout, this.options);  // before the previous run is dropped
     this.engine = this.runReadout = undefined;
     this.engine = await startEngine(this.model, layout, this.options);
   }
