@@ -4,7 +4,7 @@
  * ridge regression in closed form. Fitted on the untrained network it gives the
  * "readout-only floor" every ADMM result must be compared with (ACCURACY.md).
  */
-import { type LossSteps, type TrainingData, LOSS_STEPS, nativeShape } from './data';
+import { type LossSteps, type TrainingData, LOSS_STEPS, inputRange, nativeShape } from './data';
 import { type TrainingLayout, trainingLayout } from './training/layout';
 import { yieldToEventLoop } from './yielding';
 import { type ForwardArgs, native } from './native';
@@ -58,10 +58,7 @@ function* lossStepStateSteps(model: RNN, layout: TrainingLayout): RefitSteps<Flo
   const S = new Float32Array(batch * T * h), O = new Float32Array(batch * L * model.outputSize);
   for (let n0 = 0; n0 < N; n0 += batch) {
     const n = Math.min(batch, N - n0);
-    const d = model.inputSize;
-    const inputs = layout.inputs.x
-      ? { x: layout.inputs.x.subarray(n0 * T * d, (n0 + n) * T * d) }
-      : { ids: layout.inputs.ids.subarray(n0 * T, (n0 + n) * T) };
+    const inputs = inputRange(layout.inputs, T, model.inputSize, n0, n);
     const outputs = { S: S.subarray(0, n * T * h), O: O.subarray(0, n * L * model.outputSize) };
     yield { shape: nativeShape(model, n, T, lossSteps), ...inputs, ...model.weights(), ...outputs };
     for (let i = 0; i < n; i++)

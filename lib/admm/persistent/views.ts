@@ -7,7 +7,7 @@
  * gives the unchunked iterate up to float rounding. Only A, S, M1, M2 (and the small O, M3) are
  * held for all N; TA, XU, P hold one chunk, so a chunk view rebuilds what it reads of them.
  */
-import type { TargetLayout } from '../../data';
+import { type TargetLayout, inputRange, targetRange } from '../../data';
 import type { NativeInputs, NativeShape } from '../../native';
 import type { AdmmState } from './state';
 
@@ -50,15 +50,10 @@ export function* views(st: AdmmState): Generator<StateView> {
     const hid = (a: Float32Array) => a.subarray(n0 * T * h, (n0 + rows) * T * h);
     const out = (a: Float32Array) => a.subarray(n0 * L * K, (n0 + rows) * L * K);
     const work = (a: Float32Array) => a.subarray(0, rows * T * h);
-    const inputs: NativeInputs = st.inputs.x
-      ? { x: st.inputs.x.subarray(n0 * T * d, (n0 + rows) * T * d) }
-      : { ids: st.inputs.ids.subarray(n0 * T, (n0 + rows) * T) };
-    const targets: TargetLayout =
-      st.targets.loss === 'squared-error'
-        ? { loss: 'squared-error', values: out(st.targets.values) }
-        : { loss: 'softmax-cross-entropy', labels: st.targets.labels.subarray(n0 * L, (n0 + rows) * L) };
     const view: StateView = {
-      shape: { ...st.shape, N: rows }, inputs, targets,
+      shape: { ...st.shape, N: rows },
+      inputs: inputRange(st.inputs, T, d, n0, rows),
+      targets: targetRange(st.targets, L, K, n0, rows),
       A: hid(st.A), S: hid(st.S), M1: hid(st.M1), M2: hid(st.M2),
       O: out(st.O), M3: out(st.M3), readout: out(st.readout),
       TA: work(st.TA), XU: work(st.XU), P: work(st.P),
