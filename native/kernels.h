@@ -12,13 +12,13 @@
 // TypeScript in lib/admm/ unless named; ops bound in binding_admm.cpp, binding_resync.cpp, binding_bptt.cpp.
 //   block                 TypeScript                                   native op                        C++
 //   forward pass          RNN.predict, ResyncEngine, AdmmState         forward                          forward.cpp
-//   1: (U, W, b)          updateInputWeights (persistent/blocks.ts)    solveUWb                         weights.cpp
-//                         chunked: the same, over chunk views          accumulateUWb, solveUWbFromGram  weights.cpp
+//   1: (U, W, b)          updateInputWeights (persistent/blocks.ts)    solveUWb (linearised)            weights.cpp
+//                         exact: Gram summed over the state views      accumulateUWb, solveUWbFromGram  weights.cpp
 //   affine caches XU, P   refreshAffine (persistent/blocks.ts)         inputProjection, recurrentAffine forward.cpp
 //   2: a                  updatePreactivations (persistent/blocks.ts)  aStep                            activations.cpp
 //   3: s                  updateStates (persistent/blocks.ts)          sStep                            states.cpp
-//   4: (V, c)             updateOutputWeights (persistent/blocks.ts)   solveVc                          weights.cpp
-//                         chunked: the same, over chunk views          accumulateVc, solveVcFromGram    weights.cpp
+//   4: (V, c)             updateOutputWeights (persistent/blocks.ts)   solveVc (linearised)             weights.cpp
+//                         exact: Gram summed over the state views      accumulateVc, solveVcFromGram    weights.cpp
 //   5: o                  updateOutputs (persistent/blocks.ts)         oStep                            outputs.cpp
 //   6: duals, ρ           updateDuals, ascendView (persistent/         readout, recurrentAffine (the    forward.cpp
 //                         blocks.ts); ascend, workers (ascent/)        products the constraints compare)

@@ -119,7 +119,8 @@ test.serial('the persistent estimate covers the state: exact (whole, chunked), l
     const st = trainer.state!;
     // The state and the shared copy of the inputs.
     const allocated = st.bytes + train.inputs.byteLength;
-    const estimate = AdmmState.bytesFor(st.shape, st.chunkRows) + train.inputs.byteLength;
+    const grams = st.grams !== undefined;
+    const estimate = AdmmState.bytesFor(st.shape, st.chunkRows, grams) + train.inputs.byteLength;
     t.true(estimate >= allocated, `${JSON.stringify(options)}: ${estimate} < ${allocated}`);
     t.true(estimate <= 1.5 * allocated, `${JSON.stringify(options)}: ${estimate} far above ${allocated}`);
     // Refused just below the estimate, accepted at it.

@@ -42,7 +42,7 @@ export function checkRunMemory(layout: TrainingLayout, o: Readonly<ResolvedTrain
   const { shape } = layout;
   const outputs = shape.N * (shape.everyStep ? shape.T : 1) * shape.K;
   const engineBytes = o.mode === 'persistent'
-    ? AdmmState.bytesFor(shape, chunkSizeFor(layout, o) ?? shape.N)
+    ? AdmmState.bytesFor(shape, chunkSizeFor(layout, o) ?? shape.N, o.update === 'exact')
     : ResyncEngine.bytesFor(shape, o, layout.inputs.x !== undefined, layout.loss === 'squared-error') + 4 * outputs;
   checkMemory(
     `AdmmTrainer (mode '${o.mode}') on N = ${shape.N}, T = ${shape.T}, h = ${shape.h}`,

@@ -2,10 +2,10 @@
  * The six ADMMiRNN blocks in docs/ALGORITHM.md's order — (U,W,b), a, s, (V,c), o, then the duals
  * and ρ — one function each. The sample-separable blocks (2, 3, 5 and the ascent of 6) run on a
  * state view (views.ts): the whole state, or one chunk of a chunked state, so a chunked sweep
- * calls these very functions per chunk. The weight blocks (1, 4) solve on the whole state, from
- * Grams summed over the chunk views when chunked. Heavy work runs in the native async twins (off
- * the main thread); each block leaves the augmented Lagrangian no larger than before (exact
- * variant: exact block minimisers and a monotone a-solver; linearised: backtracked proximal steps).
+ * calls these very functions per chunk. The weight blocks (1, 4) sum their Grams over the views
+ * and solve once (the linearised steps: on the whole state). Heavy work runs in the native async
+ * twins (off the main thread); each block leaves the augmented Lagrangian no larger than before
+ * (exact variant: exact block minimisers and a monotone a-solver; linearised: backtracked steps).
  */
 import { native } from '../../native';
 import type { RNN } from '../../rnn';
@@ -37,25 +37,32 @@ export async function refreshAffine(v: StateView, model: RNN): Promise<void> {
   }
 }
 
+/** The state's Gram accumulators (a state made for the exact weight blocks has them). */
+function weightGrams(st: AdmmState): NonNullable<AdmmState['grams']> {
+  if (!st.grams) throw new Error('this state was made without the weight Grams (exact update)');
+  return st.grams;
+}
+
 /**
- * Block 1: (U, W, b) by regularised least squares of a + μ1 on [x_t; s_{t-1}; 1]. A chunked state
- * sums the Gram and right-hand side over its views, then solves once (exact update only).
+ * Block 1: (U, W, b) by regularised least squares of a + μ1 on [x_t; s_{t-1}; 1]: the Gram and
+ * right-hand side summed over the state's views, then one solve (native solveUWb is the same two
+ * steps on the whole data). The linearised step backtracks θ on the whole data set's objective.
  */
 export async function updateInputWeights(st: AdmmState, model: RNN, cfg: BlockConfig): Promise<void> {
   const weights = { U: model.U, W: model.W, b: model.b, rho1: st.rho[0], beta: st.beta };
-  if (st.grams) {
-    const { uwbG: G, uwbR: R } = st.grams;
+  if (cfg.linearized) {
+    // P is stale after this block anyway, so it serves as the scratch for a + μ1.
+    st.theta.uwb = await native.solveUWbAsync({
+      shape: st.shape, ...st.inputs, S: st.S, A: st.A, M1: st.M1, scratch: st.P, ...weights,
+      linearized: true, theta: st.theta.uwb,
+    });
+  } else {
+    const { uwbG: G, uwbR: R } = weightGrams(st);
     G.fill(0);
     R.fill(0);
     for (const v of views(st))
       await native.accumulateUWbAsync({ shape: v.shape, ...v.inputs, S: v.S, A: v.A, M1: v.M1, scratch: v.P, G, R });
     st.theta.uwb = await native.solveUWbFromGramAsync({ shape: st.shape, G, R, ...weights });
-  } else {
-    // P is stale after this block anyway, so it serves as the scratch for a + μ1.
-    st.theta.uwb = await native.solveUWbAsync({
-      shape: st.shape, ...st.inputs, S: st.S, A: st.A, M1: st.M1, scratch: st.P, ...weights,
-      linearized: cfg.linearized, theta: st.theta.uwb,
-    });
   }
   st.xuFresh = false;
   st.pFresh = false;
@@ -89,22 +96,22 @@ export async function updateStates(st: AdmmState, v: StateView, model: RNN, cfg:
 }
 
 /**
- * Block 4: (V, c) by regularised least squares of o + μ3 on [s_t; 1] over the loss steps; a
- * chunked state sums the Gram over its views, then solves once.
+ * Block 4: (V, c) by regularised least squares of o + μ3 on [s_t; 1] over the loss steps: Gram
+ * summed over the views, then one solve, as block 1 (the linearised step on the whole state).
  */
 export async function updateOutputWeights(st: AdmmState, model: RNN, cfg: BlockConfig): Promise<void> {
   const weights = { V: model.V, c: model.c, rho3: st.rho[2], beta: st.beta };
-  if (st.grams) {
-    const { vcG: G, vcR: R } = st.grams;
-    G.fill(0);
-    R.fill(0);
-    for (const v of views(st)) await native.accumulateVcAsync({ shape: v.shape, S: v.S, O: v.O, M3: v.M3, G, R });
-    st.theta.vc = await native.solveVcFromGramAsync({ shape: st.shape, G, R, ...weights });
+  if (cfg.linearized) {
+    st.theta.vc = await native.solveVcAsync({
+      shape: st.shape, S: st.S, O: st.O, M3: st.M3, ...weights, linearized: true, theta: st.theta.vc,
+    });
     return;
   }
-  st.theta.vc = await native.solveVcAsync({
-    shape: st.shape, S: st.S, O: st.O, M3: st.M3, ...weights, linearized: cfg.linearized, theta: st.theta.vc,
-  });
+  const { vcG: G, vcR: R } = weightGrams(st);
+  G.fill(0);
+  R.fill(0);
+  for (const v of views(st)) await native.accumulateVcAsync({ shape: v.shape, S: v.S, O: v.O, M3: v.M3, G, R });
+  st.theta.vc = await native.solveVcFromGramAsync({ shape: st.shape, G, R, ...weights });
 }
 
 /** Block 5: the outputs o of the view, by the proximal operator of the loss. Returns Σ(Δo)². */

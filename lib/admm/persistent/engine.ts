@@ -39,7 +39,8 @@ export class PersistentEngine implements AdmmEngine<PersistentIterationRecord> {
     const { shape } = layout;
     // The async kernels would copy data on plain ArrayBuffers at every call (in-shared-memory.ts).
     const inputs = sharedInputs(layout.inputs), targets = sharedTargets(layout.targets);
-    const st = new AdmmState(shape, inputs, targets, options.lossSteps, options.rho, options.beta * shape.N, chunkSize);
+    const sweep = { chunkSize, weightGrams: options.update === 'exact' };
+    const st = new AdmmState(shape, inputs, targets, options.lossSteps, options.rho, options.beta * shape.N, sweep);
     await native.forwardAsync({ shape, ...inputs, ...model.weights(), A: st.A, S: st.S, O: st.O });
     // TA = tanh(A) = S (a chunked state rebuilds its chunk of TA wherever it is read).
     if (!st.chunked) await forSlices(st.S.length, (begin, end) => st.TA.set(st.S.subarray(begin, end), begin));

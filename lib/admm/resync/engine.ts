@@ -73,7 +73,7 @@ export class ResyncEngine {
     const { T, d, h, K } = shape, B = Math.min(settings.batchSize, shape.N), L = shape.everyStep ? T : 1;
     const floats = B * T * (denseInputs ? d : 1) + B * L * (regression ? K : 1) + 5 * B * T * h + 2 * B * L * K + T;
     const batchShape = { ...shape, N: B };
-    const sweeps = settings.mode === 'sweeps' ? 2 * AdmmState.bytesFor(batchShape, B) : 0;
+    const sweeps = settings.mode === 'sweeps' ? 2 * AdmmState.bytesFor(batchShape, B, false) : 0;
     const walk = settings.mode === 'local-duals' ? 4 * (B * T * h + 10 * B * h + B * K) : 0;
     return 4 * floats + sweeps + walk;
   }
