@@ -14,22 +14,13 @@ import { writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import {
-  AdmmTrainer, type AdmmTrainerOptions, BpttTrainer, type BpttTrainerOptions, RNN, Random, type TrainingData,
-  getThreads, setThreads,
+  AdmmTrainer, type AdmmTrainerOptions, BpttTrainer, type BpttTrainerOptions, getThreads, setThreads,
 } from '../lib';
+import { type ProblemSpec, randomProblem } from '../test/problems';
 
 export const PIN_FIXTURE = path.join(__dirname, '..', '..', 'test', 'fixtures', 'history-pin.json');
 
-interface PinProblem {
-  N: number;
-  T: number;
-  d: number;
-  h: number;
-  K: number;
-  loss: 'softmax-cross-entropy' | 'squared-error';
-  lossSteps: 'last' | 'every';
-  tokens?: boolean;
-}
+type PinProblem = Omit<ProblemSpec, 'seed'>;
 
 interface PinCase {
   name: string;
@@ -84,21 +75,7 @@ export const PIN_CASES: readonly PinCase[] = [
   },
 ];
 
-function problem(spec: PinProblem): { model: RNN; data: TrainingData } {
-  const { N, T, d, h, K } = spec;
-  const rng = new Random(7);
-  const L = spec.lossSteps === 'every' ? T : 1;
-  const inputs = spec.tokens
-    ? Int32Array.from({ length: N * T }, () => rng.int(d))
-    : Float32Array.from({ length: N * T * d }, () => rng.normal());
-  const targets =
-    spec.loss === 'softmax-cross-entropy'
-      ? Int32Array.from({ length: N * L }, () => rng.int(K))
-      : Float32Array.from({ length: N * L * K }, () => rng.normal());
-  const init = { scheme: 'normal', scale: 0.5, seed: 3 } as const;
-  const model = new RNN({ inputSize: d, hiddenSize: h, outputSize: K, init });
-  return { model, data: { inputs, targets, sequenceLength: T } };
-}
+const problem = (spec: PinProblem) => randomProblem({ ...spec, seed: 7 });
 
 /** SHA-256 (first 16 hex digits) of the arrays' bytes, in order. */
 function checksum(arrays: readonly Float32Array[]): string {
