@@ -1,7 +1,7 @@
 /**
  * What a run of the resynchronised mini-batch modes ('adjoint', 'local-duals', 'sweeps') keeps
- * between epochs, and one epoch of it: the engine's pass over the shuffled batches, the ρ
- * schedule, then the true forward-pass loss.
+ * between epochs, and one epoch of it: the engine's pass over the shuffled batches (through the
+ * step safeguard), the ρ schedule, then the true forward-pass loss.
  */
 import type { TargetLayout } from '../data';
 import { summariseLoss } from '../loss';
@@ -11,7 +11,8 @@ import { Random } from '../random';
 import type { RNN } from '../rnn';
 import type { ResolvedTrainerOptions } from './options';
 import type { AdmmIterationRecord } from './record';
-import { ResyncEngine, type ResyncMode } from './resync';
+import { type EpochSummary, ResyncEngine, type ResyncMode } from './resync';
+import { copyWeights } from '../training/rollback';
 import { type Triple, nextRho } from './rho';
 
 export interface MiniBatchRun {
@@ -40,7 +41,10 @@ export function startMiniBatchRun(
   return { shape, inputs, targets, engine, rng, rho: [...options.rho], epoch: 0, forwardOutputs };
 }
 
-/** One epoch; throws `aborted()` if `signal` aborts between mini-batches. */
+/**
+ * One epoch; throws `aborted()` if `signal` aborts between mini-batches. With the step safeguard,
+ * a pass whose training loss rose is undone and run again at a larger ρ (step-safeguard.ts).
+ */
 export async function miniBatchEpoch(
   run: MiniBatchRun,
   model: RNN,
@@ -50,29 +54,54 @@ export async function miniBatchEpoch(
 ): Promise<AdmmIterationRecord> {
   const started = performance.now();
   const rho: Triple = [...run.rho];
-  const summary = await run.engine.epoch(rho, run.rng, signal, aborted);
+  const guard = run.engine.safeguard;
+  if (guard && guard.epochLoss === undefined) guard.epochLoss = (await forwardLoss(run, model)).loss;
+  const start = guard && { weights: copyWeights(model), rng: run.rng.getState() };
+  let summary: EpochSummary, forward: { loss: number; accuracy: number };
+  for (let attempt = 0; ; attempt++) {
+    summary = await run.engine.epoch(rho, run.rng, signal, aborted);
+    forward = await forwardLoss(run, model);
+    if (!guard || !start || guard.acceptEpoch(forward.loss, attempt)) break;
+    model.setWeightsUnchecked(start.weights);
+    if (!guard.canRetryEpoch(attempt)) {
+      forward = await forwardLoss(run, model);
+      break;
+    }
+    run.rng = Random.fromState(start.rng);
+  }
   run.rho = nextRho(rhoPolicy, rho);
-  await native.forwardAsync({ shape: run.shape, ...run.inputs, ...model.weights(), O: run.forwardOutputs });
-  const forward = summariseLoss(run.forwardOutputs, run.shape.K, run.targets);
   const seconds = (performance.now() - started) / 1000;
   return {
     iteration: ++run.epoch,
-    loss: forward.sum / forward.count,
-    accuracy: run.targets.loss === 'softmax-cross-entropy' ? forward.correct / forward.count : NaN,
+    loss: forward.loss,
+    accuracy: forward.accuracy,
     auxiliaryLoss: summary.auxiliaryLoss,
     lagrangian: NaN,
     primalResiduals: { a: NaN, s: NaN, o: NaN },
     dualResidual: NaN,
     rho,
     stepSignal: summary.stepSignal,
+    ...(guard ? { safeguard: guard.takeEpoch(rho) } : {}),
     seconds,
     elapsed: seconds,
   };
 }
 
-/** A function that puts the run's epoch count, ρ and generator back as they are now. */
+/** The true forward pass over the training set with the model's weights: mean loss and accuracy. */
+async function forwardLoss(run: MiniBatchRun, model: RNN): Promise<{ loss: number; accuracy: number }> {
+  await native.forwardAsync({ shape: run.shape, ...run.inputs, ...model.weights(), O: run.forwardOutputs });
+  const forward = summariseLoss(run.forwardOutputs, run.shape.K, run.targets);
+  const classification = run.targets.loss === 'softmax-cross-entropy';
+  return { loss: forward.sum / forward.count, accuracy: classification ? forward.correct / forward.count : NaN };
+}
+
+/** A function that puts the run's epoch count, ρ, generator and safeguard scale back as they are now. */
 export function markSchedule(run: MiniBatchRun | undefined): () => void {
   if (!run) return () => undefined;
-  const { epoch, rho } = run, rng = run.rng.getState();
-  return () => Object.assign(run, { epoch, rho, rng: Random.fromState(rng) });
+  const { epoch, rho } = run, rng = run.rng.getState(), guard = run.engine.safeguard;
+  const scale = guard?.scale, epochLoss = guard?.epochLoss;
+  return () => {
+    Object.assign(run, { epoch, rho, rng: Random.fromState(rng) });
+    guard?.restart(scale!, epochLoss);
+  };
 }

@@ -3,6 +3,7 @@ import { type LossName, type LossSteps, LOSS_NAMES, LOSS_STEPS } from '../data';
 import { invalidRange, invalidType } from '../errors';
 import { checkBoolean, checkChoice, checkInteger, checkNumber, checkObject, checkOptionalObject } from '../validate';
 import type { AdmmIterationRecord } from './record';
+import { type SafeguardSettings, resolveSafeguard } from './step-safeguard';
 import { type CommonFitOptions, resolveCommonFitOptions } from '../training/fit-options';
 
 /**
@@ -55,6 +56,12 @@ export interface AdmmTrainerOptions {
   gamma?: number;
   /** 'sweeps': METHOD.md sweeps per mini-batch (default 3). */
   sweeps?: number;
+  /**
+   * Mini-batch modes: the step safeguard (step-safeguard.ts) — a batch update that raises the
+   * batch's objective is rejected and retried at a larger ρ. Default true; false turns it off;
+   * an object overrides its settings ({ backoff: 4, relax: 1.05, maxAttempts: 6, maxScale: 1e6 }).
+   */
+  safeguard?: boolean | Partial<SafeguardSettings>;
   /** Mini-batch modes: seed of the shuffling (default 0). */
   seed?: number;
   /** Refit (V, c) on the forward states when the fit ends (softmax regression / ridge). Default false. */
@@ -87,6 +94,7 @@ export interface ResolvedTrainerOptions {
   localSweeps: number;
   gamma: number;
   sweeps: number;
+  safeguard: SafeguardSettings | false;
   seed: number;
   readoutRefit: boolean;
   chunkSize: number | undefined;
@@ -190,6 +198,7 @@ export function resolveTrainerOptions(options: unknown): ResolvedTrainerOptions 
     // after one epoch, where γ = 0.5 reaches 2.32); with the last step only, γ = 2 learns fastest.
     gamma: optional('gamma', lossSteps === 'every' ? 0.5 : 2, (n, v) => checkNumber(n, v, 0, 100, true)),
     sweeps: optional('sweeps', 3, (n, v) => checkInteger(n, v, 1, 1000)),
+    safeguard: resolveSafeguard(o.safeguard),
     seed: optional('seed', 0, (n, v) => checkInteger(n, v, 0, 2 ** 32 - 1)),
     readoutRefit: optional('readoutRefit', false, checkBoolean),
     chunkSize: resolveChunkSize(o.chunkSize, mode, update),

@@ -1,5 +1,6 @@
 /** What the trainer reports per iteration and at the end of a fit. */
 import type { FitStatus } from '../training/fit-loop';
+import type { SafeguardEpoch } from './step-safeguard';
 
 export interface AdmmIterationRecord {
   /** 1-based iteration number within the trainer's run (continues across resumed fits). */
@@ -25,6 +26,12 @@ export interface AdmmIterationRecord {
    * after this iteration's dual ascent.
    */
   stepSignal?: number[];
+  /**
+   * Mini-batch modes with the step safeguard (options.safeguard, on by default): the updates it
+   * rejected and the batches it skipped this epoch, the ρ of the accepted updates (geometric mean
+   * and largest; `rho` above is the scheduled ρ they were scaled from) and the scale it carries on.
+   */
+  safeguard?: SafeguardEpoch;
   /** θ accepted by backtracking per linearised block (only with update: 'linearized'). */
   theta?: { uwb: number; a: number; s: number; vc: number };
   /** Wall-clock seconds of this iteration, including the forward-pass loss. */

@@ -13,6 +13,7 @@ import { Random, type RandomState } from '../random';
 import type { RNN } from '../rnn';
 import type { Triple } from './rho';
 import type { AdmmState } from './state';
+import { type SafeguardSnapshot, readSafeguardSnapshot } from './step-safeguard';
 
 export const SNAPSHOT_ARRAYS = ['A', 'S', 'TA', 'M1', 'M2', 'O', 'M3'] as const;
 export type SnapshotArrayName = (typeof SNAPSHOT_ARRAYS)[number];
@@ -47,6 +48,8 @@ export interface MiniBatchStateSnapshot {
   rho: [number, number, number];
   /** The shuffling generator after the last completed epoch. */
   rng: RandomState;
+  /** The step safeguard's multiplier of the scheduled ρ and last accepted epoch loss (absent: no safeguard). */
+  safeguard?: SafeguardSnapshot;
   /** Present when a readoutRefit replaced the model's (V, c) after the last epoch. */
   readout?: RunReadout;
 }
@@ -109,7 +112,7 @@ function checkRho(name: string, value: unknown): Triple {
 /** A mini-batch snapshot, checked: the epoch count, the next ρ and the generator it continues. */
 export function readMiniBatchSnapshot(
   snapshot: unknown, mode: string, name = 'snapshot'
-): { iteration: number; rho: Triple; rng: Random } {
+): { iteration: number; rho: Triple; rng: Random; safeguard: SafeguardSnapshot } {
   checkObject(name, snapshot);
   if (snapshot.kind !== 'mini-batch')
     throw invalidRange(`${name}.kind`, `'mini-batch' for a trainer in mode '${mode}'`, snapshot.kind ?? 'persistent');
@@ -117,6 +120,7 @@ export function readMiniBatchSnapshot(
     iteration: checkInteger(`${name}.iteration`, snapshot.iteration, 0),
     rho: checkRho(`${name}.rho`, snapshot.rho),
     rng: Random.fromState(snapshot.rng, `${name}.rng`),
+    safeguard: readSafeguardSnapshot(snapshot.safeguard, `${name}.safeguard`),
   };
 }
 

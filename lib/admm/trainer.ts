@@ -119,8 +119,11 @@ export class AdmmTrainer {
   exportState(): AdmmRunSnapshot {
     const readout = this.runReadout && { readout: { V: this.runReadout.V.slice(), c: this.runReadout.c.slice() } };
     const run = this.batches;
-    if (run)
-      return { kind: 'mini-batch', iteration: run.epoch, rho: [...run.rho], rng: run.rng.getState(), ...readout };
+    if (run) {
+      const guard = run.engine.safeguard, { epoch, rng } = run;
+      const safeguard = guard && { safeguard: { scale: guard.scale, ...(guard.epochLoss === undefined ? {} : { epochLoss: guard.epochLoss }) } };
+      return { kind: 'mini-batch', iteration: epoch, rho: [...run.rho], rng: rng.getState(), ...safeguard, ...readout };
+    }
     if (!this.st) throw new AdmmError('exportState: call initialise(data) or fit(data) first', 'ERR_NOT_INITIALISED');
     return { ...takeSnapshot(this.st), ...readout };
   }
@@ -140,7 +143,10 @@ export class AdmmTrainer {
     const previous = { st: this.st, batches: this.batches, readout: this.runReadout };
     try {
       await this.initialise(data);
-      if (schedule) Object.assign(this.batches!, { epoch: schedule.iteration, rho: schedule.rho, rng: schedule.rng });
+      if (schedule) {
+        Object.assign(this.batches!, { epoch: schedule.iteration, rho: schedule.rho, rng: schedule.rng });
+        this.batches!.engine.safeguard?.restart(schedule.safeguard.scale, schedule.safeguard.epochLoss);
+      }
       else applySnapshot(this.st!, snapshot);
     } catch (e) {
       ({ st: this.st, batches: this.batches, readout: this.runReadout } = previous);
