@@ -4,6 +4,7 @@ import { invalidRange, invalidType } from '../errors';
 import { checkBoolean, checkChoice, checkInteger, checkNumber, checkObject, checkOptionalObject } from '../validate';
 import type { AdmmIterationRecord } from './record';
 import { type SafeguardSettings, resolveSafeguard } from './step-safeguard';
+import { WARM_STARTS, type WarmStart } from './warm-start';
 import { type CommonFitOptions, resolveCommonFitOptions } from '../training/fit-options';
 
 /**
@@ -62,6 +63,12 @@ export interface AdmmTrainerOptions {
    * an object overrides its settings ({ backoff: 4, relax: 1.05, maxAttempts: 6, maxScale: 1e6 }).
    */
   safeguard?: boolean | Partial<SafeguardSettings>;
+  /**
+   * Persistent mode: `'readout'` (default) refits (V, c) on the untrained network's forward states
+   * (with this β) before the auxiliaries are set, so iteration 1 starts at the readout-only floor
+   * instead of the random readout's chance level (warm-start.ts); `'none'`: the model's own (V, c).
+   */
+  warmStart?: WarmStart;
   /** Mini-batch modes: seed of the shuffling (default 0). */
   seed?: number;
   /** Refit (V, c) on the forward states when the fit ends (softmax regression / ridge). Default false. */
@@ -95,6 +102,7 @@ export interface ResolvedTrainerOptions {
   gamma: number;
   sweeps: number;
   safeguard: SafeguardSettings | false;
+  warmStart: WarmStart;
   seed: number;
   readoutRefit: boolean;
   chunkSize: number | undefined;
@@ -145,6 +153,14 @@ function resolveRhoPolicy(value: unknown, mode: AdmmMode): ResolvedTrainerOption
   const policy = { kind, mu: num('mu', 10, 1), tau: num('tau', 2, 1, true), min: num('min', 1e-6, 0, true), max: num('max', 1e6, 0, true) };
   if (policy.min > policy.max) throw invalidRange('options.rhoPolicy.min', `≤ max (${policy.max})`, policy.min);
   return policy;
+}
+
+function resolveWarmStart(value: unknown, mode: AdmmMode): WarmStart {
+  if (value === undefined) return mode === 'persistent' ? 'readout' : 'none';
+  const start = checkChoice('options.warmStart', value, WARM_STARTS);
+  // Every mini-batch restarts from a forward pass with the current readout: nothing to warm.
+  if (start !== 'none' && mode !== 'persistent') throw invalidRange('options.warmStart', `'none' in mode '${mode}'`, start);
+  return start;
 }
 
 /** Bytes above which the persistent loop's whole-data caches (tanh a, XU, P) are chunked by default. */
@@ -199,6 +215,7 @@ export function resolveTrainerOptions(options: unknown): ResolvedTrainerOptions 
     gamma: optional('gamma', lossSteps === 'every' ? 0.5 : 2, (n, v) => checkNumber(n, v, 0, 100, true)),
     sweeps: optional('sweeps', 3, (n, v) => checkInteger(n, v, 1, 1000)),
     safeguard: resolveSafeguard(o.safeguard),
+    warmStart: resolveWarmStart(o.warmStart, mode),
     seed: optional('seed', 0, (n, v) => checkInteger(n, v, 0, 2 ** 32 - 1)),
     readoutRefit: optional('readoutRefit', false, checkBoolean),
     chunkSize: resolveChunkSize(o.chunkSize, mode, update),

@@ -31,6 +31,7 @@ import { persistentIteration, startPersistentRun } from './persistent-run';
 import type { AdmmIterationRecord, FitResult } from './record';
 import { ResyncEngine } from './resync';
 import { AdmmState } from './state';
+import { warmStartReadout } from './warm-start';
 import {
   type AdmmRunSnapshot, type RunReadout, applySnapshot, readMiniBatchSnapshot, readRunReadout, takeSnapshot,
 } from './snapshot';
@@ -81,11 +82,17 @@ export class AdmmTrainer {
   }
 
   /**
-   * Validates the data and starts a run. Persistent mode: auxiliaries from one forward pass
+   * Validates the data and starts a run. Persistent mode: (V, c) refitted on the forward states
+   * (options.warmStart, warm-start.ts), then auxiliaries from one forward pass
    * (every constraint holds), duals zero, ρ at its initial value. Mini-batch modes: the
    * per-batch buffers and the shuffling generator.
    */
   async initialise(data: TrainingData): Promise<void> {
+    return this.start(data, true);
+  }
+
+  /** initialise(), with the persistent loop's warm start only when `warm` (a restored run has its own readout). */
+  private async start(data: TrainingData, warm: boolean): Promise<void> {
     const model = this.model, o = this.options;
     const layout = inputLayout('data', data, model);
     const loss = o.loss ?? lossForTargets(data.targets);
@@ -107,7 +114,10 @@ export class AdmmTrainer {
     const inputs = sharedInputs(layout.native), targets = sharedTargets(plainTargets);
     if (o.mode !== 'persistent')
       this.batches = startMiniBatchRun(model, shape, inputs, targets, { ...o, mode: o.mode });
-    else this.st = await startPersistentRun(model, shape, inputs, targets, o, chunkSize);
+    else {
+      if (warm && o.warmStart === 'readout') await warmStartReadout(model, data, o);
+      this.st = await startPersistentRun(model, shape, inputs, targets, o, chunkSize);
+    }
   }
 
   /**
@@ -142,7 +152,7 @@ export class AdmmTrainer {
     const readout = readRunReadout(snapshot, this.model);
     const previous = { st: this.st, batches: this.batches, readout: this.runReadout };
     try {
-      await this.initialise(data);
+      await this.start(data, false);
       if (schedule) {
         Object.assign(this.batches!, { epoch: schedule.iteration, rho: schedule.rho, rng: schedule.rng });
         this.batches!.engine.safeguard?.restart(schedule.safeguard.scale, schedule.safeguard.epochLoss);

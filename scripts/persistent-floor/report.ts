@@ -1,0 +1,38 @@
+/** REPORT.md of scripts/persistent-floor.ts: the block-by-block first iteration and the curves. */
+import type { BlockPoint, Curve } from '../persistent-floor';
+
+export interface FloorResults {
+  floor: number;
+  hidden: number;
+  iterations: number;
+  blocks: Record<string, BlockPoint[]>;
+  curves: Record<string, Curve>;
+}
+
+const f3 = (x: number | undefined) => (x === undefined || !Number.isFinite(x) ? '—' : x.toFixed(3));
+
+export function renderReport(r: FloorResults): string {
+  const lines = [
+    '# The persistent loop against its readout-only floor (mnist10k)',
+    '',
+    `Regenerate: \`npm run persistent-floor\` (h = ${r.hidden}, init N(0, 0.1²) seed 0, 8000 train / 2000 test, ` +
+      `${r.iterations} iterations). Readout-only floor (test): **${f3(r.floor)}**; target floor + 0.10 = ${f3(r.floor + 0.1)}.`,
+    '',
+    '## The first iteration, block by block',
+    '',
+  ];
+  for (const [start, points] of Object.entries(r.blocks)) {
+    lines.push(`Start: ${start}`, '', '| after block | train loss | train acc | test acc | auxiliary loss of o |', '|---|---|---|---|---|');
+    for (const p of points)
+      lines.push(`| ${p.after} | ${f3(p.trainLoss)} | ${f3(p.trainAccuracy)} | ${f3(p.testAccuracy)} | ${f3(p.auxiliaryLoss)} |`);
+    lines.push('');
+  }
+  lines.push('## Test accuracy per iteration', '', '| variant | start | it 1 | it 10 | it 30 | it 60 | best | first it ≥ floor + 0.10 | s |', '|---|---|---|---|---|---|---|---|---|');
+  for (const c of Object.values(r.curves)) {
+    const hit = c.test.findIndex((a) => a >= r.floor + 0.1);
+    const at = (i: number) => f3(c.test[i - 1]);
+    lines.push(`| ${c.variant}: ${c.description} | ${f3(c.start)} | ${at(1)} | ${at(10)} | ${at(30)} | ${at(60)} | ${f3(Math.max(...c.test))} | ${hit < 0 ? '—' : hit + 1} | ${c.seconds.toFixed(0)} |`);
+  }
+  lines.push('', 'Every iteration\'s test and training accuracy, loss and ρ: curves.json beside this report.', '');
+  return lines.join('\n');
+}

@@ -1,0 +1,44 @@
+/** The starts and ρ settings of the persistent loop that scripts/persistent-floor.ts compares. */
+import { type AdmmTrainerOptions, type RNN, type TrainingData, refitReadout } from '../../lib';
+
+export interface Variant {
+  description: string;
+  /** Runs on the untrained model before the trainer starts (no gradient through time). */
+  start?: (model: RNN, train: TrainingData) => void | Promise<void>;
+  options: AdmmTrainerOptions;
+}
+
+const readoutFirst = (model: RNN, train: TrainingData) => {
+  refitReadout(model, train);
+};
+/** The floor's own regularisation (refitReadout: 1e-4 per loss term) instead of the loop's default 1e-3. */
+const FLOOR_BETA = 1e-4;
+
+export const PERSISTENT_VARIANTS: Record<string, Variant> = {
+  default: { description: 'defaults: init readout, ρ (100, 100, 10) ×1.02', options: {} },
+  'readout-first': {
+    description: '(V, c) refitted on the forward states first (the floor), then the defaults',
+    start: readoutFirst,
+    options: {},
+  },
+  'readout-first-rho10': {
+    description: 'readout first, ρ (10, 10, 1) ×1.02',
+    start: readoutFirst,
+    options: { rho: [10, 10, 1] },
+  },
+  'readout-first-beta': {
+    description: 'readout first, β = 1e-4 (the floor\'s), ρ (100, 100, 10) ×1.02',
+    start: readoutFirst,
+    options: { beta: FLOOR_BETA },
+  },
+  'readout-first-beta-rho10': {
+    description: 'readout first, β = 1e-4, ρ (10, 10, 1) ×1.02',
+    start: readoutFirst,
+    options: { beta: FLOOR_BETA, rho: [10, 10, 1] },
+  },
+  'readout-first-beta-rho1': {
+    description: 'readout first, β = 1e-4, ρ (1, 1, 1) ×1.02',
+    start: readoutFirst,
+    options: { beta: FLOOR_BETA, rho: [1, 1, 1] },
+  },
+};
