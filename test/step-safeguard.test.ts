@@ -20,7 +20,11 @@ test('StepSafeguard rejects an update that raises the objective, retries at back
   let undone = 0;
   // The objective rises (after > before) for every ρ1 below 1.
   const attempt = {
-    run: async (rho: [number, number, number]) => (tried.push(rho[0]), { before: 10, after: 10 + Math.log(1 / rho[0]) }),
+    run: async (rho: [number, number, number], scale: number) => {
+      tried.push(rho[0]);
+      t.is(+(rho[0] / 0.01).toPrecision(12), scale);
+      return { before: 10, after: 10 + Math.log(1 / rho[0]) };
+    },
     undo: () => void undone++,
   };
   await guard.update([0.01, 0.02, 0.03], attempt);

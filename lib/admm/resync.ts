@@ -132,22 +132,23 @@ export class ResyncEngine {
   private async batch(indices: Int32Array, rho: Triple): Promise<{ auxLoss: number; count: number }> {
     const { inputs, targets } = this.gatherer.gather(indices);
     const guard = this.safeguard;
-    if (!guard) return this.update(indices.length, inputs, targets, rho, false);
+    if (!guard) return this.update(indices.length, inputs, targets, rho, 1, false);
     const saved = copyWeights(this.model);
     let result = { auxLoss: 0, count: 0, before: 0, after: 0 };
     await guard.update(rho, {
-      run: async (tried) => (result = await this.update(indices.length, inputs, targets, tried, true)),
+      run: async (tried, scale) => (result = await this.update(indices.length, inputs, targets, tried, scale, true)),
       undo: () => this.model.setWeightsUnchecked(saved),
     });
     return result;
   }
 
   /**
-   * Forward pass, multipliers and weight solves on a gathered batch of B sequences; with
-   * `measure`, also the batch objective (summed true loss + weight decay) before and after.
+   * Forward pass, multipliers and weight solves on a gathered batch of B sequences, with the
+   * proximal anchor η × `etaScale`; with `measure`, also the batch objective (summed true loss +
+   * weight decay) before and after.
    */
   private async update(
-    B: number, inputs: NativeInputs, targets: TargetLayout, rho: Triple, measure: boolean
+    B: number, inputs: NativeInputs, targets: TargetLayout, rho: Triple, etaScale: number, measure: boolean
   ): Promise<{ auxLoss: number; count: number; before: number; after: number }> {
     const model = this.model, s = this.settings;
     const shape: NativeShape = { ...this.shape, N: B };
@@ -175,10 +176,10 @@ export class ResyncEngine {
     const old = s.trustRegion === undefined ? undefined : { U: model.U.slice(), W: model.W.slice(), b: model.b.slice() };
     await native.solveUWbAsync({
       shape, ...inputs, S: regressors, A, M1, scratch: this.view(this.hidden.scratch, nh), U: model.U, W: model.W, b: model.b,
-      rho1: rho[0], beta, eta: s.eta * B,
+      rho1: rho[0], beta, eta: s.eta * B * etaScale,
     });
     if (old) limitStep(old, model, s.trustRegion!);
-    await native.solveVcAsync({ shape, S: regressors, O, M3, V: model.V, c: model.c, rho3: rho[2], beta, eta: s.eta * B });
+    await native.solveVcAsync({ shape, S: regressors, O, M3, V: model.V, c: model.c, rho3: rho[2], beta, eta: s.eta * B * etaScale });
     if (!measure) return { auxLoss, count: B * this.L, before: NaN, after: NaN };
     const check = this.view(this.outputs.check, no);
     await native.forwardAsync({ shape, ...inputs, ...model.weights(), O: check });

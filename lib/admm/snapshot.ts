@@ -35,6 +35,8 @@ export interface AdmmStateSnapshot extends Record<SnapshotArrayName, Float32Arra
   rho: [number, number, number];
   theta: { uwb: number; a: number; s: number; vc: number };
   beta: number;
+  /** The true-loss safeguard's factor on ρ and last accepted loss (absent: scale 1, not measured yet). */
+  safeguard?: SafeguardSnapshot;
   /** Present when a readoutRefit replaced the model's (V, c) after the last iteration. */
   readout?: RunReadout;
 }
@@ -73,6 +75,7 @@ export function takeSnapshot(st: AdmmState): AdmmStateSnapshot {
     rho: [...st.rho],
     theta: { ...st.theta },
     beta: st.beta,
+    safeguard: { scale: st.safeguard.scale, ...(st.safeguard.loss === undefined ? {} : { epochLoss: st.safeguard.loss }) },
   };
 }
 
@@ -89,6 +92,7 @@ export function applySnapshot(st: AdmmState, snapshot: unknown, name = 'snapshot
   for (const k of Object.keys(theta) as (keyof typeof theta)[]) theta[k] = checkNumber(`${name}.theta.${k}`, snapshot.theta[k], 0, Infinity, true);
   const beta = checkNumber(`${name}.beta`, snapshot.beta, 0);
   const iteration = checkInteger(`${name}.iteration`, snapshot.iteration, 0);
+  const safeguard = readSafeguardSnapshot(snapshot.safeguard, `${name}.safeguard`);
   for (const key of SNAPSHOT_ARRAYS) {
     const values = snapshot[key] as Float32Array;
     for (let i = 0; i < values.length; i++)
@@ -100,6 +104,7 @@ export function applySnapshot(st: AdmmState, snapshot: unknown, name = 'snapshot
   st.theta = theta;
   st.beta = beta;
   st.iteration = iteration;
+  st.safeguard = { scale: safeguard.scale, loss: safeguard.epochLoss };
   st.xuFresh = false;
   st.pFresh = false;
 }

@@ -3,6 +3,7 @@
  * iteration. Scaled duals μ = λ/ρ. XU = U x + b and P = XU + W s_{t-1} are caches whose
  * freshness is tracked, so each block recomputes them only when their inputs changed.
  */
+import type { PersistentGuardState } from './persistent-safeguard';
 import type { LossSteps, TargetLayout } from '../data';
 import type { NativeInputs, NativeShape } from '../native';
 import { sharedFloats } from '../in-shared-memory';
@@ -45,6 +46,8 @@ export class AdmmState {
   /** Σ(Δ)² of the auxiliaries in the current iteration (dual residuals). */
   change: Triple = [0, 0, 0];
   iteration = 0;
+  /** The true-loss safeguard's factor on ρ and last accepted loss (persistent-safeguard.ts). */
+  safeguard: PersistentGuardState = { scale: 1, loss: undefined };
 
   constructor(shape: NativeShape, inputs: NativeInputs, targets: TargetLayout, lossSteps: LossSteps, rho: Triple, beta: number, chunkSize?: number) {
     this.shape = shape;

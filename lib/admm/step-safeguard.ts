@@ -12,8 +12,11 @@
  * undone — weights and shuffling generator back to the epoch's start — and run again at `backoff`
  * × the scale; after `maxEpochAttempts` such rejections the epoch's start weights are kept.
  *
- * In these modes ρ is an inverse step size: as ρ → ∞ the (U, W, b) and (V, c) steps shrink
- * like 1/ρ along a preconditioned descent direction ('adjoint'), so a large enough ρ is accepted.
+ * In these modes ρ is an inverse step size. The scale multiplies the proximal anchor η with ρ:
+ * the weight solves then keep their conditioning and the (U, W, b) and (V, c) steps shrink exactly
+ * like 1/scale ('adjoint': along a preconditioned descent direction), so a large enough scale is
+ * accepted. (ρ alone would not do: as ρ → ∞ the solves refit a = Θ_old H by least squares, whose
+ * float32 rounding, amplified by the Gram's conditioning, then dominates the step.)
  */
 import { checkInteger, checkNumber, checkObject } from '../validate';
 import type { Triple } from './rho';
@@ -57,8 +60,8 @@ export interface SafeguardEpoch {
 
 /** An update on one batch: tries it at ρ and says the batch objective before and after. */
 export interface BatchAttempt {
-  /** Runs the update at `rho` from the weights before it; returns the objective before and after. */
-  run(rho: Triple): Promise<{ before: number; after: number }>;
+  /** Runs the update at `rho` (and η × `scale`) from the weights before it; the objective before and after. */
+  run(rho: Triple, scale: number): Promise<{ before: number; after: number }>;
   /** Puts the weights before the update back. */
   undo(): void;
 }
@@ -83,7 +86,7 @@ export class StepSafeguard {
     const s = this.settings;
     for (let k = 0; k < s.maxAttempts; k++) {
       const tried = rho.map((r) => r * this.scale) as Triple;
-      const { before, after } = await attempt.run(tried);
+      const { before, after } = await attempt.run(tried, this.scale);
       if (after <= before) {
         this.accepted++;
         tried.forEach((r, i) => {
@@ -149,8 +152,9 @@ export class StepSafeguard {
  * options.safeguard: true (default settings), false (none), or settings overriding the defaults.
  * Resolved to the settings or false (kept as false, so a checkpoint's options rebuild it off).
  */
-export function resolveSafeguard(value: unknown): SafeguardSettings | false {
-  if (value === undefined || value === true) return { ...DEFAULT_SAFEGUARD };
+export function resolveSafeguard(value: unknown, mode: string): SafeguardSettings | false {
+  if (value === undefined) return mode === 'persistent' ? false : { ...DEFAULT_SAFEGUARD };
+  if (value === true) return { ...DEFAULT_SAFEGUARD };
   if (value === false) return false;
   checkObject('options.safeguard', value);
   const v = value;

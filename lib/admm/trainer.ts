@@ -32,6 +32,7 @@ import type { AdmmIterationRecord, FitResult } from './record';
 import { ResyncEngine } from './resync';
 import { AdmmState } from './state';
 import { warmStartReadout } from './warm-start';
+import { guardedIteration } from './persistent-safeguard';
 import {
   type AdmmRunSnapshot, type RunReadout, applySnapshot, readMiniBatchSnapshot, readRunReadout, takeSnapshot,
 } from './snapshot';
@@ -202,7 +203,9 @@ export class AdmmTrainer {
    * then the true forward-pass loss. Throws if `signal` aborts between blocks.
    */
   async step(signal?: AbortSignal): Promise<AdmmIterationRecord> {
-    return persistentIteration(this.requireState(), this.model, this.options, signal, () => new Aborted());
+    const st = this.requireState(), o = this.options;
+    const iterate = () => persistentIteration(st, this.model, o, signal, () => new Aborted());
+    return o.safeguard ? guardedIteration(st, this.model, st.safeguard, o.safeguard, iterate) : iterate();
   }
 
   /** Mini-batch modes: one epoch of resynchronised mini-batches, then the forward-pass loss. */

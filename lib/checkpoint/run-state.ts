@@ -3,7 +3,7 @@
  *
  * ADMM: the `admm` metadata entry and the `admm.*` tensors.
  *
- * - Persistent mode: `admm` = { iteration, rho, theta, beta } and the tensors `admm.A`, `admm.S`,
+ * - Persistent mode: `admm` = { iteration, rho, theta, beta, safeguard?: { scale, epochLoss? } } and the tensors `admm.A`, `admm.S`,
  *   `admm.TA`, `admm.M1`, `admm.M2` F32 [N, T, h], `admm.O`, `admm.M3` F32 [N, L, K].
  * - Mini-batch modes: `admm` = { kind: "mini-batch", iteration, rho, rng: { words, spareNormal? },
  *   safeguard?: { scale, epochLoss? } } (epochs done, the next ρ, the shuffling generator, the
@@ -50,8 +50,8 @@ export function encodeAdmmState(
       const shape = key === 'O' || key === 'M3' ? [N, L, K] : [N, T, h];
       tensors.set(`admm.${key}`, { data: state[key], shape });
     }
-    const { iteration, rho, theta, beta } = state;
-    entry = { iteration, rho, theta, beta };
+    const { iteration, rho, theta, beta, safeguard } = state;
+    entry = { iteration, rho, theta, beta, ...(safeguard === undefined ? {} : { safeguard }) };
   }
   if (state.readout) {
     tensors.set('admm.V', { data: state.readout.V, shape: [K, h] });
@@ -104,6 +104,7 @@ export function decodeAdmmState(
       rho: readRho(where, raw.rho),
       theta: { uwb: 0, a: 0, s: 0, vc: 0 },
       beta: checkNumber(`${where}.beta`, raw.beta, 0),
+      ...(raw.safeguard === undefined ? {} : { safeguard: readSafeguardSnapshot(raw.safeguard, `${where}.safeguard`) }),
     };
     for (const k of ['uwb', 'a', 's', 'vc'] as const)
       persistent.theta[k] = checkNumber(`${where}.theta.${k}`, theta[k], 0, Infinity, true);

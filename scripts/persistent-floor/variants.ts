@@ -15,30 +15,42 @@ const readoutFirst = (model: RNN, train: TrainingData) => {
 const FLOOR_BETA = 1e-4;
 
 export const PERSISTENT_VARIANTS: Record<string, Variant> = {
-  default: { description: 'defaults: init readout, ρ (100, 100, 10) ×1.02', options: {} },
+  default: {
+    description: 'the defaults before the warm start: the init readout (warmStart none), β 1e-3, ρ (100, 100, 10) ×1.02',
+    options: { warmStart: 'none' },
+  },
+  warm: { description: 'the defaults now: warm start (readout refit with the loop\'s β 1e-3)', options: {} },
   'readout-first': {
     description: '(V, c) refitted on the forward states first (the floor), then the defaults',
     start: readoutFirst,
-    options: {},
+    options: { warmStart: 'none' },
   },
   'readout-first-rho10': {
     description: 'readout first, ρ (10, 10, 1) ×1.02',
     start: readoutFirst,
-    options: { rho: [10, 10, 1] },
+    options: { warmStart: 'none', rho: [10, 10, 1] },
   },
   'readout-first-beta': {
-    description: 'readout first, β = 1e-4 (the floor\'s), ρ (100, 100, 10) ×1.02',
+    description: 'readout first, β = 1e-4 (the floor\'s), ρ (100, 100, 10) ×1.02 (= warm start with β 1e-4)',
     start: readoutFirst,
-    options: { beta: FLOOR_BETA },
+    options: { warmStart: 'none', beta: FLOOR_BETA },
   },
   'readout-first-beta-rho10': {
     description: 'readout first, β = 1e-4, ρ (10, 10, 1) ×1.02',
     start: readoutFirst,
-    options: { beta: FLOOR_BETA, rho: [10, 10, 1] },
+    options: { warmStart: 'none', beta: FLOOR_BETA, rho: [10, 10, 1] },
   },
   'readout-first-beta-rho1': {
     description: 'readout first, β = 1e-4, ρ (1, 1, 1) ×1.02',
     start: readoutFirst,
-    options: { beta: FLOOR_BETA, rho: [1, 1, 1] },
+    options: { warmStart: 'none', beta: FLOOR_BETA, rho: [1, 1, 1] },
+  },
+  'warm-beta-guard-rho1': {
+    description: 'warm start, β = 1e-4, true-loss safeguard, ρ (1, 1, 1) ×1.02',
+    options: { beta: FLOOR_BETA, safeguard: true, rho: [1, 1, 1] },
+  },
+  'warm-beta-guard-rho10': {
+    description: 'warm start, β = 1e-4, true-loss safeguard, ρ (10, 10, 1) ×1.02',
+    options: { beta: FLOOR_BETA, safeguard: true, rho: [10, 10, 1] },
   },
 };
