@@ -44,7 +44,7 @@ test('StepSafeguard rejects an update that raises the objective, retries at back
   t.true(guard.canRetryEpoch(0));
 
   // Never accepted: the batch is skipped with every attempt undone; NaN counts as a rise.
-  const stubborn = new StepSafeguard({ ...DEFAULT_SAFEGUARD, maxAttempts: 3, maxScale: 20 });
+  const stubborn = new StepSafeguard({ ...DEFAULT_SAFEGUARD, backoff: 4, maxAttempts: 3, maxScale: 20 });
   let undoneAll = 0;
   await stubborn.update([1, 1, 1], { run: async () => ({ before: 1, after: NaN }), undo: () => void undoneAll++ });
   t.is(undoneAll, 3);
@@ -66,7 +66,7 @@ test('a full-batch update that would raise the objective is rejected and ρ grow
   const first = result.history[0].safeguard!;
   t.true(first.rejections >= 1);
   t.is(first.skipped, 0);
-  t.true(first.rho[0] > OVERSHOOT.rho * 4 ** first.rejections * 0.999, `accepted at ρ1 = ${first.rho[0]}`);
+  t.true(first.rho[0] > OVERSHOOT.rho * DEFAULT_SAFEGUARD.backoff ** first.rejections * 0.999, `accepted at ρ1 = ${first.rho[0]}`);
   t.true(first.scale > 1);
   let previous = initial;
   for (const r of result.history) {

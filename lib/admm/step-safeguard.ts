@@ -37,7 +37,7 @@ export interface SafeguardSettings {
 }
 
 export const DEFAULT_SAFEGUARD: Readonly<SafeguardSettings> = {
-  backoff: 4, relax: 1.05, maxAttempts: 6, maxScale: 1e6, epochTolerance: 0.01, maxEpochAttempts: 3,
+  backoff: 2, relax: 1.1, maxAttempts: 8, maxScale: 1e6, epochTolerance: 0.01, maxEpochAttempts: 3,
 };
 
 /** What the safeguard did in one epoch (AdmmIterationRecord.safeguard). */
