@@ -13,6 +13,8 @@ const readoutFirst = (model: RNN, train: TrainingData) => {
 };
 /** The floor's own regularisation (refitReadout: 1e-4 per loss term) instead of the loop's default 1e-3. */
 const FLOOR_BETA = 1e-4;
+/** The true-loss safeguard's settings these variants were measured with. */
+const GUARD = { backoff: 4, relax: 1.05 };
 
 export const PERSISTENT_VARIANTS: Record<string, Variant> = {
   default: {
@@ -46,11 +48,11 @@ export const PERSISTENT_VARIANTS: Record<string, Variant> = {
     options: { warmStart: 'none', beta: FLOOR_BETA, rho: [1, 1, 1] },
   },
   'warm-beta-guard-rho1': {
-    description: 'warm start, β = 1e-4, true-loss safeguard, ρ (1, 1, 1) ×1.02',
-    options: { beta: FLOOR_BETA, safeguard: true, rho: [1, 1, 1] },
+    description: 'warm start, β = 1e-4, true-loss safeguard (×4 on a rise, ÷1.05 on a fall), ρ (1, 1, 1) ×1.02',
+    options: { beta: FLOOR_BETA, safeguard: GUARD, rho: [1, 1, 1] },
   },
   'warm-beta-guard-rho10': {
-    description: 'warm start, β = 1e-4, true-loss safeguard, ρ (10, 10, 1) ×1.02',
-    options: { beta: FLOOR_BETA, safeguard: true, rho: [10, 10, 1] },
+    description: 'warm start, β = 1e-4, true-loss safeguard (×4 on a rise, ÷1.05 on a fall), ρ (10, 10, 1) ×1.02',
+    options: { beta: FLOOR_BETA, safeguard: GUARD, rho: [10, 10, 1] },
   },
 };

@@ -109,6 +109,17 @@ export type Admm = [
         localSweeps?: number;
         gamma?: number;
         sweeps?: number;
+        safeguard?:
+          | boolean
+          | {
+              backoff?: number;
+              relax?: number;
+              maxAttempts?: number;
+              maxScale?: number;
+              epochTolerance?: number;
+              maxEpochAttempts?: number;
+            };
+        warmStart?: 'readout' | 'none';
         seed?: number;
         readoutRefit?: boolean;
         update?: 'exact' | 'linearized';
@@ -142,6 +153,15 @@ export type Admm = [
         dualResidual: number;
         rho: Triple;
         stepSignal?: number[];
+        safeguard?: {
+          rejections: number;
+          skipped: number;
+          epochRejections: number;
+          epochSkipped: boolean;
+          rho: Triple;
+          rhoMax: Triple;
+          scale: number;
+        };
         theta?: { uwb: number; a: number; s: number; vc: number };
         seconds: number;
         elapsed: number;
