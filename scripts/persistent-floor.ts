@@ -130,8 +130,8 @@ async function main(): Promise<void> {
   console.log(`readout-only floor ${floor.toFixed(3)}`);
   const blocks = {
     "the model's own readout (warmStart 'none', the default before)": await firstIterationByBlock({ warmStart: 'none' }),
-    'warm start (the default now: readout refitted with the loop\'s β 1e-3)': await firstIterationByBlock({}),
-    'warm start with β 1e-4 (the floor\'s regularisation)': await firstIterationByBlock({ beta: 1e-4 }),
+    'warm start at the old β 1e-3 (readout refitted with the loop\'s β)': await firstIterationByBlock({ beta: 1e-3 }),
+    'the defaults now: warm start, β 1e-4 (the floor\'s regularisation)': await firstIterationByBlock({}),
   };
   for (const [k, pts] of Object.entries(blocks))
     for (const p of pts) console.log(`${k.slice(0, 24).padEnd(24)} after ${p.after.padEnd(10)} train loss ${p.trainLoss.toFixed(3)} acc ${p.trainAccuracy.toFixed(3)} test ${p.testAccuracy.toFixed(3)} aux loss ${p.auxiliaryLoss.toFixed(3)}`);

@@ -12,7 +12,7 @@ const SPEC = { N: 60, T: 5, d: 3, h: 8, K: 3, lossSteps: 'last', loss: 'softmax-
 test("warmStart 'readout' (the persistent default) starts from the refitted readout; 'none' from the model's", async (t) => {
   const warm = randomProblem(SPEC), cold = randomProblem(SPEC), floor = randomProblem(SPEC);
   const initial = cold.model.evaluate(cold.data).loss;
-  refitReadout(floor.model, floor.data, { beta: 1e-3 });
+  refitReadout(floor.model, floor.data, { beta: new AdmmTrainer(floor.model, { mode: 'persistent' }).options.beta });
   const floorLoss = floor.model.evaluate(floor.data).loss;
   t.true(floorLoss < 0.9 * initial, `the refit matters here: ${initial} → ${floorLoss}`);
 

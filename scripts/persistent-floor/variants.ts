@@ -21,7 +21,7 @@ export const PERSISTENT_VARIANTS: Record<string, Variant> = {
     description: 'the defaults before the warm start: the init readout (warmStart none), β 1e-3, ρ (100, 100, 10) ×1.02',
     options: { warmStart: 'none' },
   },
-  warm: { description: 'the defaults now: warm start (readout refit with the loop\'s β 1e-3)', options: {} },
+  warm: { description: 'warm start (readout refitted with the loop\'s β) at the old β 1e-3', options: { beta: 1e-3 } },
   'readout-first': {
     description: '(V, c) refitted on the forward states first (the floor), then the defaults',
     start: readoutFirst,
@@ -33,7 +33,7 @@ export const PERSISTENT_VARIANTS: Record<string, Variant> = {
     options: { warmStart: 'none', rho: [10, 10, 1] },
   },
   'readout-first-beta': {
-    description: 'readout first, β = 1e-4 (the floor\'s), ρ (100, 100, 10) ×1.02 (= warm start with β 1e-4)',
+    description: 'readout first, β = 1e-4 (the floor\'s), ρ (100, 100, 10) ×1.02 — the same run as the new defaults (warm start, β 1e-4)',
     start: readoutFirst,
     options: { warmStart: 'none', beta: FLOOR_BETA },
   },
