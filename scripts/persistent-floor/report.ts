@@ -33,6 +33,11 @@ export function renderReport(r: FloorResults): string {
     const at = (i: number) => f3(c.test[i - 1]);
     lines.push(`| ${c.variant}: ${c.description} | ${f3(c.start)} | ${at(1)} | ${at(10)} | ${at(30)} | ${at(60)} | ${f3(Math.max(...c.test))} | ${hit < 0 ? '—' : hit + 1} | ${c.seconds.toFixed(0)} |`);
   }
-  lines.push('', 'Every iteration\'s test and training accuracy, loss and ρ: curves.json beside this report.', '');
+  lines.push(
+    '',
+    '*start*: test accuracy of the model handed to the trainer (variants that use the library\'s warm start refit its readout inside ' +
+      'fit, so their start is the random readout\'s). *s*: wall seconds of the run (a shared, loaded machine). Every iteration\'s test and training accuracy, loss and ρ: curves.json beside this report.',
+    ''
+  );
   return lines.join('\n');
 }
