@@ -76,13 +76,19 @@ function checks(r: CheckRun) {
   return { loss: lossCheck(asSuite), test: testCheck(asSuite) };
 }
 
+/** The command line of a run's settings; merged results keep one per part (settings.parts). */
+function commands(settings: Record<string, unknown>): string[] {
+  const parts = (settings.parts as Record<string, unknown>[] | undefined) ?? [settings];
+  return parts.map((p) => `npm run safeguard-check -- --tasks ${p.tasks} --modes ${p.modes} --epochs ${p.epochs} --size ${p.size}`);
+}
+
 const fmt = (x: number, metric: string) => (metric === 'mse' ? x.toFixed(4) : x.toFixed(3));
 
 function report(runs: CheckRun[], settings: Record<string, unknown>): string {
   const lines = [
     '# The step safeguard at equal epochs',
     '',
-    `Regenerate: \`npm run safeguard-check -- --tasks ${settings.tasks} --modes ${settings.modes} --epochs ${settings.epochs} --size ${settings.size}\``,
+    `Regenerate: ${commands(settings).map((c) => `\`${c}\``).join('; ')} (with \`--out\` a fresh directory each, then their runs.json merged)`,
     '',
     `h = ${settings.hidden}, init N(0, 0.1²) seed 0, default options (\`safeguard: false\` for the plain runs), the suite's ${settings.size} task sizes. ` +
       `Checks as in the suite: the training loss of the true forward pass never rises by more than ${CHECKS.lossRise * 100}% from one epoch to the next (the first against the untrained network), ` +
