@@ -42,6 +42,13 @@ test('StepSafeguard rejects an update that raises the objective, retries at back
   t.false(guard.acceptEpoch(6, 0));
   t.is(guard.scale, 128 * 4);
   t.true(guard.canRetryEpoch(0));
+  // A rejected epoch puts a floor under the scale that accepted batches do not relax below.
+  t.is(guard.floor, 512);
+  await guard.update([1, 1, 1], { run: async () => ({ before: 1, after: 0 }), undo: () => undefined });
+  t.is(guard.scale, 512);
+  t.true(guard.acceptEpoch(5, 1));
+  t.is(guard.floor, 256);
+  guard.takeEpoch([1, 1, 1]);
 
   // Never accepted: the batch is skipped with every attempt undone; NaN counts as a rise.
   const stubborn = new StepSafeguard({ ...DEFAULT_SAFEGUARD, backoff: 4, maxAttempts: 3, maxScale: 20 });

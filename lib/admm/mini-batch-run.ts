@@ -98,10 +98,9 @@ async function forwardLoss(run: MiniBatchRun, model: RNN): Promise<{ loss: numbe
 /** A function that puts the run's epoch count, ρ, generator and safeguard scale back as they are now. */
 export function markSchedule(run: MiniBatchRun | undefined): () => void {
   if (!run) return () => undefined;
-  const { epoch, rho } = run, rng = run.rng.getState(), guard = run.engine.safeguard;
-  const scale = guard?.scale, epochLoss = guard?.epochLoss;
+  const { epoch, rho } = run, rng = run.rng.getState(), guard = run.engine.safeguard, state = guard?.snapshot();
   return () => {
     Object.assign(run, { epoch, rho, rng: Random.fromState(rng) });
-    guard?.restart(scale!, epochLoss);
+    if (guard) guard.restart(state!);
   };
 }

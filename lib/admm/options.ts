@@ -42,7 +42,10 @@ export interface AdmmTrainerOptions {
   rho?: number | readonly [number, number, number];
   /** Default geometric ×1.02 up to 1e6 (METHOD.md's prototype); mini-batch modes: per epoch, residual balancing not available. */
   rhoPolicy?: RhoPolicy;
-  /** Weight decay per sample: β = beta × the samples in the solve (N, or the batch size). Default 1e-3 (persistent: 1e-4). */
+  /**
+   * Weight decay per sample: β = beta × the samples in the solve (N, or the batch size).
+   * Default 1e-3 (persistent: 1e-4).
+   */
   beta?: number;
   /** Mini-batch modes: sequences per mini-batch (default 128). */
   batchSize?: number;
@@ -162,7 +165,8 @@ function resolveWarmStart(value: unknown, mode: AdmmMode): WarmStart {
   if (value === undefined) return mode === 'persistent' ? 'readout' : 'none';
   const start = checkChoice('options.warmStart', value, WARM_STARTS);
   // Every mini-batch restarts from a forward pass with the current readout: nothing to warm.
-  if (start !== 'none' && mode !== 'persistent') throw invalidRange('options.warmStart', `'none' in mode '${mode}'`, start);
+  if (start !== 'none' && mode !== 'persistent')
+    throw invalidRange('options.warmStart', `'none' in mode '${mode}'`, start);
   return start;
 }
 

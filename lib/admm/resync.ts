@@ -102,7 +102,8 @@ export class ResyncEngine {
     this.hidden = {
       A: sharedFloats(n), S: sharedFloats(n), Saux: sharedFloats(n), M1: sharedFloats(n), scratch: sharedFloats(n),
     };
-    this.outputs = { O: sharedFloats(B * this.L * K), M3: sharedFloats(B * this.L * K), check: sharedFloats(B * this.L * K) };
+    const no = B * this.L * K;
+    this.outputs = { O: sharedFloats(no), M3: sharedFloats(no), check: sharedFloats(no) };
     this.safeguard = settings.safeguard ? new StepSafeguard(settings.safeguard) : undefined;
     this.stepNorms = sharedFloats(T);
   }
@@ -173,13 +174,17 @@ export class ResyncEngine {
     }
     const auxLoss = summariseLoss(O, shape.K, targets).sum;
 
-    const old = s.trustRegion === undefined ? undefined : { U: model.U.slice(), W: model.W.slice(), b: model.b.slice() };
+    const old = s.trustRegion === undefined
+      ? undefined
+      : { U: model.U.slice(), W: model.W.slice(), b: model.b.slice() };
     await native.solveUWbAsync({
       shape, ...inputs, S: regressors, A, M1, scratch: this.view(this.hidden.scratch, nh), U: model.U, W: model.W, b: model.b,
       rho1: rho[0], beta, eta: s.eta * B * etaScale,
     });
     if (old) limitStep(old, model, s.trustRegion!);
-    await native.solveVcAsync({ shape, S: regressors, O, M3, V: model.V, c: model.c, rho3: rho[2], beta, eta: s.eta * B * etaScale });
+    await native.solveVcAsync({
+      shape, S: regressors, O, M3, V: model.V, c: model.c, rho3: rho[2], beta, eta: s.eta * B * etaScale,
+    });
     if (!measure) return { auxLoss, count: B * this.L, before: NaN, after: NaN };
     const check = this.view(this.outputs.check, no);
     await native.forwardAsync({ shape, ...inputs, ...model.weights(), O: check });

@@ -75,7 +75,9 @@ export function takeSnapshot(st: AdmmState): AdmmStateSnapshot {
     rho: [...st.rho],
     theta: { ...st.theta },
     beta: st.beta,
-    safeguard: { scale: st.safeguard.scale, ...(st.safeguard.loss === undefined ? {} : { epochLoss: st.safeguard.loss }) },
+    safeguard: {
+      scale: st.safeguard.scale, ...(st.safeguard.loss === undefined ? {} : { epochLoss: st.safeguard.loss }),
+    },
   };
 }
 

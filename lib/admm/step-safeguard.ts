@@ -10,7 +10,10 @@
  * The same rule holds per epoch: an epoch whose training loss (true forward pass over the whole
  * training set) exceeds the last accepted epoch's by more than `epochTolerance` (relative) is
  * undone — weights and shuffling generator back to the epoch's start — and run again at `backoff`
- * × the scale; after `maxEpochAttempts` such rejections the epoch's start weights are kept.
+ * × the scale; after `maxEpochAttempts` such rejections the epoch's start weights are kept. A
+ * rejected epoch also sets a floor under the scale (the batches' relaxation stops there), which
+ * each accepted epoch divides by `relax`: near convergence, where the epochs' noise exceeds the
+ * tolerance, ρ then grows from epoch to epoch instead of relaxing back within the retried pass.
  *
  * In these modes ρ is an inverse step size. The scale multiplies the proximal anchor η with ρ:
  * the weight solves then keep their conditioning and the (U, W, b) and (V, c) steps shrink exactly
@@ -69,7 +72,9 @@ export interface BatchAttempt {
 export class StepSafeguard {
   /** Multiplier of the scheduled ρ, carried from batch to batch and epoch to epoch (in snapshots). */
   scale = 1;
-  /** Training loss (mean per loss term) of the last accepted epoch, or of the start; undefined before it is measured. */
+  /** The least scale the batches relax to; raised by a rejected epoch, relaxed by accepted ones. */
+  floor = 1;
+  /** Training loss (mean per loss term) of the last accepted epoch or of the start; undefined until measured. */
   epochLoss: number | undefined;
   private rejections = 0;
   private epochRejections = 0;
@@ -93,7 +98,7 @@ export class StepSafeguard {
           this.logRho[i] += Math.log(r);
           this.maxRho[i] = Math.max(this.maxRho[i], r);
         });
-        this.scale = Math.max(1, this.scale / s.relax);
+        this.scale = Math.max(this.floor, this.scale / s.relax);
         return;
       }
       attempt.undo();
@@ -111,10 +116,12 @@ export class StepSafeguard {
     const last = this.epochLoss;
     if (last === undefined || loss <= last * (1 + this.settings.epochTolerance)) {
       this.epochLoss = loss;
+      this.floor = Math.max(1, this.floor / this.settings.relax);
       return true;
     }
     this.epochRejections++;
     this.scale = Math.min(this.settings.maxScale, this.scale * this.settings.backoff);
+    this.floor = this.scale;
     if (attempt + 1 >= this.settings.maxEpochAttempts) this.epochSkipped = true;
     return false;
   }
@@ -124,14 +131,21 @@ export class StepSafeguard {
     return attempt + 1 < this.settings.maxEpochAttempts;
   }
 
-  /** Continues from `scale` and `epochLoss` with the epoch's counts cleared (a restored snapshot, an undone epoch). */
-  restart(scale: number, epochLoss: number | undefined): void {
-    this.scale = scale;
-    this.epochLoss = epochLoss;
+  /** Continues from a snapshot's state with the epoch's counts cleared (a restored snapshot, an undone epoch). */
+  restart(state: SafeguardSnapshot): void {
+    this.scale = state.scale;
+    this.floor = state.floor ?? 1;
+    this.epochLoss = state.epochLoss;
     this.takeEpoch([1, 1, 1]);
   }
 
   /** The epoch's counts and ρ (at scheduled ρ `rho`), and a fresh count for the next epoch. */
+  /** What a snapshot keeps. */
+  snapshot(): SafeguardSnapshot {
+    const loss = this.epochLoss === undefined ? {} : { epochLoss: this.epochLoss };
+    return { scale: this.scale, floor: this.floor, ...loss };
+  }
+
   takeEpoch(rho: Triple): SafeguardEpoch {
     const any = this.accepted > 0;
     const mean = rho.map((r, i) => (any ? Math.exp(this.logRho[i] / this.accepted) : r)) as Triple;
@@ -179,6 +193,8 @@ export function resolveSafeguard(value: unknown, mode: string): SafeguardSetting
 /** What a snapshot keeps of the safeguard: its scale and the last accepted epoch's training loss. */
 export interface SafeguardSnapshot {
   scale: number;
+  /** The mini-batch safeguard's floor under the scale (absent: 1). */
+  floor?: number;
   epochLoss?: number;
 }
 
@@ -187,6 +203,7 @@ export function readSafeguardSnapshot(value: unknown, name: string): SafeguardSn
   if (value === undefined) return { scale: 1 };
   checkObject(name, value);
   const scale = checkNumber(`${name}.scale`, value.scale, 1, Infinity);
-  if (value.epochLoss === undefined) return { scale };
-  return { scale, epochLoss: checkNumber(`${name}.epochLoss`, value.epochLoss, 0, Infinity) };
+  const floor = value.floor === undefined ? {} : { floor: checkNumber(`${name}.floor`, value.floor, 1, Infinity) };
+  if (value.epochLoss === undefined) return { scale, ...floor };
+  return { scale, ...floor, epochLoss: checkNumber(`${name}.epochLoss`, value.epochLoss, 0, Infinity) };
 }

@@ -132,7 +132,7 @@ export class AdmmTrainer {
     const run = this.batches;
     if (run) {
       const guard = run.engine.safeguard, { epoch, rng } = run;
-      const safeguard = guard && { safeguard: { scale: guard.scale, ...(guard.epochLoss === undefined ? {} : { epochLoss: guard.epochLoss }) } };
+      const safeguard = guard && { safeguard: guard.snapshot() };
       return { kind: 'mini-batch', iteration: epoch, rho: [...run.rho], rng: rng.getState(), ...safeguard, ...readout };
     }
     if (!this.st) throw new AdmmError('exportState: call initialise(data) or fit(data) first', 'ERR_NOT_INITIALISED');
@@ -156,7 +156,7 @@ export class AdmmTrainer {
       await this.start(data, false);
       if (schedule) {
         Object.assign(this.batches!, { epoch: schedule.iteration, rho: schedule.rho, rng: schedule.rng });
-        this.batches!.engine.safeguard?.restart(schedule.safeguard.scale, schedule.safeguard.epochLoss);
+        this.batches!.engine.safeguard?.restart(schedule.safeguard);
       }
       else applySnapshot(this.st!, snapshot);
     } catch (e) {

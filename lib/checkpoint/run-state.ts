@@ -3,11 +3,12 @@
  *
  * ADMM: the `admm` metadata entry and the `admm.*` tensors.
  *
- * - Persistent mode: `admm` = { iteration, rho, theta, beta, safeguard?: { scale, epochLoss? } } and the tensors `admm.A`, `admm.S`,
- *   `admm.TA`, `admm.M1`, `admm.M2` F32 [N, T, h], `admm.O`, `admm.M3` F32 [N, L, K].
+ * - Persistent mode: `admm` = { iteration, rho, theta, beta, safeguard?: { scale, epochLoss? } } and
+ *   the tensors `admm.A`, `admm.S`, `admm.TA`, `admm.M1`, `admm.M2` F32 [N, T, h], `admm.O`,
+ *   `admm.M3` F32 [N, L, K].
  * - Mini-batch modes: `admm` = { kind: "mini-batch", iteration, rho, rng: { words, spareNormal? },
- *   safeguard?: { scale, epochLoss? } } (epochs done, the next ρ, the shuffling generator, the
- *   step safeguard's multiplier of ρ and last accepted epoch loss), no state tensors.
+ *   safeguard?: { scale, floor?, epochLoss? } } (epochs done, the next ρ, the shuffling generator,
+ *   the step safeguard's multiplier of ρ, its floor and the last accepted epoch loss), no state tensors.
  * - Either, after a readoutRefit: `admm.V` F32 [K, h] and `admm.c` F32 [K], the readout the run
  *   continues from (the model's tensors hold the refitted one).
  *
