@@ -12,7 +12,7 @@ const SPEC: ProblemSpec = { N: 40, T: 5, d: 3, h: 6, K: 3, lossSteps: 'last', lo
 /** ρ small enough that the loop's true loss rises without the safeguard (1.13 → 1.62 at iteration 2). */
 const FAST = { mode: 'persistent' as const, rho: 0.01, warmStart: 'none' as const };
 
-test('a persistent iteration whose true loss rises is rejected: weights kept, ρ raised, loss never rises', async (t) => {
+test('a persistent iteration whose true loss rises is rejected: weights kept, ρ raised', async (t) => {
   const plain = randomProblem(SPEC);
   const raw = await new AdmmTrainer(plain.model, { ...FAST, safeguard: false }).fit(plain.data, { maxIterations: 8 });
   t.true(raw.history.some((r, i) => i > 0 && r.loss > raw.history[i - 1].loss * 1.1), 'without it the loss rises');
@@ -27,7 +27,8 @@ test('a persistent iteration whose true loss rises is rejected: weights kept, ρ
     maxIterations: 8,
     onIteration: (r) => {
       const s = r.safeguard!;
-      t.true(r.loss <= previous * (1 + DEFAULT_SAFEGUARD.epochTolerance), `iteration ${r.iteration}: ${r.loss} after ${previous}`);
+      t.true(r.loss <= previous * (1 + DEFAULT_SAFEGUARD.epochTolerance),
+        `iteration ${r.iteration}: ${r.loss} after ${previous}`);
       if (s.rejections > 0) {
         rejected++;
         t.deepEqual(model.W, weights, 'a rejected iteration keeps the weights');

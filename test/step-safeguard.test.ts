@@ -11,10 +11,10 @@ import { type ProblemSpec, randomProblem, withoutTimes } from './problems';
 
 const SPEC: ProblemSpec = { N: 40, T: 5, d: 3, h: 6, K: 3, lossSteps: 'last', loss: 'softmax-cross-entropy' };
 const MINI_BATCH_MODES: readonly AdmmMode[] = ['adjoint', 'local-duals', 'sweeps'];
-/** ρ and η so small that the first full-batch step overshoots (the loss goes from 1.15 to 80 without the safeguard). */
+/** ρ and η so small that the first full-batch step overshoots (loss 1.15 → 80 without the safeguard). */
 const OVERSHOOT = { mode: 'adjoint' as const, batchSize: 40, rho: 1e-3, eta: 1e-4 };
 
-test('StepSafeguard rejects an update that raises the objective, retries at backoff × ρ, relaxes on acceptance', async (t) => {
+test('StepSafeguard rejects a rise, retries at backoff × ρ, relaxes on acceptance', async (t) => {
   const guard = new StepSafeguard({ ...DEFAULT_SAFEGUARD, backoff: 4, relax: 2, maxAttempts: 6 });
   const tried: number[] = [];
   let undone = 0;
@@ -64,7 +64,8 @@ test('StepSafeguard rejects an update that raises the objective, retries at back
 test('a full-batch update that would raise the objective is rejected and ρ grows until it does not', async (t) => {
   const unguarded = randomProblem(SPEC);
   const initial = unguarded.model.evaluate(unguarded.data).loss;
-  const raw = await new AdmmTrainer(unguarded.model, { ...OVERSHOOT, safeguard: false }).fit(unguarded.data, { maxIterations: 1 });
+  const raw = await new AdmmTrainer(unguarded.model, { ...OVERSHOOT, safeguard: false })
+    .fit(unguarded.data, { maxIterations: 1 });
   t.true(raw.history[0].loss > 10 * initial, `without the safeguard the step overshoots: ${raw.history[0].loss}`);
   t.is(raw.history[0].safeguard, undefined);
 
@@ -73,7 +74,8 @@ test('a full-batch update that would raise the objective is rejected and ρ grow
   const first = result.history[0].safeguard!;
   t.true(first.rejections >= 1);
   t.is(first.skipped, 0);
-  t.true(first.rho[0] > OVERSHOOT.rho * DEFAULT_SAFEGUARD.backoff ** first.rejections * 0.999, `accepted at ρ1 = ${first.rho[0]}`);
+  const least = OVERSHOOT.rho * DEFAULT_SAFEGUARD.backoff ** first.rejections * 0.999;
+  t.true(first.rho[0] > least, `accepted at ρ1 = ${first.rho[0]}`);
   t.true(first.scale > 1);
   let previous = initial;
   for (const r of result.history) {
@@ -83,7 +85,7 @@ test('a full-batch update that would raise the objective is rejected and ρ grow
 });
 
 for (const mode of MINI_BATCH_MODES)
-  test(`${mode}: every record carries the ρ the safeguard accepted, and the training loss never rises beyond its tolerance`, async (t) => {
+  test(`${mode}: the records carry the accepted ρ; the training loss never rises beyond tolerance`, async (t) => {
     const { model, data } = randomProblem({ ...SPEC, N: 48 });
     let previous = model.evaluate(data).loss;
     const result = await new AdmmTrainer(model, { mode, batchSize: 8, rho: 0.05 }).fit(data, { maxIterations: 4 });
@@ -96,12 +98,13 @@ for (const mode of MINI_BATCH_MODES)
       }
       t.true(Number.isInteger(s.rejections) && Number.isInteger(s.skipped) && Number.isInteger(s.epochRejections));
       t.true(s.scale >= 1);
-      t.true(r.loss <= previous * (1 + DEFAULT_SAFEGUARD.epochTolerance), `epoch ${r.iteration}: ${r.loss} after ${previous}`);
+      t.true(r.loss <= previous * (1 + DEFAULT_SAFEGUARD.epochTolerance),
+        `epoch ${r.iteration}: ${r.loss} after ${previous}`);
       previous = r.loss;
     }
   });
 
-test('an epoch whose training loss rises is undone and run again at a larger ρ; the start weights are kept if it always rises', async (t) => {
+test('an epoch whose loss rises is undone and rerun at a larger ρ, else its start weights are kept', async (t) => {
   // Strong weight decay: each batch step lowers its objective (loss + decay) by shrinking the
   // weights of a trained model, and so raises the loss.
   const trained = async () => {
@@ -113,7 +116,7 @@ test('an epoch whose training loss rises is undone and run again at a larger ρ;
   const plain = await trained();
   const start = plain.model.evaluate(plain.data).loss;
   const raw = await new AdmmTrainer(plain.model, { ...decay, safeguard: false }).fit(plain.data, { maxIterations: 1 });
-  t.true(raw.history[0].loss > start * 1.01, `without the safeguard the loss rises: ${start} → ${raw.history[0].loss}`);
+  t.true(raw.history[0].loss > start * 1.01, `without the safeguard: ${start} → ${raw.history[0].loss}`);
 
   const { model, data } = await trained();
   const before = Object.fromEntries(Object.entries(model.weights()).map(([k, v]) => [k, v.slice()]));
@@ -127,7 +130,7 @@ test('an epoch whose training loss rises is undone and run again at a larger ρ;
   for (const [k, v] of Object.entries(model.weights())) t.deepEqual(v, before[k], `${k} unchanged`);
 });
 
-test('resume keeps the safeguard: 2 + 2 resumed epochs equal 4 straight with a scale above 1, through a checkpoint', async (t) => {
+test('resume keeps the safeguard: 2 + 2 epochs through a checkpoint equal 4 straight (scale > 1)', async (t) => {
   const options = { ...OVERSHOOT, batchSize: 10 };
   const straight = randomProblem(SPEC);
   const full = new AdmmTrainer(straight.model, options);
@@ -157,14 +160,21 @@ test('resume keeps the safeguard: 2 + 2 resumed epochs equal 4 straight with a s
 
 test('options.safeguard and the snapshot entry are validated', async (t) => {
   const { model, data } = randomProblem(SPEC);
-  t.throws(() => new AdmmTrainer(model, { safeguard: 'yes' as never }), { instanceOf: TypeError, message: /options\.safeguard/ });
-  t.throws(() => new AdmmTrainer(model, { safeguard: { backoff: 1 } }), { instanceOf: RangeError, message: /options\.safeguard\.backoff/ });
-  t.throws(() => new AdmmTrainer(model, { safeguard: { maxAttempts: 0 } }), { instanceOf: RangeError, message: /options\.safeguard\.maxAttempts/ });
-  t.throws(() => new AdmmTrainer(model, { safeguard: { epochTolerance: -1 } }), { instanceOf: RangeError, message: /options\.safeguard\.epochTolerance/ });
+  t.throws(() => new AdmmTrainer(model, { safeguard: 'yes' as never }),
+    { instanceOf: TypeError, message: /options\.safeguard/ });
+  t.throws(() => new AdmmTrainer(model, { safeguard: { backoff: 1 } }),
+    { instanceOf: RangeError, message: /options\.safeguard\.backoff/ });
+  t.throws(() => new AdmmTrainer(model, { safeguard: { maxAttempts: 0 } }),
+    { instanceOf: RangeError, message: /options\.safeguard\.maxAttempts/ });
+  t.throws(() => new AdmmTrainer(model, { safeguard: { epochTolerance: -1 } }),
+    { instanceOf: RangeError, message: /options\.safeguard\.epochTolerance/ });
   t.is(new AdmmTrainer(model, { safeguard: false }).options.safeguard, false);
   const trainer = new AdmmTrainer(model, { mode: 'adjoint', batchSize: 8 });
   await trainer.fit(data, { maxIterations: 1 });
   const good = trainer.exportState();
-  await t.throwsAsync(trainer.restoreState(data, { ...good, safeguard: { scale: 0.5 } } as never), { instanceOf: RangeError, message: /snapshot\.safeguard\.scale/ });
-  await t.throwsAsync(trainer.restoreState(data, { ...good, safeguard: { scale: 2, epochLoss: NaN } } as never), { instanceOf: RangeError, message: /snapshot\.safeguard\.epochLoss/ });
+  const bad = (safeguard: unknown) => trainer.restoreState(data, { ...good, safeguard } as never);
+  await t.throwsAsync(bad({ scale: 0.5 }),
+    { instanceOf: RangeError, message: /snapshot\.safeguard\.scale/ });
+  await t.throwsAsync(bad({ scale: 2, epochLoss: NaN }),
+    { instanceOf: RangeError, message: /snapshot\.safeguard\.epochLoss/ });
 });
