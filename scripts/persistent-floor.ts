@@ -31,11 +31,14 @@ const { values } = parseArgs({
 });
 
 const iterations = Number(values.iterations), hidden = Number(values.hidden);
-if (!(Number.isInteger(iterations) && iterations > 0)) throw new RangeError(`--iterations: a positive integer, got ${values.iterations}`);
-if (!(Number.isInteger(hidden) && hidden > 0)) throw new RangeError(`--hidden: a positive integer, got ${values.hidden}`);
+if (!(Number.isInteger(iterations) && iterations > 0))
+  throw new RangeError(`--iterations: a positive integer, got ${values.iterations}`);
+if (!(Number.isInteger(hidden) && hidden > 0))
+  throw new RangeError(`--hidden: a positive integer, got ${values.hidden}`);
 const variantNames = values.variants.split(',');
 for (const v of variantNames)
-  if (!PERSISTENT_VARIANTS[v]) throw new RangeError(`--variants: unknown '${v}' (${Object.keys(PERSISTENT_VARIANTS).join(', ')})`);
+  if (!PERSISTENT_VARIANTS[v])
+    throw new RangeError(`--variants: unknown '${v}' (${Object.keys(PERSISTENT_VARIANTS).join(', ')})`);
 
 const data = mnistData();
 const newModel = () =>
@@ -61,11 +64,13 @@ async function firstIterationByBlock(options: AdmmTrainerOptions): Promise<Block
     const st = trainer.state!;
     let aux = 0;
     for (let n = 0; n < st.shape.N; n++) {
-      const o = st.O.subarray(n * 10, n * 10 + 10), y = st.targets.loss === 'softmax-cross-entropy' ? st.targets.labels[n] : 0;
+      const o = st.O.subarray(n * 10, n * 10 + 10);
+      const y = st.targets.loss === 'softmax-cross-entropy' ? st.targets.labels[n] : 0;
       const max = Math.max(...o);
       aux += max + Math.log(o.reduce((s, v) => s + Math.exp(v - max), 0)) - o[y];
     }
-    points.push({ after, trainLoss: e.loss, trainAccuracy: e.accuracy, testAccuracy: accuracy(model, data.test), auxiliaryLoss: aux / st.shape.N });
+    const testAccuracy = accuracy(model, data.test);
+    points.push({ after, trainLoss: e.loss, trainAccuracy: e.accuracy, testAccuracy, auxiliaryLoss: aux / st.shape.N });
   };
   await note('start');
   const blocks: [string, () => Promise<void>][] = [
@@ -100,7 +105,10 @@ async function curve(name: string, variant: Variant, floor: number): Promise<Cur
   const t0 = performance.now();
   await variant.start?.(model, data.train);
   const trainer = new AdmmTrainer(model, { mode: 'persistent', ...variant.options });
-  const c: Curve = { variant: name, description: variant.description, floor, start: accuracy(model, data.test), test: [], train: [], loss: [], rho: [], seconds: 0 };
+  const c: Curve = {
+    variant: name, description: variant.description, floor, start: accuracy(model, data.test),
+    test: [], train: [], loss: [], rho: [], seconds: 0,
+  };
   await trainer.fit(data.train, {
     maxIterations: iterations,
     onIteration: (r) => {
@@ -109,7 +117,11 @@ async function curve(name: string, variant: Variant, floor: number): Promise<Cur
       c.loss.push(r.loss);
       c.rho.push(r.rho);
       const at = c.test.length;
-      if (at === 1 || at % 10 === 0) console.log(`${name.padEnd(22)} it ${String(at).padStart(3)}  test ${c.test[at - 1].toFixed(3)}  train ${r.accuracy.toFixed(3)}  loss ${r.loss.toFixed(3)}  rho ${r.rho.map((x) => x.toPrecision(3)).join(',')}`);
+      if (at !== 1 && at % 10 !== 0) return;
+      const rho = r.rho.map((x) => x.toPrecision(3)).join(',');
+      const where = `${name.padEnd(22)} it ${String(at).padStart(3)}`;
+      const metrics = `test ${c.test[at - 1].toFixed(3)}  train ${r.accuracy.toFixed(3)}  loss ${r.loss.toFixed(3)}`;
+      console.log(`${where}  ${metrics}  rho ${rho}`);
     },
   });
   c.seconds = (performance.now() - t0) / 1000;
@@ -129,12 +141,17 @@ async function main(): Promise<void> {
   const floor = accuracy(floorModel, data.test);
   console.log(`readout-only floor ${floor.toFixed(3)}`);
   const blocks = {
-    "the model's own readout (warmStart 'none', the default before)": await firstIterationByBlock({ warmStart: 'none' }),
+    "the model's own readout (warmStart 'none', the default before)":
+      await firstIterationByBlock({ warmStart: 'none' }),
     'warm start at the old β 1e-3 (readout refitted with the loop\'s β)': await firstIterationByBlock({ beta: 1e-3 }),
     'the defaults now: warm start, β 1e-4 (the floor\'s regularisation)': await firstIterationByBlock({}),
   };
   for (const [k, pts] of Object.entries(blocks))
-    for (const p of pts) console.log(`${k.slice(0, 24).padEnd(24)} after ${p.after.padEnd(10)} train loss ${p.trainLoss.toFixed(3)} acc ${p.trainAccuracy.toFixed(3)} test ${p.testAccuracy.toFixed(3)} aux loss ${p.auxiliaryLoss.toFixed(3)}`);
+    for (const p of pts) {
+      const train = `train loss ${p.trainLoss.toFixed(3)} acc ${p.trainAccuracy.toFixed(3)}`;
+      const rest = `test ${p.testAccuracy.toFixed(3)} aux loss ${p.auxiliaryLoss.toFixed(3)}`;
+      console.log(`${k.slice(0, 24).padEnd(24)} after ${p.after.padEnd(10)} ${train} ${rest}`);
+    }
   const curves: Record<string, Curve> = { ...(saved.curves ?? {}) };
   if (!values['blocks-only'])
     for (const name of variantNames) {

@@ -46,7 +46,11 @@ const cpuSeconds = () => {
   return (u.user + u.system) / 1e6;
 };
 
-async function run(task: TaskName, mode: 'adjoint' | 'local-duals' | 'sweeps', safeguard: boolean, epochs: number, size: Size, hidden: number): Promise<CheckRun> {
+type Mode = 'adjoint' | 'local-duals' | 'sweeps';
+
+async function run(
+  task: TaskName, mode: Mode, safeguard: boolean, epochs: number, size: Size, hidden: number
+): Promise<CheckRun> {
   const t = buildTask(task, size, 0);
   const model = newModel(t, hidden, 0);
   const r: CheckRun = {
@@ -59,9 +63,13 @@ async function run(task: TaskName, mode: 'adjoint' | 'local-duals' | 'sweeps', s
     maxIterations: epochs,
     onIteration: (rec) => {
       const spent = cpuSeconds() - clock;
-      r.epochs.push({ loss: rec.loss, test: testMetric(model, t), cpuSeconds: spent, ...(rec.safeguard ? { safeguard: rec.safeguard } : {}) });
+      const guard = rec.safeguard ? { safeguard: rec.safeguard } : {};
+      r.epochs.push({ loss: rec.loss, test: testMetric(model, t), cpuSeconds: spent, ...guard });
       const s = rec.safeguard;
-      console.log(`${task.padEnd(15)} ${mode.padEnd(11)} ${safeguard ? 'guard' : 'plain'} ep ${rec.iteration}  loss ${rec.loss.toFixed(4)}  test ${r.epochs[r.epochs.length - 1].test.toFixed(4)}  ${spent.toFixed(1)} cpu s${s ? `  ρ1 ${s.rho[0].toFixed(2)} rej ${s.rejections}/${s.epochRejections}` : ''}`);
+      const what = `${task.padEnd(15)} ${mode.padEnd(11)} ${safeguard ? 'guard' : 'plain'} ep ${rec.iteration}`;
+      const test = r.epochs[r.epochs.length - 1].test;
+      const guarded = s ? `  ρ1 ${s.rho[0].toFixed(2)} rej ${s.rejections}/${s.epochRejections}` : '';
+      console.log(`${what}  loss ${rec.loss.toFixed(4)}  test ${test.toFixed(4)}  ${spent.toFixed(1)} cpu s${guarded}`);
       clock = cpuSeconds();
     },
   });
@@ -72,14 +80,17 @@ async function run(task: TaskName, mode: 'adjoint' | 'local-duals' | 'sweeps', s
 /** The suite's checks on a run (the suite's SuiteRun fields they read). */
 function checks(r: CheckRun) {
   const points = r.epochs.map((e, i) => ({ iteration: i + 1, seconds: 0, loss: e.loss, test: e.test }));
-  const asSuite = { initialLoss: r.initialLoss, points, status: r.status, higherIsBetter: r.higherIsBetter, checkScale: r.checkScale } as unknown as SuiteRun;
+  const { initialLoss, status, higherIsBetter, checkScale } = r;
+  const asSuite = { initialLoss, points, status, higherIsBetter, checkScale } as unknown as SuiteRun;
   return { loss: lossCheck(asSuite), test: testCheck(asSuite) };
 }
 
 /** The command line of a run's settings; merged results keep one per part (settings.parts). */
 function commands(settings: Record<string, unknown>): string[] {
   const parts = (settings.parts as Record<string, unknown>[] | undefined) ?? [settings];
-  return parts.map((p) => `npm run safeguard-check -- --tasks ${p.tasks} --modes ${p.modes} --epochs ${p.epochs} --size ${p.size}`);
+  return parts.map(
+    (p) => `npm run safeguard-check -- --tasks ${p.tasks} --modes ${p.modes} --epochs ${p.epochs} --size ${p.size}`
+  );
 }
 
 const fmt = (x: number, metric: string) => (metric === 'mse' ? x.toFixed(4) : x.toFixed(3));
@@ -88,14 +99,19 @@ function report(runs: CheckRun[], settings: Record<string, unknown>): string {
   const lines = [
     '# The step safeguard at equal epochs',
     '',
-    `Regenerate: ${commands(settings).map((c) => `\`${c}\``).join('; ')} (with \`--out\` a fresh directory each, then their runs.json merged)`,
+    `Regenerate: ${commands(settings).map((c) => `\`${c}\``).join('; ')}` +
+      ' (with `--out` a fresh directory each, then their runs.json merged)',
     '',
-    `h = ${settings.hidden}, init N(0, 0.1²) seed 0, default options (\`safeguard: false\` for the plain runs), the suite's ${settings.size} task sizes. ` +
-      `Checks as in the suite: the training loss of the true forward pass never rises by more than ${CHECKS.lossRise * 100}% from one epoch to the next (the first against the untrained network), ` +
-      `and after epoch ${CHECKS.testAfter} the test metric never falls more than ${CHECKS.testDrop} (× the predict-the-mean MSE for MSE tasks) below its running best. ` +
-      'CPU s: this process\'s CPU seconds per epoch (the machine was shared, so they are inflated and noisy; compare within a row pair).',
+    `h = ${settings.hidden}, init N(0, 0.1²) seed 0, default options (\`safeguard: false\` for the plain runs), ` +
+      `the suite's ${settings.size} task sizes. Checks as in the suite: the training loss of the true forward ` +
+      `pass never rises by more than ${CHECKS.lossRise * 100}% from one epoch to the next (the first against the ` +
+      `untrained network), and after epoch ${CHECKS.testAfter} the test metric never falls more than ` +
+      `${CHECKS.testDrop} (× the predict-the-mean MSE for MSE tasks) below its running best. CPU s: this ` +
+      'process\'s CPU seconds per epoch (the machine was shared, so they are inflated and noisy; compare within a ' +
+      'row pair).',
     '',
-    '| task | mode | safeguard | final | best | loss rise ≤ 2% (max rise) | test drop (max) | mean ρ1 per epoch | rejections (batch / epoch) | CPU s per epoch |',
+    '| task | mode | safeguard | final | best | loss rise ≤ 2% (max rise) | test drop (max) | mean ρ1 per epoch ' +
+      '| rejections (batch / epoch) | CPU s per epoch |',
     '|---|---|---|---|---|---|---|---|---|---|',
   ];
   for (const r of runs) {
@@ -103,12 +119,21 @@ function report(runs: CheckRun[], settings: Record<string, unknown>): string {
     const tests = r.epochs.map((e) => e.test);
     const best = r.higherIsBetter ? Math.max(...tests) : Math.min(...tests);
     const rho = r.epochs.map((e) => (e.safeguard ? e.safeguard.rho[0].toFixed(2) : '—')).join(' ');
-    const rej = r.safeguard ? `${r.epochs.reduce((s, e) => s + (e.safeguard?.rejections ?? 0), 0)} / ${r.epochs.reduce((s, e) => s + (e.safeguard?.epochRejections ?? 0), 0)}` : '—';
+    const total = (key: 'rejections' | 'epochRejections') =>
+      r.epochs.reduce((s, e) => s + (e.safeguard?.[key] ?? 0), 0);
+    const rej = r.safeguard ? `${total('rejections')} / ${total('epochRejections')}` : '—';
     const cpu = r.epochs.reduce((s, e) => s + e.cpuSeconds, 0) / Math.max(1, r.epochs.length);
     const mark = (p: boolean | null) => (p === null ? 'open' : p ? '✓' : '✗');
-    lines.push(`| ${r.task} (${r.metric}) | ${r.mode} | ${r.safeguard ? 'on' : 'off'} | ${last ? fmt(last.test, r.metric) : '—'} | ${fmt(best, r.metric)} | ${mark(c.loss.pass)} (${(c.loss.maxRise * 100).toFixed(1)}%) | ${mark(c.test.pass)} (${fmt(c.test.maxDrop, r.metric)}) | ${rho} | ${rej} | ${cpu.toFixed(2)} |`);
+    const cells = [
+      `${r.task} (${r.metric})`, r.mode, r.safeguard ? 'on' : 'off', last ? fmt(last.test, r.metric) : '—',
+      fmt(best, r.metric), `${mark(c.loss.pass)} (${(c.loss.maxRise * 100).toFixed(1)}%)`,
+      `${mark(c.test.pass)} (${fmt(c.test.maxDrop, r.metric)})`, rho, rej, cpu.toFixed(2),
+    ];
+    lines.push(`| ${cells.join(' | ')} |`);
   }
-  lines.push('', 'Per-epoch training loss, test metric, safeguard record and CPU seconds: runs.json beside this report.', '');
+  lines.push('');
+  lines.push('Per-epoch training loss, test metric, safeguard record and CPU seconds: runs.json beside this report.');
+  lines.push('');
   return lines.join('\n');
 }
 
@@ -129,9 +154,12 @@ async function main(): Promise<void> {
     return m;
   });
   const epochs = Number(values.epochs), hidden = Number(values.hidden);
-  if (!(Number.isInteger(epochs) && epochs > 0)) throw new RangeError(`--epochs: a positive integer, got ${values.epochs}`);
-  if (!(Number.isInteger(hidden) && hidden > 0)) throw new RangeError(`--hidden: a positive integer, got ${values.hidden}`);
-  if (values.size !== 'full' && values.size !== 'quick') throw new RangeError(`--size: full or quick, got ${values.size}`);
+  if (!(Number.isInteger(epochs) && epochs > 0))
+    throw new RangeError(`--epochs: a positive integer, got ${values.epochs}`);
+  if (!(Number.isInteger(hidden) && hidden > 0))
+    throw new RangeError(`--hidden: a positive integer, got ${values.hidden}`);
+  if (values.size !== 'full' && values.size !== 'quick')
+    throw new RangeError(`--size: full or quick, got ${values.size}`);
   const settings = { tasks: values.tasks, modes: values.modes, epochs, size: values.size, hidden };
   const runs: CheckRun[] = [];
   for (const task of tasks)

@@ -18,10 +18,14 @@ const GUARD = { backoff: 4, relax: 1.05 };
 
 export const PERSISTENT_VARIANTS: Record<string, Variant> = {
   default: {
-    description: 'the defaults before the warm start: the init readout (warmStart none), β 1e-3, ρ (100, 100, 10) ×1.02',
+    description:
+      'the defaults before the warm start: the init readout (warmStart none), β 1e-3, ρ (100, 100, 10) ×1.02',
     options: { warmStart: 'none' },
   },
-  warm: { description: 'warm start (readout refitted with the loop\'s β) at the old β 1e-3', options: { beta: 1e-3 } },
+  warm: {
+    description: 'warm start (readout refitted with the loop\'s β) at the old β 1e-3',
+    options: { beta: 1e-3 },
+  },
   'readout-first': {
     description: '(V, c) refitted on the forward states first (the floor), then the defaults',
     start: readoutFirst,
@@ -33,7 +37,9 @@ export const PERSISTENT_VARIANTS: Record<string, Variant> = {
     options: { warmStart: 'none', rho: [10, 10, 1] },
   },
   'readout-first-beta': {
-    description: 'readout first, β = 1e-4 (the floor\'s), ρ (100, 100, 10) ×1.02 — the same run as the new defaults (warm start, β 1e-4)',
+    description:
+      'readout first, β = 1e-4 (the floor\'s), ρ (100, 100, 10) ×1.02 — the same run as the new defaults ' +
+      '(warm start, β 1e-4)',
     start: readoutFirst,
     options: { warmStart: 'none', beta: FLOOR_BETA },
   },
