@@ -23,5 +23,10 @@ export async function warmStartReadout(
   model: RNN, data: TrainingData, options: Pick<Readonly<ResolvedTrainerOptions>, 'lossSteps' | 'beta'>
 ): Promise<void> {
   const perTerm = options.lossSteps === 'every' ? options.beta / data.sequenceLength : options.beta;
-  await refitReadoutAsync(model, data, { lossSteps: options.lossSteps, beta: perTerm });
+  try {
+    await refitReadoutAsync(model, data, { lossSteps: options.lossSteps, beta: perTerm });
+  } catch (e) {
+    model.weights();  // a weight transferred away during the refit: that error names it
+    throw e;
+  }
 }
