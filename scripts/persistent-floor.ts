@@ -142,7 +142,7 @@ async function main(): Promise<void> {
   console.log(`readout-only floor ${floor.toFixed(3)}`);
   const blocks = {
     "the model's own readout (warmStart 'none', the default before)":
-      await firstIterationByBlock({ warmStart: 'none' }),
+      await firstIterationByBlock({ warmStart: 'none', beta: 1e-3 }),
     'warm start at the old β 1e-3 (readout refitted with the loop\'s β)': await firstIterationByBlock({ beta: 1e-3 }),
     'the defaults now: warm start, β 1e-4 (the floor\'s regularisation)': await firstIterationByBlock({}),
   };

@@ -20,21 +20,21 @@ export const PERSISTENT_VARIANTS: Record<string, Variant> = {
   default: {
     description:
       'the defaults before the warm start: the init readout (warmStart none), β 1e-3, ρ (100, 100, 10) ×1.02',
-    options: { warmStart: 'none' },
+    options: { warmStart: 'none', beta: 1e-3 },
   },
   warm: {
     description: 'warm start (readout refitted with the loop\'s β) at the old β 1e-3',
     options: { beta: 1e-3 },
   },
   'readout-first': {
-    description: '(V, c) refitted on the forward states first (the floor), then the defaults',
+    description: '(V, c) refitted on the forward states first (the floor), then the old defaults (β 1e-3)',
     start: readoutFirst,
-    options: { warmStart: 'none' },
+    options: { warmStart: 'none', beta: 1e-3 },
   },
   'readout-first-rho10': {
-    description: 'readout first, ρ (10, 10, 1) ×1.02',
+    description: 'readout first, β 1e-3, ρ (10, 10, 1) ×1.02',
     start: readoutFirst,
-    options: { warmStart: 'none', rho: [10, 10, 1] },
+    options: { warmStart: 'none', beta: 1e-3, rho: [10, 10, 1] },
   },
   'readout-first-beta': {
     description:
