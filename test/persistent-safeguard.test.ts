@@ -5,7 +5,7 @@
 import test from 'ava';
 import { AdmmTrainer } from '../lib';
 import { DEFAULT_SAFEGUARD } from '../lib/admm/step-safeguard';
-import { decodeCheckpoint, encodeCheckpoint } from '../lib/checkpoint';
+import { straightAndResumed } from './helpers/checkpoint-round-trip';
 import { type ProblemSpec, randomProblem, withoutTimes } from './problems';
 
 const SPEC: ProblemSpec = { N: 40, T: 5, d: 3, h: 6, K: 3, lossSteps: 'last', loss: 'softmax-cross-entropy' };
@@ -47,27 +47,12 @@ test('a persistent iteration whose true loss rises is rejected: weights kept, ρ
 
 test('persistent safeguard: 2 + 2 resumed iterations through a checkpoint equal 4 straight', async (t) => {
   const options = { ...FAST, safeguard: true };
-  const straight = randomProblem(SPEC);
-  const full = new AdmmTrainer(straight.model, options);
-  const four = await full.fit(straight.data, { maxIterations: 4 });
+  const { straight, four, saved: state, back, rest } =
+    await straightAndResumed(SPEC, options, 'persistent-safeguard.st');
   t.true(four.history.some((r) => r.safeguard!.rejections > 0), 'the run has a rejection to resume across');
-
-  const half = randomProblem(SPEC);
-  const first = new AdmmTrainer(half.model, options);
-  await first.fit(half.data, { maxIterations: 2 });
-  const state = first.exportState();
   if (state.kind === 'mini-batch') throw new Error('expected a persistent snapshot');
   t.true(state.safeguard!.scale > 1);
-  const { inputSize, hiddenSize, outputSize } = half.model;
-  const back = decodeCheckpoint(encodeCheckpoint({
-    model: half.model, config: { inputSize, hiddenSize, outputSize },
-    task: { source: 'npy', sequenceLength: SPEC.T, loss: SPEC.loss, lossSteps: SPEC.lossSteps, inputs: 'dense' },
-    trainer: { kind: 'admm', options: { ...first.options }, iteration: 2 }, admmState: state,
-  }), 'persistent-safeguard.st');
   t.deepEqual(back.admmState!.safeguard, state.safeguard);
-  const second = new AdmmTrainer(back.model, back.trainer!.options);
-  await second.restoreState(half.data, back.admmState!);
-  const rest = await second.fit(half.data, { maxIterations: 2, resume: true });
   t.deepEqual(withoutTimes(rest.history), withoutTimes(four.history.slice(2)));
   t.deepEqual(back.model.weights(), straight.model.weights());
 });

@@ -6,7 +6,7 @@
 import test from 'ava';
 import { AdmmTrainer, type AdmmMode } from '../lib';
 import { DEFAULT_SAFEGUARD, StepSafeguard } from '../lib/admm/step-safeguard';
-import { decodeCheckpoint, encodeCheckpoint } from '../lib/checkpoint';
+import { straightAndResumed } from './helpers/checkpoint-round-trip';
 import { type ProblemSpec, randomProblem, withoutTimes } from './problems';
 
 const SPEC: ProblemSpec = { N: 40, T: 5, d: 3, h: 6, K: 3, lossSteps: 'last', loss: 'softmax-cross-entropy' };
@@ -132,27 +132,12 @@ test('an epoch whose loss rises is undone and rerun at a larger ρ, else its sta
 
 test('resume keeps the safeguard: 2 + 2 epochs through a checkpoint equal 4 straight (scale > 1)', async (t) => {
   const options = { ...OVERSHOOT, batchSize: 10 };
-  const straight = randomProblem(SPEC);
-  const full = new AdmmTrainer(straight.model, options);
-  const four = await full.fit(straight.data, { maxIterations: 4 });
-
-  const half = randomProblem(SPEC);
-  const first = new AdmmTrainer(half.model, options);
-  await first.fit(half.data, { maxIterations: 2 });
-  const state = first.exportState();
+  const { straight, full, four, saved: state, back, second, rest } =
+    await straightAndResumed(SPEC, options, 'safeguard.st');
   if (state.kind !== 'mini-batch') throw new Error('expected a mini-batch snapshot');
   t.true(state.safeguard!.scale > 1, `scale ${state.safeguard!.scale}`);
   t.true(Number.isFinite(state.safeguard!.epochLoss));
-  const { inputSize, hiddenSize, outputSize } = half.model;
-  const back = decodeCheckpoint(encodeCheckpoint({
-    model: half.model, config: { inputSize, hiddenSize, outputSize },
-    task: { source: 'npy', sequenceLength: SPEC.T, loss: SPEC.loss, lossSteps: SPEC.lossSteps, inputs: 'dense' },
-    trainer: { kind: 'admm', options: { ...first.options }, iteration: 2 }, admmState: state,
-  }), 'safeguard.st');
   t.deepEqual(back.admmState, state);
-  const second = new AdmmTrainer(back.model, back.trainer!.options);
-  await second.restoreState(half.data, back.admmState!);
-  const rest = await second.fit(half.data, { maxIterations: 2, resume: true });
   t.deepEqual(withoutTimes(rest.history), withoutTimes(four.history.slice(2)));
   t.deepEqual(second.exportState(), full.exportState());
   t.deepEqual(back.model.weights(), straight.model.weights());

@@ -8,12 +8,16 @@ import * as lib from 'admmirnn';
 import type {
   AdmmError,
   AdmmErrorCode,
+  TrainerError,
+  TrainerErrorCode,
   AdmmIterationRecord,
   AdmmMode,
   AdmmRunSnapshot,
   AdmmStateSnapshot,
   BpttStateSnapshot,
   MiniBatchStateSnapshot,
+  MiniBatchIterationRecord,
+  PersistentIterationRecord,
   ReadCheckpointOptions,
   AdmmTrainer,
   AdmmTrainerOptions,
@@ -51,7 +55,7 @@ export type MainExports = keyof typeof lib;
 export type Exports = Expect<
   Equal<
     MainExports,
-    | 'RNN' | 'AdmmTrainer' | 'refitReadout' | 'AdmmError' | 'Random' | 'loadMnist10k' | 'getThreads' | 'setThreads'
+    | 'RNN' | 'AdmmTrainer' | 'refitReadout' | 'AdmmError' | 'TrainerError' | 'Random' | 'loadMnist10k' | 'getThreads' | 'setThreads'
     | 'stopAscentWorkers' | 'BpttTrainer' | 'createOptimizer' | 'globalNorm' | 'clipGradNorm'
     | 'saveCheckpoint' | 'readCheckpoint' | 'encodeCheckpoint' | 'decodeCheckpoint' | 'encodeSafetensors'
     | 'decodeSafetensors' | 'writeFileAtomic' | 'CHECKPOINT_FORMAT' | 'CHECKPOINT_VERSION'
@@ -81,6 +85,17 @@ export type Model = [
 ];
 
 // The ADMM trainer: options, fit options, per-iteration records and the fit result.
+/** The record's safeguard entry (options.safeguard), in both kinds of record. */
+type SafeguardRecord = {
+  rejections: number;
+  skipped: number;
+  epochRejections: number;
+  epochSkipped: boolean;
+  rho: Triple;
+  rhoMax: Triple;
+  scale: number;
+};
+
 export type Admm = [
   Expect<Equal<ConstructorParameters<typeof AdmmTrainer>, [model: RNN, options?: AdmmTrainerOptions]>>,
   Expect<Equal<AdmmMode, 'persistent' | 'adjoint' | 'local-duals' | 'sweeps'>>,
@@ -143,31 +158,39 @@ export type Admm = [
   Expect<
     Equal<
       AdmmIterationRecord,
-      {
-        iteration: number;
-        loss: number;
-        accuracy: number;
-        auxiliaryLoss: number;
-        lagrangian: number;
-        primalResiduals: { a: number; s: number; o: number };
-        dualResidual: number;
-        rho: Triple;
-        stepSignal?: number[];
-        safeguard?: {
-          rejections: number;
-          skipped: number;
-          epochRejections: number;
-          epochSkipped: boolean;
+      | {
+          kind: 'persistent';
+          iteration: number;
+          loss: number;
+          accuracy: number;
+          auxiliaryLoss: number;
+          lagrangian: number;
+          primalResiduals: { a: number; s: number; o: number };
+          dualResidual: number;
           rho: Triple;
-          rhoMax: Triple;
-          scale: number;
-        };
-        theta?: { uwb: number; a: number; s: number; vc: number };
-        seconds: number;
-        elapsed: number;
-      }
+          stepSignal?: number[];
+          safeguard?: SafeguardRecord;
+          theta?: { uwb: number; a: number; s: number; vc: number };
+          seconds: number;
+          elapsed: number;
+        }
+      | {
+          kind: 'mini-batch';
+          iteration: number;
+          loss: number;
+          accuracy: number;
+          auxiliaryLoss: number;
+          rho: Triple;
+          stepSignal?: number[];
+          safeguard?: SafeguardRecord;
+          seconds: number;
+          elapsed: number;
+        }
     >
   >,
+  Expect<Equal<AdmmIterationRecord, PersistentIterationRecord | MiniBatchIterationRecord>>,
+  Expect<Equal<Awaited<ReturnType<AdmmTrainer['step']>>, PersistentIterationRecord>>,
+  Expect<Equal<Awaited<ReturnType<AdmmTrainer['epoch']>>, MiniBatchIterationRecord>>,
   Expect<
     Equal<FitStatus, 'max-iterations' | 'converged' | 'plateau' | 'aborted' | 'stopped' | 'diverged' | 'singular'>
   >,
@@ -283,6 +306,9 @@ export type Errors = [
   Expect<Equal<AdmmError['code'], AdmmErrorCode>>,
   Expect<Equal<ConstructorParameters<typeof AdmmError>, [message: string, code: AdmmErrorCode]>>,
   Expect<AdmmError extends Error ? true : false>,
+  Expect<Equal<TrainerErrorCode, AdmmErrorCode>>,
+  Expect<AdmmError extends TrainerError ? true : false>,
+  Expect<Equal<TrainerError['code'], TrainerErrorCode>>,
   Expect<Equal<ThreadCounts, { blas: number; elementwise: number }>>,
   Expect<Equal<typeof lib.setThreads, (counts: Partial<ThreadCounts>) => ThreadCounts>>,
 ];

@@ -8,16 +8,16 @@
  * below 1. Undoing the auxiliaries would need a copy of N·T·h-sized buffers; the resync needs one
  * forward pass and no gradient formula.
  */
-import { forChunks } from '../chunked';
-import { summariseLoss } from '../loss';
-import { native } from '../native';
-import type { RNN } from '../rnn';
-import { copyWeights } from '../training/rollback';
-import { rescaleDuals } from './duals';
-import type { AdmmIterationRecord } from './record';
-import type { Triple } from './rho';
+import { native } from '../../native';
+import type { RNN } from '../../rnn';
+import { lossOf } from '../../training/layout';
+import { copyWeights } from '../../training/rollback';
+import { forSlices } from '../../yielding';
+import type { PersistentIterationRecord } from '../record';
+import type { Triple } from '../rho';
+import type { SafeguardSettings } from '../step-safeguard';
+import { rescaleDuals } from './blocks';
 import type { AdmmState } from './state';
-import type { SafeguardSettings } from './step-safeguard';
 
 /** What the persistent safeguard carries between iterations (in snapshots). */
 export interface PersistentGuardState {
@@ -27,10 +27,14 @@ export interface PersistentGuardState {
   loss: number | undefined;
 }
 
-/** Sets a, s (and tanh a), o from a forward pass with the model's weights. */
+/**
+ * Sets a, s (and tanh a), o from a forward pass with the model's weights: every constraint holds
+ * (the run's start; a rejected iteration). TA = tanh(A) = S; a chunked state rebuilds its chunk
+ * of TA wherever it is read.
+ */
 export async function resynchronise(st: AdmmState, model: RNN): Promise<void> {
   await native.forwardAsync({ shape: st.shape, ...st.inputs, ...model.weights(), A: st.A, S: st.S, O: st.O });
-  if (!st.chunked) await forChunks(st.S.length, (begin, end) => st.TA.set(st.S.subarray(begin, end), begin));
+  if (!st.chunked) await forSlices(st.S.length, (begin, end) => st.TA.set(st.S.subarray(begin, end), begin));
   st.xuFresh = st.pFresh = false;
 }
 
@@ -47,12 +51,11 @@ export async function guardedIteration(
   model: RNN,
   guard: PersistentGuardState,
   settings: Readonly<SafeguardSettings>,
-  iterate: () => Promise<AdmmIterationRecord>
-): Promise<AdmmIterationRecord> {
+  iterate: () => Promise<PersistentIterationRecord>
+): Promise<PersistentIterationRecord> {
   if (guard.loss === undefined) {
     // The start: the auxiliaries are a forward pass, so o gives the true loss.
-    const start = summariseLoss(st.O, st.shape.K, st.targets);
-    guard.loss = start.sum / start.count;
+    guard.loss = lossOf(st.O, st).loss;
   }
   const saved = copyWeights(model);
   const record = await iterate();
@@ -68,9 +71,7 @@ export async function guardedIteration(
     const raised = Math.min(settings.maxScale, guard.scale * settings.backoff);
     await scaleRho(st, raised / guard.scale);
     guard.scale = raised;
-    const back = summariseLoss(st.O, st.shape.K, st.targets);
-    record.loss = back.sum / back.count;
-    record.accuracy = st.targets.loss === 'softmax-cross-entropy' ? back.correct / back.count : NaN;
+    Object.assign(record, lossOf(st.O, st));
     Object.assign(outcome, { rejections: 1, skipped: 1 });
   }
   return { ...record, safeguard: { ...outcome, rho: record.rho, rhoMax: record.rho, scale: guard.scale } };

@@ -7,24 +7,21 @@
  * only as far as the states do. Softmax regression (cross-entropy) or ridge (squared error) of the
  * last layer only: no adjoint is propagated through time.
  */
-import type { TrainingData } from '../data';
-import { refitReadoutAsync } from '../readout';
-import type { RNN } from '../rnn';
-import type { ResolvedTrainerOptions } from './options';
+import { refitLayoutAsync } from '../../readout';
+import type { RNN } from '../../rnn';
+import type { TrainingLayout } from '../../training/layout';
 
 export type WarmStart = 'readout' | 'none';
 export const WARM_STARTS: readonly WarmStart[] = ['readout', 'none'];
 
 /**
- * Refits the model's (V, c) as the persistent loop's warm start. The loop's β is per sequence and
- * the refit's per loss term, so with a loss at every step it is divided by T (the same penalty).
+ * Refits the model's (V, c) as the persistent loop's warm start, with the loop's β per sequence.
+ * The refit's β is per loss term, so with a loss at every step it is divided by T (the same penalty).
  */
-export async function warmStartReadout(
-  model: RNN, data: TrainingData, options: Pick<Readonly<ResolvedTrainerOptions>, 'lossSteps' | 'beta'>
-): Promise<void> {
-  const perTerm = options.lossSteps === 'every' ? options.beta / data.sequenceLength : options.beta;
+export async function warmStartReadout(model: RNN, layout: TrainingLayout, beta: number): Promise<void> {
+  const perTerm = layout.lossSteps === 'every' ? beta / layout.shape.T : beta;
   try {
-    await refitReadoutAsync(model, data, { lossSteps: options.lossSteps, beta: perTerm });
+    await refitLayoutAsync(model, layout, { beta: perTerm });
   } catch (e) {
     model.weights();  // a weight transferred away during the refit: that error names it
     throw e;

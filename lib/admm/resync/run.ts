@@ -1,19 +1,21 @@
 /**
  * What a run of the resynchronised mini-batch modes ('adjoint', 'local-duals', 'sweeps') keeps
  * between epochs, and one epoch of it: the engine's pass over the shuffled batches (through the
- * step safeguard), the ρ schedule, then the true forward-pass loss.
+ * step safeguard), the ρ schedule, then the true forward-pass loss. MiniBatchEngine is the run behind AdmmEngine.
  */
-import type { TargetLayout } from '../data';
-import { summariseLoss } from '../loss';
-import { native, type NativeInputs, type NativeShape } from '../native';
-import { sharedFloats } from '../in-shared-memory';
-import { Random } from '../random';
-import type { RNN } from '../rnn';
-import type { ResolvedTrainerOptions } from './options';
-import type { AdmmIterationRecord } from './record';
-import { type EpochSummary, ResyncEngine, type ResyncMode } from './resync';
-import { copyWeights } from '../training/rollback';
-import { type Triple, nextRho } from './rho';
+import type { TargetLayout } from '../../data';
+import { native, type NativeInputs, type NativeShape } from '../../native';
+import { sharedFloats, sharedInputs, sharedTargets } from '../../in-shared-memory';
+import { Random } from '../../random';
+import type { RNN } from '../../rnn';
+import { type TrainingLayout, lossOf } from '../../training/layout';
+import { copyWeights } from '../../training/rollback';
+import type { AdmmEngine } from '../engine';
+import type { ResolvedTrainerOptions } from '../options';
+import type { MiniBatchIterationRecord } from '../record';
+import { type EpochSummary, ResyncEngine, type ResyncMode } from './engine';
+import { type Triple, nextRho } from '../rho';
+import { type MiniBatchStateSnapshot, readMiniBatchSnapshot } from '../snapshot';
 
 export interface MiniBatchRun {
   shape: NativeShape;
@@ -51,7 +53,7 @@ export async function miniBatchEpoch(
   rhoPolicy: ResolvedTrainerOptions['rhoPolicy'],
   signal: AbortSignal | undefined,
   aborted: () => Error
-): Promise<AdmmIterationRecord> {
+): Promise<MiniBatchIterationRecord> {
   const started = performance.now();
   const rho: Triple = [...run.rho];
   const guard = run.engine.safeguard;
@@ -72,13 +74,11 @@ export async function miniBatchEpoch(
   run.rho = nextRho(rhoPolicy, rho);
   const seconds = (performance.now() - started) / 1000;
   return {
+    kind: 'mini-batch',
     iteration: ++run.epoch,
     loss: forward.loss,
     accuracy: forward.accuracy,
     auxiliaryLoss: summary.auxiliaryLoss,
-    lagrangian: NaN,
-    primalResiduals: { a: NaN, s: NaN, o: NaN },
-    dualResidual: NaN,
     rho,
     stepSignal: summary.stepSignal,
     ...(guard ? { safeguard: guard.takeEpoch(rho) } : {}),
@@ -90,17 +90,53 @@ export async function miniBatchEpoch(
 /** The true forward pass over the training set with the model's weights: mean loss and accuracy. */
 async function forwardLoss(run: MiniBatchRun, model: RNN): Promise<{ loss: number; accuracy: number }> {
   await native.forwardAsync({ shape: run.shape, ...run.inputs, ...model.weights(), O: run.forwardOutputs });
-  const forward = summariseLoss(run.forwardOutputs, run.shape.K, run.targets);
-  const classification = run.targets.loss === 'softmax-cross-entropy';
-  return { loss: forward.sum / forward.count, accuracy: classification ? forward.correct / forward.count : NaN };
+  return lossOf(run.forwardOutputs, run);
 }
 
-/** A function that puts the run's epoch count, ρ, generator and safeguard scale back as they are now. */
-export function markSchedule(run: MiniBatchRun | undefined): () => void {
-  if (!run) return () => undefined;
+/** A function that puts the run's epoch count, ρ, generator and safeguard state back as they are now. */
+export function markSchedule(run: MiniBatchRun): () => void {
   const { epoch, rho } = run, rng = run.rng.getState(), guard = run.engine.safeguard, state = guard?.snapshot();
   return () => {
     Object.assign(run, { epoch, rho, rng: Random.fromState(rng) });
-    if (guard) guard.restart(state!);
+    if (guard && state) guard.restart(state);
   };
+}
+
+/** The mini-batch modes' run behind the trainer's AdmmEngine interface. */
+export class MiniBatchEngine implements AdmmEngine<MiniBatchIterationRecord> {
+  private readonly run: MiniBatchRun;
+
+  constructor(
+    private readonly model: RNN,
+    readonly layout: TrainingLayout,
+    private readonly options: Readonly<ResolvedTrainerOptions> & { mode: ResyncMode }
+  ) {
+    // The async kernels would copy data on plain ArrayBuffers at every call (in-shared-memory.ts).
+    const inputs = sharedInputs(layout.inputs), targets = sharedTargets(layout.targets);
+    this.run = startMiniBatchRun(model, layout.shape, inputs, targets, options);
+  }
+
+  get iteration(): number {
+    return this.run.epoch;
+  }
+
+  next(signal: AbortSignal | undefined, aborted: () => Error): Promise<MiniBatchIterationRecord> {
+    return miniBatchEpoch(this.run, this.model, this.options.rhoPolicy, signal, aborted);
+  }
+
+  mark(): () => void {
+    return markSchedule(this.run);
+  }
+
+  exportState(): MiniBatchStateSnapshot {
+    const { epoch, rho, rng } = this.run, guard = this.run.engine.safeguard;
+    const safeguard = guard && { safeguard: guard.snapshot() };
+    return { kind: 'mini-batch', iteration: epoch, rho: [...rho], rng: rng.getState(), ...safeguard };
+  }
+
+  restore(snapshot: unknown): void {
+    const schedule = readMiniBatchSnapshot(snapshot, this.options.mode);
+    Object.assign(this.run, { epoch: schedule.iteration, rho: schedule.rho, rng: schedule.rng });
+    this.run.engine.safeguard?.restart(schedule.safeguard);
+  }
 }
