@@ -54,6 +54,8 @@ export class ParallelCoordinator {
   private version = 0;
   private readonly uwb;
   private readonly vc;
+  /** Answers used that did not answer the publication of their round (bounded staleness), over the run. */
+  staleAnswers = 0;
   /** Per-round times of the last iteration. */
   times: RoundTimes = { uwb: { wait: 0, solve: 0 }, vc: { wait: 0, solve: 0 }, duals: { wait: 0, solve: 0 } };
 
@@ -75,7 +77,7 @@ export class ParallelCoordinator {
     const round = async (phase: keyof RoundTimes, scalars: Record<string, number>) => {
       if (signal?.aborted) throw aborted();
       const lost = await this.transport.lostShards();
-      if (lost.length) throw shardLost(lost, 'liveness lapsed');
+      if (lost.length) throw shardLost(lost, 'its thread or process is gone');
       const version = ++this.version;
       const t0 = performance.now();
       await this.transport.publish({ version, iteration: k, phase, scalars, body: writeWeights(model.weights()) });
@@ -84,6 +86,7 @@ export class ParallelCoordinator {
         throw e;
       });
       this.times[phase].wait = (performance.now() - t0) / 1000;
+      this.staleAnswers += got.filter((c) => c.version !== version).length;
       return got;
     };
     const timed = async <T>(phase: keyof RoundTimes, work: () => Promise<T>) => {
