@@ -22,6 +22,8 @@ import { randomProblem, type ProblemSpec } from './problems';
 
 const classify: ProblemSpec = { N: 24, T: 5, d: 3, h: 6, K: 3, lossSteps: 'last', loss: 'softmax-cross-entropy', seed: 3 };
 const regress: ProblemSpec = { N: 24, T: 4, d: 2, h: 5, K: 2, lossSteps: 'every', loss: 'squared-error', seed: 5 };
+/** Large enough that the forward pass blocks the whole data's rows differently from a shard's. */
+const blocked: ProblemSpec = { N: 210, T: 10, d: 16, h: 24, K: 5, lossSteps: 'last', loss: 'softmax-cross-entropy', seed: 9 };
 const ITERATIONS = 4;
 
 /** The sharded loop with every shard on this thread (the transport-free reference). */
@@ -62,6 +64,7 @@ const residuals = (h: AdmmIterationRecord[]) => h.map((r) => ({ p: r.primalResid
 for (const [name, spec, policy] of [
   ['classification, geometric ρ', classify, undefined],
   ['regression at every step, residual balancing', regress, { kind: 'residual-balancing', tau: 1.5 } as const],
+  ['rows the forward pass blocks differently', blocked, undefined],
 ] as const) {
   for (const shards of [2, 3]) {
     test(`synchronous ${shards} shards ≡ threads ≡ in one process ≡ chunked sweep, bit for bit (${name})`, async (t) => {
@@ -77,9 +80,10 @@ for (const [name, spec, policy] of [
       // Residuals and ρ come from norms summed in chunk (shard) order: identical too.
       t.deepEqual(residuals(threads.history), residuals(loop.history));
       t.deepEqual(residuals(threads.history), residuals(chunked.history));
-      // Losses are sums over samples in another association (per shard, then over shards).
+      // The true loss comes from a forward pass per shard (one process: over all rows, blocked
+      // otherwise, so float32 rounding differs); the Lagrangian from the same o in another summation order.
       threads.history.forEach((r, i) => {
-        t.true(Math.abs(r.loss - chunked.history[i].loss) <= 1e-12 * Math.abs(chunked.history[i].loss));
+        t.true(Math.abs(r.loss - chunked.history[i].loss) <= 1e-5 * Math.abs(chunked.history[i].loss));
         t.true(Math.abs(r.lagrangian - chunked.history[i].lagrangian) <= 1e-9 * Math.abs(chunked.history[i].lagrangian));
       });
       t.true(loop.stats.bytesIn > 0 && loop.stats.bytesOut > 0);

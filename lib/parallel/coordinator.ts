@@ -36,11 +36,19 @@ export interface CoordinatorOptions {
   checkpoint?: { every: number; save: (iteration: number) => Promise<void> };
 }
 
-/** Seconds spent per round: waiting for shards (their blocks and the transport) and in the coordinator's solve. */
+/**
+ * Seconds per round: from publishing to the last answer needed (`wait`), of which the slowest
+ * shard computed `shard` (the rest is transport and waiting), then the coordinator's own work.
+ */
+export interface RoundTime {
+  wait: number;
+  shard: number;
+  solve: number;
+}
 export interface RoundTimes {
-  uwb: { wait: number; solve: number };
-  vc: { wait: number; solve: number };
-  duals: { wait: number; solve: number };
+  uwb: RoundTime;
+  vc: RoundTime;
+  duals: RoundTime;
 }
 
 export function shardLost(shards: readonly number[], why: string): AdmmError {
@@ -57,7 +65,7 @@ export class ParallelCoordinator {
   /** Answers used that did not answer the publication of their round (bounded staleness), over the run. */
   staleAnswers = 0;
   /** Per-round times of the last iteration. */
-  times: RoundTimes = { uwb: { wait: 0, solve: 0 }, vc: { wait: 0, solve: 0 }, duals: { wait: 0, solve: 0 } };
+  times: RoundTimes = { uwb: { wait: 0, shard: 0, solve: 0 }, vc: { wait: 0, shard: 0, solve: 0 }, duals: { wait: 0, shard: 0, solve: 0 } };
 
   constructor(
     private readonly model: RNN,
@@ -86,6 +94,7 @@ export class ParallelCoordinator {
         throw e;
       });
       this.times[phase].wait = (performance.now() - t0) / 1000;
+      this.times[phase].shard = Math.max(0, ...got.filter((c) => c.version === version).map((c) => c.scalars.seconds ?? 0));
       this.staleAnswers += got.filter((c) => c.version !== version).length;
       return got;
     };

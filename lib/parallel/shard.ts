@@ -179,7 +179,9 @@ export async function runShard(shard: PersistentShard, transport: ShardTransport
     const p = await transport.nextPublication(seen, signal);
     seen = p.version;
     if (p.phase === 'stop') return;
+    const started = performance.now();
     const answer = await shard.answer(p);
-    await transport.contribute({ shard: transport.shard, token: transport.token, ...answer });
+    const scalars = { ...answer.scalars, seconds: (performance.now() - started) / 1000 };
+    await transport.contribute({ shard: transport.shard, token: transport.token, ...answer, scalars });
   }
 }
