@@ -1,7 +1,13 @@
 /**
- * A sharded persistent run as the trainer holds it: the data split into contiguous shards, one
- * worker thread per shard, and the coordinator that the trainer's step() drives.
+ * A sharded persistent run as the trainer holds it: the data split into contiguous shards, a
+ * transport to them (by default one worker thread per shard), and the coordinator that the
+ * trainer's step() drives.
  */
+
+/** Starts the shards of `shards` (their data, in shard order) and returns the coordinator's side. */
+export type Connect = (shards: ShardData[]) => CoordinatorTransport;
+
+const threads: Connect = (shards) => new ThreadTransport(shards);
 import type { LossSteps, TargetLayout } from '../data';
 import { invalidRange } from '../errors';
 import type { NativeInputs, NativeShape } from '../native';
@@ -10,7 +16,7 @@ import type { ResolvedTrainerOptions } from '../admm/options';
 import type { AdmmIterationRecord } from '../admm/record';
 import { ParallelCoordinator } from './coordinator';
 import type { ResolvedParallelOptions } from './options';
-import { PersistentShard } from './shard';
+import { PersistentShard, type ShardData } from './shard';
 import { shardData, splitRows } from './split';
 import { ThreadTransport } from './threads';
 import type { CoordinatorTransport } from './transport';
@@ -33,11 +39,12 @@ export class ParallelRun {
     inputs: NativeInputs,
     targets: TargetLayout,
     options: Readonly<ResolvedTrainerOptions> & { lossSteps: LossSteps },
-    parallel: ResolvedParallelOptions
+    parallel: ResolvedParallelOptions,
+    connect: Connect = threads
   ): ParallelRun {
     if (parallel.workers > shape.N) throw invalidRange('options.parallel.workers', `at most the ${shape.N} sequences of the data`, parallel.workers);
     const shards = splitRows(shape.N, parallel.workers).map(([b, e]) => shardData(shape, inputs, targets, options.lossSteps, b, e));
-    const transport = new ThreadTransport(shards);
+    const transport = connect(shards);
     const coordinator = new ParallelCoordinator(model, shape, transport, {
       shards: shards.length,
       staleness: parallel.staleness,
