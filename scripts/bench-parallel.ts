@@ -15,7 +15,7 @@ import { inputLayout, lossForTargets, nativeShape, targetLayout } from '../lib/d
 import { sharedInputs, sharedTargets } from '../lib/in-shared-memory';
 import { native } from '../lib/native-entry';
 import { resolveTrainerOptions } from '../lib/admm/options';
-import type { RoundTimes } from '../lib/parallel/coordinator';
+import type { ParallelCoordinator, RoundTimes } from '../lib/parallel/coordinator';
 import { ParallelRun } from '../lib/parallel/run';
 
 const { values } = parseArgs({
@@ -52,11 +52,11 @@ async function threads(data: TrainingData, h: number, iterations: number, worker
   try {
     for (let k = 0; k < iterations; k++) {
       const before = run.transport.stats!();
-      const record = await run.step(undefined, () => new Error('aborted'));
+      const record = await run.next(undefined, () => new Error('aborted'));
       const after = run.transport.stats!();
       if (k === 0) continue;
       seconds.push(record.seconds);
-      rounds.push(structuredClone(run.coordinator.times));
+      rounds.push(structuredClone((run.coordinator as ParallelCoordinator).times));
       bytes = after.bytesIn + after.bytesOut - before.bytesIn - before.bytesOut;
       messages = after.messages - before.messages;
     }

@@ -10,6 +10,8 @@ import { inputLayout, lossForTargets, nativeShape, targetLayout } from '../lib/d
 import { sharedInputs, sharedTargets } from '../lib/in-shared-memory';
 import type { AdmmIterationRecord } from '../lib/admm/record';
 import { resolveTrainerOptions, type AdmmTrainerOptions } from '../lib/admm/options';
+import { AdjointCoordinator } from '../lib/parallel/adjoint-coordinator';
+import { AdjointShard } from '../lib/parallel/adjoint-shard';
 import { ParallelCoordinator } from '../lib/parallel/coordinator';
 import { LoopbackTransport } from '../lib/parallel/loopback';
 import type { ParallelRun } from '../lib/parallel/run';
@@ -18,7 +20,7 @@ import type { ThreadTransport } from '../lib/parallel/threads';
 import type { Publication } from '../lib/parallel/transport';
 import { shardData, splitRows } from '../lib/parallel/split';
 import { EventLoopMonitor } from './helpers/event-loop';
-import { randomProblem, type ProblemSpec } from './problems';
+import { randomProblem, type ProblemSpec, withoutTimes } from './problems';
 
 const classify: ProblemSpec = { N: 24, T: 5, d: 3, h: 6, K: 3, lossSteps: 'last', loss: 'softmax-cross-entropy', seed: 3 };
 const regress: ProblemSpec = { N: 24, T: 4, d: 2, h: 5, K: 2, lossSteps: 'every', loss: 'squared-error', seed: 5 };
@@ -152,7 +154,7 @@ test('options.parallel is validated at the boundary, naming the parameter', asyn
   t.throws(make({ parallel: { workers: 2, transport: 'carrier-pigeon' } }), { message: /options\.parallel\.transport/ });
   t.throws(make({ parallel: { workers: 2 }, chunkSize: 4 }), { instanceOf: RangeError, message: /options\.chunkSize/ });
   t.throws(make({ parallel: { workers: 2 }, update: 'linearized' }), { instanceOf: RangeError, message: /options\.parallel.*linearized/ });
-  t.throws(() => new AdmmTrainer(model, { mode: 'adjoint', parallel: { workers: 2 } }), { instanceOf: RangeError, message: /options\.parallel.*'adjoint'/ });
+  t.throws(() => new AdmmTrainer(model, { mode: 'sweeps', parallel: { workers: 2 } }), { instanceOf: RangeError, message: /options\.parallel.*'sweeps'/ });
   // More shards than sequences is known only with the data.
   const trainer = new AdmmTrainer(model, { mode: 'persistent', parallel: { workers: classify.N + 1 } });
   await t.throwsAsync(() => trainer.fit(data), { instanceOf: RangeError, message: /options\.parallel\.workers.*24 sequences/ });
@@ -216,3 +218,51 @@ test('a shard thread that dies is a lost shard: the fit fails with ERR_SHARD_LOS
   t.is((await trainer.fit(data, { maxIterations: 1 })).status, 'max-iterations');
   await trainer.close();
 });
+
+// ---- the default mini-batch mode 'adjoint', each batch split into slices -------------------------
+
+/** The sharded 'adjoint' run with every shard on this thread. */
+async function adjointInProcess(model: RNN, data: TrainingData, options: AdmmTrainerOptions, shards: number, epochs: number) {
+  const o = resolveTrainerOptions(options);
+  const layout = inputLayout('data', data, model);
+  const loss = o.loss ?? lossForTargets(data.targets)!;
+  const shape = nativeShape(model, layout.N, layout.T, o.lossSteps);
+  const inputs = sharedInputs(layout.native), targets = sharedTargets(targetLayout('data.targets', data.targets, shape, loss, o.lossSteps));
+  const all = { shape, inputs, targets, lossSteps: o.lossSteps, shards, batchSize: o.batchSize };
+  const transport = new LoopbackTransport(Array.from({ length: shards }, (_, i) => new AdjointShard(i, all)));
+  const coordinator = new AdjointCoordinator(model, shape, transport, { shards, staleness: 0, trainer: o, classification: loss === 'softmax-cross-entropy' });
+  const history: AdmmIterationRecord[] = [];
+  try {
+    for (let k = 0; k < epochs; k++) history.push(await coordinator.epoch(undefined, () => new Error('aborted')));
+  } finally {
+    await transport.close();
+  }
+  return { history, weights: model.weights() };
+}
+
+const adjointSpec: ProblemSpec = { ...classify, N: 25 };
+// Batches of 8: the last one holds 1 sequence, so with 3 shards two slices are empty.
+const ADJOINT: AdmmTrainerOptions = { mode: 'adjoint', batchSize: 8, trustRegion: 0.5 };
+
+for (const shards of [2, 3]) {
+  test(`'adjoint', ${shards} shards: threads ≡ in one process bit for bit, ≈ the single-process mode`, async (t) => {
+    const threaded = randomProblem(adjointSpec);
+    const trainer = new AdmmTrainer(threaded.model, { ...ADJOINT, parallel: { workers: shards } });
+    const result = await trainer.fit(threaded.data, { maxIterations: 3 });
+    await trainer.close();
+    const { model, data } = randomProblem(adjointSpec);
+    const loop = await adjointInProcess(model, data, ADJOINT, shards, 3);
+    t.is(result.status, 'max-iterations');
+    t.deepEqual(bits(threaded.model.weights()), bits(loop.weights));
+    t.deepEqual(withoutTimes(result.history), withoutTimes(loop.history));
+    // One process solves from the whole batch's Gram at once: the same up to float32 summation order.
+    const single = randomProblem(adjointSpec);
+    const reference = await new AdmmTrainer(single.model, ADJOINT).fit(single.data, { maxIterations: 3 });
+    reference.history.forEach((r, i) => t.true(Math.abs(r.loss - result.history[i].loss) <= 1e-3 * r.loss, `epoch ${i + 1}: ${r.loss} vs ${result.history[i].loss}`));
+    for (const [k, w] of Object.entries(single.model.weights())) {
+      const s = threaded.model.weights()[k as 'U'];
+      const scale = Math.max(...Array.from(w, Math.abs));
+      t.true(w.every((v, i) => Math.abs(v - s[i]) <= 1e-3 * scale), `${k} differs beyond summation order`);
+    }
+  });
+}

@@ -76,10 +76,10 @@ export class AdmmTrainer {
   }
 
   private requireState(): AdmmState {
-    if (this.par) throw this.parallelState('the single-block methods and lagrangian()');
     const mode = this.options.mode;
     if (mode !== 'persistent')
       throw new AdmmError(`step() and the block methods belong to mode 'persistent', not '${mode}'; use epoch()`, 'ERR_WRONG_MODE');
+    if (this.par) throw this.parallelState('the single-block methods and lagrangian()');
     if (!this.st) throw new AdmmError('call initialise(data) or fit(data) first', 'ERR_NOT_INITIALISED');
     return this.st;
   }
@@ -106,7 +106,7 @@ export class AdmmTrainer {
     checkMemory(
       `AdmmTrainer (mode '${o.mode}') on N = ${shape.N}, T = ${shape.T}, h = ${shape.h}`,
       copies + (o.parallel
-        ? ParallelRun.bytesFor(shape, o.parallel.workers)
+        ? ParallelRun.bytesFor(shape, o, o.parallel.workers, layout.native.x !== undefined)
         : o.mode === 'persistent'
         ? AdmmState.bytesFor(shape, chunkSize ?? shape.N)
         : ResyncEngine.bytesFor(shape, o, layout.native.x !== undefined, loss === 'squared-error') + 4 * outputs)
@@ -200,7 +200,7 @@ export class AdmmTrainer {
    * then the true forward-pass loss. Throws if `signal` aborts between blocks.
    */
   async step(signal?: AbortSignal): Promise<AdmmIterationRecord> {
-    if (this.par) return this.par.step(signal, () => new Aborted());
+    if (this.par && this.options.mode === 'persistent') return this.par.next(signal, () => new Aborted());
     return persistentIteration(this.requireState(), this.model, this.options, signal, () => new Aborted());
   }
 
@@ -209,6 +209,7 @@ export class AdmmTrainer {
     const run = this.batches;
     if (this.options.mode === 'persistent')
       throw new AdmmError("epoch() belongs to the mini-batch modes, not 'persistent'; use step()", 'ERR_WRONG_MODE');
+    if (this.par) return this.par.next(signal, () => new Aborted());
     if (!run) throw new AdmmError('epoch(): call initialise(data) or fit(data) first', 'ERR_NOT_INITIALISED');
     return miniBatchEpoch(run, this.model, this.options.rhoPolicy, signal, () => new Aborted());
   }

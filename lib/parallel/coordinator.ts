@@ -20,8 +20,9 @@ import type { AdmmIterationRecord } from '../admm/record';
 import { type Triple, nextRho, rhoIsScheduled } from '../admm/rho';
 import { uwbGram, vcGram } from './gram-sum';
 import { writeWeights } from './layout';
+import { isReady } from './ready';
 import { NORM_FIELDS } from './shard';
-import type { Contribution, CoordinatorTransport } from './transport';
+import type { CoordinatorTransport } from './transport';
 
 export interface CoordinatorOptions {
   shards: number;
@@ -89,7 +90,7 @@ export class ParallelCoordinator {
       const version = ++this.version;
       const t0 = performance.now();
       await this.transport.publish({ version, iteration: k, phase, scalars, body: writeWeights(model.weights()) });
-      const got = await this.transport.collect(k, phase, (arrived) => this.ready(arrived, k, version), signal).catch((e: unknown) => {
+      const got = await this.transport.collect(k, phase, (arrived) => isReady(arrived, this.options.shards, this.options.staleness, k, version), signal).catch((e: unknown) => {
         if (signal?.aborted) throw aborted();
         throw e;
       });
@@ -171,21 +172,6 @@ export class ParallelCoordinator {
       seconds,
       elapsed: seconds,
     };
-  }
-
-  /**
-   * The readiness rule. Synchronous: every shard answered `version`. Bounded staleness: at least
-   * one shard answered `version`, and every shard has answered this phase at iteration ≥ k − τ.
-   */
-  private ready(arrived: ReadonlyMap<number, Contribution>, k: number, version: number): boolean {
-    const { shards, staleness } = this.options;
-    if (arrived.size < shards) return false;
-    let fresh = 0;
-    for (const c of arrived.values()) {
-      if (c.version === version) fresh++;
-      else if (staleness === 0 || c.iteration < k - staleness) return false;
-    }
-    return fresh > 0;
   }
 
   /** Tells every shard to stop (the transport stays open: close it separately). */

@@ -7,7 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import { AdmmError } from '../errors';
 import { ContributionBoard } from './board';
-import { type PersistentShard, runShard } from './shard';
+import { type ShardCore, runShard } from './shard';
 import type { Contribution, CoordinatorTransport, Publication, ShardTransport, TransportStats } from './transport';
 
 class PublicationSlot {
@@ -45,7 +45,7 @@ export class LoopbackTransport implements CoordinatorTransport {
   private readonly traffic = { bytesOut: 0, bytesIn: 0, messages: 0 };
 
   /** Starts `runShard` for every shard (shard i answers as shard i). */
-  constructor(shards: readonly PersistentShard[]) {
+  constructor(shards: readonly ShardCore[]) {
     this.tokens = shards.map(() => randomUUID());
     this.running = shards.map((s, i) =>
       runShard(s, this.shardSide(i), this.stopper.signal).catch((e: unknown) => {

@@ -26,7 +26,7 @@ export function resolveParallelOptions(value: unknown, mode: string, update: str
   const workers = checkInteger('options.parallel.workers', value.workers, 1, MAX_WORKERS);
   const staleness = value.staleness === undefined ? 0 : checkInteger('options.parallel.staleness', value.staleness, 0, 1000);
   const transport = value.transport === undefined ? 'threads' : checkChoice('options.parallel.transport', value.transport, ['threads'] as const);
-  if (mode !== 'persistent') throw invalidRange('options.parallel', `unset in mode '${mode}' (sharded training runs mode 'persistent')`, value);
+  if (mode !== 'persistent' && mode !== 'adjoint') throw invalidRange('options.parallel', `unset in mode '${mode}' (sharded training runs modes 'persistent' and 'adjoint')`, value);
   if (update !== 'exact') throw invalidRange('options.parallel', "unset with update 'linearized' (its θ backtracking needs the whole data set)", value);
   if (chunkSize !== undefined) throw invalidRange('options.chunkSize', 'unset with options.parallel (each shard holds its samples whole)', chunkSize);
   return { workers, staleness, transport };

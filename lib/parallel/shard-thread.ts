@@ -1,5 +1,6 @@
 /** A shard's worker thread (threads.ts): builds the shard from workerData and answers publications until 'stop'. */
 import { type MessagePort, parentPort, workerData } from 'node:worker_threads';
+import { AdjointShard } from './adjoint-shard';
 import { PersistentShard, runShard } from './shard';
 import type { FromShard, ThreadShardSpec, ToShard } from './threads';
 import type { Contribution, Publication, ShardTransport } from './transport';
@@ -40,7 +41,8 @@ class PortShardTransport implements ShardTransport {
 const spec = workerData as ThreadShardSpec;
 const port = parentPort!;
 const transport = new PortShardTransport(port, spec.shard, spec.token);
-runShard(new PersistentShard(spec.shard, spec.data), transport).then(
+const core = spec.kind === 'adjoint' ? new AdjointShard(spec.shard, spec.data) : new PersistentShard(spec.shard, spec.data);
+runShard(core, transport).then(
   () => transport.close(),
   (e: unknown) => {
     const error = e instanceof Error ? e : new Error(String(e));

@@ -25,10 +25,15 @@ export interface ShardData {
   lossSteps: LossSteps;
 }
 
+/** What a shard of any mode does with a publication (PersistentShard, AdjointShard). */
+export interface ShardCore {
+  answer(p: Publication): Promise<Pick<Contribution, 'iteration' | 'phase' | 'version' | 'scalars' | 'body'>>;
+}
+
 /** Values of a 'duals' contribution's body: 5 norms per constraint, then ‖μ1_t‖² per step. */
 export const NORM_FIELDS = 5;
 
-export class PersistentShard {
+export class PersistentShard implements ShardCore {
   private st: AdmmState | undefined;
   private readonly weights: WeightViews;
   /** The ρ the shard's scaled duals are scaled for (a publication at another ρ rescales them first). */
@@ -173,7 +178,7 @@ export class PersistentShard {
  * A shard's life over a transport: answer each publication (the newest one, when several arrived
  * while it worked: bounded staleness skips to it) until a 'stop' publication or `signal` aborts.
  */
-export async function runShard(shard: PersistentShard, transport: ShardTransport, signal?: AbortSignal): Promise<void> {
+export async function runShard(shard: ShardCore, transport: ShardTransport, signal?: AbortSignal): Promise<void> {
   let seen = 0;
   for (;;) {
     const p = await transport.nextPublication(seen, signal);

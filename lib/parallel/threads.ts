@@ -12,15 +12,15 @@ import { AdmmError, type AdmmErrorCode } from '../errors';
 import { onSharedMemory } from '../in-shared-memory';
 import { ContributionBoard } from './board';
 import { shardLost } from './coordinator';
+import type { AdjointShardData } from './adjoint-shard';
 import type { ShardData } from './shard';
 import type { Contribution, CoordinatorTransport, Publication, TransportStats } from './transport';
 
+/** Which shard to start, with its data: a persistent shard's rows, or an 'adjoint' shard's view of all of them. */
+export type ShardStart = { kind: 'persistent'; data: ShardData } | { kind: 'adjoint'; data: AdjointShardData };
+
 /** What a shard thread is started with (its workerData). */
-export interface ThreadShardSpec {
-  shard: number;
-  token: string;
-  data: ShardData;
-}
+export type ThreadShardSpec = ShardStart & { shard: number; token: string };
 
 /** Messages between the coordinator and a shard thread. */
 export type ToShard = { type: 'publication'; publication: Publication };
@@ -36,7 +36,7 @@ function transferable<A extends Float32Array | Int32Array>(a: A): A {
   return onSharedMemory(a) ? a : (a.slice() as A);
 }
 
-function portable(data: ShardData): ShardData {
+function portable<D extends ShardData | AdjointShardData>(data: D): D {
   const inputs = data.inputs.x ? { x: transferable(data.inputs.x) } : { ids: transferable(data.inputs.ids!) };
   const t = data.targets;
   const targets = t.loss === 'squared-error' ? { loss: t.loss, values: transferable(t.values) } : { loss: t.loss, labels: transferable(t.labels) };
@@ -53,10 +53,10 @@ export class ThreadTransport implements CoordinatorTransport {
   private readonly traffic = { bytesOut: 0, bytesIn: 0, messages: 0 };
 
   /** Starts one worker thread per shard. */
-  constructor(shards: readonly ShardData[]) {
+  constructor(shards: readonly ShardStart[]) {
     this.tokens = shards.map(() => randomUUID());
-    this.workers = shards.map((data, shard) => {
-      const spec: ThreadShardSpec = { shard, token: this.tokens[shard], data: portable(data) };
+    this.workers = shards.map((start, shard) => {
+      const spec = { ...start, shard, token: this.tokens[shard], data: portable(start.data) } as ThreadShardSpec;
       const w = new Worker(shardThreadScript.path, { workerData: spec });
       w.unref();  // only a collect in progress keeps the process alive
       w.on('message', (m: FromShard) => this.receive(shard, m));
