@@ -135,7 +135,7 @@ test('bounded staleness (τ = 2) with a slow shard uses stale answers and still 
   } finally {
     await transport.close();
   }
-  t.log(`stale answers used: ${coordinator.staleAnswers} of ${30 * 3 * 2}; loss ${history[0].loss.toFixed(4)} → ${history.at(-1)!.loss.toFixed(4)}`);
+  t.log(`stale answers used: ${coordinator.staleAnswers}; loss ${history[0].loss.toFixed(4)} → ${history.at(-1)!.loss.toFixed(4)}`);
   t.true(coordinator.staleAnswers > 0, 'the slow shard never lagged: nothing asynchronous was tested');
   for (const r of history) t.true(Number.isFinite(r.loss) && Number.isFinite(r.lagrangian));
   t.true(history.at(-1)!.loss < history[0].loss);

@@ -1,10 +1,12 @@
 /**
  * The coordinator of a sharded persistent loop (docs/ALGORITHM.md, "The parallel decomposition").
- * Per iteration, three rounds over any CoordinatorTransport:
+ * Per iteration, rounds over any CoordinatorTransport:
  *   'uwb'   shards send their block-1 Grams → Σ in shard order (float64) → solve (U, W, b);
  *   'vc'    shards run blocks 2, 3 with the new (U, W, b), send their block-4 Grams → solve (V, c);
  *   'duals' shards run blocks 5, 6 and their true forward pass, send norms and losses →
  *           ρ policy, residuals, Lagrangian, the iteration record.
+ * When ρ follows a schedule (known before the residuals), the 'duals' answers also carry the next
+ * iteration's block-1 Grams, so every iteration after the first takes two rounds.
  * Synchronous (staleness 0): each round waits for every shard's answer to this very publication,
  * so the iterate is the chunked sweep's with one chunk per shard, bit for bit. Bounded staleness
  * τ > 0: a round proceeds once at least one shard answered this publication and every shard's
@@ -63,6 +65,8 @@ export class ParallelCoordinator {
   private version = 0;
   private readonly uwb;
   private readonly vc;
+  /** The next iteration's block-1 Grams, from the last 'duals' round (scheduled ρ only). */
+  private prefetched: Float64Array[] | undefined;
   /** Answers used that did not answer the publication of their round (bounded staleness), over the run. */
   staleAnswers = 0;
   /** Per-round times of the last iteration. */
@@ -107,10 +111,13 @@ export class ParallelCoordinator {
     };
 
     // Block 1.
-    const uwbParts = await round('uwb', rhoScalars);
+    const prefetched = this.prefetched;
+    this.prefetched = undefined;
+    const uwbParts = prefetched ?? (await round('uwb', rhoScalars)).map((c) => c.body);
+    if (prefetched) this.times.uwb.wait = this.times.uwb.shard = 0;
     await timed('uwb', async () => {
       this.uwb.reset();
-      for (const c of uwbParts) this.uwb.addPacked(c.body);
+      for (const part of uwbParts) this.uwb.addPacked(part);
       await native.solveUWbFromGramAsync({ shape: this.shape, ...this.uwb.rounded(), U: model.U, W: model.W, b: model.b, rho1: rho[0], beta: this.options.beta });
     });
     // Blocks 2, 3 on the shards; block 4.
@@ -128,7 +135,8 @@ export class ParallelCoordinator {
     // Blocks 5, 6 on the shards, with the scheduled ρ's rescale fused into their ascent.
     const policy = this.options.rhoPolicy, scheduled = rhoIsScheduled(policy);
     let next = scheduled ? nextRho(policy, rho) : rho;
-    const dualParts = await round('duals', { ...rhoScalars, next1: next[0], next2: next[1], next3: next[2] });
+    const prefetch = scheduled ? 1 : 0;
+    const dualParts = await round('duals', { ...rhoScalars, next1: next[0], next2: next[1], next3: next[2], prefetch });
     const t0 = performance.now();
     const sums = { changeO: 0, auxiliarySum: 0, auxiliaryCount: 0, forwardSum: 0, forwardCount: 0, forwardCorrect: 0 };
     const norms = [0, 1, 2].map(() => ({ residualSq: 0, leftSq: 0, rightSq: 0, dualOldSq: 0, dualNewSq: 0 })) as ConstraintNorms[];
@@ -155,6 +163,7 @@ export class ParallelCoordinator {
     if (!scheduled) next = nextRho(policy, rho, { primal, dual });
     this.rho = next;
     this.completed = k;
+    if (prefetch) this.prefetched = dualParts.map((c) => c.body.subarray(3 * NORM_FIELDS + this.shape.T));
     this.times.duals.solve = (performance.now() - t0) / 1000;
     const checkpoint = this.options.checkpoint;
     if (checkpoint && k % checkpoint.every === 0) await checkpoint.save(k);

@@ -30,7 +30,10 @@ export interface ShardCore {
   answer(p: Publication): Promise<Pick<Contribution, 'iteration' | 'phase' | 'version' | 'scalars' | 'body'>>;
 }
 
-/** Values of a 'duals' contribution's body: 5 norms per constraint, then ‖μ1_t‖² per step. */
+/**
+ * Values of a 'duals' contribution's body: 5 norms per constraint, then ‖μ1_t‖² per step, then
+ * (when the publication asks for it with scalar `prefetch` = 1) the next iteration's block-1 Gram.
+ */
 export const NORM_FIELDS = 5;
 
 export class PersistentShard implements ShardCore {
@@ -85,7 +88,15 @@ export class PersistentShard implements ShardCore {
         return reply(...(await this.statesAndOutputGram(st)));
       case 'duals': {
         const next: Triple = [p.scalars.next1, p.scalars.next2, p.scalars.next3];
-        return reply(...(await this.outputsAndDuals(st, rho.map((r, i) => r / next[i]) as Triple, next)));
+        const [scalars, norms] = await this.outputsAndDuals(st, rho.map((r, i) => r / next[i]) as Triple, next);
+        if (p.scalars.prefetch !== 1) return reply(scalars, norms);
+        // Block 1 of the next iteration reads only a, s and μ1, final now that the ascent has
+        // rescaled μ to the next ρ: its Gram rides on this answer, saving a round.
+        const gram = await this.inputGram(st);
+        const body = new Float64Array(norms.length + gram.length);
+        body.set(norms);
+        body.set(gram, norms.length);
+        return reply(scalars, body);
       }
       default:
         throw new RangeError(`shard ${this.index}: unknown phase '${p.phase}' in publication ${p.version}`);
