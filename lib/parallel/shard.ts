@@ -80,7 +80,8 @@ export class PersistentShard implements ShardCore {
     if (scale.some((f) => f !== 1)) await rescaleDuals(st, scale);
     this.dualRho = rho;
     st.rho = rho;
-    const reply = (scalars: Record<string, number>, body: Float64Array) => ({ iteration: p.iteration, phase: p.phase, version: p.version, scalars, body });
+    const reply = (scalars: Record<string, number>, body: Float64Array) =>
+      ({ iteration: p.iteration, phase: p.phase, version: p.version, scalars, body });
     switch (p.phase) {
       case 'uwb':
         return reply({}, await this.inputGram(st));
@@ -123,7 +124,8 @@ export class PersistentShard implements ShardCore {
 
   /** Block 1's part: the Gram and right-hand side of a + μ1 on [x_t; s_{t−1}; 1] over this shard. */
   private async inputGram(st: AdmmState): Promise<Float64Array> {
-    await native.accumulateUWbAsync({ shape: st.shape, ...st.inputs, S: st.S, A: st.A, M1: st.M1, scratch: st.P, ...this.uwb.part() });
+    const { shape, inputs, S, A, M1, P } = st;
+    await native.accumulateUWbAsync({ shape, ...inputs, S, A, M1, scratch: P, ...this.uwb.part() });
     return packGram(this.uwb.G, this.uwb.R, this.uwb.m);
   }
 
@@ -131,7 +133,8 @@ export class PersistentShard implements ShardCore {
   private async statesAndOutputGram(st: AdmmState): Promise<[Record<string, number>, Float64Array]> {
     const w = this.weights, rho = st.rho;
     await this.affine(st);
-    const a = await native.aStepAsync({ n: st.A.length, P: st.P, M1: st.M1, S: st.S, M2: st.M2, A: st.A, TA: st.TA, rho1: rho[0], rho2: rho[1] });
+    const { P, M1, S, M2, A, TA } = st;
+    const a = await native.aStepAsync({ n: A.length, P, M1, S, M2, A, TA, rho1: rho[0], rho2: rho[1] });
     const s = await native.sStepAsync({
       shape: st.shape, A: st.A, TA: st.TA, M1: st.M1, M2: st.M2, XU: st.XU, O: st.O, M3: st.M3, W: w.W, V: w.V, c: w.c,
       S: st.S, out: st.P, rho1: rho[0], rho2: rho[1], rho3: rho[2],
@@ -145,7 +148,11 @@ export class PersistentShard implements ShardCore {
    * Block 5 with the new (V, c), then block 6 with `scale` (ρ/ρ_next, fused into the ascent as
    * the single-process loop fuses it) beside the true forward pass of this shard's samples.
    */
-  private async outputsAndDuals(st: AdmmState, scale: Triple, next: Triple): Promise<[Record<string, number>, Float64Array]> {
+  private async outputsAndDuals(
+    st: AdmmState,
+    scale: Triple,
+    next: Triple
+  ): Promise<[Record<string, number>, Float64Array]> {
     const w = this.weights, rho = st.rho;
     const common = { shape: st.shape, S: st.S, V: w.V, c: w.c, M3: st.M3, O: st.O, rho3: rho[2] };
     const changeO =
@@ -162,7 +169,8 @@ export class PersistentShard implements ShardCore {
     const auxiliary = summariseLoss(st.O, st.shape.K, st.targets);
     const forward = summariseLoss(st.forwardOutputs, st.shape.K, st.targets);
     const body = new Float64Array(3 * NORM_FIELDS + st.shape.T);
-    measured.forEach((n, i) => body.set([n.residualSq, n.leftSq, n.rightSq, n.dualOldSq, n.dualNewSq], i * NORM_FIELDS));
+    measured.forEach((n, i) =>
+      body.set([n.residualSq, n.leftSq, n.rightSq, n.dualOldSq, n.dualNewSq], i * NORM_FIELDS));
     body.set(measured[0].dualNewSqPerStep!, 3 * NORM_FIELDS);
     const scalars = {
       changeO, auxiliarySum: auxiliary.sum, auxiliaryCount: auxiliary.count,
