@@ -11,6 +11,7 @@ import { summariseLoss } from '../loss';
 import { native, type NativeInputs, type NativeShape } from '../native';
 import { type ConstraintNorms, ascend, rescaleDuals, stepLayout } from '../admm/duals';
 import type { Triple } from '../admm/rho';
+import { type AdmmStateSnapshot, applySnapshot, takeSnapshot } from '../admm/snapshot';
 import { AdmmState } from '../admm/state';
 import { packGram, uwbGram, vcGram } from './gram-sum';
 import { type WeightViews, readWeights } from './layout';
@@ -69,6 +70,27 @@ export class PersistentShard implements ShardCore {
   /** The shard's state (undefined before its first publication). */
   get state(): AdmmState | undefined {
     return this.st;
+  }
+
+  /**
+   * A copy of the shard's auxiliaries and duals for a checkpoint, with the ρ its duals are scaled
+   * for (undefined before its first publication).
+   */
+  exportState(): AdmmStateSnapshot | undefined {
+    if (!this.st) return undefined;
+    return { ...takeSnapshot(this.st), rho: [...this.dualRho] };
+  }
+
+  /**
+   * Continues from exportState() of this shard (same rows; checked against their sizes): a
+   * replacement shard answers the next publication from it instead of a fresh forward pass.
+   */
+  restoreState(snapshot: unknown): void {
+    const { shape, inputs, targets, lossSteps } = this.data;
+    const st = new AdmmState(shape, inputs, targets, lossSteps, [1, 1, 1], 0);
+    applySnapshot(st, snapshot);
+    this.dualRho = [...st.rho];
+    this.st = st;
   }
 
   /** Runs the publication's phase on this shard's samples; its contribution, without shard and token. */
