@@ -5,10 +5,12 @@
  * sharded by batch slices; bad options, abort, a killed shard thread.
  */
 import test from 'ava';
-import { AdmmTrainer, RNN, type TrainingData } from '../lib';
+import { AdmmTrainer, RNN, type RNNWeights, type TrainingData } from '../lib';
 import { inputLayout, lossForTargets, nativeShape, targetLayout } from '../lib/data';
 import { sharedInputs, sharedTargets } from '../lib/in-shared-memory';
 import type { AdmmIterationRecord } from '../lib/admm/record';
+import type { Triple } from '../lib/admm/rho';
+import type { AdmmStateSnapshot } from '../lib/admm/snapshot';
 import { resolveTrainerOptions, type AdmmTrainerOptions } from '../lib/admm/options';
 import { AdjointCoordinator } from '../lib/parallel/adjoint-coordinator';
 import { AdjointShard } from '../lib/parallel/adjoint-shard';
@@ -144,19 +146,27 @@ test('shards and coordinator rebuilt from a checkpoint continue the synchronous 
   const settings = {
     shards: 3, staleness: 0, rho: o.rho, rhoPolicy: o.rhoPolicy, beta: o.beta * shape.N, classification: true,
   };
-  // Two iterations, then a checkpoint: each shard's state, the coordinator's ρ and count, the weights.
+  // A checkpoint every 2 iterations (each shard's state, the coordinator's ρ and count, the
+  // weights); the run then dies during iteration 3's rounds, losing what it did after the checkpoint.
   const first = rows.map((r, i) => new PersistentShard(i, r));
   let transport = new LoopbackTransport(first);
-  let coordinator = new ParallelCoordinator(model, shape, transport, settings);
-  for (let k = 0; k < 2; k++) await coordinator.iteration(undefined, aborted);
+  const checkpoints: { iteration: number; shards: AdmmStateSnapshot[]; rho: Triple; weights: RNNWeights }[] = [];
+  const save = async (iteration: number) => {
+    const weights = Object.fromEntries(Object.entries(model.weights()).map(([k, w]) => [k, w.slice()])) as RNNWeights;
+    checkpoints.push({ iteration, shards: first.map((s) => s.exportState()!), rho: [...coordinator.rho], weights });
+  };
+  let coordinator = new ParallelCoordinator(model, shape, transport, { ...settings, checkpoint: { every: 2, save } });
+  for (let k = 0; k < 3; k++) await coordinator.iteration(undefined, aborted);
   await transport.close();
-  const saved = { shards: first.map((s) => s.exportState()!), rho: coordinator.rho, completed: coordinator.completed };
+  t.deepEqual(checkpoints.map((c) => c.iteration), [2]);
+  const saved = checkpoints[0];
+  model.setWeights(saved.weights);
   // Everything rebuilt: new shards restored from their states, a new coordinator told where the run was.
   const second = rows.map((r, i) => new PersistentShard(i, r));
   second.forEach((s, i) => s.restoreState(saved.shards[i]));
   transport = new LoopbackTransport(second);
   coordinator = new ParallelCoordinator(model, shape, transport, { ...settings, rho: saved.rho });
-  coordinator.completed = saved.completed;
+  coordinator.completed = saved.iteration;
   const resumed: AdmmIterationRecord[] = [];
   for (let k = 2; k < ITERATIONS; k++) resumed.push(await coordinator.iteration(undefined, aborted));
   await transport.close();
