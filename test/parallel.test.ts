@@ -276,6 +276,25 @@ test('a shard thread that dies is a lost shard: the fit fails with ERR_SHARD_LOS
   await trainer.close();
 });
 
+test('a shard thread killed in the middle of a round fails the fit with ERR_SHARD_LOST at once', async (t) => {
+  const { model, data } = randomProblem({ ...classify, N: 3000, T: 8, d: 8, h: 32, K: 4 });
+  const trainer = new AdmmTrainer(model, { mode: 'persistent', parallel: { workers: 2 } });
+  let afterFirst: number[] = [];
+  const run = trainer.fit(data, {
+    maxIterations: 10,
+    onIteration: (r) => {
+      if (r.iteration !== 1) return;
+      afterFirst = Array.from(model.W);
+      const transport = (trainer as unknown as { par: ParallelRun }).par.transport as ThreadTransport;
+      setTimeout(() => void transport.worker(0).terminate(), 5);  // lands while shard 0 computes
+    },
+  });
+  const e = await t.throwsAsync(run, { code: 'ERR_SHARD_LOST', message: /shard 0 lost/ });
+  t.log(e?.message);
+  t.deepEqual(Array.from(model.W), afterFirst);
+  await trainer.close();
+});
+
 // ---- the default mini-batch mode 'adjoint', each batch split into slices -------------------------
 
 /** The sharded 'adjoint' run with every shard on this thread. */
