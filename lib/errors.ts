@@ -34,7 +34,6 @@ export function invalidRange(name: string, expected: string, actual?: unknown): 
  * - ERR_OUT_OF_MEMORY: an allocation above the memory limit (setMemoryLimit) or that failed;
  * - ERR_INTERNAL: a failure inside the native layer that is not the caller's;
  * - ERR_SHARD_LOST: a shard of a parallel run stopped answering (its thread or process died);
- * - ERR_STALE_WRITER: a write by a shard incarnation that is no longer current (refused);
  * - ERR_PARALLEL_STATE: the method needs the state in this process, which a parallel run keeps in its shards.
  */
 export type AdmmErrorCode =
@@ -47,7 +46,6 @@ export type AdmmErrorCode =
   | 'ERR_OUT_OF_MEMORY'
   | 'ERR_INTERNAL'
   | 'ERR_SHARD_LOST'
-  | 'ERR_STALE_WRITER'
   | 'ERR_PARALLEL_STATE';
 
 export class AdmmError extends Error {

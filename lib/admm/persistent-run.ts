@@ -7,7 +7,6 @@ import { forChunks } from '../chunked';
 import { summariseLoss } from '../loss';
 import { native, type NativeInputs, type NativeShape } from '../native';
 import type { TargetLayout } from '../data';
-import { shardData } from '../parallel/split';
 import type { RNN } from '../rnn';
 import {
   type BlockConfig, updateInputWeights, updateOutputs, updateOutputWeights, updatePreactivations, updateStates,
@@ -30,17 +29,26 @@ export async function startPersistentRun(
   chunkSize: number | undefined
 ): Promise<AdmmState> {
   const st = new AdmmState(shape, inputs, targets, options.lossSteps, options.rho, options.beta * shape.N, chunkSize);
+  if (!st.chunked) await native.forwardAsync({ shape, ...inputs, ...model.weights(), A: st.A, S: st.S, O: st.O });
   // A chunked state starts chunk by chunk, as a parallel run's shards do: the forward pass's
   // rounding depends on how its rows are blocked, so this keeps the two runs bit for bit equal.
-  const L = shape.everyStep ? shape.T : 1, hidden = shape.T * shape.h;
-  for (let n0 = 0; n0 < shape.N; n0 += st.chunkRows) {
-    const n1 = Math.min(shape.N, n0 + st.chunkRows), rows = shardData(shape, inputs, targets, options.lossSteps, n0, n1);
-    const A = st.A.subarray(n0 * hidden, n1 * hidden), S = st.S.subarray(n0 * hidden, n1 * hidden);
-    await native.forwardAsync({ shape: rows.shape, ...rows.inputs, ...model.weights(), A, S, O: st.O.subarray(n0 * L * shape.K, n1 * L * shape.K) });
-  }
+  else
+    for (let n0 = 0; n0 < shape.N; n0 += st.chunkRows)
+      await forwardRows(st, model, n0, Math.min(shape.N, n0 + st.chunkRows));
   // TA = tanh(A) = S (a chunked state rebuilds its chunk of TA wherever it is read).
   if (!st.chunked) await forChunks(st.S.length, (begin, end) => st.TA.set(st.S.subarray(begin, end), begin));
   return st;
+}
+
+/** The forward pass of sequences [n0, n1) into their rows of A, S and O. */
+function forwardRows(st: AdmmState, model: RNN, n0: number, n1: number): Promise<void> {
+  const { T, d, h, K } = st.shape, L = st.shape.everyStep ? T : 1;
+  const inputs: NativeInputs = st.inputs.x
+    ? { x: st.inputs.x.subarray(n0 * T * d, n1 * T * d) }
+    : { ids: st.inputs.ids!.subarray(n0 * T, n1 * T) };
+  const rows = (a: Float32Array, width: number) => a.subarray(n0 * width, n1 * width);
+  const [A, S, O] = [rows(st.A, T * h), rows(st.S, T * h), rows(st.O, L * K)];
+  return native.forwardAsync({ shape: { ...st.shape, N: n1 - n0 }, ...inputs, ...model.weights(), A, S, O });
 }
 
 /** Runs the iteration on `st`; throws `aborted()` if `signal` aborts between blocks. */

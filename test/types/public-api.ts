@@ -262,7 +262,7 @@ export type Errors = [
       AdmmErrorCode,
       | 'ERR_BUSY' | 'ERR_NOT_INITIALISED' | 'ERR_WRONG_MODE' | 'ERR_CHUNKED_STATE'
       | 'ERR_NON_FINITE' | 'ERR_NOT_POSITIVE_DEFINITE' | 'ERR_OUT_OF_MEMORY' | 'ERR_INTERNAL'
-      | 'ERR_SHARD_LOST' | 'ERR_STALE_WRITER' | 'ERR_PARALLEL_STATE'
+      | 'ERR_SHARD_LOST' | 'ERR_PARALLEL_STATE'
     >
   >,
   Expect<Equal<AdmmError['code'], AdmmErrorCode>>,
