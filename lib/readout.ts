@@ -2,7 +2,7 @@
  * Readout refit: the best (V, c) for the model's current forward states, with U, W, b fixed.
  * Softmax cross-entropy: L-BFGS on the convex multinomial logistic regression; squared error:
  * ridge regression in closed form. Fitted on the untrained network it gives the
- * "readout-only floor" every ADMM result must be compared with (ACCURACY.md).
+ * "readout-only floor" every ADMM result must be compared with (docs/ALGORITHM.md).
  */
 import { type LossSteps, type TrainingData, inputLayout, lossForTargets, nativeShape, targetLayout } from './data';
 import { invalidType } from './errors';

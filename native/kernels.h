@@ -111,10 +111,8 @@ double aStep(int64_t n, const float* P, const float* M1, const float* S, const f
              float rho2, bool linearized, double* theta, float* A, float* TA);
 // out = tanh(A) with the a-step's own tanh, so a chunked sweep can rebuild TA bit for bit.
 void tanhInto(int64_t n, const float* A, float* out);
-// One element of the exact block 2 (the solver aStep applies to every element): a minimiser of
-// φ from the start a0, never with φ above φ(a0).
-double solvePreactivation(double a0, double p, double q, double rho1, double rho2);
-// Used by the table of convexity thresholds and by tests: max over t of −(1−t²)(1−3t²+2t|q|).
+// c(|q|) = max over t of −(1−t²)(1−3t²+2t|q|): the table of convexity thresholds of the exact
+// a-step is built from it (the tests call it through the internal binding).
 double convexityThreshold(double q);
 
 // ---- states.cpp ---------------------------------------------------------
@@ -150,9 +148,10 @@ void proxCrossEntropyRow(int K, const float* m, int32_t y, double rho, float* o)
 // ---- blas_info.cpp ------------------------------------------------------
 int blasThreads();
 void setBlasThreads(int n);
-// C = A B (row-major, m×k times k×n), the benchmarks' reference. With rowBlocks, blocks of
-// 1,024 rows run side by side on the BLAS threads with single-threaded OpenBLAS, as the kernels
-// run their tall products.
+// C = A B (row-major, m×k times k×n): one OpenBLAS call with its own threading (the readout
+// refit's products). With rowBlocks (the benchmarks' stricter reference, bound as
+// internal.sgemmRowBlocks), blocks of 1,024 rows side by side on the BLAS threads with
+// single-threaded OpenBLAS, as the kernels run their tall products.
 void sgemm(int m, int n, int k, const float* A, const float* B, float* C, bool rowBlocks);
 
 }  // namespace admm

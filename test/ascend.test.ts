@@ -8,7 +8,7 @@ import { ASCENT_CHUNK as CHUNK, MIN_WORKER_CHUNKS } from '../lib/admm/ascend-poo
 import { native } from '../lib/native';
 import { Random } from '../lib/random';
 import { stopAscentWorkers } from '../lib';
-import { ascentWorkerScript, ascentWorkersUnavailable } from '../lib/admm/ascend-pool';
+import { ascentWorkerScript, ascentWorkersUnavailable } from '../lib/internal/test-hooks';
 import { ascend, type ConstraintNorms } from '../lib/admm/duals';
 
 const STEPS = 7, ROW = 96;

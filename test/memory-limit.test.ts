@@ -1,12 +1,12 @@
 /**
  * The memory check before large allocations (issue 15, D8): a model, a trainer state per mode
- * and a forward pass estimate their bytes and are refused with AdmmError ERR_OUT_OF_MEMORY above
+ * and a forward pass estimate their bytes and are refused with TrainerError ERR_OUT_OF_MEMORY above
  * the limit, before anything is allocated. Serial: the limit is module-wide.
  */
 import test from 'ava';
 import os from 'node:os';
 import {
-  AdmmError, AdmmTrainer, BpttTrainer, DEFAULT_MEMORY_FRACTION, RNN, Random, getMemoryLimit, setMemoryLimit,
+  TrainerError, AdmmTrainer, BpttTrainer, DEFAULT_MEMORY_FRACTION, RNN, Random, getMemoryLimit, setMemoryLimit,
 } from '../lib';
 import { AdmmState } from '../lib/admm/state';
 
@@ -34,7 +34,7 @@ async function withLimitAsync<T>(bytes: number, run: () => Promise<T>): Promise<
 type Asserts = { true(v: boolean, m?: string): void; regex(s: string, r: RegExp): void };
 
 function refused(t: Asserts, e: unknown, names: RegExp): void {
-  t.true(e instanceof AdmmError && e.code === 'ERR_OUT_OF_MEMORY', String(e));
+  t.true(e instanceof TrainerError && e.code === 'ERR_OUT_OF_MEMORY', String(e));
   t.regex((e as Error).message, OOM);
   t.regex((e as Error).message, names);
 }

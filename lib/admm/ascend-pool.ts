@@ -2,8 +2,7 @@
  * The dual ascent on worker threads, still in TypeScript: `elementwise` workers
  * (native.setThreads) take chunks of one constraint in turn, on the state's
  * SharedArrayBuffer-backed arrays, while the main thread only waits, so the event loop stays
- * free (a main thread that took chunks too stalled it ~50 ms longer on a process's first
- * ascent, while V8 had not optimised the loop yet and the cores were shared). Each chunk's norms
+ * free (a main thread that took chunks too stalled it longer: BENCHMARKS.md). Each chunk's norms
  * land in their own slot and are added in chunk order, so the result does not depend on the
  * thread count or timing. Arrays on plain ArrayBuffers (a caller's own), or workers that cannot
  * start, leave the chunks to the main thread, which yields to the event loop between them.
@@ -22,7 +21,7 @@ interface Pending {
 /** Why the ascent workers could not start (then the main thread does every chunk). */
 let unavailable: Error | undefined;
 
-/** The script a worker runs (replaceable in tests, to see a worker that cannot start). */
+/** The script a worker runs (a test hook: tests reach it through lib/internal/test-hooks.ts). */
 export const ascentWorkerScript = { path: path.join(__dirname, 'ascend-worker.js') };
 
 /** A worker and the jobs it was sent, answered in order. */
@@ -102,15 +101,14 @@ export async function stopAscentWorkers(): Promise<void> {
   await Promise.all(workers.splice(0).map((w) => w.terminate()));
 }
 
-/** Why the ascent workers could not start, if they could not (the ascent then runs on the main thread alone). */
+/** Why the ascent workers could not start, if they could not (a test hook: lib/internal/test-hooks.ts). */
 export function ascentWorkersUnavailable(): Error | undefined {
   return unavailable;
 }
 
 /**
- * Elements per chunk: under 1 ms once V8 has optimised the loop, ~20 ms before it has (the first
- * chunks of a process) and with the cores shared by the native kernels and the workers, so the
- * main thread yields to the event loop often enough either way.
+ * Elements per chunk: short enough that the main thread yields to the event loop often enough
+ * both before V8 has optimised the loop (a process's first chunks) and after (BENCHMARKS.md).
  */
 export const ASCENT_CHUNK = 1 << 17;
 

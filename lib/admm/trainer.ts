@@ -48,7 +48,7 @@ export class AdmmTrainer {
   private par: ParallelRun | undefined;
   /** The (V, c) before the readoutRefit that ended the last fit: a resumed fit continues from it. */
   private runReadout: RunReadout | undefined;
-  private readonly guard = new FitGuard('AdmmTrainer');
+  private readonly guard = new FitGuard('AdmmTrainer', AdmmError);
   /** The caller's input array of the current run (its state may hold a shared copy of it). */
   private source: Float32Array | Int32Array | undefined;
 

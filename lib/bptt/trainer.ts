@@ -12,12 +12,11 @@
 import { FitGuard, Stop, drain } from '../training/fit-loop';
 import { type TrainingData, inputLayout, lossForTargets, nativeShape, targetLayout, type TargetLayout } from '../data';
 import { invalidType } from '../errors';
-import type { NativeInputs, NativeShape } from '../native';
+import { type NativeInputs, type NativeShape, native } from '../native';
 import { Random, type RandomState } from '../random';
 import { RNN, type WeightName } from '../rnn';
 import { epochBatches } from '../training/batches';
 import { clipGradNorm, globalNorm } from './clipping';
-import { bpttNative } from './native';
 import { type BpttFitOptions, type BpttTrainerOptions, type ResolvedBpttOptions, resolveBpttFitOptions, resolveBpttOptions } from './options';
 import { type Optimizer, type OptimizerState, createOptimizer } from './optimizers';
 import { checkInteger, checkObject } from '../validate';
@@ -134,7 +133,7 @@ export class BpttTrainer {
   private async trainingLoss(job: Job): Promise<{ loss: number; correct: number; count: number }> {
     const total = { loss: 0, correct: 0, count: 0 };
     for (const batch of job.chunks) {
-      const r = await bpttNative.bpttLossAsync({ shape: job.shape, ...job.inputs, ...job.targets, ...this.model.weights(), batch, batchSize: batch.length });
+      const r = await native.bpttLossAsync({ shape: job.shape, ...job.inputs, ...job.targets, ...this.model.weights(), batch, batchSize: batch.length });
       total.loss += r.loss;
       total.correct += r.correct;
       total.count += r.count;
@@ -182,7 +181,7 @@ export class BpttTrainer {
     for (let k = 0; k < batches.length; k++) {
       if (signal?.aborted) return new Stop('aborted', `aborted during iteration ${epoch} after ${k} mini-batches`);
       const batch = batches[k];
-      const r = await bpttNative.bpttGradientsAsync({
+      const r = await native.bpttGradientsAsync({
         shape, ...job.inputs, ...job.targets, ...weights,
         gU: this.grads.U, gW: this.grads.W, gb: this.grads.b, gV: this.grads.V, gc: this.grads.c,
         stepNorms, batch, batchSize: batch.length, scale: 1 / (batch.length * L),

@@ -7,6 +7,7 @@
  * against the same product computed in row blocks, as the kernels compute theirs. Shared by scripts/bench-iteration.ts and npm run bench.
  */
 import { AdmmTrainer, RNN, type TrainingData } from '../../lib';
+import { nativeHooks } from '../../lib/internal/test-hooks';
 import { native } from '../../lib/native-entry';
 import { refreshAffine, updateInputWeights, updateOutputs, updateOutputWeights, updatePreactivations, updateStates } from '../../lib/admm/blocks';
 import { measureAndAscend } from '../../lib/admm/duals';
@@ -33,15 +34,17 @@ export function iterationFlops(N: number, T: number, d: number, h: number, K: nu
 
 /**
  * Best-of-`reps` GFLOP/s of C = A B, m×k times k×n: one OpenBLAS call with its own threading,
- * or (`rowBlocks`) row blocks side by side on single-threaded OpenBLAS, as the kernels run.
+ * or (`rowBlocks`, the internal hook sgemmRowBlocks) row blocks side by side on single-threaded
+ * OpenBLAS, as the kernels run.
  */
 export function sgemmRate(m: number, n: number, k: number, reps: number, rowBlocks = false): number {
   const A = new Float32Array(m * k).fill(0.5), B = new Float32Array(k * n).fill(0.25), C = new Float32Array(m * n);
-  native.sgemm({ m, n, k, A, B, C, rowBlocks });
+  const sgemm = rowBlocks ? nativeHooks.sgemmRowBlocks : native.sgemm;
+  sgemm({ m, n, k, A, B, C });
   let best = Infinity;
   for (let i = 0; i < reps; i++) {
     const t = performance.now();
-    native.sgemm({ m, n, k, A, B, C, rowBlocks });
+    sgemm({ m, n, k, A, B, C });
     best = Math.min(best, performance.now() - t);
   }
   return (2 * m * n * k) / (best / 1000) / 1e9;

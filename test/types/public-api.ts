@@ -8,6 +8,8 @@ import * as lib from 'admmirnn';
 import type {
   AdmmError,
   AdmmErrorCode,
+  TrainerError,
+  TrainerErrorCode,
   AdmmIterationRecord,
   AdmmMode,
   AdmmRunSnapshot,
@@ -52,7 +54,7 @@ export type MainExports = keyof typeof lib;
 export type Exports = Expect<
   Equal<
     MainExports,
-    | 'RNN' | 'AdmmTrainer' | 'refitReadout' | 'AdmmError' | 'Random' | 'loadMnist10k' | 'getThreads' | 'setThreads'
+    | 'RNN' | 'AdmmTrainer' | 'refitReadout' | 'AdmmError' | 'TrainerError' | 'Random' | 'loadMnist10k' | 'getThreads' | 'setThreads'
     | 'stopAscentWorkers' | 'BpttTrainer' | 'createOptimizer' | 'globalNorm' | 'clipGradNorm'
     | 'saveCheckpoint' | 'readCheckpoint' | 'encodeCheckpoint' | 'decodeCheckpoint' | 'encodeSafetensors'
     | 'decodeSafetensors' | 'writeFileAtomic' | 'CHECKPOINT_FORMAT' | 'CHECKPOINT_VERSION'
@@ -268,6 +270,9 @@ export type Errors = [
   Expect<Equal<AdmmError['code'], AdmmErrorCode>>,
   Expect<Equal<ConstructorParameters<typeof AdmmError>, [message: string, code: AdmmErrorCode]>>,
   Expect<AdmmError extends Error ? true : false>,
+  Expect<Equal<TrainerErrorCode, AdmmErrorCode>>,
+  Expect<AdmmError extends TrainerError ? true : false>,
+  Expect<Equal<TrainerError['code'], TrainerErrorCode>>,
   Expect<Equal<ThreadCounts, { blas: number; elementwise: number }>>,
   Expect<Equal<typeof lib.setThreads, (counts: Partial<ThreadCounts>) => ThreadCounts>>,
 ];
