@@ -7,6 +7,7 @@
  * The first iteration (thread start, the shards' first forward pass) is not timed.
  *
  *   npm run bench:parallel -- --limit 4000 --hidden 64 --iterations 4
+ *   npm run bench:parallel -- --staleness   (also: τ = 0, 1, 2, 4 with one shard answering 15 ms late)
  */
 import os from 'node:os';
 import { parseArgs } from 'node:util';
@@ -15,14 +16,20 @@ import { inputLayout, lossForTargets, nativeShape, targetLayout } from '../lib/d
 import { sharedInputs, sharedTargets } from '../lib/in-shared-memory';
 import { native } from '../lib/native-entry';
 import { resolveTrainerOptions } from '../lib/admm/options';
-import type { ParallelCoordinator, RoundTimes } from '../lib/parallel/coordinator';
+import type { AdmmIterationRecord } from '../lib/admm/record';
+import { ParallelCoordinator, type RoundTimes } from '../lib/parallel/coordinator';
+import { LoopbackTransport } from '../lib/parallel/loopback';
 import { ParallelRun } from '../lib/parallel/run';
+import { PersistentShard } from '../lib/parallel/shard';
+import { shardData, splitRows } from '../lib/parallel/split';
+import type { Publication } from '../lib/parallel/transport';
 
 const { values } = parseArgs({
   options: {
     limit: { type: 'string', default: '4000' },
     hidden: { type: 'string', default: '64' },
     iterations: { type: 'string', default: '4' },
+    staleness: { type: 'boolean', default: false },
   },
 });
 
@@ -75,6 +82,52 @@ async function threads(data: TrainingData, h: number, iterations: number, worker
 
 const ms = (s: number) => `${(1000 * s).toFixed(1)} ms`;
 
+/** A shard that answers 15 ms late: bounded staleness lets the other run ahead. */
+class LateShard extends PersistentShard {
+  override async answer(p: Publication) {
+    await new Promise((resolve) => setTimeout(resolve, 15));
+    return super.answer(p);
+  }
+}
+
+/**
+ * What staleness does: 40 iterations on 600 mnist10k sequences (h = 24), 2 in-process shards, one
+ * late; the loss and accuracy along the way, and how far W ends from the synchronous run's.
+ */
+async function stalenessCurve(): Promise<void> {
+  const data = loadMnist10k({ limit: 600 }).train;
+  let synchronous: Float32Array | undefined;
+  for (const staleness of [0, 1, 2, 4]) {
+    const init = { scheme: 'normal', scale: 0.1, seed: 2 } as const;
+    const m = new RNN({ inputSize: 28, hiddenSize: 24, outputSize: 10, init });
+    const o = resolveTrainerOptions(OPTIONS), loss = lossForTargets(data.targets)!;
+    const layout = inputLayout('data', data, m);
+    const shape = nativeShape(m, layout.N, layout.T, o.lossSteps);
+    const inputs = sharedInputs(layout.native);
+    const targets = sharedTargets(targetLayout('data.targets', data.targets, shape, loss, o.lossSteps));
+    const [a, b] = splitRows(shape.N, 2).map(([x, y]) => shardData(shape, inputs, targets, o.lossSteps, x, y));
+    const transport = new LoopbackTransport([new PersistentShard(0, a), new LateShard(1, b)]);
+    const settings = {
+      shards: 2, staleness, rho: o.rho, rhoPolicy: o.rhoPolicy, beta: o.beta * shape.N, classification: true,
+    };
+    const coordinator = new ParallelCoordinator(m, shape, transport, settings);
+    const history: AdmmIterationRecord[] = [];
+    try {
+      for (let k = 0; k < 40; k++) history.push(await coordinator.iteration(undefined, () => new Error('aborted')));
+    } finally {
+      await transport.close();
+    }
+    synchronous ??= m.W.slice();
+    let d = 0, n = 0;
+    for (let i = 0; i < m.W.length; i++) (d += (m.W[i] - synchronous[i]) ** 2), (n += synchronous[i] ** 2);
+    const at = (k: number) => `${history[k - 1].loss.toFixed(3)} / ${history[k - 1].accuracy.toFixed(3)}`;
+    const seconds = history.reduce((s, r) => s + r.seconds, 0) / history.length;
+    const drift = Math.sqrt(d / n).toExponential(2);
+    console.log(`staleness ${staleness}: ${coordinator.staleAnswers} stale answers; loss / accuracy at 10, 20, 40: `
+      + `${at(10)}, ${at(20)}, ${at(40)}; ‖W − W(τ=0)‖/‖W(τ=0)‖ ${drift}; ${ms(seconds)} per iteration`);
+  }
+}
+
 /** The default mode 'adjoint': seconds per epoch in one process and over 1 and 2 thread shards (a round per batch). */
 async function adjointEpochs(data: TrainingData, h: number): Promise<void> {
   const line: string[] = [];
@@ -90,6 +143,7 @@ async function adjointEpochs(data: TrainingData, h: number): Promise<void> {
 }
 
 async function main(): Promise<void> {
+  if (values.staleness) await stalenessCurve();
   const limit = Number(values.limit), h = Number(values.hidden), iterations = Math.max(2, Number(values.iterations));
   const data = loadMnist10k({ limit }).train;
   const N = data.targets.length;
