@@ -12,8 +12,10 @@ export type { AdmmTrainerOptions, AdmmMode, FitOptions, RhoPolicy } from './admm
 export type { ParallelOptions } from './parallel/options';
 export { refitReadout } from './readout';
 export type { ReadoutOptions } from './readout';
-export type { AdmmIterationRecord, FitResult, FitStatus } from './admm/record';
-export type { AdmmState } from './admm/state';
+export type {
+  AdmmIterationRecord, AdmmRecordBase, PersistentIterationRecord, MiniBatchIterationRecord, FitResult, FitStatus,
+} from './admm/record';
+export type { AdmmState } from './admm/persistent/state';
 export { AdmmError, TrainerError } from './errors';
 export { DEFAULT_MEMORY_FRACTION, getMemoryLimit, setMemoryLimit } from './memory-limit';
 export type { AdmmErrorCode, TrainerErrorCode } from './errors';
@@ -38,7 +40,7 @@ export function getThreads(): ThreadCounts {
 export function setThreads(counts: Partial<ThreadCounts>): ThreadCounts {
   return native.setThreads(counts);
 }
-export { stopAscentWorkers } from './admm/ascend-pool';
+export { stopAscentWorkers } from './admm/ascent/pool';
 export { BpttTrainer } from './bptt/trainer';
 export type { BpttTrainerOptions, BpttFitOptions } from './bptt/options';
 export type { BpttEpochRecord, BpttFitResult } from './bptt/record';

@@ -12,18 +12,18 @@
 // TypeScript in lib/admm/ unless named; ops bound in binding_admm.cpp, binding_resync.cpp, binding_bptt.cpp.
 //   block                 TypeScript                                   native op                        C++
 //   forward pass          RNN.predict, ResyncEngine, AdmmState         forward                          forward.cpp
-//   1: (U, W, b)          updateInputWeights (blocks.ts)               solveUWb                         weights.cpp
-//                         chunked: chunked-sweep.ts                    accumulateUWb, solveUWbFromGram  weights.cpp
-//   affine caches XU, P   refreshAffine (blocks.ts)                    inputProjection, recurrentAffine forward.cpp
-//   2: a                  updatePreactivations (blocks.ts)             aStep                            activations.cpp
-//   3: s                  updateStates (blocks.ts)                     sStep                            states.cpp
-//   4: (V, c)             updateOutputWeights (blocks.ts)              solveVc                          weights.cpp
-//                         chunked: chunked-sweep.ts                    accumulateVc, solveVcFromGram    weights.cpp
-//   5: o                  updateOutputs (blocks.ts)                    oStep                            outputs.cpp
-//   6: duals, residuals   measureAndAscend, ascend, rescaleDuals       readout, recurrentAffine (the    forward.cpp
-//                         (duals.ts; workers ascend-*.ts)              products the constraints compare)
-//   adjoint multipliers   ResyncEngine (resync.ts)                     adjointMultipliers               adjoints.cpp
-//   local dual walk       ResyncEngine (resync.ts)                     localDualWalk                    local_walk.cpp
+//   1: (U, W, b)          updateInputWeights (persistent/blocks.ts)    solveUWb (linearised)            weights.cpp
+//                         exact: Gram summed over the state views      accumulateUWb, solveUWbFromGram  weights.cpp
+//   affine caches XU, P   refreshAffine (persistent/blocks.ts)         inputProjection, recurrentAffine forward.cpp
+//   2: a                  updatePreactivations (persistent/blocks.ts)  aStep                            activations.cpp
+//   3: s                  updateStates (persistent/blocks.ts)          sStep                            states.cpp
+//   4: (V, c)             updateOutputWeights (persistent/blocks.ts)   solveVc (linearised)             weights.cpp
+//                         exact: Gram summed over the state views      accumulateVc, solveVcFromGram    weights.cpp
+//   5: o                  updateOutputs (persistent/blocks.ts)         oStep                            outputs.cpp
+//   6: duals, ρ           updateDuals, ascendView (persistent/         readout, recurrentAffine (the    forward.cpp
+//                         blocks.ts); ascend, workers (ascent/)        products the constraints compare)
+//   adjoint multipliers   ResyncEngine (resync/engine.ts)              adjointMultipliers               adjoints.cpp
+//   local dual walk       ResyncEngine (resync/engine.ts)              localDualWalk                    local_walk.cpp
 //   readout-only floor    refitReadout (lib/readout.ts)                readout                          forward.cpp
 //   BPTT gradients, loss  BpttTrainer (lib/bptt/trainer.ts)            bpttGradients, bpttLoss          bptt.cpp
 // Declarations: this header, resync.h (adjoints, local walk) and bptt.h.

@@ -19,7 +19,8 @@ import { resolveTrainerOptions } from '../lib/admm/options';
 import type { AdmmIterationRecord } from '../lib/admm/record';
 import { ParallelCoordinator, type RoundTimes } from '../lib/parallel/coordinator';
 import { LoopbackTransport } from '../lib/parallel/loopback';
-import { ParallelRun } from '../lib/parallel/run';
+import { ParallelEngine } from '../lib/parallel/engine';
+import { trainingLayout } from '../lib/training/layout';
 import { PersistentShard } from '../lib/parallel/shard';
 import { shardData, splitRows } from '../lib/parallel/split';
 import type { Publication } from '../lib/parallel/transport';
@@ -50,11 +51,8 @@ async function singleProcess(data: TrainingData, h: number, iterations: number, 
 
 async function threads(data: TrainingData, h: number, iterations: number, workers: number) {
   const m = model(h), o = resolveTrainerOptions({ ...OPTIONS, parallel: { workers } });
-  const layout = inputLayout('data', data, m);
-  const shape = nativeShape(m, layout.N, layout.T, o.lossSteps);
-  const loss = lossForTargets(data.targets)!;
-  const targets = sharedTargets(targetLayout('data.targets', data.targets, shape, loss, o.lossSteps));
-  const run = ParallelRun.start(m, shape, sharedInputs(layout.native), targets, o, o.parallel!);
+  const layout = trainingLayout(data, m, { loss: o.loss, lossSteps: o.lossSteps });
+  const run = ParallelEngine.start(m, layout, o, o.parallel!);
   const seconds: number[] = [], rounds: RoundTimes[] = [];
   let bytes = 0, messages = 0;
   try {

@@ -176,7 +176,7 @@ const TABLE: Meaning[] = [
         name: 'a parallel fit whose shard thread is terminated', error: 'AdmmError',
         run: async () => {
           const { model, data } = small(), trainer = parallelTrainer(model);
-          const par = () => (trainer as unknown as { par: { transport: { worker(i: number): Worker } } }).par;
+          const par = () => (trainer as unknown as { engine: { transport: { worker(i: number): Worker } } }).engine;
           const kill = async () => void (await par().transport.worker(1).terminate());
           try {
             await trainer.fit(data, { maxIterations: 5, onIteration: kill });

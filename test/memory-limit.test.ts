@@ -8,7 +8,7 @@ import os from 'node:os';
 import {
   TrainerError, AdmmTrainer, BpttTrainer, DEFAULT_MEMORY_FRACTION, RNN, Random, getMemoryLimit, setMemoryLimit,
 } from '../lib';
-import { AdmmState } from '../lib/admm/state';
+import { AdmmState } from '../lib/admm/persistent/state';
 
 const MiB = 2 ** 20, GiB = 2 ** 30;
 const OOM = /needs about [\d.]+ [KMG]iB \(estimated\), more than the memory limit of [\d.]+ [KMG]iB/;
@@ -119,7 +119,8 @@ test.serial('the persistent estimate covers the state: exact (whole, chunked), l
     const st = trainer.state!;
     // The state and the shared copy of the inputs.
     const allocated = st.bytes + train.inputs.byteLength;
-    const estimate = AdmmState.bytesFor(st.shape, st.chunkRows) + train.inputs.byteLength;
+    const grams = st.grams !== undefined;
+    const estimate = AdmmState.bytesFor(st.shape, st.chunkRows, grams) + train.inputs.byteLength;
     t.true(estimate >= allocated, `${JSON.stringify(options)}: ${estimate} < ${allocated}`);
     t.true(estimate <= 1.5 * allocated, `${JSON.stringify(options)}: ${estimate} far above ${allocated}`);
     // Refused just below the estimate, accepted at it.

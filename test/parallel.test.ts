@@ -8,7 +8,7 @@ import test from 'ava';
 import { AdmmTrainer, RNN, type RNNWeights, type TrainingData } from '../lib';
 import { inputLayout, lossForTargets, nativeShape, targetLayout } from '../lib/data';
 import { sharedInputs, sharedTargets } from '../lib/in-shared-memory';
-import type { AdmmIterationRecord } from '../lib/admm/record';
+import type { MiniBatchIterationRecord, PersistentIterationRecord } from '../lib/admm/record';
 import type { Triple } from '../lib/admm/rho';
 import type { AdmmStateSnapshot } from '../lib/admm/snapshot';
 import { resolveTrainerOptions, type AdmmTrainerOptions } from '../lib/admm/options';
@@ -16,7 +16,7 @@ import { AdjointCoordinator } from '../lib/parallel/adjoint-coordinator';
 import { AdjointShard } from '../lib/parallel/adjoint-shard';
 import { ParallelCoordinator } from '../lib/parallel/coordinator';
 import { LoopbackTransport } from '../lib/parallel/loopback';
-import type { ParallelRun } from '../lib/parallel/run';
+import type { ParallelEngine } from '../lib/parallel/engine';
 import { PersistentShard, type ShardData } from '../lib/parallel/shard';
 import { shardData, splitRows } from '../lib/parallel/split';
 import type { ThreadTransport } from '../lib/parallel/threads';
@@ -52,7 +52,7 @@ async function inProcess(model: RNN, data: TrainingData, options: AdmmTrainerOpt
   const coordinator = new ParallelCoordinator(model, shape, transport, {
     shards, staleness: 0, rho: o.rho, rhoPolicy: o.rhoPolicy, beta: o.beta * shape.N, classification,
   });
-  const history: AdmmIterationRecord[] = [];
+  const history: PersistentIterationRecord[] = [];
   try {
     for (let k = 0; k < ITERATIONS; k++) history.push(await coordinator.iteration(undefined, aborted));
   } finally {
@@ -66,7 +66,7 @@ async function fitted(spec: ProblemSpec, options: AdmmTrainerOptions) {
   const trainer = new AdmmTrainer(model, { mode: 'persistent', lossSteps: spec.lossSteps, ...options });
   try {
     const result = await trainer.fit(data, { maxIterations: ITERATIONS });
-    return { history: result.history, status: result.status, weights: model.weights() };
+    return { history: result.history as PersistentIterationRecord[], status: result.status, weights: model.weights() };
   } finally {
     await trainer.close();
   }
@@ -74,7 +74,7 @@ async function fitted(spec: ProblemSpec, options: AdmmTrainerOptions) {
 
 const hex = (v: Float32Array) => Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('hex');
 const bits = (w: Record<string, Float32Array>) => Object.fromEntries(Object.entries(w).map(([k, v]) => [k, hex(v)]));
-const residuals = (h: AdmmIterationRecord[]) =>
+const residuals = (h: PersistentIterationRecord[]) =>
   h.map((r) => ({ p: r.primalResiduals, d: r.dualResidual, rho: r.rho, step: r.stepSignal }));
 const near = (a: number, b: number, relative: number) => Math.abs(a - b) <= relative * Math.abs(b);
 
@@ -167,7 +167,7 @@ test('shards and coordinator rebuilt from a checkpoint continue the synchronous 
   transport = new LoopbackTransport(second);
   coordinator = new ParallelCoordinator(model, shape, transport, { ...settings, rho: saved.rho });
   coordinator.completed = saved.iteration;
-  const resumed: AdmmIterationRecord[] = [];
+  const resumed: PersistentIterationRecord[] = [];
   for (let k = 2; k < ITERATIONS; k++) resumed.push(await coordinator.iteration(undefined, aborted));
   await transport.close();
   t.deepEqual(bits(model.weights()), bits(reference.weights));
@@ -184,7 +184,7 @@ test('bounded staleness (τ = 2) with a slow shard uses stale answers and still 
   const coordinator = new ParallelCoordinator(model, shape, transport, {
     shards: 2, staleness: 2, rho: o.rho, rhoPolicy: o.rhoPolicy, beta: o.beta * shape.N, classification: true,
   });
-  const history: AdmmIterationRecord[] = [];
+  const history: PersistentIterationRecord[] = [];
   try {
     for (let k = 0; k < 30; k++) history.push(await coordinator.iteration(undefined, aborted));
   } finally {
@@ -264,7 +264,7 @@ test('a shard thread that dies is a lost shard: the fit fails with ERR_SHARD_LOS
       if (r.iteration !== 1) return;
       afterFirst = Array.from(model.U);
       // The trainer's transport is internal; the test reaches it to kill shard 1's thread.
-      const transport = (trainer as unknown as { par: ParallelRun }).par.transport as ThreadTransport;
+      const transport = (trainer as unknown as { engine: ParallelEngine }).engine.transport as ThreadTransport;
       await transport.worker(1).terminate();
     },
   });
@@ -285,7 +285,7 @@ test('a shard thread killed in the middle of a round fails the fit with ERR_SHAR
     onIteration: (r) => {
       if (r.iteration !== 1) return;
       afterFirst = Array.from(model.W);
-      const transport = (trainer as unknown as { par: ParallelRun }).par.transport as ThreadTransport;
+      const transport = (trainer as unknown as { engine: ParallelEngine }).engine.transport as ThreadTransport;
       setTimeout(() => void transport.worker(0).terminate(), 5);  // lands while shard 0 computes
     },
   });
@@ -304,7 +304,7 @@ async function adjointInProcess(model: RNN, data: TrainingData, options: AdmmTra
   const transport = new LoopbackTransport(Array.from({ length: shards }, (_, i) => new AdjointShard(i, all)));
   const settings = { shards, staleness: 0, trainer: o, classification };
   const coordinator = new AdjointCoordinator(model, shape, transport, settings);
-  const history: AdmmIterationRecord[] = [];
+  const history: MiniBatchIterationRecord[] = [];
   try {
     for (let k = 0; k < EPOCHS; k++) history.push(await coordinator.epoch(undefined, aborted));
   } finally {
@@ -359,7 +359,7 @@ test("'adjoint' under bounded staleness (τ = 1) with a slow shard uses stale sl
   const transport = new LoopbackTransport([new AdjointShard(0, all), new SlowAdjointShard(1, all, 10)]);
   const settings = { shards: 2, staleness: 1, trainer: o, classification: true };
   const coordinator = new AdjointCoordinator(model, shape, transport, settings);
-  const history: AdmmIterationRecord[] = [];
+  const history: MiniBatchIterationRecord[] = [];
   try {
     for (let k = 0; k < 8; k++) history.push(await coordinator.epoch(undefined, aborted));
   } finally {

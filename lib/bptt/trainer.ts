@@ -32,7 +32,7 @@ interface Job {
   inputs: NativeInputs;
   targets: TargetLayout;
   /** Consecutive sample ranges for the epoch's training-set loss (bounded workspace, yields between them). */
-  chunks: Int32Array[];
+  evaluationBatches: Int32Array[];
 }
 
 /**
@@ -48,7 +48,7 @@ export interface BpttStateSnapshot {
 }
 
 /** Samples per native call when measuring the training-set loss. */
-const EVALUATION_CHUNK = 512;
+const EVALUATION_BATCH = 512;
 
 function allFinite(arrays: readonly Float32Array[]): boolean {
   for (const a of arrays) for (let i = 0; i < a.length; i++) if (a[i] - a[i] !== 0) return false;
@@ -132,7 +132,7 @@ export class BpttTrainer {
   /** Σ loss, hits and count of the true forward pass over the training set. */
   private async trainingLoss(job: Job): Promise<{ loss: number; correct: number; count: number }> {
     const total = { loss: 0, correct: 0, count: 0 };
-    for (const batch of job.chunks) {
+    for (const batch of job.evaluationBatches) {
       const r = await native.bpttLossAsync({ shape: job.shape, ...job.inputs, ...job.targets, ...this.model.weights(), batch, batchSize: batch.length });
       total.loss += r.loss;
       total.correct += r.correct;
@@ -150,18 +150,18 @@ export class BpttTrainer {
     const bytes = sharedCopyBytes(layout.native, targets) + this.workspaceBytes(shape);
     checkMemory(`BpttTrainer on N = ${shape.N}, T = ${shape.T}, h = ${shape.h}`, bytes);
     // Every mini-batch call reads the whole data: a plain ArrayBuffer would be copied each time.
-    const chunks = epochBatches(shape.N, EVALUATION_CHUNK, undefined);
-    return { shape, inputs: sharedInputs(layout.native), targets: sharedTargets(targets), chunks };
+    const evaluationBatches = epochBatches(shape.N, EVALUATION_BATCH, undefined);
+    return { shape, inputs: sharedInputs(layout.native), targets: sharedTargets(targets), evaluationBatches };
   }
 
   /**
    * The optimizer's state (at most two buffers per weight) and the kernel's workspace for the
-   * largest batch it sees (a mini-batch or an evaluation chunk): states, their gradients and the
+   * largest batch it sees (a mini-batch or an evaluation batch): states, their gradients and the
    * batch's inputs (T·B·(2h + d)) and outputs (B·L·K).
    */
   private workspaceBytes(shape: NativeShape): number {
     const parameters = Object.values(this.model.weights()).reduce((n, w) => n + w.length, 0);
-    const B = Math.min(shape.N, Math.max(this.options.batchSize, EVALUATION_CHUNK)), L = shape.everyStep ? shape.T : 1;
+    const B = Math.min(shape.N, Math.max(this.options.batchSize, EVALUATION_BATCH)), L = shape.everyStep ? shape.T : 1;
     return 4 * (2 * parameters + shape.T * B * (2 * shape.h + shape.d) + B * L * shape.K);
   }
 

@@ -21,4 +21,4 @@
 import { type InternalBinding, internalBinding } from '../native';
 
 export const nativeHooks: InternalBinding = internalBinding;
-export { ascentWorkerScript, ascentWorkersUnavailable } from '../admm/ascend-pool';
+export { ascentWorkerScript, ascentWorkersUnavailable } from '../admm/ascent/pool';

@@ -11,11 +11,11 @@ import { Random } from '../random';
 import type { RNN } from '../rnn';
 import { epochBatches } from '../training/batches';
 import type { ResolvedTrainerOptions } from '../admm/options';
-import type { AdmmIterationRecord } from '../admm/record';
-import { limitStep } from '../admm/resync';
+import type { MiniBatchIterationRecord } from '../admm/record';
+import { limitStep } from '../admm/resync/engine';
 import { type Triple, nextRho } from '../admm/rho';
 import { shardLost } from './coordinator';
-import { uwbGram, vcGram } from './gram-sum';
+import { uwbGram, vcGram } from '../admm/persistent/gram-sum';
 import { weightsLength, writeWeights } from './layout';
 import { isReady } from './ready';
 import type { Contribution, CoordinatorTransport } from './transport';
@@ -77,7 +77,7 @@ export class AdjointCoordinator {
   }
 
   /** One epoch; on a failure the ρ and generator are put back as they were before it. */
-  async epoch(signal: AbortSignal | undefined, aborted: () => Error): Promise<AdmmIterationRecord> {
+  async epoch(signal: AbortSignal | undefined, aborted: () => Error): Promise<MiniBatchIterationRecord> {
     const saved = { rho: this.rho, rng: this.rng.getState() };
     try {
       return await this.runEpoch(signal, aborted);
@@ -88,7 +88,7 @@ export class AdjointCoordinator {
     }
   }
 
-  private async runEpoch(signal: AbortSignal | undefined, aborted: () => Error): Promise<AdmmIterationRecord> {
+  private async runEpoch(signal: AbortSignal | undefined, aborted: () => Error): Promise<MiniBatchIterationRecord> {
     const started = performance.now(), model = this.model, o = this.options.trainer, T = this.shape.T;
     const rho: Triple = [...this.rho];
     const batches = epochBatches(this.shape.N, o.batchSize, this.rng);
@@ -125,13 +125,11 @@ export class AdjointCoordinator {
     this.completed++;
     const seconds = (performance.now() - started) / 1000;
     return {
+      kind: 'mini-batch',
       iteration: this.completed,
       loss: f.sum / f.count,
       accuracy: this.options.classification ? f.correct / f.count : NaN,
       auxiliaryLoss: auxSum / auxCount,
-      lagrangian: NaN,
-      primalResiduals: { a: NaN, s: NaN, o: NaN },
-      dualResidual: NaN,
       rho,
       stepSignal: Array.from(signalSum, (v) => v / batches.length),
       seconds,

@@ -15,12 +15,12 @@
 import { AdmmError } from '../errors';
 import { native, type NativeShape } from '../native';
 import type { RNN } from '../rnn';
-import type { ConstraintNorms } from '../admm/duals';
-import { assembleLagrangian, weightDecay } from '../admm/lagrangian';
+import type { ConstraintNorms } from '../admm/ascent/ascend';
+import { assembleLagrangian, weightDecay } from '../admm/persistent/residuals';
 import type { ResolvedTrainerOptions } from '../admm/options';
-import type { AdmmIterationRecord } from '../admm/record';
+import type { PersistentIterationRecord } from '../admm/record';
 import { type Triple, nextRho, rhoIsScheduled } from '../admm/rho';
-import { uwbGram, vcGram } from './gram-sum';
+import { uwbGram, vcGram } from '../admm/persistent/gram-sum';
 import { writeWeights } from './layout';
 import { isReady } from './ready';
 import { NORM_FIELDS } from './shard';
@@ -89,7 +89,7 @@ export class ParallelCoordinator {
   }
 
   /** One iteration; throws `aborted()` if `signal` aborts while it waits for shards. */
-  async iteration(signal: AbortSignal | undefined, aborted: () => Error): Promise<AdmmIterationRecord> {
+  async iteration(signal: AbortSignal | undefined, aborted: () => Error): Promise<PersistentIterationRecord> {
     const started = performance.now(), model = this.model, rho: Triple = [...this.rho], k = this.completed + 1;
     const rhoScalars = { rho1: rho[0], rho2: rho[1], rho3: rho[2] };
     const round = async (phase: keyof RoundTimes, scalars: Record<string, number>) => {
@@ -180,6 +180,7 @@ export class ParallelCoordinator {
     if (checkpoint && k % checkpoint.every === 0) await checkpoint.save(k);
     const seconds = (performance.now() - started) / 1000;
     return {
+      kind: 'persistent',
       iteration: k,
       loss: sums.forwardSum / sums.forwardCount,
       accuracy: this.options.classification ? sums.forwardCorrect / sums.forwardCount : NaN,

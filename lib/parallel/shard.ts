@@ -2,18 +2,20 @@
  * One shard of the persistent loop (docs/ALGORITHM.md, "The parallel decomposition"): the
  * auxiliaries a, s, o and duals of its samples, and every block that touches only them — 2 (a),
  * 3 (s), 5 (o), 6 (duals) — plus its parts of the Grams of blocks 1 and 4. It runs each block as
- * the chunked sweep (lib/admm/chunked-sweep.ts) runs one chunk, so a synchronous sharded run is the
+ * the chunked sweep (lib/admm/persistent/blocks.ts on a chunk view) runs one chunk, so a synchronous sharded run is the
  * chunked run with one chunk per shard, bit for bit. It knows nothing of transports: `answer`
  * turns one publication into one contribution, and `runShard` loops over any ShardTransport.
  */
 import type { LossSteps, TargetLayout } from '../data';
 import { summariseLoss } from '../loss';
 import { native, type NativeInputs, type NativeShape } from '../native';
-import { type ConstraintNorms, ascend, rescaleDuals, stepLayout } from '../admm/duals';
+import { type ConstraintNorms, ascend } from '../admm/ascent/ascend';
+import { rescaleDuals } from '../admm/persistent/blocks';
 import type { Triple } from '../admm/rho';
-import { type AdmmStateSnapshot, applySnapshot, takeSnapshot } from '../admm/snapshot';
-import { AdmmState } from '../admm/state';
-import { packGram, uwbGram, vcGram } from './gram-sum';
+import { applySnapshot, takeSnapshot } from '../admm/persistent/snapshot';
+import type { AdmmStateSnapshot } from '../admm/snapshot';
+import { AdmmState } from '../admm/persistent/state';
+import { packGram, uwbGram, vcGram } from '../admm/persistent/gram-sum';
 import { type WeightViews, readWeights } from './layout';
 import type { Contribution, Publication, ShardTransport } from './transport';
 
@@ -64,7 +66,7 @@ export class PersistentShard implements ShardCore {
 
   /** Bytes of the shard's state (allocated at its first publication). */
   static bytesFor(shape: NativeShape): number {
-    return AdmmState.bytesFor(shape, shape.N);
+    return AdmmState.bytesFor(shape, shape.N, false);
   }
 
   /** The shard's state (undefined before its first publication). */
@@ -137,7 +139,7 @@ export class PersistentShard implements ShardCore {
     return st;
   }
 
-  /** XU = U x + b and P = XU + W s_{t-1}, as chunked-sweep.ts's chunkAffine. */
+  /** XU = U x + b and P = XU + W s_{t-1}, as persistent/blocks.ts's refreshAffine. */
   private async affine(st: AdmmState): Promise<void> {
     const w = this.weights;
     await native.inputProjectionAsync({ shape: st.shape, ...st.inputs, U: w.U, b: w.b, out: st.XU });
@@ -201,14 +203,14 @@ export class PersistentShard implements ShardCore {
     return [scalars, body];
   }
 
-  /** chunked-sweep.ts's chunkedMeasureAndAscend on one chunk: tanh a rebuilt, V s + c, the three ascents. */
+  /** persistent/blocks.ts's ascendView on a chunk view: tanh a rebuilt, V s + c, the three ascents. */
   private async ascend(st: AdmmState, scale: Triple): Promise<ConstraintNorms[]> {
     const w = this.weights;
     await this.affine(st);
     await native.tanhAsync({ n: st.A.length, A: st.A, out: st.TA });
     await native.readoutAsync({ shape: st.shape, S: st.S, V: w.V, c: w.c, out: st.readout });
     return [
-      await ascend(st.A, st.P, st.M1, scale[0], true, stepLayout(st)),
+      await ascend(st.A, st.P, st.M1, scale[0], true, { steps: st.shape.T, rowLength: st.shape.h }),
       await ascend(st.S, st.TA, st.M2, scale[1], true),
       await ascend(st.O, st.readout, st.M3, scale[2], true),
     ];

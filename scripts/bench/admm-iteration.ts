@@ -9,8 +9,9 @@
 import { AdmmTrainer, RNN, type TrainingData } from '../../lib';
 import { nativeHooks } from '../../lib/internal/test-hooks';
 import { native } from '../../lib/native-entry';
-import { refreshAffine, updateInputWeights, updateOutputs, updateOutputWeights, updatePreactivations, updateStates } from '../../lib/admm/blocks';
-import { measureAndAscend } from '../../lib/admm/duals';
+import {
+  ascendDuals, refreshAffine, updateInputWeights, updateOutputs, updateOutputWeights, updatePreactivations, updateStates,
+} from '../../lib/admm/persistent/blocks';
 import { median } from './bptt-pytorch';
 
 /** BLAS flops of one exact iteration (see the comment per term). */
@@ -95,11 +96,11 @@ export async function measureIteration(data: TrainingData, h: number, iterations
   const blocks: [string, () => Promise<unknown>][] = [
     ['uwb', () => updateInputWeights(st, model, cfg)],
     ['affine', () => refreshAffine(st, model)],
-    ['a', () => updatePreactivations(st, model, cfg)],
-    ['s', () => updateStates(st, model, cfg)],
+    ['a', () => updatePreactivations(st, st, model, cfg)],
+    ['s', () => updateStates(st, st, model, cfg)],
     ['vc', () => updateOutputWeights(st, model, cfg)],
-    ['o', () => updateOutputs(st, model)],
-    ['duals', () => measureAndAscend(st, model, [1, 1, 1], true)],
+    ['o', () => updateOutputs(st, st, model)],
+    ['duals', () => ascendDuals(st, model, [1, 1, 1], true)],
     ['forward', () => native.forwardAsync({ shape: st.shape, ...st.inputs, ...model.weights(), O: st.forwardOutputs })],
   ];
   const seconds: Record<string, number> = {};

@@ -16,7 +16,9 @@ import type {
   AdmmStateSnapshot,
   BpttStateSnapshot,
   MiniBatchStateSnapshot,
+  MiniBatchIterationRecord,
   ParallelOptions,
+  PersistentIterationRecord,
   ReadCheckpointOptions,
   AdmmTrainer,
   AdmmTrainerOptions,
@@ -138,22 +140,37 @@ export type Admm = [
   Expect<
     Equal<
       AdmmIterationRecord,
-      {
-        iteration: number;
-        loss: number;
-        accuracy: number;
-        auxiliaryLoss: number;
-        lagrangian: number;
-        primalResiduals: { a: number; s: number; o: number };
-        dualResidual: number;
-        rho: Triple;
-        stepSignal?: number[];
-        theta?: { uwb: number; a: number; s: number; vc: number };
-        seconds: number;
-        elapsed: number;
-      }
+      | {
+          kind: 'persistent';
+          iteration: number;
+          loss: number;
+          accuracy: number;
+          auxiliaryLoss: number;
+          lagrangian: number;
+          primalResiduals: { a: number; s: number; o: number };
+          dualResidual: number;
+          rho: Triple;
+          stepSignal?: number[];
+          theta?: { uwb: number; a: number; s: number; vc: number };
+          seconds: number;
+          elapsed: number;
+        }
+      | {
+          kind: 'mini-batch';
+          iteration: number;
+          loss: number;
+          accuracy: number;
+          auxiliaryLoss: number;
+          rho: Triple;
+          stepSignal?: number[];
+          seconds: number;
+          elapsed: number;
+        }
     >
   >,
+  Expect<Equal<AdmmIterationRecord, PersistentIterationRecord | MiniBatchIterationRecord>>,
+  Expect<Equal<Awaited<ReturnType<AdmmTrainer['step']>>, PersistentIterationRecord>>,
+  Expect<Equal<Awaited<ReturnType<AdmmTrainer['epoch']>>, MiniBatchIterationRecord>>,
   Expect<
     Equal<FitStatus, 'max-iterations' | 'converged' | 'plateau' | 'aborted' | 'stopped' | 'diverged' | 'singular'>
   >,

@@ -1,14 +1,18 @@
 /**
- * A sharded run as the trainer holds it: a transport to the shards (by default one worker thread
- * per shard) and the coordinator that the trainer's step() (mode 'persistent': the data split
- * into contiguous shards) or epoch() (mode 'adjoint': every batch split into slices) drives.
+ * The trainer's third engine (lib/admm/engine.ts), chosen when options.parallel is set: a
+ * transport to the shards (by default one worker thread per shard) and the coordinator that
+ * step() (mode 'persistent': the data split into contiguous shards) or epoch() (mode 'adjoint':
+ * every batch split into slices) drives. The run's state lives in the shards, so the methods
+ * that need it in this process throw ERR_PARALLEL_STATE.
  */
-import type { TargetLayout } from '../data';
-import { invalidRange } from '../errors';
-import type { NativeInputs, NativeShape } from '../native';
+import { AdmmError, invalidRange } from '../errors';
+import { sharedInputs, sharedTargets } from '../in-shared-memory';
+import type { NativeShape } from '../native';
 import type { RNN } from '../rnn';
+import type { TrainingLayout } from '../training/layout';
+import type { AdmmEngine } from '../admm/engine';
 import type { ResolvedTrainerOptions } from '../admm/options';
-import type { AdmmIterationRecord } from '../admm/record';
+import type { AdmmIterationRecord, MiniBatchIterationRecord, PersistentIterationRecord } from '../admm/record';
 import { AdjointCoordinator } from './adjoint-coordinator';
 import { AdjointShard } from './adjoint-shard';
 import { ParallelCoordinator } from './coordinator';
@@ -23,9 +27,15 @@ export type Connect = (shards: ShardStart[]) => CoordinatorTransport;
 
 const threads: Connect = (shards) => new ThreadTransport(shards);
 
-export class ParallelRun {
+/** Why `what` is refused on a parallel run. */
+export function parallelState(what: string): AdmmError {
+  const where = 'a parallel run (options.parallel) keeps it in its shards';
+  return new AdmmError(`${what} needs the run's state in this process; ${where}`, 'ERR_PARALLEL_STATE');
+}
+
+export class ParallelEngine implements AdmmEngine {
   private constructor(
-    readonly shape: NativeShape,
+    readonly layout: TrainingLayout,
     readonly coordinator: ParallelCoordinator | AdjointCoordinator,
     readonly transport: CoordinatorTransport
   ) {}
@@ -45,22 +55,23 @@ export class ParallelRun {
 
   static start(
     model: RNN,
-    shape: NativeShape,
-    inputs: NativeInputs,
-    targets: TargetLayout,
+    layout: TrainingLayout,
     options: Readonly<ResolvedTrainerOptions>,
     parallel: ResolvedParallelOptions,
     connect: Connect = threads
-  ): ParallelRun {
+  ): ParallelEngine {
+    const { shape } = layout;
     if (parallel.workers > shape.N)
       throw invalidRange('options.parallel.workers', `at most the ${shape.N} sequences of the data`, parallel.workers);
+    // The shards read the data in place (in-shared-memory.ts): a thread transport shares, not copies, it.
+    const inputs = sharedInputs(layout.inputs), targets = sharedTargets(layout.targets);
     const { workers: shards, staleness } = parallel, classification = targets.loss === 'softmax-cross-entropy';
     if (options.mode === 'adjoint') {
       const data = { shape, inputs, targets, lossSteps: options.lossSteps, shards, batchSize: options.batchSize };
       const transport = connect(Array.from({ length: shards }, () => ({ kind: 'adjoint', data }) as const));
       const settings = { shards, staleness, trainer: options, classification };
       const coordinator = new AdjointCoordinator(model, shape, transport, settings);
-      return new ParallelRun(shape, coordinator, transport);
+      return new ParallelEngine(layout, coordinator, transport);
     }
     const starts = splitRows(shape.N, shards).map(
       ([b, e]) => ({ kind: 'persistent', data: shardData(shape, inputs, targets, options.lossSteps, b, e) }) as const
@@ -69,7 +80,7 @@ export class ParallelRun {
     const coordinator = new ParallelCoordinator(model, shape, transport, {
       shards, staleness, rho: options.rho, rhoPolicy: options.rhoPolicy, beta: options.beta * shape.N, classification,
     });
-    return new ParallelRun(shape, coordinator, transport);
+    return new ParallelEngine(layout, coordinator, transport);
   }
 
   get iteration(): number {
@@ -82,6 +93,33 @@ export class ParallelRun {
     return c instanceof ParallelCoordinator ? c.iteration(signal, aborted) : c.epoch(signal, aborted);
   }
 
+  /** One iteration of mode 'persistent' (the trainer's step()). */
+  step(signal: AbortSignal | undefined, aborted: () => Error): Promise<PersistentIterationRecord> {
+    const c = this.coordinator;
+    if (!(c instanceof ParallelCoordinator)) throw new Error('step() on a parallel run of mode adjoint');
+    return c.iteration(signal, aborted);
+  }
+
+  /** One epoch of mode 'adjoint' (the trainer's epoch()). */
+  epoch(signal: AbortSignal | undefined, aborted: () => Error): Promise<MiniBatchIterationRecord> {
+    const c = this.coordinator;
+    if (!(c instanceof AdjointCoordinator)) throw new Error("epoch() on a parallel run of mode 'persistent'");
+    return c.epoch(signal, aborted);
+  }
+
+  mark(): () => void {
+    return () => undefined;  // the shards keep their state on a failed iteration, as the persistent engine does
+  }
+
+  exportState(): never {
+    throw parallelState('exportState()');
+  }
+
+  restore(): never {
+    throw parallelState('restoreState()');
+  }
+
+  /** Stops the shards (their threads or processes) and frees their state. */
   close(): Promise<void> {
     return this.transport.close();
   }

@@ -5,7 +5,7 @@
  * fixed and the kernel's result does not depend on thread counts, so a sharded iteration and a
  * chunked sweep with one chunk per shard solve from the same bits.
  */
-import { sharedFloats } from '../in-shared-memory';
+import { sharedFloats } from '../../in-shared-memory';
 
 /** The lower triangle of an m×m row-major matrix followed by a right-hand side, packed. */
 export function packedLength(m: number, rhs: number): number {
