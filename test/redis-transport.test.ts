@@ -148,18 +148,18 @@ test('publications reach every shard in version order; contributions come back i
     scalars: { rho: 1.5 * v, nan: NaN, inf: -Infinity },
     body: Float64Array.from({ length: 1000 }, (_, i) => Math.cos(i * (v + 1)) * 1e-300 * (i % 3 === 0 ? -0 : 1)),
   }));
-  for (const p of published) await c.publish(p);
-  for (const s of shards) {
-    let after = -1;
-    for (const p of published) {
-      const got = await s.nextPublication(after);
+  for (const p of published) {
+    await c.publish(p);
+    for (const s of shards) {
+      const got = await s.nextPublication(p.version - 1);
       t.is(got.version, p.version);
       t.is(got.phase, p.phase);
       t.deepEqual(got.scalars, p.scalars);
       t.deepEqual(new Uint8Array(got.body.buffer), new Uint8Array(p.body.buffer), 'the body, byte for byte');
-      after = got.version;
     }
   }
+  // A shard that fell behind skips to the newest publication (bounded staleness).
+  t.is((await shards[0].nextPublication(-1)).version, 2);
   t.is((await c.lastPublication())?.version, 2);
   await t.throwsAsync(() => c.publish(published[1]), { instanceOf: RedisTransportError, message: /ERR_VERSION_ORDER/ });
 
@@ -378,10 +378,13 @@ test('redis-server killed and restarted with AOF loses no acknowledged publicati
   await aof.restart(); // SIGKILL: no shutdown save, only what was fsynced
 
   // The same clients reconnect; the scripts are loaded again (the restart forgot them).
+  t.deepEqual((await c.lastPublication())?.body, Float64Array.of(2, -2));
   await c.publish({ version: 3, iteration: 3, phase: 'uwb', scalars: {}, body: Float64Array.of(3) });
-  const versions: number[] = [];
-  for (let after = -1; after < 3; ) after = (await shards[0].nextPublication(after)).version, versions.push(after);
-  t.deepEqual(versions, [0, 1, 2, 3]);
+  t.is((await shards[0].nextPublication(2)).version, 3);
+  const raw = new Redis(url);
+  t.teardown(() => raw.disconnect());
+  const ids = (await raw.xrange(`admmirnn:{${run}}:versions`, '-', '+')).map(([id]) => id);
+  t.deepEqual(ids, ['0-1', '1-1', '2-1', '3-1'], 'every acknowledged version survived');
   const got = await c.collect(2, 'uwb', allAt(2, 2));
   t.deepEqual(got.map((x) => x.token), shards.map((s) => s.token));
   t.deepEqual(got[1].body, contribution(shards[1], 2).body);
@@ -422,6 +425,46 @@ test.serial('blocking reads leave the event loop free and end at once on abort a
   await s.close();
   await t.throwsAsync(pending, { instanceOf: RedisTransportError, message: /closed/ });
   await t.throwsAsync(() => s.contribute(contribution(s, 0)), { message: /closed/ });
+});
+
+test('a collect rejects with ERR_SHARD_LOST when a registered shard dies while it waits, and with a failed shard\'s error', async (t) => {
+  const run = runName('lost-mid-collect');
+  const c = await coordinator(run, 2, { blockMs: 100 });
+  t.teardown(() => c.close());
+  const alive = await shard(run, 0);
+  t.teardown(() => alive.close());
+  const victim = new Child(['shard', server.url, run, '1', String(TTL)]);
+  t.teardown(() => victim.end());
+  await victim.next();
+  await alive.contribute(contribution(alive, 1));
+  const waiting = c.collect(1, 'uwb', allAt(2, 1));
+  waiting.catch(() => {});
+  victim.signal('SIGKILL');
+  await t.throwsAsync(waiting, { instanceOf: RedisTransportError, message: /shard 1 lost \(heartbeat expired\)/ });
+
+  // A replacement registers; then it fails and says why: the collect rejects with its error at once.
+  const replacement = await shard(run, 1);
+  t.teardown(() => replacement.close());
+  const again = c.collect(1, 'uwb', allAt(2, 1));
+  again.catch(() => {});
+  await replacement.fail(Object.assign(new Error('out of memory in block 3'), { code: 'ERR_OUT_OF_MEMORY' }));
+  await t.throwsAsync(again, { message: 'shard 1: out of memory in block 3', code: 'ERR_OUT_OF_MEMORY' } as never);
+});
+
+test('stats() counts publication bytes per shard and contribution bytes; complete() publishes stop', async (t) => {
+  const run = runName('stats');
+  const c = await coordinator(run, 2);
+  const shards = await Promise.all([0, 1].map((s) => shard(run, s)));
+  t.teardown(async () => {
+    await Promise.all([c.close(), ...shards.map((s) => s.close())]);
+  });
+  await c.publish({ version: 1, iteration: 1, phase: 'uwb', scalars: {}, body: new Float64Array(10) });
+  for (const s of shards) await s.contribute(contribution(s, 1));
+  await c.collect(1, 'uwb', allAt(2, 1));
+  t.deepEqual(c.stats(), { bytesOut: 2 * 80, bytesIn: 2 * 40, messages: 4 });
+  const stopping = shards[0].nextPublication(1);
+  await c.complete(60_000);
+  t.like(await stopping, { version: 2, phase: 'stop' });
 });
 
 test('memory is bounded: the versions stream is capped, and a completed run expires', async (t) => {

@@ -17,6 +17,15 @@ import { type CheckedCoordinatorOptions, type RedisCoordinatorOptions, checkCoor
 import { ACQUIRE, COORDINATOR_WRITE } from './scripts';
 
 
+/** Bytes and messages moved (the shape of the transport interface's optional stats()). */
+export interface TransportStats {
+  /** Publication bytes delivered to shards (a body read by S shards counts S times). */
+  bytesOut: number;
+  /** Contribution bytes received from shards. */
+  bytesIn: number;
+  messages: number;
+}
+
 interface Cached {
   readonly tag: string;
   readonly contribution: Contribution;
@@ -34,6 +43,7 @@ export class RedisCoordinatorTransport implements CoordinatorTransport {
   private readonly reported = new Set<string>();
   /** The latest contribution read per `shard/phase`, with the tag text it was read under. */
   private readonly cache = new Map<string, Cached>();
+  private readonly traffic: TransportStats = { bytesOut: 0, bytesIn: 0, messages: 0 };
 
   private constructor(
     private readonly connection: RedisConnection,
@@ -59,7 +69,9 @@ export class RedisCoordinatorTransport implements CoordinatorTransport {
     try {
       o.signal?.throwIfAborted();
       const k = new RunKeys(o.run);
-      const keys = [k.lease, k.epoch, k.config, k.tokens, k.incarnations, k.contributions, k.arrivals, k.versions];
+      const keys = [
+        k.lease, k.epoch, k.config, k.tokens, k.incarnations, k.contributions, k.arrivals, k.versions, k.failures,
+      ];
       const args = [o.id, o.leaseMs, o.configHash, o.shards, o.config, ARRIVALS_GROUP];
       const epoch = Number(await connection.script(ACQUIRE, keys, args));
       return new RedisCoordinatorTransport(connection, o, epoch);
@@ -109,6 +121,12 @@ export class RedisCoordinatorTransport implements CoordinatorTransport {
     checkBody('publication.body', publication.body);
     const fields = publicationFields(publication, this.epoch);
     await this.write('publish', [this.keys.versions], [versionId(version), this.options.keepVersions, ...fields]);
+    this.traffic.bytesOut += publication.body.byteLength * this.shards;
+    this.traffic.messages += this.shards;
+  }
+
+  stats(): TransportStats {
+    return { ...this.traffic };
   }
 
   /** The latest publication still in the stream (a restarted coordinator resumes after it). */
@@ -129,9 +147,15 @@ export class RedisCoordinatorTransport implements CoordinatorTransport {
     checkInteger('iteration', iteration, 0);
     checkPhase('phase', phase);
     checkFunction('ready', ready);
+    let checked = -Infinity;
     for (;;) {
       if (this.deposed) throw this.deposed;
       signal?.throwIfAborted();
+      // A collect never waits for a dead or failed shard: checked at least once per block.
+      if (performance.now() - checked >= this.options.blockMs) {
+        await this.checkShards();
+        checked = performance.now();
+      }
       const arrived = await this.readLatest(phase);
       if (ready(arrived)) {
         const out = [...arrived.values()].sort((a, b) => a.shard - b.shard);
@@ -162,6 +186,8 @@ export class RedisCoordinatorTransport implements CoordinatorTransport {
         if (meta.shard !== s || meta.phase !== phase)
           throw new RedisTransportError(`${what}: the tag names shard ${meta.shard}, phase ${meta.phase}`, 'ERR_CORRUPT');
         this.cache.set(`${s}/${phase}`, { tag, contribution: { ...meta, body: decodeBody(bodyBytes, length, what) } });
+        this.traffic.bytesIn += bodyBytes.length;
+        this.traffic.messages++;
       });
     }
     const arrived = new Map<number, Contribution>();
@@ -186,38 +212,81 @@ export class RedisCoordinatorTransport implements CoordinatorTransport {
     }
   }
 
+  /** The current token of every registered shard. */
+  private async registered(): Promise<Map<number, string>> {
+    const reply = (await this.connection.call('HGETALL', this.keys.tokens)) as string[] | Record<string, string>;
+    const pairs = Array.isArray(reply) ? reply : Object.entries(reply).flat();
+    const current = new Map<number, string>();
+    for (let i = 0; i + 1 < pairs.length; i += 2) {
+      const s = Number(pairs[i]);
+      if (Number.isInteger(s) && s >= 0 && s < this.shards) current.set(s, pairs[i + 1]);
+    }
+    return current;
+  }
+
+  /** Registered shards (ascending) whose heartbeat key is gone, with their tokens. */
+  private async expired(): Promise<[number, string][]> {
+    const current = await this.registered();
+    const shards = [...current.keys()].sort((a, b) => a - b);
+    if (shards.length === 0) return [];
+    const beats = (await this.connection.call('MGET', ...shards.map((s) => this.keys.heartbeat(s)))) as (string | null)[];
+    return shards.filter((_, i) => beats[i] === null).map((s) => [s, current.get(s)!]);
+  }
+
+  /** Rejects with a shard's own failure (recorded by the worker), or ERR_SHARD_LOST for an expired heartbeat. */
+  private async checkShards(): Promise<void> {
+    const failures = (await this.connection.call('HGETALL', this.keys.failures)) as string[] | Record<string, string>;
+    const pairs = Array.isArray(failures) ? failures : Object.entries(failures).flat();
+    if (pairs.length >= 2) {
+      let failure: { message?: unknown; code?: unknown } = {};
+      try {
+        failure = JSON.parse(pairs[1]);
+      } catch {
+        // reported below with what there is
+      }
+      const error = new Error(`shard ${pairs[0]}: ${String(failure.message ?? pairs[1])}`) as Error & { code?: string };
+      if (typeof failure.code === 'string') error.code = failure.code;
+      throw error;
+    }
+    const lost = (await this.expired()).map(([s]) => s);
+    if (lost.length > 0) {
+      const which = `shard${lost.length > 1 ? 's' : ''} ${lost.join(', ')}`;
+      throw new RedisTransportError(
+        `parallel run ${this.run}: ${which} lost (heartbeat expired); the run cannot continue`,
+        'ERR_SHARD_LOST'
+      );
+    }
+  }
+
   /**
    * Registered shards whose heartbeat expired, each incarnation reported once: a replacement
    * (same index, new token) is reported again if it lapses in turn.
    */
   async lostShards(): Promise<number[]> {
     if (this.deposed) throw this.deposed;
-    const tokens = (await this.connection.call('HGETALL', this.keys.tokens)) as string[] | Record<string, string>;
-    const current = new Map<number, string>();
-    const pairs = Array.isArray(tokens) ? tokens : Object.entries(tokens).flat();
-    for (let i = 0; i + 1 < pairs.length; i += 2) current.set(Number(pairs[i]), pairs[i + 1]);
-    const shards = [...current.keys()].filter((s) => Number.isInteger(s) && s >= 0 && s < this.shards).sort((a, b) => a - b);
-    if (shards.length === 0) return [];
-    const beats = (await this.connection.call('MGET', ...shards.map((s) => this.keys.heartbeat(s)))) as (string | null)[];
     const lost: number[] = [];
-    shards.forEach((s, i) => {
-      const token = current.get(s)!;
-      if (beats[i] === null && !this.reported.has(token)) {
-        this.reported.add(token);
-        lost.push(s);
-      }
-    });
-    const live = new Set(current.values());
-    for (const token of this.reported) if (!live.has(token)) this.reported.delete(token);
+    for (const [s, token] of await this.expired()) {
+      if (this.reported.has(token)) continue;
+      this.reported.add(token);
+      lost.push(s);
+    }
+    if (this.reported.size > 4 * this.shards) {
+      const live = new Set((await this.registered()).values());
+      for (const token of this.reported) if (!live.has(token)) this.reported.delete(token);
+    }
     return lost;
   }
 
   /**
-   * Ends the run in Redis: releases the lease and lets every key of the run expire after
-   * `retainMs` (the file checkpoints are the record; Redis was the working state). Then closes.
+   * Ends the run in Redis: publishes 'stop' (the shards' loops end), releases the lease and lets
+   * every key of the run expire after `retainMs` (the file checkpoints are the record; Redis was
+   * the working state). Then closes.
    */
   async complete(retainMs = 3_600_000): Promise<void> {
     checkInteger('retainMs', retainMs, 1);
+    const last = await this.lastPublication();
+    const version = last ? last.version + 1 : 0;
+    await this.publish({ version, iteration: last?.iteration ?? 0, phase: 'stop', scalars: {}, body: new Float64Array(0) });
     const k = this.keys;
     const others = k.all(this.shards).filter((key) => key !== k.epoch && key !== k.lease);
     await this.write('complete', [k.lease, ...others], [retainMs]);

@@ -3,6 +3,7 @@
 /**
  * - ERR_STALE_WRITER: a write from a shard whose incarnation token was superseded, or from a
  *   coordinator whose epoch is no longer current (a paused zombie, a deposed leader);
+ * - ERR_SHARD_LOST: a registered shard's heartbeat expired while the coordinator waited for it;
  * - ERR_LEASE_HELD: another coordinator holds the run's leader lease;
  * - ERR_CONFIG_MISMATCH: the run in Redis was started with another configuration;
  * - ERR_VERSION_ORDER: a publication whose version is not above the last one published;
@@ -13,6 +14,7 @@
  */
 export type RedisTransportErrorCode =
   | 'ERR_STALE_WRITER'
+  | 'ERR_SHARD_LOST'
   | 'ERR_LEASE_HELD'
   | 'ERR_CONFIG_MISMATCH'
   | 'ERR_VERSION_ORDER'

@@ -50,6 +50,8 @@ export class RunKeys {
   readonly tokens: string;
   /** Hash: shard index → how many incarnations it had (the token's first part). */
   readonly incarnations: string;
+  /** Hash: shard index → why its current incarnation failed (JSON: message, code). */
+  readonly failures: string;
   /** Hash: `shard/phase/tag` (JSON) and `shard/phase/body` (float64 bytes): the latest contribution. */
   readonly contributions: string;
   /** Stream: one small notice per contribution, read by the coordinator's consumer group. */
@@ -64,6 +66,7 @@ export class RunKeys {
     this.epoch = this.prefix + 'epoch';
     this.tokens = this.prefix + 'tokens';
     this.incarnations = this.prefix + 'incarnations';
+    this.failures = this.prefix + 'failures';
     this.contributions = this.prefix + 'contributions';
     this.arrivals = this.prefix + 'arrivals';
     this.versions = this.prefix + 'versions';
@@ -76,7 +79,7 @@ export class RunKeys {
 
   /** Every key of the run with `shards` shards (what completion expires). */
   all(shards: number): string[] {
-    const fixed = [this.config, this.lease, this.epoch, this.tokens, this.incarnations];
+    const fixed = [this.config, this.lease, this.epoch, this.tokens, this.incarnations, this.failures];
     const heartbeats = Array.from({ length: shards }, (_, s) => this.heartbeat(s));
     return [...fixed, this.contributions, this.arrivals, this.versions, ...heartbeats];
   }

@@ -18,9 +18,10 @@ function script(name: string, source: string): LuaScript {
 
 /**
  * A shard's write, fenced by its incarnation token and the run's configuration hash.
- * KEYS: tokens, config, heartbeat, contributions, arrivals.
- * ARGV: shard, token, configHash, ttlMs, op ('heartbeat' | 'contribute'), then for 'contribute':
- * tagField, tag, bodyField, body, arrivalsMaxLength, iteration, phase, version.
+ * KEYS: tokens, config, heartbeat, contributions, arrivals, failures.
+ * ARGV: shard, token, configHash, ttlMs, op ('heartbeat' | 'contribute' | 'fail'), then for
+ * 'contribute': tagField, tag, bodyField, body, arrivalsMaxLength, iteration, phase, version;
+ * for 'fail': the failure (JSON).
  */
 export const SHARD_WRITE = script(
   'shard-write',
@@ -39,6 +40,8 @@ if ARGV[5] == 'contribute' then
   redis.call('HSET', KEYS[4], ARGV[6], ARGV[7], ARGV[8], ARGV[9])
   redis.call('XADD', KEYS[5], 'MAXLEN', ARGV[10], '*', 'shard', ARGV[1], 'iteration', ARGV[11],
     'phase', ARGV[12], 'version', ARGV[13])
+elseif ARGV[5] == 'fail' then
+  redis.call('HSET', KEYS[6], ARGV[1], ARGV[6])
 end
 return 'OK'`
 );
@@ -80,7 +83,7 @@ return 'OK'`
 /**
  * Takes the leader lease: refuses while another coordinator holds it or when the run has another
  * configuration; otherwise raises the epoch (the new fencing token) and records the configuration.
- * KEYS: lease, epoch, config, tokens, incarnations, contributions, arrivals, versions.
+ * KEYS: lease, epoch, config, tokens, incarnations, contributions, arrivals, versions, failures.
  * ARGV: id, leaseMs, configHash, shards, configBody, group. Returns the new epoch.
  */
 export const ACQUIRE = script(
@@ -106,8 +109,9 @@ return epoch`
 );
 
 /**
- * Registers a new incarnation of a shard: its token supersedes the previous one at once.
- * KEYS: config, tokens, incarnations, heartbeat. ARGV: shard, nonce, ttlMs, expected config hash
+ * Registers a new incarnation of a shard: its token supersedes the previous one at once, and
+ * the previous one's failure record goes.
+ * KEYS: config, tokens, incarnations, heartbeat, failures. ARGV: shard, nonce, ttlMs, expected config hash
  * ('' accepts the run's). Returns nil while the run has no configuration (no coordinator yet),
  * else {token, configHash, configBody}.
  */
@@ -126,5 +130,6 @@ end
 local token = redis.call('HINCRBY', KEYS[3], ARGV[1], 1) .. '.' .. ARGV[2]
 redis.call('HSET', KEYS[2], ARGV[1], token)
 redis.call('SET', KEYS[4], token, 'PX', ARGV[3])
+redis.call('HDEL', KEYS[5], ARGV[1])
 return {token, config[1], config[3]}`
 );

@@ -64,7 +64,7 @@ export class RedisShardTransport implements ShardTransport {
       for (let pause = 50; ; pause = Math.min(1_000, pause * 2)) {
         o.signal?.throwIfAborted();
         const nonce = crypto.randomBytes(8).toString('hex');
-        const keys = [k.config, k.tokens, k.incarnations, k.heartbeat(o.shard)];
+        const keys = [k.config, k.tokens, k.incarnations, k.heartbeat(o.shard), k.failures];
         const reply = (await connection.script(REGISTER, keys, [o.shard, nonce, o.heartbeatMs, o.configHash ?? ''])) as
           | [string, string, string]
           | null;
@@ -86,7 +86,7 @@ export class RedisShardTransport implements ShardTransport {
   private async write(op: string, args: (string | number | Buffer)[]): Promise<void> {
     if (this.stale) throw this.stale;
     const k = this.keys;
-    const keys = [k.tokens, k.config, k.heartbeat(this.shard), k.contributions, k.arrivals];
+    const keys = [k.tokens, k.config, k.heartbeat(this.shard), k.contributions, k.arrivals, k.failures];
     try {
       await this.connection.script(SHARD_WRITE, keys, [
         this.shard, this.token, this.configHash, this.options.heartbeatMs, op, ...args,
@@ -135,23 +135,49 @@ export class RedisShardTransport implements ShardTransport {
     ]);
   }
 
-  /** The first publication with a version above `afterVersion` (−1: the first still in the stream). */
+  /**
+   * Records why this shard failed, so the coordinator's collect rejects with it at once instead
+   * of waiting for the heartbeat to expire (fenced like every write: a zombie cannot fail a run).
+   */
+  async fail(error: unknown): Promise<void> {
+    const e = error as { message?: unknown; code?: unknown };
+    const failure = { message: String(e?.message ?? error), code: typeof e?.code === 'string' ? e.code : undefined };
+    await this.write('fail', [JSON.stringify(failure)]);
+  }
+
+  /**
+   * The newest publication with a version above `afterVersion` (−1: any), waiting for one if
+   * there is none: under bounded staleness a slow shard skips to the newest.
+   */
   async nextPublication(afterVersion: number, signal?: AbortSignal): Promise<Publication> {
     checkInteger('afterVersion', afterVersion, -1);
     const after = afterVersionId(afterVersion);
     for (;;) {
       if (this.stale) throw this.stale;
+      const newest = await this.newestAfter(after);
+      if (newest) return this.decode(newest, afterVersion);
       const reply = (await this.connection.blockingCall(
         signal, 'XREAD', 'COUNT', 1, 'BLOCK', this.options.blockMs, 'STREAMS', this.keys.versions, after
       )) as [Buffer, [Buffer, Buffer[]][]][] | null;
       const entry = reply?.[0]?.[1]?.[0];
-      if (!entry) continue;
-      const publication = decodePublication(entry[1], `run ${this.run}: version entry ${entry[0]}`);
-      checkVersion('publication.version', publication.version);
-      if (publication.version <= afterVersion)
-        throw new RedisTransportError(`run ${this.run}: entry ${entry[0]} holds version ${publication.version}`, 'ERR_CORRUPT');
-      return publication;
+      if (entry) return this.decode((await this.newestAfter(entry[0].toString())) ?? entry, afterVersion);
     }
+  }
+
+  /** The newest entry of the versions stream after id `after` (exclusive), if any. */
+  private async newestAfter(after: string): Promise<[Buffer, Buffer[]] | undefined> {
+    const reply = (await this.connection.callBuffer('XREVRANGE', this.keys.versions, '+', `(${after}`, 'COUNT', 1)) as
+      | [Buffer, Buffer[]][]
+      | null;
+    return reply?.[0];
+  }
+
+  private decode(entry: [Buffer, Buffer[]], afterVersion: number): Publication {
+    const publication = decodePublication(entry[1], `run ${this.run}: version entry ${entry[0]}`);
+    checkVersion('publication.version', publication.version);
+    if (publication.version <= afterVersion)
+      throw new RedisTransportError(`run ${this.run}: entry ${entry[0]} holds version ${publication.version}`, 'ERR_CORRUPT');
+    return publication;
   }
 
   /** Stops the heartbeat and disconnects; the heartbeat key then expires (lostShards() reports it). */
