@@ -4,18 +4,17 @@
  * mismatch, the leader lease and its epoch fencing, zombie shards, killed shards, a Redis restart.
  * Children play the processes that are paused (SIGSTOP) or killed (SIGKILL) for real.
  */
-import { type ChildProcessWithoutNullStreams, execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import path from 'node:path';
-import readline from 'node:readline';
 import { promisify } from 'node:util';
 import test from 'ava';
 import Redis from 'ioredis';
 import { RedisCoordinatorTransport, RedisShardTransport, RedisTransportError } from '../lib/parallel/redis';
 import type { Contribution } from '../lib/parallel/transport';
+import { Child } from './helpers/redis-child-process';
 import { EventLoopMonitor } from './helpers/event-loop';
 import { type RedisServer, startRedisServer } from './helpers/redis-server';
 
-const CHILD = path.join(__dirname, 'helpers', 'redis-child.js');
 const execFileAsync = promisify(execFile);
 /** Short TTLs keep the fault tests fast; the defaults are 10 s. */
 const TTL = 300;
@@ -54,54 +53,6 @@ const allAt = (S: number, iteration: number) => (arrived: ReadonlyMap<number, Co
 /** The bounded-staleness rule: every shard computed against a version ≥ k − τ. */
 const withinStaleness = (S: number, k: number, tau: number) => (arrived: ReadonlyMap<number, Contribution>) =>
   arrived.size === S && [...arrived.values()].every((c) => c.version >= k - tau);
-
-/** A child process playing a shard or a coordinator, with its JSON lines as a queue. */
-class Child {
-  readonly process: ChildProcessWithoutNullStreams;
-  private readonly lines: string[] = [];
-  private waiting: ((line: string) => void) | undefined;
-  private stderr = '';
-
-  constructor(args: string[]) {
-    this.process = spawn(process.execPath, [CHILD, ...args]);
-    this.process.stderr.on('data', (d) => (this.stderr += d));
-    readline.createInterface({ input: this.process.stdout }).on('line', (line) => {
-      if (this.waiting) {
-        const w = this.waiting;
-        this.waiting = undefined;
-        w(line);
-      } else this.lines.push(line);
-    });
-  }
-
-  next(ms = 10_000): Promise<Record<string, unknown>> {
-    const queued = this.lines.shift();
-    if (queued !== undefined) return Promise.resolve(JSON.parse(queued));
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`no line from the child in ${ms} ms; stderr: ${this.stderr}`)), ms);
-      this.waiting = (line) => {
-        clearTimeout(timer);
-        resolve(JSON.parse(line));
-      };
-    });
-  }
-
-  send(line: string): void {
-    this.process.stdin.write(line + '\n');
-  }
-
-  signal(name: NodeJS.Signals): void {
-    this.process.kill(name);
-  }
-
-  async end(): Promise<void> {
-    if (this.process.exitCode !== null || this.process.signalCode !== null) return;
-    const exited = new Promise((r) => this.process.once('exit', r));
-    this.process.kill('SIGCONT');
-    this.process.kill('SIGKILL');
-    await exited;
-  }
-}
 
 test('options are checked at the boundary, naming the parameter', async (t) => {
   const base = { url: server.url, run: 'x', shards: 2, configHash: 'h' };

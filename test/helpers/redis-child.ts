@@ -3,12 +3,17 @@
  * paused (SIGSTOP) or killed (SIGKILL) for real:
  *   node redis-child.js shard URL RUN SHARD HEARTBEAT_MS
  *   node redis-child.js coordinator URL RUN SHARDS CONFIG_HASH LEASE_MS
- * It prints one JSON line once connected ({ token } or { epoch }), then runs the commands it
- * reads on stdin, one JSON line of outcome each: `contribute ITERATION` (shard) or
- * `publish VERSION` (coordinator). It exits when stdin closes.
+ *   node redis-child.js worker URL RUN SHARD|- HEARTBEAT_MS
+ * The shard and the coordinator print one JSON line once connected ({ token } or { epoch }), then
+ * run the commands they read on stdin, one JSON line of outcome each: `contribute ITERATION`
+ * (shard) or `publish VERSION` (coordinator); they exit when stdin closes. The worker runs
+ * runRedisWorker (shard '-': from JOB_COMPLETION_INDEX) with a loop that answers each publication
+ * with [shard, Σ body] (and fails on phase 'fail'); it prints { shard, token } when its loop
+ * starts and { done } or { error, code } at the end, and stops cleanly on SIGTERM.
  */
 import readline from 'node:readline';
 import { RedisCoordinatorTransport, RedisShardTransport } from '../../lib/parallel/redis';
+import { type ShardLoop, resolveShardIndex, runRedisWorker } from '../../lib/parallel/redis/worker-main';
 
 function print(value: unknown): void {
   process.stdout.write(JSON.stringify(value) + '\n');
@@ -48,6 +53,30 @@ async function main(): Promise<void> {
       await outcome(() => coordinator.publish({ ...publication, body: Float64Array.of(Number(arg)) }));
     }
     await coordinator.close();
+  } else if (role === 'worker') {
+    const terminate = new AbortController();
+    process.once('SIGTERM', () => terminate.abort());
+    const loop: ShardLoop = async (transport, signal) => {
+      print({ shard: transport.shard, token: transport.token });
+      for (let seen = 0; ; ) {
+        const p = await transport.nextPublication(seen, signal);
+        seen = p.version;
+        if (p.phase === 'stop') return;
+        if (p.phase === 'fail') throw Object.assign(new Error(`asked to fail at version ${p.version}`), { code: 'ERR_INTERNAL' });
+        const body = Float64Array.of(transport.shard, p.body.reduce((x, y) => x + y, 0));
+        const { iteration, phase, version } = p;
+        await transport.contribute({ shard: transport.shard, token: transport.token, iteration, phase, version, scalars: {}, body });
+      }
+    };
+    const shard = resolveShardIndex(a === '-' ? undefined : a);
+    try {
+      await runRedisWorker({ url, run, shard, heartbeatMs: Number(b) }, loop, terminate.signal);
+      print({ done: true });
+    } catch (e) {
+      print({ error: (e as Error).message, code: (e as { code?: string }).code });
+      process.exitCode = 1;
+    }
+    lines.close();
   } else {
     throw new Error(`unknown role ${role}`);
   }

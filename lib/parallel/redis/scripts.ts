@@ -19,7 +19,7 @@ function script(name: string, source: string): LuaScript {
 /**
  * A shard's write, fenced by its incarnation token and the run's configuration hash.
  * KEYS: tokens, config, heartbeat, contributions, arrivals, failures.
- * ARGV: shard, token, configHash, ttlMs, op ('heartbeat' | 'contribute' | 'fail'), then for
+ * ARGV: shard, token, configHash, ttlMs, op ('heartbeat' | 'contribute' | 'fail' | 'leave'), then for
  * 'contribute': tagField, tag, bodyField, body, arrivalsMaxLength, iteration, phase, version;
  * for 'fail': the failure (JSON).
  */
@@ -34,6 +34,10 @@ local hash = redis.call('HGET', KEYS[2], 'hash')
 if hash ~= ARGV[3] then
   return redis.error_reply('ERR_CONFIG_MISMATCH the run has configuration ' .. (hash or 'none') ..
     ', the shard registered with ' .. ARGV[3])
+end
+if ARGV[5] == 'leave' then
+  redis.call('DEL', KEYS[3])
+  return 'OK'
 end
 redis.call('SET', KEYS[3], ARGV[2], 'PX', ARGV[4])
 if ARGV[5] == 'contribute' then

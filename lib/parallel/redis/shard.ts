@@ -180,9 +180,14 @@ export class RedisShardTransport implements ShardTransport {
     return publication;
   }
 
-  /** Stops the heartbeat and disconnects; the heartbeat key then expires (lostShards() reports it). */
+  /**
+   * Stops the heartbeat, removes the heartbeat key (the coordinator sees the shard gone at once,
+   * not after the TTL) and disconnects.
+   */
   async close(): Promise<void> {
+    if (this.connection.isClosed) return;
     clearInterval(this.heartbeat);
+    if (!this.stale) await this.write('leave', []).catch(() => {});
     await this.connection.close();
   }
 }
