@@ -10,7 +10,10 @@ import type { Contribution } from '../lib/parallel/transport';
 import { Child } from './helpers/redis-child-process';
 import { type RedisServer, startRedisServer } from './helpers/redis-server';
 
+/** Short for the worker that is superseded (it learns it at its next heartbeat, a third of this). */
 const TTL = 300;
+/** Long for the live ones: a loaded machine may delay a heartbeat past 300 ms. */
+const LIVE_TTL = 5_000;
 let server: RedisServer;
 let runs = 0;
 const runName = (label: string) => `${label}-${process.pid}-${runs++}`;
@@ -27,8 +30,9 @@ const coordinator = (run: string, shards: number) =>
   RedisCoordinatorTransport.connect({ url: server.url, run, shards, configHash: 'cfg', leaseMs: 5_000, blockMs: 100 });
 
 /** A worker process for shard `index` of `run`, its index given through JOB_COMPLETION_INDEX. */
-function worker(run: string, index: number, heartbeatMs = TTL): Child {
-  return new Child(['worker', server.url, run, '-', String(heartbeatMs)], { ...process.env, JOB_COMPLETION_INDEX: String(index) });
+function worker(run: string, index: number, heartbeatMs = LIVE_TTL): Child {
+  const env = { ...process.env, JOB_COMPLETION_INDEX: String(index) };
+  return new Child(['worker', server.url, run, '-', String(heartbeatMs)], env);
 }
 
 const allAt = (S: number, version: number) => (arrived: ReadonlyMap<number, Contribution>) =>
@@ -38,9 +42,16 @@ test('the shard index comes from the argument, else from JOB_COMPLETION_INDEX, c
   t.is(resolveShardIndex(3, {}), 3);
   t.is(resolveShardIndex('7', { JOB_COMPLETION_INDEX: '2' }), 7);
   t.is(resolveShardIndex(undefined, { JOB_COMPLETION_INDEX: '2' }), 2);
-  t.throws(() => resolveShardIndex(undefined, {}), { instanceOf: TypeError, message: /shard must be an integer \(or the environment variable JOB_COMPLETION_INDEX\)/ });
-  t.throws(() => resolveShardIndex(undefined, { JOB_COMPLETION_INDEX: 'x' }), { instanceOf: RangeError, message: /JOB_COMPLETION_INDEX \(environment\) must be an integer in \[0, 4095\]/ });
-  t.throws(() => resolveShardIndex(undefined, { JOB_COMPLETION_INDEX: '5000' }), { instanceOf: RangeError, message: /JOB_COMPLETION_INDEX/ });
+  t.throws(() => resolveShardIndex(undefined, {}), {
+    instanceOf: TypeError,
+    message: /shard must be an integer \(or the environment variable JOB_COMPLETION_INDEX\)/,
+  });
+  t.throws(() => resolveShardIndex(undefined, { JOB_COMPLETION_INDEX: 'x' }), {
+    instanceOf: RangeError,
+    message: /JOB_COMPLETION_INDEX \(environment\) must be an integer in \[0, 4095\]/,
+  });
+  const tooLarge = { JOB_COMPLETION_INDEX: '5000' };
+  t.throws(() => resolveShardIndex(undefined, tooLarge), { instanceOf: RangeError, message: /JOB_COMPLETION_INDEX/ });
   t.throws(() => resolveShardIndex('-1', {}), { instanceOf: RangeError, message: /^shard must be an integer/ });
   t.throws(() => resolveShardIndex(2.5, {}), { instanceOf: RangeError, message: /^shard must be an integer/ });
 });
@@ -101,12 +112,12 @@ test("a worker whose loop fails records why: the coordinator's collect rejects w
 test('a worker superseded by a new incarnation of its shard stops with ERR_STALE_WRITER', async (t) => {
   const run = runName('superseded');
   const c = await coordinator(run, 1);
-  const w = worker(run, 0);
+  const w = worker(run, 0, TTL);
   t.teardown(async () => {
     await Promise.all([c.close(), w.end()]);
   });
   await w.next();
-  const replacement = await RedisShardTransport.connect({ url: server.url, run, shard: 0, heartbeatMs: TTL });
+  const replacement = await RedisShardTransport.connect({ url: server.url, run, shard: 0, heartbeatMs: LIVE_TTL });
   t.teardown(() => replacement.close());
   const outcome = await w.next();
   t.is(outcome.code, 'ERR_STALE_WRITER');

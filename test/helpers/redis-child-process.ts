@@ -24,11 +24,12 @@ export class Child {
     });
   }
 
-  next(ms = 10_000): Promise<Record<string, unknown>> {
+  next(ms = 30_000): Promise<Record<string, unknown>> {
     const queued = this.lines.shift();
     if (queued !== undefined) return Promise.resolve(JSON.parse(queued));
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`no line from the child in ${ms} ms; stderr: ${this.stderr}`)), ms);
+      const fail = () => reject(new Error(`no line from the child in ${ms} ms; stderr: ${this.stderr}`));
+      const timer = setTimeout(fail, ms);
       this.waiting = (line) => {
         clearTimeout(timer);
         resolve(JSON.parse(line));
@@ -45,10 +46,12 @@ export class Child {
   }
 
   /** The exit code (null when killed by a signal) once the child exits. */
-  exit(ms = 10_000): Promise<number | null> {
-    if (this.process.exitCode !== null || this.process.signalCode !== null) return Promise.resolve(this.process.exitCode);
+  exit(ms = 30_000): Promise<number | null> {
+    const p = this.process;
+    if (p.exitCode !== null || p.signalCode !== null) return Promise.resolve(p.exitCode);
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`the child did not exit in ${ms} ms; stderr: ${this.stderr}`)), ms);
+      const fail = () => reject(new Error(`the child did not exit in ${ms} ms; stderr: ${this.stderr}`));
+      const timer = setTimeout(fail, ms);
       this.process.once('exit', (code) => {
         clearTimeout(timer);
         resolve(code);

@@ -62,10 +62,13 @@ async function main(): Promise<void> {
         const p = await transport.nextPublication(seen, signal);
         seen = p.version;
         if (p.phase === 'stop') return;
-        if (p.phase === 'fail') throw Object.assign(new Error(`asked to fail at version ${p.version}`), { code: 'ERR_INTERNAL' });
+        if (p.phase === 'fail') {
+          throw Object.assign(new Error(`asked to fail at version ${p.version}`), { code: 'ERR_INTERNAL' });
+        }
         const body = Float64Array.of(transport.shard, p.body.reduce((x, y) => x + y, 0));
         const { iteration, phase, version } = p;
-        await transport.contribute({ shard: transport.shard, token: transport.token, iteration, phase, version, scalars: {}, body });
+        const { shard, token } = transport;
+        await transport.contribute({ shard, token, iteration, phase, version, scalars: {}, body });
       }
     };
     const shard = resolveShardIndex(a === '-' ? undefined : a);

@@ -89,7 +89,8 @@ export async function startRedisServer(options: RedisServerOptions = {}): Promis
     const spawnError = new Promise<Error>((resolve) => c.once('error', resolve));
     for (let waited = 0; waited < 10_000; waited += 50) {
       if (c.exitCode !== null) throw new Error(`redis-server exited with ${c.exitCode}:\n${log}`);
-      const failed = await Promise.race([spawnError, new Promise<undefined>((r) => setTimeout(() => r(undefined), 50))]);
+      const pause = new Promise<undefined>((r) => setTimeout(() => r(undefined), 50));
+      const failed = await Promise.race([spawnError, pause]);
       if (failed) throw new Error(`${MISSING} (${failed.message})`);
       if (await ping(port)) return;
     }

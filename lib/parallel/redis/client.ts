@@ -35,7 +35,8 @@ export function loadIoredis(): IoredisConstructor {
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code !== 'MODULE_NOT_FOUND') throw e;
     throw new RedisTransportError(
-      "the Redis transport needs the package 'ioredis' (an optional peer dependency of admmirnn): npm install ioredis@6",
+      "the Redis transport needs the package 'ioredis' (an optional peer dependency of admmirnn): " +
+        'npm install ioredis@6',
       'ERR_MISSING_PEER'
     );
   }
@@ -48,6 +49,17 @@ export function loadIoredis(): IoredisConstructor {
 export interface ConnectionOptions {
   /** How long one blocking read waits before it is reissued (ms). */
   readonly blockMs: number;
+}
+
+/** The URL without its password (error messages end up in logs). */
+export function redact(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = '***';
+    return u.toString();
+  } catch {
+    return '(unparsable URL)';
+  }
 }
 
 function closedError(): RedisTransportError {
@@ -63,6 +75,8 @@ export class RedisConnection {
   private readonly blocking: IoredisClient;
   private blockingId: number | undefined;
   private closed = false;
+  /** The client's latest connection error (its connect() only says the connection closed). */
+  private lastError: Error | undefined;
   /** Aborted by close(): every pending blocking read listens to it. */
   private readonly closing = new AbortController();
 
@@ -76,7 +90,7 @@ export class RedisConnection {
     this.commands = new Redis(url, { ...common, connectionName: 'admmirnn' });
     this.blocking = new Redis(url, { ...common, connectionName: 'admmirnn-blocking' });
     // Errors surface through the commands that fail; the client reconnects by itself.
-    for (const client of [this.commands, this.blocking]) client.on('error', () => {});
+    for (const client of [this.commands, this.blocking]) client.on('error', (e) => (this.lastError = e as Error));
     this.blocking.on('ready', () => {
       this.blockingId = undefined;
       this.blocking.call('CLIENT', 'ID').then(
@@ -94,7 +108,8 @@ export class RedisConnection {
     } catch (e) {
       connection.commands.disconnect();
       connection.blocking.disconnect();
-      throw e;
+      const why = connection.lastError?.message ?? (e as Error).message;
+      throw Object.assign(new Error(`cannot connect to Redis at ${redact(url)}: ${why}`), { cause: e });
     }
     return connection;
   }

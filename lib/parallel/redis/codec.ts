@@ -7,7 +7,7 @@ import os from 'node:os';
 import { invalidRange, invalidType } from '../../errors';
 import { checkInteger } from '../../validate';
 import type { Contribution, Publication } from '../transport';
-import { RedisTransportError } from './errors';
+import { corrupt } from './errors';
 
 const LITTLE_ENDIAN = os.endianness() === 'LE';
 const PHASE = /^[A-Za-z0-9_.-]{1,64}$/;
@@ -40,7 +40,7 @@ export function encodeBody(body: Float64Array): Buffer {
 /** A fresh, aligned copy (a reply's Buffer is often a slice of a larger one at any offset). */
 export function decodeBody(bytes: Buffer, length: number, what: string): Float64Array {
   if (bytes.length !== 8 * length)
-    throw new RedisTransportError(`${what}: body of ${bytes.length} bytes, its tag says ${length} numbers`, 'ERR_CORRUPT');
+    throw corrupt(what, `body of ${bytes.length} bytes, its tag says ${length} numbers`);
   const out = new Float64Array(length);
   if (LITTLE_ENDIAN) new Uint8Array(out.buffer).set(bytes);
   else for (let i = 0; i < length; i++) out[i] = bytes.readDoubleLE(8 * i);
@@ -53,15 +53,15 @@ export function scalarEntries(scalars: Readonly<Record<string, number>>): [strin
 }
 
 export function decodeScalars(json: unknown, what: string): Record<string, number> {
-  const corrupt = () => new RedisTransportError(`${what}: scalars are not [name, value] pairs`, 'ERR_CORRUPT');
-  if (!Array.isArray(json)) throw corrupt();
+  const notPairs = () => corrupt(what, 'scalars are not [name, value] pairs');
+  if (!Array.isArray(json)) throw notPairs();
   const out: Record<string, number> = {};
   for (const entry of json) {
-    if (!Array.isArray(entry) || entry.length !== 2 || typeof entry[0] !== 'string') throw corrupt();
+    if (!Array.isArray(entry) || entry.length !== 2 || typeof entry[0] !== 'string') throw notPairs();
     const v = entry[1];
     if (typeof v === 'number') out[entry[0]] = v;
     else if (v === 'NaN' || v === 'Infinity' || v === '-Infinity') out[entry[0]] = Number(v);
-    else throw corrupt();
+    else throw notPairs();
   }
   return out;
 }
@@ -73,7 +73,8 @@ export interface ContributionTag extends Omit<Contribution, 'body'> {
 
 export function encodeTag(c: Contribution): string {
   const { shard, token, iteration, phase, version } = c;
-  return JSON.stringify({ shard, token, iteration, phase, version, length: c.body.length, scalars: scalarEntries(c.scalars) });
+  const scalars = scalarEntries(c.scalars);
+  return JSON.stringify({ shard, token, iteration, phase, version, length: c.body.length, scalars });
 }
 
 export function decodeTag(text: string, what: string): ContributionTag {
@@ -81,14 +82,14 @@ export function decodeTag(text: string, what: string): ContributionTag {
   try {
     raw = JSON.parse(text);
   } catch {
-    throw new RedisTransportError(`${what}: the tag is not JSON`, 'ERR_CORRUPT');
+    throw corrupt(what, `the tag is not JSON`);
   }
   const ok =
     typeof raw === 'object' && raw !== null &&
     Number.isSafeInteger(raw.shard) && typeof raw.token === 'string' && Number.isSafeInteger(raw.iteration) &&
     typeof raw.phase === 'string' && Number.isSafeInteger(raw.version) && Number.isSafeInteger(raw.length) &&
     (raw.length as number) >= 0;
-  if (!ok) throw new RedisTransportError(`${what}: the tag lacks shard, token, iteration, phase, version or length`, 'ERR_CORRUPT');
+  if (!ok) throw corrupt(what, 'the tag lacks shard, token, iteration, phase, version or length');
   return {
     shard: raw.shard as number,
     token: raw.token as string,
@@ -128,21 +129,21 @@ export function decodePublication(fields: Buffer[], what: string): Publication {
   for (let i = 0; i + 1 < fields.length; i += 2) map.set(fields[i].toString(), fields[i + 1]);
   const text = (name: string) => {
     const v = map.get(name);
-    if (!v) throw new RedisTransportError(`${what}: no field ${name}`, 'ERR_CORRUPT');
+    if (!v) throw corrupt(what, `no field ${name}`);
     return v.toString();
   };
   const integer = (name: string) => {
     const v = Number(text(name));
-    if (!Number.isSafeInteger(v)) throw new RedisTransportError(`${what}: ${name} is not an integer`, 'ERR_CORRUPT');
+    if (!Number.isSafeInteger(v)) throw corrupt(what, `${name} is not an integer`);
     return v;
   };
   const body = map.get('body');
-  if (!body || body.length % 8 !== 0) throw new RedisTransportError(`${what}: body is not float64 bytes`, 'ERR_CORRUPT');
+  if (!body || body.length % 8 !== 0) throw corrupt(what, `body is not float64 bytes`);
   let scalars: unknown;
   try {
     scalars = JSON.parse(text('scalars'));
   } catch {
-    throw new RedisTransportError(`${what}: scalars are not JSON`, 'ERR_CORRUPT');
+    throw corrupt(what, `scalars are not JSON`);
   }
   return {
     version: integer('version'),

@@ -11,7 +11,7 @@ import {
   checkBody, checkPhase, checkScalars, checkVersion, decodeBody, decodePublication, decodeTag, publicationFields,
   versionId,
 } from './codec';
-import { RedisTransportError } from './errors';
+import { RedisTransportError, corrupt } from './errors';
 import { ARRIVALS_GROUP, RunKeys } from './keys';
 import { type CheckedCoordinatorOptions, type RedisCoordinatorOptions, checkCoordinatorOptions } from './options';
 import { ACQUIRE, COORDINATOR_WRITE } from './scripts';
@@ -172,19 +172,24 @@ export class RedisCoordinatorTransport implements CoordinatorTransport {
     const tagFields = Array.from({ length: S }, (_, s) => `${s}/${phase}/tag`);
     const tags = (await this.connection.call('HMGET', this.keys.contributions, ...tagFields)) as (string | null)[];
     const changed: number[] = [];
-    for (let s = 0; s < S; s++) if (tags[s] !== null && this.cache.get(`${s}/${phase}`)?.tag !== tags[s]) changed.push(s);
+    for (let s = 0; s < S; s++) {
+      if (tags[s] !== null && this.cache.get(`${s}/${phase}`)?.tag !== tags[s]) changed.push(s);
+    }
     if (changed.length > 0) {
       // Tag and body in one command: a newer contribution cannot land between them.
       const fields = changed.flatMap((s) => [`${s}/${phase}/tag`, `${s}/${phase}/body`]);
-      const reply = (await this.connection.callBuffer('HMGET', this.keys.contributions, ...fields)) as (Buffer | null)[];
+      const reply = (await this.connection.callBuffer('HMGET', this.keys.contributions, ...fields)) as (
+        | Buffer
+        | null
+      )[];
       changed.forEach((s, i) => {
         const tagBytes = reply[2 * i], bodyBytes = reply[2 * i + 1];
         const what = `run ${this.run}: contribution of shard ${s} to ${phase}`;
-        if (!tagBytes || !bodyBytes) throw new RedisTransportError(`${what}: tag without body`, 'ERR_CORRUPT');
+        if (!tagBytes || !bodyBytes) throw corrupt(what, 'tag without body');
         const tag = tagBytes.toString();
         const { length, ...meta } = decodeTag(tag, what);
         if (meta.shard !== s || meta.phase !== phase)
-          throw new RedisTransportError(`${what}: the tag names shard ${meta.shard}, phase ${meta.phase}`, 'ERR_CORRUPT');
+          throw corrupt(what, `the tag names shard ${meta.shard}, phase ${meta.phase}`);
         this.cache.set(`${s}/${phase}`, { tag, contribution: { ...meta, body: decodeBody(bodyBytes, length, what) } });
         this.traffic.bytesIn += bodyBytes.length;
         this.traffic.messages++;
@@ -229,12 +234,18 @@ export class RedisCoordinatorTransport implements CoordinatorTransport {
     const current = await this.registered();
     const shards = [...current.keys()].sort((a, b) => a - b);
     if (shards.length === 0) return [];
-    const beats = (await this.connection.call('MGET', ...shards.map((s) => this.keys.heartbeat(s)))) as (string | null)[];
+    const keys = shards.map((s) => this.keys.heartbeat(s));
+    const beats = (await this.connection.call('MGET', ...keys)) as (string | null)[];
     return shards.filter((_, i) => beats[i] === null).map((s) => [s, current.get(s)!]);
   }
 
-  /** Rejects with a shard's own failure (recorded by the worker), or ERR_SHARD_LOST for an expired heartbeat. */
+  /**
+   * Rejects with a shard's own failure (recorded by the worker), or ERR_SHARD_LOST for an expired
+   * heartbeat. Heartbeats are read first: a worker records its failure before it leaves, so a
+   * heartbeat seen gone has its failure, if any, visible to the read that follows.
+   */
   private async checkShards(): Promise<void> {
+    const lost = (await this.expired()).map(([s]) => s);
     const failures = (await this.connection.call('HGETALL', this.keys.failures)) as string[] | Record<string, string>;
     const pairs = Array.isArray(failures) ? failures : Object.entries(failures).flat();
     if (pairs.length >= 2) {
@@ -248,7 +259,6 @@ export class RedisCoordinatorTransport implements CoordinatorTransport {
       if (typeof failure.code === 'string') error.code = failure.code;
       throw error;
     }
-    const lost = (await this.expired()).map(([s]) => s);
     if (lost.length > 0) {
       const which = `shard${lost.length > 1 ? 's' : ''} ${lost.join(', ')}`;
       throw new RedisTransportError(
@@ -286,7 +296,8 @@ export class RedisCoordinatorTransport implements CoordinatorTransport {
     checkInteger('retainMs', retainMs, 1);
     const last = await this.lastPublication();
     const version = last ? last.version + 1 : 0;
-    await this.publish({ version, iteration: last?.iteration ?? 0, phase: 'stop', scalars: {}, body: new Float64Array(0) });
+    const iteration = last?.iteration ?? 0;
+    await this.publish({ version, iteration, phase: 'stop', scalars: {}, body: new Float64Array(0) });
     const k = this.keys;
     const others = k.all(this.shards).filter((key) => key !== k.epoch && key !== k.lease);
     await this.write('complete', [k.lease, ...others], [retainMs]);

@@ -33,6 +33,11 @@ export class RedisTransportError extends Error {
   }
 }
 
+/** A record in Redis that this transport did not write as it is. */
+export function corrupt(what: string, detail: string): RedisTransportError {
+  return new RedisTransportError(`${what}: ${detail}`, 'ERR_CORRUPT');
+}
+
 const SCRIPT_CODES: readonly RedisTransportErrorCode[] = [
   'ERR_STALE_WRITER',
   'ERR_LEASE_HELD',

@@ -12,7 +12,7 @@ import { RedisConnection } from './client';
 import {
   afterVersionId, checkBody, checkPhase, checkScalars, checkVersion, decodePublication, encodeBody, encodeTag,
 } from './codec';
-import { RedisTransportError } from './errors';
+import { RedisTransportError, corrupt } from './errors';
 import { RunKeys } from './keys';
 import { type CheckedShardOptions, type RedisShardOptions, checkShardOptions } from './options';
 import { REGISTER, SHARD_WRITE } from './scripts';
@@ -121,8 +121,12 @@ export class RedisShardTransport implements ShardTransport {
   /** Refused with ERR_STALE_WRITER once another incarnation of this shard registered. */
   async contribute(contribution: Contribution): Promise<void> {
     const c = contribution;
-    if (c?.shard !== this.shard) throw invalidRange('contribution.shard', `this transport's shard ${this.shard}`, c?.shard);
-    if (c.token !== this.token) throw invalidRange('contribution.token', `this transport's token ${this.token}`, c.token);
+    if (c?.shard !== this.shard) {
+      throw invalidRange('contribution.shard', `this transport's shard ${this.shard}`, c?.shard);
+    }
+    if (c.token !== this.token) {
+      throw invalidRange('contribution.token', `this transport's token ${this.token}`, c.token);
+    }
     const iteration = checkInteger('contribution.iteration', c.iteration, 0);
     const phase = checkPhase('contribution.phase', c.phase);
     const version = checkVersion('contribution.version', c.version);
@@ -176,7 +180,7 @@ export class RedisShardTransport implements ShardTransport {
     const publication = decodePublication(entry[1], `run ${this.run}: version entry ${entry[0]}`);
     checkVersion('publication.version', publication.version);
     if (publication.version <= afterVersion)
-      throw new RedisTransportError(`run ${this.run}: entry ${entry[0]} holds version ${publication.version}`, 'ERR_CORRUPT');
+      throw corrupt(`run ${this.run}: entry ${entry[0]}`, `holds version ${publication.version}`);
     return publication;
   }
 
