@@ -32,7 +32,10 @@ export function invalidRange(name: string, expected: string, actual?: unknown): 
  * - ERR_CHUNKED_STATE: a single-block method on a state that is swept in chunks (use step());
  * - ERR_NON_FINITE, ERR_NOT_POSITIVE_DEFINITE: a kernel met NaN/Inf, or a system it cannot solve;
  * - ERR_OUT_OF_MEMORY: an allocation above the memory limit (setMemoryLimit) or that failed;
- * - ERR_INTERNAL: a failure inside the native layer that is not the caller's.
+ * - ERR_INTERNAL: a failure inside the native layer that is not the caller's;
+ * - ERR_SHARD_LOST: a shard of a parallel run stopped answering (its thread or process died);
+ * - ERR_STALE_WRITER: a write by a shard incarnation that is no longer current (refused);
+ * - ERR_PARALLEL_STATE: the method needs the state in this process, which a parallel run keeps in its shards.
  */
 export type AdmmErrorCode =
   | 'ERR_BUSY'
@@ -42,7 +45,10 @@ export type AdmmErrorCode =
   | 'ERR_NON_FINITE'
   | 'ERR_NOT_POSITIVE_DEFINITE'
   | 'ERR_OUT_OF_MEMORY'
-  | 'ERR_INTERNAL';
+  | 'ERR_INTERNAL'
+  | 'ERR_SHARD_LOST'
+  | 'ERR_STALE_WRITER'
+  | 'ERR_PARALLEL_STATE';
 
 export class AdmmError extends Error {
   constructor(

@@ -9,6 +9,7 @@
  */
 import type { TargetLayout } from '../data';
 import { native, type NativeInputs, type NativeShape } from '../native';
+import { uwbGram, vcGram } from '../parallel/gram-sum';
 import type { RNN } from '../rnn';
 import { type ConstraintNorms, ascend, measureAndAscend, stepLayout, sumNorms } from './duals';
 import type { Triple } from './rho';
@@ -61,12 +62,15 @@ async function chunkAffine(c: ChunkView, model: RNN): Promise<void> {
 
 /** Blocks 1–5 of one iteration (exact update), chunk by chunk. `check` runs between blocks (abort). */
 export async function chunkedBlocks(st: AdmmState, model: RNN, check: () => void = () => undefined): Promise<void> {
-  const g = st.grams!, rho = st.rho;
-  // Block 1: Σ over chunks of the Gram and right-hand side, then one solve.
-  g.uwbG.fill(0);
-  g.uwbR.fill(0);
-  for (const c of chunks(st)) await native.accumulateUWbAsync({ shape: c.shape, ...c.inputs, S: c.S, A: c.A, M1: c.M1, scratch: c.P, G: g.uwbG, R: g.uwbR });
-  st.theta.uwb = await native.solveUWbFromGramAsync({ shape: st.shape, G: g.uwbG, R: g.uwbR, U: model.U, W: model.W, b: model.b, rho1: rho[0], beta: st.beta });
+  const rho = st.rho;
+  // Block 1: Σ over chunks of the Gram and right-hand side (each chunk's from zero, added in
+  // float64 in chunk order: a sharded run with one shard per chunk sums the same), then one solve.
+  const uwb = uwbGram(st.shape);
+  for (const c of chunks(st)) {
+    await native.accumulateUWbAsync({ shape: c.shape, ...c.inputs, S: c.S, A: c.A, M1: c.M1, scratch: c.P, ...uwb.part() });
+    uwb.addPart();
+  }
+  st.theta.uwb = await native.solveUWbFromGramAsync({ shape: st.shape, ...uwb.rounded(), U: model.U, W: model.W, b: model.b, rho1: rho[0], beta: st.beta });
   check();
   // Blocks 2 and 3 per chunk: a chunk's a-step reads only its own old states, as in the full sweep.
   st.change[0] = st.change[1] = 0;
@@ -84,10 +88,12 @@ export async function chunkedBlocks(st: AdmmState, model: RNN, check: () => void
   }
   check();
   // Block 4.
-  g.vcG.fill(0);
-  g.vcR.fill(0);
-  for (const c of chunks(st)) await native.accumulateVcAsync({ shape: c.shape, S: c.S, O: c.O, M3: c.M3, G: g.vcG, R: g.vcR });
-  st.theta.vc = await native.solveVcFromGramAsync({ shape: st.shape, G: g.vcG, R: g.vcR, V: model.V, c: model.c, rho3: rho[2], beta: st.beta });
+  const vc = vcGram(st.shape);
+  for (const c of chunks(st)) {
+    await native.accumulateVcAsync({ shape: c.shape, S: c.S, O: c.O, M3: c.M3, ...vc.part() });
+    vc.addPart();
+  }
+  st.theta.vc = await native.solveVcFromGramAsync({ shape: st.shape, ...vc.rounded(), V: model.V, c: model.c, rho3: rho[2], beta: st.beta });
   check();
   // Block 5.
   st.change[2] = 0;

@@ -7,6 +7,7 @@ import { forChunks } from '../chunked';
 import { summariseLoss } from '../loss';
 import { native, type NativeInputs, type NativeShape } from '../native';
 import type { TargetLayout } from '../data';
+import { shardData } from '../parallel/split';
 import type { RNN } from '../rnn';
 import {
   type BlockConfig, updateInputWeights, updateOutputs, updateOutputWeights, updatePreactivations, updateStates,
@@ -29,7 +30,14 @@ export async function startPersistentRun(
   chunkSize: number | undefined
 ): Promise<AdmmState> {
   const st = new AdmmState(shape, inputs, targets, options.lossSteps, options.rho, options.beta * shape.N, chunkSize);
-  await native.forwardAsync({ shape, ...inputs, ...model.weights(), A: st.A, S: st.S, O: st.O });
+  // A chunked state starts chunk by chunk, as a parallel run's shards do: the forward pass's
+  // rounding depends on how its rows are blocked, so this keeps the two runs bit for bit equal.
+  const L = shape.everyStep ? shape.T : 1, hidden = shape.T * shape.h;
+  for (let n0 = 0; n0 < shape.N; n0 += st.chunkRows) {
+    const n1 = Math.min(shape.N, n0 + st.chunkRows), rows = shardData(shape, inputs, targets, options.lossSteps, n0, n1);
+    const A = st.A.subarray(n0 * hidden, n1 * hidden), S = st.S.subarray(n0 * hidden, n1 * hidden);
+    await native.forwardAsync({ shape: rows.shape, ...rows.inputs, ...model.weights(), A, S, O: st.O.subarray(n0 * L * shape.K, n1 * L * shape.K) });
+  }
   // TA = tanh(A) = S (a chunked state rebuilds its chunk of TA wherever it is read).
   if (!st.chunked) await forChunks(st.S.length, (begin, end) => st.TA.set(st.S.subarray(begin, end), begin));
   return st;

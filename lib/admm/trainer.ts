@@ -28,6 +28,7 @@ import {
   resolveFitOptions, resolveTrainerOptions,
 } from './options';
 import { persistentIteration, startPersistentRun } from './persistent-run';
+import { ParallelRun } from '../parallel/run';
 import type { AdmmIterationRecord, FitResult } from './record';
 import { ResyncEngine } from './resync';
 import { AdmmState } from './state';
@@ -43,6 +44,8 @@ export class AdmmTrainer {
   readonly options: Readonly<ResolvedTrainerOptions>;
   private st: AdmmState | undefined;
   private batches: MiniBatchRun | undefined;
+  /** A sharded persistent run (options.parallel): its state lives in its shards. */
+  private par: ParallelRun | undefined;
   /** The (V, c) before the readoutRefit that ended the last fit: a resumed fit continues from it. */
   private runReadout: RunReadout | undefined;
   private readonly guard = new FitGuard('AdmmTrainer');
@@ -76,8 +79,13 @@ export class AdmmTrainer {
     const mode = this.options.mode;
     if (mode !== 'persistent')
       throw new AdmmError(`step() and the block methods belong to mode 'persistent', not '${mode}'; use epoch()`, 'ERR_WRONG_MODE');
+    if (this.par) throw this.parallelState('the single-block methods and lagrangian()');
     if (!this.st) throw new AdmmError('call initialise(data) or fit(data) first', 'ERR_NOT_INITIALISED');
     return this.st;
+  }
+
+  private parallelState(what: string): AdmmError {
+    return new AdmmError(`${what} need the run's state in this process; a parallel run (options.parallel) keeps it in its shards`, 'ERR_PARALLEL_STATE');
   }
 
   /**
@@ -92,20 +100,24 @@ export class AdmmTrainer {
     if (!loss) throw invalidType('data.targets', 'an Int32Array of class ids or a Float32Array of values', data.targets);
     const shape = nativeShape(model, layout.N, layout.T, o.lossSteps);
     const plainTargets = targetLayout('data.targets', data.targets, shape, loss, o.lossSteps);
-    const chunkSize = o.chunkSize ?? (o.update === 'exact' ? automaticChunkSize(shape.N, shape.T, shape.h) : undefined);
+    const chunkSize = o.chunkSize ?? (o.update === 'exact' && !o.parallel ? automaticChunkSize(shape.N, shape.T, shape.h) : undefined);
     const outputs = shape.N * (shape.everyStep ? shape.T : 1) * shape.K;
     const copies = sharedCopyBytes(layout.native, plainTargets);
     checkMemory(
       `AdmmTrainer (mode '${o.mode}') on N = ${shape.N}, T = ${shape.T}, h = ${shape.h}`,
-      copies + (o.mode === 'persistent'
+      copies + (o.parallel
+        ? ParallelRun.bytesFor(shape, o, o.parallel.workers, layout.native.x !== undefined)
+        : o.mode === 'persistent'
         ? AdmmState.bytesFor(shape, chunkSize ?? shape.N)
         : ResyncEngine.bytesFor(shape, o, layout.native.x !== undefined, loss === 'squared-error') + 4 * outputs)
     );
+    await this.closeParallel();
     this.st = this.batches = this.runReadout = undefined;
     this.source = layout.native.x ?? layout.native.ids;
     // The async kernels would copy data on plain ArrayBuffers at every call (in-shared-memory.ts).
     const inputs = sharedInputs(layout.native), targets = sharedTargets(plainTargets);
-    if (o.mode !== 'persistent')
+    if (o.parallel) this.par = ParallelRun.start(model, shape, inputs, targets, o, o.parallel);
+    else if (o.mode !== 'persistent')
       this.batches = startMiniBatchRun(model, shape, inputs, targets, { ...o, mode: o.mode });
     else this.st = await startPersistentRun(model, shape, inputs, targets, o, chunkSize);
   }
@@ -118,6 +130,7 @@ export class AdmmTrainer {
    */
   exportState(): AdmmRunSnapshot {
     const readout = this.runReadout && { readout: { V: this.runReadout.V.slice(), c: this.runReadout.c.slice() } };
+    if (this.par) throw this.parallelState('exportState()');
     const run = this.batches;
     if (run)
       return { kind: 'mini-batch', iteration: run.epoch, rho: [...run.rho], rng: run.rng.getState(), ...readout };
@@ -134,6 +147,7 @@ export class AdmmTrainer {
   async restoreState(data: TrainingData, snapshot: AdmmRunSnapshot): Promise<AdmmState | undefined> {
     this.guard.assertIdle();
     checkObject('snapshot', snapshot);
+    if (this.options.parallel) throw this.parallelState('restoreState()');
     const mode = this.options.mode;
     const schedule = mode === 'persistent' ? undefined : readMiniBatchSnapshot(snapshot, mode);
     const readout = readRunReadout(snapshot, this.model);
@@ -186,6 +200,7 @@ export class AdmmTrainer {
    * then the true forward-pass loss. Throws if `signal` aborts between blocks.
    */
   async step(signal?: AbortSignal): Promise<AdmmIterationRecord> {
+    if (this.par && this.options.mode === 'persistent') return this.par.next(signal, () => new Aborted());
     return persistentIteration(this.requireState(), this.model, this.options, signal, () => new Aborted());
   }
 
@@ -194,13 +209,14 @@ export class AdmmTrainer {
     const run = this.batches;
     if (this.options.mode === 'persistent')
       throw new AdmmError("epoch() belongs to the mini-batch modes, not 'persistent'; use step()", 'ERR_WRONG_MODE');
+    if (this.par) return this.par.next(signal, () => new Aborted());
     if (!run) throw new AdmmError('epoch(): call initialise(data) or fit(data) first', 'ERR_NOT_INITIALISED');
     return miniBatchEpoch(run, this.model, this.options.rhoPolicy, signal, () => new Aborted());
   }
 
   /** The iteration count of the current run (0 before the first). */
   private get completed(): number {
-    return this.st?.iteration ?? this.batches?.epoch ?? 0;
+    return this.st?.iteration ?? this.par?.iteration ?? this.batches?.epoch ?? 0;
   }
 
   /**
@@ -210,7 +226,7 @@ export class AdmmTrainer {
    */
   async *iterate(data: TrainingData, options: FitOptions = {}): AsyncGenerator<AdmmIterationRecord, FitResult, void> {
     const opts = resolveFitOptions(options);
-    const start = () => (!opts.resume || !(this.st || this.batches) ? this.initialise(data) : this.resume(data));
+    const start = () => (!opts.resume || !(this.st || this.par || this.batches) ? this.initialise(data) : this.resume(data));
     return yield* this.guard.run(this.model, opts, start, {
       next: (signal) => this.nextIteration(signal),
       converged: (record) => this.convergence(record, opts),
@@ -264,6 +280,21 @@ export class AdmmTrainer {
     return { refit: { loss: e.loss, accuracy: e.accuracy } };
   }
 
+  /**
+   * Stops a parallel run's worker threads and frees its shards' state (a later fit starts afresh;
+   * idle threads never keep the process alive, so this is for long-lived processes). No-op otherwise.
+   */
+  async close(): Promise<void> {
+    this.guard.assertIdle();
+    await this.closeParallel();
+  }
+
+  private async closeParallel(): Promise<void> {
+    const par = this.par;
+    this.par = undefined;
+    await par?.close();
+  }
+
   /** Runs iterate() to the end and returns its FitResult. */
   fit(data: TrainingData, options: FitOptions = {}): Promise<FitResult> {
     return drain(this.iterate(data, options));
@@ -290,7 +321,7 @@ export class AdmmTrainer {
   }
 
   private checkResumable(data: TrainingData): void {
-    const run = (this.st ?? this.batches)!;
+    const run = (this.st ?? this.par ?? this.batches)!;
     const layout = inputLayout('data', data, this.model);
     if (layout.N !== run.shape.N || layout.T !== run.shape.T || (layout.native.x ?? layout.native.ids) !== this.source)
       throw invalidType('data', 'the same data the trainer was initialised with (resume: true)', data);

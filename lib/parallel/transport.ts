@@ -39,7 +39,10 @@ export interface CoordinatorTransport {
   /**
    * Resolves with the latest contribution of every shard for (`iteration`, `phase`), in shard
    * order, once `ready` holds for what has arrived (the synchronous rule: all S shards at this
-   * iteration; the bounded-staleness rule: all shards at version ≥ k − τ).
+   * iteration; the bounded-staleness rule: all shards at version ≥ k − τ). Rejects with the
+   * AdmmError code ERR_SHARD_LOST when a shard is lost while it waits (a collect must never wait
+   * for a dead shard), with a shard's own error when the shard failed, and with `signal.reason`
+   * when `signal` aborts.
    */
   collect(
     iteration: number,
@@ -49,7 +52,17 @@ export interface CoordinatorTransport {
   ): Promise<Contribution[]>;
   /** Shards whose liveness lapsed since the last call (heartbeat expiry, thread exit). */
   lostShards(): Promise<number[]>;
+  /** Bytes and messages moved so far, both directions (for the benchmarks; optional). */
+  stats?(): TransportStats;
   close(): Promise<void>;
+}
+
+export interface TransportStats {
+  /** Publication bytes delivered to shards (a body sent to S shards counts S times). */
+  bytesOut: number;
+  /** Contribution bytes received from shards. */
+  bytesIn: number;
+  messages: number;
 }
 
 /** A shard's side of a transport. */
@@ -58,7 +71,11 @@ export interface ShardTransport {
   readonly token: string;
   /** Delivers a contribution; rejects (code ERR_STALE_WRITER) when this shard's token is no longer current. */
   contribute(contribution: Contribution): Promise<void>;
-  /** Resolves with the first publication whose version is greater than `afterVersion`. */
+  /**
+   * Resolves with the newest publication whose version is greater than `afterVersion`, waiting
+   * for one if there is none. Synchronously there is only ever one; under bounded staleness a slow
+   * shard skips to the newest.
+   */
   nextPublication(afterVersion: number, signal?: AbortSignal): Promise<Publication>;
   close(): Promise<void>;
 }

@@ -14,6 +14,7 @@ import type {
   AdmmStateSnapshot,
   BpttStateSnapshot,
   MiniBatchStateSnapshot,
+  ParallelOptions,
   ReadCheckpointOptions,
   AdmmTrainer,
   AdmmTrainerOptions,
@@ -113,9 +114,12 @@ export type Admm = [
         readoutRefit?: boolean;
         update?: 'exact' | 'linearized';
         chunkSize?: number;
+        parallel?: ParallelOptions;
       }
     >
   >,
+  Expect<Equal<ParallelOptions, { workers: number; staleness?: number; transport?: 'threads' }>>,
+  Expect<Equal<AdmmTrainer['close'], () => Promise<void>>>,
   Expect<
     Equal<
       FitOptions,
@@ -258,6 +262,7 @@ export type Errors = [
       AdmmErrorCode,
       | 'ERR_BUSY' | 'ERR_NOT_INITIALISED' | 'ERR_WRONG_MODE' | 'ERR_CHUNKED_STATE'
       | 'ERR_NON_FINITE' | 'ERR_NOT_POSITIVE_DEFINITE' | 'ERR_OUT_OF_MEMORY' | 'ERR_INTERNAL'
+      | 'ERR_SHARD_LOST' | 'ERR_STALE_WRITER' | 'ERR_PARALLEL_STATE'
     >
   >,
   Expect<Equal<AdmmError['code'], AdmmErrorCode>>,

@@ -1,0 +1,109 @@
+/**
+ * npm run bench:parallel — the sharded persistent loop (lib/parallel) on this machine: one
+ * process (chunked, one chunk per shard: the bitwise reference) against 1 and 2 worker-thread
+ * shards on mnist10k sequences. Per round: the slowest shard's compute, the transport and
+ * waiting around it, the coordinator's solve; bytes moved per iteration; whether the synchronous
+ * sharded weights equal the single-process ones bit for bit. Not a test: it prints figures.
+ * The first iteration (thread start, the shards' first forward pass) is not timed.
+ *
+ *   npm run bench:parallel -- --limit 4000 --hidden 64 --iterations 4
+ */
+import os from 'node:os';
+import { parseArgs } from 'node:util';
+import { AdmmTrainer, RNN, type TrainingData, loadMnist10k } from '../lib';
+import { inputLayout, lossForTargets, nativeShape, targetLayout } from '../lib/data';
+import { sharedInputs, sharedTargets } from '../lib/in-shared-memory';
+import { native } from '../lib/native-entry';
+import { resolveTrainerOptions } from '../lib/admm/options';
+import type { ParallelCoordinator, RoundTimes } from '../lib/parallel/coordinator';
+import { ParallelRun } from '../lib/parallel/run';
+
+const { values } = parseArgs({
+  options: {
+    limit: { type: 'string', default: '4000' },
+    hidden: { type: 'string', default: '64' },
+    iterations: { type: 'string', default: '4' },
+  },
+});
+
+const OPTIONS = { mode: 'persistent' } as const;
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+function model(h: number): RNN {
+  return new RNN({ inputSize: 28, hiddenSize: h, outputSize: 10, init: { scheme: 'normal', scale: 0.1, seed: 1 } });
+}
+
+/** The single-process loop, swept in `chunks` chunks (one per shard of the sharded runs it is compared with). */
+async function singleProcess(data: TrainingData, h: number, iterations: number, chunkSize: number) {
+  const m = model(h);
+  const result = await new AdmmTrainer(m, { ...OPTIONS, chunkSize }).fit(data, { maxIterations: iterations });
+  return { seconds: median(result.history.slice(1).map((r) => r.seconds)), weights: m.weights() };
+}
+
+async function threads(data: TrainingData, h: number, iterations: number, workers: number) {
+  const m = model(h), o = resolveTrainerOptions({ ...OPTIONS, parallel: { workers } });
+  const layout = inputLayout('data', data, m);
+  const shape = nativeShape(m, layout.N, layout.T, o.lossSteps);
+  const targets = sharedTargets(targetLayout('data.targets', data.targets, shape, lossForTargets(data.targets)!, o.lossSteps));
+  const run = ParallelRun.start(m, shape, sharedInputs(layout.native), targets, o, o.parallel!);
+  const seconds: number[] = [], rounds: RoundTimes[] = [];
+  let bytes = 0, messages = 0;
+  try {
+    for (let k = 0; k < iterations; k++) {
+      const before = run.transport.stats!();
+      const record = await run.next(undefined, () => new Error('aborted'));
+      const after = run.transport.stats!();
+      if (k === 0) continue;
+      seconds.push(record.seconds);
+      rounds.push(structuredClone((run.coordinator as ParallelCoordinator).times));
+      bytes = after.bytesIn + after.bytesOut - before.bytesIn - before.bytesOut;
+      messages = after.messages - before.messages;
+    }
+  } finally {
+    await run.close();
+  }
+  const round = (phase: keyof RoundTimes) => ({
+    shard: median(rounds.map((r) => r[phase].shard)),
+    other: median(rounds.map((r) => r[phase].wait - r[phase].shard)),
+    solve: median(rounds.map((r) => r[phase].solve)),
+  });
+  return { seconds: median(seconds), rounds: { uwb: round('uwb'), vc: round('vc'), duals: round('duals') }, bytes, messages, weights: m.weights() };
+}
+
+const ms = (s: number) => `${(1000 * s).toFixed(1)} ms`;
+
+async function main(): Promise<void> {
+  const limit = Number(values.limit), h = Number(values.hidden), iterations = Math.max(2, Number(values.iterations));
+  const data = loadMnist10k({ limit }).train;
+  const N = data.targets.length;
+  const t = native.getThreads();
+  console.log(`machine: ${os.cpus()[0].model}, ${os.cpus().length} CPUs, load average ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}; BLAS threads ${t.blas}, elementwise ${t.elementwise}`);
+  console.log(`problem: mnist10k N = ${N}, T = 28, d = 28, h = ${h}, K = 10; mode 'persistent'; median of ${iterations - 1} iterations after the first`);
+  const one = await singleProcess(data, h, iterations, Math.ceil(N / 2));
+  console.log(`one process (chunked, 2 chunks): ${ms(one.seconds)} per iteration`);
+  const results = [];
+  for (const workers of [1, 2]) {
+    const r = await threads(data, h, iterations, workers);
+    results.push(r);
+    console.log(`threads, ${workers} worker${workers > 1 ? 's' : ''}: ${ms(r.seconds)} per iteration; ${(r.bytes / 1024).toFixed(0)} KiB and ${r.messages} messages per iteration`);
+    for (const [phase, x] of Object.entries(r.rounds))
+      console.log(`  round ${phase.padEnd(5)}: slowest shard ${ms(x.shard)}, transport and waiting ${ms(x.other)}, coordinator ${ms(x.solve)}`);
+  }
+  const [w1, w2] = results;
+  const equal = Object.keys(one.weights).every((k) => {
+    const a = one.weights[k as keyof typeof one.weights], b = w2.weights[k as keyof typeof one.weights];
+    return Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(Buffer.from(b.buffer, b.byteOffset, b.byteLength));
+  });
+  for (const phase of ['uwb', 'vc', 'duals'] as const) {
+    const s = w1.rounds[phase].shard / w2.rounds[phase].shard;
+    console.log(`per-shard compute, round ${phase}: speed-up ${s.toFixed(2)}, parallel efficiency ${(s / 2).toFixed(2)}`);
+  }
+  const speedup = w1.seconds / w2.seconds;
+  console.log(`parallel: sp bitwise equal ${equal ? 'yes' : 'no'}; speedup 2 workers ${speedup.toFixed(2)} (threads), n/a (redis)`);
+}
+
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});
