@@ -1,4 +1,4 @@
-/** A child process of test/helpers/redis-child.ts, its JSON lines read as a queue. */
+/** A child process (by default test/helpers/redis-child.ts), its JSON lines read as a queue. */
 import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
 import path from 'node:path';
 import readline from 'node:readline';
@@ -12,8 +12,8 @@ export class Child {
   private waiting: ((line: string) => void) | undefined;
   private stderr = '';
 
-  constructor(args: string[], env: NodeJS.ProcessEnv = process.env) {
-    this.process = spawn(process.execPath, [CHILD, ...args], { env });
+  constructor(args: string[], env: NodeJS.ProcessEnv = process.env, script = CHILD) {
+    this.process = spawn(process.execPath, [script, ...args], { env });
     this.process.stderr.on('data', (d) => (this.stderr += d));
     readline.createInterface({ input: this.process.stdout }).on('line', (line) => {
       if (this.waiting) {
