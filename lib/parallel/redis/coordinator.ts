@@ -5,7 +5,7 @@
  * (ERR_STALE_WRITER) even if it was paused and never noticed.
  */
 import { checkFunction, checkInteger } from '../../validate';
-import type { Contribution, CoordinatorTransport, Publication } from '../transport';
+import type { Contribution, CoordinatorTransport, Publication, TransportStats } from '../transport';
 import { RedisConnection } from './client';
 import {
   checkBody, checkPhase, checkScalars, checkVersion, decodeBody, decodePublication, decodeTag, publicationFields,
@@ -16,15 +16,6 @@ import { ARRIVALS_GROUP, RunKeys } from './keys';
 import { type CheckedCoordinatorOptions, type RedisCoordinatorOptions, checkCoordinatorOptions } from './options';
 import { ACQUIRE, COORDINATOR_WRITE } from './scripts';
 
-
-/** Bytes and messages moved (the shape of the transport interface's optional stats()). */
-export interface TransportStats {
-  /** Publication bytes delivered to shards (a body read by S shards counts S times). */
-  bytesOut: number;
-  /** Contribution bytes received from shards. */
-  bytesIn: number;
-  messages: number;
-}
 
 interface Cached {
   readonly tag: string;
