@@ -16,7 +16,9 @@ import { type RedisServer, startRedisServer } from './helpers/redis-server';
 import { shardedProblem } from './helpers/sharded-problem';
 import { type ProblemSpec, randomProblem, withoutTimes } from './problems';
 
-const classify: ProblemSpec = { N: 24, T: 5, d: 3, h: 6, K: 3, lossSteps: 'last', loss: 'softmax-cross-entropy', seed: 3 };
+const classify: ProblemSpec = {
+  N: 24, T: 5, d: 3, h: 6, K: 3, lossSteps: 'last', loss: 'softmax-cross-entropy', seed: 3,
+};
 const regress: ProblemSpec = { N: 24, T: 4, d: 2, h: 5, K: 2, lossSteps: 'every', loss: 'squared-error', seed: 5 };
 const ITERATIONS = 4;
 const WORKER = path.join(__dirname, 'helpers', 'redis-shard-worker.js');
@@ -66,7 +68,8 @@ async function overRedis(
   const history: AdmmIterationRecord[] = [];
   try {
     const coordinator = new ParallelCoordinator(model, shape, transport, options);
-    for (let k = 0; k < ITERATIONS; k++) history.push(await coordinator.iteration(undefined, () => new Error('aborted')));
+    const aborted = () => new Error('aborted');
+    for (let k = 0; k < ITERATIONS; k++) history.push(await coordinator.iteration(undefined, aborted));
     const bytes = transport.stats().bytesIn;
     await transport.complete(60_000); // publishes 'stop': the shards' loops return
     return { history, weights: model.weights(), bytes };
