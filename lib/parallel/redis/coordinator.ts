@@ -16,7 +16,6 @@ import { ARRIVALS_GROUP, RunKeys } from './keys';
 import { type CheckedCoordinatorOptions, type RedisCoordinatorOptions, checkCoordinatorOptions } from './options';
 import { ACQUIRE, COORDINATOR_WRITE } from './scripts';
 
-
 interface Cached {
   readonly tag: string;
   readonly contribution: Contribution;
@@ -103,7 +102,7 @@ export class RedisCoordinatorTransport implements CoordinatorTransport {
     }
   }
 
-  /** Refused with ERR_STALE_WRITER once another coordinator took the lease; ERR_VERSION_ORDER unless versions rise. */
+  /** Refused with ERR_STALE_WRITER once another coordinator took over, ERR_VERSION_ORDER unless versions rise. */
   async publish(publication: Publication): Promise<void> {
     checkInteger('publication.iteration', publication?.iteration, 0);
     const version = checkVersion('publication.version', publication.version);
