@@ -10,7 +10,7 @@ import { AdmmTrainer, type RNN } from '../lib';
 import type { AdmmTrainerOptions } from '../lib/admm/options';
 import type { AdmmIterationRecord } from '../lib/admm/record';
 import { ParallelCoordinator } from '../lib/parallel/coordinator';
-import { RedisCoordinatorTransport, RedisShardTransport } from '../lib/parallel/redis';
+import { RedisCoordinatorTransport, RedisShardTransport, RedisTransportError } from '../lib/parallel/redis';
 import { type ShardCore, runShard } from '../lib/parallel/shard';
 import { Child } from './helpers/redis-child-process';
 import { type RedisServer, startRedisServer } from './helpers/redis-server';
@@ -35,6 +35,9 @@ test.before(async () => {
 test.after.always(async () => {
   await server?.stop();
 });
+
+const coordinatorSide = (url: string, run: string, shards: number) =>
+  RedisCoordinatorTransport.connect({ url, run, shards, configHash: 'spec', leaseMs: 5_000 });
 
 const optionsFor = (spec: ProblemSpec): AdmmTrainerOptions => ({ mode: 'persistent', lossSteps: spec.lossSteps });
 
@@ -64,7 +67,7 @@ async function overRedis(
   const { shape, coordinator: options } = shardedProblem(model, data, optionsFor(spec), shards);
   const run = runName('equivalence');
   const url = server.url;
-  const transport = await RedisCoordinatorTransport.connect({ url, run, shards, configHash: 'spec', leaseMs: 5_000 });
+  const transport = await coordinatorSide(url, run, shards);
   const stopShards = await startShards(run);
   const history: AdmmIterationRecord[] = [];
   try {
@@ -95,17 +98,24 @@ function inProcessShards(spec: ProblemSpec, shards: number) {
   };
 }
 
+/** Worker processes for every shard of `run`, each once registered. */
+async function startWorkers(run: string, spec: ProblemSpec, shards: number, heartbeatMs = 5_000): Promise<Child[]> {
+  const problem = [JSON.stringify(spec), JSON.stringify(optionsFor(spec))];
+  const args = [server.url, run, ...problem, String(shards), String(heartbeatMs)];
+  const workers = Array.from(
+    { length: shards },
+    (_, i) => new Child(args, { ...process.env, JOB_COMPLETION_INDEX: String(i) }, WORKER)
+  );
+  for (const w of workers) {
+    const line = await w.next(60_000);
+    if (!('ready' in line)) throw new Error(`worker: ${JSON.stringify(line)}`);
+  }
+  return workers;
+}
+
 function workerProcesses(spec: ProblemSpec, shards: number) {
   return async (run: string) => {
-    const args = [server.url, run, JSON.stringify(spec), JSON.stringify(optionsFor(spec)), String(shards)];
-    const workers = Array.from(
-      { length: shards },
-      (_, i) => new Child(args, { ...process.env, JOB_COMPLETION_INDEX: String(i) }, WORKER)
-    );
-    for (const w of workers) {
-      const line = await w.next(60_000);
-      if (!('ready' in line)) throw new Error(`worker: ${JSON.stringify(line)}`);
-    }
+    const workers = await startWorkers(run, spec, shards);
     return async () => {
       const ends = await Promise.all(workers.map((w) => w.next(60_000)));
       const codes = await Promise.all(workers.map((w) => w.exit()));
@@ -146,7 +156,7 @@ test('bounded staleness (τ = 2) over Redis with a slow shard uses stale answers
   };
   const run = runName('stale');
   const url = server.url;
-  const transport = await RedisCoordinatorTransport.connect({ url, run, shards: 2, configHash: 'spec', leaseMs: 5_000 });
+  const transport = await coordinatorSide(url, run, 2);
   const connect = (shard: number) => RedisShardTransport.connect({ url, run, shard, heartbeatMs: 5_000 });
   const sides = await Promise.all([connect(0), connect(1)]);
   const loops = [runShard(parts[0], sides[0]), runShard(slow, sides[1])];
@@ -166,4 +176,28 @@ test('bounded staleness (τ = 2) over Redis with a slow shard uses stale answers
   t.true(coordinator.staleAnswers > 0, 'the slow shard never lagged: nothing asynchronous was tested');
   for (const r of history) t.true(Number.isFinite(r.loss) && Number.isFinite(r.lagrangian));
   t.true(history.at(-1)!.loss < history[0].loss);
+});
+
+test('a worker process killed with SIGKILL mid-run: the next iteration rejects with ERR_SHARD_LOST', async (t) => {
+  const { model, data } = randomProblem(classify);
+  const { shape, coordinator: options } = shardedProblem(model, data, optionsFor(classify), 2);
+  const run = runName('killed');
+  const url = server.url;
+  const transport = await coordinatorSide(url, run, 2);
+  const workers = await startWorkers(run, classify, 2, 500);
+  t.teardown(async () => {
+    await transport.close();
+    await Promise.all(workers.map((w) => w.end()));
+  });
+  const coordinator = new ParallelCoordinator(model, shape, transport, options);
+  const aborted = () => new Error('aborted');
+  await coordinator.iteration(undefined, aborted);
+  const before = model.weights();
+  workers[1].signal('SIGKILL');
+  await t.throwsAsync(() => coordinator.iteration(undefined, aborted), {
+    instanceOf: RedisTransportError,
+    code: 'ERR_SHARD_LOST',
+    message: /shard 1 lost \(heartbeat expired\)/,
+  } as never);
+  t.deepEqual(model.weights(), before, 'no half-done iteration reached the weights');
 });

@@ -1,7 +1,7 @@
 /**
  * A worker process running one shard of the persistent loop over Redis, as `admmirnn worker`
- * would: node redis-shard-worker.js URL RUN SPEC_JSON OPTIONS_JSON SHARDS (the shard index from
- * JOB_COMPLETION_INDEX). It rebuilds the test problem from its spec (same seed, same data),
+ * would: node redis-shard-worker.js URL RUN SPEC_JSON OPTIONS_JSON SHARDS [HEARTBEAT_MS] (the shard
+ * index from JOB_COMPLETION_INDEX). It rebuilds the test problem from its spec (same seed, same data),
  * keeps its own shard, and runs runShard over the Redis transport until the run's 'stop'.
  * Prints { ready } once registered and { done } or { error, code } at the end.
  */
@@ -11,14 +11,14 @@ import { randomProblem } from '../problems';
 import { shardedProblem } from './sharded-problem';
 
 async function main(): Promise<void> {
-  const [url, run, spec, options, shards] = process.argv.slice(2);
+  const [url, run, spec, options, shards, heartbeat = '5000'] = process.argv.slice(2);
   const shard = resolveShardIndex(undefined);
   const { model, data } = randomProblem(JSON.parse(spec));
   const { parts } = shardedProblem(model, data, JSON.parse(options), Number(shards));
   const terminate = new AbortController();
   process.once('SIGTERM', () => terminate.abort());
   await runRedisWorker(
-    { url, run, shard, heartbeatMs: 5_000 },
+    { url, run, shard, heartbeatMs: Number(heartbeat) },
     async (transport, signal) => {
       console.log(JSON.stringify({ ready: transport.token }));
       await runShard(parts[shard], transport, signal);
