@@ -186,6 +186,12 @@ test('the synchronous rule waits for the last shard; the bounded-staleness rule 
   await shards[2].contribute(contribution(shards[2], 3, 3));
   t.deepEqual((await strict).map((x) => x.version), [3, 3, 3]);
 
+  // The latest stays: a contribution of an older version than the one stored is dropped.
+  await shards[1].contribute(contribution(shards[1], 2, 2));
+  const latest = await c.collect(3, 'uwb', withinStaleness(S, 3, 0));
+  t.deepEqual(latest.map((x) => x.version), [3, 3, 3]);
+  t.deepEqual(latest[1].body, contribution(shards[1], 3, 3).body);
+
   // Phases are separate: a contribution to 'vc' does not answer 'uwb'.
   await shards[0].contribute(contribution(shards[0], 4, 4, 'vc'));
   const vc = await c.collect(4, 'vc', (m) => m.size === 1);
@@ -460,7 +466,7 @@ test('memory is bounded: the versions stream is capped, and a completed run expi
   const prefix = `admmirnn:{${run}}:`;
   t.is(await raw.xlen(prefix + 'versions'), 4);
   t.true((await raw.xlen(prefix + 'arrivals')) <= 64, 'arrival notices are capped');
-  t.is(await raw.hlen(prefix + 'contributions'), 4, 'the latest (tag, body) per (shard, phase)');
+  t.is(await raw.hlen(prefix + 'contributions'), 6, 'the latest (tag, body, version) per (shard, phase)');
 
   await c.complete(60_000);
   const keys = await raw.keys(`admmirnn:{${run}}:*`);

@@ -52,7 +52,10 @@ export class RunKeys {
   readonly incarnations: string;
   /** Hash: shard index → why its current incarnation failed (JSON: message, code). */
   readonly failures: string;
-  /** Hash: `shard/phase/tag` (JSON) and `shard/phase/body` (float64 bytes): the latest contribution. */
+  /**
+   * Hash: `shard/phase/tag` (JSON), `shard/phase/body` (float64 bytes) and `shard/phase/version`:
+   * the latest contribution (an older version never replaces a newer one).
+   */
   readonly contributions: string;
   /** Stream: one small notice per contribution, read by the coordinator's consumer group. */
   readonly arrivals: string;

@@ -20,8 +20,9 @@ function script(name: string, source: string): LuaScript {
  * A shard's write, fenced by its incarnation token and the run's configuration hash.
  * KEYS: tokens, config, heartbeat, contributions, arrivals, failures.
  * ARGV: shard, token, configHash, ttlMs, op ('heartbeat' | 'contribute' | 'fail' | 'leave'), then for
- * 'contribute': tagField, tag, bodyField, body, arrivalsMaxLength, iteration, phase, version;
- * for 'fail': the failure (JSON).
+ * 'contribute': tagField, tag, bodyField, body, arrivalsMaxLength, iteration, phase, version,
+ * versionField (a contribution older than the one stored is dropped: the latest stays);
+ * for 'fail': the failure (JSON). Returns 'OK', or 'OLDER' for a dropped contribution.
  */
 export const SHARD_WRITE = script(
   'shard-write',
@@ -41,7 +42,9 @@ if ARGV[5] == 'leave' then
 end
 redis.call('SET', KEYS[3], ARGV[2], 'PX', ARGV[4])
 if ARGV[5] == 'contribute' then
-  redis.call('HSET', KEYS[4], ARGV[6], ARGV[7], ARGV[8], ARGV[9])
+  local stored = tonumber(redis.call('HGET', KEYS[4], ARGV[14]))
+  if stored and stored > tonumber(ARGV[13]) then return 'OLDER' end
+  redis.call('HSET', KEYS[4], ARGV[6], ARGV[7], ARGV[8], ARGV[9], ARGV[14], ARGV[13])
   redis.call('XADD', KEYS[5], 'MAXLEN', ARGV[10], '*', 'shard', ARGV[1], 'iteration', ARGV[11],
     'phase', ARGV[12], 'version', ARGV[13])
 elseif ARGV[5] == 'fail' then

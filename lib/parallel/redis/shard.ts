@@ -136,6 +136,7 @@ export class RedisShardTransport implements ShardTransport {
     const maxLength = Math.max(ARRIVALS_MIN, ARRIVALS_PER_SHARD * this.shards);
     await this.write('contribute', [
       `${prefix}/tag`, encodeTag(c), `${prefix}/body`, encodeBody(body), maxLength, iteration, phase, version,
+      `${prefix}/version`,
     ]);
   }
 
