@@ -50,7 +50,14 @@ export class AdjointCoordinator {
     this.vc = vcGram(shape);
   }
 
-  private async exchange(phase: string, scalars: Record<string, number>, extra: ArrayLike<number>, signal: AbortSignal | undefined, aborted: () => Error): Promise<Contribution[]> {
+  /** Publishes the weights (and `extra`) for `phase`, and collects the answers the readiness rule takes. */
+  private async exchange(
+    phase: string,
+    scalars: Record<string, number>,
+    extra: ArrayLike<number>,
+    signal: AbortSignal | undefined,
+    aborted: () => Error
+  ): Promise<Contribution[]> {
     if (signal?.aborted) throw aborted();
     const lost = await this.transport.lostShards();
     if (lost.length) throw shardLost(lost, 'its thread or process is gone');
@@ -59,7 +66,9 @@ export class AdjointCoordinator {
     writeWeights(w, body);
     body.set(extra, weightsLength(w));
     await this.transport.publish({ version, iteration: k, phase, scalars, body });
-    const got = await this.transport.collect(k, phase, (a) => isReady(a, this.options.shards, this.options.staleness, k, version), signal).catch((e: unknown) => {
+    const { shards, staleness } = this.options;
+    const ready = (a: ReadonlyMap<number, Contribution>) => isReady(a, shards, staleness, k, version);
+    const got = await this.transport.collect(k, phase, ready, signal).catch((e: unknown) => {
       if (signal?.aborted) throw aborted();
       throw e;
     });
@@ -98,10 +107,11 @@ export class AdjointCoordinator {
         auxSum += c.scalars.auxiliarySum;
         auxCount += c.scalars.auxiliaryCount;
       }
-      const before = o.trustRegion === undefined ? undefined : { U: model.U.slice(), W: model.W.slice(), b: model.b.slice() };
-      await native.solveUWbFromGramAsync({ shape, ...this.uwb.rounded(), U: model.U, W: model.W, b: model.b, rho1: rho[0], beta: o.beta * B, eta: o.eta * B });
+      const { U, W, b } = model, step = { beta: o.beta * B, eta: o.eta * B };
+      const before = o.trustRegion === undefined ? undefined : { U: U.slice(), W: W.slice(), b: b.slice() };
+      await native.solveUWbFromGramAsync({ shape, ...this.uwb.rounded(), U, W, b, rho1: rho[0], ...step });
       if (before) limitStep(before, model, o.trustRegion!);
-      await native.solveVcFromGramAsync({ shape, ...this.vc.rounded(), V: model.V, c: model.c, rho3: rho[2], beta: o.beta * B, eta: o.eta * B });
+      await native.solveVcFromGramAsync({ shape, ...this.vc.rounded(), V: model.V, c: model.c, rho3: rho[2], ...step });
       for (let t = 0; t < T; t++) signalSum[t] += Math.sqrt(stepSq[t]);
     }
     this.rho = nextRho(o.rhoPolicy, rho);

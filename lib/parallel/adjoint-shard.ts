@@ -61,12 +61,14 @@ export class AdjointShard implements ShardCore {
   static bytesFor(data: Pick<AdjointShardData, 'shape' | 'batchSize' | 'shards'>, denseInputs: boolean): number {
     const { T, d, h, K } = data.shape, L = data.shape.everyStep ? T : 1;
     const B = Math.ceil(Math.min(data.batchSize, data.shape.N) / data.shards);
-    return 4 * (B * T * (denseInputs ? d : 1) + B * L * K + 4 * B * T * h + 2 * B * L * K + T + Math.ceil(data.shape.N / data.shards) * L * K);
+    const evaluated = Math.ceil(data.shape.N / data.shards) * L * K;
+    return 4 * (B * T * (denseInputs ? d : 1) + B * L * K + 4 * B * T * h + 2 * B * L * K + T + evaluated);
   }
 
   async answer(p: Publication): Promise<Pick<Contribution, 'iteration' | 'phase' | 'version' | 'scalars' | 'body'>> {
     readWeights(p.body, this.weights);
-    const reply = (scalars: Record<string, number>, body: Float64Array) => ({ iteration: p.iteration, phase: p.phase, version: p.version, scalars, body });
+    const reply = (scalars: Record<string, number>, body: Float64Array) =>
+      ({ iteration: p.iteration, phase: p.phase, version: p.version, scalars, body });
     if (p.phase === 'batch') {
       const batch = Int32Array.from(p.body.subarray(weightsLength(this.weights)));
       const [begin, end] = splitRows(batch.length, this.data.shards)[this.index];
@@ -77,25 +79,36 @@ export class AdjointShard implements ShardCore {
   }
 
   /** Forward pass, closed-form multipliers and the two Grams of this shard's slice of a batch. */
-  private async slice(indices: Int32Array, rho1: number, rho3: number): Promise<[Record<string, number>, Float64Array]> {
+  private async slice(
+    indices: Int32Array,
+    rho1: number,
+    rho3: number
+  ): Promise<[Record<string, number>, Float64Array]> {
     const shape: NativeShape = { ...this.data.shape, N: indices.length }, T = shape.T;
     const body = new Float64Array(this.uwb.sum.length + this.vc.sum.length + T);
-    if (indices.length === 0) return [{ auxiliarySum: 0, auxiliaryCount: 0 }, body];  // a last batch smaller than the shard count
+    // An empty slice: a last batch smaller than the shard count.
+    if (indices.length === 0) return [{ auxiliarySum: 0, auxiliaryCount: 0 }, body];
     const nh = indices.length * T * shape.h, no = indices.length * this.L * shape.K;
     const { inputs, targets } = this.gatherer.gather(indices);
     const v = <A extends Float32Array>(a: A, n: number) => a.subarray(0, n) as A;
-    const A = v(this.buffers.A, nh), S = v(this.buffers.S, nh), M1 = v(this.buffers.M1, nh), O = v(this.buffers.O, no), M3 = v(this.buffers.M3, no);
+    const A = v(this.buffers.A, nh), S = v(this.buffers.S, nh), M1 = v(this.buffers.M1, nh);
+    const O = v(this.buffers.O, no), M3 = v(this.buffers.M3, no);
     const w = this.weights;
     await native.forwardAsync({ shape, ...inputs, ...w, A, S, O });
-    const target = targets.loss === 'squared-error' ? ({ loss: 'squared-error', values: targets.values } as const) : ({ loss: 'softmax-cross-entropy', labels: targets.labels } as const);
-    await native.adjointMultipliersAsync({ shape, S, O, W: w.W, V: w.V, rho1, rho3, M1, M3, stepNorms: this.buffers.stepNorms, ...target });
+    const target =
+      targets.loss === 'squared-error'
+        ? ({ loss: 'squared-error', values: targets.values } as const)
+        : ({ loss: 'softmax-cross-entropy', labels: targets.labels } as const);
+    const stepNorms = this.buffers.stepNorms;
+    await native.adjointMultipliersAsync({ shape, S, O, W: w.W, V: w.V, rho1, rho3, M1, M3, stepNorms, ...target });
     const auxiliarySum = summariseLoss(O, shape.K, targets).sum;
-    await native.accumulateUWbAsync({ shape, ...inputs, S, A, M1, scratch: v(this.buffers.scratch, nh), ...this.uwb.part() });
-    packGram(this.uwb.G, this.uwb.R, this.uwb.m, body.subarray(0, this.uwb.sum.length));
+    const scratch = v(this.buffers.scratch, nh);
+    await native.accumulateUWbAsync({ shape, ...inputs, S, A, M1, scratch, ...this.uwb.part() });
+    const nu = this.uwb.sum.length, nv = this.vc.sum.length;
+    packGram(this.uwb.G, this.uwb.R, this.uwb.m, body.subarray(0, nu));
     await native.accumulateVcAsync({ shape, S, O, M3, ...this.vc.part() });
-    packGram(this.vc.G, this.vc.R, this.vc.m, body.subarray(this.uwb.sum.length, this.uwb.sum.length + this.vc.sum.length));
-    const at = this.uwb.sum.length + this.vc.sum.length;
-    for (let t = 0; t < T; t++) body[at + t] = this.buffers.stepNorms[t] ** 2;
+    packGram(this.vc.G, this.vc.R, this.vc.m, body.subarray(nu, nu + nv));
+    for (let t = 0; t < T; t++) body[nu + nv + t] = stepNorms[t] ** 2;
     return [{ auxiliarySum, auxiliaryCount: indices.length * this.L }, body];
   }
 

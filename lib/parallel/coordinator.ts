@@ -24,7 +24,7 @@ import { uwbGram, vcGram } from './gram-sum';
 import { writeWeights } from './layout';
 import { isReady } from './ready';
 import { NORM_FIELDS } from './shard';
-import type { CoordinatorTransport } from './transport';
+import type { Contribution, CoordinatorTransport } from './transport';
 
 export interface CoordinatorOptions {
   shards: number;
@@ -55,7 +55,8 @@ export interface RoundTimes {
 }
 
 export function shardLost(shards: readonly number[], why: string): AdmmError {
-  return new AdmmError(`parallel run: shard${shards.length > 1 ? 's' : ''} ${shards.join(', ')} lost (${why}); the run cannot continue`, 'ERR_SHARD_LOST');
+  const which = `shard${shards.length > 1 ? 's' : ''} ${shards.join(', ')}`;
+  return new AdmmError(`parallel run: ${which} lost (${why}); the run cannot continue`, 'ERR_SHARD_LOST');
 }
 
 export class ParallelCoordinator {
@@ -70,7 +71,11 @@ export class ParallelCoordinator {
   /** Answers used that did not answer the publication of their round (bounded staleness), over the run. */
   staleAnswers = 0;
   /** Per-round times of the last iteration. */
-  times: RoundTimes = { uwb: { wait: 0, shard: 0, solve: 0 }, vc: { wait: 0, shard: 0, solve: 0 }, duals: { wait: 0, shard: 0, solve: 0 } };
+  times: RoundTimes = {
+    uwb: { wait: 0, shard: 0, solve: 0 },
+    vc: { wait: 0, shard: 0, solve: 0 },
+    duals: { wait: 0, shard: 0, solve: 0 },
+  };
 
   constructor(
     private readonly model: RNN,
@@ -94,12 +99,15 @@ export class ParallelCoordinator {
       const version = ++this.version;
       const t0 = performance.now();
       await this.transport.publish({ version, iteration: k, phase, scalars, body: writeWeights(model.weights()) });
-      const got = await this.transport.collect(k, phase, (arrived) => isReady(arrived, this.options.shards, this.options.staleness, k, version), signal).catch((e: unknown) => {
+      const { shards, staleness } = this.options;
+      const ready = (arrived: ReadonlyMap<number, Contribution>) => isReady(arrived, shards, staleness, k, version);
+      const got = await this.transport.collect(k, phase, ready, signal).catch((e: unknown) => {
         if (signal?.aborted) throw aborted();
         throw e;
       });
       this.times[phase].wait = (performance.now() - t0) / 1000;
-      this.times[phase].shard = Math.max(0, ...got.filter((c) => c.version === version).map((c) => c.scalars.seconds ?? 0));
+      const fresh = got.filter((c) => c.version === version);
+      this.times[phase].shard = Math.max(0, ...fresh.map((c) => c.scalars.seconds ?? 0));
       this.staleAnswers += got.filter((c) => c.version !== version).length;
       return got;
     };
@@ -118,7 +126,8 @@ export class ParallelCoordinator {
     await timed('uwb', async () => {
       this.uwb.reset();
       for (const part of uwbParts) this.uwb.addPacked(part);
-      await native.solveUWbFromGramAsync({ shape: this.shape, ...this.uwb.rounded(), U: model.U, W: model.W, b: model.b, rho1: rho[0], beta: this.options.beta });
+      const { U, W, b } = model, beta = this.options.beta;
+      await native.solveUWbFromGramAsync({ shape: this.shape, ...this.uwb.rounded(), U, W, b, rho1: rho[0], beta });
     });
     // Blocks 2, 3 on the shards; block 4.
     const vcParts = await round('vc', rhoScalars);
@@ -130,7 +139,8 @@ export class ParallelCoordinator {
         change[0] += c.scalars.changeA;
         change[1] += c.scalars.changeS;
       }
-      await native.solveVcFromGramAsync({ shape: this.shape, ...this.vc.rounded(), V: model.V, c: model.c, rho3: rho[2], beta: this.options.beta });
+      const { V, c } = model, beta = this.options.beta;
+      await native.solveVcFromGramAsync({ shape: this.shape, ...this.vc.rounded(), V, c, rho3: rho[2], beta });
     });
     // Blocks 5, 6 on the shards, with the scheduled ρ's rescale fused into their ascent.
     const policy = this.options.rhoPolicy, scheduled = rhoIsScheduled(policy);
@@ -139,7 +149,8 @@ export class ParallelCoordinator {
     const dualParts = await round('duals', { ...rhoScalars, next1: next[0], next2: next[1], next3: next[2], prefetch });
     const t0 = performance.now();
     const sums = { changeO: 0, auxiliarySum: 0, auxiliaryCount: 0, forwardSum: 0, forwardCount: 0, forwardCorrect: 0 };
-    const norms = [0, 1, 2].map(() => ({ residualSq: 0, leftSq: 0, rightSq: 0, dualOldSq: 0, dualNewSq: 0 })) as ConstraintNorms[];
+    const zero = (): ConstraintNorms => ({ residualSq: 0, leftSq: 0, rightSq: 0, dualOldSq: 0, dualNewSq: 0 });
+    const norms = [zero(), zero(), zero()];
     const perStep = new Float64Array(this.shape.T);
     for (const c of dualParts) {
       for (const key of Object.keys(sums) as (keyof typeof sums)[]) sums[key] += c.scalars[key];
@@ -185,6 +196,7 @@ export class ParallelCoordinator {
 
   /** Tells every shard to stop (the transport stays open: close it separately). */
   async stop(): Promise<void> {
-    await this.transport.publish({ version: ++this.version, iteration: this.completed, phase: 'stop', scalars: {}, body: new Float64Array(0) });
+    const version = ++this.version, body = new Float64Array(0);
+    await this.transport.publish({ version, iteration: this.completed, phase: 'stop', scalars: {}, body });
   }
 }

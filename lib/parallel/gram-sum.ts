@@ -13,7 +13,12 @@ export function packedLength(m: number, rhs: number): number {
 }
 
 /** Packs the lower triangle of G (m×m) and all of R into `out` (float64, exact). */
-export function packGram(G: Float32Array, R: Float32Array, m: number, out = new Float64Array(packedLength(m, R.length))): Float64Array {
+export function packGram(
+  G: Float32Array,
+  R: Float32Array,
+  m: number,
+  out = new Float64Array(packedLength(m, R.length))
+): Float64Array {
   let k = 0;
   for (let i = 0; i < m; i++) for (let j = 0; j <= i; j++) out[k++] = G[i * m + j];
   for (let i = 0; i < R.length; i++) out[k++] = R[i];
@@ -54,7 +59,8 @@ export class GramSum {
 
   /** Adds a part already packed (a shard's contribution). */
   addPacked(packed: Float64Array): void {
-    if (packed.length !== this.sum.length) throw new RangeError(`a Gram part of ${packed.length} values, expected ${this.sum.length}`);
+    if (packed.length !== this.sum.length)
+      throw new RangeError(`a Gram part of ${packed.length} values, expected ${this.sum.length}`);
     for (let i = 0; i < packed.length; i++) this.sum[i] += packed[i];
   }
 

@@ -25,7 +25,8 @@ export function writeWeights(w: WeightViews, out = new Float64Array(weightsLengt
 
 /** Copies a body written by writeWeights into `w` (sizes must match). */
 export function readWeights(body: Float64Array, w: WeightViews): void {
-  if (body.length < weightsLength(w)) throw new RangeError(`a publication of ${body.length} values, expected ${weightsLength(w)} weights`);
+  if (body.length < weightsLength(w))
+    throw new RangeError(`a publication of ${body.length} values, expected ${weightsLength(w)} weights`);
   let at = 0;
   for (const k of ORDER) {
     w[k].set(body.subarray(at, at + w[k].length));

@@ -60,7 +60,8 @@ export class LoopbackTransport implements CoordinatorTransport {
       shard,
       token,
       contribute: async (c: Contribution) => {
-        if (c.token !== this.tokens[c.shard]) throw new AdmmError(`shard ${c.shard}: token ${c.token} is no longer current`, 'ERR_STALE_WRITER');
+        if (c.token !== this.tokens[c.shard])
+          throw new AdmmError(`shard ${c.shard}: token ${c.token} is no longer current`, 'ERR_STALE_WRITER');
         this.traffic.bytesIn += c.body.byteLength;
         this.traffic.messages++;
         this.board.put(c);
@@ -76,7 +77,12 @@ export class LoopbackTransport implements CoordinatorTransport {
     this.slot.set(p);
   }
 
-  collect(_iteration: number, phase: string, ready: (arrived: ReadonlyMap<number, Contribution>) => boolean, signal?: AbortSignal): Promise<Contribution[]> {
+  collect(
+    _iteration: number,
+    phase: string,
+    ready: (arrived: ReadonlyMap<number, Contribution>) => boolean,
+    signal?: AbortSignal
+  ): Promise<Contribution[]> {
     return this.board.collect(phase, ready, signal);
   }
 

@@ -31,9 +31,16 @@ export class ParallelRun {
   ) {}
 
   /** Bytes the shards' states take together (each shard allocates its own). */
-  static bytesFor(shape: NativeShape, options: Readonly<ResolvedTrainerOptions>, workers: number, denseInputs: boolean): number {
-    if (options.mode === 'adjoint') return workers * AdjointShard.bytesFor({ shape, batchSize: options.batchSize, shards: workers }, denseInputs);
-    return splitRows(shape.N, workers).reduce((sum, [b, e]) => sum + PersistentShard.bytesFor({ ...shape, N: e - b }), 0);
+  static bytesFor(
+    shape: NativeShape,
+    options: Readonly<ResolvedTrainerOptions>,
+    workers: number,
+    dense: boolean
+  ): number {
+    if (options.mode === 'adjoint')
+      return workers * AdjointShard.bytesFor({ shape, batchSize: options.batchSize, shards: workers }, dense);
+    const rows = splitRows(shape.N, workers);
+    return rows.reduce((sum, [b, e]) => sum + PersistentShard.bytesFor({ ...shape, N: e - b }), 0);
   }
 
   static start(
@@ -45,14 +52,19 @@ export class ParallelRun {
     parallel: ResolvedParallelOptions,
     connect: Connect = threads
   ): ParallelRun {
-    if (parallel.workers > shape.N) throw invalidRange('options.parallel.workers', `at most the ${shape.N} sequences of the data`, parallel.workers);
+    if (parallel.workers > shape.N)
+      throw invalidRange('options.parallel.workers', `at most the ${shape.N} sequences of the data`, parallel.workers);
     const { workers: shards, staleness } = parallel, classification = targets.loss === 'softmax-cross-entropy';
     if (options.mode === 'adjoint') {
       const data = { shape, inputs, targets, lossSteps: options.lossSteps, shards, batchSize: options.batchSize };
       const transport = connect(Array.from({ length: shards }, () => ({ kind: 'adjoint', data }) as const));
-      return new ParallelRun(shape, new AdjointCoordinator(model, shape, transport, { shards, staleness, trainer: options, classification }), transport);
+      const settings = { shards, staleness, trainer: options, classification };
+      const coordinator = new AdjointCoordinator(model, shape, transport, settings);
+      return new ParallelRun(shape, coordinator, transport);
     }
-    const starts = splitRows(shape.N, shards).map(([b, e]) => ({ kind: 'persistent', data: shardData(shape, inputs, targets, options.lossSteps, b, e) }) as const);
+    const starts = splitRows(shape.N, shards).map(
+      ([b, e]) => ({ kind: 'persistent', data: shardData(shape, inputs, targets, options.lossSteps, b, e) }) as const
+    );
     const transport = connect(starts);
     const coordinator = new ParallelCoordinator(model, shape, transport, {
       shards, staleness, rho: options.rho, rhoPolicy: options.rhoPolicy, beta: options.beta * shape.N, classification,
@@ -66,7 +78,8 @@ export class ParallelRun {
 
   /** One iteration (mode 'persistent') or one epoch (mode 'adjoint'). */
   next(signal: AbortSignal | undefined, aborted: () => Error): Promise<AdmmIterationRecord> {
-    return this.coordinator instanceof ParallelCoordinator ? this.coordinator.iteration(signal, aborted) : this.coordinator.epoch(signal, aborted);
+    const c = this.coordinator;
+    return c instanceof ParallelCoordinator ? c.iteration(signal, aborted) : c.epoch(signal, aborted);
   }
 
   close(): Promise<void> {

@@ -41,7 +41,8 @@ class PortShardTransport implements ShardTransport {
 const spec = workerData as ThreadShardSpec;
 const port = parentPort!;
 const transport = new PortShardTransport(port, spec.shard, spec.token);
-const core = spec.kind === 'adjoint' ? new AdjointShard(spec.shard, spec.data) : new PersistentShard(spec.shard, spec.data);
+const core =
+  spec.kind === 'adjoint' ? new AdjointShard(spec.shard, spec.data) : new PersistentShard(spec.shard, spec.data);
 runShard(core, transport).then(
   () => transport.close(),
   (e: unknown) => {

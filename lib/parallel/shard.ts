@@ -11,6 +11,7 @@ import { summariseLoss } from '../loss';
 import { native, type NativeInputs, type NativeShape } from '../native';
 import { type ConstraintNorms, ascend, rescaleDuals, stepLayout } from '../admm/duals';
 import type { Triple } from '../admm/rho';
+import { type AdmmStateSnapshot, applySnapshot, takeSnapshot } from '../admm/snapshot';
 import { AdmmState } from '../admm/state';
 import { packGram, uwbGram, vcGram } from './gram-sum';
 import { type WeightViews, readWeights } from './layout';
@@ -71,6 +72,27 @@ export class PersistentShard implements ShardCore {
     return this.st;
   }
 
+  /**
+   * A copy of the shard's auxiliaries and duals for a checkpoint, with the ρ its duals are scaled
+   * for (undefined before its first publication).
+   */
+  exportState(): AdmmStateSnapshot | undefined {
+    if (!this.st) return undefined;
+    return { ...takeSnapshot(this.st), rho: [...this.dualRho] };
+  }
+
+  /**
+   * Continues from exportState() of this shard (same rows; checked against their sizes): a
+   * replacement shard answers the next publication from it instead of a fresh forward pass.
+   */
+  restoreState(snapshot: unknown): void {
+    const { shape, inputs, targets, lossSteps } = this.data;
+    const st = new AdmmState(shape, inputs, targets, lossSteps, [1, 1, 1], 0);
+    applySnapshot(st, snapshot);
+    this.dualRho = [...st.rho];
+    this.st = st;
+  }
+
   /** Runs the publication's phase on this shard's samples; its contribution, without shard and token. */
   async answer(p: Publication): Promise<Pick<Contribution, 'iteration' | 'phase' | 'version' | 'scalars' | 'body'>> {
     const rho: Triple = [p.scalars.rho1, p.scalars.rho2, p.scalars.rho3];
@@ -80,7 +102,8 @@ export class PersistentShard implements ShardCore {
     if (scale.some((f) => f !== 1)) await rescaleDuals(st, scale);
     this.dualRho = rho;
     st.rho = rho;
-    const reply = (scalars: Record<string, number>, body: Float64Array) => ({ iteration: p.iteration, phase: p.phase, version: p.version, scalars, body });
+    const reply = (scalars: Record<string, number>, body: Float64Array) =>
+      ({ iteration: p.iteration, phase: p.phase, version: p.version, scalars, body });
     switch (p.phase) {
       case 'uwb':
         return reply({}, await this.inputGram(st));
@@ -123,7 +146,8 @@ export class PersistentShard implements ShardCore {
 
   /** Block 1's part: the Gram and right-hand side of a + μ1 on [x_t; s_{t−1}; 1] over this shard. */
   private async inputGram(st: AdmmState): Promise<Float64Array> {
-    await native.accumulateUWbAsync({ shape: st.shape, ...st.inputs, S: st.S, A: st.A, M1: st.M1, scratch: st.P, ...this.uwb.part() });
+    const { shape, inputs, S, A, M1, P } = st;
+    await native.accumulateUWbAsync({ shape, ...inputs, S, A, M1, scratch: P, ...this.uwb.part() });
     return packGram(this.uwb.G, this.uwb.R, this.uwb.m);
   }
 
@@ -131,7 +155,8 @@ export class PersistentShard implements ShardCore {
   private async statesAndOutputGram(st: AdmmState): Promise<[Record<string, number>, Float64Array]> {
     const w = this.weights, rho = st.rho;
     await this.affine(st);
-    const a = await native.aStepAsync({ n: st.A.length, P: st.P, M1: st.M1, S: st.S, M2: st.M2, A: st.A, TA: st.TA, rho1: rho[0], rho2: rho[1] });
+    const { P, M1, S, M2, A, TA } = st;
+    const a = await native.aStepAsync({ n: A.length, P, M1, S, M2, A, TA, rho1: rho[0], rho2: rho[1] });
     const s = await native.sStepAsync({
       shape: st.shape, A: st.A, TA: st.TA, M1: st.M1, M2: st.M2, XU: st.XU, O: st.O, M3: st.M3, W: w.W, V: w.V, c: w.c,
       S: st.S, out: st.P, rho1: rho[0], rho2: rho[1], rho3: rho[2],
@@ -145,7 +170,11 @@ export class PersistentShard implements ShardCore {
    * Block 5 with the new (V, c), then block 6 with `scale` (ρ/ρ_next, fused into the ascent as
    * the single-process loop fuses it) beside the true forward pass of this shard's samples.
    */
-  private async outputsAndDuals(st: AdmmState, scale: Triple, next: Triple): Promise<[Record<string, number>, Float64Array]> {
+  private async outputsAndDuals(
+    st: AdmmState,
+    scale: Triple,
+    next: Triple
+  ): Promise<[Record<string, number>, Float64Array]> {
     const w = this.weights, rho = st.rho;
     const common = { shape: st.shape, S: st.S, V: w.V, c: w.c, M3: st.M3, O: st.O, rho3: rho[2] };
     const changeO =
@@ -162,7 +191,8 @@ export class PersistentShard implements ShardCore {
     const auxiliary = summariseLoss(st.O, st.shape.K, st.targets);
     const forward = summariseLoss(st.forwardOutputs, st.shape.K, st.targets);
     const body = new Float64Array(3 * NORM_FIELDS + st.shape.T);
-    measured.forEach((n, i) => body.set([n.residualSq, n.leftSq, n.rightSq, n.dualOldSq, n.dualNewSq], i * NORM_FIELDS));
+    measured.forEach((n, i) =>
+      body.set([n.residualSq, n.leftSq, n.rightSq, n.dualOldSq, n.dualNewSq], i * NORM_FIELDS));
     body.set(measured[0].dualNewSqPerStep!, 3 * NORM_FIELDS);
     const scalars = {
       changeO, auxiliarySum: auxiliary.sum, auxiliaryCount: auxiliary.count,

@@ -39,7 +39,10 @@ function transferable<A extends Float32Array | Int32Array>(a: A): A {
 function portable<D extends ShardData | AdjointShardData>(data: D): D {
   const inputs = data.inputs.x ? { x: transferable(data.inputs.x) } : { ids: transferable(data.inputs.ids!) };
   const t = data.targets;
-  const targets = t.loss === 'squared-error' ? { loss: t.loss, values: transferable(t.values) } : { loss: t.loss, labels: transferable(t.labels) };
+  const targets =
+    t.loss === 'squared-error'
+      ? { loss: t.loss, values: transferable(t.values) }
+      : { loss: t.loss, labels: transferable(t.labels) };
   return { ...data, inputs, targets };
 }
 
@@ -77,7 +80,8 @@ export class ThreadTransport implements CoordinatorTransport {
 
   private receive(shard: number, m: FromShard): void {
     if (m.type === 'failed') {
-      const error = m.code ? new AdmmError(`shard ${shard}: ${m.message}`, m.code as AdmmErrorCode) : new Error(`shard ${shard}: ${m.message}`);
+      const message = `shard ${shard}: ${m.message}`;
+      const error = m.code ? new AdmmError(message, m.code as AdmmErrorCode) : new Error(message);
       return this.board.fail(error);
     }
     const c = m.contribution;
@@ -104,7 +108,12 @@ export class ThreadTransport implements CoordinatorTransport {
     });
   }
 
-  async collect(_iteration: number, phase: string, ready: (arrived: ReadonlyMap<number, Contribution>) => boolean, signal?: AbortSignal): Promise<Contribution[]> {
+  async collect(
+    _iteration: number,
+    phase: string,
+    ready: (arrived: ReadonlyMap<number, Contribution>) => boolean,
+    signal?: AbortSignal
+  ): Promise<Contribution[]> {
     for (const w of this.workers) w.ref();
     try {
       return await this.board.collect(phase, ready, signal);
