@@ -8,7 +8,7 @@ import path from 'node:path';
 import test from 'ava';
 import { AdmmTrainer, type RNN } from '../lib';
 import type { AdmmTrainerOptions } from '../lib/admm/options';
-import type { AdmmIterationRecord } from '../lib/admm/record';
+import type { PersistentIterationRecord } from '../lib/admm/record';
 import { ParallelCoordinator } from '../lib/parallel/coordinator';
 import { RedisCoordinatorTransport, RedisShardTransport, RedisTransportError } from '../lib/parallel/redis';
 import { type ShardCore, runShard } from '../lib/parallel/shard';
@@ -42,7 +42,7 @@ const coordinatorSide = (url: string, run: string, shards: number) =>
 const optionsFor = (spec: ProblemSpec): AdmmTrainerOptions => ({ mode: 'persistent', lossSteps: spec.lossSteps });
 
 interface Outcome {
-  history: AdmmIterationRecord[];
+  history: PersistentIterationRecord[];
   weights: ReturnType<RNN['weights']>;
 }
 
@@ -51,7 +51,7 @@ async function overThreads(spec: ProblemSpec, shards: number): Promise<Outcome> 
   const trainer = new AdmmTrainer(model, { ...optionsFor(spec), parallel: { workers: shards } });
   try {
     const result = await trainer.fit(data, { maxIterations: ITERATIONS });
-    return { history: result.history, weights: model.weights() };
+    return { history: result.history as PersistentIterationRecord[], weights: model.weights() };
   } finally {
     await trainer.close();
   }
@@ -69,7 +69,7 @@ async function overRedis(
   const url = server.url;
   const transport = await coordinatorSide(url, run, shards);
   const stopShards = await startShards(run);
-  const history: AdmmIterationRecord[] = [];
+  const history: PersistentIterationRecord[] = [];
   try {
     const coordinator = new ParallelCoordinator(model, shape, transport, options);
     const aborted = () => new Error('aborted');
@@ -161,7 +161,7 @@ test('bounded staleness (τ = 2) over Redis with a slow shard uses stale answers
   const sides = await Promise.all([connect(0), connect(1)]);
   const loops = [runShard(parts[0], sides[0]), runShard(slow, sides[1])];
   const coordinator = new ParallelCoordinator(model, shape, transport, { ...sync, staleness: 2 });
-  const history: AdmmIterationRecord[] = [];
+  const history: PersistentIterationRecord[] = [];
   try {
     const aborted = () => new Error('aborted');
     for (let k = 0; k < 30; k++) history.push(await coordinator.iteration(undefined, aborted));
