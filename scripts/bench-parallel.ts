@@ -52,7 +52,7 @@ async function singleProcess(data: TrainingData, h: number, iterations: number, 
 async function threads(data: TrainingData, h: number, iterations: number, workers: number) {
   const m = model(h), o = resolveTrainerOptions({ ...OPTIONS, parallel: { workers } });
   const layout = trainingLayout(data, m, { loss: o.loss, lossSteps: o.lossSteps });
-  const run = ParallelEngine.start(m, layout, o, o.parallel!);
+  const run = await ParallelEngine.start(m, layout, o, o.parallel!);
   const seconds: number[] = [], rounds: RoundTimes[] = [];
   let bytes = 0, messages = 0;
   try {

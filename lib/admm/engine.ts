@@ -50,7 +50,7 @@ export function checkRunMemory(layout: TrainingLayout, o: Readonly<ResolvedTrain
   const { shape } = layout;
   const outputs = shape.N * (shape.everyStep ? shape.T : 1) * shape.K;
   const engineBytes = o.parallel
-    ? ParallelEngine.bytesFor(shape, o, o.parallel.workers, layout.inputs.x !== undefined)
+    ? ParallelEngine.bytesFor(shape, o, o.parallel, layout.inputs.x !== undefined)
     : o.mode === 'persistent'
     ? AdmmState.bytesFor(shape, chunkSizeFor(layout, o) ?? shape.N, o.update === 'exact')
     : ResyncEngine.bytesFor(shape, o, layout.inputs.x !== undefined, layout.loss === 'squared-error') + 4 * outputs;

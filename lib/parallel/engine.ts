@@ -18,14 +18,27 @@ import { AdjointShard } from './adjoint-shard';
 import { ParallelCoordinator } from './coordinator';
 import type { ResolvedParallelOptions } from './options';
 import { PersistentShard } from './shard';
-import { shardData, splitRows } from './split';
+import { runConfig } from './run-config';
+import { splitRows } from './split';
+import { shardStarts } from './starts';
 import { type ShardStart, ThreadTransport } from './threads';
 import type { CoordinatorTransport } from './transport';
 
 /** Starts the shards (in shard order) and returns the coordinator's side of their transport. */
-export type Connect = (shards: ShardStart[]) => CoordinatorTransport;
+export type Connect = (shards: ShardStart[]) => CoordinatorTransport | Promise<CoordinatorTransport>;
 
 const threads: Connect = (shards) => new ThreadTransport(shards);
+
+/** The coordinator's side of a Redis run: it publishes the configuration the workers rebuild their shards from. */
+function redis(
+  layout: TrainingLayout, options: Readonly<ResolvedTrainerOptions>, p: ResolvedParallelOptions & { transport: 'redis' }
+): Connect {
+  return async () => {
+    const { text, hash } = runConfig(layout, options, p.shards, p.data);
+    const { RedisCoordinatorTransport } = await import('./redis/coordinator');
+    return RedisCoordinatorTransport.connect({ url: p.url, run: p.run, shards: p.shards, configHash: hash, config: text });
+  };
+}
 
 /** Why `what` is refused on a parallel run. */
 export function parallelState(what: string): AdmmError {
@@ -40,43 +53,42 @@ export class ParallelEngine implements AdmmEngine {
     readonly transport: CoordinatorTransport
   ) {}
 
-  /** Bytes the shards' states take together (each shard allocates its own). */
+  /** Bytes the shards' states take together in this process (each shard allocates its own; Redis: none here). */
   static bytesFor(
     shape: NativeShape,
     options: Readonly<ResolvedTrainerOptions>,
-    workers: number,
+    parallel: ResolvedParallelOptions,
     dense: boolean
   ): number {
+    if (parallel.transport === 'redis') return 0;
+    const workers = parallel.shards;
     if (options.mode === 'adjoint')
       return workers * AdjointShard.bytesFor({ shape, batchSize: options.batchSize, shards: workers }, dense);
     const rows = splitRows(shape.N, workers);
     return rows.reduce((sum, [b, e]) => sum + PersistentShard.bytesFor({ ...shape, N: e - b }), 0);
   }
 
-  static start(
+  static async start(
     model: RNN,
     layout: TrainingLayout,
     options: Readonly<ResolvedTrainerOptions>,
     parallel: ResolvedParallelOptions,
-    connect: Connect = threads
-  ): ParallelEngine {
+    connect: Connect = parallel.transport === 'redis' ? redis(layout, options, parallel) : threads
+  ): Promise<ParallelEngine> {
     const { shape } = layout;
-    if (parallel.workers > shape.N)
-      throw invalidRange('options.parallel.workers', `at most the ${shape.N} sequences of the data`, parallel.workers);
+    const { shards, staleness } = parallel, classification = layout.loss === 'softmax-cross-entropy';
+    if (shards > shape.N) {
+      const name = parallel.transport === 'redis' ? 'options.parallel.shards' : 'options.parallel.workers';
+      throw invalidRange(name, `at most the ${shape.N} sequences of the data`, shards);
+    }
     // The shards read the data in place (in-shared-memory.ts): a thread transport shares, not copies, it.
-    const inputs = sharedInputs(layout.inputs), targets = sharedTargets(layout.targets);
-    const { workers: shards, staleness } = parallel, classification = targets.loss === 'softmax-cross-entropy';
+    const shared = { shape, inputs: sharedInputs(layout.inputs), targets: sharedTargets(layout.targets) };
+    const transport = await connect(shardStarts(shared, options, shards));
     if (options.mode === 'adjoint') {
-      const data = { shape, inputs, targets, lossSteps: options.lossSteps, shards, batchSize: options.batchSize };
-      const transport = connect(Array.from({ length: shards }, () => ({ kind: 'adjoint', data }) as const));
       const settings = { shards, staleness, trainer: options, classification };
       const coordinator = new AdjointCoordinator(model, shape, transport, settings);
       return new ParallelEngine(layout, coordinator, transport);
     }
-    const starts = splitRows(shape.N, shards).map(
-      ([b, e]) => ({ kind: 'persistent', data: shardData(shape, inputs, targets, options.lossSteps, b, e) }) as const
-    );
-    const transport = connect(starts);
     const coordinator = new ParallelCoordinator(model, shape, transport, {
       shards, staleness, rho: options.rho, rhoPolicy: options.rhoPolicy, beta: options.beta * shape.N, classification,
     });
@@ -119,8 +131,9 @@ export class ParallelEngine implements AdmmEngine {
     throw parallelState('restoreState()');
   }
 
-  /** Stops the shards (their threads or processes) and frees their state. */
+  /** Stops the shards (their threads, or over Redis: publishes the run's end) and frees their state. */
   close(): Promise<void> {
-    return this.transport.close();
+    const t = this.transport as CoordinatorTransport & { complete?: () => Promise<void> };
+    return t.complete ? t.complete() : t.close();
   }
 }

@@ -1,7 +1,7 @@
 /** A shard's worker thread (threads.ts): builds the shard from workerData and answers publications until 'stop'. */
 import { type MessagePort, parentPort, workerData } from 'node:worker_threads';
-import { AdjointShard } from './adjoint-shard';
-import { PersistentShard, runShard } from './shard';
+import { runShard } from './shard';
+import { shardCore } from './starts';
 import type { FromShard, ThreadShardSpec, ToShard } from './threads';
 import type { Contribution, Publication, ShardTransport } from './transport';
 
@@ -41,8 +41,7 @@ class PortShardTransport implements ShardTransport {
 const spec = workerData as ThreadShardSpec;
 const port = parentPort!;
 const transport = new PortShardTransport(port, spec.shard, spec.token);
-const core =
-  spec.kind === 'adjoint' ? new AdjointShard(spec.shard, spec.data) : new PersistentShard(spec.shard, spec.data);
+const core = shardCore(spec, spec.shard);
 runShard(core, transport).then(
   () => transport.close(),
   (e: unknown) => {
