@@ -56,11 +56,12 @@ const DATA_FLAGS = ['mnist', 'text', 'labelled', 'inputs', 'targets', 'limit', '
   'inputSize', 'classes'] as const;
 const FILE_FLAGS = new Set(['text', 'labelled', 'inputs', 'targets']);
 
-/** ADMM: options.parallel from --workers (threads) or --redis/--run/--shards (the workers load the data as given here). */
+/** ADMM: options.parallel from --workers (threads) or --redis, --run, --shards (workers load the data as given here). */
 function parallelOptions(flags: TrainFlags): ParallelOptions | undefined {
   const staleness = flags.staleness !== undefined ? { staleness: flags.staleness } : {};
   if (flags.redis === undefined) {
-    if (flags.run !== undefined || flags.shards !== undefined) throw new UsageError('--run and --shards go with --redis');
+    if (flags.run !== undefined || flags.shards !== undefined)
+      throw new UsageError('--run and --shards go with --redis');
     if (flags.workers === undefined && flags.staleness !== undefined)
       throw new UsageError('--staleness goes with --workers or --redis');
     return flags.workers === undefined ? undefined : { workers: flags.workers, ...staleness };
@@ -187,8 +188,8 @@ async function train(flags: TrainFlags): Promise<number> {
   // Saved options were validated with the checkpoint; errors in them are errors of its file.
   const parallel = parallelOptions(flags);
   if (parallel && kind !== 'admm') throw new UsageError('--workers and --redis go with the ADMM trainer');
-  if (parallel && saved?.trainer) throw new UsageError('--workers and --redis start a run: not with --resume');
-  const trainer: AdmmTrainer | BpttTrainer = saved?.trainer
+  // A sharded run resumes from the saved weights and options; its state starts afresh in the shards.
+  const trainer: AdmmTrainer | BpttTrainer = saved?.trainer && !parallel
     ? savedTrainer(flags.resume!, saved.trainer, model)
     : asUsage('trainer options', () =>
         kind === 'admm' ? new AdmmTrainer(model, { ...options, parallel }) : new BpttTrainer(model, options)
@@ -196,7 +197,7 @@ async function train(flags: TrainFlags): Promise<number> {
   if (trainer instanceof AdmmTrainer) {
     const admm = trainer;
     const persistent = admm.options.mode === 'persistent';
-    if (saved?.admmState && !flags.resetState) {
+    if (saved?.admmState && !flags.resetState && !parallel) {
       await admm.restoreState(data, saved.admmState).catch((e: Error) => {
         throw new RangeError(
           `cannot restore the ADMM state of ${flags.resume} on this data (${e.message}); ` +
@@ -210,7 +211,7 @@ async function train(flags: TrainFlags): Promise<number> {
       const fresh = persistent
         ? 'auxiliaries re-initialised by a forward pass, duals zero, ρ initial'
         : `ρ initial, shuffling restarted from seed ${admm.options.seed}`;
-      const why = flags.resetState ? '--reset-state:' : 'no ADMM state saved;';
+      const why = flags.resetState ? '--reset-state:' : parallel ? 'sharded run:' : 'no ADMM state saved;';
       log(flags, `resuming from ${flags.resume}: ${why} ${fresh}`);
     }
   } else if (saved?.bpttState && !flags.resetState) {
@@ -277,7 +278,8 @@ async function train(flags: TrainFlags): Promise<number> {
   } finally {
     progress.finish();
     process.off('SIGINT', onSigint);
-    if (trainer instanceof AdmmTrainer) await trainer.close();  // a sharded run's threads, or its workers, stop
+    // A sharded run's threads, or its Redis workers, stop (its checkpoints carry no run state).
+    if (trainer instanceof AdmmTrainer && trainer.options.parallel) await trainer.close();
   }
   await saveCheckpointTo(flags.out, checkpoint());
   const last = result.history[result.history.length - 1];
