@@ -3,13 +3,17 @@
  * process (chunked, one chunk per shard: the bitwise reference) against 1 and 2 worker-thread
  * shards on mnist10k sequences. Per round: the slowest shard's compute, the transport and
  * waiting around it, the coordinator's solve; bytes moved per iteration; whether the synchronous
- * sharded weights equal the single-process ones bit for bit. Not a test: it prints figures.
+ * sharded weights equal the single-process ones bit for bit. Then the same over Redis: a
+ * redis-server of its own on loopback, 1 and 2 `admmirnn worker` processes (2 must equal the 2
+ * threads bit for bit). The last line: both speed-ups. Not a test: it prints figures.
  * The first iteration (thread start, the shards' first forward pass) is not timed.
  *
  *   npm run bench:parallel -- --limit 4000 --hidden 64 --iterations 4
  *   npm run bench:parallel -- --staleness   (also: τ = 0, 1, 2, 4 with one shard answering 15 ms late)
  */
+import { spawn } from 'node:child_process';
 import os from 'node:os';
+import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { AdmmTrainer, RNN, type TrainingData, loadMnist10k } from '../lib';
 import { inputLayout, lossForTargets, nativeShape, targetLayout } from '../lib/data';
@@ -24,6 +28,9 @@ import { trainingLayout } from '../lib/training/layout';
 import { PersistentShard } from '../lib/parallel/shard';
 import { shardData, splitRows } from '../lib/parallel/split';
 import type { Publication } from '../lib/parallel/transport';
+import { startRedisServer } from '../test/helpers/redis-server';
+
+const BIN = path.resolve(__dirname, '..', '..', 'bin', 'admmirnn.js');
 
 const { values } = parseArgs({
   options: {
@@ -49,26 +56,48 @@ async function singleProcess(data: TrainingData, h: number, iterations: number, 
   return { seconds: median(result.history.slice(1).map((r) => r.seconds)), weights: m.weights() };
 }
 
-async function threads(data: TrainingData, h: number, iterations: number, workers: number) {
-  const m = model(h), o = resolveTrainerOptions({ ...OPTIONS, parallel: { workers } });
+/** `admmirnn worker` processes for every shard of a Redis run; resolves when they have all exited 0. */
+function workerProcesses(url: string, run: string, shards: number): Promise<void> {
+  const exits = Array.from({ length: shards }, (_, i) => {
+    const child = spawn(process.execPath, [BIN, 'worker', '--redis', url, '--run', run, '--shard', String(i), '-q']);
+    child.stderr.pipe(process.stderr);
+    return new Promise<number | null>((resolve) => child.once('exit', resolve));
+  });
+  return Promise.all(exits).then((codes) => {
+    if (codes.some((c) => c !== 0)) throw new Error(`admmirnn worker exit codes ${codes.join(', ')}`);
+  });
+}
+
+/**
+ * Iterations of a sharded run: over `workers` threads, or (`redis`) over as many `admmirnn worker`
+ * processes, which load the same mnist10k sequences from the published data options.
+ */
+async function threads(data: TrainingData, h: number, iterations: number, workers: number, redis?: string) {
+  const run = `bench-${process.pid}-${workers}`, limit = data.targets.length;
+  const parallel = redis
+    ? { transport: 'redis', url: redis, run, shards: workers, data: { mnist: true, limit, split: 'train' } } as const
+    : { workers };
+  const m = model(h), o = resolveTrainerOptions({ ...OPTIONS, parallel });
   const layout = trainingLayout(data, m, { loss: o.loss, lossSteps: o.lossSteps });
-  const run = await ParallelEngine.start(m, layout, o, o.parallel!);
+  const processes = redis ? workerProcesses(redis, run, workers) : undefined;
+  const engine = await ParallelEngine.start(m, layout, o, o.parallel!);
   const seconds: number[] = [], rounds: RoundTimes[] = [];
   let bytes = 0, messages = 0;
   try {
     for (let k = 0; k < iterations; k++) {
-      const before = run.transport.stats!();
-      const record = await run.next(undefined, () => new Error('aborted'));
-      const after = run.transport.stats!();
+      const before = engine.transport.stats!();
+      const record = await engine.next(undefined, () => new Error('aborted'));
+      const after = engine.transport.stats!();
       if (k === 0) continue;
       seconds.push(record.seconds);
-      rounds.push(structuredClone((run.coordinator as ParallelCoordinator).times));
+      rounds.push(structuredClone((engine.coordinator as ParallelCoordinator).times));
       bytes = after.bytesIn + after.bytesOut - before.bytesIn - before.bytesOut;
       messages = after.messages - before.messages;
     }
   } finally {
-    await run.close();
+    await engine.close();
   }
+  await processes;
   const round = (phase: keyof RoundTimes) => ({
     shard: median(rounds.map((r) => r[phase].shard)),
     other: median(rounds.map((r) => r[phase].wait - r[phase].shard)),
@@ -177,8 +206,28 @@ async function main(): Promise<void> {
   }
   const speedup = w1.seconds / w2.seconds;
   await adjointEpochs(data, h);
-  const bitwise = equal ? 'yes' : 'no';
-  console.log(`parallel: sp bitwise equal ${bitwise}; speedup 2 workers ${speedup.toFixed(2)} (threads), n/a (redis)`);
+  const server = await startRedisServer();
+  const overRedis = [];
+  try {
+    for (const workers of [1, 2]) {
+      const r = await threads(data, h, iterations, workers, server.url);
+      overRedis.push(r);
+      const traffic = `${(r.bytes / 1024).toFixed(0)} KiB and ${r.messages} messages per iteration`;
+      const label = `redis (loopback), ${workers} admmirnn worker process${workers > 1 ? 'es' : ''}`;
+      console.log(`${label}: ${ms(r.seconds)} per iteration; ${traffic}`);
+    }
+  } finally {
+    await server.stop();
+  }
+  const [r1, r2] = overRedis;
+  const redisEqual = Object.keys(w2.weights).every((k) => {
+    const a = w2.weights[k as keyof typeof w2.weights], b = r2.weights[k as keyof typeof w2.weights];
+    return Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(Buffer.from(b.buffer, b.byteOffset, b.byteLength));
+  });
+  const bitwise = equal && redisEqual ? 'yes' : 'no';
+  const redisSpeedup = r1.seconds / r2.seconds;
+  console.log(`parallel: sp bitwise equal ${bitwise}; speedup 2 workers ${speedup.toFixed(2)} (threads), `
+    + `${redisSpeedup.toFixed(2)} (redis)`);
 }
 
 main().catch((e) => {
