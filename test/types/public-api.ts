@@ -18,6 +18,8 @@ import type {
   MiniBatchStateSnapshot,
   MiniBatchIterationRecord,
   ParallelOptions,
+  RedisParallelOptions,
+  ThreadParallelOptions,
   PersistentIterationRecord,
   ReadCheckpointOptions,
   AdmmTrainer,
@@ -122,7 +124,14 @@ export type Admm = [
       }
     >
   >,
-  Expect<Equal<ParallelOptions, { workers: number; staleness?: number; transport?: 'threads' }>>,
+  Expect<Equal<ThreadParallelOptions, { workers: number; staleness?: number; transport?: 'threads' }>>,
+  Expect<
+    Equal<
+      RedisParallelOptions,
+      { transport: 'redis'; url: string; run: string; shards: number; staleness?: number; data?: Record<string, unknown> }
+    >
+  >,
+  Expect<Equal<ParallelOptions, ThreadParallelOptions | RedisParallelOptions>>,
   Expect<Equal<AdmmTrainer['close'], () => Promise<void>>>,
   Expect<
     Equal<
