@@ -240,13 +240,23 @@ function codesIn(dir: string): Set<string> {
   return codes;
 }
 
-test('the codes thrown in lib/ and native/ are the table\'s, each listed in README "Errors"', (t) => {
-  const tabled = TABLE.map((m) => m.code).sort();
-  t.deepEqual([...new Set([...codesIn('lib'), ...codesIn('native')])].sort(), tabled);
+/** The codes of RedisTransportError, from its type (lib/parallel/redis/errors.ts; tested in test/redis-*.test.ts). */
+function redisCodes(): string[] {
+  const text = fs.readFileSync(path.join(root, 'lib', 'parallel', 'redis', 'errors.ts'), 'utf8');
+  const start = text.indexOf('export type RedisTransportErrorCode');
+  return [...text.slice(start, text.indexOf(';', start)).matchAll(/'(ERR_[A-Z_]+)'/g)].map(([, code]) => code);
+}
+
+test('the codes in lib/ and native/ are the table\'s or the Redis transport\'s, each in README "Errors"', (t) => {
+  const tabled = TABLE.map((m) => m.code);
+  const known = [...new Set([...tabled, ...redisCodes()])].sort();
+  t.deepEqual([...new Set([...codesIn('lib'), ...codesIn('native')])].sort(), known);
   const readme = fs.readFileSync(path.join(root, 'README.md'), 'utf8');
   const errors = readme.slice(readme.indexOf('### Errors'), readme.indexOf('\n### ', readme.indexOf('### Errors') + 1));
   const listed = [...errors.matchAll(/^- `(ERR_[A-Z_]+)`/gm)].map(([, code]) => code);
-  t.deepEqual([...listed].sort(), tabled, 'one README line per code');
+  t.deepEqual([...listed].sort(), [...tabled].sort(), 'one README line per TrainerError code');
+  const redis = errors.slice(errors.indexOf('RedisTransportError'));
+  for (const code of redisCodes()) t.true(redis.includes(`\`${code}\``), `README "Errors" names ${code}`);
 });
 
 test('BpttTrainer throws no AdmmError: its own, the model\'s and the memory limit\'s errors are TrainerErrors', (t) => {
