@@ -41,7 +41,9 @@ interface Ended {
   stderr: string;
 }
 
-function command(args: string[], env: NodeJS.ProcessEnv = process.env): { child: ChildProcessWithoutNullStreams; ended: Promise<Ended> } {
+function command(
+  args: string[], env: NodeJS.ProcessEnv = process.env
+): { child: ChildProcessWithoutNullStreams; ended: Promise<Ended> } {
   const child = spawn(process.execPath, [bin, ...args], { cwd: dir, env });
   let stdout = '', stderr = '';
   child.stdout.on('data', (b) => (stdout += b));
@@ -79,7 +81,7 @@ test('admmirnn train --redis with 2 admmirnn worker processes ≡ train --worker
   t.is(b.trainer?.options && 'parallel' in b.trainer.options, false);
 });
 
-test('a worker whose data differs from the coordinator\'s refuses the run; the fit fails with its reason', async (t) => {
+test('a worker whose data is not the coordinator\'s refuses the run; the fit fails with its reason', async (t) => {
   const run = `mismatch-${process.pid}`;
   const model = new RNN({ inputSize: d, hiddenSize: 4, outputSize: 2, init: { scheme: 'normal', seed: 1 } });
   // The published data options name other targets than the ones the coordinator trains on.
@@ -106,10 +108,11 @@ test('a worker asking for another configuration hash is refused (ERR_CONFIG_MISM
   });
   const fit = trainer.fit({ inputs: x, targets: y, sequenceLength: T }, { maxIterations: 1 });
   const wrong = 'sha256:' + '0'.repeat(64);
-  const refused = await command(['worker', '--redis', server.url, '--run', run, '--shard', '0', '--config-hash', wrong]).ended;
+  const args = ['worker', '--redis', server.url, '--run', run, '--shard', '0'];
+  const refused = await command([...args, '--config-hash', wrong]).ended;
   t.is(refused.code, 1);
   t.regex(refused.stderr, /ERR_CONFIG_MISMATCH|configuration/);
-  const worker = command(['worker', '--redis', server.url, '--run', run, '--shard', '0']);
+  const worker = command(args);
   t.is((await fit).status, 'max-iterations');
   await trainer.close();
   t.is((await worker.ended).code, 0);

@@ -56,7 +56,7 @@ const DATA_FLAGS = ['mnist', 'text', 'labelled', 'inputs', 'targets', 'limit', '
   'inputSize', 'classes'] as const;
 const FILE_FLAGS = new Set(['text', 'labelled', 'inputs', 'targets']);
 
-/** ADMM: options.parallel from --workers (threads) or --redis, --run, --shards (workers load the data as given here). */
+/** ADMM: options.parallel from --workers (threads) or --redis, --run, --shards (workers load the data as here). */
 function parallelOptions(flags: TrainFlags): ParallelOptions | undefined {
   const staleness = flags.staleness !== undefined ? { staleness: flags.staleness } : {};
   if (flags.redis === undefined) {

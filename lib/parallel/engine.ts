@@ -36,7 +36,8 @@ function redis(
   return async () => {
     const { text, hash } = runConfig(layout, options, p.shards, p.data);
     const { RedisCoordinatorTransport } = await import('./redis/coordinator');
-    return RedisCoordinatorTransport.connect({ url: p.url, run: p.run, shards: p.shards, configHash: hash, config: text });
+    const { url, run, shards } = p;
+    return RedisCoordinatorTransport.connect({ url, run, shards, configHash: hash, config: text });
   };
 }
 

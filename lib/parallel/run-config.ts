@@ -44,7 +44,8 @@ export function runConfig(
   data: Record<string, unknown> | undefined
 ): { text: string; hash: string } {
   const { N, T, d, h, K } = layout.shape;
-  if (options.mode !== 'persistent' && options.mode !== 'adjoint') throw new Error(`no parallel mode '${options.mode}'`);
+  if (options.mode !== 'persistent' && options.mode !== 'adjoint')
+    throw new Error(`no parallel mode '${options.mode}'`);
   const { parallel: _parallel, ...trainer } = options;
   const config: RunConfig = {
     format: 'admmirnn-run/1', data: data ?? null, sizes: { N, T, d, h, K }, loss: layout.loss,
@@ -62,7 +63,7 @@ export function configHash(text: string): string {
 /** Reads a published configuration, refusing (ERR_CONFIG_MISMATCH) text that does not hash to `hash`. */
 export function readRunConfig(text: string, hash: string): RunConfig {
   if (configHash(text) !== hash)
-    throw new RedisTransportError(`the run's configuration does not hash to its config hash ${hash}`, 'ERR_CONFIG_MISMATCH');
+    throw new RedisTransportError(`the run's configuration does not hash to ${hash}`, 'ERR_CONFIG_MISMATCH');
   const c = JSON.parse(text) as RunConfig;
   checkObject('config', c);
   if (c.format !== 'admmirnn-run/1') throw invalidRange('config.format', "'admmirnn-run/1'", c.format);
@@ -70,8 +71,12 @@ export function readRunConfig(text: string, hash: string): RunConfig {
   for (const k of ['N', 'T', 'd', 'h', 'K'] as const) checkInteger(`config.sizes.${k}`, c.sizes[k], 1);
   checkInteger('config.shards', c.shards, 1, c.sizes.N);
   checkInteger('config.batchSize', c.batchSize, 1);
-  if (c.mode !== 'persistent' && c.mode !== 'adjoint') throw invalidRange('config.mode', "'persistent' or 'adjoint'", c.mode);
-  if (c.lossSteps !== 'last' && c.lossSteps !== 'every') throw invalidRange('config.lossSteps', "'last' or 'every'", c.lossSteps);
+  const choice = <T>(name: string, value: T, allowed: readonly T[]) => {
+    if (!allowed.includes(value)) throw invalidRange(name, allowed.map((a) => `'${a}'`).join(' or '), value);
+  };
+  choice('config.mode', c.mode, ['persistent', 'adjoint']);
+  choice('config.lossSteps', c.lossSteps, ['last', 'every']);
+  choice('config.loss', c.loss, ['softmax-cross-entropy', 'squared-error']);
   if (c.data !== null) checkObject('config.data', c.data);
   return c;
 }

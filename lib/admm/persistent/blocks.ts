@@ -4,8 +4,9 @@
  * state view (views.ts): the whole state, or one chunk of a chunked state, so a chunked sweep
  * calls these very functions per chunk. The weight blocks (1, 4) sum their Grams over the views
  * in float64 in view order and solve once (the linearised steps: on the whole state). Heavy work
- * runs in the native async twins (off the main thread); each block leaves the augmented Lagrangian no larger than before
- * (exact variant: exact block minimisers and a monotone a-solver; linearised: backtracked steps).
+ * runs in the native async twins (off the main thread); each block leaves the augmented Lagrangian
+ * no larger than before (exact variant: exact block minimisers and a monotone a-solver; linearised:
+ * backtracked steps).
  */
 import { native } from '../../native';
 import type { RNN } from '../../rnn';
