@@ -3,7 +3,8 @@
  * two `admmirnn worker` processes (one shard index from --shard, one from JOB_COMPLETION_INDEX),
  * and `admmirnn train … --redis URL --run NAME --shards 2` as coordinator; the trained weights equal,
  * bit for bit, those of `admmirnn train … --workers 2` (threads, the same split). Workers refuse a
- * run whose data they cannot reproduce, and a configuration hash other than the one asked for.
+ * run whose data they cannot reproduce, and a configuration hash other than the one asked for;
+ * incomplete sharding flags are usage errors.
  */
 import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
 import fs from 'node:fs';
@@ -116,6 +117,26 @@ test('a worker asking for another configuration hash is refused (ERR_CONFIG_MISM
   t.is((await fit).status, 'max-iterations');
   await trainer.close();
   t.is((await worker.ended).code, 0);
+});
+
+test('train and worker refuse incomplete sharding flags (usage errors exit 2; no shard index exits 1)', async (t) => {
+  const data = ['train', '--inputs', 'x.npy', '--targets', 'y.npy', '-q', '-o', 'never.safetensors'];
+  for (const [flags, says] of [
+    [['--redis', server.url, '--shards', '2'], /--redis needs --run and --shards/],
+    [['--run', 'r', '--shards', '2'], /--run and --shards go with --redis/],
+    [['--staleness', '1'], /--staleness goes with --workers or --redis/],
+    [['--workers', '2', '--redis', server.url, '--run', 'r', '--shards', '2'], /exclude each other/],
+    [['--workers', '2', '--trainer', 'bptt'], /go with the ADMM trainer/],
+  ] as const) {
+    const r = await command([...data, ...flags]).ended;
+    t.is(r.code, 2, r.stderr);
+    t.regex(r.stderr, says);
+  }
+  t.false(fs.existsSync(at('never.safetensors')));
+  const env = { ...process.env, JOB_COMPLETION_INDEX: '' };
+  const r = await command(['worker', '--redis', server.url, '--run', 'r'], env).ended;
+  t.is(r.code, 1, r.stderr);
+  t.regex(r.stderr, /JOB_COMPLETION_INDEX/);
 });
 
 test('options.parallel with transport redis is validated at the boundary, naming the parameter', (t) => {
