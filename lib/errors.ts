@@ -38,6 +38,10 @@ export function invalidRange(name: string, expected: string, actual?: unknown): 
  * - ERR_NON_FINITE: a kernel met NaN or ±Infinity in its inputs or its result;
  * - ERR_NOT_POSITIVE_DEFINITE: a system a kernel factors is not positive definite;
  * - ERR_INTERNAL: a failure inside the native layer that is not the caller's (an unexpected exception).
+ * The parallel runs' (options.parallel; README "Scaling out"):
+ * - ERR_SHARD_LOST: a shard of a parallel run stopped answering (its thread or process is gone);
+ * - ERR_PARALLEL_STATE: the method needs the run's state in this process, which a parallel run keeps
+ *   in its shards.
  */
 export type TrainerErrorCode =
   | 'ERR_BUSY'
@@ -47,7 +51,9 @@ export type TrainerErrorCode =
   | 'ERR_NON_FINITE'
   | 'ERR_NOT_POSITIVE_DEFINITE'
   | 'ERR_OUT_OF_MEMORY'
-  | 'ERR_INTERNAL';
+  | 'ERR_INTERNAL'
+  | 'ERR_SHARD_LOST'
+  | 'ERR_PARALLEL_STATE';
 
 /** The codes' earlier name, kept for compatibility. */
 export type AdmmErrorCode = TrainerErrorCode;

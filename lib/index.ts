@@ -9,6 +9,7 @@ export type { InitScheme } from './init';
 export type { SequenceInputs, TrainingData, LossName, LossSteps } from './data';
 export { AdmmTrainer } from './admm/trainer';
 export type { AdmmTrainerOptions, AdmmMode, FitOptions, RhoPolicy } from './admm/options';
+export type { ParallelOptions, RedisParallelOptions, ThreadParallelOptions } from './parallel/options';
 export { refitReadout } from './readout';
 export type { ReadoutOptions } from './readout';
 export type {

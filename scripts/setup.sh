@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # One-time (idempotent) setup from a fresh clone: system packages for the native build
-# (OpenBLAS with headers, cmake, pkg-config), npm dependencies (which build the addon),
-# and the TypeScript build. Safe to run again: each step is skipped when already done.
+# (OpenBLAS with headers, cmake, pkg-config; redis-server, which the Redis transport's tests
+# start on loopback), npm dependencies (which build the addon), and the TypeScript build.
+# Safe to run again: each step is skipped when already done.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -9,6 +10,7 @@ missing=()
 command -v cmake >/dev/null 2>&1 || missing+=(cmake)
 command -v pkg-config >/dev/null 2>&1 || missing+=(pkg-config)
 if ! command -v pkg-config >/dev/null 2>&1 || ! pkg-config --exists openblas; then missing+=(libopenblas-dev); fi
+command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
 
 if ((${#missing[@]})); then
   if command -v apt-get >/dev/null 2>&1; then
@@ -17,7 +19,7 @@ if ((${#missing[@]})); then
     echo "setup: installing ${missing[*]} with apt-get"
     $sudo apt-get install -y "${missing[@]}" || { $sudo apt-get update && $sudo apt-get install -y "${missing[@]}"; }
   else
-    echo "setup: missing ${missing[*]}; install OpenBLAS (with headers and its pkg-config file), cmake and pkg-config with your package manager, then rerun." >&2
+    echo "setup: missing ${missing[*]}; install OpenBLAS (with headers and its pkg-config file), cmake, pkg-config and redis-server with your package manager, then rerun." >&2
     exit 1
   fi
 fi

@@ -6,6 +6,7 @@
  */
 import test from 'ava';
 import { spawnSync } from 'node:child_process';
+import type { Worker } from 'node:worker_threads';
 import fs from 'node:fs';
 import path from 'node:path';
 import { AdmmError, AdmmTrainer, BpttTrainer, RNN, TrainerError, setMemoryLimit } from '../lib';
@@ -18,6 +19,7 @@ const small = (seed = 1) =>
   randomProblem({ N: 12, T: 4, d: 3, h: 5, K: 3, lossSteps: 'last', loss: 'softmax-cross-entropy', seed });
 const admm = (mode: 'persistent' | 'adjoint' | 'sweeps') => new AdmmTrainer(small().model, { mode });
 const one = (v: number) => Float32Array.of(v);
+const parallelTrainer = (model: RNN) => new AdmmTrainer(model, { mode: 'persistent', parallel: { workers: 2 } });
 const nanState = () =>
   ({ n: 1, P: one(0), M1: one(0), S: one(NaN), M2: one(0), A: one(0), TA: one(0), rho1: 1, rho2: 1 });
 
@@ -166,6 +168,43 @@ const TABLE: Meaning[] = [
     says: /^\w+: internal error: /,
     cases: [{ name: 'a std::exception on a kernel worker thread', error: 'Error', run: () => faultyChild('internal') }],
   },
+  {
+    code: 'ERR_SHARD_LOST',
+    says: /shards? [\d, ]+ lost/,
+    cases: [
+      {
+        name: 'a parallel fit whose shard thread is terminated', error: 'AdmmError',
+        run: async () => {
+          const { model, data } = small(), trainer = parallelTrainer(model);
+          const par = () => (trainer as unknown as { engine: { transport: { worker(i: number): Worker } } }).engine;
+          const kill = async () => void (await par().transport.worker(1).terminate());
+          try {
+            await trainer.fit(data, { maxIterations: 5, onIteration: kill });
+          } finally {
+            await trainer.close();
+          }
+        },
+      },
+    ],
+  },
+  {
+    code: 'ERR_PARALLEL_STATE',
+    says: /keeps it in its shards/,
+    cases: [
+      {
+        name: 'exportState() on a parallel run', error: 'AdmmError',
+        run: async () => {
+          const { model, data } = small(), trainer = parallelTrainer(model);
+          try {
+            await trainer.fit(data, { maxIterations: 1 });
+            trainer.exportState();
+          } finally {
+            await trainer.close();
+          }
+        },
+      },
+    ],
+  },
 ];
 
 async function withLimit<T>(bytes: number, run: () => T | Promise<T>): Promise<T> {
@@ -201,13 +240,23 @@ function codesIn(dir: string): Set<string> {
   return codes;
 }
 
-test('the codes thrown in lib/ and native/ are the table\'s, each listed in README "Errors"', (t) => {
-  const tabled = TABLE.map((m) => m.code).sort();
-  t.deepEqual([...new Set([...codesIn('lib'), ...codesIn('native')])].sort(), tabled);
+/** The codes of RedisTransportError, from its type (lib/parallel/redis/errors.ts; tested in test/redis-*.test.ts). */
+function redisCodes(): string[] {
+  const text = fs.readFileSync(path.join(root, 'lib', 'parallel', 'redis', 'errors.ts'), 'utf8');
+  const start = text.indexOf('export type RedisTransportErrorCode');
+  return [...text.slice(start, text.indexOf(';', start)).matchAll(/'(ERR_[A-Z_]+)'/g)].map(([, code]) => code);
+}
+
+test('the codes in lib/ and native/ are the table\'s or the Redis transport\'s, each in README "Errors"', (t) => {
+  const tabled = TABLE.map((m) => m.code);
+  const known = [...new Set([...tabled, ...redisCodes()])].sort();
+  t.deepEqual([...new Set([...codesIn('lib'), ...codesIn('native')])].sort(), known);
   const readme = fs.readFileSync(path.join(root, 'README.md'), 'utf8');
   const errors = readme.slice(readme.indexOf('### Errors'), readme.indexOf('\n### ', readme.indexOf('### Errors') + 1));
   const listed = [...errors.matchAll(/^- `(ERR_[A-Z_]+)`/gm)].map(([, code]) => code);
-  t.deepEqual([...listed].sort(), tabled, 'one README line per code');
+  t.deepEqual([...listed].sort(), [...tabled].sort(), 'one README line per TrainerError code');
+  const redis = errors.slice(errors.indexOf('RedisTransportError'));
+  for (const code of redisCodes()) t.true(redis.includes(`\`${code}\``), `README "Errors" names ${code}`);
 });
 
 test('BpttTrainer throws no AdmmError: its own, the model\'s and the memory limit\'s errors are TrainerErrors', (t) => {

@@ -89,6 +89,8 @@ test('npm install of the tarball uses the prebuilt binary and compiles nothing',
   t.is(setup.install.status, 0, setup.install.log);
   t.regex(setup.install.log, /admmirnn: using the prebuilt binary prebuilds\/linux-x64\/admmirnn\.node/);
   t.false(fs.existsSync(path.join(setup.pkg, 'build')), 'no build/ directory in the installed package');
+  // ioredis is an optional peer dependency (the Redis transport loads it only when used).
+  t.false(fs.existsSync(path.join(setup.project, 'node_modules', 'ioredis')), 'ioredis is not installed');
 });
 
 test('the installed package trains and predicts from CommonJS and ESM, with the same result', (t) => {

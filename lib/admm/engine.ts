@@ -1,17 +1,21 @@
 /**
- * What AdmmTrainer holds for one run: a persistent engine (the paper's loop, persistent/) or a
- * resynchronised mini-batch engine (resync/), both behind one interface, started from the data
- * layout validated at the trainer's boundary.
+ * What AdmmTrainer holds for one run: a persistent engine (the paper's loop, persistent/), a
+ * resynchronised mini-batch engine (resync/) or, with options.parallel, a sharded run of either
+ * (lib/parallel/engine.ts), all behind one interface, started from the data layout validated at
+ * the trainer's boundary.
  */
+import { AdmmError } from '../errors';
 import { checkMemory } from '../memory-limit';
 import { sharedCopyBytes } from '../in-shared-memory';
 import type { RNN } from '../rnn';
 import { Stop } from '../training/fit-loop';
 import type { TrainingLayout } from '../training/layout';
 import { type ResolvedTrainerOptions, automaticChunkSize } from './options';
-import { PersistentEngine } from './persistent/engine';
+import { ParallelEngine, parallelState } from '../parallel/engine';
+import { PersistentEngine, requirePersistent } from './persistent/engine';
+import { warmStartReadout } from './persistent/warm-start';
 import { AdmmState } from './persistent/state';
-import type { AdmmIterationRecord } from './record';
+import type { AdmmIterationRecord, MiniBatchIterationRecord, PersistentIterationRecord } from './record';
 import { MiniBatchEngine } from './resync/run';
 import { ResyncEngine } from './resync/engine';
 import type { AdmmStateSnapshot, MiniBatchStateSnapshot } from './snapshot';
@@ -29,7 +33,12 @@ export interface AdmmEngine<R extends AdmmIterationRecord = AdmmIterationRecord>
   exportState(): AdmmStateSnapshot | MiniBatchStateSnapshot;
   /** Checks a snapshot of exportState against the run, then continues from it. */
   restore(snapshot: unknown): void;
+  /** Stops what the run started outside this thread (a parallel run's shards). */
+  close?(): Promise<void>;
 }
+
+/** The engines a trainer runs. */
+export type RunEngine = PersistentEngine | MiniBatchEngine | ParallelEngine;
 
 /** The persistent sweep's chunk size: the option, or automatic for the exact update (options.ts). */
 function chunkSizeFor(layout: TrainingLayout, o: Readonly<ResolvedTrainerOptions>): number | undefined {
@@ -41,7 +50,9 @@ function chunkSizeFor(layout: TrainingLayout, o: Readonly<ResolvedTrainerOptions
 export function checkRunMemory(layout: TrainingLayout, o: Readonly<ResolvedTrainerOptions>): void {
   const { shape } = layout;
   const outputs = shape.N * (shape.everyStep ? shape.T : 1) * shape.K;
-  const engineBytes = o.mode === 'persistent'
+  const engineBytes = o.parallel
+    ? ParallelEngine.bytesFor(shape, o, o.parallel, layout.inputs.x !== undefined)
+    : o.mode === 'persistent'
     ? AdmmState.bytesFor(shape, chunkSizeFor(layout, o) ?? shape.N, o.update === 'exact')
     : ResyncEngine.bytesFor(shape, o, layout.inputs.x !== undefined, layout.loss === 'squared-error') + 4 * outputs;
   checkMemory(
@@ -56,10 +67,41 @@ export function checkRunMemory(layout: TrainingLayout, o: Readonly<ResolvedTrain
  */
 export async function startEngine(
   model: RNN, layout: TrainingLayout, options: Readonly<ResolvedTrainerOptions>, warm: boolean
-): Promise<PersistentEngine | MiniBatchEngine> {
+): Promise<RunEngine> {
   const o = options;
+  if (o.parallel) {
+    if (warm && o.mode === 'persistent' && o.warmStart === 'readout') await warmStartReadout(model, layout, o.beta);
+    return ParallelEngine.start(model, layout, o, o.parallel);
+  }
   if (o.mode === 'persistent') return PersistentEngine.start(model, layout, o, chunkSizeFor(layout, o), warm);
   return new MiniBatchEngine(model, layout, { ...o, mode: o.mode });
+}
+
+/** The engine of step(): the persistent one, or a parallel run of mode 'persistent'. */
+export function persistentStepper(
+  engine: RunEngine | undefined, mode: string
+): (signal: AbortSignal | undefined, aborted: () => Error) => Promise<PersistentIterationRecord> {
+  if (mode === 'persistent' && engine instanceof ParallelEngine) return (s, a) => engine.step(s, a);
+  const persistent = requirePersistent(engine, mode, 'step()');
+  return (s, a) => persistent.next(s, a);
+}
+
+/** The engine of epoch(): the mini-batch one, or a parallel run of mode 'adjoint'. */
+export function miniBatchStepper(
+  engine: RunEngine | undefined, mode: string
+): (signal: AbortSignal | undefined, aborted: () => Error) => Promise<MiniBatchIterationRecord> {
+  if (mode === 'persistent')
+    throw new AdmmError("epoch() belongs to the mini-batch modes, not 'persistent'; use step()", 'ERR_WRONG_MODE');
+  if (engine instanceof ParallelEngine) return (s, a) => engine.epoch(s, a);
+  if (!(engine instanceof MiniBatchEngine))
+    throw new AdmmError('epoch(): call initialise(data) or fit(data) first', 'ERR_NOT_INITIALISED');
+  return (s, a) => engine.next(s, a);
+}
+
+/** The persistent engine whose state is in this process (the block methods, lagrangian()). */
+export function localPersistent(engine: RunEngine | undefined, mode: string, method: string): PersistentEngine {
+  if (mode === 'persistent' && engine instanceof ParallelEngine) throw parallelState(method);
+  return requirePersistent(engine, mode, method);
 }
 
 /** An iteration interrupted by the fit's AbortSignal. */

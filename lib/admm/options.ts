@@ -6,6 +6,7 @@ import type { AdmmIterationRecord } from './record';
 import { type SafeguardSettings, resolveSafeguard } from './step-safeguard';
 import { WARM_STARTS, type WarmStart } from './persistent/warm-start';
 import { type CommonFitOptions, resolveCommonFitOptions } from '../training/fit-options';
+import { type ParallelOptions, type ResolvedParallelOptions, resolveParallelOptions } from '../parallel/options';
 
 /**
  * How ρ = (ρ1, ρ2, ρ3) changes after each iteration (scaled duals are rescaled so λ = ρμ is kept).
@@ -90,6 +91,12 @@ export interface AdmmTrainerOptions {
    * whose caches take ~256 MiB above that. A value ≥ N keeps the state whole.
    */
   chunkSize?: number;
+  /**
+   * Persistent mode, exact update: shard the samples over `workers` worker threads (README
+   * "Scaling out"); blocks 2, 3, 5, 6 run on the shards, blocks 1 and 4 on their summed Grams.
+   * `staleness` τ > 0 lets a round use a shard's answer up to τ iterations old (asynchronous).
+   */
+  parallel?: ParallelOptions;
 }
 
 export interface ResolvedTrainerOptions {
@@ -112,6 +119,7 @@ export interface ResolvedTrainerOptions {
   seed: number;
   readoutRefit: boolean;
   chunkSize: number | undefined;
+  parallel: ResolvedParallelOptions | undefined;
 }
 
 export interface FitOptions {
@@ -228,6 +236,7 @@ export function resolveTrainerOptions(options: unknown): ResolvedTrainerOptions 
     seed: optional('seed', 0, (n, v) => checkInteger(n, v, 0, 2 ** 32 - 1)),
     readoutRefit: optional('readoutRefit', false, checkBoolean),
     chunkSize: resolveChunkSize(o.chunkSize, mode, update),
+    parallel: resolveParallelOptions(o.parallel, mode, update, o.chunkSize),
   };
 }
 

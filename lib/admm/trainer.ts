@@ -7,8 +7,8 @@
  *   const trainer = new AdmmTrainer(model, { rho: [100, 100, 10] });
  *   const { history, status } = await trainer.fit(data, { maxIterations: 50, onIteration: console.log });
  *
- * fit() never blocks the event loop: the blocks run in native async workers, the
- * TypeScript-side dual updates yield between spans, and a readoutRefit between L-BFGS iterations.
+ * fit() never blocks the event loop: the blocks run in native async workers, the dual updates yield
+ * between spans, a readoutRefit between L-BFGS iterations; a sharded run (options.parallel) in shards.
  */
 import type { TrainingData } from '../data';
 import { AdmmError, invalidType } from '../errors';
@@ -18,7 +18,11 @@ import { FitGuard, type FitStatus, Stop, drain } from '../training/fit-loop';
 import { type TrainingLayout, evaluateLayout, sameData, trainingLayout } from '../training/layout';
 import { copyWeights, firstNonFinite } from '../training/rollback';
 import { checkObject } from '../validate';
-import { type AdmmEngine, Aborted, checkRunMemory, failureStop, startEngine } from './engine';
+import { parallelState } from '../parallel/engine';
+import {
+  type AdmmEngine, type RunEngine, Aborted, checkRunMemory, failureStop, localPersistent, miniBatchStepper,
+  persistentStepper, startEngine,
+} from './engine';
 import {
   type AdmmTrainerOptions, type FitOptions, type ResolvedFitOptions, type ResolvedTrainerOptions,
   resolveFitOptions, resolveTrainerOptions,
@@ -26,16 +30,16 @@ import {
 import {
   updateInputWeights, updateOutputs, updateOutputWeights, updatePreactivations, updateStates, ascendDuals,
 } from './persistent/blocks';
-import { PersistentEngine, requirePersistent, requireWholeState } from './persistent/engine';
+import { PersistentEngine, requireWholeState } from './persistent/engine';
+import { withinTolerance } from './persistent/residuals';
 import type { AdmmState } from './persistent/state';
 import type { AdmmIterationRecord, FitResult, MiniBatchIterationRecord, PersistentIterationRecord } from './record';
-import { MiniBatchEngine } from './resync/run';
 import { type AdmmRunSnapshot, type RunReadout, readRunReadout } from './snapshot';
 
 export class AdmmTrainer {
   readonly model: RNN;
   readonly options: Readonly<ResolvedTrainerOptions>;
-  private engine: PersistentEngine | MiniBatchEngine | undefined;
+  private engine: RunEngine | undefined;
   /** The (V, c) before the readoutRefit that ended the last fit: a resumed fit continues from it. */
   private runReadout: RunReadout | undefined;
   private readonly guard = new FitGuard('AdmmTrainer', AdmmError);
@@ -58,17 +62,17 @@ export class AdmmTrainer {
   /**
    * Validates the data and starts a run. Persistent mode: (V, c) refitted on the forward states
    * (options.warmStart), then auxiliaries from one forward pass (every constraint holds), duals
-   * zero, ρ at its initial value. Mini-batch modes: the
-   * per-batch buffers and the shuffling generator.
+   * zero, ρ initial. Mini-batch modes: the per-batch buffers and the shuffling generator.
    */
-  async initialise(data: TrainingData): Promise<void> {
+  initialise(data: TrainingData): Promise<void> {
     return this.start(this.layoutOf(data));
   }
 
   /** `warm`: with the persistent warm start (a restored run has its own readout). */
   private async start(layout: TrainingLayout, warm = true): Promise<void> {
     checkRunMemory(layout, this.options);  // before the previous run is dropped
-    this.engine = this.runReadout = undefined;
+    await this.closeEngine();
+    this.runReadout = undefined;
     this.engine = await startEngine(this.model, layout, this.options, warm);
   }
 
@@ -94,6 +98,7 @@ export class AdmmTrainer {
   async restoreState(data: TrainingData, snapshot: AdmmRunSnapshot): Promise<AdmmState | undefined> {
     this.guard.assertIdle();
     checkObject('snapshot', snapshot);
+    if (this.options.parallel) throw parallelState('restoreState()');
     const readout = readRunReadout(snapshot, this.model);
     const previous = { engine: this.engine, readout: this.runReadout };
     try {
@@ -140,7 +145,7 @@ export class AdmmTrainer {
   }
   /** The augmented Lagrangian at the current point (summed-loss scale). */
   lagrangian(): Promise<number> {
-    return this.persistent('lagrangian()').lagrangian();
+    return localPersistent(this.engine, this.options.mode, 'lagrangian()').lagrangian();
   }
 
   /**
@@ -148,25 +153,32 @@ export class AdmmTrainer {
    * then the true forward-pass loss. Throws if `signal` aborts between blocks.
    */
   async step(signal?: AbortSignal): Promise<PersistentIterationRecord> {
-    return this.persistent('step()').next(signal, () => new Aborted());
+    return persistentStepper(this.engine, this.options.mode)(signal, () => new Aborted());
   }
 
   /** Mini-batch modes: one epoch of resynchronised mini-batches, then the forward-pass loss. */
   async epoch(signal?: AbortSignal): Promise<MiniBatchIterationRecord> {
-    if (this.options.mode === 'persistent')
-      throw new AdmmError("epoch() belongs to the mini-batch modes, not 'persistent'; use step()", 'ERR_WRONG_MODE');
-    if (!(this.engine instanceof MiniBatchEngine))
-      throw new AdmmError('epoch(): call initialise(data) or fit(data) first', 'ERR_NOT_INITIALISED');
-    return this.engine.next(signal, () => new Aborted());
+    return miniBatchStepper(this.engine, this.options.mode)(signal, () => new Aborted());
   }
 
-  private persistent(method: string): PersistentEngine {
-    return requirePersistent(this.engine, this.options.mode, method);
+  /**
+   * Ends the run: a parallel run's worker threads or processes stop and its shards' state is freed
+   * (a later fit starts afresh; idle threads never keep the process alive). Cheap otherwise.
+   */
+  async close(): Promise<void> {
+    this.guard.assertIdle();
+    await this.closeEngine();
+  }
+
+  private async closeEngine(): Promise<void> {
+    const engine: AdmmEngine | undefined = this.engine;
+    this.engine = undefined;
+    await engine?.close?.();
   }
 
   /** The persistent engine, for the single-block methods: a chunked sweep has no whole-data a or s block. */
   private wholeState(): PersistentEngine {
-    return requireWholeState(this.persistent('the block methods'));
+    return requireWholeState(localPersistent(this.engine, this.options.mode, 'the block methods'));
   }
 
   /**
@@ -180,7 +192,7 @@ export class AdmmTrainer {
     const start = () => (opts.resume && this.engine ? this.resume(data, layout) : this.start(layout));
     return yield* this.guard.run(this.model, opts, start, {
       next: (signal) => this.nextIteration(signal),
-      converged: (record) => this.convergence(record, opts),
+      converged: (record) => withinTolerance(record, opts.tolerance),
       conclude: (status) => this.concludeFit(layout, status),
     });
   }
@@ -235,13 +247,5 @@ export class AdmmTrainer {
     return drain(this.iterate(data, options));
   }
 
-  private convergence(record: AdmmIterationRecord, opts: ResolvedFitOptions): string | undefined {
-    const tol = opts.tolerance;
-    if (!tol || record.kind !== 'persistent') return undefined;
-    const p = record.primalResiduals;
-    if (Math.max(p.a, p.s, p.o) <= tol.primal && record.dualResidual <= tol.dual)
-      return `relative residuals within tolerance (primal ≤ ${tol.primal}, dual ≤ ${tol.dual})`;
-    return undefined;
-  }
 
 }

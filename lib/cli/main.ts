@@ -9,6 +9,7 @@ import { registerPredict } from './predict';
 import { registerSample } from './sample';
 import { registerTfjs } from './tfjs';
 import { registerTrain } from './train';
+import { registerWorker } from './worker';
 import { EXIT, UsageError } from './usage';
 
 // eslint-disable-next-line @typescript-eslint/no-var-requires
@@ -27,6 +28,7 @@ export function createProgram(): Command {
   registerSample(program);
   registerInfo(program);
   registerTfjs(program);
+  registerWorker(program);
   return program;
 }
 

@@ -3,12 +3,14 @@
  * Ctrl-C stops after the current iteration (so the ADMM state stays consistent), saves, and
  * exits with 130; a second Ctrl-C exits at once.
  */
+import path from 'node:path';
 import { type Command, Option } from 'commander';
 import { AdmmTrainer } from '../admm/trainer';
 import { BpttTrainer } from '../bptt/trainer';
 import { MAX_ITERATION, type Checkpoint, type LoadedCheckpoint, type TrainerInfo } from '../checkpoint/format';
 import { FileFormatError } from '../file-error';
 import { INIT_SCHEMES, type InitScheme } from '../init';
+import type { ParallelOptions } from '../parallel/options';
 import { RNN, type RNNConfig } from '../rnn';
 import { openCheckpoint, savedTrainer } from './checkpoint-file';
 import { type DataFlags, addDataOptions, loadData } from './data-options';
@@ -43,6 +45,33 @@ interface TrainFlags extends DataFlags {
   state: 'auto' | 'always' | 'never';
   quiet?: boolean;
   json?: boolean;
+  workers?: number;
+  redis?: string;
+  run?: string;
+  shards?: number;
+  staleness?: number;
+}
+
+const DATA_FLAGS = ['mnist', 'text', 'labelled', 'inputs', 'targets', 'limit', 'sequenceLength', 'stride', 'split',
+  'inputSize', 'classes'] as const;
+const FILE_FLAGS = new Set(['text', 'labelled', 'inputs', 'targets']);
+
+/** ADMM: options.parallel from --workers (threads) or --redis, --run, --shards (workers load the data as here). */
+function parallelOptions(flags: TrainFlags): ParallelOptions | undefined {
+  const staleness = flags.staleness !== undefined ? { staleness: flags.staleness } : {};
+  if (flags.redis === undefined) {
+    if (flags.run !== undefined || flags.shards !== undefined)
+      throw new UsageError('--run and --shards go with --redis');
+    if (flags.workers === undefined && flags.staleness !== undefined)
+      throw new UsageError('--staleness goes with --workers or --redis');
+    return flags.workers === undefined ? undefined : { workers: flags.workers, ...staleness };
+  }
+  if (flags.workers !== undefined) throw new UsageError('--workers (threads) and --redis exclude each other');
+  if (flags.run === undefined || flags.shards === undefined) throw new UsageError('--redis needs --run and --shards');
+  // Absolute paths: a worker started from another directory opens the same files.
+  const data = Object.fromEntries(DATA_FLAGS.filter((k) => flags[k] !== undefined)
+    .map((k) => [k, FILE_FLAGS.has(k) ? path.resolve(String(flags[k])) : flags[k]]));
+  return { transport: 'redis', url: flags.redis, run: flags.run, shards: flags.shards, ...staleness, data };
 }
 
 /** Largest ADMM state saved with --state auto. */
@@ -80,7 +109,13 @@ export function registerTrain(program: Command): void {
       'auxiliaries, duals, ρ; mini-batch ADMM: ρ, shuffling; BPTT: optimizer, shuffling); auto: when ≤ 256 MiB')
       .choices(['auto', 'always', 'never']).default('auto'))
     .option('-q, --quiet', 'no progress bar')
-    .option('--json', 'print the summary as JSON');
+    .option('--json', 'print the summary as JSON')
+    .option('--workers <k>', 'ADMM: shard the run over k worker threads', integer(1, 256))
+    .option('--redis <url>', 'ADMM: coordinate a run sharded over Redis (with --run, --shards; see admmirnn worker)')
+    .option('--run <name>', "--redis: the run's name, which the workers join")
+    .option('--shards <S>', '--redis: the number of shards, one admmirnn worker each', integer(1, 4096))
+    .option('--staleness <τ>', 'ADMM, sharded: use shard answers up to τ iterations old (0: synchronous)',
+      integer(0, 1000));
   addDataOptions(cmd, 'train');
   cmd.action(async (flags: TrainFlags) => {
     process.exitCode = await train(flags);
@@ -108,6 +143,12 @@ function trainerOptions(flags: TrainFlags, task: { loss: string; lossSteps: stri
     ...(flags.update !== undefined ? { update: flags.update } : {}),
     ...(flags.batchSize !== undefined ? { batchSize: flags.batchSize } : {}),
   };
+}
+
+/** What a checkpoint keeps of the trainer's options: not how this run was sharded. */
+function savedOptions(options: object): TrainerInfo['options'] {
+  const { parallel: _parallel, ...rest } = options as { parallel?: unknown };
+  return rest as TrainerInfo['options'];
 }
 
 function log(flags: TrainFlags, message: string): void {
@@ -145,15 +186,18 @@ async function train(flags: TrainFlags): Promise<number> {
     );
   let resume = false;
   // Saved options were validated with the checkpoint; errors in them are errors of its file.
-  const trainer: AdmmTrainer | BpttTrainer = saved?.trainer
+  const parallel = parallelOptions(flags);
+  if (parallel && kind !== 'admm') throw new UsageError('--workers and --redis go with the ADMM trainer');
+  // A sharded run resumes from the saved weights and options; its state starts afresh in the shards.
+  const trainer: AdmmTrainer | BpttTrainer = saved?.trainer && !parallel
     ? savedTrainer(flags.resume!, saved.trainer, model)
     : asUsage('trainer options', () =>
-        kind === 'admm' ? new AdmmTrainer(model, options) : new BpttTrainer(model, options)
+        kind === 'admm' ? new AdmmTrainer(model, { ...options, parallel }) : new BpttTrainer(model, options)
       );
   if (trainer instanceof AdmmTrainer) {
     const admm = trainer;
     const persistent = admm.options.mode === 'persistent';
-    if (saved?.admmState && !flags.resetState) {
+    if (saved?.admmState && !flags.resetState && !parallel) {
       await admm.restoreState(data, saved.admmState).catch((e: Error) => {
         throw new RangeError(
           `cannot restore the ADMM state of ${flags.resume} on this data (${e.message}); ` +
@@ -167,7 +211,7 @@ async function train(flags: TrainFlags): Promise<number> {
       const fresh = persistent
         ? 'auxiliaries re-initialised by a forward pass, duals zero, ρ initial'
         : `ρ initial, shuffling restarted from seed ${admm.options.seed}`;
-      const why = flags.resetState ? '--reset-state:' : 'no ADMM state saved;';
+      const why = flags.resetState ? '--reset-state:' : parallel ? 'sharded run:' : 'no ADMM state saved;';
       log(flags, `resuming from ${flags.resume}: ${why} ${fresh}`);
     }
   } else if (saved?.bpttState && !flags.resetState) {
@@ -203,6 +247,7 @@ async function train(flags: TrainFlags): Promise<number> {
       const state = trainer.exportState(), perWeight = state.optimizer.buffers[0]?.length ?? 0;
       return includeState('BPTT', 4 * model.parameterCount * perWeight) ? { bpttState: state } : {};
     }
+    if (trainer.options.parallel) return {};  // its state lives in the shards
     if (trainer.options.mode !== 'persistent')
       return includeState('ADMM', 0) ? { admmState: trainer.exportState() } : {};
     const state = trainer.state;
@@ -210,7 +255,7 @@ async function train(flags: TrainFlags): Promise<number> {
   };
   const checkpoint = (): Checkpoint => ({
     model, config, vocabulary: loaded.vocabulary, task,
-    trainer: { kind, options: { ...trainer.options }, iteration: lastIteration },
+    trainer: { kind, options: savedOptions(trainer.options), iteration: lastIteration },
     ...runState(),
   });
 
@@ -233,6 +278,8 @@ async function train(flags: TrainFlags): Promise<number> {
   } finally {
     progress.finish();
     process.off('SIGINT', onSigint);
+    // A sharded run's threads, or its Redis workers, stop (its checkpoints carry no run state).
+    if (trainer instanceof AdmmTrainer && trainer.options.parallel) await trainer.close();
   }
   await saveCheckpointTo(flags.out, checkpoint());
   const last = result.history[result.history.length - 1];

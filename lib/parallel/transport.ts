@@ -11,7 +11,7 @@ export interface Contribution {
   /** The shard's incarnation: a restarted shard gets a new one, and the old one's writes are refused. */
   readonly token: string;
   readonly iteration: number;
-  /** Which reduction this answers, e.g. 'uwb', 'vc', 'duals'. */
+  /** The phase of the publication it answers. */
   readonly phase: string;
   /** The published version the shard computed against (bounded staleness compares it). */
   readonly version: number;
@@ -25,7 +25,10 @@ export interface Contribution {
 export interface Publication {
   readonly version: number;
   readonly iteration: number;
-  /** What the shards do with it, e.g. 'start', 'uwb', 'vc', 'stop'. */
+  /**
+   * What the shards do with it: 'uwb', 'vc', 'duals' (persistent loop), 'batch', 'evaluate'
+   * (mode 'adjoint'), 'stop' (end the shard's loop).
+   */
   readonly phase: string;
   readonly scalars: Readonly<Record<string, number>>;
   /** Weights (and anything else every shard needs), laid out as the phase says. */
@@ -38,8 +41,14 @@ export interface CoordinatorTransport {
   publish(publication: Publication): Promise<void>;
   /**
    * Resolves with the latest contribution of every shard for (`iteration`, `phase`), in shard
-   * order, once `ready` holds for what has arrived (the synchronous rule: all S shards at this
-   * iteration; the bounded-staleness rule: all shards at version ≥ k − τ).
+   * order, once `ready` holds for what has arrived (the coordinator's rule, ready.ts: synchronous,
+   * every shard answered this publication; bounded staleness, one did and every shard's latest
+   * answer is at most τ rounds old). A transport keeps only each shard's latest contribution per
+   * phase (an older version never replaces a newer one) and re-checks `ready` as they arrive
+   * (board.ts does exactly this, for any transport). Rejects with the AdmmError code
+   * ERR_SHARD_LOST when a shard is lost while it waits (a collect must never wait for a dead
+   * shard), with a shard's own error when the shard failed, and with `signal.reason` when
+   * `signal` aborts.
    */
   collect(
     iteration: number,
@@ -49,7 +58,17 @@ export interface CoordinatorTransport {
   ): Promise<Contribution[]>;
   /** Shards whose liveness lapsed since the last call (heartbeat expiry, thread exit). */
   lostShards(): Promise<number[]>;
+  /** Bytes and messages moved so far, both directions (for the benchmarks; optional). */
+  stats?(): TransportStats;
   close(): Promise<void>;
+}
+
+export interface TransportStats {
+  /** Publication bytes delivered to shards (a body sent to S shards counts S times). */
+  bytesOut: number;
+  /** Contribution bytes received from shards. */
+  bytesIn: number;
+  messages: number;
 }
 
 /** A shard's side of a transport. */
@@ -58,7 +77,11 @@ export interface ShardTransport {
   readonly token: string;
   /** Delivers a contribution; rejects (code ERR_STALE_WRITER) when this shard's token is no longer current. */
   contribute(contribution: Contribution): Promise<void>;
-  /** Resolves with the first publication whose version is greater than `afterVersion`. */
+  /**
+   * Resolves with the newest publication whose version is greater than `afterVersion`, waiting
+   * for one if there is none. Synchronously there is only ever one; under bounded staleness a slow
+   * shard skips to the newest.
+   */
   nextPublication(afterVersion: number, signal?: AbortSignal): Promise<Publication>;
   close(): Promise<void>;
 }

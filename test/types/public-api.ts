@@ -17,6 +17,9 @@ import type {
   BpttStateSnapshot,
   MiniBatchStateSnapshot,
   MiniBatchIterationRecord,
+  ParallelOptions,
+  RedisParallelOptions,
+  ThreadParallelOptions,
   PersistentIterationRecord,
   ReadCheckpointOptions,
   AdmmTrainer,
@@ -139,9 +142,19 @@ export type Admm = [
         readoutRefit?: boolean;
         update?: 'exact' | 'linearized';
         chunkSize?: number;
+        parallel?: ParallelOptions;
       }
     >
   >,
+  Expect<Equal<ThreadParallelOptions, { workers: number; staleness?: number; transport?: 'threads' }>>,
+  Expect<
+    Equal<
+      RedisParallelOptions,
+      { transport: 'redis'; url: string; run: string; shards: number; staleness?: number; data?: Record<string, unknown> }
+    >
+  >,
+  Expect<Equal<ParallelOptions, ThreadParallelOptions | RedisParallelOptions>>,
+  Expect<Equal<AdmmTrainer['close'], () => Promise<void>>>,
   Expect<
     Equal<
       FitOptions,
@@ -301,6 +314,7 @@ export type Errors = [
       AdmmErrorCode,
       | 'ERR_BUSY' | 'ERR_NOT_INITIALISED' | 'ERR_WRONG_MODE' | 'ERR_CHUNKED_STATE'
       | 'ERR_NON_FINITE' | 'ERR_NOT_POSITIVE_DEFINITE' | 'ERR_OUT_OF_MEMORY' | 'ERR_INTERNAL'
+      | 'ERR_SHARD_LOST' | 'ERR_PARALLEL_STATE'
     >
   >,
   Expect<Equal<AdmmError['code'], AdmmErrorCode>>,

@@ -3,9 +3,10 @@
  * and ρ — one function each. The sample-separable blocks (2, 3, 5 and the ascent of 6) run on a
  * state view (views.ts): the whole state, or one chunk of a chunked state, so a chunked sweep
  * calls these very functions per chunk. The weight blocks (1, 4) sum their Grams over the views
- * and solve once (the linearised steps: on the whole state). Heavy work runs in the native async
- * twins (off the main thread); each block leaves the augmented Lagrangian no larger than before
- * (exact variant: exact block minimisers and a monotone a-solver; linearised: backtracked steps).
+ * in float64 in view order and solve once (the linearised steps: on the whole state). Heavy work
+ * runs in the native async twins (off the main thread); each block leaves the augmented Lagrangian
+ * no larger than before (exact variant: exact block minimisers and a monotone a-solver; linearised:
+ * backtracked steps).
  */
 import { native } from '../../native';
 import type { RNN } from '../../rnn';
@@ -57,12 +58,16 @@ export async function updateInputWeights(st: AdmmState, model: RNN, cfg: BlockCo
       linearized: true, theta: st.theta.uwb,
     });
   } else {
-    const { uwbG: G, uwbR: R } = weightGrams(st);
-    G.fill(0);
-    R.fill(0);
-    for (const v of views(st))
-      await native.accumulateUWbAsync({ shape: v.shape, ...v.inputs, S: v.S, A: v.A, M1: v.M1, scratch: v.P, G, R });
-    st.theta.uwb = await native.solveUWbFromGramAsync({ shape: st.shape, G, R, ...weights });
+    // Each view's Gram from zero, added in float64 in view order (gram-sum.ts): a sharded run with
+    // one shard per chunk sums the same bits; one view (the whole state) round-trips exactly.
+    const uwb = weightGrams(st).uwb;
+    uwb.reset();
+    for (const v of views(st)) {
+      const { shape, inputs, S, A, M1, P } = v;
+      await native.accumulateUWbAsync({ shape, ...inputs, S, A, M1, scratch: P, ...uwb.part() });
+      uwb.addPart();
+    }
+    st.theta.uwb = await native.solveUWbFromGramAsync({ shape: st.shape, ...uwb.rounded(), ...weights });
   }
   st.xuFresh = false;
   st.pFresh = false;
@@ -107,11 +112,13 @@ export async function updateOutputWeights(st: AdmmState, model: RNN, cfg: BlockC
     });
     return;
   }
-  const { vcG: G, vcR: R } = weightGrams(st);
-  G.fill(0);
-  R.fill(0);
-  for (const v of views(st)) await native.accumulateVcAsync({ shape: v.shape, S: v.S, O: v.O, M3: v.M3, G, R });
-  st.theta.vc = await native.solveVcFromGramAsync({ shape: st.shape, G, R, ...weights });
+  const vc = weightGrams(st).vc;
+  vc.reset();
+  for (const v of views(st)) {
+    await native.accumulateVcAsync({ shape: v.shape, S: v.S, O: v.O, M3: v.M3, ...vc.part() });
+    vc.addPart();
+  }
+  st.theta.vc = await native.solveVcFromGramAsync({ shape: st.shape, ...vc.rounded(), ...weights });
 }
 
 /** Block 5: the outputs o of the view, by the proximal operator of the loss. Returns Σ(Δo)². */

@@ -6,6 +6,7 @@
  */
 import type { RNN } from '../../rnn';
 import type { ConstraintNorms } from '../ascent/ascend';
+import type { AdmmIterationRecord } from '../record';
 import type { Triple } from '../rho';
 
 /** One iteration's residuals per constraint i = 1, 2, 3 (a, s, o). */
@@ -54,4 +55,15 @@ export function assembleLagrangian(
   let value = lossSum + decay;
   for (let i = 0; i < 3; i++) value += 0.5 * rho[i] * (norms[i].dualNewSq - norms[i].dualOldSq);
   return value;
+}
+
+/** Why a fit stops at `record` on its residual tolerance (mode 'persistent'), or undefined. */
+export function withinTolerance(
+  record: AdmmIterationRecord, tol: { primal: number; dual: number } | undefined
+): string | undefined {
+  if (!tol || record.kind !== 'persistent') return undefined;
+  const p = record.primalResiduals;
+  if (Math.max(p.a, p.s, p.o) <= tol.primal && record.dualResidual <= tol.dual)
+    return `relative residuals within tolerance (primal ≤ ${tol.primal}, dual ≤ ${tol.dual})`;
+  return undefined;
 }

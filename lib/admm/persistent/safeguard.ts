@@ -18,6 +18,7 @@ import type { Triple } from '../rho';
 import type { SafeguardSettings } from '../step-safeguard';
 import { rescaleDuals } from './blocks';
 import type { AdmmState } from './state';
+import { views } from './views';
 
 /** What the persistent safeguard carries between iterations (in snapshots). */
 export interface PersistentGuardState {
@@ -33,7 +34,10 @@ export interface PersistentGuardState {
  * of TA wherever it is read.
  */
 export async function resynchronise(st: AdmmState, model: RNN): Promise<void> {
-  await native.forwardAsync({ shape: st.shape, ...st.inputs, ...model.weights(), A: st.A, S: st.S, O: st.O });
+  // A chunked state starts view by view, as a parallel run's shards do: the forward pass's rounding
+  // depends on how its rows are blocked, so the two runs stay equal bit for bit.
+  for (const v of views(st))
+    await native.forwardAsync({ shape: v.shape, ...v.inputs, ...model.weights(), A: v.A, S: v.S, O: v.O });
   if (!st.chunked) await forSlices(st.S.length, (begin, end) => st.TA.set(st.S.subarray(begin, end), begin));
   st.xuFresh = st.pFresh = false;
 }

@@ -7,6 +7,7 @@ import type { PersistentGuardState } from './safeguard';
 import type { LossSteps, TargetLayout } from '../../data';
 import type { NativeInputs, NativeShape } from '../../native';
 import { sharedFloats } from '../../in-shared-memory';
+import { type GramSum, packedLength, uwbGram, vcGram } from './gram-sum';
 import type { Triple } from '../rho';
 
 // The state's arrays live on SharedArrayBuffers so that the dual ascent's worker threads
@@ -44,7 +45,7 @@ export class AdmmState {
   /** Sequences per chunk of a chunked sweep (N: unchunked); TA, XU, P then hold one chunk. */
   readonly chunkRows: number;
   /** Gram and right-hand-side accumulators of the two weight blocks (exact update; none in 'sweeps'). */
-  readonly grams: { uwbG: Float32Array; uwbR: Float32Array; vcG: Float32Array; vcR: Float32Array } | undefined;
+  readonly grams: { uwb: GramSum; vc: GramSum } | undefined;
   /** Σ(Δ)² of the auxiliaries in the current iteration (dual residuals). */
   change: Triple = [0, 0, 0];
   iteration = 0;
@@ -73,13 +74,7 @@ export class AdmmState {
     this.TA = sharedFloats(chunk);
     this.XU = sharedFloats(chunk);
     this.P = sharedFloats(chunk);
-    const mu = shape.d + shape.h + 1, mv = shape.h + 1;
-    this.grams = sweep.weightGrams
-      ? {
-          uwbG: sharedFloats(mu * mu), uwbR: sharedFloats(shape.h * mu),
-          vcG: sharedFloats(mv * mv), vcR: sharedFloats(shape.K * mv),
-        }
-      : undefined;
+    this.grams = sweep.weightGrams ? { uwb: uwbGram(shape), vc: vcGram(shape) } : undefined;
     this.O = sharedFloats(outputs);
     this.M3 = sharedFloats(outputs);
     this.readout = sharedFloats(outputs);
@@ -105,14 +100,16 @@ export class AdmmState {
     const outputs = shape.N * (shape.everyStep ? shape.T : 1) * shape.K;
     const mu = shape.d + shape.h + 1, mv = shape.h + 1;
     const grams = weightGrams ? mu * mu + shape.h * mu + mv * mv + shape.K * mv : 0;
+    // The float64 sums of the views' Grams (gram-sum.ts).
+    const sums = weightGrams ? packedLength(mu, shape.h * mu) + packedLength(mv, shape.K * mv) : 0;
     const workspace = shape.N * shape.h + 2 * outputs;
-    return 4 * (4 * hidden + 3 * chunk + 4 * outputs + grams + workspace);
+    return 4 * (4 * hidden + 3 * chunk + 4 * outputs + grams + workspace) + 8 * sums;
   }
 
   /** Bytes held by this state. */
   get bytes(): number {
     const arrays = [this.A, this.S, this.TA, this.M1, this.M2, this.XU, this.P, this.O, this.M3, this.readout];
-    arrays.push(this.forwardOutputs, ...Object.values(this.grams ?? {}));
-    return arrays.reduce((sum, a) => sum + a.byteLength, 0);
+    const grams = this.grams ? [this.grams.uwb, this.grams.vc].flatMap((g) => [g.G, g.R, g.sum]) : [];
+    return [...arrays, this.forwardOutputs, ...grams].reduce((sum, a) => sum + a.byteLength, 0);
   }
 }

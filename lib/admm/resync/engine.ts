@@ -241,7 +241,7 @@ function targetArgs(targets: TargetLayout) {
 }
 
 /** Trust region: scales the (U, W, b) step back so ‖ΔW‖_F ≤ radius · ‖W_old‖_F. */
-function limitStep(before: { U: Float32Array; W: Float32Array; b: Float32Array }, model: RNN, radius: number): void {
+export function limitStep(before: { U: Float32Array; W: Float32Array; b: Float32Array }, model: RNN, radius: number): void {
   let dw = 0, w = 0;
   for (let i = 0; i < model.W.length; i++) {
     dw += (model.W[i] - before.W[i]) ** 2;

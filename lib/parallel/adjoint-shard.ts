@@ -1,0 +1,126 @@
+/**
+ * One shard of the default mini-batch mode 'adjoint' (docs/ALGORITHM.md, "The resynchronised
+ * modes"): for each mini-batch the coordinator publishes, the shard takes its slice of the batch
+ * (splitRows of the batch, shard order), runs the forward pass and the closed-form multipliers on
+ * it, and answers with the slice's Grams of both weight solves; the coordinator sums the slices and
+ * solves. It also evaluates the true loss on its contiguous rows of the data set after each epoch.
+ * It reads any sample of the data set (the batches are drawn over all of it).
+ */
+import type { LossSteps, TargetLayout } from '../data';
+import { summariseLoss } from '../loss';
+import { sharedFloats } from '../in-shared-memory';
+import { native, type NativeInputs, type NativeShape } from '../native';
+import { BatchGatherer } from '../admm/resync/gather';
+import { packGram, uwbGram, vcGram } from '../admm/persistent/gram-sum';
+import { type WeightViews, readWeights, weightsLength } from './layout';
+import { shardData, splitRows } from './split';
+import type { ShardCore } from './shard';
+import type { Contribution, Publication } from './transport';
+
+export interface AdjointShardData {
+  /** The whole data set's shape, inputs and targets (shared, not copied, on worker threads). */
+  shape: NativeShape;
+  inputs: NativeInputs;
+  targets: TargetLayout;
+  lossSteps: LossSteps;
+  shards: number;
+  batchSize: number;
+}
+
+export class AdjointShard implements ShardCore {
+  private readonly weights: WeightViews;
+  private readonly gatherer: BatchGatherer;
+  private readonly buffers;
+  private readonly uwb;
+  private readonly vc;
+  private readonly L: number;
+
+  constructor(
+    readonly index: number,
+    readonly data: AdjointShardData
+  ) {
+    const { T, d, h, K } = data.shape;
+    this.L = data.shape.everyStep ? T : 1;
+    this.weights = {
+      U: new Float32Array(h * d), W: new Float32Array(h * h), b: new Float32Array(h),
+      V: new Float32Array(K * h), c: new Float32Array(K),
+    };
+    // The largest slice of a batch this shard can get.
+    const B = Math.ceil(Math.min(data.batchSize, data.shape.N) / data.shards), n = B * T * h, no = B * this.L * K;
+    const targetStride = data.targets.loss === 'squared-error' ? this.L * K : this.L;
+    this.gatherer = new BatchGatherer(data.inputs, data.targets, data.inputs.x ? T * d : T, targetStride, B);
+    this.buffers = {
+      A: sharedFloats(n), S: sharedFloats(n), M1: sharedFloats(n), scratch: sharedFloats(n),
+      O: sharedFloats(no), M3: sharedFloats(no), stepNorms: sharedFloats(T),
+    };
+    this.uwb = uwbGram(data.shape);
+    this.vc = vcGram(data.shape);
+  }
+
+  /** Bytes one shard allocates (its slice's buffers; the evaluation's outputs are allocated per epoch). */
+  static bytesFor(data: Pick<AdjointShardData, 'shape' | 'batchSize' | 'shards'>, denseInputs: boolean): number {
+    const { T, d, h, K } = data.shape, L = data.shape.everyStep ? T : 1;
+    const B = Math.ceil(Math.min(data.batchSize, data.shape.N) / data.shards);
+    const evaluated = Math.ceil(data.shape.N / data.shards) * L * K;
+    return 4 * (B * T * (denseInputs ? d : 1) + B * L * K + 4 * B * T * h + 2 * B * L * K + T + evaluated);
+  }
+
+  async answer(p: Publication): Promise<Pick<Contribution, 'iteration' | 'phase' | 'version' | 'scalars' | 'body'>> {
+    readWeights(p.body, this.weights);
+    const reply = (scalars: Record<string, number>, body: Float64Array) =>
+      ({ iteration: p.iteration, phase: p.phase, version: p.version, scalars, body });
+    if (p.phase === 'batch') {
+      const batch = Int32Array.from(p.body.subarray(weightsLength(this.weights)));
+      const [begin, end] = splitRows(batch.length, this.data.shards)[this.index];
+      return reply(...(await this.slice(batch.subarray(begin, end), p.scalars.rho1, p.scalars.rho3)));
+    }
+    if (p.phase === 'evaluate') return reply(await this.evaluate(), new Float64Array(0));
+    throw new RangeError(`adjoint shard ${this.index}: unknown phase '${p.phase}' in publication ${p.version}`);
+  }
+
+  /** Forward pass, closed-form multipliers and the two Grams of this shard's slice of a batch. */
+  private async slice(
+    indices: Int32Array,
+    rho1: number,
+    rho3: number
+  ): Promise<[Record<string, number>, Float64Array]> {
+    const shape: NativeShape = { ...this.data.shape, N: indices.length }, T = shape.T;
+    const body = new Float64Array(this.uwb.sum.length + this.vc.sum.length + T);
+    // An empty slice: a last batch smaller than the shard count.
+    if (indices.length === 0) return [{ auxiliarySum: 0, auxiliaryCount: 0 }, body];
+    const nh = indices.length * T * shape.h, no = indices.length * this.L * shape.K;
+    const { inputs, targets } = this.gatherer.gather(indices);
+    const v = <A extends Float32Array>(a: A, n: number) => a.subarray(0, n) as A;
+    const A = v(this.buffers.A, nh), S = v(this.buffers.S, nh), M1 = v(this.buffers.M1, nh);
+    const O = v(this.buffers.O, no), M3 = v(this.buffers.M3, no);
+    const w = this.weights;
+    await native.forwardAsync({ shape, ...inputs, ...w, A, S, O });
+    const target =
+      targets.loss === 'squared-error'
+        ? ({ loss: 'squared-error', values: targets.values } as const)
+        : ({ loss: 'softmax-cross-entropy', labels: targets.labels } as const);
+    const stepNorms = this.buffers.stepNorms;
+    await native.adjointMultipliersAsync({ shape, S, O, W: w.W, V: w.V, rho1, rho3, M1, M3, stepNorms, ...target });
+    const auxiliarySum = summariseLoss(O, shape.K, targets).sum;
+    const scratch = v(this.buffers.scratch, nh);
+    await native.accumulateUWbAsync({ shape, ...inputs, S, A, M1, scratch, ...this.uwb.part() });
+    const nu = this.uwb.sum.length, nv = this.vc.sum.length;
+    packGram(this.uwb.G, this.uwb.R, this.uwb.m, body.subarray(0, nu));
+    await native.accumulateVcAsync({ shape, S, O, M3, ...this.vc.part() });
+    packGram(this.vc.G, this.vc.R, this.vc.m, body.subarray(nu, nu + nv));
+    for (let t = 0; t < T; t++) body[nu + nv + t] = stepNorms[t] ** 2;
+    return [{ auxiliarySum, auxiliaryCount: indices.length * this.L }, body];
+  }
+
+  /** The true forward-pass loss on this shard's contiguous rows of the data set. */
+  private async evaluate(): Promise<Record<string, number>> {
+    const { shape, inputs, targets, lossSteps, shards } = this.data;
+    const [begin, end] = splitRows(shape.N, shards)[this.index];
+    const rows = shardData(shape, inputs, targets, lossSteps, begin, end);
+    if (rows.shape.N === 0) return { forwardSum: 0, forwardCount: 0, forwardCorrect: 0 };
+    const O = sharedFloats(rows.shape.N * this.L * shape.K);
+    await native.forwardAsync({ shape: rows.shape, ...rows.inputs, ...this.weights, O });
+    const f = summariseLoss(O, shape.K, rows.targets);
+    return { forwardSum: f.sum, forwardCount: f.count, forwardCorrect: f.correct };
+  }
+}

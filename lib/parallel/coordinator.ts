@@ -1,0 +1,203 @@
+/**
+ * The coordinator of a sharded persistent loop (docs/ALGORITHM.md, "The parallel decomposition").
+ * Per iteration, rounds over any CoordinatorTransport:
+ *   'uwb'   shards send their block-1 Grams → Σ in shard order (float64) → solve (U, W, b);
+ *   'vc'    shards run blocks 2, 3 with the new (U, W, b), send their block-4 Grams → solve (V, c);
+ *   'duals' shards run blocks 5, 6 and their true forward pass, send norms and losses →
+ *           ρ policy, residuals, Lagrangian, the iteration record.
+ * When ρ follows a schedule (known before the residuals), the 'duals' answers also carry the next
+ * iteration's block-1 Grams, so every iteration after the first takes two rounds.
+ * Synchronous (staleness 0): each round waits for every shard's answer to this very publication,
+ * so the iterate is the chunked sweep's with one chunk per shard, bit for bit. Bounded staleness
+ * τ > 0: a round proceeds once at least one shard answered this publication and every shard's
+ * latest answer is at most τ iterations old; the others' latest answers stand in for theirs.
+ */
+import { AdmmError } from '../errors';
+import { native, type NativeShape } from '../native';
+import type { RNN } from '../rnn';
+import type { ConstraintNorms } from '../admm/ascent/ascend';
+import { assembleLagrangian, weightDecay } from '../admm/persistent/residuals';
+import type { ResolvedTrainerOptions } from '../admm/options';
+import type { PersistentIterationRecord } from '../admm/record';
+import { type Triple, nextRho, rhoIsScheduled } from '../admm/rho';
+import { uwbGram, vcGram } from '../admm/persistent/gram-sum';
+import { writeWeights } from './layout';
+import { isReady } from './ready';
+import { NORM_FIELDS } from './shard';
+import type { Contribution, CoordinatorTransport } from './transport';
+
+export interface CoordinatorOptions {
+  shards: number;
+  /** 0: synchronous; τ > 0: bounded staleness of τ iterations. */
+  staleness: number;
+  rho: Triple;
+  rhoPolicy: ResolvedTrainerOptions['rhoPolicy'];
+  /** β of the whole data set (options.beta × N). */
+  beta: number;
+  classification: boolean;
+  /** Called after every `every`-th iteration, before the record is returned (a checkpoint's cadence). */
+  checkpoint?: { every: number; save: (iteration: number) => Promise<void> };
+}
+
+/**
+ * Seconds per round: from publishing to the last answer needed (`wait`), of which the slowest
+ * shard computed `shard` (the rest is transport and waiting), then the coordinator's own work.
+ */
+export interface RoundTime {
+  wait: number;
+  shard: number;
+  solve: number;
+}
+export interface RoundTimes {
+  uwb: RoundTime;
+  vc: RoundTime;
+  duals: RoundTime;
+}
+
+export function shardLost(shards: readonly number[], why: string): AdmmError {
+  const which = `shard${shards.length > 1 ? 's' : ''} ${shards.join(', ')}`;
+  return new AdmmError(`parallel run: ${which} lost (${why}); the run cannot continue`, 'ERR_SHARD_LOST');
+}
+
+export class ParallelCoordinator {
+  rho: Triple;
+  /** Iterations completed. */
+  completed = 0;
+  private version = 0;
+  private readonly uwb;
+  private readonly vc;
+  /** The next iteration's block-1 Grams, from the last 'duals' round (scheduled ρ only). */
+  private prefetched: Float64Array[] | undefined;
+  /** Answers used that did not answer the publication of their round (bounded staleness), over the run. */
+  staleAnswers = 0;
+  /** Per-round times of the last iteration. */
+  times: RoundTimes = {
+    uwb: { wait: 0, shard: 0, solve: 0 },
+    vc: { wait: 0, shard: 0, solve: 0 },
+    duals: { wait: 0, shard: 0, solve: 0 },
+  };
+
+  constructor(
+    private readonly model: RNN,
+    private readonly shape: NativeShape,
+    private readonly transport: CoordinatorTransport,
+    private readonly options: CoordinatorOptions
+  ) {
+    this.rho = [...options.rho];
+    this.uwb = uwbGram(shape);
+    this.vc = vcGram(shape);
+  }
+
+  /** One iteration; throws `aborted()` if `signal` aborts while it waits for shards. */
+  async iteration(signal: AbortSignal | undefined, aborted: () => Error): Promise<PersistentIterationRecord> {
+    const started = performance.now(), model = this.model, rho: Triple = [...this.rho], k = this.completed + 1;
+    const rhoScalars = { rho1: rho[0], rho2: rho[1], rho3: rho[2] };
+    const round = async (phase: keyof RoundTimes, scalars: Record<string, number>) => {
+      if (signal?.aborted) throw aborted();
+      const lost = await this.transport.lostShards();
+      if (lost.length) throw shardLost(lost, 'its thread or process is gone');
+      const version = ++this.version;
+      const t0 = performance.now();
+      await this.transport.publish({ version, iteration: k, phase, scalars, body: writeWeights(model.weights()) });
+      const { shards, staleness } = this.options;
+      const ready = (arrived: ReadonlyMap<number, Contribution>) => isReady(arrived, shards, staleness, k, version);
+      const got = await this.transport.collect(k, phase, ready, signal).catch((e: unknown) => {
+        if (signal?.aborted) throw aborted();
+        throw e;
+      });
+      this.times[phase].wait = (performance.now() - t0) / 1000;
+      const fresh = got.filter((c) => c.version === version);
+      this.times[phase].shard = Math.max(0, ...fresh.map((c) => c.scalars.seconds ?? 0));
+      this.staleAnswers += got.filter((c) => c.version !== version).length;
+      return got;
+    };
+    const timed = async <T>(phase: keyof RoundTimes, work: () => Promise<T>) => {
+      const t0 = performance.now();
+      const r = await work();
+      this.times[phase].solve = (performance.now() - t0) / 1000;
+      return r;
+    };
+
+    // Block 1.
+    const prefetched = this.prefetched;
+    this.prefetched = undefined;
+    const uwbParts = prefetched ?? (await round('uwb', rhoScalars)).map((c) => c.body);
+    if (prefetched) this.times.uwb.wait = this.times.uwb.shard = 0;
+    await timed('uwb', async () => {
+      this.uwb.reset();
+      for (const part of uwbParts) this.uwb.addPacked(part);
+      const { U, W, b } = model, beta = this.options.beta;
+      await native.solveUWbFromGramAsync({ shape: this.shape, ...this.uwb.rounded(), U, W, b, rho1: rho[0], beta });
+    });
+    // Blocks 2, 3 on the shards; block 4.
+    const vcParts = await round('vc', rhoScalars);
+    const change: Triple = [0, 0, 0];
+    await timed('vc', async () => {
+      this.vc.reset();
+      for (const c of vcParts) {
+        this.vc.addPacked(c.body);
+        change[0] += c.scalars.changeA;
+        change[1] += c.scalars.changeS;
+      }
+      const { V, c } = model, beta = this.options.beta;
+      await native.solveVcFromGramAsync({ shape: this.shape, ...this.vc.rounded(), V, c, rho3: rho[2], beta });
+    });
+    // Blocks 5, 6 on the shards, with the scheduled ρ's rescale fused into their ascent.
+    const policy = this.options.rhoPolicy, scheduled = rhoIsScheduled(policy);
+    let next = scheduled ? nextRho(policy, rho) : rho;
+    const prefetch = scheduled ? 1 : 0;
+    const dualParts = await round('duals', { ...rhoScalars, next1: next[0], next2: next[1], next3: next[2], prefetch });
+    const t0 = performance.now();
+    const sums = { changeO: 0, auxiliarySum: 0, auxiliaryCount: 0, forwardSum: 0, forwardCount: 0, forwardCorrect: 0 };
+    const zero = (): ConstraintNorms => ({ residualSq: 0, leftSq: 0, rightSq: 0, dualOldSq: 0, dualNewSq: 0 });
+    const norms = [zero(), zero(), zero()];
+    const perStep = new Float64Array(this.shape.T);
+    for (const c of dualParts) {
+      for (const key of Object.keys(sums) as (keyof typeof sums)[]) sums[key] += c.scalars[key];
+      norms.forEach((n, i) => {
+        const at = i * NORM_FIELDS;
+        n.residualSq += c.body[at];
+        n.leftSq += c.body[at + 1];
+        n.rightSq += c.body[at + 2];
+        n.dualOldSq += c.body[at + 3];
+        n.dualNewSq += c.body[at + 4];
+      });
+      for (let t = 0; t < perStep.length; t++) perStep[t] += c.body[3 * NORM_FIELDS + t];
+    }
+    change[2] = sums.changeO;
+    const lagrangian = assembleLagrangian(sums.auxiliarySum, weightDecay(model, this.options.beta), rho, norms);
+    const primal = norms.map((n) => Math.sqrt(n.residualSq)) as Triple;
+    const relative = norms.map((n, i) => primal[i] / Math.max(Math.sqrt(n.leftSq), Math.sqrt(n.rightSq), 1e-30));
+    const dual = change.map((c, i) => rho[i] * Math.sqrt(c)) as Triple;
+    const multiplierNorm = Math.sqrt(norms.reduce((s, n, i) => s + rho[i] * rho[i] * n.dualNewSq, 0));
+    // Residual balancing: the shards rescale their duals to the new ρ when the next publication carries it.
+    if (!scheduled) next = nextRho(policy, rho, { primal, dual });
+    this.rho = next;
+    this.completed = k;
+    if (prefetch) this.prefetched = dualParts.map((c) => c.body.subarray(3 * NORM_FIELDS + this.shape.T));
+    this.times.duals.solve = (performance.now() - t0) / 1000;
+    const checkpoint = this.options.checkpoint;
+    if (checkpoint && k % checkpoint.every === 0) await checkpoint.save(k);
+    const seconds = (performance.now() - started) / 1000;
+    return {
+      kind: 'persistent',
+      iteration: k,
+      loss: sums.forwardSum / sums.forwardCount,
+      accuracy: this.options.classification ? sums.forwardCorrect / sums.forwardCount : NaN,
+      auxiliaryLoss: sums.auxiliarySum / sums.auxiliaryCount,
+      lagrangian,
+      primalResiduals: { a: relative[0], s: relative[1], o: relative[2] },
+      dualResidual: Math.hypot(...dual) / Math.max(multiplierNorm, 1e-30),
+      rho,
+      stepSignal: Array.from(perStep, (sq) => rho[0] * Math.sqrt(sq)),
+      seconds,
+      elapsed: seconds,
+    };
+  }
+
+  /** Tells every shard to stop (the transport stays open: close it separately). */
+  async stop(): Promise<void> {
+    const version = ++this.version, body = new Float64Array(0);
+    await this.transport.publish({ version, iteration: this.completed, phase: 'stop', scalars: {}, body });
+  }
+}

@@ -1,0 +1,89 @@
+/** `options.parallel` of the ADMM trainer: its validation and defaults. */
+import { invalidRange } from '../errors';
+import { checkChoice, checkInteger, checkObject } from '../validate';
+import { checkRedisUrl, checkRunName, checkShardCount } from './redis/keys';
+
+/** Shards on worker threads of this process (the default transport). */
+export interface ThreadParallelOptions {
+  /** Shards, one worker thread each (≥ 1, at most the number of sequences). */
+  workers: number;
+  /** 0 (default): synchronous; τ > 0: a round may use a shard's answer up to τ iterations old. */
+  staleness?: number;
+  transport?: 'threads';
+}
+
+/** Shards in worker processes (`admmirnn worker`) on any machine, talking through Redis (needs `ioredis`). */
+export interface RedisParallelOptions {
+  transport: 'redis';
+  /** redis:// or rediss:// URL of the server. */
+  url: string;
+  /** The run's name: its keys in Redis are `admmirnn:{run}:…`; the workers join it by name. */
+  run: string;
+  /** Shards (≥ 1, at most the number of sequences): one `admmirnn worker` each. */
+  shards: number;
+  staleness?: number;
+  /**
+   * Where `admmirnn worker` loads the data from: the data options of `admmirnn train` (e.g.
+   * `{ mnist: true, limit: 1000 }`, `{ inputs: 'x.npy', targets: 'y.npy' }`), published with the
+   * run's configuration. Without it, workers must bring their own data (runRedisWorker).
+   */
+  data?: Record<string, unknown>;
+}
+
+export type ParallelOptions = ThreadParallelOptions | RedisParallelOptions;
+
+export type ResolvedParallelOptions =
+  | { transport: 'threads'; shards: number; staleness: number }
+  | { transport: 'redis'; shards: number; staleness: number; url: string; run: string; data?: Record<string, unknown> };
+
+/** Most shards one trainer starts (each is a worker thread with its own V8 isolate). */
+export const MAX_WORKERS = 256;
+
+/** The JSON data description of a Redis run, checked to be a plain object of JSON values (small). */
+function checkData(value: unknown): Record<string, unknown> | undefined {
+  if (value === undefined) return undefined;
+  checkObject('options.parallel.data', value);
+  const text = JSON.stringify(value);
+  if (text.length > 64 * 1024) throw invalidRange('options.parallel.data', 'at most 64 KiB as JSON', text.length);
+  return JSON.parse(text) as Record<string, unknown>;
+}
+
+export function resolveParallelOptions(
+  value: unknown,
+  mode: string,
+  update: string,
+  chunkSize: unknown
+): ResolvedParallelOptions | undefined {
+  if (value === undefined) return undefined;
+  checkObject('options.parallel', value);
+  const transport =
+    value.transport === undefined
+      ? 'threads'
+      : checkChoice('options.parallel.transport', value.transport, ['threads', 'redis'] as const);
+  const staleness =
+    value.staleness === undefined ? 0 : checkInteger('options.parallel.staleness', value.staleness, 0, 1000);
+  const resolved: ResolvedParallelOptions =
+    transport === 'threads'
+      ? { transport, shards: checkInteger('options.parallel.workers', value.workers, 1, MAX_WORKERS), staleness }
+      : {
+          transport,
+          url: checkRedisUrl('options.parallel.url', value.url),
+          run: checkRunName('options.parallel.run', value.run),
+          shards: checkShardCount('options.parallel.shards', value.shards),
+          staleness,
+          data: checkData(value.data),
+        };
+  if (transport === 'redis' && value.workers !== undefined)
+    throw invalidRange('options.parallel.workers', "unset with transport 'redis' (use shards)", value.workers);
+  if (mode !== 'persistent' && mode !== 'adjoint') {
+    const why = `unset in mode '${mode}' (sharded training runs modes 'persistent' and 'adjoint')`;
+    throw invalidRange('options.parallel', why, value);
+  }
+  if (update !== 'exact') {
+    const why = "unset with update 'linearized' (its θ backtracking needs the whole data set)";
+    throw invalidRange('options.parallel', why, value);
+  }
+  if (chunkSize !== undefined)
+    throw invalidRange('options.chunkSize', 'unset with options.parallel (a shard holds its samples whole)', chunkSize);
+  return resolved;
+}

@@ -1,0 +1,82 @@
+/**
+ * The configuration a Redis run's coordinator publishes and its worker processes rebuild their
+ * shard from: where the data comes from (the data options of `admmirnn train`), the sizes, the
+ * trainer options that decide the shards (mode, loss steps, batch size), the shard count, and a
+ * digest of the data itself. Its SHA-256 is the run's config hash: a worker checks the text it
+ * read against it, and the data it loaded against the digest, so it never answers for other data.
+ */
+import crypto from 'node:crypto';
+import type { LossName, LossSteps } from '../data';
+import { invalidRange } from '../errors';
+import type { ResolvedTrainerOptions } from '../admm/options';
+import type { TrainingLayout } from '../training/layout';
+import { checkInteger, checkObject } from '../validate';
+import { RedisTransportError } from './redis/errors';
+
+export interface RunConfig {
+  format: 'admmirnn-run/1';
+  /** The data options of `admmirnn train` that load the run's data (null: workers bring their own). */
+  data: Record<string, unknown> | null;
+  sizes: { N: number; T: number; d: number; h: number; K: number };
+  loss: LossName;
+  lossSteps: LossSteps;
+  mode: 'persistent' | 'adjoint';
+  batchSize: number;
+  shards: number;
+  /** SHA-256 of the inputs' and targets' bytes as the trainer validated them. */
+  dataDigest: string;
+  /** The trainer's options (for the record and the hash: workers need only the fields above). */
+  trainer: Record<string, unknown>;
+}
+
+/** SHA-256 of the data as laid out for the kernels (inputs, then targets). */
+export function dataDigest(layout: TrainingLayout): string {
+  const hash = crypto.createHash('sha256');
+  const parts = [layout.inputs.x ?? layout.inputs.ids!, layout.targets.loss === 'squared-error'
+    ? layout.targets.values : layout.targets.labels];
+  for (const a of parts) hash.update(new Uint8Array(a.buffer, a.byteOffset, a.byteLength));
+  return hash.digest('hex');
+}
+
+/** The run's configuration text (JSON) and its hash. */
+export function runConfig(
+  layout: TrainingLayout, options: Readonly<ResolvedTrainerOptions>, shards: number,
+  data: Record<string, unknown> | undefined
+): { text: string; hash: string } {
+  const { N, T, d, h, K } = layout.shape;
+  if (options.mode !== 'persistent' && options.mode !== 'adjoint')
+    throw new Error(`no parallel mode '${options.mode}'`);
+  const { parallel: _parallel, ...trainer } = options;
+  const config: RunConfig = {
+    format: 'admmirnn-run/1', data: data ?? null, sizes: { N, T, d, h, K }, loss: layout.loss,
+    lossSteps: options.lossSteps, mode: options.mode, batchSize: options.batchSize, shards,
+    dataDigest: dataDigest(layout), trainer: JSON.parse(JSON.stringify(trainer)),
+  };
+  const text = JSON.stringify(config);
+  return { text, hash: configHash(text) };
+}
+
+export function configHash(text: string): string {
+  return 'sha256:' + crypto.createHash('sha256').update(text).digest('hex');
+}
+
+/** Reads a published configuration, refusing (ERR_CONFIG_MISMATCH) text that does not hash to `hash`. */
+export function readRunConfig(text: string, hash: string): RunConfig {
+  if (configHash(text) !== hash)
+    throw new RedisTransportError(`the run's configuration does not hash to ${hash}`, 'ERR_CONFIG_MISMATCH');
+  const c = JSON.parse(text) as RunConfig;
+  checkObject('config', c);
+  if (c.format !== 'admmirnn-run/1') throw invalidRange('config.format', "'admmirnn-run/1'", c.format);
+  checkObject('config.sizes', c.sizes);
+  for (const k of ['N', 'T', 'd', 'h', 'K'] as const) checkInteger(`config.sizes.${k}`, c.sizes[k], 1);
+  checkInteger('config.shards', c.shards, 1, c.sizes.N);
+  checkInteger('config.batchSize', c.batchSize, 1);
+  const choice = <T>(name: string, value: T, allowed: readonly T[]) => {
+    if (!allowed.includes(value)) throw invalidRange(name, allowed.map((a) => `'${a}'`).join(' or '), value);
+  };
+  choice('config.mode', c.mode, ['persistent', 'adjoint']);
+  choice('config.lossSteps', c.lossSteps, ['last', 'every']);
+  choice('config.loss', c.loss, ['softmax-cross-entropy', 'squared-error']);
+  if (c.data !== null) checkObject('config.data', c.data);
+  return c;
+}

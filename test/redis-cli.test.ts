@@ -1,0 +1,162 @@
+/**
+ * The Redis transport through the command line, end to end: a redis-server of the test's own,
+ * two `admmirnn worker` processes (one shard index from --shard, one from JOB_COMPLETION_INDEX),
+ * and `admmirnn train … --redis URL --run NAME --shards 2` as coordinator; the trained weights equal,
+ * bit for bit, those of `admmirnn train … --workers 2` (threads, the same split). Workers refuse a
+ * run whose data they cannot reproduce, and a configuration hash other than the one asked for;
+ * incomplete sharding flags are usage errors.
+ */
+import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import test from 'ava';
+import { AdmmTrainer, RNN } from '../lib';
+import { readCheckpoint } from '../lib/checkpoint';
+import { encodeNpy } from '../lib/npy';
+import { configHash, readRunConfig } from '../lib/parallel/run-config';
+import { type RedisServer, startRedisServer } from './helpers/redis-server';
+
+const bin = path.resolve(__dirname, '..', '..', 'bin', 'admmirnn.js');
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'admmirnn-redis-cli-'));
+const at = (name: string) => path.join(dir, name);
+const N = 24, T = 5, d = 3;
+const x = Float32Array.from({ length: N * T * d }, (_, i) => Math.sin(i));
+const y = Int32Array.from({ length: N }, (_, n) => (x[n * T * d] > 0 ? 1 : 0));
+fs.writeFileSync(at('x.npy'), encodeNpy(x, [N, T, d]));
+fs.writeFileSync(at('y.npy'), encodeNpy(y, [N]));
+fs.writeFileSync(at('y-other.npy'), encodeNpy(y.map((v) => 1 - v), [N]));
+
+let server: RedisServer;
+test.before(async () => {
+  server = await startRedisServer();
+});
+test.after.always(async () => {
+  await server?.stop();
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
+interface Ended {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+function command(
+  args: string[], env: NodeJS.ProcessEnv = process.env
+): { child: ChildProcessWithoutNullStreams; ended: Promise<Ended> } {
+  const child = spawn(process.execPath, [bin, ...args], { cwd: dir, env });
+  let stdout = '', stderr = '';
+  child.stdout.on('data', (b) => (stdout += b));
+  child.stderr.on('data', (b) => (stderr += b));
+  const ended = new Promise<Ended>((resolve) => child.on('close', (code) => resolve({ code, stdout, stderr })));
+  return { child, ended };
+}
+
+const train = ['train', '--inputs', 'x.npy', '--targets', 'y.npy', '--mode', 'persistent', '--hidden', '6',
+  '--seed', '3', '-n', '4', '--json', '-q'];
+const hex = (v: Float32Array) => Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('hex');
+const bits = (w: Record<string, Float32Array>) => Object.fromEntries(Object.entries(w).map(([k, v]) => [k, hex(v)]));
+
+test('admmirnn train --redis with 2 admmirnn worker processes ≡ train --workers 2, bit for bit', async (t) => {
+  const threads = await command([...train, '--workers', '2', '-o', 'threads.safetensors']).ended;
+  t.is(threads.code, 0, threads.stderr);
+  const run = `cli-${process.pid}`;
+  const worker0 = command(['worker', '--redis', server.url, '--run', run, '--shard', '0']);
+  const worker1 = command(['worker', '--redis', server.url, '--run', run],
+    { ...process.env, JOB_COMPLETION_INDEX: '1' });
+  const coordinator = await command(
+    [...train, '--redis', server.url, '--run', run, '--shards', '2', '-o', 'redis.safetensors']).ended;
+  t.is(coordinator.code, 0, coordinator.stderr);
+  const ends = [await worker0.ended, await worker1.ended];
+  for (const [i, w] of ends.entries()) {
+    t.is(w.code, 0, `worker ${i}: ${w.stderr}`);
+    t.regex(w.stderr, new RegExp(`shard ${i} of 2 in run ${run} \\(persistent, N = 24`));
+    t.regex(w.stderr, /ended/);
+  }
+  const summary = JSON.parse(coordinator.stdout) as { status: string; iteration: number };
+  t.is(summary.status, 'max-iterations');
+  t.is(summary.iteration, 4);
+  const [a, b] = [await readCheckpoint(at('threads.safetensors')), await readCheckpoint(at('redis.safetensors'))];
+  t.deepEqual(bits(b.model.weights()), bits(a.model.weights()));
+  t.is(b.trainer?.options && 'parallel' in b.trainer.options, false);
+});
+
+test('a worker whose data is not the coordinator\'s refuses the run; the fit fails with its reason', async (t) => {
+  const run = `mismatch-${process.pid}`;
+  const model = new RNN({ inputSize: d, hiddenSize: 4, outputSize: 2, init: { scheme: 'normal', seed: 1 } });
+  // The published data options name other targets than the ones the coordinator trains on.
+  const data = { inputs: at('x.npy'), targets: at('y-other.npy') };
+  const trainer = new AdmmTrainer(model, {
+    mode: 'persistent', parallel: { transport: 'redis', url: server.url, run, shards: 1, data },
+  });
+  const worker = command(['worker', '--redis', server.url, '--run', run, '--shard', '0']);
+  const e = await t.throwsAsync(trainer.fit({ inputs: x, targets: y, sequenceLength: T }, { maxIterations: 2 }));
+  t.regex(String(e?.message), /not the coordinator's/);
+  t.is((e as { code?: string }).code, 'ERR_CONFIG_MISMATCH');
+  await trainer.close();
+  const ended = await worker.ended;
+  t.is(ended.code, 1, ended.stderr);
+  t.regex(ended.stderr, /not the coordinator's/);
+});
+
+test('a worker asking for another configuration hash is refused (ERR_CONFIG_MISMATCH)', async (t) => {
+  const run = `hash-${process.pid}`;
+  const model = new RNN({ inputSize: d, hiddenSize: 4, outputSize: 2 });
+  const data = { inputs: at('x.npy'), targets: at('y.npy') };
+  const trainer = new AdmmTrainer(model, {
+    mode: 'persistent', parallel: { transport: 'redis', url: server.url, run, shards: 1, data },
+  });
+  const fit = trainer.fit({ inputs: x, targets: y, sequenceLength: T }, { maxIterations: 1 });
+  const wrong = 'sha256:' + '0'.repeat(64);
+  const args = ['worker', '--redis', server.url, '--run', run, '--shard', '0'];
+  const refused = await command([...args, '--config-hash', wrong]).ended;
+  t.is(refused.code, 1);
+  t.regex(refused.stderr, /ERR_CONFIG_MISMATCH|configuration/);
+  const worker = command(args);
+  t.is((await fit).status, 'max-iterations');
+  await trainer.close();
+  t.is((await worker.ended).code, 0);
+});
+
+test('train and worker refuse incomplete sharding flags (usage errors exit 2; no shard index exits 1)', async (t) => {
+  const data = ['train', '--inputs', 'x.npy', '--targets', 'y.npy', '-q', '-o', 'never.safetensors'];
+  for (const [flags, says] of [
+    [['--redis', server.url, '--shards', '2'], /--redis needs --run and --shards/],
+    [['--run', 'r', '--shards', '2'], /--run and --shards go with --redis/],
+    [['--staleness', '1'], /--staleness goes with --workers or --redis/],
+    [['--workers', '2', '--redis', server.url, '--run', 'r', '--shards', '2'], /exclude each other/],
+    [['--workers', '2', '--trainer', 'bptt'], /go with the ADMM trainer/],
+  ] as const) {
+    const r = await command([...data, ...flags]).ended;
+    t.is(r.code, 2, r.stderr);
+    t.regex(r.stderr, says);
+  }
+  t.false(fs.existsSync(at('never.safetensors')));
+  const env = { ...process.env, JOB_COMPLETION_INDEX: '' };
+  const r = await command(['worker', '--redis', server.url, '--run', 'r'], env).ended;
+  t.is(r.code, 1, r.stderr);
+  t.regex(r.stderr, /JOB_COMPLETION_INDEX/);
+});
+
+test('options.parallel with transport redis is validated at the boundary, naming the parameter', (t) => {
+  const model = new RNN({ inputSize: d, hiddenSize: 4, outputSize: 2 });
+  const make = (parallel: unknown) => () => new AdmmTrainer(model, { mode: 'persistent', parallel } as never);
+  const ok = { transport: 'redis', url: 'redis://127.0.0.1:6379', run: 'r', shards: 2 };
+  t.notThrows(make(ok));
+  t.throws(make({ ...ok, url: 'http://x' }), { instanceOf: RangeError, message: /options\.parallel\.url/ });
+  t.throws(make({ ...ok, url: 5 }), { instanceOf: TypeError, message: /options\.parallel\.url/ });
+  t.throws(make({ ...ok, run: '' }), { message: /options\.parallel\.run/ });
+  t.throws(make({ ...ok, shards: 0 }), { instanceOf: RangeError, message: /options\.parallel\.shards/ });
+  t.throws(make({ ...ok, shards: undefined }), { instanceOf: TypeError, message: /options\.parallel\.shards/ });
+  t.throws(make({ ...ok, staleness: -1 }), { instanceOf: RangeError, message: /options\.parallel\.staleness/ });
+  t.throws(make({ ...ok, data: 'x.npy' }), { instanceOf: TypeError, message: /options\.parallel\.data/ });
+  t.throws(make({ ...ok, workers: 2 }), { instanceOf: RangeError, message: /options\.parallel\.workers/ });
+  t.throws(make({ ...ok, transport: 'tcp' }), { instanceOf: RangeError, message: /options\.parallel\.transport/ });
+});
+
+test('a configuration whose text does not hash to the run\'s config hash is refused', (t) => {
+  const text = JSON.stringify({ format: 'admmirnn-run/1' });
+  const e = t.throws(() => readRunConfig(text + ' ', configHash(text)));
+  t.is((e as { code?: string }).code, 'ERR_CONFIG_MISMATCH');
+});

@@ -1,0 +1,206 @@
+/**
+ * The sharded persistent loop over Redis ≡ over worker threads, bit for bit (synchronous, fixed
+ * shard order): with the shards in this process, and with each shard in its own worker process
+ * (runRedisWorker + runShard, the shard index from JOB_COMPLETION_INDEX), as a deployment runs.
+ * Bounded staleness over Redis: a slow shard's stale answers are used and the run still fits.
+ */
+import path from 'node:path';
+import test from 'ava';
+import { AdmmTrainer, type RNN } from '../lib';
+import type { AdmmTrainerOptions } from '../lib/admm/options';
+import type { PersistentIterationRecord } from '../lib/admm/record';
+import { ParallelCoordinator } from '../lib/parallel/coordinator';
+import { RedisCoordinatorTransport, RedisShardTransport, RedisTransportError } from '../lib/parallel/redis';
+import { type ShardCore, runShard } from '../lib/parallel/shard';
+import { Child } from './helpers/redis-child-process';
+import { type RedisServer, startRedisServer } from './helpers/redis-server';
+import { shardedProblem } from './helpers/sharded-problem';
+import { type ProblemSpec, randomProblem, withoutTimes } from './problems';
+
+const classify: ProblemSpec = {
+  N: 24, T: 5, d: 3, h: 6, K: 3, lossSteps: 'last', loss: 'softmax-cross-entropy', seed: 3,
+};
+const regress: ProblemSpec = { N: 24, T: 4, d: 2, h: 5, K: 2, lossSteps: 'every', loss: 'squared-error', seed: 5 };
+const ITERATIONS = 4;
+const WORKER = path.join(__dirname, 'helpers', 'redis-shard-worker.js');
+
+let server: RedisServer;
+let runs = 0;
+const runName = (label: string) => `${label}-${process.pid}-${runs++}`;
+
+test.before(async () => {
+  server = await startRedisServer();
+});
+
+test.after.always(async () => {
+  await server?.stop();
+});
+
+const coordinatorSide = (url: string, run: string, shards: number) =>
+  RedisCoordinatorTransport.connect({ url, run, shards, configHash: 'spec', leaseMs: 5_000 });
+
+// The transports are compared here, from the same start: no warm start (test/parallel.test.ts covers it).
+const optionsFor = (spec: ProblemSpec): AdmmTrainerOptions => ({
+  mode: 'persistent', lossSteps: spec.lossSteps, warmStart: 'none',
+});
+
+interface Outcome {
+  history: PersistentIterationRecord[];
+  weights: ReturnType<RNN['weights']>;
+}
+
+async function overThreads(spec: ProblemSpec, shards: number): Promise<Outcome> {
+  const { model, data } = randomProblem(spec);
+  const trainer = new AdmmTrainer(model, { ...optionsFor(spec), parallel: { workers: shards } });
+  try {
+    const result = await trainer.fit(data, { maxIterations: ITERATIONS });
+    return { history: result.history as PersistentIterationRecord[], weights: model.weights() };
+  } finally {
+    await trainer.close();
+  }
+}
+
+/** The coordinator's iterations over Redis, with `startShards` providing the shards' side. */
+async function overRedis(
+  spec: ProblemSpec,
+  shards: number,
+  startShards: (run: string) => Promise<() => Promise<void>>
+): Promise<Outcome & { bytes: number }> {
+  const { model, data } = randomProblem(spec);
+  const { shape, coordinator: options } = shardedProblem(model, data, optionsFor(spec), shards);
+  const run = runName('equivalence');
+  const url = server.url;
+  const transport = await coordinatorSide(url, run, shards);
+  const stopShards = await startShards(run);
+  const history: PersistentIterationRecord[] = [];
+  try {
+    const coordinator = new ParallelCoordinator(model, shape, transport, options);
+    const aborted = () => new Error('aborted');
+    for (let k = 0; k < ITERATIONS; k++) history.push(await coordinator.iteration(undefined, aborted));
+    const bytes = transport.stats().bytesIn;
+    await transport.complete(60_000); // publishes 'stop': the shards' loops return
+    return { history, weights: model.weights(), bytes };
+  } finally {
+    await transport.close();
+    await stopShards();
+  }
+}
+
+function inProcessShards(spec: ProblemSpec, shards: number) {
+  return async (run: string) => {
+    const { model, data } = randomProblem(spec);
+    const { parts } = shardedProblem(model, data, optionsFor(spec), shards);
+    const sides = await Promise.all(
+      parts.map((_, i) => RedisShardTransport.connect({ url: server.url, run, shard: i, heartbeatMs: 5_000 }))
+    );
+    const loops = parts.map((part, i) => runShard(part, sides[i]));
+    return async () => {
+      await Promise.all(loops);
+      await Promise.all(sides.map((s) => s.close()));
+    };
+  };
+}
+
+/** Worker processes for every shard of `run`, each once registered. */
+async function startWorkers(run: string, spec: ProblemSpec, shards: number, heartbeatMs = 5_000): Promise<Child[]> {
+  const problem = [JSON.stringify(spec), JSON.stringify(optionsFor(spec))];
+  const args = [server.url, run, ...problem, String(shards), String(heartbeatMs)];
+  const workers = Array.from(
+    { length: shards },
+    (_, i) => new Child(args, { ...process.env, JOB_COMPLETION_INDEX: String(i) }, WORKER)
+  );
+  for (const w of workers) {
+    const line = await w.next(60_000);
+    if (!('ready' in line)) throw new Error(`worker: ${JSON.stringify(line)}`);
+  }
+  return workers;
+}
+
+function workerProcesses(spec: ProblemSpec, shards: number) {
+  return async (run: string) => {
+    const workers = await startWorkers(run, spec, shards);
+    return async () => {
+      const ends = await Promise.all(workers.map((w) => w.next(60_000)));
+      const codes = await Promise.all(workers.map((w) => w.exit()));
+      await Promise.all(workers.map((w) => w.end()));
+      if (ends.some((e) => !e.done) || codes.some((c) => c !== 0))
+        throw new Error(`workers ended with ${JSON.stringify(ends)}, exit codes ${codes}`);
+    };
+  };
+}
+
+// 3 shards: a sum of 2 is the same in either order; of 3 it is not, so shard order is checked too.
+for (const [label, spec, S] of [['classification', classify, 2], ['regression', regress, 3]] as const) {
+  test(`${label}: ${S} shards over Redis (in this process) ≡ over worker threads, bit for bit`, async (t) => {
+    const threads = await overThreads(spec, S);
+    const redis = await overRedis(spec, S, inProcessShards(spec, S));
+    t.deepEqual(redis.weights, threads.weights);
+    t.deepEqual(withoutTimes(redis.history), withoutTimes(threads.history));
+    t.true(redis.bytes > 0);
+  });
+}
+
+test('3 worker processes over Redis (Indexed Job style) ≡ 3 worker threads, bit for bit', async (t) => {
+  const threads = await overThreads(classify, 3);
+  const redis = await overRedis(classify, 3, workerProcesses(classify, 3));
+  t.deepEqual(redis.weights, threads.weights);
+  t.deepEqual(withoutTimes(redis.history), withoutTimes(threads.history));
+});
+
+test('bounded staleness (τ = 2) over Redis with a slow shard uses stale answers and still fits the problem', async (t) => {
+  const spec = { ...classify, N: 40, seed: 7 };
+  const { model, data } = randomProblem(spec);
+  const { shape, parts, coordinator: sync } = shardedProblem(model, data, optionsFor(spec), 2);
+  const slow: ShardCore = {
+    answer: async (p) => {
+      await new Promise((resolve) => setTimeout(resolve, 15));
+      return parts[1].answer(p);
+    },
+  };
+  const run = runName('stale');
+  const url = server.url;
+  const transport = await coordinatorSide(url, run, 2);
+  const connect = (shard: number) => RedisShardTransport.connect({ url, run, shard, heartbeatMs: 5_000 });
+  const sides = await Promise.all([connect(0), connect(1)]);
+  const loops = [runShard(parts[0], sides[0]), runShard(slow, sides[1])];
+  const coordinator = new ParallelCoordinator(model, shape, transport, { ...sync, staleness: 2 });
+  const history: PersistentIterationRecord[] = [];
+  try {
+    const aborted = () => new Error('aborted');
+    for (let k = 0; k < 30; k++) history.push(await coordinator.iteration(undefined, aborted));
+    await transport.complete(60_000);
+    await Promise.all(loops);
+  } finally {
+    await transport.close();
+    await Promise.all(sides.map((s) => s.close()));
+  }
+  const [first, last] = [history[0].loss, history.at(-1)!.loss];
+  t.log(`stale answers used: ${coordinator.staleAnswers}; loss ${first.toFixed(4)} → ${last.toFixed(4)}`);
+  t.true(coordinator.staleAnswers > 0, 'the slow shard never lagged: nothing asynchronous was tested');
+  for (const r of history) t.true(Number.isFinite(r.loss) && Number.isFinite(r.lagrangian));
+  t.true(history.at(-1)!.loss < history[0].loss);
+});
+
+test('a worker process killed with SIGKILL mid-run: the next iteration rejects with ERR_SHARD_LOST', async (t) => {
+  const { model, data } = randomProblem(classify);
+  const { shape, coordinator: options } = shardedProblem(model, data, optionsFor(classify), 2);
+  const run = runName('killed');
+  const url = server.url;
+  const transport = await coordinatorSide(url, run, 2);
+  const workers = await startWorkers(run, classify, 2, 500);
+  t.teardown(async () => {
+    await transport.close();
+    await Promise.all(workers.map((w) => w.end()));
+  });
+  const coordinator = new ParallelCoordinator(model, shape, transport, options);
+  const aborted = () => new Error('aborted');
+  await coordinator.iteration(undefined, aborted);
+  const before = model.weights();
+  workers[1].signal('SIGKILL');
+  await t.throwsAsync(() => coordinator.iteration(undefined, aborted), {
+    instanceOf: RedisTransportError,
+    code: 'ERR_SHARD_LOST',
+    message: /shard 1 lost \(heartbeat expired\)/,
+  } as never);
+  t.deepEqual(model.weights(), before, 'no half-done iteration reached the weights');
+});
