@@ -150,7 +150,8 @@ Status localDualWalk(const Shape& s, const Inputs& in, const float* U, const flo
   const int64_t parts = std::clamp<int64_t>(N / kPartSamples, 1, kMaxParts);
   const int64_t work = partFloats(s, (N + parts - 1) / parts);
   float* scratch = scratchBuffer<struct WalkParts>(static_cast<size_t>(parts * work));
-  const WalkProblem problem{s, XU, S, V, c, W, y, loss, walk, midInverse.data(), lastInverse.data(), A, O, M1, M3, Saux};
+  const WalkProblem problem{s, XU, S, V, c, W, y, loss, walk, midInverse.data(), lastInverse.data(),
+                            A, O, M1, M3, Saux};
   parallelBlocks(parts, [&](int64_t part, int) {
     const int64_t first = N * part / parts, count = N * (part + 1) / parts - first;
     walkPart(problem, first, count, scratch + part * work);
