@@ -100,11 +100,13 @@ export async function refitReadoutAsync(model: RNN, data: TrainingData, options:
 }
 
 /**
- * refitReadoutAsync on data already validated (a trainer's run), with the default β and
- * iterations; the targets' own loss (a trainer's layout has the same). @internal
+ * refitReadoutAsync on data already validated (a trainer's run), with the default iterations and
+ * β unless `options.beta`; the targets' own loss and the layout's loss steps. @internal
  */
-export function refitLayoutAsync(model: RNN, layout: TrainingLayout): Promise<number> {
-  return runAsync(refitSteps(model, layout, refitSettings({})));
+export function refitLayoutAsync(
+  model: RNN, layout: TrainingLayout, options: Pick<ReadoutOptions, 'beta'> = {}
+): Promise<number> {
+  return runAsync(refitSteps(model, layout, refitSettings({ beta: options.beta })));
 }
 
 function* refitSteps(model: RNN, layout: TrainingLayout, { beta, maxIterations }: RefitSettings): RefitSteps<number> {

@@ -34,7 +34,7 @@ const CLASSES: PinProblem = { N: 12, T: 4, d: 3, h: 5, K: 3, loss: 'softmax-cros
 const VALUES: PinProblem = { N: 12, T: 4, d: 3, h: 5, K: 2, loss: 'squared-error', lossSteps: 'every' };
 const TOKENS: PinProblem = { ...CLASSES, d: 6, tokens: true, lossSteps: 'every' };
 
-/** Every mode of lib/admm/options.ts (persistent: unchunked, chunked, linearised) and BPTT. */
+/** Every mode of lib/admm/options.ts (persistent: unchunked, chunked, linearised, safeguarded) and BPTT. */
 export const PIN_CASES: readonly PinCase[] = [
   { name: 'persistent', problem: CLASSES, trainer: 'admm', options: { mode: 'persistent' }, iterations: 3 },
   {
@@ -66,6 +66,19 @@ export const PIN_CASES: readonly PinCase[] = [
   {
     name: 'persistent readout refit', problem: CLASSES, trainer: 'admm',
     options: { mode: 'persistent', readoutRefit: true }, iterations: 2,
+  },
+  {
+    name: 'persistent true-loss safeguard', problem: CLASSES, trainer: 'admm',
+    options: { mode: 'persistent', safeguard: true, warmStart: 'none', rho: 0.1 }, iterations: 4,
+  },
+  // The defaults before the step safeguard and the warm start: the arithmetic they left unchanged.
+  {
+    name: 'persistent without warm start, β 1e-3', problem: CLASSES, trainer: 'admm',
+    options: { mode: 'persistent', warmStart: 'none', beta: 1e-3 }, iterations: 3,
+  },
+  {
+    name: 'adjoint without safeguard', problem: CLASSES, trainer: 'admm',
+    options: { batchSize: 5, safeguard: false }, iterations: 3,
   },
   { name: 'bptt adam', problem: CLASSES, trainer: 'bptt', options: { batchSize: 5 }, iterations: 3 },
   {

@@ -25,7 +25,9 @@ for (const spec of SPECS) {
   const name = `N=${spec.N} ${spec.lossSteps} ${spec.loss}${spec.tokens ? ' tokens' : ''}`;
   test(`chunked sweeps give the unchunked iterate (${name})`, async (t) => {
     const whole = randomProblem(spec), chunked = randomProblem(spec);
-    const options = { mode: 'persistent', rho: 10, lossSteps: spec.lossSteps } as const;
+    // From the model's own readout: the warm start leaves μ1 so small after 3 iterations that its
+    // per-step norms are rounding-level and the 2% tolerance below does not apply.
+    const options = { mode: 'persistent', rho: 10, lossSteps: spec.lossSteps, warmStart: 'none' } as const;
     const a = new AdmmTrainer(whole.model, options);
     const b = new AdmmTrainer(chunked.model, { ...options, chunkSize: 16 });
     const ra = await a.fit(whole.data, { maxIterations: 3 });

@@ -6,8 +6,9 @@
 import test from 'ava';
 import { FileFormatError } from '../lib/file-error';
 import { AdmmTrainer, type AdmmMode, BpttTrainer, type OptimizerOptions, RNN } from '../lib';
-import { type Checkpoint, type LoadedCheckpoint, decodeCheckpoint, encodeCheckpoint } from '../lib/checkpoint';
+import { decodeCheckpoint, encodeCheckpoint } from '../lib/checkpoint';
 import { Random } from '../lib/random';
+import { checkpointRoundTrip, straightAndResumed } from './helpers/checkpoint-round-trip';
 import { type ProblemSpec, randomProblem, withoutTimes } from './problems';
 
 const SPEC: ProblemSpec = { N: 30, T: 5, d: 3, h: 6, K: 3, lossSteps: 'last', loss: 'softmax-cross-entropy' };
@@ -22,35 +23,16 @@ function weightBytes(model: RNN): Buffer[] {
 }
 
 /** A checkpoint of `model` and a trainer's state, written and read back through the file format. */
-function roundTrip(model: RNN, trainer: AdmmTrainer | BpttTrainer, iteration: number): LoadedCheckpoint {
-  const { inputSize, hiddenSize, outputSize } = model;
-  const checkpoint: Checkpoint = {
-    model,
-    config: { inputSize, hiddenSize, outputSize },
-    task: { source: 'npy', sequenceLength: SPEC.T, loss: SPEC.loss, lossSteps: SPEC.lossSteps, inputs: 'dense' },
-    trainer: { kind: trainer instanceof AdmmTrainer ? 'admm' : 'bptt', options: { ...trainer.options }, iteration },
-    ...(trainer instanceof AdmmTrainer ? { admmState: trainer.exportState() } : { bpttState: trainer.exportState() }),
-  };
-  return decodeCheckpoint(encodeCheckpoint(checkpoint), 'resume.st');
-}
+const roundTrip = (model: RNN, trainer: AdmmTrainer | BpttTrainer, iteration: number) =>
+  checkpointRoundTrip(model, trainer, iteration, SPEC, 'resume.st');
 
 for (const mode of MODES)
   for (const readoutRefit of [false, true])
     test(`${mode}${readoutRefit ? ' with readoutRefit' : ''}: 2 + 2 resumed iterations equal 4 straight`, async (t) => {
       const options = { mode, batchSize: 8, readoutRefit };
-      const straight = randomProblem(SPEC);
-      const full = new AdmmTrainer(straight.model, options);
-      const four = await full.fit(straight.data, { maxIterations: 4 });
-
-      const half = randomProblem(SPEC);
-      const first = new AdmmTrainer(half.model, options);
-      await first.fit(half.data, { maxIterations: 2 });
-      const back = roundTrip(half.model, first, 2);
+      const { straight, full, four, back, second, rest } = await straightAndResumed(SPEC, options, 'resume.st');
       t.is(back.admmState!.kind, mode === 'persistent' ? 'persistent' : 'mini-batch');
       t.is(back.admmState!.readout !== undefined, readoutRefit);
-      const second = new AdmmTrainer(back.model, back.trainer!.options);
-      await second.restoreState(half.data, back.admmState!);
-      const rest = await second.fit(half.data, { maxIterations: 2, resume: true });
 
       t.deepEqual(rest.history.map((r) => r.iteration), [3, 4]);
       t.deepEqual(withoutTimes(rest.history), withoutTimes(four.history.slice(2)));

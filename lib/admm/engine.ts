@@ -50,12 +50,15 @@ export function checkRunMemory(layout: TrainingLayout, o: Readonly<ResolvedTrain
   );
 }
 
-/** A run of these options on `layout` at iteration 0 (checkRunMemory first). */
+/**
+ * A run of these options on `layout` at iteration 0 (checkRunMemory first); `warm`: with the
+ * persistent mode's warm start of the readout (options.warmStart; not for a run about to be restored).
+ */
 export async function startEngine(
-  model: RNN, layout: TrainingLayout, options: Readonly<ResolvedTrainerOptions>
+  model: RNN, layout: TrainingLayout, options: Readonly<ResolvedTrainerOptions>, warm: boolean
 ): Promise<PersistentEngine | MiniBatchEngine> {
   const o = options;
-  if (o.mode === 'persistent') return PersistentEngine.start(model, layout, o, chunkSizeFor(layout, o));
+  if (o.mode === 'persistent') return PersistentEngine.start(model, layout, o, chunkSizeFor(layout, o), warm);
   return new MiniBatchEngine(model, layout, { ...o, mode: o.mode });
 }
 

@@ -1,5 +1,6 @@
 /** What the trainer reports per iteration and at the end of a fit. */
 import type { FitStatus } from '../training/fit-loop';
+import type { SafeguardEpoch } from './step-safeguard';
 
 /** What every iteration record has, in every mode. */
 export interface AdmmRecordBase {
@@ -20,6 +21,13 @@ export interface AdmmRecordBase {
    * after this iteration's dual ascent.
    */
   stepSignal?: number[];
+  /**
+   * The safeguard's work this iteration (options.safeguard; on by default in the mini-batch modes,
+   * opt-in in mode 'persistent'): updates rejected, batches skipped, passes undone, the ρ of the
+   * accepted updates (geometric mean and largest; `rho` above is the scheduled ρ they were scaled
+   * from) and the scale it carries on.
+   */
+  safeguard?: SafeguardEpoch;
   /** Wall-clock seconds of this iteration, including the forward-pass loss. */
   seconds: number;
   /** Seconds since the fit started. */

@@ -10,6 +10,7 @@ import { checkFloat32Array, checkInteger, checkNumber, checkObject } from '../va
 import { Random, type RandomState } from '../random';
 import type { RNN } from '../rnn';
 import type { Triple } from './rho';
+import { type SafeguardSnapshot, readSafeguardSnapshot } from './step-safeguard';
 
 export const SNAPSHOT_ARRAYS = ['A', 'S', 'TA', 'M1', 'M2', 'O', 'M3'] as const;
 export type SnapshotArrayName = (typeof SNAPSHOT_ARRAYS)[number];
@@ -31,6 +32,8 @@ export interface AdmmStateSnapshot extends Record<SnapshotArrayName, Float32Arra
   rho: [number, number, number];
   theta: { uwb: number; a: number; s: number; vc: number };
   beta: number;
+  /** The true-loss safeguard's factor on ρ and last accepted loss (absent: scale 1, not measured yet). */
+  safeguard?: SafeguardSnapshot;
   /** Present when a readoutRefit replaced the model's (V, c) after the last iteration. */
   readout?: RunReadout;
 }
@@ -44,6 +47,8 @@ export interface MiniBatchStateSnapshot {
   rho: [number, number, number];
   /** The shuffling generator after the last completed epoch. */
   rng: RandomState;
+  /** The step safeguard's multiplier of the scheduled ρ and last accepted epoch loss (absent: no safeguard). */
+  safeguard?: SafeguardSnapshot;
   /** Present when a readoutRefit replaced the model's (V, c) after the last epoch. */
   readout?: RunReadout;
 }
@@ -59,7 +64,7 @@ function checkRho(name: string, value: unknown): Triple {
 /** A mini-batch snapshot, checked: the epoch count, the next ρ and the generator it continues. */
 export function readMiniBatchSnapshot(
   snapshot: unknown, mode: string, name = 'snapshot'
-): { iteration: number; rho: Triple; rng: Random } {
+): { iteration: number; rho: Triple; rng: Random; safeguard: SafeguardSnapshot } {
   checkObject(name, snapshot);
   if (snapshot.kind !== 'mini-batch')
     throw invalidRange(`${name}.kind`, `'mini-batch' for a trainer in mode '${mode}'`, snapshot.kind ?? 'persistent');
@@ -67,6 +72,7 @@ export function readMiniBatchSnapshot(
     iteration: checkInteger(`${name}.iteration`, snapshot.iteration, 0),
     rho: checkRho(`${name}.rho`, snapshot.rho),
     rng: Random.fromState(snapshot.rng, `${name}.rng`),
+    safeguard: readSafeguardSnapshot(snapshot.safeguard, `${name}.safeguard`),
   };
 }
 

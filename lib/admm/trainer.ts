@@ -56,18 +56,20 @@ export class AdmmTrainer {
   }
 
   /**
-   * Validates the data and starts a run. Persistent mode: auxiliaries from one forward pass
-   * (every constraint holds), duals zero, ρ at its initial value. Mini-batch modes: the
+   * Validates the data and starts a run. Persistent mode: (V, c) refitted on the forward states
+   * (options.warmStart), then auxiliaries from one forward pass (every constraint holds), duals
+   * zero, ρ at its initial value. Mini-batch modes: the
    * per-batch buffers and the shuffling generator.
    */
   async initialise(data: TrainingData): Promise<void> {
     return this.start(this.layoutOf(data));
   }
 
-  private async start(layout: TrainingLayout): Promise<void> {
+  /** `warm`: with the persistent warm start (a restored run has its own readout). */
+  private async start(layout: TrainingLayout, warm = true): Promise<void> {
     checkRunMemory(layout, this.options);  // before the previous run is dropped
     this.engine = this.runReadout = undefined;
-    this.engine = await startEngine(this.model, layout, this.options);
+    this.engine = await startEngine(this.model, layout, this.options, warm);
   }
 
   /**
@@ -95,7 +97,7 @@ export class AdmmTrainer {
     const readout = readRunReadout(snapshot, this.model);
     const previous = { engine: this.engine, readout: this.runReadout };
     try {
-      await this.initialise(data);
+      await this.start(this.layoutOf(data), false);
       this.engine!.restore(snapshot);
     } catch (e) {
       ({ engine: this.engine, readout: this.runReadout } = previous);

@@ -3,10 +3,12 @@
  *
  * ADMM: the `admm` metadata entry and the `admm.*` tensors.
  *
- * - Persistent mode: `admm` = { iteration, rho, theta, beta } and the tensors `admm.A`, `admm.S`,
- *   `admm.TA`, `admm.M1`, `admm.M2` F32 [N, T, h], `admm.O`, `admm.M3` F32 [N, L, K].
- * - Mini-batch modes: `admm` = { kind: "mini-batch", iteration, rho, rng: { words, spareNormal? } }
- *   (epochs done, the next ρ, the shuffling generator), no state tensors.
+ * - Persistent mode: `admm` = { iteration, rho, theta, beta, safeguard?: { scale, epochLoss? } } and
+ *   the tensors `admm.A`, `admm.S`, `admm.TA`, `admm.M1`, `admm.M2` F32 [N, T, h], `admm.O`,
+ *   `admm.M3` F32 [N, L, K].
+ * - Mini-batch modes: `admm` = { kind: "mini-batch", iteration, rho, rng: { words, spareNormal? },
+ *   safeguard?: { scale, floor?, epochLoss? } } (epochs done, the next ρ, the shuffling generator,
+ *   the step safeguard's multiplier of ρ, its floor and the last accepted epoch loss), no state tensors.
  * - Either, after a readoutRefit: `admm.V` F32 [K, h] and `admm.c` F32 [K], the readout the run
  *   continues from (the model's tensors hold the refitted one).
  *
@@ -15,6 +17,7 @@
  * like `model.<weight>` — the optimizer's state buffers (none before the first update).
  */
 import { type AdmmRunSnapshot, type AdmmStateSnapshot, SNAPSHOT_ARRAYS } from '../admm/snapshot';
+import { readSafeguardSnapshot } from '../admm/step-safeguard';
 import { invalidRange } from '../errors';
 import { Random } from '../random';
 import { checkInteger, checkNumber, checkObject } from '../validate';
@@ -35,8 +38,8 @@ export function encodeAdmmState(
   const { h, K } = sizes;
   let entry: Record<string, unknown>;
   if (state.kind === 'mini-batch') {
-    const { iteration, rho, rng } = state;
-    entry = { kind: 'mini-batch', iteration, rho, rng };
+    const { iteration, rho, rng, safeguard } = state;
+    entry = { kind: 'mini-batch', iteration, rho, rng, ...(safeguard === undefined ? {} : { safeguard }) };
   } else {
     if (!task)
       throw invalidRange('checkpoint.task', 'given with admmState (its sequenceLength and lossSteps shape the state)');
@@ -48,8 +51,8 @@ export function encodeAdmmState(
       const shape = key === 'O' || key === 'M3' ? [N, L, K] : [N, T, h];
       tensors.set(`admm.${key}`, { data: state[key], shape });
     }
-    const { iteration, rho, theta, beta } = state;
-    entry = { iteration, rho, theta, beta };
+    const { iteration, rho, theta, beta, safeguard } = state;
+    entry = { iteration, rho, theta, beta, ...(safeguard === undefined ? {} : { safeguard }) };
   }
   if (state.readout) {
     tensors.set('admm.V', { data: state.readout.V, shape: [K, h] });
@@ -82,6 +85,7 @@ export function decodeAdmmState(
       iteration: checkInteger(`${where}.iteration`, raw.iteration, 0, MAX_ITERATION),
       rho: readRho(where, raw.rho),
       rng: Random.fromState(raw.rng, `${where}.rng`).getState(),
+      ...(raw.safeguard === undefined ? {} : { safeguard: readSafeguardSnapshot(raw.safeguard, `${where}.safeguard`) }),
     };
   } else {
     if (raw.kind !== undefined) throw invalidRange(`${where}.kind`, '"mini-batch" or absent (persistent)', raw.kind);
@@ -101,6 +105,7 @@ export function decodeAdmmState(
       rho: readRho(where, raw.rho),
       theta: { uwb: 0, a: 0, s: 0, vc: 0 },
       beta: checkNumber(`${where}.beta`, raw.beta, 0),
+      ...(raw.safeguard === undefined ? {} : { safeguard: readSafeguardSnapshot(raw.safeguard, `${where}.safeguard`) }),
     };
     for (const k of ['uwb', 'a', 's', 'vc'] as const)
       persistent.theta[k] = checkNumber(`${where}.theta.${k}`, theta[k], 0, Infinity, true);

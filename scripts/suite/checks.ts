@@ -89,11 +89,13 @@ export function summarise(r: SuiteRun): RunSummary {
   for (const p of r.points) if (gain(r, p.test, best) > 0) (best = p.test), (bestIteration = p.iteration);
   const loss = lossCheck(r), test = testCheck(r), floor = floorCheck(r);
   const rhos = r.points.filter((p) => p.rho);
+  // With the step safeguard, the ρ1 its updates were accepted at (geometric mean over the epoch's batches).
+  const rho1 = (p: SuitePoint) => (p.safeguard as { rho?: number[] } | undefined)?.rho?.[0] ?? p.rho![0];
   return {
     iterations: lastPoint(r)?.iteration ?? 0, final, best, bestIteration, gainOverFloor: gain(r, final, r.floor),
     lossCheck: loss.pass, lossRises: loss.rises, maxLossRise: loss.maxRise,
     testCheck: test.pass, maxTestDrop: test.maxDrop,
     floorCheck: floor.pass, floorIteration: floor.iteration,
-    ...(rhos.length ? { rho1: [rhos[0].rho![0], rhos[rhos.length - 1].rho![0]] as [number, number] } : {}),
+    ...(rhos.length ? { rho1: [rho1(rhos[0]), rho1(rhos[rhos.length - 1])] as [number, number] } : {}),
   };
 }

@@ -205,7 +205,8 @@ function header(results: SuiteResults): string[] {
       `least ${CHECKS.floorGain} better than the floor within ${CHECKS.floorWithin} iterations (it: the first such`,
       `iteration; open: the budget ended before ${CHECKS.floorWithin} iterations without reaching it). For MSE tasks`,
       "the 0.03 and 0.10 are fractions of the predict-the-mean MSE. *ρ1*: the ADMM run's ρ1 at its first and last",
-      'iteration. *end*: budget (the budget ran out), or the trainer\'s status.',
+      'iteration (with the step safeguard: the geometric mean of the ρ1 its batch updates were accepted at).',
+      '*end*: budget (the budget ran out), or the trainer\'s status.',
     ].join(' '),
   ];
 }

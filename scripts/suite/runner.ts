@@ -28,6 +28,8 @@ export interface SuitePoint {
   test: number;
   /** ADMM: (ρ1, ρ2, ρ3) used in this iteration. */
   rho?: [number, number, number];
+  /** ADMM mini-batch modes: what the step safeguard did in this iteration (AdmmIterationRecord.safeguard). */
+  safeguard?: unknown;
 }
 
 export interface SuiteRun {
@@ -96,13 +98,15 @@ export async function runSuiteMethod(task: SuiteTask, method: SuiteMethod, s: Ru
     points: [], status: 'running', message: '', trainSeconds: 0, wallSeconds: 0,
   };
   const budget = new TrainingBudget(s.budgetSeconds, s.clock);
-  const record = (r: { iteration: number; loss: number; accuracy: number; rho?: [number, number, number] }) => {
+  type Record = { iteration: number; loss: number; accuracy: number; rho?: [number, number, number]; safeguard?: unknown };
+  const record = (r: Record) => {
     const seconds = budget.pause();
     // Finished after the budget ran out (the abort came too late to stop it): not counted.
     if (seconds > s.budgetSeconds) return false;
     run.points.push({
       iteration: r.iteration, seconds, loss: r.loss, ...(Number.isNaN(r.accuracy) ? {} : { trainAccuracy: r.accuracy }),
       test: testMetric(model, task), ...(r.rho ? { rho: [...r.rho] as [number, number, number] } : {}),
+      ...(r.safeguard ? { safeguard: r.safeguard } : {}),
     });
     if (budget.exhausted) return false;
     budget.start();

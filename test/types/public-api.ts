@@ -85,6 +85,17 @@ export type Model = [
 ];
 
 // The ADMM trainer: options, fit options, per-iteration records and the fit result.
+/** The record's safeguard entry (options.safeguard), in both kinds of record. */
+type SafeguardRecord = {
+  rejections: number;
+  skipped: number;
+  epochRejections: number;
+  epochSkipped: boolean;
+  rho: Triple;
+  rhoMax: Triple;
+  scale: number;
+};
+
 export type Admm = [
   Expect<Equal<ConstructorParameters<typeof AdmmTrainer>, [model: RNN, options?: AdmmTrainerOptions]>>,
   Expect<Equal<AdmmMode, 'persistent' | 'adjoint' | 'local-duals' | 'sweeps'>>,
@@ -113,6 +124,17 @@ export type Admm = [
         localSweeps?: number;
         gamma?: number;
         sweeps?: number;
+        safeguard?:
+          | boolean
+          | {
+              backoff?: number;
+              relax?: number;
+              maxAttempts?: number;
+              maxScale?: number;
+              epochTolerance?: number;
+              maxEpochAttempts?: number;
+            };
+        warmStart?: 'readout' | 'none';
         seed?: number;
         readoutRefit?: boolean;
         update?: 'exact' | 'linearized';
@@ -147,6 +169,7 @@ export type Admm = [
           dualResidual: number;
           rho: Triple;
           stepSignal?: number[];
+          safeguard?: SafeguardRecord;
           theta?: { uwb: number; a: number; s: number; vc: number };
           seconds: number;
           elapsed: number;
@@ -159,6 +182,7 @@ export type Admm = [
           auxiliaryLoss: number;
           rho: Triple;
           stepSignal?: number[];
+          safeguard?: SafeguardRecord;
           seconds: number;
           elapsed: number;
         }

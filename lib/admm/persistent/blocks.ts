@@ -158,7 +158,7 @@ export async function ascendDuals(st: AdmmState, model: RNN, scale: Triple, appl
 }
 
 /** Multiplies every scaled dual by its factor (after a ρ change not fused into the ascent). */
-async function rescaleDuals(st: AdmmState, scale: Triple): Promise<void> {
+export async function rescaleDuals(st: AdmmState, scale: Triple): Promise<void> {
   const duals = [st.M1, st.M2, st.M3];
   for (let i = 0; i < 3; i++) {
     if (scale[i] === 1) continue;

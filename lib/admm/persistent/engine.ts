@@ -1,6 +1,7 @@
 /**
  * The persistent mode's engine (docs/ALGORITHM.md, the paper's loop): its start from one forward
- * pass, and one iteration — blocks 1–5 over the state's views, block 6 (the dual ascent and ρ),
+ * pass (after the readout's warm start, warm-start.ts), and one iteration (through the opt-in
+ * true-loss safeguard, safeguard.ts) — blocks 1–5 over the state's views, block 6 (the dual ascent and ρ),
  * the true forward-pass loss, and the record with the named residuals.
  */
 import { AdmmError } from '../../errors';
@@ -10,15 +11,16 @@ import type { RNN } from '../../rnn';
 import { sharedInputs, sharedTargets } from '../../in-shared-memory';
 import type { TrainingLayout } from '../../training/layout';
 import { lossOf } from '../../training/layout';
-import { forSlices } from '../../yielding';
 import type { AdmmEngine } from '../engine';
 import type { ResolvedTrainerOptions } from '../options';
 import type { PersistentIterationRecord } from '../record';
 import type { AdmmStateSnapshot } from '../snapshot';
 import { type BlockConfig, ascendDuals, primalBlocks, updateDuals } from './blocks';
 import { assembleLagrangian, relativeDual, relativePrimal, weightDecay } from './residuals';
+import { guardedIteration, resynchronise } from './safeguard';
 import { applySnapshot, takeSnapshot } from './snapshot';
 import { AdmmState } from './state';
+import { warmStartReadout } from './warm-start';
 
 export class PersistentEngine implements AdmmEngine<PersistentIterationRecord> {
   readonly cfg: BlockConfig;
@@ -32,18 +34,22 @@ export class PersistentEngine implements AdmmEngine<PersistentIterationRecord> {
     this.cfg = { linearized: options.update === 'linearized' };
   }
 
-  /** A run whose auxiliaries come from one forward pass (every constraint holds), duals zero, ρ initial. */
+  /**
+   * A run whose auxiliaries come from one forward pass (every constraint holds), duals zero, ρ
+   * initial; with `warm` and options.warmStart 'readout', (V, c) is refitted on the forward states
+   * first (a restored run keeps the readout it was saved with).
+   */
   static async start(
-    model: RNN, layout: TrainingLayout, options: Readonly<ResolvedTrainerOptions>, chunkSize: number | undefined
+    model: RNN, layout: TrainingLayout, options: Readonly<ResolvedTrainerOptions>, chunkSize: number | undefined,
+    warm: boolean
   ): Promise<PersistentEngine> {
     const { shape } = layout;
     // The async kernels would copy data on plain ArrayBuffers at every call (in-shared-memory.ts).
     const inputs = sharedInputs(layout.inputs), targets = sharedTargets(layout.targets);
     const sweep = { chunkSize, weightGrams: options.update === 'exact' };
     const st = new AdmmState(shape, inputs, targets, options.lossSteps, options.rho, options.beta * shape.N, sweep);
-    await native.forwardAsync({ shape, ...inputs, ...model.weights(), A: st.A, S: st.S, O: st.O });
-    // TA = tanh(A) = S (a chunked state rebuilds its chunk of TA wherever it is read).
-    if (!st.chunked) await forSlices(st.S.length, (begin, end) => st.TA.set(st.S.subarray(begin, end), begin));
+    if (warm && options.warmStart === 'readout') await warmStartReadout(model, layout, options.beta);
+    await resynchronise(st, model);
     return new PersistentEngine(st, layout, model, options);
   }
 
@@ -71,7 +77,12 @@ export class PersistentEngine implements AdmmEngine<PersistentIterationRecord> {
     return assembleLagrangian(loss.sum, weightDecay(this.model, st.beta), st.rho, norms);
   }
 
-  async next(signal: AbortSignal | undefined, aborted: () => Error): Promise<PersistentIterationRecord> {
+  next(signal: AbortSignal | undefined, aborted: () => Error): Promise<PersistentIterationRecord> {
+    const guard = this.options.safeguard, iterate = () => this.iterate(signal, aborted);
+    return guard ? guardedIteration(this.state, this.model, this.state.safeguard, guard, iterate) : iterate();
+  }
+
+  private async iterate(signal: AbortSignal | undefined, aborted: () => Error): Promise<PersistentIterationRecord> {
     const st = this.state, model = this.model;
     const started = performance.now();
     await primalBlocks(st, model, this.cfg, () => {

@@ -1,5 +1,6 @@
 /**
- * The persistent run's snapshot: auxiliaries, duals, tanh(A), ρ, θ, β and the iteration count
+ * The persistent run's snapshot: auxiliaries, duals, tanh(A), ρ, θ, β, the iteration count and the
+ * true-loss safeguard's scale
  * (the caches XU and P are rebuilt, and no block reads them before recomputing them at the start
  * of an iteration).
  */
@@ -7,6 +8,7 @@ import { invalidRange, invalidType } from '../../errors';
 import { native } from '../../native';
 import { checkFloat32Array, checkInteger, checkNumber, checkObject } from '../../validate';
 import { type AdmmStateSnapshot, SNAPSHOT_ARRAYS } from '../snapshot';
+import { readSafeguardSnapshot } from '../step-safeguard';
 import type { AdmmState } from './state';
 
 /** TA for the whole data set: a chunked state holds one chunk of it, so it is rebuilt from A. */
@@ -25,6 +27,9 @@ export function takeSnapshot(st: AdmmState): AdmmStateSnapshot {
     rho: [...st.rho],
     theta: { ...st.theta },
     beta: st.beta,
+    safeguard: {
+      scale: st.safeguard.scale, ...(st.safeguard.loss === undefined ? {} : { epochLoss: st.safeguard.loss }),
+    },
   };
 }
 
@@ -41,6 +46,7 @@ export function applySnapshot(st: AdmmState, snapshot: unknown, name = 'snapshot
   for (const k of Object.keys(theta) as (keyof typeof theta)[]) theta[k] = checkNumber(`${name}.theta.${k}`, snapshot.theta[k], 0, Infinity, true);
   const beta = checkNumber(`${name}.beta`, snapshot.beta, 0);
   const iteration = checkInteger(`${name}.iteration`, snapshot.iteration, 0);
+  const safeguard = readSafeguardSnapshot(snapshot.safeguard, `${name}.safeguard`);
   for (const key of SNAPSHOT_ARRAYS) {
     const values = snapshot[key] as Float32Array;
     for (let i = 0; i < values.length; i++)
@@ -52,6 +58,7 @@ export function applySnapshot(st: AdmmState, snapshot: unknown, name = 'snapshot
   st.theta = theta;
   st.beta = beta;
   st.iteration = iteration;
+  st.safeguard = { scale: safeguard.scale, loss: safeguard.epochLoss };
   st.xuFresh = false;
   st.pFresh = false;
 }

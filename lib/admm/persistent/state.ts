@@ -3,6 +3,7 @@
  * iteration. Scaled duals μ = λ/ρ. XU = U x + b and P = XU + W s_{t-1} are caches whose
  * freshness is tracked, so each block recomputes them only when their inputs changed.
  */
+import type { PersistentGuardState } from './safeguard';
 import type { LossSteps, TargetLayout } from '../../data';
 import type { NativeInputs, NativeShape } from '../../native';
 import { sharedFloats } from '../../in-shared-memory';
@@ -47,6 +48,8 @@ export class AdmmState {
   /** Σ(Δ)² of the auxiliaries in the current iteration (dual residuals). */
   change: Triple = [0, 0, 0];
   iteration = 0;
+  /** The true-loss safeguard's factor on ρ and last accepted loss (safeguard.ts). */
+  safeguard: PersistentGuardState = { scale: 1, loss: undefined };
 
   /** `sweep.chunkSize`: sequences per chunk (default N, whole); `sweep.weightGrams`: allocate the Grams. */
   constructor(

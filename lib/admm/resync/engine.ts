@@ -23,6 +23,9 @@ import type { Triple } from '../rho';
 import { AdmmState } from '../persistent/state';
 import { yieldToEventLoop } from '../../yielding';
 import { sharedFloats } from '../../in-shared-memory';
+import { type SafeguardSettings, StepSafeguard } from '../step-safeguard';
+import { weightDecay } from '../persistent/residuals';
+import { copyWeights } from '../../training/rollback';
 
 export type ResyncMode = 'adjoint' | 'local-duals' | 'sweeps';
 
@@ -41,6 +44,8 @@ export interface ResyncSettings {
   gamma: number;
   /** sweeps: persistent-loop sweeps per batch. */
   sweeps: number;
+  /** The step safeguard's settings; false: none (step-safeguard.ts). */
+  safeguard: SafeguardSettings | false;
 }
 
 export interface EpochSummary {
@@ -54,10 +59,12 @@ export interface EpochSummary {
 export class ResyncEngine {
   private readonly gatherer: BatchGatherer;
   private readonly hidden: { A: Float32Array; S: Float32Array; Saux: Float32Array; M1: Float32Array; scratch: Float32Array };
-  private readonly outputs: { O: Float32Array; M3: Float32Array };
+  private readonly outputs: { O: Float32Array; M3: Float32Array; check: Float32Array };
   private readonly stepNorms: Float32Array;
   private readonly sweepStates = new Map<number, AdmmState>();
   private readonly L: number;
+  /** The step safeguard (undefined when options.safeguard is false). */
+  readonly safeguard: StepSafeguard | undefined;
 
   /**
    * Bytes an engine allocates for these sizes: the batch buffers, the 'sweeps' mode's states
@@ -71,7 +78,7 @@ export class ResyncEngine {
     regression: boolean
   ): number {
     const { T, d, h, K } = shape, B = Math.min(settings.batchSize, shape.N), L = shape.everyStep ? T : 1;
-    const floats = B * T * (denseInputs ? d : 1) + B * L * (regression ? K : 1) + 5 * B * T * h + 2 * B * L * K + T;
+    const floats = B * T * (denseInputs ? d : 1) + B * L * (regression ? K : 1) + 5 * B * T * h + 3 * B * L * K + T;
     const batchShape = { ...shape, N: B };
     const sweeps = settings.mode === 'sweeps' ? 2 * AdmmState.bytesFor(batchShape, B, false) : 0;
     const walk = settings.mode === 'local-duals' ? 4 * (B * T * h + 10 * B * h + B * K) : 0;
@@ -94,7 +101,9 @@ export class ResyncEngine {
     this.hidden = {
       A: sharedFloats(n), S: sharedFloats(n), Saux: sharedFloats(n), M1: sharedFloats(n), scratch: sharedFloats(n),
     };
-    this.outputs = { O: sharedFloats(B * this.L * K), M3: sharedFloats(B * this.L * K) };
+    const no = B * this.L * K;
+    this.outputs = { O: sharedFloats(no), M3: sharedFloats(no), check: sharedFloats(no) };
+    this.safeguard = settings.safeguard ? new StepSafeguard(settings.safeguard) : undefined;
     this.stepNorms = sharedFloats(T);
   }
 
@@ -119,14 +128,36 @@ export class ResyncEngine {
     return a.subarray(0, n) as T;
   }
 
+  /** One mini-batch: the update at ρ, through the step safeguard when there is one. */
   private async batch(indices: Int32Array, rho: Triple): Promise<{ auxLoss: number; count: number }> {
-    const model = this.model, s = this.settings, B = indices.length;
+    const { inputs, targets } = this.gatherer.gather(indices);
+    const guard = this.safeguard;
+    if (!guard) return this.update(indices.length, inputs, targets, rho, 1, false);
+    const saved = copyWeights(this.model);
+    let result = { auxLoss: 0, count: 0, before: 0, after: 0 };
+    await guard.update(rho, {
+      run: async (tried, scale) => (result = await this.update(indices.length, inputs, targets, tried, scale, true)),
+      undo: () => this.model.setWeightsUnchecked(saved),
+    });
+    return result;
+  }
+
+  /**
+   * Forward pass, multipliers and weight solves on a gathered batch of B sequences, with the
+   * proximal anchor η × `etaScale`; with `measure`, also the batch objective (summed true loss +
+   * weight decay) before and after.
+   */
+  private async update(
+    B: number, inputs: NativeInputs, targets: TargetLayout, rho: Triple, etaScale: number, measure: boolean
+  ): Promise<{ auxLoss: number; count: number; before: number; after: number }> {
+    const model = this.model, s = this.settings;
     const shape: NativeShape = { ...this.shape, N: B };
     const nh = B * shape.T * shape.h, no = B * this.L * shape.K;
-    const { inputs, targets } = this.gatherer.gather(indices);
     const A = this.view(this.hidden.A, nh), S = this.view(this.hidden.S, nh), M1 = this.view(this.hidden.M1, nh);
     const O = this.view(this.outputs.O, no), M3 = this.view(this.outputs.M3, no);
     await native.forwardAsync({ shape, ...inputs, ...model.weights(), A, S, O });
+    const beta = s.beta * B;
+    const objective = measure ? summariseLoss(O, shape.K, targets).sum + weightDecay(model, beta) : NaN;
     let regressors = S;
     if (s.mode === 'adjoint') {
       await native.adjointMultipliersAsync({ shape, S, O, W: model.W, V: model.V, rho1: rho[0], rho3: rho[2], M1, M3, stepNorms: this.stepNorms, ...targetArgs(targets) });
@@ -142,14 +173,22 @@ export class ResyncEngine {
     }
     const auxLoss = summariseLoss(O, shape.K, targets).sum;
 
-    const before = s.trustRegion === undefined ? undefined : { U: model.U.slice(), W: model.W.slice(), b: model.b.slice() };
+    const old = s.trustRegion === undefined
+      ? undefined
+      : { U: model.U.slice(), W: model.W.slice(), b: model.b.slice() };
     await native.solveUWbAsync({
       shape, ...inputs, S: regressors, A, M1, scratch: this.view(this.hidden.scratch, nh), U: model.U, W: model.W, b: model.b,
-      rho1: rho[0], beta: s.beta * B, eta: s.eta * B,
+      rho1: rho[0], beta, eta: s.eta * B * etaScale,
     });
-    if (before) limitStep(before, model, s.trustRegion!);
-    await native.solveVcAsync({ shape, S: regressors, O, M3, V: model.V, c: model.c, rho3: rho[2], beta: s.beta * B, eta: s.eta * B });
-    return { auxLoss, count: B * this.L };
+    if (old) limitStep(old, model, s.trustRegion!);
+    await native.solveVcAsync({
+      shape, S: regressors, O, M3, V: model.V, c: model.c, rho3: rho[2], beta, eta: s.eta * B * etaScale,
+    });
+    if (!measure) return { auxLoss, count: B * this.L, before: NaN, after: NaN };
+    const check = this.view(this.outputs.check, no);
+    await native.forwardAsync({ shape, ...inputs, ...model.weights(), O: check });
+    const after = summariseLoss(check, shape.K, targets).sum + weightDecay(model, beta);
+    return { auxLoss, count: B * this.L, before: objective, after };
   }
 
   /** Variant C: the persistent loop's sweeps (o, s, a, duals) on the batch with the weights fixed. */

@@ -1,19 +1,19 @@
 /**
  * What a run of the resynchronised mini-batch modes ('adjoint', 'local-duals', 'sweeps') keeps
- * between epochs, and one epoch of it: the engine's pass over the shuffled batches, the ρ
- * schedule, then the true forward-pass loss. MiniBatchEngine is the run behind AdmmEngine.
+ * between epochs, and one epoch of it: the engine's pass over the shuffled batches (through the
+ * step safeguard), the ρ schedule, then the true forward-pass loss. MiniBatchEngine is the run behind AdmmEngine.
  */
 import type { TargetLayout } from '../../data';
-import { summariseLoss } from '../../loss';
 import { native, type NativeInputs, type NativeShape } from '../../native';
 import { sharedFloats, sharedInputs, sharedTargets } from '../../in-shared-memory';
 import { Random } from '../../random';
 import type { RNN } from '../../rnn';
-import type { TrainingLayout } from '../../training/layout';
+import { type TrainingLayout, lossOf } from '../../training/layout';
+import { copyWeights } from '../../training/rollback';
 import type { AdmmEngine } from '../engine';
 import type { ResolvedTrainerOptions } from '../options';
 import type { MiniBatchIterationRecord } from '../record';
-import { ResyncEngine, type ResyncMode } from './engine';
+import { type EpochSummary, ResyncEngine, type ResyncMode } from './engine';
 import { type Triple, nextRho } from '../rho';
 import { type MiniBatchStateSnapshot, readMiniBatchSnapshot } from '../snapshot';
 
@@ -43,7 +43,10 @@ export function startMiniBatchRun(
   return { shape, inputs, targets, engine, rng, rho: [...options.rho], epoch: 0, forwardOutputs };
 }
 
-/** One epoch; throws `aborted()` if `signal` aborts between mini-batches. */
+/**
+ * One epoch; throws `aborted()` if `signal` aborts between mini-batches. With the step safeguard,
+ * a pass whose training loss rose is undone and run again at a larger ρ (step-safeguard.ts).
+ */
 export async function miniBatchEpoch(
   run: MiniBatchRun,
   model: RNN,
@@ -53,28 +56,50 @@ export async function miniBatchEpoch(
 ): Promise<MiniBatchIterationRecord> {
   const started = performance.now();
   const rho: Triple = [...run.rho];
-  const summary = await run.engine.epoch(rho, run.rng, signal, aborted);
+  const guard = run.engine.safeguard;
+  if (guard && guard.epochLoss === undefined) guard.epochLoss = (await forwardLoss(run, model)).loss;
+  const start = guard && { weights: copyWeights(model), rng: run.rng.getState() };
+  let summary: EpochSummary, forward: { loss: number; accuracy: number };
+  for (let attempt = 0; ; attempt++) {
+    summary = await run.engine.epoch(rho, run.rng, signal, aborted);
+    forward = await forwardLoss(run, model);
+    if (!guard || !start || guard.acceptEpoch(forward.loss, attempt)) break;
+    model.setWeightsUnchecked(start.weights);
+    if (!guard.canRetryEpoch(attempt)) {
+      forward = await forwardLoss(run, model);
+      break;
+    }
+    run.rng = Random.fromState(start.rng);
+  }
   run.rho = nextRho(rhoPolicy, rho);
-  await native.forwardAsync({ shape: run.shape, ...run.inputs, ...model.weights(), O: run.forwardOutputs });
-  const forward = summariseLoss(run.forwardOutputs, run.shape.K, run.targets);
   const seconds = (performance.now() - started) / 1000;
   return {
     kind: 'mini-batch',
     iteration: ++run.epoch,
-    loss: forward.sum / forward.count,
-    accuracy: run.targets.loss === 'softmax-cross-entropy' ? forward.correct / forward.count : NaN,
+    loss: forward.loss,
+    accuracy: forward.accuracy,
     auxiliaryLoss: summary.auxiliaryLoss,
     rho,
     stepSignal: summary.stepSignal,
+    ...(guard ? { safeguard: guard.takeEpoch(rho) } : {}),
     seconds,
     elapsed: seconds,
   };
 }
 
-/** A function that puts the run's epoch count, ρ and generator back as they are now. */
+/** The true forward pass over the training set with the model's weights: mean loss and accuracy. */
+async function forwardLoss(run: MiniBatchRun, model: RNN): Promise<{ loss: number; accuracy: number }> {
+  await native.forwardAsync({ shape: run.shape, ...run.inputs, ...model.weights(), O: run.forwardOutputs });
+  return lossOf(run.forwardOutputs, run);
+}
+
+/** A function that puts the run's epoch count, ρ, generator and safeguard state back as they are now. */
 export function markSchedule(run: MiniBatchRun): () => void {
-  const { epoch, rho } = run, rng = run.rng.getState();
-  return () => Object.assign(run, { epoch, rho, rng: Random.fromState(rng) });
+  const { epoch, rho } = run, rng = run.rng.getState(), guard = run.engine.safeguard, state = guard?.snapshot();
+  return () => {
+    Object.assign(run, { epoch, rho, rng: Random.fromState(rng) });
+    if (guard && state) guard.restart(state);
+  };
 }
 
 /** The mini-batch modes' run behind the trainer's AdmmEngine interface. */
@@ -104,12 +129,14 @@ export class MiniBatchEngine implements AdmmEngine<MiniBatchIterationRecord> {
   }
 
   exportState(): MiniBatchStateSnapshot {
-    const { epoch, rho, rng } = this.run;
-    return { kind: 'mini-batch', iteration: epoch, rho: [...rho], rng: rng.getState() };
+    const { epoch, rho, rng } = this.run, guard = this.run.engine.safeguard;
+    const safeguard = guard && { safeguard: guard.snapshot() };
+    return { kind: 'mini-batch', iteration: epoch, rho: [...rho], rng: rng.getState(), ...safeguard };
   }
 
   restore(snapshot: unknown): void {
     const schedule = readMiniBatchSnapshot(snapshot, this.options.mode);
     Object.assign(this.run, { epoch: schedule.iteration, rho: schedule.rho, rng: schedule.rng });
+    this.run.engine.safeguard?.restart(schedule.safeguard);
   }
 }

@@ -1,0 +1,78 @@
+/**
+ * The persistent loop's safeguard on its true loss (issue 16, item 4), the counterpart of the
+ * mini-batch modes' step safeguard. An iteration whose true forward-pass training loss rises above
+ * the last accepted one by more than `epochTolerance` is rejected: the weights go back, the
+ * auxiliaries a, s, o are resynchronised to the forward pass of those weights (every constraint
+ * holds again; the duals keep the credit they carry, rescaled so λ = ρμ is unchanged) and ρ is
+ * multiplied by `backoff`. An accepted iteration divides the safeguard's factor by `relax`, never
+ * below 1. Undoing the auxiliaries would need a copy of N·T·h-sized buffers; the resync needs one
+ * forward pass and no gradient formula.
+ */
+import { native } from '../../native';
+import type { RNN } from '../../rnn';
+import { lossOf } from '../../training/layout';
+import { copyWeights } from '../../training/rollback';
+import { forSlices } from '../../yielding';
+import type { PersistentIterationRecord } from '../record';
+import type { Triple } from '../rho';
+import type { SafeguardSettings } from '../step-safeguard';
+import { rescaleDuals } from './blocks';
+import type { AdmmState } from './state';
+
+/** What the persistent safeguard carries between iterations (in snapshots). */
+export interface PersistentGuardState {
+  /** Factor the safeguard has applied to ρ on top of the schedule. */
+  scale: number;
+  /** True training loss of the last accepted iteration (or of the start). */
+  loss: number | undefined;
+}
+
+/**
+ * Sets a, s (and tanh a), o from a forward pass with the model's weights: every constraint holds
+ * (the run's start; a rejected iteration). TA = tanh(A) = S; a chunked state rebuilds its chunk
+ * of TA wherever it is read.
+ */
+export async function resynchronise(st: AdmmState, model: RNN): Promise<void> {
+  await native.forwardAsync({ shape: st.shape, ...st.inputs, ...model.weights(), A: st.A, S: st.S, O: st.O });
+  if (!st.chunked) await forSlices(st.S.length, (begin, end) => st.TA.set(st.S.subarray(begin, end), begin));
+  st.xuFresh = st.pFresh = false;
+}
+
+/** Multiplies ρ by `factor`, rescaling the scaled duals so that λ = ρμ is kept. */
+async function scaleRho(st: AdmmState, factor: number): Promise<void> {
+  if (factor === 1) return;
+  await rescaleDuals(st, [1 / factor, 1 / factor, 1 / factor]);
+  st.rho = st.rho.map((r) => r * factor) as Triple;
+}
+
+/** Runs `iterate` (one persistent iteration) under the safeguard and returns its record. */
+export async function guardedIteration(
+  st: AdmmState,
+  model: RNN,
+  guard: PersistentGuardState,
+  settings: Readonly<SafeguardSettings>,
+  iterate: () => Promise<PersistentIterationRecord>
+): Promise<PersistentIterationRecord> {
+  if (guard.loss === undefined) {
+    // The start: the auxiliaries are a forward pass, so o gives the true loss.
+    guard.loss = lossOf(st.O, st).loss;
+  }
+  const saved = copyWeights(model);
+  const record = await iterate();
+  const outcome = { rejections: 0, skipped: 0, epochRejections: 0, epochSkipped: false };
+  if (record.loss <= guard.loss * (1 + settings.epochTolerance)) {
+    guard.loss = record.loss;
+    const relaxed = Math.max(1, guard.scale / settings.relax);
+    await scaleRho(st, relaxed / guard.scale);
+    guard.scale = relaxed;
+  } else {
+    model.setWeightsUnchecked(saved);
+    await resynchronise(st, model);
+    const raised = Math.min(settings.maxScale, guard.scale * settings.backoff);
+    await scaleRho(st, raised / guard.scale);
+    guard.scale = raised;
+    Object.assign(record, lossOf(st.O, st));
+    Object.assign(outcome, { rejections: 1, skipped: 1 });
+  }
+  return { ...record, safeguard: { ...outcome, rho: record.rho, rhoMax: record.rho, scale: guard.scale } };
+}

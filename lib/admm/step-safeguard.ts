@@ -1,0 +1,209 @@
+/**
+ * The step safeguard of the mini-batch modes (issue 16, item 2): no accepted batch update
+ * increases that batch's objective. Each batch update is tried at ρ = scale × the scheduled ρ;
+ * the batch objective — the summed loss of the true forward pass plus the weight decay the
+ * solves include, β/2 (‖U‖² + ‖W‖² + ‖V‖²) — is measured before and after. A rise (or a
+ * non-finite value) rejects the update: the weights go back and the attempt is repeated at
+ * `backoff` × the scale. An accepted update relaxes the scale by `relax`, never below 1.
+ * After `maxAttempts` rejections the batch is skipped with the weights unchanged.
+ *
+ * The same rule holds per epoch: an epoch whose training loss (true forward pass over the whole
+ * training set) exceeds the last accepted epoch's by more than `epochTolerance` (relative) is
+ * undone — weights and shuffling generator back to the epoch's start — and run again at `backoff`
+ * × the scale; after `maxEpochAttempts` such rejections the epoch's start weights are kept. A
+ * rejected epoch also sets a floor under the scale (the batches' relaxation stops there), which
+ * each accepted epoch divides by `relax`: near convergence, where the epochs' noise exceeds the
+ * tolerance, ρ then grows from epoch to epoch instead of relaxing back within the retried pass.
+ *
+ * In these modes ρ is an inverse step size. The scale multiplies the proximal anchor η with ρ:
+ * the weight solves then keep their conditioning and the (U, W, b) and (V, c) steps shrink exactly
+ * like 1/scale ('adjoint': along a preconditioned descent direction), so a large enough scale is
+ * accepted. (ρ alone would not do: as ρ → ∞ the solves refit a = Θ_old H by least squares, whose
+ * float32 rounding, amplified by the Gram's conditioning, then dominates the step.)
+ */
+import { checkInteger, checkNumber, checkObject } from '../validate';
+import type { Triple } from './rho';
+
+export interface SafeguardSettings {
+  /** Scale factor after a rejected update (> 1). */
+  backoff: number;
+  /** Divisor of the scale after an accepted update (≥ 1). */
+  relax: number;
+  /** Attempts per batch before the batch is skipped. */
+  maxAttempts: number;
+  /** Largest scale. */
+  maxScale: number;
+  /** Relative rise of the epoch's training loss above which the epoch is undone and run again. */
+  epochTolerance: number;
+  /** Attempts per epoch before the epoch's start weights are kept. */
+  maxEpochAttempts: number;
+}
+
+export const DEFAULT_SAFEGUARD: Readonly<SafeguardSettings> = {
+  backoff: 2, relax: 1.1, maxAttempts: 8, maxScale: 1e6, epochTolerance: 0.01, maxEpochAttempts: 3,
+};
+
+/** What the safeguard did in one epoch (AdmmIterationRecord.safeguard). */
+export interface SafeguardEpoch {
+  /** Batch updates rejected (each retried at a larger ρ). */
+  rejections: number;
+  /** Batches whose every attempt was rejected: their weights were kept. */
+  skipped: number;
+  /** Passes over the epoch undone because its training loss rose (each run again at a larger ρ). */
+  epochRejections: number;
+  /** Whether every pass was undone and the epoch's start weights kept. */
+  epochSkipped: boolean;
+  /** ρ of the accepted updates: the geometric mean over the epoch's accepted batches (the scheduled ρ if none). */
+  rho: Triple;
+  /** The largest ρ an update was accepted at (the scheduled ρ if none). */
+  rhoMax: Triple;
+  /** The multiplier of the scheduled ρ the next batch starts from. */
+  scale: number;
+}
+
+/** An update on one batch: tries it at ρ and says the batch objective before and after. */
+export interface BatchAttempt {
+  /** Runs the update at `rho` (and η × `scale`) from the weights before it; the objective before and after. */
+  run(rho: Triple, scale: number): Promise<{ before: number; after: number }>;
+  /** Puts the weights before the update back. */
+  undo(): void;
+}
+
+export class StepSafeguard {
+  /** Multiplier of the scheduled ρ, carried from batch to batch and epoch to epoch (in snapshots). */
+  scale = 1;
+  /** The least scale the batches relax to; raised by a rejected epoch, relaxed by accepted ones. */
+  floor = 1;
+  /** Training loss (mean per loss term) of the last accepted epoch or of the start; undefined until measured. */
+  epochLoss: number | undefined;
+  private rejections = 0;
+  private epochRejections = 0;
+  private epochSkipped = false;
+  private skipped = 0;
+  private accepted = 0;
+  private readonly logRho = [0, 0, 0];
+  private readonly maxRho = [0, 0, 0];
+
+  constructor(readonly settings: Readonly<SafeguardSettings>) {}
+
+  /** Runs `attempt` until an update does not raise the batch objective (or the attempts run out). */
+  async update(rho: Triple, attempt: BatchAttempt): Promise<void> {
+    const s = this.settings;
+    for (let k = 0; k < s.maxAttempts; k++) {
+      const tried = rho.map((r) => r * this.scale) as Triple;
+      const { before, after } = await attempt.run(tried, this.scale);
+      if (after <= before) {
+        this.accepted++;
+        tried.forEach((r, i) => {
+          this.logRho[i] += Math.log(r);
+          this.maxRho[i] = Math.max(this.maxRho[i], r);
+        });
+        this.scale = Math.max(this.floor, this.scale / s.relax);
+        return;
+      }
+      attempt.undo();
+      this.rejections++;
+      this.scale = Math.min(s.maxScale, this.scale * s.backoff);
+    }
+    this.skipped++;
+  }
+
+  /**
+   * Judges a pass over the epoch whose training loss is `loss` (`attempt` = 0, 1, …): true to
+   * keep it; false to undo it and run it again at a larger ρ. `skip()` after the last attempt.
+   */
+  acceptEpoch(loss: number, attempt: number): boolean {
+    const last = this.epochLoss;
+    if (last === undefined || loss <= last * (1 + this.settings.epochTolerance)) {
+      this.epochLoss = loss;
+      this.floor = Math.max(1, this.floor / this.settings.relax);
+      return true;
+    }
+    this.epochRejections++;
+    this.scale = Math.min(this.settings.maxScale, this.scale * this.settings.backoff);
+    this.floor = this.scale;
+    if (attempt + 1 >= this.settings.maxEpochAttempts) this.epochSkipped = true;
+    return false;
+  }
+
+  /** Whether another pass over the epoch may be tried after `attempt` was undone. */
+  canRetryEpoch(attempt: number): boolean {
+    return attempt + 1 < this.settings.maxEpochAttempts;
+  }
+
+  /** Continues from a snapshot's state with the epoch's counts cleared (a restored snapshot, an undone epoch). */
+  restart(state: SafeguardSnapshot): void {
+    this.scale = state.scale;
+    this.floor = state.floor ?? 1;
+    this.epochLoss = state.epochLoss;
+    this.takeEpoch([1, 1, 1]);
+  }
+
+  /** The epoch's counts and ρ (at scheduled ρ `rho`), and a fresh count for the next epoch. */
+  /** What a snapshot keeps. */
+  snapshot(): SafeguardSnapshot {
+    const loss = this.epochLoss === undefined ? {} : { epochLoss: this.epochLoss };
+    return { scale: this.scale, floor: this.floor, ...loss };
+  }
+
+  takeEpoch(rho: Triple): SafeguardEpoch {
+    const any = this.accepted > 0;
+    const mean = rho.map((r, i) => (any ? Math.exp(this.logRho[i] / this.accepted) : r)) as Triple;
+    const max = rho.map((r, i) => (any ? this.maxRho[i] : r)) as Triple;
+    const epoch = {
+      rejections: this.rejections, skipped: this.skipped, epochRejections: this.epochRejections,
+      epochSkipped: this.epochSkipped, rho: mean, rhoMax: max, scale: this.scale,
+    };
+    this.rejections = this.skipped = this.accepted = this.epochRejections = 0;
+    this.epochSkipped = false;
+    this.logRho.fill(0);
+    this.maxRho.fill(0);
+    return epoch;
+  }
+}
+
+/**
+ * options.safeguard: true (default settings), false (none), or settings overriding the defaults.
+ * Resolved to the settings or false (kept as false, so a checkpoint's options rebuild it off).
+ */
+export function resolveSafeguard(value: unknown, mode: string): SafeguardSettings | false {
+  if (value === undefined) return mode === 'persistent' ? false : { ...DEFAULT_SAFEGUARD };
+  if (value === true) return { ...DEFAULT_SAFEGUARD };
+  if (value === false) return false;
+  checkObject('options.safeguard', value);
+  const v = value;
+  const num = (key: keyof SafeguardSettings, min: number, minExclusive: boolean) =>
+    v[key] === undefined
+      ? DEFAULT_SAFEGUARD[key]
+      : checkNumber(`options.safeguard.${key}`, v[key], min, 1e12, minExclusive);
+  return {
+    backoff: num('backoff', 1, true),
+    relax: num('relax', 1, false),
+    maxAttempts: v.maxAttempts === undefined
+      ? DEFAULT_SAFEGUARD.maxAttempts
+      : checkInteger('options.safeguard.maxAttempts', v.maxAttempts, 1, 100),
+    maxScale: num('maxScale', 1, false),
+    epochTolerance: num('epochTolerance', 0, false),
+    maxEpochAttempts: v.maxEpochAttempts === undefined
+      ? DEFAULT_SAFEGUARD.maxEpochAttempts
+      : checkInteger('options.safeguard.maxEpochAttempts', v.maxEpochAttempts, 1, 100),
+  };
+}
+
+/** What a snapshot keeps of the safeguard: its scale and the last accepted epoch's training loss. */
+export interface SafeguardSnapshot {
+  scale: number;
+  /** The mini-batch safeguard's floor under the scale (absent: 1). */
+  floor?: number;
+  epochLoss?: number;
+}
+
+/** A snapshot's safeguard entry, checked (absent in snapshots written before the safeguard: scale 1). */
+export function readSafeguardSnapshot(value: unknown, name: string): SafeguardSnapshot {
+  if (value === undefined) return { scale: 1 };
+  checkObject(name, value);
+  const scale = checkNumber(`${name}.scale`, value.scale, 1, Infinity);
+  const floor = value.floor === undefined ? {} : { floor: checkNumber(`${name}.floor`, value.floor, 1, Infinity) };
+  if (value.epochLoss === undefined) return { scale, ...floor };
+  return { scale, ...floor, epochLoss: checkNumber(`${name}.epochLoss`, value.epochLoss, 0, Infinity) };
+}

@@ -1,0 +1,165 @@
+/**
+ * The mini-batch modes' step safeguard (issue 16, item 2): a batch update that raises the batch
+ * objective is rejected and retried at a larger ρ; an epoch whose training loss rises is undone;
+ * the record carries the ρ of every epoch; the safeguard's state resumes exactly.
+ */
+import test from 'ava';
+import { AdmmTrainer, type AdmmMode } from '../lib';
+import { DEFAULT_SAFEGUARD, StepSafeguard } from '../lib/admm/step-safeguard';
+import { straightAndResumed } from './helpers/checkpoint-round-trip';
+import { type ProblemSpec, randomProblem, withoutTimes } from './problems';
+
+const SPEC: ProblemSpec = { N: 40, T: 5, d: 3, h: 6, K: 3, lossSteps: 'last', loss: 'softmax-cross-entropy' };
+const MINI_BATCH_MODES: readonly AdmmMode[] = ['adjoint', 'local-duals', 'sweeps'];
+/** ρ and η so small that the first full-batch step overshoots (loss 1.15 → 80 without the safeguard). */
+const OVERSHOOT = { mode: 'adjoint' as const, batchSize: 40, rho: 1e-3, eta: 1e-4 };
+
+test('StepSafeguard rejects a rise, retries at backoff × ρ, relaxes on acceptance', async (t) => {
+  const guard = new StepSafeguard({ ...DEFAULT_SAFEGUARD, backoff: 4, relax: 2, maxAttempts: 6 });
+  const tried: number[] = [];
+  let undone = 0;
+  // The objective rises (after > before) for every ρ1 below 1.
+  const attempt = {
+    run: async (rho: [number, number, number], scale: number) => {
+      tried.push(rho[0]);
+      t.is(+(rho[0] / 0.01).toPrecision(12), scale);
+      return { before: 10, after: 10 + Math.log(1 / rho[0]) };
+    },
+    undo: () => void undone++,
+  };
+  await guard.update([0.01, 0.02, 0.03], attempt);
+  t.deepEqual(tried, [0.01, 0.04, 0.16, 0.64, 2.56]);
+  t.is(undone, 4);
+  t.is(guard.scale, 256 / 2);
+  const epoch = guard.takeEpoch([0.01, 0.02, 0.03]);
+  t.is(epoch.rejections, 4);
+  t.is(epoch.skipped, 0);
+  t.deepEqual(epoch.rho.map((r) => +r.toPrecision(12)), [2.56, 5.12, 7.68]);
+  t.deepEqual(epoch.rhoMax.map((r) => +r.toPrecision(12)), [2.56, 5.12, 7.68]);
+
+  t.true(guard.acceptEpoch(5, 0));
+  t.true(guard.acceptEpoch(5 * (1 + DEFAULT_SAFEGUARD.epochTolerance), 0));
+  t.false(guard.acceptEpoch(6, 0));
+  t.is(guard.scale, 128 * 4);
+  t.true(guard.canRetryEpoch(0));
+  // A rejected epoch puts a floor under the scale that accepted batches do not relax below.
+  t.is(guard.floor, 512);
+  await guard.update([1, 1, 1], { run: async () => ({ before: 1, after: 0 }), undo: () => undefined });
+  t.is(guard.scale, 512);
+  t.true(guard.acceptEpoch(5, 1));
+  t.is(guard.floor, 256);
+  guard.takeEpoch([1, 1, 1]);
+
+  // Never accepted: the batch is skipped with every attempt undone; NaN counts as a rise.
+  const stubborn = new StepSafeguard({ ...DEFAULT_SAFEGUARD, backoff: 4, maxAttempts: 3, maxScale: 20 });
+  let undoneAll = 0;
+  await stubborn.update([1, 1, 1], { run: async () => ({ before: 1, after: NaN }), undo: () => void undoneAll++ });
+  t.is(undoneAll, 3);
+  t.is(stubborn.scale, 20);
+  const skipped = stubborn.takeEpoch([1, 1, 1]);
+  t.is(skipped.skipped, 1);
+  t.deepEqual(skipped.rho, [1, 1, 1]);
+});
+
+test('a full-batch update that would raise the objective is rejected and ρ grows until it does not', async (t) => {
+  const unguarded = randomProblem(SPEC);
+  const initial = unguarded.model.evaluate(unguarded.data).loss;
+  const raw = await new AdmmTrainer(unguarded.model, { ...OVERSHOOT, safeguard: false })
+    .fit(unguarded.data, { maxIterations: 1 });
+  t.true(raw.history[0].loss > 10 * initial, `without the safeguard the step overshoots: ${raw.history[0].loss}`);
+  t.is(raw.history[0].safeguard, undefined);
+
+  const guarded = randomProblem(SPEC);
+  const result = await new AdmmTrainer(guarded.model, OVERSHOOT).fit(guarded.data, { maxIterations: 3 });
+  const first = result.history[0].safeguard!;
+  t.true(first.rejections >= 1);
+  t.is(first.skipped, 0);
+  const least = OVERSHOOT.rho * DEFAULT_SAFEGUARD.backoff ** first.rejections * 0.999;
+  t.true(first.rho[0] > least, `accepted at ρ1 = ${first.rho[0]}`);
+  t.true(first.scale > 1);
+  let previous = initial;
+  for (const r of result.history) {
+    t.true(r.loss <= previous, `epoch ${r.iteration}: ${r.loss} after ${previous}`);
+    previous = r.loss;
+  }
+});
+
+for (const mode of MINI_BATCH_MODES)
+  test(`${mode}: the records carry the accepted ρ; the training loss never rises beyond tolerance`, async (t) => {
+    const { model, data } = randomProblem({ ...SPEC, N: 48 });
+    let previous = model.evaluate(data).loss;
+    const result = await new AdmmTrainer(model, { mode, batchSize: 8, rho: 0.05 }).fit(data, { maxIterations: 4 });
+    t.is(result.history.length, 4);
+    for (const r of result.history) {
+      const s = r.safeguard!;
+      t.truthy(s, `epoch ${r.iteration} has a safeguard record`);
+      for (let i = 0; i < 3; i++) {
+        t.true(s.rho[i] >= r.rho[i] && s.rhoMax[i] >= s.rho[i] * (1 - 1e-12) && Number.isFinite(s.rhoMax[i]));
+      }
+      t.true(Number.isInteger(s.rejections) && Number.isInteger(s.skipped) && Number.isInteger(s.epochRejections));
+      t.true(s.scale >= 1);
+      t.true(r.loss <= previous * (1 + DEFAULT_SAFEGUARD.epochTolerance),
+        `epoch ${r.iteration}: ${r.loss} after ${previous}`);
+      previous = r.loss;
+    }
+  });
+
+test('an epoch whose loss rises is undone and rerun at a larger ρ, else its start weights are kept', async (t) => {
+  // Strong weight decay: each batch step lowers its objective (loss + decay) by shrinking the
+  // weights of a trained model, and so raises the loss.
+  const trained = async () => {
+    const p = randomProblem(SPEC);
+    await new AdmmTrainer(p.model, { mode: 'adjoint', batchSize: 10 }).fit(p.data, { maxIterations: 3 });
+    return p;
+  };
+  const decay = { mode: 'adjoint' as const, batchSize: 10, beta: 5 };
+  const plain = await trained();
+  const start = plain.model.evaluate(plain.data).loss;
+  const raw = await new AdmmTrainer(plain.model, { ...decay, safeguard: false }).fit(plain.data, { maxIterations: 1 });
+  t.true(raw.history[0].loss > start * 1.01, `without the safeguard: ${start} → ${raw.history[0].loss}`);
+
+  const { model, data } = await trained();
+  const before = Object.fromEntries(Object.entries(model.weights()).map(([k, v]) => [k, v.slice()]));
+  const safeguard = { epochTolerance: 0, maxEpochAttempts: 2 };
+  const result = await new AdmmTrainer(model, { ...decay, safeguard }).fit(data, { maxIterations: 1 });
+  const s = result.history[0].safeguard!;
+  t.is(s.epochRejections, 2);
+  t.true(s.epochSkipped);
+  t.true(s.scale >= DEFAULT_SAFEGUARD.backoff ** 2 / DEFAULT_SAFEGUARD.relax ** 10);
+  t.is(result.history[0].loss, start);
+  for (const [k, v] of Object.entries(model.weights())) t.deepEqual(v, before[k], `${k} unchanged`);
+});
+
+test('resume keeps the safeguard: 2 + 2 epochs through a checkpoint equal 4 straight (scale > 1)', async (t) => {
+  const options = { ...OVERSHOOT, batchSize: 10 };
+  const { straight, full, four, saved: state, back, second, rest } =
+    await straightAndResumed(SPEC, options, 'safeguard.st');
+  if (state.kind !== 'mini-batch') throw new Error('expected a mini-batch snapshot');
+  t.true(state.safeguard!.scale > 1, `scale ${state.safeguard!.scale}`);
+  t.true(Number.isFinite(state.safeguard!.epochLoss));
+  t.deepEqual(back.admmState, state);
+  t.deepEqual(withoutTimes(rest.history), withoutTimes(four.history.slice(2)));
+  t.deepEqual(second.exportState(), full.exportState());
+  t.deepEqual(back.model.weights(), straight.model.weights());
+});
+
+test('options.safeguard and the snapshot entry are validated', async (t) => {
+  const { model, data } = randomProblem(SPEC);
+  t.throws(() => new AdmmTrainer(model, { safeguard: 'yes' as never }),
+    { instanceOf: TypeError, message: /options\.safeguard/ });
+  t.throws(() => new AdmmTrainer(model, { safeguard: { backoff: 1 } }),
+    { instanceOf: RangeError, message: /options\.safeguard\.backoff/ });
+  t.throws(() => new AdmmTrainer(model, { safeguard: { maxAttempts: 0 } }),
+    { instanceOf: RangeError, message: /options\.safeguard\.maxAttempts/ });
+  t.throws(() => new AdmmTrainer(model, { safeguard: { epochTolerance: -1 } }),
+    { instanceOf: RangeError, message: /options\.safeguard\.epochTolerance/ });
+  t.is(new AdmmTrainer(model, { safeguard: false }).options.safeguard, false);
+  const trainer = new AdmmTrainer(model, { mode: 'adjoint', batchSize: 8 });
+  await trainer.fit(data, { maxIterations: 1 });
+  const good = trainer.exportState();
+  const bad = (safeguard: unknown) => trainer.restoreState(data, { ...good, safeguard } as never);
+  await t.throwsAsync(bad({ scale: 0.5 }),
+    { instanceOf: RangeError, message: /snapshot\.safeguard\.scale/ });
+  await t.throwsAsync(bad({ scale: 2, epochLoss: NaN }),
+    { instanceOf: RangeError, message: /snapshot\.safeguard\.epochLoss/ });
+});
