@@ -5,11 +5,13 @@
  * scaling of an iteration with N and h. Prints markdown (pasted into BENCHMARKS.md) and ends with
  *   admm sgemm fraction: X.XX
  *   bptt pytorch ratio: X.XX
+ *   local-duals / adjoint epoch ratio: X.XX   (fastest epoch of each, alternating runs)
  * --quick: fewer repetitions and smaller sizes (N ≤ 16k for scaling, 10k for memory).
  */
 import os from 'node:os';
 import { getThreads, loadMnist10k } from '../lib';
 import { measureAdmmEpochs } from './bench/admm-epoch';
+import { compareLocalDuals, formatComparison } from './bench/local-duals';
 import { formatIteration, measureIteration } from './bench/admm-iteration';
 import { median, runBpttPair } from './bench/bptt-pytorch';
 import { measureTfjsEpoch } from './bench/bptt-tfjs';
@@ -54,6 +56,11 @@ async function main(): Promise<void> {
   console.log(`\nepochs: ${admm.seconds.map((s) => s.toFixed(2)).join(' ')}; test accuracy after ${admm.seconds.length} epochs ${admm.testAccuracy.toFixed(3)}`);
   console.log(`load average: ${load()}\n`);
 
+  console.log(`## Gradient-free mode ('local-duals') against the default ('adjoint'), mnist10k, h = 128, same init and seed\n`);
+  const duals = await compareLocalDuals(quick ? 1 : 3, quick ? 1 : 2);
+  for (const line of formatComparison(duals)) console.log(line);
+  console.log(`load average: ${load()}\n`);
+
   const N = quick ? 10000 : 60000;
   console.log(`## Peak RSS (synthetic N = ${N}, T = 28, d = 28, h = 128; one child process per row)\n`);
   const memory: MemoryRow[] = [];
@@ -76,6 +83,7 @@ async function main(): Promise<void> {
 
   console.log(`admm sgemm fraction: ${admmFraction.toFixed(2)}`);
   console.log(`bptt pytorch ratio: ${(ours / torch).toFixed(2)}`);
+  console.log(`local-duals / adjoint epoch ratio: ${duals.ratio.toFixed(2)}`);
 }
 
 main().catch((e) => {

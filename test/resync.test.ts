@@ -87,6 +87,44 @@ for (const [loss, everyStep] of cases) {
   });
 }
 
+// A batch of 70 samples is walked in parts of ~32 samples on the BLAS threads (local_walk.cpp):
+// every sample must get the same walk as when it is walked alone (to float rounding of the
+// row-blocked products), which checks each part's offsets into A, O, M1, M3, Saux and the targets.
+for (const [loss, everyStep] of cases) {
+  const name = `${loss}, loss at ${everyStep ? 'every' : 'the last'} step`;
+  test(`the local dual walk of a batch in parts equals each sample's own walk (${name})`, (t) => {
+    const N = 70, T = 3, d = 4, h = 6, K = 3, L = everyStep ? T : 1;
+    const { model, data } = randomProblem({ N, T, d, h, K, lossSteps: everyStep ? 'every' : 'last', loss, seed: 7 });
+    const x = data.inputs as Float32Array, y = data.targets;
+    const perTarget = loss === 'squared-error' ? L * K : L;
+    const walk = (n0: number, n: number) => {
+      const shape = { N: n, T, d, h, K, everyStep };
+      const A = new Float32Array(n * T * h), S = new Float32Array(n * T * h), O = new Float32Array(n * L * K);
+      const xs = x.slice(n0 * T * d, (n0 + n) * T * d);
+      native.forward({ shape, x: xs, ...model.weights(), A, S, O });
+      const part = y.slice(n0 * perTarget, (n0 + n) * perTarget);
+      const targets = loss === 'squared-error'
+        ? ({ loss, values: part as Float32Array } as const)
+        : ({ loss, labels: part as Int32Array } as const);
+      const M1 = new Float32Array(n * T * h), M3 = new Float32Array(n * L * K), Saux = new Float32Array(n * T * h);
+      const out = { A, O, M1, M3, Saux };
+      const rho = { rho1: 3, rho2: 3, rho3: 3 };
+      native.localDualWalk({ shape, x: xs, ...model.weights(), S, ...out, ...rho, sweeps: 4, gamma: 0.5, ...targets });
+      return out;
+    };
+    const whole = walk(0, N);
+    let worst = 0;
+    for (let n = 0; n < N; n++) {
+      const alone = walk(n, 1);
+      for (const key of ['A', 'O', 'M1', 'M3', 'Saux'] as const) {
+        const size = alone[key].length;
+        for (let i = 0; i < size; i++) worst = Math.max(worst, Math.abs(whole[key][n * size + i] - alone[key][i]));
+      }
+    }
+    t.true(worst < 1e-4, `a sample's walk in the batch differs from its walk alone by ${worst}`);
+  });
+}
+
 const mnist = loadMnist10k({ limit: 768 });
 
 for (const mode of ['adjoint', 'local-duals', 'sweeps'] as AdmmMode[]) {

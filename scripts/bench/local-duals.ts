@@ -1,0 +1,109 @@
+/**
+ * Epochs of 'local-duals' next to 'adjoint' (the default) in one process, on mnist10k at h = 128,
+ * from the same initial weights and shuffling seed (the demo's: N(0, 0.1²), seed 0), the two
+ * modes alternating round by round so that both see the same machine load. Inside 'local-duals'
+ * each native stage of a mini-batch (forward pass, walk, (U, W, b) solve, (V, c) solve) is timed
+ * by wrapping its binding call for the duration of the run.
+ *
+ *   node dist/scripts/bench/local-duals.js [--epochs 3] [--rounds 2]
+ */
+import { parseArgs } from 'node:util';
+import { AdmmTrainer, RNN, loadMnist10k, type AdmmMode } from '../../lib/index';
+import { native } from '../../lib/native';
+
+const STAGES = [
+  'forwardAsync', 'adjointMultipliersAsync', 'localDualWalkAsync', 'solveUWbAsync', 'solveVcAsync',
+] as const;
+type Stage = (typeof STAGES)[number];
+
+export interface ModeEpochs {
+  mode: AdmmMode;
+  seconds: number[];
+  /** Test accuracy after each epoch. */
+  accuracy: number[];
+  /** Seconds inside each native stage, summed over all epochs. */
+  stages: Record<Stage, number>;
+}
+
+/** Trains `epochs` epochs of one mode and times its native stages. */
+export async function timeMode(mode: AdmmMode, epochs: number): Promise<ModeEpochs> {
+  const { train, test } = loadMnist10k({ seed: 0 });
+  const init = { scheme: 'normal', scale: 0.1, seed: 0 } as const;
+  const model = new RNN({ inputSize: 28, hiddenSize: 128, outputSize: 10, init });
+  const stages = Object.fromEntries(STAGES.map((s) => [s, 0])) as Record<Stage, number>;
+  const binding = native as unknown as Record<Stage, (args: unknown) => Promise<unknown>>;
+  const originals = STAGES.map((name) => binding[name]);
+  STAGES.forEach((name, i) => {
+    binding[name] = async (args: unknown) => {
+      const t0 = process.hrtime.bigint();
+      try {
+        return await originals[i](args);
+      } finally {
+        stages[name] += Number(process.hrtime.bigint() - t0) / 1e9;
+      }
+    };
+  });
+  const accuracy: number[] = [];
+  try {
+    const result = await new AdmmTrainer(model, { mode, seed: 0 }).fit(train, {
+      maxIterations: epochs,
+      onIteration: () => void accuracy.push(model.evaluate(test).accuracy),
+    });
+    if (result.history.length !== epochs) throw new Error(`${mode} epochs: ${result.status} (${result.message})`);
+    return { mode, seconds: result.history.map((r) => r.seconds), accuracy, stages };
+  } finally {
+    STAGES.forEach((name, i) => (binding[name] = originals[i]));
+  }
+}
+
+export interface LocalDualsComparison {
+  adjoint: ModeEpochs;
+  localDuals: ModeEpochs;
+  /** Best first-epoch seconds of 'local-duals' over best of 'adjoint', over all rounds. */
+  ratio: number;
+}
+
+/** `rounds` alternating runs of both modes; each mode keeps its round with the fastest epoch. */
+export async function compareLocalDuals(epochs: number, rounds: number): Promise<LocalDualsComparison> {
+  let adjoint: ModeEpochs | undefined, localDuals: ModeEpochs | undefined;
+  const fastest = (m: ModeEpochs) => Math.min(...m.seconds);
+  const faster = (a: ModeEpochs | undefined, b: ModeEpochs) => (a && fastest(a) <= fastest(b) ? a : b);
+  for (let r = 0; r < rounds; r++) {
+    adjoint = faster(adjoint, await timeMode('adjoint', epochs));
+    localDuals = faster(localDuals, await timeMode('local-duals', epochs));
+  }
+  const ratio = Math.min(...localDuals!.seconds) / Math.min(...adjoint!.seconds);
+  return { adjoint: adjoint!, localDuals: localDuals!, ratio };
+}
+
+/** A markdown table: epoch seconds, test accuracy after each epoch, native stage seconds per epoch. */
+export function formatComparison(c: LocalDualsComparison): string[] {
+  const row = (m: ModeEpochs) => {
+    const perEpoch = STAGES.map((s) => (m.stages[s] > 0 ? (m.stages[s] / m.seconds.length).toFixed(3) : '–'));
+    const seconds = m.seconds.map((s) => s.toFixed(2)).join(' ');
+    const accuracy = m.accuracy.map((a) => a.toFixed(3)).join(' ');
+    return `| '${m.mode}' | ${seconds} | ${accuracy} | ${perEpoch.join(' | ')} |`;
+  };
+  return [
+    '| mode | epoch seconds | test accuracy after each epoch | forward | adjoint | walk | (U, W, b) | (V, c) |',
+    '|---|---|---|---:|---:|---:|---:|---:|',
+    row(c.adjoint),
+    row(c.localDuals),
+    '',
+    'Stage columns: seconds per epoch inside each native call (forward pass, multipliers, solves).',
+  ];
+}
+
+if (require.main === module) {
+  const options = { epochs: { type: 'string', default: '3' }, rounds: { type: 'string', default: '2' } } as const;
+  const { values } = parseArgs({ options });
+  compareLocalDuals(Number(values.epochs), Number(values.rounds))
+    .then((c) => {
+      for (const line of formatComparison(c)) console.log(line);
+      console.log(`\nlocal-duals / adjoint epoch ratio: ${c.ratio.toFixed(2)}`);
+    })
+    .catch((e) => {
+      console.error(e);
+      process.exit(1);
+    });
+}
