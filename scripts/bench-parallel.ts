@@ -29,6 +29,7 @@ import { PersistentShard } from '../lib/parallel/shard';
 import { shardData, splitRows } from '../lib/parallel/split';
 import type { Publication } from '../lib/parallel/transport';
 import { startRedisServer } from '../test/helpers/redis-server';
+import { TEN_GBE, formatProjection } from './bench/parallel-model';
 
 const BIN = path.resolve(__dirname, '..', '..', 'bin', 'admmirnn.js');
 
@@ -225,6 +226,18 @@ async function main(): Promise<void> {
     const a = w2.weights[k as keyof typeof w2.weights], b = r2.weights[k as keyof typeof w2.weights];
     return Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(Buffer.from(b.buffer, b.byteOffset, b.byteLength));
   });
+  // The many-machine model, fed by the one-worker Redis run (a real process, transport included).
+  const phases = Object.values(r1.rounds).filter((x) => x.shard > 0);
+  const measured = {
+    computePerSequence: phases.reduce((sum, x) => sum + x.shard, 0) / N,
+    coordinatorSeconds: phases.reduce((sum, x) => sum + x.solve, 0),
+    bytesPerShard: r1.bytes,
+    rounds: phases.length,
+  };
+  const latencyPerRound = Math.max(TEN_GBE.latencyPerRound, median(phases.map((x) => x.other)));
+  console.log('');
+  for (const line of formatProjection(measured, { ...TEN_GBE, latencyPerRound })) console.log(line);
+  console.log('');
   const bitwise = equal && redisEqual ? 'yes' : 'no';
   const redisSpeedup = r1.seconds / r2.seconds;
   console.log(`parallel: sp bitwise equal ${bitwise}; speedup 2 workers ${speedup.toFixed(2)} (threads), `
