@@ -97,3 +97,17 @@ export function targetLayout(
 export function nativeShape(sizes: ModelSizes, N: number, T: number, lossSteps: LossSteps): NativeShape {
   return { N, T, d: sizes.inputSize, h: sizes.hiddenSize, K: sizes.outputSize, everyStep: lossSteps === 'every' };
 }
+
+/** Sequences [begin, begin + count) of native inputs (views, nothing copied); `d` = input size. */
+export function inputRange(inputs: NativeInputs, T: number, d: number, begin: number, count: number): NativeInputs {
+  return inputs.x
+    ? { x: inputs.x.subarray(begin * T * d, (begin + count) * T * d) }
+    : { ids: inputs.ids.subarray(begin * T, (begin + count) * T) };
+}
+
+/** The targets of sequences [begin, begin + count) (views); `L` loss steps per sequence, `K` outputs. */
+export function targetRange(targets: TargetLayout, L: number, K: number, begin: number, count: number): TargetLayout {
+  return targets.loss === 'squared-error'
+    ? { loss: 'squared-error', values: targets.values.subarray(begin * L * K, (begin + count) * L * K) }
+    : { loss: 'softmax-cross-entropy', labels: targets.labels.subarray(begin * L, (begin + count) * L) };
+}

@@ -24,17 +24,22 @@ export function invalidRange(name: string, expected: string, actual?: unknown): 
 }
 
 /**
- * Codes of errors raised while training or evaluating, for programmatic handling; each means one thing:
- * - ERR_BUSY: the model or trainer is in use by another operation (a fit, an async prediction);
+ * Codes of the errors raised while training or running a model, for programmatic handling. Each
+ * means one thing (README "Errors"; test/error-codes.test.ts throws each for its meaning):
+ * - ERR_BUSY: the model or the trainer is in use by another operation (a fit, an async prediction);
  * - ERR_NOT_INITIALISED: the trainer has no run yet (call initialise(data) or fit(data) first);
  * - ERR_WRONG_MODE: the method belongs to another mode (block methods and step(): 'persistent';
  *   epoch(): the mini-batch modes);
  * - ERR_CHUNKED_STATE: a single-block method on a state that is swept in chunks (use step());
- * - ERR_NON_FINITE, ERR_NOT_POSITIVE_DEFINITE: a kernel met NaN/Inf, or a system it cannot solve;
- * - ERR_OUT_OF_MEMORY: an allocation above the memory limit (setMemoryLimit) or that failed;
- * - ERR_INTERNAL: a failure inside the native layer that is not the caller's.
+ * - ERR_OUT_OF_MEMORY: the memory an operation needs is not to be had: its estimate is above the
+ *   memory limit (setMemoryLimit; checked before allocating) or a native allocation failed;
+ * The native kernels' errors (plain `Error`s with a code; the trainers turn the first two into
+ * the fit statuses 'diverged' and 'singular'):
+ * - ERR_NON_FINITE: a kernel met NaN or ±Infinity in its inputs or its result;
+ * - ERR_NOT_POSITIVE_DEFINITE: a system a kernel factors is not positive definite;
+ * - ERR_INTERNAL: a failure inside the native layer that is not the caller's (an unexpected exception).
  */
-export type AdmmErrorCode =
+export type TrainerErrorCode =
   | 'ERR_BUSY'
   | 'ERR_NOT_INITIALISED'
   | 'ERR_WRONG_MODE'
@@ -44,12 +49,24 @@ export type AdmmErrorCode =
   | 'ERR_OUT_OF_MEMORY'
   | 'ERR_INTERNAL';
 
-export class AdmmError extends Error {
+/** The codes' earlier name, kept for compatibility. */
+export type AdmmErrorCode = TrainerErrorCode;
+
+/** An error with a code (TrainerErrorCode), from either trainer or the model they share. */
+export class TrainerError extends Error {
   constructor(
     message: string,
-    readonly code: AdmmErrorCode
+    readonly code: TrainerErrorCode
   ) {
     super(message);
+    this.name = 'TrainerError';
+  }
+}
+
+/** What AdmmTrainer itself throws: a TrainerError (`instanceof AdmmError` keeps working for it). */
+export class AdmmError extends TrainerError {
+  constructor(message: string, code: TrainerErrorCode) {
+    super(message, code);
     this.name = 'AdmmError';
   }
 }

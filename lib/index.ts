@@ -11,11 +11,13 @@ export { AdmmTrainer } from './admm/trainer';
 export type { AdmmTrainerOptions, AdmmMode, FitOptions, RhoPolicy } from './admm/options';
 export { refitReadout } from './readout';
 export type { ReadoutOptions } from './readout';
-export type { AdmmIterationRecord, FitResult, FitStatus } from './admm/record';
-export type { AdmmState } from './admm/state';
-export { AdmmError } from './errors';
+export type {
+  AdmmIterationRecord, AdmmRecordBase, PersistentIterationRecord, MiniBatchIterationRecord, FitResult, FitStatus,
+} from './admm/record';
+export type { AdmmState } from './admm/persistent/state';
+export { AdmmError, TrainerError } from './errors';
 export { DEFAULT_MEMORY_FRACTION, getMemoryLimit, setMemoryLimit } from './memory-limit';
-export type { AdmmErrorCode } from './errors';
+export type { AdmmErrorCode, TrainerErrorCode } from './errors';
 export { Random } from './random';
 export { loadMnist10k } from './mnist';
 export type { MnistSplit } from './mnist';
@@ -37,7 +39,7 @@ export function getThreads(): ThreadCounts {
 export function setThreads(counts: Partial<ThreadCounts>): ThreadCounts {
   return native.setThreads(counts);
 }
-export { stopAscentWorkers } from './admm/ascend-pool';
+export { stopAscentWorkers } from './admm/ascent/pool';
 export { BpttTrainer } from './bptt/trainer';
 export type { BpttTrainerOptions, BpttFitOptions } from './bptt/options';
 export type { BpttEpochRecord, BpttFitResult } from './bptt/record';

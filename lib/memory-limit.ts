@@ -7,7 +7,7 @@
  * counted. The limit belongs to this thread's instance of the library (each worker has its own).
  */
 import os from 'node:os';
-import { AdmmError, invalidRange, invalidType } from './errors';
+import { TrainerError, invalidRange, invalidType } from './errors';
 
 /** Fraction of the machine's memory (or of the container's limit, if lower) allowed by default. */
 export const DEFAULT_MEMORY_FRACTION = 0.8;
@@ -28,7 +28,7 @@ export function getMemoryLimit(): number {
 
 /**
  * Sets the bytes that one model, one trainer state or one forward pass may need before it is
- * refused with `AdmmError` code `ERR_OUT_OF_MEMORY` (checked before anything is allocated).
+ * refused with `TrainerError` code `ERR_OUT_OF_MEMORY` (checked before anything is allocated).
  * `Infinity` turns the check off; `null` restores the default, 80% of `os.totalmem()` (or of
  * the container's memory limit when it is lower). Returns the limit now in force.
  */
@@ -51,7 +51,7 @@ const formatBytes = (n: number): string => {
 export function checkMemory(what: string, bytes: number): void {
   const limit = getMemoryLimit();
   if (!(bytes <= limit))
-    throw new AdmmError(
+    throw new TrainerError(
       `${what} needs about ${formatBytes(bytes)} (estimated), more than the memory limit of ${formatBytes(limit)}` +
         (configured === undefined
           ? ` (${DEFAULT_MEMORY_FRACTION * 100}% of the machine's memory; setMemoryLimit(bytes) changes it)`

@@ -1,7 +1,9 @@
 /**
- * The one place that loads the native addon. Every other module imports `native` from here.
- * The binding validates its arguments again (sizes before memory), but callers inside
- * this library pass buffers they have already checked.
+ * The one place that loads the native addon and types it: every op (the ADMM kernels, the
+ * resynchronised modes' and BPTT's) is typed here, and every other module imports `native` from
+ * here. The binding validates its arguments again (sizes before memory), but callers inside
+ * this library pass buffers they have already checked. The addon's `internal` object (test
+ * hooks, the benchmarks' row-blocked sgemm) is kept off `native`: lib/internal/test-hooks.ts.
  */
 import path from 'node:path';
 
@@ -149,12 +151,39 @@ export type LocalDualWalkArgs = WeightArgs & {
   gamma: number;
 } & TargetArgs &
   NativeInputs;
-/**
- * C = A B, row-major (benchmarks' reference rate). `rowBlocks`: blocks of 1,024 rows side by
- * side on the BLAS threads, each with single-threaded OpenBLAS, as the kernels run their tall
- * products; by default one OpenBLAS call with its own threading.
- */
-export type SgemmArgs = { m: number; n: number; k: number; A: Float32Array; B: Float32Array; C: Float32Array; rowBlocks?: boolean };
+/** C = A B, row-major: one OpenBLAS call with its own threading. */
+export type SgemmArgs = { m: number; n: number; k: number; A: Float32Array; B: Float32Array; C: Float32Array };
+
+/** What both BPTT ops read: data, targets, weights and an optional mini-batch. */
+export type BpttLossArgs = WeightArgs & {
+  shape: NativeShape;
+  /** Mini-batch: sample indices in [0, N) and their count (default: every sample in order). */
+  batch?: Int32Array;
+  batchSize?: number;
+} & NativeInputs &
+  TargetArgs;
+
+export type BpttGradientsArgs = BpttLossArgs & {
+  /** Outputs, overwritten with the gradients of scale · Σ R over the batch's loss terms. */
+  gU: Float32Array;
+  gW: Float32Array;
+  gb: Float32Array;
+  gV: Float32Array;
+  gc: Float32Array;
+  /** Output [T]: ‖∂L/∂s_t‖ over the batch (Frobenius norm), t = 1..T. */
+  stepNorms?: Float32Array;
+  /** Multiplies the gradients (not the reported loss); default 1, the summed loss. */
+  scale?: number;
+};
+
+export interface BpttGradientsResult {
+  /** Σ R over the batch's loss terms (unscaled: the scale of lib/loss.ts). */
+  loss: number;
+  /** Correct arg-max predictions (cross-entropy only, else 0). */
+  correct: number;
+  /** Loss terms: batch size × loss steps. */
+  count: number;
+}
 
 export interface ThreadCounts {
   blas: number;
@@ -178,12 +207,28 @@ export type NativeBinding = Twin<'inputProjection', InputProjectionArgs, void> &
   Twin<'oStep', OStepArgs, number> &
   Twin<'sgemm', SgemmArgs, void> &
   Twin<'adjointMultipliers', AdjointMultipliersArgs, void> &
-  Twin<'localDualWalk', LocalDualWalkArgs, void> & {
+  Twin<'localDualWalk', LocalDualWalkArgs, void> &
+  /** BPTT's gradients of a batch, and its forward half alone (loss, hits and count). */
+  Twin<'bpttGradients', BpttGradientsArgs, BpttGradientsResult> &
+  Twin<'bpttLoss', BpttLossArgs, BpttGradientsResult> & {
     getThreads(): ThreadCounts;
     setThreads(counts: Partial<ThreadCounts>): ThreadCounts;
-    convexityThreshold(args: { q: number }): number;
     napiVersion: number;
   };
+
+/** The BPTT ops of the binding (admmirnn/native has typed them apart since 0.x; `native` has them too). */
+export type BpttBinding = Pick<NativeBinding, 'bpttGradients' | 'bpttGradientsAsync' | 'bpttLoss' | 'bpttLossAsync'>;
+
+/** The addon's `internal` object (native/binding_internal.cpp), reached through lib/internal/test-hooks.ts. */
+export type InternalBinding = Twin<'sgemmRowBlocks', SgemmArgs, void> & {
+  /** c(|q|) = max over t of −(1−t²)(1−3t²+2t|q|), the a-step's convexity threshold. */
+  convexityThreshold(args: { q: number }): number;
+  /**
+   * Worker 1 of every later parallelBlocks ('blocks') or parallelChunks ('chunks') fork throws
+   * std::bad_alloc (kind 'out-of-memory', the default) or std::runtime_error ('internal').
+   */
+  injectFault(args: { site: 'none' | 'blocks' | 'chunks'; kind?: 'out-of-memory' | 'internal' }): void;
+};
 
 /**
  * OpenBLAS's idle workers spin (sched_yield) for 2^28 cycles, ~0.1 s, after every product
@@ -194,11 +239,13 @@ export type NativeBinding = Twin<'inputProjection', InputProjectionArgs, void> &
  */
 export const OPENBLAS_THREAD_TIMEOUT = '20';
 
-function load(): NativeBinding {
+type Addon = NativeBinding & { internal: InternalBinding };
+
+function load(): Addon {
   process.env.OPENBLAS_THREAD_TIMEOUT ??= OPENBLAS_THREAD_TIMEOUT;
   // A specific build (the sanitizer build of scripts/asan.sh) can be chosen explicitly.
   // eslint-disable-next-line @typescript-eslint/no-var-requires
-  if (process.env.ADMMIRNN_ADDON) return require(path.resolve(process.env.ADMMIRNN_ADDON)) as NativeBinding;
+  if (process.env.ADMMIRNN_ADDON) return require(path.resolve(process.env.ADMMIRNN_ADDON)) as Addon;
   // dist/lib/native.js and lib/native.ts both sit two levels below the package root.
   const root = path.resolve(__dirname, '..', '..');
   const candidates = [root, path.resolve(__dirname, '..')];
@@ -206,7 +253,7 @@ function load(): NativeBinding {
   for (const dir of candidates) {
     try {
       // eslint-disable-next-line @typescript-eslint/no-var-requires
-      return require('node-gyp-build')(dir) as NativeBinding;
+      return require('node-gyp-build')(dir) as Addon;
     } catch (e) {
       errors.push(`${dir}: ${(e as Error).message.split('\n')[0]}`);
     }
@@ -219,4 +266,39 @@ function load(): NativeBinding {
   );
 }
 
-export const native: NativeBinding = load();
+/** The frame lines of a captured stack (after its first line, the header). */
+function frames(stack = ''): string {
+  const header = stack.indexOf('\n');
+  return header < 0 ? '' : stack.slice(header);
+}
+
+/**
+ * An async twin rejects from a libuv callback, with no JavaScript frame on the stack, so the
+ * error's stack would be its message alone. As sharp does, every call records its caller's stack
+ * and a rejection carries it: `err.stack` shows the user's frame. The promise returned is derived
+ * from the op's (a rejection nobody handles is still reported as unhandled).
+ */
+function withCallerStacks<B extends object>(binding: B): B {
+  const wrapped: Record<string, unknown> = { ...(binding as Record<string, unknown>) };
+  for (const [name, op] of Object.entries(binding)) {
+    if (!name.endsWith('Async') || typeof op !== 'function') continue;
+    const call = (args: unknown): Promise<unknown> => {
+      const caller: { stack?: string } = {};
+      Error.captureStackTrace(caller, call);
+      return (op as (args: unknown) => Promise<unknown>)(args).then(undefined, (e: unknown) => {
+        if (e instanceof Error) e.stack = `${e.name}: ${e.message}${frames(caller.stack)}`;
+        throw e;
+      });
+    };
+    Object.defineProperty(call, 'name', { value: name });
+    wrapped[name] = call;
+  }
+  return wrapped as B;
+}
+
+const { internal, ...addon } = load();
+
+export const native: NativeBinding = withCallerStacks(addon);
+
+/** The addon's test hooks and bench-only ops: import them from lib/internal/test-hooks.ts, nowhere else. */
+export const internalBinding: InternalBinding = withCallerStacks(internal);

@@ -2,11 +2,11 @@
  * Readout refit: the best (V, c) for the model's current forward states, with U, W, b fixed.
  * Softmax cross-entropy: L-BFGS on the convex multinomial logistic regression; squared error:
  * ridge regression in closed form. Fitted on the untrained network it gives the
- * "readout-only floor" every ADMM result must be compared with (ACCURACY.md).
+ * "readout-only floor" every ADMM result must be compared with (docs/ALGORITHM.md).
  */
-import { type LossSteps, type TrainingData, inputLayout, lossForTargets, nativeShape, targetLayout } from './data';
-import { invalidType } from './errors';
-import { yieldToEventLoop } from './chunked';
+import { type LossSteps, type TrainingData, LOSS_STEPS, inputRange, nativeShape } from './data';
+import { type TrainingLayout, trainingLayout } from './training/layout';
+import { yieldToEventLoop } from './yielding';
 import { type ForwardArgs, native } from './native';
 import { lbfgsIterations } from './optim/lbfgs';
 import type { RNN } from './rnn';
@@ -22,7 +22,7 @@ export interface ReadoutOptions {
 
 /**
  * The refit's work as a generator that the two drivers below run: it yields each forward pass
- * (a chunk of sequences) for the driver to run, and `undefined` after every L-BFGS iteration,
+ * (an evaluation batch of sequences) for the driver to run, and `undefined` after every L-BFGS iteration,
  * where the async driver yields to the event loop. Both drivers give the same result bit for bit.
  */
 type RefitSteps<T> = Generator<ForwardArgs | undefined, T, void>;
@@ -44,20 +44,21 @@ async function runAsync<T>(steps: RefitSteps<T>): Promise<T> {
   }
 }
 
-/** Forward states at the loss steps, [rows, h], computed in chunks of sequences. */
+/** Forward states at the loss steps, [rows, h], computed in evaluation batches of sequences. */
 export function lossStepStates(model: RNN, data: TrainingData, lossSteps: LossSteps): Float32Array {
-  return runSync(lossStepStateSteps(model, data, lossSteps));
+  const layout = trainingLayout(data, model, { loss: undefined, lossSteps });
+  return runSync(lossStepStateSteps(model, layout));
 }
 
-function* lossStepStateSteps(model: RNN, data: TrainingData, lossSteps: LossSteps): RefitSteps<Float32Array> {
-  const layout = inputLayout('data', data, model);
-  const { N, T } = layout, h = model.hiddenSize, L = lossSteps === 'every' ? T : 1;
+function* lossStepStateSteps(model: RNN, layout: TrainingLayout): RefitSteps<Float32Array> {
+  const { N, T } = layout.shape, lossSteps = layout.lossSteps;
+  const h = model.hiddenSize, L = lossSteps === 'every' ? T : 1;
   const features = new Float32Array(N * L * h);
-  const chunk = Math.max(1, Math.min(N, Math.floor(2 ** 22 / (T * h))));
-  const S = new Float32Array(chunk * T * h), O = new Float32Array(chunk * L * model.outputSize);
-  for (let n0 = 0; n0 < N; n0 += chunk) {
-    const n = Math.min(chunk, N - n0);
-    const inputs = layout.native.x ? { x: layout.native.x.subarray(n0 * T * model.inputSize, (n0 + n) * T * model.inputSize) } : { ids: layout.native.ids!.subarray(n0 * T, (n0 + n) * T) };
+  const batch = Math.max(1, Math.min(N, Math.floor(2 ** 22 / (T * h))));
+  const S = new Float32Array(batch * T * h), O = new Float32Array(batch * L * model.outputSize);
+  for (let n0 = 0; n0 < N; n0 += batch) {
+    const n = Math.min(batch, N - n0);
+    const inputs = inputRange(layout.inputs, T, model.inputSize, n0, n);
     const outputs = { S: S.subarray(0, n * T * h), O: O.subarray(0, n * L * model.outputSize) };
     yield { shape: nativeShape(model, n, T, lossSteps), ...inputs, ...model.weights(), ...outputs };
     for (let i = 0; i < n; i++)
@@ -69,26 +70,47 @@ function* lossStepStateSteps(model: RNN, data: TrainingData, lossSteps: LossStep
   return features;
 }
 
+interface RefitSettings {
+  beta: number;
+  maxIterations: number;
+}
+
+function refitSettings(options: ReadoutOptions): RefitSettings & { lossSteps: LossSteps } {
+  checkOptionalObject('options', options);
+  const { lossSteps, beta, maxIterations } = options;
+  return {
+    lossSteps: lossSteps === undefined ? 'last' : checkChoice('options.lossSteps', lossSteps, LOSS_STEPS),
+    beta: beta === undefined ? 1e-4 : checkNumber('options.beta', beta, 0),
+    maxIterations: maxIterations === undefined ? 300 : checkInteger('options.maxIterations', maxIterations, 1),
+  };
+}
+
 /** Refits V and c in place; returns the final mean training loss of the refit objective. */
 export function refitReadout(model: RNN, data: TrainingData, options: ReadoutOptions = {}): number {
-  return runSync(refitSteps(model, data, options));
+  const settings = refitSettings(options);
+  const layout = trainingLayout(data, model, { loss: undefined, lossSteps: settings.lossSteps });
+  return runSync(refitSteps(model, layout, settings));
 }
 
-/** As refitReadout, yielding to the event loop between forward chunks and L-BFGS iterations. @internal */
-export function refitReadoutAsync(model: RNN, data: TrainingData, options: ReadoutOptions = {}): Promise<number> {
-  return runAsync(refitSteps(model, data, options));
+/** As refitReadout, yielding to the event loop between forward batches and L-BFGS iterations. @internal */
+export async function refitReadoutAsync(model: RNN, data: TrainingData, options: ReadoutOptions = {}): Promise<number> {
+  const settings = refitSettings(options);
+  const layout = trainingLayout(data, model, { loss: undefined, lossSteps: settings.lossSteps });
+  return runAsync(refitSteps(model, layout, settings));
 }
 
-function* refitSteps(model: RNN, data: TrainingData, options: ReadoutOptions): RefitSteps<number> {
-  checkOptionalObject('options', options);
-  const lossSteps = options.lossSteps === undefined ? 'last' : checkChoice('options.lossSteps', options.lossSteps, ['last', 'every'] as const);
-  const beta = options.beta === undefined ? 1e-4 : checkNumber('options.beta', options.beta, 0);
-  const maxIterations = options.maxIterations === undefined ? 300 : checkInteger('options.maxIterations', options.maxIterations, 1);
-  const loss = lossForTargets(data?.targets);
-  if (!loss) throw invalidType('data.targets', 'an Int32Array of class ids or a Float32Array of values', data?.targets);
-  const F = yield* lossStepStateSteps(model, data, lossSteps);
+/**
+ * refitReadoutAsync on data already validated (a trainer's run), with the default β and
+ * iterations; the targets' own loss (a trainer's layout has the same). @internal
+ */
+export function refitLayoutAsync(model: RNN, layout: TrainingLayout): Promise<number> {
+  return runAsync(refitSteps(model, layout, refitSettings({})));
+}
+
+function* refitSteps(model: RNN, layout: TrainingLayout, { beta, maxIterations }: RefitSettings): RefitSteps<number> {
+  const F = yield* lossStepStateSteps(model, layout);
   const h = model.hiddenSize, K = model.outputSize, rows = F.length / h;
-  const targets = targetLayout('data.targets', data.targets, { N: rows / (lossSteps === 'every' ? data.sequenceLength : 1), T: data.sequenceLength, K }, loss, lossSteps);
+  const targets = layout.targets;
   if (targets.loss === 'squared-error') {
     // Ridge regression: the (V, c) block solve with target y, ρ = 1, no duals.
     const shape = { N: rows, T: 1, d: 1, h, K, everyStep: false };

@@ -3,7 +3,7 @@
  *   a_t = U x_t + W s_{t-1} + b,  s_t = tanh(a_t),  o_t = V s_t + c,  s_0 = 0.
  */
 import { type LossName, type LossSteps, type ModelSizes, type SequenceInputs, type TrainingData, LOSS_NAMES, LOSS_STEPS, inputLayout, lossForTargets, nativeShape, targetLayout } from './data';
-import { AdmmError, invalidRange, invalidType } from './errors';
+import { TrainerError, invalidRange, invalidType } from './errors';
 import { type InitScheme, INIT_SCHEMES, type WeightBuffers, defaultScale, initialise } from './init';
 import { summariseLoss } from './loss';
 import { checkMemory } from './memory-limit';
@@ -284,7 +284,7 @@ export class RNN implements WeightBuffers {
   /** @internal */
   assertIdle(operation: string): void {
     if (this.owner !== undefined)
-      throw new AdmmError(`${operation}: the model is in use by ${this.owner}; wait for it to finish`, 'ERR_BUSY');
+      throw new TrainerError(`${operation}: the model is in use by ${this.owner}; wait for it to finish`, 'ERR_BUSY');
   }
 
   /** `async`: the binding copies the inputs and outputs on plain ArrayBuffers (in-shared-memory.ts). */

@@ -25,8 +25,8 @@
 namespace admm {
 namespace {
 
-// tanh in double for the scalar solver, branch-free (absolute error ~2e-16, like the std::exp
-// formula it replaced). With y = −2|a| = n ln2 + r, |r| ≤ ln2/2, Cephes' Padé form
+// tanh in double for the scalar solver, branch-free (absolute error ~2e-16).
+// With y = −2|a| = n ln2 + r, |r| ≤ ln2/2, Cephes' Padé form
 // e^r = (Q + rP)/(Q − rP) gives e^y = 2ⁿ(Q + rP)/(Q − rP), so
 //   tanh|a| = (1 − e^y)/(1 + e^y) = ((Q − rP) − 2ⁿ(Q + rP)) / ((Q − rP) + 2ⁿ(Q + rP))
 // costs one division.
@@ -355,10 +355,6 @@ double aStep(int64_t n, const float* P, const float* M1, const float* S, const f
     }
     return change;
   });
-}
-
-double solvePreactivation(double a0, double p, double q, double rho1, double rho2) {
-  return solveElement(a0, p, q, rho1, rho2);
 }
 
 ADMM_TARGET_CLONES

@@ -263,16 +263,15 @@ struct OStepOp {
 
 struct SgemmOp {
   static constexpr const char* kName = "sgemm";
-  int m, n, k; const float *A, *B; float* C; bool rowBlocks;
+  int m, n, k; const float *A, *B; float* C;
   void parse(Args& a) {
-    rowBlocks = a.booleanOr("rowBlocks", false);
     m = static_cast<int>(a.integer("m", 1, 1 << 20)); n = static_cast<int>(a.integer("n", 1, 1 << 20));
     k = static_cast<int>(a.integer("k", 1, 1 << 20));
     A = a.f32("A", checkedProduct(a, "A", {m, k}, INT32_MAX)); B = a.f32("B", checkedProduct(a, "B", {k, n}, INT32_MAX));
     C = a.f32Out("C", checkedProduct(a, "C", {m, n}, INT32_MAX));
     a.requireDisjoint({{"C", C, int64_t{m} * n}}, {{"A", A, int64_t{m} * k}, {"B", B, int64_t{k} * n}});
   }
-  Status run() { sgemm(m, n, k, A, B, C, rowBlocks); return {}; }
+  Status run() { sgemm(m, n, k, A, B, C, false); return {}; }
   Napi::Value result(Napi::Env env) { return env.Undefined(); }
 };
 
@@ -290,11 +289,6 @@ Napi::Value SetThreads(const Napi::CallbackInfo& info) {
   if (a.has("blas")) setBlasThreads(static_cast<int>(a.integer("blas", 1, 256)));
   if (a.has("elementwise")) setElementwiseThreads(static_cast<int>(a.integer("elementwise", 1, 64)));
   return GetThreads(info);
-}
-
-Napi::Value ConvexityThreshold(const Napi::CallbackInfo& info) {
-  Args a(info, "convexityThreshold");
-  return Napi::Number::New(info.Env(), convexityThreshold(a.number("q", -1e6, 1e6)));
 }
 
 }  // namespace
@@ -317,7 +311,6 @@ void registerAdmmOps(Napi::Env env, Napi::Object exports) {
   exportOp<SgemmOp>(env, exports);
   exports.Set("getThreads", Napi::Function::New(env, GetThreads, "getThreads"));
   exports.Set("setThreads", Napi::Function::New(env, SetThreads, "setThreads"));
-  exports.Set("convexityThreshold", Napi::Function::New(env, ConvexityThreshold, "convexityThreshold"));
 }
 
 }  // namespace admm::binding

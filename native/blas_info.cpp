@@ -1,5 +1,5 @@
-// Thread-count control for the elementwise kernels, and a plain SGEMM used by benchmarks
-// as the machine's reference rate (OpenBLAS's own threading, or row blocks as the kernels).
+// Thread-count control for the elementwise kernels, and a plain SGEMM: the readout refit's
+// products, and (in row blocks, as the kernels run theirs) the benchmarks' reference rate.
 #include <algorithm>
 #include <atomic>
 #include <thread>
@@ -8,7 +8,6 @@
 #include "kernels.h"
 #include "parallel.h"
 #include "row_parallel.h"
-
 
 namespace admm {
 namespace {

@@ -1,6 +1,6 @@
 // Branch-free float tanh, accurate to a few float ulps (max abs error ~2e-7), written so
-// that compilers vectorise loops over it. std::tanh costs ~10 ns per call and the
-// elementwise blocks evaluate it hundreds of millions of times per iteration.
+// that compilers vectorise loops over it: the elementwise blocks evaluate it hundreds of
+// millions of times per iteration, where std::tanh is slow (BENCHMARKS.md, "Figures behind").
 #pragma once
 #include <cmath>
 #include <cstdint>

@@ -12,18 +12,18 @@
 // TypeScript in lib/admm/ unless named; ops bound in binding_admm.cpp, binding_resync.cpp, binding_bptt.cpp.
 //   block                 TypeScript                                   native op                        C++
 //   forward pass          RNN.predict, ResyncEngine, AdmmState         forward                          forward.cpp
-//   1: (U, W, b)          updateInputWeights (blocks.ts)               solveUWb                         weights.cpp
-//                         chunked: chunked-sweep.ts                    accumulateUWb, solveUWbFromGram  weights.cpp
-//   affine caches XU, P   refreshAffine (blocks.ts)                    inputProjection, recurrentAffine forward.cpp
-//   2: a                  updatePreactivations (blocks.ts)             aStep                            activations.cpp
-//   3: s                  updateStates (blocks.ts)                     sStep                            states.cpp
-//   4: (V, c)             updateOutputWeights (blocks.ts)              solveVc                          weights.cpp
-//                         chunked: chunked-sweep.ts                    accumulateVc, solveVcFromGram    weights.cpp
-//   5: o                  updateOutputs (blocks.ts)                    oStep                            outputs.cpp
-//   6: duals, residuals   measureAndAscend, ascend, rescaleDuals       readout, recurrentAffine (the    forward.cpp
-//                         (duals.ts; workers ascend-*.ts)              products the constraints compare)
-//   adjoint multipliers   ResyncEngine (resync.ts)                     adjointMultipliers               adjoints.cpp
-//   local dual walk       ResyncEngine (resync.ts)                     localDualWalk                    local_walk.cpp
+//   1: (U, W, b)          updateInputWeights (persistent/blocks.ts)    solveUWb (linearised)            weights.cpp
+//                         exact: Gram summed over the state views      accumulateUWb, solveUWbFromGram  weights.cpp
+//   affine caches XU, P   refreshAffine (persistent/blocks.ts)         inputProjection, recurrentAffine forward.cpp
+//   2: a                  updatePreactivations (persistent/blocks.ts)  aStep                            activations.cpp
+//   3: s                  updateStates (persistent/blocks.ts)          sStep                            states.cpp
+//   4: (V, c)             updateOutputWeights (persistent/blocks.ts)   solveVc (linearised)             weights.cpp
+//                         exact: Gram summed over the state views      accumulateVc, solveVcFromGram    weights.cpp
+//   5: o                  updateOutputs (persistent/blocks.ts)         oStep                            outputs.cpp
+//   6: duals, ρ           updateDuals, ascendView (persistent/         readout, recurrentAffine (the    forward.cpp
+//                         blocks.ts); ascend, workers (ascent/)        products the constraints compare)
+//   adjoint multipliers   ResyncEngine (resync/engine.ts)              adjointMultipliers               adjoints.cpp
+//   local dual walk       ResyncEngine (resync/engine.ts)              localDualWalk                    local_walk.cpp
 //   readout-only floor    refitReadout (lib/readout.ts)                readout                          forward.cpp
 //   BPTT gradients, loss  BpttTrainer (lib/bptt/trainer.ts)            bpttGradients, bpttLoss          bptt.cpp
 // Declarations: this header, resync.h (adjoints, local walk) and bptt.h.
@@ -111,10 +111,8 @@ double aStep(int64_t n, const float* P, const float* M1, const float* S, const f
              float rho2, bool linearized, double* theta, float* A, float* TA);
 // out = tanh(A) with the a-step's own tanh, so a chunked sweep can rebuild TA bit for bit.
 void tanhInto(int64_t n, const float* A, float* out);
-// One element of the exact block 2 (the solver aStep applies to every element): a minimiser of
-// φ from the start a0, never with φ above φ(a0).
-double solvePreactivation(double a0, double p, double q, double rho1, double rho2);
-// Used by the table of convexity thresholds and by tests: max over t of −(1−t²)(1−3t²+2t|q|).
+// c(|q|) = max over t of −(1−t²)(1−3t²+2t|q|): the table of convexity thresholds of the exact
+// a-step is built from it (the tests call it through the internal binding).
 double convexityThreshold(double q);
 
 // ---- states.cpp ---------------------------------------------------------
@@ -150,9 +148,10 @@ void proxCrossEntropyRow(int K, const float* m, int32_t y, double rho, float* o)
 // ---- blas_info.cpp ------------------------------------------------------
 int blasThreads();
 void setBlasThreads(int n);
-// C = A B (row-major, m×k times k×n), the benchmarks' reference. With rowBlocks, blocks of
-// 1,024 rows run side by side on the BLAS threads with single-threaded OpenBLAS, as the kernels
-// run their tall products.
+// C = A B (row-major, m×k times k×n): one OpenBLAS call with its own threading (the readout
+// refit's products). With rowBlocks (the benchmarks' stricter reference, bound as
+// internal.sgemmRowBlocks), blocks of 1,024 rows side by side on the BLAS threads with
+// single-threaded OpenBLAS, as the kernels run their tall products.
 void sgemm(int m, int n, int k, const float* A, const float* B, float* C, bool rowBlocks);
 
 }  // namespace admm

@@ -12,17 +12,24 @@
 #include <thread>
 #include <vector>
 
+#include "row_parallel.h"  // insideParallelBlocks
+
 namespace admm {
 
 int elementwiseThreads();
 void setElementwiseThreads(int n);
 
+// The tests' fault switch (row_parallel.cpp; set only through the addon's `internal.injectFault`).
+enum class FaultSite { kNone = 0, kBlocks = 1, kChunks = 2 };
+enum class FaultKind { kOutOfMemory, kInternal };  // std::bad_alloc, std::runtime_error
+bool injectedFault(FaultSite where);
+void setInjectedFault(FaultSite where, FaultKind kind);
+[[noreturn]] void throwInjectedFault();
+
 // Calls body(begin, end, chunk) over [0, n) in contiguous chunks.
 // Returns the number of chunks used (at most elementwiseThreads()).
 // Inside a parallelBlocks body (row_parallel.h) it stays on its thread: the blocks already
 // use the cores.
-bool insideParallelBlocks();
-bool injectedFault(const char* where);  // row_parallel.cpp: tests only
 inline int parallelChunks(int64_t n, int64_t minPerChunk,
                           const std::function<void(int64_t, int64_t, int)>& body) {
   int chunks = insideParallelBlocks() ? 1 : elementwiseThreads();
@@ -37,7 +44,7 @@ inline int parallelChunks(int64_t n, int64_t minPerChunk,
   std::vector<std::exception_ptr> failures(static_cast<size_t>(chunks));
   auto guarded = [&body, &failures](int64_t b, int64_t e, int c) {
     try {
-      if (c == 1 && injectedFault("chunks")) throw std::bad_alloc();
+      if (c == 1 && injectedFault(FaultSite::kChunks)) throwInjectedFault();
       if (b < e) body(b, e, c);
     } catch (...) {
       failures[static_cast<size_t>(c)] = std::current_exception();

@@ -1,6 +1,6 @@
-// Kernels of the resynchronised mini-batch modes of ADMMiRNN (ACCURACY.md): each mini-batch
-// starts from a forward pass (every constraint holds) and the multipliers are estimated
-// there before the weight solves. Same layout as kernels.h. Napi-free.
+// Kernels of the resynchronised mini-batch modes (docs/ALGORITHM.md, "The resynchronised
+// modes"): each mini-batch starts from a forward pass (every constraint holds) and the
+// multipliers are estimated there before the weight solves. Same layout as kernels.h. Napi-free.
 #pragma once
 #include <cstdint>
 
@@ -16,7 +16,7 @@ namespace admm {
 void adjointMultipliers(const Shape& s, const float* S, const float* O, const Targets& y, Loss loss, const float* W,
                         const float* V, float rho1, float rho3, float* M1, float* M3, float* stepNorms);
 
-// Gradient-free local dual walk (ACCURACY.md, variant B). From the forward point (A, S, O) and
+// Gradient-free local dual walk (mode 'local-duals'). From the forward point (A, S, O) and
 // zero duals, walk t = T−1 … 0; at each step repeat `sweeps` times: o-prox (loss steps), the
 // exact s_t solve (its successor a_{t+1}, μ1_{t+1} already fixed by the walk), the a_t solve
 // with the upstream state at its forward value, and dual steps of size γ. No gradient formula

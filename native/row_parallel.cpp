@@ -3,17 +3,17 @@
 
 #include <algorithm>
 #include <atomic>
-#include <cstdlib>
-#include <cstring>
 #include <exception>
 #include <mutex>
 #include <new>
+#include <stdexcept>
 #include <system_error>
 #include <thread>
 #include <vector>
 
 #include "blas.h"
 #include "kernels.h"
+#include "parallel.h"
 
 namespace admm {
 namespace {
@@ -72,12 +72,24 @@ void setBlasThreads(int n) {
 
 bool insideParallelBlocks() { return tInsideBlocks; }
 
-// ADMMIRNN_TEST_FAULT=blocks|chunks makes worker 1 of parallelBlocks (or chunk 1) throw
-// std::bad_alloc: the tests' only way to see that a failure on a worker thread becomes the
-// kernel's error instead of std::terminate. Read once.
-bool injectedFault(const char* where) {
-  static const char* const value = std::getenv("ADMMIRNN_TEST_FAULT");
-  return value != nullptr && std::strcmp(value, where) == 0;
+// internal.injectFault({ site: 'blocks' | 'chunks' }) makes worker 1 of parallelBlocks (or chunk 1
+// of parallelChunks) throw std::bad_alloc (or, kind 'internal', std::runtime_error): the tests'
+// only way to see that a failure on a worker thread becomes the kernel's error instead of
+// std::terminate. Off unless a test sets it; no environment variable reaches it.
+namespace {
+std::atomic<int> gInjectedFault{static_cast<int>(FaultSite::kNone)};
+std::atomic<bool> gInjectedInternal{false};
+}  // namespace
+bool injectedFault(FaultSite where) {
+  return gInjectedFault.load(std::memory_order_relaxed) == static_cast<int>(where);
+}
+void setInjectedFault(FaultSite where, FaultKind kind) {
+  gInjectedInternal.store(kind == FaultKind::kInternal);
+  gInjectedFault.store(static_cast<int>(where));
+}
+void throwInjectedFault() {
+  if (gInjectedInternal.load()) throw std::runtime_error("injected fault");
+  throw std::bad_alloc();
 }
 
 int blockWorkers(int64_t blocks) {
@@ -100,7 +112,7 @@ void parallelBlocks(int64_t blocks, const std::function<void(int64_t, int)>& bod
   auto run = [&](int worker) {
     InsideScope inside;
     try {
-      if (worker == 1 && injectedFault("blocks")) throw std::bad_alloc();
+      if (worker == 1 && injectedFault(FaultSite::kBlocks)) throwInjectedFault();
       for (int64_t k; (k = next.fetch_add(1)) < blocks;) body(k, worker);
     } catch (...) {
       next.store(blocks);

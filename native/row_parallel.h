@@ -4,7 +4,7 @@
 // splits one product at a time and synchronises its threads after every call; two threads that
 // each run whole blocks (their own rows, products and elementwise passes, cache-resident)
 // run faster (BENCHMARKS.md, "Why two references"). The thread count is the configured BLAS count:
-// a user who asks for one BLAS thread gets the products on one thread, as before.
+// a user who asks for one BLAS thread gets the products on one thread.
 #pragma once
 #include <cstdint>
 #include <functional>

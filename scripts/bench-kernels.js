@@ -8,7 +8,7 @@
 const path = require('path');
 const root = path.resolve(__dirname, '..');
 const { RNN, AdmmTrainer, loadMnist10k, native } = require(path.join(root, 'dist/lib'));
-const blocks = require(path.join(root, 'dist/lib/admm/blocks'));
+const blocks = require(path.join(root, 'dist/lib/admm/persistent/blocks'));
 
 (async () => {
   const [blas = 2, elementwise = 2, repeats = 3] = process.argv.slice(2).map(Number);
@@ -35,8 +35,8 @@ const blocks = require(path.join(root, 'dist/lib/admm/blocks'));
       native.recurrentAffineAsync({ shape: st.shape, XU: st.XU, S: st.S, W: model.W, out: st.P }));
     st.xuFresh = st.pFresh = true;
     st.A.set(A0);  // same a-step problem every repeat
-    await time('aStep', () => blocks.updatePreactivations(st, model, cfg));
-    await time('sStep', () => blocks.updateStates(st, model, cfg));
+    await time('aStep', () => blocks.updatePreactivations(st, st, model, cfg));
+    await time('sStep', () => blocks.updateStates(st, st, model, cfg));
     await time('forward', () =>
       native.forwardAsync({ shape: st.shape, ...st.inputs, ...model.weights(), O: st.forwardOutputs }));
   }

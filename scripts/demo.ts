@@ -21,8 +21,8 @@ const { values } = parseArgs({
 function columns(r: AdmmIterationRecord, test: number): string {
   const e = (v: number) => v.toExponential(2).padStart(9);
   const common = `${String(r.iteration).padStart(4)} ${r.loss.toFixed(4)} ${r.accuracy.toFixed(4)} ${test.toFixed(4)} ${r.auxiliaryLoss.toFixed(4).padStart(9)}`;
-  const specific = r.stepSignal
-    ? `${e(r.stepSignal[0])} ${e(r.stepSignal[r.stepSignal.length - 1])}`
+  const specific = r.stepSignal || r.kind !== 'persistent'
+    ? `${e(r.stepSignal?.[0] ?? NaN)} ${e(r.stepSignal?.at(-1) ?? NaN)}`
     : `${e(r.primalResiduals.a)} ${e(r.primalResiduals.s)} ${e(r.primalResiduals.o)} ${e(r.dualResidual)}`;
   return `${common} ${specific} ${r.rho[0].toPrecision(4).padStart(8)} ${r.seconds.toFixed(2).padStart(7)}`;
 }

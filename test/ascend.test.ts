@@ -1,18 +1,18 @@
 /**
- * The dual ascent (lib/admm/duals.ts, ascend-pool.ts): μ ← (μ + left − right)·scale with its
+ * The dual ascent (lib/admm/ascent/): μ ← (μ + left − right)·scale with its
  * norms, on the ascent workers over SharedArrayBuffer-backed arrays (else on the main thread).
  */
 import test from 'ava';
 import path from 'node:path';
-import { ASCENT_CHUNK as CHUNK, MIN_WORKER_CHUNKS } from '../lib/admm/ascend-pool';
+import { ASCENT_SPAN as SPAN, MIN_WORKER_SPANS } from '../lib/admm/ascent/pool';
 import { native } from '../lib/native';
 import { Random } from '../lib/random';
 import { stopAscentWorkers } from '../lib';
-import { ascentWorkerScript, ascentWorkersUnavailable } from '../lib/admm/ascend-pool';
-import { ascend, type ConstraintNorms } from '../lib/admm/duals';
+import { ascentWorkerScript, ascentWorkersUnavailable } from '../lib/internal/test-hooks';
+import { ascend, type ConstraintNorms } from '../lib/admm/ascent/ascend';
 
 const STEPS = 7, ROW = 96;
-const n = Math.floor((MIN_WORKER_CHUNKS + 0.3) * CHUNK / ROW) * ROW;  // enough chunks for the workers, the last one partial
+const n = Math.floor((MIN_WORKER_SPANS + 0.3) * SPAN / ROW) * ROW;  // enough spans for the workers, the last one partial
 
 /** Three arrays of n values (cheap pseudo-random: a seeded offset into a sine). */
 function arrays(shared: boolean, seed = 1) {
@@ -88,8 +88,8 @@ test.serial('without apply the duals are left as they were; subarray views work'
   t.is(firstDifference(dual, before), -1);
   const expected = reference(left, right, dual, 1).norms;
   t.true(close(full.residualSq, expected.residualSq));
-  // A view at an offset, as the chunked sweeps pass them.
-  const from = 5, to = n - 3;  // still enough chunks for the workers
+  // A view at an offset, as the chunk views of a chunked sweep pass them.
+  const from = 5, to = n - 3;  // still enough spans for the workers
   const part = await withElementwise(2, () => ascend(left.subarray(from, to), right.subarray(from, to), dual.subarray(from, to), 1, true));
   let rr = 0;
   for (let k = from; k < to; k++) rr += (left[k] - right[k]) ** 2;

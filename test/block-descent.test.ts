@@ -1,12 +1,12 @@
 /**
- * The property METHOD.md asks to test first: after every primal block the augmented
+ * The property docs/ALGORITHM.md asks to test first: after every primal block the augmented
  * Lagrangian does not increase (float32 tolerance), for the exact and linearised variants.
  */
 import test from 'ava';
 import { AdmmTrainer } from '../lib';
 import { perturbState, randomProblem, type ProblemSpec } from './problems';
 
-/** METHOD.md's full-batch loop (not the default mode). */
+/** The paper's full-batch loop (not the default mode). */
 const PERSISTENT = { mode: 'persistent' } as const;
 
 const BLOCKS = ['updateInputWeights', 'updatePreactivations', 'updateStates', 'updateOutputWeights', 'updateOutputs'] as const;

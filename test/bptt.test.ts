@@ -1,6 +1,6 @@
 /** Native BPTT gradients against centred finite differences of a float64 reference, and its argument checks. */
 import test from 'ava';
-import { bpttNative, type BpttGradientsArgs } from '../lib/bptt/native';
+import { native as bpttNative, type BpttGradientsArgs } from '../lib/native';
 import { native } from '../lib/native';
 import { Random } from '../lib/random';
 import { type Net, type Problem, centred, referenceLoss } from './bptt-reference';

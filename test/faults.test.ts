@@ -2,6 +2,7 @@
 import test from 'ava';
 import { AdmmTrainer, BpttTrainer, RNN, Random, type TrainingData } from '../lib';
 import { native } from '../lib/native-entry';
+import { persistentHistory } from './problems';
 
 const N = 12, T = 4, d = 3, h = 5, K = 3;
 
@@ -74,14 +75,15 @@ test('a singular Gram (all-zero inputs, beta = 0) is regularised: the fit finish
   t.is(result.status, 'max-iterations', result.message);
   t.true(allFinite(m));
   t.true(m.U.every((u) => u === 0));
-  for (const r of result.history) t.true(Number.isFinite(r.loss) && Number.isFinite(r.lagrangian));
+  for (const r of persistentHistory(result.history)) t.true(Number.isFinite(r.loss) && Number.isFinite(r.lagrangian));
 });
 
 test('a Gram that overflows float32 (inputs 1e20, beta = 0) ends the fit with a status that names the solve, weights kept', async (t) => {
   const m = model(), before = JSON.stringify(m);
   const result = await new AdmmTrainer(m, { mode: 'persistent', beta: 0 }).fit(data(() => 1e20), { maxIterations: 3 });
   t.true(result.status === 'diverged' || result.status === 'singular', result.status);
-  t.regex(result.message, /iteration 1: solveUWb: (weight solve produced non-finite values|Gram matrix is not positive definite)/);
+  const failed = /iteration 1: solveUWbFromGram: (weight solve produced non-finite values|Gram matrix is not positive definite)/;
+  t.regex(result.message, failed);
   t.is(result.history.length, 0);
   t.is(JSON.stringify(m), before);
 });
@@ -94,6 +96,6 @@ test('an exploding rho schedule (geometric ×1000) is capped at its max and neve
     if (result.status !== 'max-iterations') t.regex(result.message, /non-finite|rho|ρ/, `${update}: ${result.message}`);
     t.true(result.history.every((r) => r.rho.every((rho) => rho <= 1e12)), 'ρ exceeded its max');
     t.deepEqual(result.history.at(-1)?.rho ?? [1e12, 1e12, 1e12], [1e12, 1e12, 1e12]);
-    for (const r of result.history) t.true([r.loss, r.lagrangian, r.dualResidual].every(Number.isFinite), `${update}: iteration ${r.iteration}`);
+    for (const r of persistentHistory(result.history)) t.true([r.loss, r.lagrangian, r.dualResidual].every(Number.isFinite), `${update}: iteration ${r.iteration}`);
   }
 });

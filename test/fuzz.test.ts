@@ -75,11 +75,11 @@ const EXPECTED: Record<string, { same: true } | { error: string; message?: RegEx
     error: 'RangeError', message: /^forward: O must be left attached until the call settles/,
   },
   'RNN of 8 GiB under a 4 GiB memory limit': {
-    error: 'AdmmError', code: 'ERR_OUT_OF_MEMORY',
+    error: 'TrainerError', code: 'ERR_OUT_OF_MEMORY',
     message: /^a model of 2130697544 parameters .* needs about 7\.9 GiB \(estimated\), more than the memory limit of 4\.0 GiB/,
   },
   'persistent fit with N·T·h = 2^31 under a 16 GiB memory limit': {
-    error: 'AdmmError', code: 'ERR_OUT_OF_MEMORY',
+    error: 'TrainerError', code: 'ERR_OUT_OF_MEMORY',
     message: /^AdmmTrainer \(mode 'persistent'\) on N = 65536, T = 64, h = 512 needs about 32\.\d GiB \(estimated\), more than the/,
   },
   'NaN state in aStep': { error: 'Error', code: 'ERR_NON_FINITE', message: /S \+ M2 is not finite at element 1/ },

@@ -1,14 +1,14 @@
 /**
  * The memory check before large allocations (issue 15, D8): a model, a trainer state per mode
- * and a forward pass estimate their bytes and are refused with AdmmError ERR_OUT_OF_MEMORY above
+ * and a forward pass estimate their bytes and are refused with TrainerError ERR_OUT_OF_MEMORY above
  * the limit, before anything is allocated. Serial: the limit is module-wide.
  */
 import test from 'ava';
 import os from 'node:os';
 import {
-  AdmmError, AdmmTrainer, BpttTrainer, DEFAULT_MEMORY_FRACTION, RNN, Random, getMemoryLimit, setMemoryLimit,
+  TrainerError, AdmmTrainer, BpttTrainer, DEFAULT_MEMORY_FRACTION, RNN, Random, getMemoryLimit, setMemoryLimit,
 } from '../lib';
-import { AdmmState } from '../lib/admm/state';
+import { AdmmState } from '../lib/admm/persistent/state';
 
 const MiB = 2 ** 20, GiB = 2 ** 30;
 const OOM = /needs about [\d.]+ [KMG]iB \(estimated\), more than the memory limit of [\d.]+ [KMG]iB/;
@@ -34,7 +34,7 @@ async function withLimitAsync<T>(bytes: number, run: () => Promise<T>): Promise<
 type Asserts = { true(v: boolean, m?: string): void; regex(s: string, r: RegExp): void };
 
 function refused(t: Asserts, e: unknown, names: RegExp): void {
-  t.true(e instanceof AdmmError && e.code === 'ERR_OUT_OF_MEMORY', String(e));
+  t.true(e instanceof TrainerError && e.code === 'ERR_OUT_OF_MEMORY', String(e));
   t.regex((e as Error).message, OOM);
   t.regex((e as Error).message, names);
 }
@@ -119,7 +119,8 @@ test.serial('the persistent estimate covers the state: exact (whole, chunked), l
     const st = trainer.state!;
     // The state and the shared copy of the inputs.
     const allocated = st.bytes + train.inputs.byteLength;
-    const estimate = AdmmState.bytesFor(st.shape, st.chunkRows) + train.inputs.byteLength;
+    const grams = st.grams !== undefined;
+    const estimate = AdmmState.bytesFor(st.shape, st.chunkRows, grams) + train.inputs.byteLength;
     t.true(estimate >= allocated, `${JSON.stringify(options)}: ${estimate} < ${allocated}`);
     t.true(estimate <= 1.5 * allocated, `${JSON.stringify(options)}: ${estimate} far above ${allocated}`);
     // Refused just below the estimate, accepted at it.

@@ -1,5 +1,5 @@
 /** Small seeded problems shared by the trainer tests. */
-import { RNN, Random, type TrainingData } from '../lib';
+import { type AdmmIterationRecord, type PersistentIterationRecord, RNN, Random, type TrainingData } from '../lib';
 
 export interface Problem {
   model: RNN;
@@ -48,4 +48,12 @@ export function withoutTimes<T extends { seconds: number; elapsed: number; train
   records: T[]
 ): Omit<T, 'seconds' | 'elapsed' | 'trainSeconds'>[] {
   return records.map(({ seconds: _s, elapsed: _e, trainSeconds: _t, ...rest }) => rest);
+}
+
+/** A persistent fit's history with its record type (throws on a mini-batch record). */
+export function persistentHistory(history: readonly AdmmIterationRecord[]): PersistentIterationRecord[] {
+  return history.map((r) => {
+    if (r.kind !== 'persistent') throw new Error(`iteration ${r.iteration} is a ${r.kind} record`);
+    return r;
+  });
 }

@@ -3,7 +3,7 @@
  * the layout: row-major, batch first; x [N,T,d], ids [N,T], a/s/μ1/μ2/XU [N,T,h],
  * o/μ3 [N,L,K] with L = T (loss at every step) or 1 (last step); U [h,d], W [h,h], b [h],
  * V [K,h], c [K]). Written for clarity, not speed: loops over samples and steps exactly as
- * METHOD.md states the maths, so a layout or step-index slip in the native code shows up.
+ * docs/ALGORITHM.md states the maths, so a layout or step-index slip in the native code shows up.
  */
 import type { NativeShape } from '../lib/native';
 

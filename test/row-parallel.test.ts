@@ -8,6 +8,7 @@
 import test from 'ava';
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
+import { nativeHooks } from '../lib/internal/test-hooks';
 import { native, type NativeShape } from '../lib/native';
 import { Random } from '../lib/random';
 
@@ -72,13 +73,17 @@ test.serial('the same call twice gives bit-identical results on two threads', (t
   t.deepEqual(second, first);
 });
 
-test.serial('native sgemm in row blocks matches the single OpenBLAS call', (t) => {
+test.serial('native sgemm in row blocks (the benchmarks\' hook) matches the single OpenBLAS call', async (t) => {
   const r = new Random(9), m = 2500, n = 7, k = 33;
   const a = normal(r, m * k), bb = normal(r, k * n), plain = new Float32Array(m * n), blocked = new Float32Array(m * n);
   native.sgemm({ m, n, k, A: a, B: bb, C: plain });
-  native.sgemm({ m, n, k, A: a, B: bb, C: blocked, rowBlocks: true });
+  nativeHooks.sgemmRowBlocks({ m, n, k, A: a, B: bb, C: blocked });
   t.true(maxRelativeDifference(blocked, plain) < 1e-5);
-  t.throws(() => native.sgemm({ m, n, k, A: a, B: bb, C: blocked, rowBlocks: 1 as unknown as boolean }), { instanceOf: TypeError, message: /rowBlocks/ });
+  const asynchronous = new Float32Array(m * n);
+  await nativeHooks.sgemmRowBlocksAsync({ m, n, k, A: a, B: bb, C: asynchronous });
+  t.deepEqual(asynchronous, blocked);
+  t.throws(() => nativeHooks.sgemmRowBlocks({ m, n, k, A: a, B: bb, C: a.subarray(0, m * n) }),
+    { instanceOf: RangeError, message: /^sgemmRowBlocks: C must be memory distinct from A/ });
 });
 
 test.serial('kernels started together give the results of the same kernels run one by one', async (t) => {
@@ -123,11 +128,13 @@ test.serial('getThreads reports the configured BLAS count, and setThreads still 
   }
 });
 
-/** Runs `code` in a fresh process with ADMMIRNN_TEST_FAULT=`fault`; returns what it printed. */
+/** Runs `code` in a fresh process with the fault switch (test-hooks injectFault) at `fault`; returns its output. */
 function childWithFault(fault: string, code: string): string {
-  const lib = path.resolve(__dirname, '..', 'lib', 'native-entry');
-  const r = spawnSync(process.execPath, ['-e', `const { native } = require(${JSON.stringify(lib)});\n${code}`], {
-    env: { ...process.env, ADMMIRNN_TEST_FAULT: fault },
+  const lib = path.resolve(__dirname, '..', 'lib');
+  const hooks = JSON.stringify(path.join(lib, 'internal', 'test-hooks'));
+  const setup = `const { native } = require(${JSON.stringify(path.join(lib, 'native-entry'))});
+require(${hooks}).nativeHooks.injectFault({ site: ${JSON.stringify(fault)} });`;
+  const r = spawnSync(process.execPath, ['-e', `${setup}\n${code}`], {
     encoding: 'utf8',
     timeout: 60_000,
   });

@@ -151,7 +151,7 @@ test('the tarball holds the library, the native sources, the CLI and the prebuil
   const entries = ['index.js', 'index.mjs', 'index.d.ts', 'index.d.mts', 'native-entry.js', 'native-entry.d.ts'];
   for (const f of [...entries.map((e) => `dist/lib/${e}`), 'dist/lib/cli/main.js'])
     t.true(paths.includes(f), `${f} in the package`);
-  t.false(paths.some((p) => /(^|\/)(test|bench|fuzz|results|docs)\//.test(p) || p.endsWith('.map')));
+  t.false(paths.some((p) => /(^|\/)(test|bench|fuzz|results|docs|internal)\//.test(p) || p.endsWith('.map')));
   t.log(`tarball ${setup.packed.size} bytes, unpacked ${setup.packed.unpackedSize} bytes, ${paths.length} files`);
 });
 

@@ -1,10 +1,10 @@
 /** AdmmTrainer behaviour: learning, determinism, stopping, ρ policies, event loop, faults. */
 import test from 'ava';
-import { AdmmTrainer, type AdmmStateSnapshot, RNN, loadMnist10k, type AdmmIterationRecord } from '../lib';
-import { randomProblem, withoutTimes } from './problems';
+import { AdmmTrainer, type AdmmStateSnapshot, RNN, loadMnist10k, type AdmmIterationRecord, type PersistentIterationRecord } from '../lib';
+import { persistentHistory, randomProblem, withoutTimes } from './problems';
 import { EventLoopMonitor } from './helpers/event-loop';
 
-/** METHOD.md's full-batch loop (not the default mode). */
+/** The paper's full-batch loop (not the default mode). */
 const PERSISTENT = { mode: 'persistent' } as const;
 
 const mnist = loadMnist10k({ limit: 600 });
@@ -17,13 +17,14 @@ test('on real data the true loss falls and the residuals shrink after their firs
   const model = mnistModel();
   const trainer = new AdmmTrainer(model, PERSISTENT);
   const before = model.evaluate(mnist.train);
-  const { history, status } = await trainer.fit(mnist.train, { maxIterations: 15 });
+  const { history: records, status } = await trainer.fit(mnist.train, { maxIterations: 15 });
+  const history = persistentHistory(records);
   t.is(status, 'max-iterations');
   t.is(history.length, 15);
   const last = history[history.length - 1];
   t.true(last.loss < before.loss - 0.05, `loss ${before.loss} → ${last.loss}`);
   t.true(last.accuracy > before.accuracy + 0.05, `accuracy ${before.accuracy} → ${last.accuracy}`);
-  const worstPrimal = (r: AdmmIterationRecord) => Math.max(r.primalResiduals.a, r.primalResiduals.s, r.primalResiduals.o);
+  const worstPrimal = (r: PersistentIterationRecord) => Math.max(r.primalResiduals.a, r.primalResiduals.s, r.primalResiduals.o);
   const peak = Math.max(...history.slice(0, 3).map(worstPrimal));
   t.true(worstPrimal(last) < peak / 5, `primal residual ${peak} → ${worstPrimal(last)}`);
   t.true(last.dualResidual < history[0].dualResidual, `dual residual ${history[0].dualResidual} → ${last.dualResidual}`);
@@ -33,7 +34,7 @@ test('on real data the true loss falls and the residuals shrink after their firs
 test('the record carries every field, ρ follows the geometric schedule and the Lagrangian is finite', async (t) => {
   const { model, data } = randomProblem({ N: 20, T: 6, d: 4, h: 8, K: 3, lossSteps: 'every', loss: 'softmax-cross-entropy' });
   const trainer = new AdmmTrainer(model, { ...PERSISTENT, rho: [4, 2, 1], rhoPolicy: { kind: 'geometric', factor: 1.5, max: 10 }, lossSteps: 'every' });
-  const { history } = await trainer.fit(data, { maxIterations: 4 });
+  const history = persistentHistory((await trainer.fit(data, { maxIterations: 4 })).history);
   t.deepEqual(history.map((r) => r.iteration), [1, 2, 3, 4]);
   t.deepEqual(history.map((r) => r.rho[0]), [4, 6, 9, 10]);
   t.deepEqual(history.map((r) => r.rho[2]), [1, 1.5, 2.25, 3.375]);
@@ -76,7 +77,8 @@ test('the same seed gives the identical history', async (t) => {
 
 test('the linearised variant trains and reports its backtracked θ', async (t) => {
   const model = mnistModel(3);
-  const { history } = await new AdmmTrainer(model, { ...PERSISTENT, update: 'linearized', rho: 1, rhoPolicy: { kind: 'fixed' } }).fit(mnist.train, { maxIterations: 8 });
+  const trainer = new AdmmTrainer(model, { ...PERSISTENT, update: 'linearized', rho: 1, rhoPolicy: { kind: 'fixed' } });
+  const history = persistentHistory((await trainer.fit(mnist.train, { maxIterations: 8 })).history);
   const last = history[history.length - 1];
   t.truthy(last.theta);
   for (const v of Object.values(last.theta!)) t.true(v > 0 && Number.isFinite(v));

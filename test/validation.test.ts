@@ -3,7 +3,7 @@ import test from 'ava';
 import { AdmmTrainer, RNN, type TrainingData } from '../lib';
 import { native } from '../lib/native-entry';
 
-/** METHOD.md's full-batch loop (not the default mode). */
+/** The paper's full-batch loop (not the default mode). */
 const PERSISTENT = { mode: 'persistent' } as const;
 
 const model = () => new RNN({ inputSize: 3, hiddenSize: 4, outputSize: 2 });

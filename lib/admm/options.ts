@@ -18,13 +18,13 @@ export type RhoPolicy =
   | { kind: 'residual-balancing'; mu?: number; tau?: number; min?: number; max?: number };
 
 /**
- * - `'persistent'`: METHOD.md's loop — full batch, auxiliaries and duals persist across
+ * - `'persistent'`: the paper's loop (docs/ALGORITHM.md) — full batch, auxiliaries and duals persist across
  *   iterations (the paper's method). One iteration = one pass of the six blocks.
- * - `'adjoint'`, `'local-duals'`, `'sweeps'`: resynchronised mini-batch modes (ACCURACY.md):
+ * - `'adjoint'`, `'local-duals'`, `'sweeps'`: resynchronised mini-batch modes (docs/ALGORITHM.md):
  *   every mini-batch restarts from a forward pass, estimates the multipliers, then solves the
  *   weights. `'adjoint'` estimates them in closed form — the BPTT adjoint recursion, so it
  *   propagates adjoints through time; `'local-duals'` by a gradient-free local dual walk;
- *   `'sweeps'` by a few METHOD.md sweeps on the batch. One iteration = one epoch.
+ *   `'sweeps'` by a few persistent-loop sweeps on the batch. One iteration = one epoch.
  */
 export type AdmmMode = 'persistent' | 'adjoint' | 'local-duals' | 'sweeps';
 export const ADMM_MODES: readonly AdmmMode[] = ['persistent', 'adjoint', 'local-duals', 'sweeps'];
@@ -38,7 +38,7 @@ export interface AdmmTrainerOptions {
   lossSteps?: LossSteps;
   /** Initial (ρ1, ρ2, ρ3) for the constraints on a, s and o; a number sets all three. Default [100, 100, 10] (persistent), 1 (mini-batch modes). */
   rho?: number | readonly [number, number, number];
-  /** Default geometric ×1.02 up to 1e6 (METHOD.md's prototype); mini-batch modes: per epoch, residual balancing not available. */
+  /** Default geometric ×1.02 up to 1e6 (the paper's prototype); mini-batch modes: per epoch, residual balancing not available. */
   rhoPolicy?: RhoPolicy;
   /** Weight decay per sample: β = beta × the samples in the solve (N, or the batch size). Default 1e-3. */
   beta?: number;
@@ -53,7 +53,7 @@ export interface AdmmTrainerOptions {
   /** 'local-duals': repetitions of the local solve per step (default 10) and dual step size γ (default 2; 0.5 with lossSteps 'every'). */
   localSweeps?: number;
   gamma?: number;
-  /** 'sweeps': METHOD.md sweeps per mini-batch (default 3). */
+  /** 'sweeps': persistent-loop sweeps per mini-batch (default 3). */
   sweeps?: number;
   /** Mini-batch modes: seed of the shuffling (default 0). */
   seed?: number;

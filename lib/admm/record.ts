@@ -1,7 +1,8 @@
 /** What the trainer reports per iteration and at the end of a fit. */
 import type { FitStatus } from '../training/fit-loop';
 
-export interface AdmmIterationRecord {
+/** What every iteration record has, in every mode. */
+export interface AdmmRecordBase {
   /** 1-based iteration number within the trainer's run (continues across resumed fits). */
   iteration: number;
   /** Mean loss per loss term of the true forward pass with the current weights. */
@@ -10,12 +11,6 @@ export interface AdmmIterationRecord {
   accuracy: number;
   /** Mean loss per loss term of the auxiliary outputs o (what ADMM is fitting). */
   auxiliaryLoss: number;
-  /** Augmented Lagrangian after this iteration's primal blocks (summed-loss scale, at this iteration's ρ); NaN in mini-batch modes, where each batch has its own. */
-  lagrangian: number;
-  /** Relative primal residuals ‖a − Ux − Ws − b‖, ‖s − tanh a‖, ‖o − Vs − c‖, each over the larger norm of its two sides (NaN in mini-batch modes). */
-  primalResiduals: { a: number; s: number; o: number };
-  /** Relative dual residual ‖(ρ1Δa, ρ2Δs, ρ3Δo)‖ / ‖(ρ1μ1, ρ2μ2, ρ3μ3)‖ (NaN in mini-batch modes). */
-  dualResidual: number;
   /** (ρ1, ρ2, ρ3) used in this iteration. */
   rho: [number, number, number];
   /**
@@ -25,13 +20,38 @@ export interface AdmmIterationRecord {
    * after this iteration's dual ascent.
    */
   stepSignal?: number[];
-  /** θ accepted by backtracking per linearised block (only with update: 'linearized'). */
-  theta?: { uwb: number; a: number; s: number; vc: number };
   /** Wall-clock seconds of this iteration, including the forward-pass loss. */
   seconds: number;
   /** Seconds since the fit started. */
   elapsed: number;
 }
+
+/** An iteration of mode 'persistent': the blocks run on the whole data set, so it has residuals. */
+export interface PersistentIterationRecord extends AdmmRecordBase {
+  kind: 'persistent';
+  /** Augmented Lagrangian after this iteration's primal blocks (summed-loss scale, at this iteration's ρ). */
+  lagrangian: number;
+  /**
+   * Relative primal residuals ‖a − Ux − Ws − b‖, ‖s − tanh a‖, ‖o − Vs − c‖, each over the larger
+   * norm of its two sides.
+   */
+  primalResiduals: { a: number; s: number; o: number };
+  /** Relative dual residual ‖(ρ1Δa, ρ2Δs, ρ3Δo)‖ / ‖(ρ1μ1, ρ2μ2, ρ3μ3)‖. */
+  dualResidual: number;
+  /** θ accepted by backtracking per linearised block (only with update: 'linearized'). */
+  theta?: { uwb: number; a: number; s: number; vc: number };
+}
+
+/**
+ * An epoch of the mini-batch modes ('adjoint', 'local-duals', 'sweeps'): each batch has its own
+ * auxiliaries, duals and Lagrangian, so there are no whole-data residuals to report.
+ */
+export interface MiniBatchIterationRecord extends AdmmRecordBase {
+  kind: 'mini-batch';
+}
+
+/** What the trainer reports per iteration; `kind` says which fields the mode has. */
+export type AdmmIterationRecord = PersistentIterationRecord | MiniBatchIterationRecord;
 
 export type { FitStatus } from '../training/fit-loop';
 

@@ -1,53 +1,44 @@
 /**
- * AdmmTrainer: trains an RNN with ADMM. Mode 'persistent' is ADMMiRNN (METHOD.md) with one
- * method per block, SPORCO-style (persistent-run.ts); the default 'adjoint' and the other
- * resynchronised mini-batch modes run epochs of ResyncEngine (mini-batch-run.ts).
- * The fit loop itself is lib/training's, shared with BpttTrainer.
+ * AdmmTrainer: trains an RNN with ADMM, one engine per run (engine.ts): mode 'persistent' is
+ * ADMMiRNN (docs/ALGORITHM.md; its blocks, persistent/blocks.ts, also callable one at a time,
+ * SPORCO-style), the default 'adjoint' and the other mini-batch modes run resync/. The fit loop is
+ * lib/training's, shared with BpttTrainer; `data` is validated once into a TrainingLayout.
  *
  *   const trainer = new AdmmTrainer(model, { rho: [100, 100, 10] });
  *   const { history, status } = await trainer.fit(data, { maxIterations: 50, onIteration: console.log });
  *
  * fit() never blocks the event loop: the blocks run in native async workers, the
- * TypeScript-side dual updates yield between chunks, and a readoutRefit between L-BFGS iterations.
+ * TypeScript-side dual updates yield between spans, and a readoutRefit between L-BFGS iterations.
  */
-import { type TrainingData, inputLayout, lossForTargets, nativeShape, targetLayout } from '../data';
+import type { TrainingData } from '../data';
 import { AdmmError, invalidType } from '../errors';
-import { checkMemory } from '../memory-limit';
-import { refitReadoutAsync } from '../readout';
+import { refitLayoutAsync } from '../readout';
 import { RNN } from '../rnn';
-import { sharedCopyBytes, sharedInputs, sharedTargets } from '../in-shared-memory';
 import { FitGuard, type FitStatus, Stop, drain } from '../training/fit-loop';
+import { type TrainingLayout, evaluateLayout, sameData, trainingLayout } from '../training/layout';
 import { copyWeights, firstNonFinite } from '../training/rollback';
 import { checkObject } from '../validate';
-import { type BlockConfig, updateInputWeights, updateOutputs, updateOutputWeights, updatePreactivations, updateStates } from './blocks';
-import { measureConstraints } from './chunked-sweep';
-import { augmentedLagrangian } from './lagrangian';
-import { type MiniBatchRun, markSchedule, miniBatchEpoch, startMiniBatchRun } from './mini-batch-run';
+import { type AdmmEngine, Aborted, checkRunMemory, failureStop, startEngine } from './engine';
 import {
-  type AdmmTrainerOptions, type FitOptions, type ResolvedFitOptions, type ResolvedTrainerOptions, automaticChunkSize,
+  type AdmmTrainerOptions, type FitOptions, type ResolvedFitOptions, type ResolvedTrainerOptions,
   resolveFitOptions, resolveTrainerOptions,
 } from './options';
-import { persistentIteration, startPersistentRun } from './persistent-run';
-import type { AdmmIterationRecord, FitResult } from './record';
-import { ResyncEngine } from './resync';
-import { AdmmState } from './state';
 import {
-  type AdmmRunSnapshot, type RunReadout, applySnapshot, readMiniBatchSnapshot, readRunReadout, takeSnapshot,
-} from './snapshot';
-
-/** An iteration interrupted by the fit's AbortSignal. */
-class Aborted extends Error {}
+  updateInputWeights, updateOutputs, updateOutputWeights, updatePreactivations, updateStates, ascendDuals,
+} from './persistent/blocks';
+import { PersistentEngine, requirePersistent, requireWholeState } from './persistent/engine';
+import type { AdmmState } from './persistent/state';
+import type { AdmmIterationRecord, FitResult, MiniBatchIterationRecord, PersistentIterationRecord } from './record';
+import { MiniBatchEngine } from './resync/run';
+import { type AdmmRunSnapshot, type RunReadout, readRunReadout } from './snapshot';
 
 export class AdmmTrainer {
   readonly model: RNN;
   readonly options: Readonly<ResolvedTrainerOptions>;
-  private st: AdmmState | undefined;
-  private batches: MiniBatchRun | undefined;
+  private engine: PersistentEngine | MiniBatchEngine | undefined;
   /** The (V, c) before the readoutRefit that ended the last fit: a resumed fit continues from it. */
   private runReadout: RunReadout | undefined;
-  private readonly guard = new FitGuard('AdmmTrainer');
-  /** The caller's input array of the current run (its state may hold a shared copy of it). */
-  private source: Float32Array | Int32Array | undefined;
+  private readonly guard = new FitGuard('AdmmTrainer', AdmmError);
 
   constructor(model: RNN, options: AdmmTrainerOptions = {}) {
     if (!(model instanceof RNN)) throw invalidType('model', 'an RNN', model);
@@ -55,29 +46,13 @@ export class AdmmTrainer {
     this.options = resolveTrainerOptions(options);
   }
 
-  /** The current auxiliaries, duals and ρ (undefined before the first fit or initialise). */
+  /** The current auxiliaries, duals and ρ of mode 'persistent' (undefined before the first fit or initialise). */
   get state(): AdmmState | undefined {
-    return this.st;
+    return this.engine instanceof PersistentEngine ? this.engine.state : undefined;
   }
 
-  private get blockConfig(): BlockConfig {
-    return { linearized: this.options.update === 'linearized' };
-  }
-
-  /** The state, for the single-block methods: a chunked sweep has no whole-data a or s block. */
-  private requireWholeState(): AdmmState {
-    const st = this.requireState();
-    if (st.chunked)
-      throw new AdmmError(`the single-block methods need the unchunked state (this one sweeps chunks of ${st.chunkRows} sequences, from options.chunkSize or chosen automatically for large data; options.chunkSize ≥ N keeps it whole); use step()`, 'ERR_CHUNKED_STATE');
-    return st;
-  }
-
-  private requireState(): AdmmState {
-    const mode = this.options.mode;
-    if (mode !== 'persistent')
-      throw new AdmmError(`step() and the block methods belong to mode 'persistent', not '${mode}'; use epoch()`, 'ERR_WRONG_MODE');
-    if (!this.st) throw new AdmmError('call initialise(data) or fit(data) first', 'ERR_NOT_INITIALISED');
-    return this.st;
+  private layoutOf(data: TrainingData): TrainingLayout {
+    return trainingLayout(data, this.model, { loss: this.options.loss, lossSteps: this.options.lossSteps });
   }
 
   /**
@@ -86,28 +61,13 @@ export class AdmmTrainer {
    * per-batch buffers and the shuffling generator.
    */
   async initialise(data: TrainingData): Promise<void> {
-    const model = this.model, o = this.options;
-    const layout = inputLayout('data', data, model);
-    const loss = o.loss ?? lossForTargets(data.targets);
-    if (!loss) throw invalidType('data.targets', 'an Int32Array of class ids or a Float32Array of values', data.targets);
-    const shape = nativeShape(model, layout.N, layout.T, o.lossSteps);
-    const plainTargets = targetLayout('data.targets', data.targets, shape, loss, o.lossSteps);
-    const chunkSize = o.chunkSize ?? (o.update === 'exact' ? automaticChunkSize(shape.N, shape.T, shape.h) : undefined);
-    const outputs = shape.N * (shape.everyStep ? shape.T : 1) * shape.K;
-    const copies = sharedCopyBytes(layout.native, plainTargets);
-    checkMemory(
-      `AdmmTrainer (mode '${o.mode}') on N = ${shape.N}, T = ${shape.T}, h = ${shape.h}`,
-      copies + (o.mode === 'persistent'
-        ? AdmmState.bytesFor(shape, chunkSize ?? shape.N)
-        : ResyncEngine.bytesFor(shape, o, layout.native.x !== undefined, loss === 'squared-error') + 4 * outputs)
-    );
-    this.st = this.batches = this.runReadout = undefined;
-    this.source = layout.native.x ?? layout.native.ids;
-    // The async kernels would copy data on plain ArrayBuffers at every call (in-shared-memory.ts).
-    const inputs = sharedInputs(layout.native), targets = sharedTargets(plainTargets);
-    if (o.mode !== 'persistent')
-      this.batches = startMiniBatchRun(model, shape, inputs, targets, { ...o, mode: o.mode });
-    else this.st = await startPersistentRun(model, shape, inputs, targets, o, chunkSize);
+    return this.start(this.layoutOf(data));
+  }
+
+  private async start(layout: TrainingLayout): Promise<void> {
+    checkRunMemory(layout, this.options);  // before the previous run is dropped
+    this.engine = this.runReadout = undefined;
+    this.engine = await startEngine(this.model, layout, this.options);
   }
 
   /**
@@ -118,11 +78,9 @@ export class AdmmTrainer {
    */
   exportState(): AdmmRunSnapshot {
     const readout = this.runReadout && { readout: { V: this.runReadout.V.slice(), c: this.runReadout.c.slice() } };
-    const run = this.batches;
-    if (run)
-      return { kind: 'mini-batch', iteration: run.epoch, rho: [...run.rho], rng: run.rng.getState(), ...readout };
-    if (!this.st) throw new AdmmError('exportState: call initialise(data) or fit(data) first', 'ERR_NOT_INITIALISED');
-    return { ...takeSnapshot(this.st), ...readout };
+    if (!this.engine)
+      throw new AdmmError('exportState: call initialise(data) or fit(data) first', 'ERR_NOT_INITIALISED');
+    return { ...this.engine.exportState(), ...readout };
   }
 
   /**
@@ -134,73 +92,79 @@ export class AdmmTrainer {
   async restoreState(data: TrainingData, snapshot: AdmmRunSnapshot): Promise<AdmmState | undefined> {
     this.guard.assertIdle();
     checkObject('snapshot', snapshot);
-    const mode = this.options.mode;
-    const schedule = mode === 'persistent' ? undefined : readMiniBatchSnapshot(snapshot, mode);
     const readout = readRunReadout(snapshot, this.model);
-    const previous = { st: this.st, batches: this.batches, readout: this.runReadout };
+    const previous = { engine: this.engine, readout: this.runReadout };
     try {
       await this.initialise(data);
-      if (schedule) Object.assign(this.batches!, { epoch: schedule.iteration, rho: schedule.rho, rng: schedule.rng });
-      else applySnapshot(this.st!, snapshot);
+      this.engine!.restore(snapshot);
     } catch (e) {
-      ({ st: this.st, batches: this.batches, readout: this.runReadout } = previous);
+      ({ engine: this.engine, readout: this.runReadout } = previous);
       throw e;
     }
     this.runReadout = readout;
-    return this.st;
+    return this.state;
   }
 
-  // ---- the blocks, in METHOD.md's order -------------------------------------------------
+  // ---- the blocks, in docs/ALGORITHM.md's order (persistent/blocks.ts) ----------------------
 
   /** Block 1: (U, W, b). */
   updateInputWeights(): Promise<void> {
-    return updateInputWeights(this.requireWholeState(), this.model, this.blockConfig);
+    const e = this.wholeState();
+    return updateInputWeights(e.state, this.model, e.cfg);
   }
   /** Block 2: pre-activations a. */
   updatePreactivations(): Promise<void> {
-    return updatePreactivations(this.requireWholeState(), this.model, this.blockConfig);
+    const { state: st, cfg } = this.wholeState();
+    return updatePreactivations(st, st, this.model, cfg).then((change) => void (st.change[0] = change));
   }
   /** Block 3: states s. */
   updateStates(): Promise<void> {
-    return updateStates(this.requireWholeState(), this.model, this.blockConfig);
+    const { state: st, cfg } = this.wholeState();
+    return updateStates(st, st, this.model, cfg).then((change) => void (st.change[1] = change));
   }
   /** Block 4: (V, c). */
   updateOutputWeights(): Promise<void> {
-    return updateOutputWeights(this.requireWholeState(), this.model, this.blockConfig);
+    const e = this.wholeState();
+    return updateOutputWeights(e.state, this.model, e.cfg);
   }
   /** Block 5: outputs o. */
   updateOutputs(): Promise<void> {
-    return updateOutputs(this.requireWholeState(), this.model);
+    const { state: st } = this.wholeState();
+    return updateOutputs(st, st, this.model).then((change) => void (st.change[2] = change));
   }
   /** Block 6 alone: the dual ascent at the current ρ (no ρ change). */
   async updateDuals(): Promise<void> {
-    await measureConstraints(this.requireWholeState(), this.model, [1, 1, 1], true);
+    await ascendDuals(this.wholeState().state, this.model, [1, 1, 1], true);
   }
   /** The augmented Lagrangian at the current point (summed-loss scale). */
   lagrangian(): Promise<number> {
-    return augmentedLagrangian(this.requireState(), this.model);
+    return this.persistent('lagrangian()').lagrangian();
   }
 
   /**
    * One ADMM iteration: the five primal blocks, the dual ascent (block 6), the ρ update,
    * then the true forward-pass loss. Throws if `signal` aborts between blocks.
    */
-  async step(signal?: AbortSignal): Promise<AdmmIterationRecord> {
-    return persistentIteration(this.requireState(), this.model, this.options, signal, () => new Aborted());
+  async step(signal?: AbortSignal): Promise<PersistentIterationRecord> {
+    return this.persistent('step()').next(signal, () => new Aborted());
   }
 
   /** Mini-batch modes: one epoch of resynchronised mini-batches, then the forward-pass loss. */
-  async epoch(signal?: AbortSignal): Promise<AdmmIterationRecord> {
-    const run = this.batches;
+  async epoch(signal?: AbortSignal): Promise<MiniBatchIterationRecord> {
     if (this.options.mode === 'persistent')
       throw new AdmmError("epoch() belongs to the mini-batch modes, not 'persistent'; use step()", 'ERR_WRONG_MODE');
-    if (!run) throw new AdmmError('epoch(): call initialise(data) or fit(data) first', 'ERR_NOT_INITIALISED');
-    return miniBatchEpoch(run, this.model, this.options.rhoPolicy, signal, () => new Aborted());
+    if (!(this.engine instanceof MiniBatchEngine))
+      throw new AdmmError('epoch(): call initialise(data) or fit(data) first', 'ERR_NOT_INITIALISED');
+    return this.engine.next(signal, () => new Aborted());
   }
 
-  /** The iteration count of the current run (0 before the first). */
-  private get completed(): number {
-    return this.st?.iteration ?? this.batches?.epoch ?? 0;
+  private persistent(method: string): PersistentEngine {
+    return requirePersistent(this.engine, this.options.mode, method);
+  }
+
+  /** The persistent engine, for the single-block methods: a chunked sweep has no whole-data a or s block. */
+  private wholeState(): PersistentEngine {
+    return requireWholeState(this.persistent('the block methods'));
   }
 
   /**
@@ -210,16 +174,18 @@ export class AdmmTrainer {
    */
   async *iterate(data: TrainingData, options: FitOptions = {}): AsyncGenerator<AdmmIterationRecord, FitResult, void> {
     const opts = resolveFitOptions(options);
-    const start = () => (!opts.resume || !(this.st || this.batches) ? this.initialise(data) : this.resume(data));
+    const layout = this.layoutOf(data);
+    const start = () => (opts.resume && this.engine ? this.resume(data, layout) : this.start(layout));
     return yield* this.guard.run(this.model, opts, start, {
       next: (signal) => this.nextIteration(signal),
       converged: (record) => this.convergence(record, opts),
-      conclude: (status) => this.concludeFit(data, status),
+      conclude: (status) => this.concludeFit(layout, status),
     });
   }
 
-  private resume(data: TrainingData): void {
-    this.checkResumable(data);
+  private resume(data: TrainingData, layout: TrainingLayout): void {
+    if (!sameData(layout, this.engine!.layout))
+      throw invalidType('data', 'the same data the trainer was initialised with (resume: true)', data);
     if (this.runReadout) {
       this.model.V.set(this.runReadout.V);
       this.model.c.set(this.runReadout.c);
@@ -229,21 +195,21 @@ export class AdmmTrainer {
 
   /** One iteration of the fit; on a failure or non-finite result the weights before it are restored. */
   private async nextIteration(signal: AbortSignal | undefined): Promise<AdmmIterationRecord | Stop> {
-    if (signal?.aborted) return new Stop('aborted', `aborted before iteration ${this.completed + 1}`);
-    const saved = copyWeights(this.model), restoreSchedule = markSchedule(this.batches);
+    const engine: AdmmEngine = this.engine!;
+    if (signal?.aborted) return new Stop('aborted', `aborted before iteration ${engine.iteration + 1}`);
+    const saved = copyWeights(this.model), restoreSchedule = engine.mark();
     const poisoned = firstNonFinite(saved);
     if (poisoned)
-      return new Stop('diverged', `model weights are not finite before iteration ${this.completed + 1}: ${poisoned}`);
-    const persistent = this.options.mode === 'persistent';
+      return new Stop('diverged', `model weights are not finite before iteration ${engine.iteration + 1}: ${poisoned}`);
     let record: AdmmIterationRecord;
     try {
-      record = persistent ? await this.step(signal) : await this.epoch(signal);
+      record = await engine.next(signal, () => new Aborted());
     } catch (e) {
       this.model.setWeightsUnchecked(saved);
       restoreSchedule();
-      return this.failure(e);
+      return failureStop(e, engine.iteration + 1);
     }
-    const lagrangian: Record<string, number> = persistent ? { lagrangian: record.lagrangian } : {};
+    const lagrangian: Record<string, number> = record.kind === 'persistent' ? { lagrangian: record.lagrangian } : {};
     const bad = firstNonFinite({ loss: record.loss, ...lagrangian, ...this.model.weights() });
     if (!bad) return record;
     this.model.setWeightsUnchecked(saved);
@@ -253,15 +219,13 @@ export class AdmmTrainer {
   }
 
   /** With readoutRefit, after a fit that kept finite weights: refits (V, c) without blocking the event loop. */
-  private async concludeFit(data: TrainingData, status: FitStatus): Promise<Pick<FitResult, 'refit'> | undefined> {
+  private async concludeFit(layout: TrainingLayout, status: FitStatus): Promise<Pick<FitResult, 'refit'> | undefined> {
     const finite = status !== 'diverged' && status !== 'singular' && status !== 'aborted';
     if (!this.options.readoutRefit || !finite) return undefined;
     // A resumed fit goes on from the readout before the refit, as the uninterrupted run would.
     this.runReadout = { V: this.model.V.slice(), c: this.model.c.slice() };
-    await refitReadoutAsync(this.model, data, { lossSteps: this.options.lossSteps });
-    this.model.unlock();  // the run is over: the weights are consistent
-    const e = await this.model.evaluateAsync(data, { lossSteps: this.options.lossSteps, loss: this.options.loss });
-    return { refit: { loss: e.loss, accuracy: e.accuracy } };
+    await refitLayoutAsync(this.model, layout);
+    return { refit: await evaluateLayout(this.model, layout) };
   }
 
   /** Runs iterate() to the end and returns its FitResult. */
@@ -271,28 +235,11 @@ export class AdmmTrainer {
 
   private convergence(record: AdmmIterationRecord, opts: ResolvedFitOptions): string | undefined {
     const tol = opts.tolerance;
-    if (!tol) return undefined;
+    if (!tol || record.kind !== 'persistent') return undefined;
     const p = record.primalResiduals;
     if (Math.max(p.a, p.s, p.o) <= tol.primal && record.dualResidual <= tol.dual)
       return `relative residuals within tolerance (primal ≤ ${tol.primal}, dual ≤ ${tol.dual})`;
     return undefined;
   }
 
-  private failure(e: unknown): Stop {
-    const iteration = this.completed + 1;
-    if (e instanceof Aborted)
-      return new Stop('aborted', `aborted during iteration ${iteration}; weights of the previous iteration kept`);
-    const code = (e as { code?: string }).code;
-    const message = (e as Error).message;
-    if (code === 'ERR_NOT_POSITIVE_DEFINITE') return new Stop('singular', `iteration ${iteration}: ${message}`);
-    if (code === 'ERR_NON_FINITE') return new Stop('diverged', `iteration ${iteration}: ${message}`);
-    throw e;
-  }
-
-  private checkResumable(data: TrainingData): void {
-    const run = (this.st ?? this.batches)!;
-    const layout = inputLayout('data', data, this.model);
-    if (layout.N !== run.shape.N || layout.T !== run.shape.T || (layout.native.x ?? layout.native.ids) !== this.source)
-      throw invalidType('data', 'the same data the trainer was initialised with (resume: true)', data);
-  }
 }

@@ -12,12 +12,11 @@
 import { FitGuard, Stop, drain } from '../training/fit-loop';
 import { type TrainingData, inputLayout, lossForTargets, nativeShape, targetLayout, type TargetLayout } from '../data';
 import { invalidType } from '../errors';
-import type { NativeInputs, NativeShape } from '../native';
+import { type NativeInputs, type NativeShape, native } from '../native';
 import { Random, type RandomState } from '../random';
 import { RNN, type WeightName } from '../rnn';
 import { epochBatches } from '../training/batches';
 import { clipGradNorm, globalNorm } from './clipping';
-import { bpttNative } from './native';
 import { type BpttFitOptions, type BpttTrainerOptions, type ResolvedBpttOptions, resolveBpttFitOptions, resolveBpttOptions } from './options';
 import { type Optimizer, type OptimizerState, createOptimizer } from './optimizers';
 import { checkInteger, checkObject } from '../validate';
@@ -33,7 +32,7 @@ interface Job {
   inputs: NativeInputs;
   targets: TargetLayout;
   /** Consecutive sample ranges for the epoch's training-set loss (bounded workspace, yields between them). */
-  chunks: Int32Array[];
+  evaluationBatches: Int32Array[];
 }
 
 /**
@@ -49,7 +48,7 @@ export interface BpttStateSnapshot {
 }
 
 /** Samples per native call when measuring the training-set loss. */
-const EVALUATION_CHUNK = 512;
+const EVALUATION_BATCH = 512;
 
 function allFinite(arrays: readonly Float32Array[]): boolean {
   for (const a of arrays) for (let i = 0; i < a.length; i++) if (a[i] - a[i] !== 0) return false;
@@ -133,8 +132,8 @@ export class BpttTrainer {
   /** Σ loss, hits and count of the true forward pass over the training set. */
   private async trainingLoss(job: Job): Promise<{ loss: number; correct: number; count: number }> {
     const total = { loss: 0, correct: 0, count: 0 };
-    for (const batch of job.chunks) {
-      const r = await bpttNative.bpttLossAsync({ shape: job.shape, ...job.inputs, ...job.targets, ...this.model.weights(), batch, batchSize: batch.length });
+    for (const batch of job.evaluationBatches) {
+      const r = await native.bpttLossAsync({ shape: job.shape, ...job.inputs, ...job.targets, ...this.model.weights(), batch, batchSize: batch.length });
       total.loss += r.loss;
       total.correct += r.correct;
       total.count += r.count;
@@ -151,18 +150,18 @@ export class BpttTrainer {
     const bytes = sharedCopyBytes(layout.native, targets) + this.workspaceBytes(shape);
     checkMemory(`BpttTrainer on N = ${shape.N}, T = ${shape.T}, h = ${shape.h}`, bytes);
     // Every mini-batch call reads the whole data: a plain ArrayBuffer would be copied each time.
-    const chunks = epochBatches(shape.N, EVALUATION_CHUNK, undefined);
-    return { shape, inputs: sharedInputs(layout.native), targets: sharedTargets(targets), chunks };
+    const evaluationBatches = epochBatches(shape.N, EVALUATION_BATCH, undefined);
+    return { shape, inputs: sharedInputs(layout.native), targets: sharedTargets(targets), evaluationBatches };
   }
 
   /**
    * The optimizer's state (at most two buffers per weight) and the kernel's workspace for the
-   * largest batch it sees (a mini-batch or an evaluation chunk): states, their gradients and the
+   * largest batch it sees (a mini-batch or an evaluation batch): states, their gradients and the
    * batch's inputs (T·B·(2h + d)) and outputs (B·L·K).
    */
   private workspaceBytes(shape: NativeShape): number {
     const parameters = Object.values(this.model.weights()).reduce((n, w) => n + w.length, 0);
-    const B = Math.min(shape.N, Math.max(this.options.batchSize, EVALUATION_CHUNK)), L = shape.everyStep ? shape.T : 1;
+    const B = Math.min(shape.N, Math.max(this.options.batchSize, EVALUATION_BATCH)), L = shape.everyStep ? shape.T : 1;
     return 4 * (2 * parameters + shape.T * B * (2 * shape.h + shape.d) + B * L * shape.K);
   }
 
@@ -182,7 +181,7 @@ export class BpttTrainer {
     for (let k = 0; k < batches.length; k++) {
       if (signal?.aborted) return new Stop('aborted', `aborted during iteration ${epoch} after ${k} mini-batches`);
       const batch = batches[k];
-      const r = await bpttNative.bpttGradientsAsync({
+      const r = await native.bpttGradientsAsync({
         shape, ...job.inputs, ...job.targets, ...weights,
         gU: this.grads.U, gW: this.grads.W, gb: this.grads.b, gV: this.grads.V, gc: this.grads.c,
         stepNorms, batch, batchSize: batch.length, scale: 1 / (batch.length * L),

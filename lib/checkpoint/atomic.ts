@@ -14,7 +14,7 @@ import path from 'node:path';
 import { invalidType } from '../errors';
 
 /** Bytes per write call: bounded so a large checkpoint never needs one huge syscall. */
-const CHUNK = 1 << 22;
+const WRITE_PIECE = 1 << 22;
 
 /** Links followed before giving up (Linux's own limit). */
 const MAX_LINKS = 40;
@@ -124,11 +124,11 @@ export async function writeFileAtomic(target: string, parts: readonly Uint8Array
   try {
     if (existing) await file.chmod(existing.mode & 0o777);
     for (const part of parts)
-      for (let at = 0; at < part.length; at += CHUNK) {
-        const chunk = part.subarray(at, Math.min(part.length, at + CHUNK));
+      for (let at = 0; at < part.length; at += WRITE_PIECE) {
+        const piece = part.subarray(at, Math.min(part.length, at + WRITE_PIECE));
         let written = 0;
-        while (written < chunk.length)
-          written += (await file.write(chunk, written, chunk.length - written)).bytesWritten;
+        while (written < piece.length)
+          written += (await file.write(piece, written, piece.length - written)).bytesWritten;
       }
     await file.sync();
     await file.close();

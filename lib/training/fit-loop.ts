@@ -3,7 +3,7 @@
  * an engine, each record yielded and handed to onIteration with the model unlocked, the stopping
  * rules (engine, onIteration, tolerance, plateau, maxIterations), and the result.
  */
-import { AdmmError } from '../errors';
+import { TrainerError, type TrainerErrorCode } from '../errors';
 import type { CommonFitOptions } from './fit-options';
 import { PlateauDetector } from './plateau';
 
@@ -51,11 +51,15 @@ export interface FitEngine<R, Extra extends object> {
 export class FitGuard {
   private active = false;
 
-  constructor(private readonly trainer: string) {}
+  /** `ErrorClass`: what the trainer throws (a TrainerError, or the trainer's own subclass of it). */
+  constructor(
+    private readonly trainer: string,
+    private readonly ErrorClass: new (message: string, code: TrainerErrorCode) => TrainerError = TrainerError
+  ) {}
 
   /** Refuses a change of the run's state while a fit runs. */
   assertIdle(): void {
-    if (this.active) throw new AdmmError(`${this.trainer}: a fit is running on this trainer`, 'ERR_BUSY');
+    if (this.active) throw new this.ErrorClass(`${this.trainer}: a fit is running on this trainer`, 'ERR_BUSY');
   }
 
   /**
@@ -68,7 +72,7 @@ export class FitGuard {
     start: () => Promise<void> | void,
     engine: FitEngine<R, Extra>
   ): AsyncGenerator<R, FitOutcome<R> & Partial<Extra>, void> {
-    if (this.active) throw new AdmmError(`${this.trainer}: a fit is already running on this trainer`, 'ERR_BUSY');
+    if (this.active) throw new this.ErrorClass(`${this.trainer}: a fit is already running on this trainer`, 'ERR_BUSY');
     const owner = `${this.trainer}.fit`;
     model.lock(owner);
     this.active = true;

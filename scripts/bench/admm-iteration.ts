@@ -7,9 +7,11 @@
  * against the same product computed in row blocks, as the kernels compute theirs. Shared by scripts/bench-iteration.ts and npm run bench.
  */
 import { AdmmTrainer, RNN, type TrainingData } from '../../lib';
+import { nativeHooks } from '../../lib/internal/test-hooks';
 import { native } from '../../lib/native-entry';
-import { refreshAffine, updateInputWeights, updateOutputs, updateOutputWeights, updatePreactivations, updateStates } from '../../lib/admm/blocks';
-import { measureAndAscend } from '../../lib/admm/duals';
+import {
+  ascendDuals, refreshAffine, updateInputWeights, updateOutputs, updateOutputWeights, updatePreactivations, updateStates,
+} from '../../lib/admm/persistent/blocks';
 import { median } from './bptt-pytorch';
 
 /** BLAS flops of one exact iteration (see the comment per term). */
@@ -33,15 +35,17 @@ export function iterationFlops(N: number, T: number, d: number, h: number, K: nu
 
 /**
  * Best-of-`reps` GFLOP/s of C = A B, m×k times k×n: one OpenBLAS call with its own threading,
- * or (`rowBlocks`) row blocks side by side on single-threaded OpenBLAS, as the kernels run.
+ * or (`rowBlocks`, the internal hook sgemmRowBlocks) row blocks side by side on single-threaded
+ * OpenBLAS, as the kernels run.
  */
 export function sgemmRate(m: number, n: number, k: number, reps: number, rowBlocks = false): number {
   const A = new Float32Array(m * k).fill(0.5), B = new Float32Array(k * n).fill(0.25), C = new Float32Array(m * n);
-  native.sgemm({ m, n, k, A, B, C, rowBlocks });
+  const sgemm = rowBlocks ? nativeHooks.sgemmRowBlocks : native.sgemm;
+  sgemm({ m, n, k, A, B, C });
   let best = Infinity;
   for (let i = 0; i < reps; i++) {
     const t = performance.now();
-    native.sgemm({ m, n, k, A, B, C, rowBlocks });
+    sgemm({ m, n, k, A, B, C });
     best = Math.min(best, performance.now() - t);
   }
   return (2 * m * n * k) / (best / 1000) / 1e9;
@@ -92,11 +96,11 @@ export async function measureIteration(data: TrainingData, h: number, iterations
   const blocks: [string, () => Promise<unknown>][] = [
     ['uwb', () => updateInputWeights(st, model, cfg)],
     ['affine', () => refreshAffine(st, model)],
-    ['a', () => updatePreactivations(st, model, cfg)],
-    ['s', () => updateStates(st, model, cfg)],
+    ['a', () => updatePreactivations(st, st, model, cfg)],
+    ['s', () => updateStates(st, st, model, cfg)],
     ['vc', () => updateOutputWeights(st, model, cfg)],
-    ['o', () => updateOutputs(st, model)],
-    ['duals', () => measureAndAscend(st, model, [1, 1, 1], true)],
+    ['o', () => updateOutputs(st, st, model)],
+    ['duals', () => ascendDuals(st, model, [1, 1, 1], true)],
     ['forward', () => native.forwardAsync({ shape: st.shape, ...st.inputs, ...model.weights(), O: st.forwardOutputs })],
   ];
   const seconds: Record<string, number> = {};

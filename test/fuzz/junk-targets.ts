@@ -10,7 +10,7 @@ import { detached, offsetView } from './malformed';
 import type { Target } from './target';
 
 /** Exports with a target of their own in lib-targets.ts / native-targets.ts, or not functions to fuzz. */
-export const COVERED_ELSEWHERE = ['RNN', 'AdmmTrainer', 'BpttTrainer', 'Random', 'loadMnist10k', 'createOptimizer', 'globalNorm', 'clipGradNorm', 'getThreads', 'setThreads', 'AdmmError'];
+export const COVERED_ELSEWHERE = ['RNN', 'AdmmTrainer', 'BpttTrainer', 'Random', 'loadMnist10k', 'createOptimizer', 'globalNorm', 'clipGradNorm', 'getThreads', 'setThreads', 'AdmmError', 'TrainerError'];
 /** Touch the file system with their arguments as paths. */
 export const FILE_IO = [
   'saveCheckpoint', 'readCheckpoint', 'writeFileAtomic', 'saveTfjsModel', 'loadTfjsModel', 'readNpy',

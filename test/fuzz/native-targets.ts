@@ -1,5 +1,6 @@
 /** Every raw binding of the addon, sync and Async twin, as fuzz targets with small valid arguments. */
 import type { Random } from '../../lib';
+import { nativeHooks } from '../../lib/internal/test-hooks';
 import { bpttNative, native } from '../../lib/native-entry';
 import type { Params, Target } from './target';
 
@@ -153,6 +154,10 @@ const OPS: OpSpec[] = [
 ];
 
 const binding = bpttNative as unknown as Record<string, (o: unknown) => unknown>;
+/** The addon's internal object (test-hooks): its ops are in the shipped binary too. */
+const internal = nativeHooks as unknown as Record<string, (o: unknown) => unknown>;
+/** Ops of the internal object, fuzzed like the binding's (injectFault is not: it would fail every kernel). */
+const INTERNAL_OPS: OpSpec[] = [{ ...OPS.find((op) => op.name === 'sgemm')!, name: 'sgemmRowBlocks' }];
 
 function fieldsOf(p: Params): string[] {
   return Object.keys(p).flatMap((k) => (k === 'shape' ? ['shape', ...Object.keys(p.shape as object).map((s) => `shape.${s}`)] : [k]));
@@ -163,12 +168,14 @@ const argument = (p: Params): unknown => ('__whole' in p ? p.__whole : p);
 
 export function nativeTargets(): Target[] {
   const targets: Target[] = [];
-  for (const op of OPS)
+  const ops = [...OPS.map((op) => ({ op, from: binding, prefix: 'native' })),
+    ...INTERNAL_OPS.map((op) => ({ op, from: internal, prefix: 'internal' }))];
+  for (const { op, from, prefix } of ops)
     for (const async of [false, true]) {
-      const fn = binding[async ? `${op.name}Async` : op.name];
-      if (typeof fn !== 'function') throw new Error(`the addon has no ${op.name}${async ? 'Async' : ''}`);
+      const fn = from[async ? `${op.name}Async` : op.name];
+      if (typeof fn !== 'function') throw new Error(`the addon has no ${prefix}.${op.name}${async ? 'Async' : ''}`);
       targets.push({
-        name: `native.${op.name}${async ? 'Async' : ''}`,
+        name: `${prefix}.${op.name}${async ? 'Async' : ''}`,
         make: op.make,
         call: (p) => fn(argument(p)),
         fields: fieldsOf,
@@ -181,7 +188,7 @@ export function nativeTargets(): Target[] {
     }
   const saved = native.getThreads();
   targets.push(
-    { name: 'native.convexityThreshold', make: (rng) => ({ q: 10 * rng.normal() }), call: (p) => native.convexityThreshold(argument(p) as never), fields: fieldsOf, errorPrefix: 'convexityThreshold: ' },
+    { name: 'internal.convexityThreshold', make: (rng) => ({ q: 10 * rng.normal() }), call: (p) => nativeHooks.convexityThreshold(argument(p) as never), fields: fieldsOf, errorPrefix: 'convexityThreshold: ' },
     {
       name: 'native.setThreads',
       make: () => ({ blas: saved.blas, elementwise: saved.elementwise }),

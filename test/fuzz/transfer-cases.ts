@@ -136,7 +136,7 @@ export const TRANSFER_CASES: Record<string, () => Promise<string[]>> = {
         transferAway(p[out] as Float32Array);
         await release();
         await busy;
-        const op = target.name.replace(/^native\.|Async$/g, '');
+        const op = target.name.replace(/^(native|internal)\.|Async$/g, '');
         const r = await pending;
         if (r.ok) problems.push(`${target.name}: resolved although ${out} was transferred`);
         else if (!(r.error instanceof RangeError && r.error.message.startsWith(`${op}: ${out} must be left attached`)))

@@ -6,14 +6,15 @@ import type { Equal, Expect } from './assert';
 
 type Op = 'inputProjection' | 'recurrentAffine' | 'readout' | 'forward' | 'solveUWb' | 'solveVc' | 'accumulateUWb'
   | 'solveUWbFromGram' | 'accumulateVc' | 'solveVcFromGram' | 'tanh' | 'aStep' | 'sStep' | 'oStep' | 'sgemm'
-  | 'adjointMultipliers' | 'localDualWalk';
+  | 'adjointMultipliers' | 'localDualWalk' | 'bpttGradients' | 'bpttLoss';
 
 export type NativeEntry = [
   Expect<Equal<keyof typeof entry, 'native' | 'bpttNative' | 'OPENBLAS_THREAD_TIMEOUT'>>,
   Expect<Equal<typeof entry.native, NativeBinding>>,
-  Expect<Equal<typeof entry.bpttNative, NativeBinding & BpttBinding>>,
+  Expect<Equal<typeof entry.bpttNative, NativeBinding>>,
+  Expect<Equal<BpttBinding, Pick<NativeBinding, keyof BpttBinding>>>,
   Expect<
-    Equal<keyof NativeBinding, Op | `${Op}Async` | 'getThreads' | 'setThreads' | 'convexityThreshold' | 'napiVersion'>
+    Equal<keyof NativeBinding, Op | `${Op}Async` | 'getThreads' | 'setThreads' | 'napiVersion'>
   >,
   Expect<Equal<NativeBinding['forward'], (args: ForwardArgs) => void>>,
   Expect<Equal<NativeBinding['forwardAsync'], (args: ForwardArgs) => Promise<void>>>,

@@ -8,12 +8,16 @@ import * as lib from 'admmirnn';
 import type {
   AdmmError,
   AdmmErrorCode,
+  TrainerError,
+  TrainerErrorCode,
   AdmmIterationRecord,
   AdmmMode,
   AdmmRunSnapshot,
   AdmmStateSnapshot,
   BpttStateSnapshot,
   MiniBatchStateSnapshot,
+  MiniBatchIterationRecord,
+  PersistentIterationRecord,
   ReadCheckpointOptions,
   AdmmTrainer,
   AdmmTrainerOptions,
@@ -51,7 +55,7 @@ export type MainExports = keyof typeof lib;
 export type Exports = Expect<
   Equal<
     MainExports,
-    | 'RNN' | 'AdmmTrainer' | 'refitReadout' | 'AdmmError' | 'Random' | 'loadMnist10k' | 'getThreads' | 'setThreads'
+    | 'RNN' | 'AdmmTrainer' | 'refitReadout' | 'AdmmError' | 'TrainerError' | 'Random' | 'loadMnist10k' | 'getThreads' | 'setThreads'
     | 'stopAscentWorkers' | 'BpttTrainer' | 'createOptimizer' | 'globalNorm' | 'clipGradNorm'
     | 'saveCheckpoint' | 'readCheckpoint' | 'encodeCheckpoint' | 'decodeCheckpoint' | 'encodeSafetensors'
     | 'decodeSafetensors' | 'writeFileAtomic' | 'CHECKPOINT_FORMAT' | 'CHECKPOINT_VERSION'
@@ -132,22 +136,37 @@ export type Admm = [
   Expect<
     Equal<
       AdmmIterationRecord,
-      {
-        iteration: number;
-        loss: number;
-        accuracy: number;
-        auxiliaryLoss: number;
-        lagrangian: number;
-        primalResiduals: { a: number; s: number; o: number };
-        dualResidual: number;
-        rho: Triple;
-        stepSignal?: number[];
-        theta?: { uwb: number; a: number; s: number; vc: number };
-        seconds: number;
-        elapsed: number;
-      }
+      | {
+          kind: 'persistent';
+          iteration: number;
+          loss: number;
+          accuracy: number;
+          auxiliaryLoss: number;
+          lagrangian: number;
+          primalResiduals: { a: number; s: number; o: number };
+          dualResidual: number;
+          rho: Triple;
+          stepSignal?: number[];
+          theta?: { uwb: number; a: number; s: number; vc: number };
+          seconds: number;
+          elapsed: number;
+        }
+      | {
+          kind: 'mini-batch';
+          iteration: number;
+          loss: number;
+          accuracy: number;
+          auxiliaryLoss: number;
+          rho: Triple;
+          stepSignal?: number[];
+          seconds: number;
+          elapsed: number;
+        }
     >
   >,
+  Expect<Equal<AdmmIterationRecord, PersistentIterationRecord | MiniBatchIterationRecord>>,
+  Expect<Equal<Awaited<ReturnType<AdmmTrainer['step']>>, PersistentIterationRecord>>,
+  Expect<Equal<Awaited<ReturnType<AdmmTrainer['epoch']>>, MiniBatchIterationRecord>>,
   Expect<
     Equal<FitStatus, 'max-iterations' | 'converged' | 'plateau' | 'aborted' | 'stopped' | 'diverged' | 'singular'>
   >,
@@ -263,6 +282,9 @@ export type Errors = [
   Expect<Equal<AdmmError['code'], AdmmErrorCode>>,
   Expect<Equal<ConstructorParameters<typeof AdmmError>, [message: string, code: AdmmErrorCode]>>,
   Expect<AdmmError extends Error ? true : false>,
+  Expect<Equal<TrainerErrorCode, AdmmErrorCode>>,
+  Expect<AdmmError extends TrainerError ? true : false>,
+  Expect<Equal<TrainerError['code'], TrainerErrorCode>>,
   Expect<Equal<ThreadCounts, { blas: number; elementwise: number }>>,
   Expect<Equal<typeof lib.setThreads, (counts: Partial<ThreadCounts>) => ThreadCounts>>,
 ];

@@ -1,35 +1,34 @@
 /**
  * The dual ascent on worker threads, still in TypeScript: `elementwise` workers
- * (native.setThreads) take chunks of one constraint in turn, on the state's
+ * (native.setThreads) take spans of one constraint in turn, on the state's
  * SharedArrayBuffer-backed arrays, while the main thread only waits, so the event loop stays
- * free (a main thread that took chunks too stalled it ~50 ms longer on a process's first
- * ascent, while V8 had not optimised the loop yet and the cores were shared). Each chunk's norms
- * land in their own slot and are added in chunk order, so the result does not depend on the
+ * free (a main thread that took spans too stalled it longer: BENCHMARKS.md). Each span's norms
+ * land in their own slot and are added in span order, so the result does not depend on the
  * thread count or timing. Arrays on plain ArrayBuffers (a caller's own), or workers that cannot
- * start, leave the chunks to the main thread, which yields to the event loop between them.
+ * start, leave the spans to the main thread, which yields to the event loop between them.
  */
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
-import { yieldToEventLoop } from '../chunked';
-import { native } from '../native';
-import { type AscendJob, PARTIAL_SUMS, doNextChunk } from './ascend-chunk';
+import { yieldToEventLoop } from '../../yielding';
+import { native } from '../../native';
+import { type AscendJob, PARTIAL_SUMS, doNextSpan } from './span';
 
 interface Pending {
   resolve: () => void;
   reject: (e: Error) => void;
 }
 
-/** Why the ascent workers could not start (then the main thread does every chunk). */
+/** Why the ascent workers could not start (then the main thread does every span). */
 let unavailable: Error | undefined;
 
-/** The script a worker runs (replaceable in tests, to see a worker that cannot start). */
-export const ascentWorkerScript = { path: path.join(__dirname, 'ascend-worker.js') };
+/** The script a worker runs (a test hook: tests reach it through lib/internal/test-hooks.ts). */
+export const ascentWorkerScript = { path: path.join(__dirname, 'worker.js') };
 
 /** A worker and the jobs it was sent, answered in order. */
 class AscendWorker {
   private readonly worker: Worker;
   private readonly pending: Pending[] = [];
-  private ready = false;  // the script loaded (its first message): it may take chunks from now on
+  private ready = false;  // the script loaded (its first message): it may take spans from now on
   private stopping = false;
   private failed: Error | undefined;
 
@@ -49,8 +48,8 @@ class AscendWorker {
     if (this.failed) return;
     this.failed = e;
     this.onExit(this);
-    // A worker that never started took no chunk: the main thread has done them all, so its
-    // jobs are complete. One that started may have left a chunk half-written: its jobs fail.
+    // A worker that never started took no span: the main thread has done them all, so its
+    // jobs are complete. One that started may have left a span half-written: its jobs fail.
     if (!this.ready && !this.stopping) unavailable ??= e;
     for (const p of this.pending.splice(0)) {
       if (this.ready) p.reject(new Error(`dual ascent worker failed: ${e.message}`));
@@ -102,43 +101,42 @@ export async function stopAscentWorkers(): Promise<void> {
   await Promise.all(workers.splice(0).map((w) => w.terminate()));
 }
 
-/** Why the ascent workers could not start, if they could not (the ascent then runs on the main thread alone). */
+/** Why the ascent workers could not start, if they could not (a test hook: lib/internal/test-hooks.ts). */
 export function ascentWorkersUnavailable(): Error | undefined {
   return unavailable;
 }
 
 /**
- * Elements per chunk: under 1 ms once V8 has optimised the loop, ~20 ms before it has (the first
- * chunks of a process) and with the cores shared by the native kernels and the workers, so the
- * main thread yields to the event loop often enough either way.
+ * Elements per span: short enough that the main thread yields to the event loop often enough
+ * both before V8 has optimised the loop (a process's first spans) and after (BENCHMARKS.md).
  */
-export const ASCENT_CHUNK = 1 << 17;
+export const ASCENT_SPAN = 1 << 17;
 
 /**
- * Fewer chunks than this (a mini-batch's constraints: ~4) are done on the main thread: a few
+ * Fewer spans than this (a mini-batch's constraints: ~4) are done on the main thread: a few
  * milliseconds, not worth a message round trip, and a process that only trains mini-batches
  * never starts the workers (each holds a V8 isolate, ~15 MB of RSS).
  */
-export const MIN_WORKER_CHUNKS = 8;
+export const MIN_WORKER_SPANS = 8;
 
 const isShared = (a: Float32Array) => a.buffer instanceof SharedArrayBuffer;
 
 /**
- * μ ← (μ + left − right)·scale over [0, n) (when `apply`), returning per-chunk partials
- * (PARTIAL_SUMS + steps values per chunk of ASCENT_CHUNK elements, in chunk order).
+ * μ ← (μ + left − right)·scale over [0, n) (when `apply`), returning per-span partials
+ * (PARTIAL_SUMS + steps values per span of ASCENT_SPAN elements, in span order).
  */
-export async function ascendInChunks(left: Float32Array, right: Float32Array, dual: Float32Array, scale: number, apply: boolean, steps: number, rowLength: number): Promise<{ partials: Float64Array; chunks: number }> {
-  const n = left.length, chunks = Math.ceil(n / ASCENT_CHUNK), stride = PARTIAL_SUMS + steps;
-  const helpers = chunks >= MIN_WORKER_CHUNKS && isShared(left) && isShared(right) && isShared(dual) ? ascentWorkers() : [];
+export async function ascendInSpans(left: Float32Array, right: Float32Array, dual: Float32Array, scale: number, apply: boolean, steps: number, rowLength: number): Promise<{ partials: Float64Array; spans: number }> {
+  const n = left.length, spans = Math.ceil(n / ASCENT_SPAN), stride = PARTIAL_SUMS + steps;
+  const helpers = spans >= MIN_WORKER_SPANS && isShared(left) && isShared(right) && isShared(dual) ? ascentWorkers() : [];
   const shared = helpers.length > 0;
   const job: AscendJob = {
-    left, right, dual, scale, apply, steps, rowLength, chunk: ASCENT_CHUNK,
+    left, right, dual, scale, apply, steps, rowLength, span: ASCENT_SPAN,
     next: new Int32Array(shared ? new SharedArrayBuffer(4) : new ArrayBuffer(4)),
-    partials: new Float64Array(shared ? new SharedArrayBuffer(8 * chunks * stride) : new ArrayBuffer(8 * chunks * stride)),
+    partials: new Float64Array(shared ? new SharedArrayBuffer(8 * spans * stride) : new ArrayBuffer(8 * spans * stride)),
   };
-  // A failed worker fails the ascent once every other one is done, so no chunk is left being written.
+  // A failed worker fails the ascent once every other one is done, so no span is left being written.
   for (const r of await Promise.allSettled(helpers.map((w) => w.run(job)))) if (r.status === 'rejected') throw r.reason;
-  // What no worker took (no workers, or none could start): the main thread, yielding between chunks.
-  while (doNextChunk(job)) await yieldToEventLoop();
-  return { partials: job.partials, chunks };
+  // What no worker took (no workers, or none could start): the main thread, yielding between spans.
+  while (doNextSpan(job)) await yieldToEventLoop();
+  return { partials: job.partials, spans };
 }

@@ -3,13 +3,13 @@
  * iteration. Scaled duals μ = λ/ρ. XU = U x + b and P = XU + W s_{t-1} are caches whose
  * freshness is tracked, so each block recomputes them only when their inputs changed.
  */
-import type { LossSteps, TargetLayout } from '../data';
-import type { NativeInputs, NativeShape } from '../native';
-import { sharedFloats } from '../in-shared-memory';
-import type { Triple } from './rho';
+import type { LossSteps, TargetLayout } from '../../data';
+import type { NativeInputs, NativeShape } from '../../native';
+import { sharedFloats } from '../../in-shared-memory';
+import type { Triple } from '../rho';
 
 // The state's arrays live on SharedArrayBuffers so that the dual ascent's worker threads
-// (ascend-pool.ts) and the native async kernels (in-shared-memory.ts) work on them in place.
+// (ascent/pool.ts) and the native async kernels (in-shared-memory.ts) work on them in place.
 
 export class AdmmState {
   readonly shape: NativeShape;
@@ -34,19 +34,25 @@ export class AdmmState {
   forwardOutputs: Float32Array;
   xuFresh = false;
   pFresh = false;
+  /** The whole state keeps TA in step with A (a chunked one rebuilds it per chunk view). */
+  taFresh = true;
   rho: Triple;
   beta: number;
   /** θ of the linearised blocks, carried between iterations as backtracking starts. */
   theta = { uwb: 1, a: 1, s: 1, vc: 1 };
   /** Sequences per chunk of a chunked sweep (N: unchunked); TA, XU, P then hold one chunk. */
   readonly chunkRows: number;
-  /** Gram and right-hand-side accumulators of the two weight blocks (chunked sweeps only). */
+  /** Gram and right-hand-side accumulators of the two weight blocks (exact update; none in 'sweeps'). */
   readonly grams: { uwbG: Float32Array; uwbR: Float32Array; vcG: Float32Array; vcR: Float32Array } | undefined;
   /** Σ(Δ)² of the auxiliaries in the current iteration (dual residuals). */
   change: Triple = [0, 0, 0];
   iteration = 0;
 
-  constructor(shape: NativeShape, inputs: NativeInputs, targets: TargetLayout, lossSteps: LossSteps, rho: Triple, beta: number, chunkSize?: number) {
+  /** `sweep.chunkSize`: sequences per chunk (default N, whole); `sweep.weightGrams`: allocate the Grams. */
+  constructor(
+    shape: NativeShape, inputs: NativeInputs, targets: TargetLayout, lossSteps: LossSteps, rho: Triple, beta: number,
+    sweep: { chunkSize?: number; weightGrams?: boolean } = {}
+  ) {
     this.shape = shape;
     this.inputs = inputs;
     this.targets = targets;
@@ -59,13 +65,13 @@ export class AdmmState {
     this.S = sharedFloats(hidden);
     this.M1 = sharedFloats(hidden);
     this.M2 = sharedFloats(hidden);
-    this.chunkRows = Math.min(chunkSize ?? shape.N, shape.N);
+    this.chunkRows = Math.min(sweep.chunkSize ?? shape.N, shape.N);
     const chunk = this.chunkRows * shape.T * shape.h;
     this.TA = sharedFloats(chunk);
     this.XU = sharedFloats(chunk);
     this.P = sharedFloats(chunk);
     const mu = shape.d + shape.h + 1, mv = shape.h + 1;
-    this.grams = this.chunked
+    this.grams = sweep.weightGrams
       ? {
           uwbG: sharedFloats(mu * mu), uwbR: sharedFloats(shape.h * mu),
           vcG: sharedFloats(mv * mv), vcR: sharedFloats(shape.K * mv),
@@ -77,6 +83,11 @@ export class AdmmState {
     this.forwardOutputs = sharedFloats(outputs);
   }
 
+  /** The s-block wrote the new states to P: the two buffers swap roles. */
+  acceptStates(): void {
+    [this.S, this.P] = [this.P, this.S];
+  }
+
   /** True when the sweeps run chunk by chunk (chunkSize < N). */
   get chunked(): boolean {
     return this.chunkRows < this.shape.N;
@@ -86,20 +97,19 @@ export class AdmmState {
    * Bytes a state of this shape allocates (the arrays of the constructor), and the kernels'
    * largest workspaces for it (s-step: N·h, o-step and s-step right-hand sides: N·L·K each).
    */
-  static bytesFor(shape: NativeShape, chunkRows: number): number {
+  static bytesFor(shape: NativeShape, chunkRows: number, weightGrams: boolean): number {
     const hidden = shape.N * shape.T * shape.h, chunk = Math.min(chunkRows, shape.N) * shape.T * shape.h;
     const outputs = shape.N * (shape.everyStep ? shape.T : 1) * shape.K;
     const mu = shape.d + shape.h + 1, mv = shape.h + 1;
-    const grams = chunkRows < shape.N ? mu * mu + shape.h * mu + mv * mv + shape.K * mv : 0;
+    const grams = weightGrams ? mu * mu + shape.h * mu + mv * mv + shape.K * mv : 0;
     const workspace = shape.N * shape.h + 2 * outputs;
     return 4 * (4 * hidden + 3 * chunk + 4 * outputs + grams + workspace);
   }
 
   /** Bytes held by this state. */
   get bytes(): number {
-    return [this.A, this.S, this.TA, this.M1, this.M2, this.XU, this.P, this.O, this.M3, this.readout, this.forwardOutputs].reduce(
-      (sum, a) => sum + a.byteLength,
-      0
-    );
+    const arrays = [this.A, this.S, this.TA, this.M1, this.M2, this.XU, this.P, this.O, this.M3, this.readout];
+    arrays.push(this.forwardOutputs, ...Object.values(this.grams ?? {}));
+    return arrays.reduce((sum, a) => sum + a.byteLength, 0);
   }
 }

@@ -1,7 +1,7 @@
 /** Copies the samples of a mini-batch (inputs and targets) into reusable contiguous buffers. */
-import type { TargetLayout } from '../data';
-import type { NativeInputs } from '../native';
-import { sharedFloats } from '../in-shared-memory';
+import type { TargetLayout } from '../../data';
+import type { NativeInputs } from '../../native';
+import { sharedFloats } from '../../in-shared-memory';
 
 export class BatchGatherer {
   private readonly x?: Float32Array;

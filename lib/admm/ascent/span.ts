@@ -1,20 +1,20 @@
 /**
- * The dual ascent's inner loop over one chunk of a constraint, shared by the main thread and
- * the ascent workers (ascend-pool.ts): μ ← (μ + left − right)·scale, with the norms.
+ * The dual ascent's inner loop over one span of a constraint, shared by the main thread and
+ * the ascent workers (pool.ts): μ ← (μ + left − right)·scale, with the norms.
  * No imports, so a worker loads nothing else.
  */
 
-/** Values per chunk in a partials array: ‖r‖², ‖left‖², ‖right‖², ‖μ‖², ‖μ + r‖², then per step. */
+/** Values per span in a partials array: ‖r‖², ‖left‖², ‖right‖², ‖μ‖², ‖μ + r‖², then per step. */
 export const PARTIAL_SUMS = 5;
 
 /**
  * The fused loop over [begin, end): a top-level function with one shape of arguments, so V8
  * optimises it once for every constraint (a closure per call was measured 2–3× slower).
- * Writes ‖r‖², ‖left‖², ‖right‖², ‖μ‖², ‖μ + r‖² of the chunk to out[at .. at+5), and ‖μ + r‖²
- * of the chunk's rows by time step (rows of `rowLength` values cycling through `steps` steps)
+ * Writes ‖r‖², ‖left‖², ‖right‖², ‖μ‖², ‖μ + r‖² of the span to out[at .. at+5), and ‖μ + r‖²
+ * of the span's rows by time step (rows of `rowLength` values cycling through `steps` steps)
  * to out[at+5 .. at+5+steps).
  */
-export function ascendChunk(left: Float32Array, right: Float32Array, dual: Float32Array, scale: number, apply: boolean, begin: number, end: number, steps: number, rowLength: number, out: Float64Array, at: number): void {
+export function ascendSpan(left: Float32Array, right: Float32Array, dual: Float32Array, scale: number, apply: boolean, begin: number, end: number, steps: number, rowLength: number, out: Float64Array, at: number): void {
   let rr = 0, ll = 0, pp = 0, mo = 0, mn = 0;
   out.fill(0, at + PARTIAL_SUMS, at + PARTIAL_SUMS + steps);
   for (let k = begin; k < end; ) {
@@ -48,16 +48,16 @@ export interface AscendJob {
   apply: boolean;
   steps: number;
   rowLength: number;
-  chunk: number;
-  /** Int32Array over a SharedArrayBuffer: [0] is the next chunk to take (Atomics.add). */
+  span: number;
+  /** Int32Array over a SharedArrayBuffer: [0] is the next span to take (Atomics.add). */
   next: Int32Array;
   partials: Float64Array;
 }
 
-/** Takes the next chunk from job.next and does it; false when none is left. */
-export function doNextChunk(job: AscendJob): boolean {
+/** Takes the next span from job.next and does it; false when none is left. */
+export function doNextSpan(job: AscendJob): boolean {
   const n = job.left.length, c = Atomics.add(job.next, 0, 1);
-  if (c >= Math.ceil(n / job.chunk)) return false;
-  ascendChunk(job.left, job.right, job.dual, job.scale, job.apply, c * job.chunk, Math.min(n, (c + 1) * job.chunk), job.steps, job.rowLength, job.partials, c * (PARTIAL_SUMS + job.steps));
+  if (c >= Math.ceil(n / job.span)) return false;
+  ascendSpan(job.left, job.right, job.dual, job.scale, job.apply, c * job.span, Math.min(n, (c + 1) * job.span), job.steps, job.rowLength, job.partials, c * (PARTIAL_SUMS + job.steps));
   return true;
 }

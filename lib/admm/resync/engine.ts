@@ -1,29 +1,28 @@
 /**
- * Resynchronised mini-batch ADMM (ACCURACY.md, "Ranked changes" 1–5). For every mini-batch:
+ * Resynchronised mini-batch ADMM (docs/ALGORITHM.md, "The resynchronised modes"). For every mini-batch:
  *   1. a forward pass sets a, s, o (every constraint holds: no stale auxiliaries);
  *   2. the multipliers are estimated at that point, by one of three modes —
  *      - 'adjoint': closed form (KKT) — numerically the BPTT adjoints, so this mode DOES
  *        propagate adjoints through time ("ProxProp through time");
  *      - 'local-duals': the gradient-free local dual walk (no gradient formula);
- *      - 'sweeps': a few of METHOD.md's global sweeps (o, s, a, duals) on the batch;
+ *      - 'sweeps': a few of the persistent loop's sweeps (o, s, a, duals) on the batch;
  *   3. (U, W, b) and (V, c) are solved exactly as regularised, proximally anchored least
  *      squares of a + μ1 and o + μ3 on the forward (or auxiliary) states, with an optional
  *      trust region on ‖ΔW‖.
  * ρ grows geometrically per epoch: here it acts as an inverse step size.
  */
-import { type TargetLayout } from '../data';
-import { summariseLoss } from '../loss';
-import { native, type NativeInputs, type NativeShape } from '../native';
-import type { Random } from '../random';
-import type { RNN } from '../rnn';
-import { epochBatches } from '../training/batches';
-import { updateOutputs, updatePreactivations, updateStates } from './blocks';
-import { measureAndAscend } from './duals';
+import { type TargetLayout } from '../../data';
+import { summariseLoss } from '../../loss';
+import { native, type NativeInputs, type NativeShape } from '../../native';
+import type { Random } from '../../random';
+import type { RNN } from '../../rnn';
+import { epochBatches } from '../../training/batches';
+import { ascendDuals, updateOutputs, updatePreactivations, updateStates } from '../persistent/blocks';
 import { BatchGatherer } from './gather';
-import type { Triple } from './rho';
-import { AdmmState } from './state';
-import { yieldToEventLoop } from '../chunked';
-import { sharedFloats } from '../in-shared-memory';
+import type { Triple } from '../rho';
+import { AdmmState } from '../persistent/state';
+import { yieldToEventLoop } from '../../yielding';
+import { sharedFloats } from '../../in-shared-memory';
 
 export type ResyncMode = 'adjoint' | 'local-duals' | 'sweeps';
 
@@ -40,7 +39,7 @@ export interface ResyncSettings {
   /** local-duals: repetitions per step and dual step size. */
   localSweeps: number;
   gamma: number;
-  /** sweeps: METHOD.md sweeps per batch. */
+  /** sweeps: persistent-loop sweeps per batch. */
   sweeps: number;
 }
 
@@ -74,7 +73,7 @@ export class ResyncEngine {
     const { T, d, h, K } = shape, B = Math.min(settings.batchSize, shape.N), L = shape.everyStep ? T : 1;
     const floats = B * T * (denseInputs ? d : 1) + B * L * (regression ? K : 1) + 5 * B * T * h + 2 * B * L * K + T;
     const batchShape = { ...shape, N: B };
-    const sweeps = settings.mode === 'sweeps' ? 2 * AdmmState.bytesFor(batchShape, B) : 0;
+    const sweeps = settings.mode === 'sweeps' ? 2 * AdmmState.bytesFor(batchShape, B, false) : 0;
     const walk = settings.mode === 'local-duals' ? 4 * (B * T * h + 10 * B * h + B * K) : 0;
     return 4 * floats + sweeps + walk;
   }
@@ -153,7 +152,7 @@ export class ResyncEngine {
     return { auxLoss, count: B * this.L };
   }
 
-  /** Variant C: METHOD.md's sweeps (o, s, a, duals) on the batch with the weights fixed. */
+  /** Variant C: the persistent loop's sweeps (o, s, a, duals) on the batch with the weights fixed. */
   private async globalSweeps(
     shape: NativeShape,
     inputs: NativeInputs,
@@ -177,10 +176,10 @@ export class ResyncEngine {
     st.xuFresh = st.pFresh = false;
     const cfg = { linearized: false };
     for (let k = 0; k < this.settings.sweeps; k++) {
-      await updateOutputs(st, this.model);
-      await updateStates(st, this.model, cfg);
-      await updatePreactivations(st, this.model, cfg);
-      await measureAndAscend(st, this.model, [1, 1, 1], true);
+      await updateOutputs(st, st, this.model);
+      await updateStates(st, st, this.model, cfg);
+      await updatePreactivations(st, st, this.model, cfg);
+      await ascendDuals(st, this.model, [1, 1, 1], true);
     }
     const { T, h } = shape;
     for (let t = 0; t < T; t++) {

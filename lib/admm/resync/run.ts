@@ -1,0 +1,115 @@
+/**
+ * What a run of the resynchronised mini-batch modes ('adjoint', 'local-duals', 'sweeps') keeps
+ * between epochs, and one epoch of it: the engine's pass over the shuffled batches, the ρ
+ * schedule, then the true forward-pass loss. MiniBatchEngine is the run behind AdmmEngine.
+ */
+import type { TargetLayout } from '../../data';
+import { summariseLoss } from '../../loss';
+import { native, type NativeInputs, type NativeShape } from '../../native';
+import { sharedFloats, sharedInputs, sharedTargets } from '../../in-shared-memory';
+import { Random } from '../../random';
+import type { RNN } from '../../rnn';
+import type { TrainingLayout } from '../../training/layout';
+import type { AdmmEngine } from '../engine';
+import type { ResolvedTrainerOptions } from '../options';
+import type { MiniBatchIterationRecord } from '../record';
+import { ResyncEngine, type ResyncMode } from './engine';
+import { type Triple, nextRho } from '../rho';
+import { type MiniBatchStateSnapshot, readMiniBatchSnapshot } from '../snapshot';
+
+export interface MiniBatchRun {
+  shape: NativeShape;
+  inputs: NativeInputs;
+  targets: TargetLayout;
+  engine: ResyncEngine;
+  rng: Random;
+  rho: Triple;
+  epoch: number;
+  forwardOutputs: Float32Array;
+}
+
+/** A run at epoch 0: the engine's per-batch buffers, the shuffling generator, ρ initial. */
+export function startMiniBatchRun(
+  model: RNN,
+  shape: NativeShape,
+  inputs: NativeInputs,
+  targets: TargetLayout,
+  options: Readonly<ResolvedTrainerOptions> & { mode: ResyncMode }
+): MiniBatchRun {
+  const engine = new ResyncEngine(model, shape, inputs, targets, options);
+  const outputs = shape.N * (shape.everyStep ? shape.T : 1) * shape.K;
+  const rng = new Random(options.seed);
+  const forwardOutputs = sharedFloats(outputs);
+  return { shape, inputs, targets, engine, rng, rho: [...options.rho], epoch: 0, forwardOutputs };
+}
+
+/** One epoch; throws `aborted()` if `signal` aborts between mini-batches. */
+export async function miniBatchEpoch(
+  run: MiniBatchRun,
+  model: RNN,
+  rhoPolicy: ResolvedTrainerOptions['rhoPolicy'],
+  signal: AbortSignal | undefined,
+  aborted: () => Error
+): Promise<MiniBatchIterationRecord> {
+  const started = performance.now();
+  const rho: Triple = [...run.rho];
+  const summary = await run.engine.epoch(rho, run.rng, signal, aborted);
+  run.rho = nextRho(rhoPolicy, rho);
+  await native.forwardAsync({ shape: run.shape, ...run.inputs, ...model.weights(), O: run.forwardOutputs });
+  const forward = summariseLoss(run.forwardOutputs, run.shape.K, run.targets);
+  const seconds = (performance.now() - started) / 1000;
+  return {
+    kind: 'mini-batch',
+    iteration: ++run.epoch,
+    loss: forward.sum / forward.count,
+    accuracy: run.targets.loss === 'softmax-cross-entropy' ? forward.correct / forward.count : NaN,
+    auxiliaryLoss: summary.auxiliaryLoss,
+    rho,
+    stepSignal: summary.stepSignal,
+    seconds,
+    elapsed: seconds,
+  };
+}
+
+/** A function that puts the run's epoch count, ρ and generator back as they are now. */
+export function markSchedule(run: MiniBatchRun): () => void {
+  const { epoch, rho } = run, rng = run.rng.getState();
+  return () => Object.assign(run, { epoch, rho, rng: Random.fromState(rng) });
+}
+
+/** The mini-batch modes' run behind the trainer's AdmmEngine interface. */
+export class MiniBatchEngine implements AdmmEngine<MiniBatchIterationRecord> {
+  private readonly run: MiniBatchRun;
+
+  constructor(
+    private readonly model: RNN,
+    readonly layout: TrainingLayout,
+    private readonly options: Readonly<ResolvedTrainerOptions> & { mode: ResyncMode }
+  ) {
+    // The async kernels would copy data on plain ArrayBuffers at every call (in-shared-memory.ts).
+    const inputs = sharedInputs(layout.inputs), targets = sharedTargets(layout.targets);
+    this.run = startMiniBatchRun(model, layout.shape, inputs, targets, options);
+  }
+
+  get iteration(): number {
+    return this.run.epoch;
+  }
+
+  next(signal: AbortSignal | undefined, aborted: () => Error): Promise<MiniBatchIterationRecord> {
+    return miniBatchEpoch(this.run, this.model, this.options.rhoPolicy, signal, aborted);
+  }
+
+  mark(): () => void {
+    return markSchedule(this.run);
+  }
+
+  exportState(): MiniBatchStateSnapshot {
+    const { epoch, rho, rng } = this.run;
+    return { kind: 'mini-batch', iteration: epoch, rho: [...rho], rng: rng.getState() };
+  }
+
+  restore(snapshot: unknown): void {
+    const schedule = readMiniBatchSnapshot(snapshot, this.options.mode);
+    Object.assign(this.run, { epoch: schedule.iteration, rho: schedule.rho, rng: schedule.rng });
+  }
+}
