@@ -265,7 +265,7 @@ export function loadLabelledText(source: string, options: LabelledTextOptions = 
   try {
     stat = fs.statSync(source);
   } catch (e) {
-    throw new Error(`cannot read ${source}: ${(e as Error).message}`);
+    throw new Error(`cannot read ${source}: ${(e as Error).message}`, { cause: e });
   }
   const parsed = stat.isDirectory() ? readClassDirectory(source) : parseLabelledFile(source);
   return encodeLabelled(parsed, { name: source, ...options }, (message) => new FileFormatError(source, message));

@@ -20,7 +20,10 @@ export function summariseLoss(O: Float32Array, K: number, targets: TargetLayout,
       continue;
     }
     let max = -Infinity, arg = 0;
-    for (let k = 0; k < K; k++) if (O[base + k] > max) (max = O[base + k]), (arg = k);
+    for (let k = 0; k < K; k++) if (O[base + k] > max) {
+      max = O[base + k];
+      arg = k;
+    }
     let z = 0;
     for (let k = 0; k < K; k++) z += Math.exp(O[base + k] - max);
     const y = targets.labels[r];

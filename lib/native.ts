@@ -244,7 +244,7 @@ type Addon = NativeBinding & { internal: InternalBinding };
 function load(): Addon {
   process.env.OPENBLAS_THREAD_TIMEOUT ??= OPENBLAS_THREAD_TIMEOUT;
   // A specific build (the sanitizer build of scripts/asan.sh) can be chosen explicitly.
-  // eslint-disable-next-line @typescript-eslint/no-var-requires
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- an addon chosen at run time
   if (process.env.ADMMIRNN_ADDON) return require(path.resolve(process.env.ADMMIRNN_ADDON)) as Addon;
   // dist/lib/native.js and lib/native.ts both sit two levels below the package root.
   const root = path.resolve(__dirname, '..', '..');
@@ -252,7 +252,7 @@ function load(): Addon {
   const errors: string[] = [];
   for (const dir of candidates) {
     try {
-      // eslint-disable-next-line @typescript-eslint/no-var-requires
+      // eslint-disable-next-line @typescript-eslint/no-require-imports -- an addon chosen at run time
       return require('node-gyp-build')(dir) as Addon;
     } catch (e) {
       errors.push(`${dir}: ${(e as Error).message.split('\n')[0]}`);

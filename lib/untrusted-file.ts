@@ -7,9 +7,10 @@
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import { invalidFile } from './file-error';
+import { constants as bufferConstants } from 'node:buffer';
 
 /** Largest single Buffer this Node.js can allocate. */
-const MAX_BUFFER = Math.min(require('node:buffer').constants.MAX_LENGTH as number, 2 ** 32);
+const MAX_BUFFER = Math.min(bufferConstants.MAX_LENGTH, 2 ** 32);
 
 export interface UntrustedReadOptions {
   /** Refuse files larger than this many bytes (before reading any of it). */

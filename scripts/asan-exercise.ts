@@ -52,10 +52,16 @@ async function main(): Promise<void> {
   let failed = false;
   const fuzz = runFuzz(1, 1500);
   console.log(`fuzz: ${fuzz.summary?.calls ?? 0} calls, ${fuzz.summary?.violations ?? '?'} violations, exit ${fuzz.signal ?? fuzz.status}`);
-  if (fuzz.status !== 0) (failed = true), console.log(fuzz.stderr);
+  if (fuzz.status !== 0) {
+    failed = true;
+    console.log(fuzz.stderr);
+  }
   for (const name of Object.keys(CASES)) {
     const r = spawnSync(process.execPath, [path.join(__dirname, '..', 'test', 'fuzz', 'regressions.js'), name], { encoding: 'utf8' });
-    if (r.status !== 0 || /Sanitizer|runtime error/.test(r.stderr)) (failed = true), console.log(`regression '${name}': exit ${r.signal ?? r.status}\n${r.stderr}`);
+    if (r.status !== 0 || /Sanitizer|runtime error/.test(r.stderr)) {
+      failed = true;
+      console.log(`regression '${name}': exit ${r.signal ?? r.status}\n${r.stderr}`);
+    }
   }
   console.log(`regression cases: ${Object.keys(CASES).length} run`);
   for (const name of Object.keys(TRANSFER_CASES)) {

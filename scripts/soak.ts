@@ -30,7 +30,10 @@ function problem() {
 function slope(samples: [number, number][]): number {
   const n = samples.length, mx = samples.reduce((s, [x]) => s + x, 0) / n, my = samples.reduce((s, [, y]) => s + y, 0) / n;
   let sxy = 0, sxx = 0;
-  for (const [x, y] of samples) (sxy += (x - mx) * (y - my)), (sxx += (x - mx) ** 2);
+  for (const [x, y] of samples) {
+    sxy += (x - mx) * (y - my);
+    sxx += (x - mx) ** 2;
+  }
   return sxy / sxx;
 }
 

@@ -22,6 +22,7 @@ const FLOOR = 1e-5;
 const MARGIN = 10;
 const ELF_MACHINE: Record<string, RegExp> = { x64: /X86-64/, arm64: /AArch64/ };
 
+// eslint-disable-next-line @typescript-eslint/no-require-imports -- a CommonJS script outside rootDir
 const sources = require(path.join(root, 'scripts', 'native-sources.js')) as {
   isCurrentPrebuild(root: string, dir: string): boolean;
 };

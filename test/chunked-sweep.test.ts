@@ -17,7 +17,10 @@ const SPECS: ProblemSpec[] = [
 /** Largest |a − b| relative to the largest |b| (1 floor): rounding-level agreement. */
 function relativeGap(a: Float32Array, b: Float32Array): number {
   let gap = 0, scale = 1;
-  for (let i = 0; i < a.length; i++) (gap = Math.max(gap, Math.abs(a[i] - b[i]))), (scale = Math.max(scale, Math.abs(b[i])));
+  for (let i = 0; i < a.length; i++) {
+    gap = Math.max(gap, Math.abs(a[i] - b[i]));
+    scale = Math.max(scale, Math.abs(b[i]));
+  }
   return gap / scale;
 }
 

@@ -5,6 +5,7 @@ import { trainingLayout } from '../lib/training/layout';
 import { randomProblem } from './problems';
 
 // The compiled modules call their imports through the module object, so wrapping its exports counts every call.
+// eslint-disable-next-line @typescript-eslint/no-require-imports -- the module object itself, to wrap its exports
 const dataModule = require('../lib/data') as Record<string, (...args: unknown[]) => unknown>;
 
 function countCalls(names: readonly string[]): { counts: Record<string, number>; restore: () => void } {

@@ -50,7 +50,10 @@ for (const [loss, everyStep] of cases) {
     for (let r = 0; r < N * L; r++) for (let k = 0; k < K; k++) gc[k] -= rho3 * M3[r * K + k];
     const close = (a: ArrayLike<number>, b: ArrayLike<number>, what: string) => {
       let err = 0, norm = 0;
-      for (let i = 0; i < a.length; i++) (err += (a[i] - b[i]) ** 2), (norm += b[i] ** 2);
+      for (let i = 0; i < a.length; i++) {
+        err += (a[i] - b[i]) ** 2;
+        norm += b[i] ** 2;
+      }
       t.true(Math.sqrt(err) <= 1e-4 * Math.sqrt(norm) + 1e-6, `${what}: relative error ${Math.sqrt(err / norm)}`);
     };
     close(gW, g.gW, 'dW');
@@ -74,7 +77,10 @@ for (const [loss, everyStep] of cases) {
       // γ = 0.5: with larger dual steps the local iteration can cycle instead of converging.
       native.localDualWalk({ shape, x, ...model.weights(), S, Saux, A: A2, O: O2, M1, M3, ...rho, sweeps, gamma: 0.5, ...targets });
       let err = 0, norm = 0;
-      for (let i = 0; i < M1.length; i++) (err += (M1[i] - M1a[i]) ** 2), (norm += M1a[i] ** 2);
+      for (let i = 0; i < M1.length; i++) {
+        err += (M1[i] - M1a[i]) ** 2;
+        norm += M1a[i] ** 2;
+      }
       return { rel: Math.sqrt(err / norm), A2, Saux };
     };
     const few = walk(20), many = walk(400);
@@ -178,7 +184,10 @@ test('the trust region bounds every (U, W, b) step', async (t) => {
   const trainer = new AdmmTrainer(model, { mode: 'adjoint', batchSize: mnist.train.targets.length, trustRegion: 0.01, eta: 0 });
   await trainer.fit(mnist.train, { maxIterations: 1 });
   let dw = 0, w = 0;
-  for (let i = 0; i < W0.length; i++) (dw += (model.W[i] - W0[i]) ** 2), (w += W0[i] ** 2);
+  for (let i = 0; i < W0.length; i++) {
+    dw += (model.W[i] - W0[i]) ** 2;
+    w += W0[i] ** 2;
+  }
   t.true(Math.sqrt(dw) <= 0.01 * Math.sqrt(w) * (1 + 1e-5), `‖ΔW‖ = ${Math.sqrt(dw)}, ‖W‖ = ${Math.sqrt(w)}`);
   t.true(dw > 0);
 });

@@ -7,7 +7,7 @@ import test from 'ava';
 import { RNN } from '../lib';
 import { MAX_PARAMETERS } from '../lib/rnn';
 
-// eslint-disable-next-line @typescript-eslint/no-var-requires
+// eslint-disable-next-line @typescript-eslint/no-require-imports -- the module object itself, to wrap its exports
 const initModule = require('../lib/init') as typeof import('../lib/init');
 
 /** Runs `fn` counting the calls to the random initialisation. */

@@ -17,7 +17,7 @@ import { FileFormatError } from '../file-error';
 import { RNN, type RNNConfig, checkSizes } from '../rnn';
 import { Vocabulary } from '../text';
 import { openUntrustedFile } from '../untrusted-file';
-import { checkChoice, checkFinite, checkInteger, checkNumber, checkObject } from '../validate';
+import { checkChoice, checkFinite, checkInteger, checkObject } from '../validate';
 import {
   CHECKPOINT_FORMAT, CHECKPOINT_VERSION, MAX_CHECKPOINT_HEADER_BYTES, MAX_ITERATION,
   type LoadedCheckpoint, type TaskInfo, type TrainerInfo,

@@ -11,6 +11,7 @@
  */
 import { invalidRange, invalidType } from '../errors';
 import { FileFormatError } from '../file-error';
+import { constants as bufferConstants } from 'node:buffer';
 
 export type Dtype = 'F32' | 'I32';
 export type TensorData = Float32Array | Int32Array;
@@ -52,7 +53,7 @@ export const MAX_HEADER_BYTES = 100_000_000;
 export const MAX_PART_BYTES = 2 ** 30;
 
 /** Largest Buffer this Node.js can make (`encodeSafetensors` returns one). */
-const MAX_BUFFER = Math.min(require('node:buffer').constants.MAX_LENGTH as number, 2 ** 32);
+const MAX_BUFFER = Math.min(bufferConstants.MAX_LENGTH, 2 ** 32);
 
 const dtypeOf = (a: TensorData): Dtype => (a instanceof Float32Array ? 'F32' : 'I32');
 const elements = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);

@@ -15,7 +15,7 @@ import {
 import { encodeAdmmState, encodeBpttState } from './run-state';
 import { MAX_PART_BYTES, byteViews, concatParts, encodeSafetensorsParts, type Tensor } from './safetensors';
 
-// eslint-disable-next-line @typescript-eslint/no-var-requires
+// eslint-disable-next-line @typescript-eslint/no-require-imports -- package.json lies outside rootDir: no import
 const GENERATOR = `admmirnn ${(require('../../../package.json') as { version: string }).version}`;
 
 /** The tensors and metadata of a checkpoint, validated. */

@@ -17,7 +17,7 @@ export function savedTrainer(file: string, trainer: TrainerInfo, model: RNN): Ad
       return new BpttTrainer(model, trainer.options);
     } catch (e) {
       if (e instanceof TypeError || e instanceof RangeError)
-        throw new RangeError(`${file}: __metadata__.trainer: ${e.message}`);
+        throw new RangeError(`${file}: __metadata__.trainer: ${e.message}`, { cause: e });
       throw e;
     }
   });
@@ -55,7 +55,7 @@ function checkRunState(file: string, { trainer, admmState, bpttState, model }: L
     try {
       bptt.restoreState(bpttState);
     } catch (e) {
-      throw new RangeError(`${file}: __metadata__.bptt: ${(e as Error).message}`);
+      throw new RangeError(`${file}: __metadata__.bptt: ${(e as Error).message}`, { cause: e });
     }
   }
   if (!admmState) return;

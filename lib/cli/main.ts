@@ -12,7 +12,7 @@ import { registerTrain } from './train';
 import { registerWorker } from './worker';
 import { EXIT, UsageError } from './usage';
 
-// eslint-disable-next-line @typescript-eslint/no-var-requires
+// eslint-disable-next-line @typescript-eslint/no-require-imports -- package.json lies outside rootDir: no import
 const VERSION = (require('../../../package.json') as { version: string }).version;
 
 export function createProgram(): Command {

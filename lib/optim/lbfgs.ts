@@ -68,8 +68,14 @@ export function* lbfgsIterations(
     }
     const sy = dot(sk, yk);
     if (sy > 1e-12) {
-      if (s.length === m) s.shift(), y.shift(), rhoHist.shift();
-      s.push(sk), y.push(yk), rhoHist.push(1 / sy);
+      if (s.length === m) {
+        s.shift();
+        y.shift();
+        rhoHist.shift();
+      }
+      s.push(sk);
+      y.push(yk);
+      rhoHist.push(1 / sy);
     }
     x.set(xNew);
     g.set(gNew);

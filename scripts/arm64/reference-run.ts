@@ -60,6 +60,7 @@ async function main() {
     bptt: await bptt(data),
   };
   const root = path.join(__dirname, '..', '..', '..');
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- node-gyp-build ships no types
   const gypBuild = require('node-gyp-build') as { resolve(dir: string): string };
   const binary = path.relative(root, gypBuild.resolve(root));
   process.stdout.write(`${JSON.stringify({ arch: process.arch, node: process.version, binary, runs })}\n`);

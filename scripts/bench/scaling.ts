@@ -26,7 +26,10 @@ export async function timeIteration(N: number, h: number, timed: number, chunkSi
 export function linearFit(xs: number[], ys: number[]): { slope: number; intercept: number; worst: number } {
   const n = xs.length, mx = xs.reduce((a, b) => a + b) / n, my = ys.reduce((a, b) => a + b) / n;
   let sxy = 0, sxx = 0;
-  for (let i = 0; i < n; i++) (sxy += (xs[i] - mx) * (ys[i] - my)), (sxx += (xs[i] - mx) ** 2);
+  for (let i = 0; i < n; i++) {
+    sxy += (xs[i] - mx) * (ys[i] - my);
+    sxx += (xs[i] - mx) ** 2;
+  }
   const slope = sxy / sxx, intercept = my - slope * mx;
   const worst = Math.max(...xs.map((x, i) => Math.abs(ys[i] - (intercept + slope * x)) / ys[i]));
   return { slope, intercept, worst };

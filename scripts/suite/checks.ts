@@ -86,7 +86,11 @@ export function lastPoint(r: SuiteRun): SuitePoint | undefined {
 export function summarise(r: SuiteRun): RunSummary {
   const final = lastPoint(r)?.test ?? r.initialTest;
   let best = r.initialTest, bestIteration = 0;
-  for (const p of r.points) if (gain(r, p.test, best) > 0) (best = p.test), (bestIteration = p.iteration);
+  for (const p of r.points)
+    if (gain(r, p.test, best) > 0) {
+      best = p.test;
+      bestIteration = p.iteration;
+    }
   const loss = lossCheck(r), test = testCheck(r), floor = floorCheck(r);
   const rhos = r.points.filter((p) => p.rho);
   // With the step safeguard, the ρ1 its updates were accepted at (geometric mean over the epoch's batches).

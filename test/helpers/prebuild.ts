@@ -16,6 +16,7 @@ export const prebuild = path.join(prebuildDir, 'admmirnn.node');
 /** Prebuilds are made for linux-x64 here. */
 export const hasPrebuilds = process.platform === 'linux' && process.arch === 'x64';
 
+// eslint-disable-next-line @typescript-eslint/no-require-imports -- a CommonJS script outside rootDir
 const sources = require(path.join(root, 'scripts', 'native-sources.js')) as {
   isCurrentPrebuild(root: string, dir: string): boolean;
 };
@@ -52,7 +53,7 @@ function withLock(fn: () => void): void {
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
       if (ownerGone(lock)) fs.rmSync(lock, { recursive: true, force: true });
-      else if (Date.now() > deadline) throw new Error(`waited 20 minutes for the prebuild lock ${lock}`);
+      else if (Date.now() > deadline) throw new Error(`waited 20 minutes for the prebuild lock ${lock}`, { cause: e });
       else Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 500);
     }
   }
