@@ -148,7 +148,10 @@ async function stalenessCurve(): Promise<void> {
     }
     synchronous ??= m.W.slice();
     let d = 0, n = 0;
-    for (let i = 0; i < m.W.length; i++) (d += (m.W[i] - synchronous[i]) ** 2), (n += synchronous[i] ** 2);
+    for (let i = 0; i < m.W.length; i++) {
+      d += (m.W[i] - synchronous[i]) ** 2;
+      n += synchronous[i] ** 2;
+    }
     const at = (k: number) => `${history[k - 1].loss.toFixed(3)} / ${history[k - 1].accuracy.toFixed(3)}`;
     const seconds = history.reduce((s, r) => s + r.seconds, 0) / history.length;
     const drift = Math.sqrt(d / n).toExponential(2);

@@ -24,7 +24,7 @@ import {
   persistentStepper, startEngine,
 } from './engine';
 import {
-  type AdmmTrainerOptions, type FitOptions, type ResolvedFitOptions, type ResolvedTrainerOptions,
+  type AdmmTrainerOptions, type FitOptions, type ResolvedTrainerOptions,
   resolveFitOptions, resolveTrainerOptions,
 } from './options';
 import {
