@@ -60,8 +60,7 @@ export function inputLayout(name: string, data: unknown, sizes: ModelSizes): Inp
 }
 
 export type TargetLayout =
-  | { loss: 'softmax-cross-entropy'; labels: Int32Array }
-  | { loss: 'squared-error'; values: Float32Array };
+  { loss: 'softmax-cross-entropy'; labels: Int32Array } | { loss: 'squared-error'; values: Float32Array };
 
 /** The loss a target array implies: class ids → cross-entropy, real values → squared error. */
 export function lossForTargets(targets: unknown): LossName | undefined {
@@ -78,7 +77,8 @@ export function targetLayout(
   lossSteps: LossSteps
 ): TargetLayout {
   const L = lossSteps === 'every' ? shape.T : 1;
-  const where = lossSteps === 'every' ? `every step ([N, T] = [${shape.N}, ${shape.T}])` : `the last step ([N] = [${shape.N}])`;
+  const where =
+    lossSteps === 'every' ? `every step ([N, T] = [${shape.N}, ${shape.T}])` : `the last step ([N] = [${shape.N}])`;
   if (loss === 'softmax-cross-entropy') {
     if (!(targets instanceof Int32Array))
       throw invalidType(name, "an Int32Array of class ids (loss 'softmax-cross-entropy')", targets);

@@ -30,7 +30,7 @@ export const MAX_TEXT_BYTES = 2 ** 29 - 24;
 
 /** Offset of the first byte that does not start a well-formed UTF-8 sequence, or −1. */
 function firstInvalidUtf8(bytes: Uint8Array): number {
-  for (let i = 0; i < bytes.length; ) {
+  for (let i = 0; i < bytes.length;) {
     const lead = bytes[i];
     if (lead < 0x80) {
       i++;
@@ -79,7 +79,10 @@ export function readUtf8File(file: string, name = 'path'): string {
     const at = firstInvalidUtf8(bytes);
     const hex = at < 0 ? '' : bytes[at].toString(16).padStart(2, '0');
     const where = at < 0 ? '' : ` (byte ${at}, on line ${lineOfByte(bytes, at)}, is 0x${hex})`;
-    throw new FileFormatError(file, `${file} is not valid UTF-8 text${where}; convert it first, e.g. iconv -f latin1 -t utf-8`);
+    throw new FileFormatError(
+      file,
+      `${file} is not valid UTF-8 text${where}; convert it first, e.g. iconv -f latin1 -t utf-8`
+    );
   }
 }
 
@@ -197,20 +200,33 @@ function encodeLabelled(
   checkOptionalObject('options', options);
   const name = options.name ?? 'texts';
   const { texts } = parsed;
-  if (!Array.isArray(texts) || !texts.every((x) => typeof x === 'string')) throw invalidType('parsed.texts', 'an array of strings', texts);
-  if (!Array.isArray(parsed.labels) || parsed.labels.length !== texts.length || !parsed.labels.every((x) => typeof x === 'string'))
+  if (!Array.isArray(texts) || !texts.every((x) => typeof x === 'string'))
+    throw invalidType('parsed.texts', 'an array of strings', texts);
+  if (
+    !Array.isArray(parsed.labels) ||
+    parsed.labels.length !== texts.length ||
+    !parsed.labels.every((x) => typeof x === 'string')
+  )
     throw invalidType('parsed.labels', `an array of ${texts.length} label strings`, parsed.labels);
   if (texts.length === 0) throw invalidRange('parsed.texts', 'at least one text');
-  if (options.labels !== undefined && (!Array.isArray(options.labels) || !options.labels.every((x) => typeof x === 'string'))) throw invalidType('options.labels', 'an array of strings', options.labels);
-  if (options.vocabulary !== undefined && !(options.vocabulary instanceof Vocabulary)) throw invalidType('options.vocabulary', 'a Vocabulary', options.vocabulary);
+  if (
+    options.labels !== undefined &&
+    (!Array.isArray(options.labels) || !options.labels.every((x) => typeof x === 'string'))
+  )
+    throw invalidType('options.labels', 'an array of strings', options.labels);
+  if (options.vocabulary !== undefined && !(options.vocabulary instanceof Vocabulary))
+    throw invalidType('options.vocabulary', 'a Vocabulary', options.vocabulary);
   const labels = options.labels ? [...options.labels] : [...new Set(parsed.labels)].sort();
   // A classifier needs two classes: one class would train a K = 1 model whose loss is always 0.
   if (!options.labels && labels.length < 2)
-    throw fail(`${name} must hold texts of at least 2 classes to train a classifier, found 1 (${JSON.stringify(labels[0])})`);
+    throw fail(
+      `${name} must hold texts of at least 2 classes to train a classifier, found 1 (${JSON.stringify(labels[0])})`
+    );
   const vocabulary = options.vocabulary ?? Vocabulary.fromText(texts.join(''), { padding: true });
   if (!options.vocabulary && vocabulary.size === 1)
     throw fail(`${name} must hold at least one non-empty text (every text is empty)`);
-  const maxLength = options.maxLength === undefined ? 256 : checkInteger('options.maxLength', options.maxLength, 1, 1 << 20);
+  const maxLength =
+    options.maxLength === undefined ? 256 : checkInteger('options.maxLength', options.maxLength, 1, 1 << 20);
   const T =
     options.sequenceLength === undefined
       ? Math.min(maxLength, longestText(texts))
@@ -231,14 +247,21 @@ function encodeLabelled(
 
 /** Texts of a directory with one file per class: the file name without extension is the label, each non-blank line a text. */
 function readClassDirectory(dir: string): LabelledText {
-  const files = fs.readdirSync(dir, { withFileTypes: true }).filter((e) => e.isFile() && !e.name.startsWith('.')).map((e) => e.name).sort();
+  const files = fs
+    .readdirSync(dir, { withFileTypes: true })
+    .filter((e) => e.isFile() && !e.name.startsWith('.'))
+    .map((e) => e.name)
+    .sort();
   if (files.length < 2)
     throw new FileFormatError(dir, `${dir} must hold one text file per class (at least 2), found ${files.length}`);
-  const labels: string[] = [], texts: string[] = [];
+  const labels: string[] = [],
+    texts: string[] = [];
   for (const file of files) {
     const label = path.parse(file).name;
     const where = path.join(dir, file);
-    const lines = readTextFile(where).split(/\r?\n/).filter((l) => l.trim() !== '');
+    const lines = readTextFile(where)
+      .split(/\r?\n/)
+      .filter((l) => l.trim() !== '');
     if (lines.length === 0)
       throw new FileFormatError(where, `${where} (class ${JSON.stringify(label)}) holds no text lines`);
     for (const line of lines) {
@@ -272,28 +295,43 @@ export function loadLabelledText(source: string, options: LabelledTextOptions = 
 }
 
 /** The number of sequences and the values per sequence of inputs and targets. */
-function rowLayout(data: TrainingData, inputSize: number | undefined): { N: number; inputRow: number; targetRow: number } {
+function rowLayout(
+  data: TrainingData,
+  inputSize: number | undefined
+): { N: number; inputRow: number; targetRow: number } {
   checkObject('data', data);
   const T = checkInteger('data.sequenceLength', data.sequenceLength, 1);
   const { inputs, targets } = data;
-  if (!(inputs instanceof Float32Array || inputs instanceof Int32Array)) throw invalidType('data.inputs', 'a Float32Array or an Int32Array', inputs);
-  if (!(targets instanceof Float32Array || targets instanceof Int32Array)) throw invalidType('data.targets', 'a Float32Array or an Int32Array', targets);
+  if (!(inputs instanceof Float32Array || inputs instanceof Int32Array))
+    throw invalidType('data.inputs', 'a Float32Array or an Int32Array', inputs);
+  if (!(targets instanceof Float32Array || targets instanceof Int32Array))
+    throw invalidType('data.targets', 'a Float32Array or an Int32Array', targets);
   // Dense inputs [N, T, d] do not reveal N without d; token ids [N, T] do.
   let d = 1;
   if (inputs instanceof Float32Array) {
-    if (inputSize === undefined) throw invalidType('options.inputSize', 'the input size d (needed for Float32Array inputs [N, T, d])', inputSize);
+    if (inputSize === undefined)
+      throw invalidType('options.inputSize', 'the input size d (needed for Float32Array inputs [N, T, d])', inputSize);
     d = checkInteger('options.inputSize', inputSize, 1);
   }
   const N = inputs.length / (T * d);
   if (!Number.isInteger(N) || N < 1) throw invalidRange('data.inputs', `of length N·T·d = N·${T}·${d}`, inputs);
-  if (targets.length % N !== 0 || targets.length === 0) throw invalidRange('data.targets', `a whole number of values per sequence (N = ${N})`, targets);
+  if (targets.length % N !== 0 || targets.length === 0)
+    throw invalidRange('data.targets', `a whole number of values per sequence (N = ${N})`, targets);
   return { N, inputRow: inputs.length / N, targetRow: targets.length / N };
 }
 
 /** The sequences `order` picks, copied, in that order. */
-function gather(data: TrainingData, order: ArrayLike<number>, rows: { inputRow: number; targetRow: number }): TrainingData {
-  const inputs = new (data.inputs.constructor as Float32ArrayConstructor | Int32ArrayConstructor)(order.length * rows.inputRow);
-  const targets = new (data.targets.constructor as Float32ArrayConstructor | Int32ArrayConstructor)(order.length * rows.targetRow);
+function gather(
+  data: TrainingData,
+  order: ArrayLike<number>,
+  rows: { inputRow: number; targetRow: number }
+): TrainingData {
+  const inputs = new (data.inputs.constructor as Float32ArrayConstructor | Int32ArrayConstructor)(
+    order.length * rows.inputRow
+  );
+  const targets = new (data.targets.constructor as Float32ArrayConstructor | Int32ArrayConstructor)(
+    order.length * rows.targetRow
+  );
   for (let i = 0; i < order.length; i++) {
     const n = order[i];
     inputs.set(data.inputs.subarray(n * rows.inputRow, (n + 1) * rows.inputRow), i * rows.inputRow);

@@ -15,5 +15,8 @@ export class FileFormatError extends RangeError {
 
 /** `<what> <file> must be <expected>[, got <actual>]` as a FileFormatError. */
 export function invalidFile(file: string, what: string, expected: string, actual?: string): FileFormatError {
-  return new FileFormatError(file, `${what} ${file} must be ${expected}${actual === undefined ? '' : `, got ${actual}`}`);
+  return new FileFormatError(
+    file,
+    `${what} ${file} must be ${expected}${actual === undefined ? '' : `, got ${actual}`}`
+  );
 }

@@ -4,7 +4,16 @@
  * @module admmirnn
  */
 export { RNN } from './rnn';
-export type { RNNConfig, InitOptions, PredictOptions, EvaluateOptions, Evaluation, RNNData, RNNWeights, WeightName } from './rnn';
+export type {
+  RNNConfig,
+  InitOptions,
+  PredictOptions,
+  EvaluateOptions,
+  Evaluation,
+  RNNData,
+  RNNWeights,
+  WeightName,
+} from './rnn';
 export type { InitScheme } from './init';
 export type { SequenceInputs, TrainingData, LossName, LossSteps } from './data';
 export { AdmmTrainer } from './admm/trainer';
@@ -13,7 +22,12 @@ export type { ParallelOptions, RedisParallelOptions, ThreadParallelOptions } fro
 export { refitReadout } from './readout';
 export type { ReadoutOptions } from './readout';
 export type {
-  AdmmIterationRecord, AdmmRecordBase, PersistentIterationRecord, MiniBatchIterationRecord, FitResult, FitStatus,
+  AdmmIterationRecord,
+  AdmmRecordBase,
+  PersistentIterationRecord,
+  MiniBatchIterationRecord,
+  FitResult,
+  FitStatus,
 } from './admm/record';
 export type { AdmmState } from './admm/persistent/state';
 export { AdmmError, TrainerError } from './errors';
@@ -44,15 +58,41 @@ export { stopAscentWorkers } from './admm/ascent/pool';
 export { BpttTrainer } from './bptt/trainer';
 export type { BpttTrainerOptions, BpttFitOptions } from './bptt/options';
 export type { BpttEpochRecord, BpttFitResult } from './bptt/record';
-export type { OptimizerOptions, OptimizerKind, SgdOptions, MomentumOptions, AdagradOptions, RmspropOptions, AdamOptions } from './bptt/optimizer-options';
+export type {
+  OptimizerOptions,
+  OptimizerKind,
+  SgdOptions,
+  MomentumOptions,
+  AdagradOptions,
+  RmspropOptions,
+  AdamOptions,
+} from './bptt/optimizer-options';
 export { createOptimizer } from './bptt/optimizers';
 export type { Optimizer, OptimizerState } from './bptt/optimizers';
 export type { BpttStateSnapshot } from './bptt/trainer';
 export { globalNorm, clipGradNorm } from './bptt/clipping';
 export type { AdmmStateSnapshot, MiniBatchStateSnapshot, AdmmRunSnapshot, RunReadout } from './admm/snapshot';
 export type { RandomState } from './random';
-export { saveCheckpoint, readCheckpoint, encodeCheckpoint, decodeCheckpoint, encodeSafetensors, decodeSafetensors, writeFileAtomic, CHECKPOINT_FORMAT, CHECKPOINT_VERSION } from './checkpoint';
-export type { Checkpoint, LoadedCheckpoint, TaskInfo, TrainerInfo, Tensor, SafetensorsContents, ReadCheckpointOptions } from './checkpoint';
+export {
+  saveCheckpoint,
+  readCheckpoint,
+  encodeCheckpoint,
+  decodeCheckpoint,
+  encodeSafetensors,
+  decodeSafetensors,
+  writeFileAtomic,
+  CHECKPOINT_FORMAT,
+  CHECKPOINT_VERSION,
+} from './checkpoint';
+export type {
+  Checkpoint,
+  LoadedCheckpoint,
+  TaskInfo,
+  TrainerInfo,
+  Tensor,
+  SafetensorsContents,
+  ReadCheckpointOptions,
+} from './checkpoint';
 export { toTfjsArtifacts, fromTfjsArtifacts, saveTfjsModel, loadTfjsModel } from './interop/tfjs';
 export type { TfjsArtifacts, TfjsExportOptions, TfjsWeightSpec } from './interop/tfjs';
 export { decodeNpy, encodeNpy, readNpy, MAX_NPY_HEADER_BYTES } from './npy';
@@ -61,5 +101,19 @@ export { Vocabulary, PAD, characterWindows, parseLabelledText, encodePadded } fr
 export type { LabelledText } from './text';
 export { sampleText } from './sampling';
 export type { SampleOptions } from './sampling';
-export { loadCharacterText, loadLabelledText, encodeLabelledText, shuffleData, splitData, readUtf8File } from './datasets';
-export type { CharacterText, CharacterTextOptions, LabelledData, LabelledTextOptions, ShuffleOptions, SplitOptions } from './datasets';
+export {
+  loadCharacterText,
+  loadLabelledText,
+  encodeLabelledText,
+  shuffleData,
+  splitData,
+  readUtf8File,
+} from './datasets';
+export type {
+  CharacterText,
+  CharacterTextOptions,
+  LabelledData,
+  LabelledTextOptions,
+  ShuffleOptions,
+  SplitOptions,
+} from './datasets';

@@ -41,7 +41,8 @@ function pack(images: { pixels: number[]; label: number }[]): TrainingData {
  */
 export function loadMnist10k(options: { trainPerDigit?: number; seed?: number; limit?: number } = {}): MnistSplit {
   checkOptionalObject('options', options);
-  const perDigit = options.trainPerDigit === undefined ? 800 : checkInteger('options.trainPerDigit', options.trainPerDigit, 1, 863);
+  const perDigit =
+    options.trainPerDigit === undefined ? 800 : checkInteger('options.trainPerDigit', options.trainPerDigit, 1, 863);
   const seed = options.seed === undefined ? 0 : checkInteger('options.seed', options.seed, 0, 2 ** 32 - 1);
   const limit = options.limit === undefined ? Infinity : checkInteger('options.limit', options.limit, 1);
   const dir = digitsDirectory();

@@ -10,10 +10,34 @@ import { type NativeBinding, native } from './native';
 
 export { native, OPENBLAS_THREAD_TIMEOUT } from './native';
 export type {
-  NativeBinding, BpttBinding, NativeShape, NativeInputs, WeightArgs, WeightStepArgs, ChangeResult, ThreadCounts,
-  InputProjectionArgs, RecurrentAffineArgs, ReadoutArgs, ForwardArgs, SolveUWbArgs, SolveVcArgs, AccumulateUWbArgs,
-  AccumulateVcArgs, SolveUWbFromGramArgs, SolveVcFromGramArgs, TanhArgs, AStepArgs, SStepArgs, OStepArgs,
-  AdjointMultipliersArgs, LocalDualWalkArgs, SgemmArgs, BpttLossArgs, BpttGradientsArgs, BpttGradientsResult,
+  NativeBinding,
+  BpttBinding,
+  NativeShape,
+  NativeInputs,
+  WeightArgs,
+  WeightStepArgs,
+  ChangeResult,
+  ThreadCounts,
+  InputProjectionArgs,
+  RecurrentAffineArgs,
+  ReadoutArgs,
+  ForwardArgs,
+  SolveUWbArgs,
+  SolveVcArgs,
+  AccumulateUWbArgs,
+  AccumulateVcArgs,
+  SolveUWbFromGramArgs,
+  SolveVcFromGramArgs,
+  TanhArgs,
+  AStepArgs,
+  SStepArgs,
+  OStepArgs,
+  AdjointMultipliersArgs,
+  LocalDualWalkArgs,
+  SgemmArgs,
+  BpttLossArgs,
+  BpttGradientsArgs,
+  BpttGradientsResult,
 } from './native';
 /** The same object as `native`, whose type includes the BPTT ops (kept for code that imports it). */
 export const bpttNative: NativeBinding = native;

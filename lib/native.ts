@@ -40,8 +40,19 @@ type Twin<Name extends string, A, R> = { [K in Name]: Sync<A, R> } & { [K in `${
 /** The five weight arrays of the model, as every whole-model op reads them. */
 export type WeightArgs = { U: Float32Array; W: Float32Array; b: Float32Array; V: Float32Array; c: Float32Array };
 
-export type InputProjectionArgs = { shape: NativeShape; U: Float32Array; b: Float32Array; out: Float32Array } & NativeInputs;
-export type RecurrentAffineArgs = { shape: NativeShape; XU: Float32Array; S: Float32Array; W: Float32Array; out: Float32Array };
+export type InputProjectionArgs = {
+  shape: NativeShape;
+  U: Float32Array;
+  b: Float32Array;
+  out: Float32Array;
+} & NativeInputs;
+export type RecurrentAffineArgs = {
+  shape: NativeShape;
+  XU: Float32Array;
+  S: Float32Array;
+  W: Float32Array;
+  out: Float32Array;
+};
 export type ReadoutArgs = { shape: NativeShape; S: Float32Array; V: Float32Array; c: Float32Array; out: Float32Array };
 export type ForwardArgs = {
   shape: NativeShape;
@@ -72,11 +83,41 @@ export type SolveVcArgs = {
   rho3: number;
 } & WeightStepArgs;
 /** Chunked sweeps: add one chunk's Gram (lower triangle) and right-hand side into G, R. */
-export type AccumulateUWbArgs = { shape: NativeShape; S: Float32Array; A: Float32Array; M1: Float32Array; scratch: Float32Array; G: Float32Array; R: Float32Array } & NativeInputs;
-export type AccumulateVcArgs = { shape: NativeShape; S: Float32Array; O: Float32Array; M3: Float32Array; G: Float32Array; R: Float32Array };
+export type AccumulateUWbArgs = {
+  shape: NativeShape;
+  S: Float32Array;
+  A: Float32Array;
+  M1: Float32Array;
+  scratch: Float32Array;
+  G: Float32Array;
+  R: Float32Array;
+} & NativeInputs;
+export type AccumulateVcArgs = {
+  shape: NativeShape;
+  S: Float32Array;
+  O: Float32Array;
+  M3: Float32Array;
+  G: Float32Array;
+  R: Float32Array;
+};
 /** Solve a weight block from accumulated G, R (read only). */
-export type SolveUWbFromGramArgs = { shape: NativeShape; G: Float32Array; R: Float32Array; U: Float32Array; W: Float32Array; b: Float32Array; rho1: number } & WeightStepArgs;
-export type SolveVcFromGramArgs = { shape: NativeShape; G: Float32Array; R: Float32Array; V: Float32Array; c: Float32Array; rho3: number } & WeightStepArgs;
+export type SolveUWbFromGramArgs = {
+  shape: NativeShape;
+  G: Float32Array;
+  R: Float32Array;
+  U: Float32Array;
+  W: Float32Array;
+  b: Float32Array;
+  rho1: number;
+} & WeightStepArgs;
+export type SolveVcFromGramArgs = {
+  shape: NativeShape;
+  G: Float32Array;
+  R: Float32Array;
+  V: Float32Array;
+  c: Float32Array;
+  rho3: number;
+} & WeightStepArgs;
 export type TanhArgs = { n: number; A: Float32Array; out: Float32Array };
 export type AStepArgs = {
   n: number;
@@ -111,7 +152,8 @@ export type SStepArgs = {
   linearized?: boolean;
   theta?: number;
 };
-type TargetArgs = { loss: 'softmax-cross-entropy'; labels: Int32Array } | { loss: 'squared-error'; values: Float32Array };
+type TargetArgs =
+  { loss: 'softmax-cross-entropy'; labels: Int32Array } | { loss: 'squared-error'; values: Float32Array };
 export type OStepArgs = {
   shape: NativeShape;
   S: Float32Array;

@@ -39,15 +39,19 @@ function readPreamble(name: string, head: Uint8Array, size: number): Preamble {
   const truncated = (where: string) =>
     invalidRange(name, `a complete .npy file (truncated: it ends after ${size} bytes, ${where})`);
   if (size < 8) throw truncated('inside the magic string and version');
-  const major = head[6], minor = head[7];
+  const major = head[6],
+    minor = head[7];
   if (major < 1 || major > 3) throw invalidRange(name, 'a .npy file of format version 1, 2 or 3', `${major}.${minor}`);
   const headerStart = major === 1 ? 10 : 12;
   if (size < headerStart) throw truncated(`inside the header length of a version ${major} file`);
   const view = Buffer.from(head.buffer, head.byteOffset, headerStart);
   const headerLength = major === 1 ? view.readUInt16LE(8) : view.readUInt32LE(8);
   if (headerLength > MAX_NPY_HEADER_BYTES)
-    throw invalidRange(name,
-      `a .npy file whose header has at most ${MAX_NPY_HEADER_BYTES} bytes (as NumPy's max_header_size)`, headerLength);
+    throw invalidRange(
+      name,
+      `a .npy file whose header has at most ${MAX_NPY_HEADER_BYTES} bytes (as NumPy's max_header_size)`,
+      headerLength
+    );
   if (headerStart + headerLength > size)
     throw invalidRange(name, `a complete .npy file (truncated: header of ${headerLength} bytes, file of ${size})`);
   return { major, headerStart, headerLength };
@@ -114,14 +118,14 @@ function parseShape(name: string, tuple: string): number[] {
   const shape = parts.map((s) => {
     if (!/^\d+$/.test(s)) throw invalidRange(name, 'a .npy shape of non-negative integers', tuple);
     const n = Number(s);
-    if (!Number.isSafeInteger(n))
-      throw invalidRange(name, 'a .npy shape of dimensions at most 2^53 − 1', s);
+    if (!Number.isSafeInteger(n)) throw invalidRange(name, 'a .npy shape of dimensions at most 2^53 − 1', s);
     return n;
   });
   // The byte size of the non-empty extents must be exact, so that it can be checked against the file.
   let bytes = 4;
-  for (const n of shape) if (n > 0 && (bytes *= n) > Number.MAX_SAFE_INTEGER)
-    throw invalidRange(name, 'a .npy shape of at most 2^53 − 1 bytes', tuple);
+  for (const n of shape)
+    if (n > 0 && (bytes *= n) > Number.MAX_SAFE_INTEGER)
+      throw invalidRange(name, 'a .npy shape of at most 2^53 − 1 bytes', tuple);
   return shape;
 }
 
@@ -134,8 +138,9 @@ interface Layout {
 
 /** Everything the header declares, checked, and the data size checked against the file's `size`. */
 function readLayout(name: string, preamble: Preamble, header: Uint8Array, size: number): Layout {
-  const text = Buffer.from(header.buffer, header.byteOffset, header.byteLength)
-    .toString(preamble.major === 3 ? 'utf8' : 'latin1');
+  const text = Buffer.from(header.buffer, header.byteOffset, header.byteLength).toString(
+    preamble.major === 3 ? 'utf8' : 'latin1'
+  );
   const fields = parseDict(name, text);
   if (fields.size !== 3 || !fields.has('descr') || !fields.has('fortran_order') || !fields.has('shape'))
     throw invalidRange(name, "a .npy header with exactly 'descr', 'fortran_order' and 'shape'", text);
@@ -152,10 +157,15 @@ function readLayout(name: string, preamble: Preamble, header: Uint8Array, size: 
   if (!ctor) throw invalidRange(name, "a little-endian float32 ('<f4') or int32 ('<i4') array", descr);
   const count = shape.reduce((a, b) => a * b, 1);
   const dataStart = preamble.headerStart + preamble.headerLength;
-  const expected = count * 4, actual = size - dataStart;
+  const expected = count * 4,
+    actual = size - dataStart;
   if (actual !== expected)
-    throw invalidRange(name, `${expected} data bytes for shape (${shape.join(', ')}) ` +
-      `(${actual < expected ? 'truncated' : 'trailing bytes'})`, actual);
+    throw invalidRange(
+      name,
+      `${expected} data bytes for shape (${shape.join(', ')}) ` +
+        `(${actual < expected ? 'truncated' : 'trailing bytes'})`,
+      actual
+    );
   return { ctor, shape, count, dataStart };
 }
 
@@ -195,9 +205,12 @@ export function readNpy(file: string): NpyArray {
 
 /** Encodes a float32 or int32 array as a version 1.0 .npy file. */
 export function encodeNpy(data: Float32Array | Int32Array, shape: readonly number[]): Buffer {
-  if (!(data instanceof Float32Array || data instanceof Int32Array)) throw invalidType('data', 'a Float32Array or Int32Array', data);
-  if (!Array.isArray(shape) || !shape.every((s) => Number.isInteger(s) && s >= 0)) throw invalidType('shape', 'an array of non-negative integers', shape);
-  if (shape.reduce((a, b) => a * b, 1) !== data.length) throw invalidRange('shape', `a shape with ${data.length} elements`, `(${shape.join(', ')})`);
+  if (!(data instanceof Float32Array || data instanceof Int32Array))
+    throw invalidType('data', 'a Float32Array or Int32Array', data);
+  if (!Array.isArray(shape) || !shape.every((s) => Number.isInteger(s) && s >= 0))
+    throw invalidType('shape', 'an array of non-negative integers', shape);
+  if (shape.reduce((a, b) => a * b, 1) !== data.length)
+    throw invalidRange('shape', `a shape with ${data.length} elements`, `(${shape.join(', ')})`);
   const descr = data instanceof Float32Array ? '<f4' : '<i4';
   const dims = shape.length === 1 ? `${shape[0]},` : shape.join(', ');
   let header = `{'descr': '${descr}', 'fortran_order': False, 'shape': (${dims}), }`;
@@ -207,5 +220,9 @@ export function encodeNpy(data: Float32Array | Int32Array, shape: readonly numbe
   head[6] = 1;
   head[7] = 0;
   head.writeUInt16LE(header.length, 8);
-  return Buffer.concat([head, Buffer.from(header, 'latin1'), Buffer.from(data.buffer, data.byteOffset, data.byteLength)]);
+  return Buffer.concat([
+    head,
+    Buffer.from(header, 'latin1'),
+    Buffer.from(data.buffer, data.byteOffset, data.byteLength),
+  ]);
 }

@@ -82,7 +82,8 @@ export class Random {
     }
     let u = 0;
     while (u === 0) u = this.uniform();
-    const r = Math.sqrt(-2 * Math.log(u)), phi = 2 * Math.PI * this.uniform();
+    const r = Math.sqrt(-2 * Math.log(u)),
+      phi = 2 * Math.PI * this.uniform();
     this.spareNormal = r * Math.sin(phi);
     return r * Math.cos(phi);
   }

@@ -51,11 +51,14 @@ export function lossStepStates(model: RNN, data: TrainingData, lossSteps: LossSt
 }
 
 function* lossStepStateSteps(model: RNN, layout: TrainingLayout): RefitSteps<Float32Array> {
-  const { N, T } = layout.shape, lossSteps = layout.lossSteps;
-  const h = model.hiddenSize, L = lossSteps === 'every' ? T : 1;
+  const { N, T } = layout.shape,
+    lossSteps = layout.lossSteps;
+  const h = model.hiddenSize,
+    L = lossSteps === 'every' ? T : 1;
   const features = new Float32Array(N * L * h);
   const batch = Math.max(1, Math.min(N, Math.floor(2 ** 22 / (T * h))));
-  const S = new Float32Array(batch * T * h), O = new Float32Array(batch * L * model.outputSize);
+  const S = new Float32Array(batch * T * h),
+    O = new Float32Array(batch * L * model.outputSize);
   for (let n0 = 0; n0 < N; n0 += batch) {
     const n = Math.min(batch, N - n0);
     const inputs = inputRange(layout.inputs, T, model.inputSize, n0, n);
@@ -104,19 +107,32 @@ export async function refitReadoutAsync(model: RNN, data: TrainingData, options:
  * β unless `options.beta`; the targets' own loss and the layout's loss steps. @internal
  */
 export function refitLayoutAsync(
-  model: RNN, layout: TrainingLayout, options: Pick<ReadoutOptions, 'beta'> = {}
+  model: RNN,
+  layout: TrainingLayout,
+  options: Pick<ReadoutOptions, 'beta'> = {}
 ): Promise<number> {
   return runAsync(refitSteps(model, layout, refitSettings({ beta: options.beta })));
 }
 
 function* refitSteps(model: RNN, layout: TrainingLayout, { beta, maxIterations }: RefitSettings): RefitSteps<number> {
   const F = yield* lossStepStateSteps(model, layout);
-  const h = model.hiddenSize, K = model.outputSize, rows = F.length / h;
+  const h = model.hiddenSize,
+    K = model.outputSize,
+    rows = F.length / h;
   const targets = layout.targets;
   if (targets.loss === 'squared-error') {
     // Ridge regression: the (V, c) block solve with target y, ρ = 1, no duals.
     const shape = { N: rows, T: 1, d: 1, h, K, everyStep: false };
-    native.solveVc({ shape, S: F, O: targets.values, M3: new Float32Array(rows * K), V: model.V, c: model.c, rho3: 1, beta: beta * rows });
+    native.solveVc({
+      shape,
+      S: F,
+      O: targets.values,
+      M3: new Float32Array(rows * K),
+      V: model.V,
+      c: model.c,
+      rho3: 1,
+      beta: beta * rows,
+    });
     let sum = 0;
     const out = new Float32Array(rows * K);
     native.readout({ shape, S: F, V: model.V, c: model.c, out });
@@ -127,7 +143,10 @@ function* refitSteps(model: RNN, layout: TrainingLayout, { beta, maxIterations }
   const x = new Float64Array(K * h + K);
   for (let i = 0; i < K * h; i++) x[i] = model.V[i];
   for (let k = 0; k < K; k++) x[K * h + k] = model.c[k];
-  const Vt = new Float32Array(h * K), logits = new Float32Array(rows * K), Ft = new Float32Array(h * rows), gT = new Float32Array(h * K);
+  const Vt = new Float32Array(h * K),
+    logits = new Float32Array(rows * K),
+    Ft = new Float32Array(h * rows),
+    gT = new Float32Array(h * K);
   for (let r = 0; r < rows; r++) for (let i = 0; i < h; i++) Ft[i * rows + r] = F[r * h + i];
   const labels = targets.labels;
   const evaluate = (p: Float64Array, g: Float64Array): number => {
@@ -143,7 +162,7 @@ function* refitSteps(model: RNN, layout: TrainingLayout, { beta, maxIterations }
       f += max + Math.log(z) - logits[r * K + labels[r]];
       for (let k = 0; k < K; k++) {
         const d = (Math.exp(logits[r * K + k] - max) / z - (k === labels[r] ? 1 : 0)) / rows;
-        logits[r * K + k] = d;  // reuse as ∂f/∂logit
+        logits[r * K + k] = d; // reuse as ∂f/∂logit
         g[K * h + k] += d;
       }
     }

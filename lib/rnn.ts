@@ -2,14 +2,34 @@
  * A vanilla (Elman) RNN that owns its weights:
  *   a_t = U x_t + W s_{t-1} + b,  s_t = tanh(a_t),  o_t = V s_t + c,  s_0 = 0.
  */
-import { type LossName, type LossSteps, type ModelSizes, type SequenceInputs, type TrainingData, LOSS_NAMES, LOSS_STEPS, inputLayout, lossForTargets, nativeShape, targetLayout } from './data';
+import {
+  type LossName,
+  type LossSteps,
+  type ModelSizes,
+  type SequenceInputs,
+  type TrainingData,
+  LOSS_NAMES,
+  LOSS_STEPS,
+  inputLayout,
+  lossForTargets,
+  nativeShape,
+  targetLayout,
+} from './data';
 import { TrainerError, invalidRange, invalidType } from './errors';
 import { type InitScheme, INIT_SCHEMES, type WeightBuffers, defaultScale, initialise } from './init';
 import { summariseLoss } from './loss';
 import { checkMemory } from './memory-limit';
 import { native } from './native';
 import { onSharedMemory } from './in-shared-memory';
-import { checkChoice, checkFinite, checkFloat32Array, checkInteger, checkNumber, checkObject, checkOptionalObject } from './validate';
+import {
+  checkChoice,
+  checkFinite,
+  checkFloat32Array,
+  checkInteger,
+  checkNumber,
+  checkObject,
+  checkOptionalObject,
+} from './validate';
 
 export interface InitOptions {
   /** Default `'normal'`. */
@@ -70,10 +90,18 @@ export function checkSizes(prefix: string, raw: Record<string, unknown>): ModelS
   const h = checkInteger(`${prefix}.hiddenSize`, raw.hiddenSize, 1, 1 << 14);
   const K = checkInteger(`${prefix}.outputSize`, raw.outputSize, 1, 1 << 20);
   if (h * (d + h + 1) > 2 ** 31)
-    throw invalidRange(`${prefix}.hiddenSize`, `such that hiddenSize·(inputSize + hiddenSize + 1) ≤ 2^31 (inputSize ${d})`, h);
+    throw invalidRange(
+      `${prefix}.hiddenSize`,
+      `such that hiddenSize·(inputSize + hiddenSize + 1) ≤ 2^31 (inputSize ${d})`,
+      h
+    );
   const count = h * (d + h + 1) + K * (h + 1);
   if (count > MAX_PARAMETERS)
-    throw invalidRange(prefix, `sizes with at most 2^31 parameters, hiddenSize·(inputSize + hiddenSize + 1) + outputSize·(hiddenSize + 1) (inputSize ${d}, hiddenSize ${h}, outputSize ${K})`, count);
+    throw invalidRange(
+      prefix,
+      `sizes with at most 2^31 parameters, hiddenSize·(inputSize + hiddenSize + 1) + outputSize·(hiddenSize + 1) (inputSize ${d}, hiddenSize ${h}, outputSize ${K})`,
+      count
+    );
   checkMemory(`a model of ${count} parameters (inputSize ${d}, hiddenSize ${h}, outputSize ${K})`, 4 * count);
   return { inputSize: d, hiddenSize: h, outputSize: K };
 }
@@ -106,7 +134,8 @@ export class RNN implements WeightBuffers {
     checkOptionalObject('config.init', config.init);
     const init: InitOptions = config.init ?? {};
     const scheme = init.scheme === undefined ? 'normal' : checkChoice('config.init.scheme', init.scheme, INIT_SCHEMES);
-    const scale = init.scale === undefined ? defaultScale(scheme) : checkNumber('config.init.scale', init.scale, 0, 1e6);
+    const scale =
+      init.scale === undefined ? defaultScale(scheme) : checkNumber('config.init.scale', init.scale, 0, 1e6);
     const seed = init.seed === undefined ? 0 : checkInteger('config.init.seed', init.seed, 0, 2 ** 32 - 1);
     ({ inputSize: this.inputSize, hiddenSize: this.hiddenSize, outputSize: this.outputSize } = sizes);
     const lengths = weightLengths(sizes);
@@ -127,7 +156,8 @@ export class RNN implements WeightBuffers {
     checkObject('config', config);
     const lengths = weightLengths(checkSizes('config', config));
     checkObject('weights', weights);
-    for (const name of WEIGHT_NAMES) checkFinite(`weights.${name}`, checkFloat32Array(`weights.${name}`, weights[name], lengths[name]));
+    for (const name of WEIGHT_NAMES)
+      checkFinite(`weights.${name}`, checkFloat32Array(`weights.${name}`, weights[name], lengths[name]));
     const model = RNN.uninitialised(config);
     model.setWeightsUnchecked(weights);
     return model;
@@ -158,7 +188,9 @@ export class RNN implements WeightBuffers {
     for (const name of WEIGHT_NAMES)
       if (this[name].length !== lengths[name])
         throw invalidRange(
-          `model.${name}`, `${lengths[name]} weights long (was its buffer transferred or detached?)`, this[name]
+          `model.${name}`,
+          `${lengths[name]} weights long (was its buffer transferred or detached?)`,
+          this[name]
         );
     return { U: this.U, W: this.W, b: this.b, V: this.V, c: this.c };
   }
@@ -213,7 +245,8 @@ export class RNN implements WeightBuffers {
     for (const name of WEIGHT_NAMES) {
       const values = data.weights[name];
       if (!Array.isArray(values)) throw invalidType(`data.weights.${name}`, 'an array of numbers', values);
-      if (values.length !== lengths[name]) throw invalidRange(`data.weights.${name}`, `of length ${lengths[name]}`, values);
+      if (values.length !== lengths[name])
+        throw invalidRange(`data.weights.${name}`, `of length ${lengths[name]}`, values);
       arrays[name] = values;
     }
     const model = RNN.uninitialised(sizes);
@@ -291,12 +324,14 @@ export class RNN implements WeightBuffers {
   private predictJob(data: SequenceInputs, options: PredictOptions, async: boolean) {
     this.assertIdle('predict');
     checkObject('options', options);
-    const outputs = options.outputs === undefined ? 'last' : checkChoice('options.outputs', options.outputs, LOSS_STEPS);
+    const outputs =
+      options.outputs === undefined ? 'last' : checkChoice('options.outputs', options.outputs, LOSS_STEPS);
     const layout = inputLayout('data', data, this);
     const shape = nativeShape(this, layout.N, layout.T, outputs);
     const L = outputs === 'every' ? layout.T : 1;
     const outputBytes = 4 * layout.N * L * this.outputSize;
-    const x = layout.native.x, inputCopy = async && x && !onSharedMemory(x) ? x.byteLength : 0;
+    const x = layout.native.x,
+      inputCopy = async && x && !onSharedMemory(x) ? x.byteLength : 0;
     checkMemory(`a forward pass over ${layout.N} sequences`, (async ? 2 : 1) * outputBytes + inputCopy);
     const O = new Float32Array(layout.N * L * this.outputSize);
     return { shape, args: { shape, ...layout.native, ...this.weights(), O } };
@@ -304,9 +339,13 @@ export class RNN implements WeightBuffers {
 
   private evaluateJob(data: TrainingData, options: EvaluateOptions, async: boolean) {
     checkObject('options', options);
-    const lossSteps = options.lossSteps === undefined ? 'last' : checkChoice('options.lossSteps', options.lossSteps, LOSS_STEPS);
+    const lossSteps =
+      options.lossSteps === undefined ? 'last' : checkChoice('options.lossSteps', options.lossSteps, LOSS_STEPS);
     const inferred = lossForTargets((data as unknown as Record<string, unknown>)?.targets);
-    const loss = options.loss === undefined ? inferred ?? 'softmax-cross-entropy' : checkChoice('options.loss', options.loss, LOSS_NAMES);
+    const loss =
+      options.loss === undefined
+        ? (inferred ?? 'softmax-cross-entropy')
+        : checkChoice('options.loss', options.loss, LOSS_NAMES);
     const job = this.predictJob(data, { outputs: lossSteps }, async);
     const targets = targetLayout('data.targets', data.targets, job.shape, loss, lossSteps);
     const K = this.outputSize;
@@ -314,7 +353,11 @@ export class RNN implements WeightBuffers {
       args: job.args,
       summarise: (): Evaluation => {
         const s = summariseLoss(job.args.O, K, targets);
-        return { loss: s.sum / s.count, accuracy: loss === 'squared-error' ? NaN : s.correct / s.count, count: s.count };
+        return {
+          loss: s.sum / s.count,
+          accuracy: loss === 'squared-error' ? NaN : s.correct / s.count,
+          count: s.count,
+        };
       },
     };
   }

@@ -26,13 +26,19 @@ export function sampleText(model: RNN, vocabulary: Vocabulary, options: SampleOp
   if (!(vocabulary instanceof Vocabulary)) throw invalidType('vocabulary', 'a Vocabulary', vocabulary);
   checkObject('options', options);
   const length = checkInteger('options.length', options.length, 0, 1e7);
-  const temperature = options.temperature === undefined ? 1 : checkNumber('options.temperature', options.temperature, 0, 1e6);
+  const temperature =
+    options.temperature === undefined ? 1 : checkNumber('options.temperature', options.temperature, 0, 1e6);
   const rng = new Random(options.seed === undefined ? 0 : checkInteger('options.seed', options.seed, 0, 2 ** 32 - 1));
   const { inputSize: d, hiddenSize: h, outputSize: K } = model;
-  if (vocabulary.size !== d || K !== d) throw invalidRange('model', `a character model with ${vocabulary.size} inputs and outputs (the vocabulary), got ${d} inputs and ${K} outputs`);
+  if (vocabulary.size !== d || K !== d)
+    throw invalidRange(
+      'model',
+      `a character model with ${vocabulary.size} inputs and outputs (the vocabulary), got ${d} inputs and ${K} outputs`
+    );
   const prime = vocabulary.encode(options.prime ?? '', 'options.prime');
 
-  let s = new Float64Array(h), next = new Float64Array(h);
+  let s = new Float64Array(h),
+    next = new Float64Array(h);
   const o = new Float64Array(K);
   const step = (id: number) => {
     for (let i = 0; i < h; i++) {

@@ -33,10 +33,12 @@ export class Vocabulary {
   private readonly index: Map<string, number>;
 
   constructor(characters: readonly string[]) {
-    if (!Array.isArray(characters) || characters.length === 0) throw invalidType('characters', 'a non-empty array of characters', characters);
+    if (!Array.isArray(characters) || characters.length === 0)
+      throw invalidType('characters', 'a non-empty array of characters', characters);
     this.index = new Map();
     characters.forEach((c, i) => {
-      if (typeof c !== 'string' || Array.from(c).length !== 1) throw invalidRange(`characters[${i}]`, 'a single character', c);
+      if (typeof c !== 'string' || Array.from(c).length !== 1)
+        throw invalidRange(`characters[${i}]`, 'a single character', c);
       if (this.index.has(c)) throw invalidRange(`characters[${i}]`, 'unique (each character once)', c);
       this.index.set(c, i);
     });
@@ -55,10 +57,12 @@ export class Vocabulary {
 
   /** Unicode code points, one per token id (how checkpoints store the vocabulary). */
   static fromCodePoints(codes: Int32Array): Vocabulary {
-    return new Vocabulary(Array.from(codes, (c, i) => {
-      if (c < 0 || c > 0x10ffff) throw invalidRange(`vocabulary[${i}]`, 'a Unicode code point', c);
-      return String.fromCodePoint(c);
-    }));
+    return new Vocabulary(
+      Array.from(codes, (c, i) => {
+        if (c < 0 || c > 0x10ffff) throw invalidRange(`vocabulary[${i}]`, 'a Unicode code point', c);
+        return String.fromCodePoint(c);
+      })
+    );
   }
 
   get size(): number {
@@ -102,16 +106,22 @@ export class Vocabulary {
  * Next-character windows: inputs chars[i, i+T), targets chars[i+1, i+T+1) at every step, for
  * i = 0, stride, 2·stride, … (default stride T: non-overlapping windows).
  */
-export function characterWindows(text: string, vocabulary: Vocabulary, options: { sequenceLength: number; stride?: number; maxSamples?: number }): TrainingData {
+export function characterWindows(
+  text: string,
+  vocabulary: Vocabulary,
+  options: { sequenceLength: number; stride?: number; maxSamples?: number }
+): TrainingData {
   if (!(vocabulary instanceof Vocabulary)) throw invalidType('vocabulary', 'a Vocabulary', vocabulary);
   checkObject('options', options);
   const T = checkInteger('options.sequenceLength', options.sequenceLength, 1, 1 << 20);
   const stride = options.stride === undefined ? T : checkInteger('options.stride', options.stride, 1, 1 << 20);
-  const maxSamples = options.maxSamples === undefined ? Infinity : checkInteger('options.maxSamples', options.maxSamples, 1);
+  const maxSamples =
+    options.maxSamples === undefined ? Infinity : checkInteger('options.maxSamples', options.maxSamples, 1);
   const ids = vocabulary.encode(text);
   const N = Math.min(maxSamples, ids.length > T ? Math.floor((ids.length - T - 1) / stride) + 1 : 0);
   if (N < 1) throw invalidRange('text', `longer than sequenceLength + 1 = ${T + 1} characters`, ids.length);
-  const inputs = new Int32Array(N * T), targets = new Int32Array(N * T);
+  const inputs = new Int32Array(N * T),
+    targets = new Int32Array(N * T);
   for (let n = 0; n < N; n++) {
     inputs.set(ids.subarray(n * stride, n * stride + T), n * T);
     targets.set(ids.subarray(n * stride + 1, n * stride + T + 1), n * T);
@@ -127,7 +137,8 @@ export interface LabelledText {
 /** Parses `label<TAB>text` lines (blank lines skipped); `name` locates errors (e.g. the path). */
 export function parseLabelledText(content: string, name = 'text'): LabelledText {
   if (typeof content !== 'string') throw invalidType(name, 'a string', content);
-  const labels: string[] = [], texts: string[] = [];
+  const labels: string[] = [],
+    texts: string[] = [];
   content.split(/\r?\n/).forEach((line, i) => {
     if (line.trim() === '') return;
     const tab = line.indexOf('\t');

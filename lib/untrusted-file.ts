@@ -109,8 +109,14 @@ export async function openUntrustedFile(
 }
 
 /** The whole of `file`, refusing non-regular files and files above `maxBytes`. */
-export async function readUntrustedFile(file: string, what: string, options: UntrustedReadOptions = {}): Promise<Buffer> {
-  const opened = await openUntrustedFile(file, what, { maxBytes: Math.min(options.maxBytes ?? MAX_BUFFER, MAX_BUFFER) });
+export async function readUntrustedFile(
+  file: string,
+  what: string,
+  options: UntrustedReadOptions = {}
+): Promise<Buffer> {
+  const opened = await openUntrustedFile(file, what, {
+    maxBytes: Math.min(options.maxBytes ?? MAX_BUFFER, MAX_BUFFER),
+  });
   try {
     return await opened.read(0, opened.size);
   } finally {

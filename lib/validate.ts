@@ -6,7 +6,10 @@ export function checkObject(name: string, value: unknown): asserts value is Reco
     throw invalidType(name, 'an object', value);
 }
 
-export function checkOptionalObject(name: string, value: unknown): asserts value is Record<string, unknown> | undefined {
+export function checkOptionalObject(
+  name: string,
+  value: unknown
+): asserts value is Record<string, unknown> | undefined {
   if (value !== undefined) checkObject(name, value);
 }
 
@@ -18,11 +21,21 @@ export function checkInteger(name: string, value: unknown, min: number, max = Nu
 }
 
 /** A finite number in [min, max] (exclusive lower bound when `minExclusive`). */
-export function checkNumber(name: string, value: unknown, min = -Infinity, max = Infinity, minExclusive = false): number {
+export function checkNumber(
+  name: string,
+  value: unknown,
+  min = -Infinity,
+  max = Infinity,
+  minExclusive = false
+): number {
   if (typeof value !== 'number') throw invalidType(name, 'a number', value);
   const low = minExclusive ? value <= min : value < min;
   if (!Number.isFinite(value) || low || value > max)
-    throw invalidRange(name, `a finite number ${minExclusive ? '>' : '≥'} ${min}${max < Infinity ? ` and ≤ ${max}` : ''}`, value);
+    throw invalidRange(
+      name,
+      `a finite number ${minExclusive ? '>' : '≥'} ${min}${max < Infinity ? ` and ≤ ${max}` : ''}`,
+      value
+    );
   return value;
 }
 

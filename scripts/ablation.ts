@@ -29,7 +29,9 @@ const { values } = parseArgs({
 });
 
 async function main(): Promise<void> {
-  const budget = values.quick ? 8 : Number(values.budget), epochs = values.quick ? 1 : Number(values.epochs), hidden = Number(values.hidden);
+  const budget = values.quick ? 8 : Number(values.budget),
+    epochs = values.quick ? 1 : Number(values.epochs),
+    hidden = Number(values.hidden);
   const loaders: Record<string, () => Dataset> = { mnist, text: metamorphosis };
   const configs = CONFIGS.filter((c) => !values.only || c.name.includes(values.only));
   const command = `npm run ablation -- --budget ${budget} --epochs ${epochs} --hidden ${hidden} --datasets ${values.datasets}${values.only ? ` --only '${values.only}'` : ''}`;
@@ -42,7 +44,10 @@ async function main(): Promise<void> {
   // Saved after every run, so an interrupted ablation keeps what it measured.
   const save = () => {
     fs.mkdirSync(dir, { recursive: true });
-    fs.writeFileSync(path.join(dir, 'ablation.json'), JSON.stringify({ command, machine, budget, epochs, hidden, date: new Date().toISOString(), results }, null, 1));
+    fs.writeFileSync(
+      path.join(dir, 'ablation.json'),
+      JSON.stringify({ command, machine, budget, epochs, hidden, date: new Date().toISOString(), results }, null, 1)
+    );
     replaceSection(out, 'ablation', renderAblation(results, { command, machine, budget, epochs, hidden }));
   };
   for (const name of values.datasets!.split(',')) {

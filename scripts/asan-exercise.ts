@@ -16,14 +16,24 @@ async function fits(): Promise<void> {
   for (const tokens of [false, true])
     for (const lossSteps of ['last', 'every'] as const)
       for (const update of ['exact', 'linearized'] as const) {
-        const N = 12, T = 4, d = 3, h = 5, K = 3, rng = new Random(3), L = lossSteps === 'every' ? T : 1;
+        const N = 12,
+          T = 4,
+          d = 3,
+          h = 5,
+          K = 3,
+          rng = new Random(3),
+          L = lossSteps === 'every' ? T : 1;
         const data = {
-          inputs: tokens ? Int32Array.from({ length: N * T }, () => rng.int(d)) : Float32Array.from({ length: N * T * d }, () => rng.normal()),
+          inputs: tokens
+            ? Int32Array.from({ length: N * T }, () => rng.int(d))
+            : Float32Array.from({ length: N * T * d }, () => rng.normal()),
           targets: Int32Array.from({ length: N * L }, () => rng.int(K)),
           sequenceLength: T,
         };
         const model = new RNN({ inputSize: d, hiddenSize: h, outputSize: K });
-        const a = await new AdmmTrainer(model, { mode: 'persistent', lossSteps, update }).fit(data, { maxIterations: 5 });
+        const a = await new AdmmTrainer(model, { mode: 'persistent', lossSteps, update }).fit(data, {
+          maxIterations: 5,
+        });
         const b = await new BpttTrainer(model, { lossSteps, batchSize: 5 }).fit(data, { maxIterations: 3 });
         await model.predictAsync(data, { outputs: lossSteps });
         console.log(`fit ${tokens ? 'tokens' : 'dense'} ${lossSteps} ${update}: ADMM ${a.status}, BPTT ${b.status}`);
@@ -35,9 +45,16 @@ async function fits(): Promise<void> {
 async function blockFits(): Promise<void> {
   for (const tokens of [false, true])
     for (const chunkSize of [undefined, 700]) {
-      const N = 2100, T = 4, d = 3, h = 5, K = 3, rng = new Random(5);
+      const N = 2100,
+        T = 4,
+        d = 3,
+        h = 5,
+        K = 3,
+        rng = new Random(5);
       const data = {
-        inputs: tokens ? Int32Array.from({ length: N * T }, () => rng.int(d)) : Float32Array.from({ length: N * T * d }, () => rng.normal()),
+        inputs: tokens
+          ? Int32Array.from({ length: N * T }, () => rng.int(d))
+          : Float32Array.from({ length: N * T * d }, () => rng.normal()),
         targets: Int32Array.from({ length: N }, () => rng.int(K)),
         sequenceLength: T,
       };
@@ -51,13 +68,17 @@ async function blockFits(): Promise<void> {
 async function main(): Promise<void> {
   let failed = false;
   const fuzz = runFuzz(1, 1500);
-  console.log(`fuzz: ${fuzz.summary?.calls ?? 0} calls, ${fuzz.summary?.violations ?? '?'} violations, exit ${fuzz.signal ?? fuzz.status}`);
+  console.log(
+    `fuzz: ${fuzz.summary?.calls ?? 0} calls, ${fuzz.summary?.violations ?? '?'} violations, exit ${fuzz.signal ?? fuzz.status}`
+  );
   if (fuzz.status !== 0) {
     failed = true;
     console.log(fuzz.stderr);
   }
   for (const name of Object.keys(CASES)) {
-    const r = spawnSync(process.execPath, [path.join(__dirname, '..', 'test', 'fuzz', 'regressions.js'), name], { encoding: 'utf8' });
+    const r = spawnSync(process.execPath, [path.join(__dirname, '..', 'test', 'fuzz', 'regressions.js'), name], {
+      encoding: 'utf8',
+    });
     if (r.status !== 0 || /Sanitizer|runtime error/.test(r.stderr)) {
       failed = true;
       console.log(`regression '${name}': exit ${r.signal ?? r.status}\n${r.stderr}`);

@@ -13,7 +13,12 @@ import { native } from '../lib/native-entry';
 const text = (fallback: string) => ({ type: 'string' as const, default: fallback });
 const options = { hidden: text('128'), reps: text('5') };
 const { values } = parseArgs({ options });
-const N = 8000, T = 28, d = 28, K = 10, h = Number(values.hidden), reps = Number(values.reps);
+const N = 8000,
+  T = 28,
+  d = 28,
+  K = 10,
+  h = Number(values.hidden),
+  reps = Number(values.reps);
 const shape = { N, T, d, h, K, everyStep: false };
 
 type Arrays = Record<string, Float32Array>;
@@ -23,24 +28,51 @@ const on = (shared: boolean, n: number, fill: number) => {
   return a;
 };
 function make(layout: 'shared' | 'trainer' | 'plain'): Arrays {
-  const state = layout !== 'plain', weights = layout === 'shared', n = N * T * h;
+  const state = layout !== 'plain',
+    weights = layout === 'shared',
+    n = N * T * h;
   return {
-    x: on(state, N * T * d, 1), U: on(weights, h * d, 0.1), W: on(weights, h * h, 0.1), b: on(weights, h, 0.1),
-    V: on(weights, K * h, 0.1), c: on(weights, K, 0.1), A: on(state, n, 1), S: on(state, n, 0.5),
-    M1: on(state, n, 0.01), scratch: on(state, n, 0), XU: on(state, n, 1), P: on(state, n, 1),
-    O: on(state, N * K, 1), M3: on(state, N * K, 0.01),
+    x: on(state, N * T * d, 1),
+    U: on(weights, h * d, 0.1),
+    W: on(weights, h * h, 0.1),
+    b: on(weights, h, 0.1),
+    V: on(weights, K * h, 0.1),
+    c: on(weights, K, 0.1),
+    A: on(state, n, 1),
+    S: on(state, n, 0.5),
+    M1: on(state, n, 0.01),
+    scratch: on(state, n, 0),
+    XU: on(state, n, 1),
+    P: on(state, n, 1),
+    O: on(state, N * K, 1),
+    M3: on(state, N * K, 0.01),
   };
 }
 
 const CALLS: [string, (a: Arrays) => Promise<unknown>][] = [
-  ['forward', (a) =>
-    native.forwardAsync({ shape, x: a.x, U: a.U, W: a.W, b: a.b, V: a.V, c: a.c, A: a.A, S: a.S, O: a.O })],
+  [
+    'forward',
+    (a) => native.forwardAsync({ shape, x: a.x, U: a.U, W: a.W, b: a.b, V: a.V, c: a.c, A: a.A, S: a.S, O: a.O }),
+  ],
   ['inputProjection', (a) => native.inputProjectionAsync({ shape, x: a.x, U: a.U, b: a.b, out: a.XU })],
   ['recurrentAffine', (a) => native.recurrentAffineAsync({ shape, XU: a.XU, S: a.S, W: a.W, out: a.P })],
-  ['solveUWb', (a) =>
-    native.solveUWbAsync({
-      shape, x: a.x, S: a.S, A: a.A, M1: a.M1, scratch: a.scratch, U: a.U, W: a.W, b: a.b, rho1: 100, beta: 8,
-    })],
+  [
+    'solveUWb',
+    (a) =>
+      native.solveUWbAsync({
+        shape,
+        x: a.x,
+        S: a.S,
+        A: a.A,
+        M1: a.M1,
+        scratch: a.scratch,
+        U: a.U,
+        W: a.W,
+        b: a.b,
+        rho1: 100,
+        beta: 8,
+      }),
+  ],
   ['solveVc', (a) => native.solveVcAsync({ shape, S: a.S, O: a.O, M3: a.M3, V: a.V, c: a.c, rho3: 10, beta: 8 })],
 ];
 

@@ -12,13 +12,20 @@ import { loadMnist10k } from '../lib';
 import { native } from '../lib/native-entry';
 import { formatIteration, measureIteration } from './bench/admm-iteration';
 
-const { values } = parseArgs({ options: { hidden: { type: 'string', default: '128' }, iterations: { type: 'string', default: '3' } } });
+const { values } = parseArgs({
+  options: { hidden: { type: 'string', default: '128' }, iterations: { type: 'string', default: '3' } },
+});
 
 async function main(): Promise<void> {
-  const h = Number(values.hidden), iterations = Number(values.iterations);
+  const h = Number(values.hidden),
+    iterations = Number(values.iterations);
   const r = await measureIteration(loadMnist10k().train, h, iterations);
-  console.log(`machine: ${os.cpus()[0].model}, ${os.cpus().length} CPUs; BLAS threads ${native.getThreads().blas}, elementwise ${native.getThreads().elementwise}`);
-  console.log(`problem: N = ${r.N}, T = ${r.T}, d = ${r.d}, h = ${r.h}, K = ${r.K}; best of ${iterations} timed iterations per block, ${2 * iterations + 1} paired steps`);
+  console.log(
+    `machine: ${os.cpus()[0].model}, ${os.cpus().length} CPUs; BLAS threads ${native.getThreads().blas}, elementwise ${native.getThreads().elementwise}`
+  );
+  console.log(
+    `problem: N = ${r.N}, T = ${r.T}, d = ${r.d}, h = ${r.h}, K = ${r.K}; best of ${iterations} timed iterations per block, ${2 * iterations + 1} paired steps`
+  );
   for (const line of formatIteration(r)) console.log(line);
   console.log(`admm sgemm fraction: ${r.fraction.toFixed(2)}`);
 }

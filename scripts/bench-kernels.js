@@ -30,16 +30,21 @@ const blocks = require(path.join(root, 'dist/lib/admm/persistent/blocks'));
   for (let r = 0; r < repeats; ++r) {
     await time('uwb', () => blocks.updateInputWeights(st, model, cfg));
     await time('inputProjection', () =>
-      native.inputProjectionAsync({ shape: st.shape, ...st.inputs, U: model.U, b: model.b, out: st.XU }));
+      native.inputProjectionAsync({ shape: st.shape, ...st.inputs, U: model.U, b: model.b, out: st.XU })
+    );
     await time('recurrentAffine', () =>
-      native.recurrentAffineAsync({ shape: st.shape, XU: st.XU, S: st.S, W: model.W, out: st.P }));
+      native.recurrentAffineAsync({ shape: st.shape, XU: st.XU, S: st.S, W: model.W, out: st.P })
+    );
     st.xuFresh = st.pFresh = true;
-    st.A.set(A0);  // same a-step problem every repeat
+    st.A.set(A0); // same a-step problem every repeat
     await time('aStep', () => blocks.updatePreactivations(st, st, model, cfg));
     await time('sStep', () => blocks.updateStates(st, st, model, cfg));
     await time('forward', () =>
-      native.forwardAsync({ shape: st.shape, ...st.inputs, ...model.weights(), O: st.forwardOutputs }));
+      native.forwardAsync({ shape: st.shape, ...st.inputs, ...model.weights(), O: st.forwardOutputs })
+    );
   }
-  console.log(`blas ${blas} elementwise ${elementwise} (min of ${repeats}, ms):`,
-    [...best].map(([k, v]) => `${k} ${v.toFixed(0)}`).join(' | '));
+  console.log(
+    `blas ${blas} elementwise ${elementwise} (min of ${repeats}, ms):`,
+    [...best].map(([k, v]) => `${k} ${v.toFixed(0)}`).join(' | ')
+  );
 })();

@@ -75,16 +75,20 @@ function workerProcesses(url: string, run: string, shards: number): Promise<void
  * processes, which load the same mnist10k sequences from the published data options.
  */
 async function threads(data: TrainingData, h: number, iterations: number, workers: number, redis?: string) {
-  const run = `bench-${process.pid}-${workers}`, limit = data.targets.length;
+  const run = `bench-${process.pid}-${workers}`,
+    limit = data.targets.length;
   const parallel = redis
-    ? { transport: 'redis', url: redis, run, shards: workers, data: { mnist: true, limit, split: 'train' } } as const
+    ? ({ transport: 'redis', url: redis, run, shards: workers, data: { mnist: true, limit, split: 'train' } } as const)
     : { workers };
-  const m = model(h), o = resolveTrainerOptions({ ...OPTIONS, parallel });
+  const m = model(h),
+    o = resolveTrainerOptions({ ...OPTIONS, parallel });
   const layout = trainingLayout(data, m, { loss: o.loss, lossSteps: o.lossSteps });
   const processes = redis ? workerProcesses(redis, run, workers) : undefined;
   const engine = await ParallelEngine.start(m, layout, o, o.parallel!);
-  const seconds: number[] = [], rounds: RoundTimes[] = [];
-  let bytes = 0, messages = 0;
+  const seconds: number[] = [],
+    rounds: RoundTimes[] = [];
+  let bytes = 0,
+    messages = 0;
   try {
     for (let k = 0; k < iterations; k++) {
       const before = engine.transport.stats!();
@@ -129,7 +133,8 @@ async function stalenessCurve(): Promise<void> {
   for (const staleness of [0, 1, 2, 4]) {
     const init = { scheme: 'normal', scale: 0.1, seed: 2 } as const;
     const m = new RNN({ inputSize: 28, hiddenSize: 24, outputSize: 10, init });
-    const o = resolveTrainerOptions(OPTIONS), loss = lossForTargets(data.targets)!;
+    const o = resolveTrainerOptions(OPTIONS),
+      loss = lossForTargets(data.targets)!;
     const layout = inputLayout('data', data, m);
     const shape = nativeShape(m, layout.N, layout.T, o.lossSteps);
     const inputs = sharedInputs(layout.native);
@@ -137,7 +142,12 @@ async function stalenessCurve(): Promise<void> {
     const [a, b] = splitRows(shape.N, 2).map(([x, y]) => shardData(shape, inputs, targets, o.lossSteps, x, y));
     const transport = new LoopbackTransport([new PersistentShard(0, a), new LateShard(1, b)]);
     const settings = {
-      shards: 2, staleness, rho: o.rho, rhoPolicy: o.rhoPolicy, beta: o.beta * shape.N, classification: true,
+      shards: 2,
+      staleness,
+      rho: o.rho,
+      rhoPolicy: o.rhoPolicy,
+      beta: o.beta * shape.N,
+      classification: true,
     };
     const coordinator = new ParallelCoordinator(m, shape, transport, settings);
     const history: AdmmIterationRecord[] = [];
@@ -147,7 +157,8 @@ async function stalenessCurve(): Promise<void> {
       await transport.close();
     }
     synchronous ??= m.W.slice();
-    let d = 0, n = 0;
+    let d = 0,
+      n = 0;
     for (let i = 0; i < m.W.length; i++) {
       d += (m.W[i] - synchronous[i]) ** 2;
       n += synchronous[i] ** 2;
@@ -155,8 +166,10 @@ async function stalenessCurve(): Promise<void> {
     const at = (k: number) => `${history[k - 1].loss.toFixed(3)} / ${history[k - 1].accuracy.toFixed(3)}`;
     const seconds = history.reduce((s, r) => s + r.seconds, 0) / history.length;
     const drift = Math.sqrt(d / n).toExponential(2);
-    console.log(`staleness ${staleness}: ${coordinator.staleAnswers} stale answers; loss / accuracy at 10, 20, 40: `
-      + `${at(10)}, ${at(20)}, ${at(40)}; ‖W − W(τ=0)‖/‖W(τ=0)‖ ${drift}; ${ms(seconds)} per iteration`);
+    console.log(
+      `staleness ${staleness}: ${coordinator.staleAnswers} stale answers; loss / accuracy at 10, 20, 40: ` +
+        `${at(10)}, ${at(20)}, ${at(40)}; ‖W − W(τ=0)‖/‖W(τ=0)‖ ${drift}; ${ms(seconds)} per iteration`
+    );
   }
 }
 
@@ -176,15 +189,24 @@ async function adjointEpochs(data: TrainingData, h: number): Promise<void> {
 
 async function main(): Promise<void> {
   if (values.staleness) await stalenessCurve();
-  const limit = Number(values.limit), h = Number(values.hidden), iterations = Math.max(2, Number(values.iterations));
+  const limit = Number(values.limit),
+    h = Number(values.hidden),
+    iterations = Math.max(2, Number(values.iterations));
   const data = loadMnist10k({ limit }).train;
   const N = data.targets.length;
   const t = native.getThreads();
-  const load = os.loadavg().map((l) => l.toFixed(2)).join(' ');
-  console.log(`machine: ${os.cpus()[0].model}, ${os.cpus().length} CPUs, load average ${load}; `
-    + `BLAS threads ${t.blas}, elementwise ${t.elementwise}`);
-  console.log(`problem: mnist10k N = ${N}, T = 28, d = 28, h = ${h}, K = 10; mode 'persistent'; `
-    + `median of ${iterations - 1} iterations after the first`);
+  const load = os
+    .loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' ');
+  console.log(
+    `machine: ${os.cpus()[0].model}, ${os.cpus().length} CPUs, load average ${load}; ` +
+      `BLAS threads ${t.blas}, elementwise ${t.elementwise}`
+  );
+  console.log(
+    `problem: mnist10k N = ${N}, T = 28, d = 28, h = ${h}, K = 10; mode 'persistent'; ` +
+      `median of ${iterations - 1} iterations after the first`
+  );
   const one = await singleProcess(data, h, iterations, Math.ceil(N / 2));
   console.log(`one process (chunked, 2 chunks): ${ms(one.seconds)} per iteration`);
   const results = [];
@@ -195,12 +217,15 @@ async function main(): Promise<void> {
     console.log(`threads, ${workers} worker${workers > 1 ? 's' : ''}: ${ms(r.seconds)} per iteration; ${traffic}`);
     for (const [phase, x] of Object.entries(r.rounds))
       if (x.shard > 0)
-        console.log(`  round ${phase.padEnd(5)}: slowest shard ${ms(x.shard)}, `
-          + `transport and waiting ${ms(x.other)}, coordinator ${ms(x.solve)}`);
+        console.log(
+          `  round ${phase.padEnd(5)}: slowest shard ${ms(x.shard)}, ` +
+            `transport and waiting ${ms(x.other)}, coordinator ${ms(x.solve)}`
+        );
   }
   const [w1, w2] = results;
   const equal = Object.keys(one.weights).every((k) => {
-    const a = one.weights[k as keyof typeof one.weights], b = w2.weights[k as keyof typeof one.weights];
+    const a = one.weights[k as keyof typeof one.weights],
+      b = w2.weights[k as keyof typeof one.weights];
     return Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(Buffer.from(b.buffer, b.byteOffset, b.byteLength));
   });
   // With the default (scheduled) ρ the block-1 Grams ride on the 'duals' round: no 'uwb' round after the first.
@@ -226,7 +251,8 @@ async function main(): Promise<void> {
   }
   const [r1, r2] = overRedis;
   const redisEqual = Object.keys(w2.weights).every((k) => {
-    const a = w2.weights[k as keyof typeof w2.weights], b = r2.weights[k as keyof typeof w2.weights];
+    const a = w2.weights[k as keyof typeof w2.weights],
+      b = r2.weights[k as keyof typeof w2.weights];
     return Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(Buffer.from(b.buffer, b.byteOffset, b.byteLength));
   });
   // The many-machine model, fed by the one-worker Redis run (a real process, transport included).
@@ -243,8 +269,10 @@ async function main(): Promise<void> {
   console.log('');
   const bitwise = equal && redisEqual ? 'yes' : 'no';
   const redisSpeedup = r1.seconds / r2.seconds;
-  console.log(`parallel: sp bitwise equal ${bitwise}; speedup 2 workers ${speedup.toFixed(2)} (threads), `
-    + `${redisSpeedup.toFixed(2)} (redis)`);
+  console.log(
+    `parallel: sp bitwise equal ${bitwise}; speedup 2 workers ${speedup.toFixed(2)} (threads), ` +
+      `${redisSpeedup.toFixed(2)} (redis)`
+  );
 }
 
 main().catch((e) => {

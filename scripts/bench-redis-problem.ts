@@ -26,7 +26,12 @@ export function benchProblem(limit: number, h: number, shards: number) {
   const ranges = splitRows(shape.N, shards);
   const part = (i: number) => new PersistentShard(i, shardData(shape, inputs, targets, o.lossSteps, ...ranges[i]));
   const coordinator: CoordinatorOptions = {
-    shards, staleness: 0, rho: o.rho, rhoPolicy: o.rhoPolicy, beta: o.beta * shape.N, classification: true,
+    shards,
+    staleness: 0,
+    rho: o.rho,
+    rhoPolicy: o.rhoPolicy,
+    beta: o.beta * shape.N,
+    classification: true,
   };
   return { data, model, shape, part, coordinator };
 }

@@ -40,8 +40,10 @@ async function overRedis(url: string, limit: number, h: number, iterations: numb
     child.stderr.pipe(process.stderr);
     return new Promise<number | null>((resolve) => child.once('exit', resolve));
   });
-  const seconds: number[] = [], rounds: RoundTimes[] = [];
-  let bytes = 0, messages = 0;
+  const seconds: number[] = [],
+    rounds: RoundTimes[] = [];
+  let bytes = 0,
+    messages = 0;
   try {
     const coordinator = new ParallelCoordinator(model, shape, transport, options);
     for (let k = 0; k < iterations; k++) {
@@ -82,11 +84,18 @@ async function threads(limit: number, h: number, iterations: number) {
 }
 
 async function main(): Promise<void> {
-  const limit = Number(values.limit), h = Number(values.hidden), iterations = Math.max(2, Number(values.iterations));
-  const load = os.loadavg().map((l) => l.toFixed(2)).join(' ');
+  const limit = Number(values.limit),
+    h = Number(values.hidden),
+    iterations = Math.max(2, Number(values.iterations));
+  const load = os
+    .loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' ');
   console.log(`machine: ${os.cpus()[0].model}, ${os.cpus().length} CPUs, load average ${load}`);
-  console.log(`problem: mnist10k N = ${limit}, T = 28, d = 28, h = ${h}, K = 10; mode 'persistent'; ` +
-    `median of ${iterations - 1} iterations after the first; redis-server on loopback`);
+  console.log(
+    `problem: mnist10k N = ${limit}, T = 28, d = 28, h = ${h}, K = 10; mode 'persistent'; ` +
+      `median of ${iterations - 1} iterations after the first; redis-server on loopback`
+  );
   const server = await startRedisServer();
   try {
     const results = [];

@@ -19,11 +19,17 @@ import { formatMemory, measureMemory, type MemoryRow } from './bench/memory';
 import { formatScalingH, formatScalingN, timeIteration, type ScalingRow } from './bench/scaling';
 
 const quick = process.argv.includes('--quick');
-const load = () => os.loadavg().map((l) => l.toFixed(2)).join(', ');
+const load = () =>
+  os
+    .loadavg()
+    .map((l) => l.toFixed(2))
+    .join(', ');
 
 async function main(): Promise<void> {
   console.log(`## Machine\n`);
-  console.log(`${os.cpus()[0].model}, ${os.cpus().length} CPUs, ${(os.totalmem() / 2 ** 30).toFixed(1)} GB RAM; node ${process.version}; threads ${JSON.stringify(getThreads())}`);
+  console.log(
+    `${os.cpus()[0].model}, ${os.cpus().length} CPUs, ${(os.totalmem() / 2 ** 30).toFixed(1)} GB RAM; node ${process.version}; threads ${JSON.stringify(getThreads())}`
+  );
   console.log(`load average at start: ${load()}${quick ? ' (--quick)' : ''}\n`);
 
   console.log(`## ADMM iteration (persistent, exact, mnist10k N = 8000, T = 28, d = 28, h = 128)\n`);
@@ -35,13 +41,20 @@ async function main(): Promise<void> {
   console.log(`## BPTT epoch (mnist10k, h = 128, batch 128, Adam)\n`);
   const pair = await runBpttPair(quick ? 2 : 5);
   const tfjs = await measureTfjsEpoch(quick ? 2 : 4);
-  const ours = median(pair.ours.seconds), torch = median(pair.torch.seconds);
+  const ours = median(pair.ours.seconds),
+    torch = median(pair.torch.seconds);
   console.log('| trainer | threads | training-loop seconds per epoch (median) | ours ÷ peer |');
   console.log('|---|---|---:|---:|');
   console.log(`| admmirnn BpttTrainer | ${JSON.stringify(pair.threads)} | ${ours.toFixed(2)} | |`);
-  console.log(`| PyTorch ${pair.torch.torch} (fastest plain loop: Adam foreach ${pair.torch.foreach}) | ${pair.torch.threads} | ${torch.toFixed(2)} | ${(ours / torch).toFixed(2)} |`);
-  console.log(`| tfjs ${tfjs.version} (${tfjs.backend}, extrapolated from ${tfjs.batchesTimed} batches) | 1 (JS) | ${tfjs.epochSeconds.toFixed(1)} | ${(ours / tfjs.epochSeconds).toFixed(3)} |`);
-  console.log(`\nepochs ours: ${pair.ours.seconds.map((s) => s.toFixed(2)).join(' ')}; pytorch: ${pair.torch.seconds.map((s) => s.toFixed(2)).join(' ')}; test accuracy ours ${pair.ours.testAccuracy.toFixed(3)}, pytorch ${pair.torch.testAccuracy.toFixed(3)}`);
+  console.log(
+    `| PyTorch ${pair.torch.torch} (fastest plain loop: Adam foreach ${pair.torch.foreach}) | ${pair.torch.threads} | ${torch.toFixed(2)} | ${(ours / torch).toFixed(2)} |`
+  );
+  console.log(
+    `| tfjs ${tfjs.version} (${tfjs.backend}, extrapolated from ${tfjs.batchesTimed} batches) | 1 (JS) | ${tfjs.epochSeconds.toFixed(1)} | ${(ours / tfjs.epochSeconds).toFixed(3)} |`
+  );
+  console.log(
+    `\nepochs ours: ${pair.ours.seconds.map((s) => s.toFixed(2)).join(' ')}; pytorch: ${pair.torch.seconds.map((s) => s.toFixed(2)).join(' ')}; test accuracy ours ${pair.ours.testAccuracy.toFixed(3)}, pytorch ${pair.torch.testAccuracy.toFixed(3)}`
+  );
   console.log(`load average: ${load()}\n`);
 
   console.log(`## Default ADMM mode (adjoint) epoch, same data, batch and initial weights\n`);
@@ -52,11 +65,17 @@ async function main(): Promise<void> {
   const oursWhole = median(pair.ours.epochSeconds);
   console.log('| trainer | epoch seconds (median) | ÷ our BPTT-Adam epoch | ÷ PyTorch BPTT-Adam training loop |');
   console.log('|---|---:|---:|---:|');
-  console.log(`| AdmmTrainer, mode 'adjoint' | ${admmEpoch.toFixed(2)} | ${(admmEpoch / oursWhole).toFixed(2)} | ${(admmEpoch / torch).toFixed(2)} |`);
-  console.log(`\nepochs: ${admm.seconds.map((s) => s.toFixed(2)).join(' ')}; test accuracy after ${admm.seconds.length} epochs ${admm.testAccuracy.toFixed(3)}`);
+  console.log(
+    `| AdmmTrainer, mode 'adjoint' | ${admmEpoch.toFixed(2)} | ${(admmEpoch / oursWhole).toFixed(2)} | ${(admmEpoch / torch).toFixed(2)} |`
+  );
+  console.log(
+    `\nepochs: ${admm.seconds.map((s) => s.toFixed(2)).join(' ')}; test accuracy after ${admm.seconds.length} epochs ${admm.testAccuracy.toFixed(3)}`
+  );
   console.log(`load average: ${load()}\n`);
 
-  console.log(`## Gradient-free mode ('local-duals') against the default ('adjoint'), mnist10k, h = 128, same init and seed\n`);
+  console.log(
+    `## Gradient-free mode ('local-duals') against the default ('adjoint'), mnist10k, h = 128, same init and seed\n`
+  );
   const duals = await compareLocalDuals(quick ? 1 : 3, quick ? 1 : 2);
   for (const line of formatComparison(duals)) console.log(line);
   console.log(`load average: ${load()}\n`);
@@ -64,7 +83,14 @@ async function main(): Promise<void> {
   const N = quick ? 10000 : 60000;
   console.log(`## Peak RSS (synthetic N = ${N}, T = 28, d = 28, h = 128; one child process per row)\n`);
   const memory: MemoryRow[] = [];
-  for (const [mode, chunk] of [['persistent', 4096], ['persistent', 0], ['persistent', -1], ['adjoint', 0], ['local-duals', 0], ['sweeps', 0]] as const)
+  for (const [mode, chunk] of [
+    ['persistent', 4096],
+    ['persistent', 0],
+    ['persistent', -1],
+    ['adjoint', 0],
+    ['local-duals', 0],
+    ['sweeps', 0],
+  ] as const)
     memory.push(measureMemory(mode, N, chunk, quick ? 5 : 20));
   for (const line of formatMemory(memory)) console.log(line);
   console.log(`load average: ${load()}\n`);

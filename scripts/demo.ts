@@ -21,17 +21,28 @@ const { values } = parseArgs({
 function columns(r: AdmmIterationRecord, test: number): string {
   const e = (v: number) => v.toExponential(2).padStart(9);
   const common = `${String(r.iteration).padStart(4)} ${r.loss.toFixed(4)} ${r.accuracy.toFixed(4)} ${test.toFixed(4)} ${r.auxiliaryLoss.toFixed(4).padStart(9)}`;
-  const specific = r.stepSignal || r.kind !== 'persistent'
-    ? `${e(r.stepSignal?.[0] ?? NaN)} ${e(r.stepSignal?.at(-1) ?? NaN)}`
-    : `${e(r.primalResiduals.a)} ${e(r.primalResiduals.s)} ${e(r.primalResiduals.o)} ${e(r.dualResidual)}`;
+  const specific =
+    r.stepSignal || r.kind !== 'persistent'
+      ? `${e(r.stepSignal?.[0] ?? NaN)} ${e(r.stepSignal?.at(-1) ?? NaN)}`
+      : `${e(r.primalResiduals.a)} ${e(r.primalResiduals.s)} ${e(r.primalResiduals.o)} ${e(r.dualResidual)}`;
   return `${common} ${specific} ${r.rho[0].toPrecision(4).padStart(8)} ${r.seconds.toFixed(2).padStart(7)}`;
 }
 
 async function main(): Promise<void> {
-  const hidden = Number(values.hidden), seed = Number(values.seed);
+  const hidden = Number(values.hidden),
+    seed = Number(values.seed);
   const { train, test } = loadMnist10k({ seed });
-  const model = new RNN({ inputSize: 28, hiddenSize: hidden, outputSize: 10, init: { scheme: 'normal', scale: 0.1, seed } });
-  const trainer = new AdmmTrainer(model, { ...(values.mode ? { mode: values.mode as AdmmMode } : {}), update: values.update as 'exact' | 'linearized', seed });
+  const model = new RNN({
+    inputSize: 28,
+    hiddenSize: hidden,
+    outputSize: 10,
+    init: { scheme: 'normal', scale: 0.1, seed },
+  });
+  const trainer = new AdmmTrainer(model, {
+    ...(values.mode ? { mode: values.mode as AdmmMode } : {}),
+    update: values.update as 'exact' | 'linearized',
+    seed,
+  });
   const { mode } = trainer.options;
   const iterations = values.iterations ? Number(values.iterations) : mode === 'persistent' ? 100 : 10;
   console.log(
@@ -54,7 +65,9 @@ async function main(): Promise<void> {
     },
   });
   console.log(`status: ${result.status} (${result.message}); ${result.seconds.toFixed(1)} s in all`);
-  console.log(`best test accuracy ${best.accuracy.toFixed(4)} at iteration ${best.iteration} (${best.elapsed.toFixed(1)} s of training)`);
+  console.log(
+    `best test accuracy ${best.accuracy.toFixed(4)} at iteration ${best.iteration} (${best.elapsed.toFixed(1)} s of training)`
+  );
   console.log(`test accuracy: ${model.evaluate(test).accuracy.toFixed(4)}`);
 }
 

@@ -34,31 +34,50 @@ const { values } = parseArgs({
 
 const SUITES = ['comparison', 'init', 'adding'] as const;
 type Suite = (typeof SUITES)[number];
-const resultsFile = (suite: Suite, quick: boolean) => path.join(quick ? QUICK_RESULTS : 'results', `experiments-${suite}.json`);
+const resultsFile = (suite: Suite, quick: boolean) =>
+  path.join(quick ? QUICK_RESULTS : 'results', `experiments-${suite}.json`);
 
 function log(r: RunRecord): void {
   const p = r.points[r.points.length - 1];
-  console.log(`${r.suite.padEnd(10)} ${r.dataset.padEnd(13)} ${r.method.padEnd(29)} ${String(r.config.init.scheme === 'normal' ? `σ=${r.config.init.scale}` : r.config.init.scheme).padEnd(10)}  it ${String(r.points.length).padStart(3)}  ${(p?.seconds ?? 0).toFixed(1).padStart(5)} s  loss ${r.initialLoss.toFixed(3)} → ${(p?.loss ?? NaN).toFixed(3)}  test ${finalTest(r).toFixed(4)}  ratio ${stepRatio(r).toExponential(1)}  ${r.status} (${stability(r).why})`);
+  console.log(
+    `${r.suite.padEnd(10)} ${r.dataset.padEnd(13)} ${r.method.padEnd(29)} ${String(r.config.init.scheme === 'normal' ? `σ=${r.config.init.scale}` : r.config.init.scheme).padEnd(10)}  it ${String(r.points.length).padStart(3)}  ${(p?.seconds ?? 0).toFixed(1).padStart(5)} s  loss ${r.initialLoss.toFixed(3)} → ${(p?.loss ?? NaN).toFixed(3)}  test ${finalTest(r).toFixed(4)}  ratio ${stepRatio(r).toExponential(1)}  ${r.status} (${stability(r).why})`
+  );
 }
 
 async function main(): Promise<void> {
-  const quick = values.quick!, sizes = SIZES[quick ? 'quick' : 'full'];
+  const quick = values.quick!,
+    sizes = SIZES[quick ? 'quick' : 'full'];
   const out = values.out ?? (quick ? path.join(QUICK_RESULTS, 'EXPERIMENTS.md') : 'EXPERIMENTS.md');
   const figures = values.figures ?? (quick ? path.join(QUICK_RESULTS, 'figures') : path.join('docs', 'figures'));
   const suites = values.suites!.split(',').map((s) => {
-    if (!(SUITES as readonly string[]).includes(s)) throw new Error(`--suites: unknown suite ${s} (choose from ${SUITES.join(', ')})`);
+    if (!(SUITES as readonly string[]).includes(s))
+      throw new Error(`--suites: unknown suite ${s} (choose from ${SUITES.join(', ')})`);
     return s as Suite;
   });
   const machine = `${os.cpus()[0].model}, ${os.cpus().length} CPUs, Node ${process.version}`;
   const command = `npm run experiments --${quick ? ' --quick' : ''}${values.suites === 'comparison,init,adding' ? '' : ` --suites ${values.suites}`}`;
   fs.mkdirSync(path.dirname(resultsFile(SUITES[0], quick)), { recursive: true });
   if (!values['report-only']) {
-    const run = { comparison: () => comparisonSuite(sizes.comparison, log), init: () => initSuite(sizes.init, log), adding: () => addingSuite(sizes.adding, log) };
+    const run = {
+      comparison: () => comparisonSuite(sizes.comparison, log),
+      init: () => initSuite(sizes.init, log),
+      adding: () => addingSuite(sizes.adding, log),
+    };
     for (const suite of suites) {
-      const started = Date.now(), load = os.loadavg();
+      const started = Date.now(),
+        load = os.loadavg();
       const runs = await run[suite]();
       // The load average says whether other jobs shared the CPUs (budgets are wall-clock seconds).
-      const payload = { command, machine, quick, date: new Date().toISOString(), seconds: (Date.now() - started) / 1000, loadAverage: { start: load, end: os.loadavg() }, sizes: sizes[suite], runs };
+      const payload = {
+        command,
+        machine,
+        quick,
+        date: new Date().toISOString(),
+        seconds: (Date.now() - started) / 1000,
+        loadAverage: { start: load, end: os.loadavg() },
+        sizes: sizes[suite],
+        runs,
+      };
       fs.writeFileSync(resultsFile(suite, quick), JSON.stringify(payload, null, 1));
       console.log(`wrote ${resultsFile(suite, quick)} (${payload.seconds.toFixed(0)} s)`);
     }
@@ -73,10 +92,17 @@ async function main(): Promise<void> {
     const saved = JSON.parse(fs.readFileSync(file, 'utf8'));
     runs.push(...saved.runs);
     date = date > saved.date ? date : saved.date;
-    if (saved.loadAverage) loads.push(`${suite} ${saved.loadAverage.start[0].toFixed(1)}→${saved.loadAverage.end[0].toFixed(1)}`);
+    if (saved.loadAverage)
+      loads.push(`${suite} ${saved.loadAverage.start[0].toFixed(1)}→${saved.loadAverage.end[0].toFixed(1)}`);
   }
   fs.mkdirSync(path.dirname(out), { recursive: true });
-  const sections = renderExperiments(runs, { figures: path.relative(path.dirname(out), figures).split(path.sep).join('/') || '.', command: `npm run experiments --${quick ? ' --quick' : ''}`, machine: `${machine}; 1-minute load average at start→end of each suite: ${loads.join(', ') || 'not recorded'} (budgets are CPU seconds, so other jobs stretch the wall time, not the compute)`, date, quick });
+  const sections = renderExperiments(runs, {
+    figures: path.relative(path.dirname(out), figures).split(path.sep).join('/') || '.',
+    command: `npm run experiments --${quick ? ' --quick' : ''}`,
+    machine: `${machine}; 1-minute load average at start→end of each suite: ${loads.join(', ') || 'not recorded'} (budgets are CPU seconds, so other jobs stretch the wall time, not the compute)`,
+    date,
+    quick,
+  });
   for (const [name, body] of Object.entries(sections)) replaceSection(out, name, body);
   const charts = await writeCharts(runs, figures);
   console.log(`wrote ${Object.keys(sections).length} sections of ${out} and ${charts.length} charts in ${figures}`);

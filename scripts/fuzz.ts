@@ -15,17 +15,22 @@ function option(name: string, fallback: number): number {
 }
 
 async function main(): Promise<void> {
-  const calls = option('calls', 12000), seed = option('seed', 1), processes = option('processes', 4);
+  const calls = option('calls', 12000),
+    seed = option('seed', 1),
+    processes = option('processes', 4);
   const filesOnly = process.argv.includes('--files-only');
   const per = Math.ceil(calls / processes);
-  let total = 0, failed = false;
+  let total = 0,
+    failed = false;
   const started = performance.now();
   for (let p = 0; p < processes && !filesOnly; p++) {
     const run = runFuzz(seed + p, per);
     const s = run.summary;
     total += s?.calls ?? 0;
-    const counts = s && `${s.calls} calls (${s.accepted} accepted, ${s.rejected} rejected, ` +
-      `${s.numericStatus} numeric statuses), ${s.violations} violations`;
+    const counts =
+      s &&
+      `${s.calls} calls (${s.accepted} accepted, ${s.rejected} rejected, ` +
+        `${s.numericStatus} numeric statuses), ${s.violations} violations`;
     const crash = run.signal ? `, CRASHED with ${run.signal} at ${run.crashedAt}` : '';
     console.log(`seed ${seed + p}: ${counts ?? 'no summary'}${crash}`);
     for (const v of s?.examples ?? []) console.log(`  ${v}`);
@@ -35,8 +40,10 @@ async function main(): Promise<void> {
     }
   }
   if (!filesOnly)
-    console.log(`${total} fuzzed calls in ${((performance.now() - started) / 1000).toFixed(1)} s: ` +
-      (failed ? 'FAILED' : 'every call survived and kept the contract'));
+    console.log(
+      `${total} fuzzed calls in ${((performance.now() - started) / 1000).toFixed(1)} s: ` +
+        (failed ? 'FAILED' : 'every call survived and kept the contract')
+    );
 
   const filesStarted = performance.now();
   const at = process.argv.indexOf('--cases');
@@ -44,8 +51,10 @@ async function main(): Promise<void> {
   const files = await runFileStage({ rssLimitMb: 200, timeLimitMs: 2000, only });
   for (const v of files.violations) console.log(`  ${v}`);
   const seconds = ((performance.now() - filesStarted) / 1000).toFixed(1);
-  console.log(`${files.cases} crafted files (${files.cliRuns} also through the CLI) in ${seconds} s: ` +
-    (files.violations.length ? `${files.violations.length} violations, FAILED` : 'each refused or read as it should'));
+  console.log(
+    `${files.cases} crafted files (${files.cliRuns} also through the CLI) in ${seconds} s: ` +
+      (files.violations.length ? `${files.violations.length} violations, FAILED` : 'each refused or read as it should')
+  );
   console.log(`  worst RSS rise ${files.worstRss.mb.toFixed(1)} MB (${files.worstRss.name}); limit 200 MB`);
   console.log(`  worst CPU time ${files.worstCpu.ms.toFixed(0)} ms (${files.worstCpu.name}); limit 2000 ms`);
   console.log(`  worst wall time ${files.worstTime.ms.toFixed(0)} ms (${files.worstTime.name})`);

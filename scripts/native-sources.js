@@ -12,7 +12,13 @@ const HASH_FILE = 'sources.sha256';
 /** Hex SHA-256 of CMakeLists.txt and every file in native/, by sorted relative path. */
 function nativeSourcesHash(root) {
   const dir = path.join(root, 'native');
-  const files = ['CMakeLists.txt', ...fs.readdirSync(dir).sort().map((f) => `native/${f}`)];
+  const files = [
+    'CMakeLists.txt',
+    ...fs
+      .readdirSync(dir)
+      .sort()
+      .map((f) => `native/${f}`),
+  ];
   const hash = crypto.createHash('sha256');
   for (const rel of files) {
     const content = fs.readFileSync(path.join(root, rel));

@@ -30,7 +30,8 @@ const { values } = parseArgs({
   },
 });
 
-const iterations = Number(values.iterations), hidden = Number(values.hidden);
+const iterations = Number(values.iterations),
+  hidden = Number(values.hidden);
 if (!(Number.isInteger(iterations) && iterations > 0))
   throw new RangeError(`--iterations: a positive integer, got ${values.iterations}`);
 if (!(Number.isInteger(hidden) && hidden > 0))
@@ -106,8 +107,15 @@ async function curve(name: string, variant: Variant, floor: number): Promise<Cur
   await variant.start?.(model, data.train);
   const trainer = new AdmmTrainer(model, { mode: 'persistent', ...variant.options });
   const c: Curve = {
-    variant: name, description: variant.description, floor, start: accuracy(model, data.test),
-    test: [], train: [], loss: [], rho: [], seconds: 0,
+    variant: name,
+    description: variant.description,
+    floor,
+    start: accuracy(model, data.test),
+    test: [],
+    train: [],
+    loss: [],
+    rho: [],
+    seconds: 0,
   };
   await trainer.fit(data.train, {
     maxIterations: iterations,
@@ -141,10 +149,12 @@ async function main(): Promise<void> {
   const floor = accuracy(floorModel, data.test);
   console.log(`readout-only floor ${floor.toFixed(3)}`);
   const blocks = {
-    "the model's own readout (warmStart 'none', the default before)":
-      await firstIterationByBlock({ warmStart: 'none', beta: 1e-3 }),
-    'warm start at the old β 1e-3 (readout refitted with the loop\'s β)': await firstIterationByBlock({ beta: 1e-3 }),
-    'the defaults now: warm start, β 1e-4 (the floor\'s regularisation)': await firstIterationByBlock({}),
+    "the model's own readout (warmStart 'none', the default before)": await firstIterationByBlock({
+      warmStart: 'none',
+      beta: 1e-3,
+    }),
+    "warm start at the old β 1e-3 (readout refitted with the loop's β)": await firstIterationByBlock({ beta: 1e-3 }),
+    "the defaults now: warm start, β 1e-4 (the floor's regularisation)": await firstIterationByBlock({}),
   };
   for (const [k, pts] of Object.entries(blocks))
     for (const p of pts) {

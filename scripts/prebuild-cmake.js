@@ -46,9 +46,15 @@ function compilerFinds(compiler, library) {
 
 function targetArches() {
   const listed = process.env.ADMMIRNN_PREBUILD_ARCHS;
-  if (listed) return listed.split(',').map((a) => a.trim()).filter(Boolean);
+  if (listed)
+    return listed
+      .split(',')
+      .map((a) => a.trim())
+      .filter(Boolean);
   const host = `${process.platform}-${process.arch}`;
-  const cross = Object.keys(CROSS).filter((k) => k.startsWith(`${host}>`)).map((k) => k.split('>')[1]);
+  const cross = Object.keys(CROSS)
+    .filter((k) => k.startsWith(`${host}>`))
+    .map((k) => k.split('>')[1]);
   return [process.arch, ...cross];
 }
 
@@ -62,8 +68,9 @@ function crossOptions(arch) {
   else missing.push(...cross.staticLibraries.filter((lib) => !compilerFinds(cross.compiler, lib)));
   missing.push(...cross.files.filter((f) => !fs.existsSync(f)));
   if (missing.length) {
-    fail(`the ${process.platform}-${arch} prebuild needs the cross tools; missing ${missing.join(', ')}.\n` +
-      cross.install);
+    fail(
+      `the ${process.platform}-${arch} prebuild needs the cross tools; missing ${missing.join(', ')}.\n` + cross.install
+    );
   }
   return [`--CDCMAKE_TOOLCHAIN_FILE=${cross.toolchain}`];
 }
@@ -80,14 +87,31 @@ function checkSelfContained(file) {
 function build(arch) {
   const started = Date.now();
   const target = `${process.platform}-${arch}`;
-  const cmakeOptions = ['--CDADMMIRNN_STATIC_OPENBLAS=ON', '--CDCMAKE_SHARED_LINKER_FLAGS=-s',
-    ...(arch === process.arch ? [] : crossOptions(arch))];
+  const cmakeOptions = [
+    '--CDADMMIRNN_STATIC_OPENBLAS=ON',
+    '--CDCMAKE_SHARED_LINKER_FLAGS=-s',
+    ...(arch === process.arch ? [] : crossOptions(arch)),
+  ];
   const stage = path.join(root, 'build-prebuild', `${target}-stage`);
   fs.rmSync(stage, { recursive: true, force: true });
   fs.mkdirSync(stage, { recursive: true });
   const prebuildify = require.resolve('prebuildify/bin.js');
-  const args = [prebuildify, '--napi', '--name', 'admmirnn', '--platform', process.platform, '--arch', arch,
-    '--cwd', stage, '--out', root, '--node-gyp', path.join(__dirname, 'prebuild-node-gyp.js')];
+  const args = [
+    prebuildify,
+    '--napi',
+    '--name',
+    'admmirnn',
+    '--platform',
+    process.platform,
+    '--arch',
+    arch,
+    '--cwd',
+    stage,
+    '--out',
+    root,
+    '--node-gyp',
+    path.join(__dirname, 'prebuild-node-gyp.js'),
+  ];
   const env = { ...process.env, ADMMIRNN_PREBUILD_CMAKE_OPTIONS: JSON.stringify(cmakeOptions) };
   const result = spawnSync(process.execPath, args, { cwd: root, stdio: 'inherit', env });
   if (result.status !== 0) fail(`the ${target} build failed (prebuildify exit ${result.status})`);

@@ -49,13 +49,25 @@ const cpuSeconds = () => {
 type Mode = 'adjoint' | 'local-duals' | 'sweeps';
 
 async function run(
-  task: TaskName, mode: Mode, safeguard: boolean, epochs: number, size: Size, hidden: number
+  task: TaskName,
+  mode: Mode,
+  safeguard: boolean,
+  epochs: number,
+  size: Size,
+  hidden: number
 ): Promise<CheckRun> {
   const t = buildTask(task, size, 0);
   const model = newModel(t, hidden, 0);
   const r: CheckRun = {
-    task, mode, safeguard, metric: t.metric, higherIsBetter: t.metric === 'accuracy', checkScale: t.checkScale,
-    initialLoss: model.evaluate(t.train, { lossSteps: t.lossSteps }).loss, epochs: [], status: '',
+    task,
+    mode,
+    safeguard,
+    metric: t.metric,
+    higherIsBetter: t.metric === 'accuracy',
+    checkScale: t.checkScale,
+    initialLoss: model.evaluate(t.train, { lossSteps: t.lossSteps }).loss,
+    epochs: [],
+    status: '',
   };
   const trainer = new AdmmTrainer(model, { mode, lossSteps: t.lossSteps, seed: 0, safeguard });
   let clock = cpuSeconds();
@@ -99,15 +111,16 @@ function report(runs: CheckRun[], settings: Record<string, unknown>): string {
   const lines = [
     '# The step safeguard at equal epochs',
     '',
-    `Regenerate: ${commands(settings).map((c) => `\`${c}\``).join('; ')}` +
-      ' (with `--out` a fresh directory each, then their runs.json merged)',
+    `Regenerate: ${commands(settings)
+      .map((c) => `\`${c}\``)
+      .join('; ')}` + ' (with `--out` a fresh directory each, then their runs.json merged)',
     '',
     `h = ${settings.hidden}, init N(0, 0.1²) seed 0, default options (\`safeguard: false\` for the plain runs), ` +
       `the suite's ${settings.size} task sizes. Checks as in the suite: the training loss of the true forward ` +
       `pass never rises by more than ${CHECKS.lossRise * 100}% from one epoch to the next (the first against the ` +
       `untrained network), and after epoch ${CHECKS.testAfter} the test metric never falls more than ` +
       `${CHECKS.testDrop} (× the predict-the-mean MSE for MSE tasks) below its running best. CPU s: this ` +
-      'process\'s CPU seconds per epoch (the machine was shared, so they are inflated and noisy; compare within a ' +
+      "process's CPU seconds per epoch (the machine was shared, so they are inflated and noisy; compare within a " +
       'row pair).',
     '',
     '| task | mode | safeguard | final | best | loss rise ≤ 2% (max rise) | test drop (max) | mean ρ1 per epoch ' +
@@ -115,7 +128,8 @@ function report(runs: CheckRun[], settings: Record<string, unknown>): string {
     '|---|---|---|---|---|---|---|---|---|---|',
   ];
   for (const r of runs) {
-    const c = checks(r), last = r.epochs[r.epochs.length - 1];
+    const c = checks(r),
+      last = r.epochs[r.epochs.length - 1];
     const tests = r.epochs.map((e) => e.test);
     const best = r.higherIsBetter ? Math.max(...tests) : Math.min(...tests);
     const rho = r.epochs.map((e) => (e.safeguard ? e.safeguard.rho[0].toFixed(2) : '—')).join(' ');
@@ -125,9 +139,16 @@ function report(runs: CheckRun[], settings: Record<string, unknown>): string {
     const cpu = r.epochs.reduce((s, e) => s + e.cpuSeconds, 0) / Math.max(1, r.epochs.length);
     const mark = (p: boolean | null) => (p === null ? 'open' : p ? '✓' : '✗');
     const cells = [
-      `${r.task} (${r.metric})`, r.mode, r.safeguard ? 'on' : 'off', last ? fmt(last.test, r.metric) : '—',
-      fmt(best, r.metric), `${mark(c.loss.pass)} (${(c.loss.maxRise * 100).toFixed(1)}%)`,
-      `${mark(c.test.pass)} (${fmt(c.test.maxDrop, r.metric)})`, rho, rej, cpu.toFixed(2),
+      `${r.task} (${r.metric})`,
+      r.mode,
+      r.safeguard ? 'on' : 'off',
+      last ? fmt(last.test, r.metric) : '—',
+      fmt(best, r.metric),
+      `${mark(c.loss.pass)} (${(c.loss.maxRise * 100).toFixed(1)}%)`,
+      `${mark(c.test.pass)} (${fmt(c.test.maxDrop, r.metric)})`,
+      rho,
+      rej,
+      cpu.toFixed(2),
     ];
     lines.push(`| ${cells.join(' | ')} |`);
   }
@@ -153,7 +174,8 @@ async function main(): Promise<void> {
     if (m !== 'adjoint' && m !== 'local-duals' && m !== 'sweeps') throw new RangeError(`--modes: unknown mode '${m}'`);
     return m;
   });
-  const epochs = Number(values.epochs), hidden = Number(values.hidden);
+  const epochs = Number(values.epochs),
+    hidden = Number(values.hidden);
   if (!(Number.isInteger(epochs) && epochs > 0))
     throw new RangeError(`--epochs: a positive integer, got ${values.epochs}`);
   if (!(Number.isInteger(hidden) && hidden > 0))

@@ -106,12 +106,22 @@ async function main(): Promise<void> {
     values.hidden ? `--hidden ${values.hidden}` : '',
     values.out ? `--out ${values.out}` : '',
   ].filter(Boolean);
-  const started = performance.now(), loadStart = os.loadavg()[0];
+  const started = performance.now(),
+    loadStart = os.loadavg()[0];
   const results: SuiteResults = {
     command: `npm run suite${flags.length ? ` -- ${flags.join(' ')}` : ''}`,
     machine: `${os.cpus()[0].model}, ${os.cpus().length} CPUs, Node ${process.version}`,
-    date: new Date().toISOString(), quick, hidden, budgetSeconds, clock, seeds, methods: methods.map((m) => m.key),
-    loadAverage: { start: loadStart, end: loadStart }, wallSeconds: 0, tasks: [], runs: [],
+    date: new Date().toISOString(),
+    quick,
+    hidden,
+    budgetSeconds,
+    clock,
+    seeds,
+    methods: methods.map((m) => m.key),
+    loadAverage: { start: loadStart, end: loadStart },
+    wallSeconds: 0,
+    tasks: [],
+    runs: [],
     ...(values.note ? { note: values.note } : {}),
   };
   fs.mkdirSync(out, { recursive: true });

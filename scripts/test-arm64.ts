@@ -142,7 +142,8 @@ function compare(x64: Reference, nudged: Reference, arm64: Reference): void {
       const sensitivity = relativeDifference(values, moved.get(quantity) ?? []);
       const tolerance = Math.max(FLOOR, MARGIN * sensitivity);
       worst = Math.max(worst, difference / tolerance);
-      const row = `${name.padEnd(12)}${quantity.padEnd(14)}${difference.toExponential(2).padEnd(14)}` +
+      const row =
+        `${name.padEnd(12)}${quantity.padEnd(14)}${difference.toExponential(2).padEnd(14)}` +
         `${sensitivity.toExponential(2).padEnd(13)}${tolerance.toExponential(2)}`;
       console.log(difference <= tolerance ? row : `${row}  FAIL`);
       check(difference <= tolerance, `${name} ${quantity}: arm64 differs by ${difference} > ${tolerance}`);
@@ -157,8 +158,10 @@ function main(): void {
     throw new Error(`test:arm64 cross-compiles on linux-x64 (this is ${process.platform}-${process.arch})`);
   const qemu = spawnSync('qemu-aarch64-static', ['--version'], { encoding: 'utf8' });
   if (qemu.status !== 0 || !fs.existsSync(arm64Node))
-    throw new Error('test:arm64 needs qemu-aarch64-static and an arm64 Node.js in build-arm64/sysroot: ' +
-      'run scripts/setup-arm64.sh');
+    throw new Error(
+      'test:arm64 needs qemu-aarch64-static and an arm64 Node.js in build-arm64/sysroot: ' +
+        'run scripts/setup-arm64.sh'
+    );
   ensurePrebuilds();
   for (const arch of ['x64', 'arm64']) checkBinary(arch);
   checkPackage();

@@ -11,8 +11,9 @@ import { stopAscentWorkers } from '../lib';
 import { ascentWorkerScript, ascentWorkersUnavailable } from '../lib/internal/test-hooks';
 import { ascend, type ConstraintNorms } from '../lib/admm/ascent/ascend';
 
-const STEPS = 7, ROW = 96;
-const n = Math.floor((MIN_WORKER_SPANS + 0.3) * SPAN / ROW) * ROW;  // enough spans for the workers, the last one partial
+const STEPS = 7,
+  ROW = 96;
+const n = Math.floor(((MIN_WORKER_SPANS + 0.3) * SPAN) / ROW) * ROW; // enough spans for the workers, the last one partial
 
 /** Three arrays of n values (cheap pseudo-random: a seeded offset into a sine). */
 function arrays(shared: boolean, seed = 1) {
@@ -27,11 +28,21 @@ function arrays(shared: boolean, seed = 1) {
 
 /** The float64 reference of one ascent. */
 function reference(left: Float32Array, right: Float32Array, dual: Float32Array, scale: number) {
-  let rr = 0, ll = 0, pp = 0, mo = 0, mn = 0;
-  const perStep = new Float64Array(STEPS), next = new Float32Array(n);
+  let rr = 0,
+    ll = 0,
+    pp = 0,
+    mo = 0,
+    mn = 0;
+  const perStep = new Float64Array(STEPS),
+    next = new Float32Array(n);
   for (let k = 0; k < n; k++) {
-    const r = left[k] - right[k], m = dual[k] + r;
-    rr += r * r; ll += left[k] ** 2; pp += right[k] ** 2; mo += dual[k] ** 2; mn += m * m;
+    const r = left[k] - right[k],
+      m = dual[k] + r;
+    rr += r * r;
+    ll += left[k] ** 2;
+    pp += right[k] ** 2;
+    mo += dual[k] ** 2;
+    mn += m * m;
     perStep[Math.floor(k / ROW) % STEPS] += m * m;
     next[k] = m * scale;
   }
@@ -48,9 +59,15 @@ async function withElementwise<T>(threads: number, body: () => Promise<T>): Prom
   }
 }
 
-async function run(shared: boolean, threads: number, scale = 0.5): Promise<{ norms: ConstraintNorms; dual: Float32Array }> {
+async function run(
+  shared: boolean,
+  threads: number,
+  scale = 0.5
+): Promise<{ norms: ConstraintNorms; dual: Float32Array }> {
   const { left, right, dual } = arrays(shared);
-  const norms = await withElementwise(threads, () => ascend(left, right, dual, scale, true, { steps: STEPS, rowLength: ROW }));
+  const norms = await withElementwise(threads, () =>
+    ascend(left, right, dual, scale, true, { steps: STEPS, rowLength: ROW })
+  );
   return { norms, dual: Float32Array.from(dual) };
 }
 
@@ -59,7 +76,8 @@ const close = (a: number, b: number) => Math.abs(a - b) <= 1e-9 * Math.abs(b) + 
 /** Index of the first element where a and b differ bitwise (-1: none); ava's deepEqual is slow on millions. */
 function firstDifference(a: Float32Array, b: Float32Array): number {
   if (a.length !== b.length) return 0;
-  const x = new Int32Array(a.buffer, a.byteOffset, a.length), y = new Int32Array(b.buffer, b.byteOffset, b.length);
+  const x = new Int32Array(a.buffer, a.byteOffset, a.length),
+    y = new Int32Array(b.buffer, b.byteOffset, b.length);
   for (let k = 0; k < x.length; k++) if (x[k] !== y[k]) return k;
   return -1;
 }
@@ -68,18 +86,24 @@ test.serial('the ascent on shared arrays with a worker matches the float64 refer
   const { left, right, dual } = arrays(true);
   const expected = reference(left, right, dual, 0.5);
   const got = await withElementwise(2, () => ascend(left, right, dual, 0.5, true, { steps: STEPS, rowLength: ROW }));
-  for (const key of Object.keys(expected.norms) as (keyof typeof expected.norms)[]) t.true(close(got[key] as number, expected.norms[key]), key);
+  for (const key of Object.keys(expected.norms) as (keyof typeof expected.norms)[])
+    t.true(close(got[key] as number, expected.norms[key]), key);
   for (let s = 0; s < STEPS; s++) t.true(close(got.dualNewSqPerStep![s], expected.perStep[s]), `step ${s}`);
   t.is(firstDifference(dual, expected.next), -1);
 });
 
-test.serial('one worker, two workers, and plain (unshared) arrays on the main thread give bit-identical norms and duals', async (t) => {
-  const alone = await run(true, 1), helped = await run(true, 2), plain = await run(false, 2);
-  for (const other of [helped, plain]) {
-    t.deepEqual(other.norms, alone.norms);
-    t.is(firstDifference(other.dual, alone.dual), -1);
+test.serial(
+  'one worker, two workers, and plain (unshared) arrays on the main thread give bit-identical norms and duals',
+  async (t) => {
+    const alone = await run(true, 1),
+      helped = await run(true, 2),
+      plain = await run(false, 2);
+    for (const other of [helped, plain]) {
+      t.deepEqual(other.norms, alone.norms);
+      t.is(firstDifference(other.dual, alone.dual), -1);
+    }
   }
-});
+);
 
 test.serial('without apply the duals are left as they were; subarray views work', async (t) => {
   const { left, right, dual } = arrays(true, 4);
@@ -89,8 +113,11 @@ test.serial('without apply the duals are left as they were; subarray views work'
   const expected = reference(left, right, dual, 1).norms;
   t.true(close(full.residualSq, expected.residualSq));
   // A view at an offset, as the chunk views of a chunked sweep pass them.
-  const from = 5, to = n - 3;  // still enough spans for the workers
-  const part = await withElementwise(2, () => ascend(left.subarray(from, to), right.subarray(from, to), dual.subarray(from, to), 1, true));
+  const from = 5,
+    to = n - 3; // still enough spans for the workers
+  const part = await withElementwise(2, () =>
+    ascend(left.subarray(from, to), right.subarray(from, to), dual.subarray(from, to), 1, true)
+  );
   let rr = 0;
   for (let k = from; k < to; k++) rr += (left[k] - right[k]) ** 2;
   t.true(close(part.residualSq, rr));

@@ -5,7 +5,11 @@ import { native } from '../lib/native';
 import { Random } from '../lib/random';
 import { type Net, type Problem, centred, referenceLoss } from './bptt-reference';
 
-const N = 3, T = 4, d = 3, h = 5, K = 3;
+const N = 3,
+  T = 4,
+  d = 3,
+  h = 5,
+  K = 3;
 
 function randomArray(n: number, rng: Random, scale: number): Float32Array {
   return Float32Array.from({ length: n }, () => scale * rng.normal());
@@ -14,18 +18,42 @@ function randomArray(n: number, rng: Random, scale: number): Float32Array {
 /** Weights as float32 (what the kernel sees) and the same values in float64 (what the reference perturbs). */
 function makeNet(seed: number) {
   const rng = new Random(seed);
-  const w = { U: randomArray(h * d, rng, 0.8), W: randomArray(h * h, rng, 0.6), b: randomArray(h, rng, 0.3), V: randomArray(K * h, rng, 0.8), c: randomArray(K, rng, 0.3) };
-  const net: Net = { d, h, K, U: Float64Array.from(w.U), W: Float64Array.from(w.W), b: Float64Array.from(w.b), V: Float64Array.from(w.V), c: Float64Array.from(w.c) };
+  const w = {
+    U: randomArray(h * d, rng, 0.8),
+    W: randomArray(h * h, rng, 0.6),
+    b: randomArray(h, rng, 0.3),
+    V: randomArray(K * h, rng, 0.8),
+    c: randomArray(K, rng, 0.3),
+  };
+  const net: Net = {
+    d,
+    h,
+    K,
+    U: Float64Array.from(w.U),
+    W: Float64Array.from(w.W),
+    b: Float64Array.from(w.b),
+    V: Float64Array.from(w.V),
+    c: Float64Array.from(w.c),
+  };
   return { w, net };
 }
 
-function makeProblem(everyStep: boolean, loss: 'softmax-cross-entropy' | 'squared-error', tokens: boolean, seed = 1): Problem {
+function makeProblem(
+  everyStep: boolean,
+  loss: 'softmax-cross-entropy' | 'squared-error',
+  tokens: boolean,
+  seed = 1
+): Problem {
   const rng = new Random(seed);
   const L = everyStep ? T : 1;
   return {
-    N, T, everyStep,
+    N,
+    T,
+    everyStep,
     ...(tokens ? { ids: Int32Array.from({ length: N * T }, () => rng.int(d)) } : { x: randomArray(N * T * d, rng, 1) }),
-    ...(loss === 'squared-error' ? { values: randomArray(N * L * K, rng, 1) } : { labels: Int32Array.from({ length: N * L }, () => rng.int(K)) }),
+    ...(loss === 'squared-error'
+      ? { values: randomArray(N * L * K, rng, 1) }
+      : { labels: Int32Array.from({ length: N * L }, () => rng.int(K)) }),
   };
 }
 
@@ -33,9 +61,15 @@ function nativeArgs(p: Problem, w: ReturnType<typeof makeNet>['w']): BpttGradien
   return {
     shape: { N: p.N, T: p.T, d, h, K, everyStep: p.everyStep },
     ...(p.ids ? { ids: p.ids } : { x: p.x as Float32Array }),
-    ...(p.values ? { loss: 'squared-error' as const, values: p.values } : { loss: 'softmax-cross-entropy' as const, labels: p.labels as Int32Array }),
+    ...(p.values
+      ? { loss: 'squared-error' as const, values: p.values }
+      : { loss: 'softmax-cross-entropy' as const, labels: p.labels as Int32Array }),
     ...w,
-    gU: new Float32Array(h * d), gW: new Float32Array(h * h), gb: new Float32Array(h), gV: new Float32Array(K * h), gc: new Float32Array(K),
+    gU: new Float32Array(h * d),
+    gW: new Float32Array(h * h),
+    gb: new Float32Array(h),
+    gV: new Float32Array(K * h),
+    gc: new Float32Array(K),
     stepNorms: new Float32Array(p.T),
   };
 }
@@ -53,7 +87,13 @@ for (const everyStep of [false, true])
         const f = () => referenceLoss(net, p);
         t.true(Math.abs(result.loss - f()) < 1e-4 * Math.max(1, f()), `loss ${result.loss} vs ${f()}`);
         t.is(result.count, N * (everyStep ? T : 1));
-        const pairs = [['U', args.gU], ['W', args.gW], ['b', args.gb], ['V', args.gV], ['c', args.gc]] as const;
+        const pairs = [
+          ['U', args.gU],
+          ['W', args.gW],
+          ['b', args.gb],
+          ['V', args.gV],
+          ['c', args.gc],
+        ] as const;
         let checked = 0;
         for (const [name, g] of pairs) {
           const param = net[name];
@@ -70,7 +110,10 @@ for (const everyStep of [false, true])
           for (let n = 0; n < N; n++)
             for (let i = 0; i < h; i++) {
               const e = 1e-6;
-              const fd = (referenceLoss(net, p, { n, t: step, i, delta: e }) - referenceLoss(net, p, { n, t: step, i, delta: -e })) / (2 * e);
+              const fd =
+                (referenceLoss(net, p, { n, t: step, i, delta: e }) -
+                  referenceLoss(net, p, { n, t: step, i, delta: -e })) /
+                (2 * e);
               sq += fd * fd;
             }
           const norm = (args.stepNorms as Float32Array)[step];
@@ -85,7 +128,8 @@ test('a mini-batch gives the gradients of its samples, and scale multiplies them
   const full = nativeArgs(p, w);
   const batched = { ...nativeArgs(p, w), batch: Int32Array.from(picked), batchSize: 2, scale: 0.25 };
   const sub: Problem = {
-    ...p, N: 2,
+    ...p,
+    N: 2,
     x: Float32Array.from(picked.flatMap((n) => Array.from((p.x as Float32Array).subarray(n * T * d, (n + 1) * T * d)))),
     labels: Int32Array.from(picked.flatMap((n) => Array.from((p.labels as Int32Array).subarray(n * T, (n + 1) * T)))),
   };
@@ -96,14 +140,16 @@ test('a mini-batch gives the gradients of its samples, and scale multiplies them
   t.is(rb.count, 2 * T);
   t.true(Math.abs(rb.loss - rs.loss) < 1e-5 * rs.loss);
   for (const k of ['gU', 'gW', 'gb', 'gV', 'gc'] as const)
-    for (let i = 0; i < subArgs[k].length; i++) t.true(Math.abs(batched[k][i] - 0.25 * subArgs[k][i]) < 1e-6 + 1e-5 * Math.abs(subArgs[k][i]), `${k}[${i}]`);
+    for (let i = 0; i < subArgs[k].length; i++)
+      t.true(Math.abs(batched[k][i] - 0.25 * subArgs[k][i]) < 1e-6 + 1e-5 * Math.abs(subArgs[k][i]), `${k}[${i}]`);
   t.notDeepEqual(Array.from(full.gW), Array.from(subArgs.gW));
 });
 
 test('the async twin gives the same gradients; bpttLoss the same loss', async (t) => {
   const { w } = makeNet(9);
   const p = makeProblem(false, 'squared-error', false);
-  const a = nativeArgs(p, w), b = nativeArgs(p, w);
+  const a = nativeArgs(p, w),
+    b = nativeArgs(p, w);
   const ra = bpttNative.bpttGradients(a);
   const rb = await bpttNative.bpttGradientsAsync(b);
   t.is(ra.loss, rb.loss);
@@ -111,7 +157,10 @@ test('the async twin gives the same gradients; bpttLoss the same loss', async (t
   t.deepEqual(Array.from(a.stepNorms as Float32Array), Array.from(b.stepNorms as Float32Array));
   const { gU, gW, gb, gV, gc, stepNorms, ...lossArgs } = a;
   t.deepEqual(bpttNative.bpttLoss(lossArgs), ra);
-  t.deepEqual(await bpttNative.bpttLossAsync({ ...lossArgs, batch: Int32Array.from([1]), batchSize: 1 }), bpttNative.bpttGradients({ ...b, batch: Int32Array.from([1]), batchSize: 1 }));
+  t.deepEqual(
+    await bpttNative.bpttLossAsync({ ...lossArgs, batch: Int32Array.from([1]), batchSize: 1 }),
+    bpttNative.bpttGradients({ ...b, batch: Int32Array.from([1]), batchSize: 1 })
+  );
   t.truthy(gU && gW && gb && gV && gc && stepNorms);
 });
 
@@ -119,37 +168,62 @@ test('bad arguments are refused with TypeError / RangeError before any memory is
   const { w } = makeNet(2);
   const p = makeProblem(false, 'softmax-cross-entropy', false);
   const ok = () => nativeArgs(p, w);
-  const call = (patch: Record<string, unknown>) => () => bpttNative.bpttGradients({ ...ok(), ...patch } as BpttGradientsArgs);
+  const call = (patch: Record<string, unknown>) => () =>
+    bpttNative.bpttGradients({ ...ok(), ...patch } as BpttGradientsArgs);
   t.throws(call({ gU: new Float32Array(h * d + 1) }), { instanceOf: RangeError, message: /gU/ });
   t.throws(call({ W: new Float64Array(h * h) }), { instanceOf: TypeError, message: /W/ });
   t.throws(call({ labels: Int32Array.from([0, 1, K]) }), { instanceOf: RangeError, message: /labels/ });
   t.throws(call({ labels: new Int32Array(N + 1) }), { instanceOf: RangeError, message: /labels/ });
   t.throws(call({ batch: Int32Array.from([0, N]), batchSize: 2 }), { instanceOf: RangeError, message: /batch/ });
   t.throws(call({ batch: Int32Array.from([0, 1]), batchSize: 3 }), { instanceOf: RangeError, message: /batch/ });
-  t.throws(call({ batch: Int32Array.from([0, 1]), batchSize: N + 1 }), { instanceOf: RangeError, message: /batchSize/ });
+  t.throws(call({ batch: Int32Array.from([0, 1]), batchSize: N + 1 }), {
+    instanceOf: RangeError,
+    message: /batchSize/,
+  });
   t.throws(call({ batchSize: 2 }), { instanceOf: TypeError, message: /batch/ });
-  t.throws(call({ x: undefined, ids: Int32Array.from({ length: N * T }, (_, i) => (i === 5 ? d : 0)) }), { instanceOf: RangeError, message: /ids/ });
+  t.throws(call({ x: undefined, ids: Int32Array.from({ length: N * T }, (_, i) => (i === 5 ? d : 0)) }), {
+    instanceOf: RangeError,
+    message: /ids/,
+  });
   t.throws(call({ loss: 'hinge' }), { instanceOf: RangeError, message: /loss/ });
   t.throws(call({ scale: -1 }), { instanceOf: RangeError, message: /scale/ });
   t.throws(call({ shape: { N, T, d, h: 0, K } }), { instanceOf: RangeError, message: /shape\.h/ });
   const shared = ok();
   t.throws(call({ gW: shared.W, W: shared.W }), { instanceOf: RangeError, message: /gW/ });
   const buffer = new Float32Array(h * d + h * h);
-  t.throws(call({ gU: buffer.subarray(0, h * d), gW: buffer.subarray(h * d - 1, h * d - 1 + h * h) }), { instanceOf: RangeError, message: /distinct/ });
+  t.throws(call({ gU: buffer.subarray(0, h * d), gW: buffer.subarray(h * d - 1, h * d - 1 + h * h) }), {
+    instanceOf: RangeError,
+    message: /distinct/,
+  });
   // Every output against every input the kernel reads, optional ones included.
-  t.throws(call({ stepNorms: (shared.x as Float32Array).subarray(0, T) }), { instanceOf: RangeError, message: /stepNorms must be memory distinct from x/ });
+  t.throws(call({ stepNorms: (shared.x as Float32Array).subarray(0, T) }), {
+    instanceOf: RangeError,
+    message: /stepNorms must be memory distinct from x/,
+  });
   const regressionProblem = makeProblem(true, 'squared-error', true);
   const regression = nativeArgs(regressionProblem, w);
   const values = regressionProblem.values as Float32Array;
-  t.throws(() => bpttNative.bpttGradients({ ...regression, gc: values.subarray(1, 1 + K) }), { instanceOf: RangeError, message: /gc must be memory distinct from values/ });
-  await t.throwsAsync(bpttNative.bpttGradientsAsync({ ...ok(), gc: new Float32Array(1) }), { instanceOf: RangeError, message: /gc/ });
+  t.throws(() => bpttNative.bpttGradients({ ...regression, gc: values.subarray(1, 1 + K) }), {
+    instanceOf: RangeError,
+    message: /gc must be memory distinct from values/,
+  });
+  await t.throwsAsync(bpttNative.bpttGradientsAsync({ ...ok(), gc: new Float32Array(1) }), {
+    instanceOf: RangeError,
+    message: /gc/,
+  });
 });
 
-test('a batch large enough to run in parts gives the whole batch\'s gradients, the same on one BLAS thread as on two', (t) => {
+test("a batch large enough to run in parts gives the whole batch's gradients, the same on one BLAS thread as on two", (t) => {
   // 200 samples: three parts of 64–68 samples (native/bptt.cpp kPartSamples), summed in part order.
   const { w, net } = makeNet(11);
   const rng = new Random(4);
-  const p: Problem = { N: 200, T, everyStep: false, x: randomArray(200 * T * d, rng, 1), labels: Int32Array.from({ length: 200 }, () => rng.int(K)) };
+  const p: Problem = {
+    N: 200,
+    T,
+    everyStep: false,
+    x: randomArray(200 * T * d, rng, 1),
+    labels: Int32Array.from({ length: 200 }, () => rng.int(K)),
+  };
   const run = (blas: number) => {
     const before = native.getThreads();
     native.setThreads({ blas });
@@ -160,12 +234,20 @@ test('a batch large enough to run in parts gives the whole batch\'s gradients, t
       native.setThreads(before);
     }
   };
-  const one = run(1), two = run(2);
+  const one = run(1),
+    two = run(2);
   t.deepEqual(two.result, one.result);
-  for (const k of ['gU', 'gW', 'gb', 'gV', 'gc', 'stepNorms'] as const) t.deepEqual(Array.from(two.args[k] as Float32Array), Array.from(one.args[k] as Float32Array), k);
+  for (const k of ['gU', 'gW', 'gb', 'gV', 'gc', 'stepNorms'] as const)
+    t.deepEqual(Array.from(two.args[k] as Float32Array), Array.from(one.args[k] as Float32Array), k);
   const f = () => referenceLoss(net, p);
   t.true(Math.abs(one.result.loss - f()) < 1e-4 * f(), `loss ${one.result.loss} vs ${f()}`);
-  for (const [name, g] of [['U', one.args.gU], ['W', one.args.gW], ['b', one.args.gb], ['V', one.args.gV], ['c', one.args.gc]] as const)
+  for (const [name, g] of [
+    ['U', one.args.gU],
+    ['W', one.args.gW],
+    ['b', one.args.gb],
+    ['V', one.args.gV],
+    ['c', one.args.gc],
+  ] as const)
     for (let i = 0; i < g.length; i++) {
       const fd = centred(f, net[name], i);
       if (!close(g[i], fd)) t.fail(`∂L/∂${name}[${i}]: native ${g[i]}, finite difference ${fd}`);

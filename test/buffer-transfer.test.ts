@@ -25,19 +25,28 @@ for (const name of Object.keys(TRANSFER_CASES))
 test('an output transferred while the call runs: RangeError naming it, nothing written', async (t) => {
   const shape = { N: 2, T: 3, d: 2, h: 3, K: 2, everyStep: false };
   const weights = {
-    U: new Float32Array(6).fill(0.1), W: new Float32Array(9).fill(0.1), b: new Float32Array(3),
-    V: new Float32Array(6).fill(0.2), c: new Float32Array(2),
+    U: new Float32Array(6).fill(0.1),
+    W: new Float32Array(9).fill(0.1),
+    b: new Float32Array(3),
+    V: new Float32Array(6).fill(0.2),
+    c: new Float32Array(2),
   };
-  const x = new Float32Array(12).fill(1), S = new Float32Array(18).fill(7), O = new Float32Array(4);
+  const x = new Float32Array(12).fill(1),
+    S = new Float32Array(18).fill(7),
+    O = new Float32Array(4);
   const pending = native.forwardAsync({ shape, x, ...weights, A: new Float32Array(18), S, O });
   structuredClone(O.buffer, { transfer: [O.buffer] });
   const e = await t.throwsAsync(pending, { instanceOf: RangeError });
   t.regex(e!.message, /^forward: O must be left attached until the call settles \(its buffer was detached/);
-  t.true(S.every((v) => v === 7), 'S, still attached, is not written either: all or nothing');
+  t.true(
+    S.every((v) => v === 7),
+    'S, still attached, is not written either: all or nothing'
+  );
 });
 
 test('inputs transferred mid-call, one then filled with NaN: the result of the values at the call', async (t) => {
-  const A = new Float32Array(8).map((_, i) => i / 8), B = A.map((v) => 1 - v);
+  const A = new Float32Array(8).map((_, i) => i / 8),
+    B = A.map((v) => 1 - v);
   const expected = new Float32Array(4);
   native.sgemm({ m: 2, n: 2, k: 4, A: A.slice(), B: B.slice(), C: expected });
   const args = { m: 2, n: 2, k: 4, A, B, C: new Float32Array(4) };
@@ -49,13 +58,16 @@ test('inputs transferred mid-call, one then filled with NaN: the result of the v
 });
 
 test('resizable buffers shrunk mid-call: an input gives the result of its values, an output RangeError', async (t) => {
-  const values = [0, 1, -1, 2], expected = new Float32Array(4);
+  const values = [0, 1, -1, 2],
+    expected = new Float32Array(4);
   native.tanh({ n: 4, A: Float32Array.from(values), out: expected });
   // ES2024 resizable buffers (Node 20 has them; this TypeScript lib does not describe them).
   type Resizable = ArrayBuffer & { resize(bytes: number): void };
   const Resizable = ArrayBuffer as unknown as new (bytes: number, options: { maxByteLength: number }) => Resizable;
   const resizable = () => new Resizable(16, { maxByteLength: 64 });
-  const input = resizable(), A = new Float32Array(input), out = new Float32Array(4);
+  const input = resizable(),
+    A = new Float32Array(input),
+    out = new Float32Array(4);
   A.set(values);
   const reading = native.tanhAsync({ n: 4, A, out });
   input.resize(0);

@@ -81,11 +81,23 @@ test('crafted checkpoints are refused within 200 MB of RSS above the baseline an
 test('a checkpoint is encoded as parts that view the tensors, without a copy or a concatenation', (t) => {
   const model = small();
   const parts = encodeCheckpointParts({ model, config }, 16);
-  t.true(parts.every((p) => p.length <= 16 || p === parts[1]), 'tensors are cut into parts of at most 16 bytes');
-  t.true(parts.some((p) => p.buffer === model.U.buffer), 'model.U is written from its own memory');
-  t.true(parts.some((p) => p.buffer === model.V.buffer), 'model.V is written from its own memory');
+  t.true(
+    parts.every((p) => p.length <= 16 || p === parts[1]),
+    'tensors are cut into parts of at most 16 bytes'
+  );
+  t.true(
+    parts.some((p) => p.buffer === model.U.buffer),
+    'model.U is written from its own memory'
+  );
+  t.true(
+    parts.some((p) => p.buffer === model.V.buffer),
+    'model.V is written from its own memory'
+  );
   const whole = Buffer.concat(parts);
-  t.is(whole.length, parts.reduce((n, p) => n + p.length, 0));
+  t.is(
+    whole.length,
+    parts.reduce((n, p) => n + p.length, 0)
+  );
   // The same file as the single-Buffer encoder's, but for the creation time in the metadata.
   const again = encodeCheckpoint({ model, config });
   t.is(again.length, whole.length);
@@ -98,9 +110,15 @@ test('byteViews cuts an array into views of whole elements that cover its bytes 
   for (const piece of [1, 4, 7, 8, 28, 1000]) {
     const views = byteViews(a, piece);
     const step = Math.max(4, piece - (piece % 4));
-    t.true(views.every((v) => v.length % 4 === 0 && v.length <= step), `pieces of ${piece}`);
+    t.true(
+      views.every((v) => v.length % 4 === 0 && v.length <= step),
+      `pieces of ${piece}`
+    );
     t.deepEqual(new Float32Array(Uint8Array.from(Buffer.concat(views)).buffer), a.slice(), `pieces of ${piece}`);
-    t.true(views.every((v) => v.buffer === whole.buffer), 'views, not copies');
+    t.true(
+      views.every((v) => v.buffer === whole.buffer),
+      'views, not copies'
+    );
   }
   t.deepEqual(byteViews(new Float32Array(0)), []);
 });
@@ -146,7 +164,11 @@ test.serial('/dev/zero (through a symlink), a FIFO or a directory is refused at 
   execFileSync('mkfifo', [fifo]);
   const dir = path.join(tmp, 'dir.safetensors');
   fs.mkdirSync(dir);
-  for (const [file, kind] of [[zero, 'character device'], [fifo, 'FIFO'], [dir, 'directory']]) {
+  for (const [file, kind] of [
+    [zero, 'character device'],
+    [fifo, 'FIFO'],
+    [dir, 'directory'],
+  ]) {
     const timeout = new Promise((_, reject) => {
       setTimeout(() => reject(new Error(`${file}: still reading after 8 s`)), 8000).unref();
     });
@@ -245,8 +267,14 @@ test('stale temporary files of dead processes are removed before a save; live, o
 
 test('the writer refuses a header the reader would refuse (above 16 MiB)', (t) => {
   const labels = Array.from({ length: 2 }, (_, i) => `${i}`.padEnd(9 << 20, 'x'));
-  const task = { source: 'labelled', sequenceLength: 2, loss: 'softmax-cross-entropy' as const,
-    lossSteps: 'last' as const, inputs: 'ids' as const, labels };
+  const task = {
+    source: 'labelled',
+    sequenceLength: 2,
+    loss: 'softmax-cross-entropy' as const,
+    lossSteps: 'last' as const,
+    inputs: 'ids' as const,
+    labels,
+  };
   t.throws(() => encodeCheckpoint({ model: small(), config, task }), {
     instanceOf: RangeError,
     message: /metadata must be small enough for a header of at most 16777216 bytes/,
@@ -256,8 +284,11 @@ test('the writer refuses a header the reader would refuse (above 16 MiB)', (t) =
 // D21
 test('the writer refuses an iteration count the reader would refuse; the shared bound round-trips', async (t) => {
   const model = small();
-  const trainer = (iteration: number) =>
-    ({ model, config, trainer: { kind: 'admm' as const, options: {}, iteration } });
+  const trainer = (iteration: number) => ({
+    model,
+    config,
+    trainer: { kind: 'admm' as const, options: {}, iteration },
+  });
   const refused = { instanceOf: RangeError, message: /checkpoint\.trainer\.iteration/ };
   for (const iteration of [2 ** 53, 2 ** 52 + 1, 1.5, -1])
     t.throws(() => encodeCheckpoint(trainer(iteration)), refused);

@@ -4,7 +4,17 @@ import os from 'node:os';
 import path from 'node:path';
 import test from 'ava';
 import { AdmmTrainer, type AdmmStateSnapshot, RNN } from '../lib';
-import { CHECKPOINT_FORMAT, decodeCheckpoint, decodeSafetensors, encodeCheckpoint, encodeSafetensors, readCheckpoint, saveCheckpoint, writeFileAtomic, type Checkpoint } from '../lib/checkpoint';
+import {
+  CHECKPOINT_FORMAT,
+  decodeCheckpoint,
+  decodeSafetensors,
+  encodeCheckpoint,
+  encodeSafetensors,
+  readCheckpoint,
+  saveCheckpoint,
+  writeFileAtomic,
+  type Checkpoint,
+} from '../lib/checkpoint';
 import { Vocabulary } from '../lib/text';
 import { randomProblem, withoutTimes } from './problems';
 
@@ -12,8 +22,22 @@ const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'admmirnn-checkpoint-'));
 test.after.always(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
 async function trained(iterations = 2) {
-  const { model, data } = randomProblem({ N: 12, T: 4, d: 5, h: 6, K: 5, lossSteps: 'every', loss: 'softmax-cross-entropy', tokens: true });
-  const trainer = new AdmmTrainer(model, { mode: 'persistent', lossSteps: 'every', update: 'linearized', rho: [3, 2, 1] });
+  const { model, data } = randomProblem({
+    N: 12,
+    T: 4,
+    d: 5,
+    h: 6,
+    K: 5,
+    lossSteps: 'every',
+    loss: 'softmax-cross-entropy',
+    tokens: true,
+  });
+  const trainer = new AdmmTrainer(model, {
+    mode: 'persistent',
+    lossSteps: 'every',
+    update: 'linearized',
+    rho: [3, 2, 1],
+  });
   const { history } = await trainer.fit(data, { maxIterations: iterations });
   const checkpoint: Checkpoint = {
     model,
@@ -50,7 +74,10 @@ test('a checkpoint round-trips the weights, config, vocabulary, task, trainer an
   t.deepEqual(back.admmState, checkpoint.admmState);
   t.is(back.metadata.format, CHECKPOINT_FORMAT);
   t.is(back.metadata.version, '1');
-  t.deepEqual(fs.readdirSync(tmp).filter((f) => f.startsWith('.round.')), []);
+  t.deepEqual(
+    fs.readdirSync(tmp).filter((f) => f.startsWith('.round.')),
+    []
+  );
 });
 
 test('the file is plain safetensors: aligned JSON header, dtypes, shapes and offsets that tile the data', async (t) => {
@@ -63,7 +90,9 @@ test('the file is plain safetensors: aligned JSON header, dtypes, shapes and off
   t.is(header.vocabulary.dtype, 'I32');
   t.deepEqual(header['admm.A'].shape, [12, 4, 6]);
   t.deepEqual(header['admm.O'].shape, [12, 4, 5]);
-  const ends = Object.entries(header).filter(([k]) => k !== '__metadata__').map(([, v]: [string, any]) => v.data_offsets[1]);
+  const ends = Object.entries(header)
+    .filter(([k]) => k !== '__metadata__')
+    .map(([, v]: [string, any]) => v.data_offsets[1]);
   t.is(Math.max(...ends), file.length - 8 - n);
   t.true(Object.values(header.__metadata__).every((v) => typeof v === 'string'));
 });
@@ -72,7 +101,8 @@ test('truncated, corrupted, foreign, wrong-version and wrong-shape files are ref
   const { checkpoint } = await trained(1);
   const good = encodeCheckpoint(checkpoint);
   const n = Number(good.readBigUInt64LE(0));
-  const refuse = (bytes: Buffer, message: RegExp) => t.throws(() => decodeCheckpoint(bytes, 'ck'), { instanceOf: RangeError, message });
+  const refuse = (bytes: Buffer, message: RegExp) =>
+    t.throws(() => decodeCheckpoint(bytes, 'ck'), { instanceOf: RangeError, message });
   refuse(good.subarray(0, 5), /at least 8 bytes.*truncated/);
   refuse(good.subarray(0, 8 + n - 3), /complete header.*truncated/);
   refuse(good.subarray(0, good.length - 4), /truncated/);
@@ -92,15 +122,46 @@ test('truncated, corrupted, foreign, wrong-version and wrong-shape files are ref
   const flipped = Buffer.from(good);
   flipped[flipped.length - 1] ^= 0x55; // one bit pattern in the data
   refuse(flipped, /sha256.*corrupted/);
-  refuse(rewrite(good, (h) => (h.__metadata__.version = '2')), /version.*"1".*got "2"/);
-  refuse(rewrite(good, (h) => delete h.__metadata__.format), /not an admmirnn checkpoint/);
-  refuse(rewrite(good, (h) => (h['model.U'].shape = [5, 6])), /model\.U.*shape \[6,5\], got \[5,6\]/);
-  refuse(rewrite(good, (h) => (h['model.U'].dtype = 'F16')), /dtype/);
-  refuse(rewrite(good, (h) => (h['model.U'].data_offsets = [4, 124])), /tile/);
-  refuse(rewrite(good, (h) => (h.__metadata__.model = '{"inputSize": 5, "hiddenSize": 7, "outputSize": 5}')), /model\.U.*shape \[7,5\]/);
-  refuse(rewrite(good, (h) => (h.__metadata__.task = '{oops')), /task.*JSON/);
-  refuse(rewrite(good, (h) => (h.__metadata__.admm = '{"iteration": 1, "rho": [1, 2], "theta": {}, "beta": 0}')), /rho/);
-  t.throws(() => decodeCheckpoint(rewrite(good, (h) => (h.__metadata__.model = '{"inputSize": 0, "hiddenSize": 6, "outputSize": 5}')), 'ck'), { instanceOf: RangeError, message: /inputSize/ });
+  refuse(
+    rewrite(good, (h) => (h.__metadata__.version = '2')),
+    /version.*"1".*got "2"/
+  );
+  refuse(
+    rewrite(good, (h) => delete h.__metadata__.format),
+    /not an admmirnn checkpoint/
+  );
+  refuse(
+    rewrite(good, (h) => (h['model.U'].shape = [5, 6])),
+    /model\.U.*shape \[6,5\], got \[5,6\]/
+  );
+  refuse(
+    rewrite(good, (h) => (h['model.U'].dtype = 'F16')),
+    /dtype/
+  );
+  refuse(
+    rewrite(good, (h) => (h['model.U'].data_offsets = [4, 124])),
+    /tile/
+  );
+  refuse(
+    rewrite(good, (h) => (h.__metadata__.model = '{"inputSize": 5, "hiddenSize": 7, "outputSize": 5}')),
+    /model\.U.*shape \[7,5\]/
+  );
+  refuse(
+    rewrite(good, (h) => (h.__metadata__.task = '{oops')),
+    /task.*JSON/
+  );
+  refuse(
+    rewrite(good, (h) => (h.__metadata__.admm = '{"iteration": 1, "rho": [1, 2], "theta": {}, "beta": 0}')),
+    /rho/
+  );
+  t.throws(
+    () =>
+      decodeCheckpoint(
+        rewrite(good, (h) => (h.__metadata__.model = '{"inputSize": 0, "hiddenSize": 6, "outputSize": 5}')),
+        'ck'
+      ),
+    { instanceOf: RangeError, message: /inputSize/ }
+  );
   // A valid safetensors file with an extra tensor is not an admmirnn checkpoint.
   const extra = encodeSafetensors(new Map([['x', { data: new Float32Array(1), shape: [1] }]]), {});
   refuse(extra, /format/);
@@ -109,10 +170,17 @@ test('truncated, corrupted, foreign, wrong-version and wrong-shape files are ref
 });
 
 test('a safetensors file written by another tool (no metadata, padded header, any key order) decodes', (t) => {
-  const header = Buffer.from('{"b":{"dtype":"I32","shape":[2],"data_offsets":[8,16]},"a":{"dtype":"F32","shape":[1,2],"data_offsets":[0,8]}}   ');
+  const header = Buffer.from(
+    '{"b":{"dtype":"I32","shape":[2],"data_offsets":[8,16]},"a":{"dtype":"F32","shape":[1,2],"data_offsets":[0,8]}}   '
+  );
   const head = Buffer.alloc(8);
   head.writeBigUInt64LE(BigInt(header.length));
-  const file = Buffer.concat([head, header, Buffer.from(new Float32Array([1.5, -2]).buffer), Buffer.from(new Int32Array([7, -8]).buffer)]);
+  const file = Buffer.concat([
+    head,
+    header,
+    Buffer.from(new Float32Array([1.5, -2]).buffer),
+    Buffer.from(new Int32Array([7, -8]).buffer),
+  ]);
   const { tensors, metadata } = decodeSafetensors(file, 'other');
   t.deepEqual(metadata, {});
   t.deepEqual(tensors.get('a'), { data: new Float32Array([1.5, -2]), shape: [1, 2] });
@@ -121,14 +189,31 @@ test('a safetensors file written by another tool (no metadata, padded header, an
 
 test('encodeCheckpoint and the other writers validate their input', async (t) => {
   const model = new RNN({ inputSize: 2, hiddenSize: 3, outputSize: 2 });
-  t.throws(() => encodeCheckpoint({ model: {} as RNN, config: { inputSize: 2, hiddenSize: 3, outputSize: 2 } }), { instanceOf: TypeError, message: /checkpoint\.model/ });
-  t.throws(() => encodeCheckpoint({ model, config: { inputSize: 2, hiddenSize: 4, outputSize: 2 } }), { instanceOf: RangeError, message: /checkpoint\.config/ });
-  t.throws(() => encodeCheckpoint({ model, config: { inputSize: 2, hiddenSize: 3, outputSize: 2 }, vocabulary: Vocabulary.fromText('abc') }), { instanceOf: RangeError, message: /vocabulary/ });
+  t.throws(() => encodeCheckpoint({ model: {} as RNN, config: { inputSize: 2, hiddenSize: 3, outputSize: 2 } }), {
+    instanceOf: TypeError,
+    message: /checkpoint\.model/,
+  });
+  t.throws(() => encodeCheckpoint({ model, config: { inputSize: 2, hiddenSize: 4, outputSize: 2 } }), {
+    instanceOf: RangeError,
+    message: /checkpoint\.config/,
+  });
+  t.throws(
+    () =>
+      encodeCheckpoint({
+        model,
+        config: { inputSize: 2, hiddenSize: 3, outputSize: 2 },
+        vocabulary: Vocabulary.fromText('abc'),
+      }),
+    { instanceOf: RangeError, message: /vocabulary/ }
+  );
   t.throws(() => encodeSafetensors({} as never, {}), { instanceOf: TypeError, message: /tensors/ });
   t.throws(() => encodeSafetensors(new Map(), { a: 1 } as never), { instanceOf: TypeError, message: /metadata\.a/ });
   t.throws(() => decodeSafetensors('x' as never, 'f'), { instanceOf: TypeError, message: /file/ });
   await t.throwsAsync(writeFileAtomic('', []), { instanceOf: TypeError, message: /target/ });
-  await t.throwsAsync(saveCheckpoint(42 as never, { model, config: { inputSize: 2, hiddenSize: 3, outputSize: 2 } }), { instanceOf: TypeError, message: /path/ });
+  await t.throwsAsync(saveCheckpoint(42 as never, { model, config: { inputSize: 2, hiddenSize: 3, outputSize: 2 } }), {
+    instanceOf: TypeError,
+    message: /path/,
+  });
 });
 
 test('resuming from a saved checkpoint reproduces the uninterrupted run exactly', async (t) => {
@@ -161,6 +246,12 @@ test('restoreState refuses a snapshot of another size and keeps the previous sta
   const small = { ...checkpoint.admmState!, A: new Float32Array(3) };
   await t.throwsAsync(trainer.restoreState(data, small), { instanceOf: RangeError, message: /snapshot\.A/ });
   t.deepEqual(trainer.exportState(), before);
-  await t.throwsAsync(trainer.restoreState(data, { ...checkpoint.admmState!, rho: [1, 0, 1] }), { instanceOf: RangeError, message: /snapshot\.rho\[1\]/ });
-  await t.throwsAsync(trainer.restoreState(data, { ...checkpoint.admmState!, iteration: 1.5 }), { instanceOf: RangeError, message: /snapshot\.iteration/ });
+  await t.throwsAsync(trainer.restoreState(data, { ...checkpoint.admmState!, rho: [1, 0, 1] }), {
+    instanceOf: RangeError,
+    message: /snapshot\.rho\[1\]/,
+  });
+  await t.throwsAsync(trainer.restoreState(data, { ...checkpoint.admmState!, iteration: 1.5 }), {
+    instanceOf: RangeError,
+    message: /snapshot\.iteration/,
+  });
 });

@@ -16,7 +16,8 @@ const SPECS: ProblemSpec[] = [
 
 /** Largest |a − b| relative to the largest |b| (1 floor): rounding-level agreement. */
 function relativeGap(a: Float32Array, b: Float32Array): number {
-  let gap = 0, scale = 1;
+  let gap = 0,
+    scale = 1;
   for (let i = 0; i < a.length; i++) {
     gap = Math.max(gap, Math.abs(a[i] - b[i]));
     scale = Math.max(scale, Math.abs(b[i]));
@@ -27,7 +28,8 @@ function relativeGap(a: Float32Array, b: Float32Array): number {
 for (const spec of SPECS) {
   const name = `N=${spec.N} ${spec.lossSteps} ${spec.loss}${spec.tokens ? ' tokens' : ''}`;
   test(`chunked sweeps give the unchunked iterate (${name})`, async (t) => {
-    const whole = randomProblem(spec), chunked = randomProblem(spec);
+    const whole = randomProblem(spec),
+      chunked = randomProblem(spec);
     // From the model's own readout and β 1e-3: the warm start, or the persistent default β 1e-4, leave
     // μ1 so small after 3 iterations that its per-step norms are rounding-level and the 2% tolerance
     // below does not apply.
@@ -38,11 +40,18 @@ for (const spec of SPECS) {
     const rb = await b.fit(chunked.data, { maxIterations: 3 });
     t.true(b.state!.chunked);
     t.is(b.state!.TA.length, 16 * spec.T * spec.h, 'TA holds one chunk');
-    const wa = whole.model.weights(), wb = chunked.model.weights();
+    const wa = whole.model.weights(),
+      wb = chunked.model.weights();
     // One-hot inputs sum to the bias column: U and b are determined only up to U_v + δ, b − δ,
     // a near-null direction of the Gram where rounding moves the solve. Compare U_v + b there.
-    const effective = (w: typeof wa) => (spec.tokens ? Float32Array.from(w.U, (u, k) => u + w.b[Math.floor(k / spec.d)]) : w.U);
-    const pairs: [string, Float32Array, Float32Array][] = [['U', effective(wb), effective(wa)], ['W', wb.W, wa.W], ['V', wb.V, wa.V], ['c', wb.c, wa.c]];
+    const effective = (w: typeof wa) =>
+      spec.tokens ? Float32Array.from(w.U, (u, k) => u + w.b[Math.floor(k / spec.d)]) : w.U;
+    const pairs: [string, Float32Array, Float32Array][] = [
+      ['U', effective(wb), effective(wa)],
+      ['W', wb.W, wa.W],
+      ['V', wb.V, wa.V],
+      ['c', wb.c, wa.c],
+    ];
     if (!spec.tokens) pairs.push(['b', wb.b, wa.b]);
     for (const [k, x, y] of pairs) {
       const gap = relativeGap(x, y);
@@ -53,15 +62,23 @@ for (const spec of SPECS) {
       t.true(gap < 1e-3, `${k}: ${gap}`);
     }
     for (let i = 0; i < 3; i++) {
-      const x = persistentHistory(ra.history)[i], y = persistentHistory(rb.history)[i];
+      const x = persistentHistory(ra.history)[i],
+        y = persistentHistory(rb.history)[i];
       t.true(Math.abs(x.loss - y.loss) <= 1e-4 * Math.abs(x.loss), `loss ${x.loss} vs ${y.loss}`);
-      t.true(Math.abs(x.lagrangian - y.lagrangian) <= 1e-3 * Math.abs(x.lagrangian), `L ${x.lagrangian} vs ${y.lagrangian}`);
+      t.true(
+        Math.abs(x.lagrangian - y.lagrangian) <= 1e-3 * Math.abs(x.lagrangian),
+        `L ${x.lagrangian} vs ${y.lagrangian}`
+      );
       t.true(Math.abs(x.primalResiduals.a - y.primalResiduals.a) <= 1e-3 * x.primalResiduals.a + 1e-6);
       t.is(y.stepSignal!.length, spec.T);
       // μ1 sums a − P, differences of nearly equal values that the two layouts round differently,
       // so ‖μ1_t‖ agrees to ~1% (measured ≤ 0.8%), not to the 1e-4 of the weights.
       const largest = Math.max(...x.stepSignal!);
-      for (let step = 0; step < spec.T; step++) t.true(Math.abs(x.stepSignal![step] - y.stepSignal![step]) <= 2e-2 * largest, `stepSignal ${step}: ${x.stepSignal![step]} vs ${y.stepSignal![step]}`);
+      for (let step = 0; step < spec.T; step++)
+        t.true(
+          Math.abs(x.stepSignal![step] - y.stepSignal![step]) <= 2e-2 * largest,
+          `stepSignal ${step}: ${x.stepSignal![step]} vs ${y.stepSignal![step]}`
+        );
     }
   });
 }
@@ -69,7 +86,9 @@ for (const spec of SPECS) {
 test('chunkSize belongs to the exact persistent mode', (t) => {
   const { model } = randomProblem(SPECS[0]);
   t.throws(() => new AdmmTrainer(model, { chunkSize: 16 }), { instanceOf: RangeError });
-  t.throws(() => new AdmmTrainer(model, { mode: 'persistent', update: 'linearized', chunkSize: 16 }), { instanceOf: RangeError });
+  t.throws(() => new AdmmTrainer(model, { mode: 'persistent', update: 'linearized', chunkSize: 16 }), {
+    instanceOf: RangeError,
+  });
 });
 
 test('a chunked state round-trips through exportState / restoreState', async (t) => {
@@ -88,22 +107,29 @@ test('a chunked state round-trips through exportState / restoreState', async (t)
 });
 
 test('the default chunk size: whole state while the caches fit in 1 GiB, chunks of ~256 MiB of caches above', (t) => {
-  const perSequence = 3 * 4 * 28 * 128;  // tanh a, XU, P of one MNIST-shaped sequence at h = 128
+  const perSequence = 3 * 4 * 28 * 128; // tanh a, XU, P of one MNIST-shaped sequence at h = 128
   t.is(automaticChunkSize(8000, 28, 128), undefined);
   t.is(automaticChunkSize(Math.floor(AUTO_CHUNK_ABOVE_BYTES / perSequence), 28, 128), undefined);
-  t.is(automaticChunkSize(Math.floor(AUTO_CHUNK_ABOVE_BYTES / perSequence) + 1, 28, 128), Math.floor(AUTO_CHUNK_CACHE_BYTES / perSequence));
+  t.is(
+    automaticChunkSize(Math.floor(AUTO_CHUNK_ABOVE_BYTES / perSequence) + 1, 28, 128),
+    Math.floor(AUTO_CHUNK_CACHE_BYTES / perSequence)
+  );
   t.is(automaticChunkSize(60000, 28, 128), 6241);
-  t.is(automaticChunkSize(10, 1, 2 ** 26), 1);  // a single sequence's caches above the chunk budget
+  t.is(automaticChunkSize(10, 1, 2 ** 26), 1); // a single sequence's caches above the chunk budget
 });
 
 test.serial('a persistent trainer chunks large data by default, and says so to the single-block methods', async (t) => {
   // T = 1, h = 512: the caches of N = 174,763 sequences just exceed 1 GiB (a 1.4 GB state, no recurrence).
-  const h = 512, N = Math.floor(AUTO_CHUNK_ABOVE_BYTES / (12 * h)) + 1;
+  const h = 512,
+    N = Math.floor(AUTO_CHUNK_ABOVE_BYTES / (12 * h)) + 1;
   const data = { inputs: new Float32Array(N).fill(0.5), targets: new Int32Array(N), sequenceLength: 1 };
   const model = new RNN({ inputSize: 1, hiddenSize: h, outputSize: 2, init: { seed: 1 } });
   const auto = new AdmmTrainer(model, { mode: 'persistent' });
   await auto.initialise(data);
   t.true(auto.state!.chunked);
   t.is(auto.state!.chunkRows, automaticChunkSize(N, 1, h) ?? -1);
-  t.throws(() => auto.updatePreactivations(), { code: 'ERR_CHUNKED_STATE', message: /chunks of 43690 sequences.*chunkSize ≥ N keeps it whole/ });
+  t.throws(() => auto.updatePreactivations(), {
+    code: 'ERR_CHUNKED_STATE',
+    message: /chunks of 43690 sequences.*chunkSize ≥ N keeps it whole/,
+  });
 });

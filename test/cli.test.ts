@@ -17,25 +17,53 @@ function run(args: string[], input?: string): SpawnSyncReturns<string> {
   return spawnSync(process.execPath, [bin, ...args], { cwd: dir, input, encoding: 'utf8', timeout: 120_000 });
 }
 
-function ok(t: { is: (a: unknown, b: unknown, m?: string) => void }, r: SpawnSyncReturns<string>): SpawnSyncReturns<string> {
+function ok(
+  t: { is: (a: unknown, b: unknown, m?: string) => void },
+  r: SpawnSyncReturns<string>
+): SpawnSyncReturns<string> {
   t.is(r.status, 0, `exit ${r.status}\nstdout: ${r.stdout}\nstderr: ${r.stderr}`);
   return r;
 }
 
 const words = ['hello world', 'the cat sat', 'on the mat', 'hello cat'];
 fs.writeFileSync(at('corpus.txt'), Array.from({ length: 160 }, (_, i) => words[(i * 7) % 4]).join(' '));
-fs.writeFileSync(at('reviews.tsv'), Array.from({ length: 40 }, (_, i) => (i % 2 ? `pos\t${['good', 'great fun'][i % 4 === 1 ? 0 : 1]}` : `neg\t${['bad', 'awful day'][i % 4 === 0 ? 0 : 1]}`)).join('\n'));
+fs.writeFileSync(
+  at('reviews.tsv'),
+  Array.from({ length: 40 }, (_, i) =>
+    i % 2 ? `pos\t${['good', 'great fun'][i % 4 === 1 ? 0 : 1]}` : `neg\t${['bad', 'awful day'][i % 4 === 0 ? 0 : 1]}`
+  ).join('\n')
+);
 {
-  const N = 24, T = 5, d = 3;
+  const N = 24,
+    T = 5,
+    d = 3;
   const x = Float32Array.from({ length: N * T * d }, (_, i) => Math.sin(i));
   const y = Int32Array.from({ length: N }, (_, n) => (x[n * T * d] > 0 ? 1 : 0));
   fs.writeFileSync(at('x.npy'), encodeNpy(x, [N, T, d]));
   fs.writeFileSync(at('y.npy'), encodeNpy(y, [N]));
-  fs.writeFileSync(at('yreg.npy'), encodeNpy(Float32Array.from({ length: N * 2 }, (_, i) => Math.cos(i)), [N, 2]));
+  fs.writeFileSync(
+    at('yreg.npy'),
+    encodeNpy(
+      Float32Array.from({ length: N * 2 }, (_, i) => Math.cos(i)),
+      [N, 2]
+    )
+  );
 }
 
 // The persistent mode keeps the full ADMM state, which checkpoints carry and resume restores.
-const charTrain = ['train', '--text', 'corpus.txt', '--sequence-length', '12', '--hidden', '12', '--seed', '3', '--mode', 'persistent'];
+const charTrain = [
+  'train',
+  '--text',
+  'corpus.txt',
+  '--sequence-length',
+  '12',
+  '--hidden',
+  '12',
+  '--seed',
+  '3',
+  '--mode',
+  'persistent',
+];
 
 test('train → info → sample → eval → predict on a character model', async (t) => {
   const trained = ok(t, run([...charTrain, '-n', '3', '-o', 'char.safetensors']));
@@ -51,15 +79,27 @@ test('train → info → sample → eval → predict on a character model', asyn
   t.regex(info.stdout, /ADMM state: iteration 3/);
   t.is(JSON.parse(ok(t, run(['info', 'char.safetensors', '--json'])).stdout).trainer.iteration, 3);
 
-  const sample = ok(t, run(['sample', 'char.safetensors', '--prime', 'hello', '--length', '30', '--temperature', '0.7', '--seed', '4']));
+  const sample = ok(
+    t,
+    run(['sample', 'char.safetensors', '--prime', 'hello', '--length', '30', '--temperature', '0.7', '--seed', '4'])
+  );
   t.is(Array.from(sample.stdout.trimEnd()).length, 35);
   t.true(sample.stdout.startsWith('hello'));
-  t.is(ok(t, run(['sample', 'char.safetensors', '--prime', 'hello', '--length', '30', '--temperature', '0.7', '--seed', '4'])).stdout, sample.stdout);
+  t.is(
+    ok(
+      t,
+      run(['sample', 'char.safetensors', '--prime', 'hello', '--length', '30', '--temperature', '0.7', '--seed', '4'])
+    ).stdout,
+    sample.stdout
+  );
 
   const evaluated = JSON.parse(ok(t, run(['eval', 'char.safetensors', '--text', 'corpus.txt', '--json'])).stdout);
   t.true(evaluated.loss > 0 && evaluated.accuracy >= 0 && evaluated.accuracy <= 1);
 
-  const predicted = ok(t, run(['predict', 'char.safetensors'], '{"text": "hello wor"}\n\n"the ca"\n')).stdout.trim().split('\n').map((l) => JSON.parse(l));
+  const predicted = ok(t, run(['predict', 'char.safetensors'], '{"text": "hello wor"}\n\n"the ca"\n'))
+    .stdout.trim()
+    .split('\n')
+    .map((l) => JSON.parse(l));
   t.is(predicted.length, 2);
   t.is(typeof predicted[0].label, 'string');
   t.is(predicted[0].probabilities.length, 14);
@@ -70,24 +110,73 @@ test('train → info → sample → eval → predict on a character model', asyn
 
 test('train on labelled text classifies; predict names the label', (t) => {
   ok(t, run(['train', '--labelled', 'reviews.tsv', '--hidden', '8', '-n', '4', '-o', 'cls.safetensors', '-q']));
-  const lines = ok(t, run(['predict', 'cls.safetensors'], '{"text": "good"}\n{"text": "awful day"}\n')).stdout.trim().split('\n').map((l) => JSON.parse(l));
+  const lines = ok(t, run(['predict', 'cls.safetensors'], '{"text": "good"}\n{"text": "awful day"}\n'))
+    .stdout.trim()
+    .split('\n')
+    .map((l) => JSON.parse(l));
   t.true(lines.every((l) => ['pos', 'neg'].includes(l.label)));
   t.regex(ok(t, run(['eval', 'cls.safetensors', '--labelled', 'reviews.tsv'])).stdout, /loss \d.*accuracy \d/);
 });
 
 test('train from .npy arrays with BPTT, classification and regression; eval and predict', (t) => {
-  ok(t, run(['train', '--inputs', 'x.npy', '--targets', 'y.npy', '--trainer', 'bptt', '--lr', '0.01', '--batch-size', '8', '-n', '3', '-o', 'npy.safetensors', '-q']));
-  t.is(JSON.parse(ok(t, run(['eval', 'npy.safetensors', '--inputs', 'x.npy', '--targets', 'y.npy', '--json'])).stdout).count, 24);
-  const flat = JSON.parse(ok(t, run(['predict', 'npy.safetensors'], JSON.stringify({ inputs: [[0, 1, 2], [1, 2, 3]] }) + '\n')).stdout);
+  ok(
+    t,
+    run([
+      'train',
+      '--inputs',
+      'x.npy',
+      '--targets',
+      'y.npy',
+      '--trainer',
+      'bptt',
+      '--lr',
+      '0.01',
+      '--batch-size',
+      '8',
+      '-n',
+      '3',
+      '-o',
+      'npy.safetensors',
+      '-q',
+    ])
+  );
+  t.is(
+    JSON.parse(ok(t, run(['eval', 'npy.safetensors', '--inputs', 'x.npy', '--targets', 'y.npy', '--json'])).stdout)
+      .count,
+    24
+  );
+  const flat = JSON.parse(
+    ok(
+      t,
+      run(
+        ['predict', 'npy.safetensors'],
+        JSON.stringify({
+          inputs: [
+            [0, 1, 2],
+            [1, 2, 3],
+          ],
+        }) + '\n'
+      )
+    ).stdout
+  );
   t.is(flat.probabilities.length, 2);
   ok(t, run(['train', '--inputs', 'x.npy', '--targets', 'yreg.npy', '-n', '2', '-o', 'reg.safetensors', '-q']));
-  const reg = JSON.parse(ok(t, run(['eval', 'reg.safetensors', '--inputs', 'x.npy', '--targets', 'yreg.npy', '--json'])).stdout);
+  const reg = JSON.parse(
+    ok(t, run(['eval', 'reg.safetensors', '--inputs', 'x.npy', '--targets', 'yreg.npy', '--json'])).stdout
+  );
   t.is(reg.accuracy, null);
-  t.is(JSON.parse(ok(t, run(['predict', 'reg.safetensors', '--every'], '{"inputs": [0, 1, 2]}\n')).stdout).steps[0].outputs.length, 2);
+  t.is(
+    JSON.parse(ok(t, run(['predict', 'reg.safetensors', '--every'], '{"inputs": [0, 1, 2]}\n')).stdout).steps[0].outputs
+      .length,
+    2
+  );
 });
 
 test('train on bundled mnist10k and evaluate on its test split', (t) => {
-  const r = ok(t, run(['train', '--mnist', '--limit', '60', '--hidden', '8', '-n', '2', '-o', 'mnist.safetensors', '--json']));
+  const r = ok(
+    t,
+    run(['train', '--mnist', '--limit', '60', '--hidden', '8', '-n', '2', '-o', 'mnist.safetensors', '--json'])
+  );
   t.is(JSON.parse(r.stdout).status, 'max-iterations');
   t.is(JSON.parse(ok(t, run(['eval', 'mnist.safetensors', '--mnist', '--limit', '50', '--json'])).stdout).count, 50);
 });
@@ -95,19 +184,42 @@ test('train on bundled mnist10k and evaluate on its test split', (t) => {
 test('resuming from a checkpoint reproduces the uninterrupted run bit for bit', async (t) => {
   ok(t, run([...charTrain, '-n', '4', '-o', 'straight.safetensors', '-q']));
   ok(t, run([...charTrain, '-n', '2', '-o', 'half.safetensors', '-q']));
-  const resumed = ok(t, run(['train', '--text', 'corpus.txt', '--resume', 'half.safetensors', '-n', '2', '-o', 'resumed.safetensors']));
+  const resumed = ok(
+    t,
+    run(['train', '--text', 'corpus.txt', '--resume', 'half.safetensors', '-n', '2', '-o', 'resumed.safetensors'])
+  );
   t.regex(resumed.stderr, /resuming ADMM at iteration 2/);
-  const [a, b] = await Promise.all([readCheckpoint(at('straight.safetensors')), readCheckpoint(at('resumed.safetensors'))]);
+  const [a, b] = await Promise.all([
+    readCheckpoint(at('straight.safetensors')),
+    readCheckpoint(at('resumed.safetensors')),
+  ]);
   t.is(a.metadata.sha256, b.metadata.sha256); // every tensor, the ADMM state included
   t.is(b.trainer!.iteration, 4);
-  const fresh = ok(t, run(['train', '--text', 'corpus.txt', '--resume', 'half.safetensors', '--reset-state', '-n', '1', '-o', 'reset.safetensors']));
+  const fresh = ok(
+    t,
+    run([
+      'train',
+      '--text',
+      'corpus.txt',
+      '--resume',
+      'half.safetensors',
+      '--reset-state',
+      '-n',
+      '1',
+      '-o',
+      'reset.safetensors',
+    ])
+  );
   t.regex(fresh.stderr, /--reset-state: auxiliaries re-initialised/);
   t.is((await readCheckpoint(at('reset.safetensors'))).admmState!.iteration, 1);
 });
 
 test('Ctrl-C stops after the current iteration, writes the checkpoint and exits 130', async (t) => {
-  const child = spawn(process.execPath, [bin, ...charTrain, '-n', '100000', '-o', 'interrupted.safetensors'], { cwd: dir });
-  let stderr = '', stdout = '';
+  const child = spawn(process.execPath, [bin, ...charTrain, '-n', '100000', '-o', 'interrupted.safetensors'], {
+    cwd: dir,
+  });
+  let stderr = '',
+    stdout = '';
   child.stdout.on('data', (b) => (stdout += b));
   const code = await new Promise<number | null>((resolve) => {
     child.stderr.on('data', (b) => {
@@ -134,7 +246,8 @@ test('export-tfjs and import-tfjs round-trip a model through the TensorFlow.js f
 });
 
 test('every command has --help; usage errors exit 2, runtime errors exit 1, with a clear message', (t) => {
-  for (const cmd of ['train', 'eval', 'predict', 'sample', 'info', 'export-tfjs', 'import-tfjs']) t.regex(ok(t, run([cmd, '--help'])).stdout, new RegExp(`Usage: admmirnn ${cmd}`));
+  for (const cmd of ['train', 'eval', 'predict', 'sample', 'info', 'export-tfjs', 'import-tfjs'])
+    t.regex(ok(t, run([cmd, '--help'])).stdout, new RegExp(`Usage: admmirnn ${cmd}`));
   t.regex(ok(t, run(['--help'])).stdout, /Commands:/);
   t.regex(ok(t, run(['--version'])).stdout, /^\d+\.\d+\.\d+/);
   const usage: [string[], RegExp][] = [

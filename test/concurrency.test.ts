@@ -5,18 +5,22 @@ import { Worker } from 'node:worker_threads';
 import { AdmmTrainer, BpttTrainer, RNN, Random } from '../lib';
 import { randomProblem, withoutTimes } from './problems';
 
-const small = (seed = 1) => randomProblem({ N: 16, T: 4, d: 3, h: 5, K: 3, lossSteps: 'last', loss: 'softmax-cross-entropy', seed });
+const small = (seed = 1) =>
+  randomProblem({ N: 16, T: 4, d: 3, h: 5, K: 3, lossSteps: 'last', loss: 'softmax-cross-entropy', seed });
 
 test('overlapping BPTT fits on one trainer or one model are refused with ERR_BUSY', async (t) => {
   const { model, data } = small();
   const trainer = new BpttTrainer(model, { batchSize: 4 });
   const running = trainer.fit(data, { maxIterations: 3 });
   await t.throwsAsync(() => trainer.fit(data), { code: 'ERR_BUSY', message: /already running/ });
-  await t.throwsAsync(() => new BpttTrainer(model).fit(data), { code: 'ERR_BUSY', message: /in use by BpttTrainer.fit/ });
+  await t.throwsAsync(() => new BpttTrainer(model).fit(data), {
+    code: 'ERR_BUSY',
+    message: /in use by BpttTrainer.fit/,
+  });
   await t.throwsAsync(() => new AdmmTrainer(model).fit(data), { code: 'ERR_BUSY' });
   t.throws(() => model.setWeights({ b: new Float32Array(5) }), { code: 'ERR_BUSY' });
   t.is((await running).status, 'max-iterations');
-  t.is((await trainer.fit(data, { maxIterations: 1 })).status, 'max-iterations');  // usable again
+  t.is((await trainer.fit(data, { maxIterations: 1 })).status, 'max-iterations'); // usable again
 });
 
 test('overlapping async predictions on one model are refused with ERR_BUSY, then the model is free', async (t) => {
@@ -30,7 +34,10 @@ test('overlapping async predictions on one model are refused with ERR_BUSY, then
 test('two independent BPTT trainers run concurrently and match a sequential run', async (t) => {
   const [a, b, c] = [small(4), small(4), small(4)];
   const opts = { batchSize: 4, seed: 2 };
-  const [ra, rb] = await Promise.all([new BpttTrainer(a.model, opts).fit(a.data, { maxIterations: 3 }), new BpttTrainer(b.model, opts).fit(b.data, { maxIterations: 3 })]);
+  const [ra, rb] = await Promise.all([
+    new BpttTrainer(a.model, opts).fit(a.data, { maxIterations: 3 }),
+    new BpttTrainer(b.model, opts).fit(b.data, { maxIterations: 3 }),
+  ]);
   const rc = await new BpttTrainer(c.model, opts).fit(c.data, { maxIterations: 3 });
   t.deepEqual(withoutTimes(ra.history), withoutTimes(rc.history));
   t.deepEqual(withoutTimes(rb.history), withoutTimes(rc.history));
@@ -58,8 +65,17 @@ test('the addon loads in two worker threads at once and both train to the result
   t.is(bptt.status, 'max-iterations');
   t.deepEqual(runs[0].iterationsSeen, [1, 2, 3]);
   // The same problem trained on the main thread gives the same weights (context-aware, no shared state).
-  const rng = new Random(7), N = 40, T = 6, d = 4, h = 16, K = 3;
-  const data = { inputs: Float32Array.from({ length: N * T * d }, () => rng.normal()), targets: Int32Array.from({ length: N }, () => rng.int(K)), sequenceLength: T };
+  const rng = new Random(7),
+    N = 40,
+    T = 6,
+    d = 4,
+    h = 16,
+    K = 3;
+  const data = {
+    inputs: Float32Array.from({ length: N * T * d }, () => rng.normal()),
+    targets: Int32Array.from({ length: N }, () => rng.int(K)),
+    sequenceLength: T,
+  };
   const model = new RNN({ inputSize: d, hiddenSize: h, outputSize: K, init: { seed: 7 } });
   await new AdmmTrainer(model).fit(data, { maxIterations: 3 });
   t.deepEqual(admm.weights, Array.from(model.W));
@@ -70,7 +86,7 @@ test('worker.terminate() in the middle of training leaves the process alive and 
     const run = trainInWorker(trainer, 10000, 3);
     run.done.catch(() => undefined);
     await new Promise<void>((resolve) => run.worker.on('message', (m) => m.iteration === 2 && resolve()));
-    const code = await run.worker.terminate();  // lands while native work is queued or running
+    const code = await run.worker.terminate(); // lands while native work is queued or running
     t.is(code, 1);
     t.true(run.iterationsSeen.length >= 2);
   }
@@ -83,8 +99,18 @@ test('worker.terminate() in the middle of training leaves the process alive and 
 
 for (const kind of ['admm', 'bptt'] as const)
   test(`aborting a ${kind} fit mid-iteration keeps the last completed iteration's weights and training can resume`, async (t) => {
-    const { model, data } = randomProblem({ N: 64, T: 8, d: 4, h: 24, K: 3, lossSteps: 'last', loss: 'softmax-cross-entropy', seed: 9 });
-    const trainer = kind === 'admm' ? new AdmmTrainer(model, { mode: 'persistent' }) : new BpttTrainer(model, { batchSize: 2 });
+    const { model, data } = randomProblem({
+      N: 64,
+      T: 8,
+      d: 4,
+      h: 24,
+      K: 3,
+      lossSteps: 'last',
+      loss: 'softmax-cross-entropy',
+      seed: 9,
+    });
+    const trainer =
+      kind === 'admm' ? new AdmmTrainer(model, { mode: 'persistent' }) : new BpttTrainer(model, { batchSize: 2 });
     const controller = new AbortController();
     let afterFirst = '';
     const result = await trainer.fit(data, {
@@ -93,16 +119,19 @@ for (const kind of ['admm', 'bptt'] as const)
       onIteration: (r: { iteration: number }) => {
         if (r.iteration !== 1) return;
         afterFirst = JSON.stringify(model.weights());
-        setImmediate(() => controller.abort());  // lands inside iteration 2
+        setImmediate(() => controller.abort()); // lands inside iteration 2
       },
     });
     t.is(result.status, 'aborted');
     t.regex(result.message, /aborted (during|before) iteration 2/);
     t.is(result.history.length, 1);
-    if (kind === 'admm') t.is(JSON.stringify(model.weights()), afterFirst);  // BPTT keeps its last completed mini-batch update
+    if (kind === 'admm') t.is(JSON.stringify(model.weights()), afterFirst); // BPTT keeps its last completed mini-batch update
     t.true(Object.values(model.weights()).every((w) => w.every(Number.isFinite)));
     const resumed = await trainer.fit(data, { maxIterations: 2, resume: true });
     t.is(resumed.status, 'max-iterations', resumed.message);
-    t.deepEqual(resumed.history.map((r) => r.iteration), [2, 3]);
+    t.deepEqual(
+      resumed.history.map((r) => r.iteration),
+      [2, 3]
+    );
     t.true(resumed.history.every((r) => Number.isFinite(r.loss)));
   });

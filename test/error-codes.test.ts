@@ -20,12 +20,22 @@ const small = (seed = 1) =>
 const admm = (mode: 'persistent' | 'adjoint' | 'sweeps') => new AdmmTrainer(small().model, { mode });
 const one = (v: number) => Float32Array.of(v);
 const parallelTrainer = (model: RNN) => new AdmmTrainer(model, { mode: 'persistent', parallel: { workers: 2 } });
-const nanState = () =>
-  ({ n: 1, P: one(0), M1: one(0), S: one(NaN), M2: one(0), A: one(0), TA: one(0), rho1: 1, rho2: 1 });
+const nanState = () => ({
+  n: 1,
+  P: one(0),
+  M1: one(0),
+  S: one(NaN),
+  M2: one(0),
+  A: one(0),
+  TA: one(0),
+  rho1: 1,
+  rho2: 1,
+});
 
 /** A weight solve from a Gram that is negative definite (no jitter makes it positive). */
 function indefiniteGram() {
-  const shape = { N: 1, T: 1, d: 1, h: 1, K: 1, everyStep: false }, m = 3;
+  const shape = { N: 1, T: 1, d: 1, h: 1, K: 1, everyStep: false },
+    m = 3;
   const G = new Float32Array(m * m);
   for (let j = 0; j < m; j++) G[j * m + j] = -1e6;
   return { shape, G, R: new Float32Array(m), U: one(0), W: one(0), b: one(0), rho1: 1, beta: 0 };
@@ -63,34 +73,57 @@ const TABLE: Meaning[] = [
     says: /in use by|a fit is (already )?running/,
     cases: [
       {
-        name: 'a second fit on a running AdmmTrainer', error: 'AdmmError',
+        name: 'a second fit on a running AdmmTrainer',
+        error: 'AdmmError',
         run: async () => {
-          const { model, data } = small(), trainer = new AdmmTrainer(model, { mode: 'persistent' });
+          const { model, data } = small(),
+            trainer = new AdmmTrainer(model, { mode: 'persistent' });
           const running = trainer.fit(data, { maxIterations: 2 });
-          try { await trainer.fit(data); } finally { await running; }
+          try {
+            await trainer.fit(data);
+          } finally {
+            await running;
+          }
         },
       },
       {
-        name: 'restoreState on a BpttTrainer while it fits', error: 'TrainerError',
+        name: 'restoreState on a BpttTrainer while it fits',
+        error: 'TrainerError',
         run: async () => {
-          const { model, data } = small(), trainer = new BpttTrainer(model, { batchSize: 4 });
+          const { model, data } = small(),
+            trainer = new BpttTrainer(model, { batchSize: 4 });
           const running = trainer.fit(data, { maxIterations: 2 });
-          try { trainer.restoreState({} as never); } finally { await running; }
+          try {
+            trainer.restoreState({} as never);
+          } finally {
+            await running;
+          }
         },
       },
       {
-        name: 'a BpttTrainer fit on a model another fit holds', error: 'TrainerError',
+        name: 'a BpttTrainer fit on a model another fit holds',
+        error: 'TrainerError',
         run: async () => {
           const { model, data } = small();
           const running = new AdmmTrainer(model, { mode: 'persistent' }).fit(data, { maxIterations: 2 });
-          try { await new BpttTrainer(model).fit(data); } finally { await running; }
+          try {
+            await new BpttTrainer(model).fit(data);
+          } finally {
+            await running;
+          }
         },
       },
       {
-        name: 'an async prediction on a model predicting', error: 'TrainerError',
+        name: 'an async prediction on a model predicting',
+        error: 'TrainerError',
         run: async () => {
-          const { model, data } = small(), first = model.predictAsync(data);
-          try { await model.predictAsync(data); } finally { await first; }
+          const { model, data } = small(),
+            first = model.predictAsync(data);
+          try {
+            await model.predictAsync(data);
+          } finally {
+            await first;
+          }
         },
       },
     ],
@@ -118,9 +151,11 @@ const TABLE: Meaning[] = [
     says: /the single-block methods need the unchunked state/,
     cases: [
       {
-        name: 'updatePreactivations() on a state swept in chunks', error: 'AdmmError',
+        name: 'updatePreactivations() on a state swept in chunks',
+        error: 'AdmmError',
         run: async () => {
-          const { model, data } = small(), trainer = new AdmmTrainer(model, { mode: 'persistent', chunkSize: 4 });
+          const { model, data } = small(),
+            trainer = new AdmmTrainer(model, { mode: 'persistent', chunkSize: 4 });
           await trainer.initialise(data);
           trainer.updatePreactivations();
         },
@@ -132,11 +167,13 @@ const TABLE: Meaning[] = [
     says: /more than the memory limit|out of memory/,
     cases: [
       {
-        name: 'a model above the memory limit', error: 'TrainerError',
+        name: 'a model above the memory limit',
+        error: 'TrainerError',
         run: () => withLimit(1024, () => new RNN({ inputSize: 8, hiddenSize: 64, outputSize: 4 })),
       },
       {
-        name: 'a BpttTrainer fit whose state is above the memory limit', error: 'TrainerError',
+        name: 'a BpttTrainer fit whose state is above the memory limit',
+        error: 'TrainerError',
         run: () => {
           const { model, data } = small();
           return withLimit(64, () => new BpttTrainer(model).fit(data));
@@ -158,7 +195,8 @@ const TABLE: Meaning[] = [
     says: /not positive definite|singular/,
     cases: [
       {
-        name: 'a weight solve from a negative definite Gram', error: 'Error',
+        name: 'a weight solve from a negative definite Gram',
+        error: 'Error',
         run: () => native.solveUWbFromGram(indefiniteGram()),
       },
     ],
@@ -173,9 +211,11 @@ const TABLE: Meaning[] = [
     says: /shards? [\d, ]+ lost/,
     cases: [
       {
-        name: 'a parallel fit whose shard thread is terminated', error: 'AdmmError',
+        name: 'a parallel fit whose shard thread is terminated',
+        error: 'AdmmError',
         run: async () => {
-          const { model, data } = small(), trainer = parallelTrainer(model);
+          const { model, data } = small(),
+            trainer = parallelTrainer(model);
           const par = () => (trainer as unknown as { engine: { transport: { worker(i: number): Worker } } }).engine;
           const kill = async () => void (await par().transport.worker(1).terminate());
           try {
@@ -192,9 +232,11 @@ const TABLE: Meaning[] = [
     says: /keeps it in its shards/,
     cases: [
       {
-        name: 'exportState() on a parallel run', error: 'AdmmError',
+        name: 'exportState() on a parallel run',
+        error: 'AdmmError',
         run: async () => {
-          const { model, data } = small(), trainer = parallelTrainer(model);
+          const { model, data } = small(),
+            trainer = parallelTrainer(model);
           try {
             await trainer.fit(data, { maxIterations: 1 });
             trainer.exportState();
@@ -259,7 +301,7 @@ test('the codes in lib/ and native/ are the table\'s or the Redis transport\'s, 
   for (const code of redisCodes()) t.true(redis.includes(`\`${code}\``), `README "Errors" names ${code}`);
 });
 
-test('BpttTrainer throws no AdmmError: its own, the model\'s and the memory limit\'s errors are TrainerErrors', (t) => {
+test("BpttTrainer throws no AdmmError: its own, the model's and the memory limit's errors are TrainerErrors", (t) => {
   const sources = ['lib/bptt', 'lib/training', 'lib/rnn.ts', 'lib/memory-limit.ts'].flatMap((p) => {
     const full = path.join(root, p);
     return fs.statSync(full).isDirectory() ? fs.readdirSync(full).map((f) => path.join(full, f)) : [full];

@@ -4,19 +4,50 @@ import { chartSpecs } from '../scripts/experiments/charts';
 import { BPTT_METHODS, ADMM_METHODS } from '../scripts/experiments/methods';
 import { addingRow, comparisonRow, initRows, renderExperiments } from '../scripts/experiments/report';
 import type { RunRecord } from '../scripts/experiments/runner';
-import { claimAccuracy, claimGradients, claimInit, claimStability, judgeClaims, stability } from '../scripts/experiments/verdicts';
+import {
+  claimAccuracy,
+  claimGradients,
+  claimInit,
+  claimStability,
+  judgeClaims,
+  stability,
+} from '../scripts/experiments/verdicts';
 
 const method = (name: string) => [...ADMM_METHODS, ...BPTT_METHODS].find((m) => m.name === name)!;
 
 /** A run whose losses and test metrics follow the given lists, one point per iteration. */
-function run(suite: string, dataset: string, name: string, losses: number[], tests: number[], extra: Partial<RunRecord> = {}, init = { scheme: 'normal' as const, scale: 0.1, seed: 0 }, stepNorms?: number[]): RunRecord {
+function run(
+  suite: string,
+  dataset: string,
+  name: string,
+  losses: number[],
+  tests: number[],
+  extra: Partial<RunRecord> = {},
+  init = { scheme: 'normal' as const, scale: 0.1, seed: 0 },
+  stepNorms?: number[]
+): RunRecord {
   const m = method(name);
   return {
-    suite, dataset, data: `${dataset} (synthetic)`, metric: dataset === 'mnist' ? 'accuracy' : dataset === 'text' ? 'cross-entropy' : 'mse',
-    method: name, family: m.trainer, config: { trainer: m, init, hidden: 8, budgetSeconds: 1, maxIterations: 10 },
-    initialLoss: 2.3, initialTest: dataset === 'mnist' ? 0.1 : 4,
-    points: losses.map((loss, i) => ({ iteration: i + 1, seconds: i + 1, cpuSeconds: i + 1, loss, test: tests[i], stepNorms })),
-    status: 'max-iterations', message: '', ...extra,
+    suite,
+    dataset,
+    data: `${dataset} (synthetic)`,
+    metric: dataset === 'mnist' ? 'accuracy' : dataset === 'text' ? 'cross-entropy' : 'mse',
+    method: name,
+    family: m.trainer,
+    config: { trainer: m, init, hidden: 8, budgetSeconds: 1, maxIterations: 10 },
+    initialLoss: 2.3,
+    initialTest: dataset === 'mnist' ? 0.1 : 4,
+    points: losses.map((loss, i) => ({
+      iteration: i + 1,
+      seconds: i + 1,
+      cpuSeconds: i + 1,
+      loss,
+      test: tests[i],
+      stepNorms,
+    })),
+    status: 'max-iterations',
+    message: '',
+    ...extra,
   };
 }
 
@@ -42,13 +73,20 @@ test('stability classifies blow-ups, oscillation and steady descent', (t) => {
 
 test('claim 1 holds when only baselines are unstable, and not when ADMM is unstable as often', (t) => {
   t.is(claimStability(comparison()).verdict, 'holds');
-  const shaky = comparison().map((r) => (r.method === 'ADMM adjoint' && r.dataset === 'text' ? { ...r, points: [...r.points, { iteration: 3, seconds: 3, cpuSeconds: 3, loss: 9, test: 3 }] } : r));
+  const shaky = comparison().map((r) =>
+    r.method === 'ADMM adjoint' && r.dataset === 'text'
+      ? { ...r, points: [...r.points, { iteration: 3, seconds: 3, cpuSeconds: 3, loss: 9, test: 3 }] }
+      : r
+  );
   t.is(claimStability(shaky).verdict, 'does not hold'); // 1/2 ADMM runs unstable ≥ 2/6 baseline runs
   const calm = comparison().filter((r) => !stability(r).unstable);
   t.is(claimStability(calm).verdict, 'mixed'); // nothing unstable: ADMM is stable, but so are the baselines
   // The adding problem counts too: an ADMM blow-up there turns "holds" into "mixed" (1/4 ADMM runs unstable < 2/6 baseline runs).
   const blowUp = run('adding', 'adding T=50', 'ADMM persistent (exact)', [0.7, 12.5], [1, 26], { status: 'stopped' });
-  t.is(claimStability([...comparison(), blowUp, run('adding', 'adding T=50', 'ADMM adjoint', [0.5], [0.17])]).verdict, 'mixed');
+  t.is(
+    claimStability([...comparison(), blowUp, run('adding', 'adding T=50', 'ADMM adjoint', [0.5], [0.17])]).verdict,
+    'mixed'
+  );
 });
 
 test('claim 4 is mixed when ADMM wins on text but loses to Adam on mnist', (t) => {
@@ -61,7 +99,9 @@ test('claim 4 is mixed when ADMM wins on text but loses to Adam on mnist', (t) =
 const inits = [0.01, 0.1, 1, 3].map((scale) => ({ scheme: 'normal' as const, scale, seed: 0 }));
 function initRuns(): RunRecord[] {
   const admm = [0.9, 0.9, 0.85, 0.88].map((acc, i) => run('init', 'mnist', 'ADMM adjoint', [1.0], [acc], {}, inits[i]));
-  const sgd = [0.9, 0.9, 0.1, 0.1].map((acc, i) => run('init', 'mnist', 'BPTT SGD', [i >= 2 ? 5 : 1], [acc], {}, inits[i]));
+  const sgd = [0.9, 0.9, 0.1, 0.1].map((acc, i) =>
+    run('init', 'mnist', 'BPTT SGD', [i >= 2 ? 5 : 1], [acc], {}, inits[i])
+  );
   return [...admm, ...sgd];
 }
 
@@ -74,7 +114,9 @@ test('claim 2 and the init table: ADMM insensitive, SGD blown up at large scales
     '| ADMM adjoint | 0.900 | 0.900 | 0.850 | 0.880 | 4/4 | 0.050 |',
     '| BPTT SGD | 0.900 | 0.900 | 0.100 † | 0.100 † | 2/4 | 0.800 |',
   ]);
-  const sensitive = initRuns().map((r) => (r.method === 'ADMM adjoint' && r.config.init.scale === 3 ? { ...r, points: [{ ...r.points[0], test: 0.1 }] } : r));
+  const sensitive = initRuns().map((r) =>
+    r.method === 'ADMM adjoint' && r.config.init.scale === 3 ? { ...r, points: [{ ...r.points[0], test: 0.1 }] } : r
+  );
   t.is(claimInit(sensitive).verdict, 'does not hold');
 });
 
@@ -89,25 +131,64 @@ function addingRuns(admmRatio: number): RunRecord[] {
 test('claim 3 and the adding rows: ratio of the signal at step 1 to step T', (t) => {
   t.is(claimGradients(addingRuns(0.5)).verdict, 'holds');
   t.is(claimGradients(addingRuns(1e-6)).verdict, 'does not hold');
-  t.is(addingRow(addingRuns(0.5)[0]), '| T=100 | ADMM local-duals | 1 | 0.0500 | 0.0200 | yes | 5.0e-1 | 1.0e+0 | 5.0e-1 | max-iterations |');
-  t.is(addingRow(addingRuns(0.5)[1]), '| T=100 | BPTT SGD | 1 | 0.0800 | 0.1700 | no | 1.0e-8 | 1.0e+0 | 1.0e-8 | max-iterations |');
+  t.is(
+    addingRow(addingRuns(0.5)[0]),
+    '| T=100 | ADMM local-duals | 1 | 0.0500 | 0.0200 | yes | 5.0e-1 | 1.0e+0 | 5.0e-1 | max-iterations |'
+  );
+  t.is(
+    addingRow(addingRuns(0.5)[1]),
+    '| T=100 | BPTT SGD | 1 | 0.0800 | 0.1700 | no | 1.0e-8 | 1.0e+0 | 1.0e-8 | max-iterations |'
+  );
 });
 
 test('the report has every section, the comparison rows, and "not tested" for missing suites', (t) => {
-  t.is(comparisonRow(comparison()[1]), '| BPTT SGD | 2 | 2.0 | 2.0 | 2.3000 | Infinity | 0.1000 | 1 | diverged | blew up (diverged, final loss Infinity) |');
+  t.is(
+    comparisonRow(comparison()[1]),
+    '| BPTT SGD | 2 | 2.0 | 2.0 | 2.3000 | Infinity | 0.1000 | 1 | diverged | blew up (diverged, final loss Infinity) |'
+  );
   const all = [...comparison(), ...initRuns(), ...addingRuns(0.5)];
-  const sections = renderExperiments(all, { command: 'npm run experiments -- --quick', machine: 'test', date: 'today', quick: true });
-  t.deepEqual(Object.keys(sections), ['experiments-claims', 'experiments-comparison', 'experiments-init', 'experiments-adding']);
+  const sections = renderExperiments(all, {
+    command: 'npm run experiments -- --quick',
+    machine: 'test',
+    date: 'today',
+    quick: true,
+  });
+  t.deepEqual(Object.keys(sections), [
+    'experiments-claims',
+    'experiments-comparison',
+    'experiments-init',
+    'experiments-adding',
+  ]);
   t.regex(sections['experiments-claims'], /\| 1\. Stable convergence .* \| \*\*holds\*\* \|/);
   t.regex(sections['experiments-claims'], /\| 4\. Beats .* \| \*\*mixed\*\* \|/);
-  t.regex(sections['experiments-comparison'], /\| ADMM adjoint \| 3 \| 3\.0 \| 3\.0 \| 2\.3000 \| 0\.8000 \| 0\.9000 \| 0 \| max-iterations \| stable \|/);
-  t.deepEqual(judgeClaims(comparison()).map((c) => c.verdict), ['holds', 'not tested', 'not tested', 'mixed']);
+  t.regex(
+    sections['experiments-comparison'],
+    /\| ADMM adjoint \| 3 \| 3\.0 \| 3\.0 \| 2\.3000 \| 0\.8000 \| 0\.9000 \| 0 \| max-iterations \| stable \|/
+  );
+  t.deepEqual(
+    judgeClaims(comparison()).map((c) => c.verdict),
+    ['holds', 'not tested', 'not tested', 'mixed']
+  );
   // Chart links point at docs/figures by default, and at the given directory for a quick report.
   t.regex(sections['experiments-init'], /\]\(docs\/figures\/init-grid\.svg\)/);
-  const quickSections = renderExperiments(all, { command: 'x', machine: 'test', date: 'today', quick: true, figures: 'figures' });
+  const quickSections = renderExperiments(all, {
+    command: 'x',
+    machine: 'test',
+    date: 'today',
+    quick: true,
+    figures: 'figures',
+  });
   t.regex(quickSections['experiments-adding'], /\]\(figures\/adding-test\.svg\)/);
   t.notRegex(quickSections['experiments-comparison'], /docs\/figures/);
-  t.deepEqual(Object.keys(chartSpecs(all)).sort(), ['adding-step-norms', 'adding-test', 'init-grid', 'mnist-loss', 'mnist-test-seconds', 'text-loss', 'text-test-seconds']);
+  t.deepEqual(Object.keys(chartSpecs(all)).sort(), [
+    'adding-step-norms',
+    'adding-test',
+    'init-grid',
+    'mnist-loss',
+    'mnist-test-seconds',
+    'text-loss',
+    'text-test-seconds',
+  ]);
 });
 
 test('charts render to SVG with Vega-Lite in Node', async (t) => {

@@ -23,7 +23,10 @@ function differences(a: unknown, b: unknown, tolerance: number, at = ''): string
 }
 
 test('the fixture pins every case of the script', (t) => {
-  t.deepEqual(Object.keys(fixture.runs), PIN_CASES.map((c) => c.name));
+  t.deepEqual(
+    Object.keys(fixture.runs),
+    PIN_CASES.map((c) => c.name)
+  );
   for (const [name, run] of Object.entries(fixture.runs)) t.true(run.history.length > 0, name);
 });
 

@@ -9,7 +9,8 @@ import { randomProblem } from './problems';
 const dataModule = require('../lib/data') as Record<string, (...args: unknown[]) => unknown>;
 
 function countCalls(names: readonly string[]): { counts: Record<string, number>; restore: () => void } {
-  const counts: Record<string, number> = {}, originals = names.map((name) => dataModule[name]);
+  const counts: Record<string, number> = {},
+    originals = names.map((name) => dataModule[name]);
   names.forEach((name, i) => {
     counts[name] = 0;
     dataModule[name] = (...args: unknown[]) => {
@@ -21,21 +22,24 @@ function countCalls(names: readonly string[]): { counts: Record<string, number>;
 }
 
 for (const mode of ['persistent', 'adjoint'] as AdmmMode[])
-  test.serial(`AdmmTrainer.fit (mode '${mode}', readoutRefit, then resumed) validates its data once per fit`, async (t) => {
-    const spec = { N: 10, T: 3, d: 2, h: 4, K: 2, lossSteps: 'last', loss: 'softmax-cross-entropy' } as const;
-    const { model, data } = randomProblem(spec);
-    const trainer = new AdmmTrainer(model, { mode, readoutRefit: true, batchSize: 4 });
-    const spy = countCalls(['inputLayout', 'targetLayout']);
-    try {
-      const first = await trainer.fit(data, { maxIterations: 2 });
-      t.truthy(first.refit);
-      t.deepEqual(spy.counts, { inputLayout: 1, targetLayout: 1 });
-      await trainer.fit(data, { maxIterations: 1, resume: true });
-      t.deepEqual(spy.counts, { inputLayout: 2, targetLayout: 2 });
-    } finally {
-      spy.restore();
+  test.serial(
+    `AdmmTrainer.fit (mode '${mode}', readoutRefit, then resumed) validates its data once per fit`,
+    async (t) => {
+      const spec = { N: 10, T: 3, d: 2, h: 4, K: 2, lossSteps: 'last', loss: 'softmax-cross-entropy' } as const;
+      const { model, data } = randomProblem(spec);
+      const trainer = new AdmmTrainer(model, { mode, readoutRefit: true, batchSize: 4 });
+      const spy = countCalls(['inputLayout', 'targetLayout']);
+      try {
+        const first = await trainer.fit(data, { maxIterations: 2 });
+        t.truthy(first.refit);
+        t.deepEqual(spy.counts, { inputLayout: 1, targetLayout: 1 });
+        await trainer.fit(data, { maxIterations: 1, resume: true });
+        t.deepEqual(spy.counts, { inputLayout: 2, targetLayout: 2 });
+      } finally {
+        spy.restore();
+      }
     }
-  });
+  );
 
 test('a training layout is immutable and infers the loss from the targets', (t) => {
   const { model, data } = randomProblem({ N: 4, T: 2, d: 2, h: 3, K: 2, lossSteps: 'every', loss: 'squared-error' });

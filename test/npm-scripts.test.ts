@@ -69,7 +69,10 @@ test('soak: a short run trains both phases and reports their RSS slopes', (t) =>
   const r = runScript('soak', ['--iterations', '300']);
   t.true(r.status === 0 || r.status === 1, r.out);
   for (const phase of ['ADMM iterations', 'BPTT steps'])
-    t.regex(r.out, new RegExp(`${phase}: 300 iterations in [\\d.]+ s; .*slope after warm-up -?[\\d.]+ bytes/iteration`));
+    t.regex(
+      r.out,
+      new RegExp(`${phase}: 300 iterations in [\\d.]+ s; .*slope after warm-up -?[\\d.]+ bytes/iteration`)
+    );
   t.notRegex(r.out, /Error|at .*\.js:\d+/);
 });
 

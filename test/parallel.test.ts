@@ -55,7 +55,12 @@ async function inProcess(model: RNN, data: TrainingData, options: AdmmTrainerOpt
     rows.map(([b, e], i) => new PersistentShard(i, shardData(shape, inputs, targets, o.lossSteps, b, e)))
   );
   const coordinator = new ParallelCoordinator(model, shape, transport, {
-    shards, staleness: 0, rho: o.rho, rhoPolicy: o.rhoPolicy, beta: o.beta * shape.N, classification,
+    shards,
+    staleness: 0,
+    rho: o.rho,
+    rhoPolicy: o.rhoPolicy,
+    beta: o.beta * shape.N,
+    classification,
   });
   const history: PersistentIterationRecord[] = [];
   try {
@@ -92,7 +97,9 @@ for (const [name, spec, policy] of [
     const title = `synchronous, ${shards} shards: threads ≡ in one process ≡ chunked sweep, bit for bit (${name})`;
     test(title, async (t) => {
       const options: AdmmTrainerOptions = {
-        mode: 'persistent', lossSteps: spec.lossSteps, ...(policy && { rhoPolicy: policy }),
+        mode: 'persistent',
+        lossSteps: spec.lossSteps,
+        ...(policy && { rhoPolicy: policy }),
       };
       const threads = await fitted(spec, { ...options, parallel: { workers: shards } });
       const { model, data } = randomProblem(spec);
@@ -121,7 +128,8 @@ test('the sharded iterate ≈ the unchunked single-process iterate (equal up to 
   const whole = await fitted(classify, {});
   for (const [k, w] of Object.entries(whole.weights)) {
     const s = sharded.weights[k as keyof typeof whole.weights];
-    let diff = 0, norm = 0;
+    let diff = 0,
+      norm = 0;
     for (let i = 0; i < w.length; i++) {
       diff = Math.max(diff, Math.abs(w[i] - s[i]));
       norm = Math.max(norm, Math.abs(w[i]));
@@ -133,7 +141,11 @@ test('the sharded iterate ≈ the unchunked single-process iterate (equal up to 
 
 /** A shard that answers `delay` ms late, so the fast shard runs ahead under bounded staleness. */
 class SlowShard extends PersistentShard {
-  constructor(index: number, data: ShardData, private readonly delay: number) {
+  constructor(
+    index: number,
+    data: ShardData,
+    private readonly delay: number
+  ) {
     super(index, data);
   }
   override async answer(p: Publication) {
@@ -150,7 +162,12 @@ test('shards and coordinator rebuilt from a checkpoint continue the synchronous 
   const { o, shape, inputs, targets } = prepare(model, data, { mode: 'persistent' });
   const rows = splitRows(shape.N, 3).map(([b, e]) => shardData(shape, inputs, targets, o.lossSteps, b, e));
   const settings = {
-    shards: 3, staleness: 0, rho: o.rho, rhoPolicy: o.rhoPolicy, beta: o.beta * shape.N, classification: true,
+    shards: 3,
+    staleness: 0,
+    rho: o.rho,
+    rhoPolicy: o.rhoPolicy,
+    beta: o.beta * shape.N,
+    classification: true,
   };
   // A checkpoint every 2 iterations (each shard's state, the coordinator's ρ and count, the
   // weights); the run then dies during iteration 3's rounds, losing what it did after the checkpoint.
@@ -164,7 +181,10 @@ test('shards and coordinator rebuilt from a checkpoint continue the synchronous 
   let coordinator = new ParallelCoordinator(model, shape, transport, { ...settings, checkpoint: { every: 2, save } });
   for (let k = 0; k < 3; k++) await coordinator.iteration(undefined, aborted);
   await transport.close();
-  t.deepEqual(checkpoints.map((c) => c.iteration), [2]);
+  t.deepEqual(
+    checkpoints.map((c) => c.iteration),
+    [2]
+  );
   const saved = checkpoints[0];
   model.setWeights(saved.weights);
   // Everything rebuilt: new shards restored from their states, a new coordinator told where the run was.
@@ -178,7 +198,7 @@ test('shards and coordinator rebuilt from a checkpoint continue the synchronous 
   await transport.close();
   t.deepEqual(bits(model.weights()), bits(reference.weights));
   t.deepEqual(withoutTimes(resumed), withoutTimes(reference.history.slice(2)));
-  const other = new PersistentShard(0, shardData(shape, inputs, targets, o.lossSteps, 0, 5));  // other rows
+  const other = new PersistentShard(0, shardData(shape, inputs, targets, o.lossSteps, 0, 5)); // other rows
   t.throws(() => other.restoreState(saved.shards[0]), { instanceOf: RangeError, message: /snapshot\.A/ });
 });
 
@@ -188,7 +208,12 @@ test('bounded staleness (τ = 2) with a slow shard uses stale answers and still 
   const [fast, slow] = splitRows(shape.N, 2).map(([b, e]) => shardData(shape, inputs, targets, o.lossSteps, b, e));
   const transport = new LoopbackTransport([new PersistentShard(0, fast), new SlowShard(1, slow, 15)]);
   const coordinator = new ParallelCoordinator(model, shape, transport, {
-    shards: 2, staleness: 2, rho: o.rho, rhoPolicy: o.rhoPolicy, beta: o.beta * shape.N, classification: true,
+    shards: 2,
+    staleness: 2,
+    rho: o.rho,
+    rhoPolicy: o.rhoPolicy,
+    beta: o.beta * shape.N,
+    classification: true,
   });
   const history: PersistentIterationRecord[] = [];
   try {
@@ -207,8 +232,10 @@ test('bounded staleness (τ = 2) with a slow shard uses stale answers and still 
 test('options.parallel is validated at the boundary, naming the parameter', async (t) => {
   const { model, data } = randomProblem(classify);
   const make = (options: unknown) => () => new AdmmTrainer(model, { mode: 'persistent', ...(options as object) });
-  const named = (name: string, instanceOf?: typeof TypeError) =>
-    ({ message: new RegExp(name), ...(instanceOf && { instanceOf }) });
+  const named = (name: string, instanceOf?: typeof TypeError) => ({
+    message: new RegExp(name),
+    ...(instanceOf && { instanceOf }),
+  });
   t.throws(make({ parallel: 4 }), named('options\\.parallel', TypeError));
   t.throws(make({ parallel: {} }), named('options\\.parallel\\.workers', TypeError));
   t.throws(make({ parallel: { workers: 0 } }), named('options\\.parallel\\.workers', RangeError));
@@ -243,7 +270,7 @@ test('an AbortSignal stops a parallel fit mid-iteration, keeps the last weights,
       if (r.iteration === 1) {
         afterFirst = Array.from(model.W);
         monitor.restart();
-        setTimeout(() => controller.abort(), 5);  // lands mid-iteration 2
+        setTimeout(() => controller.abort(), 5); // lands mid-iteration 2
       }
     },
   });
@@ -292,7 +319,7 @@ test('a shard thread killed in the middle of a round fails the fit with ERR_SHAR
       if (r.iteration !== 1) return;
       afterFirst = Array.from(model.W);
       const transport = (trainer as unknown as { engine: ParallelEngine }).engine.transport as ThreadTransport;
-      setTimeout(() => void transport.worker(0).terminate(), 5);  // lands while shard 0 computes
+      setTimeout(() => void transport.worker(0).terminate(), 5); // lands while shard 0 computes
     },
   });
   const e = await t.throwsAsync(run, { code: 'ERR_SHARD_LOST', message: /shard 0 lost/ });
@@ -342,14 +369,21 @@ for (const shards of [2, 3]) {
     for (const [k, w] of Object.entries(single.model.weights())) {
       const s = threaded.model.weights()[k as 'U'];
       const scale = Math.max(...Array.from(w, Math.abs));
-      t.true(w.every((v, i) => Math.abs(v - s[i]) <= 1e-3 * scale), `${k} differs beyond summation order`);
+      t.true(
+        w.every((v, i) => Math.abs(v - s[i]) <= 1e-3 * scale),
+        `${k} differs beyond summation order`
+      );
     }
   });
 }
 
 /** An 'adjoint' shard that answers `delay` ms late. */
 class SlowAdjointShard extends AdjointShard {
-  constructor(index: number, data: ConstructorParameters<typeof AdjointShard>[1], private readonly delay: number) {
+  constructor(
+    index: number,
+    data: ConstructorParameters<typeof AdjointShard>[1],
+    private readonly delay: number
+  ) {
     super(index, data);
   }
   override async answer(p: Publication) {

@@ -15,7 +15,10 @@ const FAST = { mode: 'persistent' as const, rho: 0.01, warmStart: 'none' as cons
 test('a persistent iteration whose true loss rises is rejected: weights kept, ρ raised', async (t) => {
   const plain = randomProblem(SPEC);
   const raw = await new AdmmTrainer(plain.model, { ...FAST, safeguard: false }).fit(plain.data, { maxIterations: 8 });
-  t.true(raw.history.some((r, i) => i > 0 && r.loss > raw.history[i - 1].loss * 1.1), 'without it the loss rises');
+  t.true(
+    raw.history.some((r, i) => i > 0 && r.loss > raw.history[i - 1].loss * 1.1),
+    'without it the loss rises'
+  );
   t.is(new AdmmTrainer(plain.model, { mode: 'persistent' }).options.safeguard, false);
 
   const { model, data } = randomProblem(SPEC);
@@ -27,8 +30,10 @@ test('a persistent iteration whose true loss rises is rejected: weights kept, ρ
     maxIterations: 8,
     onIteration: (r) => {
       const s = r.safeguard!;
-      t.true(r.loss <= previous * (1 + DEFAULT_SAFEGUARD.epochTolerance),
-        `iteration ${r.iteration}: ${r.loss} after ${previous}`);
+      t.true(
+        r.loss <= previous * (1 + DEFAULT_SAFEGUARD.epochTolerance),
+        `iteration ${r.iteration}: ${r.loss} after ${previous}`
+      );
       if (s.rejections > 0) {
         rejected++;
         t.deepEqual(model.W, weights, 'a rejected iteration keeps the weights');
@@ -47,9 +52,17 @@ test('a persistent iteration whose true loss rises is rejected: weights kept, ρ
 
 test('persistent safeguard: 2 + 2 resumed iterations through a checkpoint equal 4 straight', async (t) => {
   const options = { ...FAST, safeguard: true };
-  const { straight, four, saved: state, back, rest } =
-    await straightAndResumed(SPEC, options, 'persistent-safeguard.st');
-  t.true(four.history.some((r) => r.safeguard!.rejections > 0), 'the run has a rejection to resume across');
+  const {
+    straight,
+    four,
+    saved: state,
+    back,
+    rest,
+  } = await straightAndResumed(SPEC, options, 'persistent-safeguard.st');
+  t.true(
+    four.history.some((r) => r.safeguard!.rejections > 0),
+    'the run has a rejection to resume across'
+  );
   if (state.kind === 'mini-batch') throw new Error('expected a persistent snapshot');
   t.true(state.safeguard!.scale > 1);
   t.deepEqual(back.admmState!.safeguard, state.safeguard);

@@ -34,7 +34,11 @@ test('with PREBUILDS_ONLY=1 the library loads the prebuild and trains', (t) => {
     const data = { inputs: new Float32Array(4 * 3 * 2).map((_, i) => Math.sin(i)), targets: new Int32Array([0, 1, 1, 0]), sequenceLength: 3 };
     new lib.AdmmTrainer(model).fit(data, { maxIterations: 2 }).then((r) => console.log(JSON.stringify({ file, status: r.status })));
   `;
-  const r = spawnSync(process.execPath, ['-e', script], { cwd: root, env: { ...process.env, PREBUILDS_ONLY: '1' }, encoding: 'utf8' });
+  const r = spawnSync(process.execPath, ['-e', script], {
+    cwd: root,
+    env: { ...process.env, PREBUILDS_ONLY: '1' },
+    encoding: 'utf8',
+  });
   t.is(r.status, 0, r.stderr);
   const out = JSON.parse(r.stdout);
   t.is(path.relative(root, out.file), path.relative(root, prebuild));
@@ -43,9 +47,19 @@ test('with PREBUILDS_ONLY=1 the library loads the prebuild and trains', (t) => {
 
 test('npm pack lists the prebuild, the CLI and the compiled library', (t) => {
   if (!linux) return t.pass('prebuilds are made for linux-x64 only');
-  const json = execFileSync('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], { cwd: root, encoding: 'utf8' });
+  const json = execFileSync('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], {
+    cwd: root,
+    encoding: 'utf8',
+  });
   const files = (JSON.parse(json)[0].files as { path: string }[]).map((f) => f.path);
-  for (const f of [`prebuilds/${process.platform}-${process.arch}/admmirnn.node`, 'bin/admmirnn.js', 'dist/lib/cli/main.js', 'dist/lib/index.js', 'scripts/install.js', 'CMakeLists.txt'])
+  for (const f of [
+    `prebuilds/${process.platform}-${process.arch}/admmirnn.node`,
+    'bin/admmirnn.js',
+    'dist/lib/cli/main.js',
+    'dist/lib/index.js',
+    'scripts/install.js',
+    'CMakeLists.txt',
+  ])
     t.true(files.includes(f), `${f} in the package`);
   t.false(files.some((f) => f.startsWith('test/') || f.startsWith('dist/test/') || f.startsWith('build/')));
 });
@@ -53,7 +67,11 @@ test('npm pack lists the prebuild, the CLI and the compiled library', (t) => {
 test('the install script uses a matching prebuild and builds from source otherwise', (t) => {
   if (!linux) return t.pass('prebuilds are made for linux-x64 only');
   const install = (cwd: string, env: Record<string, string> = {}) =>
-    spawnSync(process.execPath, [path.join(cwd, 'scripts', 'install.js')], { cwd, env: { ...process.env, ADMMIRNN_INSTALL_DRY_RUN: '1', ...env }, encoding: 'utf8' });
+    spawnSync(process.execPath, [path.join(cwd, 'scripts', 'install.js')], {
+      cwd,
+      env: { ...process.env, ADMMIRNN_INSTALL_DRY_RUN: '1', ...env },
+      encoding: 'utf8',
+    });
   t.regex(install(root).stdout, /using the prebuilt binary prebuilds\/linux-x64\/admmirnn\.node/);
   t.regex(install(root, { ADMMIRNN_BUILD_FROM_SOURCE: '1' }).stdout, /would build from source/);
   // A package without a prebuild for this platform (only one for another) builds from source.
@@ -77,7 +95,8 @@ function packageCopy(t: { teardown(fn: () => void): void }): string {
   const pkg = fs.mkdtempSync(path.join(os.tmpdir(), 'admmirnn-install-'));
   t.teardown(() => fs.rmSync(pkg, { recursive: true, force: true }));
   fs.mkdirSync(path.join(pkg, 'scripts'));
-  for (const f of ['install.js', 'native-sources.js']) fs.copyFileSync(path.join(root, 'scripts', f), path.join(pkg, 'scripts', f));
+  for (const f of ['install.js', 'native-sources.js'])
+    fs.copyFileSync(path.join(root, 'scripts', f), path.join(pkg, 'scripts', f));
   fs.cpSync(path.join(root, 'native'), path.join(pkg, 'native'), { recursive: true });
   fs.copyFileSync(path.join(root, 'CMakeLists.txt'), path.join(pkg, 'CMakeLists.txt'));
   fs.symlinkSync(path.join(root, 'node_modules'), path.join(pkg, 'node_modules'));

@@ -35,9 +35,23 @@ export function randomProblem(spec: ProblemSpec): Problem {
 }
 
 /** Adds seeded noise to auxiliaries and duals so every block has real work to do. */
-export function perturbState(st: { A: Float32Array; S: Float32Array; TA: Float32Array; O: Float32Array; M1: Float32Array; M2: Float32Array; M3: Float32Array; pFresh: boolean }, seed: number, scale = 0.3): void {
+export function perturbState(
+  st: {
+    A: Float32Array;
+    S: Float32Array;
+    TA: Float32Array;
+    O: Float32Array;
+    M1: Float32Array;
+    M2: Float32Array;
+    M3: Float32Array;
+    pFresh: boolean;
+  },
+  seed: number,
+  scale = 0.3
+): void {
   const rng = new Random(seed);
-  for (const buf of [st.A, st.S, st.O, st.M1, st.M2, st.M3]) for (let i = 0; i < buf.length; i++) buf[i] += scale * rng.normal();
+  for (const buf of [st.A, st.S, st.O, st.M1, st.M2, st.M3])
+    for (let i = 0; i < buf.length; i++) buf[i] += scale * rng.normal();
   for (let i = 0; i < st.A.length; i++) st.TA[i] = Math.tanh(st.A[i]);
   st.pFresh = false;
 }

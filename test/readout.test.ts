@@ -7,7 +7,8 @@ import { randomProblem } from './problems';
 for (const loss of ['softmax-cross-entropy', 'squared-error'] as const)
   test(`refitReadoutAsync gives refitReadout's (V, c) and loss bit for bit (${loss})`, async (t) => {
     const { model, data } = randomProblem({ N: 300, T: 5, d: 4, h: 16, K: 3, lossSteps: 'every', loss });
-    const twin = model.clone(), before = Array.from(model.V);
+    const twin = model.clone(),
+      before = Array.from(model.V);
     const expected = refitReadout(model, data, { lossSteps: 'every' });
     const actual = await refitReadoutAsync(twin, data, { lossSteps: 'every' });
     t.is(actual, expected);

@@ -20,12 +20,20 @@ import { type RedisServer, startRedisServer } from './helpers/redis-server';
 const bin = path.resolve(__dirname, '..', '..', 'bin', 'admmirnn.js');
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'admmirnn-redis-cli-'));
 const at = (name: string) => path.join(dir, name);
-const N = 24, T = 5, d = 3;
+const N = 24,
+  T = 5,
+  d = 3;
 const x = Float32Array.from({ length: N * T * d }, (_, i) => Math.sin(i));
 const y = Int32Array.from({ length: N }, (_, n) => (x[n * T * d] > 0 ? 1 : 0));
 fs.writeFileSync(at('x.npy'), encodeNpy(x, [N, T, d]));
 fs.writeFileSync(at('y.npy'), encodeNpy(y, [N]));
-fs.writeFileSync(at('y-other.npy'), encodeNpy(y.map((v) => 1 - v), [N]));
+fs.writeFileSync(
+  at('y-other.npy'),
+  encodeNpy(
+    y.map((v) => 1 - v),
+    [N]
+  )
+);
 
 let server: RedisServer;
 test.before(async () => {
@@ -43,18 +51,35 @@ interface Ended {
 }
 
 function command(
-  args: string[], env: NodeJS.ProcessEnv = process.env
+  args: string[],
+  env: NodeJS.ProcessEnv = process.env
 ): { child: ChildProcessWithoutNullStreams; ended: Promise<Ended> } {
   const child = spawn(process.execPath, [bin, ...args], { cwd: dir, env });
-  let stdout = '', stderr = '';
+  let stdout = '',
+    stderr = '';
   child.stdout.on('data', (b) => (stdout += b));
   child.stderr.on('data', (b) => (stderr += b));
   const ended = new Promise<Ended>((resolve) => child.on('close', (code) => resolve({ code, stdout, stderr })));
   return { child, ended };
 }
 
-const train = ['train', '--inputs', 'x.npy', '--targets', 'y.npy', '--mode', 'persistent', '--hidden', '6',
-  '--seed', '3', '-n', '4', '--json', '-q'];
+const train = [
+  'train',
+  '--inputs',
+  'x.npy',
+  '--targets',
+  'y.npy',
+  '--mode',
+  'persistent',
+  '--hidden',
+  '6',
+  '--seed',
+  '3',
+  '-n',
+  '4',
+  '--json',
+  '-q',
+];
 const hex = (v: Float32Array) => Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('hex');
 const bits = (w: Record<string, Float32Array>) => Object.fromEntries(Object.entries(w).map(([k, v]) => [k, hex(v)]));
 
@@ -63,10 +88,21 @@ test('admmirnn train --redis with 2 admmirnn worker processes ≡ train --worker
   t.is(threads.code, 0, threads.stderr);
   const run = `cli-${process.pid}`;
   const worker0 = command(['worker', '--redis', server.url, '--run', run, '--shard', '0']);
-  const worker1 = command(['worker', '--redis', server.url, '--run', run],
-    { ...process.env, JOB_COMPLETION_INDEX: '1' });
-  const coordinator = await command(
-    [...train, '--redis', server.url, '--run', run, '--shards', '2', '-o', 'redis.safetensors']).ended;
+  const worker1 = command(['worker', '--redis', server.url, '--run', run], {
+    ...process.env,
+    JOB_COMPLETION_INDEX: '1',
+  });
+  const coordinator = await command([
+    ...train,
+    '--redis',
+    server.url,
+    '--run',
+    run,
+    '--shards',
+    '2',
+    '-o',
+    'redis.safetensors',
+  ]).ended;
   t.is(coordinator.code, 0, coordinator.stderr);
   const ends = [await worker0.ended, await worker1.ended];
   for (const [i, w] of ends.entries()) {
@@ -82,13 +118,14 @@ test('admmirnn train --redis with 2 admmirnn worker processes ≡ train --worker
   t.is(b.trainer?.options && 'parallel' in b.trainer.options, false);
 });
 
-test('a worker whose data is not the coordinator\'s refuses the run; the fit fails with its reason', async (t) => {
+test("a worker whose data is not the coordinator's refuses the run; the fit fails with its reason", async (t) => {
   const run = `mismatch-${process.pid}`;
   const model = new RNN({ inputSize: d, hiddenSize: 4, outputSize: 2, init: { scheme: 'normal', seed: 1 } });
   // The published data options name other targets than the ones the coordinator trains on.
   const data = { inputs: at('x.npy'), targets: at('y-other.npy') };
   const trainer = new AdmmTrainer(model, {
-    mode: 'persistent', parallel: { transport: 'redis', url: server.url, run, shards: 1, data },
+    mode: 'persistent',
+    parallel: { transport: 'redis', url: server.url, run, shards: 1, data },
   });
   const worker = command(['worker', '--redis', server.url, '--run', run, '--shard', '0']);
   const e = await t.throwsAsync(trainer.fit({ inputs: x, targets: y, sequenceLength: T }, { maxIterations: 2 }));
@@ -105,7 +142,8 @@ test('a worker asking for another configuration hash is refused (ERR_CONFIG_MISM
   const model = new RNN({ inputSize: d, hiddenSize: 4, outputSize: 2 });
   const data = { inputs: at('x.npy'), targets: at('y.npy') };
   const trainer = new AdmmTrainer(model, {
-    mode: 'persistent', parallel: { transport: 'redis', url: server.url, run, shards: 1, data },
+    mode: 'persistent',
+    parallel: { transport: 'redis', url: server.url, run, shards: 1, data },
   });
   const fit = trainer.fit({ inputs: x, targets: y, sequenceLength: T }, { maxIterations: 1 });
   const wrong = 'sha256:' + '0'.repeat(64);
@@ -155,7 +193,7 @@ test('options.parallel with transport redis is validated at the boundary, naming
   t.throws(make({ ...ok, transport: 'tcp' }), { instanceOf: RangeError, message: /options\.parallel\.transport/ });
 });
 
-test('a configuration whose text does not hash to the run\'s config hash is refused', (t) => {
+test("a configuration whose text does not hash to the run's config hash is refused", (t) => {
   const text = JSON.stringify({ format: 'admmirnn-run/1' });
   const e = t.throws(() => readRunConfig(text + ' ', configHash(text)));
   t.is((e as { code?: string }).code, 'ERR_CONFIG_MISMATCH');

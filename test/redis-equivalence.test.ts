@@ -18,7 +18,14 @@ import { shardedProblem } from './helpers/sharded-problem';
 import { type ProblemSpec, randomProblem, withoutTimes } from './problems';
 
 const classify: ProblemSpec = {
-  N: 24, T: 5, d: 3, h: 6, K: 3, lossSteps: 'last', loss: 'softmax-cross-entropy', seed: 3,
+  N: 24,
+  T: 5,
+  d: 3,
+  h: 6,
+  K: 3,
+  lossSteps: 'last',
+  loss: 'softmax-cross-entropy',
+  seed: 3,
 };
 const regress: ProblemSpec = { N: 24, T: 4, d: 2, h: 5, K: 2, lossSteps: 'every', loss: 'squared-error', seed: 5 };
 const ITERATIONS = 4;
@@ -41,7 +48,9 @@ const coordinatorSide = (url: string, run: string, shards: number) =>
 
 // The transports are compared here, from the same start: no warm start (test/parallel.test.ts covers it).
 const optionsFor = (spec: ProblemSpec): AdmmTrainerOptions => ({
-  mode: 'persistent', lossSteps: spec.lossSteps, warmStart: 'none',
+  mode: 'persistent',
+  lossSteps: spec.lossSteps,
+  warmStart: 'none',
 });
 
 interface Outcome {
@@ -130,7 +139,10 @@ function workerProcesses(spec: ProblemSpec, shards: number) {
 }
 
 // 3 shards: a sum of 2 is the same in either order; of 3 it is not, so shard order is checked too.
-for (const [label, spec, S] of [['classification', classify, 2], ['regression', regress, 3]] as const) {
+for (const [label, spec, S] of [
+  ['classification', classify, 2],
+  ['regression', regress, 3],
+] as const) {
   test(`${label}: ${S} shards over Redis (in this process) ≡ over worker threads, bit for bit`, async (t) => {
     const threads = await overThreads(spec, S);
     const redis = await overRedis(spec, S, inProcessShards(spec, S));

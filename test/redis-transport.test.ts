@@ -142,7 +142,10 @@ test('publications reach every shard in version order; contributions come back i
     await s.contribute(mine);
   }
   const got = await pending;
-  t.deepEqual(got.map((x) => x.shard), [0, 1, 2]);
+  t.deepEqual(
+    got.map((x) => x.shard),
+    [0, 1, 2]
+  );
   for (const x of got) {
     const want = sent.get(x.shard)!;
     t.is(x.token, want.token);
@@ -171,31 +174,46 @@ test('the synchronous rule waits for the last shard; the bounded-staleness rule 
   await sleep(200);
   t.false(settled, 'shard 2 is still at iteration 0');
   await shards[2].contribute(contribution(shards[2], 1));
-  t.deepEqual((await sync).map((x) => x.iteration), [1, 1, 1]);
+  t.deepEqual(
+    (await sync).map((x) => x.iteration),
+    [1, 1, 1]
+  );
 
   // Versions 3, 3, 2 at iteration 3: τ = 1 is ready at once, τ = 0 waits for shard 2.
   await shards[0].contribute(contribution(shards[0], 3, 3));
   await shards[1].contribute(contribution(shards[1], 3, 3));
   await shards[2].contribute(contribution(shards[2], 2, 2));
   const stale = await c.collect(3, 'uwb', withinStaleness(S, 3, 1));
-  t.deepEqual(stale.map((x) => x.version), [3, 3, 2]);
+  t.deepEqual(
+    stale.map((x) => x.version),
+    [3, 3, 2]
+  );
   settled = false;
   const strict = c.collect(3, 'uwb', withinStaleness(S, 3, 0)).finally(() => (settled = true));
   await sleep(200);
   t.false(settled);
   await shards[2].contribute(contribution(shards[2], 3, 3));
-  t.deepEqual((await strict).map((x) => x.version), [3, 3, 3]);
+  t.deepEqual(
+    (await strict).map((x) => x.version),
+    [3, 3, 3]
+  );
 
   // The latest stays: a contribution of an older version than the one stored is dropped.
   await shards[1].contribute(contribution(shards[1], 2, 2));
   const latest = await c.collect(3, 'uwb', withinStaleness(S, 3, 0));
-  t.deepEqual(latest.map((x) => x.version), [3, 3, 3]);
+  t.deepEqual(
+    latest.map((x) => x.version),
+    [3, 3, 3]
+  );
   t.deepEqual(latest[1].body, contribution(shards[1], 3, 3).body);
 
   // Phases are separate: a contribution to 'vc' does not answer 'uwb'.
   await shards[0].contribute(contribution(shards[0], 4, 4, 'vc'));
   const vc = await c.collect(4, 'vc', (m) => m.size === 1);
-  t.deepEqual(vc.map((x) => [x.shard, x.phase]), [[0, 'vc']]);
+  t.deepEqual(
+    vc.map((x) => [x.shard, x.phase]),
+    [[0, 'vc']]
+  );
 });
 
 test('a worker expecting another configuration is refused, and so is a shard index outside the run', async (t) => {
@@ -369,7 +387,10 @@ test('redis-server killed and restarted with AOF loses no acknowledged publicati
   const ids = (await raw.xrange(`admmirnn:{${run}}:versions`, '-', '+')).map(([id]) => id);
   t.deepEqual(ids, ['0-1', '1-1', '2-1', '3-1'], 'every acknowledged version survived');
   const got = await c.collect(2, 'uwb', allAt(2, 2));
-  t.deepEqual(got.map((x) => x.token), shards.map((s) => s.token));
+  t.deepEqual(
+    got.map((x) => x.token),
+    shards.map((s) => s.token)
+  );
   t.deepEqual(got[1].body, contribution(shards[1], 2).body);
   await shards[1].contribute(contribution(shards[1], 3));
 });
@@ -410,7 +431,7 @@ test.serial('blocking reads leave the event loop free and end at once on abort a
   await t.throwsAsync(() => s.contribute(contribution(s, 0)), { message: /closed/ });
 });
 
-test('a collect rejects with ERR_SHARD_LOST when a registered shard dies while it waits, and with a failed shard\'s error', async (t) => {
+test("a collect rejects with ERR_SHARD_LOST when a registered shard dies while it waits, and with a failed shard's error", async (t) => {
   const run = runName('lost-mid-collect');
   const c = await coordinator(run, 2, { blockMs: 100 });
   t.teardown(() => c.close());
@@ -495,5 +516,8 @@ test('the library loads without ioredis; the Redis transport then names the miss
   const r = await execFileAsync(process.execPath, ['-e', script], { encoding: 'utf8', timeout: 60_000 });
   const out = JSON.parse(r.stdout);
   t.is(out.code, 'ERR_MISSING_PEER');
-  t.regex(out.message, /needs the package 'ioredis' \(an optional peer dependency of admmirnn\): npm install ioredis@6$/);
+  t.regex(
+    out.message,
+    /needs the package 'ioredis' \(an optional peer dependency of admmirnn\): npm install ioredis@6$/
+  );
 });

@@ -64,11 +64,20 @@ test('worker processes (Indexed Job style) answer every round and exit 0 at the 
     await Promise.all([c.close(), ...workers.map((w) => w.end())]);
   });
   const started = await Promise.all(workers.map((w) => w.next()));
-  t.deepEqual(started.map((x) => x.shard), [0, 1]);
+  t.deepEqual(
+    started.map((x) => x.shard),
+    [0, 1]
+  );
   for (let v = 1; v <= 3; v++) {
     await c.publish({ version: v, iteration: v, phase: 'uwb', scalars: {}, body: Float64Array.of(v, 0.5) });
     const got = await c.collect(v, 'uwb', allAt(2, v));
-    t.deepEqual(got.map((x) => Array.from(x.body)), [[0, v + 0.5], [1, v + 0.5]]);
+    t.deepEqual(
+      got.map((x) => Array.from(x.body)),
+      [
+        [0, v + 0.5],
+        [1, v + 0.5],
+      ]
+    );
   }
   await c.complete(60_000);
   for (const w of workers) {

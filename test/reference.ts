@@ -144,8 +144,10 @@ export interface LeastSquares {
 
 /** Block 1: H_t = [x_t; s_{t-1}; 1] (s_{-1} = 0), Z_t = a_t + μ1_t, over all N·T rows. */
 export function uwbProblem(s: NativeShape, inp: RefInputs, S: Num, A: Num, M1: Num): LeastSquares {
-  const m = s.d + s.h + 1, rows = s.N * s.T;
-  const H = new Float64Array(rows * m), Z = new Float64Array(rows * s.h);
+  const m = s.d + s.h + 1,
+    rows = s.N * s.T;
+  const H = new Float64Array(rows * m),
+    Z = new Float64Array(rows * s.h);
   for (let n = 0; n < s.N; n++)
     for (let t = 0; t < s.T; t++) {
       const r = n * s.T + t;
@@ -160,8 +162,11 @@ export function uwbProblem(s: NativeShape, inp: RefInputs, S: Num, A: Num, M1: N
 
 /** Block 4: H = [s_t; 1], Z = o_t + μ3_t over the loss rows. */
 export function vcProblem(s: NativeShape, S: Num, O: Num, M3: Num): LeastSquares {
-  const L = lossRows(s), m = s.h + 1, rows = s.N * L;
-  const H = new Float64Array(rows * m), Z = new Float64Array(rows * s.K);
+  const L = lossRows(s),
+    m = s.h + 1,
+    rows = s.N * L;
+  const H = new Float64Array(rows * m),
+    Z = new Float64Array(rows * s.K);
   for (let n = 0; n < s.N; n++)
     for (let l = 0; l < L; l++) {
       const r = n * L + l;
@@ -210,7 +215,8 @@ export function weightGradient(p: LeastSquares, theta0: Num, w: WeightParams): F
 
 /** Exact minimiser: Θ (Σ H Hᵀ + β/ρ D + η/ρ I) = Σ Z Hᵀ + η/ρ Θ_0. */
 export function weightSolve(p: LeastSquares, theta0: Num, w: WeightParams): Float64Array {
-  const G = new Float64Array(p.m * p.m), R = new Float64Array(p.n * p.m);
+  const G = new Float64Array(p.m * p.m),
+    R = new Float64Array(p.n * p.m);
   for (let r = 0; r < p.rows; r++)
     for (let j = 0; j < p.m; j++) {
       const hj = p.H[r * p.m + j];
@@ -224,7 +230,8 @@ export function weightSolve(p: LeastSquares, theta0: Num, w: WeightParams): Floa
 
 /** Θ = [U W b] (h × (d+h+1)) and back. */
 export function packUWb(s: NativeShape, U: Num, W: Num, b: Num): Float64Array {
-  const m = s.d + s.h + 1, th = new Float64Array(s.h * m);
+  const m = s.d + s.h + 1,
+    th = new Float64Array(s.h * m);
   for (let i = 0; i < s.h; i++) {
     for (let j = 0; j < s.d; j++) th[i * m + j] = U[i * s.d + j];
     for (let j = 0; j < s.h; j++) th[i * m + s.d + j] = W[i * s.h + j];
@@ -235,7 +242,8 @@ export function packUWb(s: NativeShape, U: Num, W: Num, b: Num): Float64Array {
 
 /** Θ = [V c] (K × (h+1)). */
 export function packVc(s: NativeShape, V: Num, c: Num): Float64Array {
-  const m = s.h + 1, th = new Float64Array(s.K * m);
+  const m = s.h + 1,
+    th = new Float64Array(s.K * m);
   for (let k = 0; k < s.K; k++) {
     for (let i = 0; i < s.h; i++) th[k * m + i] = V[k * s.h + i];
     th[k * m + s.h] = c[k];
@@ -262,20 +270,25 @@ export function phiGrad(a: number, p: number, q: number, rho1: number, rho2: num
  * inside the two grid cells around every grid local minimum.
  */
 export function phiGlobalMin(p: number, q: number, rho1: number, rho2: number, grid = 20000): { a: number; f: number } {
-  const B = (rho2 * (Math.abs(q) + 1)) / rho1, lo = p - B, h = (2 * B) / grid;
+  const B = (rho2 * (Math.abs(q) + 1)) / rho1,
+    lo = p - B,
+    h = (2 * B) / grid;
   const f = new Float64Array(grid + 1);
   for (let k = 0; k <= grid; k++) f[k] = phi(lo + k * h, p, q, rho1, rho2);
   let best = { a: lo, f: f[0] };
   for (let k = 0; k <= grid; k++) {
     if ((k > 0 && f[k] > f[k - 1]) || (k < grid && f[k] > f[k + 1])) continue; // not a grid local minimum
-    let a0 = lo + Math.max(k - 1, 0) * h, a1 = lo + Math.min(k + 1, grid) * h;
+    let a0 = lo + Math.max(k - 1, 0) * h,
+      a1 = lo + Math.min(k + 1, grid) * h;
     const g = 0.6180339887498949;
     for (let it = 0; it < 80; it++) {
-      const m1 = a1 - g * (a1 - a0), m2 = a0 + g * (a1 - a0);
+      const m1 = a1 - g * (a1 - a0),
+        m2 = a0 + g * (a1 - a0);
       if (phi(m1, p, q, rho1, rho2) < phi(m2, p, q, rho1, rho2)) a1 = m2;
       else a0 = m1;
     }
-    const a = 0.5 * (a0 + a1), fa = phi(a, p, q, rho1, rho2);
+    const a = 0.5 * (a0 + a1),
+      fa = phi(a, p, q, rho1, rho2);
     const cand = fa < f[k] ? { a, f: fa } : { a: lo + k * h, f: f[k] };
     if (cand.f < best.f) best = cand;
   }
@@ -285,8 +298,19 @@ export function phiGlobalMin(p: number, q: number, rho1: number, rho2: number, g
 // ---- s-step ---------------------------------------------------------------------
 
 export interface SStepData {
-  A: Num; TA: Num; M1: Num; M2: Num; XU: Num; O: Num; M3: Num; W: Num; V: Num; c: Num;
-  rho1: number; rho2: number; rho3: number;
+  A: Num;
+  TA: Num;
+  M1: Num;
+  M2: Num;
+  XU: Num;
+  O: Num;
+  M3: Num;
+  W: Num;
+  V: Num;
+  c: Num;
+  rho1: number;
+  rho2: number;
+  rho3: number;
 }
 
 /** Index of the loss row of step t, or −1 when t is not a loss step. */
@@ -325,26 +349,31 @@ export function sObjective(s: NativeShape, S: Num, D: SStepData): number {
 
 /** Per (n, t): the system matrix M_t (h×h) and right-hand side r_t of ∂/∂s_t = M_t s_t − r_t. */
 function sSystem(s: NativeShape, D: SStepData, n: number, t: number): { M: Float64Array; r: Float64Array } {
-  const h = s.h, L = lossRows(s);
-  const M = new Float64Array(h * h), r = new Float64Array(h);
+  const h = s.h,
+    L = lossRows(s);
+  const M = new Float64Array(h * h),
+    r = new Float64Array(h);
   const base = row(s, n, t);
   for (let i = 0; i < h; i++) {
     M[i * h + i] += D.rho2;
     r[i] = D.rho2 * (D.TA[base + i] - D.M2[base + i]);
   }
   const addGram = (X: Num, rows: number, w: number) => {
-    for (let i = 0; i < h; i++) for (let j = 0; j < h; j++) for (let k = 0; k < rows; k++) M[i * h + j] += w * X[k * h + i] * X[k * h + j];
+    for (let i = 0; i < h; i++)
+      for (let j = 0; j < h; j++) for (let k = 0; k < rows; k++) M[i * h + j] += w * X[k * h + i] * X[k * h + j];
   };
   if (t < s.T - 1) {
     addGram(D.W, h, D.rho1);
-    const r1 = row(s, n, t + 1), e = new Float64Array(h);
+    const r1 = row(s, n, t + 1),
+      e = new Float64Array(h);
     for (let i = 0; i < h; i++) e[i] = D.rho1 * (D.A[r1 + i] + D.M1[r1 + i] - D.XU[r1 + i]);
     addMatTVec(D.W, h, h, e, 0, r, 0);
   }
   const l = lossRowOf(s, t);
   if (l >= 0) {
     addGram(D.V, s.K, D.rho3);
-    const o = (n * L + l) * s.K, e = new Float64Array(s.K);
+    const o = (n * L + l) * s.K,
+      e = new Float64Array(s.K);
     for (let k = 0; k < s.K; k++) e[k] = D.rho3 * (D.O[o + k] + D.M3[o + k] - D.c[k]);
     addMatTVec(D.V, s.K, h, e, 0, r, 0);
   }
@@ -367,7 +396,8 @@ export function sGradient(s: NativeShape, S: Num, D: SStepData): Float64Array {
   const g = new Float64Array(s.N * s.T * s.h);
   for (let n = 0; n < s.N; n++)
     for (let t = 0; t < s.T; t++) {
-      const { M, r } = sSystem(s, D, n, t), base = row(s, n, t);
+      const { M, r } = sSystem(s, D, n, t),
+        base = row(s, n, t);
       for (let i = 0; i < s.h; i++) g[base + i] = -r[i];
       addMatVec(M, s.h, s.h, S, base, g, base);
     }

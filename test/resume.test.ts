@@ -34,7 +34,10 @@ for (const mode of MODES)
       t.is(back.admmState!.kind, mode === 'persistent' ? 'persistent' : 'mini-batch');
       t.is(back.admmState!.readout !== undefined, readoutRefit);
 
-      t.deepEqual(rest.history.map((r) => r.iteration), [3, 4]);
+      t.deepEqual(
+        rest.history.map((r) => r.iteration),
+        [3, 4]
+      );
       t.deepEqual(withoutTimes(rest.history), withoutTimes(four.history.slice(2)));
       t.deepEqual(weightBytes(back.model), weightBytes(straight.model));
       t.deepEqual(rest.refit, four.refit);
@@ -78,10 +81,14 @@ test('restoreState checks the snapshot against the mode and sizes, and keeps the
   await persistent.fit(p.data, { maxIterations: 1 });
   const persistentState = persistent.exportState();
 
-  await t.throwsAsync(miniBatch.restoreState(p.data, persistentState),
-    { instanceOf: RangeError, message: /snapshot\.kind .*'mini-batch'/ });
-  await t.throwsAsync(persistent.restoreState(p.data, before),
-    { instanceOf: RangeError, message: /snapshot\.kind .*'persistent'/ });
+  await t.throwsAsync(miniBatch.restoreState(p.data, persistentState), {
+    instanceOf: RangeError,
+    message: /snapshot\.kind .*'mini-batch'/,
+  });
+  await t.throwsAsync(persistent.restoreState(p.data, before), {
+    instanceOf: RangeError,
+    message: /snapshot\.kind .*'persistent'/,
+  });
   if (before.kind !== 'mini-batch') throw new Error('expected a mini-batch snapshot');
   const bad = [
     [{ ...before, rng: { words: [0, 0, 0, 0] } }, /snapshot\.rng\.words .*not all zero/],
@@ -90,8 +97,10 @@ test('restoreState checks the snapshot against the mode and sizes, and keeps the
     [{ ...before, rho: [1, -1, 1] }, /snapshot\.rho\[1\]/],
     [{ ...before, iteration: -1 }, /snapshot\.iteration/],
     [{ ...before, readout: { V: new Float32Array(2), c: new Float32Array(SPEC.K) } }, /snapshot\.readout\.V/],
-    [{ ...before, readout: { V: p.model.V.slice(), c: new Float32Array(SPEC.K).fill(NaN) } },
-      /snapshot\.readout\.c .*finite/],
+    [
+      { ...before, readout: { V: p.model.V.slice(), c: new Float32Array(SPEC.K).fill(NaN) } },
+      /snapshot\.readout\.c .*finite/,
+    ],
   ] as const;
   for (const [snapshot, message] of bad)
     await t.throwsAsync(miniBatch.restoreState(p.data, snapshot as never), { message });
@@ -116,12 +125,30 @@ test('the checkpoint reader checks the mini-batch state and names the entry', as
     head.writeBigUInt64LE(BigInt(json.length));
     return Buffer.concat([head, json, file.subarray(8 + n)]);
   };
-  t.deepEqual(decodeCheckpoint(rewrite(() => undefined), 'f.st').admmState, good.admmState);
+  t.deepEqual(
+    decodeCheckpoint(
+      rewrite(() => undefined),
+      'f.st'
+    ).admmState,
+    good.admmState
+  );
   const refused = (edit: (admm: Record<string, unknown>) => void) => () => decodeCheckpoint(rewrite(edit), 'f.st');
-  t.throws(refused((a) => (a.kind = 'bogus')), { instanceOf: RangeError, message: /f\.st: __metadata__\.admm\.kind/ });
-  t.throws(refused((a) => delete a.rng), { instanceOf: FileFormatError, message: /f\.st: __metadata__\.admm\.rng/ });
-  t.throws(refused((a) => (a.rho = [1, 1])), { instanceOf: RangeError, message: /__metadata__\.admm\.rho/ });
-  t.throws(refused((a) => (a.iteration = 0.5)), { instanceOf: RangeError, message: /__metadata__\.admm\.iteration/ });
+  t.throws(
+    refused((a) => (a.kind = 'bogus')),
+    { instanceOf: RangeError, message: /f\.st: __metadata__\.admm\.kind/ }
+  );
+  t.throws(
+    refused((a) => delete a.rng),
+    { instanceOf: FileFormatError, message: /f\.st: __metadata__\.admm\.rng/ }
+  );
+  t.throws(
+    refused((a) => (a.rho = [1, 1])),
+    { instanceOf: RangeError, message: /__metadata__\.admm\.rho/ }
+  );
+  t.throws(
+    refused((a) => (a.iteration = 0.5)),
+    { instanceOf: RangeError, message: /__metadata__\.admm\.iteration/ }
+  );
 });
 
 const OPTIMIZERS: readonly OptimizerOptions[] = [
@@ -145,7 +172,10 @@ for (const optimizer of OPTIMIZERS)
     const second = new BpttTrainer(back.model, back.trainer!.options);
     second.restoreState(back.bpttState!);
     const rest = await second.fit(half.data, { maxIterations: 2, resume: true });
-    t.deepEqual(rest.history.map((r) => r.iteration), [3, 4]);
+    t.deepEqual(
+      rest.history.map((r) => r.iteration),
+      [3, 4]
+    );
     t.deepEqual(withoutTimes(rest.history), withoutTimes(four.history.slice(2)));
     t.deepEqual(weightBytes(back.model), weightBytes(straight.model));
   });
@@ -158,11 +188,15 @@ test('BpttTrainer.restoreState checks the optimizer state against the optimizer 
   t.is(state.optimizer.buffers.length, 5);
   const rmsprop = new BpttTrainer(p.model, { optimizer: { kind: 'rmsprop' } });
   const before = rmsprop.exportState();
-  t.throws(() => rmsprop.restoreState(state),
-    { instanceOf: TypeError, message: /snapshot\.optimizer\.buffers\[0\] must be an array of 3/ });
+  t.throws(() => rmsprop.restoreState(state), {
+    instanceOf: TypeError,
+    message: /snapshot\.optimizer\.buffers\[0\] must be an array of 3/,
+  });
   const short = { ...state, optimizer: { ...state.optimizer, buffers: state.optimizer.buffers.slice(1) } };
-  t.throws(() => adam.restoreState(short),
-    { instanceOf: TypeError, message: /snapshot\.optimizer\.buffers must be an array of 5/ });
+  t.throws(() => adam.restoreState(short), {
+    instanceOf: TypeError,
+    message: /snapshot\.optimizer\.buffers must be an array of 5/,
+  });
   const buffers = [[new Float32Array(1), new Float32Array(1)], ...state.optimizer.buffers.slice(1)];
   const wrongSize = { ...state, optimizer: { ...state.optimizer, buffers } };
   t.throws(() => adam.restoreState(wrongSize), { instanceOf: RangeError, message: /optimizer\.buffers\[0\]\[0\]/ });
@@ -174,11 +208,13 @@ test('BpttTrainer.restoreState checks the optimizer state against the optimizer 
 test('Random.getState / fromState continue the sequence exactly, the spare normal included', (t) => {
   const a = new Random(7);
   a.shuffle(new Int32Array(10));
-  a.normal();  // leaves a spare normal
+  a.normal(); // leaves a spare normal
   const b = Random.fromState(JSON.parse(JSON.stringify(a.getState())));
   const draws = (r: Random) => Array.from({ length: 6 }, () => [r.normal(), r.nextUint32()]);
   t.deepEqual(draws(b), draws(a));
-  t.throws(() => Random.fromState({ words: [1, 2, 3, 4], spareNormal: Infinity }, 'r'),
-    { instanceOf: RangeError, message: /r\.spareNormal/ });
+  t.throws(() => Random.fromState({ words: [1, 2, 3, 4], spareNormal: Infinity }, 'r'), {
+    instanceOf: RangeError,
+    message: /r\.spareNormal/,
+  });
   t.throws(() => Random.fromState(null, 'r'), { instanceOf: TypeError, message: /^r must/ });
 });

@@ -17,13 +17,23 @@ function tanhForward(model: RNN, x: Float32Array, T: number): number[][] {
         return Math.tanh(a);
       });
     }
-    out.push(Array.from({ length: K }, (_, k) => model.c[k] + s.reduce((acc, v, j) => acc + model.V[k * h + j] * v, 0)));
+    out.push(
+      Array.from({ length: K }, (_, k) => model.c[k] + s.reduce((acc, v, j) => acc + model.V[k * h + j] * v, 0))
+    );
   }
   return out;
 }
 
 test('predict matches a float64 forward pass', (t) => {
-  const { model, data } = randomProblem({ N: 5, T: 6, d: 3, h: 7, K: 4, lossSteps: 'last', loss: 'softmax-cross-entropy' });
+  const { model, data } = randomProblem({
+    N: 5,
+    T: 6,
+    d: 3,
+    h: 7,
+    K: 4,
+    lossSteps: 'last',
+    loss: 'softmax-cross-entropy',
+  });
   const got = model.predict(data);
   const want = tanhForward(model, data.inputs as Float32Array, 6);
   t.is(got.length, 5 * 4);
@@ -31,7 +41,15 @@ test('predict matches a float64 forward pass', (t) => {
 });
 
 test('every-step outputs end with the last-step outputs; predictAsync agrees', async (t) => {
-  const { model, data } = randomProblem({ N: 4, T: 5, d: 3, h: 6, K: 2, lossSteps: 'every', loss: 'softmax-cross-entropy' });
+  const { model, data } = randomProblem({
+    N: 4,
+    T: 5,
+    d: 3,
+    h: 6,
+    K: 2,
+    lossSteps: 'every',
+    loss: 'softmax-cross-entropy',
+  });
   const every = model.predict(data, { outputs: 'every' });
   const last = model.predict(data);
   t.is(every.length, 4 * 5 * 2);
@@ -40,11 +58,21 @@ test('every-step outputs end with the last-step outputs; predictAsync agrees', a
 });
 
 test('token-id inputs equal one-hot dense inputs', (t) => {
-  const { model, data } = randomProblem({ N: 6, T: 4, d: 5, h: 6, K: 3, lossSteps: 'last', loss: 'softmax-cross-entropy', tokens: true });
+  const { model, data } = randomProblem({
+    N: 6,
+    T: 4,
+    d: 5,
+    h: 6,
+    K: 3,
+    lossSteps: 'last',
+    loss: 'softmax-cross-entropy',
+    tokens: true,
+  });
   const ids = data.inputs as Int32Array;
   const oneHot = new Float32Array(ids.length * 5);
   ids.forEach((id, i) => (oneHot[i * 5 + id] = 1));
-  const a = model.predict(data), b = model.predict({ inputs: oneHot, sequenceLength: 4 });
+  const a = model.predict(data),
+    b = model.predict({ inputs: oneHot, sequenceLength: 4 });
   a.forEach((v, i) => t.true(Math.abs(v - b[i]) < 1e-6));
 });
 
@@ -59,7 +87,8 @@ test('initialisation is seeded and each scheme has its documented statistics', (
   const glorotLimit = Math.sqrt(6 / (20 + 64));
   t.true(make('glorot').U.every((v) => Math.abs(v) <= glorotLimit + 1e-7));
   // Orthogonal W: WᵀW = I (times gain²).
-  const W = make('orthogonal', 5, 2).W, h = 64;
+  const W = make('orthogonal', 5, 2).W,
+    h = 64;
   for (let i = 0; i < h; i += 7)
     for (let j = 0; j < h; j += 5) {
       let dot = 0;
@@ -70,7 +99,15 @@ test('initialisation is seeded and each scheme has its documented statistics', (
 });
 
 test('toJSON / fromJSON round-trips exactly, through JSON text', (t) => {
-  const { model, data } = randomProblem({ N: 3, T: 4, d: 3, h: 5, K: 2, lossSteps: 'last', loss: 'softmax-cross-entropy' });
+  const { model, data } = randomProblem({
+    N: 3,
+    T: 4,
+    d: 3,
+    h: 5,
+    K: 2,
+    lossSteps: 'last',
+    loss: 'softmax-cross-entropy',
+  });
   const copy = RNN.fromJSON(JSON.parse(JSON.stringify(model)));
   t.deepEqual(Array.from(copy.predict(data)), Array.from(model.predict(data)));
   t.deepEqual(copy.toJSON(), model.toJSON());
@@ -78,12 +115,22 @@ test('toJSON / fromJSON round-trips exactly, through JSON text', (t) => {
 });
 
 test('evaluate reports mean cross-entropy and accuracy; squared error for real targets', (t) => {
-  const { model, data } = randomProblem({ N: 8, T: 3, d: 2, h: 4, K: 3, lossSteps: 'last', loss: 'softmax-cross-entropy' });
+  const { model, data } = randomProblem({
+    N: 8,
+    T: 3,
+    d: 2,
+    h: 4,
+    K: 3,
+    lossSteps: 'last',
+    loss: 'softmax-cross-entropy',
+  });
   const logits = model.predict(data);
-  let loss = 0, correct = 0;
+  let loss = 0,
+    correct = 0;
   for (let n = 0; n < 8; n++) {
     const row = Array.from(logits.subarray(n * 3, n * 3 + 3));
-    const max = Math.max(...row), lse = max + Math.log(row.reduce((s, v) => s + Math.exp(v - max), 0));
+    const max = Math.max(...row),
+      lse = max + Math.log(row.reduce((s, v) => s + Math.exp(v - max), 0));
     const y = (data.targets as Int32Array)[n];
     loss += lse - row[y];
     if (row.indexOf(max) === y) correct++;
@@ -92,7 +139,8 @@ test('evaluate reports mean cross-entropy and accuracy; squared error for real t
   t.true(Math.abs(e.loss - loss / 8) < 1e-9);
   t.is(e.accuracy, correct / 8);
   const reg = randomProblem({ N: 5, T: 3, d: 2, h: 4, K: 2, lossSteps: 'last', loss: 'squared-error' });
-  const out = reg.model.predict(reg.data), y = reg.data.targets as Float32Array;
+  const out = reg.model.predict(reg.data),
+    y = reg.data.targets as Float32Array;
   const se = out.reduce((s, v, i) => s + 0.5 * (v - y[i]) ** 2, 0) / 5;
   const r = reg.model.evaluate(reg.data);
   t.true(Math.abs(r.loss - se) < 1e-9);

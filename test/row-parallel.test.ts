@@ -30,21 +30,56 @@ function withBlasThreads<T>(blas: number, body: () => T): T {
 const s: NativeShape = { N: 700, T: 5, d: 3, h: 8, K: 2, everyStep: false };
 const rng = new Random(3);
 const rows = s.N * s.T * s.h;
-const x = normal(rng, s.N * s.T * s.d), U = normal(rng, s.h * s.d, 0.5), W = normal(rng, s.h * s.h, 0.3), b = normal(rng, s.h, 0.1);
-const V = normal(rng, s.K * s.h, 0.5), c = normal(rng, s.K, 0.1);
-const S = normal(rng, rows, 0.5), A = normal(rng, rows), XU = normal(rng, rows), M1 = normal(rng, rows, 0.1), M2 = normal(rng, rows, 0.1);
-const TA = A.map(Math.tanh), O = normal(rng, s.N * s.K), M3 = normal(rng, s.N * s.K, 0.1);
+const x = normal(rng, s.N * s.T * s.d),
+  U = normal(rng, s.h * s.d, 0.5),
+  W = normal(rng, s.h * s.h, 0.3),
+  b = normal(rng, s.h, 0.1);
+const V = normal(rng, s.K * s.h, 0.5),
+  c = normal(rng, s.K, 0.1);
+const S = normal(rng, rows, 0.5),
+  A = normal(rng, rows),
+  XU = normal(rng, rows),
+  M1 = normal(rng, rows, 0.1),
+  M2 = normal(rng, rows, 0.1);
+const TA = A.map(Math.tanh),
+  O = normal(rng, s.N * s.K),
+  M3 = normal(rng, s.N * s.K, 0.1);
 
 /** Every row-blocked kernel's outputs at the current thread counts. */
 function rowBlockedOutputs() {
-  const xu = new Float32Array(rows), p = new Float32Array(rows), sOut = new Float32Array(rows);
+  const xu = new Float32Array(rows),
+    p = new Float32Array(rows),
+    sOut = new Float32Array(rows);
   native.inputProjection({ shape: s, x, U, b, out: xu });
   native.recurrentAffine({ shape: s, XU, S, W, out: p });
-  const change = native.sStep({ shape: s, A, TA, M1, M2, XU, O, M3, W, V, c, S, out: sOut, rho1: 1, rho2: 2, rho3: 0.5, linearized: false }).change;
+  const change = native.sStep({
+    shape: s,
+    A,
+    TA,
+    M1,
+    M2,
+    XU,
+    O,
+    M3,
+    W,
+    V,
+    c,
+    S,
+    out: sOut,
+    rho1: 1,
+    rho2: 2,
+    rho3: 0.5,
+    linearized: false,
+  }).change;
   const weights = { U: U.slice(), W: W.slice(), b: b.slice() };
   native.solveUWb({ shape: s, x, S, A, M1, scratch: new Float32Array(rows), ...weights, rho1: 1, beta: 0.1 });
-  const fs: NativeShape = { ...s, N: 2600 }, fx = normal(new Random(5), fs.N * fs.T * fs.d);
-  const fo = { A: new Float32Array(fs.N * fs.T * fs.h), S: new Float32Array(fs.N * fs.T * fs.h), O: new Float32Array(fs.N * fs.K) };
+  const fs: NativeShape = { ...s, N: 2600 },
+    fx = normal(new Random(5), fs.N * fs.T * fs.d);
+  const fo = {
+    A: new Float32Array(fs.N * fs.T * fs.h),
+    S: new Float32Array(fs.N * fs.T * fs.h),
+    O: new Float32Array(fs.N * fs.K),
+  };
   native.forward({ shape: fs, x: fx, U, W, b, V, c, ...fo });
   return { xu, p, sOut, change, weights, forward: fo };
 }
@@ -56,7 +91,8 @@ function maxRelativeDifference(a: Float32Array, b: Float32Array): number {
 }
 
 test.serial('the row-blocked kernels give the same products with one BLAS thread as with two', (t) => {
-  const one = withBlasThreads(1, rowBlockedOutputs), two = withBlasThreads(2, rowBlockedOutputs);
+  const one = withBlasThreads(1, rowBlockedOutputs),
+    two = withBlasThreads(2, rowBlockedOutputs);
   // The same single-threaded product per block either way: bit for bit.
   t.deepEqual(two.xu, one.xu);
   t.deepEqual(two.p, one.p);
@@ -65,44 +101,64 @@ test.serial('the row-blocked kernels give the same products with one BLAS thread
   t.true(Math.abs(two.change - one.change) <= 1e-9 * one.change, `Σ(Δs)² ${two.change} vs ${one.change}`);
   for (const k of ['U', 'W', 'b'] as const) t.true(maxRelativeDifference(two.weights[k], one.weights[k]) < 1e-5, k);
   // Forward chunks of 4,096 samples on one thread, of 1,024 on two.
-  for (const k of ['A', 'S', 'O'] as const) t.true(maxRelativeDifference(two.forward[k], one.forward[k]) < 1e-5, `forward ${k}`);
+  for (const k of ['A', 'S', 'O'] as const)
+    t.true(maxRelativeDifference(two.forward[k], one.forward[k]) < 1e-5, `forward ${k}`);
 });
 
 test.serial('the same call twice gives bit-identical results on two threads', (t) => {
-  const first = withBlasThreads(2, rowBlockedOutputs), second = withBlasThreads(2, rowBlockedOutputs);
+  const first = withBlasThreads(2, rowBlockedOutputs),
+    second = withBlasThreads(2, rowBlockedOutputs);
   t.deepEqual(second, first);
 });
 
-test.serial('native sgemm in row blocks (the benchmarks\' hook) matches the single OpenBLAS call', async (t) => {
-  const r = new Random(9), m = 2500, n = 7, k = 33;
-  const a = normal(r, m * k), bb = normal(r, k * n), plain = new Float32Array(m * n), blocked = new Float32Array(m * n);
+test.serial("native sgemm in row blocks (the benchmarks' hook) matches the single OpenBLAS call", async (t) => {
+  const r = new Random(9),
+    m = 2500,
+    n = 7,
+    k = 33;
+  const a = normal(r, m * k),
+    bb = normal(r, k * n),
+    plain = new Float32Array(m * n),
+    blocked = new Float32Array(m * n);
   native.sgemm({ m, n, k, A: a, B: bb, C: plain });
   nativeHooks.sgemmRowBlocks({ m, n, k, A: a, B: bb, C: blocked });
   t.true(maxRelativeDifference(blocked, plain) < 1e-5);
   const asynchronous = new Float32Array(m * n);
   await nativeHooks.sgemmRowBlocksAsync({ m, n, k, A: a, B: bb, C: asynchronous });
   t.deepEqual(asynchronous, blocked);
-  t.throws(() => nativeHooks.sgemmRowBlocks({ m, n, k, A: a, B: bb, C: a.subarray(0, m * n) }),
-    { instanceOf: RangeError, message: /^sgemmRowBlocks: C must be memory distinct from A/ });
+  t.throws(() => nativeHooks.sgemmRowBlocks({ m, n, k, A: a, B: bb, C: a.subarray(0, m * n) }), {
+    instanceOf: RangeError,
+    message: /^sgemmRowBlocks: C must be memory distinct from A/,
+  });
 });
 
 test.serial('kernels started together give the results of the same kernels run one by one', async (t) => {
   // A row-blocked forward pass (OpenBLAS on one thread while it runs) beside readouts (one
   // OpenBLAS call at the configured thread count): h = 128, K = 10 is a shape whose readout
   // rounds differently on 1 and 2 OpenBLAS threads, so overlap would show in the bits.
-  const fs: NativeShape = { N: 4096, T: 6, d: 4, h: 128, K: 10, everyStep: false }, r = new Random(17);
-  const fx = normal(r, fs.N * fs.T * fs.d), fU = normal(r, fs.h * fs.d, 0.3), fW = normal(r, fs.h * fs.h, 0.08), fb = normal(r, fs.h, 0.1);
-  const fV = normal(r, fs.K * fs.h, 0.3), fc = normal(r, fs.K, 0.1), fS = normal(r, fs.N * fs.T * fs.h, 0.5);
-  const rs: NativeShape = { ...fs, N: 1000, T: 1 }, rS = normal(r, rs.N * rs.h, 0.5);
+  const fs: NativeShape = { N: 4096, T: 6, d: 4, h: 128, K: 10, everyStep: false },
+    r = new Random(17);
+  const fx = normal(r, fs.N * fs.T * fs.d),
+    fU = normal(r, fs.h * fs.d, 0.3),
+    fW = normal(r, fs.h * fs.h, 0.08),
+    fb = normal(r, fs.h, 0.1);
+  const fV = normal(r, fs.K * fs.h, 0.3),
+    fc = normal(r, fs.K, 0.1),
+    fS = normal(r, fs.N * fs.T * fs.h, 0.5);
+  const rs: NativeShape = { ...fs, N: 1000, T: 1 },
+    rS = normal(r, rs.N * rs.h, 0.5);
   const before = native.getThreads();
   native.setThreads({ blas: 2 });
   try {
-    const readoutAlone = new Float32Array(rs.N * rs.K), forwardAlone = new Float32Array(fs.N * fs.K);
+    const readoutAlone = new Float32Array(rs.N * rs.K),
+      forwardAlone = new Float32Array(fs.N * fs.K);
     native.readout({ shape: rs, S: rS, V: fV, c: fc, out: readoutAlone });
     native.forward({ shape: fs, x: fx, U: fU, W: fW, b: fb, V: fV, c: fc, O: forwardAlone });
     for (let round = 0; round < 3; round++) {
-      const O = new Float32Array(fs.N * fs.K), outs = Array.from({ length: 4 }, () => new Float32Array(rs.N * rs.K));
-      const P = new Float32Array(fs.N * fs.T * fs.h), XUf = new Float32Array(fs.N * fs.T * fs.h);
+      const O = new Float32Array(fs.N * fs.K),
+        outs = Array.from({ length: 4 }, () => new Float32Array(rs.N * rs.K));
+      const P = new Float32Array(fs.N * fs.T * fs.h),
+        XUf = new Float32Array(fs.N * fs.T * fs.h);
       await Promise.all([
         native.forwardAsync({ shape: fs, x: fx, U: fU, W: fW, b: fb, V: fV, c: fc, O }),
         native.recurrentAffineAsync({ shape: fs, XU: XUf, S: fS, W: fW, out: P }),
@@ -154,13 +210,19 @@ native.recurrentAffineAsync(args).then(() => console.log('no error'), report).th
 
 test.serial('a failure on a row-block worker thread becomes the kernel error, and the process lives on', (t) => {
   const out = childWithFault('blocks', affineCall);
-  t.regex(out, /^ERR_OUT_OF_MEMORY recurrentAffine: out of memory\nERR_OUT_OF_MEMORY recurrentAffine: out of memory\nalive\n$/);
+  t.regex(
+    out,
+    /^ERR_OUT_OF_MEMORY recurrentAffine: out of memory\nERR_OUT_OF_MEMORY recurrentAffine: out of memory\nalive\n$/
+  );
 });
 
 test.serial('a failure on an elementwise worker thread becomes the kernel error, and the process lives on', (t) => {
-  const out = childWithFault('chunks', `
+  const out = childWithFault(
+    'chunks',
+    `
 const n = 1 << 20, A = new Float32Array(n), out = new Float32Array(n);
 try { native.tanh({ n, A, out }); console.log('no error'); } catch (e) { console.log(e.code + ' ' + e.message); }
-console.log('alive');`);
+console.log('alive');`
+  );
   t.is(out, 'ERR_OUT_OF_MEMORY tanh: out of memory\nalive\n');
 });

@@ -34,8 +34,14 @@ test('StepSafeguard rejects a rise, retries at backoff × ρ, relaxes on accepta
   const epoch = guard.takeEpoch([0.01, 0.02, 0.03]);
   t.is(epoch.rejections, 4);
   t.is(epoch.skipped, 0);
-  t.deepEqual(epoch.rho.map((r) => +r.toPrecision(12)), [2.56, 5.12, 7.68]);
-  t.deepEqual(epoch.rhoMax.map((r) => +r.toPrecision(12)), [2.56, 5.12, 7.68]);
+  t.deepEqual(
+    epoch.rho.map((r) => +r.toPrecision(12)),
+    [2.56, 5.12, 7.68]
+  );
+  t.deepEqual(
+    epoch.rhoMax.map((r) => +r.toPrecision(12)),
+    [2.56, 5.12, 7.68]
+  );
 
   t.true(guard.acceptEpoch(5, 0));
   t.true(guard.acceptEpoch(5 * (1 + DEFAULT_SAFEGUARD.epochTolerance), 0));
@@ -64,8 +70,9 @@ test('StepSafeguard rejects a rise, retries at backoff × ρ, relaxes on accepta
 test('a full-batch update that would raise the objective is rejected and ρ grows until it does not', async (t) => {
   const unguarded = randomProblem(SPEC);
   const initial = unguarded.model.evaluate(unguarded.data).loss;
-  const raw = await new AdmmTrainer(unguarded.model, { ...OVERSHOOT, safeguard: false })
-    .fit(unguarded.data, { maxIterations: 1 });
+  const raw = await new AdmmTrainer(unguarded.model, { ...OVERSHOOT, safeguard: false }).fit(unguarded.data, {
+    maxIterations: 1,
+  });
   t.true(raw.history[0].loss > 10 * initial, `without the safeguard the step overshoots: ${raw.history[0].loss}`);
   t.is(raw.history[0].safeguard, undefined);
 
@@ -98,8 +105,10 @@ for (const mode of MINI_BATCH_MODES)
       }
       t.true(Number.isInteger(s.rejections) && Number.isInteger(s.skipped) && Number.isInteger(s.epochRejections));
       t.true(s.scale >= 1);
-      t.true(r.loss <= previous * (1 + DEFAULT_SAFEGUARD.epochTolerance),
-        `epoch ${r.iteration}: ${r.loss} after ${previous}`);
+      t.true(
+        r.loss <= previous * (1 + DEFAULT_SAFEGUARD.epochTolerance),
+        `epoch ${r.iteration}: ${r.loss} after ${previous}`
+      );
       previous = r.loss;
     }
   });
@@ -132,8 +141,15 @@ test('an epoch whose loss rises is undone and rerun at a larger ρ, else its sta
 
 test('resume keeps the safeguard: 2 + 2 epochs through a checkpoint equal 4 straight (scale > 1)', async (t) => {
   const options = { ...OVERSHOOT, batchSize: 10 };
-  const { straight, full, four, saved: state, back, second, rest } =
-    await straightAndResumed(SPEC, options, 'safeguard.st');
+  const {
+    straight,
+    full,
+    four,
+    saved: state,
+    back,
+    second,
+    rest,
+  } = await straightAndResumed(SPEC, options, 'safeguard.st');
   if (state.kind !== 'mini-batch') throw new Error('expected a mini-batch snapshot');
   t.true(state.safeguard!.scale > 1, `scale ${state.safeguard!.scale}`);
   t.true(Number.isFinite(state.safeguard!.epochLoss));
@@ -145,21 +161,30 @@ test('resume keeps the safeguard: 2 + 2 epochs through a checkpoint equal 4 stra
 
 test('options.safeguard and the snapshot entry are validated', async (t) => {
   const { model, data } = randomProblem(SPEC);
-  t.throws(() => new AdmmTrainer(model, { safeguard: 'yes' as never }),
-    { instanceOf: TypeError, message: /options\.safeguard/ });
-  t.throws(() => new AdmmTrainer(model, { safeguard: { backoff: 1 } }),
-    { instanceOf: RangeError, message: /options\.safeguard\.backoff/ });
-  t.throws(() => new AdmmTrainer(model, { safeguard: { maxAttempts: 0 } }),
-    { instanceOf: RangeError, message: /options\.safeguard\.maxAttempts/ });
-  t.throws(() => new AdmmTrainer(model, { safeguard: { epochTolerance: -1 } }),
-    { instanceOf: RangeError, message: /options\.safeguard\.epochTolerance/ });
+  t.throws(() => new AdmmTrainer(model, { safeguard: 'yes' as never }), {
+    instanceOf: TypeError,
+    message: /options\.safeguard/,
+  });
+  t.throws(() => new AdmmTrainer(model, { safeguard: { backoff: 1 } }), {
+    instanceOf: RangeError,
+    message: /options\.safeguard\.backoff/,
+  });
+  t.throws(() => new AdmmTrainer(model, { safeguard: { maxAttempts: 0 } }), {
+    instanceOf: RangeError,
+    message: /options\.safeguard\.maxAttempts/,
+  });
+  t.throws(() => new AdmmTrainer(model, { safeguard: { epochTolerance: -1 } }), {
+    instanceOf: RangeError,
+    message: /options\.safeguard\.epochTolerance/,
+  });
   t.is(new AdmmTrainer(model, { safeguard: false }).options.safeguard, false);
   const trainer = new AdmmTrainer(model, { mode: 'adjoint', batchSize: 8 });
   await trainer.fit(data, { maxIterations: 1 });
   const good = trainer.exportState();
   const bad = (safeguard: unknown) => trainer.restoreState(data, { ...good, safeguard } as never);
-  await t.throwsAsync(bad({ scale: 0.5 }),
-    { instanceOf: RangeError, message: /snapshot\.safeguard\.scale/ });
-  await t.throwsAsync(bad({ scale: 2, epochLoss: NaN }),
-    { instanceOf: RangeError, message: /snapshot\.safeguard\.epochLoss/ });
+  await t.throwsAsync(bad({ scale: 0.5 }), { instanceOf: RangeError, message: /snapshot\.safeguard\.scale/ });
+  await t.throwsAsync(bad({ scale: 2, epochLoss: NaN }), {
+    instanceOf: RangeError,
+    message: /snapshot\.safeguard\.epochLoss/,
+  });
 });

@@ -19,15 +19,19 @@ const same = (a: ArrayLike<number>, b: ArrayLike<number>) =>
 
 for (const name of TASK_NAMES)
   test(`task ${name}: same seed → identical arrays; shapes, label ranges and class balance`, (t) => {
-    const a = buildTask(name, 'quick', 0), b = buildTask(name, 'quick', 0);
+    const a = buildTask(name, 'quick', 0),
+      b = buildTask(name, 'quick', 0);
     for (const split of ['train', 'test'] as const) {
       t.true(same(a[split].inputs, b[split].inputs), `${split} inputs differ between two builds`);
       t.true(same(a[split].targets, b[split].targets), `${split} targets differ between two builds`);
-      const data = a[split], T = data.sequenceLength, N = sequences(data, a.inputSize);
+      const data = a[split],
+        T = data.sequenceLength,
+        N = sequences(data, a.inputSize);
       const perSequence = (a.lossSteps === 'every' ? T : 1) * (a.metric === 'mse' ? a.outputSize : 1);
       t.true(Number.isInteger(N) && N > 0);
       t.is(data.targets.length, N * perSequence);
-      const x = data.inputs, d = a.inputSize;
+      const x = data.inputs,
+        d = a.inputSize;
       t.true(x instanceof Int32Array ? x.every((id) => id >= 0 && id < d) : x.every(Number.isFinite), 'inputs');
       if (a.metric === 'mse') {
         t.true(data.targets instanceof Float32Array && data.targets.every(Number.isFinite));
@@ -38,11 +42,13 @@ for (const name of TASK_NAMES)
       const counts = new Array(a.outputSize).fill(0);
       for (const y of data.targets) counts[y]++;
       // mnist10k's test split is what is left after 800 images per digit: 63 to 327 per digit.
-      const slack = name === 'mnist' && split === 'test' ? 0.75 : 0.4, even = N / a.outputSize;
+      const slack = name === 'mnist' && split === 'test' ? 0.75 : 0.4,
+        even = N / a.outputSize;
       const balanced = Math.min(...counts) >= (1 - slack) * even && Math.max(...counts) <= (1 + slack) * even;
       t.true(balanced, `${split} classes: ${counts}`);
     }
-    const sizes = TASK_SIZES.quick[name], info = taskInfo(a, 0);
+    const sizes = TASK_SIZES.quick[name],
+      info = taskInfo(a, 0);
     if (name !== 'text') t.deepEqual([info.train, info.test], [sizes.train, sizes.test]);
     t.true(a.reference.value > 0 && a.checkScale > 0);
     if (name !== 'mnist' && name !== 'text') {
@@ -57,7 +63,8 @@ test('colour count: the class colour three times in the second half, the decoy t
   for (let n = 0; n < 200; n++) {
     const row = Array.from(inputs.subarray(n * T, (n + 1) * T));
     const count = (half: number[], c: number) => half.filter((s) => s < colours * shades && s % colours === c).length;
-    const first = row.slice(0, T / 2), second = row.slice(T / 2);
+    const first = row.slice(0, T / 2),
+      second = row.slice(T / 2);
     t.is(count(second, targets[n]), 3);
     t.is(count(first, targets[n]), 0);
     t.true([...Array(colours).keys()].some((c) => c !== targets[n] && count(first, c) === 3));
@@ -65,7 +72,8 @@ test('colour count: the class colour three times in the second half, the decoy t
 });
 
 test('temporal order: the label is the order of the two relevant symbols', (t) => {
-  const T = 30, { inputs, targets } = temporalOrder(100, T, 5);
+  const T = 30,
+    { inputs, targets } = temporalOrder(100, T, 5);
   const { X, Y, B, E } = TEMPORAL_ORDER;
   for (let n = 0; n < 100; n++) {
     const row = Array.from(inputs.subarray(n * T, (n + 1) * T));
@@ -88,7 +96,8 @@ test('embedded Reber: valid strings are valid, both error kinds are invalid, pad
     t.not(long[1], long[long.length - 2]);
     t.false(isEmbeddedReber(embeddedReberString(rng, 20, 'local')));
   }
-  const T = 20, { inputs, targets } = embeddedReber(100, T, 2);
+  const T = 20,
+    { inputs, targets } = embeddedReber(100, T, 2);
   for (let n = 0; n < 100; n++) {
     const ids = Array.from(inputs.subarray(n * T, (n + 1) * T)).filter((id) => id !== 0);
     t.is(inputs[n * T + T - 1], REBER_SYMBOLS.indexOf('E'));
@@ -100,10 +109,27 @@ test('embedded Reber: valid strings are valid, both error kinds are invalid, pad
 /** A run whose training losses and test metrics follow the lists (iteration i + 1 each). */
 function run(losses: number[], tests: number[], extra: Partial<SuiteRun> = {}): SuiteRun {
   return {
-    task: 'x', method: 'adjoint', label: 'ADMM adjoint', family: 'admm', seed: 0, metric: 'accuracy',
-    higherIsBetter: true, checkScale: 1, hidden: 4, budgetSeconds: 1, clock: 'wall', maxIterations: 100,
-    init: { scheme: 'normal', scale: 0.1, seed: 0 }, options: {}, floor: 0.5, initialLoss: 2, initialTest: 0.1,
-    status: 'aborted', message: '', trainSeconds: 1, wallSeconds: 1,
+    task: 'x',
+    method: 'adjoint',
+    label: 'ADMM adjoint',
+    family: 'admm',
+    seed: 0,
+    metric: 'accuracy',
+    higherIsBetter: true,
+    checkScale: 1,
+    hidden: 4,
+    budgetSeconds: 1,
+    clock: 'wall',
+    maxIterations: 100,
+    init: { scheme: 'normal', scale: 0.1, seed: 0 },
+    options: {},
+    floor: 0.5,
+    initialLoss: 2,
+    initialTest: 0.1,
+    status: 'aborted',
+    message: '',
+    trainSeconds: 1,
+    wallSeconds: 1,
     points: losses.map((loss, i) => ({ iteration: i + 1, seconds: i + 1, loss, test: tests[i], rho: [i + 1, 1, 1] })),
     ...extra,
   };
@@ -134,8 +160,10 @@ test('checks: loss rises over 2%, test drops after iteration 3, floor + 0.10 wit
 });
 
 test('runner and report: every method on a tiny task stops at its budget and reports its fields', async (t) => {
-  const full = buildTask('temporal-order', 'quick', 0), T = full.train.sequenceLength;
-  const inputs = full.train.inputs.subarray(0, 256 * T), targets = full.train.targets.subarray(0, 256);
+  const full = buildTask('temporal-order', 'quick', 0),
+    T = full.train.sequenceLength;
+  const inputs = full.train.inputs.subarray(0, 256 * T),
+    targets = full.train.targets.subarray(0, 256);
   const task: SuiteTask = { ...full, train: { ...full.train, inputs, targets } };
   const floor = readoutFloor(task, 8, 0);
   t.true(floor >= 0 && floor <= 1);
@@ -143,14 +171,24 @@ test('runner and report: every method on a tiny task stops at its budget and rep
   const runs: SuiteResults['runs'] = [];
   for (const key of DEFAULT_METHODS) {
     // The CPU clock (this process's CPU seconds): other test files on the same cores do not eat the budget.
-    const r = await runSuiteMethod(task, suiteMethod(key), { hidden: 8, budgetSeconds: 0.7, clock: 'cpu', seed: 0, floor });
+    const r = await runSuiteMethod(task, suiteMethod(key), {
+      hidden: 8,
+      budgetSeconds: 0.7,
+      clock: 'cpu',
+      seed: 0,
+      floor,
+    });
     t.true(['aborted', 'stopped'].includes(r.status), `${key}: ${r.status} ${r.message}`);
     t.true(r.points.length > 0, `${key} completed an iteration`);
     for (const p of r.points) {
       t.true(p.seconds <= 0.7, `${key}: iteration ${p.iteration} finished after the budget (${p.seconds} s)`);
       t.true(Number.isFinite(p.loss) && p.test >= 0 && p.test <= 1, `${key} at ${p.iteration}: ${p.loss}, ${p.test}`);
     }
-    t.is(r.points.every((p) => p.rho !== undefined), r.family === 'admm', `${key}: ρ recorded exactly for ADMM`);
+    t.is(
+      r.points.every((p) => p.rho !== undefined),
+      r.family === 'admm',
+      `${key}: ρ recorded exactly for ADMM`
+    );
     t.true(r.trainSeconds >= 0.7 && r.wallSeconds >= r.trainSeconds, `${key}: ${r.trainSeconds} s, ${r.wallSeconds} s`);
     t.truthy(r.options);
     runs.push({ ...r, summary: summarise(r) });
@@ -164,9 +202,19 @@ test('runner and report: every method on a tiny task stops at its budget and rep
   t.throws(() => suiteMethod('rmsprop'), { instanceOf: RangeError, message: /--methods: unknown method 'rmsprop'/ });
 
   const report = renderSuite({
-    command: 'npm run suite -- --tasks temporal-order', machine: 'test', date: 'today', quick: true, hidden: 8,
-    budgetSeconds: 0.7, clock: 'cpu', seeds: 1, methods: DEFAULT_METHODS, loadAverage: { start: 0, end: 0 },
-    wallSeconds: 1, runs, tasks: [{ ...taskInfo(task, 0), floors: [floor] }],
+    command: 'npm run suite -- --tasks temporal-order',
+    machine: 'test',
+    date: 'today',
+    quick: true,
+    hidden: 8,
+    budgetSeconds: 0.7,
+    clock: 'cpu',
+    seeds: 1,
+    methods: DEFAULT_METHODS,
+    loadAverage: { start: 0, end: 0 },
+    wallSeconds: 1,
+    runs,
+    tasks: [{ ...taskInfo(task, 0), floors: [floor] }],
   });
   t.regex(report, /^# Task suite \(quick\)\n\nRegenerate: `npm run suite -- --tasks temporal-order`/);
   for (const r of runs) {

@@ -78,7 +78,11 @@ test.after.always(() => {
 test('the install PATH resolves node and npm but no compiler, make, cmake or pkg-config', (t) => {
   if (!setup) return t.pass('prebuilds are made for linux-x64 only');
   const dirs = [setup.bin];
-  for (const tool of TOOLCHAIN) t.false(dirs.some((d) => fs.existsSync(path.join(d, tool))), `${tool} on the PATH`);
+  for (const tool of TOOLCHAIN)
+    t.false(
+      dirs.some((d) => fs.existsSync(path.join(d, tool))),
+      `${tool} on the PATH`
+    );
   const script = `for x in ${TOOLCHAIN.join(' ')} node npm; do command -v $x; done`;
   const probe = spawnSync('sh', ['-c', script], { env: { PATH: setup.bin }, encoding: 'utf8' });
   t.deepEqual(probe.stdout.trim().split('\n'), [path.join(setup.bin, 'node'), path.join(setup.bin, 'npm')]);
@@ -149,7 +153,10 @@ test('the tarball holds the library, the native sources, the CLI and the prebuil
     /^(package\.json|README\.md|CHANGELOG\.md|CMakeLists\.txt)$/,
   ];
   const paths = setup.packed.files.map((f) => f.path);
-  t.deepEqual(paths.filter((p) => !allowed.some((re) => re.test(p))), []);
+  t.deepEqual(
+    paths.filter((p) => !allowed.some((re) => re.test(p))),
+    []
+  );
   const entries = ['index.js', 'index.mjs', 'index.d.ts', 'index.d.mts', 'native-entry.js', 'native-entry.d.ts'];
   for (const f of [...entries.map((e) => `dist/lib/${e}`), 'dist/lib/cli/main.js'])
     t.true(paths.includes(f), `${f} in the package`);
@@ -212,8 +219,7 @@ function writeProject(project: string, tarball: string): void {
   };
   // The runtime dependencies, where the repository's install put them (dev-only entries left out).
   const locked = repoLock.packages as Record<string, { dev?: boolean; devOptional?: boolean }>;
-  for (const [key, entry] of Object.entries(locked))
-    if (key && !entry.dev && !entry.devOptional) packages[key] = entry;
+  for (const [key, entry] of Object.entries(locked)) if (key && !entry.dev && !entry.devOptional) packages[key] = entry;
   const name = { name: 'consumer', version: '1.0.0' };
   const manifest = { ...name, private: true, dependencies: { admmirnn: spec } };
   fs.writeFileSync(path.join(project, 'package.json'), JSON.stringify(manifest));

@@ -38,9 +38,14 @@ test('sampling is seeded, temperature 0 is greedy, and the model must match the 
   t.is(Array.from(a).length, 40);
   t.is(sampleText(model, v, { length: 40, prime: 'ab', seed: 5 }), a);
   t.not(sampleText(model, v, { length: 40, prime: 'ab', seed: 6 }), a);
-  t.is(sampleText(model, v, { length: 10, temperature: 0, seed: 1 }), sampleText(model, v, { length: 10, temperature: 0, seed: 2 }));
-  t.throws(() => sampleText(new RNN({ inputSize: 5, hiddenSize: 2, outputSize: 5 }), v, { length: 1 }),
-    { instanceOf: RangeError, message: /character model/ });
+  t.is(
+    sampleText(model, v, { length: 10, temperature: 0, seed: 1 }),
+    sampleText(model, v, { length: 10, temperature: 0, seed: 2 })
+  );
+  t.throws(() => sampleText(new RNN({ inputSize: 5, hiddenSize: 2, outputSize: 5 }), v, { length: 1 }), {
+    instanceOf: RangeError,
+    message: /character model/,
+  });
   t.throws(() => sampleText(model, v, { length: -1 }), { instanceOf: RangeError, message: /options\.length/ });
 });
 
@@ -49,7 +54,9 @@ test('codePointLength counts code points; encode names NUL as the padding charac
     t.is(codePointLength(s), Array.from(s).length, JSON.stringify(s));
   const v = Vocabulary.fromText('ab\u0000c');
   t.deepEqual(v.characters, ['a', 'b', 'c']);
-  t.throws(() => v.encode('a\u0000'),
-    { instanceOf: RangeError, message: /character 1 \("\\u0000"\) is not: NUL \(U\+0000\) is reserved for padding/ });
+  t.throws(() => v.encode('a\u0000'), {
+    instanceOf: RangeError,
+    message: /character 1 \("\\u0000"\) is not: NUL \(U\+0000\) is reserved for padding/,
+  });
   t.deepEqual(Array.from(v.encode('cab')), [2, 0, 1]);
 });

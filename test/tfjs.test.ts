@@ -11,10 +11,19 @@ import { fromTfjsArtifacts, loadTfjsModel, saveTfjsModel, toTfjsArtifacts } from
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'admmirnn-tfjs-'));
 test.after.always(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
-const N = 5, T = 7, d = 3, h = 6, K = 4;
+const N = 5,
+  T = 7,
+  d = 3,
+  h = 6,
+  K = 4;
 const x = Float32Array.from({ length: N * T * d }, (_, i) => Math.sin(i * 0.37));
 
-function close(t: { true: (v: boolean, m?: string) => void }, a: ArrayLike<number>, b: ArrayLike<number>, tol = 1e-5): void {
+function close(
+  t: { true: (v: boolean, m?: string) => void },
+  a: ArrayLike<number>,
+  b: ArrayLike<number>,
+  tol = 1e-5
+): void {
   let worst = 0;
   for (let i = 0; i < a.length; i++) worst = Math.max(worst, Math.abs(a[i] - b[i]));
   t.true(a.length === b.length && worst <= tol, `max |Δ| = ${worst}`);
@@ -32,7 +41,9 @@ test('an exported model loads in tfjs (from memory) and predicts the same, last 
   const model = trainedLike();
   for (const outputs of ['last', 'every'] as const) {
     const a = toTfjsArtifacts(model, { outputs });
-    const loaded = await tf.loadLayersModel(tf.io.fromMemory({ modelTopology: a.modelTopology, weightSpecs: a.weightSpecs, weightData: a.weightData }));
+    const loaded = await tf.loadLayersModel(
+      tf.io.fromMemory({ modelTopology: a.modelTopology, weightSpecs: a.weightSpecs, weightData: a.weightData })
+    );
     const y = loaded.predict(tf.tensor3d(x, [N, T, d])) as tf.Tensor;
     t.deepEqual(y.shape, outputs === 'last' ? [N, K] : [N, T, K]);
     close(t, y.dataSync(), model.predict({ inputs: x, sequenceLength: T }, { outputs }));
@@ -47,10 +58,18 @@ test('the files on disk (model.json + weights.bin) load in tfjs and import back'
   t.is(json.format, 'layers-model');
   const bin = fs.readFileSync(path.join(dir, json.weightsManifest[0].paths[0]));
   const handler: tf.io.IOHandler = {
-    load: async () => ({ modelTopology: json.modelTopology, weightSpecs: json.weightsManifest[0].weights, weightData: bin.buffer.slice(bin.byteOffset, bin.byteOffset + bin.length) }),
+    load: async () => ({
+      modelTopology: json.modelTopology,
+      weightSpecs: json.weightsManifest[0].weights,
+      weightData: bin.buffer.slice(bin.byteOffset, bin.byteOffset + bin.length),
+    }),
   };
   const loaded = await tf.loadLayersModel(handler);
-  close(t, (loaded.predict(tf.tensor3d(x, [N, T, d])) as tf.Tensor).dataSync(), model.predict({ inputs: x, sequenceLength: T }));
+  close(
+    t,
+    (loaded.predict(tf.tensor3d(x, [N, T, d])) as tf.Tensor).dataSync(),
+    model.predict({ inputs: x, sequenceLength: T })
+  );
   const back = await loadTfjsModel(path.join(dir, 'model.json'));
   for (const name of ['U', 'W', 'b', 'V', 'c'] as const) t.deepEqual(back[name], model[name]);
 });
@@ -60,10 +79,22 @@ test('a model built and initialised in tfjs imports with the same predictions', 
   m.add(tf.layers.simpleRNN({ units: h, inputShape: [null, d], name: 'rnn_from_tfjs' }));
   m.add(tf.layers.dense({ units: K, name: 'head', biasInitializer: 'randomNormal' }));
   let artifacts: tf.io.ModelArtifacts | undefined;
-  await m.save(tf.io.withSaveHandler(async (a) => ((artifacts = a), { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } })));
-  const model = fromTfjsArtifacts({ modelTopology: artifacts!.modelTopology as Record<string, unknown>, weightSpecs: artifacts!.weightSpecs as never, weightData: artifacts!.weightData as ArrayBuffer });
+  await m.save(
+    tf.io.withSaveHandler(
+      async (a) => ((artifacts = a), { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } })
+    )
+  );
+  const model = fromTfjsArtifacts({
+    modelTopology: artifacts!.modelTopology as Record<string, unknown>,
+    weightSpecs: artifacts!.weightSpecs as never,
+    weightData: artifacts!.weightData as ArrayBuffer,
+  });
   t.deepEqual([model.inputSize, model.hiddenSize, model.outputSize], [d, h, K]);
-  close(t, model.predict({ inputs: x, sequenceLength: T }), (m.predict(tf.tensor3d(x, [N, T, d])) as tf.Tensor).dataSync());
+  close(
+    t,
+    model.predict({ inputs: x, sequenceLength: T }),
+    (m.predict(tf.tensor3d(x, [N, T, d])) as tf.Tensor).dataSync()
+  );
 });
 
 test('unsupported architectures and broken artifacts are refused', (t) => {
@@ -74,10 +105,19 @@ test('unsupported architectures and broken artifacts are refused', (t) => {
   t.throws(() => fromTfjsArtifacts({ ...a, modelTopology: relu }), { instanceOf: RangeError, message: /tanh/ });
   const lstm = structuredClone(a.modelTopology) as any;
   lstm.config.layers[0].class_name = 'LSTM';
-  t.throws(() => fromTfjsArtifacts({ ...a, modelTopology: lstm }), { instanceOf: RangeError, message: /SimpleRNN, Dense/ });
-  t.throws(() => fromTfjsArtifacts({ ...a, weightData: a.weightData.slice(0, 20) }), { instanceOf: RangeError, message: /truncated/ });
+  t.throws(() => fromTfjsArtifacts({ ...a, modelTopology: lstm }), {
+    instanceOf: RangeError,
+    message: /SimpleRNN, Dense/,
+  });
+  t.throws(() => fromTfjsArtifacts({ ...a, weightData: a.weightData.slice(0, 20) }), {
+    instanceOf: RangeError,
+    message: /truncated/,
+  });
   t.throws(() => fromTfjsArtifacts({ ...a, weightSpecs: a.weightSpecs.slice(1) }), { instanceOf: RangeError });
-  t.throws(() => toTfjsArtifacts(trainedLike(), { outputs: 'all' as never }), { instanceOf: RangeError, message: /options\.outputs/ });
+  t.throws(() => toTfjsArtifacts(trainedLike(), { outputs: 'all' as never }), {
+    instanceOf: RangeError,
+    message: /options\.outputs/,
+  });
   t.is(layers.length, 2);
 });
 
@@ -101,20 +141,32 @@ test('issue 15 D15: weight specs are checked by full shape, dtype and quantizati
     f(weightSpecs);
     return () => fromTfjsArtifacts({ ...a, weightSpecs });
   };
-  t.throws(edit((s) => s[0].shape.reverse()),
-    { instanceOf: RangeError, message: /weightSpecs\[0\]\.shape must be \[3,6\] for simple_rnn\/kernel.*got \[6,3\]/ });
-  t.throws(edit((s) => (s[2].shape = [-6])),
-    { instanceOf: RangeError, message: /weightSpecs\[2\]\.shape\[0\] must be an integer in \[0,/ });
-  t.throws(edit((s) => (s[3].quantization = { dtype: 'uint8' })),
-    { instanceOf: RangeError, message: /weightSpecs\[3\]\.quantization must be absent/ });
-  t.throws(edit((s) => (s[4].dtype = 'float16')),
-    { instanceOf: RangeError, message: /weightSpecs\[4\]\.dtype must be 'float32'/ });
+  t.throws(
+    edit((s) => s[0].shape.reverse()),
+    { instanceOf: RangeError, message: /weightSpecs\[0\]\.shape must be \[3,6\] for simple_rnn\/kernel.*got \[6,3\]/ }
+  );
+  t.throws(
+    edit((s) => (s[2].shape = [-6])),
+    { instanceOf: RangeError, message: /weightSpecs\[2\]\.shape\[0\] must be an integer in \[0,/ }
+  );
+  t.throws(
+    edit((s) => (s[3].quantization = { dtype: 'uint8' })),
+    { instanceOf: RangeError, message: /weightSpecs\[3\]\.quantization must be absent/ }
+  );
+  t.throws(
+    edit((s) => (s[4].dtype = 'float16')),
+    { instanceOf: RangeError, message: /weightSpecs\[4\]\.dtype must be 'float32'/ }
+  );
   const huge = structuredClone(a.modelTopology) as any;
   huge.config.layers[0].config.units = 16384;
-  t.throws(() => fromTfjsArtifacts({ ...a, modelTopology: huge }),
-    { instanceOf: RangeError, message: /shape must be \[3,16384\]/ });
-  t.throws(() => fromTfjsArtifacts({ ...a, weightData: a.weightData.slice(0, a.weightData.byteLength - 4) }),
-    { instanceOf: RangeError, message: /weightData must be \d+ bytes.*truncated/ });
+  t.throws(() => fromTfjsArtifacts({ ...a, modelTopology: huge }), {
+    instanceOf: RangeError,
+    message: /shape must be \[3,16384\]/,
+  });
+  t.throws(() => fromTfjsArtifacts({ ...a, weightData: a.weightData.slice(0, a.weightData.byteLength - 4) }), {
+    instanceOf: RangeError,
+    message: /weightData must be \d+ bytes.*truncated/,
+  });
 });
 
 test('issue 15 D12/D14: loadTfjsModel refuses a non-regular weights.bin, names a bad manifest field', async (t) => {
@@ -123,9 +175,13 @@ test('issue 15 D12/D14: loadTfjsModel refuses a non-regular weights.bin, names a
   const json = JSON.parse(fs.readFileSync(path.join(dir, 'model.json'), 'utf8'));
   fs.rmSync(path.join(dir, 'weights.bin'));
   fs.symlinkSync('/dev/zero', path.join(dir, 'weights.bin'));
-  await t.throwsAsync(loadTfjsModel(path.join(dir, 'model.json')),
-    { instanceOf: FileFormatError, message: /weights\.bin must be a regular file, it is a character device/ });
+  await t.throwsAsync(loadTfjsModel(path.join(dir, 'model.json')), {
+    instanceOf: FileFormatError,
+    message: /weights\.bin must be a regular file, it is a character device/,
+  });
   fs.writeFileSync(path.join(dir, 'null.json'), JSON.stringify({ ...json, weightsManifest: [null] }));
-  await t.throwsAsync(loadTfjsModel(path.join(dir, 'null.json')),
-    { instanceOf: FileFormatError, message: /null\.json: weightsManifest\[0\] must be an object/ });
+  await t.throwsAsync(loadTfjsModel(path.join(dir, 'null.json')), {
+    instanceOf: FileFormatError,
+    message: /null\.json: weightsManifest\[0\] must be an object/,
+  });
 });

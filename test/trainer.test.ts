@@ -1,6 +1,13 @@
 /** AdmmTrainer behaviour: learning, determinism, stopping, ρ policies, event loop, faults. */
 import test from 'ava';
-import { AdmmTrainer, type AdmmStateSnapshot, RNN, loadMnist10k, type AdmmIterationRecord, type PersistentIterationRecord } from '../lib';
+import {
+  AdmmTrainer,
+  type AdmmStateSnapshot,
+  RNN,
+  loadMnist10k,
+  type AdmmIterationRecord,
+  type PersistentIterationRecord,
+} from '../lib';
 import { persistentHistory, randomProblem, withoutTimes } from './problems';
 import { EventLoopMonitor } from './helpers/event-loop';
 
@@ -24,22 +31,57 @@ test('on real data the true loss falls and the residuals shrink after their firs
   const last = history[history.length - 1];
   t.true(last.loss < before.loss - 0.05, `loss ${before.loss} → ${last.loss}`);
   t.true(last.accuracy > before.accuracy + 0.05, `accuracy ${before.accuracy} → ${last.accuracy}`);
-  const worstPrimal = (r: PersistentIterationRecord) => Math.max(r.primalResiduals.a, r.primalResiduals.s, r.primalResiduals.o);
+  const worstPrimal = (r: PersistentIterationRecord) =>
+    Math.max(r.primalResiduals.a, r.primalResiduals.s, r.primalResiduals.o);
   const peak = Math.max(...history.slice(0, 3).map(worstPrimal));
   t.true(worstPrimal(last) < peak / 5, `primal residual ${peak} → ${worstPrimal(last)}`);
-  t.true(last.dualResidual < history[0].dualResidual, `dual residual ${history[0].dualResidual} → ${last.dualResidual}`);
+  t.true(
+    last.dualResidual < history[0].dualResidual,
+    `dual residual ${history[0].dualResidual} → ${last.dualResidual}`
+  );
   t.true(model.evaluate(mnist.test).accuracy > 0.2);
 });
 
 test('the record carries every field, ρ follows the geometric schedule and the Lagrangian is finite', async (t) => {
-  const { model, data } = randomProblem({ N: 20, T: 6, d: 4, h: 8, K: 3, lossSteps: 'every', loss: 'softmax-cross-entropy' });
-  const trainer = new AdmmTrainer(model, { ...PERSISTENT, rho: [4, 2, 1], rhoPolicy: { kind: 'geometric', factor: 1.5, max: 10 }, lossSteps: 'every' });
+  const { model, data } = randomProblem({
+    N: 20,
+    T: 6,
+    d: 4,
+    h: 8,
+    K: 3,
+    lossSteps: 'every',
+    loss: 'softmax-cross-entropy',
+  });
+  const trainer = new AdmmTrainer(model, {
+    ...PERSISTENT,
+    rho: [4, 2, 1],
+    rhoPolicy: { kind: 'geometric', factor: 1.5, max: 10 },
+    lossSteps: 'every',
+  });
   const history = persistentHistory((await trainer.fit(data, { maxIterations: 4 })).history);
-  t.deepEqual(history.map((r) => r.iteration), [1, 2, 3, 4]);
-  t.deepEqual(history.map((r) => r.rho[0]), [4, 6, 9, 10]);
-  t.deepEqual(history.map((r) => r.rho[2]), [1, 1.5, 2.25, 3.375]);
+  t.deepEqual(
+    history.map((r) => r.iteration),
+    [1, 2, 3, 4]
+  );
+  t.deepEqual(
+    history.map((r) => r.rho[0]),
+    [4, 6, 9, 10]
+  );
+  t.deepEqual(
+    history.map((r) => r.rho[2]),
+    [1, 1.5, 2.25, 3.375]
+  );
   for (const r of history) {
-    for (const v of [r.loss, r.accuracy, r.auxiliaryLoss, r.lagrangian, r.primalResiduals.a, r.primalResiduals.s, r.primalResiduals.o, r.dualResidual])
+    for (const v of [
+      r.loss,
+      r.accuracy,
+      r.auxiliaryLoss,
+      r.lagrangian,
+      r.primalResiduals.a,
+      r.primalResiduals.s,
+      r.primalResiduals.o,
+      r.dualResidual,
+    ])
       t.true(Number.isFinite(v));
     t.true(r.seconds > 0 && r.elapsed >= r.seconds);
   }
@@ -47,9 +89,14 @@ test('the record carries every field, ρ follows the geometric schedule and the 
 });
 
 test('the persistent record reports ρ1‖μ1_t‖ per step as stepSignal', async (t) => {
-  const T = 6, h = 8;
+  const T = 6,
+    h = 8;
   const { model, data } = randomProblem({ N: 20, T, d: 4, h, K: 3, lossSteps: 'last', loss: 'softmax-cross-entropy' });
-  const trainer = new AdmmTrainer(model, { ...PERSISTENT, rho: [4, 2, 1], rhoPolicy: { kind: 'geometric', factor: 1.5, max: 10 } });
+  const trainer = new AdmmTrainer(model, {
+    ...PERSISTENT,
+    rho: [4, 2, 1],
+    rhoPolicy: { kind: 'geometric', factor: 1.5, max: 10 },
+  });
   const { history } = await trainer.fit(data, { maxIterations: 2 });
   const signal = history[1].stepSignal!;
   t.is(signal.length, T);
@@ -70,7 +117,8 @@ test('the same seed gives the identical history', async (t) => {
     const { history } = await new AdmmTrainer(model, PERSISTENT).fit(mnist.train, { maxIterations: 3 });
     return { history: withoutTimes(history), weights: Array.from(model.W) };
   };
-  const a = await run(), b = await run();
+  const a = await run(),
+    b = await run();
   t.deepEqual(a.history, b.history);
   t.deepEqual(a.weights, b.weights);
 });
@@ -86,29 +134,69 @@ test('the linearised variant trains and reports its backtracked θ', async (t) =
 });
 
 test('residual balancing moves ρ by tau when the residuals are unbalanced', async (t) => {
-  const { model, data } = randomProblem({ N: 30, T: 5, d: 3, h: 6, K: 3, lossSteps: 'last', loss: 'softmax-cross-entropy' });
-  const trainer = new AdmmTrainer(model, { ...PERSISTENT, rho: 1, rhoPolicy: { kind: 'residual-balancing', mu: 1, tau: 2 } });
+  const { model, data } = randomProblem({
+    N: 30,
+    T: 5,
+    d: 3,
+    h: 6,
+    K: 3,
+    lossSteps: 'last',
+    loss: 'softmax-cross-entropy',
+  });
+  const trainer = new AdmmTrainer(model, {
+    ...PERSISTENT,
+    rho: 1,
+    rhoPolicy: { kind: 'residual-balancing', mu: 1, tau: 2 },
+  });
   const { history } = await trainer.fit(data, { maxIterations: 6 });
   const values = new Set(history.flatMap((r) => r.rho.map((v) => Math.log2(v))));
-  t.true([...values].every((v) => Number.isInteger(v)), `ρ must move by powers of tau: ${[...values]}`);
+  t.true(
+    [...values].every((v) => Number.isInteger(v)),
+    `ρ must move by powers of tau: ${[...values]}`
+  );
   t.true(values.size > 1, 'ρ never changed');
 });
 
 test('stops on residual tolerance, on a loss plateau and when onIteration returns false', async (t) => {
-  const { model, data } = randomProblem({ N: 12, T: 4, d: 3, h: 5, K: 3, lossSteps: 'last', loss: 'softmax-cross-entropy' });
-  const converged = await new AdmmTrainer(model.clone(), PERSISTENT).fit(data, { maxIterations: 50, tolerance: { primal: 1, dual: 1e9 } });
+  const { model, data } = randomProblem({
+    N: 12,
+    T: 4,
+    d: 3,
+    h: 5,
+    K: 3,
+    lossSteps: 'last',
+    loss: 'softmax-cross-entropy',
+  });
+  const converged = await new AdmmTrainer(model.clone(), PERSISTENT).fit(data, {
+    maxIterations: 50,
+    tolerance: { primal: 1, dual: 1e9 },
+  });
   t.is(converged.status, 'converged');
   t.is(converged.history.length, 1);
-  const plateau = await new AdmmTrainer(model.clone(), PERSISTENT).fit(data, { maxIterations: 50, plateau: { patience: 2, minDelta: 0.9 } });
+  const plateau = await new AdmmTrainer(model.clone(), PERSISTENT).fit(data, {
+    maxIterations: 50,
+    plateau: { patience: 2, minDelta: 0.9 },
+  });
   t.is(plateau.status, 'plateau');
   t.is(plateau.history.length, 3);
-  const stopped = await new AdmmTrainer(model.clone(), PERSISTENT).fit(data, { maxIterations: 50, onIteration: (r) => r.iteration < 2 });
+  const stopped = await new AdmmTrainer(model.clone(), PERSISTENT).fit(data, {
+    maxIterations: 50,
+    onIteration: (r) => r.iteration < 2,
+  });
   t.is(stopped.status, 'stopped');
   t.is(stopped.history.length, 2);
 });
 
 test('iterate() yields the same records fit() returns', async (t) => {
-  const { model, data } = randomProblem({ N: 12, T: 4, d: 3, h: 5, K: 3, lossSteps: 'last', loss: 'softmax-cross-entropy' });
+  const { model, data } = randomProblem({
+    N: 12,
+    T: 4,
+    d: 3,
+    h: 5,
+    K: 3,
+    lossSteps: 'last',
+    loss: 'softmax-cross-entropy',
+  });
   const twin = model.clone();
   const seen: AdmmIterationRecord[] = [];
   for await (const record of new AdmmTrainer(model, PERSISTENT).iterate(data, { maxIterations: 3 })) seen.push(record);
@@ -117,7 +205,15 @@ test('iterate() yields the same records fit() returns', async (t) => {
 });
 
 test('resume continues from the saved auxiliaries and reproduces the uninterrupted run', async (t) => {
-  const { model, data } = randomProblem({ N: 16, T: 5, d: 3, h: 6, K: 3, lossSteps: 'last', loss: 'softmax-cross-entropy' });
+  const { model, data } = randomProblem({
+    N: 16,
+    T: 5,
+    d: 3,
+    h: 6,
+    K: 3,
+    lossSteps: 'last',
+    loss: 'softmax-cross-entropy',
+  });
   const twin = model.clone();
   const straight = await new AdmmTrainer(model, PERSISTENT).fit(data, { maxIterations: 4 });
   const trainer = new AdmmTrainer(twin, PERSISTENT);
@@ -176,7 +272,7 @@ test('an AbortSignal stops the fit and keeps the weights of the last completed i
     onIteration: (r) => {
       if (r.iteration === 1) {
         afterFirst = Array.from(model.W);
-        setTimeout(() => controller.abort(), 5);  // lands mid-iteration 2
+        setTimeout(() => controller.abort(), 5); // lands mid-iteration 2
       }
     },
   });
@@ -184,15 +280,23 @@ test('an AbortSignal stops the fit and keeps the weights of the last completed i
   t.is(result.status, 'aborted');
   t.is(result.history.length, 1);
   t.deepEqual(Array.from(model.W), afterFirst);
-  model.predict(mnist.test);  // the model is usable again
+  model.predict(mnist.test); // the model is usable again
 });
 
 test('non-finite weights stop training with status diverged', async (t) => {
-  const { model, data } = randomProblem({ N: 12, T: 4, d: 3, h: 5, K: 3, lossSteps: 'last', loss: 'softmax-cross-entropy' });
+  const { model, data } = randomProblem({
+    N: 12,
+    T: 4,
+    d: 3,
+    h: 5,
+    K: 3,
+    lossSteps: 'last',
+    loss: 'softmax-cross-entropy',
+  });
   const result = await new AdmmTrainer(model, PERSISTENT).fit(data, {
     maxIterations: 10,
     onIteration: (r) => {
-      if (r.iteration === 2) model.W[3] = NaN;  // corrupt the weights from outside
+      if (r.iteration === 2) model.W[3] = NaN; // corrupt the weights from outside
     },
   });
   t.is(result.status, 'diverged');
@@ -201,21 +305,43 @@ test('non-finite weights stop training with status diverged', async (t) => {
 });
 
 test('each error code means one thing: not initialised, wrong mode, chunked state', async (t) => {
-  const { model, data } = randomProblem({ N: 12, T: 4, d: 3, h: 5, K: 3, lossSteps: 'last', loss: 'softmax-cross-entropy' });
+  const { model, data } = randomProblem({
+    N: 12,
+    T: 4,
+    d: 3,
+    h: 5,
+    K: 3,
+    lossSteps: 'last',
+    loss: 'softmax-cross-entropy',
+  });
   const persistent = new AdmmTrainer(model, PERSISTENT);
-  await t.throwsAsync(() => persistent.step(), { code: 'ERR_NOT_INITIALISED', message: /initialise\(data\) or fit\(data\)/ });
+  await t.throwsAsync(() => persistent.step(), {
+    code: 'ERR_NOT_INITIALISED',
+    message: /initialise\(data\) or fit\(data\)/,
+  });
   t.throws(() => persistent.exportState(), { code: 'ERR_NOT_INITIALISED' });
   await t.throwsAsync(() => persistent.epoch(), { code: 'ERR_WRONG_MODE', message: /mini-batch modes.*use step\(\)/ });
   const adjoint = new AdmmTrainer(model, { mode: 'adjoint' });
   await t.throwsAsync(() => adjoint.epoch(), { code: 'ERR_NOT_INITIALISED' });
   await adjoint.initialise(data);
-  await t.throwsAsync(() => adjoint.step(), { code: 'ERR_WRONG_MODE', message: /belong to mode 'persistent', not 'adjoint'/ });
+  await t.throwsAsync(() => adjoint.step(), {
+    code: 'ERR_WRONG_MODE',
+    message: /belong to mode 'persistent', not 'adjoint'/,
+  });
   await t.throwsAsync(async () => adjoint.updateOutputs(), { code: 'ERR_WRONG_MODE' });
   await t.notThrowsAsync(() => adjoint.epoch());
 });
 
 test('overlapping fits on one trainer or model are refused with ERR_BUSY', async (t) => {
-  const { model, data } = randomProblem({ N: 12, T: 4, d: 3, h: 5, K: 3, lossSteps: 'last', loss: 'softmax-cross-entropy' });
+  const { model, data } = randomProblem({
+    N: 12,
+    T: 4,
+    d: 3,
+    h: 5,
+    K: 3,
+    lossSteps: 'last',
+    loss: 'softmax-cross-entropy',
+  });
   const trainer = new AdmmTrainer(model, PERSISTENT);
   const running = trainer.fit(data, { maxIterations: 3 });
   await t.throwsAsync(() => trainer.fit(data), { code: 'ERR_BUSY' });
@@ -228,6 +354,9 @@ test('overlapping fits on one trainer or model are refused with ERR_BUSY', async
 test('two independent trainers run concurrently in one process', async (t) => {
   const a = randomProblem({ N: 20, T: 5, d: 3, h: 6, K: 3, lossSteps: 'last', loss: 'softmax-cross-entropy', seed: 4 });
   const b = randomProblem({ N: 20, T: 5, d: 3, h: 6, K: 3, lossSteps: 'last', loss: 'softmax-cross-entropy', seed: 4 });
-  const [ra, rb] = await Promise.all([new AdmmTrainer(a.model, PERSISTENT).fit(a.data, { maxIterations: 3 }), new AdmmTrainer(b.model, PERSISTENT).fit(b.data, { maxIterations: 3 })]);
+  const [ra, rb] = await Promise.all([
+    new AdmmTrainer(a.model, PERSISTENT).fit(a.data, { maxIterations: 3 }),
+    new AdmmTrainer(b.model, PERSISTENT).fit(b.data, { maxIterations: 3 }),
+  ]);
   t.deepEqual(withoutTimes(ra.history), withoutTimes(rb.history));
 });

@@ -51,6 +51,9 @@ test('each changed expectation fails to compile, at its line', (t) => {
     const errors = [...r.stdout.matchAll(new RegExp(`mutation-${i}\\.ts\\((\\d+),\\d+\\): error (TS\\d+)`, 'g'))];
     t.true(errors.length > 0, `mutation ${i} compiled:\n${r.stdout}`);
     // The failing assertion spans a few lines from the changed one (multi-line Expect<Equal<…>>).
-    t.true(errors.some(([, line, code]) => code === 'TS2344' && Math.abs(Number(line) - lines[i]) <= 30), r.stdout);
+    t.true(
+      errors.some(([, line, code]) => code === 'TS2344' && Math.abs(Number(line) - lines[i]) <= 30),
+      r.stdout
+    );
   });
 });

@@ -24,14 +24,30 @@ test('a regular file is read whole, sync and async, and in parts', async (t) => 
 });
 
 test('directories, FIFOs and devices (also behind a symlink) are refused before any read, naming the file', async (t) => {
-  for (const [name, kind] of [['zero', 'a character device'], ['sub', 'a directory'], ['fifo', 'a FIFO']]) {
+  for (const [name, kind] of [
+    ['zero', 'a character device'],
+    ['sub', 'a directory'],
+    ['fifo', 'a FIFO'],
+  ]) {
     const p = path.join(dir, name);
-    await t.throwsAsync(readUntrustedFile(p, 'checkpoint'), { instanceOf: FileFormatError, message: new RegExp(`checkpoint ${p} must be a regular file, it is ${kind}`) });
-    t.throws(() => readUntrustedFileSync(p, 'checkpoint'), { instanceOf: RangeError, message: new RegExp(`it is ${kind}`) });
+    await t.throwsAsync(readUntrustedFile(p, 'checkpoint'), {
+      instanceOf: FileFormatError,
+      message: new RegExp(`checkpoint ${p} must be a regular file, it is ${kind}`),
+    });
+    t.throws(() => readUntrustedFileSync(p, 'checkpoint'), {
+      instanceOf: RangeError,
+      message: new RegExp(`it is ${kind}`),
+    });
   }
 });
 
 test('a file above the limit is refused by its size alone', async (t) => {
-  await t.throwsAsync(readUntrustedFile(file, 'weights', { maxBytes: 10 }), { instanceOf: RangeError, message: /at most 10 bytes, it has 11/ });
-  t.throws(() => readUntrustedFileSync(file, 'weights', { maxBytes: 10 }), { instanceOf: RangeError, message: /at most 10 bytes, it has 11/ });
+  await t.throwsAsync(readUntrustedFile(file, 'weights', { maxBytes: 10 }), {
+    instanceOf: RangeError,
+    message: /at most 10 bytes, it has 11/,
+  });
+  t.throws(() => readUntrustedFileSync(file, 'weights', { maxBytes: 10 }), {
+    instanceOf: RangeError,
+    message: /at most 10 bytes, it has 11/,
+  });
 });

@@ -10,7 +10,9 @@ import { randomProblem } from './problems';
 const SPEC = { N: 60, T: 5, d: 3, h: 8, K: 3, lossSteps: 'last', loss: 'softmax-cross-entropy' } as const;
 
 test("warmStart 'readout' (persistent default) starts from the refitted readout; 'none' does not", async (t) => {
-  const warm = randomProblem(SPEC), cold = randomProblem(SPEC), floor = randomProblem(SPEC);
+  const warm = randomProblem(SPEC),
+    cold = randomProblem(SPEC),
+    floor = randomProblem(SPEC);
   const initial = cold.model.evaluate(cold.data).loss;
   refitReadout(floor.model, floor.data, { beta: new AdmmTrainer(floor.model, { mode: 'persistent' }).options.beta });
   const floorLoss = floor.model.evaluate(floor.data).loss;
@@ -25,14 +27,20 @@ test("warmStart 'readout' (persistent default) starts from the refitted readout;
   const outputs = warm.model.predict(warm.data);
   t.deepEqual(trainer.state!.O, outputs);
 
-  const warmRun = await new AdmmTrainer(randomProblem(SPEC).model, { mode: 'persistent' })
-    .fit(warm.data, { maxIterations: 1 });
-  const coldRun = await new AdmmTrainer(cold.model, { mode: 'persistent', warmStart: 'none' })
-    .fit(cold.data, { maxIterations: 1 });
-  t.true(warmRun.history[0].loss < floorLoss * 1.05,
-    `iteration 1 near the floor: ${warmRun.history[0].loss} vs ${floorLoss}`);
-  t.true(coldRun.history[0].loss > 0.95 * initial,
-    `without it, iteration 1 near the random readout: ${coldRun.history[0].loss}`);
+  const warmRun = await new AdmmTrainer(randomProblem(SPEC).model, { mode: 'persistent' }).fit(warm.data, {
+    maxIterations: 1,
+  });
+  const coldRun = await new AdmmTrainer(cold.model, { mode: 'persistent', warmStart: 'none' }).fit(cold.data, {
+    maxIterations: 1,
+  });
+  t.true(
+    warmRun.history[0].loss < floorLoss * 1.05,
+    `iteration 1 near the floor: ${warmRun.history[0].loss} vs ${floorLoss}`
+  );
+  t.true(
+    coldRun.history[0].loss > 0.95 * initial,
+    `without it, iteration 1 near the random readout: ${coldRun.history[0].loss}`
+  );
 });
 
 test('restoreState keeps the readout of the saved run (no warm start on a resumed run)', async (t) => {
@@ -46,9 +54,13 @@ test('restoreState keeps the readout of the saved run (no warm start on a resume
 
 test('options.warmStart is checked and belongs to the persistent mode', (t) => {
   const { model } = randomProblem(SPEC);
-  t.throws(() => new AdmmTrainer(model, { mode: 'persistent', warmStart: 'yes' as never }),
-    { instanceOf: RangeError, message: /options\.warmStart/ });
-  t.throws(() => new AdmmTrainer(model, { mode: 'adjoint', warmStart: 'readout' }),
-    { instanceOf: RangeError, message: /options\.warmStart/ });
+  t.throws(() => new AdmmTrainer(model, { mode: 'persistent', warmStart: 'yes' as never }), {
+    instanceOf: RangeError,
+    message: /options\.warmStart/,
+  });
+  t.throws(() => new AdmmTrainer(model, { mode: 'adjoint', warmStart: 'readout' }), {
+    instanceOf: RangeError,
+    message: /options\.warmStart/,
+  });
   t.is(new AdmmTrainer(model, { mode: 'adjoint' }).options.warmStart, 'none');
 });

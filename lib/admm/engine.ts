@@ -53,8 +53,8 @@ export function checkRunMemory(layout: TrainingLayout, o: Readonly<ResolvedTrain
   const engineBytes = o.parallel
     ? ParallelEngine.bytesFor(shape, o, o.parallel, layout.inputs.x !== undefined)
     : o.mode === 'persistent'
-    ? AdmmState.bytesFor(shape, chunkSizeFor(layout, o) ?? shape.N, o.update === 'exact')
-    : ResyncEngine.bytesFor(shape, o, layout.inputs.x !== undefined, layout.loss === 'squared-error') + 4 * outputs;
+      ? AdmmState.bytesFor(shape, chunkSizeFor(layout, o) ?? shape.N, o.update === 'exact')
+      : ResyncEngine.bytesFor(shape, o, layout.inputs.x !== undefined, layout.loss === 'squared-error') + 4 * outputs;
   checkMemory(
     `AdmmTrainer (mode '${o.mode}') on N = ${shape.N}, T = ${shape.T}, h = ${shape.h}`,
     sharedCopyBytes(layout.inputs, layout.targets) + engineBytes
@@ -66,7 +66,10 @@ export function checkRunMemory(layout: TrainingLayout, o: Readonly<ResolvedTrain
  * persistent mode's warm start of the readout (options.warmStart; not for a run about to be restored).
  */
 export async function startEngine(
-  model: RNN, layout: TrainingLayout, options: Readonly<ResolvedTrainerOptions>, warm: boolean
+  model: RNN,
+  layout: TrainingLayout,
+  options: Readonly<ResolvedTrainerOptions>,
+  warm: boolean
 ): Promise<RunEngine> {
   const o = options;
   if (o.parallel) {
@@ -79,7 +82,8 @@ export async function startEngine(
 
 /** The engine of step(): the persistent one, or a parallel run of mode 'persistent'. */
 export function persistentStepper(
-  engine: RunEngine | undefined, mode: string
+  engine: RunEngine | undefined,
+  mode: string
 ): (signal: AbortSignal | undefined, aborted: () => Error) => Promise<PersistentIterationRecord> {
   if (mode === 'persistent' && engine instanceof ParallelEngine) return (s, a) => engine.step(s, a);
   const persistent = requirePersistent(engine, mode, 'step()');
@@ -88,7 +92,8 @@ export function persistentStepper(
 
 /** The engine of epoch(): the mini-batch one, or a parallel run of mode 'adjoint'. */
 export function miniBatchStepper(
-  engine: RunEngine | undefined, mode: string
+  engine: RunEngine | undefined,
+  mode: string
 ): (signal: AbortSignal | undefined, aborted: () => Error) => Promise<MiniBatchIterationRecord> {
   if (mode === 'persistent')
     throw new AdmmError("epoch() belongs to the mini-batch modes, not 'persistent'; use step()", 'ERR_WRONG_MODE');

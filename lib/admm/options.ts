@@ -151,7 +151,8 @@ function resolveRho(value: unknown, mode: AdmmMode): [number, number, number] {
     const r = checkNumber('options.rho', value, 0, 1e12, true);
     return [r, r, r];
   }
-  if (!Array.isArray(value) || value.length !== 3) throw invalidType('options.rho', 'a number or [rho1, rho2, rho3]', value);
+  if (!Array.isArray(value) || value.length !== 3)
+    throw invalidType('options.rho', 'a number or [rho1, rho2, rho3]', value);
   return value.map((r, i) => checkNumber(`options.rho[${i}]`, r, 0, 1e12, true)) as [number, number, number];
 }
 
@@ -163,8 +164,15 @@ function resolveRhoPolicy(value: unknown, mode: AdmmMode): ResolvedTrainerOption
     value[key] === undefined ? fallback : checkNumber(`options.rhoPolicy.${key}`, value[key], min, 1e12, minExclusive);
   if (kind === 'fixed') return { kind };
   if (kind === 'geometric') return { kind, factor: num('factor', 1.02, 0, true), max: num('max', 1e6, 0, true) };
-  if (mode !== 'persistent') throw invalidRange('options.rhoPolicy.kind', `'fixed' or 'geometric' in mode '${mode}'`, kind);
-  const policy = { kind, mu: num('mu', 10, 1), tau: num('tau', 2, 1, true), min: num('min', 1e-6, 0, true), max: num('max', 1e6, 0, true) };
+  if (mode !== 'persistent')
+    throw invalidRange('options.rhoPolicy.kind', `'fixed' or 'geometric' in mode '${mode}'`, kind);
+  const policy = {
+    kind,
+    mu: num('mu', 10, 1),
+    tau: num('tau', 2, 1, true),
+    min: num('min', 1e-6, 0, true),
+    max: num('max', 1e6, 0, true),
+  };
   if (policy.min > policy.max) throw invalidRange('options.rhoPolicy.min', `≤ max (${policy.max})`, policy.min);
   return policy;
 }
@@ -199,8 +207,14 @@ function resolveChunkSize(value: unknown, mode: AdmmMode, update: 'exact' | 'lin
   if (value === undefined) return undefined;
   const size = checkInteger('options.chunkSize', value, 1, 2 ** 31 - 1);
   // Mini-batch modes already hold one batch; the linearised steps backtrack θ over the whole data set at once.
-  if (mode !== 'persistent') throw invalidRange('options.chunkSize', `unset in mode '${mode}' (it belongs to the persistent mode)`, size);
-  if (update !== 'exact') throw invalidRange('options.chunkSize', "unset with update 'linearized' (its θ backtracking needs the whole data set)", size);
+  if (mode !== 'persistent')
+    throw invalidRange('options.chunkSize', `unset in mode '${mode}' (it belongs to the persistent mode)`, size);
+  if (update !== 'exact')
+    throw invalidRange(
+      'options.chunkSize',
+      "unset with update 'linearized' (its θ backtracking needs the whole data set)",
+      size
+    );
   return size;
 }
 
@@ -208,9 +222,15 @@ export function resolveTrainerOptions(options: unknown): ResolvedTrainerOptions 
   checkOptionalObject('options', options);
   const o = options ?? {};
   const mode = o.mode === undefined ? 'adjoint' : checkChoice('options.mode', o.mode, ADMM_MODES);
-  const optional = <T>(key: string, fallback: T, check: (name: string, v: unknown) => T): T => (o[key] === undefined ? fallback : check(`options.${key}`, o[key]));
+  const optional = <T>(key: string, fallback: T, check: (name: string, v: unknown) => T): T =>
+    o[key] === undefined ? fallback : check(`options.${key}`, o[key]);
   const update = optional('update', 'exact' as const, (n, v) => checkChoice(n, v, ['exact', 'linearized'] as const));
-  if (update === 'linearized' && mode !== 'persistent') throw invalidRange('options.update', `'exact' in mode '${mode}' (the linearised steps belong to the persistent loop)`, update);
+  if (update === 'linearized' && mode !== 'persistent')
+    throw invalidRange(
+      'options.update',
+      `'exact' in mode '${mode}' (the linearised steps belong to the persistent loop)`,
+      update
+    );
   const lossSteps = optional('lossSteps', 'last' as const, (n, v) => checkChoice(n, v, LOSS_STEPS));
   return {
     mode,
@@ -224,7 +244,9 @@ export function resolveTrainerOptions(options: unknown): ResolvedTrainerOptions 
     update,
     batchSize: optional('batchSize', 128, (n, v) => checkInteger(n, v, 1, 2 ** 31 - 1)),
     eta: optional('eta', 1, (n, v) => checkNumber(n, v, 0, 1e9)),
-    regressors: optional('regressors', 'forward' as const, (n, v) => checkChoice(n, v, ['forward', 'auxiliary'] as const)),
+    regressors: optional('regressors', 'forward' as const, (n, v) =>
+      checkChoice(n, v, ['forward', 'auxiliary'] as const)
+    ),
     trustRegion: optional('trustRegion', undefined, (n, v) => checkNumber(n, v, 0, 1e9, true)),
     localSweeps: optional('localSweeps', 10, (n, v) => checkInteger(n, v, 1, 1000)),
     // With a loss at every step the over-relaxed walk (γ = 2) diverges (Metamorphosis: 13 nats

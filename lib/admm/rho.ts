@@ -23,7 +23,8 @@ export function nextRho(policy: ResolvedTrainerOptions['rhoPolicy'], rho: Triple
     case 'residual-balancing': {
       if (!residuals) return [...rho];
       return rho.map((r, i) => {
-        const p = residuals.primal[i], d = residuals.dual[i];
+        const p = residuals.primal[i],
+          d = residuals.dual[i];
         let next = r;
         if (p > policy.mu * d) next = r * policy.tau;
         else if (d > policy.mu * p) next = r / policy.tau;

@@ -63,7 +63,9 @@ function checkRho(name: string, value: unknown): Triple {
 
 /** A mini-batch snapshot, checked: the epoch count, the next ρ and the generator it continues. */
 export function readMiniBatchSnapshot(
-  snapshot: unknown, mode: string, name = 'snapshot'
+  snapshot: unknown,
+  mode: string,
+  name = 'snapshot'
 ): { iteration: number; rho: Triple; rng: Random; safeguard: SafeguardSnapshot } {
   checkObject(name, snapshot);
   if (snapshot.kind !== 'mini-batch')
@@ -78,14 +80,19 @@ export function readMiniBatchSnapshot(
 
 /** The snapshot's run readout (undefined when absent), checked against `model`'s sizes. */
 export function readRunReadout(
-  snapshot: Record<string, unknown>, model: RNN, name = 'snapshot'
+  snapshot: Record<string, unknown>,
+  model: RNN,
+  name = 'snapshot'
 ): RunReadout | undefined {
   const readout = snapshot.readout;
   if (readout === undefined) return undefined;
   checkObject(`${name}.readout`, readout);
   const V = checkFloat32Array(`${name}.readout.V`, readout.V, model.V.length);
   const c = checkFloat32Array(`${name}.readout.c`, readout.c, model.c.length);
-  for (const [key, values] of [['V', V], ['c', c]] as const)
+  for (const [key, values] of [
+    ['V', V],
+    ['c', c],
+  ] as const)
     for (let i = 0; i < values.length; i++)
       if (values[i] - values[i] !== 0)
         throw invalidRange(`${name}.readout.${key}`, `finite — element ${i} is ${values[i]}`);

@@ -40,7 +40,12 @@ export interface SafeguardSettings {
 }
 
 export const DEFAULT_SAFEGUARD: Readonly<SafeguardSettings> = {
-  backoff: 2, relax: 1.1, maxAttempts: 8, maxScale: 1e6, epochTolerance: 0.01, maxEpochAttempts: 3,
+  backoff: 2,
+  relax: 1.1,
+  maxAttempts: 8,
+  maxScale: 1e6,
+  epochTolerance: 0.01,
+  maxEpochAttempts: 3,
 };
 
 /** What the safeguard did in one epoch (AdmmIterationRecord.safeguard). */
@@ -151,8 +156,13 @@ export class StepSafeguard {
     const mean = rho.map((r, i) => (any ? Math.exp(this.logRho[i] / this.accepted) : r)) as Triple;
     const max = rho.map((r, i) => (any ? this.maxRho[i] : r)) as Triple;
     const epoch = {
-      rejections: this.rejections, skipped: this.skipped, epochRejections: this.epochRejections,
-      epochSkipped: this.epochSkipped, rho: mean, rhoMax: max, scale: this.scale,
+      rejections: this.rejections,
+      skipped: this.skipped,
+      epochRejections: this.epochRejections,
+      epochSkipped: this.epochSkipped,
+      rho: mean,
+      rhoMax: max,
+      scale: this.scale,
     };
     this.rejections = this.skipped = this.accepted = this.epochRejections = 0;
     this.epochSkipped = false;
@@ -179,14 +189,16 @@ export function resolveSafeguard(value: unknown, mode: string): SafeguardSetting
   return {
     backoff: num('backoff', 1, true),
     relax: num('relax', 1, false),
-    maxAttempts: v.maxAttempts === undefined
-      ? DEFAULT_SAFEGUARD.maxAttempts
-      : checkInteger('options.safeguard.maxAttempts', v.maxAttempts, 1, 100),
+    maxAttempts:
+      v.maxAttempts === undefined
+        ? DEFAULT_SAFEGUARD.maxAttempts
+        : checkInteger('options.safeguard.maxAttempts', v.maxAttempts, 1, 100),
     maxScale: num('maxScale', 1, false),
     epochTolerance: num('epochTolerance', 0, false),
-    maxEpochAttempts: v.maxEpochAttempts === undefined
-      ? DEFAULT_SAFEGUARD.maxEpochAttempts
-      : checkInteger('options.safeguard.maxEpochAttempts', v.maxEpochAttempts, 1, 100),
+    maxEpochAttempts:
+      v.maxEpochAttempts === undefined
+        ? DEFAULT_SAFEGUARD.maxEpochAttempts
+        : checkInteger('options.safeguard.maxEpochAttempts', v.maxEpochAttempts, 1, 100),
   };
 }
 

@@ -20,15 +20,30 @@ import { copyWeights, firstNonFinite } from '../training/rollback';
 import { checkObject } from '../validate';
 import { parallelState } from '../parallel/engine';
 import {
-  type AdmmEngine, type RunEngine, Aborted, checkRunMemory, failureStop, localPersistent, miniBatchStepper,
-  persistentStepper, startEngine,
+  type AdmmEngine,
+  type RunEngine,
+  Aborted,
+  checkRunMemory,
+  failureStop,
+  localPersistent,
+  miniBatchStepper,
+  persistentStepper,
+  startEngine,
 } from './engine';
 import {
-  type AdmmTrainerOptions, type FitOptions, type ResolvedTrainerOptions,
-  resolveFitOptions, resolveTrainerOptions,
+  type AdmmTrainerOptions,
+  type FitOptions,
+  type ResolvedTrainerOptions,
+  resolveFitOptions,
+  resolveTrainerOptions,
 } from './options';
 import {
-  updateInputWeights, updateOutputs, updateOutputWeights, updatePreactivations, updateStates, ascendDuals,
+  updateInputWeights,
+  updateOutputs,
+  updateOutputWeights,
+  updatePreactivations,
+  updateStates,
+  ascendDuals,
 } from './persistent/blocks';
 import { PersistentEngine, requireWholeState } from './persistent/engine';
 import { withinTolerance } from './persistent/residuals';
@@ -70,7 +85,7 @@ export class AdmmTrainer {
 
   /** `warm`: with the persistent warm start (a restored run has its own readout). */
   private async start(layout: TrainingLayout, warm = true): Promise<void> {
-    checkRunMemory(layout, this.options);  // before the previous run is dropped
+    checkRunMemory(layout, this.options); // before the previous run is dropped
     await this.closeEngine();
     this.runReadout = undefined;
     this.engine = await startEngine(this.model, layout, this.options, warm);
@@ -211,7 +226,8 @@ export class AdmmTrainer {
   private async nextIteration(signal: AbortSignal | undefined): Promise<AdmmIterationRecord | Stop> {
     const engine: AdmmEngine = this.engine!;
     if (signal?.aborted) return new Stop('aborted', `aborted before iteration ${engine.iteration + 1}`);
-    const saved = copyWeights(this.model), restoreSchedule = engine.mark();
+    const saved = copyWeights(this.model),
+      restoreSchedule = engine.mark();
     const poisoned = firstNonFinite(saved);
     if (poisoned)
       return new Stop('diverged', `model weights are not finite before iteration ${engine.iteration + 1}: ${poisoned}`);
@@ -246,6 +262,4 @@ export class AdmmTrainer {
   fit(data: TrainingData, options: FitOptions = {}): Promise<FitResult> {
     return drain(this.iterate(data, options));
   }
-
-
 }

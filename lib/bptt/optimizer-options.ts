@@ -58,9 +58,24 @@ export const OPTIMIZER_KINDS: readonly OptimizerKind[] = ['sgd', 'momentum', 'ad
 
 /** Every field present, defaults filled in. */
 export type ResolvedOptimizerOptions =
-  | { kind: 'sgd' | 'momentum'; lr: number; momentum: number; dampening: number; nesterov: boolean; weightDecay: number }
+  | {
+      kind: 'sgd' | 'momentum';
+      lr: number;
+      momentum: number;
+      dampening: number;
+      nesterov: boolean;
+      weightDecay: number;
+    }
   | { kind: 'adagrad'; lr: number; lrDecay: number; eps: number; initialAccumulatorValue: number; weightDecay: number }
-  | { kind: 'rmsprop'; lr: number; alpha: number; eps: number; momentum: number; centered: boolean; weightDecay: number }
+  | {
+      kind: 'rmsprop';
+      lr: number;
+      alpha: number;
+      eps: number;
+      momentum: number;
+      centered: boolean;
+      weightDecay: number;
+    }
   | { kind: 'adam'; lr: number; betas: [number, number]; eps: number; weightDecay: number };
 
 export function resolveOptimizerOptions(name: string, value: unknown): ResolvedOptimizerOptions {
@@ -71,20 +86,47 @@ export function resolveOptimizerOptions(name: string, value: unknown): ResolvedO
     if (value[key] === undefined && fallback !== undefined) return fallback;
     return checkNumber(`${name}.${key}`, value[key], 0, max);
   };
-  const bool = (key: string): boolean => (value[key] === undefined ? false : checkBoolean(`${name}.${key}`, value[key]));
+  const bool = (key: string): boolean =>
+    value[key] === undefined ? false : checkBoolean(`${name}.${key}`, value[key]);
   const weightDecay = num('weightDecay', 0);
   switch (kind) {
     case 'sgd':
     case 'momentum': {
-      const o = { kind, lr: num('lr', undefined), momentum: num('momentum', kind === 'momentum' ? 0.9 : 0), dampening: num('dampening', 0), nesterov: bool('nesterov'), weightDecay };
+      const o = {
+        kind,
+        lr: num('lr', undefined),
+        momentum: num('momentum', kind === 'momentum' ? 0.9 : 0),
+        dampening: num('dampening', 0),
+        nesterov: bool('nesterov'),
+        weightDecay,
+      };
       if (o.nesterov && (o.momentum <= 0 || o.dampening !== 0))
-        throw invalidRange(`${name}.nesterov`, 'used with momentum > 0 and dampening 0 (as torch.optim.SGD)', o.nesterov);
+        throw invalidRange(
+          `${name}.nesterov`,
+          'used with momentum > 0 and dampening 0 (as torch.optim.SGD)',
+          o.nesterov
+        );
       return o;
     }
     case 'adagrad':
-      return { kind, lr: num('lr', 1e-2), lrDecay: num('lrDecay', 0), eps: num('eps', 1e-10), initialAccumulatorValue: num('initialAccumulatorValue', 0), weightDecay };
+      return {
+        kind,
+        lr: num('lr', 1e-2),
+        lrDecay: num('lrDecay', 0),
+        eps: num('eps', 1e-10),
+        initialAccumulatorValue: num('initialAccumulatorValue', 0),
+        weightDecay,
+      };
     case 'rmsprop':
-      return { kind, lr: num('lr', 1e-2), alpha: num('alpha', 0.99), eps: num('eps', 1e-8), momentum: num('momentum', 0), centered: bool('centered'), weightDecay };
+      return {
+        kind,
+        lr: num('lr', 1e-2),
+        alpha: num('alpha', 0.99),
+        eps: num('eps', 1e-8),
+        momentum: num('momentum', 0),
+        centered: bool('centered'),
+        weightDecay,
+      };
     case 'adam': {
       let betas: [number, number] = [0.9, 0.999];
       if (value.betas !== undefined) {

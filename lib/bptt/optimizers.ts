@@ -61,12 +61,18 @@ class BaseOptimizer implements Optimizer {
     const { buffers } = state;
     const expected = steps === 0 ? 0 : lengths.length;
     if (!Array.isArray(buffers) || buffers.length !== expected)
-      throw invalidType(`${name}.buffers`, `an array of ${expected} per-parameter buffer lists (${steps} steps)`,
-        buffers);
+      throw invalidType(
+        `${name}.buffers`,
+        `an array of ${expected} per-parameter buffer lists (${steps} steps)`,
+        buffers
+      );
     const copy = buffers.map((list: unknown, i) => {
       if (!Array.isArray(list) || list.length !== this.buffers)
-        throw invalidType(`${name}.buffers[${i}]`, `an array of ${this.buffers} Float32Arrays (${this.options.kind})`,
-          list);
+        throw invalidType(
+          `${name}.buffers[${i}]`,
+          `an array of ${this.buffers} Float32Arrays (${this.options.kind})`,
+          list
+        );
       return list.map((b: unknown, k) => {
         const values = checkFloat32Array(`${name}.buffers[${i}][${k}]`, b, lengths[i]);
         for (let j = 0; j < values.length; j++)
@@ -82,7 +88,8 @@ class BaseOptimizer implements Optimizer {
   step(params: readonly Float32Array[], grads: readonly Float32Array[]): void {
     if (!Array.isArray(params)) throw invalidType('params', 'an array of Float32Arrays', params);
     if (!Array.isArray(grads)) throw invalidType('grads', 'an array of Float32Arrays', grads);
-    if (params.length !== grads.length) throw invalidRange('grads', `one gradient per parameter (${params.length})`, grads);
+    if (params.length !== grads.length)
+      throw invalidRange('grads', `one gradient per parameter (${params.length})`, grads);
     // Every check before the first update, so a bad call changes nothing.
     params.forEach((p, i) => {
       checkFloat32Array(`params[${i}]`, p);
@@ -90,7 +97,8 @@ class BaseOptimizer implements Optimizer {
     });
     this.steps++;
     params.forEach((p, i) => {
-      if (!this.state[i]) this.state[i] = Array.from({ length: this.buffers }, () => new Float32Array(p.length).fill(this.initial));
+      if (!this.state[i])
+        this.state[i] = Array.from({ length: this.buffers }, () => new Float32Array(p.length).fill(this.initial));
       this.update(p, grads[i], this.state[i], this.steps);
     });
   }
@@ -146,7 +154,12 @@ function rmsprop(o: Extract<ResolvedOptimizerOptions, { kind: 'rmsprop' }>): Upd
 
 /** Adam with bias correction: θ −= lr/(1−β1ᵗ) · m / (√v/√(1−β2ᵗ) + eps). */
 function adam(o: Extract<ResolvedOptimizerOptions, { kind: 'adam' }>): Update {
-  const { lr, betas: [b1, b2], eps, weightDecay: wd } = o;
+  const {
+    lr,
+    betas: [b1, b2],
+    eps,
+    weightDecay: wd,
+  } = o;
   return (p, grad, [m, v], step) => {
     const stepSize = lr / (1 - b1 ** step);
     const bc2Sqrt = Math.sqrt(1 - b2 ** step);

@@ -58,7 +58,8 @@ export function resolveBpttOptions(options: unknown): ResolvedBpttOptions {
     batchSize: o.batchSize === undefined ? 32 : checkInteger('options.batchSize', o.batchSize, 1, 2 ** 31 - 1),
     shuffle: o.shuffle === undefined ? true : checkBoolean('options.shuffle', o.shuffle),
     seed: o.seed === undefined ? 0 : checkInteger('options.seed', o.seed, 0, 2 ** 32 - 1),
-    clipGradNorm: o.clipGradNorm === undefined ? undefined : checkNumber('options.clipGradNorm', o.clipGradNorm, 0, Infinity, true),
+    clipGradNorm:
+      o.clipGradNorm === undefined ? undefined : checkNumber('options.clipGradNorm', o.clipGradNorm, 0, Infinity, true),
   };
 }
 

@@ -17,7 +17,13 @@ import { Random, type RandomState } from '../random';
 import { RNN, type WeightName } from '../rnn';
 import { epochBatches } from '../training/batches';
 import { clipGradNorm, globalNorm } from './clipping';
-import { type BpttFitOptions, type BpttTrainerOptions, type ResolvedBpttOptions, resolveBpttFitOptions, resolveBpttOptions } from './options';
+import {
+  type BpttFitOptions,
+  type BpttTrainerOptions,
+  type ResolvedBpttOptions,
+  resolveBpttFitOptions,
+  resolveBpttOptions,
+} from './options';
 import { type Optimizer, type OptimizerState, createOptimizer } from './optimizers';
 import { checkInteger, checkObject } from '../validate';
 import { checkMemory } from '../memory-limit';
@@ -76,7 +82,10 @@ export class BpttTrainer {
     // Written by every async gradient call: on shared memory, used in place (in-shared-memory.ts).
     const grads = WEIGHTS.map((k) => [k, sharedFloats(w[k].length)]);
     this.grads = Object.fromEntries(grads) as Record<WeightName, Float32Array>;
-    this.saved = Object.fromEntries(WEIGHTS.map((k) => [k, new Float32Array(w[k].length)])) as Record<WeightName, Float32Array>;
+    this.saved = Object.fromEntries(WEIGHTS.map((k) => [k, new Float32Array(w[k].length)])) as Record<
+      WeightName,
+      Float32Array
+    >;
   }
 
   /** Optimizer updates made so far (mini-batches). */
@@ -100,7 +109,11 @@ export class BpttTrainer {
     const rng = Random.fromState(snapshot.rng, 'snapshot.rng');
     const optimizer = createOptimizer(this.options.optimizer, 'options.optimizer');
     const weights = this.model.weights();
-    optimizer.restoreState(snapshot.optimizer, WEIGHTS.map((k) => weights[k].length), 'snapshot.optimizer');
+    optimizer.restoreState(
+      snapshot.optimizer,
+      WEIGHTS.map((k) => weights[k].length),
+      'snapshot.optimizer'
+    );
     this.optimizer = optimizer;
     this.rng = rng;
     this.epoch = iteration;
@@ -112,7 +125,10 @@ export class BpttTrainer {
    * or onIteration returning false. A non-finite loss, gradient or weight ends the run with
    * status 'diverged' and the weights from before the offending update.
    */
-  async *iterate(data: TrainingData, options: BpttFitOptions = {}): AsyncGenerator<BpttEpochRecord, BpttFitResult, void> {
+  async *iterate(
+    data: TrainingData,
+    options: BpttFitOptions = {}
+  ): AsyncGenerator<BpttEpochRecord, BpttFitResult, void> {
     const opts = resolveBpttFitOptions(options);
     const job = this.prepare(data);
     const start = () => {
@@ -133,7 +149,14 @@ export class BpttTrainer {
   private async trainingLoss(job: Job): Promise<{ loss: number; correct: number; count: number }> {
     const total = { loss: 0, correct: 0, count: 0 };
     for (const batch of job.evaluationBatches) {
-      const r = await native.bpttLossAsync({ shape: job.shape, ...job.inputs, ...job.targets, ...this.model.weights(), batch, batchSize: batch.length });
+      const r = await native.bpttLossAsync({
+        shape: job.shape,
+        ...job.inputs,
+        ...job.targets,
+        ...this.model.weights(),
+        batch,
+        batchSize: batch.length,
+      });
       total.loss += r.loss;
       total.correct += r.correct;
       total.count += r.count;
@@ -144,7 +167,8 @@ export class BpttTrainer {
   private prepare(data: TrainingData): Job {
     const layout = inputLayout('data', data, this.model);
     const loss = this.options.loss ?? lossForTargets((data as unknown as Record<string, unknown>).targets);
-    if (!loss) throw invalidType('data.targets', 'an Int32Array of class ids or a Float32Array of values', data.targets);
+    if (!loss)
+      throw invalidType('data.targets', 'an Int32Array of class ids or a Float32Array of values', data.targets);
     const shape = nativeShape(this.model, layout.N, layout.T, this.options.lossSteps);
     const targets = targetLayout('data.targets', data.targets, shape, loss, this.options.lossSteps);
     const bytes = sharedCopyBytes(layout.native, targets) + this.workspaceBytes(shape);
@@ -161,7 +185,8 @@ export class BpttTrainer {
    */
   private workspaceBytes(shape: NativeShape): number {
     const parameters = Object.values(this.model.weights()).reduce((n, w) => n + w.length, 0);
-    const B = Math.min(shape.N, Math.max(this.options.batchSize, EVALUATION_BATCH)), L = shape.everyStep ? shape.T : 1;
+    const B = Math.min(shape.N, Math.max(this.options.batchSize, EVALUATION_BATCH)),
+      L = shape.everyStep ? shape.T : 1;
     return 4 * (2 * parameters + shape.T * B * (2 * shape.h + shape.d) + B * L * shape.K);
   }
 
@@ -176,25 +201,45 @@ export class BpttTrainer {
     const grads = WEIGHTS.map((k) => this.grads[k]);
     const stepNorms = sharedFloats(shape.T);
     const stepNormSum = new Float64Array(shape.T);
-    let normSum = 0, normMax = 0, clipped = 0, lossSum = 0;
+    let normSum = 0,
+      normMax = 0,
+      clipped = 0,
+      lossSum = 0;
     const batches = epochBatches(shape.N, this.options.batchSize, this.options.shuffle ? this.rng : undefined);
     for (let k = 0; k < batches.length; k++) {
       if (signal?.aborted) return new Stop('aborted', `aborted during iteration ${epoch} after ${k} mini-batches`);
       const batch = batches[k];
       const r = await native.bpttGradientsAsync({
-        shape, ...job.inputs, ...job.targets, ...weights,
-        gU: this.grads.U, gW: this.grads.W, gb: this.grads.b, gV: this.grads.V, gc: this.grads.c,
-        stepNorms, batch, batchSize: batch.length, scale: 1 / (batch.length * L),
+        shape,
+        ...job.inputs,
+        ...job.targets,
+        ...weights,
+        gU: this.grads.U,
+        gW: this.grads.W,
+        gb: this.grads.b,
+        gV: this.grads.V,
+        gc: this.grads.c,
+        stepNorms,
+        batch,
+        batchSize: batch.length,
+        scale: 1 / (batch.length * L),
       });
-      const norm = this.options.clipGradNorm === undefined ? globalNorm(grads) : clipGradNorm(grads, this.options.clipGradNorm);
+      const norm =
+        this.options.clipGradNorm === undefined ? globalNorm(grads) : clipGradNorm(grads, this.options.clipGradNorm);
       if (!Number.isFinite(r.loss) || !Number.isFinite(norm))
-        return new Stop('diverged', `non-finite ${Number.isFinite(r.loss) ? 'gradient' : 'loss'} at iteration ${epoch}, mini-batch ${k + 1}; weights before it kept`);
-      const current = this.model.weights();  // a RangeError if one was transferred meanwhile
+        return new Stop(
+          'diverged',
+          `non-finite ${Number.isFinite(r.loss) ? 'gradient' : 'loss'} at iteration ${epoch}, mini-batch ${k + 1}; weights before it kept`
+        );
+      const current = this.model.weights(); // a RangeError if one was transferred meanwhile
       WEIGHTS.forEach((w) => this.saved[w].set(current[w]));
       this.optimizer.step(params, grads);
       if (!allFinite(params)) {
         this.model.setWeightsUnchecked(this.saved);
-        return new Stop('diverged', `non-finite weights after the update of iteration ${epoch}, mini-batch ${k + 1}; weights before it kept`);
+        return new Stop(
+          'diverged',
+          `non-finite weights after the update of iteration ${epoch}, mini-batch ${k + 1}; weights before it kept`
+        );
       }
       lossSum += r.loss / r.count;
       normSum += norm;
@@ -205,7 +250,8 @@ export class BpttTrainer {
     const trainSeconds = (performance.now() - started) / 1000;
     const forward = await this.trainingLoss(job);
     const loss = forward.loss / forward.count;
-    if (!Number.isFinite(loss)) return new Stop('diverged', `non-finite training loss after iteration ${epoch}; its weights kept (all finite)`);
+    if (!Number.isFinite(loss))
+      return new Stop('diverged', `non-finite training loss after iteration ${epoch}; its weights kept (all finite)`);
     this.epoch = epoch;
     const n = Math.max(batches.length, 1);
     const seconds = (performance.now() - started) / 1000;

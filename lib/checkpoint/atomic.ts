@@ -92,7 +92,8 @@ function processIsGone(pid: number): boolean {
  * regular files named exactly as `temporaryPath(target)` names them, only for dead pids.
  */
 export async function removeStaleTemporaries(target: string): Promise<string[]> {
-  const dir = path.dirname(target), pattern = temporaryPattern(target);
+  const dir = path.dirname(target),
+    pattern = temporaryPattern(target);
   let names: string[];
   try {
     names = await fs.readdir(dir);
@@ -106,7 +107,10 @@ export async function removeStaleTemporaries(target: string): Promise<string[]> 
     const file = path.join(dir, name);
     const stat = await fs.lstat(file).catch(() => undefined);
     if (!stat?.isFile()) continue;
-    await fs.rm(file, { force: true }).then(() => removed.push(file), () => undefined);
+    await fs.rm(file, { force: true }).then(
+      () => removed.push(file),
+      () => undefined
+    );
   }
   return removed;
 }

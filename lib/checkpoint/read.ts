@@ -19,13 +19,27 @@ import { Vocabulary } from '../text';
 import { openUntrustedFile } from '../untrusted-file';
 import { checkChoice, checkFinite, checkInteger, checkObject } from '../validate';
 import {
-  CHECKPOINT_FORMAT, CHECKPOINT_VERSION, MAX_CHECKPOINT_HEADER_BYTES, MAX_ITERATION,
-  type LoadedCheckpoint, type TaskInfo, type TrainerInfo,
+  CHECKPOINT_FORMAT,
+  CHECKPOINT_VERSION,
+  MAX_CHECKPOINT_HEADER_BYTES,
+  MAX_ITERATION,
+  type LoadedCheckpoint,
+  type TaskInfo,
+  type TrainerInfo,
 } from './format';
 import { decodeAdmmState, decodeBpttState } from './run-state';
 import {
-  type Dtype, type SafetensorsHeader, type TensorData, type TensorSpan,
-  allocateFor, byteViews, parseHeader, parseJsonShallow, quoteName, readHeaderLength, toHostOrder,
+  type Dtype,
+  type SafetensorsHeader,
+  type TensorData,
+  type TensorSpan,
+  allocateFor,
+  byteViews,
+  parseHeader,
+  parseJsonShallow,
+  quoteName,
+  readHeaderLength,
+  toHostOrder,
 } from './safetensors';
 
 export interface ReadCheckpointOptions {
@@ -102,7 +116,9 @@ function planCheckpoint(name: string, header: SafetensorsHeader): CheckpointPlan
   const { metadata, spans } = header;
   if (metadata.format !== CHECKPOINT_FORMAT)
     throw invalidRange(
-      `${name}: __metadata__.format`, `"${CHECKPOINT_FORMAT}" (not an admmirnn checkpoint?)`, metadata.format
+      `${name}: __metadata__.format`,
+      `"${CHECKPOINT_FORMAT}" (not an admmirnn checkpoint?)`,
+      metadata.format
     );
   if (metadata.version !== String(CHECKPOINT_VERSION))
     throw invalidRange(
@@ -142,7 +158,13 @@ function planCheckpoint(name: string, header: SafetensorsHeader): CheckpointPlan
     arrays.set(key, out);
     return out;
   };
-  const weightShapes: [string, number[]][] = [['U', [h, d]], ['W', [h, h]], ['b', [h]], ['V', [K, h]], ['c', [K]]];
+  const weightShapes: [string, number[]][] = [
+    ['U', [h, d]],
+    ['W', [h, h]],
+    ['b', [h]],
+    ['V', [K, h]],
+    ['c', [K]],
+  ];
   for (const [key, shape] of weightShapes) claim(`model.${key}`, 'F32', shape);
   if (byName.has('vocabulary')) {
     if (task?.inputs === 'dense') throw invalidRange(`${name}: vocabulary`, 'absent for a model with dense inputs');
@@ -187,7 +209,6 @@ function asFileError<T>(file: string, make: () => T): T {
     throw e;
   }
 }
-
 
 /** Decodes a checkpoint file held in memory; `name` (e.g. the path) prefixes every error. */
 export function decodeCheckpoint(file: Buffer, name = 'checkpoint'): LoadedCheckpoint {

@@ -33,7 +33,10 @@ interface Sizes {
 
 /** Adds the run state's tensors to `tensors` and returns its `admm` metadata entry. */
 export function encodeAdmmState(
-  state: AdmmRunSnapshot, task: TaskInfo | undefined, sizes: Sizes, tensors: Map<string, Tensor>
+  state: AdmmRunSnapshot,
+  task: TaskInfo | undefined,
+  sizes: Sizes,
+  tensors: Map<string, Tensor>
 ): string {
   const { h, K } = sizes;
   let entry: Record<string, unknown>;
@@ -43,7 +46,8 @@ export function encodeAdmmState(
   } else {
     if (!task)
       throw invalidRange('checkpoint.task', 'given with admmState (its sequenceLength and lossSteps shape the state)');
-    const T = task.sequenceLength, L = task.lossSteps === 'every' ? T : 1;
+    const T = task.sequenceLength,
+      L = task.lossSteps === 'every' ? T : 1;
     const N = state.A.length / (T * h);
     if (!Number.isInteger(N) || N < 1)
       throw invalidRange('checkpoint.admmState.A', `of length N·T·h = N·${T}·${h}`, state.A);
@@ -74,8 +78,12 @@ function readRho(where: string, value: unknown): [number, number, number] {
  * `tensors` with `take`; `where` names the entry in errors.
  */
 export function decodeAdmmState(
-  where: string, raw: Record<string, unknown>, task: TaskInfo | undefined, sizes: Sizes,
-  tensors: ReadonlyMap<string, { shape: readonly number[] }>, take: TakeTensor
+  where: string,
+  raw: Record<string, unknown>,
+  task: TaskInfo | undefined,
+  sizes: Sizes,
+  tensors: ReadonlyMap<string, { shape: readonly number[] }>,
+  take: TakeTensor
 ): AdmmRunSnapshot {
   const { h, K } = sizes;
   let state: AdmmRunSnapshot;
@@ -90,9 +98,11 @@ export function decodeAdmmState(
   } else {
     if (raw.kind !== undefined) throw invalidRange(`${where}.kind`, '"mini-batch" or absent (persistent)', raw.kind);
     if (!task) throw invalidRange(where.replace(/admm$/, 'task'), 'present when the ADMM state is');
-    const T = task.sequenceLength, L = task.lossSteps === 'every' ? T : 1;
+    const T = task.sequenceLength,
+      L = task.lossSteps === 'every' ? T : 1;
     const N = tensors.get('admm.A')?.shape[0] ?? 1;
-    if (N < 1) throw invalidRange(`${where.replace(/__metadata__\.admm$/, 'tensor admm.A')}`, 'of at least one sequence', N);
+    if (N < 1)
+      throw invalidRange(`${where.replace(/__metadata__\.admm$/, 'tensor admm.A')}`, 'of at least one sequence', N);
     const arrays = Object.fromEntries(
       SNAPSHOT_ARRAYS.map((key) => [key, take(`admm.${key}`, key === 'O' || key === 'M3' ? [N, L, K] : [N, T, h])])
     ) as Record<(typeof SNAPSHOT_ARRAYS)[number], Float32Array>;
@@ -125,13 +135,19 @@ function weightShapes({ d, h, K }: Sizes & { d: number }): number[][] {
 
 /** Adds the BPTT state's tensors to `tensors` and returns its `bptt` metadata entry. */
 export function encodeBpttState(
-  state: BpttStateSnapshot, sizes: Sizes & { d: number }, tensors: Map<string, Tensor>
+  state: BpttStateSnapshot,
+  sizes: Sizes & { d: number },
+  tensors: Map<string, Tensor>
 ): string {
-  const { iteration, optimizer, rng } = state, shapes = weightShapes(sizes);
+  const { iteration, optimizer, rng } = state,
+    shapes = weightShapes(sizes);
   const buffers = optimizer.buffers.length === 0 ? 0 : optimizer.buffers[0].length;
   if (optimizer.buffers.length !== 0 && optimizer.buffers.length !== WEIGHTS.length)
-    throw invalidRange('checkpoint.bpttState.optimizer.buffers', `one list per weight (${WEIGHTS.length})`,
-      optimizer.buffers);
+    throw invalidRange(
+      'checkpoint.bpttState.optimizer.buffers',
+      `one list per weight (${WEIGHTS.length})`,
+      optimizer.buffers
+    );
   optimizer.buffers.forEach((list, i) => {
     if (list.length !== buffers)
       throw invalidRange(`checkpoint.bpttState.optimizer.buffers[${i}]`, `${buffers} buffers`, list);
@@ -142,7 +158,10 @@ export function encodeBpttState(
 
 /** Decodes the `bptt` entry `raw` (already parsed, an object) and takes its tensors with `take`. */
 export function decodeBpttState(
-  where: string, raw: Record<string, unknown>, sizes: Sizes & { d: number }, take: TakeTensor
+  where: string,
+  raw: Record<string, unknown>,
+  sizes: Sizes & { d: number },
+  take: TakeTensor
 ): BpttStateSnapshot {
   const steps = checkInteger(`${where}.steps`, raw.steps, 0);
   // 3 is the most any optimizer keeps (RMSprop); none before the first update.

@@ -78,11 +78,13 @@ const MAX_HEADER_DEPTH = 8;
  * are slow to parse and their objects outweigh the text, so they are refused unparsed.
  */
 export function parseJsonShallow(text: string, maxDepth: number): unknown {
-  let depth = 0, inString = false;
+  let depth = 0,
+    inString = false;
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
     if (inString) {
-      if (c === 0x5c) i++; // a backslash escapes the next character
+      if (c === 0x5c)
+        i++; // a backslash escapes the next character
       else if (c === 0x22) inString = false;
     } else if (c === 0x22) inString = true;
     else if (c === 0x7b || c === 0x5b) {
@@ -137,7 +139,9 @@ export function encodeSafetensorsParts(
   // A file the readers would refuse is not written.
   if (headerBytes.length > maxHeader)
     throw invalidRange(
-      'metadata', `small enough for a header of at most ${maxHeader} bytes`, `${headerBytes.length} bytes`
+      'metadata',
+      `small enough for a header of at most ${maxHeader} bytes`,
+      `${headerBytes.length} bytes`
     );
   const head = Buffer.alloc(8);
   head.writeBigUInt64LE(BigInt(headerBytes.length));

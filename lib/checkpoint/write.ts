@@ -10,7 +10,11 @@ import { Vocabulary } from '../text';
 import { checkInteger, checkObject } from '../validate';
 import { writeFileAtomic } from './atomic';
 import {
-  CHECKPOINT_FORMAT, CHECKPOINT_VERSION, MAX_CHECKPOINT_HEADER_BYTES, MAX_ITERATION, type Checkpoint,
+  CHECKPOINT_FORMAT,
+  CHECKPOINT_VERSION,
+  MAX_CHECKPOINT_HEADER_BYTES,
+  MAX_ITERATION,
+  type Checkpoint,
 } from './format';
 import { encodeAdmmState, encodeBpttState } from './run-state';
 import { MAX_PART_BYTES, byteViews, concatParts, encodeSafetensorsParts, type Tensor } from './safetensors';
@@ -40,11 +44,17 @@ function checkpointContents(checkpoint: Checkpoint): {
   const metadata: Record<string, string> = {
     format: CHECKPOINT_FORMAT,
     version: String(CHECKPOINT_VERSION),
-    model: JSON.stringify({ inputSize: d, hiddenSize: h, outputSize: K, ...(config.init ? { init: config.init } : {}) }),
+    model: JSON.stringify({
+      inputSize: d,
+      hiddenSize: h,
+      outputSize: K,
+      ...(config.init ? { init: config.init } : {}),
+    }),
   };
   if (vocabulary !== undefined) {
     if (!(vocabulary instanceof Vocabulary)) throw invalidType('checkpoint.vocabulary', 'a Vocabulary', vocabulary);
-    if (vocabulary.size !== d) throw invalidRange('checkpoint.vocabulary', `${d} characters (the model's input size)`, vocabulary.size);
+    if (vocabulary.size !== d)
+      throw invalidRange('checkpoint.vocabulary', `${d} characters (the model's input size)`, vocabulary.size);
     tensors.set('vocabulary', { data: vocabulary.codePoints(), shape: [d] });
   }
   if (task !== undefined) metadata.task = JSON.stringify(task);

@@ -44,7 +44,11 @@ export function addDataOptions(cmd: Command, defaultSplit: 'train' | 'test'): Co
     .option('--inputs <file.npy>', 'float32 [N,T,d] sequences or int32 [N,T] token ids (with --targets)')
     .option('--targets <file.npy>', 'int32 class ids [N] or [N,T], or float32 values [N,K] or [N,T,K]')
     .option('--limit <n>', 'use at most n sequences', integer(1))
-    .option('--sequence-length <T>', 'steps per sequence (--text default 32; --labelled default: the longest text, at most 256)', integer(1, 1 << 20))
+    .option(
+      '--sequence-length <T>',
+      'steps per sequence (--text default 32; --labelled default: the longest text, at most 256)',
+      integer(1, 1 << 20)
+    )
     .option('--stride <n>', '--text: characters between window starts (default: T)', integer(1))
     .addOption(new Option('--split <split>', 'mnist10k split').choices(['train', 'test']).default(defaultSplit))
     .option('--input-size <d>', 'int32 --inputs: the number of token ids (default: largest id + 1)', integer(1))
@@ -92,7 +96,11 @@ function checkFinite(file: string, values: Float32Array): void {
 function limitRows(data: TrainingData, perSequence: { inputs: number; targets: number }, limit?: number): TrainingData {
   const N = data.inputs.length / perSequence.inputs;
   if (limit === undefined || limit >= N) return data;
-  return { ...data, inputs: data.inputs.subarray(0, limit * perSequence.inputs), targets: data.targets.subarray(0, limit * perSequence.targets) };
+  return {
+    ...data,
+    inputs: data.inputs.subarray(0, limit * perSequence.inputs),
+    targets: data.targets.subarray(0, limit * perSequence.targets),
+  };
 }
 
 /** What a checkpoint fixes about the data: its encoding (task, vocabulary) and the model's sizes. */
@@ -117,7 +125,11 @@ function loadText(file: string, flags: DataFlags, saved?: SavedEncoding): Loaded
     const data = characterWindows(text, vocabulary, windows);
     const size = vocabulary.size;
     const task: TaskInfo = {
-      source: 'text', sequenceLength: T, loss: 'softmax-cross-entropy', lossSteps: 'every', inputs: 'ids',
+      source: 'text',
+      sequenceLength: T,
+      loss: 'softmax-cross-entropy',
+      lossSteps: 'every',
+      inputs: 'ids',
     };
     return { data, vocabulary, inputSize: size, outputSize: size, task };
   });
@@ -141,18 +153,28 @@ function loadLabelled(file: string, flags: DataFlags, saved?: SavedEncoding): Lo
       throw new RangeError(`${file} must hold at most ${MAX_CLASSES} classes, found ${labels.length}`);
     const T = data.sequenceLength;
     const task: TaskInfo = {
-      source: 'labelled', sequenceLength: T, loss: 'softmax-cross-entropy', lossSteps: 'last', inputs: 'ids', labels,
+      source: 'labelled',
+      sequenceLength: T,
+      loss: 'softmax-cross-entropy',
+      lossSteps: 'last',
+      inputs: 'ids',
+      labels,
     };
     return { data, vocabulary, inputSize: vocabulary.size, outputSize: labels.length, task };
   });
 }
 
 function loadArrays(inputsFile: string, targetsFile: string, flags: DataFlags, saved?: SavedEncoding): LoadedData {
-  const x = readNpyFile(inputsFile), y = readNpyFile(targetsFile);
+  const x = readNpyFile(inputsFile),
+    y = readNpyFile(targetsFile);
   const dense = x.data instanceof Float32Array;
   if (x.shape.length !== (dense ? 3 : 2))
-    throw invalidFile(inputsFile, '.npy inputs', 'float32 [N,T,d] or int32 [N,T]',
-      `${x.data.constructor.name} of shape (${x.shape})`);
+    throw invalidFile(
+      inputsFile,
+      '.npy inputs',
+      'float32 [N,T,d] or int32 [N,T]',
+      `${x.data.constructor.name} of shape (${x.shape})`
+    );
   const [N, T] = x.shape;
   if (N < 1 || T < 1)
     throw invalidFile(inputsFile, '.npy inputs', 'at least one sequence of at least one step', `shape (${x.shape})`);
@@ -207,11 +229,30 @@ function loadArrays(inputsFile: string, targetsFile: string, flags: DataFlags, s
  * UsageErrors (exit 2).
  */
 export function loadData(flags: DataFlags, saved?: SavedEncoding): LoadedData {
-  const sources = [flags.mnist && '--mnist', flags.text && '--text', flags.labelled && '--labelled', (flags.inputs || flags.targets) && '--inputs/--targets'].filter(Boolean);
-  if (sources.length !== 1) throw new UsageError(`choose exactly one data source: --mnist, --text, --labelled or --inputs with --targets${sources.length ? ` (got ${sources.join(', ')})` : ''}`);
+  const sources = [
+    flags.mnist && '--mnist',
+    flags.text && '--text',
+    flags.labelled && '--labelled',
+    (flags.inputs || flags.targets) && '--inputs/--targets',
+  ].filter(Boolean);
+  if (sources.length !== 1)
+    throw new UsageError(
+      `choose exactly one data source: --mnist, --text, --labelled or --inputs with --targets${sources.length ? ` (got ${sources.join(', ')})` : ''}`
+    );
   if (flags.mnist) {
     const split = loadMnist10k({ limit: flags.limit })[flags.split ?? 'train'];
-    return { data: split, inputSize: 28, outputSize: 10, task: { source: 'mnist10k', sequenceLength: 28, loss: 'softmax-cross-entropy', lossSteps: 'last', inputs: 'dense' } };
+    return {
+      data: split,
+      inputSize: 28,
+      outputSize: 10,
+      task: {
+        source: 'mnist10k',
+        sequenceLength: 28,
+        loss: 'softmax-cross-entropy',
+        lossSteps: 'last',
+        inputs: 'dense',
+      },
+    };
   }
   if (flags.text) return loadText(flags.text, flags, saved);
   if (flags.labelled) return loadLabelled(flags.labelled, flags, saved);

@@ -16,11 +16,16 @@ export function registerEval(program: Command): void {
     const { data, task, inputSize, outputSize } = loadData(flags, ck);
     const model = ck.model;
     if (inputSize !== model.inputSize || outputSize !== model.outputSize)
-      throw new RangeError(`the data has ${inputSize} inputs and ${outputSize} outputs, the model ${model.inputSize} and ${model.outputSize}`);
+      throw new RangeError(
+        `the data has ${inputSize} inputs and ${outputSize} outputs, the model ${model.inputSize} and ${model.outputSize}`
+      );
     const r = await model.evaluateAsync(data, { loss: task.loss, lossSteps: task.lossSteps });
     const result = { loss: r.loss, accuracy: Number.isNaN(r.accuracy) ? null : r.accuracy, count: r.count };
     if (flags.json) process.stdout.write(JSON.stringify(result) + '\n');
-    else process.stdout.write(`loss ${r.loss.toFixed(4)}${result.accuracy !== null ? `  accuracy ${result.accuracy.toFixed(4)}` : ''}  (${r.count} loss terms)\n`);
+    else
+      process.stdout.write(
+        `loss ${r.loss.toFixed(4)}${result.accuracy !== null ? `  accuracy ${result.accuracy.toFixed(4)}` : ''}  (${r.count} loss terms)\n`
+      );
     process.exitCode = EXIT.ok;
   });
 }

@@ -19,7 +19,13 @@ export function registerInfo(program: Command): void {
         format: `${ck.metadata.format} v${ck.metadata.version}`,
         generator: ck.metadata.generator ?? null,
         created: ck.metadata.created ?? null,
-        model: { inputSize: m.inputSize, hiddenSize: m.hiddenSize, outputSize: m.outputSize, parameters: m.parameterCount, init: ck.config.init ?? null },
+        model: {
+          inputSize: m.inputSize,
+          hiddenSize: m.hiddenSize,
+          outputSize: m.outputSize,
+          parameters: m.parameterCount,
+          init: ck.config.init ?? null,
+        },
         task: ck.task ?? null,
         vocabulary: ck.vocabulary ? ck.vocabulary.size : null,
         trainer: ck.trainer ?? null,
@@ -33,9 +39,15 @@ export function registerInfo(program: Command): void {
           `${file}: ${info.format}, ${ck.bytes} bytes${info.created ? `, created ${info.created}` : ''}${info.generator ? ` by ${info.generator}` : ''}`,
           `model: RNN d = ${m.inputSize}, h = ${m.hiddenSize}, K = ${m.outputSize} (${m.parameterCount} parameters)${ck.config.init ? `, init ${JSON.stringify(ck.config.init)}` : ''}`,
         ];
-        if (ck.task) lines.push(`task: ${ck.task.source}, T = ${ck.task.sequenceLength}, ${ck.task.loss} at ${ck.task.lossSteps === 'every' ? 'every step' : 'the last step'}, ${ck.task.inputs} inputs${ck.task.labels ? `, labels ${ck.task.labels.join(', ')}` : ''}`);
+        if (ck.task)
+          lines.push(
+            `task: ${ck.task.source}, T = ${ck.task.sequenceLength}, ${ck.task.loss} at ${ck.task.lossSteps === 'every' ? 'every step' : 'the last step'}, ${ck.task.inputs} inputs${ck.task.labels ? `, labels ${ck.task.labels.join(', ')}` : ''}`
+          );
         if (ck.vocabulary) lines.push(`vocabulary: ${ck.vocabulary.size} characters`);
-        if (ck.trainer) lines.push(`trainer: ${ck.trainer.kind}, ${ck.trainer.iteration} iterations, options ${JSON.stringify(ck.trainer.options)}`);
+        if (ck.trainer)
+          lines.push(
+            `trainer: ${ck.trainer.kind}, ${ck.trainer.iteration} iterations, options ${JSON.stringify(ck.trainer.options)}`
+          );
         const st = info.admmState;
         const what =
           st?.kind === 'mini-batch' ? 'mini-batch schedule and shuffling generator' : `${st?.sequences} sequences`;
@@ -53,7 +65,8 @@ export function registerInfo(program: Command): void {
 /** The run state's summary: its kind, count, ρ, and sequences (persistent) or none (mini-batch). */
 function describeAdmmState(state: AdmmRunSnapshot | undefined, floatsPerSequence: number) {
   if (!state) return null;
-  const { iteration, rho } = state, refittedReadout = state.readout !== undefined;
+  const { iteration, rho } = state,
+    refittedReadout = state.readout !== undefined;
   if (state.kind === 'mini-batch') return { kind: state.kind, iteration, rho, sequences: null, refittedReadout };
   const sequences = state.A.length / floatsPerSequence;
   return { kind: 'persistent' as const, iteration, rho, sequences, refittedReadout };

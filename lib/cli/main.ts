@@ -17,7 +17,9 @@ const VERSION = (require('../../../package.json') as { version: string }).versio
 
 export function createProgram(): Command {
   const program = new Command('admmirnn')
-    .description('Train recurrent neural networks with ADMM (ADMMiRNN) or BPTT; evaluate, predict and sample from checkpoints.')
+    .description(
+      'Train recurrent neural networks with ADMM (ADMMiRNN) or BPTT; evaluate, predict and sample from checkpoints.'
+    )
     .version(VERSION)
     .exitOverride() // inherited by the subcommands created below: errors come back as exceptions
     .showHelpAfterError('(add --help for usage)')

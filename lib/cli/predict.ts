@@ -56,10 +56,16 @@ function denseInputs(rows: unknown[], d: number): Float32Array {
 function sequence(ck: LoadedCheckpoint, value: unknown): SequenceInputs {
   const { model, vocabulary, task } = ck;
   const line = (typeof value === 'string' ? { text: value } : value) as Record<string, unknown>;
-  if (typeof line !== 'object' || line === null || Array.isArray(line)) throw new TypeError('expected a JSON object such as {"text": "..."} or {"inputs": [...]}');
+  if (typeof line !== 'object' || line === null || Array.isArray(line))
+    throw new TypeError('expected a JSON object such as {"text": "..."} or {"inputs": [...]}');
   if (typeof line.text === 'string') {
-    if (!vocabulary) throw new TypeError('this model was not trained on text: give {"inputs": [...]} or {"ids": [...]}');
-    if (vocabulary.hasPadding) return { inputs: encodePadded([line.text], vocabulary, task!.sequenceLength), sequenceLength: task!.sequenceLength };
+    if (!vocabulary)
+      throw new TypeError('this model was not trained on text: give {"inputs": [...]} or {"ids": [...]}');
+    if (vocabulary.hasPadding)
+      return {
+        inputs: encodePadded([line.text], vocabulary, task!.sequenceLength),
+        sequenceLength: task!.sequenceLength,
+      };
     const ids = vocabulary.encode(line.text, 'text');
     if (ids.length === 0) throw new RangeError('text must not be empty');
     return { inputs: ids, sequenceLength: ids.length };
@@ -74,11 +80,17 @@ function sequence(ck: LoadedCheckpoint, value: unknown): SequenceInputs {
 
 function describe(ck: LoadedCheckpoint, logits: Float32Array): Record<string, unknown> {
   if (ck.task?.loss === 'squared-error') return { outputs: Array.from(logits) };
-  let max = -Infinity, best = 0, total = 0;
+  let max = -Infinity,
+    best = 0,
+    total = 0;
   logits.forEach((v, k) => v > max && ((max = v), (best = k)));
   const p = Array.from(logits, (v) => ((total += Math.exp(v - max)), Math.exp(v - max)));
   const label = ck.task?.labels?.[best] ?? (ck.task?.source === 'text' ? ck.vocabulary?.characters[best] : undefined);
-  return { prediction: best, ...(label !== undefined ? { label } : {}), probabilities: p.map((v) => Number((v / total).toPrecision(6))) };
+  return {
+    prediction: best,
+    ...(label !== undefined ? { label } : {}),
+    probabilities: p.map((v) => Number((v / total).toPrecision(6))),
+  };
 }
 
 export function registerPredict(program: Command): void {
@@ -102,10 +114,14 @@ export function registerPredict(program: Command): void {
           const seq = sequence(ck, JSON.parse(text));
           const out = await ck.model.predictAsync(seq, { outputs: flags.every ? 'every' : 'last' });
           const steps = out.length / K;
-          const result = flags.every ? { steps: Array.from({ length: steps }, (_, t) => describe(ck, out.subarray(t * K, (t + 1) * K))) } : describe(ck, out);
+          const result = flags.every
+            ? { steps: Array.from({ length: steps }, (_, t) => describe(ck, out.subarray(t * K, (t + 1) * K))) }
+            : describe(ck, out);
           process.stdout.write(JSON.stringify(result) + '\n');
         } catch (e) {
-          throw new (e instanceof TypeError ? TypeError : RangeError)(`${flags.input ?? 'stdin'} line ${n}: ${(e as Error).message}`);
+          throw new (e instanceof TypeError ? TypeError : RangeError)(
+            `${flags.input ?? 'stdin'} line ${n}: ${(e as Error).message}`
+          );
         }
       }
       process.exitCode = EXIT.ok;

@@ -36,11 +36,18 @@ export class ProgressBar {
     if (this.quiet) return;
     const elapsed = (performance.now() - this.started) / 1000;
     const eta = done > 0 ? (elapsed / done) * (this.total - done) : Infinity;
-    const width = 24, filled = this.total > 0 ? Math.min(width, Math.round((done / this.total) * width)) : width;
-    const bar = '='.repeat(Math.max(0, filled - 1)) + (filled > 0 ? (filled === width ? '=' : '>') : '') + ' '.repeat(width - filled);
+    const width = 24,
+      filled = this.total > 0 ? Math.min(width, Math.round((done / this.total) * width)) : width;
+    const bar =
+      '='.repeat(Math.max(0, filled - 1)) +
+      (filled > 0 ? (filled === width ? '=' : '>') : '') +
+      ' '.repeat(width - filled);
     const percent = this.total > 0 ? Math.floor((100 * done) / this.total) : 100;
-    const text = `[${bar}] ${done}/${this.total} ${String(percent).padStart(3)}%  ETA ${formatDuration(eta)}  ` +
-      Object.entries(metrics).map(([k, v]) => `${k} ${v}`).join('  ');
+    const text =
+      `[${bar}] ${done}/${this.total} ${String(percent).padStart(3)}%  ETA ${formatDuration(eta)}  ` +
+      Object.entries(metrics)
+        .map(([k, v]) => `${k} ${v}`)
+        .join('  ');
     if (this.stream.isTTY) {
       this.stream.write(`\r${text.slice(0, (this.stream.columns || 120) - 1)}\x1b[K`);
       this.drawn = true;

@@ -27,9 +27,16 @@ export function registerSample(program: Command): void {
     .action(async (file: string, flags: { length: number; temperature: number; prime: string; seed: number }) => {
       const ck = await openCheckpoint(file);
       if (!ck.vocabulary || ck.task?.source !== 'text')
-        throw new RangeError(`${file} is not a character model (train one with --text); it has ${ck.vocabulary ? 'a vocabulary but a classification task' : 'no vocabulary'}`);
+        throw new RangeError(
+          `${file} is not a character model (train one with --text); it has ${ck.vocabulary ? 'a vocabulary but a classification task' : 'no vocabulary'}`
+        );
       checkPrime(ck.vocabulary, flags.prime);
-      const text = sampleText(ck.model, ck.vocabulary, { length: flags.length, temperature: flags.temperature, prime: flags.prime, seed: flags.seed });
+      const text = sampleText(ck.model, ck.vocabulary, {
+        length: flags.length,
+        temperature: flags.temperature,
+        prime: flags.prime,
+        seed: flags.seed,
+      });
       process.stdout.write(flags.prime + text + '\n');
       process.exitCode = EXIT.ok;
     });

@@ -13,7 +13,11 @@ export function registerTfjs(program: Command): void {
     .description("write a checkpoint's model as a TensorFlow.js LayersModel (dir/model.json + dir/weights.bin)")
     .argument('<checkpoint>', 'a checkpoint written by train')
     .argument('<dir>', 'output directory')
-    .addOption(new Option('--outputs <which>', 'output of the last step or every step (return_sequences)').choices(['last', 'every']).default('last'))
+    .addOption(
+      new Option('--outputs <which>', 'output of the last step or every step (return_sequences)')
+        .choices(['last', 'every'])
+        .default('last')
+    )
     .option('--sequence-length <T>', 'fix T in the input shape (default: any length)', integer(1))
     .action(async (file: string, dir: string, flags: { outputs: 'last' | 'every'; sequenceLength?: number }) => {
       const ck = await openCheckpoint(file);

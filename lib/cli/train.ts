@@ -52,8 +52,19 @@ interface TrainFlags extends DataFlags {
   staleness?: number;
 }
 
-const DATA_FLAGS = ['mnist', 'text', 'labelled', 'inputs', 'targets', 'limit', 'sequenceLength', 'stride', 'split',
-  'inputSize', 'classes'] as const;
+const DATA_FLAGS = [
+  'mnist',
+  'text',
+  'labelled',
+  'inputs',
+  'targets',
+  'limit',
+  'sequenceLength',
+  'stride',
+  'split',
+  'inputSize',
+  'classes',
+] as const;
 const FILE_FLAGS = new Set(['text', 'labelled', 'inputs', 'targets']);
 
 /** ADMM: options.parallel from --workers (threads) or --redis, --run, --shards (workers load the data as here). */
@@ -69,8 +80,12 @@ function parallelOptions(flags: TrainFlags): ParallelOptions | undefined {
   if (flags.workers !== undefined) throw new UsageError('--workers (threads) and --redis exclude each other');
   if (flags.run === undefined || flags.shards === undefined) throw new UsageError('--redis needs --run and --shards');
   // Absolute paths: a worker started from another directory opens the same files.
-  const data = Object.fromEntries(DATA_FLAGS.filter((k) => flags[k] !== undefined)
-    .map((k) => [k, FILE_FLAGS.has(k) ? path.resolve(String(flags[k])) : flags[k]]));
+  const data = Object.fromEntries(
+    DATA_FLAGS.filter((k) => flags[k] !== undefined).map((k) => [
+      k,
+      FILE_FLAGS.has(k) ? path.resolve(String(flags[k])) : flags[k],
+    ])
+  );
   return { transport: 'redis', url: flags.redis, run: flags.run, shards: flags.shards, ...staleness, data };
 }
 
@@ -83,39 +98,66 @@ export function registerTrain(program: Command): void {
     .description('train a model and save it as a checkpoint')
     .option('-o, --out <file>', 'checkpoint to write', 'model.safetensors')
     .option('--resume <checkpoint>', 'continue from a checkpoint (its model, trainer options and run state)')
-    .option('--reset-state', 'with --resume: start the run state (ADMM auxiliaries, duals, ρ, shuffling; ' +
-      'BPTT optimizer, shuffling) afresh instead of restoring it')
+    .option(
+      '--reset-state',
+      'with --resume: start the run state (ADMM auxiliaries, duals, ρ, shuffling; ' +
+        'BPTT optimizer, shuffling) afresh instead of restoring it'
+    )
     .option('--hidden <h>', 'hidden units', integer(1, 1 << 14), 32)
     .addOption(new Option('--init <scheme>', 'weight initialisation').choices(INIT_SCHEMES).default('normal'))
     .option('--init-scale <s>', 'σ (normal), half-width (uniform) or gain (glorot, orthogonal)', number(0))
     .option('--seed <n>', 'seed of the weight initialisation', integer(0, 2 ** 32 - 1), 0)
-    .addOption(new Option('--trainer <kind>', 'ADMMiRNN or backpropagation through time').choices(['admm', 'bptt']).default('admm'))
+    .addOption(
+      new Option('--trainer <kind>', 'ADMMiRNN or backpropagation through time')
+        .choices(['admm', 'bptt'])
+        .default('admm')
+    )
     .option('-n, --iterations <n>', 'ADMM iterations or BPTT epochs to run', integer(0, 1e9), 10)
     .option('--plateau <n>', 'stop when the training loss has not improved for n iterations', integer(1))
     .option('--rho <r>', 'ADMM: ρ, one number or rho1,rho2,rho3', rhoList)
-    .addOption(new Option('--rho-policy <policy>', 'ADMM: how ρ changes').choices(['fixed', 'geometric', 'residual-balancing']))
+    .addOption(
+      new Option('--rho-policy <policy>', 'ADMM: how ρ changes').choices(['fixed', 'geometric', 'residual-balancing'])
+    )
     .option('--rho-factor <f>', 'ADMM: geometric growth factor of ρ', number(0, Infinity, true))
     .option('--rho-max <r>', 'ADMM: largest ρ', number(0, Infinity, true))
     .option('--beta <b>', 'ADMM: weight decay per sample', number(0))
-    .addOption(new Option('--update <kind>', 'ADMM: exact block minimisation or linearised steps').choices(['exact', 'linearized']))
+    .addOption(
+      new Option('--update <kind>', 'ADMM: exact block minimisation or linearised steps').choices([
+        'exact',
+        'linearized',
+      ])
+    )
     .option('--mode <mode>', "ADMM: the trainer's mode (see AdmmTrainerOptions.mode)")
-    .addOption(new Option('--optimizer <kind>', 'BPTT: optimizer').choices(['sgd', 'momentum', 'adagrad', 'rmsprop', 'adam']).default('adam'))
+    .addOption(
+      new Option('--optimizer <kind>', 'BPTT: optimizer')
+        .choices(['sgd', 'momentum', 'adagrad', 'rmsprop', 'adam'])
+        .default('adam')
+    )
     .option('--lr <rate>', 'BPTT: learning rate', number(0, Infinity, true))
     .option('--batch-size <n>', 'BPTT: sequences per mini-batch', integer(1))
     .option('--clip-grad-norm <c>', 'BPTT: clip the global gradient norm', number(0, Infinity, true))
     .option('--shuffle-seed <n>', 'BPTT: seed of the mini-batch shuffling', integer(0, 2 ** 32 - 1))
     .option('--checkpoint-every <n>', 'also save the checkpoint every n iterations', integer(1))
-    .addOption(new Option('--state <when>', 'save the run state for an exact resume (persistent ADMM: ' +
-      'auxiliaries, duals, ρ; mini-batch ADMM: ρ, shuffling; BPTT: optimizer, shuffling); auto: when ≤ 256 MiB')
-      .choices(['auto', 'always', 'never']).default('auto'))
+    .addOption(
+      new Option(
+        '--state <when>',
+        'save the run state for an exact resume (persistent ADMM: ' +
+          'auxiliaries, duals, ρ; mini-batch ADMM: ρ, shuffling; BPTT: optimizer, shuffling); auto: when ≤ 256 MiB'
+      )
+        .choices(['auto', 'always', 'never'])
+        .default('auto')
+    )
     .option('-q, --quiet', 'no progress bar')
     .option('--json', 'print the summary as JSON')
     .option('--workers <k>', 'ADMM: shard the run over k worker threads', integer(1, 256))
     .option('--redis <url>', 'ADMM: coordinate a run sharded over Redis (with --run, --shards; see admmirnn worker)')
     .option('--run <name>', "--redis: the run's name, which the workers join")
     .option('--shards <S>', '--redis: the number of shards, one admmirnn worker each', integer(1, 4096))
-    .option('--staleness <τ>', 'ADMM, sharded: use shard answers up to τ iterations old (0: synchronous)',
-      integer(0, 1000));
+    .option(
+      '--staleness <τ>',
+      'ADMM, sharded: use shard answers up to τ iterations old (0: synchronous)',
+      integer(0, 1000)
+    );
   addDataOptions(cmd, 'train');
   cmd.action(async (flags: TrainFlags) => {
     process.exitCode = await train(flags);
@@ -133,12 +175,21 @@ function trainerOptions(flags: TrainFlags, task: { loss: string; lossSteps: stri
       ...(flags.shuffleSeed !== undefined ? { seed: flags.shuffleSeed } : {}),
     };
   }
-  const policy = flags.rhoPolicy ?? (flags.rhoFactor !== undefined || flags.rhoMax !== undefined ? 'geometric' : undefined);
+  const policy =
+    flags.rhoPolicy ?? (flags.rhoFactor !== undefined || flags.rhoMax !== undefined ? 'geometric' : undefined);
   return {
     ...common,
     ...(flags.mode !== undefined ? { mode: flags.mode } : {}),
     ...(flags.rho !== undefined ? { rho: flags.rho } : {}),
-    ...(policy !== undefined ? { rhoPolicy: { kind: policy, ...(flags.rhoFactor !== undefined ? { factor: flags.rhoFactor } : {}), ...(flags.rhoMax !== undefined ? { max: flags.rhoMax } : {}) } } : {}),
+    ...(policy !== undefined
+      ? {
+          rhoPolicy: {
+            kind: policy,
+            ...(flags.rhoFactor !== undefined ? { factor: flags.rhoFactor } : {}),
+            ...(flags.rhoMax !== undefined ? { max: flags.rhoMax } : {}),
+          },
+        }
+      : {}),
     ...(flags.beta !== undefined ? { beta: flags.beta } : {}),
     ...(flags.update !== undefined ? { update: flags.update } : {}),
     ...(flags.batchSize !== undefined ? { batchSize: flags.batchSize } : {}),
@@ -166,9 +217,20 @@ async function train(flags: TrainFlags): Promise<number> {
   if (saved) {
     ({ config, model } = saved);
     if (model.inputSize !== loaded.inputSize || model.outputSize !== loaded.outputSize)
-      throw new RangeError(`the data has ${loaded.inputSize} inputs and ${loaded.outputSize} outputs, the checkpoint's model ${model.inputSize} and ${model.outputSize}`);
+      throw new RangeError(
+        `the data has ${loaded.inputSize} inputs and ${loaded.outputSize} outputs, the checkpoint's model ${model.inputSize} and ${model.outputSize}`
+      );
   } else {
-    config = { inputSize: loaded.inputSize, hiddenSize: flags.hidden, outputSize: loaded.outputSize, init: { scheme: flags.init, seed: flags.seed, ...(flags.initScale !== undefined ? { scale: flags.initScale } : {}) } };
+    config = {
+      inputSize: loaded.inputSize,
+      hiddenSize: flags.hidden,
+      outputSize: loaded.outputSize,
+      init: {
+        scheme: flags.init,
+        seed: flags.seed,
+        ...(flags.initScale !== undefined ? { scale: flags.initScale } : {}),
+      },
+    };
     model = asUsage('model options', () => new RNN(config));
   }
 
@@ -189,11 +251,12 @@ async function train(flags: TrainFlags): Promise<number> {
   const parallel = parallelOptions(flags);
   if (parallel && kind !== 'admm') throw new UsageError('--workers and --redis go with the ADMM trainer');
   // A sharded run resumes from the saved weights and options; its state starts afresh in the shards.
-  const trainer: AdmmTrainer | BpttTrainer = saved?.trainer && !parallel
-    ? savedTrainer(flags.resume!, saved.trainer, model)
-    : asUsage('trainer options', () =>
-        kind === 'admm' ? new AdmmTrainer(model, { ...options, parallel }) : new BpttTrainer(model, options)
-      );
+  const trainer: AdmmTrainer | BpttTrainer =
+    saved?.trainer && !parallel
+      ? savedTrainer(flags.resume!, saved.trainer, model)
+      : asUsage('trainer options', () =>
+          kind === 'admm' ? new AdmmTrainer(model, { ...options, parallel }) : new BpttTrainer(model, options)
+        );
   if (trainer instanceof AdmmTrainer) {
     const admm = trainer;
     const persistent = admm.options.mode === 'persistent';
@@ -215,7 +278,7 @@ async function train(flags: TrainFlags): Promise<number> {
       log(flags, `resuming from ${flags.resume}: ${why} ${fresh}`);
     }
   } else if (saved?.bpttState && !flags.resetState) {
-    trainer.restoreState(saved.bpttState);  // checked against the optimizer by openCheckpoint
+    trainer.restoreState(saved.bpttState); // checked against the optimizer by openCheckpoint
     resume = true;
     const epoch = saved.bpttState.iteration;
     log(flags, `resuming BPTT at epoch ${epoch} with the saved optimizer state and shuffling generator`);
@@ -223,7 +286,10 @@ async function train(flags: TrainFlags): Promise<number> {
     const why = flags.resetState ? '--reset-state:' : 'no BPTT state saved;';
     log(flags, `resuming from ${flags.resume}: ${why} weights restored, optimizer state and shuffling start afresh`);
   }
-  log(flags, `${kind.toUpperCase()} on ${task.source}: ${data.inputs.length / task.sequenceLength / (task.inputs === 'dense' ? model.inputSize : 1)} sequences, T = ${task.sequenceLength}, d = ${model.inputSize}, h = ${model.hiddenSize}, K = ${model.outputSize}`);
+  log(
+    flags,
+    `${kind.toUpperCase()} on ${task.source}: ${data.inputs.length / task.sequenceLength / (task.inputs === 'dense' ? model.inputSize : 1)} sequences, T = ${task.sequenceLength}, d = ${model.inputSize}, h = ${model.hiddenSize}, K = ${model.outputSize}`
+  );
 
   const controller = new AbortController();
   const onSigint = () => {
@@ -233,7 +299,8 @@ async function train(flags: TrainFlags): Promise<number> {
   };
   process.on('SIGINT', onSigint);
   const progress = new ProgressBar({ total: flags.iterations, quiet: flags.quiet });
-  let lastIteration = base, done = 0;
+  let lastIteration = base,
+    done = 0;
 
   /** Whether to save a run state of `bytes` (mini-batch ADMM: a few numbers; persistent: 7 N·T·h floats). */
   const includeState = (what: string, bytes: number): boolean => {
@@ -244,17 +311,21 @@ async function train(flags: TrainFlags): Promise<number> {
   };
   const runState = (): Pick<Checkpoint, 'admmState' | 'bpttState'> => {
     if (trainer instanceof BpttTrainer) {
-      const state = trainer.exportState(), perWeight = state.optimizer.buffers[0]?.length ?? 0;
+      const state = trainer.exportState(),
+        perWeight = state.optimizer.buffers[0]?.length ?? 0;
       return includeState('BPTT', 4 * model.parameterCount * perWeight) ? { bpttState: state } : {};
     }
-    if (trainer.options.parallel) return {};  // its state lives in the shards
+    if (trainer.options.parallel) return {}; // its state lives in the shards
     if (trainer.options.mode !== 'persistent')
       return includeState('ADMM', 0) ? { admmState: trainer.exportState() } : {};
     const state = trainer.state;
     return state && includeState('ADMM', state.bytes) ? { admmState: trainer.exportState() } : {};
   };
   const checkpoint = (): Checkpoint => ({
-    model, config, vocabulary: loaded.vocabulary, task,
+    model,
+    config,
+    vocabulary: loaded.vocabulary,
+    task,
     trainer: { kind, options: savedOptions(trainer.options), iteration: lastIteration },
     ...runState(),
   });
@@ -269,7 +340,12 @@ async function train(flags: TrainFlags): Promise<number> {
         done++;
         // The run's count continues the checkpoint's, whether or not an ADMM state was restored.
         lastIteration = base + done;
-        progress.update(done, { iter: String(lastIteration), loss: r.loss.toFixed(4), ...(Number.isNaN(r.accuracy) ? {} : { acc: r.accuracy.toFixed(3) }), 's/it': r.seconds.toFixed(2) });
+        progress.update(done, {
+          iter: String(lastIteration),
+          loss: r.loss.toFixed(4),
+          ...(Number.isNaN(r.accuracy) ? {} : { acc: r.accuracy.toFixed(3) }),
+          's/it': r.seconds.toFixed(2),
+        });
         if (flags.checkpointEvery && done % flags.checkpointEvery === 0 && !controller.signal.aborted)
           await saveCheckpointTo(flags.out, checkpoint());
         return controller.signal.aborted ? false : undefined;
@@ -297,7 +373,9 @@ async function train(flags: TrainFlags): Promise<number> {
   else
     process.stdout.write(
       `${summary.status}: ${summary.message}\n` +
-        (last ? `iteration ${lastIteration}: loss ${last.loss.toFixed(4)}${summary.accuracy !== null ? `, accuracy ${summary.accuracy.toFixed(4)}` : ''}\n` : '') +
+        (last
+          ? `iteration ${lastIteration}: loss ${last.loss.toFixed(4)}${summary.accuracy !== null ? `, accuracy ${summary.accuracy.toFixed(4)}` : ''}\n`
+          : '') +
         `saved ${flags.out}\n`
     );
   if (interrupted) return EXIT.interrupted;

@@ -15,7 +15,8 @@ export const EXIT = { ok: 0, failure: 1, usage: 2, interrupted: 130 } as const;
 export function integer(min: number, max = Number.MAX_SAFE_INTEGER): (value: string) => number {
   return (value) => {
     const n = Number(value);
-    if (value.trim() === '' || !Number.isInteger(n) || n < min || n > max) throw new InvalidArgumentError(`expected an integer in [${min}, ${max}].`);
+    if (value.trim() === '' || !Number.isInteger(n) || n < min || n > max)
+      throw new InvalidArgumentError(`expected an integer in [${min}, ${max}].`);
     return n;
   };
 }
@@ -25,7 +26,9 @@ export function number(min: number, max = Infinity, minExclusive = false): (valu
     const n = Number(value);
     const low = minExclusive ? n <= min : n < min;
     if (value.trim() === '' || !Number.isFinite(n) || low || n > max)
-      throw new InvalidArgumentError(`expected a number ${minExclusive ? '>' : '≥'} ${min}${max < Infinity ? ` and ≤ ${max}` : ''}.`);
+      throw new InvalidArgumentError(
+        `expected a number ${minExclusive ? '>' : '≥'} ${min}${max < Infinity ? ` and ≤ ${max}` : ''}.`
+      );
     return n;
   };
 }
@@ -34,7 +37,8 @@ export function number(min: number, max = Infinity, minExclusive = false): (valu
 export function rhoList(value: string): number | [number, number, number] {
   const parts = value.split(',').map((p) => number(0, Infinity, true)(p));
   if (parts.length === 1) return parts[0];
-  if (parts.length !== 3) throw new InvalidArgumentError('expected one number or three comma-separated numbers (rho1,rho2,rho3).');
+  if (parts.length !== 3)
+    throw new InvalidArgumentError('expected one number or three comma-separated numbers (rho1,rho2,rho3).');
   return parts as [number, number, number];
 }
 

@@ -33,10 +33,14 @@ export function registerWorker(program: Command): void {
     .description('serve one shard of a parallel training run over Redis until the run ends')
     .requiredOption('--redis <url>', 'redis:// or rediss:// URL of the server')
     .requiredOption('--run <name>', "the run's name (as given to train --run)")
-    .option('--shard <i>', 'this worker\'s shard index (default: the environment variable JOB_COMPLETION_INDEX)')
+    .option('--shard <i>', "this worker's shard index (default: the environment variable JOB_COMPLETION_INDEX)")
     .option('--config-hash <hash>', "refuse to join unless the run's configuration has this hash")
-    .option('--heartbeat <ms>', 'heartbeat TTL: the coordinator declares the shard lost this long after it stops',
-      integer(100, 3_600_000), 10_000)
+    .option(
+      '--heartbeat <ms>',
+      'heartbeat TTL: the coordinator declares the shard lost this long after it stops',
+      integer(100, 3_600_000),
+      10_000
+    )
     .option('-q, --quiet', 'no messages on stderr')
     .action(async (flags: WorkerFlags) => {
       process.exitCode = await worker(flags);
@@ -47,16 +51,24 @@ export function registerWorker(program: Command): void {
 function rebuildShard(transport: RedisShardTransport, index: number) {
   const config = readRunConfig(transport.config, transport.configHash);
   if (!config.data)
-    throw new RedisTransportError(`run ${transport.run} published no data options: its workers bring their own data ` +
-      '(runRedisWorker), not admmirnn worker', 'ERR_CONFIG_MISMATCH');
+    throw new RedisTransportError(
+      `run ${transport.run} published no data options: its workers bring their own data ` +
+        '(runRedisWorker), not admmirnn worker',
+      'ERR_CONFIG_MISMATCH'
+    );
   const loaded = loadData(config.data as DataFlags);
   const { N, T, d, h, K } = config.sizes;
-  const layout = trainingLayout(loaded.data, { inputSize: d, hiddenSize: h, outputSize: K },
-    { loss: config.loss, lossSteps: config.lossSteps });
+  const layout = trainingLayout(
+    loaded.data,
+    { inputSize: d, hiddenSize: h, outputSize: K },
+    { loss: config.loss, lossSteps: config.lossSteps }
+  );
   if (layout.shape.N !== N || layout.shape.T !== T || dataDigest(layout) !== config.dataDigest)
-    throw new RedisTransportError(`run ${transport.run}: the data loaded here (N = ${layout.shape.N}, T = ` +
-      `${layout.shape.T}) is not the coordinator's (N = ${N}, T = ${T}, digest ${config.dataDigest.slice(0, 12)}…)`,
-      'ERR_CONFIG_MISMATCH');
+    throw new RedisTransportError(
+      `run ${transport.run}: the data loaded here (N = ${layout.shape.N}, T = ` +
+        `${layout.shape.T}) is not the coordinator's (N = ${N}, T = ${T}, digest ${config.dataDigest.slice(0, 12)}…)`,
+      'ERR_CONFIG_MISMATCH'
+    );
   const shared = { shape: layout.shape, inputs: sharedInputs(layout.inputs), targets: sharedTargets(layout.targets) };
   return { config, core: shardCore(shardStarts(shared, config, config.shards)[index], index) };
 }
@@ -70,13 +82,18 @@ async function worker(flags: WorkerFlags): Promise<number> {
   process.on('SIGINT', onSignal);
   try {
     const options = { url: flags.redis, run: flags.run, shard, heartbeatMs: flags.heartbeat };
-    await runRedisWorker(flags.configHash ? { ...options, configHash: flags.configHash } : options,
+    await runRedisWorker(
+      flags.configHash ? { ...options, configHash: flags.configHash } : options,
       async (transport, signal) => {
         const { config, core } = rebuildShard(transport, shard);
-        say(`shard ${shard} of ${config.shards} in run ${flags.run} (${config.mode}, N = ${config.sizes.N}, ` +
-          `config ${transport.configHash.slice(0, 19)}…)`);
+        say(
+          `shard ${shard} of ${config.shards} in run ${flags.run} (${config.mode}, N = ${config.sizes.N}, ` +
+            `config ${transport.configHash.slice(0, 19)}…)`
+        );
         await runShard(core, transport, signal);
-      }, stop.signal);
+      },
+      stop.signal
+    );
   } finally {
     process.off('SIGTERM', onSignal);
     process.off('SIGINT', onSignal);

@@ -35,7 +35,8 @@ export interface TfjsExportOptions {
   sequenceLength?: number;
 }
 
-const RNN_LAYER = 'simple_rnn', DENSE_LAYER = 'dense';
+const RNN_LAYER = 'simple_rnn',
+  DENSE_LAYER = 'dense';
 
 function transpose(a: Float32Array, rows: number, cols: number): Float32Array {
   const out = new Float32Array(a.length);
@@ -46,16 +47,39 @@ function transpose(a: Float32Array, rows: number, cols: number): Float32Array {
 export function toTfjsArtifacts(model: RNN, options: TfjsExportOptions = {}): TfjsArtifacts {
   if (!(model instanceof RNN)) throw invalidType('model', 'an RNN', model);
   checkOptionalObject('options', options);
-  const every = (options.outputs === undefined ? 'last' : checkChoice('options.outputs', options.outputs, ['last', 'every'] as const)) === 'every';
-  const T = options.sequenceLength === undefined ? null : checkInteger('options.sequenceLength', options.sequenceLength, 1);
+  const every =
+    (options.outputs === undefined
+      ? 'last'
+      : checkChoice('options.outputs', options.outputs, ['last', 'every'] as const)) === 'every';
+  const T =
+    options.sequenceLength === undefined ? null : checkInteger('options.sequenceLength', options.sequenceLength, 1);
   const { inputSize: d, hiddenSize: h, outputSize: K } = model;
   const modelTopology = {
     class_name: 'Sequential',
     config: {
       name: 'admmirnn',
       layers: [
-        { class_name: 'SimpleRNN', config: { name: RNN_LAYER, trainable: true, batch_input_shape: [null, T, d], dtype: 'float32', units: h, activation: 'tanh', use_bias: true, return_sequences: every, return_state: false, go_backwards: false, stateful: false, unroll: false } },
-        { class_name: 'Dense', config: { name: DENSE_LAYER, trainable: true, units: K, activation: 'linear', use_bias: true } },
+        {
+          class_name: 'SimpleRNN',
+          config: {
+            name: RNN_LAYER,
+            trainable: true,
+            batch_input_shape: [null, T, d],
+            dtype: 'float32',
+            units: h,
+            activation: 'tanh',
+            use_bias: true,
+            return_sequences: every,
+            return_state: false,
+            go_backwards: false,
+            stateful: false,
+            unroll: false,
+          },
+        },
+        {
+          class_name: 'Dense',
+          config: { name: DENSE_LAYER, trainable: true, units: K, activation: 'linear', use_bias: true },
+        },
       ],
     },
     keras_version: 'tfjs-layers 4.22.0',
@@ -74,7 +98,11 @@ export function toTfjsArtifacts(model: RNN, options: TfjsExportOptions = {}): Tf
     bytes.set(new Uint8Array(a.buffer, a.byteOffset, a.byteLength), at);
     at += a.byteLength;
   }
-  return { modelTopology, weightSpecs: weights.map(([name, shape]) => ({ name, shape, dtype: 'float32' })), weightData: bytes.buffer };
+  return {
+    modelTopology,
+    weightSpecs: weights.map(([name, shape]) => ({ name, shape, dtype: 'float32' })),
+    weightData: bytes.buffer,
+  };
 }
 
 /** Largest model.json read (ours is about 1.5 KB; the bound keeps JSON.parse's cost in proportion). */
@@ -126,7 +154,8 @@ function planImport(
   checkObject(seqName, seq);
   if (seq.class_name !== 'Sequential') throw invalidRange(`${seqName}.class_name`, "'Sequential'", seq.class_name);
   checkObject(`${seqName}.config`, seq.config);
-  const layersName = `${seqName}.config.layers`, layers = seq.config.layers;
+  const layersName = `${seqName}.config.layers`,
+    layers = seq.config.layers;
   if (!Array.isArray(layers)) throw invalidType(layersName, 'an array', layers);
   let inputSize: number | undefined;
   const kept: { where: string; config: LayerConfig; kind: unknown }[] = [];
@@ -141,10 +170,15 @@ function planImport(
     } else kept.push({ where, config, kind: layers[i].class_name });
   }
   if (kept.length !== 2 || kept[0].kind !== 'SimpleRNN' || kept[1].kind !== 'Dense')
-    throw invalidRange(layersName,
-      `layers [SimpleRNN, Dense] (after an optional InputLayer), got [${kept.map((l) => l.kind)}]`);
+    throw invalidRange(
+      layersName,
+      `layers [SimpleRNN, Dense] (after an optional InputLayer), got [${kept.map((l) => l.kind)}]`
+    );
   const [{ where: rnnAt, config: rnn }, { where: denseAt, config: dense }] = kept;
-  for (const [at, config] of [[rnnAt, rnn], [denseAt, dense]] as const)
+  for (const [at, config] of [
+    [rnnAt, rnn],
+    [denseAt, dense],
+  ] as const)
     if (typeof config.name !== 'string')
       throw invalidType(`${at}.config.name`, 'a string (weight names start with it)', config.name);
   if (rnn.activation !== 'tanh' || rnn.use_bias === false || rnn.go_backwards === true || rnn.stateful === true)
@@ -163,7 +197,8 @@ function planImport(
   offsets[0] = 0;
   const byName = new Map<string, number>();
   for (let i = 0; i < specs.length; i++) {
-    const at = specAt(i), spec = specs[i];
+    const at = specAt(i),
+      spec = specs[i];
     checkObject(at, spec);
     if (typeof spec.name !== 'string') throw invalidType(`${at}.name`, 'a string', spec.name);
     if (byName.has(spec.name))
@@ -171,8 +206,10 @@ function planImport(
     byName.set(spec.name, i);
     if (spec.dtype !== 'float32') throw invalidRange(`${at}.dtype`, "'float32' (the only dtype supported)", spec.dtype);
     if (spec.quantization !== undefined)
-      throw invalidRange(`${at}.quantization`,
-        'absent: quantised weights are not supported (convert without quantisation)');
+      throw invalidRange(
+        `${at}.quantization`,
+        'absent: quantised weights are not supported (convert without quantisation)'
+      );
     if (!Array.isArray(spec.shape)) throw invalidType(`${at}.shape`, 'an array of integers', spec.shape);
     let count = 1;
     for (let j = 0; j < spec.shape.length; j++) count *= checkInteger(`${at}.shape[${j}]`, spec.shape[j], 0);
@@ -204,14 +241,18 @@ function planImport(
   const weights = {} as ImportPlan['weights'];
   const used = new Set<number>();
   for (const key of Object.keys(places) as (keyof RNNWeights)[]) {
-    const place = places[key], i = find(place);
+    const place = places[key],
+      i = find(place);
     const shape = (specs[i] as { shape: number[] }).shape;
     // Without a declared input shape, d is the kernel's first dimension (checked like the rest).
     if (key === 'U' && d === undefined)
       place.shape[0] = checkInteger(`${specAt(i)}.shape[0] (the input size)`, shape[0], 1, 1 << 24);
     if (shape.length !== place.shape.length || shape.some((n, j) => n !== place.shape[j]))
-      throw invalidRange(`${specAt(i)}.shape`, `[${place.shape}] for ${place.layer.name}/${place.weight} ` +
-        `(d = ${places.U.shape[0]}, h = ${h}, K = ${K}), got [${shape}]`);
+      throw invalidRange(
+        `${specAt(i)}.shape`,
+        `[${place.shape}] for ${place.layer.name}/${place.weight} ` +
+          `(d = ${places.U.shape[0]}, h = ${h}, K = ${K}), got [${shape}]`
+      );
     weights[key] = { spec: i, name: (specs[i] as { name: string }).name, shape: place.shape };
     used.add(i);
   }
@@ -226,23 +267,29 @@ function planImport(
 /** Our weight from its tfjs layout `shape` ([rows, cols]: the transpose of ours), checked finite. */
 function fromTfjsLayout(name: string, tfjs: Float32Array, shape: number[]): Float32Array {
   for (let i = 0; i < tfjs.length; i++)
-    if (!Number.isFinite(tfjs[i]))
-      throw invalidRange(`weight ${name}`, `finite numbers — element ${i} is ${tfjs[i]}`);
+    if (!Number.isFinite(tfjs[i])) throw invalidRange(`weight ${name}`, `finite numbers — element ${i} is ${tfjs[i]}`);
   return shape.length === 2 ? transpose(tfjs, shape[0], shape[1]) : tfjs.slice();
 }
 
 /** Reads a Sequential [optional InputLayer, SimpleRNN(tanh, bias), Dense(linear, bias)] back into an RNN. */
 export function fromTfjsArtifacts(artifacts: TfjsArtifacts): RNN {
   checkObject('artifacts', artifacts);
-  if (!Array.isArray(artifacts.weightSpecs)) throw invalidType('artifacts.weightSpecs', 'an array', artifacts.weightSpecs);
-  if (!(artifacts.weightData instanceof ArrayBuffer)) throw invalidType('artifacts.weightData', 'an ArrayBuffer', artifacts.weightData);
+  if (!Array.isArray(artifacts.weightSpecs))
+    throw invalidType('artifacts.weightSpecs', 'an array', artifacts.weightSpecs);
+  if (!(artifacts.weightData instanceof ArrayBuffer))
+    throw invalidType('artifacts.weightData', 'an ArrayBuffer', artifacts.weightData);
   const specs = artifacts.weightSpecs;
-  const plan = planImport('artifacts.modelTopology', artifacts.modelTopology, specs,
-    (i) => (i < 0 ? 'artifacts.weightSpecs' : `artifacts.weightSpecs[${i}]`));
-  const total = plan.offsets[specs.length], actual = artifacts.weightData.byteLength;
+  const plan = planImport('artifacts.modelTopology', artifacts.modelTopology, specs, (i) =>
+    i < 0 ? 'artifacts.weightSpecs' : `artifacts.weightSpecs[${i}]`
+  );
+  const total = plan.offsets[specs.length],
+    actual = artifacts.weightData.byteLength;
   if (actual !== total)
-    throw invalidRange('artifacts.weightData',
-      `${total} bytes, the sum of the weight specs (${actual < total ? 'truncated' : 'trailing bytes'})`, actual);
+    throw invalidRange(
+      'artifacts.weightData',
+      `${total} bytes, the sum of the weight specs (${actual < total ? 'truncated' : 'trailing bytes'})`,
+      actual
+    );
   const weights = {} as RNNWeights;
   for (const key of Object.keys(plan.weights) as (keyof RNNWeights)[]) {
     const { spec, name, shape } = plan.weights[key];
@@ -278,7 +325,8 @@ interface WeightFile {
 /** Fills `target` from the concatenated weight data at `offset`, across files if it spans several. */
 async function readSpan(files: WeightFile[], offset: number, target: Uint8Array): Promise<void> {
   for (const f of files) {
-    const from = Math.max(offset, f.start), to = Math.min(offset + target.byteLength, f.start + f.size);
+    const from = Math.max(offset, f.start),
+      to = Math.min(offset + target.byteLength, f.start + f.size);
     if (from >= to) continue;
     const opened: UntrustedFile = await openUntrustedFile(f.path, 'tfjs weights file');
     try {
@@ -297,7 +345,8 @@ async function readSpan(files: WeightFile[], offset: number, target: Uint8Array)
  * naming the file and the field.
  */
 export async function loadTfjsModel(modelJsonPath: string): Promise<RNN> {
-  if (typeof modelJsonPath !== 'string' || modelJsonPath === '') throw invalidType('modelJsonPath', 'a non-empty string', modelJsonPath);
+  if (typeof modelJsonPath !== 'string' || modelJsonPath === '')
+    throw invalidType('modelJsonPath', 'a non-empty string', modelJsonPath);
   const file = modelJsonPath;
   try {
     return await loadTfjsFiles(file);
@@ -320,11 +369,14 @@ async function loadTfjsFiles(file: string): Promise<RNN> {
   checkObject(`${file}: the document`, json);
   const manifest = json.weightsManifest;
   if (!Array.isArray(manifest)) throw invalidType(`${file}: weightsManifest`, 'an array of weight groups', manifest);
-  const specs: unknown[] = [], groupOf: number[] = [], firstOfGroup: number[] = [];
+  const specs: unknown[] = [],
+    groupOf: number[] = [],
+    firstOfGroup: number[] = [];
   const paths: string[][] = [];
   let fileCount = 0;
   for (let g = 0; g < manifest.length; g++) {
-    const at = `${file}: weightsManifest[${g}]`, group = manifest[g];
+    const at = `${file}: weightsManifest[${g}]`,
+      group = manifest[g];
     checkObject(at, group);
     if (!Array.isArray(group.paths)) throw invalidType(`${at}.paths`, 'an array of file names', group.paths);
     if (!Array.isArray(group.weights)) throw invalidType(`${at}.weights`, 'an array of weight specs', group.weights);
@@ -344,8 +396,10 @@ async function loadTfjsFiles(file: string): Promise<RNN> {
     }
   }
   firstOfGroup.push(specs.length);
-  const specAt = (i: number) => (i < 0 ? `${file}: weightsManifest`
-    : `${file}: weightsManifest[${groupOf[i]}].weights[${i - firstOfGroup[groupOf[i]]}]`);
+  const specAt = (i: number) =>
+    i < 0
+      ? `${file}: weightsManifest`
+      : `${file}: weightsManifest[${groupOf[i]}].weights[${i - firstOfGroup[groupOf[i]]}]`;
   const plan = planImport(`${file}: modelTopology`, json.modelTopology, specs, specAt);
 
   // Each group's files hold exactly its specs' bytes: sizes from fstat, nothing read yet.
@@ -353,14 +407,17 @@ async function loadTfjsFiles(file: string): Promise<RNN> {
   const files: WeightFile[] = [];
   for (let g = 0; g < paths.length; g++) {
     const expected = plan.offsets[firstOfGroup[g + 1]] - plan.offsets[firstOfGroup[g]];
-    let start = plan.offsets[firstOfGroup[g]], held = 0;
+    let start = plan.offsets[firstOfGroup[g]],
+      held = 0;
     for (const [j, p] of paths[g].entries()) {
       const weightsFile = path.join(dir, p);
       const opened = await openUntrustedFile(weightsFile, 'tfjs weights file').catch((e: NodeJS.ErrnoException) => {
         // A manifest naming a file that is not there (or cannot be opened) is a bad model.
         if (typeof e?.code !== 'string') throw e;
-        throw new FileFormatError(file,
-          `${file}: weightsManifest[${g}].paths[${j}] names ${weightsFile}, which cannot be opened (${e.code})`);
+        throw new FileFormatError(
+          file,
+          `${file}: weightsManifest[${g}].paths[${j}] names ${weightsFile}, which cannot be opened (${e.code})`
+        );
       });
       await opened.close();
       files.push({ path: opened.path, start, size: opened.size });
@@ -370,8 +427,11 @@ async function loadTfjsFiles(file: string): Promise<RNN> {
     if (held !== expected) {
       const one = paths[g].length === 1 ? files[files.length - 1].path : undefined;
       const what = one ?? `the files of ${file}: weightsManifest[${g}].paths`;
-      throw new FileFormatError(one ?? file, `${what} must hold ${expected} bytes, the sum of the weight specs of ` +
-        `weightsManifest[${g}] (${held < expected ? 'truncated' : 'trailing bytes'}), got ${held}`);
+      throw new FileFormatError(
+        one ?? file,
+        `${what} must hold ${expected} bytes, the sum of the weight specs of ` +
+          `weightsManifest[${g}] (${held < expected ? 'truncated' : 'trailing bytes'}), got ${held}`
+      );
     }
   }
   const weights = {} as RNNWeights;

@@ -22,9 +22,16 @@ export function* lbfgsIterations(
   evaluate: Objective,
   options: LbfgsOptions
 ): Generator<undefined, number, void> {
-  const n = x.length, m = options.memory ?? 10, tol = options.gradientTolerance ?? 1e-6;
-  const s: Float64Array[] = [], y: Float64Array[] = [], rhoHist: number[] = [];
-  const g = new Float64Array(n), gNew = new Float64Array(n), dir = new Float64Array(n), xNew = new Float64Array(n);
+  const n = x.length,
+    m = options.memory ?? 10,
+    tol = options.gradientTolerance ?? 1e-6;
+  const s: Float64Array[] = [],
+    y: Float64Array[] = [],
+    rhoHist: number[] = [];
+  const g = new Float64Array(n),
+    gNew = new Float64Array(n),
+    dir = new Float64Array(n),
+    xNew = new Float64Array(n);
   const alpha = new Array<number>(m);
   const dot = (a: Float64Array, b: Float64Array) => {
     let v = 0;
@@ -42,26 +49,31 @@ export function* lbfgsIterations(
       alpha[k] = rhoHist[k] * dot(s[k], dir);
       for (let i = 0; i < n; i++) dir[i] -= alpha[k] * y[k][i];
     }
-    const gamma = s.length ? dot(s[s.length - 1], y[y.length - 1]) / dot(y[y.length - 1], y[y.length - 1]) : 1 / Math.max(1, Math.sqrt(dot(g, g)));
+    const gamma = s.length
+      ? dot(s[s.length - 1], y[y.length - 1]) / dot(y[y.length - 1], y[y.length - 1])
+      : 1 / Math.max(1, Math.sqrt(dot(g, g)));
     for (let i = 0; i < n; i++) dir[i] *= gamma;
     for (let k = 0; k < s.length; k++) {
       const beta = rhoHist[k] * dot(y[k], dir);
       for (let i = 0; i < n; i++) dir[i] += s[k][i] * (alpha[k] - beta);
     }
     let slope = dot(g, dir);
-    if (slope >= 0) {  // not a descent direction: restart from steepest descent
+    if (slope >= 0) {
+      // not a descent direction: restart from steepest descent
       for (let i = 0; i < n; i++) dir[i] = -g[i];
       slope = -dot(g, g);
       s.length = y.length = rhoHist.length = 0;
     }
-    let step = 1, fNew = f;
+    let step = 1,
+      fNew = f;
     for (let tries = 0; tries < 40; tries++, step *= 0.5) {
       for (let i = 0; i < n; i++) xNew[i] = x[i] + step * dir[i];
       fNew = evaluate(xNew, gNew);
       if (fNew <= f + 1e-4 * step * slope) break;
     }
-    if (!(fNew < f)) break;  // no progress possible at float64 precision
-    const sk = new Float64Array(n), yk = new Float64Array(n);
+    if (!(fNew < f)) break; // no progress possible at float64 precision
+    const sk = new Float64Array(n),
+      yk = new Float64Array(n);
     for (let i = 0; i < n; i++) {
       sk[i] = xNew[i] - x[i];
       yk[i] = gNew[i] - g[i];

@@ -61,7 +61,9 @@ export class AdjointCoordinator {
     if (signal?.aborted) throw aborted();
     const lost = await this.transport.lostShards();
     if (lost.length) throw shardLost(lost, 'its thread or process is gone');
-    const version = ++this.version, k = ++this.round, w = this.model.weights();
+    const version = ++this.version,
+      k = ++this.round,
+      w = this.model.weights();
     const body = new Float64Array(weightsLength(w) + extra.length);
     writeWeights(w, body);
     body.set(extra, weightsLength(w));
@@ -89,17 +91,24 @@ export class AdjointCoordinator {
   }
 
   private async runEpoch(signal: AbortSignal | undefined, aborted: () => Error): Promise<MiniBatchIterationRecord> {
-    const started = performance.now(), model = this.model, o = this.options.trainer, T = this.shape.T;
+    const started = performance.now(),
+      model = this.model,
+      o = this.options.trainer,
+      T = this.shape.T;
     const rho: Triple = [...this.rho];
     const batches = epochBatches(this.shape.N, o.batchSize, this.rng);
     const signalSum = new Float64Array(T);
-    let auxSum = 0, auxCount = 0;
+    let auxSum = 0,
+      auxCount = 0;
     for (const batch of batches) {
       const parts = await this.exchange('batch', { rho1: rho[0], rho3: rho[2] }, batch, signal, aborted);
-      const B = batch.length, shape = { ...this.shape, N: B };
+      const B = batch.length,
+        shape = { ...this.shape, N: B };
       this.uwb.reset();
       this.vc.reset();
-      const stepSq = new Float64Array(T), nu = this.uwb.sum.length, nv = this.vc.sum.length;
+      const stepSq = new Float64Array(T),
+        nu = this.uwb.sum.length,
+        nv = this.vc.sum.length;
       for (const c of parts) {
         this.uwb.addPacked(c.body.subarray(0, nu));
         this.vc.addPacked(c.body.subarray(nu, nu + nv));
@@ -107,7 +116,8 @@ export class AdjointCoordinator {
         auxSum += c.scalars.auxiliarySum;
         auxCount += c.scalars.auxiliaryCount;
       }
-      const { U, W, b } = model, step = { beta: o.beta * B, eta: o.eta * B };
+      const { U, W, b } = model,
+        step = { beta: o.beta * B, eta: o.eta * B };
       const before = o.trustRegion === undefined ? undefined : { U: U.slice(), W: W.slice(), b: b.slice() };
       await native.solveUWbFromGramAsync({ shape, ...this.uwb.rounded(), U, W, b, rho1: rho[0], ...step });
       if (before) limitStep(before, model, o.trustRegion!);

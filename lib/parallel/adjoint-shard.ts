@@ -42,16 +42,26 @@ export class AdjointShard implements ShardCore {
     const { T, d, h, K } = data.shape;
     this.L = data.shape.everyStep ? T : 1;
     this.weights = {
-      U: new Float32Array(h * d), W: new Float32Array(h * h), b: new Float32Array(h),
-      V: new Float32Array(K * h), c: new Float32Array(K),
+      U: new Float32Array(h * d),
+      W: new Float32Array(h * h),
+      b: new Float32Array(h),
+      V: new Float32Array(K * h),
+      c: new Float32Array(K),
     };
     // The largest slice of a batch this shard can get.
-    const B = Math.ceil(Math.min(data.batchSize, data.shape.N) / data.shards), n = B * T * h, no = B * this.L * K;
+    const B = Math.ceil(Math.min(data.batchSize, data.shape.N) / data.shards),
+      n = B * T * h,
+      no = B * this.L * K;
     const targetStride = data.targets.loss === 'squared-error' ? this.L * K : this.L;
     this.gatherer = new BatchGatherer(data.inputs, data.targets, data.inputs.x ? T * d : T, targetStride, B);
     this.buffers = {
-      A: sharedFloats(n), S: sharedFloats(n), M1: sharedFloats(n), scratch: sharedFloats(n),
-      O: sharedFloats(no), M3: sharedFloats(no), stepNorms: sharedFloats(T),
+      A: sharedFloats(n),
+      S: sharedFloats(n),
+      M1: sharedFloats(n),
+      scratch: sharedFloats(n),
+      O: sharedFloats(no),
+      M3: sharedFloats(no),
+      stepNorms: sharedFloats(T),
     };
     this.uwb = uwbGram(data.shape);
     this.vc = vcGram(data.shape);
@@ -59,7 +69,8 @@ export class AdjointShard implements ShardCore {
 
   /** Bytes one shard allocates (its slice's buffers; the evaluation's outputs are allocated per epoch). */
   static bytesFor(data: Pick<AdjointShardData, 'shape' | 'batchSize' | 'shards'>, denseInputs: boolean): number {
-    const { T, d, h, K } = data.shape, L = data.shape.everyStep ? T : 1;
+    const { T, d, h, K } = data.shape,
+      L = data.shape.everyStep ? T : 1;
     const B = Math.ceil(Math.min(data.batchSize, data.shape.N) / data.shards);
     const evaluated = Math.ceil(data.shape.N / data.shards) * L * K;
     return 4 * (B * T * (denseInputs ? d : 1) + B * L * K + 4 * B * T * h + 2 * B * L * K + T + evaluated);
@@ -67,8 +78,13 @@ export class AdjointShard implements ShardCore {
 
   async answer(p: Publication): Promise<Pick<Contribution, 'iteration' | 'phase' | 'version' | 'scalars' | 'body'>> {
     readWeights(p.body, this.weights);
-    const reply = (scalars: Record<string, number>, body: Float64Array) =>
-      ({ iteration: p.iteration, phase: p.phase, version: p.version, scalars, body });
+    const reply = (scalars: Record<string, number>, body: Float64Array) => ({
+      iteration: p.iteration,
+      phase: p.phase,
+      version: p.version,
+      scalars,
+      body,
+    });
     if (p.phase === 'batch') {
       const batch = Int32Array.from(p.body.subarray(weightsLength(this.weights)));
       const [begin, end] = splitRows(batch.length, this.data.shards)[this.index];
@@ -84,15 +100,20 @@ export class AdjointShard implements ShardCore {
     rho1: number,
     rho3: number
   ): Promise<[Record<string, number>, Float64Array]> {
-    const shape: NativeShape = { ...this.data.shape, N: indices.length }, T = shape.T;
+    const shape: NativeShape = { ...this.data.shape, N: indices.length },
+      T = shape.T;
     const body = new Float64Array(this.uwb.sum.length + this.vc.sum.length + T);
     // An empty slice: a last batch smaller than the shard count.
     if (indices.length === 0) return [{ auxiliarySum: 0, auxiliaryCount: 0 }, body];
-    const nh = indices.length * T * shape.h, no = indices.length * this.L * shape.K;
+    const nh = indices.length * T * shape.h,
+      no = indices.length * this.L * shape.K;
     const { inputs, targets } = this.gatherer.gather(indices);
     const v = <A extends Float32Array>(a: A, n: number) => a.subarray(0, n) as A;
-    const A = v(this.buffers.A, nh), S = v(this.buffers.S, nh), M1 = v(this.buffers.M1, nh);
-    const O = v(this.buffers.O, no), M3 = v(this.buffers.M3, no);
+    const A = v(this.buffers.A, nh),
+      S = v(this.buffers.S, nh),
+      M1 = v(this.buffers.M1, nh);
+    const O = v(this.buffers.O, no),
+      M3 = v(this.buffers.M3, no);
     const w = this.weights;
     await native.forwardAsync({ shape, ...inputs, ...w, A, S, O });
     const target =
@@ -104,7 +125,8 @@ export class AdjointShard implements ShardCore {
     const auxiliarySum = summariseLoss(O, shape.K, targets).sum;
     const scratch = v(this.buffers.scratch, nh);
     await native.accumulateUWbAsync({ shape, ...inputs, S, A, M1, scratch, ...this.uwb.part() });
-    const nu = this.uwb.sum.length, nv = this.vc.sum.length;
+    const nu = this.uwb.sum.length,
+      nv = this.vc.sum.length;
     packGram(this.uwb.G, this.uwb.R, this.uwb.m, body.subarray(0, nu));
     await native.accumulateVcAsync({ shape, S, O, M3, ...this.vc.part() });
     packGram(this.vc.G, this.vc.R, this.vc.m, body.subarray(nu, nu + nv));

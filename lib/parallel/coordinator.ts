@@ -90,7 +90,10 @@ export class ParallelCoordinator {
 
   /** One iteration; throws `aborted()` if `signal` aborts while it waits for shards. */
   async iteration(signal: AbortSignal | undefined, aborted: () => Error): Promise<PersistentIterationRecord> {
-    const started = performance.now(), model = this.model, rho: Triple = [...this.rho], k = this.completed + 1;
+    const started = performance.now(),
+      model = this.model,
+      rho: Triple = [...this.rho],
+      k = this.completed + 1;
     const rhoScalars = { rho1: rho[0], rho2: rho[1], rho3: rho[2] };
     const round = async (phase: keyof RoundTimes, scalars: Record<string, number>) => {
       if (signal?.aborted) throw aborted();
@@ -126,7 +129,8 @@ export class ParallelCoordinator {
     await timed('uwb', async () => {
       this.uwb.reset();
       for (const part of uwbParts) this.uwb.addPacked(part);
-      const { U, W, b } = model, beta = this.options.beta;
+      const { U, W, b } = model,
+        beta = this.options.beta;
       await native.solveUWbFromGramAsync({ shape: this.shape, ...this.uwb.rounded(), U, W, b, rho1: rho[0], beta });
     });
     // Blocks 2, 3 on the shards; block 4.
@@ -139,11 +143,13 @@ export class ParallelCoordinator {
         change[0] += c.scalars.changeA;
         change[1] += c.scalars.changeS;
       }
-      const { V, c } = model, beta = this.options.beta;
+      const { V, c } = model,
+        beta = this.options.beta;
       await native.solveVcFromGramAsync({ shape: this.shape, ...this.vc.rounded(), V, c, rho3: rho[2], beta });
     });
     // Blocks 5, 6 on the shards, with the scheduled ρ's rescale fused into their ascent.
-    const policy = this.options.rhoPolicy, scheduled = rhoIsScheduled(policy);
+    const policy = this.options.rhoPolicy,
+      scheduled = rhoIsScheduled(policy);
     let next = scheduled ? nextRho(policy, rho) : rho;
     const prefetch = scheduled ? 1 : 0;
     const dualParts = await round('duals', { ...rhoScalars, next1: next[0], next2: next[1], next3: next[2], prefetch });
@@ -197,7 +203,8 @@ export class ParallelCoordinator {
 
   /** Tells every shard to stop (the transport stays open: close it separately). */
   async stop(): Promise<void> {
-    const version = ++this.version, body = new Float64Array(0);
+    const version = ++this.version,
+      body = new Float64Array(0);
     await this.transport.publish({ version, iteration: this.completed, phase: 'stop', scalars: {}, body });
   }
 }

@@ -31,7 +31,9 @@ const threads: Connect = (shards) => new ThreadTransport(shards);
 
 /** The coordinator's side of a Redis run: it publishes the configuration the workers rebuild their shards from. */
 function redis(
-  layout: TrainingLayout, options: Readonly<ResolvedTrainerOptions>, p: ResolvedParallelOptions & { transport: 'redis' }
+  layout: TrainingLayout,
+  options: Readonly<ResolvedTrainerOptions>,
+  p: ResolvedParallelOptions & { transport: 'redis' }
 ): Connect {
   return async () => {
     const { text, hash } = runConfig(layout, options, p.shards, p.data);
@@ -77,7 +79,8 @@ export class ParallelEngine implements AdmmEngine {
     connect: Connect = parallel.transport === 'redis' ? redis(layout, options, parallel) : threads
   ): Promise<ParallelEngine> {
     const { shape } = layout;
-    const { shards, staleness } = parallel, classification = layout.loss === 'softmax-cross-entropy';
+    const { shards, staleness } = parallel,
+      classification = layout.loss === 'softmax-cross-entropy';
     if (shards > shape.N) {
       const name = parallel.transport === 'redis' ? 'options.parallel.shards' : 'options.parallel.workers';
       throw invalidRange(name, `at most the ${shape.N} sequences of the data`, shards);
@@ -91,7 +94,12 @@ export class ParallelEngine implements AdmmEngine {
       return new ParallelEngine(layout, coordinator, transport);
     }
     const coordinator = new ParallelCoordinator(model, shape, transport, {
-      shards, staleness, rho: options.rho, rhoPolicy: options.rhoPolicy, beta: options.beta * shape.N, classification,
+      shards,
+      staleness,
+      rho: options.rho,
+      rhoPolicy: options.rhoPolicy,
+      beta: options.beta * shape.N,
+      classification,
     });
     return new ParallelEngine(layout, coordinator, transport);
   }
@@ -121,7 +129,7 @@ export class ParallelEngine implements AdmmEngine {
   }
 
   mark(): () => void {
-    return () => undefined;  // the shards keep their state on a failed iteration, as the persistent engine does
+    return () => undefined; // the shards keep their state on a failed iteration, as the persistent engine does
   }
 
   exportState(): never {

@@ -59,7 +59,7 @@ export class LoopbackTransport implements CoordinatorTransport {
       shard,
       token,
       contribute: async (c: Contribution) => {
-        if (c.token !== this.tokens[c.shard]) return;  // not the shard's current incarnation
+        if (c.token !== this.tokens[c.shard]) return; // not the shard's current incarnation
         this.traffic.bytesIn += c.body.byteLength;
         this.traffic.messages++;
         this.board.put(c);

@@ -32,15 +32,19 @@ export interface RunConfig {
 /** SHA-256 of the data as laid out for the kernels (inputs, then targets). */
 export function dataDigest(layout: TrainingLayout): string {
   const hash = crypto.createHash('sha256');
-  const parts = [layout.inputs.x ?? layout.inputs.ids!, layout.targets.loss === 'squared-error'
-    ? layout.targets.values : layout.targets.labels];
+  const parts = [
+    layout.inputs.x ?? layout.inputs.ids!,
+    layout.targets.loss === 'squared-error' ? layout.targets.values : layout.targets.labels,
+  ];
   for (const a of parts) hash.update(new Uint8Array(a.buffer, a.byteOffset, a.byteLength));
   return hash.digest('hex');
 }
 
 /** The run's configuration text (JSON) and its hash. */
 export function runConfig(
-  layout: TrainingLayout, options: Readonly<ResolvedTrainerOptions>, shards: number,
+  layout: TrainingLayout,
+  options: Readonly<ResolvedTrainerOptions>,
+  shards: number,
   data: Record<string, unknown> | undefined
 ): { text: string; hash: string } {
   const { N, T, d, h, K } = layout.shape;
@@ -48,9 +52,16 @@ export function runConfig(
     throw new Error(`no parallel mode '${options.mode}'`);
   const { parallel: _parallel, ...trainer } = options;
   const config: RunConfig = {
-    format: 'admmirnn-run/1', data: data ?? null, sizes: { N, T, d, h, K }, loss: layout.loss,
-    lossSteps: options.lossSteps, mode: options.mode, batchSize: options.batchSize, shards,
-    dataDigest: dataDigest(layout), trainer: JSON.parse(JSON.stringify(trainer)),
+    format: 'admmirnn-run/1',
+    data: data ?? null,
+    sizes: { N, T, d, h, K },
+    loss: layout.loss,
+    lossSteps: options.lossSteps,
+    mode: options.mode,
+    batchSize: options.batchSize,
+    shards,
+    dataDigest: dataDigest(layout),
+    trainer: JSON.parse(JSON.stringify(trainer)),
   };
   const text = JSON.stringify(config);
   return { text, hash: configHash(text) };

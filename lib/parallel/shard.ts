@@ -53,8 +53,11 @@ export class PersistentShard implements ShardCore {
   ) {
     const { d, h, K } = data.shape;
     this.weights = {
-      U: new Float32Array(h * d), W: new Float32Array(h * h), b: new Float32Array(h),
-      V: new Float32Array(K * h), c: new Float32Array(K),
+      U: new Float32Array(h * d),
+      W: new Float32Array(h * h),
+      b: new Float32Array(h),
+      V: new Float32Array(K * h),
+      c: new Float32Array(K),
     };
     this.uwb = uwbGram(data.shape);
     this.vc = vcGram(data.shape);
@@ -104,8 +107,13 @@ export class PersistentShard implements ShardCore {
     if (scale.some((f) => f !== 1)) await rescaleDuals(st, scale);
     this.dualRho = rho;
     st.rho = rho;
-    const reply = (scalars: Record<string, number>, body: Float64Array) =>
-      ({ iteration: p.iteration, phase: p.phase, version: p.version, scalars, body });
+    const reply = (scalars: Record<string, number>, body: Float64Array) => ({
+      iteration: p.iteration,
+      phase: p.phase,
+      version: p.version,
+      scalars,
+      body,
+    });
     switch (p.phase) {
       case 'uwb':
         return reply({}, await this.inputGram(st));
@@ -155,13 +163,28 @@ export class PersistentShard implements ShardCore {
 
   /** Blocks 2 and 3 with the new (U, W, b), then block 4's part. */
   private async statesAndOutputGram(st: AdmmState): Promise<[Record<string, number>, Float64Array]> {
-    const w = this.weights, rho = st.rho;
+    const w = this.weights,
+      rho = st.rho;
     await this.affine(st);
     const { P, M1, S, M2, A, TA } = st;
     const a = await native.aStepAsync({ n: A.length, P, M1, S, M2, A, TA, rho1: rho[0], rho2: rho[1] });
     const s = await native.sStepAsync({
-      shape: st.shape, A: st.A, TA: st.TA, M1: st.M1, M2: st.M2, XU: st.XU, O: st.O, M3: st.M3, W: w.W, V: w.V, c: w.c,
-      S: st.S, out: st.P, rho1: rho[0], rho2: rho[1], rho3: rho[2],
+      shape: st.shape,
+      A: st.A,
+      TA: st.TA,
+      M1: st.M1,
+      M2: st.M2,
+      XU: st.XU,
+      O: st.O,
+      M3: st.M3,
+      W: w.W,
+      V: w.V,
+      c: w.c,
+      S: st.S,
+      out: st.P,
+      rho1: rho[0],
+      rho2: rho[1],
+      rho3: rho[2],
     });
     st.S.set(st.P);
     await native.accumulateVcAsync({ shape: st.shape, S: st.S, O: st.O, M3: st.M3, ...this.vc.part() });
@@ -177,7 +200,8 @@ export class PersistentShard implements ShardCore {
     scale: Triple,
     next: Triple
   ): Promise<[Record<string, number>, Float64Array]> {
-    const w = this.weights, rho = st.rho;
+    const w = this.weights,
+      rho = st.rho;
     const common = { shape: st.shape, S: st.S, V: w.V, c: w.c, M3: st.M3, O: st.O, rho3: rho[2] };
     const changeO =
       st.targets.loss === 'squared-error'
@@ -185,7 +209,7 @@ export class PersistentShard implements ShardCore {
         : await native.oStepAsync({ ...common, loss: 'softmax-cross-entropy', labels: st.targets.labels });
     const forwardPass = native.forwardAsync({ shape: st.shape, ...st.inputs, ...w, O: st.forwardOutputs });
     const norms = this.ascend(st, scale).catch(async (e: unknown) => {
-      await forwardPass.catch(() => undefined);  // never leave the pass writing after a failure
+      await forwardPass.catch(() => undefined); // never leave the pass writing after a failure
       throw e;
     });
     const [measured] = await Promise.all([norms, forwardPass]);
@@ -194,11 +218,16 @@ export class PersistentShard implements ShardCore {
     const forward = summariseLoss(st.forwardOutputs, st.shape.K, st.targets);
     const body = new Float64Array(3 * NORM_FIELDS + st.shape.T);
     measured.forEach((n, i) =>
-      body.set([n.residualSq, n.leftSq, n.rightSq, n.dualOldSq, n.dualNewSq], i * NORM_FIELDS));
+      body.set([n.residualSq, n.leftSq, n.rightSq, n.dualOldSq, n.dualNewSq], i * NORM_FIELDS)
+    );
     body.set(measured[0].dualNewSqPerStep!, 3 * NORM_FIELDS);
     const scalars = {
-      changeO, auxiliarySum: auxiliary.sum, auxiliaryCount: auxiliary.count,
-      forwardSum: forward.sum, forwardCount: forward.count, forwardCorrect: forward.correct,
+      changeO,
+      auxiliarySum: auxiliary.sum,
+      auxiliaryCount: auxiliary.count,
+      forwardSum: forward.sum,
+      forwardCount: forward.count,
+      forwardCorrect: forward.correct,
     };
     return [scalars, body];
   }

@@ -5,7 +5,9 @@ import type { ShardData } from './shard';
 
 /** [begin, end) of each of `shards` contiguous shards of N sequences; sizes differ by one at most, larger first. */
 export function splitRows(N: number, shards: number): [number, number][] {
-  const base = Math.floor(N / shards), extra = N % shards, out: [number, number][] = [];
+  const base = Math.floor(N / shards),
+    extra = N % shards,
+    out: [number, number][] = [];
   for (let i = 0, begin = 0; i < shards; i++) {
     const end = begin + base + (i < extra ? 1 : 0);
     out.push([begin, end]);
@@ -23,7 +25,8 @@ export function shardData(
   begin: number,
   end: number
 ): ShardData {
-  const { T, d, K } = shape, L = shape.everyStep ? T : 1;
+  const { T, d, K } = shape,
+    L = shape.everyStep ? T : 1;
   const shardInputs: NativeInputs = inputs.x
     ? { x: inputs.x.subarray(begin * T * d, end * T * d) }
     : { ids: inputs.ids!.subarray(begin * T, end * T) };

@@ -25,8 +25,7 @@ export type ThreadShardSpec = ShardStart & { shard: number; token: string };
 /** Messages between the coordinator and a shard thread. */
 export type ToShard = { type: 'publication'; publication: Publication };
 export type FromShard =
-  | { type: 'contribution'; contribution: Contribution }
-  | { type: 'failed'; message: string; code?: string };
+  { type: 'contribution'; contribution: Contribution } | { type: 'failed'; message: string; code?: string };
 
 /** The script a shard thread runs (replaceable in tests). */
 export const shardThreadScript = { path: path.join(__dirname, 'shard-thread.js') };
@@ -61,7 +60,7 @@ export class ThreadTransport implements CoordinatorTransport {
     this.workers = shards.map((start, shard) => {
       const spec = { ...start, shard, token: this.tokens[shard], data: portable(start.data) } as ThreadShardSpec;
       const w = new Worker(shardThreadScript.path, { workerData: spec });
-      w.unref();  // only a collect in progress keeps the process alive
+      w.unref(); // only a collect in progress keeps the process alive
       w.on('message', (m: FromShard) => this.receive(shard, m));
       w.on('error', (e) => this.lose(shard, `worker thread failed: ${e.message}`));
       w.on('exit', (code) => this.lose(shard, `worker thread exited with code ${code}`));
@@ -85,7 +84,7 @@ export class ThreadTransport implements CoordinatorTransport {
       return this.board.fail(error);
     }
     const c = m.contribution;
-    if (c.shard !== shard || c.token !== this.tokens[shard]) return;  // not this thread's current incarnation
+    if (c.shard !== shard || c.token !== this.tokens[shard]) return; // not this thread's current incarnation
     this.traffic.bytesIn += c.body.byteLength;
     this.traffic.messages++;
     this.board.put(c);

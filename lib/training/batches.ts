@@ -10,6 +10,7 @@ export function epochBatches(N: number, batchSize: number, rng: Random | undefin
   for (let i = 0; i < N; i++) order[i] = i;
   if (rng) rng.shuffle(order);
   const batches: Int32Array[] = [];
-  for (let begin = 0; begin < N; begin += batchSize) batches.push(order.subarray(begin, Math.min(N, begin + batchSize)));
+  for (let begin = 0; begin < N; begin += batchSize)
+    batches.push(order.subarray(begin, Math.min(N, begin + batchSize)));
   return batches;
 }

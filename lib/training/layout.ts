@@ -4,8 +4,14 @@
  * instead of the caller's raw `data`, so nothing along one fit validates it again.
  */
 import {
-  type LossName, type LossSteps, type ModelSizes, type TargetLayout,
-  inputLayout, lossForTargets, nativeShape, targetLayout,
+  type LossName,
+  type LossSteps,
+  type ModelSizes,
+  type TargetLayout,
+  inputLayout,
+  lossForTargets,
+  nativeShape,
+  targetLayout,
 } from '../data';
 import { invalidType } from '../errors';
 import { summariseLoss } from '../loss';
@@ -48,14 +54,16 @@ export function sameData(a: TrainingLayout, b: TrainingLayout): boolean {
 
 /** Mean loss and accuracy (NaN for regression) of the model's forward pass over the layout's data. */
 export async function evaluateLayout(model: RNN, layout: TrainingLayout): Promise<{ loss: number; accuracy: number }> {
-  const { shape } = layout, O = new Float32Array(shape.N * (shape.everyStep ? shape.T : 1) * shape.K);
+  const { shape } = layout,
+    O = new Float32Array(shape.N * (shape.everyStep ? shape.T : 1) * shape.K);
   await native.forwardAsync({ shape, ...layout.inputs, ...model.weights(), O });
   return lossOf(O, layout);
 }
 
 /** Mean loss per loss term and accuracy (NaN for regression) of outputs O over the layout's targets. */
 export function lossOf(
-  O: Float32Array, layout: Pick<TrainingLayout, 'shape' | 'targets'>
+  O: Float32Array,
+  layout: Pick<TrainingLayout, 'shape' | 'targets'>
 ): { loss: number; accuracy: number } {
   const s = summariseLoss(O, layout.shape.K, layout.targets);
   return { loss: s.sum / s.count, accuracy: layout.targets.loss === 'squared-error' ? NaN : s.correct / s.count };

@@ -21,5 +21,13 @@ export function mnist(): Dataset {
 /** Metamorphosis (data/metamorphosis.txt): the first 90% of the text trains, the last 10% is held out; T = 25. */
 export function metamorphosis(file = METAMORPHOSIS): Dataset {
   const { vocabulary, train, test } = loadCharacterText(file, { sequenceLength: 25, heldOut: 0.1 });
-  return { name: 'text', train, test, inputSize: vocabulary.size, outputSize: vocabulary.size, lossSteps: 'every', metric: 'cross-entropy' };
+  return {
+    name: 'text',
+    train,
+    test,
+    inputSize: vocabulary.size,
+    outputSize: vocabulary.size,
+    lossSteps: 'every',
+    metric: 'cross-entropy',
+  };
 }

@@ -3,7 +3,15 @@
  * epoch count are reached, evaluating the test metric after every epoch (evaluation time is
  * not training time), and measures the readout-only floor of the same initialisation.
  */
-import { AdmmTrainer, BpttTrainer, RNN, refitReadout, type AdmmTrainerOptions, type BpttTrainerOptions, type InitOptions } from '../../lib';
+import {
+  AdmmTrainer,
+  BpttTrainer,
+  RNN,
+  refitReadout,
+  type AdmmTrainerOptions,
+  type BpttTrainerOptions,
+  type InitOptions,
+} from '../../lib';
 import type { Dataset } from './datasets';
 
 export interface Config {
@@ -51,8 +59,20 @@ export function readoutFloor(data: Dataset, hidden: number, init: InitOptions): 
   return testMetric(model, data);
 }
 
-export async function run(config: Config, data: Dataset, hidden: number, budgetSeconds: number, epochs: number, floor: number): Promise<RunResult> {
-  const model = new RNN({ inputSize: data.inputSize, hiddenSize: hidden, outputSize: data.outputSize, init: config.init });
+export async function run(
+  config: Config,
+  data: Dataset,
+  hidden: number,
+  budgetSeconds: number,
+  epochs: number,
+  floor: number
+): Promise<RunResult> {
+  const model = new RNN({
+    inputSize: data.inputSize,
+    hiddenSize: hidden,
+    outputSize: data.outputSize,
+    init: config.init,
+  });
   const curve: EpochPoint[] = [];
   let trainSeconds = 0;
   const onIteration = (r: { iteration: number; seconds: number; loss: number }) => {
@@ -63,8 +83,14 @@ export async function run(config: Config, data: Dataset, hidden: number, budgetS
   const maxIterations = 10_000;
   const result =
     config.trainer === 'admm'
-      ? await new AdmmTrainer(model, { lossSteps: data.lossSteps, ...config.admm }).fit(data.train, { maxIterations, onIteration })
-      : await new BpttTrainer(model, { lossSteps: data.lossSteps, ...config.bptt }).fit(data.train, { maxIterations, onIteration });
+      ? await new AdmmTrainer(model, { lossSteps: data.lossSteps, ...config.admm }).fit(data.train, {
+          maxIterations,
+          onIteration,
+        })
+      : await new BpttTrainer(model, { lossSteps: data.lossSteps, ...config.bptt }).fit(data.train, {
+          maxIterations,
+          onIteration,
+        });
   const withinBudget = curve.filter((p) => p.trainSeconds <= budgetSeconds);
   const refit = 'refit' in result && result.refit ? testMetric(model, data) : undefined;
   return {
@@ -76,7 +102,10 @@ export async function run(config: Config, data: Dataset, hidden: number, budgetS
     curve,
     atBudget: withinBudget[withinBudget.length - 1],
     atEpochs: curve.find((p) => p.epoch === epochs),
-    best: curve.reduce<EpochPoint | undefined>((b, p) => (!b || better(data.metric, p.test, b.test) ? p : b), undefined),
+    best: curve.reduce<EpochPoint | undefined>(
+      (b, p) => (!b || better(data.metric, p.test, b.test) ? p : b),
+      undefined
+    ),
     refit,
     status: result.status,
   };

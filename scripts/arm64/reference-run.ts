@@ -41,14 +41,23 @@ async function admm(mode: AdmmMode, data: TrainingData) {
   const m = model();
   const r = await new AdmmTrainer(m, { mode }).fit(data, { maxIterations: 4 });
   if (r.status !== 'max-iterations') throw new Error(`ADMM ${mode}: ${r.status} ${r.message ?? ''}`);
-  return summary(m, r.history.map((it) => it.loss), data);
+  return summary(
+    m,
+    r.history.map((it) => it.loss),
+    data
+  );
 }
 
 async function bptt(data: TrainingData) {
   const m = model();
-  const r = await new BpttTrainer(m, { optimizer: { kind: 'adam', lr: 0.01 }, batchSize: 8 })
-    .fit(data, { maxIterations: 4 });
-  return summary(m, r.history.map((epoch) => epoch.loss), data);
+  const r = await new BpttTrainer(m, { optimizer: { kind: 'adam', lr: 0.01 }, batchSize: 8 }).fit(data, {
+    maxIterations: 4,
+  });
+  return summary(
+    m,
+    r.history.map((epoch) => epoch.loss),
+    data
+  );
 }
 
 async function main() {

@@ -10,7 +10,13 @@ import { AdmmTrainer, RNN, type TrainingData } from '../../lib';
 import { nativeHooks } from '../../lib/internal/test-hooks';
 import { native } from '../../lib/native-entry';
 import {
-  ascendDuals, refreshAffine, updateInputWeights, updateOutputs, updateOutputWeights, updatePreactivations, updateStates,
+  ascendDuals,
+  refreshAffine,
+  updateInputWeights,
+  updateOutputs,
+  updateOutputWeights,
+  updatePreactivations,
+  updateStates,
 } from '../../lib/admm/persistent/blocks';
 import { median } from './bptt-pytorch';
 
@@ -39,7 +45,9 @@ export function iterationFlops(N: number, T: number, d: number, h: number, K: nu
  * OpenBLAS, as the kernels run.
  */
 export function sgemmRate(m: number, n: number, k: number, reps: number, rowBlocks = false): number {
-  const A = new Float32Array(m * k).fill(0.5), B = new Float32Array(k * n).fill(0.25), C = new Float32Array(m * n);
+  const A = new Float32Array(m * k).fill(0.5),
+    B = new Float32Array(k * n).fill(0.25),
+    C = new Float32Array(m * n);
   const sgemm = rowBlocks ? nativeHooks.sgemmRowBlocks : native.sgemm;
   sgemm({ m, n, k, A, B, C });
   let best = Infinity;
@@ -52,7 +60,11 @@ export function sgemmRate(m: number, n: number, k: number, reps: number, rowBloc
 }
 
 export interface IterationResult {
-  N: number; T: number; d: number; h: number; K: number;
+  N: number;
+  T: number;
+  d: number;
+  h: number;
+  K: number;
   /** Best seconds per block over the timed iterations. */
   seconds: Record<string, number>;
   flops: Record<string, number>;
@@ -81,13 +93,15 @@ export interface IterationResult {
   fractionRowBlocks: number;
 }
 
-
 /**
  * Times `iterations` exact iterations block by block (after one warm-up), then 2·iterations + 1
  * whole `AdmmTrainer.step`s, each followed by a shaped SGEMM, on the persistent loop over `data`.
  */
 export async function measureIteration(data: TrainingData, h: number, iterations: number): Promise<IterationResult> {
-  const T = data.sequenceLength, N = (data.targets as Int32Array).length, d = data.inputs.length / (N * T), K = 10;
+  const T = data.sequenceLength,
+    N = (data.targets as Int32Array).length,
+    d = data.inputs.length / (N * T),
+    K = 10;
   const model = new RNN({ inputSize: d, hiddenSize: h, outputSize: K, init: { seed: 0 } });
   const trainer = new AdmmTrainer(model, { mode: 'persistent' });
   await trainer.initialise(data);
@@ -110,7 +124,7 @@ export async function measureIteration(data: TrainingData, h: number, iterations
       const t = performance.now();
       await run();
       const s = (performance.now() - t) / 1000;
-      if (it > 0) seconds[name] = Math.min(seconds[name] ?? Infinity, s);  // iteration 0 warms up (page faults)
+      if (it > 0) seconds[name] = Math.min(seconds[name] ?? Infinity, s); // iteration 0 warms up (page faults)
     }
     // Interleaved with the iterations, so both best-of figures see the same (shared, noisy) machine.
     if (it > 0) sgemmShaped = Math.max(sgemmShaped, sgemmRate(N * T, h, h, 2));
@@ -118,12 +132,15 @@ export async function measureIteration(data: TrainingData, h: number, iterations
   const flops = iterationFlops(N, T, d, h, K);
   const totalFlops = Object.values(flops).reduce((a, b) => a + b, 0);
   let stepSeconds = Infinity;
-  const pairedFractions: number[] = [], pairedRowBlockFractions: number[] = [];
+  const pairedFractions: number[] = [],
+    pairedRowBlockFractions: number[] = [];
   let sgemmRowBlocks = 0;
   for (let it = 0; it < 2 * iterations + 1; it++) {
     const t = performance.now();
     await trainer.step();
-    const step = (performance.now() - t) / 1000, sgemm = sgemmRate(N * T, h, h, 2), blocked = sgemmRate(N * T, h, h, 2, true);
+    const step = (performance.now() - t) / 1000,
+      sgemm = sgemmRate(N * T, h, h, 2),
+      blocked = sgemmRate(N * T, h, h, 2, true);
     stepSeconds = Math.min(stepSeconds, step);
     sgemmShaped = Math.max(sgemmShaped, sgemm);
     sgemmRowBlocks = Math.max(sgemmRowBlocks, blocked);
@@ -132,7 +149,15 @@ export async function measureIteration(data: TrainingData, h: number, iterations
   }
   const totalSeconds = Object.values(seconds).reduce((a, b) => a + b, 0);
   return {
-    N, T, d, h, K, seconds, flops, totalSeconds, stepSeconds,
+    N,
+    T,
+    d,
+    h,
+    K,
+    seconds,
+    flops,
+    totalSeconds,
+    stepSeconds,
     gflops: totalFlops / stepSeconds / 1e9,
     sgemmShaped,
     sgemmSquare: sgemmRate(2048, 2048, 2048, 2),
@@ -152,12 +177,22 @@ export function formatIteration(r: IterationResult): string[] {
     lines.push(`| ${name} | ${(s * 1000).toFixed(1)} | ${f ? (f / s / 1e9).toFixed(1) : ''} |`);
   }
   const totalFlops = Object.values(r.flops).reduce((a, b) => a + b, 0);
-  lines.push(`| sum of the blocks | ${(r.totalSeconds * 1000).toFixed(1)} | ${(totalFlops / r.totalSeconds / 1e9).toFixed(1)} |`);
+  lines.push(
+    `| sum of the blocks | ${(r.totalSeconds * 1000).toFixed(1)} | ${(totalFlops / r.totalSeconds / 1e9).toFixed(1)} |`
+  );
   lines.push(`| **iteration (AdmmTrainer.step)** | ${(r.stepSeconds * 1000).toFixed(1)} | ${r.gflops.toFixed(1)} |`);
   lines.push('');
-  lines.push(`same-run sgemm ${r.N * r.T}×${r.h}×${r.h}: ${r.sgemmShaped.toFixed(1)} GFLOP/s; sgemm 2048³: ${r.sgemmSquare.toFixed(1)} GFLOP/s`);
-  lines.push(`best-of ratios: admm iteration / sgemm 2048³: ${(r.gflops / r.sgemmSquare).toFixed(2)}; / shaped sgemm: ${(r.gflops / r.sgemmShaped).toFixed(2)}`);
-  lines.push(`paired (step, shaped sgemm right after) ratios: ${r.pairedFractions.map((f) => f.toFixed(2)).join(' ')}; median ${r.fraction.toFixed(2)}`);
-  lines.push(`row-blocked shaped sgemm (as the kernels run their products): ${r.sgemmRowBlocks.toFixed(1)} GFLOP/s; paired ratios ${r.pairedRowBlockFractions.map((f) => f.toFixed(2)).join(' ')}; median ${r.fractionRowBlocks.toFixed(2)}`);
+  lines.push(
+    `same-run sgemm ${r.N * r.T}×${r.h}×${r.h}: ${r.sgemmShaped.toFixed(1)} GFLOP/s; sgemm 2048³: ${r.sgemmSquare.toFixed(1)} GFLOP/s`
+  );
+  lines.push(
+    `best-of ratios: admm iteration / sgemm 2048³: ${(r.gflops / r.sgemmSquare).toFixed(2)}; / shaped sgemm: ${(r.gflops / r.sgemmShaped).toFixed(2)}`
+  );
+  lines.push(
+    `paired (step, shaped sgemm right after) ratios: ${r.pairedFractions.map((f) => f.toFixed(2)).join(' ')}; median ${r.fraction.toFixed(2)}`
+  );
+  lines.push(
+    `row-blocked shaped sgemm (as the kernels run their products): ${r.sgemmRowBlocks.toFixed(1)} GFLOP/s; paired ratios ${r.pairedRowBlockFractions.map((f) => f.toFixed(2)).join(' ')}; median ${r.fractionRowBlocks.toFixed(2)}`
+  );
   return lines;
 }

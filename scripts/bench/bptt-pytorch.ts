@@ -12,7 +12,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { BpttTrainer, RNN, getThreads, loadMnist10k } from '../../lib/index';
 
-export const H = 128, BATCH = 128, SEED = 0;
+export const H = 128,
+  BATCH = 128,
+  SEED = 0;
 
 export function median(values: number[]): number {
   const s = [...values].sort((a, b) => a - b);
@@ -54,15 +56,28 @@ export interface BpttPair {
 function runPeer(dir: string, epochs: number, config: (typeof PEER_CONFIGS)[number]): PeerRun {
   // dist/scripts/bench/ → the package root is three levels up.
   const script = path.join(__dirname, '..', '..', '..', 'scripts', 'bench_bptt_peer.py');
-  const args = [script, dir, String(epochs), String(BATCH), String(SEED), String(config.threads), config.foreach ? '1' : '0'];
-  const peer = spawnSync('/usr/bin/python3', args, { env: { ...process.env, OPENBLAS_NUM_THREADS: '1' }, encoding: 'utf8' });
+  const args = [
+    script,
+    dir,
+    String(epochs),
+    String(BATCH),
+    String(SEED),
+    String(config.threads),
+    config.foreach ? '1' : '0',
+  ];
+  const peer = spawnSync('/usr/bin/python3', args, {
+    env: { ...process.env, OPENBLAS_NUM_THREADS: '1' },
+    encoding: 'utf8',
+  });
   if (peer.status !== 0) throw new Error(`PyTorch peer failed (is python3-torch installed?):\n${peer.stderr}`);
   return JSON.parse(peer.stdout.trim().split('\n').pop() as string) as PeerRun;
 }
 
 export async function runBpttPair(epochs: number): Promise<BpttPair> {
   const { train, test } = loadMnist10k();
-  const T = train.sequenceLength, d = 28, K = 10;
+  const T = train.sequenceLength,
+    d = 28,
+    K = 10;
   const model = new RNN({ inputSize: d, hiddenSize: H, outputSize: K, init: { scheme: 'orthogonal', seed: SEED } });
 
   // The peer reads the same data and initial weights as raw float32 / int32 files.
@@ -72,7 +87,8 @@ export async function runBpttPair(epochs: number): Promise<BpttPair> {
   writeRaw(dir, 'test_x.f32', test.inputs as Float32Array);
   writeRaw(dir, 'test_y.i32', test.targets as Int32Array);
   for (const [name, w] of Object.entries(model.weights())) writeRaw(dir, `${name}.f32`, w);
-  const nTrain = (train.targets as Int32Array).length, nTest = (test.targets as Int32Array).length;
+  const nTrain = (train.targets as Int32Array).length,
+    nTest = (test.targets as Int32Array).length;
   fs.writeFileSync(path.join(dir, 'meta.json'), JSON.stringify({ nTrain, nTest, T, d, h: H, K }));
 
   const trainer = new BpttTrainer(model, { batchSize: BATCH, seed: SEED, optimizer: { kind: 'adam' } });

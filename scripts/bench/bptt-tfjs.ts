@@ -21,7 +21,10 @@ export async function measureTfjsEpoch(batches: number): Promise<TfjsEpoch> {
   await tf.setBackend('cpu');
   await tf.ready();
   const { train } = loadMnist10k();
-  const T = train.sequenceLength, d = 28, K = 10, N = (train.targets as Int32Array).length;
+  const T = train.sequenceLength,
+    d = 28,
+    K = 10,
+    N = (train.targets as Int32Array).length;
   const model = tf.sequential({
     layers: [tf.layers.simpleRNN({ units: H, activation: 'tanh', inputShape: [T, d] }), tf.layers.dense({ units: K })],
   });
@@ -30,14 +33,21 @@ export async function measureTfjsEpoch(batches: number): Promise<TfjsEpoch> {
   const y = tf.oneHot(tf.tensor1d(train.targets as Int32Array, 'int32'), K).toFloat();
   let best = Infinity;
   for (let i = 0; i <= batches; i++) {
-    const xb = x.slice([i * BATCH, 0, 0], [BATCH, T, d]), yb = y.slice([i * BATCH, 0], [BATCH, K]);
+    const xb = x.slice([i * BATCH, 0, 0], [BATCH, T, d]),
+      yb = y.slice([i * BATCH, 0], [BATCH, K]);
     const t = performance.now();
     const loss = await model.trainOnBatch(xb, yb);
-    if (i > 0) best = Math.min(best, (performance.now() - t) / 1000);  // batch 0 warms up
+    if (i > 0) best = Math.min(best, (performance.now() - t) / 1000); // batch 0 warms up
     void loss;
     tf.dispose([xb, yb]);
   }
   tf.dispose([x, y]);
   model.dispose();
-  return { backend: tf.getBackend(), version: tf.version.tfjs, batchesTimed: batches, secondsPerBatch: best, epochSeconds: best * Math.ceil(N / BATCH) };
+  return {
+    backend: tf.getBackend(),
+    version: tf.version.tfjs,
+    batchesTimed: batches,
+    secondsPerBatch: best,
+    epochSeconds: best * Math.ceil(N / BATCH),
+  };
 }

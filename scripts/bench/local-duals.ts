@@ -12,7 +12,11 @@ import { AdmmTrainer, RNN, loadMnist10k, type AdmmMode } from '../../lib/index';
 import { native } from '../../lib/native';
 
 const STAGES = [
-  'forwardAsync', 'adjointMultipliersAsync', 'localDualWalkAsync', 'solveUWbAsync', 'solveVcAsync',
+  'forwardAsync',
+  'adjointMultipliersAsync',
+  'localDualWalkAsync',
+  'solveUWbAsync',
+  'solveVcAsync',
 ] as const;
 type Stage = (typeof STAGES)[number];
 

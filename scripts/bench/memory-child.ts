@@ -10,32 +10,42 @@ import fs from 'node:fs';
 import { AdmmTrainer, RNN, type AdmmMode } from '../../lib';
 import { D, K, T, syntheticData } from './synthetic';
 
-const H = 128, BATCH = 128;
+const H = 128,
+  BATCH = 128;
 /**
  * Peak RSS of this process's own address space (VmHWM). Not getrusage's maxrss: Linux carries
  * the parent's RSS at fork into a child's maxrss across exec, which would charge the benchmark
  * driver's memory to every child.
  */
 function statusBytes(field: 'VmHWM' | 'VmRSS'): number {
-  const line = fs.readFileSync('/proc/self/status', 'utf8').split('\n').find((l) => l.startsWith(field + ':'));
+  const line = fs
+    .readFileSync('/proc/self/status', 'utf8')
+    .split('\n')
+    .find((l) => l.startsWith(field + ':'));
   return Number(/(\d+)/.exec(line ?? '')?.[1] ?? NaN) * 1024;
 }
 
 async function main(): Promise<void> {
   const [mode, nArg, chunkArg, budgetArg] = process.argv.slice(2);
-  const N = Number(nArg), chunkNumber = Number(chunkArg), budget = Number(budgetArg);
+  const N = Number(nArg),
+    chunkNumber = Number(chunkArg),
+    budget = Number(budgetArg);
   const chunkSize = chunkNumber < 0 ? 2 ** 31 - 1 : chunkNumber || undefined;
-  const baseline = statusBytes('VmRSS');  // node + V8 + the addon and OpenBLAS, before any data
+  const baseline = statusBytes('VmRSS'); // node + V8 + the addon and OpenBLAS, before any data
   const data = syntheticData(N);
   const model = new RNN({ inputSize: D, hiddenSize: H, outputSize: K, init: { scale: 0.1, seed: 0 } });
   const persistent = mode === 'persistent';
-  const trainer = new AdmmTrainer(model, { mode: mode as AdmmMode, ...(chunkSize ? { chunkSize } : {}), batchSize: BATCH });
+  const trainer = new AdmmTrainer(model, {
+    mode: mode as AdmmMode,
+    ...(chunkSize ? { chunkSize } : {}),
+    batchSize: BATCH,
+  });
   const controller = new AbortController();
   const timer = persistent ? undefined : setTimeout(() => controller.abort(), budget * 1000);
   const started = performance.now();
   const result = await trainer.fit(data, { maxIterations: 1, signal: controller.signal });
   clearTimeout(timer);
-  if (result.status === 'aborted') await model.evaluateAsync(data);  // the epoch-end forward pass over all N
+  if (result.status === 'aborted') await model.evaluateAsync(data); // the epoch-end forward pass over all N
   const seconds = (performance.now() - started) / 1000;
   // Theoretical working set: weights + auxiliaries (a, s, o) + scaled duals (μ1, μ2, μ3) of the
   // samples held at once (all N in the persistent loop, one batch otherwise).
@@ -44,8 +54,26 @@ async function main(): Promise<void> {
   const auxDuals = 4 * (4 * held * T * H + 2 * held * K);
   const dataBytes = data.inputs.byteLength + (data.targets as Int32Array).byteLength;
   const st = trainer.state;
-  const chunk = !persistent ? '—' : st?.chunked ? `${st.chunkRows}${chunkSize ? '' : ' (auto)'}` : chunkSize ? 'whole (chunkSize ≥ N)' : 'whole (auto)';
-  console.log(JSON.stringify({ mode, N, chunk, status: result.status, seconds, baseline, peak: statusBytes('VmHWM'), theoretical: weights + auxDuals, dataBytes }));
+  const chunk = !persistent
+    ? '—'
+    : st?.chunked
+      ? `${st.chunkRows}${chunkSize ? '' : ' (auto)'}`
+      : chunkSize
+        ? 'whole (chunkSize ≥ N)'
+        : 'whole (auto)';
+  console.log(
+    JSON.stringify({
+      mode,
+      N,
+      chunk,
+      status: result.status,
+      seconds,
+      baseline,
+      peak: statusBytes('VmHWM'),
+      theoretical: weights + auxDuals,
+      dataBytes,
+    })
+  );
 }
 
 main().catch((e) => {

@@ -8,12 +8,23 @@ import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 
 export interface MemoryRow {
-  mode: string; N: number; chunk: string; status: string; seconds: number;
-  baseline: number; peak: number; theoretical: number; dataBytes: number;
+  mode: string;
+  N: number;
+  chunk: string;
+  status: string;
+  seconds: number;
+  baseline: number;
+  peak: number;
+  theoretical: number;
+  dataBytes: number;
 }
 
 export function measureMemory(mode: string, N: number, chunkSize: number, budgetSeconds: number): MemoryRow {
-  const child = spawnSync(process.execPath, [path.join(__dirname, 'memory-child.js'), mode, String(N), String(chunkSize), String(budgetSeconds)], { encoding: 'utf8' });
+  const child = spawnSync(
+    process.execPath,
+    [path.join(__dirname, 'memory-child.js'), mode, String(N), String(chunkSize), String(budgetSeconds)],
+    { encoding: 'utf8' }
+  );
   if (child.status !== 0) throw new Error(`memory child ${mode} N=${N} failed:\n${child.stderr}`);
   return JSON.parse(child.stdout.trim().split('\n').pop() as string) as MemoryRow;
 }
@@ -26,6 +37,8 @@ export function formatMemory(rows: MemoryRow[]): string[] {
     '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
   ];
   for (const r of rows)
-    lines.push(`| ${r.mode} | ${r.N} | ${r.chunk} | ${gb(r.peak)} | ${gb(r.theoretical)} | ${gb(r.dataBytes)} | ${gb(r.baseline)} | ${(r.peak / (r.theoretical + r.dataBytes)).toFixed(2)} | ${((r.peak - r.baseline) / (r.theoretical + r.dataBytes)).toFixed(2)} | ${r.seconds.toFixed(1)} |`);
+    lines.push(
+      `| ${r.mode} | ${r.N} | ${r.chunk} | ${gb(r.peak)} | ${gb(r.theoretical)} | ${gb(r.dataBytes)} | ${gb(r.baseline)} | ${(r.peak / (r.theoretical + r.dataBytes)).toFixed(2)} | ${((r.peak - r.baseline) / (r.theoretical + r.dataBytes)).toFixed(2)} | ${r.seconds.toFixed(1)} |`
+    );
   return lines;
 }

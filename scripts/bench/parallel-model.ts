@@ -64,17 +64,17 @@ export function project(m: MeasuredIteration, net: Network, machines: number, se
 export function minimumPerShard(m: MeasuredIteration, net: Network, machines: number, fraction: number): number {
   const communication = m.rounds * net.latencyPerRound + (machines * m.bytesPerShard) / net.bytesPerSecond;
   // communication ≤ fraction × (c·n + coordinator + communication)  ⇔  n ≥ …
-  const n = (communication * (1 - fraction) / fraction - m.coordinatorSeconds) / m.computePerSequence;
+  const n = ((communication * (1 - fraction)) / fraction - m.coordinatorSeconds) / m.computePerSequence;
   return Math.max(1, Math.ceil(n));
 }
 
 /** Markdown lines: the table for 8, 32 and 128 machines at 1M and 10M sequences, with its assumptions. */
 export function formatProjection(m: MeasuredIteration, net: Network = TEN_GBE): string[] {
   const lines = [
-    `Model (measured here: ${(m.computePerSequence * 1e6).toFixed(1)} µs of shard compute per sequence per iteration, `
-      + `${(m.coordinatorSeconds * 1e3).toFixed(1)} ms coordinator, ${(m.bytesPerShard / 1024).toFixed(0)} KiB per shard `
-      + `per iteration in ${m.rounds} rounds; assumed: hub link ${(net.bytesPerSecond * 8 / 1e9).toFixed(0)} Gbit/s, `
-      + `${(net.latencyPerRound * 1e3).toFixed(1)} ms per round, machines as fast as this one):`,
+    `Model (measured here: ${(m.computePerSequence * 1e6).toFixed(1)} µs of shard compute per sequence per iteration, ` +
+      `${(m.coordinatorSeconds * 1e3).toFixed(1)} ms coordinator, ${(m.bytesPerShard / 1024).toFixed(0)} KiB per shard ` +
+      `per iteration in ${m.rounds} rounds; assumed: hub link ${((net.bytesPerSecond * 8) / 1e9).toFixed(0)} Gbit/s, ` +
+      `${(net.latencyPerRound * 1e3).toFixed(1)} ms per round, machines as fast as this one):`,
     '',
     '| machines | sequences | per shard | iteration | communication | share | efficiency |',
     '|---:|---:|---:|---:|---:|---:|---:|',
@@ -82,13 +82,17 @@ export function formatProjection(m: MeasuredIteration, net: Network = TEN_GBE): 
   for (const sequences of [1e6, 1e7])
     for (const machines of [8, 32, 128]) {
       const p = project(m, net, machines, sequences);
-      lines.push(`| ${machines} | ${sequences.toExponential(0)} | ${p.perShard} | ${p.iterationSeconds.toFixed(2)} s | `
-        + `${(p.communicationSeconds * 1e3).toFixed(1)} ms | ${(100 * p.communicationFraction).toFixed(1)}% | `
-        + `${p.efficiency.toFixed(2)} |`);
+      lines.push(
+        `| ${machines} | ${sequences.toExponential(0)} | ${p.perShard} | ${p.iterationSeconds.toFixed(2)} s | ` +
+          `${(p.communicationSeconds * 1e3).toFixed(1)} ms | ${(100 * p.communicationFraction).toFixed(1)}% | ` +
+          `${p.efficiency.toFixed(2)} |`
+      );
     }
   lines.push('');
   for (const machines of [8, 32, 128])
-    lines.push(`communication ≤ 10% of an iteration on ${machines} machines from `
-      + `${minimumPerShard(m, net, machines, 0.1)} sequences per shard`);
+    lines.push(
+      `communication ≤ 10% of an iteration on ${machines} machines from ` +
+        `${minimumPerShard(m, net, machines, 0.1)} sequences per shard`
+    );
   return lines;
 }

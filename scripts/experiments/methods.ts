@@ -20,17 +20,22 @@ export const ADMM_METHODS: Method[] = [
 const batch = { batchSize: 128 };
 export const BPTT_METHODS: Method[] = [
   { name: 'BPTT SGD', trainer: 'bptt', bptt: { ...batch, optimizer: { kind: 'sgd', lr: 0.1 } } },
-  { name: 'BPTT Momentum', trainer: 'bptt', bptt: { ...batch, optimizer: { kind: 'momentum', lr: 0.01, momentum: 0.9 } } },
+  {
+    name: 'BPTT Momentum',
+    trainer: 'bptt',
+    bptt: { ...batch, optimizer: { kind: 'momentum', lr: 0.01, momentum: 0.9 } },
+  },
   { name: 'BPTT Adagrad', trainer: 'bptt', bptt: { ...batch, optimizer: { kind: 'adagrad' } } },
   { name: 'BPTT RMSProp', trainer: 'bptt', bptt: { ...batch, optimizer: { kind: 'rmsprop' } } },
   { name: 'BPTT Adam', trainer: 'bptt', bptt: { ...batch, optimizer: { kind: 'adam' } } },
 ];
 
-export const byName = (names: string[]): Method[] => names.map((n) => {
-  const m = [...ADMM_METHODS, ...BPTT_METHODS].find((x) => x.name === n);
-  if (!m) throw new Error(`unknown method ${n}`);
-  return m;
-});
+export const byName = (names: string[]): Method[] =>
+  names.map((n) => {
+    const m = [...ADMM_METHODS, ...BPTT_METHODS].find((x) => x.name === n);
+    if (!m) throw new Error(`unknown method ${n}`);
+    return m;
+  });
 
 /** The baselines claims (1) and (4) name. */
 export const PAPER_BASELINES = ['BPTT SGD', 'BPTT Adam', 'BPTT RMSProp'];

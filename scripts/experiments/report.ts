@@ -3,7 +3,18 @@
  * verdicts. Pure (records in, markdown out) so tests can check rows and verdicts; the script
  * writes the sections with the ablation's replaceSection.
  */
-import { type ClaimResult, RULES, addingLearnt, finalLoss, finalTest, initSummaries, judgeClaims, last, stability, stepRatio } from './verdicts';
+import {
+  type ClaimResult,
+  RULES,
+  addingLearnt,
+  finalLoss,
+  finalTest,
+  initSummaries,
+  judgeClaims,
+  last,
+  stability,
+  stepRatio,
+} from './verdicts';
 import type { RunRecord } from './runner';
 
 export interface ReportMeta {
@@ -15,12 +26,15 @@ export interface ReportMeta {
   figures?: string;
 }
 
-const f = (v: number | undefined, digits = 4) => (v === undefined || Number.isNaN(v) ? '—' : Number.isFinite(v) ? v.toFixed(digits) : String(v));
+const f = (v: number | undefined, digits = 4) =>
+  v === undefined || Number.isNaN(v) ? '—' : Number.isFinite(v) ? v.toFixed(digits) : String(v);
 const e = (v: number) => (Number.isFinite(v) ? v.toExponential(1) : '—');
-const initName = (r: RunRecord) => (r.config.init.scheme === 'orthogonal' ? 'orthogonal' : `N(0, ${r.config.init.scale}²)`);
+const initName = (r: RunRecord) =>
+  r.config.init.scheme === 'orthogonal' ? 'orthogonal' : `N(0, ${r.config.init.scale}²)`;
 
 export function comparisonRow(r: RunRecord): string {
-  const p = last(r), s = stability(r);
+  const p = last(r),
+    s = stability(r);
   return `| ${r.method} | ${r.points.length} | ${f(p?.seconds, 1)} | ${f(p?.cpuSeconds, 1)} | ${f(r.initialLoss)} | ${f(finalLoss(r))} | ${f(finalTest(r))} | ${s.increases} | ${r.status} | ${s.why} |`;
 }
 
@@ -49,7 +63,10 @@ function comparisonSection(runs: RunRecord[], meta: ReportMeta, figures: string)
 export function initRows(runs: RunRecord[]): string[] {
   const rs = runs.filter((r) => r.suite === 'init');
   const inits = [...new Set(rs.map(initName))];
-  const rows = [`| method | ${inits.join(' | ')} | learnt | spread |`, `|---|${inits.map(() => '---|').join('')}---|---|`];
+  const rows = [
+    `| method | ${inits.join(' | ')} | learnt | spread |`,
+    `|---|${inits.map(() => '---|').join('')}---|---|`,
+  ];
   for (const s of initSummaries(runs)) {
     const cells = inits.map((name) => {
       const r = rs.find((x) => x.method === s.method && initName(x) === name);
@@ -65,7 +82,10 @@ function initSection(runs: RunRecord[], figures: string): string {
   const rs = runs.filter((r) => r.suite === 'init');
   if (!rs.length) return '## Experiments (b): initialisation sensitivity\n\nNot run.';
   const c = rs[0].config;
-  const ratio = rs.map((r) => `| ${r.method} | ${initName(r)} | ${e(stepRatio(r))} | ${last(r)?.gradientNorm === undefined ? "—" : e(last(r)!.gradientNorm!)} | ${f(finalLoss(r), 3)} |`);
+  const ratio = rs.map(
+    (r) =>
+      `| ${r.method} | ${initName(r)} | ${e(stepRatio(r))} | ${last(r)?.gradientNorm === undefined ? '—' : e(last(r)!.gradientNorm!)} | ${f(finalLoss(r), 3)} |`
+  );
   return [
     '## Experiments (b): initialisation sensitivity (mnist)',
     '',
@@ -75,7 +95,7 @@ function initSection(runs: RunRecord[], figures: string): string {
     '',
     `![init sensitivity grid](${figures}/init-grid.svg)`,
     '',
-    'Per-step signal at the last iteration, step 1 over step T (ADMM: multiplier signal; BPTT: ‖∂L/∂s_t‖), and BPTT\'s mean global gradient norm:',
+    "Per-step signal at the last iteration, step 1 over step T (ADMM: multiplier signal; BPTT: ‖∂L/∂s_t‖), and BPTT's mean global gradient norm:",
     '',
     '| method | init | signal(1)/signal(T) | gradient norm | final loss |',
     '|---|---|---|---|---|',
@@ -109,7 +129,7 @@ function addingSection(runs: RunRecord[], figures: string): string {
 
 export function claimsSection(claims: ClaimResult[], meta: ReportMeta): string {
   const lines = [
-    '## Experiments: the paper\'s claims, tested',
+    "## Experiments: the paper's claims, tested",
     '',
     `Command: \`${meta.command}\` — ${meta.quick ? '**quick mode** (small data, small models, seconds per run: indicative only; run `npm run experiments` for the full budgets)' : 'full mode'}. Machine: ${meta.machine}. Date: ${meta.date}. Raw per-iteration records with configurations and seeds: \`results/experiments-*.json\`. Verdicts are computed from those records by the rules stated with each claim (scripts/experiments/verdicts.ts).`,
     '',
@@ -118,7 +138,8 @@ export function claimsSection(claims: ClaimResult[], meta: ReportMeta): string {
     ...claims.map((c) => `| ${c.claim} | **${c.verdict}** |`),
     '',
   ];
-  for (const c of claims) lines.push(`### ${c.claim}: ${c.verdict}`, '', `Rule: ${c.rule}`, '', ...c.evidence.map((x) => `- ${x}`), '');
+  for (const c of claims)
+    lines.push(`### ${c.claim}: ${c.verdict}`, '', `Rule: ${c.rule}`, '', ...c.evidence.map((x) => `- ${x}`), '');
   return lines.join('\n');
 }
 
@@ -132,4 +153,3 @@ export function renderExperiments(runs: RunRecord[], meta: ReportMeta): Record<s
     'experiments-adding': addingSection(runs, figures),
   };
 }
-

@@ -33,7 +33,14 @@ export interface RunRecord {
   method: string;
   family: 'admm' | 'bptt';
   /** The exact configuration: trainer options as given (defaults resolved by the library), init with its seed, sizes, stopping rule. */
-  config: { trainer: Method; init: InitOptions; hidden: number; budgetSeconds: number; maxIterations: number; resolved?: unknown };
+  config: {
+    trainer: Method;
+    init: InitOptions;
+    hidden: number;
+    budgetSeconds: number;
+    maxIterations: number;
+    resolved?: unknown;
+  };
   initialLoss: number;
   initialTest: number;
   points: IterationPoint[];
@@ -48,15 +55,34 @@ export function testMetric(model: RNN, data: ExperimentData): number {
   return data.metric === 'mse' ? (2 * e.loss) / data.outputSize : e.loss;
 }
 
-export async function runMethod(suite: string, method: Method, init: InitOptions, data: ExperimentData, hidden: number, budgetSeconds: number, maxIterations: number): Promise<RunRecord> {
+export async function runMethod(
+  suite: string,
+  method: Method,
+  init: InitOptions,
+  data: ExperimentData,
+  hidden: number,
+  budgetSeconds: number,
+  maxIterations: number
+): Promise<RunRecord> {
   const model = new RNN({ inputSize: data.inputSize, hiddenSize: hidden, outputSize: data.outputSize, init });
   const start = model.evaluate(data.train, { lossSteps: data.lossSteps });
   const record: RunRecord = {
-    suite, dataset: data.name, data: data.description, metric: data.metric, method: method.name, family: method.trainer,
+    suite,
+    dataset: data.name,
+    data: data.description,
+    metric: data.metric,
+    method: method.name,
+    family: method.trainer,
     config: { trainer: method, init, hidden, budgetSeconds, maxIterations },
-    initialLoss: start.loss, initialTest: testMetric(model, data), points: [], status: 'running', message: '',
+    initialLoss: start.loss,
+    initialTest: testMetric(model, data),
+    points: [],
+    status: 'running',
+    message: '',
   };
-  let seconds = 0, cpu = 0, mark = process.cpuUsage();
+  let seconds = 0,
+    cpu = 0,
+    mark = process.cpuUsage();
   // CPU time since `mark`, then a new mark after the test evaluation, so evaluation is not counted.
   const tick = () => {
     const d = process.cpuUsage(mark);
@@ -72,7 +98,14 @@ export async function runMethod(suite: string, method: Method, init: InitOptions
         onIteration: (r) => {
           seconds += r.seconds;
           const cpuSeconds = tick();
-          record.points.push({ iteration: r.iteration, seconds, cpuSeconds, loss: r.loss, test: testMetric(model, data), stepNorms: r.stepSignal });
+          record.points.push({
+            iteration: r.iteration,
+            seconds,
+            cpuSeconds,
+            loss: r.loss,
+            test: testMetric(model, data),
+            stepNorms: r.stepSignal,
+          });
           mark = process.cpuUsage();
           return cpu < budgetSeconds;
         },
@@ -86,7 +119,15 @@ export async function runMethod(suite: string, method: Method, init: InitOptions
         maxIterations,
         onIteration: (r) => {
           seconds += r.seconds;
-          record.points.push({ iteration: r.iteration, seconds, cpuSeconds: tick(), loss: r.loss, test: testMetric(model, data), stepNorms: r.stepGradientNorms, gradientNorm: r.gradientNorm });
+          record.points.push({
+            iteration: r.iteration,
+            seconds,
+            cpuSeconds: tick(),
+            loss: r.loss,
+            test: testMetric(model, data),
+            stepNorms: r.stepGradientNorms,
+            gradientNorm: r.gradientNorm,
+          });
           mark = process.cpuUsage();
           return cpu < budgetSeconds;
         },

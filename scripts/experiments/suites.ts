@@ -42,7 +42,14 @@ export const ADDING_METHODS = [...ADMM_METHODS.map((m) => m.name), 'BPTT SGD', '
 
 export type Log = (run: RunRecord) => void;
 
-async function runAll(suite: string, methods: Method[], inits: InitOptions[], data: ExperimentData, s: { hidden: number; budget: number; maxIterations: number }, log: Log): Promise<RunRecord[]> {
+async function runAll(
+  suite: string,
+  methods: Method[],
+  inits: InitOptions[],
+  data: ExperimentData,
+  s: { hidden: number; budget: number; maxIterations: number },
+  log: Log
+): Promise<RunRecord[]> {
   const out: RunRecord[] = [];
   for (const init of inits)
     for (const m of methods) {
@@ -55,7 +62,10 @@ async function runAll(suite: string, methods: Method[], inits: InitOptions[], da
 
 export async function comparisonSuite(s: SuiteSizes['comparison'], log: Log): Promise<RunRecord[]> {
   const methods = [...ADMM_METHODS, ...BPTT_METHODS];
-  return [...(await runAll('comparison', methods, [DEFAULT_INIT], mnistData(s.mnistLimit), s, log)), ...(await runAll('comparison', methods, [DEFAULT_INIT], textData(s.textWindows), s, log))];
+  return [
+    ...(await runAll('comparison', methods, [DEFAULT_INIT], mnistData(s.mnistLimit), s, log)),
+    ...(await runAll('comparison', methods, [DEFAULT_INIT], textData(s.textWindows), s, log)),
+  ];
 }
 
 export async function initSuite(s: SuiteSizes['init'], log: Log): Promise<RunRecord[]> {
@@ -64,6 +74,9 @@ export async function initSuite(s: SuiteSizes['init'], log: Log): Promise<RunRec
 
 export async function addingSuite(s: SuiteSizes['adding'], log: Log): Promise<RunRecord[]> {
   const out: RunRecord[] = [];
-  for (const T of s.lengths) out.push(...(await runAll('adding', byName(ADDING_METHODS), [DEFAULT_INIT], addingData(T, s.train, s.test, 0), s, log)));
+  for (const T of s.lengths)
+    out.push(
+      ...(await runAll('adding', byName(ADDING_METHODS), [DEFAULT_INIT], addingData(T, s.train, s.test, 0), s, log))
+    );
   return out;
 }

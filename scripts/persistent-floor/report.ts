@@ -38,16 +38,23 @@ export function renderReport(r: FloorResults): string {
     const hit = c.test.findIndex((a) => a >= r.floor + 0.1);
     const at = (i: number) => f3(c.test[i - 1]);
     const cells = [
-      `${c.variant}: ${c.description}`, f3(c.start), at(1), at(10), at(30), at(60), f3(Math.max(...c.test)),
-      hit < 0 ? '—' : String(hit + 1), c.seconds.toFixed(0),
+      `${c.variant}: ${c.description}`,
+      f3(c.start),
+      at(1),
+      at(10),
+      at(30),
+      at(60),
+      f3(Math.max(...c.test)),
+      hit < 0 ? '—' : String(hit + 1),
+      c.seconds.toFixed(0),
     ];
     lines.push(`| ${cells.join(' | ')} |`);
   }
   lines.push(
     '',
-    '*start*: test accuracy of the model handed to the trainer (variants that use the library\'s warm start ' +
-      'refit its readout inside fit, so their start is the random readout\'s). *s*: wall seconds of the run ' +
-      '(a shared, loaded machine). Every iteration\'s test and training accuracy, loss and ρ: curves.json ' +
+    "*start*: test accuracy of the model handed to the trainer (variants that use the library's warm start " +
+      "refit its readout inside fit, so their start is the random readout's). *s*: wall seconds of the run " +
+      "(a shared, loaded machine). Every iteration's test and training accuracy, loss and ρ: curves.json " +
       'beside this report.',
     ''
   );

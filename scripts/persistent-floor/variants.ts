@@ -23,7 +23,7 @@ export const PERSISTENT_VARIANTS: Record<string, Variant> = {
     options: { warmStart: 'none', beta: 1e-3 },
   },
   warm: {
-    description: 'warm start (readout refitted with the loop\'s β) at the old β 1e-3',
+    description: "warm start (readout refitted with the loop's β) at the old β 1e-3",
     options: { beta: 1e-3 },
   },
   'readout-first': {
@@ -38,7 +38,7 @@ export const PERSISTENT_VARIANTS: Record<string, Variant> = {
   },
   'readout-first-beta': {
     description:
-      'readout first, β = 1e-4 (the floor\'s), ρ (100, 100, 10) ×1.02 — the same run as the new defaults ' +
+      "readout first, β = 1e-4 (the floor's), ρ (100, 100, 10) ×1.02 — the same run as the new defaults " +
       '(warm start, β 1e-4)',
     start: readoutFirst,
     options: { warmStart: 'none', beta: FLOOR_BETA },

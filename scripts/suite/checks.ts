@@ -46,7 +46,8 @@ export const gain = (r: Pick<SuiteRun, 'higherIsBetter'>, a: number, b: number) 
 
 export function lossCheck(r: SuiteRun): { pass: Check; rises: number; maxRise: number } {
   const losses = [r.initialLoss, ...r.points.map((p) => p.loss)];
-  let rises = 0, maxRise = 0;
+  let rises = 0,
+    maxRise = 0;
   for (let i = 1; i < losses.length; i++) {
     const rise = losses[i] / losses[i - 1] - 1;
     if (!Number.isFinite(losses[i]) || rise > CHECKS.lossRise) rises++;
@@ -58,7 +59,8 @@ export function lossCheck(r: SuiteRun): { pass: Check; rises: number; maxRise: n
 }
 
 export function testCheck(r: SuiteRun): { pass: Check; maxDrop: number } {
-  let best = -Infinity, maxDrop = 0;
+  let best = -Infinity,
+    maxDrop = 0;
   for (const p of r.points) {
     const v = r.higherIsBetter ? p.test : -p.test;
     if (p.iteration > CHECKS.testAfter) maxDrop = Math.max(maxDrop, best - v);
@@ -85,21 +87,32 @@ export function lastPoint(r: SuiteRun): SuitePoint | undefined {
 
 export function summarise(r: SuiteRun): RunSummary {
   const final = lastPoint(r)?.test ?? r.initialTest;
-  let best = r.initialTest, bestIteration = 0;
+  let best = r.initialTest,
+    bestIteration = 0;
   for (const p of r.points)
     if (gain(r, p.test, best) > 0) {
       best = p.test;
       bestIteration = p.iteration;
     }
-  const loss = lossCheck(r), test = testCheck(r), floor = floorCheck(r);
+  const loss = lossCheck(r),
+    test = testCheck(r),
+    floor = floorCheck(r);
   const rhos = r.points.filter((p) => p.rho);
   // With the step safeguard, the ρ1 its updates were accepted at (geometric mean over the epoch's batches).
   const rho1 = (p: SuitePoint) => (p.safeguard as { rho?: number[] } | undefined)?.rho?.[0] ?? p.rho![0];
   return {
-    iterations: lastPoint(r)?.iteration ?? 0, final, best, bestIteration, gainOverFloor: gain(r, final, r.floor),
-    lossCheck: loss.pass, lossRises: loss.rises, maxLossRise: loss.maxRise,
-    testCheck: test.pass, maxTestDrop: test.maxDrop,
-    floorCheck: floor.pass, floorIteration: floor.iteration,
+    iterations: lastPoint(r)?.iteration ?? 0,
+    final,
+    best,
+    bestIteration,
+    gainOverFloor: gain(r, final, r.floor),
+    lossCheck: loss.pass,
+    lossRises: loss.rises,
+    maxLossRise: loss.maxRise,
+    testCheck: test.pass,
+    maxTestDrop: test.maxDrop,
+    floorCheck: floor.pass,
+    floorIteration: floor.iteration,
     ...(rhos.length ? { rho1: [rho1(rhos[0]), rho1(rhos[rhos.length - 1])] as [number, number] } : {}),
   };
 }

@@ -72,7 +72,8 @@ function spread(xs: number[], d: number): string {
 
 /** "passed/decided" over runs, with the undecided ones counted as open. */
 function tally(values: Check[]): string {
-  const decided = values.filter((v) => v !== null), open = values.length - decided.length;
+  const decided = values.filter((v) => v !== null),
+    open = values.length - decided.length;
   return `${decided.filter((v) => v).length}/${decided.length}${open ? ` (${open} open)` : ''}`;
 }
 
@@ -84,8 +85,17 @@ function checkCell(values: Check[], detail: () => string): string {
 
 const CHECK_HEADERS = ['loss rise ≤ 2%', 'test drop ≤ 0.03 after it 3', 'floor + 0.10 ≤ 60 it'];
 export const METHOD_HEADERS = [
-  'method', 'final', 'best', 'iterations', 'train s', 'wall s', 'vs floor', 'vs Adam',
-  ...CHECK_HEADERS, 'ρ1 first → last', 'end',
+  'method',
+  'final',
+  'best',
+  'iterations',
+  'train s',
+  'wall s',
+  'vs floor',
+  'vs Adam',
+  ...CHECK_HEADERS,
+  'ρ1 first → last',
+  'end',
 ];
 
 export function methodRows(task: TaskInfo, runs: SuiteResults['runs'], methods: string[]): string[] {
@@ -94,23 +104,51 @@ export function methodRows(task: TaskInfo, runs: SuiteResults['runs'], methods: 
   return methods.flatMap((m) => {
     const rs = runs.filter((r) => r.method === m);
     if (!rs.length) return [];
-    const s = rs.map((r) => r.summary), one = s[0];
+    const s = rs.map((r) => r.summary),
+      one = s[0];
     const final = mean(s.map((x) => x.final));
     const vsAdam = m === 'adam' || !adam.length ? '—' : signed(gain(rs[0], final, mean(adam)), d);
     const rises = () => (one.lossRises ? `${one.lossRises}× (max +${fmt(100 * one.maxLossRise, 0)}%)` : rs[0].status);
-    const loss = checkCell(s.map((x) => x.lossCheck), rises);
-    const test = checkCell(s.map((x) => x.testCheck), () => `−${fmt(one.maxTestDrop, d)}`);
+    const loss = checkCell(
+      s.map((x) => x.lossCheck),
+      rises
+    );
+    const test = checkCell(
+      s.map((x) => x.testCheck),
+      () => `−${fmt(one.maxTestDrop, d)}`
+    );
     const done = () => (one.iterations < CHECKS.floorWithin ? `(${one.iterations} it)` : '');
-    let floor = checkCell(s.map((x) => x.floorCheck), done);
+    let floor = checkCell(
+      s.map((x) => x.floorCheck),
+      done
+    );
     if (s.length === 1 && one.floorIteration) floor += ` it ${one.floorIteration}`;
     const rho = rs[0].family === 'admm' && one.rho1 ? `${fmt(one.rho1[0], 2)} → ${fmt(one.rho1[1], 2)}` : '—';
     const ends = rs.map((r) => (r.status === 'aborted' || r.status === 'stopped' ? 'budget' : r.status));
     return [
       row([
-        rs[0].label, spread(s.map((x) => x.final), d), spread(s.map((x) => x.best), d),
-        spread(s.map((x) => x.iterations), 0),
-        fmt(mean(rs.map((r) => r.trainSeconds)), 1), fmt(mean(rs.map((r) => r.wallSeconds)), 1),
-        signed(mean(s.map((x) => x.gainOverFloor)), d), vsAdam, loss, test, floor, rho, [...new Set(ends)].join(', '),
+        rs[0].label,
+        spread(
+          s.map((x) => x.final),
+          d
+        ),
+        spread(
+          s.map((x) => x.best),
+          d
+        ),
+        spread(
+          s.map((x) => x.iterations),
+          0
+        ),
+        fmt(mean(rs.map((r) => r.trainSeconds)), 1),
+        fmt(mean(rs.map((r) => r.wallSeconds)), 1),
+        signed(mean(s.map((x) => x.gainOverFloor)), d),
+        vsAdam,
+        loss,
+        test,
+        floor,
+        rho,
+        [...new Set(ends)].join(', '),
       ]),
     ];
   });
@@ -206,7 +244,7 @@ function header(results: SuiteResults): string[] {
       `iteration; open: the budget ended before ${CHECKS.floorWithin} iterations without reaching it). For MSE tasks`,
       "the 0.03 and 0.10 are fractions of the predict-the-mean MSE. *ρ1*: the ADMM run's ρ1 at its first and last",
       'iteration (with the step safeguard: the geometric mean of the ρ1 its batch updates were accepted at).',
-      '*end*: budget (the budget ran out), or the trainer\'s status.',
+      "*end*: budget (the budget ran out), or the trainer's status.",
     ].join(' '),
   ];
 }

@@ -90,22 +90,48 @@ export async function runSuiteMethod(task: SuiteTask, method: SuiteMethod, s: Ru
   const model = newModel(task, s.hidden, s.seed);
   const maxIterations = s.maxIterations ?? 100_000;
   const run: SuiteRun = {
-    task: task.name, method: method.key, label: method.name, family: method.trainer, seed: s.seed,
-    metric: task.metric, higherIsBetter: higherIsBetter(task.metric), checkScale: task.checkScale,
-    hidden: s.hidden, budgetSeconds: s.budgetSeconds, clock: s.clock ?? 'wall', maxIterations, init: initFor(s.seed),
-    options: undefined, floor: s.floor,
-    initialLoss: model.evaluate(task.train, { lossSteps: task.lossSteps }).loss, initialTest: testMetric(model, task),
-    points: [], status: 'running', message: '', trainSeconds: 0, wallSeconds: 0,
+    task: task.name,
+    method: method.key,
+    label: method.name,
+    family: method.trainer,
+    seed: s.seed,
+    metric: task.metric,
+    higherIsBetter: higherIsBetter(task.metric),
+    checkScale: task.checkScale,
+    hidden: s.hidden,
+    budgetSeconds: s.budgetSeconds,
+    clock: s.clock ?? 'wall',
+    maxIterations,
+    init: initFor(s.seed),
+    options: undefined,
+    floor: s.floor,
+    initialLoss: model.evaluate(task.train, { lossSteps: task.lossSteps }).loss,
+    initialTest: testMetric(model, task),
+    points: [],
+    status: 'running',
+    message: '',
+    trainSeconds: 0,
+    wallSeconds: 0,
   };
   const budget = new TrainingBudget(s.budgetSeconds, s.clock);
-  type Record = { iteration: number; loss: number; accuracy: number; rho?: [number, number, number]; safeguard?: unknown };
+  type Record = {
+    iteration: number;
+    loss: number;
+    accuracy: number;
+    rho?: [number, number, number];
+    safeguard?: unknown;
+  };
   const record = (r: Record) => {
     const seconds = budget.pause();
     // Finished after the budget ran out (the abort came too late to stop it): not counted.
     if (seconds > s.budgetSeconds) return false;
     run.points.push({
-      iteration: r.iteration, seconds, loss: r.loss, ...(Number.isNaN(r.accuracy) ? {} : { trainAccuracy: r.accuracy }),
-      test: testMetric(model, task), ...(r.rho ? { rho: [...r.rho] as [number, number, number] } : {}),
+      iteration: r.iteration,
+      seconds,
+      loss: r.loss,
+      ...(Number.isNaN(r.accuracy) ? {} : { trainAccuracy: r.accuracy }),
+      test: testMetric(model, task),
+      ...(r.rho ? { rho: [...r.rho] as [number, number, number] } : {}),
       ...(r.safeguard ? { safeguard: r.safeguard } : {}),
     });
     if (budget.exhausted) return false;
@@ -118,15 +144,15 @@ export async function runSuiteMethod(task: SuiteTask, method: SuiteMethod, s: Ru
     const result =
       method.trainer === 'admm'
         ? await (() => {
-          const trainer = new AdmmTrainer(model, { lossSteps: task.lossSteps, seed: s.seed, ...method.admm });
-          run.options = trainer.options;
-          return trainer.fit(task.train, fit);
-        })()
+            const trainer = new AdmmTrainer(model, { lossSteps: task.lossSteps, seed: s.seed, ...method.admm });
+            run.options = trainer.options;
+            return trainer.fit(task.train, fit);
+          })()
         : await (() => {
-          const trainer = new BpttTrainer(model, { lossSteps: task.lossSteps, seed: s.seed, ...method.bptt });
-          run.options = trainer.options;
-          return trainer.fit(task.train, fit);
-        })();
+            const trainer = new BpttTrainer(model, { lossSteps: task.lossSteps, seed: s.seed, ...method.bptt });
+            run.options = trainer.options;
+            return trainer.fit(task.train, fit);
+          })();
     run.status = result.status;
     run.message = result.message;
   } catch (e) {

@@ -179,10 +179,20 @@ export function sequences(data: TrainingData, inputSize: number): number {
 /** What the report says about a task (sizes, metric, reference); floors are filled in per seed. */
 export function taskInfo(task: SuiteTask, buildSeconds: number): TaskInfo {
   return {
-    name: task.name, kind: task.kind, description: task.description, metric: task.metric,
-    higherIsBetter: higherIsBetter(task.metric), reference: task.reference, checkScale: task.checkScale,
-    train: sequences(task.train, task.inputSize), test: sequences(task.test, task.inputSize),
+    name: task.name,
+    kind: task.kind,
+    description: task.description,
+    metric: task.metric,
+    higherIsBetter: higherIsBetter(task.metric),
+    reference: task.reference,
+    checkScale: task.checkScale,
+    train: sequences(task.train, task.inputSize),
+    test: sequences(task.test, task.inputSize),
     T: task.train.sequenceLength,
-    inputSize: task.inputSize, outputSize: task.outputSize, lossSteps: task.lossSteps, floors: [], buildSeconds,
+    inputSize: task.inputSize,
+    outputSize: task.outputSize,
+    lossSteps: task.lossSteps,
+    floors: [],
+    buildSeconds,
   };
 }

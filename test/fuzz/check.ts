@@ -16,15 +16,22 @@ function describeError(e: unknown): string {
 }
 
 function properRejection(target: Target, m: Mutation, e: unknown, mustName: boolean): string | undefined {
-  if (!(e instanceof TypeError || e instanceof RangeError)) return `expected TypeError/RangeError, got ${describeError(e)}`;
-  if (target.errorPrefix && !e.message.startsWith(target.errorPrefix)) return `message lacks the prefix '${target.errorPrefix}': ${e.message}`;
+  if (!(e instanceof TypeError || e instanceof RangeError))
+    return `expected TypeError/RangeError, got ${describeError(e)}`;
+  if (target.errorPrefix && !e.message.startsWith(target.errorPrefix))
+    return `message lacks the prefix '${target.errorPrefix}': ${e.message}`;
   if (!NAMES_A_PARAMETER.test(e.message)) return `message names no parameter: ${e.message}`;
   if (mustName && m.names.length && !m.names.some((n) => e.message.includes(n)))
     return `message does not name ${m.names.join(' or ')}: ${e.message}`;
   return undefined;
 }
 
-export function checkOutcome(target: Target, m: Mutation, outcome: Outcome, baseline: (number | string)[]): string | undefined {
+export function checkOutcome(
+  target: Target,
+  m: Mutation,
+  outcome: Outcome,
+  baseline: (number | string)[]
+): string | undefined {
   if (outcome.ok) {
     if (m.expect === 'reject') return 'accepted, expected a TypeError/RangeError';
     if (m.expect === 'same' || m.expect === 'sameOrReject') {

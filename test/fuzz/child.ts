@@ -38,7 +38,9 @@ async function run(target: Target, params: Params, afterCall?: () => void): Prom
 }
 
 async function main(): Promise<void> {
-  const seed = option('seed', 1), calls = option('calls', 1000), trace = process.argv.includes('--trace');
+  const seed = option('seed', 1),
+    calls = option('calls', 1000),
+    trace = process.argv.includes('--trace');
   const only = process.argv.includes('--only') ? process.argv[process.argv.indexOf('--only') + 1] : '';
   const targets = [...nativeTargets(), ...libTargets(), ...junkTargets()].filter((t) => new RegExp(only).test(t.name));
   const rng = new Random(seed);
@@ -46,7 +48,7 @@ async function main(): Promise<void> {
   const tally = { calls: 0, baselineCalls: 0, accepted: 0, rejected: 0, numericStatus: 0, targets: targets.length };
   const perTarget: Record<string, number> = {};
   for (let i = 0; i < calls; i++) {
-    const target = targets[i < targets.length ? i : rng.int(targets.length)];  // every target at least once
+    const target = targets[i < targets.length ? i : rng.int(targets.length)]; // every target at least once
     const caseSeed = rng.nextUint32();
     if (target.junk) {
       const params = target.make(new Random(caseSeed));
@@ -60,10 +62,14 @@ async function main(): Promise<void> {
       continue;
     }
     // Type-only targets are only ever expected to reject: no baseline to compare with.
-    const base: Outcome = target.typeOnly ? { ok: true, snapshot: [] } : await run(target, target.make(new Random(caseSeed)));
+    const base: Outcome = target.typeOnly
+      ? { ok: true, snapshot: [] }
+      : await run(target, target.make(new Random(caseSeed)));
     if (!target.typeOnly) tally.baselineCalls++;
     if (!base.ok) {
-      violations.push(`#${i} ${target.name}: the valid base call failed: ${String((base.error as Error)?.message ?? base.error)}`);
+      violations.push(
+        `#${i} ${target.name}: the valid base call failed: ${String((base.error as Error)?.message ?? base.error)}`
+      );
       continue;
     }
     const m = mutate(target, target.make(new Random(caseSeed)), rng);
@@ -77,7 +83,10 @@ async function main(): Promise<void> {
     const violation = checkOutcome(target, m, outcome, base.snapshot);
     if (violation) violations.push(`#${i} ${target.name} (${m.label}, case seed ${caseSeed}): ${violation}`);
   }
-  process.stdout.write(JSON.stringify({ seed, ...tally, perTarget, violations: violations.length, examples: violations.slice(0, 40) }) + '\n');
+  process.stdout.write(
+    JSON.stringify({ seed, ...tally, perTarget, violations: violations.length, examples: violations.slice(0, 40) }) +
+      '\n'
+  );
   process.exitCode = violations.length ? 1 : 0;
 }
 

@@ -59,7 +59,8 @@ async function runCase(c: FileCase, dir: string): Promise<FileCaseRun> {
   (globalThis as { gc?: () => void }).gc?.();
   resetPeak();
   const before = process.memoryUsage.rss();
-  const started = performance.now(), cpu = process.cpuUsage();
+  const started = performance.now(),
+    cpu = process.cpuUsage();
   let outcome: Pick<FileCaseRun, 'ok' | 'errorName' | 'message'>;
   try {
     await READERS[c.kind](entry);
@@ -67,13 +68,15 @@ async function runCase(c: FileCase, dir: string): Promise<FileCaseRun> {
   } catch (e) {
     outcome = { ok: false, errorName: (e as Error)?.name, message: String((e as Error)?.message ?? e) };
   }
-  const ms = performance.now() - started, used = process.cpuUsage(cpu);
+  const ms = performance.now() - started,
+    used = process.cpuUsage(cpu);
   const cpuMs = (used.user + used.system) / 1000;
   return { name: c.name, ...outcome, paths, bytes, ms, cpuMs, rssRise: peakRss() - before };
 }
 
 async function main(): Promise<void> {
-  const dir = process.argv[2], names = JSON.parse(process.argv[3]) as string[];
+  const dir = process.argv[2],
+    names = JSON.parse(process.argv[3]) as string[];
   for (const name of names) {
     const c = FILE_CASES.find((x) => x.name === name);
     if (!c) throw new Error(`no file case named ${JSON.stringify(name)}`);

@@ -63,7 +63,10 @@ interface NodeRun {
 function runNode(args: string[], killAfterMs: number, onLine: (line: string) => void = () => {}): Promise<NodeRun> {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '', stderr = '', pending = '', killed: string | undefined;
+    let stdout = '',
+      stderr = '',
+      pending = '',
+      killed: string | undefined;
     const kill = (why: string) => {
       killed ??= why;
       child.kill('SIGKILL');
@@ -131,12 +134,17 @@ function cliArgs(c: FileCase, entry: string, dir: string): string[] {
 }
 
 export async function runFileStage(options: FileStageOptions = {}): Promise<FileStageResult> {
-  const rssLimit = (options.rssLimitMb ?? 200) * 2 ** 20, timeLimitMs = options.timeLimitMs ?? 2000;
+  const rssLimit = (options.rssLimitMb ?? 200) * 2 ** 20,
+    timeLimitMs = options.timeLimitMs ?? 2000;
   const killAfterMs = options.killAfterMs ?? Math.max(10_000, 3 * timeLimitMs);
   const cliPerKind = options.cliPerKind ?? Infinity;
   const result: FileStageResult = {
-    cases: 0, cliRuns: 0, violations: [],
-    worstRss: { name: '', mb: 0 }, worstTime: { name: '', ms: 0 }, worstCpu: { name: '', ms: 0 },
+    cases: 0,
+    cliRuns: 0,
+    violations: [],
+    worstRss: { name: '', mb: 0 },
+    worstTime: { name: '', ms: 0 },
+    worstCpu: { name: '', ms: 0 },
   };
   const names = new Set<string>();
   for (const c of FILE_CASES) {
@@ -186,8 +194,10 @@ export async function runFileStage(options: FileStageOptions = {}): Promise<File
       const cli = await runNode([CLI, ...cliArgs(c, entry, dir)], killAfterMs);
       result.cliRuns++;
       if (cli.killed || cli.status !== 1 || !paths.some((p) => cli.stderr.includes(p)))
-        result.violations.push(`${c.name} (CLI): ${cli.killed ?? `exit ${cli.status}`}, ` +
-          `expected exit 1 naming the file: ${cli.stderr.trim()}`);
+        result.violations.push(
+          `${c.name} (CLI): ${cli.killed ?? `exit ${cli.status}`}, ` +
+            `expected exit 1 naming the file: ${cli.stderr.trim()}`
+        );
       fs.rmSync(dir, { recursive: true, force: true });
     }
   } finally {

@@ -35,7 +35,9 @@ export function detached<T extends Float32Array | Int32Array>(a: T): T {
 /** The same values in a view that starts `offset` elements into a larger buffer. */
 export function offsetView<T extends Float32Array | Int32Array>(a: T, offset: number, shared = false): T {
   const Ctor = a.constructor as { new (b: ArrayBufferLike, o: number, n: number): T };
-  const buffer = shared ? new SharedArrayBuffer((a.length + offset + 3) * 4) : new ArrayBuffer((a.length + offset + 3) * 4);
+  const buffer = shared
+    ? new SharedArrayBuffer((a.length + offset + 3) * 4)
+    : new ArrayBuffer((a.length + offset + 3) * 4);
   const view = new Ctor(buffer, offset * 4, a.length);
   view.set(a);
   return view;
@@ -43,47 +45,129 @@ export function offsetView<T extends Float32Array | Int32Array>(a: T, offset: nu
 
 function numberVariants(integer: boolean, optional: boolean): Variant[] {
   const v: Variant[] = [
-    ['string', 'reject', () => '3'], ['boolean', 'reject', () => true], ['object', 'reject', () => ({})], ['array', 'reject', () => [1]],
-    ['bigint', 'reject', () => 1n], ['symbol', 'reject', () => Symbol('s')],
-    ['NaN', 'reject', () => NaN], ['Infinity', 'reject', () => Infinity], ['-Infinity', 'reject', () => -Infinity],
-    ['-1', 'any', () => -1], ['0', 'any', () => 0], ['-0', 'any', () => -0], ['0.5', 'any', () => 0.5], ['7', 'any', () => 7],
-    ['2^31', 'any', () => 2 ** 31], ['2^53', 'any', () => 2 ** 53], ['1e300', 'any', () => 1e300], ['-1e300', 'any', () => -1e300],
-    ['null', optional ? 'any' : 'reject', () => null], ['undefined', optional ? 'any' : 'reject', () => undefined],
+    ['string', 'reject', () => '3'],
+    ['boolean', 'reject', () => true],
+    ['object', 'reject', () => ({})],
+    ['array', 'reject', () => [1]],
+    ['bigint', 'reject', () => 1n],
+    ['symbol', 'reject', () => Symbol('s')],
+    ['NaN', 'reject', () => NaN],
+    ['Infinity', 'reject', () => Infinity],
+    ['-Infinity', 'reject', () => -Infinity],
+    ['-1', 'any', () => -1],
+    ['0', 'any', () => 0],
+    ['-0', 'any', () => -0],
+    ['0.5', 'any', () => 0.5],
+    ['7', 'any', () => 7],
+    ['2^31', 'any', () => 2 ** 31],
+    ['2^53', 'any', () => 2 ** 53],
+    ['1e300', 'any', () => 1e300],
+    ['-1e300', 'any', () => -1e300],
+    ['null', optional ? 'any' : 'reject', () => null],
+    ['undefined', optional ? 'any' : 'reject', () => undefined],
   ];
   if (integer) v.push(['1.5', 'reject', () => 1.5]);
   return v;
 }
 
 function otherVariants(value: unknown, optional: boolean): Variant[] {
-  const absent: Variant[] = [['null', optional ? 'any' : 'reject', () => null], ['undefined', optional ? 'any' : 'reject', () => undefined]];
+  const absent: Variant[] = [
+    ['null', optional ? 'any' : 'reject', () => null],
+    ['undefined', optional ? 'any' : 'reject', () => undefined],
+  ];
   if (typeof value === 'boolean')
-    return [...absent, ['number', 'reject', () => 1], ['string', 'reject', () => 'true'], ['object', 'reject', () => ({})], ['flipped', 'any', () => !value]];
+    return [
+      ...absent,
+      ['number', 'reject', () => 1],
+      ['string', 'reject', () => 'true'],
+      ['object', 'reject', () => ({})],
+      ['flipped', 'any', () => !value],
+    ];
   if (typeof value === 'string')
-    return [...absent, ['number', 'reject', () => 1], ['object', 'reject', () => ({})], ['symbol', 'reject', () => Symbol('s')], ['unknown choice', 'reject', () => 'bogus'], ['empty string', 'reject', () => '']];
+    return [
+      ...absent,
+      ['number', 'reject', () => 1],
+      ['object', 'reject', () => ({})],
+      ['symbol', 'reject', () => Symbol('s')],
+      ['unknown choice', 'reject', () => 'bogus'],
+      ['empty string', 'reject', () => ''],
+    ];
   // Objects and arrays (shape, options groups, rho triples).
-  return [...absent, ['number', 'reject', () => 42], ['string', 'reject', () => 'x'], ['typed array', 'reject', () => new Float32Array(2)], ['empty object', 'any', () => ({})]];
+  return [
+    ...absent,
+    ['number', 'reject', () => 42],
+    ['string', 'reject', () => 'x'],
+    ['typed array', 'reject', () => new Float32Array(2)],
+    ['empty object', 'any', () => ({})],
+  ];
 }
 
-function arrayVariants(a: Float32Array | Int32Array, checkedFinite: boolean, polymorphic: boolean, optional: boolean): Variant[] {
+function arrayVariants(
+  a: Float32Array | Int32Array,
+  checkedFinite: boolean,
+  polymorphic: boolean,
+  optional: boolean
+): Variant[] {
   const n = a.length;
   const isF32 = a instanceof Float32Array;
   const Same = a.constructor as { new (n: number): Float32Array | Int32Array };
   const v: Variant[] = [
-    ['null', optional ? 'any' : 'reject', () => null], ['undefined', optional ? 'any' : 'reject', () => undefined],
-    ['Float64Array', 'reject', () => new Float64Array(n)], ['Uint8Array', 'reject', () => new Uint8Array(4 * n)],
-    ['plain array', 'reject', () => Array.from(a)], ['ArrayBuffer', 'reject', () => a.slice().buffer], ['DataView', 'reject', () => new DataView(a.slice().buffer)],
-    ['number', 'reject', () => n], ['string', 'reject', () => 'abc'],
-    [isF32 ? 'Int32Array' : 'Float32Array', polymorphic ? 'any' : 'reject', () => (isF32 ? new Int32Array(n) : new Float32Array(n))],
-    ['length n-1', 'reject', () => a.slice(0, n - 1)], ['length n+1', 'reject', () => { const b = new Same(n + 1); b.set(a); return b; }],
-    ['empty', 'reject', () => new Same(0)], ['detached', 'reject', () => detached(a)],
-    ['odd-offset view', 'same', () => offsetView(a, 3)], ['SharedArrayBuffer', 'same', () => offsetView(a, 1, true)],
+    ['null', optional ? 'any' : 'reject', () => null],
+    ['undefined', optional ? 'any' : 'reject', () => undefined],
+    ['Float64Array', 'reject', () => new Float64Array(n)],
+    ['Uint8Array', 'reject', () => new Uint8Array(4 * n)],
+    ['plain array', 'reject', () => Array.from(a)],
+    ['ArrayBuffer', 'reject', () => a.slice().buffer],
+    ['DataView', 'reject', () => new DataView(a.slice().buffer)],
+    ['number', 'reject', () => n],
+    ['string', 'reject', () => 'abc'],
+    [
+      isF32 ? 'Int32Array' : 'Float32Array',
+      polymorphic ? 'any' : 'reject',
+      () => (isF32 ? new Int32Array(n) : new Float32Array(n)),
+    ],
+    ['length n-1', 'reject', () => a.slice(0, n - 1)],
+    [
+      'length n+1',
+      'reject',
+      () => {
+        const b = new Same(n + 1);
+        b.set(a);
+        return b;
+      },
+    ],
+    ['empty', 'reject', () => new Same(0)],
+    ['detached', 'reject', () => detached(a)],
+    ['odd-offset view', 'same', () => offsetView(a, 3)],
+    ['SharedArrayBuffer', 'same', () => offsetView(a, 1, true)],
   ];
   if (isF32) {
-    for (const [label, x] of [['NaN', NaN], ['Infinity', Infinity], ['-Infinity', -Infinity]] as const)
-      v.push([`one ${label}`, checkedFinite ? 'reject' : 'any', () => { const b = a.slice(); b[n >> 1] = x; return b; }]);
+    for (const [label, x] of [
+      ['NaN', NaN],
+      ['Infinity', Infinity],
+      ['-Infinity', -Infinity],
+    ] as const)
+      v.push([
+        `one ${label}`,
+        checkedFinite ? 'reject' : 'any',
+        () => {
+          const b = a.slice();
+          b[n >> 1] = x;
+          return b;
+        },
+      ]);
     v.push(['huge values', 'any', () => a.map(() => 3e38)]);
   } else {
-    for (const x of [-1, 2 ** 31 - 1, -(2 ** 31)]) v.push([`index ${x}`, 'reject', () => { const b = a.slice(); b[n - 1] = x; return b; }]);
+    for (const x of [-1, 2 ** 31 - 1, -(2 ** 31)])
+      v.push([
+        `index ${x}`,
+        'reject',
+        () => {
+          const b = a.slice();
+          b[n - 1] = x;
+          return b;
+        },
+      ]);
   }
   return v;
 }
@@ -91,8 +175,14 @@ function arrayVariants(a: Float32Array | Int32Array, checkedFinite: boolean, pol
 function variantsFor(target: Target, path: string, value: unknown): Variant[] {
   const optional = target.optional?.includes(path) ?? false;
   if (value instanceof Float32Array || value instanceof Int32Array)
-    return arrayVariants(value, target.finiteChecked?.includes(path) ?? false, path === 'data.inputs' || path === 'data.targets', optional);
-  if (typeof value === 'number' || value === undefined) return numberVariants(target.integers?.includes(path) ?? false, optional);
+    return arrayVariants(
+      value,
+      target.finiteChecked?.includes(path) ?? false,
+      path === 'data.inputs' || path === 'data.targets',
+      optional
+    );
+  if (typeof value === 'number' || value === undefined)
+    return numberVariants(target.integers?.includes(path) ?? false, optional);
   return otherVariants(value, optional);
 }
 
@@ -103,7 +193,8 @@ export function mutate(target: Target, params: Params, rng: Random): Mutation {
   const isNative = target.errorPrefix !== undefined;
   const whole = roll < 0.04 ? wholeArgument(target, params, rng, isNative) : undefined;
   if (whole) return whole;
-  if ((roll < 0.06 && !target.typeOnly) || !paths.length) return { label: 'extra field', expect: 'same', names: [], params: { ...params, bogusField: 1 } };
+  if ((roll < 0.06 && !target.typeOnly) || !paths.length)
+    return { label: 'extra field', expect: 'same', names: [], params: { ...params, bogusField: 1 } };
   if (isNative && roll < 0.12) {
     const special =
       target.async && rng.uniform() < 0.5 ? corruptAfterCall(target, params, paths, rng) : sabotagingProxy(params, rng);
@@ -120,18 +211,36 @@ export function mutate(target: Target, params: Params, rng: Random): Mutation {
   const mutated = { ...params };
   setPath(mutated, path, make());
   const loose = target.loose?.some((l) => path === l || path.startsWith(`${l}.`));
-  return { label: `${path} := ${label}`, expect: loose ? 'any' : expect, names: [target.rename?.(path) ?? path], params: mutated };
+  return {
+    label: `${path} := ${label}`,
+    expect: loose ? 'any' : expect,
+    names: [target.rename?.(path) ?? path],
+    params: mutated,
+  };
 }
 
 function wholeArgument(target: Target, params: Params, rng: Random, isNative: boolean): Mutation | undefined {
-  const roots = isNative ? ['options'] : Object.keys(params).filter((k) => !['model', 'params', 'grads', 'maxNorm', 'seed'].includes(k));
+  const roots = isNative
+    ? ['options']
+    : Object.keys(params).filter((k) => !['model', 'params', 'grads', 'maxNorm', 'seed'].includes(k));
   if (!roots.length) return undefined;
   const root = roots[rng.int(roots.length)];
-  const values: [string, unknown][] = [['null', null], ['number', 42], ['string', 'str'], ['array', []], ['typed array', new Float32Array(2)]];
+  const values: [string, unknown][] = [
+    ['null', null],
+    ['number', 42],
+    ['string', 'str'],
+    ['array', []],
+    ['typed array', new Float32Array(2)],
+  ];
   const [label, value] = values[rng.int(values.length)];
   const mutated = isNative ? { __whole: value } : { ...params, [root]: value };
   const optionalRoot = root === 'options' && !isNative && value === undefined;
-  return { label: `${root} := ${label}`, expect: optionalRoot ? 'any' : 'reject', names: [target.rename?.(root) ?? root], params: mutated };
+  return {
+    label: `${root} := ${label}`,
+    expect: optionalRoot ? 'any' : 'reject',
+    names: [target.rename?.(root) ?? root],
+    params: mutated,
+  };
 }
 
 /** Output and input of the same length made the same memory (exactly, or shifted by one element). */
@@ -140,7 +249,9 @@ function aliasOutput(target: Target, params: Params, rng: Random): Mutation | un
   if (!outs.length) return undefined;
   const out = outs[rng.int(outs.length)];
   const o = getPath(params, out) as Float32Array;
-  const ins = Object.keys(params).filter((k) => k !== out && params[k] instanceof Float32Array && (params[k] as Float32Array).length === o.length);
+  const ins = Object.keys(params).filter(
+    (k) => k !== out && params[k] instanceof Float32Array && (params[k] as Float32Array).length === o.length
+  );
   if (!ins.length) return undefined;
   const input = ins[rng.int(ins.length)];
   const mutated = { ...params };
@@ -148,7 +259,7 @@ function aliasOutput(target: Target, params: Params, rng: Random): Mutation | un
     mutated[out] = mutated[input];
     return { label: `${out} aliases ${input}`, expect: 'sameOrReject', names: [out, input], params: mutated };
   }
-  if (o.length < 2) return undefined;  // shifted by one, a single element would not overlap
+  if (o.length < 2) return undefined; // shifted by one, a single element would not overlap
   const shared = new Float32Array(o.length + 1);
   shared.set(params[input] as Float32Array);
   mutated[input] = shared.subarray(0, o.length);
@@ -159,7 +270,9 @@ function aliasOutput(target: Target, params: Params, rng: Random): Mutation | un
 
 /** An options object whose getter detaches (or corrupts) another argument once it has been read. */
 function sabotagingProxy(params: Params, rng: Random): Mutation | undefined {
-  const victims = Object.keys(params).filter((k) => params[k] instanceof Float32Array || params[k] instanceof Int32Array);
+  const victims = Object.keys(params).filter(
+    (k) => params[k] instanceof Float32Array || params[k] instanceof Int32Array
+  );
   if (!victims.length) return undefined;
   const victim = victims[rng.int(victims.length)];
   const trigger = Object.keys(params)[rng.int(Object.keys(params).length)];
@@ -178,7 +291,12 @@ function sabotagingProxy(params: Params, rng: Random): Mutation | undefined {
       return value;
     },
   });
-  return { label: `getter of ${trigger} ${corrupt ? 'corrupts' : 'detaches'} ${victim}`, expect: 'sameOrReject', names: [victim], params: proxy };
+  return {
+    label: `getter of ${trigger} ${corrupt ? 'corrupts' : 'detaches'} ${victim}`,
+    expect: 'sameOrReject',
+    names: [victim],
+    params: proxy,
+  };
 }
 
 /**

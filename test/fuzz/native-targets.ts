@@ -8,7 +8,14 @@ const f32 = (n: number, rng: Random, scale = 1) => Float32Array.from({ length: n
 const ints = (n: number, bound: number, rng: Random) => Int32Array.from({ length: n }, () => rng.int(bound));
 
 function shapeOf(rng: Random) {
-  return { N: 1 + rng.int(3), T: 2 + rng.int(3), d: 1 + rng.int(3), h: 1 + rng.int(4), K: 2 + rng.int(2), everyStep: rng.uniform() < 0.5 };
+  return {
+    N: 1 + rng.int(3),
+    T: 2 + rng.int(3),
+    d: 1 + rng.int(3),
+    h: 1 + rng.int(4),
+    K: 2 + rng.int(2),
+    everyStep: rng.uniform() < 0.5,
+  };
 }
 type Shape = ReturnType<typeof shapeOf>;
 const L = (s: Shape) => (s.everyStep ? s.T : 1);
@@ -24,7 +31,13 @@ function targets(s: Shape, rng: Random): Params {
     : { loss: 'squared-error', values: f32(outs(s), rng) };
 }
 function weights(s: Shape, rng: Random): Params {
-  return { U: f32(s.h * s.d, rng, 0.5), W: f32(s.h * s.h, rng, 0.5), b: f32(s.h, rng, 0.1), V: f32(s.K * s.h, rng, 0.5), c: f32(s.K, rng, 0.1) };
+  return {
+    U: f32(s.h * s.d, rng, 0.5),
+    W: f32(s.h * s.h, rng, 0.5),
+    b: f32(s.h, rng, 0.1),
+    V: f32(s.K * s.h, rng, 0.5),
+    c: f32(s.K, rng, 0.1),
+  };
 }
 const rho = (rng: Random) => 0.5 + 10 * rng.uniform();
 const linear = (rng: Random): Params => (rng.uniform() < 0.5 ? { linearized: true, theta: 1 + rng.uniform() } : {});
@@ -41,115 +54,345 @@ const SHAPE_INTS = ['shape.N', 'shape.T', 'shape.d', 'shape.h', 'shape.K'];
 const WEIGHT_STEP_OPTIONAL = ['beta', 'eta', 'linearized', 'theta'];
 
 const OPS: OpSpec[] = [
-  { name: 'inputProjection', outputs: ['out'], make: (rng) => { const s = shapeOf(rng), w = weights(s, rng); return { shape: s, ...inputs(s, rng), U: w.U, b: w.b, out: new Float32Array(hidden(s)) }; } },
-  { name: 'recurrentAffine', outputs: ['out'], make: (rng) => { const s = shapeOf(rng); return { shape: s, XU: f32(hidden(s), rng), S: f32(hidden(s), rng), W: f32(s.h * s.h, rng), out: new Float32Array(hidden(s)) }; } },
-  { name: 'readout', outputs: ['out'], make: (rng) => { const s = shapeOf(rng); return { shape: s, S: f32(hidden(s), rng), V: f32(s.K * s.h, rng), c: f32(s.K, rng), out: new Float32Array(outs(s)) }; } },
   {
-    name: 'forward', outputs: ['A', 'S', 'O'], optional: ['A', 'S'],
-    make: (rng) => { const s = shapeOf(rng); return { shape: s, ...inputs(s, rng), ...weights(s, rng), A: new Float32Array(hidden(s)), S: new Float32Array(hidden(s)), O: new Float32Array(outs(s)) }; },
-  },
-  {
-    name: 'solveUWb', outputs: ['U', 'W', 'b', 'scratch'], optional: WEIGHT_STEP_OPTIONAL,
+    name: 'inputProjection',
+    outputs: ['out'],
     make: (rng) => {
-      const s = shapeOf(rng), w = weights(s, rng), n = hidden(s);
-      return { shape: s, ...inputs(s, rng), S: f32(n, rng, 0.5), A: f32(n, rng), M1: f32(n, rng, 0.1), scratch: new Float32Array(n), U: w.U, W: w.W, b: w.b, rho1: rho(rng), beta: 0.1, ...linear(rng) };
+      const s = shapeOf(rng),
+        w = weights(s, rng);
+      return { shape: s, ...inputs(s, rng), U: w.U, b: w.b, out: new Float32Array(hidden(s)) };
     },
   },
   {
-    name: 'solveVc', outputs: ['V', 'c'], optional: WEIGHT_STEP_OPTIONAL,
-    make: (rng) => { const s = shapeOf(rng), w = weights(s, rng); return { shape: s, S: f32(hidden(s), rng, 0.5), O: f32(outs(s), rng), M3: f32(outs(s), rng, 0.1), V: w.V, c: w.c, rho3: rho(rng), beta: 0.1, ...linear(rng) }; },
+    name: 'recurrentAffine',
+    outputs: ['out'],
+    make: (rng) => {
+      const s = shapeOf(rng);
+      return {
+        shape: s,
+        XU: f32(hidden(s), rng),
+        S: f32(hidden(s), rng),
+        W: f32(s.h * s.h, rng),
+        out: new Float32Array(hidden(s)),
+      };
+    },
+  },
+  {
+    name: 'readout',
+    outputs: ['out'],
+    make: (rng) => {
+      const s = shapeOf(rng);
+      return {
+        shape: s,
+        S: f32(hidden(s), rng),
+        V: f32(s.K * s.h, rng),
+        c: f32(s.K, rng),
+        out: new Float32Array(outs(s)),
+      };
+    },
+  },
+  {
+    name: 'forward',
+    outputs: ['A', 'S', 'O'],
+    optional: ['A', 'S'],
+    make: (rng) => {
+      const s = shapeOf(rng);
+      return {
+        shape: s,
+        ...inputs(s, rng),
+        ...weights(s, rng),
+        A: new Float32Array(hidden(s)),
+        S: new Float32Array(hidden(s)),
+        O: new Float32Array(outs(s)),
+      };
+    },
+  },
+  {
+    name: 'solveUWb',
+    outputs: ['U', 'W', 'b', 'scratch'],
+    optional: WEIGHT_STEP_OPTIONAL,
+    make: (rng) => {
+      const s = shapeOf(rng),
+        w = weights(s, rng),
+        n = hidden(s);
+      return {
+        shape: s,
+        ...inputs(s, rng),
+        S: f32(n, rng, 0.5),
+        A: f32(n, rng),
+        M1: f32(n, rng, 0.1),
+        scratch: new Float32Array(n),
+        U: w.U,
+        W: w.W,
+        b: w.b,
+        rho1: rho(rng),
+        beta: 0.1,
+        ...linear(rng),
+      };
+    },
+  },
+  {
+    name: 'solveVc',
+    outputs: ['V', 'c'],
+    optional: WEIGHT_STEP_OPTIONAL,
+    make: (rng) => {
+      const s = shapeOf(rng),
+        w = weights(s, rng);
+      return {
+        shape: s,
+        S: f32(hidden(s), rng, 0.5),
+        O: f32(outs(s), rng),
+        M3: f32(outs(s), rng, 0.1),
+        V: w.V,
+        c: w.c,
+        rho3: rho(rng),
+        beta: 0.1,
+        ...linear(rng),
+      };
+    },
   },
   {
     // G and R accumulate (+=): they are outputs the op also reads.
-    name: 'accumulateUWb', outputs: ['G', 'R', 'scratch'],
+    name: 'accumulateUWb',
+    outputs: ['G', 'R', 'scratch'],
     make: (rng) => {
-      const s = shapeOf(rng), n = hidden(s), m = s.d + s.h + 1;
-      return { shape: s, ...inputs(s, rng), S: f32(n, rng, 0.5), A: f32(n, rng), M1: f32(n, rng, 0.1), scratch: new Float32Array(n), G: new Float32Array(m * m), R: new Float32Array(s.h * m) };
+      const s = shapeOf(rng),
+        n = hidden(s),
+        m = s.d + s.h + 1;
+      return {
+        shape: s,
+        ...inputs(s, rng),
+        S: f32(n, rng, 0.5),
+        A: f32(n, rng),
+        M1: f32(n, rng, 0.1),
+        scratch: new Float32Array(n),
+        G: new Float32Array(m * m),
+        R: new Float32Array(s.h * m),
+      };
     },
   },
   {
-    name: 'solveUWbFromGram', outputs: ['U', 'W', 'b'], optional: WEIGHT_STEP_OPTIONAL,
+    name: 'solveUWbFromGram',
+    outputs: ['U', 'W', 'b'],
+    optional: WEIGHT_STEP_OPTIONAL,
     make: (rng) => {
-      const s = shapeOf(rng), w = weights(s, rng), m = s.d + s.h + 1;
+      const s = shapeOf(rng),
+        w = weights(s, rng),
+        m = s.d + s.h + 1;
       const G = new Float32Array(m * m);
-      for (let i = 0; i < m; i++) G[i * m + i] = 1 + rng.uniform();  // SPD
+      for (let i = 0; i < m; i++) G[i * m + i] = 1 + rng.uniform(); // SPD
       return { shape: s, G, R: f32(s.h * m, rng), U: w.U, W: w.W, b: w.b, rho1: rho(rng), beta: 0.1, ...linear(rng) };
     },
   },
   {
-    name: 'accumulateVc', outputs: ['G', 'R'],
+    name: 'accumulateVc',
+    outputs: ['G', 'R'],
     make: (rng) => {
-      const s = shapeOf(rng), m = s.h + 1;
-      return { shape: s, S: f32(hidden(s), rng, 0.5), O: f32(outs(s), rng), M3: f32(outs(s), rng, 0.1), G: new Float32Array(m * m), R: new Float32Array(s.K * m) };
+      const s = shapeOf(rng),
+        m = s.h + 1;
+      return {
+        shape: s,
+        S: f32(hidden(s), rng, 0.5),
+        O: f32(outs(s), rng),
+        M3: f32(outs(s), rng, 0.1),
+        G: new Float32Array(m * m),
+        R: new Float32Array(s.K * m),
+      };
     },
   },
   {
-    name: 'solveVcFromGram', outputs: ['V', 'c'], optional: WEIGHT_STEP_OPTIONAL,
+    name: 'solveVcFromGram',
+    outputs: ['V', 'c'],
+    optional: WEIGHT_STEP_OPTIONAL,
     make: (rng) => {
-      const s = shapeOf(rng), w = weights(s, rng), m = s.h + 1;
+      const s = shapeOf(rng),
+        w = weights(s, rng),
+        m = s.h + 1;
       const G = new Float32Array(m * m);
       for (let i = 0; i < m; i++) G[i * m + i] = 1 + rng.uniform();
       return { shape: s, G, R: f32(s.K * m, rng), V: w.V, c: w.c, rho3: rho(rng), beta: 0.1, ...linear(rng) };
     },
   },
   {
-    name: 'tanh', outputs: ['out'], integers: ['n'],
-    make: (rng) => { const n = 1 + rng.int(40); return { n, A: f32(n, rng, 3), out: new Float32Array(n) }; },
-  },
-  {
-    name: 'aStep', outputs: ['A', 'TA'], optional: ['linearized', 'theta'], integers: ['n'],
+    name: 'tanh',
+    outputs: ['out'],
+    integers: ['n'],
     make: (rng) => {
-      const n = 1 + rng.int(40), A = f32(n, rng);
-      return { n, P: f32(n, rng), M1: f32(n, rng, 0.1), S: f32(n, rng, 0.5), M2: f32(n, rng, 0.1), A, TA: A.map(Math.tanh), rho1: rho(rng), rho2: rho(rng), ...linear(rng) };
+      const n = 1 + rng.int(40);
+      return { n, A: f32(n, rng, 3), out: new Float32Array(n) };
     },
   },
   {
-    name: 'sStep', outputs: ['out'], optional: ['linearized', 'theta'],
+    name: 'aStep',
+    outputs: ['A', 'TA'],
+    optional: ['linearized', 'theta'],
+    integers: ['n'],
     make: (rng) => {
-      const s = shapeOf(rng), n = hidden(s), w = weights(s, rng), A = f32(n, rng);
-      return { shape: s, A, TA: A.map(Math.tanh), M1: f32(n, rng, 0.1), M2: f32(n, rng, 0.1), XU: f32(n, rng), O: f32(outs(s), rng), M3: f32(outs(s), rng, 0.1), W: w.W, V: w.V, c: w.c, S: f32(n, rng, 0.5), out: new Float32Array(n), rho1: rho(rng), rho2: rho(rng), rho3: rho(rng), ...linear(rng) };
-    },
-  },
-  {
-    name: 'oStep', outputs: ['O'],
-    make: (rng) => { const s = shapeOf(rng), w = weights(s, rng); return { shape: s, ...targets(s, rng), S: f32(hidden(s), rng, 0.5), V: w.V, c: w.c, M3: f32(outs(s), rng, 0.1), O: f32(outs(s), rng), rho3: rho(rng) }; },
-  },
-  {
-    name: 'sgemm', outputs: ['C'], integers: ['m', 'n', 'k'],
-    make: (rng) => { const m = 1 + rng.int(4), n = 1 + rng.int(4), k = 1 + rng.int(4); return { m, n, k, A: f32(m * k, rng), B: f32(k * n, rng), C: new Float32Array(m * n) }; },
-  },
-  {
-    name: 'bpttGradients', outputs: ['gU', 'gW', 'gb', 'gV', 'gc', 'stepNorms'], optional: ['batch', 'batchSize', 'stepNorms', 'scale'], integers: ['batchSize'],
-    make: (rng) => {
-      const s = shapeOf(rng), batchSize = 1 + rng.int(s.N);
+      const n = 1 + rng.int(40),
+        A = f32(n, rng);
       return {
-        shape: s, ...inputs(s, rng), ...targets(s, rng), ...weights(s, rng), batch: ints(batchSize, s.N, rng), batchSize,
-        gU: new Float32Array(s.h * s.d), gW: new Float32Array(s.h * s.h), gb: new Float32Array(s.h), gV: new Float32Array(s.K * s.h), gc: new Float32Array(s.K),
-        stepNorms: new Float32Array(s.T), scale: 0.5,
+        n,
+        P: f32(n, rng),
+        M1: f32(n, rng, 0.1),
+        S: f32(n, rng, 0.5),
+        M2: f32(n, rng, 0.1),
+        A,
+        TA: A.map(Math.tanh),
+        rho1: rho(rng),
+        rho2: rho(rng),
+        ...linear(rng),
       };
     },
   },
   {
-    name: 'adjointMultipliers', outputs: ['M1', 'M3', 'stepNorms'], optional: ['stepNorms'],
+    name: 'sStep',
+    outputs: ['out'],
+    optional: ['linearized', 'theta'],
     make: (rng) => {
-      const s = shapeOf(rng), w = weights(s, rng);
-      return { shape: s, ...targets(s, rng), S: f32(hidden(s), rng, 0.5), O: f32(outs(s), rng), W: w.W, V: w.V, rho1: rho(rng), rho3: rho(rng), M1: new Float32Array(hidden(s)), M3: new Float32Array(outs(s)), stepNorms: new Float32Array(s.T) };
+      const s = shapeOf(rng),
+        n = hidden(s),
+        w = weights(s, rng),
+        A = f32(n, rng);
+      return {
+        shape: s,
+        A,
+        TA: A.map(Math.tanh),
+        M1: f32(n, rng, 0.1),
+        M2: f32(n, rng, 0.1),
+        XU: f32(n, rng),
+        O: f32(outs(s), rng),
+        M3: f32(outs(s), rng, 0.1),
+        W: w.W,
+        V: w.V,
+        c: w.c,
+        S: f32(n, rng, 0.5),
+        out: new Float32Array(n),
+        rho1: rho(rng),
+        rho2: rho(rng),
+        rho3: rho(rng),
+        ...linear(rng),
+      };
     },
   },
   {
-    name: 'localDualWalk', outputs: ['A', 'O', 'M1', 'M3', 'Saux', 'stepNorms'], optional: ['stepNorms'], integers: ['sweeps'],
+    name: 'oStep',
+    outputs: ['O'],
+    make: (rng) => {
+      const s = shapeOf(rng),
+        w = weights(s, rng);
+      return {
+        shape: s,
+        ...targets(s, rng),
+        S: f32(hidden(s), rng, 0.5),
+        V: w.V,
+        c: w.c,
+        M3: f32(outs(s), rng, 0.1),
+        O: f32(outs(s), rng),
+        rho3: rho(rng),
+      };
+    },
+  },
+  {
+    name: 'sgemm',
+    outputs: ['C'],
+    integers: ['m', 'n', 'k'],
+    make: (rng) => {
+      const m = 1 + rng.int(4),
+        n = 1 + rng.int(4),
+        k = 1 + rng.int(4);
+      return { m, n, k, A: f32(m * k, rng), B: f32(k * n, rng), C: new Float32Array(m * n) };
+    },
+  },
+  {
+    name: 'bpttGradients',
+    outputs: ['gU', 'gW', 'gb', 'gV', 'gc', 'stepNorms'],
+    optional: ['batch', 'batchSize', 'stepNorms', 'scale'],
+    integers: ['batchSize'],
+    make: (rng) => {
+      const s = shapeOf(rng),
+        batchSize = 1 + rng.int(s.N);
+      return {
+        shape: s,
+        ...inputs(s, rng),
+        ...targets(s, rng),
+        ...weights(s, rng),
+        batch: ints(batchSize, s.N, rng),
+        batchSize,
+        gU: new Float32Array(s.h * s.d),
+        gW: new Float32Array(s.h * s.h),
+        gb: new Float32Array(s.h),
+        gV: new Float32Array(s.K * s.h),
+        gc: new Float32Array(s.K),
+        stepNorms: new Float32Array(s.T),
+        scale: 0.5,
+      };
+    },
+  },
+  {
+    name: 'adjointMultipliers',
+    outputs: ['M1', 'M3', 'stepNorms'],
+    optional: ['stepNorms'],
+    make: (rng) => {
+      const s = shapeOf(rng),
+        w = weights(s, rng);
+      return {
+        shape: s,
+        ...targets(s, rng),
+        S: f32(hidden(s), rng, 0.5),
+        O: f32(outs(s), rng),
+        W: w.W,
+        V: w.V,
+        rho1: rho(rng),
+        rho3: rho(rng),
+        M1: new Float32Array(hidden(s)),
+        M3: new Float32Array(outs(s)),
+        stepNorms: new Float32Array(s.T),
+      };
+    },
+  },
+  {
+    name: 'localDualWalk',
+    outputs: ['A', 'O', 'M1', 'M3', 'Saux', 'stepNorms'],
+    optional: ['stepNorms'],
+    integers: ['sweeps'],
     make: (rng) => {
       const s = shapeOf(rng);
       return {
-        shape: s, ...inputs(s, rng), ...targets(s, rng), ...weights(s, rng), S: f32(hidden(s), rng, 0.5), Saux: new Float32Array(hidden(s)), A: f32(hidden(s), rng),
-        O: f32(outs(s), rng), M1: new Float32Array(hidden(s)), M3: new Float32Array(outs(s)), stepNorms: new Float32Array(s.T),
-        rho1: rho(rng), rho2: rho(rng), rho3: rho(rng), sweeps: 1 + rng.int(3), gamma: 0.5 + rng.uniform(),
+        shape: s,
+        ...inputs(s, rng),
+        ...targets(s, rng),
+        ...weights(s, rng),
+        S: f32(hidden(s), rng, 0.5),
+        Saux: new Float32Array(hidden(s)),
+        A: f32(hidden(s), rng),
+        O: f32(outs(s), rng),
+        M1: new Float32Array(hidden(s)),
+        M3: new Float32Array(outs(s)),
+        stepNorms: new Float32Array(s.T),
+        rho1: rho(rng),
+        rho2: rho(rng),
+        rho3: rho(rng),
+        sweeps: 1 + rng.int(3),
+        gamma: 0.5 + rng.uniform(),
       };
     },
   },
   {
-    name: 'bpttLoss', optional: ['batch', 'batchSize'], integers: ['batchSize'],
-    make: (rng) => { const s = shapeOf(rng), batchSize = 1 + rng.int(s.N); return { shape: s, ...inputs(s, rng), ...targets(s, rng), ...weights(s, rng), batch: ints(batchSize, s.N, rng), batchSize }; },
+    name: 'bpttLoss',
+    optional: ['batch', 'batchSize'],
+    integers: ['batchSize'],
+    make: (rng) => {
+      const s = shapeOf(rng),
+        batchSize = 1 + rng.int(s.N);
+      return {
+        shape: s,
+        ...inputs(s, rng),
+        ...targets(s, rng),
+        ...weights(s, rng),
+        batch: ints(batchSize, s.N, rng),
+        batchSize,
+      };
+    },
   },
 ];
 
@@ -160,7 +403,9 @@ const internal = nativeHooks as unknown as Record<string, (o: unknown) => unknow
 const INTERNAL_OPS: OpSpec[] = [{ ...OPS.find((op) => op.name === 'sgemm')!, name: 'sgemmRowBlocks' }];
 
 function fieldsOf(p: Params): string[] {
-  return Object.keys(p).flatMap((k) => (k === 'shape' ? ['shape', ...Object.keys(p.shape as object).map((s) => `shape.${s}`)] : [k]));
+  return Object.keys(p).flatMap((k) =>
+    k === 'shape' ? ['shape', ...Object.keys(p.shape as object).map((s) => `shape.${s}`)] : [k]
+  );
 }
 
 /** The argument object itself, or a replacement for it (whole-argument mutations). */
@@ -168,8 +413,10 @@ const argument = (p: Params): unknown => ('__whole' in p ? p.__whole : p);
 
 export function nativeTargets(): Target[] {
   const targets: Target[] = [];
-  const ops = [...OPS.map((op) => ({ op, from: binding, prefix: 'native' })),
-    ...INTERNAL_OPS.map((op) => ({ op, from: internal, prefix: 'internal' }))];
+  const ops = [
+    ...OPS.map((op) => ({ op, from: binding, prefix: 'native' })),
+    ...INTERNAL_OPS.map((op) => ({ op, from: internal, prefix: 'internal' })),
+  ];
   for (const { op, from, prefix } of ops)
     for (const async of [false, true]) {
       const fn = from[async ? `${op.name}Async` : op.name];
@@ -188,15 +435,35 @@ export function nativeTargets(): Target[] {
     }
   const saved = native.getThreads();
   targets.push(
-    { name: 'internal.convexityThreshold', make: (rng) => ({ q: 10 * rng.normal() }), call: (p) => nativeHooks.convexityThreshold(argument(p) as never), fields: fieldsOf, errorPrefix: 'convexityThreshold: ' },
+    {
+      name: 'internal.convexityThreshold',
+      make: (rng) => ({ q: 10 * rng.normal() }),
+      call: (p) => nativeHooks.convexityThreshold(argument(p) as never),
+      fields: fieldsOf,
+      errorPrefix: 'convexityThreshold: ',
+    },
     {
       name: 'native.setThreads',
       make: () => ({ blas: saved.blas, elementwise: saved.elementwise }),
       // Restore the counts whatever happened, so the rest of the run keeps its speed.
-      call: (p) => { try { return native.setThreads(argument(p) as never); } finally { native.setThreads(saved); } },
-      fields: fieldsOf, optional: ['blas', 'elementwise'], integers: ['blas', 'elementwise'], errorPrefix: 'setThreads: ',
+      call: (p) => {
+        try {
+          return native.setThreads(argument(p) as never);
+        } finally {
+          native.setThreads(saved);
+        }
+      },
+      fields: fieldsOf,
+      optional: ['blas', 'elementwise'],
+      integers: ['blas', 'elementwise'],
+      errorPrefix: 'setThreads: ',
     },
-    { name: 'native.getThreads', make: () => ({}), call: (p) => (native.getThreads as (o: unknown) => unknown)(argument(p)), fields: () => [] },
+    {
+      name: 'native.getThreads',
+      make: () => ({}),
+      call: (p) => (native.getThreads as (o: unknown) => unknown)(argument(p)),
+      fields: () => [],
+    }
   );
   return targets;
 }

@@ -55,11 +55,18 @@ export function setPath(root: Params, path: string, value: unknown): void {
 
 /** Every leaf path of a plain parameter tree (typed arrays, numbers, strings, booleans are leaves). */
 export function leafPaths(value: unknown, prefix = ''): string[] {
-  if (typeof value !== 'object' || value === null || ArrayBuffer.isView(value) || Array.isArray(value) || value instanceof AbortSignal)
+  if (
+    typeof value !== 'object' ||
+    value === null ||
+    ArrayBuffer.isView(value) ||
+    Array.isArray(value) ||
+    value instanceof AbortSignal
+  )
     return prefix ? [prefix] : [];
-  if (value.constructor !== Object) return [];  // models and other class instances are not mutated field by field
+  if (value.constructor !== Object) return []; // models and other class instances are not mutated field by field
   const out = prefix ? [prefix] : [];
-  for (const [k, v] of Object.entries(value)) if (typeof v !== 'function') out.push(...leafPaths(v, prefix ? `${prefix}.${k}` : k));
+  for (const [k, v] of Object.entries(value))
+    if (typeof v !== 'function') out.push(...leafPaths(v, prefix ? `${prefix}.${k}` : k));
   return out;
 }
 
@@ -71,7 +78,8 @@ export function snapshotValue(v: unknown, out: (number | string)[] = [], depth =
   if (depth > 6) return out;
   if (typeof v === 'number') out.push(v);
   else if (typeof v === 'string' || typeof v === 'boolean') out.push(String(v));
-  else if (v instanceof Float32Array || v instanceof Int32Array || v instanceof Float64Array) for (const x of v) out.push(x);
+  else if (v instanceof Float32Array || v instanceof Int32Array || v instanceof Float64Array)
+    for (const x of v) out.push(x);
   else if (Array.isArray(v)) for (const x of v) snapshotValue(x, out, depth + 1);
   else if (v && typeof v === 'object')
     for (const [k, x] of Object.entries(v)) if (!WALL_CLOCK_FIELDS.has(k)) snapshotValue(x, out, depth + 1);
@@ -81,7 +89,8 @@ export function snapshotValue(v: unknown, out: (number | string)[] = [], depth =
 export function sameSnapshot(a: (number | string)[], b: (number | string)[]): string | undefined {
   if (a.length !== b.length) return `length ${a.length} vs ${b.length}`;
   for (let i = 0; i < a.length; i++) {
-    const x = a[i], y = b[i];
+    const x = a[i],
+      y = b[i];
     if (typeof x === 'number' && typeof y === 'number') {
       if (Number.isNaN(x) && Number.isNaN(y)) continue;
       if (!(Math.abs(x - y) <= 1e-5 * (1 + Math.abs(y)))) return `element ${i}: ${x} vs ${y}`;

@@ -41,13 +41,21 @@ async function baseline(target: ReturnType<typeof asyncTargets>[number]): Promis
 type Settled = { ok: true; value: unknown } | { ok: false; error: unknown };
 /** The call's outcome, observed at once (a rejection before it is awaited is not unhandled). */
 const settle = (value: unknown): Promise<Settled> =>
-  Promise.resolve(value).then((v) => ({ ok: true as const, value: v }), (error) => ({ ok: false as const, error }));
+  Promise.resolve(value).then(
+    (v) => ({ ok: true as const, value: v }),
+    (error) => ({ ok: false as const, error })
+  );
 
 const describe = (e: unknown) => (e instanceof Error ? `${e.constructor.name}: ${e.message}` : String(e));
 
 /** Small data for the fits. */
 function problem(regression = false) {
-  const N = 48, T = 5, d = 3, h = 6, K = 3, rng = new Random(11);
+  const N = 48,
+    T = 5,
+    d = 3,
+    h = 6,
+    K = 3,
+    rng = new Random(11);
   const inputs = Float32Array.from({ length: N * T * d }, () => rng.normal());
   const targets = regression
     ? Float32Array.from({ length: N * K }, () => rng.normal())
@@ -80,17 +88,20 @@ async function disturbedFits(disturb: Disturbance, mayFail?: RegExp): Promise<st
   for (const [name, fit] of Object.entries(FITS))
     for (const regression of name === 'BpttTrainer' || name.endsWith('persistent') ? [false, true] : [false]) {
       const label = `${name}${regression ? ' (regression)' : ''}`;
-      const clean = problem(regression), model = new RNN(clean.config);
+      const clean = problem(regression),
+        model = new RNN(clean.config);
       const expected = await fit(model, clean.data);
-      const disturbed = problem(regression), victim = new RNN(disturbed.config);
+      const disturbed = problem(regression),
+        victim = new RNN(disturbed.config);
       const running = settle(fit(victim, disturbed.data));
       await disturb(victim, disturbed.data);
       const r = await running;
       if (r.ok) {
         const got = r.value as { status: string };
-        const diff = got.status !== expected.status
-          ? `status ${got.status} vs ${expected.status}`
-          : sameSnapshot(snapshotValue(victim.weights()), snapshotValue(model.weights()));
+        const diff =
+          got.status !== expected.status
+            ? `status ${got.status} vs ${expected.status}`
+            : sameSnapshot(snapshotValue(victim.weights()), snapshotValue(model.weights()));
         if (diff) problems.push(`${label}: the result differs from the undisturbed fit: ${diff}`);
       } else if (!expectedFailure(r.error, mayFail)) {
         problems.push(`${label}: ${describe(r.error)}`);
@@ -154,7 +165,7 @@ export const TRANSFER_CASES: Record<string, () => Promise<string[]>> = {
     for (const target of asyncTargets()) {
       const expected = snapshotValue(await target.call(target.make(new Random(SEED))));
       const busy = busyKernel();
-      const pending = settle(target.call(target.make(new Random(SEED))));  // only the binding holds them
+      const pending = settle(target.call(target.make(new Random(SEED)))); // only the binding holds them
       await release();
       await busy;
       const r = await pending;
@@ -172,7 +183,8 @@ export const TRANSFER_CASES: Record<string, () => Promise<string[]>> = {
     const problems: string[] = [];
     for (const how of ['worker', 'structuredClone'])
       for (const call of ['predictAsync', 'evaluateAsync'] as const) {
-        const inputs = data.inputs.slice(), handOver = how === 'worker' ? await writingWorker(1) : undefined;
+        const inputs = data.inputs.slice(),
+          handOver = how === 'worker' ? await writingWorker(1) : undefined;
         const busy = busyKernel();
         const args = { ...data, inputs };
         const pending = settle(call === 'predictAsync' ? model.predictAsync(args) : model.evaluateAsync(args));
@@ -186,9 +198,12 @@ export const TRANSFER_CASES: Record<string, () => Promise<string[]>> = {
           continue;
         }
         const result = r.value as Float32Array | { loss: number };
-        const diff = result instanceof Float32Array
-          ? sameSnapshot(snapshotValue(result), expected)
-          : result.loss === expectedLoss ? undefined : `loss ${result.loss} vs ${expectedLoss}`;
+        const diff =
+          result instanceof Float32Array
+            ? sameSnapshot(snapshotValue(result), expected)
+            : result.loss === expectedLoss
+              ? undefined
+              : `loss ${result.loss} vs ${expectedLoss}`;
         if (diff) problems.push(`${call} (${how}): the result differs: ${diff}`);
       }
     return problems;
@@ -196,7 +211,9 @@ export const TRANSFER_CASES: Record<string, () => Promise<string[]>> = {
 
   'fits: inputs and targets transferred right after fit starts, to a worker and by structuredClone': () =>
     disturbedFits(async (_model, data) => {
-      await (await writingWorker(2))(data.inputs);
+      await (
+        await writingWorker(2)
+      )(data.inputs);
       transferAway(data.targets);
       await release();
     }),
@@ -204,7 +221,8 @@ export const TRANSFER_CASES: Record<string, () => Promise<string[]>> = {
   'fits: the collector run after every iteration': async () => {
     const problems: string[] = [];
     for (const [name, fit] of Object.entries(FITS)) {
-      const clean = problem(), model = new RNN(clean.config);
+      const clean = problem(),
+        model = new RNN(clean.config);
       const expected = await fit(model, clean.data);
       const other = new RNN(clean.config);
       const timer = setInterval(() => collect?.(), 1);

@@ -58,14 +58,17 @@ async function main(): Promise<void> {
     process.once('SIGTERM', () => terminate.abort());
     const loop: ShardLoop = async (transport, signal) => {
       print({ shard: transport.shard, token: transport.token });
-      for (let seen = 0; ; ) {
+      for (let seen = 0; ;) {
         const p = await transport.nextPublication(seen, signal);
         seen = p.version;
         if (p.phase === 'stop') return;
         if (p.phase === 'fail') {
           throw Object.assign(new Error(`asked to fail at version ${p.version}`), { code: 'ERR_INTERNAL' });
         }
-        const body = Float64Array.of(transport.shard, p.body.reduce((x, y) => x + y, 0));
+        const body = Float64Array.of(
+          transport.shard,
+          p.body.reduce((x, y) => x + y, 0)
+        );
         const { iteration, phase, version } = p;
         const { shard, token } = transport;
         await transport.contribute({ shard, token, iteration, phase, version, scalars: {}, body });

@@ -4,18 +4,33 @@ import type { BpttBinding, BpttGradientsResult, ForwardArgs } from 'admmirnn/nat
 import type { NativeBinding, NativeShape, ThreadCounts } from 'admmirnn/native';
 import type { Equal, Expect } from './assert';
 
-type Op = 'inputProjection' | 'recurrentAffine' | 'readout' | 'forward' | 'solveUWb' | 'solveVc' | 'accumulateUWb'
-  | 'solveUWbFromGram' | 'accumulateVc' | 'solveVcFromGram' | 'tanh' | 'aStep' | 'sStep' | 'oStep' | 'sgemm'
-  | 'adjointMultipliers' | 'localDualWalk' | 'bpttGradients' | 'bpttLoss';
+type Op =
+  | 'inputProjection'
+  | 'recurrentAffine'
+  | 'readout'
+  | 'forward'
+  | 'solveUWb'
+  | 'solveVc'
+  | 'accumulateUWb'
+  | 'solveUWbFromGram'
+  | 'accumulateVc'
+  | 'solveVcFromGram'
+  | 'tanh'
+  | 'aStep'
+  | 'sStep'
+  | 'oStep'
+  | 'sgemm'
+  | 'adjointMultipliers'
+  | 'localDualWalk'
+  | 'bpttGradients'
+  | 'bpttLoss';
 
 export type NativeEntry = [
   Expect<Equal<keyof typeof entry, 'native' | 'bpttNative' | 'OPENBLAS_THREAD_TIMEOUT'>>,
   Expect<Equal<typeof entry.native, NativeBinding>>,
   Expect<Equal<typeof entry.bpttNative, NativeBinding>>,
   Expect<Equal<BpttBinding, Pick<NativeBinding, keyof BpttBinding>>>,
-  Expect<
-    Equal<keyof NativeBinding, Op | `${Op}Async` | 'getThreads' | 'setThreads' | 'napiVersion'>
-  >,
+  Expect<Equal<keyof NativeBinding, Op | `${Op}Async` | 'getThreads' | 'setThreads' | 'napiVersion'>>,
   Expect<Equal<NativeBinding['forward'], (args: ForwardArgs) => void>>,
   Expect<Equal<NativeBinding['forwardAsync'], (args: ForwardArgs) => Promise<void>>>,
   Expect<Equal<NativeShape, { N: number; T: number; d: number; h: number; K: number; everyStep: boolean }>>,

@@ -58,26 +58,59 @@ export type MainExports = keyof typeof lib;
 export type Exports = Expect<
   Equal<
     MainExports,
-    | 'RNN' | 'AdmmTrainer' | 'refitReadout' | 'AdmmError' | 'TrainerError' | 'Random' | 'loadMnist10k' | 'getThreads' | 'setThreads'
-    | 'stopAscentWorkers' | 'BpttTrainer' | 'createOptimizer' | 'globalNorm' | 'clipGradNorm'
-    | 'saveCheckpoint' | 'readCheckpoint' | 'encodeCheckpoint' | 'decodeCheckpoint' | 'encodeSafetensors'
-    | 'decodeSafetensors' | 'writeFileAtomic' | 'CHECKPOINT_FORMAT' | 'CHECKPOINT_VERSION'
-    | 'toTfjsArtifacts' | 'fromTfjsArtifacts' | 'saveTfjsModel' | 'loadTfjsModel' | 'decodeNpy' | 'encodeNpy'
-    | 'readNpy' | 'MAX_NPY_HEADER_BYTES' | 'setMemoryLimit' | 'getMemoryLimit' | 'DEFAULT_MEMORY_FRACTION'
-    | 'Vocabulary' | 'PAD' | 'characterWindows' | 'parseLabelledText' | 'encodePadded' | 'sampleText'
-    | 'loadCharacterText' | 'loadLabelledText' | 'encodeLabelledText' | 'shuffleData' | 'splitData' | 'readUtf8File'
+    | 'RNN'
+    | 'AdmmTrainer'
+    | 'refitReadout'
+    | 'AdmmError'
+    | 'TrainerError'
+    | 'Random'
+    | 'loadMnist10k'
+    | 'getThreads'
+    | 'setThreads'
+    | 'stopAscentWorkers'
+    | 'BpttTrainer'
+    | 'createOptimizer'
+    | 'globalNorm'
+    | 'clipGradNorm'
+    | 'saveCheckpoint'
+    | 'readCheckpoint'
+    | 'encodeCheckpoint'
+    | 'decodeCheckpoint'
+    | 'encodeSafetensors'
+    | 'decodeSafetensors'
+    | 'writeFileAtomic'
+    | 'CHECKPOINT_FORMAT'
+    | 'CHECKPOINT_VERSION'
+    | 'toTfjsArtifacts'
+    | 'fromTfjsArtifacts'
+    | 'saveTfjsModel'
+    | 'loadTfjsModel'
+    | 'decodeNpy'
+    | 'encodeNpy'
+    | 'readNpy'
+    | 'MAX_NPY_HEADER_BYTES'
+    | 'setMemoryLimit'
+    | 'getMemoryLimit'
+    | 'DEFAULT_MEMORY_FRACTION'
+    | 'Vocabulary'
+    | 'PAD'
+    | 'characterWindows'
+    | 'parseLabelledText'
+    | 'encodePadded'
+    | 'sampleText'
+    | 'loadCharacterText'
+    | 'loadLabelledText'
+    | 'encodeLabelledText'
+    | 'shuffleData'
+    | 'splitData'
+    | 'readUtf8File'
   >
 >;
 
 // The model.
 export type Model = [
   Expect<Equal<ConstructorParameters<typeof RNN>, [config: RNNConfig]>>,
-  Expect<
-    Equal<
-      RNNConfig,
-      { inputSize: number; hiddenSize: number; outputSize: number; init?: InitOptions }
-    >
-  >,
+  Expect<Equal<RNNConfig, { inputSize: number; hiddenSize: number; outputSize: number; init?: InitOptions }>>,
   Expect<Equal<InitOptions, { scheme?: InitScheme; scale?: number; seed?: number }>>,
   Expect<Equal<InitScheme, 'normal' | 'uniform' | 'glorot' | 'orthogonal'>>,
   Expect<Equal<Parameters<typeof RNN.withWeights>, [config: RNNConfig, weights: Record<Weight, Float32Array>]>>,
@@ -150,7 +183,14 @@ export type Admm = [
   Expect<
     Equal<
       RedisParallelOptions,
-      { transport: 'redis'; url: string; run: string; shards: number; staleness?: number; data?: Record<string, unknown> }
+      {
+        transport: 'redis';
+        url: string;
+        run: string;
+        shards: number;
+        staleness?: number;
+        data?: Record<string, unknown>;
+      }
     >
   >,
   Expect<Equal<ParallelOptions, ThreadParallelOptions | RedisParallelOptions>>,
@@ -281,7 +321,9 @@ export type Bptt = [
 // Checkpoints.
 export type Checkpoints = [
   Expect<Equal<typeof lib.saveCheckpoint, (path: string, checkpoint: Checkpoint) => Promise<void>>>,
-  Expect<Equal<typeof lib.readCheckpoint, (path: string, options?: ReadCheckpointOptions) => Promise<LoadedCheckpoint>>>,
+  Expect<
+    Equal<typeof lib.readCheckpoint, (path: string, options?: ReadCheckpointOptions) => Promise<LoadedCheckpoint>>
+  >,
   Expect<Equal<ReadCheckpointOptions, { maxBytes?: number }>>,
   Expect<Equal<typeof lib.encodeCheckpoint, (checkpoint: Checkpoint) => Buffer>>,
   Expect<Equal<typeof lib.decodeCheckpoint, (file: Buffer, name?: string) => LoadedCheckpoint>>,
@@ -312,9 +354,16 @@ export type Errors = [
   Expect<
     Equal<
       AdmmErrorCode,
-      | 'ERR_BUSY' | 'ERR_NOT_INITIALISED' | 'ERR_WRONG_MODE' | 'ERR_CHUNKED_STATE'
-      | 'ERR_NON_FINITE' | 'ERR_NOT_POSITIVE_DEFINITE' | 'ERR_OUT_OF_MEMORY' | 'ERR_INTERNAL'
-      | 'ERR_SHARD_LOST' | 'ERR_PARALLEL_STATE'
+      | 'ERR_BUSY'
+      | 'ERR_NOT_INITIALISED'
+      | 'ERR_WRONG_MODE'
+      | 'ERR_CHUNKED_STATE'
+      | 'ERR_NON_FINITE'
+      | 'ERR_NOT_POSITIVE_DEFINITE'
+      | 'ERR_OUT_OF_MEMORY'
+      | 'ERR_INTERNAL'
+      | 'ERR_SHARD_LOST'
+      | 'ERR_PARALLEL_STATE'
     >
   >,
   Expect<Equal<AdmmError['code'], AdmmErrorCode>>,

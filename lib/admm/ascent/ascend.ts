@@ -48,13 +48,29 @@ const FLAT: StepLayout = { steps: 1, rowLength: 2 ** 52 };
  * thread in spans that yield to the event loop). With a `layout`, the new dual's
  * squared norm is also split by time step (dualNewSqPerStep).
  */
-export async function ascend(left: Float32Array, right: Float32Array, dual: Float32Array, scale: number, apply: boolean, layout?: StepLayout): Promise<ConstraintNorms> {
+export async function ascend(
+  left: Float32Array,
+  right: Float32Array,
+  dual: Float32Array,
+  scale: number,
+  apply: boolean,
+  layout?: StepLayout
+): Promise<ConstraintNorms> {
   const { steps, rowLength } = layout ?? FLAT;
   const { partials, spans } = await ascendInSpans(left, right, dual, scale, apply, steps, rowLength);
-  const sums = new Float64Array(PARTIAL_SUMS), perStep = new Float64Array(steps), stride = PARTIAL_SUMS + steps;
+  const sums = new Float64Array(PARTIAL_SUMS),
+    perStep = new Float64Array(steps),
+    stride = PARTIAL_SUMS + steps;
   for (let c = 0; c < spans; c++) {
     for (let i = 0; i < PARTIAL_SUMS; i++) sums[i] += partials[c * stride + i];
     for (let t = 0; t < steps; t++) perStep[t] += partials[c * stride + PARTIAL_SUMS + t];
   }
-  return { residualSq: sums[0], leftSq: sums[1], rightSq: sums[2], dualOldSq: sums[3], dualNewSq: sums[4], ...(layout ? { dualNewSqPerStep: perStep } : {}) };
+  return {
+    residualSq: sums[0],
+    leftSq: sums[1],
+    rightSq: sums[2],
+    dualOldSq: sums[3],
+    dualNewSq: sums[4],
+    ...(layout ? { dualNewSqPerStep: perStep } : {}),
+  };
 }

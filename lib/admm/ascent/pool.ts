@@ -28,13 +28,13 @@ export const ascentWorkerScript = { path: path.join(__dirname, 'worker.js') };
 class AscendWorker {
   private readonly worker: Worker;
   private readonly pending: Pending[] = [];
-  private ready = false;  // the script loaded (its first message): it may take spans from now on
+  private ready = false; // the script loaded (its first message): it may take spans from now on
   private stopping = false;
   private failed: Error | undefined;
 
   constructor(private readonly onExit: (w: AscendWorker) => void) {
     this.worker = new Worker(ascentWorkerScript.path);
-    this.worker.unref();  // an idle worker never keeps the process alive
+    this.worker.unref(); // an idle worker never keeps the process alive
     this.worker.on('message', (m: unknown) => {
       if (m === 'ready') return void (this.ready = true);
       this.pending.shift()?.resolve();
@@ -61,7 +61,7 @@ class AscendWorker {
     return new Promise((resolve, reject) => {
       if (this.failed) return reject(new Error(`dual ascent worker failed: ${this.failed.message}`));
       this.pending.push({ resolve, reject });
-      this.worker.ref();  // an awaited job does
+      this.worker.ref(); // an awaited job does
       this.worker.postMessage(job);
     });
   }
@@ -125,14 +125,34 @@ const isShared = (a: Float32Array) => a.buffer instanceof SharedArrayBuffer;
  * μ ← (μ + left − right)·scale over [0, n) (when `apply`), returning per-span partials
  * (PARTIAL_SUMS + steps values per span of ASCENT_SPAN elements, in span order).
  */
-export async function ascendInSpans(left: Float32Array, right: Float32Array, dual: Float32Array, scale: number, apply: boolean, steps: number, rowLength: number): Promise<{ partials: Float64Array; spans: number }> {
-  const n = left.length, spans = Math.ceil(n / ASCENT_SPAN), stride = PARTIAL_SUMS + steps;
-  const helpers = spans >= MIN_WORKER_SPANS && isShared(left) && isShared(right) && isShared(dual) ? ascentWorkers() : [];
+export async function ascendInSpans(
+  left: Float32Array,
+  right: Float32Array,
+  dual: Float32Array,
+  scale: number,
+  apply: boolean,
+  steps: number,
+  rowLength: number
+): Promise<{ partials: Float64Array; spans: number }> {
+  const n = left.length,
+    spans = Math.ceil(n / ASCENT_SPAN),
+    stride = PARTIAL_SUMS + steps;
+  const helpers =
+    spans >= MIN_WORKER_SPANS && isShared(left) && isShared(right) && isShared(dual) ? ascentWorkers() : [];
   const shared = helpers.length > 0;
   const job: AscendJob = {
-    left, right, dual, scale, apply, steps, rowLength, span: ASCENT_SPAN,
+    left,
+    right,
+    dual,
+    scale,
+    apply,
+    steps,
+    rowLength,
+    span: ASCENT_SPAN,
     next: new Int32Array(shared ? new SharedArrayBuffer(4) : new ArrayBuffer(4)),
-    partials: new Float64Array(shared ? new SharedArrayBuffer(8 * spans * stride) : new ArrayBuffer(8 * spans * stride)),
+    partials: new Float64Array(
+      shared ? new SharedArrayBuffer(8 * spans * stride) : new ArrayBuffer(8 * spans * stride)
+    ),
   };
   // A failed worker fails the ascent once every other one is done, so no span is left being written.
   for (const r of await Promise.allSettled(helpers.map((w) => w.run(job)))) if (r.status === 'rejected') throw r.reason;

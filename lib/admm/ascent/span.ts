@@ -14,14 +14,35 @@ export const PARTIAL_SUMS = 5;
  * of the span's rows by time step (rows of `rowLength` values cycling through `steps` steps)
  * to out[at+5 .. at+5+steps).
  */
-export function ascendSpan(left: Float32Array, right: Float32Array, dual: Float32Array, scale: number, apply: boolean, begin: number, end: number, steps: number, rowLength: number, out: Float64Array, at: number): void {
-  let rr = 0, ll = 0, pp = 0, mo = 0, mn = 0;
+export function ascendSpan(
+  left: Float32Array,
+  right: Float32Array,
+  dual: Float32Array,
+  scale: number,
+  apply: boolean,
+  begin: number,
+  end: number,
+  steps: number,
+  rowLength: number,
+  out: Float64Array,
+  at: number
+): void {
+  let rr = 0,
+    ll = 0,
+    pp = 0,
+    mo = 0,
+    mn = 0;
   out.fill(0, at + PARTIAL_SUMS, at + PARTIAL_SUMS + steps);
-  for (let k = begin; k < end; ) {
-    const row = Math.floor(k / rowLength), rowEnd = Math.min(end, (row + 1) * rowLength);
+  for (let k = begin; k < end;) {
+    const row = Math.floor(k / rowLength),
+      rowEnd = Math.min(end, (row + 1) * rowLength);
     let rowSq = 0;
     for (; k < rowEnd; k++) {
-      const l = left[k], p = right[k], m = dual[k], r = l - p, next = m + r;
+      const l = left[k],
+        p = right[k],
+        m = dual[k],
+        r = l - p,
+        next = m + r;
       rr += r * r;
       ll += l * l;
       pp += p * p;
@@ -56,8 +77,21 @@ export interface AscendJob {
 
 /** Takes the next span from job.next and does it; false when none is left. */
 export function doNextSpan(job: AscendJob): boolean {
-  const n = job.left.length, c = Atomics.add(job.next, 0, 1);
+  const n = job.left.length,
+    c = Atomics.add(job.next, 0, 1);
   if (c >= Math.ceil(n / job.span)) return false;
-  ascendSpan(job.left, job.right, job.dual, job.scale, job.apply, c * job.span, Math.min(n, (c + 1) * job.span), job.steps, job.rowLength, job.partials, c * (PARTIAL_SUMS + job.steps));
+  ascendSpan(
+    job.left,
+    job.right,
+    job.dual,
+    job.scale,
+    job.apply,
+    c * job.span,
+    Math.min(n, (c + 1) * job.span),
+    job.steps,
+    job.rowLength,
+    job.partials,
+    c * (PARTIAL_SUMS + job.steps)
+  );
   return true;
 }

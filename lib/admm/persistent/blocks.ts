@@ -54,8 +54,15 @@ export async function updateInputWeights(st: AdmmState, model: RNN, cfg: BlockCo
   if (cfg.linearized) {
     // P is stale after this block anyway, so it serves as the scratch for a + μ1.
     st.theta.uwb = await native.solveUWbAsync({
-      shape: st.shape, ...st.inputs, S: st.S, A: st.A, M1: st.M1, scratch: st.P, ...weights,
-      linearized: true, theta: st.theta.uwb,
+      shape: st.shape,
+      ...st.inputs,
+      S: st.S,
+      A: st.A,
+      M1: st.M1,
+      scratch: st.P,
+      ...weights,
+      linearized: true,
+      theta: st.theta.uwb,
     });
   } else {
     // Each view's Gram from zero, added in float64 in view order (gram-sum.ts): a sharded run with
@@ -77,8 +84,17 @@ export async function updateInputWeights(st: AdmmState, model: RNN, cfg: BlockCo
 export async function updatePreactivations(st: AdmmState, v: StateView, model: RNN, cfg: BlockConfig): Promise<number> {
   await refreshAffine(v, model);
   const r = await native.aStepAsync({
-    n: v.A.length, P: v.P, M1: v.M1, S: v.S, M2: v.M2, A: v.A, TA: v.TA,
-    rho1: st.rho[0], rho2: st.rho[1], linearized: cfg.linearized, theta: st.theta.a,
+    n: v.A.length,
+    P: v.P,
+    M1: v.M1,
+    S: v.S,
+    M2: v.M2,
+    A: v.A,
+    TA: v.TA,
+    rho1: st.rho[0],
+    rho2: st.rho[1],
+    linearized: cfg.linearized,
+    theta: st.theta.a,
   });
   st.theta.a = r.theta;
   v.taFresh = true;
@@ -87,12 +103,27 @@ export async function updatePreactivations(st: AdmmState, v: StateView, model: R
 
 /** Block 3: all states s_t of the view at once. Returns Σ(Δs)². */
 export async function updateStates(st: AdmmState, v: StateView, model: RNN, cfg: BlockConfig): Promise<number> {
-  await refreshAffine(v, model);  // the s-block needs XU
+  await refreshAffine(v, model); // the s-block needs XU
   // The new states go to P (stale once s changes), which then becomes the view's states.
   const r = await native.sStepAsync({
-    shape: v.shape, A: v.A, TA: v.TA, M1: v.M1, M2: v.M2, XU: v.XU, O: v.O, M3: v.M3,
-    W: model.W, V: model.V, c: model.c, S: v.S, out: v.P,
-    rho1: st.rho[0], rho2: st.rho[1], rho3: st.rho[2], linearized: cfg.linearized, theta: st.theta.s,
+    shape: v.shape,
+    A: v.A,
+    TA: v.TA,
+    M1: v.M1,
+    M2: v.M2,
+    XU: v.XU,
+    O: v.O,
+    M3: v.M3,
+    W: model.W,
+    V: model.V,
+    c: model.c,
+    S: v.S,
+    out: v.P,
+    rho1: st.rho[0],
+    rho2: st.rho[1],
+    rho3: st.rho[2],
+    linearized: cfg.linearized,
+    theta: st.theta.s,
   });
   v.acceptStates();
   v.pFresh = false;
@@ -108,7 +139,13 @@ export async function updateOutputWeights(st: AdmmState, model: RNN, cfg: BlockC
   const weights = { V: model.V, c: model.c, rho3: st.rho[2], beta: st.beta };
   if (cfg.linearized) {
     st.theta.vc = await native.solveVcAsync({
-      shape: st.shape, S: st.S, O: st.O, M3: st.M3, ...weights, linearized: true, theta: st.theta.vc,
+      shape: st.shape,
+      S: st.S,
+      O: st.O,
+      M3: st.M3,
+      ...weights,
+      linearized: true,
+      theta: st.theta.vc,
     });
     return;
   }
@@ -136,11 +173,9 @@ const stepLayout = (v: StateView): StepLayout => ({ steps: v.shape.T, rowLength:
  * Block 6 on a view: measures the three constraints and, when `apply`, takes the dual ascent step
  * μ1 += a − P, μ2 += s − tanh a, μ3 += o − (V s + c), then μ_i *= scale_i.
  */
-export async function ascendView(
-  v: StateView, model: RNN, scale: Triple, apply: boolean
-): Promise<ConstraintTriple> {
+export async function ascendView(v: StateView, model: RNN, scale: Triple, apply: boolean): Promise<ConstraintTriple> {
   if (!v.taFresh) {
-    await native.tanhAsync({ n: v.A.length, A: v.A, out: v.TA });  // the a-step's own tanh: bit for bit
+    await native.tanhAsync({ n: v.A.length, A: v.A, out: v.TA }); // the a-step's own tanh: bit for bit
     v.taFresh = true;
   }
   // Constraint s = tanh a needs no product: its pass runs on this thread while a pool thread
@@ -169,7 +204,8 @@ export async function rescaleDuals(st: AdmmState, scale: Triple): Promise<void> 
   const duals = [st.M1, st.M2, st.M3];
   for (let i = 0; i < 3; i++) {
     if (scale[i] === 1) continue;
-    const m = duals[i], f = scale[i];
+    const m = duals[i],
+      f = scale[i];
     await forSlices(m.length, (begin, end) => {
       for (let k = begin; k < end; k++) m[k] *= f;
     });
@@ -189,7 +225,9 @@ export interface DualStep {
  * from this iteration's residuals and rescales after.
  */
 export async function updateDuals(
-  st: AdmmState, model: RNN, policy: ResolvedTrainerOptions['rhoPolicy']
+  st: AdmmState,
+  model: RNN,
+  policy: ResolvedTrainerOptions['rhoPolicy']
 ): Promise<DualStep> {
   const rho: Triple = [...st.rho];
   const scheduled = rhoIsScheduled(policy);

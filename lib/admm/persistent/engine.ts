@@ -40,12 +40,16 @@ export class PersistentEngine implements AdmmEngine<PersistentIterationRecord> {
    * first (a restored run keeps the readout it was saved with).
    */
   static async start(
-    model: RNN, layout: TrainingLayout, options: Readonly<ResolvedTrainerOptions>, chunkSize: number | undefined,
+    model: RNN,
+    layout: TrainingLayout,
+    options: Readonly<ResolvedTrainerOptions>,
+    chunkSize: number | undefined,
     warm: boolean
   ): Promise<PersistentEngine> {
     const { shape } = layout;
     // The async kernels would copy data on plain ArrayBuffers at every call (in-shared-memory.ts).
-    const inputs = sharedInputs(layout.inputs), targets = sharedTargets(layout.targets);
+    const inputs = sharedInputs(layout.inputs),
+      targets = sharedTargets(layout.targets);
     const sweep = { chunkSize, weightGrams: options.update === 'exact' };
     const st = new AdmmState(shape, inputs, targets, options.lossSteps, options.rho, options.beta * shape.N, sweep);
     if (warm && options.warmStart === 'readout') await warmStartReadout(model, layout, options.beta);
@@ -58,7 +62,7 @@ export class PersistentEngine implements AdmmEngine<PersistentIterationRecord> {
   }
 
   mark(): () => void {
-    return () => undefined;  // a failed iteration leaves the auxiliaries as they are, as it always has
+    return () => undefined; // a failed iteration leaves the auxiliaries as they are, as it always has
   }
 
   exportState(): AdmmStateSnapshot {
@@ -78,12 +82,14 @@ export class PersistentEngine implements AdmmEngine<PersistentIterationRecord> {
   }
 
   next(signal: AbortSignal | undefined, aborted: () => Error): Promise<PersistentIterationRecord> {
-    const guard = this.options.safeguard, iterate = () => this.iterate(signal, aborted);
+    const guard = this.options.safeguard,
+      iterate = () => this.iterate(signal, aborted);
     return guard ? guardedIteration(this.state, this.model, this.state.safeguard, guard, iterate) : iterate();
   }
 
   private async iterate(signal: AbortSignal | undefined, aborted: () => Error): Promise<PersistentIterationRecord> {
-    const st = this.state, model = this.model;
+    const st = this.state,
+      model = this.model;
     const started = performance.now();
     await primalBlocks(st, model, this.cfg, () => {
       if (signal?.aborted) throw aborted();
@@ -91,10 +97,13 @@ export class PersistentEngine implements AdmmEngine<PersistentIterationRecord> {
     // The true forward pass reads only the inputs and the (now final) weights, so it runs on a
     // pool thread beside the dual ascent, which keeps the main thread busy in TypeScript.
     const forwardPass = native.forwardAsync({
-      shape: st.shape, ...st.inputs, ...model.weights(), O: st.forwardOutputs,
+      shape: st.shape,
+      ...st.inputs,
+      ...model.weights(),
+      O: st.forwardOutputs,
     });
     const duals = updateDuals(st, model, this.options.rhoPolicy).catch(async (e: unknown) => {
-      await forwardPass.catch(() => undefined);  // never leave the pass writing after a failure
+      await forwardPass.catch(() => undefined); // never leave the pass writing after a failure
       throw e;
     });
     const [{ rho, norms, residuals }] = await Promise.all([duals, forwardPass]);

@@ -50,7 +50,10 @@ export function weightDecay(model: RNN, beta: number): number {
 
 /** L from the loss of o and, per constraint, ‖r + μ‖² and ‖μ‖² (‖μ_new‖² and ‖μ_old‖² of an ascent step). */
 export function assembleLagrangian(
-  lossSum: number, decay: number, rho: Triple, norms: readonly ConstraintNorms[]
+  lossSum: number,
+  decay: number,
+  rho: Triple,
+  norms: readonly ConstraintNorms[]
 ): number {
   let value = lossSum + decay;
   for (let i = 0; i < 3; i++) value += 0.5 * rho[i] * (norms[i].dualNewSq - norms[i].dualOldSq);
@@ -59,7 +62,8 @@ export function assembleLagrangian(
 
 /** Why a fit stops at `record` on its residual tolerance (mode 'persistent'), or undefined. */
 export function withinTolerance(
-  record: AdmmIterationRecord, tol: { primal: number; dual: number } | undefined
+  record: AdmmIterationRecord,
+  tol: { primal: number; dual: number } | undefined
 ): string | undefined {
   if (!tol || record.kind !== 'persistent') return undefined;
   const p = record.primalResiduals;

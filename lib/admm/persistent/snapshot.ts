@@ -22,13 +22,20 @@ function wholeTanh(st: AdmmState): Float32Array {
 export function takeSnapshot(st: AdmmState): AdmmStateSnapshot {
   return {
     kind: 'persistent',
-    A: st.A.slice(), S: st.S.slice(), TA: wholeTanh(st), M1: st.M1.slice(), M2: st.M2.slice(), O: st.O.slice(), M3: st.M3.slice(),
+    A: st.A.slice(),
+    S: st.S.slice(),
+    TA: wholeTanh(st),
+    M1: st.M1.slice(),
+    M2: st.M2.slice(),
+    O: st.O.slice(),
+    M3: st.M3.slice(),
     iteration: st.iteration,
     rho: [...st.rho],
     theta: { ...st.theta },
     beta: st.beta,
     safeguard: {
-      scale: st.safeguard.scale, ...(st.safeguard.loss === undefined ? {} : { epochLoss: st.safeguard.loss }),
+      scale: st.safeguard.scale,
+      ...(st.safeguard.loss === undefined ? {} : { epochLoss: st.safeguard.loss }),
     },
   };
 }
@@ -38,12 +45,19 @@ export function applySnapshot(st: AdmmState, snapshot: unknown, name = 'snapshot
   checkObject(name, snapshot);
   if (snapshot.kind !== undefined && snapshot.kind !== 'persistent')
     throw invalidRange(`${name}.kind`, "'persistent' (or absent) for a trainer in mode 'persistent'", snapshot.kind);
-  for (const key of SNAPSHOT_ARRAYS) checkFloat32Array(`${name}.${key}`, snapshot[key], (key === 'TA' ? st.A : st[key]).length);
-  if (!Array.isArray(snapshot.rho) || snapshot.rho.length !== 3) throw invalidType(`${name}.rho`, '[rho1, rho2, rho3]', snapshot.rho);
-  const rho = snapshot.rho.map((r, i) => checkNumber(`${name}.rho[${i}]`, r, 0, Infinity, true)) as [number, number, number];
+  for (const key of SNAPSHOT_ARRAYS)
+    checkFloat32Array(`${name}.${key}`, snapshot[key], (key === 'TA' ? st.A : st[key]).length);
+  if (!Array.isArray(snapshot.rho) || snapshot.rho.length !== 3)
+    throw invalidType(`${name}.rho`, '[rho1, rho2, rho3]', snapshot.rho);
+  const rho = snapshot.rho.map((r, i) => checkNumber(`${name}.rho[${i}]`, r, 0, Infinity, true)) as [
+    number,
+    number,
+    number,
+  ];
   checkObject(`${name}.theta`, snapshot.theta);
   const theta = { uwb: 0, a: 0, s: 0, vc: 0 };
-  for (const k of Object.keys(theta) as (keyof typeof theta)[]) theta[k] = checkNumber(`${name}.theta.${k}`, snapshot.theta[k], 0, Infinity, true);
+  for (const k of Object.keys(theta) as (keyof typeof theta)[])
+    theta[k] = checkNumber(`${name}.theta.${k}`, snapshot.theta[k], 0, Infinity, true);
   const beta = checkNumber(`${name}.beta`, snapshot.beta, 0);
   const iteration = checkInteger(`${name}.iteration`, snapshot.iteration, 0);
   const safeguard = readSafeguardSnapshot(snapshot.safeguard, `${name}.safeguard`);

@@ -54,7 +54,12 @@ export class AdmmState {
 
   /** `sweep.chunkSize`: sequences per chunk (default N, whole); `sweep.weightGrams`: allocate the Grams. */
   constructor(
-    shape: NativeShape, inputs: NativeInputs, targets: TargetLayout, lossSteps: LossSteps, rho: Triple, beta: number,
+    shape: NativeShape,
+    inputs: NativeInputs,
+    targets: TargetLayout,
+    lossSteps: LossSteps,
+    rho: Triple,
+    beta: number,
     sweep: { chunkSize?: number; weightGrams?: boolean } = {}
   ) {
     this.shape = shape;
@@ -96,9 +101,11 @@ export class AdmmState {
    * largest workspaces for it (s-step: N·h, o-step and s-step right-hand sides: N·L·K each).
    */
   static bytesFor(shape: NativeShape, chunkRows: number, weightGrams: boolean): number {
-    const hidden = shape.N * shape.T * shape.h, chunk = Math.min(chunkRows, shape.N) * shape.T * shape.h;
+    const hidden = shape.N * shape.T * shape.h,
+      chunk = Math.min(chunkRows, shape.N) * shape.T * shape.h;
     const outputs = shape.N * (shape.everyStep ? shape.T : 1) * shape.K;
-    const mu = shape.d + shape.h + 1, mv = shape.h + 1;
+    const mu = shape.d + shape.h + 1,
+      mv = shape.h + 1;
     const grams = weightGrams ? mu * mu + shape.h * mu + mv * mv + shape.K * mv : 0;
     // The float64 sums of the views' Grams (gram-sum.ts).
     const sums = weightGrams ? packedLength(mu, shape.h * mu) + packedLength(mv, shape.K * mv) : 0;

@@ -23,7 +23,7 @@ export async function warmStartReadout(model: RNN, layout: TrainingLayout, beta:
   try {
     await refitLayoutAsync(model, layout, { beta: perTerm });
   } catch (e) {
-    model.weights();  // a weight transferred away during the refit: that error names it
+    model.weights(); // a weight transferred away during the refit: that error names it
     throw e;
   }
 }

@@ -58,7 +58,13 @@ export interface EpochSummary {
 
 export class ResyncEngine {
   private readonly gatherer: BatchGatherer;
-  private readonly hidden: { A: Float32Array; S: Float32Array; Saux: Float32Array; M1: Float32Array; scratch: Float32Array };
+  private readonly hidden: {
+    A: Float32Array;
+    S: Float32Array;
+    Saux: Float32Array;
+    M1: Float32Array;
+    scratch: Float32Array;
+  };
   private readonly outputs: { O: Float32Array; M3: Float32Array; check: Float32Array };
   private readonly stepNorms: Float32Array;
   private readonly sweepStates = new Map<number, AdmmState>();
@@ -77,7 +83,9 @@ export class ResyncEngine {
     denseInputs: boolean,
     regression: boolean
   ): number {
-    const { T, d, h, K } = shape, B = Math.min(settings.batchSize, shape.N), L = shape.everyStep ? T : 1;
+    const { T, d, h, K } = shape,
+      B = Math.min(settings.batchSize, shape.N),
+      L = shape.everyStep ? T : 1;
     const floats = B * T * (denseInputs ? d : 1) + B * L * (regression ? K : 1) + 5 * B * T * h + 3 * B * L * K + T;
     const batchShape = { ...shape, N: B };
     const sweeps = settings.mode === 'sweeps' ? 2 * AdmmState.bytesFor(batchShape, B, false) : 0;
@@ -92,14 +100,19 @@ export class ResyncEngine {
     targets: TargetLayout,
     private readonly settings: ResyncSettings
   ) {
-    const { T, d, h, K } = shape, B = Math.min(settings.batchSize, shape.N);
+    const { T, d, h, K } = shape,
+      B = Math.min(settings.batchSize, shape.N);
     this.L = shape.everyStep ? T : 1;
     const targetStride = targets.loss === 'squared-error' ? this.L * K : this.L;
     this.gatherer = new BatchGatherer(inputs, targets, inputs.x ? T * d : T, targetStride, B);
     const n = B * T * h;
     // On shared memory, so that the async kernels work on them in place (in-shared-memory.ts).
     this.hidden = {
-      A: sharedFloats(n), S: sharedFloats(n), Saux: sharedFloats(n), M1: sharedFloats(n), scratch: sharedFloats(n),
+      A: sharedFloats(n),
+      S: sharedFloats(n),
+      Saux: sharedFloats(n),
+      M1: sharedFloats(n),
+      scratch: sharedFloats(n),
     };
     const no = B * this.L * K;
     this.outputs = { O: sharedFloats(no), M3: sharedFloats(no), check: sharedFloats(no) };
@@ -111,7 +124,8 @@ export class ResyncEngine {
   async epoch(rho: Triple, rng: Random, signal: AbortSignal | undefined, aborted: () => Error): Promise<EpochSummary> {
     const { T } = this.shape;
     const signalSum = new Float64Array(T);
-    let auxSum = 0, auxCount = 0;
+    let auxSum = 0,
+      auxCount = 0;
     const batches = epochBatches(this.shape.N, this.settings.batchSize, rng);
     for (const indices of batches) {
       if (signal?.aborted) throw aborted();
@@ -121,7 +135,11 @@ export class ResyncEngine {
       auxCount += summary.count;
       await yieldToEventLoop();
     }
-    return { stepSignal: Array.from(signalSum, (v) => v / batches.length), auxiliaryLoss: auxSum / auxCount, batches: batches.length };
+    return {
+      stepSignal: Array.from(signalSum, (v) => v / batches.length),
+      auxiliaryLoss: auxSum / auxCount,
+      batches: batches.length,
+    };
   }
 
   private view<T extends Float32Array>(a: T, n: number): T {
@@ -148,24 +166,60 @@ export class ResyncEngine {
    * weight decay) before and after.
    */
   private async update(
-    B: number, inputs: NativeInputs, targets: TargetLayout, rho: Triple, etaScale: number, measure: boolean
+    B: number,
+    inputs: NativeInputs,
+    targets: TargetLayout,
+    rho: Triple,
+    etaScale: number,
+    measure: boolean
   ): Promise<{ auxLoss: number; count: number; before: number; after: number }> {
-    const model = this.model, s = this.settings;
+    const model = this.model,
+      s = this.settings;
     const shape: NativeShape = { ...this.shape, N: B };
-    const nh = B * shape.T * shape.h, no = B * this.L * shape.K;
-    const A = this.view(this.hidden.A, nh), S = this.view(this.hidden.S, nh), M1 = this.view(this.hidden.M1, nh);
-    const O = this.view(this.outputs.O, no), M3 = this.view(this.outputs.M3, no);
+    const nh = B * shape.T * shape.h,
+      no = B * this.L * shape.K;
+    const A = this.view(this.hidden.A, nh),
+      S = this.view(this.hidden.S, nh),
+      M1 = this.view(this.hidden.M1, nh);
+    const O = this.view(this.outputs.O, no),
+      M3 = this.view(this.outputs.M3, no);
     await native.forwardAsync({ shape, ...inputs, ...model.weights(), A, S, O });
     const beta = s.beta * B;
     const objective = measure ? summariseLoss(O, shape.K, targets).sum + weightDecay(model, beta) : NaN;
     let regressors = S;
     if (s.mode === 'adjoint') {
-      await native.adjointMultipliersAsync({ shape, S, O, W: model.W, V: model.V, rho1: rho[0], rho3: rho[2], M1, M3, stepNorms: this.stepNorms, ...targetArgs(targets) });
+      await native.adjointMultipliersAsync({
+        shape,
+        S,
+        O,
+        W: model.W,
+        V: model.V,
+        rho1: rho[0],
+        rho3: rho[2],
+        M1,
+        M3,
+        stepNorms: this.stepNorms,
+        ...targetArgs(targets),
+      });
     } else if (s.mode === 'local-duals') {
       const Saux = this.view(this.hidden.Saux, nh);
       await native.localDualWalkAsync({
-        shape, ...inputs, ...model.weights(), S, Saux, A, O, M1, M3, stepNorms: this.stepNorms,
-        rho1: rho[0], rho2: rho[1], rho3: rho[2], sweeps: s.localSweeps, gamma: s.gamma, ...targetArgs(targets),
+        shape,
+        ...inputs,
+        ...model.weights(),
+        S,
+        Saux,
+        A,
+        O,
+        M1,
+        M3,
+        stepNorms: this.stepNorms,
+        rho1: rho[0],
+        rho2: rho[1],
+        rho3: rho[2],
+        sweeps: s.localSweeps,
+        gamma: s.gamma,
+        ...targetArgs(targets),
       });
       if (s.regressors === 'auxiliary') regressors = Saux;
     } else {
@@ -173,16 +227,33 @@ export class ResyncEngine {
     }
     const auxLoss = summariseLoss(O, shape.K, targets).sum;
 
-    const old = s.trustRegion === undefined
-      ? undefined
-      : { U: model.U.slice(), W: model.W.slice(), b: model.b.slice() };
+    const old =
+      s.trustRegion === undefined ? undefined : { U: model.U.slice(), W: model.W.slice(), b: model.b.slice() };
     await native.solveUWbAsync({
-      shape, ...inputs, S: regressors, A, M1, scratch: this.view(this.hidden.scratch, nh), U: model.U, W: model.W, b: model.b,
-      rho1: rho[0], beta, eta: s.eta * B * etaScale,
+      shape,
+      ...inputs,
+      S: regressors,
+      A,
+      M1,
+      scratch: this.view(this.hidden.scratch, nh),
+      U: model.U,
+      W: model.W,
+      b: model.b,
+      rho1: rho[0],
+      beta,
+      eta: s.eta * B * etaScale,
     });
     if (old) limitStep(old, model, s.trustRegion!);
     await native.solveVcAsync({
-      shape, S: regressors, O, M3, V: model.V, c: model.c, rho3: rho[2], beta, eta: s.eta * B * etaScale,
+      shape,
+      S: regressors,
+      O,
+      M3,
+      V: model.V,
+      c: model.c,
+      rho3: rho[2],
+      beta,
+      eta: s.eta * B * etaScale,
     });
     if (!measure) return { auxLoss, count: B * this.L, before: NaN, after: NaN };
     const check = this.view(this.outputs.check, no);
@@ -241,8 +312,13 @@ function targetArgs(targets: TargetLayout) {
 }
 
 /** Trust region: scales the (U, W, b) step back so ‖ΔW‖_F ≤ radius · ‖W_old‖_F. */
-export function limitStep(before: { U: Float32Array; W: Float32Array; b: Float32Array }, model: RNN, radius: number): void {
-  let dw = 0, w = 0;
+export function limitStep(
+  before: { U: Float32Array; W: Float32Array; b: Float32Array },
+  model: RNN,
+  radius: number
+): void {
+  let dw = 0,
+    w = 0;
   for (let i = 0; i < model.W.length; i++) {
     dw += (model.W[i] - before.W[i]) ** 2;
     w += before.W[i] ** 2;
@@ -251,7 +327,8 @@ export function limitStep(before: { U: Float32Array; W: Float32Array; b: Float32
   if (Math.sqrt(dw) <= limit || dw === 0) return;
   const scale = limit / Math.sqrt(dw);
   for (const name of ['U', 'W', 'b'] as const) {
-    const now = model[name], old = before[name];
+    const now = model[name],
+      old = before[name];
     for (let i = 0; i < now.length; i++) now[i] = old[i] + scale * (now[i] - old[i]);
   }
 }

@@ -26,12 +26,16 @@ export class BatchGatherer {
 
   /** Views of the batch's inputs and targets (valid until the next gather). */
   gather(indices: Int32Array): { inputs: NativeInputs; targets: TargetLayout } {
-    const n = indices.length, is = this.inputStride, ts = this.targetStride;
+    const n = indices.length,
+      is = this.inputStride,
+      ts = this.targetStride;
     const copy = <A extends Float32Array | Int32Array>(from: A, to: A, stride: number) => {
       for (let j = 0; j < n; j++) to.set(from.subarray(indices[j] * stride, (indices[j] + 1) * stride), j * stride);
       return to.subarray(0, n * stride) as A;
     };
-    const inputs: NativeInputs = this.inputs.x ? { x: copy(this.inputs.x, this.x!, is) } : { ids: copy(this.inputs.ids!, this.ids!, is) };
+    const inputs: NativeInputs = this.inputs.x
+      ? { x: copy(this.inputs.x, this.x!, is) }
+      : { ids: copy(this.inputs.ids!, this.ids!, is) };
     const targets: TargetLayout =
       this.targets.loss === 'squared-error'
         ? { loss: 'squared-error', values: copy(this.targets.values, this.values!, ts) }

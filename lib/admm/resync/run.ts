@@ -95,7 +95,10 @@ async function forwardLoss(run: MiniBatchRun, model: RNN): Promise<{ loss: numbe
 
 /** A function that puts the run's epoch count, ρ, generator and safeguard state back as they are now. */
 export function markSchedule(run: MiniBatchRun): () => void {
-  const { epoch, rho } = run, rng = run.rng.getState(), guard = run.engine.safeguard, state = guard?.snapshot();
+  const { epoch, rho } = run,
+    rng = run.rng.getState(),
+    guard = run.engine.safeguard,
+    state = guard?.snapshot();
   return () => {
     Object.assign(run, { epoch, rho, rng: Random.fromState(rng) });
     if (guard && state) guard.restart(state);
@@ -112,7 +115,8 @@ export class MiniBatchEngine implements AdmmEngine<MiniBatchIterationRecord> {
     private readonly options: Readonly<ResolvedTrainerOptions> & { mode: ResyncMode }
   ) {
     // The async kernels would copy data on plain ArrayBuffers at every call (in-shared-memory.ts).
-    const inputs = sharedInputs(layout.inputs), targets = sharedTargets(layout.targets);
+    const inputs = sharedInputs(layout.inputs),
+      targets = sharedTargets(layout.targets);
     this.run = startMiniBatchRun(model, layout.shape, inputs, targets, options);
   }
 
@@ -129,7 +133,8 @@ export class MiniBatchEngine implements AdmmEngine<MiniBatchIterationRecord> {
   }
 
   exportState(): MiniBatchStateSnapshot {
-    const { epoch, rho, rng } = this.run, guard = this.run.engine.safeguard;
+    const { epoch, rho, rng } = this.run,
+      guard = this.run.engine.safeguard;
     const safeguard = guard && { safeguard: guard.snapshot() };
     return { kind: 'mini-batch', iteration: epoch, rho: [...rho], rng: rng.getState(), ...safeguard };
   }

@@ -39,8 +39,7 @@ export function encodeBody(body: Float64Array): Buffer {
 
 /** A fresh, aligned copy (a reply's Buffer is often a slice of a larger one at any offset). */
 export function decodeBody(bytes: Buffer, length: number, what: string): Float64Array {
-  if (bytes.length !== 8 * length)
-    throw corrupt(what, `body of ${bytes.length} bytes, its tag says ${length} numbers`);
+  if (bytes.length !== 8 * length) throw corrupt(what, `body of ${bytes.length} bytes, its tag says ${length} numbers`);
   const out = new Float64Array(length);
   if (LITTLE_ENDIAN) new Uint8Array(out.buffer).set(bytes);
   else for (let i = 0; i < length; i++) out[i] = bytes.readDoubleLE(8 * i);
@@ -85,9 +84,14 @@ export function decodeTag(text: string, what: string): ContributionTag {
     throw corrupt(what, `the tag is not JSON`);
   }
   const ok =
-    typeof raw === 'object' && raw !== null &&
-    Number.isSafeInteger(raw.shard) && typeof raw.token === 'string' && Number.isSafeInteger(raw.iteration) &&
-    typeof raw.phase === 'string' && Number.isSafeInteger(raw.version) && Number.isSafeInteger(raw.length) &&
+    typeof raw === 'object' &&
+    raw !== null &&
+    Number.isSafeInteger(raw.shard) &&
+    typeof raw.token === 'string' &&
+    Number.isSafeInteger(raw.iteration) &&
+    typeof raw.phase === 'string' &&
+    Number.isSafeInteger(raw.version) &&
+    Number.isSafeInteger(raw.length) &&
     (raw.length as number) >= 0;
   if (!ok) throw corrupt(what, 'the tag lacks shard, token, iteration, phase, version or length');
   return {
@@ -114,12 +118,18 @@ export function afterVersionId(afterVersion: number): string {
 /** A publication as stream fields (field, value pairs). */
 export function publicationFields(p: Publication, epoch: number): (string | Buffer)[] {
   return [
-    'version', String(p.version),
-    'iteration', String(p.iteration),
-    'phase', p.phase,
-    'epoch', String(epoch),
-    'scalars', JSON.stringify(scalarEntries(p.scalars)),
-    'body', encodeBody(p.body),
+    'version',
+    String(p.version),
+    'iteration',
+    String(p.iteration),
+    'phase',
+    p.phase,
+    'epoch',
+    String(epoch),
+    'scalars',
+    JSON.stringify(scalarEntries(p.scalars)),
+    'body',
+    encodeBody(p.body),
   ];
 }
 

@@ -8,7 +8,14 @@ import { checkFunction, checkInteger } from '../../validate';
 import type { Contribution, CoordinatorTransport, Publication, TransportStats } from '../transport';
 import { RedisConnection } from './client';
 import {
-  checkBody, checkPhase, checkScalars, checkVersion, decodeBody, decodePublication, decodeTag, publicationFields,
+  checkBody,
+  checkPhase,
+  checkScalars,
+  checkVersion,
+  decodeBody,
+  decodePublication,
+  decodeTag,
+  publicationFields,
   versionId,
 } from './codec';
 import { RedisTransportError, corrupt } from './errors';
@@ -60,7 +67,15 @@ export class RedisCoordinatorTransport implements CoordinatorTransport {
       o.signal?.throwIfAborted();
       const k = new RunKeys(o.run);
       const keys = [
-        k.lease, k.epoch, k.config, k.tokens, k.incarnations, k.contributions, k.arrivals, k.versions, k.failures,
+        k.lease,
+        k.epoch,
+        k.config,
+        k.tokens,
+        k.incarnations,
+        k.contributions,
+        k.arrivals,
+        k.versions,
+        k.failures,
       ];
       const args = [o.id, o.leaseMs, o.configHash, o.shards, o.config, ARRIVALS_GROUP];
       const epoch = Number(await connection.script(ACQUIRE, keys, args));
@@ -122,8 +137,7 @@ export class RedisCoordinatorTransport implements CoordinatorTransport {
   /** The latest publication still in the stream (a restarted coordinator resumes after it). */
   async lastPublication(): Promise<Publication | undefined> {
     const reply = (await this.connection.callBuffer('XREVRANGE', this.keys.versions, '+', '-', 'COUNT', 1)) as
-      | [Buffer, Buffer[]][]
-      | null;
+      [Buffer, Buffer[]][] | null;
     if (!reply || reply.length === 0) return undefined;
     return decodePublication(reply[0][1], `run ${this.run}: version entry ${reply[0][0]}`);
   }
@@ -168,12 +182,14 @@ export class RedisCoordinatorTransport implements CoordinatorTransport {
     if (changed.length > 0) {
       // Tag and body in one command: a newer contribution cannot land between them.
       const fields = changed.flatMap((s) => [`${s}/${phase}/tag`, `${s}/${phase}/body`]);
-      const reply = (await this.connection.callBuffer('HMGET', this.keys.contributions, ...fields)) as (
-        | Buffer
-        | null
-      )[];
+      const reply = (await this.connection.callBuffer(
+        'HMGET',
+        this.keys.contributions,
+        ...fields
+      )) as (Buffer | null)[];
       changed.forEach((s, i) => {
-        const tagBytes = reply[2 * i], bodyBytes = reply[2 * i + 1];
+        const tagBytes = reply[2 * i],
+          bodyBytes = reply[2 * i + 1];
         const what = `run ${this.run}: contribution of shard ${s} to ${phase}`;
         if (!tagBytes || !bodyBytes) throw corrupt(what, 'tag without body');
         const tag = tagBytes.toString();

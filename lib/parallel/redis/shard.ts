@@ -10,7 +10,14 @@ import { checkInteger } from '../../validate';
 import type { Contribution, Publication, ShardTransport } from '../transport';
 import { RedisConnection } from './client';
 import {
-  afterVersionId, checkBody, checkPhase, checkScalars, checkVersion, decodePublication, encodeBody, encodeTag,
+  afterVersionId,
+  checkBody,
+  checkPhase,
+  checkScalars,
+  checkVersion,
+  decodePublication,
+  encodeBody,
+  encodeTag,
 } from './codec';
 import { RedisTransportError, corrupt } from './errors';
 import { RunKeys } from './keys';
@@ -66,8 +73,7 @@ export class RedisShardTransport implements ShardTransport {
         const nonce = crypto.randomBytes(8).toString('hex');
         const keys = [k.config, k.tokens, k.incarnations, k.heartbeat(o.shard), k.failures];
         const reply = (await connection.script(REGISTER, keys, [o.shard, nonce, o.heartbeatMs, o.configHash ?? ''])) as
-          | [string, string, string]
-          | null;
+          [string, string, string] | null;
         if (reply) {
           const [token, hash, config] = reply;
           const shards = Number(await connection.call('HGET', k.config, 'shards'));
@@ -89,7 +95,12 @@ export class RedisShardTransport implements ShardTransport {
     const keys = [k.tokens, k.config, k.heartbeat(this.shard), k.contributions, k.arrivals, k.failures];
     try {
       await this.connection.script(SHARD_WRITE, keys, [
-        this.shard, this.token, this.configHash, this.options.heartbeatMs, op, ...args,
+        this.shard,
+        this.token,
+        this.configHash,
+        this.options.heartbeatMs,
+        op,
+        ...args,
       ]);
     } catch (e) {
       if (e instanceof RedisTransportError && (e.code === 'ERR_STALE_WRITER' || e.code === 'ERR_CONFIG_MISMATCH')) {
@@ -135,7 +146,14 @@ export class RedisShardTransport implements ShardTransport {
     const prefix = `${this.shard}/${phase}`;
     const maxLength = Math.max(ARRIVALS_MIN, ARRIVALS_PER_SHARD * this.shards);
     await this.write('contribute', [
-      `${prefix}/tag`, encodeTag(c), `${prefix}/body`, encodeBody(body), maxLength, iteration, phase, version,
+      `${prefix}/tag`,
+      encodeTag(c),
+      `${prefix}/body`,
+      encodeBody(body),
+      maxLength,
+      iteration,
+      phase,
+      version,
       `${prefix}/version`,
     ]);
   }
@@ -162,7 +180,15 @@ export class RedisShardTransport implements ShardTransport {
       const newest = await this.newestAfter(after);
       if (newest) return this.decode(newest, afterVersion);
       const reply = (await this.connection.blockingCall(
-        signal, 'XREAD', 'COUNT', 1, 'BLOCK', this.options.blockMs, 'STREAMS', this.keys.versions, after
+        signal,
+        'XREAD',
+        'COUNT',
+        1,
+        'BLOCK',
+        this.options.blockMs,
+        'STREAMS',
+        this.keys.versions,
+        after
       )) as [Buffer, [Buffer, Buffer[]][]][] | null;
       const entry = reply?.[0]?.[1]?.[0];
       if (entry) return this.decode((await this.newestAfter(entry[0].toString())) ?? entry, afterVersion);
@@ -172,8 +198,7 @@ export class RedisShardTransport implements ShardTransport {
   /** The newest entry of the versions stream after id `after` (exclusive), if any. */
   private async newestAfter(after: string): Promise<[Buffer, Buffer[]] | undefined> {
     const reply = (await this.connection.callBuffer('XREVRANGE', this.keys.versions, '+', `(${after}`, 'COUNT', 1)) as
-      | [Buffer, Buffer[]][]
-      | null;
+      [Buffer, Buffer[]][] | null;
     return reply?.[0];
   }
 

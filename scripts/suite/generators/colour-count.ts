@@ -35,9 +35,11 @@ export function colourCount(count: number, seed: number): TrainingData {
   const { length: T, classes } = COLOUR_COUNT;
   const rng = new Random(seed);
   const order = rng.shuffle(Array.from({ length: count }, (_, i) => i));
-  const inputs = new Int32Array(count * T), targets = new Int32Array(count);
+  const inputs = new Int32Array(count * T),
+    targets = new Int32Array(count);
   for (let i = 0; i < count; i++) {
-    const n = order[i], label = i % classes;
+    const n = order[i],
+      label = i % classes;
     const decoy = (label + 1 + rng.int(classes - 1)) % classes;
     inputs.set([...half(rng, decoy, label), ...half(rng, label, decoy)], n * T);
     targets[n] = label;

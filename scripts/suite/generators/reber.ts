@@ -14,16 +14,31 @@ type ReberSymbol = (typeof REBER_SYMBOLS)[number];
 
 /** The Reber automaton: state → [symbol, next state] choices (state 5 is the end, reached by E). */
 const GRAPH: [ReberSymbol, number][][] = [
-  [['T', 1], ['P', 2]],
-  [['S', 1], ['X', 3]],
-  [['T', 2], ['V', 4]],
-  [['X', 2], ['S', 5]],
-  [['P', 3], ['V', 5]],
+  [
+    ['T', 1],
+    ['P', 2],
+  ],
+  [
+    ['S', 1],
+    ['X', 3],
+  ],
+  [
+    ['T', 2],
+    ['V', 4],
+  ],
+  [
+    ['X', 2],
+    ['S', 5],
+  ],
+  [
+    ['P', 3],
+    ['V', 5],
+  ],
 ];
 
 function reberString(rng: Random): ReberSymbol[] {
   const out: ReberSymbol[] = ['B'];
-  for (let state = 0; state !== 5; ) {
+  for (let state = 0; state !== 5;) {
     const [symbol, next] = GRAPH[state][rng.int(2)];
     out.push(symbol);
     state = next;
@@ -62,7 +77,8 @@ export function embeddedReberString(rng: Random, T: number, error: 'none' | 'lon
     if (error === 'local')
       // A symbol strictly inside R (between its B and E) replaced by a different one, until invalid.
       for (;;) {
-        const copy = [...s], at = 3 + rng.int(s.length - 6);
+        const copy = [...s],
+          at = 3 + rng.int(s.length - 6);
         copy[at] = INNER.filter((c) => c !== s[at])[rng.int(INNER.length - 1)];
         if (!isEmbeddedReber(copy)) return copy;
       }
@@ -75,12 +91,17 @@ export function embeddedReber(count: number, T: number, seed: number): TrainingD
     throw new RangeError(`embedded Reber: T must be an integer ≥ 9 (the shortest string), got ${T}`);
   const rng = new Random(seed);
   const order = rng.shuffle(Array.from({ length: count }, (_, i) => i));
-  const inputs = new Int32Array(count * T), targets = new Int32Array(count);
+  const inputs = new Int32Array(count * T),
+    targets = new Int32Array(count);
   const kinds = ['none', 'long-range', 'none', 'local'] as const;
   for (let i = 0; i < count; i++) {
-    const n = order[i], kind = kinds[i % 4];
+    const n = order[i],
+      kind = kinds[i % 4];
     const s = embeddedReberString(rng, T, kind);
-    inputs.set(s.map((c) => REBER_SYMBOLS.indexOf(c)), n * T + T - s.length);
+    inputs.set(
+      s.map((c) => REBER_SYMBOLS.indexOf(c)),
+      n * T + T - s.length
+    );
     targets[n] = kind === 'none' ? 1 : 0;
   }
   return { inputs, targets, sequenceLength: T };

@@ -12,7 +12,8 @@ export function noisySinusoids(count: number, T: number, seed: number): Training
   if (!Number.isInteger(T) || T < 2) throw new RangeError(`sinusoids: T must be an integer ≥ 2, got ${T}`);
   const { noise, horizon } = SINUSOIDS;
   const rng = new Random(seed);
-  const inputs = new Float32Array(count * T), targets = new Float32Array(count * horizon);
+  const inputs = new Float32Array(count * T),
+    targets = new Float32Array(count * horizon);
   for (let n = 0; n < count; n++) {
     const waves = [0, 1].map(() => ({
       a: 0.2 + 0.6 * rng.uniform(),

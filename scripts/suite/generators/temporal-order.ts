@@ -14,14 +14,16 @@ export function temporalOrder(count: number, T: number, seed: number): TrainingD
   const { X, Y, B, E, classes } = TEMPORAL_ORDER;
   const rng = new Random(seed);
   const order = rng.shuffle(Array.from({ length: count }, (_, i) => i));
-  const inputs = new Int32Array(count * T), targets = new Int32Array(count);
+  const inputs = new Int32Array(count * T),
+    targets = new Int32Array(count);
   // A step in [from·T, to·T).
   const window = (from: number, to: number) => {
     const first = Math.floor(from * T);
     return first + rng.int(Math.max(1, Math.floor(to * T) - first));
   };
   for (let i = 0; i < count; i++) {
-    const n = order[i], label = i % classes;
+    const n = order[i],
+      label = i % classes;
     const row = inputs.subarray(n * T, (n + 1) * T);
     for (let t = 0; t < T; t++) row[t] = rng.int(4);
     row[0] = B;
