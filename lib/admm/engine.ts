@@ -12,7 +12,7 @@ import { Stop } from '../training/fit-loop';
 import type { TrainingLayout } from '../training/layout';
 import { type ResolvedTrainerOptions, automaticChunkSize } from './options';
 import { ParallelEngine, parallelState } from '../parallel/engine';
-import { PersistentEngine, requirePersistent } from './persistent/engine';
+import { PersistentEngine, requirePersistent, requireWholeState } from './persistent/engine';
 import { warmStartReadout } from './persistent/warm-start';
 import { AdmmState } from './persistent/state';
 import type { AdmmIterationRecord, MiniBatchIterationRecord, PersistentIterationRecord } from './record';
@@ -107,6 +107,11 @@ export function miniBatchStepper(
 export function localPersistent(engine: RunEngine | undefined, mode: string, method: string): PersistentEngine {
   if (mode === 'persistent' && engine instanceof ParallelEngine) throw parallelState(method);
   return requirePersistent(engine, mode, method);
+}
+
+/** The persistent engine, for the single-block methods: a chunked sweep has no whole-data a or s block. */
+export function wholePersistent(engine: RunEngine | undefined, mode: string): PersistentEngine {
+  return requireWholeState(localPersistent(engine, mode, 'the block methods'));
 }
 
 /** An iteration interrupted by the fit's AbortSignal. */

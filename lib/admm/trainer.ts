@@ -29,6 +29,7 @@ import {
   miniBatchStepper,
   persistentStepper,
   startEngine,
+  wholePersistent,
 } from './engine';
 import {
   type AdmmTrainerOptions,
@@ -37,15 +38,7 @@ import {
   resolveFitOptions,
   resolveTrainerOptions,
 } from './options';
-import {
-  updateInputWeights,
-  updateOutputs,
-  updateOutputWeights,
-  updatePreactivations,
-  updateStates,
-  ascendDuals,
-} from './persistent/blocks';
-import { PersistentEngine, requireWholeState } from './persistent/engine';
+import { PersistentEngine } from './persistent/engine';
 import { withinTolerance } from './persistent/residuals';
 import type { AdmmState } from './persistent/state';
 import type { AdmmIterationRecord, FitResult, MiniBatchIterationRecord, PersistentIterationRecord } from './record';
@@ -131,32 +124,27 @@ export class AdmmTrainer {
 
   /** Block 1: (U, W, b). */
   updateInputWeights(): Promise<void> {
-    const e = this.wholeState();
-    return updateInputWeights(e.state, this.model, e.cfg);
+    return wholePersistent(this.engine, this.options.mode).runBlock(1);
   }
   /** Block 2: pre-activations a. */
   updatePreactivations(): Promise<void> {
-    const { state: st, cfg } = this.wholeState();
-    return updatePreactivations(st, st, this.model, cfg).then((change) => void (st.change[0] = change));
+    return wholePersistent(this.engine, this.options.mode).runBlock(2);
   }
   /** Block 3: states s. */
   updateStates(): Promise<void> {
-    const { state: st, cfg } = this.wholeState();
-    return updateStates(st, st, this.model, cfg).then((change) => void (st.change[1] = change));
+    return wholePersistent(this.engine, this.options.mode).runBlock(3);
   }
   /** Block 4: (V, c). */
   updateOutputWeights(): Promise<void> {
-    const e = this.wholeState();
-    return updateOutputWeights(e.state, this.model, e.cfg);
+    return wholePersistent(this.engine, this.options.mode).runBlock(4);
   }
   /** Block 5: outputs o. */
   updateOutputs(): Promise<void> {
-    const { state: st } = this.wholeState();
-    return updateOutputs(st, st, this.model).then((change) => void (st.change[2] = change));
+    return wholePersistent(this.engine, this.options.mode).runBlock(5);
   }
   /** Block 6 alone: the dual ascent at the current ρ (no ρ change). */
-  async updateDuals(): Promise<void> {
-    await ascendDuals(this.wholeState().state, this.model, [1, 1, 1], true);
+  updateDuals(): Promise<void> {
+    return wholePersistent(this.engine, this.options.mode).runBlock(6);
   }
   /** The augmented Lagrangian at the current point (summed-loss scale). */
   lagrangian(): Promise<number> {
@@ -189,11 +177,6 @@ export class AdmmTrainer {
     const engine: AdmmEngine | undefined = this.engine;
     this.engine = undefined;
     await engine?.close?.();
-  }
-
-  /** The persistent engine, for the single-block methods: a chunked sweep has no whole-data a or s block. */
-  private wholeState(): PersistentEngine {
-    return requireWholeState(localPersistent(this.engine, this.options.mode, 'the block methods'));
   }
 
   /**

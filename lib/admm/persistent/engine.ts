@@ -15,7 +15,17 @@ import type { AdmmEngine } from '../engine';
 import type { ResolvedTrainerOptions } from '../options';
 import type { PersistentIterationRecord } from '../record';
 import type { AdmmStateSnapshot } from '../snapshot';
-import { type BlockConfig, ascendDuals, primalBlocks, updateDuals } from './blocks';
+import {
+  type BlockConfig,
+  ascendDuals,
+  primalBlocks,
+  updateDuals,
+  updateInputWeights,
+  updateOutputs,
+  updateOutputWeights,
+  updatePreactivations,
+  updateStates,
+} from './blocks';
 import { assembleLagrangian, relativeDual, relativePrimal, weightDecay } from './residuals';
 import { guardedIteration, resynchronise } from './safeguard';
 import { applySnapshot, takeSnapshot } from './snapshot';
@@ -71,6 +81,22 @@ export class PersistentEngine implements AdmmEngine<PersistentIterationRecord> {
 
   restore(snapshot: unknown): void {
     applySnapshot(this.state, snapshot);
+  }
+
+  /**
+   * Block `block` (1–6, docs/ALGORITHM.md's order) alone on the whole (unchunked) state, recording
+   * the auxiliaries' change as an iteration does; block 6 is the dual ascent at the current ρ.
+   */
+  async runBlock(block: 1 | 2 | 3 | 4 | 5 | 6): Promise<void> {
+    const st = this.state,
+      model = this.model,
+      cfg = this.cfg;
+    if (block === 1) await updateInputWeights(st, model, cfg);
+    else if (block === 2) st.change[0] = await updatePreactivations(st, st, model, cfg);
+    else if (block === 3) st.change[1] = await updateStates(st, st, model, cfg);
+    else if (block === 4) await updateOutputWeights(st, model, cfg);
+    else if (block === 5) st.change[2] = await updateOutputs(st, st, model);
+    else await ascendDuals(st, model, [1, 1, 1], true);
   }
 
   /** The augmented Lagrangian at the current point, from scratch (duals untouched; summed-loss scale). */
