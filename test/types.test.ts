@@ -27,7 +27,11 @@ const MUTATIONS: { file: string; from: string; to: string }[] = [
   { file: 'public-api.ts', from: '    batchSize?: number;\n        eta', to: '    batchSize?: string;\n        eta' },
   { file: 'public-api.ts', from: "'diverged' | 'singular'>", to: "'diverged'>" },
   { file: 'public-api.ts', from: '        clippedBatches: number;', to: '        clippedBatches?: number;' },
-  { file: 'public-api.ts', from: "'ERR_OUT_OF_MEMORY' | 'ERR_INTERNAL'\n", to: "'ERR_OUT_OF_MEMORY'\n" },
+  {
+    file: 'public-api.ts',
+    from: "      | 'ERR_OUT_OF_MEMORY'\n      | 'ERR_INTERNAL'\n",
+    to: "      | 'ERR_OUT_OF_MEMORY'\n",
+  },
   { file: 'native-entry.ts', from: "'native' | 'bpttNative' | 'OPEN", to: "'native' | 'OPEN" },
 ];
 
