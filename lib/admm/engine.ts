@@ -72,11 +72,10 @@ export async function startEngine(
   warm: boolean
 ): Promise<RunEngine> {
   const o = options;
-  if (o.parallel) {
-    if (warm && o.mode === 'persistent' && o.warmStart === 'readout') await warmStartReadout(model, layout, o.beta);
-    return ParallelEngine.start(model, layout, o, o.parallel);
-  }
-  if (o.mode === 'persistent') return PersistentEngine.start(model, layout, o, chunkSizeFor(layout, o), warm);
+  // Only the persistent mode resolves warmStart to 'readout'; one place for its engine and a sharded one.
+  if (warm && o.warmStart === 'readout') await warmStartReadout(model, layout, o.beta);
+  if (o.parallel) return ParallelEngine.start(model, layout, o, o.parallel);
+  if (o.mode === 'persistent') return PersistentEngine.start(model, layout, o, chunkSizeFor(layout, o));
   return new MiniBatchEngine(model, layout, { ...o, mode: o.mode });
 }
 

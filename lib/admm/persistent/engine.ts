@@ -30,7 +30,6 @@ import { assembleLagrangian, relativeDual, relativePrimal, weightDecay } from '.
 import { guardedIteration, resynchronise } from './safeguard';
 import { applySnapshot, takeSnapshot } from './snapshot';
 import { AdmmState } from './state';
-import { warmStartReadout } from './warm-start';
 
 export class PersistentEngine implements AdmmEngine<PersistentIterationRecord> {
   readonly cfg: BlockConfig;
@@ -46,15 +45,13 @@ export class PersistentEngine implements AdmmEngine<PersistentIterationRecord> {
 
   /**
    * A run whose auxiliaries come from one forward pass (every constraint holds), duals zero, ρ
-   * initial; with `warm` and options.warmStart 'readout', (V, c) is refitted on the forward states
-   * first (a restored run keeps the readout it was saved with).
+   * initial (the warm start of the readout, if any, is startEngine's, before this).
    */
   static async start(
     model: RNN,
     layout: TrainingLayout,
     options: Readonly<ResolvedTrainerOptions>,
-    chunkSize: number | undefined,
-    warm: boolean
+    chunkSize: number | undefined
   ): Promise<PersistentEngine> {
     const { shape } = layout;
     // The async kernels would copy data on plain ArrayBuffers at every call (in-shared-memory.ts).
@@ -62,7 +59,6 @@ export class PersistentEngine implements AdmmEngine<PersistentIterationRecord> {
       targets = sharedTargets(layout.targets);
     const sweep = { chunkSize, weightGrams: options.update === 'exact' };
     const st = new AdmmState(shape, inputs, targets, options.lossSteps, options.rho, options.beta * shape.N, sweep);
-    if (warm && options.warmStart === 'readout') await warmStartReadout(model, layout, options.beta);
     await resynchronise(st, model);
     return new PersistentEngine(st, layout, model, options);
   }
