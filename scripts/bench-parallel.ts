@@ -16,12 +16,11 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { AdmmTrainer, RNN, type TrainingData, loadMnist10k } from '../lib';
-import { inputLayout, lossForTargets, nativeShape, targetLayout } from '../lib/data';
 import { sharedInputs, sharedTargets } from '../lib/in-shared-memory';
 import { native } from '../lib/native-entry';
 import { resolveTrainerOptions } from '../lib/admm/options';
 import type { AdmmIterationRecord } from '../lib/admm/record';
-import { ParallelCoordinator, type RoundTimes } from '../lib/parallel/coordinator';
+import { ParallelCoordinator, type RoundTimes, coordinatorOptions } from '../lib/parallel/coordinator';
 import { LoopbackTransport } from '../lib/parallel/loopback';
 import { ParallelEngine } from '../lib/parallel/engine';
 import { trainingLayout } from '../lib/training/layout';
@@ -133,22 +132,14 @@ async function stalenessCurve(): Promise<void> {
   for (const staleness of [0, 1, 2, 4]) {
     const init = { scheme: 'normal', scale: 0.1, seed: 2 } as const;
     const m = new RNN({ inputSize: 28, hiddenSize: 24, outputSize: 10, init });
-    const o = resolveTrainerOptions(OPTIONS),
-      loss = lossForTargets(data.targets)!;
-    const layout = inputLayout('data', data, m);
-    const shape = nativeShape(m, layout.N, layout.T, o.lossSteps);
-    const inputs = sharedInputs(layout.native);
-    const targets = sharedTargets(targetLayout('data.targets', data.targets, shape, loss, o.lossSteps));
+    const o = resolveTrainerOptions(OPTIONS);
+    const layout = trainingLayout(data, m, { loss: o.loss, lossSteps: o.lossSteps });
+    const { shape } = layout;
+    const inputs = sharedInputs(layout.inputs),
+      targets = sharedTargets(layout.targets);
     const [a, b] = splitRows(shape.N, 2).map(([x, y]) => shardData(shape, inputs, targets, o.lossSteps, x, y));
     const transport = new LoopbackTransport([new PersistentShard(0, a), new LateShard(1, b)]);
-    const settings = {
-      shards: 2,
-      staleness,
-      rho: o.rho,
-      rhoPolicy: o.rhoPolicy,
-      beta: o.beta * shape.N,
-      classification: true,
-    };
+    const settings = coordinatorOptions(o, layout, 2, staleness);
     const coordinator = new ParallelCoordinator(m, shape, transport, settings);
     const history: AdmmIterationRecord[] = [];
     try {

@@ -6,7 +6,6 @@
  */
 import test from 'ava';
 import { AdmmTrainer, RNN, type RNNWeights, type TrainingData } from '../lib';
-import { inputLayout, lossForTargets, nativeShape, targetLayout } from '../lib/data';
 import { sharedInputs, sharedTargets } from '../lib/in-shared-memory';
 import type { MiniBatchIterationRecord, PersistentIterationRecord } from '../lib/admm/record';
 import type { Triple } from '../lib/admm/rho';
@@ -16,7 +15,7 @@ import { warmStartReadout } from '../lib/admm/persistent/warm-start';
 import { trainingLayout } from '../lib/training/layout';
 import { AdjointCoordinator } from '../lib/parallel/adjoint-coordinator';
 import { AdjointShard } from '../lib/parallel/adjoint-shard';
-import { ParallelCoordinator } from '../lib/parallel/coordinator';
+import { ParallelCoordinator, coordinatorOptions } from '../lib/parallel/coordinator';
 import { LoopbackTransport } from '../lib/parallel/loopback';
 import type { ParallelEngine } from '../lib/parallel/engine';
 import { PersistentShard, type ShardData } from '../lib/parallel/shard';
@@ -37,31 +36,29 @@ const aborted = () => new Error('aborted');
 /** What the trainer prepares from data and options: resolved options, shape, shared inputs and targets. */
 function prepare(model: RNN, data: TrainingData, options: AdmmTrainerOptions) {
   const o = resolveTrainerOptions(options);
-  const layout = inputLayout('data', data, model);
-  const loss = o.loss ?? lossForTargets(data.targets)!;
-  const shape = nativeShape(model, layout.N, layout.T, o.lossSteps);
-  const targets = sharedTargets(targetLayout('data.targets', data.targets, shape, loss, o.lossSteps));
-  return { o, shape, inputs: sharedInputs(layout.native), targets, classification: loss === CE };
+  const layout = trainingLayout(data, model, { loss: o.loss, lossSteps: o.lossSteps });
+  const { shape } = layout;
+  const classification = layout.loss === CE;
+  return {
+    o,
+    layout,
+    shape,
+    inputs: sharedInputs(layout.inputs),
+    targets: sharedTargets(layout.targets),
+    classification,
+  };
 }
 
 /** The sharded persistent loop with every shard on this thread (the transport-free reference). */
 async function inProcess(model: RNN, data: TrainingData, options: AdmmTrainerOptions, shards: number) {
-  const { o, shape, inputs, targets, classification } = prepare(model, data, options);
+  const { o, layout, shape, inputs, targets } = prepare(model, data, options);
   // The trainer's persistent start: (V, c) refitted first (options.warmStart), then the shards start.
-  const layout = trainingLayout(data, model, { loss: o.loss, lossSteps: o.lossSteps });
   if (o.warmStart === 'readout') await warmStartReadout(model, layout, o.beta);
   const rows = splitRows(shape.N, shards);
   const transport = new LoopbackTransport(
     rows.map(([b, e], i) => new PersistentShard(i, shardData(shape, inputs, targets, o.lossSteps, b, e)))
   );
-  const coordinator = new ParallelCoordinator(model, shape, transport, {
-    shards,
-    staleness: 0,
-    rho: o.rho,
-    rhoPolicy: o.rhoPolicy,
-    beta: o.beta * shape.N,
-    classification,
-  });
+  const coordinator = new ParallelCoordinator(model, shape, transport, coordinatorOptions(o, layout, shards, 0));
   const history: PersistentIterationRecord[] = [];
   try {
     for (let k = 0; k < ITERATIONS; k++) history.push(await coordinator.iteration(undefined, aborted));
@@ -159,16 +156,9 @@ test('shards and coordinator rebuilt from a checkpoint continue the synchronous 
   // Both runs start from the model's own readout (the coordinator alone has no warm start).
   const reference = await inProcess(straight.model, straight.data, { mode: 'persistent', warmStart: 'none' }, 3);
   const { model, data } = randomProblem(classify);
-  const { o, shape, inputs, targets } = prepare(model, data, { mode: 'persistent' });
+  const { o, layout, shape, inputs, targets } = prepare(model, data, { mode: 'persistent' });
   const rows = splitRows(shape.N, 3).map(([b, e]) => shardData(shape, inputs, targets, o.lossSteps, b, e));
-  const settings = {
-    shards: 3,
-    staleness: 0,
-    rho: o.rho,
-    rhoPolicy: o.rhoPolicy,
-    beta: o.beta * shape.N,
-    classification: true,
-  };
+  const settings = coordinatorOptions(o, layout, 3, 0);
   // A checkpoint every 2 iterations (each shard's state, the coordinator's ρ and count, the
   // weights); the run then dies during iteration 3's rounds, losing what it did after the checkpoint.
   const first = rows.map((r, i) => new PersistentShard(i, r));
@@ -204,17 +194,10 @@ test('shards and coordinator rebuilt from a checkpoint continue the synchronous 
 
 test('bounded staleness (τ = 2) with a slow shard uses stale answers and still fits the problem', async (t) => {
   const { model, data } = randomProblem({ ...classify, N: 40, seed: 7 });
-  const { o, shape, inputs, targets } = prepare(model, data, { mode: 'persistent' });
+  const { o, layout, shape, inputs, targets } = prepare(model, data, { mode: 'persistent' });
   const [fast, slow] = splitRows(shape.N, 2).map(([b, e]) => shardData(shape, inputs, targets, o.lossSteps, b, e));
   const transport = new LoopbackTransport([new PersistentShard(0, fast), new SlowShard(1, slow, 15)]);
-  const coordinator = new ParallelCoordinator(model, shape, transport, {
-    shards: 2,
-    staleness: 2,
-    rho: o.rho,
-    rhoPolicy: o.rhoPolicy,
-    beta: o.beta * shape.N,
-    classification: true,
-  });
+  const coordinator = new ParallelCoordinator(model, shape, transport, coordinatorOptions(o, layout, 2, 2));
   const history: PersistentIterationRecord[] = [];
   try {
     for (let k = 0; k < 30; k++) history.push(await coordinator.iteration(undefined, aborted));

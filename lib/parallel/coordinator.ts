@@ -15,6 +15,7 @@
 import { AdmmError } from '../errors';
 import { native, type NativeShape } from '../native';
 import type { RNN } from '../rnn';
+import type { TrainingLayout } from '../training/layout';
 import type { ConstraintNorms } from '../admm/ascent/ascend';
 import { assembleLagrangian, weightDecay } from '../admm/persistent/residuals';
 import type { ResolvedTrainerOptions } from '../admm/options';
@@ -37,6 +38,18 @@ export interface CoordinatorOptions {
   classification: boolean;
   /** Called after every `every`-th iteration, before the record is returned (a checkpoint's cadence). */
   checkpoint?: { every: number; save: (iteration: number) => Promise<void> };
+}
+
+/** A persistent run's coordinator settings from the trainer's options (β of the whole data set). */
+export function coordinatorOptions(
+  options: Pick<ResolvedTrainerOptions, 'rho' | 'rhoPolicy' | 'beta'>,
+  layout: Pick<TrainingLayout, 'shape' | 'loss'>,
+  shards: number,
+  staleness: number
+): CoordinatorOptions {
+  const { rho, rhoPolicy } = options;
+  const classification = layout.loss === 'softmax-cross-entropy';
+  return { shards, staleness, rho, rhoPolicy, beta: options.beta * layout.shape.N, classification };
 }
 
 /**

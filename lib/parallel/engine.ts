@@ -15,7 +15,7 @@ import type { ResolvedTrainerOptions } from '../admm/options';
 import type { AdmmIterationRecord, MiniBatchIterationRecord, PersistentIterationRecord } from '../admm/record';
 import { AdjointCoordinator } from './adjoint-coordinator';
 import { AdjointShard } from './adjoint-shard';
-import { ParallelCoordinator } from './coordinator';
+import { ParallelCoordinator, coordinatorOptions } from './coordinator';
 import type { ResolvedParallelOptions } from './options';
 import { PersistentShard } from './shard';
 import { runConfig } from './run-config';
@@ -93,14 +93,8 @@ export class ParallelEngine implements AdmmEngine {
       const coordinator = new AdjointCoordinator(model, shape, transport, settings);
       return new ParallelEngine(layout, coordinator, transport);
     }
-    const coordinator = new ParallelCoordinator(model, shape, transport, {
-      shards,
-      staleness,
-      rho: options.rho,
-      rhoPolicy: options.rhoPolicy,
-      beta: options.beta * shape.N,
-      classification,
-    });
+    const settings = coordinatorOptions(options, layout, shards, staleness);
+    const coordinator = new ParallelCoordinator(model, shape, transport, settings);
     return new ParallelEngine(layout, coordinator, transport);
   }
 
