@@ -15,7 +15,7 @@ import { AdmmTrainer, RNN } from '../lib';
 import { readCheckpoint } from '../lib/checkpoint';
 import { encodeNpy } from '../lib/npy';
 import { configHash, readRunConfig } from '../lib/parallel/run-config';
-import { type RedisServer, startRedisServer } from './helpers/redis-server';
+import { sharedRedisServer } from './helpers/redis-server';
 
 const bin = path.resolve(__dirname, '..', '..', 'bin', 'admmirnn.js');
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'admmirnn-redis-cli-'));
@@ -35,14 +35,8 @@ fs.writeFileSync(
   )
 );
 
-let server: RedisServer;
-test.before(async () => {
-  server = await startRedisServer();
-});
-test.after.always(async () => {
-  await server?.stop();
-  fs.rmSync(dir, { recursive: true, force: true });
-});
+const server = sharedRedisServer(test);
+test.after.always(() => fs.rmSync(dir, { recursive: true, force: true }));
 
 interface Ended {
   code: number | null;

@@ -13,7 +13,7 @@ import { ParallelCoordinator } from '../lib/parallel/coordinator';
 import { RedisCoordinatorTransport, RedisShardTransport, RedisTransportError } from '../lib/parallel/redis';
 import { type ShardCore, runShard } from '../lib/parallel/shard';
 import { Child } from './helpers/redis-child-process';
-import { type RedisServer, startRedisServer } from './helpers/redis-server';
+import { sharedRedisServer } from './helpers/redis-server';
 import { shardedProblem } from './helpers/sharded-problem';
 import { type ProblemSpec, randomProblem, withoutTimes } from './problems';
 
@@ -31,17 +31,8 @@ const regress: ProblemSpec = { N: 24, T: 4, d: 2, h: 5, K: 2, lossSteps: 'every'
 const ITERATIONS = 4;
 const WORKER = path.join(__dirname, 'helpers', 'redis-shard-worker.js');
 
-let server: RedisServer;
-let runs = 0;
-const runName = (label: string) => `${label}-${process.pid}-${runs++}`;
-
-test.before(async () => {
-  server = await startRedisServer();
-});
-
-test.after.always(async () => {
-  await server?.stop();
-});
+const server = sharedRedisServer(test);
+const runName = server.runName;
 
 const coordinatorSide = (url: string, run: string, shards: number) =>
   RedisCoordinatorTransport.connect({ url, run, shards, configHash: 'spec', leaseMs: 5_000 });

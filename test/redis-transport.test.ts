@@ -13,7 +13,7 @@ import { RedisCoordinatorTransport, RedisShardTransport, RedisTransportError } f
 import type { Contribution } from '../lib/parallel/transport';
 import { Child } from './helpers/redis-child-process';
 import { EventLoopMonitor } from './helpers/event-loop';
-import { type RedisServer, startRedisServer } from './helpers/redis-server';
+import { sharedRedisServer, startRedisServer } from './helpers/redis-server';
 
 const execFileAsync = promisify(execFile);
 /** Short TTLs keep the fault tests fast (the defaults are 10 s): for the processes that fail. */
@@ -21,18 +21,8 @@ const TTL = 500;
 /** The live ones get more: a loaded machine may delay a heartbeat past 300 ms. */
 const LIVE_TTL = 5_000;
 
-let server: RedisServer;
-let runs = 0;
-/** A fresh run name per test: the tests share one server and run concurrently. */
-const runName = (label: string) => `${label}-${process.pid}-${runs++}`;
-
-test.before(async () => {
-  server = await startRedisServer();
-});
-
-test.after.always(async () => {
-  await server?.stop();
-});
+const server = sharedRedisServer(test);
+const runName = server.runName;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

@@ -8,23 +8,14 @@ import { RedisCoordinatorTransport, RedisShardTransport } from '../lib/parallel/
 import { resolveShardIndex } from '../lib/parallel/redis/worker-main';
 import type { Contribution } from '../lib/parallel/transport';
 import { Child } from './helpers/redis-child-process';
-import { type RedisServer, startRedisServer } from './helpers/redis-server';
+import { sharedRedisServer } from './helpers/redis-server';
 
 /** Short for the worker that is superseded (it learns it at its next heartbeat, a third of this). */
 const TTL = 300;
 /** Long for the live ones: a loaded machine may delay a heartbeat past 300 ms. */
 const LIVE_TTL = 5_000;
-let server: RedisServer;
-let runs = 0;
-const runName = (label: string) => `${label}-${process.pid}-${runs++}`;
-
-test.before(async () => {
-  server = await startRedisServer();
-});
-
-test.after.always(async () => {
-  await server?.stop();
-});
+const server = sharedRedisServer(test);
+const runName = server.runName;
 
 const coordinator = (run: string, shards: number) =>
   RedisCoordinatorTransport.connect({ url: server.url, run, shards, configHash: 'cfg', leaseMs: 5_000, blockMs: 100 });

@@ -3,6 +3,7 @@
  * temporary directory and no RDB snapshots (`--save ''`). The Redis transport's tests fail, not
  * skip, when redis-server is missing: CI installs it (scripts/setup.sh).
  */
+import type { TestFn } from 'ava';
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
@@ -118,5 +119,27 @@ export async function startRedisServer(options: RedisServerOptions = {}): Promis
       await kill();
       fs.rmSync(dir, { recursive: true, force: true });
     },
+  };
+}
+
+/**
+ * One redis-server for a test file (started before its tests, stopped after them) and a fresh run
+ * name per call: the file's tests share the server and run concurrently.
+ */
+export function sharedRedisServer(test: TestFn): { readonly url: string; runName(label: string): string } {
+  let server: RedisServer | undefined;
+  let runs = 0;
+  test.before(async () => {
+    server = await startRedisServer();
+  });
+  test.after.always(async () => {
+    await server?.stop();
+  });
+  return {
+    get url(): string {
+      if (!server) throw new Error('the shared redis-server is not running (used outside a test?)');
+      return server.url;
+    },
+    runName: (label: string) => `${label}-${process.pid}-${runs++}`,
   };
 }
