@@ -12,7 +12,7 @@ import { sharedFloats } from '../in-shared-memory';
 import { native, type NativeInputs, type NativeShape } from '../native';
 import { BatchGatherer } from '../admm/resync/gather';
 import { packGram, uwbGram, vcGram } from '../admm/persistent/gram-sum';
-import { type WeightViews, readWeights, weightsLength } from './layout';
+import { type WeightViews, emptyWeights, readWeights, weightsLength } from './layout';
 import { shardData, splitRows } from './split';
 import type { ShardCore } from './shard';
 import type { Contribution, Publication } from './transport';
@@ -41,13 +41,7 @@ export class AdjointShard implements ShardCore {
   ) {
     const { T, d, h, K } = data.shape;
     this.L = data.shape.everyStep ? T : 1;
-    this.weights = {
-      U: new Float32Array(h * d),
-      W: new Float32Array(h * h),
-      b: new Float32Array(h),
-      V: new Float32Array(K * h),
-      c: new Float32Array(K),
-    };
+    this.weights = emptyWeights(data.shape);
     // The largest slice of a batch this shard can get.
     const B = Math.ceil(Math.min(data.batchSize, data.shape.N) / data.shards),
       n = B * T * h,

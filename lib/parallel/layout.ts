@@ -10,6 +10,17 @@ export interface WeightViews {
 
 const ORDER = ['U', 'W', 'b', 'V', 'c'] as const;
 
+/** A shard's own copy of the weights, zero until the first publication fills it. */
+export function emptyWeights({ d, h, K }: { d: number; h: number; K: number }): WeightViews {
+  return {
+    U: new Float32Array(h * d),
+    W: new Float32Array(h * h),
+    b: new Float32Array(h),
+    V: new Float32Array(K * h),
+    c: new Float32Array(K),
+  };
+}
+
 export function weightsLength(w: WeightViews): number {
   return ORDER.reduce((n, k) => n + w[k].length, 0);
 }

@@ -16,7 +16,7 @@ import { applySnapshot, takeSnapshot } from '../admm/persistent/snapshot';
 import type { AdmmStateSnapshot } from '../admm/snapshot';
 import { AdmmState } from '../admm/persistent/state';
 import { packGram, uwbGram, vcGram } from '../admm/persistent/gram-sum';
-import { type WeightViews, readWeights } from './layout';
+import { type WeightViews, emptyWeights, readWeights } from './layout';
 import type { Contribution, Publication, ShardTransport } from './transport';
 
 /** What a shard needs to start: its samples (rows of the data set, contiguous) and the loss layout. */
@@ -51,14 +51,7 @@ export class PersistentShard implements ShardCore {
     readonly index: number,
     readonly data: ShardData
   ) {
-    const { d, h, K } = data.shape;
-    this.weights = {
-      U: new Float32Array(h * d),
-      W: new Float32Array(h * h),
-      b: new Float32Array(h),
-      V: new Float32Array(K * h),
-      c: new Float32Array(K),
-    };
+    this.weights = emptyWeights(data.shape);
     this.uwb = uwbGram(data.shape);
     this.vc = vcGram(data.shape);
   }
