@@ -6,13 +6,16 @@
  *
  *   npm run suite -- [--quick] [--tasks mnist,text,...] [--methods adjoint,adam,...]
  *                    [--budget SECONDS] [--clock wall|cpu] [--seeds N] [--hidden H] [--out DIR] [--note TEXT]
- *                    [--report-only]
+ *                    [--report-only] [--append]
  *
  * Full (default): h = 128, 30 s per run, 3 seeds, results/suite/. --quick: small data, h = 32,
  * 5 s per run, 1 seed, results/quick/suite/ (git-ignored). Explicit options override either.
  * --clock cpu budgets CPU seconds of this process instead of wall-clock seconds (for a machine
  * other jobs share); --note adds a sentence to the report's header; --report-only rewrites the
- * report (and the summaries in suite.json) from a saved suite.json without training.
+ * report (and the summaries in suite.json) from a saved suite.json without training. --append adds
+ * the runs of --methods to the saved suite.json in --out (same size, budget, clock, seeds and h;
+ * the saved floors are reused; runs of the same method are replaced), so a long suite can be
+ * measured in parts, e.g. the mini-batch methods while a change to another mode is still under way.
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -39,6 +42,7 @@ const { values } = parseArgs({
     out: { type: 'string' },
     note: { type: 'string' },
     'report-only': { type: 'boolean', default: false },
+    append: { type: 'boolean', default: false },
   },
 });
 
@@ -86,6 +90,22 @@ function reportOnly(out: string): void {
   console.log(`rewrote ${path.join(out, 'REPORT.md')} from ${path.join(out, 'suite.json')}`);
 }
 
+/** The saved results in `out` that `fresh`'s runs are added to; a RangeError if they were measured differently. */
+function appendTo(out: string, fresh: SuiteResults): SuiteResults {
+  const file = path.join(out, 'suite.json');
+  if (!fs.existsSync(file)) throw new RangeError(`--append: no ${file} to add to`);
+  const saved = JSON.parse(fs.readFileSync(file, 'utf8')) as SuiteResults;
+  for (const key of ['quick', 'hidden', 'budgetSeconds', 'clock', 'seeds'] as const)
+    if (saved[key] !== fresh[key])
+      throw new RangeError(`--append: ${file} has ${key} ${saved[key]}, this run ${fresh[key]}`);
+  return {
+    ...saved,
+    command: `${saved.command}; ${fresh.command} --append`,
+    methods: [...new Set([...saved.methods, ...fresh.methods])],
+    loadAverage: { start: Math.max(saved.loadAverage.start, fresh.loadAverage.start), end: saved.loadAverage.end },
+  };
+}
+
 async function main(): Promise<void> {
   const quick = values.quick!;
   const budgetSeconds = positive('budget', values.budget, quick ? 5 : 30, false);
@@ -108,7 +128,7 @@ async function main(): Promise<void> {
   ].filter(Boolean);
   const started = performance.now(),
     loadStart = os.loadavg()[0];
-  const results: SuiteResults = {
+  const fresh: SuiteResults = {
     command: `npm run suite${flags.length ? ` -- ${flags.join(' ')}` : ''}`,
     machine: `${os.cpus()[0].model}, ${os.cpus().length} CPUs, Node ${process.version}`,
     date: new Date().toISOString(),
@@ -124,10 +144,12 @@ async function main(): Promise<void> {
     runs: [],
     ...(values.note ? { note: values.note } : {}),
   };
+  const results = values.append ? appendTo(out, fresh) : fresh;
+  const wallBefore = results.wallSeconds;
   fs.mkdirSync(out, { recursive: true });
   // Saved after every run, so an interrupted suite keeps what it measured.
   const save = () => {
-    results.wallSeconds = (performance.now() - started) / 1000;
+    results.wallSeconds = wallBefore + (performance.now() - started) / 1000;
     results.loadAverage.end = os.loadavg()[0];
     fs.writeFileSync(path.join(out, 'suite.json'), JSON.stringify(results, null, 1));
     fs.writeFileSync(path.join(out, 'REPORT.md'), renderSuite(results));
@@ -135,17 +157,19 @@ async function main(): Promise<void> {
   for (const name of tasks as TaskName[]) {
     const built = performance.now();
     const task = buildTask(name, quick ? 'quick' : 'full');
-    const info = taskInfo(task, (performance.now() - built) / 1000);
-    results.tasks.push(info);
+    const saved = results.tasks.find((t) => t.name === name);
+    const info = saved ?? taskInfo(task, (performance.now() - built) / 1000);
+    if (!saved) results.tasks.push(info);
     for (let seed = 0; seed < seeds; seed++) {
-      const floor = readoutFloor(task, hidden, seed);
-      info.floors.push(floor);
+      if (info.floors[seed] === undefined) info.floors[seed] = readoutFloor(task, hidden, seed);
+      const floor = info.floors[seed];
       const reference = `${task.reference.what}: ${task.reference.value.toFixed(4)}`;
       console.log(`${name.padEnd(15)} seed ${seed}  readout-only floor ${floor.toFixed(4)}  (${reference})`);
       for (const method of methods) {
         const run = await runSuiteMethod(task, method, { hidden, budgetSeconds, clock, seed, floor });
         const summary = summarise(run);
-        results.runs.push({ ...run, summary });
+        const same = (r: SuiteRun) => r.task === run.task && r.seed === run.seed && r.method === run.method;
+        results.runs = [...results.runs.filter((r) => !same(r)), { ...run, summary }];
         save();
         console.log(logLine(run, summary));
       }
