@@ -5,11 +5,14 @@
  * per-step signal vs BPTT's per-step gradient norms). Writes results/experiments-<suite>.json,
  * the experiments-* sections of EXPERIMENTS.md and docs/figures/*.svg.
  *
- *   npm run experiments -- [--quick] [--suites comparison,init,adding] [--report-only] [--out FILE] [--figures DIR]
+ *   npm run experiments -- [--quick] [--suites comparison,init,adding] [--methods NAME,NAME] [--report-only]
+ *                          [--out FILE] [--figures DIR]
  *
  * --report-only regenerates the report and the figures from the saved results without training.
  * --quick writes to results/quick/ (its JSON, EXPERIMENTS.md and figures/; --out / --figures override)
- * so a quick check never overwrites the committed full run.
+ * so a quick check never overwrites the committed full run. --methods (names as in the tables, e.g.
+ * 'ADMM persistent (exact),ADMM local-duals') re-runs only those methods and replaces their runs in
+ * the saved results, keeping every other run: a change to one mode is re-measured without the rest.
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -19,13 +22,15 @@ import { QUICK_RESULTS, replaceSection } from './ablation/report';
 import { writeCharts } from './experiments/charts';
 import { renderExperiments } from './experiments/report';
 import type { RunRecord } from './experiments/runner';
-import { SIZES, addingSuite, comparisonSuite, initSuite } from './experiments/suites';
+import { byName } from './experiments/methods';
+import { SIZES, addingSuite, comparisonSuite, initSuite, onlyMethods } from './experiments/suites';
 import { finalTest, stability, stepRatio } from './experiments/verdicts';
 
 const { values } = parseArgs({
   options: {
     quick: { type: 'boolean', default: false },
     suites: { type: 'string', default: 'comparison,init,adding' },
+    methods: { type: 'string' },
     'report-only': { type: 'boolean', default: false },
     out: { type: 'string' },
     figures: { type: 'string' },
@@ -44,6 +49,18 @@ function log(r: RunRecord): void {
   );
 }
 
+const runKey = (r: RunRecord) => JSON.stringify([r.dataset, r.method, r.config.init]);
+
+/** The saved runs of `file` with those `fresh` re-measured replaced in place (new ones appended). */
+function merged(file: string, fresh: RunRecord[]): RunRecord[] {
+  if (!fs.existsSync(file)) throw new RangeError(`--methods: no saved results ${file} to merge into`);
+  const saved = (JSON.parse(fs.readFileSync(file, 'utf8')) as { runs: RunRecord[] }).runs;
+  const byKey = new Map(fresh.map((r) => [runKey(r), r]));
+  const out = saved.map((r) => byKey.get(runKey(r)) ?? r);
+  const kept = new Set(saved.map(runKey));
+  return [...out, ...fresh.filter((r) => !kept.has(runKey(r)))];
+}
+
 async function main(): Promise<void> {
   const quick = values.quick!,
     sizes = SIZES[quick ? 'quick' : 'full'];
@@ -55,6 +72,9 @@ async function main(): Promise<void> {
     return s as Suite;
   });
   const machine = `${os.cpus()[0].model}, ${os.cpus().length} CPUs, Node ${process.version}`;
+  const methods = values.methods?.split(',');
+  if (methods) byName(methods); // an unknown name fails here, before any training
+  onlyMethods(methods);
   const command = `npm run experiments --${quick ? ' --quick' : ''}${values.suites === 'comparison,init,adding' ? '' : ` --suites ${values.suites}`}`;
   fs.mkdirSync(path.dirname(resultsFile(SUITES[0], quick)), { recursive: true });
   if (!values['report-only']) {
@@ -66,7 +86,8 @@ async function main(): Promise<void> {
     for (const suite of suites) {
       const started = Date.now(),
         load = os.loadavg();
-      const runs = await run[suite]();
+      const fresh = await run[suite]();
+      const runs = methods ? merged(resultsFile(suite, quick), fresh) : fresh;
       // The load average says whether other jobs shared the CPUs (budgets are wall-clock seconds).
       const payload = {
         command,

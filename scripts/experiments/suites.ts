@@ -42,6 +42,12 @@ export const ADDING_METHODS = [...ADMM_METHODS.map((m) => m.name), 'BPTT SGD', '
 
 export type Log = (run: RunRecord) => void;
 
+/** Which methods a suite runs: all of them, or those `only` names (a partial re-run, merged into saved results). */
+let only: ReadonlySet<string> | undefined;
+export function onlyMethods(names: readonly string[] | undefined): void {
+  only = names && new Set(names);
+}
+
 async function runAll(
   suite: string,
   methods: Method[],
@@ -53,6 +59,7 @@ async function runAll(
   const out: RunRecord[] = [];
   for (const init of inits)
     for (const m of methods) {
+      if (only && !only.has(m.name)) continue;
       const r = await runMethod(suite, m, init, data, s.hidden, s.budget, s.maxIterations);
       log(r);
       out.push(r);
