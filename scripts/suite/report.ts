@@ -3,6 +3,7 @@
  * that regenerates it, a summary matrix (task × method → final test metric, with the floor),
  * then per task a table of every method with the stability checks as pass/fail columns.
  */
+import { resolveTrainerOptions } from '../../lib/admm/options';
 import type { Clock } from './budget';
 import { CHECKS, type Check, type RunSummary, gain } from './checks';
 import type { SuiteRun } from './runner';
@@ -206,6 +207,104 @@ function checkTotals(results: SuiteResults): string[] {
   return lines;
 }
 
+/** The suite's method key of the library's default ADMM mode. */
+const DEFAULT_MODE: string = resolveTrainerOptions({}).mode;
+
+/** Mean final metric of `method` on `task` (undefined if it did not run there). */
+function meanFinal(results: SuiteResults, task: string, method: string): number | undefined {
+  const rs = results.runs.filter((r) => r.task === task && r.method === method);
+  return rs.length ? mean(rs.map((r) => r.summary.final)) : undefined;
+}
+
+/**
+ * Issue 16's item 3: per task, the default mode against BPTT Adam at the same budget. The target
+ * is final accuracy ≥ Adam's − 0.01 on classification and held-out nats/char ≤ Adam's + 0.02 on
+ * text; MSE tasks are shown but have no target.
+ */
+function defaultAgainstAdam(results: SuiteResults): string[] {
+  const lines = [
+    row(['task', 'metric', `default ('${DEFAULT_MODE}')`, 'BPTT Adam', 'default − Adam (+ better)', 'target', 'met']),
+    '|---|---|---|---|---|---|---|',
+  ];
+  let met = 0,
+    judged = 0;
+  for (const task of results.tasks) {
+    const ours = meanFinal(results, task.name, DEFAULT_MODE),
+      adam = meanFinal(results, task.name, 'adam');
+    if (ours === undefined || adam === undefined) continue;
+    const d = digits(task.metric),
+      diff = task.higherIsBetter ? ours - adam : adam - ours;
+    const margin = task.metric === 'accuracy' ? 0.01 : task.metric === 'cross-entropy' ? 0.02 : undefined;
+    const ok = margin === undefined ? undefined : diff >= -margin;
+    if (ok !== undefined) {
+      judged++;
+      if (ok) met++;
+    }
+    const target =
+      margin === undefined ? '— (MSE: no target)' : `${task.higherIsBetter ? '≥ Adam −' : '≤ Adam +'} ${margin}`;
+    lines.push(
+      row([
+        task.name,
+        METRIC_NAME[task.metric],
+        fmt(ours, d),
+        fmt(adam, d),
+        signed(diff, d),
+        target,
+        ok === undefined ? '—' : ok ? '✓' : '✗',
+      ])
+    );
+  }
+  return [...lines, '', `Met on ${met} of ${judged} tasks with a target (means over seeds).`];
+}
+
+/**
+ * How the default mode is chosen on the whole suite: each ADMM mode's rank among the ADMM modes on
+ * every task (by mean final metric, 1 = best), averaged over the tasks, and its stability checks.
+ */
+function modeRanking(results: SuiteResults): string[] {
+  const modes = results.methods.filter((m) => results.runs.some((r) => r.method === m && r.family === 'admm'));
+  const ranks = new Map<string, number[]>(modes.map((m) => [m, []]));
+  const wins = new Map<string, number>(modes.map((m) => [m, 0]));
+  for (const task of results.tasks) {
+    const scored = modes
+      .map((m) => ({ m, v: meanFinal(results, task.name, m) }))
+      .filter((x): x is { m: string; v: number } => x.v !== undefined && Number.isFinite(x.v))
+      .map((x) => ({ m: x.m, v: task.higherIsBetter ? x.v : -x.v }))
+      .sort((a, b) => b.v - a.v);
+    scored.forEach((x, i) => ranks.get(x.m)!.push(i + 1));
+    if (scored.length) wins.set(scored[0].m, wins.get(scored[0].m)! + 1);
+  }
+  const rows = modes
+    .filter((m) => ranks.get(m)!.length)
+    .map((m) => {
+      const s = results.runs.filter((r) => r.method === m).map((r) => r.summary);
+      const stable = s.filter((x) => x.lossCheck !== false && x.testCheck !== false).length;
+      return { m, rank: mean(ranks.get(m)!), tasks: ranks.get(m)!.length, wins: wins.get(m)!, stable, runs: s.length };
+    })
+    .sort((a, b) => a.rank - b.rank);
+  const lines = [
+    row([
+      'ADMM mode',
+      'mean rank among the ADMM modes',
+      'tasks',
+      'best ADMM mode on',
+      'runs passing both stability checks',
+    ]),
+    '|---|---|---|---|---|',
+    ...rows.map((r) =>
+      row([labelOf(results, r.m), r.rank.toFixed(2), String(r.tasks), `${r.wins} tasks`, `${r.stable}/${r.runs}`])
+    ),
+  ];
+  const best = rows[0]?.m;
+  const verdict =
+    best === undefined
+      ? 'No ADMM mode ran.'
+      : best === DEFAULT_MODE
+        ? `The best mean rank is '${best}', the library's default mode.`
+        : `The best mean rank is '${best}', but the library's default mode is '${DEFAULT_MODE}'.`;
+  return [...lines, '', verdict];
+}
+
 function header(results: SuiteResults): string[] {
   const wall = results.clock === 'wall';
   const load = results.loadAverage;
@@ -264,6 +363,14 @@ export function renderSuite(results: SuiteResults): string {
     '## Stability checks over all tasks and seeds (passed/decided)',
     '',
     ...checkTotals(results),
+    '',
+    '## The default mode against BPTT Adam at the same budget (issue 16, item 3)',
+    '',
+    ...defaultAgainstAdam(results),
+    '',
+    '## Choosing the default mode on the whole suite',
+    '',
+    ...modeRanking(results),
     '',
     '## Per task',
     '',
