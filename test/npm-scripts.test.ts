@@ -85,3 +85,32 @@ test('experiments --report-only: the report and charts of the saved results go i
   t.regex(fs.readFileSync(out, 'utf8'), /<!-- [\w-]+:start -->/);
   t.true(fs.readdirSync(figures).some((f) => f.endsWith('.svg')));
 });
+
+test('suite --append: a second part adds its methods to the saved results; a different budget is refused', (t) => {
+  const out = path.join(tempDir(t), 'suite');
+  const base = ['--quick', '--tasks', 'reber', '--budget', '0.3', '--clock', 'cpu', '--out', out];
+  t.is(runScript('suite', [...base, '--methods', 'adam']).status, 0);
+  const second = runScript('suite', [...base, '--methods', 'sgd,adam', '--append']);
+  t.is(second.status, 0, second.out);
+  const saved = JSON.parse(fs.readFileSync(path.join(out, 'suite.json'), 'utf8'));
+  t.deepEqual(saved.methods, ['adam', 'sgd']);
+  t.deepEqual(
+    saved.runs.map((r: { method: string }) => r.method).sort(),
+    ['adam', 'sgd'],
+    'adam replaced, not doubled'
+  );
+  t.is(saved.tasks.length, 1);
+  t.regex(fs.readFileSync(path.join(out, 'REPORT.md'), 'utf8'), /--methods adam .*; npm run suite -- .*--append/);
+  const other = runScript('suite', [
+    ...base.slice(0, 3),
+    '--budget',
+    '0.5',
+    '--out',
+    out,
+    '--methods',
+    'sgd',
+    '--append',
+  ]);
+  t.not(other.status, 0);
+  t.regex(other.out, /--append: .* has budgetSeconds 0\.3, this run 0\.5/);
+});

@@ -225,4 +225,24 @@ test('runner and report: every method on a tiny task stops at its budget and rep
   t.regex(report, /256 train \/ 500 test sequences, T = 20/);
   t.regex(report, /\| temporal-order \| test accuracy \(↑\) \| \d\.\d{3} \|( \d\.\d{3} \|){6}/);
   t.regex(report, /\| BPTT Adam \| \d+\/\d+( \(\d+ open\))? \| /);
+  // Item 3's table: the default mode against Adam, judged by the stated margin.
+  const final = (key: string) => runs.find((r) => r.method === key)!.summary.final;
+  const met = final('adjoint') - final('adam') >= -0.01 ? '✓' : '✗';
+  const adamRow = `| temporal-order | test accuracy | ${final('adjoint').toFixed(3)} | ${final('adam').toFixed(3)} |`;
+  t.true(report.includes(adamRow), 'the default-against-Adam row');
+  t.regex(report, new RegExp(`\\| ≥ Adam − 0\\.01 \\| ${met} \\|\n\nMet on ${met === '✓' ? 1 : 0} of 1 tasks`));
+  // The ranking: the ADMM modes only, best first, and the verdict about the library's default.
+  const ranking = report.slice(report.indexOf('## Choosing the default mode'), report.indexOf('## Per task'));
+  const ranked = ranking.split('\n').filter((l) => l.startsWith('| ADMM ') && !l.startsWith('| ADMM mode'));
+  t.is(ranked.length, DEFAULT_METHODS.filter((m) => suiteMethod(m).trainer === 'admm').length);
+  const ranks = ranked.map((l) => Number(l.split(' | ')[1]));
+  t.deepEqual(
+    ranks,
+    [...ranks].sort((a, b) => a - b),
+    'sorted by mean rank'
+  );
+  t.regex(
+    ranking,
+    /The best mean rank is '[a-z-]+'(, the library's default mode\.|, but the library's default mode is 'adjoint'\.)/
+  );
 });
