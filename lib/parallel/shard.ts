@@ -26,6 +26,7 @@ import type { Triple } from '../admm/rho';
 import { applySnapshot, takeSnapshot } from '../admm/persistent/snapshot';
 import type { AdmmStateSnapshot } from '../admm/snapshot';
 import { AdmmState } from '../admm/persistent/state';
+import { checkInteger } from '../validate';
 import { type WeightViews, emptyWeights, readWeights } from './layout';
 import type { Contribution, Publication, ShardTransport } from './transport';
 
@@ -36,6 +37,8 @@ export interface ShardData {
   inputs: NativeInputs;
   targets: TargetLayout;
   lossSteps: LossSteps;
+  /** Sequences per chunk of the shard's sweeps; default: as the single-process loop chunks N (automaticChunkSize). */
+  chunkRows?: number;
 }
 
 /** What a shard of any mode does with a publication (PersistentShard, AdjointShard). */
@@ -62,6 +65,7 @@ export class PersistentShard implements ShardCore {
     readonly index: number,
     readonly data: ShardData
   ) {
+    if (data.chunkRows !== undefined) checkInteger('data.chunkRows', data.chunkRows, 1);
     this.weights = emptyWeights(data.shape);
   }
 
@@ -69,12 +73,12 @@ export class PersistentShard implements ShardCore {
     return this.data.shape.N;
   }
 
-  /** Sequences per chunk of the shard's sweeps (its N: whole), chosen as the single-process loop chooses. */
+  /** Sequences per chunk of the sweeps of a shard of this shape (its N: whole), as the single-process loop chooses. */
   static chunkRows(shape: NativeShape): number {
     return automaticChunkSize(shape.N, shape.T, shape.h) ?? shape.N;
   }
 
-  /** Bytes of the shard's state (allocated at its first publication). */
+  /** Bytes of the state of a shard of this shape (allocated at its first publication). */
   static bytesFor(shape: NativeShape): number {
     return AdmmState.bytesFor(shape, PersistentShard.chunkRows(shape), true);
   }
@@ -149,7 +153,7 @@ export class PersistentShard implements ShardCore {
   /** The shard's state at ρ, chunked as the single-process loop would chunk these rows, with the weight Grams. */
   private newState(rho: Triple): AdmmState {
     const { shape, inputs, targets, lossSteps } = this.data;
-    const sweep = { chunkSize: PersistentShard.chunkRows(shape), weightGrams: true };
+    const sweep = { chunkSize: this.data.chunkRows ?? PersistentShard.chunkRows(shape), weightGrams: true };
     return new AdmmState(shape, inputs, targets, lossSteps, rho, 0, sweep);
   }
 
