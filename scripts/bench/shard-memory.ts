@@ -106,6 +106,7 @@ export async function measureShardMemory(url: string, run: ShardMemoryRun): Prom
   }
 }
 
+/** GiB, printed as GB as in the other memory tables. */
 const gb = (b: number) => (b / 2 ** 30).toFixed(2);
 
 /** The per-process peaks, each worker against the one process, and the verdict against 1/3. */
@@ -117,7 +118,7 @@ export function formatShardMemory({ run, single, coordinator, workers }: ShardMe
     `  one process (chunks of ${single.chunkRows}): ${gb(single.peak)} GB (data ${gb(single.dataBytes)} GB), ` +
       `${single.seconds.toFixed(1)} s, loss ${single.loss!.toFixed(6)}`,
     `  coordinator process (no data): ${gb(coordinator.peak)} GB, ${ratio(coordinator)} of one process, ` +
-      `loss ${coordinator.loss!.toFixed(6)}`,
+      `${coordinator.seconds.toFixed(1)} s, loss ${coordinator.loss!.toFixed(6)}`,
   ];
   workers.forEach((w, i) =>
     lines.push(
