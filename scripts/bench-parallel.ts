@@ -6,10 +6,15 @@
  * sharded weights equal the single-process ones bit for bit. Then the same over Redis: a
  * redis-server of its own on loopback, 1 and 2 `admmirnn worker` processes (2 must equal the 2
  * threads bit for bit). The last line: both speed-ups. Not a test: it prints figures.
- * The first iteration (thread start, the shards' first forward pass) is not timed.
+ * The first iteration (thread start, the shards' first forward pass) is not timed. Last, memory
+ * per worker (scripts/bench/shard-memory.ts): peak RSS of the loop on 240,000 synthetic sequences in
+ * one process against 4 Redis worker processes and their coordinator.
  *
  *   npm run bench:parallel -- --limit 4000 --hidden 64 --iterations 4
  *   npm run bench:parallel -- --staleness   (also: τ = 0, 1, 2, 4 with one shard answering 15 ms late)
+ *   npm run bench:parallel -- --memory-sequences 240000 --memory-hidden 96 --memory-iterations 2
+ *   npm run bench:parallel -- --quick       (memory per worker on 12,000 sequences at h = 32)
+ *   npm run bench:parallel -- --skip-memory
  */
 import { spawn } from 'node:child_process';
 import os from 'node:os';
@@ -29,6 +34,7 @@ import { shardData, splitRows } from '../lib/parallel/split';
 import type { Publication } from '../lib/parallel/transport';
 import { startRedisServer } from '../test/helpers/redis-server';
 import { TEN_GBE, formatProjection } from './bench/parallel-model';
+import { type ShardMemory, formatShardMemory, measureShardMemory, tooLarge } from './bench/shard-memory';
 
 const BIN = path.resolve(__dirname, '..', '..', 'bin', 'admmirnn.js');
 
@@ -38,6 +44,11 @@ const { values } = parseArgs({
     hidden: { type: 'string', default: '64' },
     iterations: { type: 'string', default: '4' },
     staleness: { type: 'boolean', default: false },
+    'memory-sequences': { type: 'string', default: '240000' },
+    'memory-hidden': { type: 'string', default: '96' },
+    'memory-iterations': { type: 'string', default: '2' },
+    quick: { type: 'boolean', default: false },
+    'skip-memory': { type: 'boolean', default: false },
   },
 });
 
@@ -229,6 +240,7 @@ async function main(): Promise<void> {
   await adjointEpochs(data, h);
   const server = await startRedisServer();
   const overRedis = [];
+  let memory: ShardMemory | undefined;
   try {
     for (const workers of [1, 2]) {
       const r = await threads(data, h, iterations, workers, server.url);
@@ -236,6 +248,19 @@ async function main(): Promise<void> {
       const traffic = `${(r.bytes / 1024).toFixed(0)} KiB and ${r.messages} messages per iteration`;
       const label = `redis (loopback), ${workers} admmirnn worker process${workers > 1 ? 'es' : ''}`;
       console.log(`${label}: ${ms(r.seconds)} per iteration; ${traffic}`);
+    }
+    if (!values['skip-memory']) {
+      const run = values.quick
+        ? { N: 12_000, h: 32, iterations: 1, shards: 4 }
+        : {
+            N: Number(values['memory-sequences']),
+            h: Number(values['memory-hidden']),
+            iterations: Number(values['memory-iterations']),
+            shards: 4,
+          };
+      const refused = tooLarge(run);
+      if (refused) console.log(`memory per worker: not measured: ${refused}`);
+      else memory = await measureShardMemory(server.url, run);
     }
   } finally {
     await server.stop();
@@ -258,6 +283,11 @@ async function main(): Promise<void> {
   console.log('');
   for (const line of formatProjection(measured, { ...TEN_GBE, latencyPerRound })) console.log(line);
   console.log('');
+  if (memory) {
+    for (const line of formatShardMemory(memory)) console.log(line);
+    if (values.quick) console.log('(--quick: at this size the fixed start-up costs of every process dominate)');
+    console.log('');
+  }
   const bitwise = equal && redisEqual ? 'yes' : 'no';
   const redisSpeedup = r1.seconds / r2.seconds;
   console.log(

@@ -57,7 +57,7 @@ export function checkRunMemory(layout: TrainingLayout, o: Readonly<ResolvedTrain
       : ResyncEngine.bytesFor(shape, o, layout.inputs.x !== undefined, layout.loss === 'squared-error') + 4 * outputs;
   checkMemory(
     `AdmmTrainer (mode '${o.mode}') on N = ${shape.N}, T = ${shape.T}, h = ${shape.h}`,
-    sharedCopyBytes(layout.inputs, layout.targets) + engineBytes
+    (o.parallel?.transport === 'redis' ? 0 : sharedCopyBytes(layout.inputs, layout.targets)) + engineBytes
   );
 }
 

@@ -13,7 +13,9 @@ import { RedisTransportError } from '../parallel/redis/errors';
 import { resolveShardIndex, runRedisWorker } from '../parallel/redis/worker-main';
 import type { RedisShardTransport } from '../parallel/redis/shard';
 import { runShard } from '../parallel/shard';
+import { ownRows } from '../parallel/split';
 import { shardCore, shardStarts } from '../parallel/starts';
+import type { ShardStart } from '../parallel/threads';
 import { trainingLayout } from '../training/layout';
 import { type DataFlags, loadData } from './data-options';
 import { EXIT, integer } from './usage';
@@ -69,8 +71,14 @@ function rebuildShard(transport: RedisShardTransport, index: number) {
         `${layout.shape.T}) is not the coordinator's (N = ${N}, T = ${T}, digest ${config.dataDigest.slice(0, 12)}…)`,
       'ERR_CONFIG_MISMATCH'
     );
-  const shared = { shape: layout.shape, inputs: sharedInputs(layout.inputs), targets: sharedTargets(layout.targets) };
-  return { config, core: shardCore(shardStarts(shared, config, config.shards)[index], index) };
+  if (config.mode === 'adjoint') {
+    // Every adjoint shard draws its slices of the batches from the whole data set.
+    const shared = { shape: layout.shape, inputs: sharedInputs(layout.inputs), targets: sharedTargets(layout.targets) };
+    return { config, core: shardCore(shardStarts(shared, config, config.shards)[index], index) };
+  }
+  // A persistent shard keeps a copy of its own rows only: the data set loaded whole is released.
+  const start = shardStarts(layout, config, config.shards)[index] as ShardStart & { kind: 'persistent' };
+  return { config, core: shardCore({ kind: 'persistent', data: ownRows(start.data) }, index) };
 }
 
 async function worker(flags: WorkerFlags): Promise<number> {

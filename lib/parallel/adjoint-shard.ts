@@ -10,6 +10,7 @@ import type { LossSteps, TargetLayout } from '../data';
 import { summariseLoss } from '../loss';
 import { sharedFloats } from '../in-shared-memory';
 import { native, type NativeInputs, type NativeShape } from '../native';
+import { adjointMultipliers } from '../admm/resync/engine';
 import { BatchGatherer } from '../admm/resync/gather';
 import { packGram, uwbGram, vcGram } from '../admm/persistent/gram-sum';
 import { type WeightViews, emptyWeights, readWeights, weightsLength } from './layout';
@@ -110,12 +111,8 @@ export class AdjointShard implements ShardCore {
       M3 = v(this.buffers.M3, no);
     const w = this.weights;
     await native.forwardAsync({ shape, ...inputs, ...w, A, S, O });
-    const target =
-      targets.loss === 'squared-error'
-        ? ({ loss: 'squared-error', values: targets.values } as const)
-        : ({ loss: 'softmax-cross-entropy', labels: targets.labels } as const);
     const stepNorms = this.buffers.stepNorms;
-    await native.adjointMultipliersAsync({ shape, S, O, W: w.W, V: w.V, rho1, rho3, M1, M3, stepNorms, ...target });
+    await adjointMultipliers({ shape, S, O, targets }, w, rho1, rho3, { M1, M3, stepNorms });
     const auxiliarySum = summariseLoss(O, shape.K, targets).sum;
     const scratch = v(this.buffers.scratch, nh);
     await native.accumulateUWbAsync({ shape, ...inputs, S, A, M1, scratch, ...this.uwb.part() });

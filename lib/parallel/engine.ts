@@ -85,9 +85,13 @@ export class ParallelEngine implements AdmmEngine {
       const name = parallel.transport === 'redis' ? 'options.parallel.shards' : 'options.parallel.workers';
       throw invalidRange(name, `at most the ${shape.N} sequences of the data`, shards);
     }
-    // The shards read the data in place (in-shared-memory.ts): a thread transport shares, not copies, it.
-    const shared = { shape, inputs: sharedInputs(layout.inputs), targets: sharedTargets(layout.targets) };
-    const transport = await connect(shardStarts(shared, options, shards));
+    // Thread shards read the data in place (in-shared-memory.ts): a thread transport shares, not
+    // copies, it. Redis workers load their own rows: this process keeps no second copy.
+    const data =
+      parallel.transport === 'redis'
+        ? { shape, inputs: layout.inputs, targets: layout.targets }
+        : { shape, inputs: sharedInputs(layout.inputs), targets: sharedTargets(layout.targets) };
+    const transport = await connect(shardStarts(data, options, shards));
     if (options.mode === 'adjoint') {
       const settings = { shards, staleness, trainer: options, classification };
       const coordinator = new AdjointCoordinator(model, shape, transport, settings);

@@ -84,6 +84,10 @@ export function resolveParallelOptions(
     throw invalidRange('options.parallel', why, value);
   }
   if (chunkSize !== undefined)
-    throw invalidRange('options.chunkSize', 'unset with options.parallel (a shard holds its samples whole)', chunkSize);
+    throw invalidRange(
+      'options.chunkSize',
+      'unset with options.parallel (each shard chooses its own chunks)',
+      chunkSize
+    );
   return resolved;
 }

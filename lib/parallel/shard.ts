@@ -1,21 +1,32 @@
 /**
  * One shard of the persistent loop (docs/ALGORITHM.md, "The parallel decomposition"): the
  * auxiliaries a, s, o and duals of its samples, and every block that touches only them — 2 (a),
- * 3 (s), 5 (o), 6 (duals) — plus its parts of the Grams of blocks 1 and 4. It runs each block as
- * the chunked sweep (lib/admm/persistent/blocks.ts on a chunk view) runs one chunk, so a synchronous sharded run is the
- * chunked run with one chunk per shard, bit for bit. It knows nothing of transports: `answer`
+ * 3 (s), 5 (o), 6 (duals) — plus its parts of the Grams of blocks 1 and 4. It runs the very
+ * blocks of the single-process loop (lib/admm/persistent/blocks.ts) on its own state, with the
+ * published weights in place of the model's, so a synchronous sharded run is the chunked run with
+ * one chunk per shard, bit for bit. A shard too large for whole caches sweeps its rows in chunks,
+ * as the single-process loop does (automaticChunkSize). It knows nothing of transports: `answer`
  * turns one publication into one contribution, and `runShard` loops over any ShardTransport.
  */
 import type { LossSteps, TargetLayout } from '../data';
 import { summariseLoss } from '../loss';
 import { native, type NativeInputs, type NativeShape } from '../native';
-import { type ConstraintNorms, ascend } from '../admm/ascent/ascend';
-import { rescaleDuals } from '../admm/persistent/blocks';
+import { automaticChunkSize } from '../admm/options';
+import {
+  type BlockConfig,
+  ascendDuals,
+  inputGram,
+  outputGram,
+  rescaleDuals,
+  sweepOutputs,
+  sweepStates,
+} from '../admm/persistent/blocks';
+import { resynchronise } from '../admm/persistent/safeguard';
 import type { Triple } from '../admm/rho';
 import { applySnapshot, takeSnapshot } from '../admm/persistent/snapshot';
 import type { AdmmStateSnapshot } from '../admm/snapshot';
 import { AdmmState } from '../admm/persistent/state';
-import { packGram, uwbGram, vcGram } from '../admm/persistent/gram-sum';
+import { checkInteger } from '../validate';
 import { type WeightViews, emptyWeights, readWeights } from './layout';
 import type { Contribution, Publication, ShardTransport } from './transport';
 
@@ -26,6 +37,8 @@ export interface ShardData {
   inputs: NativeInputs;
   targets: TargetLayout;
   lossSteps: LossSteps;
+  /** Sequences per chunk of the shard's sweeps; default: as the single-process loop chunks N (automaticChunkSize). */
+  chunkRows?: number;
 }
 
 /** What a shard of any mode does with a publication (PersistentShard, AdjointShard). */
@@ -39,30 +52,35 @@ export interface ShardCore {
  */
 export const NORM_FIELDS = 5;
 
+/** The sharded loop runs the exact update only (options.parallel refuses 'linearized'). */
+const EXACT: BlockConfig = { linearized: false };
+
 export class PersistentShard implements ShardCore {
   private st: AdmmState | undefined;
   private readonly weights: WeightViews;
   /** The ρ the shard's scaled duals are scaled for (a publication at another ρ rescales them first). */
   private dualRho: Triple = [1, 1, 1];
-  private readonly uwb;
-  private readonly vc;
 
   constructor(
     readonly index: number,
     readonly data: ShardData
   ) {
+    if (data.chunkRows !== undefined) checkInteger('data.chunkRows', data.chunkRows, 1);
     this.weights = emptyWeights(data.shape);
-    this.uwb = uwbGram(data.shape);
-    this.vc = vcGram(data.shape);
   }
 
   get sequences(): number {
     return this.data.shape.N;
   }
 
-  /** Bytes of the shard's state (allocated at its first publication). */
+  /** Sequences per chunk of the sweeps of a shard of this shape (its N: whole), as the single-process loop chooses. */
+  static chunkRows(shape: NativeShape): number {
+    return automaticChunkSize(shape.N, shape.T, shape.h) ?? shape.N;
+  }
+
+  /** Bytes of the state of a shard of this shape (allocated at its first publication). */
   static bytesFor(shape: NativeShape): number {
-    return AdmmState.bytesFor(shape, shape.N, false);
+    return AdmmState.bytesFor(shape, PersistentShard.chunkRows(shape), true);
   }
 
   /** The shard's state (undefined before its first publication). */
@@ -84,8 +102,7 @@ export class PersistentShard implements ShardCore {
    * replacement shard answers the next publication from it instead of a fresh forward pass.
    */
   restoreState(snapshot: unknown): void {
-    const { shape, inputs, targets, lossSteps } = this.data;
-    const st = new AdmmState(shape, inputs, targets, lossSteps, [1, 1, 1], 0);
+    const st = this.newState([1, 1, 1]);
     applySnapshot(st, snapshot);
     this.dualRho = [...st.rho];
     this.st = st;
@@ -96,6 +113,8 @@ export class PersistentShard implements ShardCore {
     const rho: Triple = [p.scalars.rho1, p.scalars.rho2, p.scalars.rho3];
     readWeights(p.body, this.weights);
     const st = this.st ?? (await this.start(rho));
+    // The caches XU, P and tanh a were built with the weights of an earlier publication (or none).
+    st.xuFresh = st.pFresh = st.taFresh = false;
     const scale = rho.map((r, i) => this.dualRho[i] / r) as Triple;
     if (scale.some((f) => f !== 1)) await rescaleDuals(st, scale);
     this.dualRho = rho;
@@ -109,16 +128,18 @@ export class PersistentShard implements ShardCore {
     });
     switch (p.phase) {
       case 'uwb':
-        return reply({}, await this.inputGram(st));
-      case 'vc':
-        return reply(...(await this.statesAndOutputGram(st)));
+        return reply({}, (await inputGram(st)).sum.slice());
+      case 'vc': {
+        const [changeA, changeS] = await sweepStates(st, this.weights, EXACT);
+        return reply({ changeA, changeS }, (await outputGram(st)).sum.slice());
+      }
       case 'duals': {
         const next: Triple = [p.scalars.next1, p.scalars.next2, p.scalars.next3];
         const [scalars, norms] = await this.outputsAndDuals(st, rho.map((r, i) => r / next[i]) as Triple, next);
         if (p.scalars.prefetch !== 1) return reply(scalars, norms);
         // Block 1 of the next iteration reads only a, s and μ1, final now that the ascent has
         // rescaled μ to the next ρ: its Gram rides on this answer, saving a round.
-        const gram = await this.inputGram(st);
+        const gram = (await inputGram(st)).sum;
         const body = new Float64Array(norms.length + gram.length);
         body.set(norms);
         body.set(gram, norms.length);
@@ -129,59 +150,20 @@ export class PersistentShard implements ShardCore {
     }
   }
 
+  /** The shard's state at ρ, chunked as the single-process loop would chunk these rows, with the weight Grams. */
+  private newState(rho: Triple): AdmmState {
+    const { shape, inputs, targets, lossSteps } = this.data;
+    const sweep = { chunkSize: this.data.chunkRows ?? PersistentShard.chunkRows(shape), weightGrams: true };
+    return new AdmmState(shape, inputs, targets, lossSteps, rho, 0, sweep);
+  }
+
   /** Auxiliaries from one forward pass with the first publication's weights; duals zero. */
   private async start(rho: Triple): Promise<AdmmState> {
-    const { shape, inputs, targets, lossSteps } = this.data;
-    const st = new AdmmState(shape, inputs, targets, lossSteps, rho, 0);
-    await native.forwardAsync({ shape, ...inputs, ...this.weights, A: st.A, S: st.S, O: st.O });
-    st.TA.set(st.S);
+    const st = this.newState(rho);
+    await resynchronise(st, this.weights);
     this.dualRho = rho;
     this.st = st;
     return st;
-  }
-
-  /** XU = U x + b and P = XU + W s_{t-1}, as persistent/blocks.ts's refreshAffine. */
-  private async affine(st: AdmmState): Promise<void> {
-    const w = this.weights;
-    await native.inputProjectionAsync({ shape: st.shape, ...st.inputs, U: w.U, b: w.b, out: st.XU });
-    await native.recurrentAffineAsync({ shape: st.shape, XU: st.XU, S: st.S, W: w.W, out: st.P });
-  }
-
-  /** Block 1's part: the Gram and right-hand side of a + μ1 on [x_t; s_{t−1}; 1] over this shard. */
-  private async inputGram(st: AdmmState): Promise<Float64Array> {
-    const { shape, inputs, S, A, M1, P } = st;
-    await native.accumulateUWbAsync({ shape, ...inputs, S, A, M1, scratch: P, ...this.uwb.part() });
-    return packGram(this.uwb.G, this.uwb.R, this.uwb.m);
-  }
-
-  /** Blocks 2 and 3 with the new (U, W, b), then block 4's part. */
-  private async statesAndOutputGram(st: AdmmState): Promise<[Record<string, number>, Float64Array]> {
-    const w = this.weights,
-      rho = st.rho;
-    await this.affine(st);
-    const { P, M1, S, M2, A, TA } = st;
-    const a = await native.aStepAsync({ n: A.length, P, M1, S, M2, A, TA, rho1: rho[0], rho2: rho[1] });
-    const s = await native.sStepAsync({
-      shape: st.shape,
-      A: st.A,
-      TA: st.TA,
-      M1: st.M1,
-      M2: st.M2,
-      XU: st.XU,
-      O: st.O,
-      M3: st.M3,
-      W: w.W,
-      V: w.V,
-      c: w.c,
-      S: st.S,
-      out: st.P,
-      rho1: rho[0],
-      rho2: rho[1],
-      rho3: rho[2],
-    });
-    st.S.set(st.P);
-    await native.accumulateVcAsync({ shape: st.shape, S: st.S, O: st.O, M3: st.M3, ...this.vc.part() });
-    return [{ changeA: a.change, changeS: s.change }, packGram(this.vc.G, this.vc.R, this.vc.m)];
   }
 
   /**
@@ -193,15 +175,10 @@ export class PersistentShard implements ShardCore {
     scale: Triple,
     next: Triple
   ): Promise<[Record<string, number>, Float64Array]> {
-    const w = this.weights,
-      rho = st.rho;
-    const common = { shape: st.shape, S: st.S, V: w.V, c: w.c, M3: st.M3, O: st.O, rho3: rho[2] };
-    const changeO =
-      st.targets.loss === 'squared-error'
-        ? await native.oStepAsync({ ...common, loss: 'squared-error', values: st.targets.values })
-        : await native.oStepAsync({ ...common, loss: 'softmax-cross-entropy', labels: st.targets.labels });
+    const w = this.weights;
+    const changeO = await sweepOutputs(st, w);
     const forwardPass = native.forwardAsync({ shape: st.shape, ...st.inputs, ...w, O: st.forwardOutputs });
-    const norms = this.ascend(st, scale).catch(async (e: unknown) => {
+    const norms = ascendDuals(st, w, scale, true).catch(async (e: unknown) => {
       await forwardPass.catch(() => undefined); // never leave the pass writing after a failure
       throw e;
     });
@@ -223,19 +200,6 @@ export class PersistentShard implements ShardCore {
       forwardCorrect: forward.correct,
     };
     return [scalars, body];
-  }
-
-  /** persistent/blocks.ts's ascendView on a chunk view: tanh a rebuilt, V s + c, the three ascents. */
-  private async ascend(st: AdmmState, scale: Triple): Promise<ConstraintNorms[]> {
-    const w = this.weights;
-    await this.affine(st);
-    await native.tanhAsync({ n: st.A.length, A: st.A, out: st.TA });
-    await native.readoutAsync({ shape: st.shape, S: st.S, V: w.V, c: w.c, out: st.readout });
-    return [
-      await ascend(st.A, st.P, st.M1, scale[0], true, { steps: st.shape.T, rowLength: st.shape.h }),
-      await ascend(st.S, st.TA, st.M2, scale[1], true),
-      await ascend(st.O, st.readout, st.M3, scale[2], true),
-    ];
   }
 }
 

@@ -1,5 +1,6 @@
 /** Contiguous shards of a data set's sequences, and each shard's views of the inputs and targets. */
 import type { LossSteps, TargetLayout } from '../data';
+import { sharedFloats } from '../in-shared-memory';
 import type { NativeInputs, NativeShape } from '../native';
 import type { ShardData } from './shard';
 
@@ -35,4 +36,24 @@ export function shardData(
       ? { loss: 'squared-error', values: targets.values.subarray(begin * L * K, end * L * K) }
       : { loss: 'softmax-cross-entropy', labels: targets.labels.subarray(begin * L, end * L) };
   return { shape: { ...shape, N: end - begin }, inputs: shardInputs, targets: shardTargets, lossSteps };
+}
+
+/**
+ * A copy of a shard's rows that shares no memory with the whole data set (dense arrays on shared
+ * memory, as the kernels use them in place): a worker process that loaded the whole set keeps
+ * only these, and the rest is released.
+ */
+export function ownRows(data: ShardData): ShardData {
+  const shared = (a: Float32Array) => {
+    const copy = sharedFloats(a.length);
+    copy.set(a);
+    return copy;
+  };
+  const inputs: NativeInputs = data.inputs.x ? { x: shared(data.inputs.x) } : { ids: data.inputs.ids!.slice() };
+  const t = data.targets;
+  const targets: TargetLayout =
+    t.loss === 'squared-error'
+      ? { loss: 'squared-error', values: shared(t.values) }
+      : { loss: 'softmax-cross-entropy', labels: t.labels.slice() };
+  return { ...data, inputs, targets };
 }

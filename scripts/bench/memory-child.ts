@@ -6,24 +6,12 @@
  * of batches — the per-batch buffers are allocated by the first batch — and then followed by the
  * whole-data forward pass that ends an epoch). Prints one JSON line.
  */
-import fs from 'node:fs';
 import { AdmmTrainer, RNN, type AdmmMode } from '../../lib';
+import { statusBytes } from './memory';
 import { D, K, T, syntheticData } from './synthetic';
 
 const H = 128,
   BATCH = 128;
-/**
- * Peak RSS of this process's own address space (VmHWM). Not getrusage's maxrss: Linux carries
- * the parent's RSS at fork into a child's maxrss across exec, which would charge the benchmark
- * driver's memory to every child.
- */
-function statusBytes(field: 'VmHWM' | 'VmRSS'): number {
-  const line = fs
-    .readFileSync('/proc/self/status', 'utf8')
-    .split('\n')
-    .find((l) => l.startsWith(field + ':'));
-  return Number(/(\d+)/.exec(line ?? '')?.[1] ?? NaN) * 1024;
-}
 
 async function main(): Promise<void> {
   const [mode, nArg, chunkArg, budgetArg] = process.argv.slice(2);

@@ -5,6 +5,7 @@
  * V8, the addon and OpenBLAS buffers) are shown next to it.
  */
 import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
 import path from 'node:path';
 
 export interface MemoryRow {
@@ -17,6 +18,19 @@ export interface MemoryRow {
   peak: number;
   theoretical: number;
   dataBytes: number;
+}
+
+/**
+ * Peak RSS of this process's own address space (VmHWM). Not getrusage's maxrss: Linux carries
+ * the parent's RSS at fork into a child's maxrss across exec, which would charge the benchmark
+ * driver's memory to every child.
+ */
+export function statusBytes(field: 'VmHWM' | 'VmRSS'): number {
+  const line = fs
+    .readFileSync('/proc/self/status', 'utf8')
+    .split('\n')
+    .find((l) => l.startsWith(field + ':'));
+  return Number(/(\d+)/.exec(line ?? '')?.[1] ?? NaN) * 1024;
 }
 
 export function measureMemory(mode: string, N: number, chunkSize: number, budgetSeconds: number): MemoryRow {

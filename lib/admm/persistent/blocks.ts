@@ -9,11 +9,11 @@
  * backtracked steps).
  */
 import { native } from '../../native';
-import type { RNN } from '../../rnn';
 import { forSlices } from '../../yielding';
 import { type ConstraintNorms, type StepLayout, ascend, sumNorms } from '../ascent/ascend';
 import type { ResolvedTrainerOptions } from '../options';
 import { type Triple, nextRho, rhoIsScheduled } from '../rho';
+import type { GramSum } from './gram-sum';
 import { type Residuals, residuals } from './residuals';
 import type { AdmmState } from './state';
 import { type StateView, views } from './views';
@@ -22,11 +22,23 @@ export interface BlockConfig {
   linearized: boolean;
 }
 
+/**
+ * The weights the blocks read (and the weight blocks solve for, in place): an RNN, or a shard's
+ * copy of the published weights (lib/parallel/shard.ts), which runs these same blocks.
+ */
+export interface BlockWeights {
+  readonly U: Float32Array;
+  readonly W: Float32Array;
+  readonly b: Float32Array;
+  readonly V: Float32Array;
+  readonly c: Float32Array;
+}
+
 /** The three constraints' norms: a = Ux + Ws + b, s = tanh a, o = Vs + c. */
 export type ConstraintTriple = [ConstraintNorms, ConstraintNorms, ConstraintNorms];
 
 /** Brings XU = U x + b and P = XU + W s_{t-1} of the view up to date with the current weights and states. */
-export async function refreshAffine(v: StateView, model: RNN): Promise<void> {
+export async function refreshAffine(v: StateView, model: BlockWeights): Promise<void> {
   if (!v.xuFresh) {
     await native.inputProjectionAsync({ shape: v.shape, ...v.inputs, U: model.U, b: model.b, out: v.XU });
     v.xuFresh = true;
@@ -49,7 +61,7 @@ function weightGrams(st: AdmmState): NonNullable<AdmmState['grams']> {
  * right-hand side summed over the state's views, then one solve (native solveUWb is the same two
  * steps on the whole data). The linearised step backtracks θ on the whole data set's objective.
  */
-export async function updateInputWeights(st: AdmmState, model: RNN, cfg: BlockConfig): Promise<void> {
+export async function updateInputWeights(st: AdmmState, model: BlockWeights, cfg: BlockConfig): Promise<void> {
   const weights = { U: model.U, W: model.W, b: model.b, rho1: st.rho[0], beta: st.beta };
   if (cfg.linearized) {
     // P is stale after this block anyway, so it serves as the scratch for a + μ1.
@@ -65,23 +77,38 @@ export async function updateInputWeights(st: AdmmState, model: RNN, cfg: BlockCo
       theta: st.theta.uwb,
     });
   } else {
-    // Each view's Gram from zero, added in float64 in view order (gram-sum.ts): a sharded run with
-    // one shard per chunk sums the same bits; one view (the whole state) round-trips exactly.
-    const uwb = weightGrams(st).uwb;
-    uwb.reset();
-    for (const v of views(st)) {
-      const { shape, inputs, S, A, M1, P } = v;
-      await native.accumulateUWbAsync({ shape, ...inputs, S, A, M1, scratch: P, ...uwb.part() });
-      uwb.addPart();
-    }
+    const uwb = await inputGram(st);
     st.theta.uwb = await native.solveUWbFromGramAsync({ shape: st.shape, ...uwb.rounded(), ...weights });
   }
   st.xuFresh = false;
   st.pFresh = false;
 }
 
+/**
+ * Block 1's Gram and right-hand side over the state's views (a shard sends this sum to the
+ * coordinator). Each view's Gram from zero, added in float64 in view order (gram-sum.ts): a
+ * sharded run with one shard per chunk sums the same bits; one view (the whole state) round-trips
+ * exactly. P serves as the scratch for a + μ1, so it is stale after.
+ */
+export async function inputGram(st: AdmmState): Promise<GramSum> {
+  const uwb = weightGrams(st).uwb;
+  uwb.reset();
+  for (const v of views(st)) {
+    const { shape, inputs, S, A, M1, P } = v;
+    await native.accumulateUWbAsync({ shape, ...inputs, S, A, M1, scratch: P, ...uwb.part() });
+    uwb.addPart();
+  }
+  st.pFresh = false;
+  return uwb;
+}
+
 /** Block 2: the pre-activations a of the view, elementwise. Returns Σ(Δa)². */
-export async function updatePreactivations(st: AdmmState, v: StateView, model: RNN, cfg: BlockConfig): Promise<number> {
+export async function updatePreactivations(
+  st: AdmmState,
+  v: StateView,
+  model: BlockWeights,
+  cfg: BlockConfig
+): Promise<number> {
   await refreshAffine(v, model);
   const r = await native.aStepAsync({
     n: v.A.length,
@@ -102,7 +129,12 @@ export async function updatePreactivations(st: AdmmState, v: StateView, model: R
 }
 
 /** Block 3: all states s_t of the view at once. Returns Σ(Δs)². */
-export async function updateStates(st: AdmmState, v: StateView, model: RNN, cfg: BlockConfig): Promise<number> {
+export async function updateStates(
+  st: AdmmState,
+  v: StateView,
+  model: BlockWeights,
+  cfg: BlockConfig
+): Promise<number> {
   await refreshAffine(v, model); // the s-block needs XU
   // The new states go to P (stale once s changes), which then becomes the view's states.
   const r = await native.sStepAsync({
@@ -135,7 +167,7 @@ export async function updateStates(st: AdmmState, v: StateView, model: RNN, cfg:
  * Block 4: (V, c) by regularised least squares of o + μ3 on [s_t; 1] over the loss steps: Gram
  * summed over the views, then one solve, as block 1 (the linearised step on the whole state).
  */
-export async function updateOutputWeights(st: AdmmState, model: RNN, cfg: BlockConfig): Promise<void> {
+export async function updateOutputWeights(st: AdmmState, model: BlockWeights, cfg: BlockConfig): Promise<void> {
   const weights = { V: model.V, c: model.c, rho3: st.rho[2], beta: st.beta };
   if (cfg.linearized) {
     st.theta.vc = await native.solveVcAsync({
@@ -149,17 +181,23 @@ export async function updateOutputWeights(st: AdmmState, model: RNN, cfg: BlockC
     });
     return;
   }
+  const vc = await outputGram(st);
+  st.theta.vc = await native.solveVcFromGramAsync({ shape: st.shape, ...vc.rounded(), ...weights });
+}
+
+/** Block 4's Gram and right-hand side over the state's views, summed as inputGram's. */
+export async function outputGram(st: AdmmState): Promise<GramSum> {
   const vc = weightGrams(st).vc;
   vc.reset();
   for (const v of views(st)) {
     await native.accumulateVcAsync({ shape: v.shape, S: v.S, O: v.O, M3: v.M3, ...vc.part() });
     vc.addPart();
   }
-  st.theta.vc = await native.solveVcFromGramAsync({ shape: st.shape, ...vc.rounded(), ...weights });
+  return vc;
 }
 
 /** Block 5: the outputs o of the view, by the proximal operator of the loss. Returns Σ(Δo)². */
-export async function updateOutputs(st: AdmmState, v: StateView, model: RNN): Promise<number> {
+export async function updateOutputs(st: AdmmState, v: StateView, model: BlockWeights): Promise<number> {
   const common = { shape: v.shape, S: v.S, V: model.V, c: model.c, M3: v.M3, O: v.O, rho3: st.rho[2] };
   return v.targets.loss === 'squared-error'
     ? await native.oStepAsync({ ...common, loss: 'squared-error', values: v.targets.values })
@@ -173,7 +211,12 @@ const stepLayout = (v: StateView): StepLayout => ({ steps: v.shape.T, rowLength:
  * Block 6 on a view: measures the three constraints and, when `apply`, takes the dual ascent step
  * μ1 += a − P, μ2 += s − tanh a, μ3 += o − (V s + c), then μ_i *= scale_i.
  */
-export async function ascendView(v: StateView, model: RNN, scale: Triple, apply: boolean): Promise<ConstraintTriple> {
+export async function ascendView(
+  v: StateView,
+  model: BlockWeights,
+  scale: Triple,
+  apply: boolean
+): Promise<ConstraintTriple> {
   if (!v.taFresh) {
     await native.tanhAsync({ n: v.A.length, A: v.A, out: v.TA }); // the a-step's own tanh: bit for bit
     v.taFresh = true;
@@ -190,7 +233,12 @@ export async function ascendView(v: StateView, model: RNN, scale: Triple, apply:
 }
 
 /** Block 6's ascent over every view of the state: the norms summed in view order. */
-export async function ascendDuals(st: AdmmState, model: RNN, scale: Triple, apply: boolean): Promise<ConstraintTriple> {
+export async function ascendDuals(
+  st: AdmmState,
+  model: BlockWeights,
+  scale: Triple,
+  apply: boolean
+): Promise<ConstraintTriple> {
   const total: ConstraintTriple = [sumNorms(), sumNorms(), sumNorms()];
   for (const v of views(st)) {
     const norms = await ascendView(v, model, scale, apply);
@@ -226,7 +274,7 @@ export interface DualStep {
  */
 export async function updateDuals(
   st: AdmmState,
-  model: RNN,
+  model: BlockWeights,
   policy: ResolvedTrainerOptions['rhoPolicy']
 ): Promise<DualStep> {
   const rho: Triple = [...st.rho];
@@ -247,19 +295,39 @@ export async function updateDuals(
  * Blocks 1–5 of one iteration over the state's views; `check` runs between the weight blocks and
  * the sweeps (an aborted fit). The per-view changes sum into st.change (the dual residuals).
  */
-export async function primalBlocks(st: AdmmState, model: RNN, cfg: BlockConfig, check: () => void): Promise<void> {
+export async function primalBlocks(
+  st: AdmmState,
+  model: BlockWeights,
+  cfg: BlockConfig,
+  check: () => void
+): Promise<void> {
   check();
   await updateInputWeights(st, model, cfg);
   check();
-  st.change[0] = st.change[1] = 0;
-  // A view's a-step reads only its own old states, as in the whole-state sweep.
-  for (const v of views(st)) {
-    st.change[0] += await updatePreactivations(st, v, model, cfg);
-    st.change[1] += await updateStates(st, v, model, cfg);
-  }
+  [st.change[0], st.change[1]] = await sweepStates(st, model, cfg);
   check();
   await updateOutputWeights(st, model, cfg);
   check();
-  st.change[2] = 0;
-  for (const v of views(st)) st.change[2] += await updateOutputs(st, v, model);
+  st.change[2] = await sweepOutputs(st, model);
+}
+
+/**
+ * Blocks 2 and 3 over the state's views, view by view (a view's a-step reads only its own old
+ * states, as in the whole-state sweep). Returns Σ(Δa)² and Σ(Δs)², summed in view order.
+ */
+export async function sweepStates(st: AdmmState, model: BlockWeights, cfg: BlockConfig): Promise<[number, number]> {
+  let a = 0,
+    s = 0;
+  for (const v of views(st)) {
+    a += await updatePreactivations(st, v, model, cfg);
+    s += await updateStates(st, v, model, cfg);
+  }
+  return [a, s];
+}
+
+/** Block 5 over the state's views. Returns Σ(Δo)², summed in view order. */
+export async function sweepOutputs(st: AdmmState, model: BlockWeights): Promise<number> {
+  let o = 0;
+  for (const v of views(st)) o += await updateOutputs(st, v, model);
+  return o;
 }

@@ -16,7 +16,7 @@ import { forSlices } from '../../yielding';
 import type { PersistentIterationRecord } from '../record';
 import type { Triple } from '../rho';
 import type { SafeguardSettings } from '../step-safeguard';
-import { rescaleDuals } from './blocks';
+import { type BlockWeights, rescaleDuals } from './blocks';
 import type { AdmmState } from './state';
 import { views } from './views';
 
@@ -33,11 +33,12 @@ export interface PersistentGuardState {
  * (the run's start; a rejected iteration). TA = tanh(A) = S; a chunked state rebuilds its chunk
  * of TA wherever it is read.
  */
-export async function resynchronise(st: AdmmState, model: RNN): Promise<void> {
+export async function resynchronise(st: AdmmState, model: BlockWeights): Promise<void> {
+  const { U, W, b, V, c } = model;
   // A chunked state starts view by view, as a parallel run's shards do: the forward pass's rounding
   // depends on how its rows are blocked, so the two runs stay equal bit for bit.
   for (const v of views(st))
-    await native.forwardAsync({ shape: v.shape, ...v.inputs, ...model.weights(), A: v.A, S: v.S, O: v.O });
+    await native.forwardAsync({ shape: v.shape, ...v.inputs, U, W, b, V, c, A: v.A, S: v.S, O: v.O });
   if (!st.chunked) await forSlices(st.S.length, (begin, end) => st.TA.set(st.S.subarray(begin, end), begin));
   st.xuFresh = st.pFresh = false;
 }

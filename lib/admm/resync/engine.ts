@@ -188,19 +188,7 @@ export class ResyncEngine {
     const objective = measure ? summariseLoss(O, shape.K, targets).sum + weightDecay(model, beta) : NaN;
     let regressors = S;
     if (s.mode === 'adjoint') {
-      await native.adjointMultipliersAsync({
-        shape,
-        S,
-        O,
-        W: model.W,
-        V: model.V,
-        rho1: rho[0],
-        rho3: rho[2],
-        M1,
-        M3,
-        stepNorms: this.stepNorms,
-        ...targetArgs(targets),
-      });
+      await adjointMultipliers({ shape, S, O, targets }, model, rho[0], rho[2], { M1, M3, stepNorms: this.stepNorms });
     } else if (s.mode === 'local-duals') {
       const Saux = this.view(this.hidden.Saux, nh);
       await native.localDualWalkAsync({
@@ -303,6 +291,32 @@ export class ResyncEngine {
     out.M3.set(st.M3);
     return this.settings.regressors === 'auxiliary' ? st.S : out.S;
   }
+}
+
+/**
+ * Mode 'adjoint''s multipliers of a batch at its forward pass (S, O): the closed form (KKT) μ1, μ3
+ * and ‖μ1_t‖ per step. A sharded 'adjoint' run's shards (lib/parallel/adjoint-shard.ts) run it on
+ * their slices of each batch.
+ */
+export async function adjointMultipliers(
+  batch: { shape: NativeShape; S: Float32Array; O: Float32Array; targets: TargetLayout },
+  weights: { readonly W: Float32Array; readonly V: Float32Array },
+  rho1: number,
+  rho3: number,
+  out: { M1: Float32Array; M3: Float32Array; stepNorms: Float32Array }
+): Promise<void> {
+  const { shape, S, O, targets } = batch;
+  await native.adjointMultipliersAsync({
+    shape,
+    S,
+    O,
+    W: weights.W,
+    V: weights.V,
+    rho1,
+    rho3,
+    ...out,
+    ...targetArgs(targets),
+  });
 }
 
 function targetArgs(targets: TargetLayout) {
