@@ -103,7 +103,15 @@ function parallelOptions(flags: TrainFlags): ParallelOptions | undefined {
     ...(flags.lease !== undefined ? { leaseMs: flags.lease } : {}),
     onRecovery: (message: string) => log(flags, `run ${flags.run}: ${message}`),
   };
-  return { transport: 'redis', url: flags.redis, run: flags.run, shards: flags.shards, ...staleness, data, ...recovery };
+  return {
+    transport: 'redis',
+    url: flags.redis,
+    run: flags.run,
+    shards: flags.shards,
+    ...staleness,
+    data,
+    ...recovery,
+  };
 }
 
 /** Largest ADMM state saved with --state auto. */
@@ -181,7 +189,11 @@ export function registerTrain(program: Command): void {
       "--shard-checkpoints: how long to wait for a lost worker's replacement",
       integer(0, 2 ** 31 - 1)
     )
-    .option('--lease <ms>', "--redis: the coordinator's lease TTL (a restarted one waits it out)", integer(100, 3_600_000))
+    .option(
+      '--lease <ms>',
+      "--redis: the coordinator's lease TTL (a restarted one waits it out)",
+      integer(100, 3_600_000)
+    )
     .option(
       '--staleness <τ>',
       'ADMM, sharded: use shard answers up to τ iterations old (0: synchronous)',

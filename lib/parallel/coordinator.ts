@@ -146,7 +146,13 @@ export class ParallelCoordinator {
     this.prefetched = undefined;
     const version = ++this.version,
       k = saved.iteration;
-    await this.transport.publish({ version, iteration: k, phase: 'restore', scalars: {}, body: writeWeights(saved.weights) });
+    await this.transport.publish({
+      version,
+      iteration: k,
+      phase: 'restore',
+      scalars: {},
+      body: writeWeights(saved.weights),
+    });
     const S = this.options.shards;
     const all = (arrived: ReadonlyMap<number, Contribution>) =>
       arrived.size === S && [...arrived.values()].every((c) => c.version === version);
@@ -165,11 +171,16 @@ export class ParallelCoordinator {
     const target = this.completed + 1;
     let lost: unknown;
     for (;;) {
+      if (lost !== undefined) {
+        const why = (lost as Error).message.replace(/; the run cannot continue$/, '');
+        recovery.onRecovery?.(`${why}; waiting up to ${recovery.replacementMs} ms for replacements`);
+        // Not replaced in time: the run fails with this ERR_SHARD_LOST.
+        await this.transport.awaitShards!(recovery.replacementMs, signal).catch((e: unknown) => {
+          throw signal?.aborted ? aborted() : e;
+        });
+      }
       try {
         if (lost !== undefined) {
-          const why = (lost as Error).message;
-          recovery.onRecovery?.(`${why}; waiting up to ${recovery.replacementMs} ms for replacements`);
-          await this.transport.awaitShards!(recovery.replacementMs, signal);
           await this.rollBack(signal);
           recovery.onRecovery?.(`rolled back to the checkpoint of iteration ${this.completed}`);
           lost = undefined;
@@ -179,7 +190,8 @@ export class ParallelCoordinator {
         while (this.completed < target);
         return record;
       } catch (e) {
-        if ((e as { code?: unknown }).code !== 'ERR_SHARD_LOST' || signal?.aborted) throw e;
+        if (signal?.aborted) throw aborted();
+        if ((e as { code?: unknown }).code !== 'ERR_SHARD_LOST') throw e;
         lost = e;
       }
     }

@@ -40,7 +40,8 @@ function redis(
     const { text, hash } = runConfig(layout, options, p.shards, p.data, p.checkpoints);
     const { RedisCoordinatorTransport } = await import('./redis/coordinator');
     const { url, run, shards, leaseMs } = p;
-    const connect = () => RedisCoordinatorTransport.connect({ url, run, shards, configHash: hash, config: text, leaseMs });
+    const connect = () =>
+      RedisCoordinatorTransport.connect({ url, run, shards, configHash: hash, config: text, leaseMs });
     if (!p.checkpoints) return connect();
     // A restarted coordinator waits out the lease its killed predecessor still holds.
     const deadline = performance.now() + 2 * leaseMs;
@@ -65,7 +66,12 @@ function recoveryOf(
   if (typeof configHash !== 'string') throw new Error('a transport with recovery must name its configuration hash');
   const id = { run: p.run, shards: p.shards, configHash };
   const { dir, every } = p.checkpoints;
-  return { every, checkpoints: new CoordinatorCheckpoints(dir, id), replacementMs: p.replacementMs, onRecovery: p.onRecovery };
+  return {
+    every,
+    checkpoints: new CoordinatorCheckpoints(dir, id),
+    replacementMs: p.replacementMs,
+    onRecovery: p.onRecovery,
+  };
 }
 
 /** Why `what` is refused on a parallel run. */
@@ -118,7 +124,10 @@ export class ParallelEngine implements AdmmEngine {
       const coordinator = new AdjointCoordinator(model, shape, transport, settings);
       return new ParallelEngine(layout, coordinator, transport);
     }
-    const settings = { ...coordinatorOptions(options, layout, shards, staleness), recovery: recoveryOf(parallel, transport) };
+    const settings = {
+      ...coordinatorOptions(options, layout, shards, staleness),
+      recovery: recoveryOf(parallel, transport),
+    };
     const coordinator = new ParallelCoordinator(model, shape, transport, settings);
     try {
       await coordinator.start();

@@ -118,15 +118,25 @@ export function resolveParallelOptions(
               ? 60_000
               : checkInteger('options.parallel.replacementMs', value.replacementMs, 0, 2 ** 31 - 1),
           leaseMs:
-            value.leaseMs === undefined ? 10_000 : checkInteger('options.parallel.leaseMs', value.leaseMs, 100, 3_600_000),
+            value.leaseMs === undefined
+              ? 10_000
+              : checkInteger('options.parallel.leaseMs', value.leaseMs, 100, 3_600_000),
           ...(value.onRecovery === undefined ? {} : { onRecovery: checkRecoveryListener(value.onRecovery) }),
         };
   if (transport === 'threads')
     for (const key of ['checkpoints', 'replacementMs', 'leaseMs', 'onRecovery'])
       if (value[key] !== undefined)
-        throw invalidRange(`options.parallel.${key}`, "unset with transport 'threads' (recovery needs 'redis')", value[key]);
+        throw invalidRange(
+          `options.parallel.${key}`,
+          "unset with transport 'threads' (recovery needs 'redis')",
+          value[key]
+        );
   if (mode === 'adjoint' && value.checkpoints !== undefined)
-    throw invalidRange('options.parallel.checkpoints', "unset in mode 'adjoint' (recovery is mode 'persistent')", value.checkpoints);
+    throw invalidRange(
+      'options.parallel.checkpoints',
+      "unset in mode 'adjoint' (recovery is mode 'persistent')",
+      value.checkpoints
+    );
   if (transport === 'redis' && value.workers !== undefined)
     throw invalidRange('options.parallel.workers', "unset with transport 'redis' (use shards)", value.workers);
   if (mode !== 'persistent' && mode !== 'adjoint') {
