@@ -2,8 +2,9 @@
  * Automatic recovery of a synchronous sharded run over Redis (issue 17), with real processes: the
  * `admmirnn train … --redis … --shard-checkpoints DIR` coordinator and `admmirnn worker` processes.
  * A worker killed with kill -9 mid-run and replaced (same --shard), a paused worker replaced and
- * then woken (its late write refused), the coordinator killed and started again, and redis-server
- * killed and restarted (AOF on): each run ends with weights bit-identical to the fault-free run.
+ * then woken (its late write refused), the coordinator killed and started again, redis-server
+ * killed and restarted with AOF (the run goes on) and without (every process started again):
+ * each run ends with weights bit-identical to the fault-free run.
  * A lost worker that nobody replaces still fails the run with ERR_SHARD_LOST, after the timeout.
  */
 import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
@@ -235,6 +236,34 @@ test.serial('redis-server killed and restarted (AOF on) mid-run: the run goes on
   for (const w of workers) t.is((await w.ended).code, 0);
   t.deepEqual(await compareWithFaultFree(r.out), zeros);
 });
+
+test.serial(
+  'redis-server restarted without AOF: every process is refused and exits 1; started again, the run resumes, bit-identical',
+  async (t) => {
+    const redis = await startRedisServer({ appendOnly: false });
+    t.teardown(() => redis.stop());
+    const r = recoverableRun('redis-lost', redis.url);
+    const first = [r.coordinator(), r.worker(0), r.worker(1)];
+    const commands = [...first];
+    t.teardown(() => commands.forEach((c) => c.child.kill('SIGKILL')));
+    await r.written(1, STRIKE);
+    t.true(running(first[0]), 'the run ended before the fault');
+    await redis.restart(); // empty: the run's keys, its epoch and the workers' tokens are gone
+    for (const c of first) {
+      const ended = await c.ended;
+      t.is(ended.code, 1, ended.stderr);
+      t.regex(ended.stderr, /ERR_STALE_WRITER .* superseded by none/);
+    }
+    const again = [r.coordinator(), r.worker(0), r.worker(1)];
+    commands.push(...again);
+    const ended = await again[0].ended;
+    t.is(ended.code, 0, ended.stderr);
+    t.regex(ended.stderr, /continuing from the checkpoint of iteration \d+/);
+    t.like(summary(ended), { status: 'max-iterations', iteration: ITERATIONS });
+    for (const w of again.slice(1)) t.is((await w.ended).code, 0);
+    t.deepEqual(await compareWithFaultFree(r.out), zeros);
+  }
+);
 
 test.serial(
   'a lost worker that nobody replaces fails the run with ERR_SHARD_LOST after --replacement-timeout',

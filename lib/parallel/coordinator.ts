@@ -130,7 +130,16 @@ export class ParallelCoordinator {
     const saved = await recovery.checkpoints.load();
     if (!saved) await recovery.checkpoints.save(this.model, 0, this.rho);
     else recovery.onRecovery?.(`continuing from the checkpoint of iteration ${saved.iteration}`);
-    await this.rollBack(signal);
+    for (;;) {
+      try {
+        return await this.rollBack(signal);
+      } catch (e) {
+        // A shard lost before the run even started: its replacement is waited for as in a round.
+        if ((e as { code?: unknown }).code !== 'ERR_SHARD_LOST' || signal?.aborted) throw e;
+        recovery.onRecovery?.(`${(e as Error).message.replace(/; the run cannot continue$/, '')}; waiting`);
+        await this.transport.awaitShards!(recovery.replacementMs, signal);
+      }
+    }
   }
 
   /**

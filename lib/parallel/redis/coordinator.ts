@@ -341,14 +341,18 @@ export class RedisCoordinatorTransport implements CoordinatorTransport {
    */
   async complete(retainMs = 3_600_000): Promise<void> {
     checkInteger('retainMs', retainMs, 1);
-    const last = await this.lastPublication();
-    const version = last ? last.version + 1 : 0;
-    const iteration = last?.iteration ?? 0;
-    await this.publish({ version, iteration, phase: 'stop', scalars: {}, body: new Float64Array(0) });
-    const k = this.keys;
-    const others = k.all(this.shards).filter((key) => key !== k.epoch && key !== k.lease);
-    await this.write('complete', [k.lease, ...others], [retainMs]);
-    await this.close();
+    try {
+      const last = await this.lastPublication();
+      const version = last ? last.version + 1 : 0;
+      const iteration = last?.iteration ?? 0;
+      await this.publish({ version, iteration, phase: 'stop', scalars: {}, body: new Float64Array(0) });
+      const k = this.keys;
+      const others = k.all(this.shards).filter((key) => key !== k.epoch && key !== k.lease);
+      await this.write('complete', [k.lease, ...others], [retainMs]);
+    } finally {
+      // Refused (deposed) or not, the connection goes: it would keep the process alive.
+      await this.close();
+    }
   }
 
   /** Stops renewing and releases the lease (a successor need not wait for it to expire). */
