@@ -160,7 +160,8 @@ test.serial(
     t.is(ended.code, 0, ended.stderr);
     t.regex(ended.stderr, /shard 1 lost/);
     const back = Number(/rolled back to the checkpoint of iteration (\d+)/.exec(ended.stderr)?.[1]);
-    t.true(back >= STRIKE && back % EVERY === 0, `rolled back to ${back}`);
+    // Shard 1 wrote its file of STRIKE: the last commit is that one or the one before.
+    t.true(back >= STRIKE - EVERY && back % EVERY === 0, `rolled back to ${back}`);
     t.like(summary(ended), { status: 'max-iterations', iteration: ITERATIONS });
     for (const w of [workers[0], workers[2]]) t.is((await w.ended).code, 0);
     t.deepEqual(await compareWithFaultFree(r.out), zeros);
