@@ -97,6 +97,8 @@ export class ParallelCoordinator {
   private prefetched: Float64Array[] | undefined;
   /** The iteration of the last committed recovery checkpoint. */
   private committed = 0;
+  /** The version of the last rollback's publication (0: none). */
+  private rollbackVersion = 0;
   /** With recovery: each shard's incarnation that acknowledged the last rollback. */
   private tokens: string[] | undefined;
   /** Answers used that did not answer the publication of their round (bounded staleness), over the run. */
@@ -167,6 +169,13 @@ export class ParallelCoordinator {
       arrived.size === S && [...arrived.values()].every((c) => c.version === version);
     const acks = await this.transport.collect(k, 'restore', all, signal);
     this.tokens = acks.map((c) => c.token);
+    this.rollbackVersion = version;
+  }
+
+  /** Answers given since the last rollback: under bounded staleness an older one belongs to the abandoned iterates. */
+  private sinceRollback(arrived: ReadonlyMap<number, Contribution>): ReadonlyMap<number, Contribution> {
+    if ([...arrived.values()].every((c) => c.version > this.rollbackVersion)) return arrived;
+    return new Map([...arrived].filter(([, c]) => c.version > this.rollbackVersion));
   }
 
   /**
@@ -220,7 +229,8 @@ export class ParallelCoordinator {
       const t0 = performance.now();
       await this.transport.publish({ version, iteration: k, phase, scalars, body: writeWeights(model.weights()) });
       const { shards, staleness } = this.options;
-      const ready = (arrived: ReadonlyMap<number, Contribution>) => isReady(arrived, shards, staleness, k, version);
+      const ready = (arrived: ReadonlyMap<number, Contribution>) =>
+        isReady(this.sinceRollback(arrived), shards, staleness, k, version);
       const got = await this.transport.collect(k, phase, ready, signal).catch((e: unknown) => {
         if (signal?.aborted) throw aborted();
         throw e;
