@@ -339,7 +339,7 @@ async function train(flags: TrainFlags): Promise<number> {
     process.stderr.write('\nadmmirnn: interrupted — stopping after the current iteration (Ctrl-C again to quit now)\n');
   };
   process.on('SIGINT', onSigint);
-  // A sharded run with recovery checkpoints that already got to iteration k goes on from there: -n counts from its start.
+  // A sharded run with recovery checkpoints already at iteration k goes on from there (-n counts from its start).
   const recovered =
     parallel && 'checkpoints' in parallel && parallel.checkpoints
       ? ((await committedIteration(parallel.checkpoints.dir, parallel.run)) ?? 0)

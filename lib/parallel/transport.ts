@@ -64,7 +64,7 @@ export interface CoordinatorTransport {
    * whose shards cannot be replaced (threads) leave it out, and runs on them cannot recover.
    */
   awaitShards?(timeoutMs: number, signal?: AbortSignal): Promise<void>;
-  /** The version of the latest publication the transport still holds (0: none): a restarted coordinator goes on after it. */
+  /** The latest publication's version the transport still holds (0: none): a restarted coordinator goes on after it. */
   lastVersion?(): Promise<number>;
   /** Bytes and messages moved so far, both directions (for the benchmarks; optional). */
   stats?(): TransportStats;
