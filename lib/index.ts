@@ -87,6 +87,7 @@ export {
 export type {
   Checkpoint,
   LoadedCheckpoint,
+  ShardedRunInfo,
   TaskInfo,
   TrainerInfo,
   Tensor,

@@ -18,6 +18,10 @@
  * - `admm` JSON: persistent { iteration, rho, theta, beta } (with the state tensors), or mini-batch
  *   { kind: "mini-batch", iteration, rho, rng: { words, spareNormal? } } (epochs, next ρ, shuffling generator);
  * - `bptt` JSON (optional) { iteration, steps, buffers, rng } — the BPTT run state;
+ * - `sharded` JSON (optional) { run, shards, shard?, iteration, rho, configHash } — a sharded run's
+ *   recovery checkpoint (lib/parallel/recovery.ts): the coordinator's file (no `shard`; the model
+ *   tensors hold the weights after iteration `iteration`, `rho` the next iteration's ρ) or shard
+ *   `shard`'s file (its rows' persistent state in the `admm.*` tensors, taken at the same iteration);
  * - `sha256` hex digest of the data section (detects corruption), `created` ISO time, `generator`.
  */
 import type { AdmmRunSnapshot } from '../admm/snapshot';
@@ -75,6 +79,23 @@ export interface Checkpoint {
   admmState?: AdmmRunSnapshot;
   /** The BPTT run state (epochs, optimizer, shuffling generator), for an exact resume. */
   bpttState?: BpttStateSnapshot;
+  /** A sharded run's recovery checkpoint: whose file this is and where the run was. */
+  sharded?: ShardedRunInfo;
+}
+
+/** What a sharded run's recovery checkpoint records beside the weights (and a shard's state). */
+export interface ShardedRunInfo {
+  /** The run's name (options.parallel.run). */
+  run: string;
+  shards: number;
+  /** The shard whose state the file holds; absent in the coordinator's file. */
+  shard?: number;
+  /** Iterations completed when it was taken. */
+  iteration: number;
+  /** ρ of the next iteration (the coordinator's). */
+  rho: [number, number, number];
+  /** The run's configuration hash: a file of another configuration is never restored. */
+  configHash: string;
 }
 
 /** What readCheckpoint returns: the checkpoint plus the file's raw metadata. */

@@ -27,7 +27,7 @@ import {
   type TaskInfo,
   type TrainerInfo,
 } from './format';
-import { decodeAdmmState, decodeBpttState } from './run-state';
+import { checkShardedInfo, decodeAdmmState, decodeBpttState } from './run-state';
 import {
   type Dtype,
   type SafetensorsHeader,
@@ -175,6 +175,8 @@ function planCheckpoint(name: string, header: SafetensorsHeader): CheckpointPlan
     rawAdmm && decodeAdmmState(`${name}: __metadata__.admm`, rawAdmm, task, { h, K }, byName, take);
   const rawBptt = json(name, metadata, 'bptt');
   const bpttState = rawBptt && decodeBpttState(`${name}: __metadata__.bptt`, rawBptt, { d, h, K }, take);
+  const rawSharded = json(name, metadata, 'sharded');
+  const sharded = rawSharded && checkShardedInfo(`${name}: __metadata__.sharded`, rawSharded);
   if (byName.size > 0) {
     const names = [...byName.keys()];
     const more = names.length > 5 ? ` and ${names.length - 5} more` : '';
@@ -194,7 +196,7 @@ function planCheckpoint(name: string, header: SafetensorsHeader): CheckpointPlan
       for (const [key, w] of Object.entries(weights)) checkFinite(`${name}: tensor model.${key}`, w);
       const codes = arrays.get('vocabulary') as Int32Array | undefined;
       const vocabulary = codes && Vocabulary.fromCodePoints(codes);
-      return { model, config, vocabulary, task, trainer, admmState, bpttState, metadata, bytes };
+      return { model, config, vocabulary, task, trainer, admmState, bpttState, sharded, metadata, bytes };
     },
   };
 }

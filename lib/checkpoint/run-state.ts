@@ -22,7 +22,7 @@ import { invalidRange } from '../errors';
 import { Random } from '../random';
 import { checkInteger, checkNumber, checkObject } from '../validate';
 import type { BpttStateSnapshot } from '../bptt/trainer';
-import { MAX_ITERATION, type TaskInfo } from './format';
+import { MAX_ITERATION, type ShardedRunInfo, type TaskInfo } from './format';
 import type { Tensor } from './safetensors';
 
 /** Sizes that shape the state tensors. */
@@ -176,5 +176,24 @@ export function decodeBpttState(
       buffers: buffers === 0 ? [] : WEIGHTS.map(perWeight),
     },
     rng: Random.fromState(raw.rng, `${where}.rng`).getState(),
+  };
+}
+
+/** A sharded run's recovery record, checked field by field (on write and on read). */
+export function checkShardedInfo(where: string, raw: unknown): ShardedRunInfo {
+  checkObject(where, raw);
+  const r = raw as Record<string, unknown>;
+  if (typeof r.run !== 'string' || !/^[A-Za-z0-9._-]{1,64}$/.test(r.run))
+    throw invalidRange(`${where}.run`, 'a run name (1 to 64 characters among A-Z a-z 0-9 . _ -)', r.run);
+  if (typeof r.configHash !== 'string' || !/^[A-Za-z0-9:._-]{1,128}$/.test(r.configHash))
+    throw invalidRange(`${where}.configHash`, 'a configuration digest', r.configHash);
+  const shards = checkInteger(`${where}.shards`, r.shards, 1, 4096);
+  return {
+    run: r.run,
+    shards,
+    ...(r.shard === undefined ? {} : { shard: checkInteger(`${where}.shard`, r.shard, 0, shards - 1) }),
+    iteration: checkInteger(`${where}.iteration`, r.iteration, 0, MAX_ITERATION),
+    rho: readRho(where, r.rho),
+    configHash: r.configHash,
   };
 }

@@ -16,7 +16,7 @@ import {
   MAX_ITERATION,
   type Checkpoint,
 } from './format';
-import { encodeAdmmState, encodeBpttState } from './run-state';
+import { checkShardedInfo, encodeAdmmState, encodeBpttState } from './run-state';
 import { MAX_PART_BYTES, byteViews, concatParts, encodeSafetensorsParts, type Tensor } from './safetensors';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports -- package.json lies outside rootDir: no import
@@ -28,7 +28,7 @@ function checkpointContents(checkpoint: Checkpoint): {
   metadata: Record<string, string>;
 } {
   checkObject('checkpoint', checkpoint);
-  const { model, config, vocabulary, task, trainer, admmState, bpttState } = checkpoint;
+  const { model, config, vocabulary, task, trainer, admmState, bpttState, sharded } = checkpoint;
   if (!(model instanceof RNN)) throw invalidType('checkpoint.model', 'an RNN', model);
   checkObject('checkpoint.config', config);
   const { inputSize: d, hiddenSize: h, outputSize: K } = model;
@@ -72,6 +72,7 @@ function checkpointContents(checkpoint: Checkpoint): {
     checkInteger('checkpoint.bpttState.iteration', bpttState.iteration, 0, MAX_ITERATION);
     metadata.bptt = encodeBpttState(bpttState, { d, h, K }, tensors);
   }
+  if (sharded !== undefined) metadata.sharded = JSON.stringify(checkShardedInfo('checkpoint.sharded', sharded));
   // The checksum covers the data section, which is the tensors concatenated in order.
   const hash = createHash('sha256');
   for (const t of tensors.values()) for (const view of byteViews(t.data)) hash.update(view);

@@ -15,6 +15,7 @@ import { RNN, type RNNConfig } from '../rnn';
 import { openCheckpoint, savedTrainer } from './checkpoint-file';
 import { type DataFlags, addDataOptions, loadData } from './data-options';
 import { checkWritable, saveCheckpointTo } from './output-file';
+import { committedIteration } from '../parallel/recovery';
 import { ProgressBar } from './progress';
 import { EXIT, UsageError, asUsage, integer, number, rhoList } from './usage';
 
@@ -50,6 +51,9 @@ interface TrainFlags extends DataFlags {
   run?: string;
   shards?: number;
   staleness?: number;
+  shardCheckpoints?: string;
+  replacementTimeout?: number;
+  lease?: number;
 }
 
 const DATA_FLAGS = [
@@ -70,9 +74,12 @@ const FILE_FLAGS = new Set(['text', 'labelled', 'inputs', 'targets']);
 /** ADMM: options.parallel from --workers (threads) or --redis, --run, --shards (workers load the data as here). */
 function parallelOptions(flags: TrainFlags): ParallelOptions | undefined {
   const staleness = flags.staleness !== undefined ? { staleness: flags.staleness } : {};
+  const recoveryFlags = [flags.shardCheckpoints, flags.replacementTimeout, flags.lease];
   if (flags.redis === undefined) {
     if (flags.run !== undefined || flags.shards !== undefined)
       throw new UsageError('--run and --shards go with --redis');
+    if (recoveryFlags.some((f) => f !== undefined))
+      throw new UsageError('--shard-checkpoints, --replacement-timeout and --lease go with --redis');
     if (flags.workers === undefined && flags.staleness !== undefined)
       throw new UsageError('--staleness goes with --workers or --redis');
     return flags.workers === undefined ? undefined : { workers: flags.workers, ...staleness };
@@ -86,7 +93,25 @@ function parallelOptions(flags: TrainFlags): ParallelOptions | undefined {
       FILE_FLAGS.has(k) ? path.resolve(String(flags[k])) : flags[k],
     ])
   );
-  return { transport: 'redis', url: flags.redis, run: flags.run, shards: flags.shards, ...staleness, data };
+  if (flags.shardCheckpoints === undefined && flags.replacementTimeout !== undefined)
+    throw new UsageError('--replacement-timeout goes with --shard-checkpoints');
+  const recovery = {
+    ...(flags.shardCheckpoints !== undefined
+      ? { checkpoints: { dir: path.resolve(flags.shardCheckpoints), every: flags.checkpointEvery ?? 10 } }
+      : {}),
+    ...(flags.replacementTimeout !== undefined ? { replacementMs: flags.replacementTimeout } : {}),
+    ...(flags.lease !== undefined ? { leaseMs: flags.lease } : {}),
+    onRecovery: (message: string) => log(flags, `run ${flags.run}: ${message}`),
+  };
+  return {
+    transport: 'redis',
+    url: flags.redis,
+    run: flags.run,
+    shards: flags.shards,
+    ...staleness,
+    data,
+    ...recovery,
+  };
 }
 
 /** Largest ADMM state saved with --state auto. */
@@ -153,6 +178,22 @@ export function registerTrain(program: Command): void {
     .option('--redis <url>', 'ADMM: coordinate a run sharded over Redis (with --run, --shards; see admmirnn worker)')
     .option('--run <name>', "--redis: the run's name, which the workers join")
     .option('--shards <S>', '--redis: the number of shards, one admmirnn worker each', integer(1, 4096))
+    .option(
+      '--shard-checkpoints <dir>',
+      '--redis: recovery checkpoints every --checkpoint-every (default 10) iterations in <dir>, a directory the ' +
+        'workers share under the same path; a lost worker is replaced and the run rolls back to the last one, ' +
+        'and the same command, run again, continues the run (-n counts from its start)'
+    )
+    .option(
+      '--replacement-timeout <ms>',
+      "--shard-checkpoints: how long to wait for a lost worker's replacement",
+      integer(0, 2 ** 31 - 1)
+    )
+    .option(
+      '--lease <ms>',
+      "--redis: the coordinator's lease TTL (a restarted one waits it out)",
+      integer(100, 3_600_000)
+    )
     .option(
       '--staleness <τ>',
       'ADMM, sharded: use shard answers up to τ iterations old (0: synchronous)',
@@ -298,8 +339,14 @@ async function train(flags: TrainFlags): Promise<number> {
     process.stderr.write('\nadmmirnn: interrupted — stopping after the current iteration (Ctrl-C again to quit now)\n');
   };
   process.on('SIGINT', onSigint);
-  const progress = new ProgressBar({ total: flags.iterations, quiet: flags.quiet });
-  let lastIteration = base,
+  // A sharded run with recovery checkpoints already at iteration k goes on from there (-n counts from its start).
+  const recovered =
+    parallel && 'checkpoints' in parallel && parallel.checkpoints
+      ? ((await committedIteration(parallel.checkpoints.dir, parallel.run)) ?? 0)
+      : 0;
+  const iterations = Math.max(0, flags.iterations - recovered);
+  const progress = new ProgressBar({ total: iterations, quiet: flags.quiet });
+  let lastIteration = base + recovered,
     done = 0;
 
   /** Whether to save a run state of `bytes` (mini-batch ADMM: a few numbers; persistent: 7 N·T·h floats). */
@@ -333,13 +380,13 @@ async function train(flags: TrainFlags): Promise<number> {
   let result;
   try {
     result = await trainer.fit(data, {
-      maxIterations: flags.iterations,
+      maxIterations: iterations,
       resume,
       ...(flags.plateau ? { plateau: { patience: flags.plateau } } : {}),
       onIteration: async (r) => {
         done++;
         // The run's count continues the checkpoint's, whether or not an ADMM state was restored.
-        lastIteration = base + done;
+        lastIteration = base + recovered + done;
         progress.update(done, {
           iter: String(lastIteration),
           loss: r.loss.toFixed(4),

@@ -4,7 +4,8 @@
  * configuration the coordinator published, loads the same data with the same data options,
  * checks it against the configuration's digest, keeps its shard, and answers until the run ends.
  * The shard index: --shard, else JOB_COMPLETION_INDEX (a Kubernetes Indexed Job). SIGTERM or
- * Ctrl-C leaves the run cleanly.
+ * Ctrl-C leaves the run cleanly. When the run has recovery checkpoints, the worker writes its
+ * shard's files to the run's shared directory and rolls back from them when the coordinator asks.
  */
 import type { Command } from 'commander';
 import { sharedInputs, sharedTargets } from '../in-shared-memory';
@@ -12,6 +13,7 @@ import { dataDigest, readRunConfig } from '../parallel/run-config';
 import { RedisTransportError } from '../parallel/redis/errors';
 import { resolveShardIndex, runRedisWorker } from '../parallel/redis/worker-main';
 import type { RedisShardTransport } from '../parallel/redis/shard';
+import { RecoverableShard } from '../parallel/recovery';
 import { runShard } from '../parallel/shard';
 import { ownRows } from '../parallel/split';
 import { shardCore, shardStarts } from '../parallel/starts';
@@ -78,7 +80,17 @@ function rebuildShard(transport: RedisShardTransport, index: number) {
   }
   // A persistent shard keeps a copy of its own rows only: the data set loaded whole is released.
   const start = shardStarts(layout, config, config.shards)[index] as ShardStart & { kind: 'persistent' };
-  return { config, core: shardCore({ kind: 'persistent', data: ownRows(start.data) }, index) };
+  const data = ownRows(start.data);
+  if (!config.checkpoints) return { config, core: shardCore({ kind: 'persistent', data }, index) };
+  // Recovery: the shard checkpoints to, and rolls back from, the run's shared directory.
+  const id = { run: transport.run, shards: config.shards, configHash: transport.configHash };
+  const task = {
+    sequenceLength: T,
+    loss: config.loss,
+    lossSteps: config.lossSteps,
+    inputs: layout.inputs.x ? ('dense' as const) : ('ids' as const),
+  };
+  return { config, core: new RecoverableShard(index, data, config.checkpoints.dir, id, task) };
 }
 
 async function worker(flags: WorkerFlags): Promise<number> {

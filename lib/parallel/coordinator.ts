@@ -23,6 +23,7 @@ import type { PersistentIterationRecord } from '../admm/record';
 import { type Triple, nextRho, rhoIsScheduled } from '../admm/rho';
 import { uwbGram, vcGram } from '../admm/persistent/gram-sum';
 import { writeWeights } from './layout';
+import type { CoordinatorCheckpoints } from './recovery';
 import { isReady } from './ready';
 import { NORM_FIELDS } from './shard';
 import type { Contribution, CoordinatorTransport } from './transport';
@@ -38,6 +39,19 @@ export interface CoordinatorOptions {
   classification: boolean;
   /** Called after every `every`-th iteration, before the record is returned (a checkpoint's cadence). */
   checkpoint?: { every: number; save: (iteration: number) => Promise<void> };
+  /** Recovery checkpoints, and the rollback to the last one when a shard is lost (recovery.ts). */
+  recovery?: CoordinatorRecovery;
+}
+
+/** How a run with recovery checkpoints and rolls back. */
+export interface CoordinatorRecovery {
+  /** Cadence: every `every`-th iteration. */
+  every: number;
+  checkpoints: CoordinatorCheckpoints;
+  /** How long to wait for a lost shard's replacement (ms) before failing with ERR_SHARD_LOST. */
+  replacementMs: number;
+  /** Told of each loss and rollback (the CLI logs them). */
+  onRecovery?: (message: string) => void;
 }
 
 /** A persistent run's coordinator settings from the trainer's options (β of the whole data set). */
@@ -81,6 +95,12 @@ export class ParallelCoordinator {
   private readonly vc;
   /** The next iteration's block-1 Grams, from the last 'duals' round (scheduled ρ only). */
   private prefetched: Float64Array[] | undefined;
+  /** The iteration of the last committed recovery checkpoint. */
+  private committed = 0;
+  /** The version of the last rollback's publication (0: none). */
+  private rollbackVersion = 0;
+  /** With recovery: each shard's incarnation that acknowledged the last rollback. */
+  private tokens: string[] | undefined;
   /** Answers used that did not answer the publication of their round (bounded staleness), over the run. */
   staleAnswers = 0;
   /** Per-round times of the last iteration. */
@@ -101,8 +121,101 @@ export class ParallelCoordinator {
     this.vc = vcGram(shape);
   }
 
-  /** One iteration; throws `aborted()` if `signal` aborts while it waits for shards. */
+  /**
+   * With recovery: rolls the shards back to the last committed checkpoint (a new run: writes
+   * checkpoint 0 first), so every shard starts from the file checkpoint, never from whatever it held.
+   */
+  async start(signal?: AbortSignal): Promise<void> {
+    const recovery = this.options.recovery;
+    if (!recovery) return;
+    this.version = Math.max(this.version, (await this.transport.lastVersion?.()) ?? 0);
+    const saved = await recovery.checkpoints.load();
+    if (!saved) await recovery.checkpoints.save(this.model, 0, this.rho);
+    else recovery.onRecovery?.(`continuing from the checkpoint of iteration ${saved.iteration}`);
+    for (;;) {
+      try {
+        return await this.rollBack(signal);
+      } catch (e) {
+        // A shard lost before the run even started: its replacement is waited for as in a round.
+        if ((e as { code?: unknown }).code !== 'ERR_SHARD_LOST' || signal?.aborted) throw e;
+        recovery.onRecovery?.(`${(e as Error).message.replace(/; the run cannot continue$/, '')}; waiting`);
+        await this.transport.awaitShards!(recovery.replacementMs, signal);
+      }
+    }
+  }
+
+  /**
+   * Every shard back to the committed checkpoint k (its file; k = 0: afresh), the weights and ρ
+   * back to the coordinator's file. Afterwards every answer must come from the incarnations that
+   * acknowledged it: a shard replaced since is a lost shard.
+   */
+  private async rollBack(signal: AbortSignal | undefined): Promise<void> {
+    const saved = (await this.options.recovery!.checkpoints.load())!;
+    this.model.setWeightsUnchecked(saved.weights);
+    this.rho = [...saved.rho];
+    this.completed = this.committed = saved.iteration;
+    this.prefetched = undefined;
+    const version = ++this.version,
+      k = saved.iteration;
+    await this.transport.publish({
+      version,
+      iteration: k,
+      phase: 'restore',
+      scalars: {},
+      body: writeWeights(saved.weights),
+    });
+    const S = this.options.shards;
+    const all = (arrived: ReadonlyMap<number, Contribution>) =>
+      arrived.size === S && [...arrived.values()].every((c) => c.version === version);
+    const acks = await this.transport.collect(k, 'restore', all, signal);
+    this.tokens = acks.map((c) => c.token);
+    this.rollbackVersion = version;
+  }
+
+  /** Answers given since the last rollback: under bounded staleness an older one belongs to the abandoned iterates. */
+  private sinceRollback(arrived: ReadonlyMap<number, Contribution>): ReadonlyMap<number, Contribution> {
+    if ([...arrived.values()].every((c) => c.version > this.rollbackVersion)) return arrived;
+    return new Map([...arrived].filter(([, c]) => c.version > this.rollbackVersion));
+  }
+
+  /**
+   * One iteration; throws `aborted()` if `signal` aborts while it waits for shards. With recovery,
+   * a lost shard makes it wait for the replacement, roll back to the last checkpoint and run the
+   * iterations since again (deterministic: the same iterate, bit for bit), then finish this one.
+   */
   async iteration(signal: AbortSignal | undefined, aborted: () => Error): Promise<PersistentIterationRecord> {
+    const recovery = this.options.recovery;
+    if (!recovery) return this.step(signal, aborted);
+    const target = this.completed + 1;
+    let lost: unknown;
+    for (;;) {
+      if (lost !== undefined) {
+        const why = (lost as Error).message.replace(/; the run cannot continue$/, '');
+        recovery.onRecovery?.(`${why}; waiting up to ${recovery.replacementMs} ms for replacements`);
+        // Not replaced in time: the run fails with this ERR_SHARD_LOST.
+        await this.transport.awaitShards!(recovery.replacementMs, signal).catch((e: unknown) => {
+          throw signal?.aborted ? aborted() : e;
+        });
+      }
+      try {
+        if (lost !== undefined) {
+          await this.rollBack(signal);
+          recovery.onRecovery?.(`rolled back to the checkpoint of iteration ${this.completed}`);
+          lost = undefined;
+        }
+        let record: PersistentIterationRecord;
+        do record = await this.step(signal, aborted);
+        while (this.completed < target);
+        return record;
+      } catch (e) {
+        if (signal?.aborted) throw aborted();
+        if ((e as { code?: unknown }).code !== 'ERR_SHARD_LOST') throw e;
+        lost = e;
+      }
+    }
+  }
+
+  private async step(signal: AbortSignal | undefined, aborted: () => Error): Promise<PersistentIterationRecord> {
     const started = performance.now(),
       model = this.model,
       rho: Triple = [...this.rho],
@@ -116,11 +229,14 @@ export class ParallelCoordinator {
       const t0 = performance.now();
       await this.transport.publish({ version, iteration: k, phase, scalars, body: writeWeights(model.weights()) });
       const { shards, staleness } = this.options;
-      const ready = (arrived: ReadonlyMap<number, Contribution>) => isReady(arrived, shards, staleness, k, version);
+      const ready = (arrived: ReadonlyMap<number, Contribution>) =>
+        isReady(this.sinceRollback(arrived), shards, staleness, k, version);
       const got = await this.transport.collect(k, phase, ready, signal).catch((e: unknown) => {
         if (signal?.aborted) throw aborted();
         throw e;
       });
+      const replaced = got.filter((c) => this.tokens && c.token !== this.tokens[c.shard]).map((c) => c.shard);
+      if (replaced.length) throw shardLost(replaced, 'replaced by a new incarnation');
       this.times[phase].wait = (performance.now() - t0) / 1000;
       const fresh = got.filter((c) => c.version === version);
       this.times[phase].shard = Math.max(0, ...fresh.map((c) => c.scalars.seconds ?? 0));
@@ -165,7 +281,12 @@ export class ParallelCoordinator {
       scheduled = rhoIsScheduled(policy);
     let next = scheduled ? nextRho(policy, rho) : rho;
     const prefetch = scheduled ? 1 : 0;
-    const dualParts = await round('duals', { ...rhoScalars, next1: next[0], next2: next[1], next3: next[2], prefetch });
+    const recovery = this.options.recovery,
+      due = recovery !== undefined && k % recovery.every === 0;
+    // A due checkpoint: each shard writes its file before it answers, and drops files before `committed`.
+    const save: Record<string, number> = due ? { checkpoint: 1, committed: this.committed } : {};
+    const nextScalars = { next1: next[0], next2: next[1], next3: next[2], prefetch, ...save };
+    const dualParts = await round('duals', { ...rhoScalars, ...nextScalars });
     const t0 = performance.now();
     const sums = { changeO: 0, auxiliarySum: 0, auxiliaryCount: 0, forwardSum: 0, forwardCount: 0, forwardCorrect: 0 };
     const zero = (): ConstraintNorms => ({ residualSq: 0, leftSq: 0, rightSq: 0, dualOldSq: 0, dualNewSq: 0 });
@@ -195,6 +316,10 @@ export class ParallelCoordinator {
     this.completed = k;
     if (prefetch) this.prefetched = dualParts.map((c) => c.body.subarray(3 * NORM_FIELDS + this.shape.T));
     this.times.duals.solve = (performance.now() - t0) / 1000;
+    if (due) {
+      await recovery.checkpoints.save(model, k, this.rho);
+      this.committed = k;
+    }
     const checkpoint = this.options.checkpoint;
     if (checkpoint && k % checkpoint.every === 0) await checkpoint.save(k);
     const seconds = (performance.now() - started) / 1000;

@@ -15,7 +15,8 @@ import type { ResolvedTrainerOptions } from '../admm/options';
 import type { AdmmIterationRecord, MiniBatchIterationRecord, PersistentIterationRecord } from '../admm/record';
 import { AdjointCoordinator } from './adjoint-coordinator';
 import { AdjointShard } from './adjoint-shard';
-import { ParallelCoordinator, coordinatorOptions } from './coordinator';
+import { type CoordinatorOptions, ParallelCoordinator, coordinatorOptions } from './coordinator';
+import { CoordinatorCheckpoints } from './recovery';
 import type { ResolvedParallelOptions } from './options';
 import { PersistentShard } from './shard';
 import { runConfig } from './run-config';
@@ -36,10 +37,40 @@ function redis(
   p: ResolvedParallelOptions & { transport: 'redis' }
 ): Connect {
   return async () => {
-    const { text, hash } = runConfig(layout, options, p.shards, p.data);
+    const { text, hash } = runConfig(layout, options, p.shards, p.data, p.checkpoints);
     const { RedisCoordinatorTransport } = await import('./redis/coordinator');
-    const { url, run, shards } = p;
-    return RedisCoordinatorTransport.connect({ url, run, shards, configHash: hash, config: text });
+    const { url, run, shards, leaseMs } = p;
+    const connect = () =>
+      RedisCoordinatorTransport.connect({ url, run, shards, configHash: hash, config: text, leaseMs });
+    if (!p.checkpoints) return connect();
+    // A restarted coordinator waits out the lease its killed predecessor still holds.
+    const deadline = performance.now() + 2 * leaseMs;
+    for (;;) {
+      try {
+        return await connect();
+      } catch (e) {
+        if ((e as { code?: unknown }).code !== 'ERR_LEASE_HELD' || performance.now() > deadline) throw e;
+        await new Promise((resolve) => setTimeout(resolve, Math.min(250, leaseMs / 4)));
+      }
+    }
+  };
+}
+
+/** A Redis run's recovery settings for its coordinator (undefined without checkpoints). */
+function recoveryOf(
+  p: ResolvedParallelOptions,
+  transport: CoordinatorTransport
+): CoordinatorOptions['recovery'] | undefined {
+  if (p.transport !== 'redis' || !p.checkpoints) return undefined;
+  const configHash = (transport as { configHash?: string }).configHash;
+  if (typeof configHash !== 'string') throw new Error('a transport with recovery must name its configuration hash');
+  const id = { run: p.run, shards: p.shards, configHash };
+  const { dir, every } = p.checkpoints;
+  return {
+    every,
+    checkpoints: new CoordinatorCheckpoints(dir, id),
+    replacementMs: p.replacementMs,
+    onRecovery: p.onRecovery,
   };
 }
 
@@ -97,8 +128,17 @@ export class ParallelEngine implements AdmmEngine {
       const coordinator = new AdjointCoordinator(model, shape, transport, settings);
       return new ParallelEngine(layout, coordinator, transport);
     }
-    const settings = coordinatorOptions(options, layout, shards, staleness);
+    const settings = {
+      ...coordinatorOptions(options, layout, shards, staleness),
+      recovery: recoveryOf(parallel, transport),
+    };
     const coordinator = new ParallelCoordinator(model, shape, transport, settings);
+    try {
+      await coordinator.start();
+    } catch (e) {
+      await transport.close();
+      throw e;
+    }
     return new ParallelEngine(layout, coordinator, transport);
   }
 

@@ -1,5 +1,6 @@
 /** `options.parallel` of the ADMM trainer: its validation and defaults. */
-import { invalidRange } from '../errors';
+import path from 'node:path';
+import { invalidRange, invalidType } from '../errors';
 import { checkChoice, checkInteger, checkObject } from '../validate';
 import { checkRedisUrl, checkRunName, checkShardCount } from './redis/keys';
 
@@ -28,16 +29,50 @@ export interface RedisParallelOptions {
    * run's configuration. Without it, workers must bring their own data (runRedisWorker).
    */
   data?: Record<string, unknown>;
+  /**
+   * Recovery checkpoints (mode 'persistent'): every `every` iterations the coordinator and each
+   * worker write their state to `dir`, which all of them must reach under this path (a shared
+   * filesystem, e.g. a PVC). A lost worker's replacement (same shard index) then rolls the run
+   * back to the last checkpoint and it goes on; a restarted coordinator continues from it.
+   */
+  checkpoints?: { dir: string; every: number };
+  /** With checkpoints: how long to wait for a lost shard's replacement (ms, default 60,000) before ERR_SHARD_LOST. */
+  replacementMs?: number;
+  /** The coordinator's lease TTL (ms, default 10,000): a restarted coordinator waits out its predecessor's. */
+  leaseMs?: number;
+  /** Told of each lost shard and rollback (the CLI logs them). */
+  onRecovery?: (message: string) => void;
 }
 
 export type ParallelOptions = ThreadParallelOptions | RedisParallelOptions;
 
 export type ResolvedParallelOptions =
   | { transport: 'threads'; shards: number; staleness: number }
-  | { transport: 'redis'; shards: number; staleness: number; url: string; run: string; data?: Record<string, unknown> };
+  | {
+      transport: 'redis';
+      shards: number;
+      staleness: number;
+      url: string;
+      run: string;
+      data?: Record<string, unknown>;
+      checkpoints?: { dir: string; every: number };
+      replacementMs: number;
+      leaseMs: number;
+      onRecovery?: (message: string) => void;
+    };
 
 /** Most shards one trainer starts (each is a worker thread with its own V8 isolate). */
 export const MAX_WORKERS = 256;
+
+/** Recovery checkpoints: an absolute directory (workers may start elsewhere) and a cadence. */
+function checkCheckpoints(value: unknown): { dir: string; every: number } | undefined {
+  if (value === undefined) return undefined;
+  checkObject('options.parallel.checkpoints', value);
+  const { dir, every } = value;
+  if (typeof dir !== 'string' || dir === '' || dir.includes('\0'))
+    throw invalidType('options.parallel.checkpoints.dir', 'a directory path (non-empty string)', dir);
+  return { dir: path.resolve(dir), every: checkInteger('options.parallel.checkpoints.every', every, 1) };
+}
 
 /** The JSON data description of a Redis run, checked to be a plain object of JSON values (small). */
 function checkData(value: unknown): Record<string, unknown> | undefined {
@@ -46,6 +81,11 @@ function checkData(value: unknown): Record<string, unknown> | undefined {
   const text = JSON.stringify(value);
   if (text.length > 64 * 1024) throw invalidRange('options.parallel.data', 'at most 64 KiB as JSON', text.length);
   return JSON.parse(text) as Record<string, unknown>;
+}
+
+function checkRecoveryListener(value: unknown): (message: string) => void {
+  if (typeof value !== 'function') throw invalidType('options.parallel.onRecovery', 'a function', value);
+  return value as (message: string) => void;
 }
 
 export function resolveParallelOptions(
@@ -72,7 +112,31 @@ export function resolveParallelOptions(
           shards: checkShardCount('options.parallel.shards', value.shards),
           staleness,
           data: checkData(value.data),
+          checkpoints: checkCheckpoints(value.checkpoints),
+          replacementMs:
+            value.replacementMs === undefined
+              ? 60_000
+              : checkInteger('options.parallel.replacementMs', value.replacementMs, 0, 2 ** 31 - 1),
+          leaseMs:
+            value.leaseMs === undefined
+              ? 10_000
+              : checkInteger('options.parallel.leaseMs', value.leaseMs, 100, 3_600_000),
+          ...(value.onRecovery === undefined ? {} : { onRecovery: checkRecoveryListener(value.onRecovery) }),
         };
+  if (transport === 'threads')
+    for (const key of ['checkpoints', 'replacementMs', 'leaseMs', 'onRecovery'])
+      if (value[key] !== undefined)
+        throw invalidRange(
+          `options.parallel.${key}`,
+          "unset with transport 'threads' (recovery needs 'redis')",
+          value[key]
+        );
+  if (mode === 'adjoint' && value.checkpoints !== undefined)
+    throw invalidRange(
+      'options.parallel.checkpoints',
+      "unset in mode 'adjoint' (recovery is mode 'persistent')",
+      value.checkpoints
+    );
   if (transport === 'redis' && value.workers !== undefined)
     throw invalidRange('options.parallel.workers', "unset with transport 'redis' (use shards)", value.workers);
   if (mode !== 'persistent' && mode !== 'adjoint') {

@@ -27,6 +27,8 @@ export interface RunConfig {
   dataDigest: string;
   /** The trainer's options (for the record and the hash: workers need only the fields above). */
   trainer: Record<string, unknown>;
+  /** Recovery checkpoints: the shared directory the workers write their shard files to (absent: none). */
+  checkpoints?: { dir: string };
 }
 
 /** SHA-256 of the data as laid out for the kernels (inputs, then targets). */
@@ -45,7 +47,8 @@ export function runConfig(
   layout: TrainingLayout,
   options: Readonly<ResolvedTrainerOptions>,
   shards: number,
-  data: Record<string, unknown> | undefined
+  data: Record<string, unknown> | undefined,
+  checkpoints?: { dir: string }
 ): { text: string; hash: string } {
   const { N, T, d, h, K } = layout.shape;
   if (options.mode !== 'persistent' && options.mode !== 'adjoint')
@@ -62,6 +65,7 @@ export function runConfig(
     shards,
     dataDigest: dataDigest(layout),
     trainer: JSON.parse(JSON.stringify(trainer)),
+    ...(checkpoints ? { checkpoints: { dir: checkpoints.dir } } : {}),
   };
   const text = JSON.stringify(config);
   return { text, hash: configHash(text) };
@@ -89,5 +93,10 @@ export function readRunConfig(text: string, hash: string): RunConfig {
   choice('config.lossSteps', c.lossSteps, ['last', 'every']);
   choice('config.loss', c.loss, ['softmax-cross-entropy', 'squared-error']);
   if (c.data !== null) checkObject('config.data', c.data);
+  if (c.checkpoints !== undefined) {
+    checkObject('config.checkpoints', c.checkpoints);
+    if (typeof c.checkpoints.dir !== 'string' || c.checkpoints.dir === '')
+      throw invalidRange('config.checkpoints.dir', 'a directory path', c.checkpoints.dir);
+  }
   return c;
 }

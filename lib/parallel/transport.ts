@@ -58,6 +58,14 @@ export interface CoordinatorTransport {
   ): Promise<Contribution[]>;
   /** Shards whose liveness lapsed since the last call (heartbeat expiry, thread exit). */
   lostShards(): Promise<number[]>;
+  /**
+   * Resolves once every shard is registered and alive (a lost one replaced by a new incarnation);
+   * rejects with ERR_SHARD_LOST after `timeoutMs`, or a shard's own recorded error. Transports
+   * whose shards cannot be replaced (threads) leave it out, and runs on them cannot recover.
+   */
+  awaitShards?(timeoutMs: number, signal?: AbortSignal): Promise<void>;
+  /** The latest publication's version the transport still holds (0: none): a restarted coordinator goes on after it. */
+  lastVersion?(): Promise<number>;
   /** Bytes and messages moved so far, both directions (for the benchmarks; optional). */
   stats?(): TransportStats;
   close(): Promise<void>;

@@ -40,6 +40,7 @@ import type {
   RhoPolicy,
   RNN,
   RNNConfig,
+  ShardedRunInfo,
   TaskInfo,
   ThreadCounts,
   TrainerInfo,
@@ -190,6 +191,10 @@ export type Admm = [
         shards: number;
         staleness?: number;
         data?: Record<string, unknown>;
+        checkpoints?: { dir: string; every: number };
+        replacementMs?: number;
+        leaseMs?: number;
+        onRecovery?: (message: string) => void;
       }
     >
   >,
@@ -327,7 +332,26 @@ export type Checkpoints = [
   Expect<Equal<ReadCheckpointOptions, { maxBytes?: number }>>,
   Expect<Equal<typeof lib.encodeCheckpoint, (checkpoint: Checkpoint) => Buffer>>,
   Expect<Equal<typeof lib.decodeCheckpoint, (file: Buffer, name?: string) => LoadedCheckpoint>>,
-  Expect<Equal<keyof Checkpoint, 'model' | 'config' | 'vocabulary' | 'task' | 'trainer' | 'admmState' | 'bpttState'>>,
+  Expect<
+    Equal<
+      keyof Checkpoint,
+      'model' | 'config' | 'vocabulary' | 'task' | 'trainer' | 'admmState' | 'bpttState' | 'sharded'
+    >
+  >,
+  Expect<Equal<Checkpoint['sharded'], ShardedRunInfo | undefined>>,
+  Expect<
+    Equal<
+      ShardedRunInfo,
+      {
+        run: string;
+        shards: number;
+        shard?: number;
+        iteration: number;
+        rho: [number, number, number];
+        configHash: string;
+      }
+    >
+  >,
   Expect<Equal<Checkpoint['model'], RNN>>,
   Expect<Equal<Checkpoint['config'], RNNConfig>>,
   Expect<Equal<Checkpoint['admmState'], AdmmRunSnapshot | undefined>>,

@@ -86,6 +86,11 @@ export class RedisCoordinatorTransport implements CoordinatorTransport {
     }
   }
 
+  /** The run's configuration digest (recovery files carry it). */
+  get configHash(): string {
+    return this.options.configHash;
+  }
+
   private get leaseValue(): string {
     return `${this.epoch}:${this.options.id}`;
   }
@@ -275,6 +280,42 @@ export class RedisCoordinatorTransport implements CoordinatorTransport {
   }
 
   /**
+   * Waits until every shard of the run is registered with a live heartbeat (a lost shard's
+   * replacement has registered a new incarnation); rejects with ERR_SHARD_LOST after `timeoutMs`,
+   * or at once with a shard's recorded failure.
+   */
+  async awaitShards(timeoutMs: number, signal?: AbortSignal): Promise<void> {
+    checkInteger('timeoutMs', timeoutMs, 0);
+    const deadline = performance.now() + timeoutMs;
+    for (;;) {
+      if (this.deposed) throw this.deposed;
+      signal?.throwIfAborted();
+      let missing: number[];
+      try {
+        await this.checkShards();
+        const current = await this.registered();
+        missing = Array.from({ length: this.shards }, (_, s) => s).filter((s) => !current.has(s));
+      } catch (e) {
+        if ((e as { code?: unknown }).code !== 'ERR_SHARD_LOST') throw e;
+        missing = (await this.expired()).map(([s]) => s);
+      }
+      if (missing.length === 0) return;
+      if (performance.now() >= deadline) {
+        const which = `shard${missing.length > 1 ? 's' : ''} ${missing.join(', ')}`;
+        throw new RedisTransportError(
+          `parallel run ${this.run}: ${which} lost and not replaced within ${timeoutMs} ms; the run cannot continue`,
+          'ERR_SHARD_LOST'
+        );
+      }
+      await pause(Math.min(this.options.blockMs, 200), signal);
+    }
+  }
+
+  async lastVersion(): Promise<number> {
+    return (await this.lastPublication())?.version ?? 0;
+  }
+
+  /**
    * Registered shards whose heartbeat expired, each incarnation reported once: a replacement
    * (same index, new token) is reported again if it lapses in turn.
    */
@@ -300,14 +341,18 @@ export class RedisCoordinatorTransport implements CoordinatorTransport {
    */
   async complete(retainMs = 3_600_000): Promise<void> {
     checkInteger('retainMs', retainMs, 1);
-    const last = await this.lastPublication();
-    const version = last ? last.version + 1 : 0;
-    const iteration = last?.iteration ?? 0;
-    await this.publish({ version, iteration, phase: 'stop', scalars: {}, body: new Float64Array(0) });
-    const k = this.keys;
-    const others = k.all(this.shards).filter((key) => key !== k.epoch && key !== k.lease);
-    await this.write('complete', [k.lease, ...others], [retainMs]);
-    await this.close();
+    try {
+      const last = await this.lastPublication();
+      const version = last ? last.version + 1 : 0;
+      const iteration = last?.iteration ?? 0;
+      await this.publish({ version, iteration, phase: 'stop', scalars: {}, body: new Float64Array(0) });
+      const k = this.keys;
+      const others = k.all(this.shards).filter((key) => key !== k.epoch && key !== k.lease);
+      await this.write('complete', [k.lease, ...others], [retainMs]);
+    } finally {
+      // Refused (deposed) or not, the connection goes: it would keep the process alive.
+      await this.close();
+    }
   }
 
   /** Stops renewing and releases the lease (a successor need not wait for it to expire). */
@@ -317,4 +362,19 @@ export class RedisCoordinatorTransport implements CoordinatorTransport {
     if (!this.deposed) await this.write('release', [this.keys.lease], []).catch(() => {});
     await this.connection.close();
   }
+}
+
+function pause(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const done = () => {
+      signal?.removeEventListener('abort', abort);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    const abort = () => {
+      clearTimeout(timer);
+      reject(signal!.reason);
+    };
+    signal?.addEventListener('abort', abort, { once: true });
+  });
 }

@@ -1,0 +1,346 @@
+/**
+ * Automatic recovery of a synchronous sharded run over Redis (issue 17), with real processes: the
+ * `admmirnn train … --redis … --shard-checkpoints DIR` coordinator and `admmirnn worker` processes.
+ * A worker killed with kill -9 mid-run and replaced (same --shard), a paused worker replaced and
+ * then woken (its late write refused), the coordinator killed and started again, redis-server
+ * killed and restarted with AOF (the run goes on) and without (every process started again):
+ * each run ends with weights bit-identical to the fault-free run.
+ * A lost worker that nobody replaces still fails the run with ERR_SHARD_LOST, after the timeout.
+ */
+import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import test from 'ava';
+import { AdmmTrainer, RNN } from '../lib';
+import { readCheckpoint, saveCheckpoint } from '../lib/checkpoint';
+import { encodeNpy } from '../lib/npy';
+import { CoordinatorCheckpoints } from '../lib/parallel/recovery';
+import { sharedRedisServer, startRedisServer } from './helpers/redis-server';
+
+const bin = path.resolve(__dirname, '..', '..', 'bin', 'admmirnn.js');
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'admmirnn-recovery-'));
+const at = (name: string) => path.join(dir, name);
+const N = 24,
+  T = 5,
+  d = 3;
+const x = Float32Array.from({ length: N * T * d }, (_, i) => Math.sin(i));
+const y = Int32Array.from({ length: N }, (_, n) => (x[n * T * d] > 0 ? 1 : 0));
+fs.writeFileSync(at('x.npy'), encodeNpy(x, [N, T, d]));
+fs.writeFileSync(at('y.npy'), encodeNpy(y, [N]));
+
+const server = sharedRedisServer(test);
+test.after.always(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+/** Iterations of every run, and the checkpoint after which each fault strikes (well before the end). */
+const ITERATIONS = 40,
+  EVERY = 4,
+  STRIKE = 8;
+/** Short, so a killed worker is noticed soon; the live ones refresh it every third of it. */
+const HEARTBEAT = '1500';
+
+interface Ended {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+interface Command {
+  child: ChildProcessWithoutNullStreams;
+  ended: Promise<Ended>;
+  /** What it wrote to stderr so far. */
+  stderr(): string;
+}
+
+function command(args: string[]): Command {
+  const child = spawn(process.execPath, [bin, ...args], { cwd: dir });
+  let stdout = '',
+    stderr = '';
+  child.stdout.on('data', (b) => (stdout += b));
+  child.stderr.on('data', (b) => (stderr += b));
+  const ended = new Promise<Ended>((resolve) =>
+    child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }))
+  );
+  return { child, ended, stderr: () => stderr };
+}
+
+const train = (out: string) => [
+  'train',
+  '--inputs',
+  'x.npy',
+  '--targets',
+  'y.npy',
+  '--mode',
+  'persistent',
+  '--hidden',
+  '6',
+  '--seed',
+  '3',
+  '-n',
+  String(ITERATIONS),
+  '--json',
+  '-o',
+  out,
+];
+
+/** The fault-free weights: the threads run, which equals the fault-free Redis run bit for bit (redis-cli.test.ts). */
+let reference: Promise<Record<string, Float32Array>> | undefined;
+function faultFree(): Promise<Record<string, Float32Array>> {
+  reference ??= (async () => {
+    const r = await command([...train('reference.safetensors'), '-q', '--workers', '2']).ended;
+    if (r.code !== 0) throw new Error(`the reference run failed: ${r.stderr}`);
+    return (await readCheckpoint(at('reference.safetensors'))).model.weights();
+  })();
+  return reference;
+}
+
+/** A run of 2 shards: its name, checkpoint directory, and the commands of its coordinator and workers. */
+function recoverableRun(label: string, url = server.url, extra: string[] = []) {
+  const run = server.runName(label);
+  const checkpoints = at(`${run}-checkpoints`);
+  const out = `${run}.safetensors`;
+  const coordinator = () =>
+    command([
+      ...train(out),
+      '--redis',
+      url,
+      '--run',
+      run,
+      '--shards',
+      '2',
+      '--shard-checkpoints',
+      checkpoints,
+      '--checkpoint-every',
+      String(EVERY),
+      '--lease',
+      '1000',
+      ...extra,
+    ]);
+  const worker = (shard: number) =>
+    command(['worker', '--redis', url, '--run', run, '--shard', String(shard), '--heartbeat', HEARTBEAT]);
+  /** Resolves once shard `shard` has written its file of checkpoint `iteration`. */
+  const written = (shard: number, iteration: number) =>
+    waitFor(() => fs.existsSync(path.join(checkpoints, `shard-${shard}-${iteration}.safetensors`)));
+  return { run, checkpoints, out, coordinator, worker, written };
+}
+
+async function waitFor(condition: () => boolean, ms = 60_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`waited ${ms} ms in vain`);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}
+
+/** Every weight array of `out` compared byte for byte with the fault-free run's (Buffer.compare: 0 each). */
+async function compareWithFaultFree(out: string): Promise<Record<string, number>> {
+  const [want, got] = [await faultFree(), (await readCheckpoint(at(out))).model.weights()];
+  const bytes = (v: Float32Array) => Buffer.from(v.buffer, v.byteOffset, v.byteLength);
+  return Object.fromEntries(
+    Object.keys(want).map((k) => [k, Buffer.compare(bytes(got[k as 'U']), bytes(want[k as 'U']))])
+  );
+}
+
+const zeros = { U: 0, W: 0, b: 0, V: 0, c: 0 };
+const running = (c: Command) => c.child.exitCode === null && c.child.signalCode === null;
+const summary = (e: Ended) => JSON.parse(e.stdout) as { status: string; iteration: number };
+
+test.serial(
+  'a worker killed with kill -9 mid-run is replaced; the run rolls back and ends bit-identical',
+  async (t) => {
+    const r = recoverableRun('kill9');
+    const workers = [r.worker(0), r.worker(1)];
+    const coordinator = r.coordinator();
+    t.teardown(() => [coordinator, ...workers].forEach((c) => c.child.kill('SIGKILL')));
+    await r.written(1, STRIKE);
+    t.true(running(coordinator), 'the run ended before the fault');
+    workers[1].child.kill('SIGKILL');
+    t.is((await workers[1].ended).signal, 'SIGKILL');
+    workers.push(r.worker(1)); // its replacement: same shard index, a new incarnation
+    const ended = await coordinator.ended;
+    t.is(ended.code, 0, ended.stderr);
+    t.regex(ended.stderr, /shard 1 lost/);
+    const back = Number(/rolled back to the checkpoint of iteration (\d+)/.exec(ended.stderr)?.[1]);
+    // Shard 1 wrote its file of STRIKE: the last commit is that one or the one before.
+    t.true(back >= STRIKE - EVERY && back % EVERY === 0, `rolled back to ${back}`);
+    t.like(summary(ended), { status: 'max-iterations', iteration: ITERATIONS });
+    for (const w of [workers[0], workers[2]]) t.is((await w.ended).code, 0);
+    t.deepEqual(await compareWithFaultFree(r.out), zeros);
+    // Shard files older than the last committed checkpoint are gone; the coordinator's names the last one.
+    // (A save that kill -9 interrupted may leave a `.…tmp` beside them: the atomic writer's, not a checkpoint.)
+    const files = fs
+      .readdirSync(r.checkpoints)
+      .filter((f) => !f.startsWith('.'))
+      .sort();
+    t.true(files.includes('coordinator.safetensors'));
+    t.true(
+      files.every((f) => f === 'coordinator.safetensors' || /^shard-[01]-(36|40)\.safetensors$/.test(f)),
+      `${files}`
+    );
+    t.is((await readCheckpoint(path.join(r.checkpoints, 'coordinator.safetensors'))).sharded?.iteration, ITERATIONS);
+  }
+);
+
+test.serial(
+  "a paused worker is replaced; the zombie's late write is refused and the run ends bit-identical",
+  async (t) => {
+    const r = recoverableRun('zombie');
+    const workers = [r.worker(0), r.worker(1)];
+    const coordinator = r.coordinator();
+    t.teardown(() => [coordinator, ...workers].forEach((c) => [c.child.kill('SIGCONT'), c.child.kill('SIGKILL')]));
+    await r.written(1, STRIKE);
+    t.true(running(coordinator), 'the run ended before the fault');
+    workers[1].child.kill('SIGSTOP');
+    workers.push(r.worker(1));
+    await waitFor(() => /rolled back to the checkpoint of iteration \d+/.test(coordinator.stderr()));
+    // The zombie wakes while the run is held (so it cannot see the run end first): its next write is refused.
+    coordinator.child.kill('SIGSTOP');
+    workers[1].child.kill('SIGCONT');
+    const zombie = await workers[1].ended;
+    coordinator.child.kill('SIGCONT');
+    t.is(zombie.code, 1);
+    t.regex(zombie.stderr, /ERR_STALE_WRITER shard 1: token \S+ was superseded/);
+    const ended = await coordinator.ended;
+    t.is(ended.code, 0, ended.stderr);
+    t.is((await workers[2].ended).code, 0);
+    t.deepEqual(await compareWithFaultFree(r.out), zeros);
+  }
+);
+
+test.serial('the coordinator killed with kill -9 and started again continues the run, bit-identical', async (t) => {
+  const r = recoverableRun('coordinator');
+  const workers = [r.worker(0), r.worker(1)];
+  const first = r.coordinator();
+  const commands = [first, ...workers];
+  t.teardown(() => commands.forEach((c) => c.child.kill('SIGKILL')));
+  await r.written(1, STRIKE);
+  t.true(running(first), 'the run ended before the fault');
+  first.child.kill('SIGKILL');
+  t.is((await first.ended).signal, 'SIGKILL');
+  // The same command again: it waits out the dead one's lease, then goes on from the committed checkpoint.
+  const second = r.coordinator();
+  commands.push(second);
+  const ended = await second.ended;
+  t.is(ended.code, 0, ended.stderr);
+  const from = Number(/continuing from the checkpoint of iteration (\d+)/.exec(ended.stderr)?.[1]);
+  t.true(from >= EVERY && from % EVERY === 0, `continued from ${from}`);
+  t.like(summary(ended), { status: 'max-iterations', iteration: ITERATIONS });
+  for (const w of workers) t.is((await w.ended).code, 0);
+  t.deepEqual(await compareWithFaultFree(r.out), zeros);
+});
+
+test.serial('redis-server killed and restarted (AOF on) mid-run: the run goes on, bit-identical', async (t) => {
+  const redis = await startRedisServer({ appendOnly: true });
+  t.teardown(() => redis.stop());
+  const r = recoverableRun('redis-restart', redis.url);
+  const workers = [r.worker(0), r.worker(1)];
+  const coordinator = r.coordinator();
+  t.teardown(() => [coordinator, ...workers].forEach((c) => c.child.kill('SIGKILL')));
+  await r.written(1, STRIKE);
+  t.true(running(coordinator), 'the run ended before the fault');
+  await redis.restart();
+  const ended = await coordinator.ended;
+  t.is(ended.code, 0, ended.stderr);
+  t.like(summary(ended), { status: 'max-iterations', iteration: ITERATIONS });
+  for (const w of workers) t.is((await w.ended).code, 0);
+  t.deepEqual(await compareWithFaultFree(r.out), zeros);
+});
+
+test.serial(
+  'redis-server restarted without AOF: every process is refused; started again, the run resumes, bit-identical',
+  async (t) => {
+    const redis = await startRedisServer({ appendOnly: false });
+    t.teardown(() => redis.stop());
+    const r = recoverableRun('redis-lost', redis.url);
+    const first = [r.coordinator(), r.worker(0), r.worker(1)];
+    const commands = [...first];
+    t.teardown(() => commands.forEach((c) => c.child.kill('SIGKILL')));
+    await r.written(1, STRIKE);
+    t.true(running(first[0]), 'the run ended before the fault');
+    await redis.restart(); // empty: the run's keys, its epoch and the workers' tokens are gone
+    for (const c of first) {
+      const ended = await c.ended;
+      t.is(ended.code, 1, ended.stderr);
+      t.regex(ended.stderr, /ERR_STALE_WRITER .* superseded by none/);
+    }
+    const again = [r.coordinator(), r.worker(0), r.worker(1)];
+    commands.push(...again);
+    const ended = await again[0].ended;
+    t.is(ended.code, 0, ended.stderr);
+    t.regex(ended.stderr, /continuing from the checkpoint of iteration \d+/);
+    t.like(summary(ended), { status: 'max-iterations', iteration: ITERATIONS });
+    for (const w of again.slice(1)) t.is((await w.ended).code, 0);
+    t.deepEqual(await compareWithFaultFree(r.out), zeros);
+  }
+);
+
+test.serial(
+  'a lost worker that nobody replaces fails the run with ERR_SHARD_LOST after --replacement-timeout',
+  async (t) => {
+    const r = recoverableRun('unreplaced', server.url, ['--replacement-timeout', '300']);
+    const workers = [r.worker(0), r.worker(1)];
+    const coordinator = r.coordinator();
+    t.teardown(() => [coordinator, ...workers].forEach((c) => c.child.kill('SIGKILL')));
+    await r.written(1, STRIKE);
+    workers[1].child.kill('SIGKILL');
+    const ended = await coordinator.ended;
+    t.is(ended.code, 1, ended.stderr);
+    t.regex(ended.stderr, /shard 1 lost and not replaced within 300 ms/);
+    t.false(fs.existsSync(at(r.out)) && (await readCheckpoint(at(r.out))).trainer?.iteration === ITERATIONS);
+  }
+);
+
+test('recovery options and flags are validated, naming the parameter', async (t) => {
+  const model = new RNN({ inputSize: d, hiddenSize: 4, outputSize: 2 });
+  const make =
+    (parallel: unknown, mode = 'persistent') =>
+    () =>
+      new AdmmTrainer(model, { mode, parallel } as never);
+  const ok = { transport: 'redis', url: 'redis://127.0.0.1:6379', run: 'r', shards: 2 };
+  t.notThrows(make({ ...ok, checkpoints: { dir: at('ok'), every: 3 }, replacementMs: 0, leaseMs: 500 }));
+  const named = (name: string, instanceOf: typeof TypeError) => ({ instanceOf, message: new RegExp(name) });
+  t.throws(make({ ...ok, checkpoints: 'dir' }), named('options\\.parallel\\.checkpoints', TypeError));
+  t.throws(make({ ...ok, checkpoints: { dir: '', every: 1 } }), named('checkpoints\\.dir', TypeError));
+  t.throws(make({ ...ok, checkpoints: { dir: 'x', every: 0 } }), named('checkpoints\\.every', RangeError));
+  t.throws(make({ ...ok, checkpoints: { dir: 'x' } }), named('checkpoints\\.every', TypeError));
+  t.throws(make({ ...ok, replacementMs: -1 }), named('options\\.parallel\\.replacementMs', RangeError));
+  t.throws(make({ ...ok, leaseMs: 10 }), named('options\\.parallel\\.leaseMs', RangeError));
+  t.throws(make({ ...ok, onRecovery: 'log' }), named('options\\.parallel\\.onRecovery', TypeError));
+  t.throws(make({ workers: 2, checkpoints: { dir: 'x', every: 1 } }), named("checkpoints.*'threads'", RangeError));
+  t.throws(
+    make({ ...ok, checkpoints: { dir: 'x', every: 1 } }, 'adjoint'),
+    named("checkpoints.*'adjoint'", RangeError)
+  );
+  for (const [flags, says] of [
+    [['--shard-checkpoints', 'ck'], /--shard-checkpoints, --replacement-timeout and --lease go with --redis/],
+    [
+      ['--redis', server.url, '--run', 'r', '--shards', '2', '--replacement-timeout', '5'],
+      /goes with --shard-checkpoints/,
+    ],
+    [['--redis', server.url, '--run', 'r', '--shards', '2', '--lease', '5'], /--lease/],
+  ] as const) {
+    const r = await command(['train', '--inputs', 'x.npy', '--targets', 'y.npy', '-q', ...flags]).ended;
+    t.is(r.code, 2, r.stderr);
+    t.regex(r.stderr, says);
+  }
+});
+
+test("another run's recovery checkpoint is refused (ERR_CONFIG_MISMATCH), never restored", async (t) => {
+  const model = new RNN({ inputSize: d, hiddenSize: 4, outputSize: 2, init: { scheme: 'normal', seed: 1 } });
+  const ckDir = at('foreign');
+  const ours = { run: 'ours', shards: 2, configHash: 'sha256:ours' };
+  await new CoordinatorCheckpoints(ckDir, { ...ours, run: 'theirs' }).save(model, 4, [1, 1, 1]);
+  await t.throwsAsync(() => new CoordinatorCheckpoints(ckDir, ours).load(), {
+    code: 'ERR_CONFIG_MISMATCH',
+    message: /belongs to run theirs/,
+  } as never);
+  await new CoordinatorCheckpoints(ckDir, { ...ours, configHash: 'sha256:other' }).save(model, 4, [1, 1, 1]);
+  await t.throwsAsync(() => new CoordinatorCheckpoints(ckDir, ours).load(), { message: /configuration/ });
+  await new CoordinatorCheckpoints(ckDir, ours).save(model, 4, [2, 3, 4]);
+  t.like(await new CoordinatorCheckpoints(ckDir, ours).load(), { iteration: 4, rho: [2, 3, 4] });
+  // The record is checked on write too: a bad one is never written.
+  const config = { inputSize: d, hiddenSize: 4, outputSize: 2 };
+  const bad = { model, config, sharded: { ...ours, iteration: -1, rho: [1, 1, 1] as [number, number, number] } };
+  await t.throwsAsync(() => saveCheckpoint(at('bad.safetensors'), bad), { message: /checkpoint\.sharded\.iteration/ });
+});
