@@ -27,7 +27,7 @@ import {
   updateStates,
 } from './blocks';
 import { assembleLagrangian, relativeDual, relativePrimal, weightDecay } from './residuals';
-import { guardedIteration, resynchronise } from './safeguard';
+import { guardedIteration, resynchronise, rhoBounds } from './safeguard';
 import { applySnapshot, takeSnapshot } from './snapshot';
 import { AdmmState } from './state';
 
@@ -106,7 +106,9 @@ export class PersistentEngine implements AdmmEngine<PersistentIterationRecord> {
   next(signal: AbortSignal | undefined, aborted: () => Error): Promise<PersistentIterationRecord> {
     const guard = this.options.safeguard,
       iterate = () => this.iterate(signal, aborted);
-    return guard ? guardedIteration(this.state, this.model, this.state.safeguard, guard, iterate) : iterate();
+    if (!guard) return iterate();
+    const bounds = rhoBounds(this.options.rhoPolicy);
+    return guardedIteration(this.state, this.model, this.state.safeguard, guard, bounds, iterate);
   }
 
   private async iterate(signal: AbortSignal | undefined, aborted: () => Error): Promise<PersistentIterationRecord> {
