@@ -96,6 +96,7 @@ for (const [name, spec, policy] of [
       const options: AdmmTrainerOptions = {
         mode: 'persistent',
         lossSteps: spec.lossSteps,
+        safeguard: false, // the sharded run's only setting (its shards cannot resynchronise)
         ...(policy && { rhoPolicy: policy }),
       };
       const threads = await fitted(spec, { ...options, parallel: { workers: shards } });

@@ -1,5 +1,5 @@
 /**
- * The persistent loop's opt-in true-loss safeguard: an iteration whose true loss rises is
+ * The persistent loop's true-loss safeguard (on by default, off in a sharded run): an iteration whose true loss rises is
  * rejected (weights back, auxiliaries resynchronised, ρ raised), and resuming stays exact.
  */
 import test from 'ava';
@@ -19,7 +19,13 @@ test('a persistent iteration whose true loss rises is rejected: weights kept, ρ
     raw.history.some((r, i) => i > 0 && r.loss > raw.history[i - 1].loss * 1.1),
     'without it the loss rises'
   );
-  t.is(new AdmmTrainer(plain.model, { mode: 'persistent' }).options.safeguard, false);
+  t.deepEqual(new AdmmTrainer(plain.model, { mode: 'persistent' }).options.safeguard, DEFAULT_SAFEGUARD);
+  const sharded = { mode: 'persistent', parallel: { workers: 2 } } as const;
+  t.is(new AdmmTrainer(plain.model, sharded).options.safeguard, false, 'a sharded run has none');
+  t.throws(() => new AdmmTrainer(plain.model, { ...sharded, safeguard: true }), {
+    instanceOf: RangeError,
+    message: /options\.safeguard/,
+  });
 
   const { model, data } = randomProblem(SPEC);
   let previous = model.evaluate(data).loss;
@@ -68,4 +74,24 @@ test('persistent safeguard: 2 + 2 resumed iterations through a checkpoint equal 
   t.deepEqual(back.admmState!.safeguard, state.safeguard);
   t.deepEqual(withoutTimes(rest.history), withoutTimes(four.history.slice(2)));
   t.deepEqual(back.model.weights(), straight.model.weights());
+});
+
+test("the persistent safeguard never raises ρ past the ρ policy's max", async (t) => {
+  const { model, data } = randomProblem(SPEC);
+  const max = 0.05;
+  const trainer = new AdmmTrainer(model, {
+    ...FAST,
+    safeguard: true,
+    rhoPolicy: { kind: 'geometric', factor: 1, max },
+  });
+  let rejected = 0;
+  await trainer.fit(data, {
+    maxIterations: 8,
+    onIteration: (r) => {
+      rejected += r.safeguard!.rejections;
+      for (const rho of trainer.state!.rho) t.true(rho <= max * (1 + 1e-12), `ρ ${rho} > max ${max}`);
+    },
+  });
+  t.true(rejected >= 1, 'a rejection tried to raise ρ');
+  t.true(trainer.state!.rho[0] > FAST.rho, 'ρ rose as far as the max allows');
 });

@@ -75,7 +75,7 @@ export async function startEngine(
   // Only the persistent mode resolves warmStart to 'readout'; one place for its engine and a sharded one.
   if (warm && o.warmStart === 'readout') await warmStartReadout(model, layout, o.beta);
   if (o.parallel) return ParallelEngine.start(model, layout, o, o.parallel);
-  if (o.mode === 'persistent') return PersistentEngine.start(model, layout, o, chunkSizeFor(layout, o));
+  if (o.mode === 'persistent') return PersistentEngine.start(model, layout, o, chunkSizeFor(layout, o), warm);
   return new MiniBatchEngine(model, layout, { ...o, mode: o.mode });
 }
 

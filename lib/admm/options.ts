@@ -5,6 +5,7 @@ import { checkBoolean, checkChoice, checkInteger, checkNumber, checkObject, chec
 import type { AdmmIterationRecord } from './record';
 import { type SafeguardSettings, resolveSafeguard } from './step-safeguard';
 import { WARM_STARTS, type WarmStart } from './persistent/warm-start';
+import type { DualWalkSettings } from './persistent/dual-walk';
 import { type CommonFitOptions, resolveCommonFitOptions } from '../training/fit-options';
 import { type ParallelOptions, type ResolvedParallelOptions, resolveParallelOptions } from '../parallel/options';
 
@@ -66,8 +67,9 @@ export interface AdmmTrainerOptions {
    * batch's objective is rejected and retried at a larger ρ, an epoch whose training loss rises is
    * undone. Default true; false turns it off; an object overrides its settings ({ backoff: 2,
    * relax: 1.1, maxAttempts: 8, maxScale: 1e6, epochTolerance: 0.01, maxEpochAttempts: 3 }).
-   * Persistent mode (default false): an iteration whose true loss rises is rejected, the
-   * auxiliaries resynchronised to the forward pass and ρ raised (persistent/safeguard.ts).
+   * Persistent mode (default true; false with `parallel`, whose shards have none): an iteration whose
+   * true loss rises is rejected, the auxiliaries resynchronised to the forward pass and ρ raised,
+   * never past the ρ policy's bounds (persistent/safeguard.ts).
    */
   safeguard?: boolean | Partial<SafeguardSettings>;
   /**
@@ -76,6 +78,14 @@ export interface AdmmTrainerOptions {
    * instead of the random readout's chance level (persistent/warm-start.ts); `'none'`: the model's own (V, c).
    */
   warmStart?: WarmStart;
+  /**
+   * Persistent mode: start the scaled duals μ1, μ3 from the gradient-free local dual walk of mode
+   * 'local-duals' (with `localSweeps`, `gamma`) at the forward point, times `scale` (default 20),
+   * instead of zero; with `every` > 0 (default 10), resynchronise the auxiliaries to the forward
+   * pass and walk again every `every` iterations (persistent/dual-walk.ts). `true`: the defaults.
+   * Default false; not with `parallel`.
+   */
+  dualWalk?: boolean | { scale?: number; every?: number };
   /** Mini-batch modes: seed of the shuffling (default 0). */
   seed?: number;
   /** Refit (V, c) on the forward states when the fit ends (softmax regression / ridge). Default false. */
@@ -116,6 +126,7 @@ export interface ResolvedTrainerOptions {
   sweeps: number;
   safeguard: SafeguardSettings | false;
   warmStart: WarmStart;
+  dualWalk: DualWalkSettings | false;
   seed: number;
   readoutRefit: boolean;
   chunkSize: number | undefined;
@@ -186,6 +197,29 @@ function resolveWarmStart(value: unknown, mode: AdmmMode): WarmStart {
   return start;
 }
 
+/** The defaults of options.dualWalk (mnist10k, h = 128: results/persistent-floor/FINDINGS.md). */
+export const DEFAULT_DUAL_WALK: Readonly<DualWalkSettings> = { scale: 20, every: 10 };
+
+function resolveDualWalk(value: unknown, mode: AdmmMode, sharded: boolean): DualWalkSettings | false {
+  if (value === undefined || value === false) return false;
+  if (mode !== 'persistent') throw invalidRange('options.dualWalk', `false or unset in mode '${mode}'`, value);
+  // The walk runs on the auxiliaries of every sample, which a sharded run keeps in its shards.
+  if (sharded)
+    throw invalidRange('options.dualWalk', "false or unset with options.parallel in mode 'persistent'", value);
+  if (value === true) return { ...DEFAULT_DUAL_WALK };
+  checkObject('options.dualWalk', value);
+  return {
+    scale:
+      value.scale === undefined
+        ? DEFAULT_DUAL_WALK.scale
+        : checkNumber('options.dualWalk.scale', value.scale, 0, 1e6, true),
+    every:
+      value.every === undefined
+        ? DEFAULT_DUAL_WALK.every
+        : checkInteger('options.dualWalk.every', value.every, 0, 2 ** 31 - 1),
+  };
+}
+
 /** Bytes above which the persistent loop's whole-data caches (tanh a, XU, P) are chunked by default. */
 export const AUTO_CHUNK_ABOVE_BYTES = 2 ** 30;
 /** Bytes of those caches per chunk when chunking by default. */
@@ -253,8 +287,9 @@ export function resolveTrainerOptions(options: unknown): ResolvedTrainerOptions 
     // after one epoch, where γ = 0.5 reaches 2.32); with the last step only, γ = 2 learns fastest.
     gamma: optional('gamma', lossSteps === 'every' ? 0.5 : 2, (n, v) => checkNumber(n, v, 0, 100, true)),
     sweeps: optional('sweeps', 3, (n, v) => checkInteger(n, v, 1, 1000)),
-    safeguard: resolveSafeguard(o.safeguard, mode),
+    safeguard: resolveSafeguard(o.safeguard, mode, o.parallel !== undefined),
     warmStart: resolveWarmStart(o.warmStart, mode),
+    dualWalk: resolveDualWalk(o.dualWalk, mode, o.parallel !== undefined),
     seed: optional('seed', 0, (n, v) => checkInteger(n, v, 0, 2 ** 32 - 1)),
     readoutRefit: optional('readoutRefit', false, checkBoolean),
     chunkSize: resolveChunkSize(o.chunkSize, mode, update),

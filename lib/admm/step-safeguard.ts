@@ -21,6 +21,7 @@
  * accepted. (ρ alone would not do: as ρ → ∞ the solves refit a = Θ_old H by least squares, whose
  * float32 rounding, amplified by the Gram's conditioning, then dominates the step.)
  */
+import { invalidRange } from '../errors';
 import { checkInteger, checkNumber, checkObject } from '../validate';
 import type { Triple } from './rho';
 
@@ -176,8 +177,11 @@ export class StepSafeguard {
  * options.safeguard: true (default settings), false (none), or settings overriding the defaults.
  * Resolved to the settings or false (kept as false, so a checkpoint's options rebuild it off).
  */
-export function resolveSafeguard(value: unknown, mode: string): SafeguardSettings | false {
-  if (value === undefined) return mode === 'persistent' ? false : { ...DEFAULT_SAFEGUARD };
+export function resolveSafeguard(value: unknown, mode: string, sharded = false): SafeguardSettings | false {
+  // A sharded persistent run has no true-loss safeguard (its shards cannot resynchronise yet).
+  if (value === undefined) return mode === 'persistent' && sharded ? false : { ...DEFAULT_SAFEGUARD };
+  if (mode === 'persistent' && sharded && value !== false)
+    throw invalidRange('options.safeguard', "false (or unset) with options.parallel in mode 'persistent'", value);
   if (value === true) return { ...DEFAULT_SAFEGUARD };
   if (value === false) return false;
   checkObject('options.safeguard', value);

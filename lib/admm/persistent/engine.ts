@@ -27,7 +27,8 @@ import {
   updateStates,
 } from './blocks';
 import { assembleLagrangian, relativeDual, relativePrimal, weightDecay } from './residuals';
-import { guardedIteration, resynchronise } from './safeguard';
+import { walkDuals } from './dual-walk';
+import { guardedIteration, resynchronise, rhoBounds } from './safeguard';
 import { applySnapshot, takeSnapshot } from './snapshot';
 import { AdmmState } from './state';
 
@@ -51,7 +52,8 @@ export class PersistentEngine implements AdmmEngine<PersistentIterationRecord> {
     model: RNN,
     layout: TrainingLayout,
     options: Readonly<ResolvedTrainerOptions>,
-    chunkSize: number | undefined
+    chunkSize: number | undefined,
+    warm = true
   ): Promise<PersistentEngine> {
     const { shape } = layout;
     // The async kernels would copy data on plain ArrayBuffers at every call (in-shared-memory.ts).
@@ -60,7 +62,15 @@ export class PersistentEngine implements AdmmEngine<PersistentIterationRecord> {
     const sweep = { chunkSize, weightGrams: options.update === 'exact' };
     const st = new AdmmState(shape, inputs, targets, options.lossSteps, options.rho, options.beta * shape.N, sweep);
     await resynchronise(st, model);
-    return new PersistentEngine(st, layout, model, options);
+    const engine = new PersistentEngine(st, layout, model, options);
+    // A run about to be restored takes its duals from the snapshot.
+    if (warm && options.dualWalk) await engine.walk(options.dualWalk.scale);
+    return engine;
+  }
+
+  /** The duals from the local dual walk at the current point (dual-walk.ts). */
+  private walk(scale: number): Promise<void> {
+    return walkDuals(this.state, this.model, scale, { sweeps: this.options.localSweeps, gamma: this.options.gamma });
   }
 
   get iteration(): number {
@@ -103,10 +113,20 @@ export class PersistentEngine implements AdmmEngine<PersistentIterationRecord> {
     return assembleLagrangian(loss.sum, weightDecay(this.model, st.beta), st.rho, norms);
   }
 
-  next(signal: AbortSignal | undefined, aborted: () => Error): Promise<PersistentIterationRecord> {
+  async next(signal: AbortSignal | undefined, aborted: () => Error): Promise<PersistentIterationRecord> {
     const guard = this.options.safeguard,
       iterate = () => this.iterate(signal, aborted);
-    return guard ? guardedIteration(this.state, this.model, this.state.safeguard, guard, iterate) : iterate();
+    const bounds = rhoBounds(this.options.rhoPolicy);
+    const record = await (guard
+      ? guardedIteration(this.state, this.model, this.state.safeguard, guard, bounds, iterate)
+      : iterate());
+    const walk = this.options.dualWalk;
+    if (walk && walk.every > 0 && this.state.iteration % walk.every === 0) {
+      // Back to the forward point of the new weights, then fresh duals from there.
+      await resynchronise(this.state, this.model);
+      await this.walk(walk.scale);
+    }
+    return record;
   }
 
   private async iterate(signal: AbortSignal | undefined, aborted: () => Error): Promise<PersistentIterationRecord> {

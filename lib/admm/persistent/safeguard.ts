@@ -5,7 +5,8 @@
  * auxiliaries a, s, o are resynchronised to the forward pass of those weights (every constraint
  * holds again; the duals keep the credit they carry, rescaled so λ = ρμ is unchanged) and ρ is
  * multiplied by `backoff`. An accepted iteration divides the safeguard's factor by `relax`, never
- * below 1. Undoing the auxiliaries would need a copy of N·T·h-sized buffers; the resync needs one
+ * below 1; neither moves ρ past the ρ policy's bounds. On by default (options.ts) except in a sharded
+ * run. Undoing the auxiliaries would need a copy of N·T·h-sized buffers; the resync needs one
  * forward pass and no gradient formula.
  */
 import { native } from '../../native';
@@ -13,6 +14,7 @@ import type { RNN } from '../../rnn';
 import { lossOf } from '../../training/layout';
 import { copyWeights } from '../../training/rollback';
 import { forSlices } from '../../yielding';
+import type { ResolvedTrainerOptions } from '../options';
 import type { PersistentIterationRecord } from '../record';
 import type { Triple } from '../rho';
 import type { SafeguardSettings } from '../step-safeguard';
@@ -50,12 +52,35 @@ async function scaleRho(st: AdmmState, factor: number): Promise<void> {
   st.rho = st.rho.map((r) => r * factor) as Triple;
 }
 
+/** The ρ bounds the safeguard's factor must respect: the policy's min and max (if it has them). */
+export interface RhoBounds {
+  min: number;
+  max: number;
+}
+
+/** The bounds of a resolved ρ policy (a fixed one has none). */
+export function rhoBounds(policy: ResolvedTrainerOptions['rhoPolicy']): RhoBounds {
+  return { min: 'min' in policy ? policy.min : 0, max: 'max' in policy ? policy.max : Infinity };
+}
+
+/**
+ * `wanted` (the safeguard's next factor on top of the schedule) moved towards `current` as far as
+ * needed so that every ρ_i · wanted / current stays within `bounds`.
+ */
+function boundedScale(rho: Triple, current: number, wanted: number, bounds: RhoBounds): number {
+  const ratio = wanted / current;
+  if (ratio > 1) return current * Math.max(1, Math.min(ratio, bounds.max / Math.max(...rho)));
+  if (ratio < 1) return current * Math.min(1, Math.max(ratio, bounds.min / Math.min(...rho)));
+  return wanted;
+}
+
 /** Runs `iterate` (one persistent iteration) under the safeguard and returns its record. */
 export async function guardedIteration(
   st: AdmmState,
   model: RNN,
   guard: PersistentGuardState,
   settings: Readonly<SafeguardSettings>,
+  bounds: RhoBounds,
   iterate: () => Promise<PersistentIterationRecord>
 ): Promise<PersistentIterationRecord> {
   if (guard.loss === undefined) {
@@ -67,13 +92,14 @@ export async function guardedIteration(
   const outcome = { rejections: 0, skipped: 0, epochRejections: 0, epochSkipped: false };
   if (record.loss <= guard.loss * (1 + settings.epochTolerance)) {
     guard.loss = record.loss;
-    const relaxed = Math.max(1, guard.scale / settings.relax);
+    const relaxed = boundedScale(st.rho, guard.scale, Math.max(1, guard.scale / settings.relax), bounds);
     await scaleRho(st, relaxed / guard.scale);
     guard.scale = relaxed;
   } else {
     model.setWeightsUnchecked(saved);
     await resynchronise(st, model);
-    const raised = Math.min(settings.maxScale, guard.scale * settings.backoff);
+    const wanted = Math.min(settings.maxScale, guard.scale * settings.backoff);
+    const raised = boundedScale(st.rho, guard.scale, wanted, bounds);
     await scaleRho(st, raised / guard.scale);
     guard.scale = raised;
     Object.assign(record, lossOf(st.O, st));

@@ -1,0 +1,79 @@
+/**
+ * The persistent loop's dual warm start (issue 16, item 4): the scaled duals μ1, μ3 estimated by
+ * the gradient-free local dual walk of mode 'local-duals' (native/local_walk.cpp) at the loop's ρ,
+ * from the forward point, instead of starting at zero. Block 1's targets a + μ1 then carry the
+ * loss's credit from iteration 1 on, where zero duals let it reach (U, W, b) only as the dual
+ * ascent accumulates it. The walk moves information back only through local solves and dual steps
+ * (no adjoint recursion). The auxiliaries stay at the forward point (every constraint holds), μ2
+ * is zero; `scale` multiplies the walk's duals (the step block 1 takes from them). With `every`,
+ * the run resynchronises its auxiliaries to the forward pass and walks again every `every`
+ * iterations.
+ */
+import { native } from '../../native';
+import type { RNN } from '../../rnn';
+import { forSlices } from '../../yielding';
+import type { AdmmState } from './state';
+import { views } from './views';
+
+export interface DualWalkSettings {
+  /** Factor on the walk's scaled duals. */
+  scale: number;
+  /** Iterations between re-walks (after a resynchronisation); 0: at the start only. */
+  every: number;
+}
+
+/** The walk's own settings: rounds per step and dual step size (options.localSweeps, options.gamma). */
+export interface WalkSteps {
+  sweeps: number;
+  gamma: number;
+}
+
+async function scaleInPlace(m: Float32Array, factor: number): Promise<void> {
+  await forSlices(m.length, (begin, end) => {
+    for (let k = begin; k < end; k++) m[k] *= factor;
+  });
+}
+
+/**
+ * Sets μ1 and μ3 of every view by the local dual walk from the state's current point (a forward
+ * pass: every constraint holds), scaled by `scale`; μ2 to zero; a, s, o are left as they were.
+ * The view's caches XU and P serve as the walk's scratch (a copy of a, and its auxiliary states).
+ */
+export async function walkDuals(st: AdmmState, model: RNN, scale: number, steps: WalkSteps): Promise<void> {
+  const [rho1, rho2, rho3] = st.rho;
+  for (const v of views(st)) {
+    const forwardA = v.XU,
+      forwardO = v.O.slice();
+    forwardA.set(v.A);
+    const targets =
+      v.targets.loss === 'squared-error'
+        ? ({ loss: 'squared-error', values: v.targets.values } as const)
+        : ({ loss: 'softmax-cross-entropy', labels: v.targets.labels } as const);
+    await native.localDualWalkAsync({
+      shape: v.shape,
+      ...v.inputs,
+      ...model.weights(),
+      S: v.S,
+      Saux: v.P,
+      A: v.A,
+      O: v.O,
+      M1: v.M1,
+      M3: v.M3,
+      rho1,
+      rho2,
+      rho3,
+      sweeps: steps.sweeps,
+      gamma: steps.gamma,
+      ...targets,
+    });
+    v.A.set(forwardA);
+    v.O.set(forwardO);
+    v.M2.fill(0);
+    v.xuFresh = v.pFresh = false;
+    if (scale !== 1) {
+      await scaleInPlace(v.M1, scale);
+      await scaleInPlace(v.M3, scale);
+    }
+  }
+  st.xuFresh = st.pFresh = false;
+}

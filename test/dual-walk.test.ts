@@ -1,0 +1,126 @@
+/**
+ * The persistent loop's dual warm start (options.dualWalk, issue 16 item 4): μ1, μ3 from the
+ * gradient-free local dual walk at the forward point, scaled; a, s, o left at the forward pass;
+ * re-walked after a resynchronisation every `every` iterations; exact across a checkpoint.
+ */
+import test from 'ava';
+import { AdmmTrainer } from '../lib';
+import { native } from '../lib/native';
+import { DEFAULT_DUAL_WALK } from '../lib/admm/options';
+import { straightAndResumed } from './helpers/checkpoint-round-trip';
+import { type ProblemSpec, randomProblem, withoutTimes } from './problems';
+
+const SPEC: ProblemSpec = { N: 48, T: 5, d: 3, h: 8, K: 3, lossSteps: 'last', loss: 'softmax-cross-entropy' };
+const PERSISTENT = { mode: 'persistent' } as const;
+
+const allZero = (m: Float32Array) => m.every((v) => v === 0);
+
+test('dualWalk: the duals are the local walk at the forward point times scale; a, s, o stay the forward pass', async (t) => {
+  const p = randomProblem(SPEC);
+  const trainer = new AdmmTrainer(p.model, { ...PERSISTENT, dualWalk: { scale: 1, every: 0 } });
+  await trainer.initialise(p.data);
+  const st = trainer.state!;
+  t.deepEqual(st.O, p.model.predict(p.data), 'o is the forward pass');
+  t.true(allZero(st.M2));
+  t.false(allZero(st.M1), 'the walk gives μ1 credit');
+  t.false(allZero(st.M3));
+
+  // The same walk by hand from a forward pass of the (warm-started) model.
+  const { N, T, h, K } = SPEC;
+  const A = new Float32Array(N * T * h),
+    S = new Float32Array(N * T * h),
+    O = new Float32Array(N * K);
+  const shape = { N, T, d: SPEC.d, h, K, everyStep: false };
+  const inputs = { x: p.data.inputs as Float32Array };
+  native.forward({ shape, ...inputs, ...p.model.weights(), A, S, O });
+  t.deepEqual(Array.from(A), Array.from(st.A), 'a is the forward pass');
+  const M1 = new Float32Array(N * T * h),
+    M3 = new Float32Array(N * K);
+  const [rho1, rho2, rho3] = st.rho;
+  const { localSweeps: sweeps, gamma } = trainer.options;
+  native.localDualWalk({
+    shape,
+    ...inputs,
+    ...p.model.weights(),
+    S,
+    Saux: new Float32Array(N * T * h),
+    A,
+    O,
+    M1,
+    M3,
+    rho1,
+    rho2,
+    rho3,
+    sweeps,
+    gamma,
+    loss: 'softmax-cross-entropy',
+    labels: p.data.targets as Int32Array,
+  });
+  t.deepEqual(st.M1, M1);
+  t.deepEqual(st.M3, M3);
+
+  const q = randomProblem(SPEC);
+  const scaled = new AdmmTrainer(q.model, { ...PERSISTENT, dualWalk: { scale: 3, every: 0 } });
+  await scaled.initialise(q.data);
+  t.deepEqual(
+    scaled.state!.M1,
+    M1.map((m) => Math.fround(m * 3))
+  );
+  t.deepEqual(
+    scaled.state!.M3,
+    M3.map((m) => Math.fround(m * 3))
+  );
+});
+
+test('dualWalk every k: after iteration k the auxiliaries are the forward pass again, duals re-walked', async (t) => {
+  const p = randomProblem(SPEC);
+  const trainer = new AdmmTrainer(p.model, { ...PERSISTENT, dualWalk: { every: 2 } });
+  await trainer.initialise(p.data);
+  await trainer.step();
+  t.notDeepEqual(trainer.state!.O, p.model.predict(p.data), 'iteration 1 moves o off the forward pass');
+  t.false(allZero(trainer.state!.M2));
+  await trainer.step();
+  t.deepEqual(trainer.state!.O, p.model.predict(p.data));
+  t.true(allZero(trainer.state!.M2));
+  t.false(allZero(trainer.state!.M1));
+});
+
+test('dualWalk: a chunked sweep walks chunk by chunk, ≈ the whole state', async (t) => {
+  const run = async (chunkSize: number | undefined) => {
+    const p = randomProblem(SPEC);
+    const options = { ...PERSISTENT, dualWalk: { every: 2 }, ...(chunkSize && { chunkSize }) };
+    await new AdmmTrainer(p.model, options).fit(p.data, { maxIterations: 3 });
+    return p.model.W;
+  };
+  const whole = await run(undefined),
+    chunked = await run(SPEC.N / 2);
+  const scale = Math.max(...whole.map(Math.abs));
+  const worst = Math.max(...whole.map((w, i) => Math.abs(w - chunked[i])));
+  t.true(worst <= 1e-3 * scale, `max |ΔW| ${worst} against max |W| ${scale}`);
+});
+
+test('dualWalk: 2 + 2 iterations resumed through a checkpoint equal 4 straight (a re-walk at 2)', async (t) => {
+  const options = { ...PERSISTENT, dualWalk: { every: 2 } };
+  const { straight, four, back, rest } = await straightAndResumed(SPEC, options, 'dual-walk.st');
+  t.deepEqual(withoutTimes(rest.history), withoutTimes(four.history.slice(2)));
+  t.deepEqual(back.model.weights(), straight.model.weights());
+});
+
+test('options.dualWalk: defaults, persistent mode only, not sharded, checked settings', (t) => {
+  const { model } = randomProblem(SPEC);
+  t.is(new AdmmTrainer(model, PERSISTENT).options.dualWalk, false);
+  t.deepEqual(new AdmmTrainer(model, { ...PERSISTENT, dualWalk: true }).options.dualWalk, DEFAULT_DUAL_WALK);
+  t.deepEqual(new AdmmTrainer(model, { ...PERSISTENT, dualWalk: { every: 0 } }).options.dualWalk, {
+    scale: DEFAULT_DUAL_WALK.scale,
+    every: 0,
+  });
+  for (const bad of [
+    { mode: 'local-duals', dualWalk: true },
+    { ...PERSISTENT, dualWalk: true, parallel: { workers: 2 } },
+    { ...PERSISTENT, dualWalk: { scale: 0 } },
+    { ...PERSISTENT, dualWalk: { every: -1 } },
+    { ...PERSISTENT, dualWalk: { every: 1.5 } },
+  ] as const)
+    t.throws(() => new AdmmTrainer(model, bad), { instanceOf: RangeError, message: /options\.dualWalk/ });
+  t.throws(() => new AdmmTrainer(model, { ...PERSISTENT, dualWalk: 'yes' as never }), { instanceOf: TypeError });
+});
