@@ -91,9 +91,6 @@ struct Element {
   }
 };
 
-// Helpers marked ADMM_INLINE are inlined into each clone, so they are compiled for its target too.
-#define ADMM_INLINE [[gnu::always_inline]] inline
-
 inline bool converged(double step, double a) { return std::fabs(step) <= 1e-7 * (1.0 + std::fabs(a)); }
 
 // Convex φ: Newton kept inside a shrinking bracket [lo, hi] with φ'(lo) ≤ 0 ≤ φ'(hi).
@@ -115,8 +112,7 @@ double newtonConvex(const Element& e, double a, double lo, double hi) {
 // Non-convex φ: Newton where φ'' > 0 (with step halving), an expanding downhill search where
 // φ'' ≤ 0 (so concave stretches are crossed in a few steps, not by tiny majorisation steps),
 // and the majorisation step −φ'/L as the last resort; never accepts an increase.
-ADMM_INLINE double newtonMonotone(const Element& e, double a, double lo, double hi, double lipschitz,
-                                  double& f) {
+double newtonMonotone(const Element& e, double a, double lo, double hi, double lipschitz, double& f) {
   for (int it = 0; it < 60; ++it) {
     const double t = tanhD(a), dlt = 1 - t * t;
     const double g = e.rho1 * (a - e.p) - e.rho2 * (e.q - t) * dlt;
@@ -156,8 +152,7 @@ ADMM_INLINE double newtonMonotone(const Element& e, double a, double lo, double 
 // the tanh well (atanh q; for |q| ≥ 1 the saturated side), or between them. Sample φ at the
 // warm start, p, the well, a fine grid spanning them and a coarse grid over the whole box;
 // polish every sample lower than its neighbours (one per basin) and keep the best result —
-// never one above φ(a0). Cloned: its samples are evaluated 4 or 8 to a vector.
-ADMM_TARGET_CLONES
+// never one above φ(a0).
 double solveNonConvex(const Element& e, double a0, double lo, double hi) {
   const double lipschitz = e.rho1 + e.rho2 * (1 + 0.77 * (std::fabs(e.q) + 1));
   const double well = std::atanh(std::clamp(e.q, -0.9995, 0.9995));
@@ -199,17 +194,21 @@ double solveElement(double a0, double p, double q, double rho1, double rho2) {
 
 constexpr int kBlock = 256;
 
+// The helpers below are inlined into each clone, so they are compiled for its target too.
+#define ADMM_INLINE [[gnu::always_inline]] inline
+
 // One Newton step on φ in float, clamped to [lo, hi], and whether it "converged": φ'' > 0, the new
-// point inside [lo, hi] and within tol = 1e-6 (1 + |a|) of the minimiser (~16 float ulps, above
-// the rounding noise of φ'/φ''): either |step| ≤ tol, or Newton's error bound says so. That error
-// is at most L step² / (2m), L ≥ |φ'''| and m the least φ'' between a and the minimiser; with
-// L = ρ2 (2.1 + 2|q|) (bounds |φ'''| at every a) and 2 L |step| ≤ H (so m ≥ H/2),
-// 4 L step² ≤ H tol bounds it by tol/2. That saves the pass that only confirmed |step| ≤ tol.
-// With e = e^{−2|a|}: tanh|a| = (1 − e)/(1 + e), δ = 1 − t² = 4e/(1 + e)². tanhNext = t + δ·step
-// is tanh of the new point to 0.77 step² (< 1e-7 once converged): the caller's tanh a without
+// point inside [lo, hi], and |step| ≤ tol = 1e-6 (1 + |a|) (~16 float ulps, above the rounding
+// noise of φ'/φ''). With `bound` (NewtonStop::kErrorBound) also when Newton's error bound puts the
+// new point within tol of the minimiser: that error is at most L step² / (2m), L ≥ |φ'''| and m
+// the least φ'' between a and the minimiser; with L = ρ2 (2.1 + 2|q|) (bounds |φ'''| at every a)
+// and 2 L |step| ≤ H (so m ≥ H/2), 4 L step² ≤ H tol bounds it by tol/2 — which saves the pass
+// that only confirms |step| ≤ tol. With e = e^{−2|a|}: tanh|a| = (1 − e)/(1 + e),
+// δ = 1 − t² = 4e/(1 + e)². tanhNext = t + δ·step is tanh of the new point to 0.77 step² (~1e-12
+// after a step within tol, < 1e-7 after one accepted on the bound): the caller's tanh a without
 // another exponential.
-ADMM_INLINE float newtonUpdate(float a, float p, float q, float lo, float hi, float rho1, float rho2, bool& conv,
-                               float& tanhNext) {
+ADMM_INLINE float newtonUpdate(float a, float p, float q, float lo, float hi, float rho1, float rho2, bool bound,
+                               bool& conv, float& tanhNext) {
   const float e = expNonPositive(-2.0f * std::fabs(a));
   const float inv = 1.0f / (1.0f + e);
   const float t = std::copysign((1.0f - e) * inv, a), dlt = 4.0f * e * inv * inv, r = q - t;
@@ -218,7 +217,7 @@ ADMM_INLINE float newtonUpdate(float a, float p, float q, float lo, float hi, fl
   float next = a - g / H;
   const float step = std::fabs(next - a), tol = 1e-6f * (1.0f + std::fabs(a));
   const float L = rho2 * (2.1f + 2.0f * std::fabs(q));
-  const bool close = (step <= tol) | ((4.0f * L * step * step <= H * tol) & (2.0f * L * step <= H));
+  const bool close = (step <= tol) | (bound & (4.0f * L * step * step <= H * tol) & (2.0f * L * step <= H));
   conv = (H > 0) & close & (next >= lo) & (next <= hi);
   next = next < lo ? lo : next;
   next = next > hi ? hi : next;
@@ -234,7 +233,8 @@ constexpr int kMaxPasses = 6, kStragglers = 8;
 // converged (a few stragglers are cheaper there than another pass) — get the scalar solver.
 // Writes the new a to out and tanh a to outTanh (from the last Newton step where it converged).
 ADMM_INLINE void solveBlock(int m, const float* P, const float* M1, const float* S, const float* M2,
-                            const float* A, double rho1, double rho2, double qStar, float* out, float* outTanh) {
+                            const float* A, double rho1, double rho2, double qStar, bool bound, float* out,
+                            float* outTanh) {
   alignas(64) float a[kBlock], p[kBlock], q[kBlock], lo[kBlock], hi[kBlock], fast[kBlock], good[kBlock];
   const float r1 = static_cast<float>(rho1), r2 = static_cast<float>(rho2);
   const float ratio = static_cast<float>(rho2 / rho1), qLimit = static_cast<float>(qStar);
@@ -259,7 +259,7 @@ ADMM_INLINE void solveBlock(int m, const float* P, const float* M1, const float*
     pending = 0;
     for (int j = 0; j < m; ++j) {
       bool conv;
-      a[j] = newtonUpdate(a[j], p[j], q[j], lo[j], hi[j], r1, r2, conv, outTanh[j]);
+      a[j] = newtonUpdate(a[j], p[j], q[j], lo[j], hi[j], r1, r2, bound, conv, outTanh[j]);
       good[j] = conv ? 1.0f : 0.0f;
       pending += conv ? 0 : 1;
     }
@@ -274,17 +274,18 @@ ADMM_INLINE void solveBlock(int m, const float* P, const float* M1, const float*
   }
 }
 
-// Exact a-step over [b, e) in blocks of kBlock elements. Returns Σ (Δa)² (partial sums in 4
-// fixed lanes, so the result does not depend on the vector width).
+// Exact a-step over [b, e) in blocks of kBlock elements (`bound`: Newton stops on its error
+// bound). Returns Σ (Δa)² (partial sums in 4 fixed lanes, so the result does not depend on the
+// vector width).
 ADMM_TARGET_CLONES
 double aStepExactRange(int64_t b, int64_t e, const float* P, const float* M1, const float* S, const float* M2,
-                       double rho1, double rho2, double qStar, float* A, float* TA) {
+                       double rho1, double rho2, double qStar, bool bound, float* A, float* TA) {
   alignas(64) float out[kBlock], outTanh[kBlock];
   double acc[4] = {0, 0, 0, 0};
   for (int64_t k0 = b; k0 < e; k0 += kBlock) {
     const int m = static_cast<int>(std::min<int64_t>(kBlock, e - k0));
     float* Ab = A + k0;
-    solveBlock(m, P + k0, M1 + k0, S + k0, M2 + k0, Ab, rho1, rho2, qStar, out, outTanh);
+    solveBlock(m, P + k0, M1 + k0, S + k0, M2 + k0, Ab, rho1, rho2, qStar, bound, out, outTanh);
     int j = 0;
     for (; j + 4 <= m; j += 4)
       for (int l = 0; l < 4; ++l) {
@@ -324,12 +325,12 @@ double convexityThreshold(double q) {
 }
 
 double aStep(int64_t n, const float* P, const float* M1, const float* S, const float* M2, float rho1, float rho2,
-             bool linearized, double* theta, float* A, float* TA) {
+             bool linearized, double* theta, float* A, float* TA, NewtonStop stop) {
   constexpr int64_t kMinChunk = 1 << 14;
   if (!linearized) {
     const double qStar = convexityTable().convexLimit(rho1, rho2);  // builds the table before threads race to it
     return parallelSum(n, kMinChunk, [&](int64_t b, int64_t e) {
-      return aStepExactRange(b, e, P, M1, S, M2, rho1, rho2, qStar, A, TA);
+      return aStepExactRange(b, e, P, M1, S, M2, rho1, rho2, qStar, stop == NewtonStop::kErrorBound, A, TA);
     });
   }
   // Linearised proximal step: a ← a − φ'(a)/θ with one θ for all elements, doubled from
