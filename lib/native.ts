@@ -131,6 +131,12 @@ export type AStepArgs = {
   rho2: number;
   linearized?: boolean;
   theta?: number;
+  /**
+   * Exact step: 'reference' (default, block 2) or 'shortcuts' (the local dual walk's: Newton stopped
+   * on its error bound, a possibly non-convex element kept at its warm start's minimiser when a
+   * convexity bound proves it global). Same minimisers to float rounding.
+   */
+  finish?: 'reference' | 'shortcuts';
 };
 export type SStepArgs = {
   shape: NativeShape;

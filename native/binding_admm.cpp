@@ -195,6 +195,7 @@ Napi::Value changeResult(Napi::Env env, double change, double theta) {
 struct AStepOp {
   static constexpr const char* kName = "aStep";
   int64_t n = 0; const float *P, *M1, *S, *M2; float *A, *TA; float rho1, rho2; bool linearized;
+  AStepFinish finish = AStepFinish::kReference;
   double theta = 1, change = 0;
   void parse(Args& a) {
     n = a.integer("n", 1, int64_t{1} << 40);
@@ -204,6 +205,8 @@ struct AStepOp {
     rho2 = static_cast<float>(a.number("rho2", 0, 1e12));
     linearized = a.booleanOr("linearized", false);
     theta = a.numberOr("theta", 1e-12, 1e30, 1);
+    if (a.has("finish") && a.choice("finish", {"reference", "shortcuts"}) == "shortcuts")
+      finish = AStepFinish::kShortcuts;
     a.requireDisjoint({{"TA", TA, n}, {"A", A, n}}, {{"P", P, n}, {"M1", M1, n}, {"S", S, n}, {"M2", M2, n}});
   }
   Status run() {
@@ -214,7 +217,7 @@ struct AStepOp {
     if (bad < n)
       return Status::error(StatusCode::kNonFinite, "S + M2 is not finite at element " + std::to_string(bad) +
                                                        " (NaN or Infinity in the states or their duals)");
-    change = aStep(n, P, M1, S, M2, rho1, rho2, linearized, &theta, A, TA);
+    change = aStep(n, P, M1, S, M2, rho1, rho2, linearized, &theta, A, TA, finish);
     return {};
   }
   Napi::Value result(Napi::Env env) { return changeResult(env, change, theta); }

@@ -6,11 +6,11 @@
 #include <cstdint>
 #include <cstring>
 
-// Portable builds target x86-64-v2; on glibc/x86-64 GCC also emits an AVX2 + FMA clone of a
-// function marked ADMM_TARGET_CLONES, picked at load time (ifunc). Elsewhere the baseline code
-// is used.
+// Portable builds target x86-64-v2; on glibc/x86-64 GCC also emits an AVX2 + FMA clone and an
+// AVX-512 clone (x86-64-v4: twice the lanes) of a function marked ADMM_TARGET_CLONES, picked at
+// load time (ifunc). Elsewhere the baseline code is used.
 #if defined(__x86_64__) && defined(__GLIBC__) && defined(__GNUC__) && !defined(__clang__)
-#define ADMM_TARGET_CLONES __attribute__((target_clones("arch=x86-64-v3", "default")))
+#define ADMM_TARGET_CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
 #else
 #define ADMM_TARGET_CLONES
 #endif

@@ -8,6 +8,7 @@
 #include "resync.h"
 #include "row_parallel.h"
 #include "scratch.h"
+#include "square_product.h"
 
 namespace admm {
 
@@ -102,12 +103,11 @@ void walkPart(const WalkProblem& p, int64_t n0, int64_t rows, float* work) {
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, asInt(rows), asInt(h), asInt(K), rho3, readout,
                     asInt(K), V, asInt(h), 1.0f, rhs, asInt(h));
       }
-      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, asInt(rows), asInt(h), asInt(h), 1.0f, rhs, asInt(h),
-                  t + 1 < T ? p.midInverse : p.lastInverse, asInt(h), 0.0f, st, asInt(h));
+      squareProduct(rows, h, rhs, t + 1 < T ? p.midInverse : p.lastInverse, st);
       // a_t with the upstream prediction at its forward value: p = a_fwd − μ1, q = s + μ2
-      // (block 2's solver, which also refreshes ta = tanh a).
+      // (block 2's solver with its shortcuts, which also refreshes ta = tanh a).
       double theta = 1;
-      aStep(nh, aFwd, m1, st, mu2, rho1, rho2, false, &theta, at, ta);
+      aStep(nh, aFwd, m1, st, mu2, rho1, rho2, false, &theta, at, ta, AStepFinish::kShortcuts);
       // Dual steps of size γ on the three local constraints.
       for (int64_t k = 0; k < nh; ++k) {
         m1[k] += gamma * (at[k] - aFwd[k]);

@@ -522,43 +522,45 @@ const A_CASES = [
 ];
 
 for (const c of A_CASES) {
-  test(`aStep exact ${c.name}`, (t) => {
-    const n = 301,
-      d = aProblem(31, n),
-      rng = d.rng;
-    const args = {
-      n,
-      P: inView(rng, d.P),
-      M1: inView(rng, d.M1),
-      S: inView(rng, d.S),
-      M2: inView(rng, d.M2),
-      A: inView(rng, d.A0),
-      TA: outView(rng, n),
-      rho1: c.rho1,
-      rho2: c.rho2,
-    };
-    const r = native.aStep(args);
-    let worse = 0,
-      missed = 0,
-      firstMiss = '';
-    for (let k = 0; k < n; k++) {
-      const fOld = ref.phi(d.A0[k], d.p[k], d.q[k], c.rho1, c.rho2);
-      const fNew = ref.phi(args.A[k], d.p[k], d.q[k], c.rho1, c.rho2);
-      const best = ref.phiGlobalMin(d.p[k], d.q[k], c.rho1, c.rho2);
-      if (!(fNew <= fOld + 1e-7 * (1 + fOld))) worse++;
-      // float32 a moves φ by ~|φ'|·6e-8·|a| ≈ 0 at the minimum: 1e-4 relative is generous yet catches a wrong basin.
-      if (!(fNew - best.f <= 1e-4 * (Math.abs(best.f) + 1e-3))) {
-        if (!missed)
-          firstMiss = `[${k}] p=${d.p[k]} q=${d.q[k]} a_old=${d.A0[k]}: a=${args.A[k]} φ=${fNew}, global min a*=${best.a} φ*=${best.f}`;
-        missed++;
+  for (const finish of ['reference', 'shortcuts'] as const)
+    test(`aStep exact ${c.name}, finish '${finish}'`, (t) => {
+      const n = 301,
+        d = aProblem(31, n),
+        rng = d.rng;
+      const args = {
+        n,
+        P: inView(rng, d.P),
+        M1: inView(rng, d.M1),
+        S: inView(rng, d.S),
+        M2: inView(rng, d.M2),
+        A: inView(rng, d.A0),
+        TA: outView(rng, n),
+        rho1: c.rho1,
+        rho2: c.rho2,
+        finish,
+      };
+      const r = native.aStep(args);
+      let worse = 0,
+        missed = 0,
+        firstMiss = '';
+      for (let k = 0; k < n; k++) {
+        const fOld = ref.phi(d.A0[k], d.p[k], d.q[k], c.rho1, c.rho2);
+        const fNew = ref.phi(args.A[k], d.p[k], d.q[k], c.rho1, c.rho2);
+        const best = ref.phiGlobalMin(d.p[k], d.q[k], c.rho1, c.rho2);
+        if (!(fNew <= fOld + 1e-7 * (1 + fOld))) worse++;
+        // float32 a moves φ by ~|φ'|·6e-8·|a| ≈ 0 at the minimum: 1e-4 relative is generous yet catches a wrong basin.
+        if (!(fNew - best.f <= 1e-4 * (Math.abs(best.f) + 1e-3))) {
+          if (!missed)
+            firstMiss = `[${k}] p=${d.p[k]} q=${d.q[k]} a_old=${d.A0[k]}: a=${args.A[k]} φ=${fNew}, global min a*=${best.a} φ*=${best.f}`;
+          missed++;
+        }
       }
-    }
-    t.is(worse, 0, 'elements whose φ increased');
-    t.is(missed, 0, `elements not at the global minimum (first: ${firstMiss})`);
-    assertClose(t, args.TA, Array.from(args.A, Math.tanh), 'TA = tanh(A)', 1e-6);
-    t.true(Math.abs(r.change - sumSq(args.A, d.A0)) <= 1e-6 * (1 + r.change), `change ${r.change} = Σ(Δa)²`);
-    checkPadding(t, args);
-  });
+      t.is(worse, 0, 'elements whose φ increased');
+      t.is(missed, 0, `elements not at the global minimum (first: ${firstMiss})`);
+      assertClose(t, args.TA, Array.from(args.A, Math.tanh), 'TA = tanh(A)', 1e-6);
+      t.true(Math.abs(r.change - sumSq(args.A, d.A0)) <= 1e-6 * (1 + r.change), `change ${r.change} = Σ(Δa)²`);
+      checkPadding(t, args);
+    });
 
   test(`aStep linearized ${c.name}`, (t) => {
     const n = 301,

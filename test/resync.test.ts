@@ -10,21 +10,24 @@ import { METAMORPHOSIS } from '../scripts/data-files';
 
 type Loss = 'softmax-cross-entropy' | 'squared-error';
 
-function forwardPoint(loss: Loss, everyStep: boolean, seed = 3) {
+function forwardPoint(loss: Loss, everyStep: boolean, seed = 3, h = 5) {
   const { model, data } = randomProblem({
     N: 6,
     T: 4,
     d: 3,
-    h: 5,
+    h,
     K: 3,
     lossSteps: everyStep ? 'every' : 'last',
     loss,
     seed,
   });
-  const shape = { N: 6, T: 4, d: 3, h: 5, K: 3, everyStep };
+  // W and V sum over h states: scaled to the h = 5 problem's sizes, so a wider problem stays as tame.
+  const tame = Math.sqrt(5 / h);
+  for (const w of [model.W, model.V]) for (let i = 0; i < w.length; i++) w[i] *= tame;
+  const shape = { N: 6, T: 4, d: 3, h, K: 3, everyStep };
   const L = everyStep ? 4 : 1;
-  const A = new Float32Array(6 * 4 * 5),
-    S = new Float32Array(6 * 4 * 5),
+  const A = new Float32Array(6 * 4 * h),
+    S = new Float32Array(6 * 4 * h),
     O = new Float32Array(6 * L * 3);
   const x = data.inputs as Float32Array;
   native.forward({ shape, x, ...model.weights(), A, S, O });
@@ -91,55 +94,69 @@ for (const [loss, everyStep] of cases) {
     close(stepNorms, g.stepNorms, 'per-step norms');
   });
 
-  test(`the gradient-free local dual walk converges to the adjoint multipliers (${name})`, (t) => {
-    const { model, shape, x, A, S, O, targets, L } = forwardPoint(loss, everyStep, 5);
-    const { N, T, h, K } = shape;
-    // ρ = 3 keeps every local a-problem convex here; with ρ = 1 some elements are not and the
-    // local iteration can stall at another stationary point.
-    const rho = { rho1: 3, rho2: 3, rho3: 3 };
-    const M1a = new Float32Array(N * T * h),
-      M3a = new Float32Array(N * L * K);
-    native.adjointMultipliers({ shape, S, O, W: model.W, V: model.V, rho1: 3, rho3: 3, M1: M1a, M3: M3a, ...targets });
-    const walk = (sweeps: number) => {
-      const M1 = new Float32Array(N * T * h),
-        M3 = new Float32Array(N * L * K),
-        Saux = new Float32Array(N * T * h);
-      const A2 = A.slice(),
-        O2 = O.slice();
-      // γ = 0.5: with larger dual steps the local iteration can cycle instead of converging.
-      native.localDualWalk({
+  // h = 80: on AVX-512 processors the walk's state products run native/square_product.cpp's
+  // kernel (tiles of 4 and 1 rows by 64 and 16 columns); h = 5 runs OpenBLAS everywhere.
+  for (const hidden of [5, 80])
+    test(`the gradient-free local dual walk converges to the adjoint multipliers (${name}, h = ${hidden})`, (t) => {
+      const { model, shape, x, A, S, O, targets, L } = forwardPoint(loss, everyStep, 5, hidden);
+      const { N, T, h, K } = shape;
+      // ρ = 3 keeps every local a-problem convex here; with ρ = 1 some elements are not and the
+      // local iteration can stall at another stationary point.
+      const rho = { rho1: 3, rho2: 3, rho3: 3 };
+      const M1a = new Float32Array(N * T * h),
+        M3a = new Float32Array(N * L * K);
+      native.adjointMultipliers({
         shape,
-        x,
-        ...model.weights(),
         S,
-        Saux,
-        A: A2,
-        O: O2,
-        M1,
-        M3,
-        ...rho,
-        sweeps,
-        gamma: 0.5,
+        O,
+        W: model.W,
+        V: model.V,
+        rho1: 3,
+        rho3: 3,
+        M1: M1a,
+        M3: M3a,
         ...targets,
       });
-      let err = 0,
-        norm = 0;
-      for (let i = 0; i < M1.length; i++) {
-        err += (M1[i] - M1a[i]) ** 2;
-        norm += M1a[i] ** 2;
-      }
-      return { rel: Math.sqrt(err / norm), A2, Saux };
-    };
-    const few = walk(20),
-      many = walk(400);
-    t.true(many.rel < 1e-3, `after 400 sweeps the multipliers differ by ${many.rel}`);
-    t.true(many.rel < few.rel / 10, `no convergence: ${few.rel} → ${many.rel}`);
-    // At convergence the walk's auxiliaries return to the forward point.
-    let drift = 0;
-    for (let i = 0; i < A.length; i++)
-      drift = Math.max(drift, Math.abs(many.A2[i] - A[i]), Math.abs(many.Saux[i] - S[i]));
-    t.true(drift < 1e-3, `auxiliaries drifted ${drift} from the forward point`);
-  });
+      const walk = (sweeps: number) => {
+        const M1 = new Float32Array(N * T * h),
+          M3 = new Float32Array(N * L * K),
+          Saux = new Float32Array(N * T * h);
+        const A2 = A.slice(),
+          O2 = O.slice();
+        // γ = 0.5: with larger dual steps the local iteration can cycle instead of converging.
+        native.localDualWalk({
+          shape,
+          x,
+          ...model.weights(),
+          S,
+          Saux,
+          A: A2,
+          O: O2,
+          M1,
+          M3,
+          ...rho,
+          sweeps,
+          gamma: 0.5,
+          ...targets,
+        });
+        let err = 0,
+          norm = 0;
+        for (let i = 0; i < M1.length; i++) {
+          err += (M1[i] - M1a[i]) ** 2;
+          norm += M1a[i] ** 2;
+        }
+        return { rel: Math.sqrt(err / norm), A2, Saux };
+      };
+      const few = walk(20),
+        many = walk(400);
+      t.true(many.rel < 1e-3, `after 400 sweeps the multipliers differ by ${many.rel}`);
+      t.true(many.rel < few.rel / 10, `no convergence: ${few.rel} → ${many.rel}`);
+      // At convergence the walk's auxiliaries return to the forward point.
+      let drift = 0;
+      for (let i = 0; i < A.length; i++)
+        drift = Math.max(drift, Math.abs(many.A2[i] - A[i]), Math.abs(many.Saux[i] - S[i]));
+      t.true(drift < 1e-3, `auxiliaries drifted ${drift} from the forward point`);
+    });
 }
 
 // A batch of 70 samples is walked in parts of ~32 samples on the BLAS threads (local_walk.cpp):
