@@ -13,7 +13,7 @@
  * --clock cpu budgets CPU seconds of this process instead of wall-clock seconds (for a machine
  * other jobs share); --note adds a sentence to the report's header; --report-only rewrites the
  * report (and the summaries in suite.json) from a saved suite.json without training. --append adds
- * the runs of --methods to the saved suite.json in --out (same size, budget, clock, seeds and h;
+ * the runs of --methods to the saved suite.json in --out (same size, budget, clock and h, at most its seeds;
  * the saved floors are reused; runs of the same method are replaced), so a long suite can be
  * measured in parts, e.g. the mini-batch methods while a change to another mode is still under way.
  */
@@ -95,13 +95,17 @@ function appendTo(out: string, fresh: SuiteResults): SuiteResults {
   const file = path.join(out, 'suite.json');
   if (!fs.existsSync(file)) throw new RangeError(`--append: no ${file} to add to`);
   const saved = JSON.parse(fs.readFileSync(file, 'utf8')) as SuiteResults;
-  for (const key of ['quick', 'hidden', 'budgetSeconds', 'clock', 'seeds'] as const)
+  for (const key of ['quick', 'hidden', 'budgetSeconds', 'clock'] as const)
     if (saved[key] !== fresh[key])
       throw new RangeError(`--append: ${file} has ${key} ${saved[key]}, this run ${fresh[key]}`);
+  // Fewer seeds are allowed (the report counts each method's own runs); more would need new floors.
+  if (fresh.seeds > saved.seeds)
+    throw new RangeError(`--append: ${file} has seeds ${saved.seeds}, this run asks for ${fresh.seeds}`);
   return {
     ...saved,
     command: `${saved.command}; ${fresh.command} --append`,
     methods: [...new Set([...saved.methods, ...fresh.methods])],
+    ...(fresh.note ? { note: fresh.note } : {}),
     loadAverage: { start: Math.max(saved.loadAverage.start, fresh.loadAverage.start), end: saved.loadAverage.end },
   };
 }
