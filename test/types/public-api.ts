@@ -171,6 +171,7 @@ export type Admm = [
               maxEpochAttempts?: number;
             };
         warmStart?: 'readout' | 'none';
+        dualWalk?: boolean | { scale?: number; every?: number };
         seed?: number;
         readoutRefit?: boolean;
         update?: 'exact' | 'linearized';
