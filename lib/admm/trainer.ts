@@ -70,7 +70,7 @@ export class AdmmTrainer {
   /**
    * Validates the data and starts a run. Persistent mode: (V, c) refitted on the forward states
    * (options.warmStart), then auxiliaries from one forward pass (every constraint holds), duals
-   * zero, ρ initial. Mini-batch modes: the per-batch buffers and the shuffling generator.
+   * zero (or from the local dual walk, options.dualWalk), ρ initial. Mini-batch modes: the per-batch buffers and the shuffling generator.
    */
   initialise(data: TrainingData): Promise<void> {
     return this.start(this.layoutOf(data));

@@ -1,8 +1,9 @@
 /**
  * The persistent mode's engine (docs/ALGORITHM.md, the paper's loop): its start from one forward
- * pass (after the readout's warm start, warm-start.ts), and one iteration (through the opt-in
- * true-loss safeguard, safeguard.ts) — blocks 1–5 over the state's views, block 6 (the dual ascent and ρ),
- * the true forward-pass loss, and the record with the named residuals.
+ * pass (after the readout's warm start, warm-start.ts; with options.dualWalk, duals from the local
+ * walk, dual-walk.ts), and one iteration (through the true-loss safeguard, safeguard.ts, unless
+ * off) — blocks 1–5 over the state's views, block 6 (the dual ascent and ρ), the true forward-pass
+ * loss, and the record with the named residuals; with dualWalk.every, a re-walk after it.
  */
 import { AdmmError } from '../../errors';
 import { summariseLoss } from '../../loss';
