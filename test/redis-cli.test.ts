@@ -6,7 +6,6 @@
  * run whose data they cannot reproduce, and a configuration hash other than the one asked for;
  * incomplete sharding flags are usage errors.
  */
-import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -15,18 +14,12 @@ import { AdmmTrainer, RNN } from '../lib';
 import { readCheckpoint } from '../lib/checkpoint';
 import { encodeNpy } from '../lib/npy';
 import { configHash, readRunConfig } from '../lib/parallel/run-config';
+import { startCli, writeTinyProblem } from './helpers/cli-process';
 import { sharedRedisServer } from './helpers/redis-server';
 
-const bin = path.resolve(__dirname, '..', '..', 'bin', 'admmirnn.js');
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'admmirnn-redis-cli-'));
 const at = (name: string) => path.join(dir, name);
-const N = 24,
-  T = 5,
-  d = 3;
-const x = Float32Array.from({ length: N * T * d }, (_, i) => Math.sin(i));
-const y = Int32Array.from({ length: N }, (_, n) => (x[n * T * d] > 0 ? 1 : 0));
-fs.writeFileSync(at('x.npy'), encodeNpy(x, [N, T, d]));
-fs.writeFileSync(at('y.npy'), encodeNpy(y, [N]));
+const { x, y, N, T, d } = writeTinyProblem(dir);
 fs.writeFileSync(
   at('y-other.npy'),
   encodeNpy(
@@ -38,24 +31,7 @@ fs.writeFileSync(
 const server = sharedRedisServer(test);
 test.after.always(() => fs.rmSync(dir, { recursive: true, force: true }));
 
-interface Ended {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function command(
-  args: string[],
-  env: NodeJS.ProcessEnv = process.env
-): { child: ChildProcessWithoutNullStreams; ended: Promise<Ended> } {
-  const child = spawn(process.execPath, [bin, ...args], { cwd: dir, env });
-  let stdout = '',
-    stderr = '';
-  child.stdout.on('data', (b) => (stdout += b));
-  child.stderr.on('data', (b) => (stderr += b));
-  const ended = new Promise<Ended>((resolve) => child.on('close', (code) => resolve({ code, stdout, stderr })));
-  return { child, ended };
-}
+const command = (args: string[], env: NodeJS.ProcessEnv = process.env) => startCli(dir, args, env);
 
 const train = [
   'train',

@@ -7,27 +7,19 @@
  * each run ends with weights bit-identical to the fault-free run.
  * A lost worker that nobody replaces still fails the run with ERR_SHARD_LOST, after the timeout.
  */
-import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import test from 'ava';
 import { AdmmTrainer, RNN } from '../lib';
 import { readCheckpoint, saveCheckpoint } from '../lib/checkpoint';
-import { encodeNpy } from '../lib/npy';
 import { CoordinatorCheckpoints } from '../lib/parallel/recovery';
+import { type CliProcess, type Ended, startCli, writeTinyProblem } from './helpers/cli-process';
 import { sharedRedisServer, startRedisServer } from './helpers/redis-server';
 
-const bin = path.resolve(__dirname, '..', '..', 'bin', 'admmirnn.js');
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'admmirnn-recovery-'));
 const at = (name: string) => path.join(dir, name);
-const N = 24,
-  T = 5,
-  d = 3;
-const x = Float32Array.from({ length: N * T * d }, (_, i) => Math.sin(i));
-const y = Int32Array.from({ length: N }, (_, n) => (x[n * T * d] > 0 ? 1 : 0));
-fs.writeFileSync(at('x.npy'), encodeNpy(x, [N, T, d]));
-fs.writeFileSync(at('y.npy'), encodeNpy(y, [N]));
+const { d } = writeTinyProblem(dir);
 
 const server = sharedRedisServer(test);
 test.after.always(() => fs.rmSync(dir, { recursive: true, force: true }));
@@ -39,31 +31,7 @@ const ITERATIONS = 40,
 /** Short, so a killed worker is noticed soon; the live ones refresh it every third of it. */
 const HEARTBEAT = '1500';
 
-interface Ended {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  stdout: string;
-  stderr: string;
-}
-
-interface Command {
-  child: ChildProcessWithoutNullStreams;
-  ended: Promise<Ended>;
-  /** What it wrote to stderr so far. */
-  stderr(): string;
-}
-
-function command(args: string[]): Command {
-  const child = spawn(process.execPath, [bin, ...args], { cwd: dir });
-  let stdout = '',
-    stderr = '';
-  child.stdout.on('data', (b) => (stdout += b));
-  child.stderr.on('data', (b) => (stderr += b));
-  const ended = new Promise<Ended>((resolve) =>
-    child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }))
-  );
-  return { child, ended, stderr: () => stderr };
-}
+const command = (args: string[]): CliProcess => startCli(dir, args);
 
 const train = (out: string) => [
   'train',
@@ -143,7 +111,7 @@ async function compareWithFaultFree(out: string): Promise<Record<string, number>
 }
 
 const zeros = { U: 0, W: 0, b: 0, V: 0, c: 0 };
-const running = (c: Command) => c.child.exitCode === null && c.child.signalCode === null;
+const running = (c: CliProcess) => c.child.exitCode === null && c.child.signalCode === null;
 const summary = (e: Ended) => JSON.parse(e.stdout) as { status: string; iteration: number };
 
 test.serial(
