@@ -45,10 +45,6 @@ export async function walkDuals(st: AdmmState, model: RNN, scale: number, steps:
     const forwardA = v.XU,
       forwardO = v.O.slice();
     forwardA.set(v.A);
-    const targets =
-      v.targets.loss === 'squared-error'
-        ? ({ loss: 'squared-error', values: v.targets.values } as const)
-        : ({ loss: 'softmax-cross-entropy', labels: v.targets.labels } as const);
     await native.localDualWalkAsync({
       shape: v.shape,
       ...v.inputs,
@@ -64,7 +60,7 @@ export async function walkDuals(st: AdmmState, model: RNN, scale: number, steps:
       rho3,
       sweeps: steps.sweeps,
       gamma: steps.gamma,
-      ...targets,
+      ...v.targets,
     });
     v.A.set(forwardA);
     v.O.set(forwardO);

@@ -207,7 +207,7 @@ export class ResyncEngine {
         rho3: rho[2],
         sweeps: s.localSweeps,
         gamma: s.gamma,
-        ...targetArgs(targets),
+        ...targets,
       });
       if (s.regressors === 'auxiliary') regressors = Saux;
     } else {
@@ -315,14 +315,8 @@ export async function adjointMultipliers(
     rho1,
     rho3,
     ...out,
-    ...targetArgs(targets),
+    ...targets,
   });
-}
-
-function targetArgs(targets: TargetLayout) {
-  return targets.loss === 'squared-error'
-    ? ({ loss: 'squared-error', values: targets.values } as const)
-    : ({ loss: 'softmax-cross-entropy', labels: targets.labels } as const);
 }
 
 /** Trust region: scales the (U, W, b) step back so ‖ΔW‖_F ≤ radius · ‖W_old‖_F. */
