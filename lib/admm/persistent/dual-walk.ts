@@ -11,7 +11,7 @@
  */
 import { native } from '../../native';
 import type { RNN } from '../../rnn';
-import { forSlices } from '../../yielding';
+import { rescaleDuals } from './blocks';
 import type { AdmmState } from './state';
 import { views } from './views';
 
@@ -26,12 +26,6 @@ export interface DualWalkSettings {
 export interface WalkSteps {
   sweeps: number;
   gamma: number;
-}
-
-async function scaleInPlace(m: Float32Array, factor: number): Promise<void> {
-  await forSlices(m.length, (begin, end) => {
-    for (let k = begin; k < end; k++) m[k] *= factor;
-  });
 }
 
 /**
@@ -66,10 +60,7 @@ export async function walkDuals(st: AdmmState, model: RNN, scale: number, steps:
     v.O.set(forwardO);
     v.M2.fill(0);
     v.xuFresh = v.pFresh = false;
-    if (scale !== 1) {
-      await scaleInPlace(v.M1, scale);
-      await scaleInPlace(v.M3, scale);
-    }
   }
   st.xuFresh = st.pFresh = false;
+  await rescaleDuals(st, [scale, 1, scale]);
 }
