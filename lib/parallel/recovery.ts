@@ -11,7 +11,7 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { readCheckpoint, saveCheckpoint } from '../checkpoint';
-import type { ShardedRunInfo, TaskInfo } from '../checkpoint/format';
+import type { LoadedCheckpoint, ShardedRunInfo, TaskInfo } from '../checkpoint/format';
 import type { LossName, LossSteps } from '../data';
 import { RNN, type RNNWeights } from '../rnn';
 import type { Triple } from '../admm/rho';
@@ -51,6 +51,16 @@ function checkIdentity(file: string, info: ShardedRunInfo | undefined, id: RunId
   if (info.shard !== shard) throw mismatch(file, info.shard === undefined ? 'is not a shard file' : 'is another file');
 }
 
+/** The checkpoint in `file`, or undefined when no checkpoint has been committed there yet. */
+async function readIfPresent(file: string): Promise<LoadedCheckpoint | undefined> {
+  try {
+    await fs.access(file);
+  } catch {
+    return undefined;
+  }
+  return readCheckpoint(file);
+}
+
 export interface CoordinatorState {
   iteration: number;
   rho: Triple;
@@ -82,12 +92,8 @@ export class CoordinatorCheckpoints {
 
   /** The last committed checkpoint, or undefined when there is none yet. */
   async load(): Promise<CoordinatorState | undefined> {
-    try {
-      await fs.access(this.file);
-    } catch {
-      return undefined;
-    }
-    const saved = await readCheckpoint(this.file);
+    const saved = await readIfPresent(this.file);
+    if (!saved) return undefined;
     checkIdentity(this.file, saved.sharded, this.id);
     return { iteration: saved.sharded!.iteration, rho: saved.sharded!.rho, weights: saved.model.weights() };
   }
@@ -96,12 +102,8 @@ export class CoordinatorCheckpoints {
 /** The iteration of the last committed checkpoint in `dir` for `run` (undefined: none), for the CLI's count. */
 export async function committedIteration(dir: string, run: string): Promise<number | undefined> {
   const file = coordinatorFile(dir);
-  try {
-    await fs.access(file);
-  } catch {
-    return undefined;
-  }
-  const saved = await readCheckpoint(file);
+  const saved = await readIfPresent(file);
+  if (!saved) return undefined;
   if (saved.sharded?.run !== run) throw mismatch(file, `belongs to run ${saved.sharded?.run ?? '(none)'}`);
   return saved.sharded.iteration;
 }
