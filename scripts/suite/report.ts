@@ -180,14 +180,20 @@ function taskSection(task: TaskInfo, results: SuiteResults): string[] {
 
 const labelOf = (results: SuiteResults, m: string) => results.runs.find((r) => r.method === m)?.label ?? m;
 
+/** Mean final metric of `method` on `task` (undefined if it did not run there). */
+function meanFinal(results: SuiteResults, task: string, method: string): number | undefined {
+  const rs = results.runs.filter((r) => r.task === task && r.method === method);
+  return rs.length ? mean(rs.map((r) => r.summary.final)) : undefined;
+}
+
 function summaryMatrix(results: SuiteResults): string[] {
   const labels = results.methods.map((m) => labelOf(results, m));
   const lines = [row(['task', 'metric', 'floor', ...labels]), `|---|---|---|${labels.map(() => '---').join('|')}|`];
   for (const task of results.tasks) {
     const d = digits(task.metric);
     const cells = results.methods.map((m) => {
-      const rs = results.runs.filter((r) => r.task === task.name && r.method === m);
-      return rs.length ? fmt(mean(rs.map((r) => r.summary.final)), d) : '—';
+      const final = meanFinal(results, task.name, m);
+      return final === undefined ? '—' : fmt(final, d);
     });
     const metric = `${METRIC_NAME[task.metric]} (${task.higherIsBetter ? '↑' : '↓'})`;
     lines.push(row([task.name, metric, fmt(mean(task.floors), d), ...cells]));
@@ -209,12 +215,6 @@ function checkTotals(results: SuiteResults): string[] {
 
 /** The suite's method key of the library's default ADMM mode. */
 const DEFAULT_MODE: string = resolveTrainerOptions({}).mode;
-
-/** Mean final metric of `method` on `task` (undefined if it did not run there). */
-function meanFinal(results: SuiteResults, task: string, method: string): number | undefined {
-  const rs = results.runs.filter((r) => r.task === task && r.method === method);
-  return rs.length ? mean(rs.map((r) => r.summary.final)) : undefined;
-}
 
 /**
  * Issue 16's item 3: per task, the default mode against BPTT Adam at the same budget. The target
