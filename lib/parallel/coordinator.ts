@@ -86,6 +86,9 @@ export function shardLost(shards: readonly number[], why: string): AdmmError {
   return new AdmmError(`parallel run: ${which} lost (${why}); the run cannot continue`, 'ERR_SHARD_LOST');
 }
 
+/** An ERR_SHARD_LOST's message without its verdict, for a recovery that does continue. */
+const lossReason = (e: unknown) => (e as Error).message.replace(/; the run cannot continue$/, '');
+
 export class ParallelCoordinator {
   rho: Triple;
   /** Iterations completed. */
@@ -138,7 +141,7 @@ export class ParallelCoordinator {
       } catch (e) {
         // A shard lost before the run even started: its replacement is waited for as in a round.
         if ((e as { code?: unknown }).code !== 'ERR_SHARD_LOST' || signal?.aborted) throw e;
-        recovery.onRecovery?.(`${(e as Error).message.replace(/; the run cannot continue$/, '')}; waiting`);
+        recovery.onRecovery?.(`${lossReason(e)}; waiting`);
         await this.transport.awaitShards!(recovery.replacementMs, signal);
       }
     }
@@ -190,8 +193,7 @@ export class ParallelCoordinator {
     let lost: unknown;
     for (;;) {
       if (lost !== undefined) {
-        const why = (lost as Error).message.replace(/; the run cannot continue$/, '');
-        recovery.onRecovery?.(`${why}; waiting up to ${recovery.replacementMs} ms for replacements`);
+        recovery.onRecovery?.(`${lossReason(lost)}; waiting up to ${recovery.replacementMs} ms for replacements`);
         // Not replaced in time: the run fails with this ERR_SHARD_LOST.
         await this.transport.awaitShards!(recovery.replacementMs, signal).catch((e: unknown) => {
           throw signal?.aborted ? aborted() : e;
