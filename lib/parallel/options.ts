@@ -131,18 +131,14 @@ export function resolveParallelOptions(
           "unset with transport 'threads' (recovery needs 'redis')",
           value[key]
         );
-  if (mode === 'adjoint' && value.checkpoints !== undefined)
+  if (mode !== 'persistent' && value.checkpoints !== undefined)
     throw invalidRange(
       'options.parallel.checkpoints',
-      "unset in mode 'adjoint' (recovery is mode 'persistent')",
+      `unset in mode '${mode}' (recovery is mode 'persistent')`,
       value.checkpoints
     );
   if (transport === 'redis' && value.workers !== undefined)
     throw invalidRange('options.parallel.workers', "unset with transport 'redis' (use shards)", value.workers);
-  if (mode !== 'persistent' && mode !== 'adjoint') {
-    const why = `unset in mode '${mode}' (sharded training runs modes 'persistent' and 'adjoint')`;
-    throw invalidRange('options.parallel', why, value);
-  }
   if (update !== 'exact') {
     const why = "unset with update 'linearized' (its θ backtracking needs the whole data set)";
     throw invalidRange('options.parallel', why, value);

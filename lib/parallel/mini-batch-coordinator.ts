@@ -1,9 +1,10 @@
 /**
- * The coordinator of a sharded 'adjoint' run: one epoch = the shuffled mini-batches of the
- * single-process mode (same generator, same batches), each one round — every shard answers with
- * the Grams of its slice of the batch; the slices are summed in shard order (float64) and the
- * proximally anchored (U, W, b) and (V, c) solves run on the sums — then one 'evaluate' round for
- * the true loss. Synchronous, or bounded staleness over batches (ready.ts): a stale answer is a
+ * The coordinator of a sharded run of a mini-batch mode ('adjoint', 'local-duals', 'sweeps'): one
+ * epoch = the shuffled mini-batches of the single-process mode (same generator, same batches), each
+ * one round — every shard runs the mode's multiplier step on its slice of the batch and answers
+ * with the slice's Grams (mini-batch-shard.ts); the slices are summed in shard order (float64) and
+ * the proximally anchored (U, W, b) and (V, c) solves run on the sums — then one 'evaluate' round
+ * for the true loss. Synchronous, or bounded staleness over batches (ready.ts): a stale answer is a
  * slice of an earlier batch, at most τ batches old.
  */
 import { native, type NativeShape } from '../native';
@@ -20,14 +21,14 @@ import { weightsLength, writeWeights } from './layout';
 import { isReady } from './ready';
 import type { Contribution, CoordinatorTransport } from './transport';
 
-export interface AdjointCoordinatorOptions {
+export interface MiniBatchCoordinatorOptions {
   shards: number;
   staleness: number;
   trainer: Readonly<ResolvedTrainerOptions>;
   classification: boolean;
 }
 
-export class AdjointCoordinator {
+export class MiniBatchCoordinator {
   rho: Triple;
   rng: Random;
   /** Epochs completed. */
@@ -42,7 +43,7 @@ export class AdjointCoordinator {
     private readonly model: RNN,
     private readonly shape: NativeShape,
     private readonly transport: CoordinatorTransport,
-    private readonly options: AdjointCoordinatorOptions
+    private readonly options: MiniBatchCoordinatorOptions
   ) {
     this.rho = [...options.trainer.rho];
     this.rng = new Random(options.trainer.seed);
@@ -101,7 +102,8 @@ export class AdjointCoordinator {
     let auxSum = 0,
       auxCount = 0;
     for (const batch of batches) {
-      const parts = await this.exchange('batch', { rho1: rho[0], rho3: rho[2] }, batch, signal, aborted);
+      const scalars = { rho1: rho[0], rho2: rho[1], rho3: rho[2] };
+      const parts = await this.exchange('batch', scalars, batch, signal, aborted);
       const B = batch.length,
         shape = { ...this.shape, N: B };
       this.uwb.reset();
