@@ -102,9 +102,11 @@ export interface AdmmTrainerOptions {
    */
   chunkSize?: number;
   /**
-   * Persistent mode, exact update: shard the samples over `workers` worker threads (README
-   * "Scaling out"); blocks 2, 3, 5, 6 run on the shards, blocks 1 and 4 on their summed Grams.
-   * `staleness` τ > 0 lets a round use a shard's answer up to τ iterations old (asynchronous).
+   * Exact update: shard the samples over `workers` worker threads or Redis workers (README
+   * "Scaling out"). Persistent mode: blocks 2, 3, 5, 6 run on the shards, blocks 1 and 4 on their
+   * summed Grams; the mini-batch modes: each shard runs the multiplier step on its slice of every
+   * batch, the weight solves on the slices' summed Grams (no step safeguard).
+   * `staleness` τ > 0 lets a round use a shard's answer up to τ iterations (batches) old (asynchronous).
    */
   parallel?: ParallelOptions;
 }
