@@ -295,7 +295,7 @@ export function resolveTrainerOptions(options: unknown): ResolvedTrainerOptions 
     seed: optional('seed', 0, (n, v) => checkInteger(n, v, 0, 2 ** 32 - 1)),
     readoutRefit: optional('readoutRefit', false, checkBoolean),
     chunkSize: resolveChunkSize(o.chunkSize, mode, update),
-    parallel: resolveParallelOptions(o.parallel, mode, update, o.chunkSize),
+    parallel: resolveParallelOptions(o.parallel, update, o.chunkSize),
   };
 }
 

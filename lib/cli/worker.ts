@@ -4,7 +4,7 @@
  * configuration the coordinator published, loads the same data with the same data options,
  * checks it against the configuration's digest, keeps its shard, and answers until the run ends.
  * The shard index: --shard, else JOB_COMPLETION_INDEX (a Kubernetes Indexed Job). SIGTERM or
- * Ctrl-C leaves the run cleanly. When the run has recovery checkpoints, the worker writes its
+ * Ctrl-C leaves the run cleanly. When a 'persistent' run has recovery checkpoints, the worker writes its
  * shard's files to the run's shared directory and rolls back from them when the coordinator asks.
  */
 import type { Command } from 'commander';

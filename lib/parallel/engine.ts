@@ -125,16 +125,20 @@ export class ParallelEngine implements AdmmEngine {
         ? { shape, inputs: layout.inputs, targets: layout.targets }
         : { shape, inputs: sharedInputs(layout.inputs), targets: sharedTargets(layout.targets) };
     const transport = await connect(shardStarts(data, options, shards));
-    if (options.mode !== 'persistent') {
-      const settings = { shards, staleness, trainer: options, classification };
-      const coordinator = new MiniBatchCoordinator(model, shape, transport, settings);
-      return new ParallelEngine(layout, coordinator, transport);
-    }
-    const settings = {
-      ...coordinatorOptions(options, layout, shards, staleness),
-      recovery: recoveryOf(parallel, transport),
-    };
-    const coordinator = new ParallelCoordinator(model, shape, transport, settings);
+    const recovery = recoveryOf(parallel, transport);
+    const coordinator =
+      options.mode === 'persistent'
+        ? new ParallelCoordinator(model, shape, transport, {
+            ...coordinatorOptions(options, layout, shards, staleness),
+            recovery,
+          })
+        : new MiniBatchCoordinator(model, shape, transport, {
+            shards,
+            staleness,
+            trainer: options,
+            classification,
+            recovery,
+          });
     try {
       await coordinator.start();
     } catch (e) {
