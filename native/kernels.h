@@ -22,8 +22,8 @@
 //   5: o                  updateOutputs (persistent/blocks.ts)         oStep                            outputs.cpp
 //   6: duals, ρ           updateDuals, ascendView (persistent/         readout, recurrentAffine (the    forward.cpp
 //                         blocks.ts); ascend, workers (ascent/)        products the constraints compare)
-//   adjoint multipliers   ResyncEngine (resync/engine.ts)              adjointMultipliers               adjoints.cpp
-//   local dual walk       ResyncEngine (resync/engine.ts)              localDualWalk                    local_walk.cpp
+//   adjoint multipliers   BatchMultipliers (multipliers.ts)            adjointMultipliers               adjoints.cpp
+//   local dual walk       BatchMultipliers (multipliers.ts)            localDualWalk                    local_walk.cpp
 //   readout-only floor    refitReadout (lib/readout.ts)                readout                          forward.cpp
 //   BPTT gradients, loss  BpttTrainer (lib/bptt/trainer.ts)            bpttGradients, bpttLoss          bptt.cpp
 // Declarations: this header, resync.h (adjoints, local walk) and bptt.h.

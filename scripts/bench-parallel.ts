@@ -175,18 +175,22 @@ async function stalenessCurve(): Promise<void> {
   }
 }
 
-/** The default mode 'adjoint': seconds per epoch in one process and over 1 and 2 thread shards (a round per batch). */
-async function adjointEpochs(data: TrainingData, h: number): Promise<void> {
-  const line: string[] = [];
-  for (const workers of [0, 1, 2]) {
-    const m = model(h);
-    const trainer = new AdmmTrainer(m, { mode: 'adjoint', ...(workers ? { parallel: { workers } } : {}) });
-    const r = await trainer.fit(data, { maxIterations: 2 });
-    await trainer.close();
-    const label = workers ? `${workers} thread shard${workers > 1 ? 's' : ''}` : 'one process';
-    line.push(`${label} ${ms(r.history[1].seconds)}`);
+/** The mini-batch modes: seconds per epoch in one process and over 1 and 2 thread shards (a round per batch). */
+async function miniBatchEpochs(data: TrainingData, h: number): Promise<void> {
+  for (const mode of ['adjoint', 'local-duals', 'sweeps'] as const) {
+    const line: string[] = [];
+    for (const workers of [0, 1, 2]) {
+      const m = model(h);
+      // Sharded mini-batch runs have no step safeguard: one process runs without it too.
+      const options = { mode, safeguard: false, ...(workers ? { parallel: { workers } } : {}) };
+      const trainer = new AdmmTrainer(m, options);
+      const r = await trainer.fit(data, { maxIterations: 2 });
+      await trainer.close();
+      const label = workers ? `${workers} thread shard${workers > 1 ? 's' : ''}` : 'one process';
+      line.push(`${label} ${ms(r.history[1].seconds)}`);
+    }
+    console.log(`mode '${mode}' (batches of 128, one round each), second epoch: ${line.join(', ')}`);
   }
-  console.log(`mode 'adjoint' (batches of 128, one round each), second epoch: ${line.join(', ')}`);
 }
 
 async function main(): Promise<void> {
@@ -237,7 +241,7 @@ async function main(): Promise<void> {
     console.log(`per-shard compute, round ${phase}: speed-up ${s.toFixed(2)}, efficiency ${(s / 2).toFixed(2)}`);
   }
   const speedup = w1.seconds / w2.seconds;
-  await adjointEpochs(data, h);
+  await miniBatchEpochs(data, h);
   const server = await startRedisServer();
   const overRedis = [];
   let memory: ShardMemory | undefined;

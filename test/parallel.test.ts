@@ -1,25 +1,28 @@
 /**
  * Sharded training (lib/parallel): the synchronous sharded loop over worker threads ≡ the same
  * shards in one process ≡ the chunked single-process sweep with one chunk per shard, bit for bit;
- * ≈ the unchunked loop (summation order); bounded staleness converges; the default mode 'adjoint'
- * sharded by batch slices; bad options, abort, a killed shard thread.
+ * ≈ the unchunked loop (summation order); bounded staleness converges; the mini-batch modes
+ * ('adjoint', 'local-duals', 'sweeps') sharded by batch slices; bad options, abort, a killed shard thread.
  */
-import test from 'ava';
+import test, { type ExecutionContext } from 'ava';
 import { AdmmTrainer, RNN, type RNNWeights, type TrainingData } from '../lib';
-import { sharedInputs, sharedTargets } from '../lib/in-shared-memory';
+import { sharedFloats, sharedInputs, sharedTargets } from '../lib/in-shared-memory';
+import { native } from '../lib/native';
+import { BatchGatherer } from '../lib/admm/resync/gather';
+import { BatchMultipliers } from '../lib/admm/resync/multipliers';
 import type { MiniBatchIterationRecord, PersistentIterationRecord } from '../lib/admm/record';
 import type { Triple } from '../lib/admm/rho';
 import type { AdmmStateSnapshot } from '../lib/admm/snapshot';
 import { resolveTrainerOptions, type AdmmTrainerOptions } from '../lib/admm/options';
 import { warmStartReadout } from '../lib/admm/persistent/warm-start';
 import { trainingLayout } from '../lib/training/layout';
-import { AdjointCoordinator } from '../lib/parallel/adjoint-coordinator';
-import { AdjointShard } from '../lib/parallel/adjoint-shard';
+import { MiniBatchCoordinator } from '../lib/parallel/mini-batch-coordinator';
 import { ParallelCoordinator, coordinatorOptions } from '../lib/parallel/coordinator';
 import { LoopbackTransport } from '../lib/parallel/loopback';
 import type { ParallelEngine } from '../lib/parallel/engine';
 import { PersistentShard, type ShardData } from '../lib/parallel/shard';
 import { shardData, splitRows } from '../lib/parallel/split';
+import { shardCore, shardStarts } from '../lib/parallel/starts';
 import type { ThreadTransport } from '../lib/parallel/threads';
 import type { Publication } from '../lib/parallel/transport';
 import { EventLoopMonitor } from './helpers/event-loop';
@@ -229,7 +232,9 @@ test('options.parallel is validated at the boundary, naming the parameter', asyn
   t.throws(make({ parallel: { workers: 2, transport: 'carrier-pigeon' } }), named('options\\.parallel\\.transport'));
   t.throws(make({ parallel: { workers: 2 }, chunkSize: 4 }), named('options\\.chunkSize', RangeError));
   t.throws(make({ parallel: { workers: 2 }, update: 'linearized' }), named('parallel.*linearized', RangeError));
-  t.throws(make({ mode: 'sweeps', parallel: { workers: 2 } }), named("options\\.parallel.*'sweeps'", RangeError));
+  for (const mode of ['adjoint', 'local-duals', 'sweeps'])
+    t.notThrows(make({ mode, parallel: { workers: 2, staleness: 1 } }), mode);
+  t.throws(make({ mode: 'sweeps', parallel: { workers: 2 }, chunkSize: 4 }), named('options\\.chunkSize', RangeError));
   // More shards than sequences is known only with the data.
   const trainer = new AdmmTrainer(model, { mode: 'persistent', parallel: { workers: classify.N + 1 } });
   await t.throwsAsync(() => trainer.fit(data), named('options\\.parallel\\.workers.*24 sequences', RangeError));
@@ -312,86 +317,165 @@ test('a shard thread killed in the middle of a round fails the fit with ERR_SHAR
   await trainer.close();
 });
 
-// ---- the default mini-batch mode 'adjoint', each batch split into slices -------------------------
+// ---- the mini-batch modes ('adjoint', 'local-duals', 'sweeps'), each batch split into slices -----
 
-/** The sharded 'adjoint' run with every shard on this thread. */
-async function adjointInProcess(model: RNN, data: TrainingData, options: AdmmTrainerOptions, shards: number) {
-  const { o, shape, inputs, targets, classification } = prepare(model, data, options);
-  const all = { shape, inputs, targets, lossSteps: o.lossSteps, shards, batchSize: o.batchSize };
-  const transport = new LoopbackTransport(Array.from({ length: shards }, (_, i) => new AdjointShard(i, all)));
-  const settings = { shards, staleness: 0, trainer: o, classification };
-  const coordinator = new AdjointCoordinator(model, shape, transport, settings);
-  const history: MiniBatchIterationRecord[] = [];
-  try {
-    for (let k = 0; k < EPOCHS; k++) history.push(await coordinator.epoch(undefined, aborted));
-  } finally {
-    await transport.close();
-  }
-  return { history, weights: model.weights() };
-}
-
-const adjointSpec: ProblemSpec = { ...classify, N: 25 };
-// Batches of 8: the last one holds 1 sequence, so with 3 shards two slices are empty.
-const ADJOINT: AdmmTrainerOptions = { mode: 'adjoint', batchSize: 8, trustRegion: 0.5 };
-const EPOCHS = 3;
-
-for (const shards of [2, 3]) {
-  test(`'adjoint', ${shards} shards: threads ≡ in one process bit for bit, ≈ one process unsharded`, async (t) => {
-    const threaded = randomProblem(adjointSpec);
-    const trainer = new AdmmTrainer(threaded.model, { ...ADJOINT, parallel: { workers: shards } });
-    const result = await trainer.fit(threaded.data, { maxIterations: EPOCHS });
-    await trainer.close();
-    const { model, data } = randomProblem(adjointSpec);
-    const loop = await adjointInProcess(model, data, ADJOINT, shards);
-    t.is(result.status, 'max-iterations');
-    t.deepEqual(bits(threaded.model.weights()), bits(loop.weights));
-    t.deepEqual(withoutTimes(result.history), withoutTimes(loop.history));
-    // One process solves from the whole batch's Gram at once: the same up to float32 summation order.
-    const single = randomProblem(adjointSpec);
-    const reference = await new AdmmTrainer(single.model, ADJOINT).fit(single.data, { maxIterations: EPOCHS });
-    reference.history.forEach((r, i) => t.true(near(result.history[i].loss, r.loss, 1e-3), `epoch ${i + 1}`));
-    for (const [k, w] of Object.entries(single.model.weights())) {
-      const s = threaded.model.weights()[k as 'U'];
-      const scale = Math.max(...Array.from(w, Math.abs));
-      t.true(
-        w.every((v, i) => Math.abs(v - s[i]) <= 1e-3 * scale),
-        `${k} differs beyond summation order`
-      );
-    }
+/** The shards of a sharded mini-batch run, all on this thread, as the trainer starts them. */
+function miniBatchShards(options: ReturnType<typeof prepare>, shards: number, slow?: { shard: number; delay: number }) {
+  const { o, shape, inputs, targets } = options;
+  return shardStarts({ shape, inputs, targets }, o, shards).map((start, i) => {
+    const shard = shardCore(start, i);
+    if (i !== slow?.shard) return shard;
+    return { answer: (p: Publication) => sleep(slow.delay).then(() => shard.answer(p)) };
   });
 }
 
-/** An 'adjoint' shard that answers `delay` ms late. */
-class SlowAdjointShard extends AdjointShard {
-  constructor(
-    index: number,
-    data: ConstructorParameters<typeof AdjointShard>[1],
-    private readonly delay: number
-  ) {
-    super(index, data);
-  }
-  override async answer(p: Publication) {
-    await new Promise((resolve) => setTimeout(resolve, this.delay));
-    return super.answer(p);
-  }
-}
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-test("'adjoint' under bounded staleness (τ = 1) with a slow shard uses stale slices and still learns", async (t) => {
-  const { model, data } = randomProblem({ ...classify, N: 64, seed: 11 });
-  const { o, shape, inputs, targets } = prepare(model, data, { mode: 'adjoint', batchSize: 16 });
-  const all = { shape, inputs, targets, lossSteps: o.lossSteps, shards: 2, batchSize: o.batchSize };
-  const transport = new LoopbackTransport([new AdjointShard(0, all), new SlowAdjointShard(1, all, 10)]);
-  const settings = { shards: 2, staleness: 1, trainer: o, classification: true };
-  const coordinator = new AdjointCoordinator(model, shape, transport, settings);
+/** A sharded mini-batch run with every shard on this thread (the transport-free reference). */
+async function miniBatchInProcess(
+  model: RNN,
+  data: TrainingData,
+  options: AdmmTrainerOptions,
+  shards: number,
+  run: { epochs: number; staleness?: number; slow?: { shard: number; delay: number } } = { epochs: 3 }
+) {
+  const prepared = prepare(model, data, options);
+  const transport = new LoopbackTransport(miniBatchShards(prepared, shards, run.slow));
+  const { o, shape, classification } = prepared;
+  const settings = { shards, staleness: run.staleness ?? 0, trainer: o, classification };
+  const coordinator = new MiniBatchCoordinator(model, shape, transport, settings);
   const history: MiniBatchIterationRecord[] = [];
   try {
-    for (let k = 0; k < 8; k++) history.push(await coordinator.epoch(undefined, aborted));
+    for (let k = 0; k < run.epochs; k++) history.push(await coordinator.epoch(undefined, aborted));
   } finally {
     await transport.close();
   }
-  const [first, last] = [history[0], history.at(-1)!];
-  t.log(`stale slices used: ${coordinator.staleAnswers}; loss ${first.loss.toFixed(4)} → ${last.loss.toFixed(4)}`);
-  t.true(coordinator.staleAnswers > 0, 'the slow shard never lagged');
-  for (const r of history) t.true(Number.isFinite(r.loss));
-  t.true(last.loss < first.loss);
+  return { history, weights: model.weights(), staleAnswers: coordinator.staleAnswers };
+}
+
+const miniBatchSpec: ProblemSpec = { ...classify, N: 25 };
+const EPOCHS = 3;
+// Batches of 8: the last one holds 1 sequence, so with 3 shards two slices are empty. A sharded
+// mini-batch run has no step safeguard: the single-process references run without it.
+const MINI_BATCH: Record<string, AdmmTrainerOptions> = {
+  adjoint: { mode: 'adjoint', batchSize: 8, trustRegion: 0.5, safeguard: false },
+  'local-duals': { mode: 'local-duals', batchSize: 8, trustRegion: 0.5, safeguard: false },
+  sweeps: { mode: 'sweeps', batchSize: 8, trustRegion: 0.5, safeguard: false, regressors: 'auxiliary' },
+};
+
+async function unsharded(options: AdmmTrainerOptions, epochs: number) {
+  const { model, data } = randomProblem(miniBatchSpec);
+  const result = await new AdmmTrainer(model, options).fit(data, { maxIterations: epochs });
+  return { history: result.history as MiniBatchIterationRecord[], weights: model.weights() };
+}
+
+/** max |a − b| ≤ relative · max |b| over each weight. */
+function closeWeights(t: ExecutionContext, a: RNNWeights, b: RNNWeights, relative: number) {
+  for (const [k, w] of Object.entries(b)) {
+    const s = a[k as keyof RNNWeights];
+    const scale = Math.max(...Array.from(w, Math.abs));
+    t.true(
+      w.every((v, i) => Math.abs(v - s[i]) <= relative * scale),
+      `${k} differs beyond summation order`
+    );
+  }
+}
+
+for (const [mode, options] of Object.entries(MINI_BATCH)) {
+  test(`'${mode}', 1 shard over threads ≡ one process unsharded, bit for bit`, async (t) => {
+    const { model, data } = randomProblem(miniBatchSpec);
+    const trainer = new AdmmTrainer(model, { ...options, parallel: { workers: 1 } });
+    const result = await trainer.fit(data, { maxIterations: EPOCHS });
+    await trainer.close();
+    const single = await unsharded(options, EPOCHS);
+    t.deepEqual(bits(model.weights()), bits(single.weights));
+    t.deepEqual(withoutTimes(result.history), withoutTimes(single.history));
+  });
+
+  for (const shards of [2, 3]) {
+    const title = `'${mode}', ${shards} shards: threads ≡ in one process bit for bit, ≈ one process unsharded`;
+    test(title, async (t) => {
+      const threaded = randomProblem(miniBatchSpec);
+      const trainer = new AdmmTrainer(threaded.model, { ...options, parallel: { workers: shards } });
+      const result = await trainer.fit(threaded.data, { maxIterations: EPOCHS });
+      await trainer.close();
+      const { model, data } = randomProblem(miniBatchSpec);
+      const loop = await miniBatchInProcess(model, data, options, shards);
+      t.is(result.status, 'max-iterations');
+      t.deepEqual(bits(threaded.model.weights()), bits(loop.weights));
+      t.deepEqual(withoutTimes(result.history), withoutTimes(loop.history));
+      // One process solves each batch whole: the same up to float32 summation order, compared after
+      // one epoch (the local walk's over-relaxed sweeps amplify rounding from epoch to epoch).
+      const first = randomProblem(miniBatchSpec);
+      const sharded = await miniBatchInProcess(first.model, first.data, options, shards, { epochs: 1 });
+      const single = await unsharded(options, 1);
+      const [s, w] = [sharded.history[0], single.history[0]];
+      t.true(near(s.loss, w.loss, 1e-4), `loss ${s.loss} ≉ ${w.loss}`);
+      t.true(near(s.auxiliaryLoss, w.auxiliaryLoss, 1e-4), `auxiliary loss ${s.auxiliaryLoss} ≉ ${w.auxiliaryLoss}`);
+      // Per-step signal: the slices' norms combine as one norm of the batch (squares summed).
+      const top = Math.max(...w.stepSignal!);
+      s.stepSignal!.forEach((v, i) => t.true(Math.abs(v - w.stepSignal![i]) <= 1e-4 * top, `step ${i}`));
+      closeWeights(t, sharded.weights, single.weights, 1e-3);
+    });
+  }
+}
+
+test("a batch's slices get the rows of the batch's multipliers (every mode is per sample)", async (t) => {
+  for (const [mode, tolerance] of [
+    ['adjoint', 1e-5],
+    ['sweeps', 1e-5],
+    ['local-duals', 1e-4], // ten over-relaxed sweeps amplify the rounding of products over other row counts
+  ] as const) {
+    const { model, data } = randomProblem({ ...classify, N: 40 });
+    const { o, shape, inputs, targets } = prepare(model, data, { mode, regressors: 'auxiliary' });
+    const { T, d, h, K } = shape;
+    const multipliers = async (indices: number[]) => {
+      const B = indices.length,
+        batchShape = { ...shape, N: B };
+      const batch = new BatchGatherer(inputs, targets, T * d, 1, B).gather(Int32Array.from(indices));
+      const [A, S, M1] = [0, 0, 0].map(() => sharedFloats(B * T * h));
+      const [O, M3] = [0, 0].map(() => sharedFloats(B * K));
+      await native.forwardAsync({ shape: batchShape, ...batch.inputs, ...model.weights(), A, S, O });
+      const step = new BatchMultipliers({ ...o, mode }, shape, B);
+      const regressors = await step.estimate({ shape: batchShape, ...batch, A, S, O, M1, M3 }, model, [1, 2, 3]);
+      return { M1, M3, A, O, regressors: regressors.slice(), norms: step.stepNorms };
+    };
+    const order = Array.from({ length: 40 }, (_, i) => (i * 7) % 40);
+    const whole = await multipliers(order);
+    const [head, tail] = [await multipliers(order.slice(0, 17)), await multipliers(order.slice(17))];
+    for (const k of ['M1', 'M3', 'A', 'O', 'regressors'] as const) {
+      const joined = Float32Array.from([...head[k], ...tail[k]]);
+      const scale = Math.max(...Array.from(whole[k], Math.abs));
+      const worst = Math.max(...Array.from(joined, (v, i) => Math.abs(v - whole[k][i])));
+      t.true(worst <= tolerance * scale, `${mode} ${k}: max |Δ| ${worst} against max ${scale}`);
+    }
+    whole.norms.forEach((v, i) => t.true(near(Math.hypot(head.norms[i], tail.norms[i]), v, tolerance)));
+  }
+});
+
+for (const mode of Object.keys(MINI_BATCH))
+  test(`'${mode}' under bounded staleness (τ = 1) with a slow shard uses stale slices and still learns`, async (t) => {
+    const { model, data } = randomProblem({ ...classify, N: 64, seed: 11 });
+    const options = { ...MINI_BATCH[mode], batchSize: 16 };
+    // Far slower than a slice's compute, even on a loaded machine: the slow shard's answer is then
+    // always one batch stale, the run deterministic (a timing-dependent mix makes 'local-duals' erratic).
+    const run = { epochs: 8, staleness: 1, slow: { shard: 1, delay: 40 } };
+    const { history, staleAnswers } = await miniBatchInProcess(model, data, options, 2, run);
+    const [first, last] = [history[0], history.at(-1)!];
+    t.log(`stale slices used: ${staleAnswers}; loss ${first.loss.toFixed(4)} → ${last.loss.toFixed(4)}`);
+    t.true(staleAnswers > 0, 'the slow shard never lagged');
+    for (const r of history) t.true(Number.isFinite(r.loss));
+    t.true(last.loss < first.loss);
+  });
+
+test("'local-duals' over threads under bounded staleness (τ = 2) finishes and learns", async (t) => {
+  const { model, data } = randomProblem({ ...classify, N: 64, seed: 11 });
+  const options: AdmmTrainerOptions = { ...MINI_BATCH['local-duals'], batchSize: 16 };
+  const trainer = new AdmmTrainer(model, { ...options, parallel: { workers: 2, staleness: 2 } });
+  const result = await trainer.fit(data, { maxIterations: 8 });
+  await trainer.close();
+  t.is(result.status, 'max-iterations');
+  const [first, last] = [result.history[0], result.history.at(-1)!];
+  t.true(result.history.every((r) => Number.isFinite(r.loss)));
+  t.true(last.loss < first.loss, `loss ${first.loss} → ${last.loss}`);
 });

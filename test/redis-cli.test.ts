@@ -2,7 +2,8 @@
  * The Redis transport through the command line, end to end: a redis-server of the test's own,
  * two `admmirnn worker` processes (one shard index from --shard, one from JOB_COMPLETION_INDEX),
  * and `admmirnn train … --redis URL --run NAME --shards 2` as coordinator; the trained weights equal,
- * bit for bit, those of `admmirnn train … --workers 2` (threads, the same split). Workers refuse a
+ * bit for bit, those of `admmirnn train … --workers 2` (threads, the same split), in mode 'persistent' and
+ * in the mini-batch mode 'local-duals'. Workers refuse a
  * run whose data they cannot reproduce, and a configuration hash other than the one asked for;
  * incomplete sharding flags are usage errors.
  */
@@ -13,7 +14,9 @@ import test from 'ava';
 import { AdmmTrainer, RNN } from '../lib';
 import { readCheckpoint } from '../lib/checkpoint';
 import { encodeNpy } from '../lib/npy';
-import { configHash, readRunConfig } from '../lib/parallel/run-config';
+import { resolveTrainerOptions } from '../lib/admm/options';
+import { configHash, readRunConfig, runConfig } from '../lib/parallel/run-config';
+import { trainingLayout } from '../lib/training/layout';
 import { startCli, writeTinyProblem } from './helpers/cli-process';
 import { sharedRedisServer } from './helpers/redis-server';
 
@@ -86,6 +89,25 @@ test('admmirnn train --redis with 2 admmirnn worker processes ≡ train --worker
   const [a, b] = [await readCheckpoint(at('threads.safetensors')), await readCheckpoint(at('redis.safetensors'))];
   t.deepEqual(bits(b.model.weights()), bits(a.model.weights()));
   t.is(b.trainer?.options && 'parallel' in b.trainer.options, false);
+});
+
+test('admmirnn train --mode local-duals --redis with 2 workers ≡ train --mode local-duals --workers 2', async (t) => {
+  const localDuals = train.map((a) => (a === 'persistent' ? 'local-duals' : a));
+  const miniBatch = [...localDuals, '--batch-size', '8', '-n', '2'];
+  const threads = await command([...miniBatch, '--workers', '2', '-o', 'ld-threads.safetensors']).ended;
+  t.is(threads.code, 0, threads.stderr);
+  const run = `cli-local-duals-${process.pid}`;
+  const workers = [0, 1].map((i) => command(['worker', '--redis', server.url, '--run', run, '--shard', String(i)]));
+  const redis = ['--redis', server.url, '--run', run, '--shards', '2', '-o', 'ld-redis.safetensors'];
+  const coordinator = await command([...miniBatch, ...redis]).ended;
+  t.is(coordinator.code, 0, coordinator.stderr);
+  for (const [i, w] of (await Promise.all(workers.map((w) => w.ended))).entries()) {
+    t.is(w.code, 0, `worker ${i}: ${w.stderr}`);
+    t.regex(w.stderr, new RegExp(`shard ${i} of 2 in run ${run} \\(local-duals, N = 24`));
+  }
+  t.like(JSON.parse(coordinator.stdout), { status: 'max-iterations', iteration: 2 });
+  const [a, b] = [await readCheckpoint(at('ld-threads.safetensors')), await readCheckpoint(at('ld-redis.safetensors'))];
+  t.deepEqual(bits(b.model.weights()), bits(a.model.weights()));
 });
 
 test("a worker whose data is not the coordinator's refuses the run; the fit fails with its reason", async (t) => {
@@ -161,10 +183,51 @@ test('options.parallel with transport redis is validated at the boundary, naming
   t.throws(make({ ...ok, data: 'x.npy' }), { instanceOf: TypeError, message: /options\.parallel\.data/ });
   t.throws(make({ ...ok, workers: 2 }), { instanceOf: RangeError, message: /options\.parallel\.workers/ });
   t.throws(make({ ...ok, transport: 'tcp' }), { instanceOf: RangeError, message: /options\.parallel\.transport/ });
+  for (const mode of ['adjoint', 'local-duals', 'sweeps'])
+    t.notThrows(() => new AdmmTrainer(model, { mode, parallel: { ...ok, staleness: 2 } } as never), mode);
 });
 
 test("a configuration whose text does not hash to the run's config hash is refused", (t) => {
   const text = JSON.stringify({ format: 'admmirnn-run/1' });
   const e = t.throws(() => readRunConfig(text + ' ', configHash(text)));
   t.is((e as { code?: string }).code, 'ERR_CONFIG_MISMATCH');
+});
+
+test("a mini-batch run's configuration names its multiplier settings, checked when read", (t) => {
+  const model = new RNN({ inputSize: d, hiddenSize: 4, outputSize: 2 });
+  const options = resolveTrainerOptions({ mode: 'sweeps', sweeps: 2 });
+  const layout = trainingLayout({ inputs: x, targets: y, sequenceLength: T }, model, options);
+  const { text, hash } = runConfig(layout, options, 2, undefined);
+  const config = readRunConfig(text, hash);
+  t.is(config.mode, 'sweeps');
+  t.deepEqual(config.resync, { regressors: 'forward', localSweeps: 10, gamma: 2, sweeps: 2 });
+  const read = (edit: (c: Record<string, unknown>) => void) => () => {
+    const c = JSON.parse(text) as Record<string, unknown>;
+    edit(c);
+    const edited = JSON.stringify(c);
+    return readRunConfig(edited, configHash(edited));
+  };
+  t.throws(
+    read((c) => delete c.resync),
+    { instanceOf: TypeError, message: /config\.resync/ }
+  );
+  t.throws(
+    read((c) => (c.resync = { ...config.resync, sweeps: 0 })),
+    { message: /config\.resync\.sweeps/ }
+  );
+  t.throws(
+    read((c) => (c.resync = { ...config.resync, gamma: -1 })),
+    { message: /config\.resync\.gamma/ }
+  );
+  const regressors = { ...config.resync, regressors: 'both' };
+  t.throws(
+    read((c) => (c.resync = regressors)),
+    { message: /config\.resync\.regressors/ }
+  );
+  t.throws(
+    read((c) => (c.mode = 'bptt')),
+    { message: /config\.mode/ }
+  );
+  const persistent = runConfig(layout, { ...options, mode: 'persistent' }, 2, undefined);
+  t.is(readRunConfig(persistent.text, persistent.hash).resync, undefined);
 });

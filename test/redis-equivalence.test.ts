@@ -3,13 +3,15 @@
  * shard order): with the shards in this process, and with each shard in its own worker process
  * (runRedisWorker + runShard, the shard index from JOB_COMPLETION_INDEX), as a deployment runs.
  * Bounded staleness over Redis: a slow shard's stale answers are used and the run still fits.
+ * The mini-batch modes ('adjoint', 'local-duals', 'sweeps') likewise: over Redis ≡ over threads.
  */
 import path from 'node:path';
 import test from 'ava';
 import { AdmmTrainer, type RNN } from '../lib';
 import type { AdmmTrainerOptions } from '../lib/admm/options';
-import type { PersistentIterationRecord } from '../lib/admm/record';
+import type { MiniBatchIterationRecord, PersistentIterationRecord } from '../lib/admm/record';
 import { ParallelCoordinator } from '../lib/parallel/coordinator';
+import { MiniBatchCoordinator } from '../lib/parallel/mini-batch-coordinator';
 import { RedisCoordinatorTransport, RedisShardTransport, RedisTransportError } from '../lib/parallel/redis';
 import { type ShardCore, runShard } from '../lib/parallel/shard';
 import { Child } from './helpers/redis-child-process';
@@ -206,4 +208,131 @@ test('a worker process killed with SIGKILL mid-run: the next iteration rejects w
     message: /shard 1 lost \(heartbeat expired\)/,
   } as never);
   t.deepEqual(model.weights(), before, 'no half-done iteration reached the weights');
+});
+
+// ---- the mini-batch modes: every shard takes a slice of each batch ------------------------------
+
+const EPOCHS = 3;
+// N = 25 in batches of 8: the last batch holds 1 sequence, so with 3 shards two slices are empty.
+const miniBatchSpec: ProblemSpec = { ...classify, N: 25 };
+const miniBatchOptions = (mode: 'adjoint' | 'local-duals' | 'sweeps'): AdmmTrainerOptions => ({
+  mode,
+  batchSize: 8,
+  trustRegion: 0.5,
+  safeguard: false,
+  ...(mode === 'sweeps' ? { regressors: 'auxiliary' as const } : {}),
+});
+
+interface MiniBatchOutcome {
+  history: MiniBatchIterationRecord[];
+  weights: ReturnType<RNN['weights']>;
+  staleAnswers: number;
+}
+
+async function miniBatchOverThreads(options: AdmmTrainerOptions, shards: number): Promise<MiniBatchOutcome> {
+  const { model, data } = randomProblem(miniBatchSpec);
+  const trainer = new AdmmTrainer(model, { ...options, parallel: { workers: shards } });
+  try {
+    const result = await trainer.fit(data, { maxIterations: EPOCHS });
+    return { history: result.history as MiniBatchIterationRecord[], weights: model.weights(), staleAnswers: 0 };
+  } finally {
+    await trainer.close();
+  }
+}
+
+/** The mini-batch coordinator's epochs over Redis; `shardSide` runs the shards' side of `run`. */
+async function miniBatchOverRedis(
+  options: AdmmTrainerOptions,
+  shards: number,
+  shardSide: (run: string) => Promise<() => Promise<void>>,
+  staleness = 0,
+  epochs = EPOCHS
+): Promise<MiniBatchOutcome> {
+  const { model, data } = randomProblem(miniBatchSpec);
+  const { shape, miniBatch } = shardedProblem(model, data, options, shards);
+  const run = runName('mini-batch');
+  const transport = await coordinatorSide(server.url, run, shards);
+  const stopShards = await shardSide(run);
+  const history: MiniBatchIterationRecord[] = [];
+  try {
+    const coordinator = new MiniBatchCoordinator(model, shape, transport, { ...miniBatch, staleness });
+    const aborted = () => new Error('aborted');
+    for (let k = 0; k < epochs; k++) history.push(await coordinator.epoch(undefined, aborted));
+    await transport.complete(60_000);
+    return { history, weights: model.weights(), staleAnswers: coordinator.staleAnswers };
+  } finally {
+    await transport.close();
+    await stopShards();
+  }
+}
+
+/** Every shard of `run` in this process over the Redis transport (shard `slow` answers `delay` ms late). */
+function miniBatchShardsHere(options: AdmmTrainerOptions, shards: number, slow?: { shard: number; delay: number }) {
+  return async (run: string) => {
+    const { model, data } = randomProblem(miniBatchSpec);
+    const { parts } = shardedProblem(model, data, options, shards);
+    const cores: ShardCore[] = parts.map((part, i) =>
+      i === slow?.shard
+        ? { answer: (p) => new Promise((resolve) => setTimeout(resolve, slow.delay)).then(() => part.answer(p)) }
+        : part
+    );
+    const sides = await Promise.all(
+      cores.map((_, i) => RedisShardTransport.connect({ url: server.url, run, shard: i, heartbeatMs: 5_000 }))
+    );
+    const loops = cores.map((core, i) => runShard(core, sides[i]));
+    return async () => {
+      await Promise.all(loops);
+      await Promise.all(sides.map((s) => s.close()));
+    };
+  };
+}
+
+/** A worker process per shard of `run`, each rebuilding the problem and its mini-batch shard. */
+function miniBatchWorkerProcesses(options: AdmmTrainerOptions, shards: number) {
+  return async (run: string) => {
+    const problem = [JSON.stringify(miniBatchSpec), JSON.stringify(options)];
+    const args = [server.url, run, ...problem, String(shards), '5000'];
+    const env = (i: number) => ({ ...process.env, JOB_COMPLETION_INDEX: String(i) });
+    const workers = Array.from({ length: shards }, (_, i) => new Child(args, env(i), WORKER));
+    for (const w of workers) {
+      const line = await w.next(60_000);
+      if (!('ready' in line)) throw new Error(`worker: ${JSON.stringify(line)}`);
+    }
+    return async () => {
+      const ends = await Promise.all(workers.map((w) => w.next(60_000)));
+      const codes = await Promise.all(workers.map((w) => w.exit()));
+      await Promise.all(workers.map((w) => w.end()));
+      if (ends.some((e) => !e.done) || codes.some((c) => c !== 0))
+        throw new Error(`workers ended with ${JSON.stringify(ends)}, exit codes ${codes}`);
+    };
+  };
+}
+
+for (const mode of ['adjoint', 'local-duals', 'sweeps'] as const) {
+  test(`'${mode}': 3 shards over Redis (in this process) ≡ over worker threads, bit for bit`, async (t) => {
+    const options = miniBatchOptions(mode);
+    const threads = await miniBatchOverThreads(options, 3);
+    const redis = await miniBatchOverRedis(options, 3, miniBatchShardsHere(options, 3));
+    t.deepEqual(redis.weights, threads.weights);
+    t.deepEqual(withoutTimes(redis.history), withoutTimes(threads.history));
+  });
+}
+
+test("'local-duals': 2 worker processes over Redis ≡ 2 worker threads, bit for bit", async (t) => {
+  const options = miniBatchOptions('local-duals');
+  const threads = await miniBatchOverThreads(options, 2);
+  const redis = await miniBatchOverRedis(options, 2, miniBatchWorkerProcesses(options, 2));
+  t.deepEqual(redis.weights, threads.weights);
+  t.deepEqual(withoutTimes(redis.history), withoutTimes(threads.history));
+});
+
+test("'sweeps' under bounded staleness (τ = 1) over Redis with a slow shard uses stale slices and learns", async (t) => {
+  const options = miniBatchOptions('sweeps');
+  const slow = { shard: 1, delay: 15 };
+  const run = await miniBatchOverRedis(options, 2, miniBatchShardsHere(options, 2, slow), 1, 6);
+  const [first, last] = [run.history[0].loss, run.history.at(-1)!.loss];
+  t.log(`stale slices used: ${run.staleAnswers}; loss ${first.toFixed(4)} → ${last.toFixed(4)}`);
+  t.true(run.staleAnswers > 0, 'the slow shard never lagged: nothing asynchronous was tested');
+  for (const r of run.history) t.true(Number.isFinite(r.loss));
+  t.true(last < first);
 });

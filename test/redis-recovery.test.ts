@@ -6,6 +6,8 @@
  * killed and restarted with AOF (the run goes on) and without (every process started again):
  * each run ends with weights bit-identical to the fault-free run.
  * A lost worker that nobody replaces still fails the run with ERR_SHARD_LOST, after the timeout.
+ * The mini-batch mode 'local-duals' (stateless shards: the coordinator's file alone) recovers from
+ * a killed worker and a killed coordinator alike.
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -13,7 +15,7 @@ import path from 'node:path';
 import test from 'ava';
 import { AdmmTrainer, RNN } from '../lib';
 import { readCheckpoint, saveCheckpoint } from '../lib/checkpoint';
-import { CoordinatorCheckpoints } from '../lib/parallel/recovery';
+import { CoordinatorCheckpoints, committedIteration } from '../lib/parallel/recovery';
 import { type CliProcess, type Ended, startCli, writeTinyProblem } from './helpers/cli-process';
 import { sharedRedisServer, startRedisServer } from './helpers/redis-server';
 
@@ -33,14 +35,16 @@ const HEARTBEAT = '1500';
 
 const command = (args: string[]): CliProcess => startCli(dir, args);
 
-const train = (out: string) => [
+/** The mini-batch runs: 'local-duals' in batches of 8 (3 batches per epoch). */
+const LOCAL_DUALS = ['--mode', 'local-duals', '--batch-size', '8'];
+
+const train = (out: string, mode = ['--mode', 'persistent']) => [
   'train',
   '--inputs',
   'x.npy',
   '--targets',
   'y.npy',
-  '--mode',
-  'persistent',
+  ...mode,
   '--hidden',
   '6',
   '--seed',
@@ -53,24 +57,30 @@ const train = (out: string) => [
 ];
 
 /** The fault-free weights: the threads run, which equals the fault-free Redis run bit for bit (redis-cli.test.ts). */
-let reference: Promise<Record<string, Float32Array>> | undefined;
-function faultFree(): Promise<Record<string, Float32Array>> {
-  reference ??= (async () => {
-    const r = await command([...train('reference.safetensors'), '-q', '--workers', '2']).ended;
-    if (r.code !== 0) throw new Error(`the reference run failed: ${r.stderr}`);
-    return (await readCheckpoint(at('reference.safetensors'))).model.weights();
-  })();
-  return reference;
+const references = new Map<string, Promise<Record<string, Float32Array>>>();
+function faultFree(mode?: string[]): Promise<Record<string, Float32Array>> {
+  const key = JSON.stringify(mode ?? null);
+  if (!references.has(key))
+    references.set(
+      key,
+      (async () => {
+        const out = `reference-${references.size}.safetensors`;
+        const r = await command([...train(out, mode), '-q', '--workers', '2']).ended;
+        if (r.code !== 0) throw new Error(`the reference run failed: ${r.stderr}`);
+        return (await readCheckpoint(at(out))).model.weights();
+      })()
+    );
+  return references.get(key)!;
 }
 
 /** A run of 2 shards: its name, checkpoint directory, and the commands of its coordinator and workers. */
-function recoverableRun(label: string, url = server.url, extra: string[] = []) {
+function recoverableRun(label: string, url = server.url, extra: string[] = [], mode?: string[]) {
   const run = server.runName(label);
   const checkpoints = at(`${run}-checkpoints`);
   const out = `${run}.safetensors`;
   const coordinator = () =>
     command([
-      ...train(out),
+      ...train(out, mode),
       '--redis',
       url,
       '--run',
@@ -90,7 +100,13 @@ function recoverableRun(label: string, url = server.url, extra: string[] = []) {
   /** Resolves once shard `shard` has written its file of checkpoint `iteration`. */
   const written = (shard: number, iteration: number) =>
     waitFor(() => fs.existsSync(path.join(checkpoints, `shard-${shard}-${iteration}.safetensors`)));
-  return { run, checkpoints, out, coordinator, worker, written };
+  /** Resolves once the coordinator has committed checkpoint `iteration` (or a later one). */
+  const committed = (iteration: number) =>
+    waitFor(() => fs.existsSync(path.join(checkpoints, 'coordinator.safetensors'))).then(async () => {
+      while (((await committedIteration(checkpoints, run)) ?? 0) < iteration)
+        await new Promise((resolve) => setTimeout(resolve, 5));
+    });
+  return { run, checkpoints, out, coordinator, worker, written, committed };
 }
 
 async function waitFor(condition: () => boolean, ms = 60_000): Promise<void> {
@@ -102,8 +118,8 @@ async function waitFor(condition: () => boolean, ms = 60_000): Promise<void> {
 }
 
 /** Every weight array of `out` compared byte for byte with the fault-free run's (Buffer.compare: 0 each). */
-async function compareWithFaultFree(out: string): Promise<Record<string, number>> {
-  const [want, got] = [await faultFree(), (await readCheckpoint(at(out))).model.weights()];
+async function compareWithFaultFree(out: string, mode?: string[]): Promise<Record<string, number>> {
+  const [want, got] = [await faultFree(mode), (await readCheckpoint(at(out))).model.weights()];
   const bytes = (v: Float32Array) => Buffer.from(v.buffer, v.byteOffset, v.byteLength);
   return Object.fromEntries(
     Object.keys(want).map((k) => [k, Buffer.compare(bytes(got[k as 'U']), bytes(want[k as 'U']))])
@@ -244,6 +260,75 @@ test.serial(
 );
 
 test.serial(
+  "'local-duals': a worker killed with kill -9 is replaced; the run rolls back to the coordinator's file, bit-identical",
+  async (t) => {
+    const r = recoverableRun('kill9-local-duals', server.url, [], LOCAL_DUALS);
+    const workers = [r.worker(0), r.worker(1)];
+    const coordinator = r.coordinator();
+    t.teardown(() => [coordinator, ...workers].forEach((c) => c.child.kill('SIGKILL')));
+    await r.committed(STRIKE);
+    t.true(running(coordinator), 'the run ended before the fault');
+    workers[1].child.kill('SIGKILL');
+    t.is((await workers[1].ended).signal, 'SIGKILL');
+    // Replaced once the run noticed the loss (a replacement before that answers in its place: no rollback).
+    await waitFor(() => /shard 1 lost/.test(coordinator.stderr()));
+    workers.push(r.worker(1));
+    const ended = await coordinator.ended;
+    t.is(ended.code, 0, ended.stderr);
+    const back = Number(/rolled back to the checkpoint of iteration (\d+)/.exec(ended.stderr)?.[1]);
+    t.true(back >= STRIKE && back % EVERY === 0, `rolled back to ${back}`);
+    t.like(summary(ended), { status: 'max-iterations', iteration: ITERATIONS });
+    for (const w of [workers[0], workers[2]]) t.is((await w.ended).code, 0);
+    t.deepEqual(await compareWithFaultFree(r.out, LOCAL_DUALS), zeros);
+    // Stateless shards: the coordinator's file is the whole checkpoint.
+    const files = fs.readdirSync(r.checkpoints).filter((f) => !f.startsWith('.'));
+    t.deepEqual(files, ['coordinator.safetensors']);
+    t.is((await readCheckpoint(path.join(r.checkpoints, files[0]))).sharded?.iteration, ITERATIONS);
+  }
+);
+
+test.serial("'local-duals': a worker replaced at once after kill -9 answers in its place; bit-identical", async (t) => {
+  const r = recoverableRun('replaced-local-duals', server.url, [], LOCAL_DUALS);
+  const workers = [r.worker(0), r.worker(1)];
+  const coordinator = r.coordinator();
+  t.teardown(() => [coordinator, ...workers].forEach((c) => c.child.kill('SIGKILL')));
+  await r.committed(STRIKE);
+  t.true(running(coordinator), 'the run ended before the fault');
+  workers[1].child.kill('SIGKILL');
+  t.is((await workers[1].ended).signal, 'SIGKILL');
+  workers.push(r.worker(1));
+  const ended = await coordinator.ended;
+  t.is(ended.code, 0, ended.stderr);
+  t.like(summary(ended), { status: 'max-iterations', iteration: ITERATIONS });
+  for (const w of [workers[0], workers[2]]) t.is((await w.ended).code, 0);
+  t.deepEqual(await compareWithFaultFree(r.out, LOCAL_DUALS), zeros);
+});
+
+test.serial(
+  "'local-duals': the coordinator killed with kill -9 and started again continues, bit-identical",
+  async (t) => {
+    const r = recoverableRun('coordinator-local-duals', server.url, [], LOCAL_DUALS);
+    const workers = [r.worker(0), r.worker(1)];
+    const first = r.coordinator();
+    const commands = [first, ...workers];
+    t.teardown(() => commands.forEach((c) => c.child.kill('SIGKILL')));
+    await r.committed(STRIKE);
+    t.true(running(first), 'the run ended before the fault');
+    first.child.kill('SIGKILL');
+    t.is((await first.ended).signal, 'SIGKILL');
+    const second = r.coordinator();
+    commands.push(second);
+    const ended = await second.ended;
+    t.is(ended.code, 0, ended.stderr);
+    const from = Number(/continuing from the checkpoint of iteration (\d+)/.exec(ended.stderr)?.[1]);
+    t.true(from >= STRIKE && from % EVERY === 0, `continued from ${from}`);
+    t.like(summary(ended), { status: 'max-iterations', iteration: ITERATIONS });
+    for (const w of workers) t.is((await w.ended).code, 0);
+    t.deepEqual(await compareWithFaultFree(r.out, LOCAL_DUALS), zeros);
+  }
+);
+
+test.serial(
   'a lost worker that nobody replaces fails the run with ERR_SHARD_LOST after --replacement-timeout',
   async (t) => {
     const r = recoverableRun('unreplaced', server.url, ['--replacement-timeout', '300']);
@@ -276,10 +361,8 @@ test('recovery options and flags are validated, naming the parameter', async (t)
   t.throws(make({ ...ok, leaseMs: 10 }), named('options\\.parallel\\.leaseMs', RangeError));
   t.throws(make({ ...ok, onRecovery: 'log' }), named('options\\.parallel\\.onRecovery', TypeError));
   t.throws(make({ workers: 2, checkpoints: { dir: 'x', every: 1 } }), named("checkpoints.*'threads'", RangeError));
-  t.throws(
-    make({ ...ok, checkpoints: { dir: 'x', every: 1 } }, 'adjoint'),
-    named("checkpoints.*'adjoint'", RangeError)
-  );
+  for (const mode of ['adjoint', 'local-duals', 'sweeps'])
+    t.notThrows(make({ ...ok, checkpoints: { dir: at('ok'), every: 3 } }, mode), mode);
   for (const [flags, says] of [
     [['--shard-checkpoints', 'ck'], /--shard-checkpoints, --replacement-timeout and --lease go with --redis/],
     [

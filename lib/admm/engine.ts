@@ -89,7 +89,7 @@ export function persistentStepper(
   return (s, a) => persistent.next(s, a);
 }
 
-/** The engine of epoch(): the mini-batch one, or a parallel run of mode 'adjoint'. */
+/** The engine of epoch(): the mini-batch one, or a parallel run of a mini-batch mode. */
 export function miniBatchStepper(
   engine: RunEngine | undefined,
   mode: string

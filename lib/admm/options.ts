@@ -65,8 +65,9 @@ export interface AdmmTrainerOptions {
   /**
    * Mini-batch modes: the step safeguard (step-safeguard.ts) — a batch update that raises the
    * batch's objective is rejected and retried at a larger ρ, an epoch whose training loss rises is
-   * undone. Default true; false turns it off; an object overrides its settings ({ backoff: 2,
-   * relax: 1.1, maxAttempts: 8, maxScale: 1e6, epochTolerance: 0.01, maxEpochAttempts: 3 }).
+   * undone (not in a sharded run, options.parallel, whose coordinator has none). Default true;
+   * false turns it off; an object overrides its settings ({ backoff: 2, relax: 1.1, maxAttempts: 8,
+   * maxScale: 1e6, epochTolerance: 0.01, maxEpochAttempts: 3 }).
    * Persistent mode (default true; false with `parallel`, whose shards have none): an iteration whose
    * true loss rises is rejected, the auxiliaries resynchronised to the forward pass and ρ raised,
    * never past the ρ policy's bounds (persistent/safeguard.ts).
@@ -102,9 +103,11 @@ export interface AdmmTrainerOptions {
    */
   chunkSize?: number;
   /**
-   * Persistent mode, exact update: shard the samples over `workers` worker threads (README
-   * "Scaling out"); blocks 2, 3, 5, 6 run on the shards, blocks 1 and 4 on their summed Grams.
-   * `staleness` τ > 0 lets a round use a shard's answer up to τ iterations old (asynchronous).
+   * Exact update: shard the samples over `workers` worker threads or Redis workers (README
+   * "Scaling out"). Persistent mode: blocks 2, 3, 5, 6 run on the shards, blocks 1 and 4 on their
+   * summed Grams; the mini-batch modes: each shard runs the multiplier step on its slice of every
+   * batch, the weight solves on the slices' summed Grams (no step safeguard).
+   * `staleness` τ > 0 lets a round use a shard's answer up to τ iterations (batches) old (asynchronous).
    */
   parallel?: ParallelOptions;
 }
@@ -293,7 +296,7 @@ export function resolveTrainerOptions(options: unknown): ResolvedTrainerOptions 
     seed: optional('seed', 0, (n, v) => checkInteger(n, v, 0, 2 ** 32 - 1)),
     readoutRefit: optional('readoutRefit', false, checkBoolean),
     chunkSize: resolveChunkSize(o.chunkSize, mode, update),
-    parallel: resolveParallelOptions(o.parallel, mode, update, o.chunkSize),
+    parallel: resolveParallelOptions(o.parallel, update, o.chunkSize),
   };
 }
 

@@ -4,7 +4,7 @@
  * configuration the coordinator published, loads the same data with the same data options,
  * checks it against the configuration's digest, keeps its shard, and answers until the run ends.
  * The shard index: --shard, else JOB_COMPLETION_INDEX (a Kubernetes Indexed Job). SIGTERM or
- * Ctrl-C leaves the run cleanly. When the run has recovery checkpoints, the worker writes its
+ * Ctrl-C leaves the run cleanly. When a 'persistent' run has recovery checkpoints, the worker writes its
  * shard's files to the run's shared directory and rolls back from them when the coordinator asks.
  */
 import type { Command } from 'commander';
@@ -73,13 +73,16 @@ function rebuildShard(transport: RedisShardTransport, index: number) {
         `${layout.shape.T}) is not the coordinator's (N = ${N}, T = ${T}, digest ${config.dataDigest.slice(0, 12)}…)`,
       'ERR_CONFIG_MISMATCH'
     );
-  if (config.mode === 'adjoint') {
-    // Every adjoint shard draws its slices of the batches from the whole data set.
+  if (config.mode !== 'persistent') {
+    // Every mini-batch shard draws its slices of the batches from the whole data set.
     const shared = { shape: layout.shape, inputs: sharedInputs(layout.inputs), targets: sharedTargets(layout.targets) };
-    return { config, core: shardCore(shardStarts(shared, config, config.shards)[index], index) };
+    const options = { ...config, ...config.resync! };
+    return { config, core: shardCore(shardStarts(shared, options, config.shards)[index], index) };
   }
   // A persistent shard keeps a copy of its own rows only: the data set loaded whole is released.
-  const start = shardStarts(layout, config, config.shards)[index] as ShardStart & { kind: 'persistent' };
+  const start = shardStarts(layout, { ...config, mode: 'persistent' }, config.shards)[index] as ShardStart & {
+    kind: 'persistent';
+  };
   const data = ownRows(start.data);
   if (!config.checkpoints) return { config, core: shardCore({ kind: 'persistent', data }, index) };
   // Recovery: the shard checkpoints to, and rolls back from, the run's shared directory.

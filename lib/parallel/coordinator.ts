@@ -87,7 +87,7 @@ export function shardLost(shards: readonly number[], why: string): AdmmError {
 }
 
 /** An ERR_SHARD_LOST's message without its verdict, for a recovery that does continue. */
-const lossReason = (e: unknown) => (e as Error).message.replace(/; the run cannot continue$/, '');
+export const lossReason = (e: unknown) => (e as Error).message.replace(/; the run cannot continue$/, '');
 
 export class ParallelCoordinator {
   rho: Triple;

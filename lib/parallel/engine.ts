@@ -1,8 +1,8 @@
 /**
  * The trainer's third engine (lib/admm/engine.ts), chosen when options.parallel is set: a
  * transport to the shards (by default one worker thread per shard) and the coordinator that
- * step() (mode 'persistent': the data split into contiguous shards) or epoch() (mode 'adjoint':
- * every batch split into slices) drives. The run's state lives in the shards, so the methods
+ * step() (mode 'persistent': the data split into contiguous shards) or epoch() (the mini-batch
+ * modes: every batch split into slices) drives. The run's state lives in the shards, so the methods
  * that need it in this process throw ERR_PARALLEL_STATE.
  */
 import { AdmmError, invalidRange } from '../errors';
@@ -13,8 +13,8 @@ import type { TrainingLayout } from '../training/layout';
 import type { AdmmEngine } from '../admm/engine';
 import type { ResolvedTrainerOptions } from '../admm/options';
 import type { AdmmIterationRecord, MiniBatchIterationRecord, PersistentIterationRecord } from '../admm/record';
-import { AdjointCoordinator } from './adjoint-coordinator';
-import { AdjointShard } from './adjoint-shard';
+import { MiniBatchCoordinator } from './mini-batch-coordinator';
+import { MiniBatchShard } from './mini-batch-shard';
 import { type CoordinatorOptions, ParallelCoordinator, coordinatorOptions } from './coordinator';
 import { CoordinatorCheckpoints } from './recovery';
 import type { ResolvedParallelOptions } from './options';
@@ -83,7 +83,7 @@ export function parallelState(what: string): AdmmError {
 export class ParallelEngine implements AdmmEngine {
   private constructor(
     readonly layout: TrainingLayout,
-    readonly coordinator: ParallelCoordinator | AdjointCoordinator,
+    readonly coordinator: ParallelCoordinator | MiniBatchCoordinator,
     readonly transport: CoordinatorTransport
   ) {}
 
@@ -96,8 +96,10 @@ export class ParallelEngine implements AdmmEngine {
   ): number {
     if (parallel.transport === 'redis') return 0;
     const workers = parallel.shards;
-    if (options.mode === 'adjoint')
-      return workers * AdjointShard.bytesFor({ shape, batchSize: options.batchSize, shards: workers }, dense);
+    if (options.mode !== 'persistent') {
+      const data = { shape, batchSize: options.batchSize, shards: workers, multipliers: options };
+      return workers * MiniBatchShard.bytesFor(data, dense);
+    }
     const rows = splitRows(shape.N, workers);
     return rows.reduce((sum, [b, e]) => sum + PersistentShard.bytesFor({ ...shape, N: e - b }), 0);
   }
@@ -123,16 +125,20 @@ export class ParallelEngine implements AdmmEngine {
         ? { shape, inputs: layout.inputs, targets: layout.targets }
         : { shape, inputs: sharedInputs(layout.inputs), targets: sharedTargets(layout.targets) };
     const transport = await connect(shardStarts(data, options, shards));
-    if (options.mode === 'adjoint') {
-      const settings = { shards, staleness, trainer: options, classification };
-      const coordinator = new AdjointCoordinator(model, shape, transport, settings);
-      return new ParallelEngine(layout, coordinator, transport);
-    }
-    const settings = {
-      ...coordinatorOptions(options, layout, shards, staleness),
-      recovery: recoveryOf(parallel, transport),
-    };
-    const coordinator = new ParallelCoordinator(model, shape, transport, settings);
+    const recovery = recoveryOf(parallel, transport);
+    const coordinator =
+      options.mode === 'persistent'
+        ? new ParallelCoordinator(model, shape, transport, {
+            ...coordinatorOptions(options, layout, shards, staleness),
+            recovery,
+          })
+        : new MiniBatchCoordinator(model, shape, transport, {
+            shards,
+            staleness,
+            trainer: options,
+            classification,
+            recovery,
+          });
     try {
       await coordinator.start();
     } catch (e) {
@@ -146,7 +152,7 @@ export class ParallelEngine implements AdmmEngine {
     return this.coordinator.completed;
   }
 
-  /** One iteration (mode 'persistent') or one epoch (mode 'adjoint'). */
+  /** One iteration (mode 'persistent') or one epoch (the mini-batch modes). */
   next(signal: AbortSignal | undefined, aborted: () => Error): Promise<AdmmIterationRecord> {
     const c = this.coordinator;
     return c instanceof ParallelCoordinator ? c.iteration(signal, aborted) : c.epoch(signal, aborted);
@@ -155,14 +161,14 @@ export class ParallelEngine implements AdmmEngine {
   /** One iteration of mode 'persistent' (the trainer's step()). */
   step(signal: AbortSignal | undefined, aborted: () => Error): Promise<PersistentIterationRecord> {
     const c = this.coordinator;
-    if (!(c instanceof ParallelCoordinator)) throw new Error('step() on a parallel run of mode adjoint');
+    if (!(c instanceof ParallelCoordinator)) throw new Error('step() on a parallel run of a mini-batch mode');
     return c.iteration(signal, aborted);
   }
 
-  /** One epoch of mode 'adjoint' (the trainer's epoch()). */
+  /** One epoch of a mini-batch mode (the trainer's epoch()). */
   epoch(signal: AbortSignal | undefined, aborted: () => Error): Promise<MiniBatchIterationRecord> {
     const c = this.coordinator;
-    if (!(c instanceof AdjointCoordinator)) throw new Error("epoch() on a parallel run of mode 'persistent'");
+    if (!(c instanceof MiniBatchCoordinator)) throw new Error("epoch() on a parallel run of mode 'persistent'");
     return c.epoch(signal, aborted);
   }
 

@@ -30,10 +30,10 @@ export interface RedisParallelOptions {
    */
   data?: Record<string, unknown>;
   /**
-   * Recovery checkpoints (mode 'persistent'): every `every` iterations the coordinator and each
-   * worker write their state to `dir`, which all of them must reach under this path (a shared
-   * filesystem, e.g. a PVC). A lost worker's replacement (same shard index) then rolls the run
-   * back to the last checkpoint and it goes on; a restarted coordinator continues from it.
+   * Recovery checkpoints: every `every` iterations (epochs) the coordinator and, in mode
+   * 'persistent', each worker write their state to `dir`, which all of them must reach under this
+   * path (a shared filesystem, e.g. a PVC). A lost worker's replacement (same shard index) then
+   * rolls the run back to the last checkpoint and it goes on; a restarted coordinator continues from it.
    */
   checkpoints?: { dir: string; every: number };
   /** With checkpoints: how long to wait for a lost shard's replacement (ms, default 60,000) before ERR_SHARD_LOST. */
@@ -90,7 +90,6 @@ function checkRecoveryListener(value: unknown): (message: string) => void {
 
 export function resolveParallelOptions(
   value: unknown,
-  mode: string,
   update: string,
   chunkSize: unknown
 ): ResolvedParallelOptions | undefined {
@@ -131,18 +130,8 @@ export function resolveParallelOptions(
           "unset with transport 'threads' (recovery needs 'redis')",
           value[key]
         );
-  if (mode === 'adjoint' && value.checkpoints !== undefined)
-    throw invalidRange(
-      'options.parallel.checkpoints',
-      "unset in mode 'adjoint' (recovery is mode 'persistent')",
-      value.checkpoints
-    );
   if (transport === 'redis' && value.workers !== undefined)
     throw invalidRange('options.parallel.workers', "unset with transport 'redis' (use shards)", value.workers);
-  if (mode !== 'persistent' && mode !== 'adjoint') {
-    const why = `unset in mode '${mode}' (sharded training runs modes 'persistent' and 'adjoint')`;
-    throw invalidRange('options.parallel', why, value);
-  }
   if (update !== 'exact') {
     const why = "unset with update 'linearized' (its θ backtracking needs the whole data set)";
     throw invalidRange('options.parallel', why, value);

@@ -1,12 +1,14 @@
 /**
- * Recovery checkpoints of a sharded persistent run (issue 17): the files, not Redis, are the
- * run's record. At every `every`-th iteration k each shard writes its rows' auxiliaries and duals
- * (`shard-<i>-<k>.safetensors`) while answering the 'duals' round, and once every shard has
- * answered, the coordinator writes the weights and ρ (`coordinator.safetensors`): that file names
- * the checkpoint a rollback returns to, so a shard file is never used before all of its iteration
- * exist. Both are ordinary admmirnn checkpoints (saveCheckpoint: atomic; readCheckpoint: bounded),
- * with a `sharded` record saying whose file it is. The directory must be shared by the coordinator
- * and every worker (a PVC in Kubernetes) under the same path.
+ * Recovery checkpoints of a sharded run (issue 17): the files, not Redis, are the run's record.
+ * In mode 'persistent', at every `every`-th iteration k each shard writes its rows' auxiliaries
+ * and duals (`shard-<i>-<k>.safetensors`) while answering the 'duals' round, and once every shard
+ * has answered, the coordinator writes the weights and ρ (`coordinator.safetensors`): that file
+ * names the checkpoint a rollback returns to, so a shard file is never used before all of its
+ * iteration exist. A mini-batch mode's shards hold no state between batches: its checkpoint is
+ * the coordinator's file alone (mini-batch-coordinator.ts). Both are ordinary admmirnn checkpoints
+ * (saveCheckpoint: atomic; readCheckpoint: bounded), with a `sharded` record saying whose file it
+ * is. The directory must be shared by the coordinator and every worker (a PVC in Kubernetes) under
+ * the same path.
  */
 import fs from 'node:fs/promises';
 import path from 'node:path';

@@ -1,7 +1,8 @@
 /**
  * The configuration a Redis run's coordinator publishes and its worker processes rebuild their
  * shard from: where the data comes from (the data options of `admmirnn train`), the sizes, the
- * trainer options that decide the shards (mode, loss steps, batch size), the shard count, and a
+ * trainer options that decide the shards (mode, loss steps, batch size, the mini-batch modes'
+ * multiplier settings), the shard count, and a
  * digest of the data itself. Its SHA-256 is the run's config hash: a worker checks the text it
  * read against it, and the data it loaded against the digest, so it never answers for other data.
  */
@@ -10,7 +11,7 @@ import type { LossName, LossSteps } from '../data';
 import { invalidRange } from '../errors';
 import type { ResolvedTrainerOptions } from '../admm/options';
 import type { TrainingLayout } from '../training/layout';
-import { checkInteger, checkObject } from '../validate';
+import { checkInteger, checkNumber, checkObject } from '../validate';
 import { RedisTransportError } from './redis/errors';
 
 export interface RunConfig {
@@ -20,8 +21,10 @@ export interface RunConfig {
   sizes: { N: number; T: number; d: number; h: number; K: number };
   loss: LossName;
   lossSteps: LossSteps;
-  mode: 'persistent' | 'adjoint';
+  mode: 'persistent' | 'adjoint' | 'local-duals' | 'sweeps';
   batchSize: number;
+  /** The mini-batch modes' multiplier settings (absent in mode 'persistent'). */
+  resync?: { regressors: 'forward' | 'auxiliary'; localSweeps: number; gamma: number; sweeps: number };
   shards: number;
   /** SHA-256 of the inputs' and targets' bytes as the trainer validated them. */
   dataDigest: string;
@@ -51,9 +54,8 @@ export function runConfig(
   checkpoints?: { dir: string }
 ): { text: string; hash: string } {
   const { N, T, d, h, K } = layout.shape;
-  if (options.mode !== 'persistent' && options.mode !== 'adjoint')
-    throw new Error(`no parallel mode '${options.mode}'`);
   const { parallel: _parallel, ...trainer } = options;
+  const { regressors, localSweeps, gamma, sweeps } = options;
   const config: RunConfig = {
     format: 'admmirnn-run/1',
     data: data ?? null,
@@ -62,6 +64,7 @@ export function runConfig(
     lossSteps: options.lossSteps,
     mode: options.mode,
     batchSize: options.batchSize,
+    ...(options.mode === 'persistent' ? {} : { resync: { regressors, localSweeps, gamma, sweeps } }),
     shards,
     dataDigest: dataDigest(layout),
     trainer: JSON.parse(JSON.stringify(trainer)),
@@ -89,7 +92,14 @@ export function readRunConfig(text: string, hash: string): RunConfig {
   const choice = <T>(name: string, value: T, allowed: readonly T[]) => {
     if (!allowed.includes(value)) throw invalidRange(name, allowed.map((a) => `'${a}'`).join(' or '), value);
   };
-  choice('config.mode', c.mode, ['persistent', 'adjoint']);
+  choice('config.mode', c.mode, ['persistent', 'adjoint', 'local-duals', 'sweeps']);
+  if (c.mode !== 'persistent') {
+    checkObject('config.resync', c.resync);
+    choice('config.resync.regressors', c.resync.regressors, ['forward', 'auxiliary']);
+    checkInteger('config.resync.localSweeps', c.resync.localSweeps, 1, 1000);
+    checkNumber('config.resync.gamma', c.resync.gamma, 0, 100, true);
+    checkInteger('config.resync.sweeps', c.resync.sweeps, 1, 1000);
+  }
   choice('config.lossSteps', c.lossSteps, ['last', 'every']);
   choice('config.loss', c.loss, ['softmax-cross-entropy', 'squared-error']);
   if (c.data !== null) checkObject('config.data', c.data);

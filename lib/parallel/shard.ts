@@ -41,7 +41,7 @@ export interface ShardData {
   chunkRows?: number;
 }
 
-/** What a shard of any mode does with a publication (PersistentShard, AdjointShard). */
+/** What a shard of any mode does with a publication (PersistentShard, MiniBatchShard). */
 export interface ShardCore {
   answer(p: Publication): Promise<Pick<Contribution, 'iteration' | 'phase' | 'version' | 'scalars' | 'body'>>;
 }

@@ -1,13 +1,14 @@
 /**
  * Which shards a parallel run has and what each holds, computed the same way by the coordinator
  * (threads: the data of every shard) and by a worker process that rebuilt the data (its one shard):
- * mode 'persistent' splits the sequences into contiguous rows, mode 'adjoint' gives every shard
- * all of them (each takes a slice of every batch).
+ * mode 'persistent' splits the sequences into contiguous rows, the mini-batch modes give every
+ * shard all of them (each takes a slice of every batch).
  */
 import type { TargetLayout } from '../data';
 import type { NativeInputs, NativeShape } from '../native';
 import type { ResolvedTrainerOptions } from '../admm/options';
-import { AdjointShard } from './adjoint-shard';
+import type { MultiplierSettings } from '../admm/resync/multipliers';
+import { MiniBatchShard } from './mini-batch-shard';
 import { PersistentShard, type ShardCore } from './shard';
 import { shardData, splitRows } from './split';
 import type { ShardStart } from './threads';
@@ -18,21 +19,28 @@ export interface ShardedData {
   targets: TargetLayout;
 }
 
+/** The trainer options that decide the shards: mode 'persistent', or a mini-batch mode with its multiplier settings. */
+export type ShardingOptions = Pick<ResolvedTrainerOptions, 'lossSteps'> &
+  ({ mode: 'persistent' } | (MultiplierSettings & Pick<ResolvedTrainerOptions, 'batchSize'>));
+
 export function shardStarts(
   { shape, inputs, targets }: ShardedData,
-  options: Pick<ResolvedTrainerOptions, 'mode' | 'lossSteps' | 'batchSize'>,
+  options: ShardingOptions,
   shards: number
 ): ShardStart[] {
-  if (options.mode === 'adjoint') {
-    const data = { shape, inputs, targets, lossSteps: options.lossSteps, shards, batchSize: options.batchSize };
-    return Array.from({ length: shards }, () => ({ kind: 'adjoint', data }) as const);
+  const { lossSteps } = options;
+  if (options.mode !== 'persistent') {
+    const { mode, batchSize, regressors, localSweeps, gamma, sweeps } = options;
+    const multipliers = { mode, regressors, localSweeps, gamma, sweeps };
+    const data = { shape, inputs, targets, lossSteps, shards, batchSize, multipliers };
+    return Array.from({ length: shards }, () => ({ kind: 'mini-batch', data }) as const);
   }
   return splitRows(shape.N, shards).map(
-    ([b, e]) => ({ kind: 'persistent', data: shardData(shape, inputs, targets, options.lossSteps, b, e) }) as const
+    ([b, e]) => ({ kind: 'persistent', data: shardData(shape, inputs, targets, lossSteps, b, e) }) as const
   );
 }
 
 /** The shard `index` that answers publications for `start`. */
 export function shardCore(start: ShardStart, index: number): ShardCore {
-  return start.kind === 'adjoint' ? new AdjointShard(index, start.data) : new PersistentShard(index, start.data);
+  return start.kind === 'mini-batch' ? new MiniBatchShard(index, start.data) : new PersistentShard(index, start.data);
 }

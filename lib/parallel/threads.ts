@@ -12,12 +12,12 @@ import { AdmmError, type AdmmErrorCode } from '../errors';
 import { onSharedMemory } from '../in-shared-memory';
 import { ContributionBoard } from './board';
 import { shardLost } from './coordinator';
-import type { AdjointShardData } from './adjoint-shard';
+import type { MiniBatchShardData } from './mini-batch-shard';
 import type { ShardData } from './shard';
 import type { Contribution, CoordinatorTransport, Publication, TransportStats } from './transport';
 
-/** Which shard to start, with its data: a persistent shard's rows, or an 'adjoint' shard's view of all of them. */
-export type ShardStart = { kind: 'persistent'; data: ShardData } | { kind: 'adjoint'; data: AdjointShardData };
+/** Which shard to start, with its data: a persistent shard's rows, or a mini-batch shard's view of all of them. */
+export type ShardStart = { kind: 'persistent'; data: ShardData } | { kind: 'mini-batch'; data: MiniBatchShardData };
 
 /** What a shard thread is started with (its workerData). */
 export type ThreadShardSpec = ShardStart & { shard: number; token: string };
@@ -35,7 +35,7 @@ function transferable<A extends Float32Array | Int32Array>(a: A): A {
   return onSharedMemory(a) ? a : (a.slice() as A);
 }
 
-function portable<D extends ShardData | AdjointShardData>(data: D): D {
+function portable<D extends ShardData | MiniBatchShardData>(data: D): D {
   const inputs = data.inputs.x ? { x: transferable(data.inputs.x) } : { ids: transferable(data.inputs.ids!) };
   const t = data.targets;
   const targets =

@@ -27,7 +27,7 @@ export interface Publication {
   readonly iteration: number;
   /**
    * What the shards do with it: 'uwb', 'vc', 'duals' (persistent loop), 'batch', 'evaluate'
-   * (mode 'adjoint'), 'stop' (end the shard's loop).
+   * (the mini-batch modes), 'stop' (end the shard's loop).
    */
   readonly phase: string;
   readonly scalars: Readonly<Record<string, number>>;

@@ -1,5 +1,5 @@
 /**
- * A worker process running one shard of the persistent loop over Redis, as `admmirnn worker`
+ * A worker process running one shard (any mode) over Redis, as `admmirnn worker`
  * would: node redis-shard-worker.js URL RUN SPEC_JSON OPTIONS_JSON SHARDS [HEARTBEAT_MS] (the shard
  * index from JOB_COMPLETION_INDEX). It rebuilds the test problem from its spec (same seed, same data),
  * keeps its own shard, and runs runShard over the Redis transport until the run's 'stop'.

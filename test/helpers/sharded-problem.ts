@@ -1,5 +1,6 @@
 /**
- * A test problem split into persistent-loop shards, as the trainer splits it: the same function
+ * A test problem split into shards (persistent-loop rows, or the mini-batch modes' views of every
+ * row), as the trainer splits it: the same function
  * in the test process (coordinator, in-process shards) and in a worker process (its one shard),
  * so both sides hold bit-identical data.
  */
@@ -15,5 +16,11 @@ export function shardedProblem(model: RNN, data: TrainingData, options: AdmmTrai
   const layout = trainingLayout(data, model, { loss: o.loss, lossSteps: o.lossSteps });
   const shared = { shape: layout.shape, inputs: sharedInputs(layout.inputs), targets: sharedTargets(layout.targets) };
   const parts = shardStarts(shared, o, shards).map((start, i) => shardCore(start, i));
-  return { shape: layout.shape, parts, coordinator: coordinatorOptions(o, layout, shards, 0) };
+  const classification = layout.loss === 'softmax-cross-entropy';
+  return {
+    shape: layout.shape,
+    parts,
+    coordinator: coordinatorOptions(o, layout, shards, 0),
+    miniBatch: { shards, staleness: 0, trainer: o, classification },
+  };
 }

@@ -1,7 +1,7 @@
 /**
  * Resynchronised mini-batch ADMM (docs/ALGORITHM.md, "The resynchronised modes"). For every mini-batch:
  *   1. a forward pass sets a, s, o (every constraint holds: no stale auxiliaries);
- *   2. the multipliers are estimated at that point, by one of three modes —
+ *   2. the multipliers are estimated at that point (multipliers.ts), by one of three modes —
  *      - 'adjoint': closed form (KKT) — numerically the BPTT adjoints, so this mode DOES
  *        propagate adjoints through time ("ProxProp through time");
  *      - 'local-duals': the gradient-free local dual walk (no gradient formula);
@@ -17,10 +17,9 @@ import { native, type NativeInputs, type NativeShape } from '../../native';
 import type { Random } from '../../random';
 import type { RNN } from '../../rnn';
 import { epochBatches } from '../../training/batches';
-import { ascendDuals, updateOutputs, updatePreactivations, updateStates } from '../persistent/blocks';
 import { BatchGatherer } from './gather';
+import { BatchMultipliers } from './multipliers';
 import type { Triple } from '../rho';
-import { AdmmState } from '../persistent/state';
 import { yieldToEventLoop } from '../../yielding';
 import { sharedFloats } from '../../in-shared-memory';
 import { type SafeguardSettings, StepSafeguard } from '../step-safeguard';
@@ -61,21 +60,18 @@ export class ResyncEngine {
   private readonly hidden: {
     A: Float32Array;
     S: Float32Array;
-    Saux: Float32Array;
     M1: Float32Array;
     scratch: Float32Array;
   };
   private readonly outputs: { O: Float32Array; M3: Float32Array; check: Float32Array };
-  private readonly stepNorms: Float32Array;
-  private readonly sweepStates = new Map<number, AdmmState>();
+  private readonly multipliers: BatchMultipliers;
   private readonly L: number;
   /** The step safeguard (undefined when options.safeguard is false). */
   readonly safeguard: StepSafeguard | undefined;
 
   /**
-   * Bytes an engine allocates for these sizes: the batch buffers, the 'sweeps' mode's states
-   * (one per batch size: the full one and the last, smaller batch) and the local walk's
-   * workspaces (N·T·h and ten N·h of the batch).
+   * Bytes an engine allocates for these sizes: the batch buffers and the multipliers' own
+   * (the 'sweeps' mode's states: one per batch size, the full one and the last, smaller batch).
    */
   static bytesFor(
     shape: NativeShape,
@@ -86,11 +82,8 @@ export class ResyncEngine {
     const { T, d, h, K } = shape,
       B = Math.min(settings.batchSize, shape.N),
       L = shape.everyStep ? T : 1;
-    const floats = B * T * (denseInputs ? d : 1) + B * L * (regression ? K : 1) + 5 * B * T * h + 3 * B * L * K + T;
-    const batchShape = { ...shape, N: B };
-    const sweeps = settings.mode === 'sweeps' ? 2 * AdmmState.bytesFor(batchShape, B, false) : 0;
-    const walk = settings.mode === 'local-duals' ? 4 * (B * T * h + 10 * B * h + B * K) : 0;
-    return 4 * floats + sweeps + walk;
+    const floats = B * T * (denseInputs ? d : 1) + B * L * (regression ? K : 1) + 4 * B * T * h + 3 * B * L * K + T;
+    return 4 * floats + BatchMultipliers.bytesFor({ ...shape, N: B }, settings.mode, 2);
   }
 
   constructor(
@@ -110,14 +103,13 @@ export class ResyncEngine {
     this.hidden = {
       A: sharedFloats(n),
       S: sharedFloats(n),
-      Saux: sharedFloats(n),
       M1: sharedFloats(n),
       scratch: sharedFloats(n),
     };
     const no = B * this.L * K;
     this.outputs = { O: sharedFloats(no), M3: sharedFloats(no), check: sharedFloats(no) };
     this.safeguard = settings.safeguard ? new StepSafeguard(settings.safeguard) : undefined;
-    this.stepNorms = sharedFloats(T);
+    this.multipliers = new BatchMultipliers(settings, shape, B);
   }
 
   /** One pass over the shuffled mini-batches at penalty ρ. */
@@ -130,7 +122,7 @@ export class ResyncEngine {
     for (const indices of batches) {
       if (signal?.aborted) throw aborted();
       const summary = await this.batch(indices, rho);
-      for (let t = 0; t < T; t++) signalSum[t] += this.stepNorms[t];
+      for (let t = 0; t < T; t++) signalSum[t] += this.multipliers.stepNorms[t];
       auxSum += summary.auxLoss;
       auxCount += summary.count;
       await yieldToEventLoop();
@@ -186,33 +178,7 @@ export class ResyncEngine {
     await native.forwardAsync({ shape, ...inputs, ...model.weights(), A, S, O });
     const beta = s.beta * B;
     const objective = measure ? summariseLoss(O, shape.K, targets).sum + weightDecay(model, beta) : NaN;
-    let regressors = S;
-    if (s.mode === 'adjoint') {
-      await adjointMultipliers({ shape, S, O, targets }, model, rho[0], rho[2], { M1, M3, stepNorms: this.stepNorms });
-    } else if (s.mode === 'local-duals') {
-      const Saux = this.view(this.hidden.Saux, nh);
-      await native.localDualWalkAsync({
-        shape,
-        ...inputs,
-        ...model.weights(),
-        S,
-        Saux,
-        A,
-        O,
-        M1,
-        M3,
-        stepNorms: this.stepNorms,
-        rho1: rho[0],
-        rho2: rho[1],
-        rho3: rho[2],
-        sweeps: s.localSweeps,
-        gamma: s.gamma,
-        ...targets,
-      });
-      if (s.regressors === 'auxiliary') regressors = Saux;
-    } else {
-      regressors = await this.globalSweeps(shape, inputs, targets, rho, { A, S, O, M1, M3 });
-    }
+    const regressors = await this.multipliers.estimate({ shape, inputs, targets, A, S, O, M1, M3 }, model, rho);
     const auxLoss = summariseLoss(O, shape.K, targets).sum;
 
     const old =
@@ -249,74 +215,6 @@ export class ResyncEngine {
     const after = summariseLoss(check, shape.K, targets).sum + weightDecay(model, beta);
     return { auxLoss, count: B * this.L, before: objective, after };
   }
-
-  /** Variant C: the persistent loop's sweeps (o, s, a, duals) on the batch with the weights fixed. */
-  private async globalSweeps(
-    shape: NativeShape,
-    inputs: NativeInputs,
-    targets: TargetLayout,
-    rho: Triple,
-    out: { A: Float32Array; S: Float32Array; O: Float32Array; M1: Float32Array; M3: Float32Array }
-  ): Promise<Float32Array> {
-    let st = this.sweepStates.get(shape.N);
-    if (!st) {
-      st = new AdmmState(shape, inputs, targets, this.shape.everyStep ? 'every' : 'last', rho, 0);
-      this.sweepStates.set(shape.N, st);
-    }
-    st.rho = [...rho];
-    st.A.set(out.A);
-    st.S.set(out.S);
-    st.TA.set(out.S);
-    st.O.set(out.O);
-    st.M1.fill(0);
-    st.M2.fill(0);
-    st.M3.fill(0);
-    st.xuFresh = st.pFresh = false;
-    const cfg = { linearized: false };
-    for (let k = 0; k < this.settings.sweeps; k++) {
-      await updateOutputs(st, st, this.model);
-      await updateStates(st, st, this.model, cfg);
-      await updatePreactivations(st, st, this.model, cfg);
-      await ascendDuals(st, this.model, [1, 1, 1], true);
-    }
-    const { T, h } = shape;
-    for (let t = 0; t < T; t++) {
-      let sq = 0;
-      for (let n = 0; n < shape.N; n++) for (let i = 0; i < h; i++) sq += st.M1[(n * T + t) * h + i] ** 2;
-      this.stepNorms[t] = rho[0] * Math.sqrt(sq);
-    }
-    out.A.set(st.A);
-    out.O.set(st.O);
-    out.M1.set(st.M1);
-    out.M3.set(st.M3);
-    return this.settings.regressors === 'auxiliary' ? st.S : out.S;
-  }
-}
-
-/**
- * Mode 'adjoint''s multipliers of a batch at its forward pass (S, O): the closed form (KKT) μ1, μ3
- * and ‖μ1_t‖ per step. A sharded 'adjoint' run's shards (lib/parallel/adjoint-shard.ts) run it on
- * their slices of each batch.
- */
-export async function adjointMultipliers(
-  batch: { shape: NativeShape; S: Float32Array; O: Float32Array; targets: TargetLayout },
-  weights: { readonly W: Float32Array; readonly V: Float32Array },
-  rho1: number,
-  rho3: number,
-  out: { M1: Float32Array; M3: Float32Array; stepNorms: Float32Array }
-): Promise<void> {
-  const { shape, S, O, targets } = batch;
-  await native.adjointMultipliersAsync({
-    shape,
-    S,
-    O,
-    W: weights.W,
-    V: weights.V,
-    rho1,
-    rho3,
-    ...out,
-    ...targets,
-  });
 }
 
 /** Trust region: scales the (U, W, b) step back so ‖ΔW‖_F ≤ radius · ‖W_old‖_F. */

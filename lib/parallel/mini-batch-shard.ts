@@ -1,24 +1,26 @@
 /**
- * One shard of the default mini-batch mode 'adjoint' (docs/ALGORITHM.md, "The resynchronised
- * modes"): for each mini-batch the coordinator publishes, the shard takes its slice of the batch
- * (splitRows of the batch, shard order), runs the forward pass and the closed-form multipliers on
- * it, and answers with the slice's Grams of both weight solves; the coordinator sums the slices and
- * solves. It also evaluates the true loss on its contiguous rows of the data set after each epoch.
- * It reads any sample of the data set (the batches are drawn over all of it).
+ * One shard of a mini-batch mode ('adjoint', 'local-duals', 'sweeps'; docs/ALGORITHM.md, "The
+ * resynchronised modes"): for each mini-batch the coordinator publishes, the shard takes its slice
+ * of the batch (splitRows of the batch, shard order), runs the forward pass and the mode's
+ * multiplier step on it (the single-process engine's own, resync/multipliers.ts: per sample), and
+ * answers with the slice's Grams of both weight solves; the coordinator sums the slices and solves.
+ * It also evaluates the true loss on its contiguous rows of the data set after each epoch. It
+ * reads any sample of the data set (the batches are drawn over all of it).
  */
 import type { LossSteps, TargetLayout } from '../data';
 import { summariseLoss } from '../loss';
 import { sharedFloats } from '../in-shared-memory';
 import { native, type NativeInputs, type NativeShape } from '../native';
-import { adjointMultipliers } from '../admm/resync/engine';
 import { BatchGatherer } from '../admm/resync/gather';
+import { BatchMultipliers, type MultiplierSettings } from '../admm/resync/multipliers';
 import { packGram, uwbGram, vcGram } from '../admm/persistent/gram-sum';
 import { type WeightViews, emptyWeights, readWeights, weightsLength } from './layout';
 import { shardData, splitRows } from './split';
+import type { Triple } from '../admm/rho';
 import type { ShardCore } from './shard';
 import type { Contribution, Publication } from './transport';
 
-export interface AdjointShardData {
+export interface MiniBatchShardData {
   /** The whole data set's shape, inputs and targets (shared, not copied, on worker threads). */
   shape: NativeShape;
   inputs: NativeInputs;
@@ -26,19 +28,22 @@ export interface AdjointShardData {
   lossSteps: LossSteps;
   shards: number;
   batchSize: number;
+  /** The mode and its settings of the multiplier step. */
+  multipliers: MultiplierSettings;
 }
 
-export class AdjointShard implements ShardCore {
+export class MiniBatchShard implements ShardCore {
   private readonly weights: WeightViews;
   private readonly gatherer: BatchGatherer;
   private readonly buffers;
+  private readonly multipliers: BatchMultipliers;
   private readonly uwb;
   private readonly vc;
   private readonly L: number;
 
   constructor(
     readonly index: number,
-    readonly data: AdjointShardData
+    readonly data: MiniBatchShardData
   ) {
     const { T, d, h, K } = data.shape;
     this.L = data.shape.everyStep ? T : 1;
@@ -56,19 +61,29 @@ export class AdjointShard implements ShardCore {
       scratch: sharedFloats(n),
       O: sharedFloats(no),
       M3: sharedFloats(no),
-      stepNorms: sharedFloats(T),
     };
+    this.multipliers = new BatchMultipliers(data.multipliers, data.shape, B);
     this.uwb = uwbGram(data.shape);
     this.vc = vcGram(data.shape);
   }
 
-  /** Bytes one shard allocates (its slice's buffers; the evaluation's outputs are allocated per epoch). */
-  static bytesFor(data: Pick<AdjointShardData, 'shape' | 'batchSize' | 'shards'>, denseInputs: boolean): number {
+  /**
+   * Bytes one shard allocates: its slice's buffers and multipliers ('sweeps': a state for each of
+   * the up to four slice sizes, of a full and of the last batch); the evaluation's outputs are
+   * allocated per epoch.
+   */
+  static bytesFor(
+    data: Pick<MiniBatchShardData, 'shape' | 'batchSize' | 'shards'> & { multipliers: { mode: string } },
+    denseInputs: boolean
+  ): number {
     const { T, d, h, K } = data.shape,
       L = data.shape.everyStep ? T : 1;
     const B = Math.ceil(Math.min(data.batchSize, data.shape.N) / data.shards);
     const evaluated = Math.ceil(data.shape.N / data.shards) * L * K;
-    return 4 * (B * T * (denseInputs ? d : 1) + B * L * K + 4 * B * T * h + 2 * B * L * K + T + evaluated);
+    const multipliers = BatchMultipliers.bytesFor({ ...data.shape, N: B }, data.multipliers.mode, 4);
+    return (
+      4 * (B * T * (denseInputs ? d : 1) + B * L * K + 4 * B * T * h + 2 * B * L * K + T + evaluated) + multipliers
+    );
   }
 
   async answer(p: Publication): Promise<Pick<Contribution, 'iteration' | 'phase' | 'version' | 'scalars' | 'body'>> {
@@ -83,18 +98,15 @@ export class AdjointShard implements ShardCore {
     if (p.phase === 'batch') {
       const batch = Int32Array.from(p.body.subarray(weightsLength(this.weights)));
       const [begin, end] = splitRows(batch.length, this.data.shards)[this.index];
-      return reply(...(await this.slice(batch.subarray(begin, end), p.scalars.rho1, p.scalars.rho3)));
+      const rho: Triple = [p.scalars.rho1, p.scalars.rho2, p.scalars.rho3];
+      return reply(...(await this.slice(batch.subarray(begin, end), rho)));
     }
     if (p.phase === 'evaluate') return reply(await this.evaluate(), new Float64Array(0));
-    throw new RangeError(`adjoint shard ${this.index}: unknown phase '${p.phase}' in publication ${p.version}`);
+    throw new RangeError(`mini-batch shard ${this.index}: unknown phase '${p.phase}' in publication ${p.version}`);
   }
 
-  /** Forward pass, closed-form multipliers and the two Grams of this shard's slice of a batch. */
-  private async slice(
-    indices: Int32Array,
-    rho1: number,
-    rho3: number
-  ): Promise<[Record<string, number>, Float64Array]> {
+  /** Forward pass, the mode's multipliers and the two Grams of this shard's slice of a batch. */
+  private async slice(indices: Int32Array, rho: Triple): Promise<[Record<string, number>, Float64Array]> {
     const shape: NativeShape = { ...this.data.shape, N: indices.length },
       T = shape.T;
     const body = new Float64Array(this.uwb.sum.length + this.vc.sum.length + T);
@@ -111,16 +123,17 @@ export class AdjointShard implements ShardCore {
       M3 = v(this.buffers.M3, no);
     const w = this.weights;
     await native.forwardAsync({ shape, ...inputs, ...w, A, S, O });
-    const stepNorms = this.buffers.stepNorms;
-    await adjointMultipliers({ shape, S, O, targets }, w, rho1, rho3, { M1, M3, stepNorms });
+    const regressors = await this.multipliers.estimate({ shape, inputs, targets, A, S, O, M1, M3 }, w, rho);
     const auxiliarySum = summariseLoss(O, shape.K, targets).sum;
     const scratch = v(this.buffers.scratch, nh);
-    await native.accumulateUWbAsync({ shape, ...inputs, S, A, M1, scratch, ...this.uwb.part() });
+    await native.accumulateUWbAsync({ shape, ...inputs, S: regressors, A, M1, scratch, ...this.uwb.part() });
     const nu = this.uwb.sum.length,
       nv = this.vc.sum.length;
     packGram(this.uwb.G, this.uwb.R, this.uwb.m, body.subarray(0, nu));
-    await native.accumulateVcAsync({ shape, S, O, M3, ...this.vc.part() });
+    await native.accumulateVcAsync({ shape, S: regressors, O, M3, ...this.vc.part() });
     packGram(this.vc.G, this.vc.R, this.vc.m, body.subarray(nu, nu + nv));
+    // The slices' per-step norms combine as a norm of the whole batch: squares, summed by the coordinator.
+    const stepNorms = this.multipliers.stepNorms;
     for (let t = 0; t < T; t++) body[nu + nv + t] = stepNorms[t] ** 2;
     return [{ auxiliarySum, auxiliaryCount: indices.length * this.L }, body];
   }
