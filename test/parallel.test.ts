@@ -1,6 +1,7 @@
 /**
  * Sharded training (lib/parallel): the synchronous sharded loop over worker threads ≡ the same
- * shards in one process ≡ the chunked single-process sweep with one chunk per shard, bit for bit;
+ * shards in one process ≡ the chunked single-process sweep with one chunk per shard, bit for bit
+ * (default options: the true-loss safeguard on, rejected iterations included);
  * ≈ the unchunked loop (summation order); bounded staleness converges; the default mode 'adjoint'
  * sharded by batch slices; bad options, abort, a killed shard thread.
  */
@@ -10,6 +11,7 @@ import { sharedInputs, sharedTargets } from '../lib/in-shared-memory';
 import type { MiniBatchIterationRecord, PersistentIterationRecord } from '../lib/admm/record';
 import type { Triple } from '../lib/admm/rho';
 import type { AdmmStateSnapshot } from '../lib/admm/snapshot';
+import type { PersistentGuardState } from '../lib/admm/persistent/safeguard';
 import { resolveTrainerOptions, type AdmmTrainerOptions } from '../lib/admm/options';
 import { warmStartReadout } from '../lib/admm/persistent/warm-start';
 import { trainingLayout } from '../lib/training/layout';
@@ -82,23 +84,25 @@ async function fitted(spec: ProblemSpec, options: AdmmTrainerOptions) {
 const hex = (v: Float32Array) => Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('hex');
 const bits = (w: Record<string, Float32Array>) => Object.fromEntries(Object.entries(w).map(([k, v]) => [k, hex(v)]));
 const residuals = (h: PersistentIterationRecord[]) =>
-  h.map((r) => ({ p: r.primalResiduals, d: r.dualResidual, rho: r.rho, step: r.stepSignal }));
+  h.map((r) => ({ p: r.primalResiduals, d: r.dualResidual, rho: r.rho, step: r.stepSignal, guard: r.safeguard }));
 const near = (a: number, b: number, relative: number) => Math.abs(a - b) <= relative * Math.abs(b);
 
-for (const [name, spec, policy] of [
-  ['classification, geometric ρ', classify, undefined],
-  ['regression at every step, residual balancing', regress, { kind: 'residual-balancing', tau: 1.5 } as const],
-  ['rows the forward pass blocks differently', blocked, undefined],
-] as const) {
+/** ρ so small that the true loss rises: the safeguard rejects iterations (persistent-safeguard.test.ts). */
+const rejecting = { rho: [0.01, 0.01, 0.01] as Triple, warmStart: 'none' as const };
+const balancing = { kind: 'residual-balancing', tau: 1.5 } as const;
+
+for (const [name, spec, extra] of [
+  ['classification, geometric ρ', classify, {}],
+  ['regression at every step, residual balancing', regress, { rhoPolicy: balancing }],
+  ['rows the forward pass blocks differently', blocked, {}],
+  ['safeguard rejections, geometric ρ', classify, rejecting],
+  ['safeguard rejections, residual balancing', regress, { ...rejecting, rhoPolicy: balancing }],
+] as [string, ProblemSpec, AdmmTrainerOptions][]) {
   for (const shards of [2, 3]) {
     const title = `synchronous, ${shards} shards: threads ≡ in one process ≡ chunked sweep, bit for bit (${name})`;
     test(title, async (t) => {
-      const options: AdmmTrainerOptions = {
-        mode: 'persistent',
-        lossSteps: spec.lossSteps,
-        safeguard: false, // the sharded run's only setting (its shards cannot resynchronise)
-        ...(policy && { rhoPolicy: policy }),
-      };
+      // Default options otherwise: the true-loss safeguard is on, as in one process.
+      const options: AdmmTrainerOptions = { mode: 'persistent', lossSteps: spec.lossSteps, ...extra };
       const threads = await fitted(spec, { ...options, parallel: { workers: shards } });
       const { model, data } = randomProblem(spec);
       const loop = await inProcess(model, data, options, shards);
@@ -117,6 +121,10 @@ for (const [name, spec, policy] of [
         t.true(near(r.lagrangian, chunked.history[i].lagrangian, 1e-9));
       });
       t.true(loop.stats.bytesIn > 0 && loop.stats.bytesOut > 0);
+      if (extra.rho) {
+        const rejected = chunked.history.filter((r) => r.safeguard!.rejections > 0).length;
+        t.true(rejected >= 1 && rejected < ITERATIONS, `${rejected} of ${ITERATIONS} iterations rejected`);
+      }
     });
   }
 }
@@ -154,20 +162,25 @@ class SlowShard extends PersistentShard {
 
 test('shards and coordinator rebuilt from a checkpoint continue the synchronous run bit for bit', async (t) => {
   const straight = randomProblem(classify);
-  // Both runs start from the model's own readout (the coordinator alone has no warm start).
-  const reference = await inProcess(straight.model, straight.data, { mode: 'persistent', warmStart: 'none' }, 3);
+  // Both runs start from the model's own readout (the coordinator alone has no warm start), at a ρ
+  // where the safeguard rejects iteration 2: its state must cross the checkpoint too.
+  const options = { mode: 'persistent', ...rejecting } as const;
+  const reference = await inProcess(straight.model, straight.data, options, 3);
+  t.true(reference.history[1].safeguard!.rejections > 0);
   const { model, data } = randomProblem(classify);
-  const { o, layout, shape, inputs, targets } = prepare(model, data, { mode: 'persistent' });
+  const { o, layout, shape, inputs, targets } = prepare(model, data, options);
   const rows = splitRows(shape.N, 3).map(([b, e]) => shardData(shape, inputs, targets, o.lossSteps, b, e));
   const settings = coordinatorOptions(o, layout, 3, 0);
-  // A checkpoint every 2 iterations (each shard's state, the coordinator's ρ and count, the
-  // weights); the run then dies during iteration 3's rounds, losing what it did after the checkpoint.
+  // A checkpoint every 2 iterations (each shard's state, the coordinator's ρ, safeguard and count,
+  // the weights); the run then dies during iteration 3's rounds, losing what it did after the checkpoint.
   const first = rows.map((r, i) => new PersistentShard(i, r));
   let transport = new LoopbackTransport(first);
-  const checkpoints: { iteration: number; shards: AdmmStateSnapshot[]; rho: Triple; weights: RNNWeights }[] = [];
+  type Saved = { iteration: number; shards: AdmmStateSnapshot[]; rho: Triple; guard: PersistentGuardState };
+  const checkpoints: (Saved & { weights: RNNWeights })[] = [];
   const save = async (iteration: number) => {
     const weights = Object.fromEntries(Object.entries(model.weights()).map(([k, w]) => [k, w.slice()])) as RNNWeights;
-    checkpoints.push({ iteration, shards: first.map((s) => s.exportState()!), rho: [...coordinator.rho], weights });
+    const shards = first.map((s) => s.exportState()!);
+    checkpoints.push({ iteration, shards, rho: [...coordinator.rho], guard: { ...coordinator.guard }, weights });
   };
   let coordinator = new ParallelCoordinator(model, shape, transport, { ...settings, checkpoint: { every: 2, save } });
   for (let k = 0; k < 3; k++) await coordinator.iteration(undefined, aborted);
@@ -177,6 +190,7 @@ test('shards and coordinator rebuilt from a checkpoint continue the synchronous 
     [2]
   );
   const saved = checkpoints[0];
+  t.true(saved.guard.scale > 1);
   model.setWeights(saved.weights);
   // Everything rebuilt: new shards restored from their states, a new coordinator told where the run was.
   const second = rows.map((r, i) => new PersistentShard(i, r));
@@ -184,6 +198,7 @@ test('shards and coordinator rebuilt from a checkpoint continue the synchronous 
   transport = new LoopbackTransport(second);
   coordinator = new ParallelCoordinator(model, shape, transport, { ...settings, rho: saved.rho });
   coordinator.completed = saved.iteration;
+  coordinator.guard = { ...saved.guard };
   const resumed: PersistentIterationRecord[] = [];
   for (let k = 2; k < ITERATIONS; k++) resumed.push(await coordinator.iteration(undefined, aborted));
   await transport.close();

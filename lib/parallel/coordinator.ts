@@ -149,6 +149,9 @@ export class ParallelCoordinator {
     private readonly transport: CoordinatorTransport,
     private readonly options: CoordinatorOptions
   ) {
+    // Bounded staleness has no loss of one weight version for it to judge.
+    if (options.safeguard && options.staleness > 0)
+      throw new RangeError('a coordinator under bounded staleness (options.staleness > 0) has no safeguard');
     this.rho = [...options.rho];
     this.uwb = uwbGram(shape);
     this.vc = vcGram(shape);
