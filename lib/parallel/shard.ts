@@ -1,7 +1,8 @@
 /**
  * One shard of the persistent loop (docs/ALGORITHM.md, "The parallel decomposition"): the
  * auxiliaries a, s, o and duals of its samples, and every block that touches only them — 2 (a),
- * 3 (s), 5 (o), 6 (duals) — plus its parts of the Grams of blocks 1 and 4. It runs the very
+ * 3 (s), 5 (o), 6 (duals) — plus its parts of the Grams of blocks 1 and 4, and the true-loss
+ * safeguard's steps on them (a resync to the forward pass, a rescale of the duals). It runs the very
  * blocks of the single-process loop (lib/admm/persistent/blocks.ts) on its own state, with the
  * published weights in place of the model's, so a synchronous sharded run is the chunked run with
  * one chunk per shard, bit for bit. A shard too large for whole caches sweeps its rows in chunks,

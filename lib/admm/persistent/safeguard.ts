@@ -5,9 +5,11 @@
  * auxiliaries a, s, o are resynchronised to the forward pass of those weights (every constraint
  * holds again; the duals keep the credit they carry, rescaled so λ = ρμ is unchanged) and ρ is
  * multiplied by `backoff`. An accepted iteration divides the safeguard's factor by `relax`, never
- * below 1; neither moves ρ past the ρ policy's bounds. On by default (options.ts) except in a sharded
- * run. Undoing the auxiliaries would need a copy of N·T·h-sized buffers; the resync needs one
- * forward pass and no gradient formula.
+ * below 1; neither moves ρ past the ρ policy's bounds. On by default (options.ts), also in a
+ * synchronous sharded run, whose coordinator takes the same verdicts (judgeIteration) and has its
+ * shards apply them (lib/parallel/coordinator.ts); off under bounded staleness. Undoing the
+ * auxiliaries would need a copy of N·T·h-sized buffers; the resync needs one forward pass and no
+ * gradient formula.
  */
 import { native } from '../../native';
 import type { RNN } from '../../rnn';
