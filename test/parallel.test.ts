@@ -18,6 +18,7 @@ import { trainingLayout } from '../lib/training/layout';
 import { AdjointCoordinator } from '../lib/parallel/adjoint-coordinator';
 import { AdjointShard } from '../lib/parallel/adjoint-shard';
 import { ParallelCoordinator, coordinatorOptions } from '../lib/parallel/coordinator';
+import { writeWeights } from '../lib/parallel/layout';
 import { LoopbackTransport } from '../lib/parallel/loopback';
 import type { ParallelEngine } from '../lib/parallel/engine';
 import { PersistentShard, type ShardData } from '../lib/parallel/shard';
@@ -226,6 +227,20 @@ test('bounded staleness (τ = 2) with a slow shard uses stale answers and still 
   for (const r of history) t.true(Number.isFinite(r.loss) && Number.isFinite(r.lagrangian));
   t.true(last.loss < first.loss);
   t.true(last.primalResiduals.o < history[1].primalResiduals.o);
+});
+
+test("a shard refuses a 'safeguard' publication whose factor is not a positive number", async (t) => {
+  const { model, data } = randomProblem(classify);
+  const { o, shape, inputs, targets } = prepare(model, data, { mode: 'persistent' });
+  const shard = new PersistentShard(0, shardData(shape, inputs, targets, o.lossSteps, 0, 12));
+  const body = writeWeights(model.weights());
+  const rho = { rho1: 1, rho2: 1, rho3: 1 };
+  for (const factor of [0, -2, NaN, Infinity, undefined]) {
+    const p = { version: 1, iteration: 1, phase: 'safeguard', scalars: { ...rho, factor } as never, body };
+    await t.throwsAsync(() => shard.answer(p), { instanceOf: RangeError, message: /safeguard factor/ });
+  }
+  const ok = await shard.answer({ version: 2, iteration: 1, phase: 'safeguard', scalars: { ...rho, factor: 2 }, body });
+  t.true(ok.body.length > 0, 'the next block-1 Gram');
 });
 
 test('options.parallel is validated at the boundary, naming the parameter', async (t) => {

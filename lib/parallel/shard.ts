@@ -149,8 +149,12 @@ export class PersistentShard implements ShardCore {
         body.set(gram, norms.length);
         return reply(scalars, body);
       }
-      case 'safeguard':
-        return reply(...(await this.applyVerdict(st, p.scalars.factor, p.scalars.resync === 1)));
+      case 'safeguard': {
+        const factor = p.scalars.factor;
+        if (!(factor > 0 && factor < Infinity))
+          throw new RangeError(`shard ${this.index}: publication ${p.version} has a safeguard factor of ${factor}`);
+        return reply(...(await this.applyVerdict(st, factor, p.scalars.resync === 1)));
+      }
       default:
         throw new RangeError(`shard ${this.index}: unknown phase '${p.phase}' in publication ${p.version}`);
     }
