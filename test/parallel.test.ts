@@ -209,6 +209,39 @@ test('shards and coordinator rebuilt from a checkpoint continue the synchronous 
   t.throws(() => other.restoreState(saved.shards[0]), { instanceOf: RangeError, message: /snapshot\.A/ });
 });
 
+test("an abort during the 'safeguard' round waits for it: the iteration completes, the run goes on bit for bit", async (t) => {
+  const options = { mode: 'persistent', ...rejecting } as const;
+  const straight = randomProblem(classify);
+  const reference = await inProcess(straight.model, straight.data, options, 2);
+  const { model, data } = randomProblem(classify);
+  const { o, layout, shape, inputs, targets } = prepare(model, data, options);
+  const controller = new AbortController();
+  /** Aborts the fit as the verdict reaches it: the 'safeguard' round must still complete. */
+  class AbortingShard extends PersistentShard {
+    override answer(p: Publication) {
+      if (p.phase === 'safeguard') controller.abort();
+      return super.answer(p);
+    }
+  }
+  const rows = splitRows(shape.N, 2);
+  const transport = new LoopbackTransport(
+    rows.map(([b, e], i) => new AbortingShard(i, shardData(shape, inputs, targets, o.lossSteps, b, e)))
+  );
+  const coordinator = new ParallelCoordinator(model, shape, transport, coordinatorOptions(o, layout, 2, 0));
+  const history: PersistentIterationRecord[] = [];
+  try {
+    while (!controller.signal.aborted) history.push(await coordinator.iteration(controller.signal, aborted));
+    t.true(history.at(-1)!.safeguard!.rejections > 0, 'the aborted round was a rejection');
+    // The next iteration is where the abort stops the run; without one, the run goes on exactly.
+    await t.throwsAsync(() => coordinator.iteration(controller.signal, aborted), { message: 'aborted' });
+    while (history.length < ITERATIONS) history.push(await coordinator.iteration(undefined, aborted));
+  } finally {
+    await transport.close();
+  }
+  t.deepEqual(withoutTimes(history), withoutTimes(reference.history));
+  t.deepEqual(bits(model.weights()), bits(reference.weights));
+});
+
 test('bounded staleness (τ = 2) with a slow shard uses stale answers and still fits the problem', async (t) => {
   const { model, data } = randomProblem({ ...classify, N: 40, seed: 7 });
   const { o, layout, shape, inputs, targets } = prepare(model, data, { mode: 'persistent' });

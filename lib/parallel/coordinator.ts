@@ -258,8 +258,10 @@ export class ParallelCoordinator {
       k = this.completed + 1;
     const guarded = this.options.safeguard ? copyWeights(model) : undefined;
     const rhoScalars = { rho1: rho[0], rho2: rho[1], rho3: rho[2] };
-    const round = async (phase: keyof RoundTimes, scalars: Record<string, number>) => {
-      if (signal?.aborted) throw aborted();
+    /** One round; an unabortable one (the safeguard's verdict, taken: applied whole) ignores `signal`. */
+    const round = async (phase: keyof RoundTimes, scalars: Record<string, number>, abortable = true) => {
+      const live = abortable ? signal : undefined;
+      if (live?.aborted) throw aborted();
       const lost = await this.transport.lostShards();
       if (lost.length) throw shardLost(lost, 'its thread or process is gone');
       const version = ++this.version;
@@ -268,8 +270,8 @@ export class ParallelCoordinator {
       const { shards, staleness } = this.options;
       const ready = (arrived: ReadonlyMap<number, Contribution>) =>
         isReady(this.sinceRollback(arrived), shards, staleness, k, version);
-      const got = await this.transport.collect(k, phase, ready, signal).catch((e: unknown) => {
-        if (signal?.aborted) throw aborted();
+      const got = await this.transport.collect(k, phase, ready, live).catch((e: unknown) => {
+        if (live?.aborted) throw aborted();
         throw e;
       });
       const replaced = got.filter((c) => this.tokens && c.token !== this.tokens[c.shard]).map((c) => c.shard);
@@ -393,7 +395,7 @@ export class ParallelCoordinator {
   private async judge(
     record: PersistentIterationRecord,
     previous: WeightCopy,
-    round: (phase: keyof RoundTimes, scalars: Record<string, number>) => Promise<Contribution[]>,
+    round: (phase: keyof RoundTimes, scalars: Record<string, number>, abortable: boolean) => Promise<Contribution[]>,
     save: Record<string, number>
   ): Promise<PersistentIterationRecord> {
     const next = this.rho,
@@ -409,7 +411,8 @@ export class ParallelCoordinator {
     if (!accepted) this.model.setWeightsUnchecked(previous);
     if (factor !== 1) this.rho = next.map((r) => r * factor) as Triple;
     const scalars = { rho1: next[0], rho2: next[1], rho3: next[2], factor, resync: accepted ? 0 : 1, ...save };
-    const parts = await round('safeguard', scalars);
+    // The iteration is complete once judged: an abort takes effect after it, never between the shards.
+    const parts = await round('safeguard', scalars, false);
     this.prefetched = parts.map((c) => c.body);
     // A rejected iteration's loss is that of the weights kept, from the resynchronised o.
     const kept = accepted ? record : { ...record, ...trueLoss(parts, this.options.classification) };
