@@ -1,6 +1,7 @@
 /**
  * Sharded training (lib/parallel): the synchronous sharded loop over worker threads ≡ the same
- * shards in one process ≡ the chunked single-process sweep with one chunk per shard, bit for bit;
+ * shards in one process ≡ the chunked single-process sweep with one chunk per shard, bit for bit
+ * (default options: the true-loss safeguard on, rejected iterations included);
  * ≈ the unchunked loop (summation order); bounded staleness converges; the mini-batch modes
  * ('adjoint', 'local-duals', 'sweeps') sharded by batch slices; bad options, abort, a killed shard thread.
  */
@@ -13,11 +14,13 @@ import { BatchMultipliers } from '../lib/admm/resync/multipliers';
 import type { MiniBatchIterationRecord, PersistentIterationRecord } from '../lib/admm/record';
 import type { Triple } from '../lib/admm/rho';
 import type { AdmmStateSnapshot } from '../lib/admm/snapshot';
+import type { PersistentGuardState } from '../lib/admm/persistent/safeguard';
 import { resolveTrainerOptions, type AdmmTrainerOptions } from '../lib/admm/options';
 import { warmStartReadout } from '../lib/admm/persistent/warm-start';
 import { trainingLayout } from '../lib/training/layout';
 import { MiniBatchCoordinator } from '../lib/parallel/mini-batch-coordinator';
 import { ParallelCoordinator, coordinatorOptions } from '../lib/parallel/coordinator';
+import { writeWeights } from '../lib/parallel/layout';
 import { LoopbackTransport } from '../lib/parallel/loopback';
 import type { ParallelEngine } from '../lib/parallel/engine';
 import { PersistentShard, type ShardData } from '../lib/parallel/shard';
@@ -85,23 +88,25 @@ async function fitted(spec: ProblemSpec, options: AdmmTrainerOptions) {
 const hex = (v: Float32Array) => Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('hex');
 const bits = (w: Record<string, Float32Array>) => Object.fromEntries(Object.entries(w).map(([k, v]) => [k, hex(v)]));
 const residuals = (h: PersistentIterationRecord[]) =>
-  h.map((r) => ({ p: r.primalResiduals, d: r.dualResidual, rho: r.rho, step: r.stepSignal }));
+  h.map((r) => ({ p: r.primalResiduals, d: r.dualResidual, rho: r.rho, step: r.stepSignal, guard: r.safeguard }));
 const near = (a: number, b: number, relative: number) => Math.abs(a - b) <= relative * Math.abs(b);
 
-for (const [name, spec, policy] of [
-  ['classification, geometric ρ', classify, undefined],
-  ['regression at every step, residual balancing', regress, { kind: 'residual-balancing', tau: 1.5 } as const],
-  ['rows the forward pass blocks differently', blocked, undefined],
-] as const) {
+/** ρ so small that the true loss rises: the safeguard rejects iterations (persistent-safeguard.test.ts). */
+const rejecting = { rho: [0.01, 0.01, 0.01] as Triple, warmStart: 'none' as const };
+const balancing = { kind: 'residual-balancing', tau: 1.5 } as const;
+
+for (const [name, spec, extra] of [
+  ['classification, geometric ρ', classify, {}],
+  ['regression at every step, residual balancing', regress, { rhoPolicy: balancing }],
+  ['rows the forward pass blocks differently', blocked, {}],
+  ['safeguard rejections, geometric ρ', classify, rejecting],
+  ['safeguard rejections, residual balancing', regress, { ...rejecting, rhoPolicy: balancing }],
+] as [string, ProblemSpec, AdmmTrainerOptions][]) {
   for (const shards of [2, 3]) {
     const title = `synchronous, ${shards} shards: threads ≡ in one process ≡ chunked sweep, bit for bit (${name})`;
     test(title, async (t) => {
-      const options: AdmmTrainerOptions = {
-        mode: 'persistent',
-        lossSteps: spec.lossSteps,
-        safeguard: false, // the sharded run's only setting (its shards cannot resynchronise)
-        ...(policy && { rhoPolicy: policy }),
-      };
+      // Default options otherwise: the true-loss safeguard is on, as in one process.
+      const options: AdmmTrainerOptions = { mode: 'persistent', lossSteps: spec.lossSteps, ...extra };
       const threads = await fitted(spec, { ...options, parallel: { workers: shards } });
       const { model, data } = randomProblem(spec);
       const loop = await inProcess(model, data, options, shards);
@@ -120,6 +125,10 @@ for (const [name, spec, policy] of [
         t.true(near(r.lagrangian, chunked.history[i].lagrangian, 1e-9));
       });
       t.true(loop.stats.bytesIn > 0 && loop.stats.bytesOut > 0);
+      if (extra.rho) {
+        const rejected = chunked.history.filter((r) => r.safeguard!.rejections > 0).length;
+        t.true(rejected >= 1 && rejected < ITERATIONS, `${rejected} of ${ITERATIONS} iterations rejected`);
+      }
     });
   }
 }
@@ -157,20 +166,25 @@ class SlowShard extends PersistentShard {
 
 test('shards and coordinator rebuilt from a checkpoint continue the synchronous run bit for bit', async (t) => {
   const straight = randomProblem(classify);
-  // Both runs start from the model's own readout (the coordinator alone has no warm start).
-  const reference = await inProcess(straight.model, straight.data, { mode: 'persistent', warmStart: 'none' }, 3);
+  // Both runs start from the model's own readout (the coordinator alone has no warm start), at a ρ
+  // where the safeguard rejects iteration 2: its state must cross the checkpoint too.
+  const options = { mode: 'persistent', ...rejecting } as const;
+  const reference = await inProcess(straight.model, straight.data, options, 3);
+  t.true(reference.history[1].safeguard!.rejections > 0);
   const { model, data } = randomProblem(classify);
-  const { o, layout, shape, inputs, targets } = prepare(model, data, { mode: 'persistent' });
+  const { o, layout, shape, inputs, targets } = prepare(model, data, options);
   const rows = splitRows(shape.N, 3).map(([b, e]) => shardData(shape, inputs, targets, o.lossSteps, b, e));
   const settings = coordinatorOptions(o, layout, 3, 0);
-  // A checkpoint every 2 iterations (each shard's state, the coordinator's ρ and count, the
-  // weights); the run then dies during iteration 3's rounds, losing what it did after the checkpoint.
+  // A checkpoint every 2 iterations (each shard's state, the coordinator's ρ, safeguard and count,
+  // the weights); the run then dies during iteration 3's rounds, losing what it did after the checkpoint.
   const first = rows.map((r, i) => new PersistentShard(i, r));
   let transport = new LoopbackTransport(first);
-  const checkpoints: { iteration: number; shards: AdmmStateSnapshot[]; rho: Triple; weights: RNNWeights }[] = [];
+  type Saved = { iteration: number; shards: AdmmStateSnapshot[]; rho: Triple; guard: PersistentGuardState };
+  const checkpoints: (Saved & { weights: RNNWeights })[] = [];
   const save = async (iteration: number) => {
     const weights = Object.fromEntries(Object.entries(model.weights()).map(([k, w]) => [k, w.slice()])) as RNNWeights;
-    checkpoints.push({ iteration, shards: first.map((s) => s.exportState()!), rho: [...coordinator.rho], weights });
+    const shards = first.map((s) => s.exportState()!);
+    checkpoints.push({ iteration, shards, rho: [...coordinator.rho], guard: { ...coordinator.guard }, weights });
   };
   let coordinator = new ParallelCoordinator(model, shape, transport, { ...settings, checkpoint: { every: 2, save } });
   for (let k = 0; k < 3; k++) await coordinator.iteration(undefined, aborted);
@@ -180,6 +194,7 @@ test('shards and coordinator rebuilt from a checkpoint continue the synchronous 
     [2]
   );
   const saved = checkpoints[0];
+  t.true(saved.guard.scale > 1);
   model.setWeights(saved.weights);
   // Everything rebuilt: new shards restored from their states, a new coordinator told where the run was.
   const second = rows.map((r, i) => new PersistentShard(i, r));
@@ -187,6 +202,7 @@ test('shards and coordinator rebuilt from a checkpoint continue the synchronous 
   transport = new LoopbackTransport(second);
   coordinator = new ParallelCoordinator(model, shape, transport, { ...settings, rho: saved.rho });
   coordinator.completed = saved.iteration;
+  coordinator.guard = { ...saved.guard };
   const resumed: PersistentIterationRecord[] = [];
   for (let k = 2; k < ITERATIONS; k++) resumed.push(await coordinator.iteration(undefined, aborted));
   await transport.close();
@@ -194,6 +210,39 @@ test('shards and coordinator rebuilt from a checkpoint continue the synchronous 
   t.deepEqual(withoutTimes(resumed), withoutTimes(reference.history.slice(2)));
   const other = new PersistentShard(0, shardData(shape, inputs, targets, o.lossSteps, 0, 5)); // other rows
   t.throws(() => other.restoreState(saved.shards[0]), { instanceOf: RangeError, message: /snapshot\.A/ });
+});
+
+test("an abort during the 'safeguard' round waits for it: the iteration completes, the run goes on bit for bit", async (t) => {
+  const options = { mode: 'persistent', ...rejecting } as const;
+  const straight = randomProblem(classify);
+  const reference = await inProcess(straight.model, straight.data, options, 2);
+  const { model, data } = randomProblem(classify);
+  const { o, layout, shape, inputs, targets } = prepare(model, data, options);
+  const controller = new AbortController();
+  /** Aborts the fit as the verdict reaches it: the 'safeguard' round must still complete. */
+  class AbortingShard extends PersistentShard {
+    override answer(p: Publication) {
+      if (p.phase === 'safeguard') controller.abort();
+      return super.answer(p);
+    }
+  }
+  const rows = splitRows(shape.N, 2);
+  const transport = new LoopbackTransport(
+    rows.map(([b, e], i) => new AbortingShard(i, shardData(shape, inputs, targets, o.lossSteps, b, e)))
+  );
+  const coordinator = new ParallelCoordinator(model, shape, transport, coordinatorOptions(o, layout, 2, 0));
+  const history: PersistentIterationRecord[] = [];
+  try {
+    while (!controller.signal.aborted) history.push(await coordinator.iteration(controller.signal, aborted));
+    t.true(history.at(-1)!.safeguard!.rejections > 0, 'the aborted round was a rejection');
+    // The next iteration is where the abort stops the run; without one, the run goes on exactly.
+    await t.throwsAsync(() => coordinator.iteration(controller.signal, aborted), { message: 'aborted' });
+    while (history.length < ITERATIONS) history.push(await coordinator.iteration(undefined, aborted));
+  } finally {
+    await transport.close();
+  }
+  t.deepEqual(withoutTimes(history), withoutTimes(reference.history));
+  t.deepEqual(bits(model.weights()), bits(reference.weights));
 });
 
 test('bounded staleness (τ = 2) with a slow shard uses stale answers and still fits the problem', async (t) => {
@@ -214,6 +263,20 @@ test('bounded staleness (τ = 2) with a slow shard uses stale answers and still 
   for (const r of history) t.true(Number.isFinite(r.loss) && Number.isFinite(r.lagrangian));
   t.true(last.loss < first.loss);
   t.true(last.primalResiduals.o < history[1].primalResiduals.o);
+});
+
+test("a shard refuses a 'safeguard' publication whose factor is not a positive number", async (t) => {
+  const { model, data } = randomProblem(classify);
+  const { o, shape, inputs, targets } = prepare(model, data, { mode: 'persistent' });
+  const shard = new PersistentShard(0, shardData(shape, inputs, targets, o.lossSteps, 0, 12));
+  const body = writeWeights(model.weights());
+  const rho = { rho1: 1, rho2: 1, rho3: 1 };
+  for (const factor of [0, -2, NaN, Infinity, undefined]) {
+    const p = { version: 1, iteration: 1, phase: 'safeguard', scalars: { ...rho, factor } as never, body };
+    await t.throwsAsync(() => shard.answer(p), { instanceOf: RangeError, message: /safeguard factor/ });
+  }
+  const ok = await shard.answer({ version: 2, iteration: 1, phase: 'safeguard', scalars: { ...rho, factor: 2 }, body });
+  t.true(ok.body.length > 0, 'the next block-1 Gram');
 });
 
 test('options.parallel is validated at the boundary, naming the parameter', async (t) => {

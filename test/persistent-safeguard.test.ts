@@ -1,6 +1,7 @@
 /**
- * The persistent loop's true-loss safeguard (on by default, off in a sharded run): an iteration whose true loss rises is
- * rejected (weights back, auxiliaries resynchronised, ρ raised), and resuming stays exact.
+ * The persistent loop's true-loss safeguard (on by default, also in a synchronous sharded run; off
+ * under bounded staleness): an iteration whose true loss rises is rejected (weights back,
+ * auxiliaries resynchronised, ρ raised), and resuming stays exact.
  */
 import test from 'ava';
 import { AdmmTrainer } from '../lib';
@@ -21,11 +22,15 @@ test('a persistent iteration whose true loss rises is rejected: weights kept, ρ
   );
   t.deepEqual(new AdmmTrainer(plain.model, { mode: 'persistent' }).options.safeguard, DEFAULT_SAFEGUARD);
   const sharded = { mode: 'persistent', parallel: { workers: 2 } } as const;
-  t.is(new AdmmTrainer(plain.model, sharded).options.safeguard, false, 'a sharded run has none');
-  t.throws(() => new AdmmTrainer(plain.model, { ...sharded, safeguard: true }), {
-    instanceOf: RangeError,
-    message: /options\.safeguard/,
-  });
+  t.deepEqual(new AdmmTrainer(plain.model, sharded).options.safeguard, DEFAULT_SAFEGUARD, 'a synchronous sharded run');
+  const stale = { mode: 'persistent', parallel: { workers: 2, staleness: 1 } } as const;
+  t.is(new AdmmTrainer(plain.model, stale).options.safeguard, false, 'bounded staleness has none');
+  t.is(new AdmmTrainer(plain.model, { ...stale, safeguard: false }).options.safeguard, false);
+  for (const safeguard of [true, { backoff: 3 }])
+    t.throws(() => new AdmmTrainer(plain.model, { ...stale, safeguard }), {
+      instanceOf: RangeError,
+      message: /options\.safeguard.*staleness/,
+    });
 
   const { model, data } = randomProblem(SPEC);
   let previous = model.evaluate(data).loss;

@@ -110,6 +110,21 @@ test('admmirnn train --mode local-duals --redis with 2 workers ≡ train --mode 
   t.deepEqual(bits(b.model.weights()), bits(a.model.weights()));
 });
 
+test('a checkpoint with the safeguard resumes sharded: with it synchronously, without it under --staleness', async (t) => {
+  const first = await command([...train, '-o', 'guarded.safetensors']).ended;
+  t.is(first.code, 0, first.stderr);
+  const saved = (await readCheckpoint(path.join(dir, 'guarded.safetensors'))).trainer!.options;
+  t.like(saved, { safeguard: { backoff: 2 } });
+  const resume = ['train', '--inputs', 'x.npy', '--targets', 'y.npy', '--resume', 'guarded.safetensors', '-n', '2'];
+  const synchronous = await command([...resume, '--workers', '2', '-q', '-o', 'sp.safetensors']).ended;
+  t.is(synchronous.code, 0, synchronous.stderr);
+  t.like((await readCheckpoint(path.join(dir, 'sp.safetensors'))).trainer!.options, { safeguard: { backoff: 2 } });
+  const stale = await command([...resume, '--workers', '2', '--staleness', '1', '-o', 'ap.safetensors']).ended;
+  t.is(stale.code, 0, stale.stderr);
+  t.regex(stale.stderr, /--staleness > 0: the true-loss safeguard is off/);
+  t.like((await readCheckpoint(path.join(dir, 'ap.safetensors'))).trainer!.options, { safeguard: false });
+});
+
 test("a worker whose data is not the coordinator's refuses the run; the fit fails with its reason", async (t) => {
   const run = `mismatch-${process.pid}`;
   const model = new RNN({ inputSize: d, hiddenSize: 4, outputSize: 2, init: { scheme: 'normal', seed: 1 } });

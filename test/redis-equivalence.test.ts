@@ -51,9 +51,12 @@ interface Outcome {
   weights: ReturnType<RNN['weights']>;
 }
 
-async function overThreads(spec: ProblemSpec, shards: number): Promise<Outcome> {
+/** ρ so small that the true-loss safeguard (on by default) rejects iterations: its 'safeguard' round crosses Redis. */
+const rejecting = (spec: ProblemSpec): AdmmTrainerOptions => ({ ...optionsFor(spec), rho: [0.01, 0.01, 0.01] });
+
+async function overThreads(spec: ProblemSpec, shards: number, options = optionsFor(spec)): Promise<Outcome> {
   const { model, data } = randomProblem(spec);
-  const trainer = new AdmmTrainer(model, { ...optionsFor(spec), parallel: { workers: shards } });
+  const trainer = new AdmmTrainer(model, { ...options, parallel: { workers: shards } });
   try {
     const result = await trainer.fit(data, { maxIterations: ITERATIONS });
     return { history: result.history as PersistentIterationRecord[], weights: model.weights() };
@@ -66,10 +69,11 @@ async function overThreads(spec: ProblemSpec, shards: number): Promise<Outcome> 
 async function overRedis(
   spec: ProblemSpec,
   shards: number,
-  startShards: (run: string) => Promise<() => Promise<void>>
+  startShards: (run: string) => Promise<() => Promise<void>>,
+  trainerOptions = optionsFor(spec)
 ): Promise<Outcome & { bytes: number }> {
   const { model, data } = randomProblem(spec);
-  const { shape, coordinator: options } = shardedProblem(model, data, optionsFor(spec), shards);
+  const { shape, coordinator: options } = shardedProblem(model, data, trainerOptions, shards);
   const run = runName('equivalence');
   const url = server.url;
   const transport = await coordinatorSide(url, run, shards);
@@ -152,6 +156,17 @@ test('3 worker processes over Redis (Indexed Job style) ≡ 3 worker threads, bi
   t.deepEqual(withoutTimes(redis.history), withoutTimes(threads.history));
 });
 
+test('safeguard rejections: 3 worker processes over Redis ≡ 3 worker threads, bit for bit', async (t) => {
+  const threads = await overThreads(classify, 3, rejecting(classify));
+  t.true(
+    threads.history.some((r) => r.safeguard!.rejections > 0),
+    'no iteration was rejected'
+  );
+  const redis = await overRedis(classify, 3, workerProcesses(classify, 3), rejecting(classify));
+  t.deepEqual(redis.weights, threads.weights);
+  t.deepEqual(withoutTimes(redis.history), withoutTimes(threads.history));
+});
+
 test('bounded staleness (τ = 2) over Redis with a slow shard uses stale answers and still fits the problem', async (t) => {
   const spec = { ...classify, N: 40, seed: 7 };
   const { model, data } = randomProblem(spec);
@@ -168,7 +183,7 @@ test('bounded staleness (τ = 2) over Redis with a slow shard uses stale answers
   const connect = (shard: number) => RedisShardTransport.connect({ url, run, shard, heartbeatMs: 5_000 });
   const sides = await Promise.all([connect(0), connect(1)]);
   const loops = [runShard(parts[0], sides[0]), runShard(slow, sides[1])];
-  const coordinator = new ParallelCoordinator(model, shape, transport, { ...sync, staleness: 2 });
+  const coordinator = new ParallelCoordinator(model, shape, transport, { ...sync, staleness: 2, safeguard: false });
   const history: PersistentIterationRecord[] = [];
   try {
     const aborted = () => new Error('aborted');

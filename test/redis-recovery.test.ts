@@ -4,7 +4,8 @@
  * A worker killed with kill -9 mid-run and replaced (same --shard), a paused worker replaced and
  * then woken (its late write refused), the coordinator killed and started again, redis-server
  * killed and restarted with AOF (the run goes on) and without (every process started again):
- * each run ends with weights bit-identical to the fault-free run.
+ * each run ends with weights bit-identical to the fault-free run. The true-loss safeguard is on (the
+ * default): this run's iterations are rejected from the 14th on, so every rollback restores its state.
  * A lost worker that nobody replaces still fails the run with ERR_SHARD_LOST, after the timeout.
  * The mini-batch mode 'local-duals' (stateless shards: the coordinator's file alone) recovers from
  * a killed worker and a killed coordinator alike.
@@ -394,4 +395,30 @@ test("another run's recovery checkpoint is refused (ERR_CONFIG_MISMATCH), never 
   const config = { inputSize: d, hiddenSize: 4, outputSize: 2 };
   const bad = { model, config, sharded: { ...ours, iteration: -1, rho: [1, 1, 1] as [number, number, number] } };
   await t.throwsAsync(() => saveCheckpoint(at('bad.safetensors'), bad), { message: /checkpoint\.sharded\.iteration/ });
+});
+
+test("the coordinator's recovery checkpoint keeps the safeguard's factor and last accepted loss, checked", async (t) => {
+  const model = new RNN({ inputSize: d, hiddenSize: 4, outputSize: 2, init: { scheme: 'normal', seed: 1 } });
+  const id = { run: 'guarded', shards: 2, configHash: 'sha256:guarded' };
+  const checkpoints = new CoordinatorCheckpoints(at('guarded'), id);
+  await checkpoints.save(model, 8, [2, 3, 4], { scale: 4, loss: 0.25 });
+  t.like(await checkpoints.load(), { iteration: 8, safeguard: { scale: 4, epochLoss: 0.25 } });
+  // The start (no loss measured yet), and a run without the safeguard (no record).
+  await checkpoints.save(model, 0, [2, 3, 4], { scale: 1, loss: undefined });
+  t.deepEqual((await checkpoints.load())!.safeguard, { scale: 1 });
+  await checkpoints.save(model, 0, [2, 3, 4]);
+  t.is((await checkpoints.load())!.safeguard, undefined);
+  const config = { inputSize: d, hiddenSize: 4, outputSize: 2 };
+  const sharded = { ...id, iteration: 8, rho: [1, 1, 1] as [number, number, number] };
+  for (const [safeguard, says] of [
+    [{ scale: 0.5 }, /sharded\.safeguard\.scale/],
+    [{ scale: 2, epochLoss: -1 }, /sharded\.safeguard\.epochLoss/],
+    ['on', /sharded\.safeguard/],
+  ] as const)
+    await t.throwsAsync(
+      () => saveCheckpoint(at('bad-guard.safetensors'), { model, config, sharded: { ...sharded, safeguard } } as never),
+      {
+        message: says,
+      }
+    );
 });

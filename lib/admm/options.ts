@@ -68,9 +68,10 @@ export interface AdmmTrainerOptions {
    * undone (not in a sharded run, options.parallel, whose coordinator has none). Default true;
    * false turns it off; an object overrides its settings ({ backoff: 2, relax: 1.1, maxAttempts: 8,
    * maxScale: 1e6, epochTolerance: 0.01, maxEpochAttempts: 3 }).
-   * Persistent mode (default true; false with `parallel`, whose shards have none): an iteration whose
-   * true loss rises is rejected, the auxiliaries resynchronised to the forward pass and ρ raised,
-   * never past the ρ policy's bounds (persistent/safeguard.ts).
+   * Persistent mode (default true, also with synchronous `parallel`, bit for bit as one process):
+   * an iteration whose true loss rises is rejected, the auxiliaries resynchronised to the forward
+   * pass and ρ raised, never past the ρ policy's bounds (persistent/safeguard.ts). With
+   * `parallel.staleness` > 0 there is none (no loss of one weight version to judge): false or unset.
    */
   safeguard?: boolean | Partial<SafeguardSettings>;
   /**
@@ -290,7 +291,7 @@ export function resolveTrainerOptions(options: unknown): ResolvedTrainerOptions 
     // after one epoch, where γ = 0.5 reaches 2.32); with the last step only, γ = 2 learns fastest.
     gamma: optional('gamma', lossSteps === 'every' ? 0.5 : 2, (n, v) => checkNumber(n, v, 0, 100, true)),
     sweeps: optional('sweeps', 3, (n, v) => checkInteger(n, v, 1, 1000)),
-    safeguard: resolveSafeguard(o.safeguard, mode, o.parallel !== undefined),
+    safeguard: resolveSafeguard(o.safeguard, mode, o.parallel),
     warmStart: resolveWarmStart(o.warmStart, mode),
     dualWalk: resolveDualWalk(o.dualWalk, mode, o.parallel !== undefined),
     seed: optional('seed', 0, (n, v) => checkInteger(n, v, 0, 2 ** 32 - 1)),

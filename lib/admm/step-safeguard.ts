@@ -176,12 +176,20 @@ export class StepSafeguard {
 /**
  * options.safeguard: true (default settings), false (none), or settings overriding the defaults.
  * Resolved to the settings or false (kept as false, so a checkpoint's options rebuild it off).
+ * `parallel`: options.parallel as given (its own validation follows elsewhere).
  */
-export function resolveSafeguard(value: unknown, mode: string, sharded = false): SafeguardSettings | false {
-  // A sharded persistent run has no true-loss safeguard (its shards cannot resynchronise yet).
-  if (value === undefined) return mode === 'persistent' && sharded ? false : { ...DEFAULT_SAFEGUARD };
-  if (mode === 'persistent' && sharded && value !== false)
-    throw invalidRange('options.safeguard', "false (or unset) with options.parallel in mode 'persistent'", value);
+export function resolveSafeguard(value: unknown, mode: string, parallel?: unknown): SafeguardSettings | false {
+  // The true-loss safeguard judges the loss of one weight version over every shard, which a
+  // persistent run under bounded staleness never has: there it is off, and refused if asked for.
+  const staleness = (parallel as { staleness?: unknown } | undefined)?.staleness;
+  const asynchronous = mode === 'persistent' && typeof staleness === 'number' && staleness > 0;
+  if (value === undefined) return asynchronous ? false : { ...DEFAULT_SAFEGUARD };
+  if (asynchronous && value !== false)
+    throw invalidRange(
+      'options.safeguard',
+      "false (or unset) with options.parallel.staleness > 0 in mode 'persistent'",
+      value
+    );
   if (value === true) return { ...DEFAULT_SAFEGUARD };
   if (value === false) return false;
   checkObject('options.safeguard', value);

@@ -7,6 +7,11 @@
  *           ρ policy, residuals, Lagrangian, the iteration record.
  * When ρ follows a schedule (known before the residuals), the 'duals' answers also carry the next
  * iteration's block-1 Grams, so every iteration after the first takes two rounds.
+ * With the true-loss safeguard (synchronous runs; persistent/safeguard.ts), the coordinator judges
+ * the summed true loss as one process does; when the verdict changes the shards' state (a rejected
+ * iteration, a change of the factor on ρ) or a recovery checkpoint is due, a 'safeguard' round
+ * tells them (weights: the previous ones after a rejection; `resync`, `factor`), and its answers
+ * carry the next block-1 Grams.
  * Synchronous (staleness 0): each round waits for every shard's answer to this very publication,
  * so the iterate is the chunked sweep's with one chunk per shard, bit for bit. Bounded staleness
  * τ > 0: a round proceeds once at least one shard answered this publication and every shard's
@@ -22,6 +27,9 @@ import type { ResolvedTrainerOptions } from '../admm/options';
 import type { PersistentIterationRecord } from '../admm/record';
 import { type Triple, nextRho, rhoIsScheduled } from '../admm/rho';
 import { uwbGram, vcGram } from '../admm/persistent/gram-sum';
+import { type PersistentGuardState, guardedRecord, judgeIteration, rhoBounds } from '../admm/persistent/safeguard';
+import type { SafeguardSettings } from '../admm/step-safeguard';
+import { type WeightCopy, copyWeights } from '../training/rollback';
 import { writeWeights } from './layout';
 import type { CoordinatorCheckpoints } from './recovery';
 import { isReady } from './ready';
@@ -37,6 +45,8 @@ export interface CoordinatorOptions {
   /** β of the whole data set (options.beta × N). */
   beta: number;
   classification: boolean;
+  /** The true-loss safeguard (synchronous runs only); absent or false: none. */
+  safeguard?: SafeguardSettings | false;
   /** Called after every `every`-th iteration, before the record is returned (a checkpoint's cadence). */
   checkpoint?: { every: number; save: (iteration: number) => Promise<void> };
   /** Recovery checkpoints, and the rollback to the last one when a shard is lost (recovery.ts). */
@@ -56,14 +66,16 @@ export interface CoordinatorRecovery {
 
 /** A persistent run's coordinator settings from the trainer's options (β of the whole data set). */
 export function coordinatorOptions(
-  options: Pick<ResolvedTrainerOptions, 'rho' | 'rhoPolicy' | 'beta'>,
+  options: Pick<ResolvedTrainerOptions, 'rho' | 'rhoPolicy' | 'beta' | 'safeguard'>,
   layout: Pick<TrainingLayout, 'shape' | 'loss'>,
   shards: number,
   staleness: number
 ): CoordinatorOptions {
   const { rho, rhoPolicy } = options;
   const classification = layout.loss === 'softmax-cross-entropy';
-  return { shards, staleness, rho, rhoPolicy, beta: options.beta * layout.shape.N, classification };
+  // Bounded staleness has no loss of one weight version to judge (options.ts refuses it there).
+  const safeguard = staleness > 0 ? false : options.safeguard;
+  return { shards, staleness, rho, rhoPolicy, beta: options.beta * layout.shape.N, classification, safeguard };
 }
 
 /**
@@ -79,11 +91,26 @@ export interface RoundTimes {
   uwb: RoundTime;
   vc: RoundTime;
   duals: RoundTime;
+  /** Zero in an iteration without a 'safeguard' round. */
+  safeguard: RoundTime;
 }
 
 export function shardLost(shards: readonly number[], why: string): AdmmError {
   const which = `shard${shards.length > 1 ? 's' : ''} ${shards.join(', ')}`;
   return new AdmmError(`parallel run: ${which} lost (${why}); the run cannot continue`, 'ERR_SHARD_LOST');
+}
+
+/** The true loss (and accuracy) of the data from the shards' loss sums, added in shard order. */
+function trueLoss(parts: readonly Contribution[], classification: boolean): { loss: number; accuracy: number } {
+  let sum = 0,
+    count = 0,
+    correct = 0;
+  for (const c of parts) {
+    sum += c.scalars.forwardSum;
+    count += c.scalars.forwardCount;
+    correct += c.scalars.forwardCorrect;
+  }
+  return { loss: sum / count, accuracy: classification ? correct / count : NaN };
 }
 
 /** An ERR_SHARD_LOST's message without its verdict, for a recovery that does continue. */
@@ -104,6 +131,8 @@ export class ParallelCoordinator {
   private rollbackVersion = 0;
   /** With recovery: each shard's incarnation that acknowledged the last rollback. */
   private tokens: string[] | undefined;
+  /** The true-loss safeguard's factor on ρ and last accepted loss (in recovery checkpoints). */
+  guard: PersistentGuardState = { scale: 1, loss: undefined };
   /** Answers used that did not answer the publication of their round (bounded staleness), over the run. */
   staleAnswers = 0;
   /** Per-round times of the last iteration. */
@@ -111,6 +140,7 @@ export class ParallelCoordinator {
     uwb: { wait: 0, shard: 0, solve: 0 },
     vc: { wait: 0, shard: 0, solve: 0 },
     duals: { wait: 0, shard: 0, solve: 0 },
+    safeguard: { wait: 0, shard: 0, solve: 0 },
   };
 
   constructor(
@@ -119,6 +149,9 @@ export class ParallelCoordinator {
     private readonly transport: CoordinatorTransport,
     private readonly options: CoordinatorOptions
   ) {
+    // Bounded staleness has no loss of one weight version for it to judge.
+    if (options.safeguard && options.staleness > 0)
+      throw new RangeError('a coordinator under bounded staleness (options.staleness > 0) has no safeguard');
     this.rho = [...options.rho];
     this.uwb = uwbGram(shape);
     this.vc = vcGram(shape);
@@ -133,7 +166,7 @@ export class ParallelCoordinator {
     if (!recovery) return;
     this.version = Math.max(this.version, (await this.transport.lastVersion?.()) ?? 0);
     const saved = await recovery.checkpoints.load();
-    if (!saved) await recovery.checkpoints.save(this.model, 0, this.rho);
+    if (!saved) await recovery.checkpoints.save(this.model, 0, this.rho, this.guard);
     else recovery.onRecovery?.(`continuing from the checkpoint of iteration ${saved.iteration}`);
     for (;;) {
       try {
@@ -156,6 +189,7 @@ export class ParallelCoordinator {
     const saved = (await this.options.recovery!.checkpoints.load())!;
     this.model.setWeightsUnchecked(saved.weights);
     this.rho = [...saved.rho];
+    this.guard = { scale: saved.safeguard?.scale ?? 1, loss: saved.safeguard?.epochLoss };
     this.completed = this.committed = saved.iteration;
     this.prefetched = undefined;
     const version = ++this.version,
@@ -222,9 +256,12 @@ export class ParallelCoordinator {
       model = this.model,
       rho: Triple = [...this.rho],
       k = this.completed + 1;
+    const guarded = this.options.safeguard ? copyWeights(model) : undefined;
     const rhoScalars = { rho1: rho[0], rho2: rho[1], rho3: rho[2] };
-    const round = async (phase: keyof RoundTimes, scalars: Record<string, number>) => {
-      if (signal?.aborted) throw aborted();
+    /** One round; an unabortable one (the safeguard's verdict, taken: applied whole) ignores `signal`. */
+    const round = async (phase: keyof RoundTimes, scalars: Record<string, number>, abortable = true) => {
+      const live = abortable ? signal : undefined;
+      if (live?.aborted) throw aborted();
       const lost = await this.transport.lostShards();
       if (lost.length) throw shardLost(lost, 'its thread or process is gone');
       const version = ++this.version;
@@ -233,8 +270,8 @@ export class ParallelCoordinator {
       const { shards, staleness } = this.options;
       const ready = (arrived: ReadonlyMap<number, Contribution>) =>
         isReady(this.sinceRollback(arrived), shards, staleness, k, version);
-      const got = await this.transport.collect(k, phase, ready, signal).catch((e: unknown) => {
-        if (signal?.aborted) throw aborted();
+      const got = await this.transport.collect(k, phase, ready, live).catch((e: unknown) => {
+        if (live?.aborted) throw aborted();
         throw e;
       });
       const replaced = got.filter((c) => this.tokens && c.token !== this.tokens[c.shard]).map((c) => c.shard);
@@ -252,11 +289,17 @@ export class ParallelCoordinator {
       return r;
     };
 
-    // Block 1.
-    const prefetched = this.prefetched;
+    // Block 1. The safeguard's reference at the start: the shards' o is their rows' forward pass.
+    const startLoss = guarded !== undefined && this.guard.loss === undefined;
+    const prefetched = startLoss ? undefined : this.prefetched;
     this.prefetched = undefined;
-    const uwbParts = prefetched ?? (await round('uwb', rhoScalars)).map((c) => c.body);
+    const uwbRound = prefetched
+      ? undefined
+      : await round('uwb', startLoss ? { ...rhoScalars, startLoss: 1 } : rhoScalars);
+    if (startLoss) this.guard.loss = trueLoss(uwbRound!, this.options.classification).loss;
+    const uwbParts = prefetched ?? uwbRound!.map((c) => c.body);
     if (prefetched) this.times.uwb.wait = this.times.uwb.shard = 0;
+    this.times.safeguard = { wait: 0, shard: 0, solve: 0 };
     await timed('uwb', async () => {
       this.uwb.reset();
       for (const part of uwbParts) this.uwb.addPacked(part);
@@ -285,12 +328,13 @@ export class ParallelCoordinator {
     const prefetch = scheduled ? 1 : 0;
     const recovery = this.options.recovery,
       due = recovery !== undefined && k % recovery.every === 0;
-    // A due checkpoint: each shard writes its file before it answers, and drops files before `committed`.
+    // A due checkpoint: each shard writes its file before it answers, and drops files before `committed`
+    // (with the safeguard: in the 'safeguard' round, after the verdict).
     const save: Record<string, number> = due ? { checkpoint: 1, committed: this.committed } : {};
-    const nextScalars = { next1: next[0], next2: next[1], next3: next[2], prefetch, ...save };
+    const nextScalars = { next1: next[0], next2: next[1], next3: next[2], prefetch, ...(guarded ? {} : save) };
     const dualParts = await round('duals', { ...rhoScalars, ...nextScalars });
     const t0 = performance.now();
-    const sums = { changeO: 0, auxiliarySum: 0, auxiliaryCount: 0, forwardSum: 0, forwardCount: 0, forwardCorrect: 0 };
+    const sums = { changeO: 0, auxiliarySum: 0, auxiliaryCount: 0 };
     const zero = (): ConstraintNorms => ({ residualSq: 0, leftSq: 0, rightSq: 0, dualOldSq: 0, dualNewSq: 0 });
     const norms = [zero(), zero(), zero()];
     const perStep = new Float64Array(this.shape.T);
@@ -318,27 +362,61 @@ export class ParallelCoordinator {
     this.completed = k;
     if (prefetch) this.prefetched = dualParts.map((c) => c.body.subarray(3 * NORM_FIELDS + this.shape.T));
     this.times.duals.solve = (performance.now() - t0) / 1000;
-    if (due) {
-      await recovery.checkpoints.save(model, k, this.rho);
-      this.committed = k;
-    }
-    const checkpoint = this.options.checkpoint;
-    if (checkpoint && k % checkpoint.every === 0) await checkpoint.save(k);
-    const seconds = (performance.now() - started) / 1000;
-    return {
+    let record: PersistentIterationRecord = {
       kind: 'persistent',
       iteration: k,
-      loss: sums.forwardSum / sums.forwardCount,
-      accuracy: this.options.classification ? sums.forwardCorrect / sums.forwardCount : NaN,
+      ...trueLoss(dualParts, this.options.classification),
       auxiliaryLoss: sums.auxiliarySum / sums.auxiliaryCount,
       lagrangian,
       primalResiduals: { a: relative[0], s: relative[1], o: relative[2] },
       dualResidual: Math.hypot(...dual) / Math.max(multiplierNorm, 1e-30),
       rho,
       stepSignal: Array.from(perStep, (sq) => rho[0] * Math.sqrt(sq)),
-      seconds,
-      elapsed: seconds,
+      seconds: 0,
+      elapsed: 0,
     };
+    if (guarded) record = await this.judge(record, guarded, round, save);
+    if (due) {
+      await recovery.checkpoints.save(model, k, this.rho, this.guard);
+      this.committed = k;
+    }
+    const checkpoint = this.options.checkpoint;
+    if (checkpoint && k % checkpoint.every === 0) await checkpoint.save(k);
+    const seconds = (performance.now() - started) / 1000;
+    return { ...record, seconds, elapsed: seconds };
+  }
+
+  /**
+   * The true-loss safeguard's verdict on iteration `record` (persistent/safeguard.ts, with the
+   * single process's arithmetic; `this.rho` is the next ρ before it, `previous` the weights before
+   * the iteration). When the verdict changes the shards' state, or `save` asks for a checkpoint
+   * (which must hold the state after the verdict), a 'safeguard' round applies it on the shards.
+   */
+  private async judge(
+    record: PersistentIterationRecord,
+    previous: WeightCopy,
+    round: (phase: keyof RoundTimes, scalars: Record<string, number>, abortable: boolean) => Promise<Contribution[]>,
+    save: Record<string, number>
+  ): Promise<PersistentIterationRecord> {
+    const next = this.rho,
+      bounds = rhoBounds(this.options.rhoPolicy);
+    const { accepted, factor } = judgeIteration(
+      this.guard,
+      this.options.safeguard as SafeguardSettings,
+      bounds,
+      next,
+      record.loss
+    );
+    if (accepted && factor === 1 && !('checkpoint' in save)) return guardedRecord(record, true, this.guard.scale);
+    if (!accepted) this.model.setWeightsUnchecked(previous);
+    if (factor !== 1) this.rho = next.map((r) => r * factor) as Triple;
+    const scalars = { rho1: next[0], rho2: next[1], rho3: next[2], factor, resync: accepted ? 0 : 1, ...save };
+    // The iteration is complete once judged: an abort takes effect after it, never between the shards.
+    const parts = await round('safeguard', scalars, false);
+    this.prefetched = parts.map((c) => c.body);
+    // A rejected iteration's loss is that of the weights kept, from the resynchronised o.
+    const kept = accepted ? record : { ...record, ...trueLoss(parts, this.options.classification) };
+    return guardedRecord(kept, accepted, this.guard.scale);
   }
 
   /** Tells every shard to stop (the transport stays open: close it separately). */

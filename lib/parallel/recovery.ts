@@ -1,9 +1,10 @@
 /**
  * Recovery checkpoints of a sharded run (issue 17): the files, not Redis, are the run's record.
  * In mode 'persistent', at every `every`-th iteration k each shard writes its rows' auxiliaries
- * and duals (`shard-<i>-<k>.safetensors`) while answering the 'duals' round, and once every shard
- * has answered, the coordinator writes the weights and ρ (`coordinator.safetensors`): that file
- * names the checkpoint a rollback returns to, so a shard file is never used before all of its
+ * and duals (`shard-<i>-<k>.safetensors`) while answering the iteration's last round ('duals', or
+ * with the true-loss safeguard 'safeguard', after its verdict), and once every shard has answered,
+ * the coordinator writes the weights, ρ and the safeguard's state (`coordinator.safetensors`): that
+ * file names the checkpoint a rollback returns to, so a shard file is never used before all of its
  * iteration exist. A mini-batch mode's shards hold no state between batches: its checkpoint is
  * the coordinator's file alone (mini-batch-coordinator.ts). Both are ordinary admmirnn checkpoints
  * (saveCheckpoint: atomic; readCheckpoint: bounded), with a `sharded` record saying whose file it
@@ -16,7 +17,9 @@ import { readCheckpoint, saveCheckpoint } from '../checkpoint';
 import type { LoadedCheckpoint, ShardedRunInfo, TaskInfo } from '../checkpoint/format';
 import type { LossName, LossSteps } from '../data';
 import { RNN, type RNNWeights } from '../rnn';
+import type { PersistentGuardState } from '../admm/persistent/safeguard';
 import type { Triple } from '../admm/rho';
+import type { SafeguardSnapshot } from '../admm/step-safeguard';
 import { emptyWeights, readWeights } from './layout';
 import { RedisTransportError } from './redis/errors';
 import { PersistentShard, type ShardCore, type ShardData } from './shard';
@@ -67,6 +70,13 @@ export interface CoordinatorState {
   iteration: number;
   rho: Triple;
   weights: RNNWeights;
+  /** The true-loss safeguard's factor on ρ and last accepted loss (absent: a run without it). */
+  safeguard?: SafeguardSnapshot;
+}
+
+/** The safeguard's state as snapshots keep it (persistent/snapshot.ts: the last accepted loss as epochLoss). */
+function guardSnapshot(guard: PersistentGuardState): SafeguardSnapshot {
+  return { scale: guard.scale, ...(guard.loss === undefined ? {} : { epochLoss: guard.loss }) };
 }
 
 /** The coordinator's side: its own file in `dir`. */
@@ -81,14 +91,14 @@ export class CoordinatorCheckpoints {
   }
 
   /** Commits checkpoint `iteration`: every shard's file of it is written (they answered its 'duals' round). */
-  async save(model: RNN, iteration: number, rho: Triple): Promise<void> {
+  async save(model: RNN, iteration: number, rho: Triple, guard?: PersistentGuardState): Promise<void> {
     await fs.mkdir(this.dir, { recursive: true });
     const { inputSize, hiddenSize, outputSize } = model;
     await saveCheckpoint(this.file, {
       model,
       config: { inputSize, hiddenSize, outputSize },
       trainer: { kind: 'admm', options: {}, iteration },
-      sharded: { ...this.id, iteration, rho: [...rho] },
+      sharded: { ...this.id, iteration, rho: [...rho], ...(guard && { safeguard: guardSnapshot(guard) }) },
     });
   }
 
@@ -97,7 +107,8 @@ export class CoordinatorCheckpoints {
     const saved = await readIfPresent(this.file);
     if (!saved) return undefined;
     checkIdentity(this.file, saved.sharded, this.id);
-    return { iteration: saved.sharded!.iteration, rho: saved.sharded!.rho, weights: saved.model.weights() };
+    const { iteration, rho, safeguard } = saved.sharded!;
+    return { iteration, rho, weights: saved.model.weights(), ...(safeguard && { safeguard }) };
   }
 }
 
@@ -124,7 +135,7 @@ type Answer = Pick<Contribution, 'iteration' | 'phase' | 'version' | 'scalars' |
  * A persistent shard that checkpoints and rolls back. It answers nothing (scalar `unrestored`,
  * empty body) until the coordinator's first 'restore' publication, which every run with recovery
  * starts with and every rollback sends: iteration 0 starts the shard afresh, iteration k > 0
- * loads its file of checkpoint k. A 'duals' publication with scalar `checkpoint` = 1 makes it
+ * loads its file of checkpoint k. A 'duals' (or 'safeguard') publication with scalar `checkpoint` = 1 makes it
  * write its file of that iteration before it answers, and remove its files older than scalar
  * `committed` (the coordinator's last committed checkpoint, which no rollback goes behind).
  */
@@ -153,7 +164,8 @@ export class RecoverableShard implements ShardCore {
     }
     if (!this.shard) return reply({ unrestored: 1 });
     const answer = await this.shard.answer(p);
-    if (p.phase === 'duals' && p.scalars.checkpoint === 1) {
+    // Without the safeguard the 'duals' round ends the iteration; with it, the 'safeguard' round does.
+    if ((p.phase === 'duals' || p.phase === 'safeguard') && p.scalars.checkpoint === 1) {
       await this.save(p);
       await this.removeOlder(p.scalars.committed ?? 0);
     }

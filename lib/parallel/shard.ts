@@ -1,7 +1,8 @@
 /**
  * One shard of the persistent loop (docs/ALGORITHM.md, "The parallel decomposition"): the
  * auxiliaries a, s, o and duals of its samples, and every block that touches only them — 2 (a),
- * 3 (s), 5 (o), 6 (duals) — plus its parts of the Grams of blocks 1 and 4. It runs the very
+ * 3 (s), 5 (o), 6 (duals) — plus its parts of the Grams of blocks 1 and 4, and the true-loss
+ * safeguard's steps on them (a resync to the forward pass, a rescale of the duals). It runs the very
  * blocks of the single-process loop (lib/admm/persistent/blocks.ts) on its own state, with the
  * published weights in place of the model's, so a synchronous sharded run is the chunked run with
  * one chunk per shard, bit for bit. A shard too large for whole caches sweeps its rows in chunks,
@@ -9,7 +10,7 @@
  * turns one publication into one contribution, and `runShard` loops over any ShardTransport.
  */
 import type { LossSteps, TargetLayout } from '../data';
-import { summariseLoss } from '../loss';
+import { type LossSummary, summariseLoss } from '../loss';
 import { native, type NativeInputs, type NativeShape } from '../native';
 import { automaticChunkSize } from '../admm/options';
 import {
@@ -127,8 +128,11 @@ export class PersistentShard implements ShardCore {
       body,
     });
     switch (p.phase) {
-      case 'uwb':
-        return reply({}, (await inputGram(st)).sum.slice());
+      case 'uwb': {
+        // The safeguard's reference at the run's start: o is the forward pass of these weights.
+        const start = p.scalars.startLoss === 1 ? forwardScalars(summariseLoss(st.O, st.shape.K, st.targets)) : {};
+        return reply(start, (await inputGram(st)).sum.slice());
+      }
       case 'vc': {
         const [changeA, changeS] = await sweepStates(st, this.weights, EXACT);
         return reply({ changeA, changeS }, (await outputGram(st)).sum.slice());
@@ -145,9 +149,36 @@ export class PersistentShard implements ShardCore {
         body.set(gram, norms.length);
         return reply(scalars, body);
       }
+      case 'safeguard': {
+        const factor = p.scalars.factor;
+        if (!(factor > 0 && factor < Infinity))
+          throw new RangeError(`shard ${this.index}: publication ${p.version} has a safeguard factor of ${factor}`);
+        return reply(...(await this.applyVerdict(st, factor, p.scalars.resync === 1)));
+      }
       default:
         throw new RangeError(`shard ${this.index}: unknown phase '${p.phase}' in publication ${p.version}`);
     }
+  }
+
+  /**
+   * The coordinator's safeguard verdict on the iteration just run (persistent/safeguard.ts, the
+   * single-process loop's steps in its order): a rejected one resynchronises a, s, o to the
+   * published (previous) weights; then the scaled duals are divided by `factor` and ρ multiplied.
+   * Answers the next iteration's block-1 Gram, and after a rejection the true loss of its rows.
+   */
+  private async applyVerdict(
+    st: AdmmState,
+    factor: number,
+    resync: boolean
+  ): Promise<[Record<string, number>, Float64Array]> {
+    if (resync) await resynchronise(st, this.weights);
+    if (factor !== 1) {
+      await rescaleDuals(st, [1 / factor, 1 / factor, 1 / factor]);
+      this.dualRho = this.dualRho.map((r) => r * factor) as Triple;
+      st.rho = this.dualRho;
+    }
+    const scalars = resync ? forwardScalars(summariseLoss(st.O, st.shape.K, st.targets)) : {};
+    return [scalars, (await inputGram(st)).sum.slice()];
   }
 
   /** The shard's state at ρ, chunked as the single-process loop would chunk these rows, with the weight Grams. */
@@ -195,12 +226,15 @@ export class PersistentShard implements ShardCore {
       changeO,
       auxiliarySum: auxiliary.sum,
       auxiliaryCount: auxiliary.count,
-      forwardSum: forward.sum,
-      forwardCount: forward.count,
-      forwardCorrect: forward.correct,
+      ...forwardScalars(forward),
     };
     return [scalars, body];
   }
+}
+
+/** A loss summary of the shard's rows as the scalars the coordinator sums (in shard order) into the true loss. */
+function forwardScalars(s: LossSummary): Record<string, number> {
+  return { forwardSum: s.sum, forwardCount: s.count, forwardCorrect: s.correct };
 }
 
 /**

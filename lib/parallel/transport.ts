@@ -26,8 +26,8 @@ export interface Publication {
   readonly version: number;
   readonly iteration: number;
   /**
-   * What the shards do with it: 'uwb', 'vc', 'duals' (persistent loop), 'batch', 'evaluate'
-   * (the mini-batch modes), 'stop' (end the shard's loop).
+   * What the shards do with it: 'uwb', 'vc', 'duals', 'safeguard' (persistent loop; 'restore' with
+   * recovery), 'batch', 'evaluate' (the mini-batch modes), 'stop' (end the shard's loop).
    */
   readonly phase: string;
   readonly scalars: Readonly<Record<string, number>>;

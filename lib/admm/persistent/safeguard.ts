@@ -5,9 +5,11 @@
  * auxiliaries a, s, o are resynchronised to the forward pass of those weights (every constraint
  * holds again; the duals keep the credit they carry, rescaled so λ = ρμ is unchanged) and ρ is
  * multiplied by `backoff`. An accepted iteration divides the safeguard's factor by `relax`, never
- * below 1; neither moves ρ past the ρ policy's bounds. On by default (options.ts) except in a sharded
- * run. Undoing the auxiliaries would need a copy of N·T·h-sized buffers; the resync needs one
- * forward pass and no gradient formula.
+ * below 1; neither moves ρ past the ρ policy's bounds. On by default (options.ts), also in a
+ * synchronous sharded run, whose coordinator takes the same verdicts (judgeIteration) and has its
+ * shards apply them (lib/parallel/coordinator.ts); off under bounded staleness. Undoing the
+ * auxiliaries would need a copy of N·T·h-sized buffers; the resync needs one forward pass and no
+ * gradient formula.
  */
 import { native } from '../../native';
 import type { RNN } from '../../rnn';
@@ -74,6 +76,48 @@ function boundedScale(rho: Triple, current: number, wanted: number, bounds: RhoB
   return wanted;
 }
 
+/** The safeguard's verdict on one iteration: keep it or not, and the factor it applies to ρ. */
+export interface GuardVerdict {
+  accepted: boolean;
+  /** Multiplier of ρ (and 1/it of the scaled duals): the factor's change, within the ρ bounds. */
+  factor: number;
+}
+
+/**
+ * Judges an iteration whose true training loss is `loss`, at `rho` (the next iteration's ρ before
+ * the verdict), and moves `guard` on: an accepted iteration's loss becomes the reference and the
+ * factor relaxes; a rejected one raises the factor by `backoff`. Shared by the single-process loop
+ * and the sharded coordinator, so both take the same decisions with the same arithmetic.
+ */
+export function judgeIteration(
+  guard: PersistentGuardState,
+  settings: Readonly<SafeguardSettings>,
+  bounds: RhoBounds,
+  rho: Triple,
+  loss: number
+): GuardVerdict {
+  const before = guard.scale;
+  if (loss <= guard.loss! * (1 + settings.epochTolerance)) {
+    guard.loss = loss;
+    guard.scale = boundedScale(rho, before, Math.max(1, before / settings.relax), bounds);
+    return { accepted: true, factor: guard.scale / before };
+  }
+  const wanted = Math.min(settings.maxScale, before * settings.backoff);
+  guard.scale = boundedScale(rho, before, wanted, bounds);
+  return { accepted: false, factor: guard.scale / before };
+}
+
+/** The record of an iteration the safeguard judged (`record.rho` is the iteration's ρ). */
+export function guardedRecord(
+  record: PersistentIterationRecord,
+  accepted: boolean,
+  scale: number
+): PersistentIterationRecord {
+  const counts = accepted ? { rejections: 0, skipped: 0 } : { rejections: 1, skipped: 1 };
+  const outcome = { ...counts, epochRejections: 0, epochSkipped: false };
+  return { ...record, safeguard: { ...outcome, rho: record.rho, rhoMax: record.rho, scale } };
+}
+
 /** Runs `iterate` (one persistent iteration) under the safeguard and returns its record. */
 export async function guardedIteration(
   st: AdmmState,
@@ -89,21 +133,12 @@ export async function guardedIteration(
   }
   const saved = copyWeights(model);
   const record = await iterate();
-  const outcome = { rejections: 0, skipped: 0, epochRejections: 0, epochSkipped: false };
-  if (record.loss <= guard.loss * (1 + settings.epochTolerance)) {
-    guard.loss = record.loss;
-    const relaxed = boundedScale(st.rho, guard.scale, Math.max(1, guard.scale / settings.relax), bounds);
-    await scaleRho(st, relaxed / guard.scale);
-    guard.scale = relaxed;
-  } else {
+  const verdict = judgeIteration(guard, settings, bounds, st.rho, record.loss);
+  if (!verdict.accepted) {
     model.setWeightsUnchecked(saved);
     await resynchronise(st, model);
-    const wanted = Math.min(settings.maxScale, guard.scale * settings.backoff);
-    const raised = boundedScale(st.rho, guard.scale, wanted, bounds);
-    await scaleRho(st, raised / guard.scale);
-    guard.scale = raised;
-    Object.assign(record, lossOf(st.O, st));
-    Object.assign(outcome, { rejections: 1, skipped: 1 });
   }
-  return { ...record, safeguard: { ...outcome, rho: record.rho, rhoMax: record.rho, scale: guard.scale } };
+  await scaleRho(st, verdict.factor);
+  if (!verdict.accepted) Object.assign(record, lossOf(st.O, st));
+  return guardedRecord(record, verdict.accepted, guard.scale);
 }
