@@ -29,6 +29,17 @@ export const sharedInputs = (inputs: NativeInputs): NativeInputs => (inputs.x ? 
 export const sharedTargets = (targets: TargetLayout): TargetLayout =>
   targets.loss === 'squared-error' ? { loss: targets.loss, values: sharedCopy(targets.values) } : targets;
 
+/**
+ * What a run keeps of the caller's data, taken before its first await: dense values on shared
+ * memory, ids and labels copied, so that the caller transferring its arrays once fit() has returned
+ * (to a worker, by structuredClone) cannot take them from under the run.
+ */
+export const keptInputs = (inputs: NativeInputs): NativeInputs =>
+  inputs.x ? { x: sharedCopy(inputs.x) } : { ids: inputs.ids.slice() };
+
+export const keptTargets = (targets: TargetLayout): TargetLayout =>
+  targets.loss === 'squared-error' ? sharedTargets(targets) : { loss: targets.loss, labels: targets.labels.slice() };
+
 /** Bytes `sharedInputs` and `sharedTargets` add for this data (the copies of plain buffers). */
 export function sharedCopyBytes(inputs: NativeInputs, targets: TargetLayout): number {
   const x = inputs.x && !onSharedMemory(inputs.x) ? inputs.x.byteLength : 0;

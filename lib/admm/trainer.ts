@@ -15,7 +15,7 @@ import { AdmmError, invalidType } from '../errors';
 import { refitLayoutAsync } from '../readout';
 import { RNN } from '../rnn';
 import { FitGuard, type FitStatus, Stop, drain } from '../training/fit-loop';
-import { type TrainingLayout, evaluateLayout, sameData, trainingLayout } from '../training/layout';
+import { type TrainingLayout, evaluateLayout, runLayout, sameData, trainingLayout } from '../training/layout';
 import { copyWeights, firstNonFinite } from '../training/rollback';
 import { checkObject } from '../validate';
 import { parallelState } from '../parallel/engine';
@@ -79,9 +79,11 @@ export class AdmmTrainer {
   /** `warm`: with the persistent warm start (a restored run has its own readout). */
   private async start(layout: TrainingLayout, warm = true): Promise<void> {
     checkRunMemory(layout, this.options); // before the previous run is dropped
+    // Before the first await; a Redis coordinator holds no data (its workers read their own rows).
+    const kept = this.options.parallel?.transport === 'redis' ? layout : runLayout(layout);
     await this.closeEngine();
     this.runReadout = undefined;
-    this.engine = await startEngine(this.model, layout, this.options, warm);
+    this.engine = await startEngine(this.model, kept, this.options, warm);
   }
 
   /**
@@ -191,7 +193,7 @@ export class AdmmTrainer {
     return yield* this.guard.run(this.model, opts, start, {
       next: (signal) => this.nextIteration(signal),
       converged: (record) => withinTolerance(record, opts.tolerance),
-      conclude: (status) => this.concludeFit(layout, status),
+      conclude: (status) => this.concludeFit(this.engine?.layout ?? layout, status),
     });
   }
 

@@ -27,7 +27,7 @@ import {
 import { type Optimizer, type OptimizerState, createOptimizer } from './optimizers';
 import { checkInteger, checkObject } from '../validate';
 import { checkMemory } from '../memory-limit';
-import { sharedCopyBytes, sharedFloats, sharedInputs, sharedTargets } from '../in-shared-memory';
+import { keptInputs, keptTargets, sharedCopyBytes, sharedFloats } from '../in-shared-memory';
 import type { BpttEpochRecord, BpttFitResult } from './record';
 
 const WEIGHTS: readonly WeightName[] = ['U', 'W', 'b', 'V', 'c'];
@@ -175,7 +175,7 @@ export class BpttTrainer {
     checkMemory(`BpttTrainer on N = ${shape.N}, T = ${shape.T}, h = ${shape.h}`, bytes);
     // Every mini-batch call reads the whole data: a plain ArrayBuffer would be copied each time.
     const evaluationBatches = epochBatches(shape.N, EVALUATION_BATCH, undefined);
-    return { shape, inputs: sharedInputs(layout.native), targets: sharedTargets(targets), evaluationBatches };
+    return { shape, inputs: keptInputs(layout.native), targets: keptTargets(targets), evaluationBatches };
   }
 
   /**

@@ -14,6 +14,7 @@ import {
   targetLayout,
 } from '../data';
 import { invalidType } from '../errors';
+import { keptInputs, keptTargets } from '../in-shared-memory';
 import { summariseLoss } from '../loss';
 import { type NativeInputs, type NativeShape, native } from '../native';
 import type { RNN } from '../rnn';
@@ -26,6 +27,8 @@ export interface TrainingLayout {
   readonly targets: TargetLayout;
   readonly loss: LossName;
   readonly lossSteps: LossSteps;
+  /** runLayout's: the caller's inputs its copies were made from (sameData). */
+  readonly source?: NativeInputs;
 }
 
 /**
@@ -46,10 +49,22 @@ export function trainingLayout(
   return Object.freeze({ shape, inputs: Object.freeze(inputs.native), targets, loss, lossSteps: options.lossSteps });
 }
 
+/** The layout a run keeps (keptInputs, keptTargets); `source` keeps the caller's inputs for sameData. */
+export function runLayout(layout: TrainingLayout): TrainingLayout {
+  const { inputs, targets } = layout;
+  return Object.freeze({
+    ...layout,
+    inputs: Object.freeze(keptInputs(inputs)),
+    targets: Object.freeze(keptTargets(targets)),
+    source: layout.source ?? inputs,
+  });
+}
+
 /** Whether two layouts describe the same arrays (a resumed fit must get the data of its run). */
 export function sameData(a: TrainingLayout, b: TrainingLayout): boolean {
   const same = a.shape.N === b.shape.N && a.shape.T === b.shape.T;
-  return same && (a.inputs.x ?? a.inputs.ids) === (b.inputs.x ?? b.inputs.ids);
+  const [x, y] = [a.source ?? a.inputs, b.source ?? b.inputs];
+  return same && (x.x ?? x.ids) === (y.x ?? y.ids);
 }
 
 /** Mean loss and accuracy (NaN for regression) of the model's forward pass over the layout's data. */

@@ -218,6 +218,14 @@ export const TRANSFER_CASES: Record<string, () => Promise<string[]>> = {
       await release();
     }),
 
+  // The copies are taken before fit()'s first await: a transfer in the same tick cannot race them.
+  'fits: inputs and targets transferred in the tick fit() returns': () =>
+    disturbedFits(async (_model, data) => {
+      transferAway(data.inputs);
+      transferAway(data.targets);
+      await release();
+    }),
+
   'fits: the collector run after every iteration': async () => {
     const problems: string[] = [];
     for (const [name, fit] of Object.entries(FITS)) {
