@@ -5,7 +5,10 @@
  */
 import test from 'ava';
 import { AdmmTrainer, type AdmmMode } from '../lib';
+import { interpolateWeights } from '../lib/admm/resync/engine';
+import { weightDecay } from '../lib/admm/persistent/residuals';
 import { DEFAULT_SAFEGUARD, StepSafeguard } from '../lib/admm/step-safeguard';
+import { copyWeights } from '../lib/training/rollback';
 import { straightAndResumed } from './helpers/checkpoint-round-trip';
 import { type ProblemSpec, randomProblem, withoutTimes } from './problems';
 
@@ -14,26 +17,38 @@ const MINI_BATCH_MODES: readonly AdmmMode[] = ['adjoint', 'local-duals', 'sweeps
 /** ρ and η so small that the first full-batch step overshoots (loss 1.15 → 80 without the safeguard). */
 const OVERSHOOT = { mode: 'adjoint' as const, batchSize: 40, rho: 1e-3, eta: 1e-4 };
 
-test('StepSafeguard rejects a rise, retries at backoff × ρ, relaxes on acceptance', async (t) => {
-  const guard = new StepSafeguard({ ...DEFAULT_SAFEGUARD, backoff: 4, relax: 2, maxAttempts: 6 });
+test('StepSafeguard shortens a rising step by 1/backoff until it does not rise, then carries the scale', async (t) => {
+  const guard = new StepSafeguard({ ...DEFAULT_SAFEGUARD, backoff: 4, relax: 2, maxAttempts: 6, momentum: 0 });
   const tried: number[] = [];
-  let undone = 0;
-  // The objective rises (after > before) for every ρ1 below 1.
+  const lengths: number[] = [];
+  let undone = 0,
+    rho1 = NaN;
+  // The objective rises (value > 10) while the step is longer than the one at ρ1 = 1: at length α
+  // of the run's step (at ρ1), the update is the one at ρ1 / α.
   const attempt = {
     run: async (rho: [number, number, number], scale: number) => {
       tried.push(rho[0]);
+      rho1 = rho[0];
       t.is(+(rho[0] / 0.01).toPrecision(12), scale);
-      return { before: 10, after: 10 + Math.log(1 / rho[0]) };
+      return { before: 10, after: 10 + Math.log(1 / rho1) };
+    },
+    shorten: async (alpha: number) => {
+      lengths.push(alpha);
+      return 10 + Math.log(alpha / rho1);
     },
     undo: () => void undone++,
+    extend: async () => t.fail('no momentum') as never,
+    retract: () => t.fail('no momentum'),
   };
   await guard.update([0.01, 0.02, 0.03], attempt);
-  t.deepEqual(tried, [0.01, 0.04, 0.16, 0.64, 2.56]);
-  t.is(undone, 4);
+  t.deepEqual(tried, [0.01], 'one update, then shortenings of it');
+  t.deepEqual(lengths, [1 / 4, 1 / 16, 1 / 64, 1 / 256]);
+  t.is(undone, 0);
   t.is(guard.scale, 256 / 2);
   const epoch = guard.takeEpoch([0.01, 0.02, 0.03]);
   t.is(epoch.rejections, 4);
   t.is(epoch.skipped, 0);
+  // The ρ recorded is the one the accepted length is equivalent to: the run's ρ / α.
   t.deepEqual(
     epoch.rho.map((r) => +r.toPrecision(12)),
     [2.56, 5.12, 7.68]
@@ -42,29 +57,88 @@ test('StepSafeguard rejects a rise, retries at backoff × ρ, relaxes on accepta
     epoch.rhoMax.map((r) => +r.toPrecision(12)),
     [2.56, 5.12, 7.68]
   );
+  // The next batch starts from the carried scale: its first run is at 128 × ρ.
+  tried.length = lengths.length = 0;
+  await guard.update([0.01, 0.02, 0.03], attempt);
+  t.deepEqual(
+    tried.map((r) => +r.toPrecision(12)),
+    [1.28]
+  );
+  t.deepEqual(lengths, []);
+  t.is(guard.scale, 64);
+  guard.takeEpoch([0.01, 0.02, 0.03]);
 
   t.true(guard.acceptEpoch(5, 0));
   t.true(guard.acceptEpoch(5 * (1 + DEFAULT_SAFEGUARD.epochTolerance), 0));
   t.false(guard.acceptEpoch(6, 0));
-  t.is(guard.scale, 128 * 4);
+  t.is(guard.scale, 64 * 4);
   t.true(guard.canRetryEpoch(0));
   // A rejected epoch puts a floor under the scale that accepted batches do not relax below.
-  t.is(guard.floor, 512);
-  await guard.update([1, 1, 1], { run: async () => ({ before: 1, after: 0 }), undo: () => undefined });
-  t.is(guard.scale, 512);
-  t.true(guard.acceptEpoch(5, 1));
   t.is(guard.floor, 256);
+  const noMomentum = { extend: async () => undefined, retract: () => t.fail('nothing to retract') };
+  const noShortening = async () => t.fail('an accepted update is not shortened') as never;
+  await guard.update([1, 1, 1], {
+    ...noMomentum,
+    run: async () => ({ before: 1, after: 0 }),
+    shorten: noShortening,
+    undo: () => undefined,
+  });
+  t.is(guard.scale, 256);
+  t.true(guard.acceptEpoch(5, 1));
+  t.is(guard.floor, 128);
   guard.takeEpoch([1, 1, 1]);
 
-  // Never accepted: the batch is skipped with every attempt undone; NaN counts as a rise.
-  const stubborn = new StepSafeguard({ ...DEFAULT_SAFEGUARD, backoff: 4, maxAttempts: 3, maxScale: 20 });
+  // Never accepted: the batch is skipped with its weights put back once; NaN counts as a rise;
+  // the length never goes below the one at maxScale.
+  const stubborn = new StepSafeguard({ ...DEFAULT_SAFEGUARD, backoff: 4, maxAttempts: 4, maxScale: 20 });
   let undoneAll = 0;
-  await stubborn.update([1, 1, 1], { run: async () => ({ before: 1, after: NaN }), undo: () => void undoneAll++ });
-  t.is(undoneAll, 3);
+  const shortened: number[] = [];
+  const nan = async (alpha: number) => (shortened.push(alpha), NaN);
+  await stubborn.update([1, 1, 1], {
+    ...noMomentum,
+    run: async () => ({ before: 1, after: NaN }),
+    shorten: nan,
+    undo: () => void undoneAll++,
+  });
+  t.is(undoneAll, 1);
+  t.deepEqual(shortened, [1 / 4, 1 / 16, 1 / 20]);
   t.is(stubborn.scale, 20);
   const skipped = stubborn.takeEpoch([1, 1, 1]);
   t.is(skipped.skipped, 1);
+  t.is(skipped.rejections, 4);
   t.deepEqual(skipped.rho, [1, 1, 1]);
+});
+
+test('StepSafeguard keeps the momentum step on an accepted update only if it lowers the objective', async (t) => {
+  const guard = new StepSafeguard({ ...DEFAULT_SAFEGUARD, momentum: 0.5 });
+  const calls: string[] = [];
+  const attempt = (after: number, extended: number | undefined) => ({
+    run: async () => (calls.push('run'), { before: 10, after }),
+    shorten: async (alpha: number) => (calls.push(`shorten ${alpha}`), 9),
+    undo: () => void calls.push('undo'),
+    extend: async (mu: number) => (calls.push(`extend ${mu}`), extended),
+    retract: () => void calls.push('retract'),
+  });
+  t.is(await guard.update([1, 1, 1], attempt(9, 8)), 8);
+  t.deepEqual(calls.splice(0), ['run', 'extend 0.5']);
+  // A rise is taken back: the accepted update stays.
+  t.is(await guard.update([1, 1, 1], attempt(9, 9.5)), 9);
+  t.deepEqual(calls.splice(0), ['run', 'extend 0.5', 'retract']);
+  // Tried after a shortened update too; a non-finite objective counts as a rise.
+  t.is(await guard.update([1, 1, 1], attempt(11, NaN)), 9);
+  t.deepEqual(calls.splice(0), ['run', 'shorten 0.5', 'extend 0.5', 'retract']);
+  // No previous step (an epoch's first batch): nothing to take back.
+  t.is(await guard.update([1, 1, 1], attempt(9, undefined)), 9);
+  t.deepEqual(calls.splice(0), ['run', 'extend 0.5']);
+  // A skipped batch gets none.
+  const skipping = new StepSafeguard({ ...DEFAULT_SAFEGUARD, maxAttempts: 1 });
+  t.is(await skipping.update([1, 1, 1], attempt(11, 1)), undefined);
+  t.deepEqual(calls.splice(0), ['run', 'undo']);
+  t.is(guard.takeEpoch([1, 1, 1]).momentum, 1);
+  // momentum 0: never tried.
+  const plain = new StepSafeguard({ ...DEFAULT_SAFEGUARD, momentum: 0 });
+  t.is(await plain.update([1, 1, 1], attempt(9, 1)), 9);
+  t.deepEqual(calls.splice(0), ['run']);
 });
 
 test('a full-batch update that would raise the objective is rejected and ρ grows until it does not', async (t) => {
@@ -91,6 +165,31 @@ test('a full-batch update that would raise the objective is rejected and ρ grow
   }
 });
 
+test('a rejected update is shortened along its own direction: the accepted weights lie on its segment', async (t) => {
+  // One full batch: the unguarded epoch is the update the guarded one starts from.
+  const full = randomProblem(SPEC);
+  const start = copyWeights(full.model);
+  await new AdmmTrainer(full.model, { ...OVERSHOOT, safeguard: false }).fit(full.data, { maxIterations: 1 });
+  const stepped = copyWeights(full.model);
+
+  const { model, data } = randomProblem(SPEC);
+  t.deepEqual(copyWeights(model), start);
+  const objective = () => {
+    const e = model.evaluate(data);
+    return e.loss * e.count + weightDecay(model, 1e-3 * SPEC.N);
+  };
+  const before = objective();
+  const result = await new AdmmTrainer(model, OVERSHOOT).fit(data, { maxIterations: 1 });
+  const s = result.history[0].safeguard!;
+  t.true(s.rejections >= 2, `rejections ${s.rejections}`);
+  t.is(s.skipped, 0);
+  t.is(s.epochRejections, 0);
+  const expected = model.clone();
+  interpolateWeights(expected, start, stepped, DEFAULT_SAFEGUARD.backoff ** -s.rejections);
+  t.deepEqual(model.weights(), expected.weights());
+  t.true(objective() <= before, `objective ${before} → ${objective()}`);
+});
+
 for (const mode of MINI_BATCH_MODES)
   test(`${mode}: the records carry the accepted ρ; the training loss never rises beyond tolerance`, async (t) => {
     const { model, data } = randomProblem({ ...SPEC, N: 48 });
@@ -104,6 +203,9 @@ for (const mode of MINI_BATCH_MODES)
         t.true(s.rho[i] >= r.rho[i] && s.rhoMax[i] >= s.rho[i] * (1 - 1e-12) && Number.isFinite(s.rhoMax[i]));
       }
       t.true(Number.isInteger(s.rejections) && Number.isInteger(s.skipped) && Number.isInteger(s.epochRejections));
+      // 6 batches a pass, the first without a previous step; a pass undone is run again.
+      const most = 5 * (1 + s.epochRejections);
+      t.true(Number.isInteger(s.momentum) && s.momentum! <= most, `momentum kept ${s.momentum} times (≤ ${most})`);
       t.true(s.scale >= 1);
       t.true(
         r.loss <= previous * (1 + DEFAULT_SAFEGUARD.epochTolerance),
@@ -173,6 +275,11 @@ test('options.safeguard and the snapshot entry are validated', async (t) => {
     instanceOf: RangeError,
     message: /options\.safeguard\.maxAttempts/,
   });
+  t.throws(() => new AdmmTrainer(model, { safeguard: { momentum: 1.5 } }), {
+    instanceOf: RangeError,
+    message: /options\.safeguard\.momentum/,
+  });
+  t.is((new AdmmTrainer(model, { safeguard: { momentum: 0 } }).options.safeguard as { momentum: number }).momentum, 0);
   t.throws(() => new AdmmTrainer(model, { safeguard: { epochTolerance: -1 } }), {
     instanceOf: RangeError,
     message: /options\.safeguard\.epochTolerance/,

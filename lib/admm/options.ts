@@ -64,10 +64,12 @@ export interface AdmmTrainerOptions {
   sweeps?: number;
   /**
    * Mini-batch modes: the step safeguard (step-safeguard.ts) — a batch update that raises the
-   * batch's objective is rejected and retried at a larger ρ, an epoch whose training loss rises is
-   * undone (not in a sharded run, options.parallel, whose coordinator has none). Default true;
-   * false turns it off; an object overrides its settings ({ backoff: 2, relax: 1.1, maxAttempts: 8,
-   * maxScale: 1e6, epochTolerance: 0.01, maxEpochAttempts: 3 }).
+   * batch's objective is shortened along its direction (the update at a larger ρ) until it does not,
+   * then moved on by `momentum` × the previous batch's step if that does not raise it either; an
+   * epoch whose training loss rises is undone (not in a sharded run, options.parallel, whose
+   * coordinator has none). Default true; false turns it off; an object overrides its settings
+   * ({ backoff: 2, relax: 1.1, momentum: 0.9, maxAttempts: 8, maxScale: 1e6, epochTolerance: 0.01,
+   * maxEpochAttempts: 3 }).
    * Persistent mode (default true, also with synchronous `parallel`, bit for bit as one process):
    * an iteration whose true loss rises is rejected, the auxiliaries resynchronised to the forward
    * pass and ρ raised, never past the ρ policy's bounds (persistent/safeguard.ts). With

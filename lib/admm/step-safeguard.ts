@@ -3,9 +3,18 @@
  * increases that batch's objective. Each batch update is tried at ρ = scale × the scheduled ρ;
  * the batch objective — the summed loss of the true forward pass plus the weight decay the
  * solves include, β/2 (‖U‖² + ‖W‖² + ‖V‖²) — is measured before and after. A rise (or a
- * non-finite value) rejects the update: the weights go back and the attempt is repeated at
- * `backoff` × the scale. An accepted update relaxes the scale by `relax`, never below 1.
- * After `maxAttempts` rejections the batch is skipped with the weights unchanged.
+ * non-finite value) rejects the update, and the step is shortened along its own direction by
+ * 1/`backoff` (the weights at old + α (new − old), α = 1/backoff, 1/backoff², …) until the
+ * objective does not rise; the scale then carries the accepted α: scale / α, relaxed by `relax`
+ * (never below 1). After `maxAttempts` rejections the weights go back and the batch is skipped.
+ * A shortened step is the update at scale / α up to the weight decay's share of the solves (they
+ * scale ρ and η, not β; β/η = 10⁻³ at the defaults), so the rule accepts what a repeated update
+ * at `backoff` × the scale would, but a rejection costs one forward pass of the batch instead of a
+ * full update (multipliers, solves and a forward pass). An accepted update is then moved on by
+ * `momentum` × the previous batch's step (heavy ball; an epoch's first batch has none), kept only if
+ * that does not raise the batch objective: the components that persist from batch to batch add up,
+ * the alternating ones, along which the safeguard keeps each step short, cancel (embedded Reber's
+ * plateau, where the accepted ρ climbs into the hundreds).
  *
  * The same rule holds per epoch: an epoch whose training loss (true forward pass over the whole
  * training set) exceeds the last accepted epoch's by more than `epochTolerance` (relative) is
@@ -26,11 +35,13 @@ import { checkInteger, checkNumber, checkObject } from '../validate';
 import type { Triple } from './rho';
 
 export interface SafeguardSettings {
-  /** Scale factor after a rejected update (> 1). */
+  /** Factor on the scale (divisor of the step's length) per rejected update (> 1). */
   backoff: number;
   /** Divisor of the scale after an accepted update (≥ 1). */
   relax: number;
-  /** Attempts per batch before the batch is skipped. */
+  /** Coefficient of the previous batch's step tried on top of each accepted update (0 ≤ momentum ≤ 1; 0: none). */
+  momentum: number;
+  /** Attempts per batch (the update and its shortenings) before the batch is skipped. */
   maxAttempts: number;
   /** Largest scale. */
   maxScale: number;
@@ -43,6 +54,7 @@ export interface SafeguardSettings {
 export const DEFAULT_SAFEGUARD: Readonly<SafeguardSettings> = {
   backoff: 2,
   relax: 1.1,
+  momentum: 0.9,
   maxAttempts: 8,
   maxScale: 1e6,
   epochTolerance: 0.01,
@@ -51,8 +63,10 @@ export const DEFAULT_SAFEGUARD: Readonly<SafeguardSettings> = {
 
 /** What the safeguard did in one epoch (AdmmIterationRecord.safeguard). */
 export interface SafeguardEpoch {
-  /** Batch updates rejected (each retried at a larger ρ). */
+  /** Batch updates rejected (each shortened, as if retried at a larger ρ). */
   rejections: number;
+  /** Mini-batch modes: accepted updates the momentum step was kept on (it lowered the batch objective further). */
+  momentum?: number;
   /** Batches whose every attempt was rejected: their weights were kept. */
   skipped: number;
   /** Passes over the epoch undone because its training loss rose (each run again at a larger ρ). */
@@ -71,8 +85,14 @@ export interface SafeguardEpoch {
 export interface BatchAttempt {
   /** Runs the update at `rho` (and η × `scale`) from the weights before it; the objective before and after. */
   run(rho: Triple, scale: number): Promise<{ before: number; after: number }>;
+  /** Moves the weights to old + `alpha` × (new − old), the weights before and after `run`; the objective there. */
+  shorten(alpha: number): Promise<number>;
   /** Puts the weights before the update back. */
   undo(): void;
+  /** Moves the accepted weights on by `mu` × the previous batch's step; the objective there (undefined: none). */
+  extend(mu: number): Promise<number | undefined>;
+  /** Takes the extension back. */
+  retract(): void;
 }
 
 export class StepSafeguard {
@@ -87,31 +107,52 @@ export class StepSafeguard {
   private epochSkipped = false;
   private skipped = 0;
   private accepted = 0;
+  private momentumKept = 0;
   private readonly logRho = [0, 0, 0];
   private readonly maxRho = [0, 0, 0];
 
   constructor(readonly settings: Readonly<SafeguardSettings>) {}
 
-  /** Runs `attempt` until an update does not raise the batch objective (or the attempts run out). */
-  async update(rho: Triple, attempt: BatchAttempt): Promise<void> {
+  /**
+   * Runs `attempt` at the carried scale; while the update raises the batch objective, shortens it
+   * by 1/`backoff` per attempt and accepts the first length that does not, then tries the momentum
+   * step on it. The accepted batch objective; undefined when, after `maxAttempts` rejections, the
+   * weights went back and the batch was skipped.
+   */
+  async update(rho: Triple, attempt: BatchAttempt): Promise<number | undefined> {
     const s = this.settings;
-    for (let k = 0; k < s.maxAttempts; k++) {
-      const tried = rho.map((r) => r * this.scale) as Triple;
-      const { before, after } = await attempt.run(tried, this.scale);
-      if (after <= before) {
+    const tried = rho.map((r) => r * this.scale) as Triple;
+    const { before, after } = await attempt.run(tried, this.scale);
+    // The step's length is 1/factor of the run's; scale × factor, the ρ it is equivalent to, stays ≤ maxScale.
+    let value = after,
+      factor = 1;
+    for (let k = 1; ; k++) {
+      if (value <= before) {
         this.accepted++;
         tried.forEach((r, i) => {
-          this.logRho[i] += Math.log(r);
-          this.maxRho[i] = Math.max(this.maxRho[i], r);
+          this.logRho[i] += Math.log(r * factor);
+          this.maxRho[i] = Math.max(this.maxRho[i], r * factor);
         });
-        this.scale = Math.max(this.floor, this.scale / s.relax);
-        return;
+        this.scale = Math.max(this.floor, (this.scale * factor) / s.relax);
+        if (s.momentum > 0) {
+          const extended = await attempt.extend(s.momentum);
+          if (extended !== undefined && extended <= value) {
+            this.momentumKept++;
+            return extended;
+          }
+          if (extended !== undefined) attempt.retract();
+        }
+        return value;
       }
-      attempt.undo();
       this.rejections++;
-      this.scale = Math.min(s.maxScale, this.scale * s.backoff);
+      if (k >= s.maxAttempts) break;
+      factor = Math.min(factor * s.backoff, s.maxScale / this.scale);
+      value = await attempt.shorten(1 / factor);
     }
+    attempt.undo();
     this.skipped++;
+    this.scale = Math.min(s.maxScale, this.scale * factor * s.backoff);
+    return undefined;
   }
 
   /**
@@ -158,6 +199,7 @@ export class StepSafeguard {
     const max = rho.map((r, i) => (any ? this.maxRho[i] : r)) as Triple;
     const epoch = {
       rejections: this.rejections,
+      momentum: this.momentumKept,
       skipped: this.skipped,
       epochRejections: this.epochRejections,
       epochSkipped: this.epochSkipped,
@@ -165,7 +207,7 @@ export class StepSafeguard {
       rhoMax: max,
       scale: this.scale,
     };
-    this.rejections = this.skipped = this.accepted = this.epochRejections = 0;
+    this.rejections = this.skipped = this.accepted = this.epochRejections = this.momentumKept = 0;
     this.epochSkipped = false;
     this.logRho.fill(0);
     this.maxRho.fill(0);
@@ -201,6 +243,10 @@ export function resolveSafeguard(value: unknown, mode: string, parallel?: unknow
   return {
     backoff: num('backoff', 1, true),
     relax: num('relax', 1, false),
+    momentum:
+      v.momentum === undefined
+        ? DEFAULT_SAFEGUARD.momentum
+        : checkNumber('options.safeguard.momentum', v.momentum, 0, 1),
     maxAttempts:
       v.maxAttempts === undefined
         ? DEFAULT_SAFEGUARD.maxAttempts

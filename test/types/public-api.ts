@@ -125,6 +125,7 @@ export type Model = [
 /** The record's safeguard entry (options.safeguard), in both kinds of record. */
 type SafeguardRecord = {
   rejections: number;
+  momentum?: number;
   skipped: number;
   epochRejections: number;
   epochSkipped: boolean;
@@ -166,6 +167,7 @@ export type Admm = [
           | {
               backoff?: number;
               relax?: number;
+              momentum?: number;
               maxAttempts?: number;
               maxScale?: number;
               epochTolerance?: number;

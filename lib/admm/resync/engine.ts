@@ -15,7 +15,7 @@ import { type TargetLayout } from '../../data';
 import { summariseLoss } from '../../loss';
 import { native, type NativeInputs, type NativeShape } from '../../native';
 import type { Random } from '../../random';
-import type { RNN } from '../../rnn';
+import type { RNN, WeightName } from '../../rnn';
 import { epochBatches } from '../../training/batches';
 import { BatchGatherer } from './gather';
 import { BatchMultipliers } from './multipliers';
@@ -24,7 +24,7 @@ import { yieldToEventLoop } from '../../yielding';
 import { sharedFloats } from '../../in-shared-memory';
 import { type SafeguardSettings, StepSafeguard } from '../step-safeguard';
 import { weightDecay } from '../persistent/residuals';
-import { copyWeights } from '../../training/rollback';
+import { type WeightCopy, copyWeights } from '../../training/rollback';
 
 export type ResyncMode = 'adjoint' | 'local-duals' | 'sweeps';
 
@@ -66,6 +66,9 @@ export class ResyncEngine {
   private readonly outputs: { O: Float32Array; M3: Float32Array; check: Float32Array };
   private readonly multipliers: BatchMultipliers;
   private readonly L: number;
+  /** The previous batch's step (weights after − before) for the safeguard's momentum; none at an epoch's start. */
+  private lastStep: WeightCopy | undefined;
+  private hasLastStep = false;
   /** The step safeguard (undefined when options.safeguard is false). */
   readonly safeguard: StepSafeguard | undefined;
 
@@ -119,6 +122,8 @@ export class ResyncEngine {
     let auxSum = 0,
       auxCount = 0;
     const batches = epochBatches(this.shape.N, this.settings.batchSize, rng);
+    // Each epoch starts without a previous step, so a run resumed from an epoch's snapshot continues exactly.
+    this.hasLastStep = false;
     for (const indices of batches) {
       if (signal?.aborted) throw aborted();
       const summary = await this.batch(indices, rho);
@@ -143,13 +148,46 @@ export class ResyncEngine {
     const { inputs, targets } = this.gatherer.gather(indices);
     const guard = this.safeguard;
     if (!guard) return this.update(indices.length, inputs, targets, rho, 1, false);
-    const saved = copyWeights(this.model);
+    const model = this.model,
+      B = indices.length;
+    const saved = copyWeights(model);
+    let stepped: WeightCopy | undefined;
     let result = { auxLoss: 0, count: 0, before: 0, after: 0 };
+    let accepted: WeightCopy | undefined;
     await guard.update(rho, {
-      run: async (tried, scale) => (result = await this.update(indices.length, inputs, targets, tried, scale, true)),
-      undo: () => this.model.setWeightsUnchecked(saved),
+      run: async (tried, scale) => (result = await this.update(B, inputs, targets, tried, scale, true)),
+      shorten: async (alpha) => {
+        stepped ??= copyWeights(model);
+        interpolateWeights(model, saved, stepped, alpha);
+        return this.objective(B, inputs, targets);
+      },
+      undo: () => model.setWeightsUnchecked(saved),
+      extend: async (mu) => {
+        if (!this.hasLastStep) return undefined;
+        accepted = copyWeights(model);
+        const w = model.weights(),
+          last = this.lastStep!;
+        for (const name of Object.keys(w) as WeightName[])
+          for (let i = 0; i < w[name].length; i++) w[name][i] += mu * last[name][i];
+        return this.objective(B, inputs, targets);
+      },
+      retract: () => model.setWeightsUnchecked(accepted!),
     });
+    if (guard.settings.momentum === 0) return result;
+    const w = model.weights();
+    const last = (this.lastStep ??= copyWeights(model));
+    for (const name of Object.keys(w) as WeightName[])
+      for (let i = 0; i < w[name].length; i++) last[name][i] = w[name][i] - saved[name][i];
+    this.hasLastStep = true;
     return result;
+  }
+
+  /** The batch objective at the model's weights: summed loss of the true forward pass + weight decay. */
+  private async objective(B: number, inputs: NativeInputs, targets: TargetLayout): Promise<number> {
+    const shape: NativeShape = { ...this.shape, N: B };
+    const check = this.view(this.outputs.check, B * this.L * shape.K);
+    await native.forwardAsync({ shape, ...inputs, ...this.model.weights(), O: check });
+    return summariseLoss(check, shape.K, targets).sum + weightDecay(this.model, this.settings.beta * B);
   }
 
   /**
@@ -210,10 +248,7 @@ export class ResyncEngine {
       eta: s.eta * B * etaScale,
     });
     if (!measure) return { auxLoss, count: B * this.L, before: NaN, after: NaN };
-    const check = this.view(this.outputs.check, no);
-    await native.forwardAsync({ shape, ...inputs, ...model.weights(), O: check });
-    const after = summariseLoss(check, shape.K, targets).sum + weightDecay(model, beta);
-    return { auxLoss, count: B * this.L, before: objective, after };
+    return { auxLoss, count: B * this.L, before: objective, after: await this.objective(B, inputs, targets) };
   }
 }
 
@@ -236,5 +271,16 @@ export function limitStep(
     const now = model[name],
       old = before[name];
     for (let i = 0; i < now.length; i++) now[i] = old[i] + scale * (now[i] - old[i]);
+  }
+}
+
+/** Sets the model's weights to old + alpha × (new − old), a point on the segment of one batch update. */
+export function interpolateWeights(model: RNN, old: WeightCopy, stepped: WeightCopy, alpha: number): void {
+  const now = model.weights();
+  for (const name of Object.keys(old) as WeightName[]) {
+    const to = now[name],
+      a = old[name],
+      b = stepped[name];
+    for (let i = 0; i < to.length; i++) to[i] = a[i] + alpha * (b[i] - a[i]);
   }
 }
