@@ -255,3 +255,17 @@ test('restoreState refuses a snapshot of another size and keeps the previous sta
     message: /snapshot\.iteration/,
   });
 });
+
+test('a checkpoint saved before the step safeguard had momentum resumes without it; a newer one keeps its value', async (t) => {
+  const model = new RNN({ inputSize: 2, hiddenSize: 3, outputSize: 2 });
+  const config = { inputSize: 2, hiddenSize: 3, outputSize: 2 };
+  const saved = async (safeguard: Record<string, number>) => {
+    const file = path.join(tmp, `momentum-${Object.keys(safeguard).length}.safetensors`);
+    const options = { mode: 'adjoint', safeguard };
+    await saveCheckpoint(file, { model, config, trainer: { kind: 'admm', options, iteration: 1 } });
+    return (await readCheckpoint(file)).trainer!.options.safeguard;
+  };
+  const older = { backoff: 2, relax: 1.1, maxAttempts: 8, maxScale: 1e6, epochTolerance: 0.01, maxEpochAttempts: 3 };
+  t.deepEqual(await saved(older), { ...older, momentum: 0 });
+  t.deepEqual(await saved({ ...older, momentum: 0.9 }), { ...older, momentum: 0.9 });
+});

@@ -90,9 +90,13 @@ function readTask(where: string, raw: Record<string, unknown>): TaskInfo {
 
 function readTrainer(where: string, raw: Record<string, unknown>): TrainerInfo {
   checkObject(`${where}.options`, raw.options);
+  const kind = checkChoice(`${where}.kind`, raw.kind, ['admm', 'bptt'] as const);
+  const { safeguard } = raw.options as { safeguard?: unknown };
+  // Saved before the step safeguard had a momentum step: that run had none, and resumes without it.
+  const older = kind === 'admm' && typeof safeguard === 'object' && safeguard !== null && !('momentum' in safeguard);
   return {
-    kind: checkChoice(`${where}.kind`, raw.kind, ['admm', 'bptt'] as const),
-    options: raw.options,
+    kind,
+    options: older ? { ...raw.options, safeguard: { ...safeguard, momentum: 0 } } : raw.options,
     iteration: checkInteger(`${where}.iteration`, raw.iteration, 0, MAX_ITERATION),
   };
 }
