@@ -5,7 +5,7 @@
  */
 import test from 'ava';
 import { AdmmTrainer, type AdmmMode } from '../lib';
-import { interpolateWeights } from '../lib/admm/resync/engine';
+import { interpolateWeights } from '../lib/admm/guarded-batch';
 import { weightDecay } from '../lib/admm/persistent/residuals';
 import { DEFAULT_SAFEGUARD, StepSafeguard } from '../lib/admm/step-safeguard';
 import { copyWeights } from '../lib/training/rollback';

@@ -15,7 +15,7 @@ import { type TargetLayout } from '../../data';
 import { summariseLoss } from '../../loss';
 import { native, type NativeInputs, type NativeShape } from '../../native';
 import type { Random } from '../../random';
-import type { RNN, WeightName } from '../../rnn';
+import type { RNN } from '../../rnn';
 import { epochBatches } from '../../training/batches';
 import { BatchGatherer } from './gather';
 import { BatchMultipliers } from './multipliers';
@@ -23,8 +23,8 @@ import type { Triple } from '../rho';
 import { yieldToEventLoop } from '../../yielding';
 import { sharedFloats } from '../../in-shared-memory';
 import { type SafeguardSettings, StepSafeguard } from '../step-safeguard';
+import { GuardedBatches } from '../guarded-batch';
 import { weightDecay } from '../persistent/residuals';
-import { type WeightCopy, copyWeights } from '../../training/rollback';
 
 export type ResyncMode = 'adjoint' | 'local-duals' | 'sweeps';
 
@@ -66,11 +66,13 @@ export class ResyncEngine {
   private readonly outputs: { O: Float32Array; M3: Float32Array; check: Float32Array };
   private readonly multipliers: BatchMultipliers;
   private readonly L: number;
-  /** The previous batch's step (weights after − before) for the safeguard's momentum; none at an epoch's start. */
-  private lastStep: WeightCopy | undefined;
-  private hasLastStep = false;
+  /** The step safeguard and its moves on the weights (undefined when options.safeguard is false). */
+  private readonly guarded: GuardedBatches | undefined;
+
   /** The step safeguard (undefined when options.safeguard is false). */
-  readonly safeguard: StepSafeguard | undefined;
+  get safeguard(): StepSafeguard | undefined {
+    return this.guarded?.guard;
+  }
 
   /**
    * Bytes an engine allocates for these sizes: the batch buffers and the multipliers' own
@@ -111,7 +113,7 @@ export class ResyncEngine {
     };
     const no = B * this.L * K;
     this.outputs = { O: sharedFloats(no), M3: sharedFloats(no), check: sharedFloats(no) };
-    this.safeguard = settings.safeguard ? new StepSafeguard(settings.safeguard) : undefined;
+    this.guarded = settings.safeguard ? new GuardedBatches(model, new StepSafeguard(settings.safeguard)) : undefined;
     this.multipliers = new BatchMultipliers(settings, shape, B);
   }
 
@@ -122,8 +124,7 @@ export class ResyncEngine {
     let auxSum = 0,
       auxCount = 0;
     const batches = epochBatches(this.shape.N, this.settings.batchSize, rng);
-    // Each epoch starts without a previous step, so a run resumed from an epoch's snapshot continues exactly.
-    this.hasLastStep = false;
+    this.guarded?.startEpoch();
     for (const indices of batches) {
       if (signal?.aborted) throw aborted();
       const summary = await this.batch(indices, rho);
@@ -146,39 +147,14 @@ export class ResyncEngine {
   /** One mini-batch: the update at ρ, through the step safeguard when there is one. */
   private async batch(indices: Int32Array, rho: Triple): Promise<{ auxLoss: number; count: number }> {
     const { inputs, targets } = this.gatherer.gather(indices);
-    const guard = this.safeguard;
-    if (!guard) return this.update(indices.length, inputs, targets, rho, 1, false);
-    const model = this.model,
-      B = indices.length;
-    const saved = copyWeights(model);
-    let stepped: WeightCopy | undefined;
+    const B = indices.length;
+    if (!this.guarded) return this.update(B, inputs, targets, rho, 1, false);
     let result = { auxLoss: 0, count: 0, before: 0, after: 0 };
-    let accepted: WeightCopy | undefined;
-    await guard.update(rho, {
-      run: async (tried, scale) => (result = await this.update(B, inputs, targets, tried, scale, true)),
-      shorten: async (alpha) => {
-        stepped ??= copyWeights(model);
-        interpolateWeights(model, saved, stepped, alpha);
-        return this.objective(B, inputs, targets);
-      },
-      undo: () => model.setWeightsUnchecked(saved),
-      extend: async (mu) => {
-        if (!this.hasLastStep) return undefined;
-        accepted = copyWeights(model);
-        const w = model.weights(),
-          last = this.lastStep!;
-        for (const name of Object.keys(w) as WeightName[])
-          for (let i = 0; i < w[name].length; i++) w[name][i] += mu * last[name][i];
-        return this.objective(B, inputs, targets);
-      },
-      retract: () => model.setWeightsUnchecked(accepted!),
-    });
-    if (guard.settings.momentum === 0) return result;
-    const w = model.weights();
-    const last = (this.lastStep ??= copyWeights(model));
-    for (const name of Object.keys(w) as WeightName[])
-      for (let i = 0; i < w[name].length; i++) last[name][i] = w[name][i] - saved[name][i];
-    this.hasLastStep = true;
+    await this.guarded.update(
+      rho,
+      async (tried, scale) => (result = await this.update(B, inputs, targets, tried, scale, true)),
+      () => this.objective(B, inputs, targets)
+    );
     return result;
   }
 
@@ -271,16 +247,5 @@ export function limitStep(
     const now = model[name],
       old = before[name];
     for (let i = 0; i < now.length; i++) now[i] = old[i] + scale * (now[i] - old[i]);
-  }
-}
-
-/** Sets the model's weights to old + alpha × (new − old), a point on the segment of one batch update. */
-export function interpolateWeights(model: RNN, old: WeightCopy, stepped: WeightCopy, alpha: number): void {
-  const now = model.weights();
-  for (const name of Object.keys(old) as WeightName[]) {
-    const to = now[name],
-      a = old[name],
-      b = stepped[name];
-    for (let i = 0; i < to.length; i++) to[i] = a[i] + alpha * (b[i] - a[i]);
   }
 }
