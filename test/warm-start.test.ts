@@ -70,7 +70,7 @@ test('the warm start keeps the full refit on small problems and cuts it short on
   t.is(warmStartIterations(8000, 10), 300); // mnist10k, a loss at the last step
   t.is(warmStartIterations(20000, 10), 300);
   // 4268 texts of 25 characters, a loss at every step over 61 characters: 0.3 CPU-s an iteration.
-  t.is(warmStartIterations(4268 * 25, 61), 50);
-  const middle = warmStartIterations(3e6, 1);
-  t.true(middle > 50 && middle < 300, `${middle}`);
+  t.is(warmStartIterations(4268 * 25, 61), 23);
+  t.is(warmStartIterations(1e6, 1), 150);
+  t.is(warmStartIterations(1e9, 1), 20);
 });
