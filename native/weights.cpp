@@ -161,7 +161,8 @@ Status solveOneHotExact(int d, int m, int n, const std::vector<float>& G, const 
     theta.resize(solution.size());
     for (size_t k = 0; k < solution.size(); ++k) {
       theta[k] = static_cast<float>(solution[k]);
-      if (!std::isfinite(theta[k])) return Status::error(StatusCode::kNonFinite, "weight solve produced non-finite values");
+      if (!std::isfinite(theta[k]))
+        return Status::error(StatusCode::kNonFinite, "weight solve produced non-finite values");
     }
     return {};
   }
