@@ -104,14 +104,16 @@ export async function refitReadoutAsync(model: RNN, data: TrainingData, options:
 
 /**
  * refitReadoutAsync on data already validated (a trainer's run), with the default iterations and
- * β unless `options.beta`; the targets' own loss and the layout's loss steps. @internal
+ * β unless `options.beta` / `options.maxIterations`; the targets' own loss and the layout's loss
+ * steps. @internal
  */
 export function refitLayoutAsync(
   model: RNN,
   layout: TrainingLayout,
-  options: Pick<ReadoutOptions, 'beta'> = {}
+  options: Pick<ReadoutOptions, 'beta' | 'maxIterations'> = {}
 ): Promise<number> {
-  return runAsync(refitSteps(model, layout, refitSettings({ beta: options.beta })));
+  const { beta, maxIterations } = options;
+  return runAsync(refitSteps(model, layout, refitSettings({ beta, maxIterations })));
 }
 
 function* refitSteps(model: RNN, layout: TrainingLayout, { beta, maxIterations }: RefitSettings): RefitSteps<number> {

@@ -97,6 +97,79 @@ Status solveRows(int m, int n, std::vector<float>& G, std::vector<float>& R, con
                          : solveExact(m, n, G, R, theta0, step, theta);
 }
 
+// True when the Gram's first d regressors are one-hot rows (d > 0): its input block is diagonal,
+// each input column's entry in the bias row equals its diagonal (Σx = Σx²) and the diagonal sums to
+// the bias entry (the row count). By Cauchy–Schwarz that holds exactly when every row has a single
+// input equal to 1. These entries are integer counts, exact in float32 below 2^24 rows (above, the
+// test fails and the float32 solve runs). G holds its lower triangle.
+bool oneHotInputBlock(int d, int m, const float* G) {
+  const int bias = m - 1;
+  double count = 0;
+  for (int v = 0; v < d; ++v) {
+    for (int u = 0; u < v; ++u)
+      if (G[v * m + u] != 0.0f) return false;
+    if (G[bias * m + v] != G[v * m + v]) return false;
+    count += G[v * m + v];
+  }
+  return d > 0 && count == static_cast<double>(G[bias * m + bias]);
+}
+
+// solveExact for one-hot inputs, whose bias column is the sum of the input columns: the data Gram
+// is singular along (1 on the inputs, −1 on the bias) and only the weight decay on U pins that
+// direction. Summed in float32, the bias row and the input columns disagree by rounding, which makes
+// the Gram indefinite there and the float32 Cholesky returns noise (large jumps of U, W, b). So the
+// bias row and column of G and R are rebuilt as the sums of the input ones (consistent by
+// construction) and the system is solved in float64. G holds both triangles; R is read.
+Status solveOneHotExact(int d, int m, int n, const std::vector<float>& G, const std::vector<float>& R,
+                        const std::vector<float>& theta0, const WeightStep& step, std::vector<float>& theta) {
+  const int bias = m - 1;
+  const double regW = step.beta / step.rho, prox = step.eta / step.rho;
+  std::vector<double> system(G.begin(), G.end()), rhs(R.begin(), R.end());
+  for (int j = 0; j < m; ++j) {
+    double sum = 0;
+    for (int v = 0; v < d; ++v) sum += system[static_cast<size_t>(v) * m + j];
+    system[static_cast<size_t>(bias) * m + j] = sum;  // j < d: the count of input j (the diagonal)
+  }
+  for (int j = 0; j < bias; ++j) system[static_cast<size_t>(j) * m + bias] = system[static_cast<size_t>(bias) * m + j];
+  double biasCount = 0;
+  for (int v = 0; v < d; ++v) biasCount += system[static_cast<size_t>(v) * m + v];
+  system[static_cast<size_t>(bias) * m + bias] = biasCount;
+  for (int i = 0; i < n; ++i) {
+    double sum = 0;
+    for (int v = 0; v < d; ++v) sum += rhs[static_cast<size_t>(i) * m + v];
+    rhs[static_cast<size_t>(i) * m + bias] = sum;
+  }
+  double trace = 0;
+  for (int j = 0; j < m; ++j) trace += system[static_cast<size_t>(j) * m + j];
+  for (int j = 0; j < m; ++j) system[static_cast<size_t>(j) * m + j] += (j < bias ? regW : 0.0) + prox;
+  if (prox > 0)
+    for (size_t k = 0; k < rhs.size(); ++k) rhs[k] += prox * theta0[k];
+  // Without weight decay or proximal term the system stays singular: a jitter far below float32's
+  // resolution of the Gram makes it definite; grown only if the factorisation fails.
+  std::vector<double> factor, solution;
+  double jitter = 1e-12 * std::max(trace, 1e-30) / m;
+  for (int attempt = 0; attempt < 4; ++attempt, jitter *= 1e3) {
+    factor = system;
+    for (int j = 0; j < m; ++j) factor[static_cast<size_t>(j) * m + j] += jitter;
+    int info = 0;
+    const char uplo = 'L';
+    dpotrf_(&uplo, &m, factor.data(), &m, &info);
+    if (info != 0) continue;
+    solution = rhs;
+    dpotrs_(&uplo, &m, &n, factor.data(), &m, solution.data(), &m, &info);
+    if (info != 0) continue;
+    theta.resize(solution.size());
+    for (size_t k = 0; k < solution.size(); ++k) {
+      theta[k] = static_cast<float>(solution[k]);
+      if (!std::isfinite(theta[k]))
+        return Status::error(StatusCode::kNonFinite, "weight solve produced non-finite values");
+    }
+    return {};
+  }
+  return Status::error(StatusCode::kNotPositiveDefinite,
+                       "Gram matrix is not positive definite even with jitter (all-zero regressors and beta = 0?)");
+}
+
 }  // namespace
 
 // Rows (whole samples) per block of accumulateUWb: the block's regressors [x_t | s_{t−1}]
@@ -216,7 +289,13 @@ Status solveUWbFromGram(const Shape& s, const float* Gin, const float* Rin, Weig
     std::memcpy(&theta0[i * m + d], W + i * h, sizeof(float) * h);
     theta0[i * m + bias] = b[i];
   }
-  Status status = solveRows(m, n, G, R, theta0, step, theta);
+  Status status;
+  if (!step.linearized && oneHotInputBlock(asInt(d), m, G.data())) {
+    mirrorLowerToUpper(m, G.data());
+    status = solveOneHotExact(asInt(d), m, n, G, R, theta0, step, theta);
+  } else {
+    status = solveRows(m, n, G, R, theta0, step, theta);
+  }
   if (!status.ok()) return status;
   for (int64_t i = 0; i < h; ++i) {
     std::memcpy(U + i * d, &theta[i * m], sizeof(float) * d);

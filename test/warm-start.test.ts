@@ -5,6 +5,7 @@
  */
 import test from 'ava';
 import { AdmmTrainer, refitReadout } from '../lib';
+import { warmStartIterations } from '../lib/admm/persistent/warm-start';
 import { randomProblem } from './problems';
 
 const SPEC = { N: 60, T: 5, d: 3, h: 8, K: 3, lossSteps: 'last', loss: 'softmax-cross-entropy' } as const;
@@ -63,4 +64,13 @@ test('options.warmStart is checked and belongs to the persistent mode', (t) => {
     message: /options\.warmStart/,
   });
   t.is(new AdmmTrainer(model, { mode: 'adjoint' }).options.warmStart, 'none');
+});
+
+test('the warm start keeps the full refit on small problems and cuts it short on large logit counts', (t) => {
+  t.is(warmStartIterations(8000, 10), 300); // mnist10k, a loss at the last step
+  t.is(warmStartIterations(20000, 10), 300);
+  // 4268 texts of 25 characters, a loss at every step over 61 characters: 0.3 CPU-s an iteration.
+  t.is(warmStartIterations(4268 * 25, 61), 23);
+  t.is(warmStartIterations(1e6, 1), 150);
+  t.is(warmStartIterations(1e9, 1), 20);
 });

@@ -85,7 +85,7 @@ export interface AdmmTrainerOptions {
   /**
    * Persistent mode: start the scaled duals μ1, μ3 from the gradient-free local dual walk of mode
    * 'local-duals' (with `localSweeps`, `gamma`) at the forward point, times `scale` (default 20),
-   * instead of zero; with `every` > 0 (default 10), resynchronise the auxiliaries to the forward
+   * instead of zero; with `every` > 0 (default 1), resynchronise the auxiliaries to the forward
    * pass and walk again every `every` iterations (persistent/dual-walk.ts). `true`: the defaults.
    * Default false; not with `parallel`.
    */
@@ -203,8 +203,12 @@ function resolveWarmStart(value: unknown, mode: AdmmMode): WarmStart {
   return start;
 }
 
-/** The defaults of options.dualWalk (mnist10k, h = 128: results/persistent-floor/FINDINGS.md). */
-export const DEFAULT_DUAL_WALK: Readonly<DualWalkSettings> = { scale: 20, every: 10 };
+/**
+ * The defaults of options.dualWalk: a re-walk after every iteration reaches floor + 0.10 on mnist,
+ * temporal order and reber (h = 128) by iteration 6, 3 and 39; every 10 did not on reber
+ * (results/persistent-floor/FINDINGS.md).
+ */
+export const DEFAULT_DUAL_WALK: Readonly<DualWalkSettings> = { scale: 20, every: 1 };
 
 function resolveDualWalk(value: unknown, mode: AdmmMode, sharded: boolean): DualWalkSettings | false {
   if (value === undefined || value === false) return false;

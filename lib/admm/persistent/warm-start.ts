@@ -14,14 +14,35 @@ import type { TrainingLayout } from '../../training/layout';
 export type WarmStart = 'readout' | 'none';
 export const WARM_STARTS: readonly WarmStart[] = ['readout', 'none'];
 
+/** The refit's L-BFGS iterations on small problems (the readout-only floor's own). */
+const FULL_REFIT_ITERATIONS = 300;
+/** Logit entries (loss terms × classes) × iterations the warm start may evaluate. */
+const WARM_START_LOGIT_WORK = 1.5e8;
+/** Iterations the warm start keeps however large the problem. */
+const MIN_WARM_START_ITERATIONS = 20;
+
+/**
+ * L-BFGS iterations of the warm start's softmax regression over `terms` loss terms and `classes`
+ * classes: each costs a pass over every logit, so a large one is cut short (a loss at every step
+ * of a 61-character text: 106,700 × 61 logits, 0.3 CPU-s an iteration, so 300 cost some 50
+ * iterations of the loop itself, and 23 leave most of a 20-second budget to the loop); blocks 4
+ * and 5 go on fitting the readout from there.
+ */
+export function warmStartIterations(terms: number, classes: number): number {
+  const affordable = Math.floor(WARM_START_LOGIT_WORK / (terms * classes));
+  return Math.max(MIN_WARM_START_ITERATIONS, Math.min(FULL_REFIT_ITERATIONS, affordable));
+}
+
 /**
  * Refits the model's (V, c) as the persistent loop's warm start, with the loop's β per sequence.
  * The refit's β is per loss term, so with a loss at every step it is divided by T (the same penalty).
  */
 export async function warmStartReadout(model: RNN, layout: TrainingLayout, beta: number): Promise<void> {
-  const perTerm = layout.lossSteps === 'every' ? beta / layout.shape.T : beta;
+  const { N, T, K } = layout.shape;
+  const perTerm = layout.lossSteps === 'every' ? beta / T : beta;
+  const terms = layout.lossSteps === 'every' ? N * T : N;
   try {
-    await refitLayoutAsync(model, layout, { beta: perTerm });
+    await refitLayoutAsync(model, layout, { beta: perTerm, maxIterations: warmStartIterations(terms, K) });
   } catch (e) {
     model.weights(); // a weight transferred away during the refit: that error names it
     throw e;
