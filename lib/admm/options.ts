@@ -290,7 +290,7 @@ export function resolveTrainerOptions(options: unknown): ResolvedTrainerOptions 
     // after one epoch, where γ = 0.5 reaches 2.32); with the last step only, γ = 2 learns fastest.
     gamma: optional('gamma', lossSteps === 'every' ? 0.5 : 2, (n, v) => checkNumber(n, v, 0, 100, true)),
     sweeps: optional('sweeps', 3, (n, v) => checkInteger(n, v, 1, 1000)),
-    safeguard: resolveSafeguard(o.safeguard, mode, o.parallel !== undefined),
+    safeguard: resolveSafeguard(o.safeguard, mode, o.parallel),
     warmStart: resolveWarmStart(o.warmStart, mode),
     dualWalk: resolveDualWalk(o.dualWalk, mode, o.parallel !== undefined),
     seed: optional('seed', 0, (n, v) => checkInteger(n, v, 0, 2 ** 32 - 1)),

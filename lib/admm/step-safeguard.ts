@@ -176,12 +176,20 @@ export class StepSafeguard {
 /**
  * options.safeguard: true (default settings), false (none), or settings overriding the defaults.
  * Resolved to the settings or false (kept as false, so a checkpoint's options rebuild it off).
+ * `parallel`: options.parallel as given (its own validation follows elsewhere).
  */
-export function resolveSafeguard(value: unknown, mode: string, sharded = false): SafeguardSettings | false {
+export function resolveSafeguard(value: unknown, mode: string, parallel?: unknown): SafeguardSettings | false {
   // A sharded persistent run has no true-loss safeguard (its shards cannot resynchronise yet).
-  if (value === undefined) return mode === 'persistent' && sharded ? false : { ...DEFAULT_SAFEGUARD };
-  if (mode === 'persistent' && sharded && value !== false)
+  const sharded = parallel !== undefined && mode === 'persistent';
+  if (value === undefined && sharded) return false;
+  if (sharded && value !== false)
     throw invalidRange('options.safeguard', "false (or unset) with options.parallel in mode 'persistent'", value);
+  // Under bounded staleness an update mixes several weight versions: no objective of one judges it.
+  const staleness = (parallel as { staleness?: unknown } | undefined)?.staleness;
+  const asynchronous = typeof staleness === 'number' && staleness > 0;
+  if (value === undefined) return asynchronous ? false : { ...DEFAULT_SAFEGUARD };
+  if (asynchronous && value !== false)
+    throw invalidRange('options.safeguard', 'false (or unset) with options.parallel.staleness > 0', value);
   if (value === true) return { ...DEFAULT_SAFEGUARD };
   if (value === false) return false;
   checkObject('options.safeguard', value);

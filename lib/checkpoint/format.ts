@@ -18,13 +18,14 @@
  * - `admm` JSON: persistent { iteration, rho, theta, beta } (with the state tensors), or mini-batch
  *   { kind: "mini-batch", iteration, rho, rng: { words, spareNormal? } } (epochs, next ρ, shuffling generator);
  * - `bptt` JSON (optional) { iteration, steps, buffers, rng } — the BPTT run state;
- * - `sharded` JSON (optional) { run, shards, shard?, iteration, rho, configHash } — a sharded run's
+ * - `sharded` JSON (optional) { run, shards, shard?, iteration, rho, configHash, safeguard? } — a sharded run's
  *   recovery checkpoint (lib/parallel/recovery.ts): the coordinator's file (no `shard`; the model
  *   tensors hold the weights after iteration `iteration`, `rho` the next iteration's ρ) or shard
  *   `shard`'s file (its rows' persistent state in the `admm.*` tensors, taken at the same iteration);
  * - `sha256` hex digest of the data section (detects corruption), `created` ISO time, `generator`.
  */
 import type { AdmmRunSnapshot } from '../admm/snapshot';
+import type { SafeguardSnapshot } from '../admm/step-safeguard';
 import type { BpttStateSnapshot } from '../bptt/trainer';
 import type { LossName, LossSteps } from '../data';
 import type { RNN, RNNConfig } from '../rnn';
@@ -96,6 +97,8 @@ export interface ShardedRunInfo {
   rho: [number, number, number];
   /** The run's configuration hash: a file of another configuration is never restored. */
   configHash: string;
+  /** The coordinator's safeguard: its scale on ρ (floor) and last accepted loss (absent: none). */
+  safeguard?: SafeguardSnapshot;
 }
 
 /** What readCheckpoint returns: the checkpoint plus the file's raw metadata. */

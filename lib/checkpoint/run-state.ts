@@ -195,5 +195,6 @@ export function checkShardedInfo(where: string, raw: unknown): ShardedRunInfo {
     iteration: checkInteger(`${where}.iteration`, r.iteration, 0, MAX_ITERATION),
     rho: readRho(where, r.rho),
     configHash: r.configHash,
+    ...(r.safeguard === undefined ? {} : { safeguard: readSafeguardSnapshot(r.safeguard, `${where}.safeguard`) }),
   };
 }

@@ -5,7 +5,7 @@
  * has answered, the coordinator writes the weights and ρ (`coordinator.safetensors`): that file
  * names the checkpoint a rollback returns to, so a shard file is never used before all of its
  * iteration exist. A mini-batch mode's shards hold no state between batches: its checkpoint is
- * the coordinator's file alone (mini-batch-coordinator.ts). Both are ordinary admmirnn checkpoints
+ * the coordinator's file alone (mini-batch-coordinator.ts), with the step safeguard's state. Both are ordinary admmirnn checkpoints
  * (saveCheckpoint: atomic; readCheckpoint: bounded), with a `sharded` record saying whose file it
  * is. The directory must be shared by the coordinator and every worker (a PVC in Kubernetes) under
  * the same path.
@@ -17,6 +17,7 @@ import type { LoadedCheckpoint, ShardedRunInfo, TaskInfo } from '../checkpoint/f
 import type { LossName, LossSteps } from '../data';
 import { RNN, type RNNWeights } from '../rnn';
 import type { Triple } from '../admm/rho';
+import type { SafeguardSnapshot } from '../admm/step-safeguard';
 import { emptyWeights, readWeights } from './layout';
 import { RedisTransportError } from './redis/errors';
 import { PersistentShard, type ShardCore, type ShardData } from './shard';
@@ -67,6 +68,8 @@ export interface CoordinatorState {
   iteration: number;
   rho: Triple;
   weights: RNNWeights;
+  /** The mini-batch step safeguard's scale, floor and last accepted epoch loss (absent: a run without it). */
+  safeguard?: SafeguardSnapshot;
 }
 
 /** The coordinator's side: its own file in `dir`. */
@@ -81,14 +84,14 @@ export class CoordinatorCheckpoints {
   }
 
   /** Commits checkpoint `iteration`: every shard's file of it is written (they answered its 'duals' round). */
-  async save(model: RNN, iteration: number, rho: Triple): Promise<void> {
+  async save(model: RNN, iteration: number, rho: Triple, safeguard?: SafeguardSnapshot): Promise<void> {
     await fs.mkdir(this.dir, { recursive: true });
     const { inputSize, hiddenSize, outputSize } = model;
     await saveCheckpoint(this.file, {
       model,
       config: { inputSize, hiddenSize, outputSize },
       trainer: { kind: 'admm', options: {}, iteration },
-      sharded: { ...this.id, iteration, rho: [...rho] },
+      sharded: { ...this.id, iteration, rho: [...rho], ...(safeguard && { safeguard }) },
     });
   }
 
@@ -97,7 +100,8 @@ export class CoordinatorCheckpoints {
     const saved = await readIfPresent(this.file);
     if (!saved) return undefined;
     checkIdentity(this.file, saved.sharded, this.id);
-    return { iteration: saved.sharded!.iteration, rho: saved.sharded!.rho, weights: saved.model.weights() };
+    const { iteration, rho, safeguard } = saved.sharded!;
+    return { iteration, rho, weights: saved.model.weights(), ...(safeguard && { safeguard }) };
   }
 }
 

@@ -350,6 +350,7 @@ export type Checkpoints = [
         iteration: number;
         rho: [number, number, number];
         configHash: string;
+        safeguard?: { scale: number; floor?: number; epochLoss?: number };
       }
     >
   >,
