@@ -7,7 +7,7 @@
  * each run ends with weights bit-identical to the fault-free run.
  * A lost worker that nobody replaces still fails the run with ERR_SHARD_LOST, after the timeout.
  * The mini-batch mode 'local-duals' (stateless shards: the coordinator's file alone) recovers from
- * a killed worker and a killed coordinator alike.
+ * a killed worker and a killed coordinator alike, its step safeguard on (the file keeps its state).
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -15,9 +15,15 @@ import path from 'node:path';
 import test from 'ava';
 import { AdmmTrainer, RNN } from '../lib';
 import { readCheckpoint, saveCheckpoint } from '../lib/checkpoint';
-import { CoordinatorCheckpoints, committedIteration } from '../lib/parallel/recovery';
+import type { AdmmTrainerOptions } from '../lib/admm/options';
+import type { MiniBatchIterationRecord } from '../lib/admm/record';
+import { LoopbackTransport } from '../lib/parallel/loopback';
+import { MiniBatchCoordinator } from '../lib/parallel/mini-batch-coordinator';
+import { CoordinatorCheckpoints, committedIteration, coordinatorFile } from '../lib/parallel/recovery';
 import { type CliProcess, type Ended, startCli, writeTinyProblem } from './helpers/cli-process';
 import { sharedRedisServer, startRedisServer } from './helpers/redis-server';
+import { shardedProblem } from './helpers/sharded-problem';
+import { randomProblem, withoutTimes } from './problems';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'admmirnn-recovery-'));
 const at = (name: string) => path.join(dir, name);
@@ -394,4 +400,47 @@ test("another run's recovery checkpoint is refused (ERR_CONFIG_MISMATCH), never 
   const config = { inputSize: d, hiddenSize: 4, outputSize: 2 };
   const bad = { model, config, sharded: { ...ours, iteration: -1, rho: [1, 1, 1] as [number, number, number] } };
   await t.throwsAsync(() => saveCheckpoint(at('bad.safetensors'), bad), { message: /checkpoint\.sharded\.iteration/ });
+});
+
+test("a mini-batch coordinator started again from its file continues with the step safeguard's state, bit for bit", async (t) => {
+  // Small ρ and η: batch updates are rejected, and the scale the safeguard carries exceeds 1 at the checkpoint.
+  const spec = { N: 25, T: 5, d: 3, h: 6, K: 3, lossSteps: 'last', loss: 'softmax-cross-entropy', seed: 3 } as const;
+  const options: AdmmTrainerOptions = { mode: 'adjoint', batchSize: 8, rho: 0.05, eta: 0.01 };
+  const id = { run: 'mini-batch-guard', shards: 2, configHash: 'sha256:guard' };
+  const aborted = () => new Error('aborted');
+  const run = async (epochs: number, ckDir?: string) => {
+    const { model, data } = randomProblem(spec);
+    const { shape, parts, miniBatch } = shardedProblem(model, data, options, 2);
+    const transport = new LoopbackTransport(parts);
+    const recovery =
+      ckDir === undefined
+        ? undefined
+        : { every: 2, checkpoints: new CoordinatorCheckpoints(ckDir, id), replacementMs: 0 };
+    const coordinator = new MiniBatchCoordinator(model, shape, transport, { ...miniBatch, recovery });
+    const history: MiniBatchIterationRecord[] = [];
+    try {
+      await coordinator.start();
+      while (coordinator.completed < epochs) history.push(await coordinator.epoch(undefined, aborted));
+    } finally {
+      await transport.close();
+    }
+    return { history, weights: model.weights() };
+  };
+  const straight = await run(6);
+  const ckDir = at('mini-batch-guard');
+  await run(4, ckDir);
+  const saved = (await readCheckpoint(coordinatorFile(ckDir))).sharded!;
+  t.is(saved.iteration, 4);
+  t.true(saved.safeguard!.scale > 1, `scale ${saved.safeguard?.scale}`);
+  t.true(Number.isFinite(saved.safeguard!.epochLoss));
+  const continued = await run(6, ckDir);
+  t.deepEqual(withoutTimes(continued.history), withoutTimes(straight.history.slice(4)));
+  t.deepEqual(continued.weights, straight.weights);
+  // The same file without the safeguard's state: the run goes on from scale 1 and departs.
+  const { model } = randomProblem(spec);
+  const ck = await readCheckpoint(coordinatorFile(ckDir));
+  model.setWeights(ck.model.weights());
+  await new CoordinatorCheckpoints(ckDir, id).save(model, 4, saved.rho);
+  const forgetful = await run(6, ckDir);
+  t.notDeepEqual(forgetful.weights, straight.weights);
 });

@@ -65,7 +65,7 @@ export interface AdmmTrainerOptions {
   /**
    * Mini-batch modes: the step safeguard (step-safeguard.ts) — a batch update that raises the
    * batch's objective is rejected and retried at a larger ρ, an epoch whose training loss rises is
-   * undone (not in a sharded run, options.parallel, whose coordinator has none). Default true;
+   * undone; also sharded (options.parallel), except under staleness > 0: there false or unset. Default true;
    * false turns it off; an object overrides its settings ({ backoff: 2, relax: 1.1, maxAttempts: 8,
    * maxScale: 1e6, epochTolerance: 0.01, maxEpochAttempts: 3 }).
    * Persistent mode (default true; false with `parallel`, whose shards have none): an iteration whose
@@ -106,7 +106,7 @@ export interface AdmmTrainerOptions {
    * Exact update: shard the samples over `workers` worker threads or Redis workers (README
    * "Scaling out"). Persistent mode: blocks 2, 3, 5, 6 run on the shards, blocks 1 and 4 on their
    * summed Grams; the mini-batch modes: each shard runs the multiplier step on its slice of every
-   * batch, the weight solves on the slices' summed Grams (no step safeguard).
+   * batch, the weight solves on the slices' summed Grams (and the step safeguard on the summed losses).
    * `staleness` τ > 0 lets a round use a shard's answer up to τ iterations (batches) old (asynchronous).
    */
   parallel?: ParallelOptions;
