@@ -289,7 +289,9 @@ test.serial(
     // Stateless shards: the coordinator's file is the whole checkpoint.
     const files = fs.readdirSync(r.checkpoints).filter((f) => !f.startsWith('.'));
     t.deepEqual(files, ['coordinator.safetensors']);
-    t.is((await readCheckpoint(path.join(r.checkpoints, files[0]))).sharded?.iteration, ITERATIONS);
+    const last = (await readCheckpoint(path.join(r.checkpoints, files[0]))).sharded;
+    t.is(last?.iteration, ITERATIONS);
+    t.true(Number.isFinite(last?.safeguard?.epochLoss), 'the file keeps the step safeguard (on by default)');
   }
 );
 
