@@ -110,6 +110,22 @@ test('admmirnn train --mode local-duals --redis with 2 workers ≡ train --mode 
   t.deepEqual(bits(b.model.weights()), bits(a.model.weights()));
 });
 
+test('a mini-batch checkpoint resumed sharded keeps the step safeguard; under --staleness > 0 it runs without', async (t) => {
+  const adjoint = [...train.map((a) => (a === 'persistent' ? 'adjoint' : a)), '--batch-size', '8', '-n', '2'];
+  const first = await command([...adjoint, '-o', 'mb-one.safetensors']).ended;
+  t.is(first.code, 0, first.stderr);
+  const resume = ['train', '--resume', 'mb-one.safetensors', '--inputs', 'x.npy', '--targets', 'y.npy', '-n', '2'];
+  const synchronous = await command([...resume, '--workers', '2', '-o', 'mb-sync.safetensors']).ended;
+  t.is(synchronous.code, 0, synchronous.stderr);
+  t.notRegex(synchronous.stderr, /the safeguard is off/);
+  const saved = await readCheckpoint(at('mb-sync.safetensors'));
+  t.truthy((saved.trainer?.options as { safeguard?: unknown }).safeguard, 'the saved settings were kept');
+  const stale = ['--workers', '2', '--staleness', '1', '-o', 'mb-stale.safetensors'];
+  const asynchronous = await command([...resume, ...stale]).ended;
+  t.is(asynchronous.code, 0, asynchronous.stderr);
+  t.regex(asynchronous.stderr, /--staleness > 0: the safeguard is off/);
+});
+
 test("a worker whose data is not the coordinator's refuses the run; the fit fails with its reason", async (t) => {
   const run = `mismatch-${process.pid}`;
   const model = new RNN({ inputSize: d, hiddenSize: 4, outputSize: 2, init: { scheme: 'normal', seed: 1 } });
