@@ -26,7 +26,7 @@ export interface Publication {
   readonly version: number;
   readonly iteration: number;
   /**
-   * What the shards do with it: 'uwb', 'vc', 'duals' (persistent loop), 'batch', 'evaluate'
+   * What the shards do with it: 'uwb', 'vc', 'duals' (persistent loop), 'batch', 'loss', 'evaluate'
    * (the mini-batch modes), 'stop' (end the shard's loop).
    */
   readonly phase: string;
