@@ -110,7 +110,7 @@ test('admmirnn train --mode local-duals --redis with 2 workers ≡ train --mode 
   t.deepEqual(bits(b.model.weights()), bits(a.model.weights()));
 });
 
-test('a mini-batch checkpoint resumed sharded keeps the step safeguard; under --staleness > 0 it runs without', async (t) => {
+test('a mini-batch checkpoint resumed sharded keeps the step safeguard, and drops it under --staleness', async (t) => {
   const adjoint = [...train.map((a) => (a === 'persistent' ? 'adjoint' : a)), '--batch-size', '8', '-n', '2'];
   const first = await command([...adjoint, '-o', 'mb-one.safetensors']).ended;
   t.is(first.code, 0, first.stderr);

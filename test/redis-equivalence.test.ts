@@ -353,7 +353,7 @@ for (const [mode, shards] of [
   ['local-duals', 2],
   ['sweeps', 3],
 ] as const) {
-  test(`'${mode}' with the step safeguard: ${shards} shards over Redis ≡ over worker threads, bit for bit`, async (t) => {
+  test(`'${mode}', step safeguard: ${shards} shards over Redis ≡ over worker threads, bit for bit`, async (t) => {
     const options = guardedOptions(mode);
     const threads = await miniBatchOverThreads(options, shards);
     const redis = await miniBatchOverRedis(options, shards, miniBatchShardsHere(options, shards));
@@ -363,7 +363,7 @@ for (const [mode, shards] of [
   });
 }
 
-test("'adjoint' with the step safeguard: 2 worker processes over Redis ≡ 2 worker threads, bit for bit", async (t) => {
+test("'adjoint', step safeguard: 2 worker processes over Redis ≡ 2 worker threads, bit for bit", async (t) => {
   const options = guardedOptions('adjoint');
   const threads = await miniBatchOverThreads(options, 2);
   const redis = await miniBatchOverRedis(options, 2, miniBatchWorkerProcesses(options, 2));

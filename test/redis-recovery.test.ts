@@ -404,7 +404,7 @@ test("another run's recovery checkpoint is refused (ERR_CONFIG_MISMATCH), never 
   await t.throwsAsync(() => saveCheckpoint(at('bad.safetensors'), bad), { message: /checkpoint\.sharded\.iteration/ });
 });
 
-test("a mini-batch coordinator started again from its file continues with the step safeguard's state, bit for bit", async (t) => {
+test("a mini-batch coordinator started from its file continues the step safeguard's state, bit for bit", async (t) => {
   // Small ρ and η: batch updates are rejected, and the scale the safeguard carries exceeds 1 at the checkpoint.
   const spec = { N: 25, T: 5, d: 3, h: 6, K: 3, lossSteps: 'last', loss: 'softmax-cross-entropy', seed: 3 } as const;
   const options: AdmmTrainerOptions = { mode: 'adjoint', batchSize: 8, rho: 0.05, eta: 0.01 };

@@ -5,9 +5,9 @@
  * has answered, the coordinator writes the weights and ρ (`coordinator.safetensors`): that file
  * names the checkpoint a rollback returns to, so a shard file is never used before all of its
  * iteration exist. A mini-batch mode's shards hold no state between batches: its checkpoint is
- * the coordinator's file alone (mini-batch-coordinator.ts), with the step safeguard's state. Both are ordinary admmirnn checkpoints
- * (saveCheckpoint: atomic; readCheckpoint: bounded), with a `sharded` record saying whose file it
- * is. The directory must be shared by the coordinator and every worker (a PVC in Kubernetes) under
+ * the coordinator's file alone (mini-batch-coordinator.ts), with the step safeguard's state in
+ * its `sharded` record. Both are ordinary admmirnn checkpoints (saveCheckpoint: atomic;
+ * readCheckpoint: bounded), with a `sharded` record saying whose file it is. The directory must be shared by the coordinator and every worker (a PVC in Kubernetes) under
  * the same path.
  */
 import fs from 'node:fs/promises';
