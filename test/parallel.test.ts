@@ -418,8 +418,8 @@ async function miniBatchInProcess(
 
 const miniBatchSpec: ProblemSpec = { ...classify, N: 25 };
 const EPOCHS = 3;
-// Batches of 8: the last one holds 1 sequence, so with 3 shards two slices are empty. A sharded
-// mini-batch run has no step safeguard: the single-process references run without it.
+// Batches of 8: the last one holds 1 sequence, so with 3 shards two slices are empty. These run
+// the updates without the step safeguard (tested with it below).
 const MINI_BATCH: Record<string, AdmmTrainerOptions> = {
   adjoint: { mode: 'adjoint', batchSize: 8, trustRegion: 0.5, safeguard: false },
   'local-duals': { mode: 'local-duals', batchSize: 8, trustRegion: 0.5, safeguard: false },
@@ -541,4 +541,111 @@ test("'local-duals' over threads under bounded staleness (τ = 2) finishes and l
   const [first, last] = [result.history[0], result.history.at(-1)!];
   t.true(result.history.every((r) => Number.isFinite(r.loss)));
   t.true(last.loss < first.loss, `loss ${first.loss} → ${last.loss}`);
+});
+
+// ---- the step safeguard in sharded mini-batch runs (on by default, as in one process) ------------
+
+// ρ and η so small that batch updates overshoot: batch rejections in every mode, and passes undone
+// ('sweeps' in each of its first two epochs).
+const GUARDED: Record<string, AdmmTrainerOptions> = {
+  adjoint: { mode: 'adjoint', batchSize: 8, rho: 0.05, eta: 0.01 },
+  'local-duals': { mode: 'local-duals', batchSize: 8, rho: 0.05, eta: 0.01 },
+  sweeps: { mode: 'sweeps', batchSize: 8, rho: 1e-3, eta: 1e-4, regressors: 'auxiliary' },
+};
+
+const rejections = (history: MiniBatchIterationRecord[]) => history.reduce((n, r) => n + r.safeguard!.rejections, 0);
+
+for (const [mode, options] of Object.entries(GUARDED)) {
+  test(`'${mode}' with the step safeguard: 1 shard over threads ≡ one process, bit for bit`, async (t) => {
+    const { model, data } = randomProblem(miniBatchSpec);
+    const trainer = new AdmmTrainer(model, { ...options, parallel: { workers: 1 } });
+    const result = await trainer.fit(data, { maxIterations: EPOCHS });
+    await trainer.close();
+    const single = await unsharded(options, EPOCHS);
+    const history = result.history as MiniBatchIterationRecord[];
+    t.true(rejections(single.history) > 0, 'the problem has rejections');
+    t.deepEqual(bits(model.weights()), bits(single.weights));
+    t.deepEqual(withoutTimes(history), withoutTimes(single.history));
+  });
+
+  for (const shards of [2, 3]) {
+    const title = `'${mode}' with the step safeguard, ${shards} shards: threads ≡ in one process, ≈ one process`;
+    test(title, async (t) => {
+      const threaded = randomProblem(miniBatchSpec);
+      const trainer = new AdmmTrainer(threaded.model, { ...options, parallel: { workers: shards } });
+      const result = await trainer.fit(threaded.data, { maxIterations: EPOCHS });
+      await trainer.close();
+      const history = result.history as MiniBatchIterationRecord[];
+      const { model, data } = randomProblem(miniBatchSpec);
+      const loop = await miniBatchInProcess(model, data, options, shards);
+      t.true(rejections(history) > 0, 'the problem has rejections');
+      t.deepEqual(bits(threaded.model.weights()), bits(loop.weights));
+      t.deepEqual(withoutTimes(history), withoutTimes(loop.history));
+      // One process: the same verdicts (the objectives differ by summation order only), the same
+      // ρ, losses up to summation order, after one epoch.
+      const first = randomProblem(miniBatchSpec);
+      const sharded = await miniBatchInProcess(first.model, first.data, options, shards, { epochs: 1 });
+      const single = await unsharded(options, 1);
+      const [s, w] = [sharded.history[0], single.history[0]];
+      t.deepEqual(
+        { ...s.safeguard!, rho: undefined, rhoMax: undefined },
+        { ...w.safeguard!, rho: undefined, rhoMax: undefined }
+      );
+      s.safeguard!.rho.forEach((r, i) => t.true(near(r, w.safeguard!.rho[i], 1e-12)));
+      t.true(near(s.loss, w.loss, 1e-4), `loss ${s.loss} ≉ ${w.loss}`);
+      closeWeights(t, sharded.weights, single.weights, 1e-3);
+    });
+  }
+}
+
+test('the epoch rule holds sharded: a pass whose loss rose is undone, as in one process, bit for bit', async (t) => {
+  // Strong weight decay on a trained model: each batch step lowers its objective (loss + decay) by
+  // shrinking the weights, and so raises the training loss (step-safeguard.test.ts).
+  const trained = async () => {
+    const p = randomProblem(miniBatchSpec);
+    await new AdmmTrainer(p.model, { mode: 'adjoint', batchSize: 10 }).fit(p.data, { maxIterations: 3 });
+    return p;
+  };
+  const options: AdmmTrainerOptions = {
+    mode: 'adjoint',
+    batchSize: 10,
+    beta: 5,
+    safeguard: { epochTolerance: 0, maxEpochAttempts: 2 },
+  };
+  const single = await trained();
+  const start = single.model.evaluate(single.data).loss;
+  const reference = await new AdmmTrainer(single.model, options).fit(single.data, { maxIterations: 2 });
+  const threaded = await trained();
+  const trainer = new AdmmTrainer(threaded.model, { ...options, parallel: { workers: 1 } });
+  const result = await trainer.fit(threaded.data, { maxIterations: 2 });
+  await trainer.close();
+  t.true(result.history[0].safeguard!.epochRejections > 0);
+  t.is(result.history[0].loss, start, 'every pass undone: the start weights kept');
+  t.deepEqual(withoutTimes(result.history), withoutTimes(reference.history));
+  t.deepEqual(bits(threaded.model.weights()), bits(single.model.weights()));
+  // Two shards: the same verdicts.
+  const split = await trained();
+  const loop = await miniBatchInProcess(split.model, split.data, options, 2, { epochs: 2 });
+  t.deepEqual(
+    loop.history.map((r) => r.safeguard!.epochRejections),
+    reference.history.map((r) => r.safeguard!.epochRejections)
+  );
+});
+
+test('bounded staleness has no step safeguard: unset is off, an explicit one is refused', async (t) => {
+  const { model, data } = randomProblem({ ...classify, N: 32 });
+  const trainer = new AdmmTrainer(model, { mode: 'adjoint', batchSize: 16, parallel: { workers: 2, staleness: 1 } });
+  const result = await trainer.fit(data, { maxIterations: 1 });
+  await trainer.close();
+  t.is(result.history[0].safeguard, undefined);
+  for (const safeguard of [true, { backoff: 3 }])
+    t.throws(() => new AdmmTrainer(model, { mode: 'adjoint', safeguard, parallel: { workers: 2, staleness: 1 } }), {
+      instanceOf: RangeError,
+      message: /options\.safeguard/,
+    });
+  const { o, shape, classification } = prepare(model, data, { mode: 'adjoint', batchSize: 16 });
+  const transport = new LoopbackTransport([]);
+  const settings = { shards: 2, staleness: 1, trainer: o, classification };
+  t.throws(() => new MiniBatchCoordinator(model, shape, transport, settings), { instanceOf: RangeError });
+  await transport.close();
 });

@@ -121,8 +121,24 @@ test('a checkpoint with the safeguard resumes sharded: with it synchronously, wi
   t.like((await readCheckpoint(path.join(dir, 'sp.safetensors'))).trainer!.options, { safeguard: { backoff: 2 } });
   const stale = await command([...resume, '--workers', '2', '--staleness', '1', '-o', 'ap.safetensors']).ended;
   t.is(stale.code, 0, stale.stderr);
-  t.regex(stale.stderr, /--staleness > 0: the true-loss safeguard is off/);
+  t.regex(stale.stderr, /--staleness > 0: the safeguard is off/);
   t.like((await readCheckpoint(path.join(dir, 'ap.safetensors'))).trainer!.options, { safeguard: false });
+});
+
+test('a mini-batch checkpoint resumed sharded keeps the step safeguard, and drops it under --staleness', async (t) => {
+  const adjoint = [...train.map((a) => (a === 'persistent' ? 'adjoint' : a)), '--batch-size', '8', '-n', '2'];
+  const first = await command([...adjoint, '-o', 'mb-one.safetensors']).ended;
+  t.is(first.code, 0, first.stderr);
+  const resume = ['train', '--resume', 'mb-one.safetensors', '--inputs', 'x.npy', '--targets', 'y.npy', '-n', '2'];
+  const synchronous = await command([...resume, '--workers', '2', '-o', 'mb-sync.safetensors']).ended;
+  t.is(synchronous.code, 0, synchronous.stderr);
+  t.notRegex(synchronous.stderr, /the safeguard is off/);
+  const saved = await readCheckpoint(at('mb-sync.safetensors'));
+  t.truthy((saved.trainer?.options as { safeguard?: unknown }).safeguard, 'the saved settings were kept');
+  const stale = ['--workers', '2', '--staleness', '1', '-o', 'mb-stale.safetensors'];
+  const asynchronous = await command([...resume, ...stale]).ended;
+  t.is(asynchronous.code, 0, asynchronous.stderr);
+  t.regex(asynchronous.stderr, /--staleness > 0: the safeguard is off/);
 });
 
 test("a worker whose data is not the coordinator's refuses the run; the fit fails with its reason", async (t) => {

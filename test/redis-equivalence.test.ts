@@ -3,7 +3,8 @@
  * shard order): with the shards in this process, and with each shard in its own worker process
  * (runRedisWorker + runShard, the shard index from JOB_COMPLETION_INDEX), as a deployment runs.
  * Bounded staleness over Redis: a slow shard's stale answers are used and the run still fits.
- * The mini-batch modes ('adjoint', 'local-duals', 'sweeps') likewise: over Redis ≡ over threads.
+ * The mini-batch modes ('adjoint', 'local-duals', 'sweeps') likewise: over Redis ≡ over threads,
+ * without and with the step safeguard (its rejections and retries cross the transport).
  */
 import path from 'node:path';
 import test from 'ava';
@@ -350,4 +351,38 @@ test("'sweeps' under bounded staleness (τ = 1) over Redis with a slow shard use
   t.true(run.staleAnswers > 0, 'the slow shard never lagged: nothing asynchronous was tested');
   for (const r of run.history) t.true(Number.isFinite(r.loss));
   t.true(last < first);
+});
+
+// The step safeguard (on by default): ρ and η so small that batch updates are rejected (and, in
+// 'sweeps', whole passes undone), so every verdict and retry crosses the transport.
+const guardedOptions = (mode: 'adjoint' | 'local-duals' | 'sweeps'): AdmmTrainerOptions =>
+  mode === 'sweeps'
+    ? { mode, batchSize: 8, rho: 1e-3, eta: 1e-4, regressors: 'auxiliary' }
+    : { mode, batchSize: 8, rho: 0.05, eta: 0.01 };
+
+const undone = (history: MiniBatchIterationRecord[]) =>
+  history.reduce((n, r) => n + r.safeguard!.rejections + r.safeguard!.epochRejections, 0);
+
+for (const [mode, shards] of [
+  ['adjoint', 3],
+  ['local-duals', 2],
+  ['sweeps', 3],
+] as const) {
+  test(`'${mode}', step safeguard: ${shards} shards over Redis ≡ over worker threads, bit for bit`, async (t) => {
+    const options = guardedOptions(mode);
+    const threads = await miniBatchOverThreads(options, shards);
+    const redis = await miniBatchOverRedis(options, shards, miniBatchShardsHere(options, shards));
+    t.true(undone(threads.history) > 0, 'the safeguard rejected nothing: the test would not see its rounds');
+    t.deepEqual(redis.weights, threads.weights);
+    t.deepEqual(withoutTimes(redis.history), withoutTimes(threads.history));
+  });
+}
+
+test("'adjoint', step safeguard: 2 worker processes over Redis ≡ 2 worker threads, bit for bit", async (t) => {
+  const options = guardedOptions('adjoint');
+  const threads = await miniBatchOverThreads(options, 2);
+  const redis = await miniBatchOverRedis(options, 2, miniBatchWorkerProcesses(options, 2));
+  t.true(undone(threads.history) > 0);
+  t.deepEqual(redis.weights, threads.weights);
+  t.deepEqual(withoutTimes(redis.history), withoutTimes(threads.history));
 });

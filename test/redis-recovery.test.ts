@@ -8,7 +8,7 @@
  * default): this run's iterations are rejected from the 14th on, so every rollback restores its state.
  * A lost worker that nobody replaces still fails the run with ERR_SHARD_LOST, after the timeout.
  * The mini-batch mode 'local-duals' (stateless shards: the coordinator's file alone) recovers from
- * a killed worker and a killed coordinator alike.
+ * a killed worker and a killed coordinator alike, its step safeguard on (the file keeps its state).
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -16,9 +16,15 @@ import path from 'node:path';
 import test from 'ava';
 import { AdmmTrainer, RNN } from '../lib';
 import { readCheckpoint, saveCheckpoint } from '../lib/checkpoint';
-import { CoordinatorCheckpoints, committedIteration } from '../lib/parallel/recovery';
+import type { AdmmTrainerOptions } from '../lib/admm/options';
+import type { MiniBatchIterationRecord } from '../lib/admm/record';
+import { LoopbackTransport } from '../lib/parallel/loopback';
+import { MiniBatchCoordinator } from '../lib/parallel/mini-batch-coordinator';
+import { CoordinatorCheckpoints, committedIteration, coordinatorFile, guardSnapshot } from '../lib/parallel/recovery';
 import { type CliProcess, type Ended, startCli, writeTinyProblem } from './helpers/cli-process';
 import { sharedRedisServer, startRedisServer } from './helpers/redis-server';
+import { shardedProblem } from './helpers/sharded-problem';
+import { randomProblem, withoutTimes } from './problems';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'admmirnn-recovery-'));
 const at = (name: string) => path.join(dir, name);
@@ -284,7 +290,9 @@ test.serial(
     // Stateless shards: the coordinator's file is the whole checkpoint.
     const files = fs.readdirSync(r.checkpoints).filter((f) => !f.startsWith('.'));
     t.deepEqual(files, ['coordinator.safetensors']);
-    t.is((await readCheckpoint(path.join(r.checkpoints, files[0]))).sharded?.iteration, ITERATIONS);
+    const last = (await readCheckpoint(path.join(r.checkpoints, files[0]))).sharded;
+    t.is(last?.iteration, ITERATIONS);
+    t.true(Number.isFinite(last?.safeguard?.epochLoss), 'the file keeps the step safeguard (on by default)');
   }
 );
 
@@ -401,10 +409,10 @@ test("the coordinator's recovery checkpoint keeps the safeguard's factor and las
   const model = new RNN({ inputSize: d, hiddenSize: 4, outputSize: 2, init: { scheme: 'normal', seed: 1 } });
   const id = { run: 'guarded', shards: 2, configHash: 'sha256:guarded' };
   const checkpoints = new CoordinatorCheckpoints(at('guarded'), id);
-  await checkpoints.save(model, 8, [2, 3, 4], { scale: 4, loss: 0.25 });
+  await checkpoints.save(model, 8, [2, 3, 4], guardSnapshot({ scale: 4, loss: 0.25 }));
   t.like(await checkpoints.load(), { iteration: 8, safeguard: { scale: 4, epochLoss: 0.25 } });
   // The start (no loss measured yet), and a run without the safeguard (no record).
-  await checkpoints.save(model, 0, [2, 3, 4], { scale: 1, loss: undefined });
+  await checkpoints.save(model, 0, [2, 3, 4], guardSnapshot({ scale: 1, loss: undefined }));
   t.deepEqual((await checkpoints.load())!.safeguard, { scale: 1 });
   await checkpoints.save(model, 0, [2, 3, 4]);
   t.is((await checkpoints.load())!.safeguard, undefined);
@@ -421,4 +429,47 @@ test("the coordinator's recovery checkpoint keeps the safeguard's factor and las
         message: says,
       }
     );
+});
+
+test("a mini-batch coordinator started from its file continues the step safeguard's state, bit for bit", async (t) => {
+  // Small ρ and η: batch updates are rejected, and the scale the safeguard carries exceeds 1 at the checkpoint.
+  const spec = { N: 25, T: 5, d: 3, h: 6, K: 3, lossSteps: 'last', loss: 'softmax-cross-entropy', seed: 3 } as const;
+  const options: AdmmTrainerOptions = { mode: 'adjoint', batchSize: 8, rho: 0.05, eta: 0.01 };
+  const id = { run: 'mini-batch-guard', shards: 2, configHash: 'sha256:guard' };
+  const aborted = () => new Error('aborted');
+  const run = async (epochs: number, ckDir?: string) => {
+    const { model, data } = randomProblem(spec);
+    const { shape, parts, miniBatch } = shardedProblem(model, data, options, 2);
+    const transport = new LoopbackTransport(parts);
+    const recovery =
+      ckDir === undefined
+        ? undefined
+        : { every: 2, checkpoints: new CoordinatorCheckpoints(ckDir, id), replacementMs: 0 };
+    const coordinator = new MiniBatchCoordinator(model, shape, transport, { ...miniBatch, recovery });
+    const history: MiniBatchIterationRecord[] = [];
+    try {
+      await coordinator.start();
+      while (coordinator.completed < epochs) history.push(await coordinator.epoch(undefined, aborted));
+    } finally {
+      await transport.close();
+    }
+    return { history, weights: model.weights() };
+  };
+  const straight = await run(6);
+  const ckDir = at('mini-batch-guard');
+  await run(4, ckDir);
+  const saved = (await readCheckpoint(coordinatorFile(ckDir))).sharded!;
+  t.is(saved.iteration, 4);
+  t.true(saved.safeguard!.scale > 1, `scale ${saved.safeguard?.scale}`);
+  t.true(Number.isFinite(saved.safeguard!.epochLoss));
+  const continued = await run(6, ckDir);
+  t.deepEqual(withoutTimes(continued.history), withoutTimes(straight.history.slice(4)));
+  t.deepEqual(continued.weights, straight.weights);
+  // The same file without the safeguard's state: the run goes on from scale 1 and departs.
+  const { model } = randomProblem(spec);
+  const ck = await readCheckpoint(coordinatorFile(ckDir));
+  model.setWeights(ck.model.weights());
+  await new CoordinatorCheckpoints(ckDir, id).save(model, 4, saved.rho);
+  const forgetful = await run(6, ckDir);
+  t.notDeepEqual(forgetful.weights, straight.weights);
 });

@@ -66,14 +66,14 @@ export interface AdmmTrainerOptions {
    * Mini-batch modes: the step safeguard (step-safeguard.ts) — a batch update that raises the
    * batch's objective is shortened along its direction (the update at a larger ρ) until it does not,
    * then moved on by `momentum` × the previous batch's step if that does not raise it either; an
-   * epoch whose training loss rises is undone (not in a sharded run, options.parallel, whose
-   * coordinator has none). Default true; false turns it off; an object overrides its settings
+   * epoch whose training loss rises is undone; also sharded (options.parallel), bit for bit as one
+   * process with one shard. Default true; false turns it off; an object overrides its settings
    * ({ backoff: 2, relax: 1.1, momentum: 0.9, maxAttempts: 8, maxScale: 1e6, epochTolerance: 0.01,
    * maxEpochAttempts: 3 }).
    * Persistent mode (default true, also with synchronous `parallel`, bit for bit as one process):
    * an iteration whose true loss rises is rejected, the auxiliaries resynchronised to the forward
-   * pass and ρ raised, never past the ρ policy's bounds (persistent/safeguard.ts). With
-   * `parallel.staleness` > 0 there is none (no loss of one weight version to judge): false or unset.
+   * pass and ρ raised, never past the ρ policy's bounds (persistent/safeguard.ts). Under
+   * `parallel.staleness` > 0 neither exists (no loss of one weight version to judge): false or unset.
    */
   safeguard?: boolean | Partial<SafeguardSettings>;
   /**
@@ -109,7 +109,7 @@ export interface AdmmTrainerOptions {
    * Exact update: shard the samples over `workers` worker threads or Redis workers (README
    * "Scaling out"). Persistent mode: blocks 2, 3, 5, 6 run on the shards, blocks 1 and 4 on their
    * summed Grams; the mini-batch modes: each shard runs the multiplier step on its slice of every
-   * batch, the weight solves on the slices' summed Grams (no step safeguard).
+   * batch, the weight solves on the slices' summed Grams (and the step safeguard on the summed losses).
    * `staleness` τ > 0 lets a round use a shard's answer up to τ iterations (batches) old (asynchronous).
    */
   parallel?: ParallelOptions;

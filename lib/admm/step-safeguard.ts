@@ -221,17 +221,13 @@ export class StepSafeguard {
  * `parallel`: options.parallel as given (its own validation follows elsewhere).
  */
 export function resolveSafeguard(value: unknown, mode: string, parallel?: unknown): SafeguardSettings | false {
-  // The true-loss safeguard judges the loss of one weight version over every shard, which a
-  // persistent run under bounded staleness never has: there it is off, and refused if asked for.
+  // Under bounded staleness an update mixes several weight versions (mini-batch modes) and no round
+  // sees one weight version's loss over every shard (persistent): no safeguard judges it.
   const staleness = (parallel as { staleness?: unknown } | undefined)?.staleness;
-  const asynchronous = mode === 'persistent' && typeof staleness === 'number' && staleness > 0;
+  const asynchronous = typeof staleness === 'number' && staleness > 0;
   if (value === undefined) return asynchronous ? false : { ...DEFAULT_SAFEGUARD };
   if (asynchronous && value !== false)
-    throw invalidRange(
-      'options.safeguard',
-      "false (or unset) with options.parallel.staleness > 0 in mode 'persistent'",
-      value
-    );
+    throw invalidRange('options.safeguard', 'false (or unset) with options.parallel.staleness > 0', value);
   if (value === true) return { ...DEFAULT_SAFEGUARD };
   if (value === false) return false;
   checkObject('options.safeguard', value);

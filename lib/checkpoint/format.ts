@@ -97,7 +97,7 @@ export interface ShardedRunInfo {
   rho: [number, number, number];
   /** The run's configuration hash: a file of another configuration is never restored. */
   configHash: string;
-  /** The coordinator's true-loss safeguard: its factor on ρ and last accepted loss (absent: none). */
+  /** The coordinator's safeguard: its scale (factor) on ρ, floor and last accepted loss (absent: none). */
   safeguard?: SafeguardSnapshot;
 }
 

@@ -292,9 +292,9 @@ async function train(flags: TrainFlags): Promise<number> {
   const parallel = parallelOptions(flags);
   if (parallel && kind !== 'admm') throw new UsageError('--workers and --redis go with the ADMM trainer');
   // A sharded run resumes from the saved weights and options; its state starts afresh in the shards.
-  // Under bounded staleness the persistent loop has no true-loss safeguard, whatever the run saved.
-  const asynchronous = saved && (parallel?.staleness ?? 0) > 0 && options.mode === 'persistent';
-  if (asynchronous && options.safeguard !== false) log(flags, '--staleness > 0: the true-loss safeguard is off');
+  // Under bounded staleness a run has no safeguard, whatever the run saved.
+  const asynchronous = saved && (parallel?.staleness ?? 0) > 0;
+  if (asynchronous && options.safeguard !== false) log(flags, '--staleness > 0: the safeguard is off');
   const unguarded = asynchronous ? { safeguard: false } : {};
   const trainer: AdmmTrainer | BpttTrainer =
     saved?.trainer && !parallel

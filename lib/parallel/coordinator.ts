@@ -31,7 +31,7 @@ import { type PersistentGuardState, guardedRecord, judgeIteration, rhoBounds } f
 import type { SafeguardSettings } from '../admm/step-safeguard';
 import { type WeightCopy, copyWeights } from '../training/rollback';
 import { writeWeights } from './layout';
-import type { CoordinatorCheckpoints } from './recovery';
+import { type CoordinatorCheckpoints, guardSnapshot } from './recovery';
 import { isReady } from './ready';
 import { NORM_FIELDS } from './shard';
 import type { Contribution, CoordinatorTransport } from './transport';
@@ -166,7 +166,7 @@ export class ParallelCoordinator {
     if (!recovery) return;
     this.version = Math.max(this.version, (await this.transport.lastVersion?.()) ?? 0);
     const saved = await recovery.checkpoints.load();
-    if (!saved) await recovery.checkpoints.save(this.model, 0, this.rho, this.guard);
+    if (!saved) await recovery.checkpoints.save(this.model, 0, this.rho, this.guard && guardSnapshot(this.guard));
     else recovery.onRecovery?.(`continuing from the checkpoint of iteration ${saved.iteration}`);
     for (;;) {
       try {
@@ -377,7 +377,7 @@ export class ParallelCoordinator {
     };
     if (guarded) record = await this.judge(record, guarded, round, save);
     if (due) {
-      await recovery.checkpoints.save(model, k, this.rho, this.guard);
+      await recovery.checkpoints.save(model, k, this.rho, this.guard && guardSnapshot(this.guard));
       this.committed = k;
     }
     const checkpoint = this.options.checkpoint;

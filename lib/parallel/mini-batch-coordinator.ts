@@ -4,10 +4,14 @@
  * one round — every shard runs the mode's multiplier step on its slice of the batch and answers
  * with the slice's Grams (mini-batch-shard.ts); the slices are summed in shard order (float64) and
  * the proximally anchored (U, W, b) and (V, c) solves run on the sums — then one 'evaluate' round
- * for the true loss. Synchronous, or bounded staleness over batches (ready.ts): a stale answer is a
- * slice of an earlier batch, at most τ batches old. The shards hold nothing between batches but
- * their data, so a recovery checkpoint (recovery.ts) is the coordinator's file alone: weights, ρ
- * and the epoch count, from which the batch generator is replayed.
+ * for the true loss. Synchronous runs have the single-process step safeguard (step-safeguard.ts, the
+ * same StepSafeguard driven the same way): the 'batch' answers carry each slice's true loss before
+ * the update, a 'loss' round its loss after (batchObjective), and an epoch whose training loss rose
+ * is undone and run again. Bounded staleness over batches (ready.ts; a stale answer is a slice of an
+ * earlier batch, at most τ batches old) has no safeguard: its update mixes slices of several weight
+ * versions, so no objective of one version judges it. The shards hold nothing between batches but
+ * their data, so a recovery checkpoint (recovery.ts) is the coordinator's file alone: weights, ρ,
+ * the safeguard's state and the epoch count, from which the batch generator is replayed.
  */
 import { native, type NativeShape } from '../native';
 import { Random } from '../random';
@@ -17,6 +21,10 @@ import type { ResolvedTrainerOptions } from '../admm/options';
 import type { MiniBatchIterationRecord } from '../admm/record';
 import { limitStep } from '../admm/resync/engine';
 import { type Triple, nextRho } from '../admm/rho';
+import { StepSafeguard } from '../admm/step-safeguard';
+import { GuardedBatches } from '../admm/guarded-batch';
+import { weightDecay } from '../admm/persistent/residuals';
+import { copyWeights } from '../training/rollback';
 import { type CoordinatorRecovery, lossReason, shardLost } from './coordinator';
 import type { CoordinatorState } from './recovery';
 import { uwbGram, vcGram } from '../admm/persistent/gram-sum';
@@ -45,6 +53,8 @@ export class MiniBatchCoordinator {
   private abandoned = 0;
   private readonly uwb;
   private readonly vc;
+  /** The step safeguard and its moves on the weights (options.trainer.safeguard; synchronous runs only). */
+  private readonly guarded: GuardedBatches | undefined;
 
   constructor(
     private readonly model: RNN,
@@ -56,15 +66,27 @@ export class MiniBatchCoordinator {
     this.rng = new Random(options.trainer.seed);
     this.uwb = uwbGram(shape);
     this.vc = vcGram(shape);
+    const safeguard = options.trainer.safeguard;
+    if (safeguard && options.staleness > 0)
+      throw new RangeError('a mini-batch coordinator under bounded staleness (options.staleness > 0) has no safeguard');
+    this.guarded = safeguard ? new GuardedBatches(model, new StepSafeguard(safeguard)) : undefined;
   }
 
-  /** Publishes the weights (and `extra`) for `phase`, and collects the answers the readiness rule takes. */
+  private get guard(): StepSafeguard | undefined {
+    return this.guarded?.guard;
+  }
+
+  /**
+   * Publishes the weights (and `extra`) for `phase`, and collects the answers the readiness rule
+   * takes (at `staleness`, the run's unless given).
+   */
   private async exchange(
     phase: string,
     scalars: Record<string, number>,
     extra: ArrayLike<number>,
     signal: AbortSignal | undefined,
-    aborted: () => Error
+    aborted: () => Error,
+    staleness = this.options.staleness
   ): Promise<Contribution[]> {
     if (signal?.aborted) throw aborted();
     const lost = await this.transport.lostShards();
@@ -76,7 +98,7 @@ export class MiniBatchCoordinator {
     writeWeights(w, body);
     body.set(extra, weightsLength(w));
     await this.transport.publish({ version, iteration: k, phase, scalars, body });
-    const { shards, staleness } = this.options;
+    const shards = this.options.shards;
     const ready = (a: ReadonlyMap<number, Contribution>) => isReady(this.current(a), shards, staleness, k, version);
     const got = await this.transport.collect(k, phase, ready, signal).catch((e: unknown) => {
       if (signal?.aborted) throw aborted();
@@ -98,17 +120,22 @@ export class MiniBatchCoordinator {
     if (!recovery) return;
     this.version = this.abandoned = Math.max(this.version, (await this.transport.lastVersion?.()) ?? 0);
     const saved = await recovery.checkpoints.load();
-    if (!saved) return recovery.checkpoints.save(this.model, 0, this.rho);
+    if (!saved) return recovery.checkpoints.save(this.model, 0, this.rho, this.guard?.snapshot());
     this.restore(saved);
     recovery.onRecovery?.(`continuing from the checkpoint of iteration ${saved.iteration}`);
   }
 
-  /** The run as at checkpoint `saved`: its weights, ρ and epochs, the generator as after that many epochs. */
+  /**
+   * The run as at checkpoint `saved`: its weights, ρ, safeguard state and epochs, the generator as
+   * after that many epochs.
+   */
   private restore(saved: CoordinatorState): void {
     const o = this.options.trainer;
     this.model.setWeightsUnchecked(saved.weights);
     this.rho = [...saved.rho];
     this.completed = saved.iteration;
+    // A file without the safeguard's state (written by a run without it): the epoch loss is measured afresh.
+    this.guard?.restart(saved.safeguard ?? { scale: 1 });
     // Each epoch draws one shuffle of the data set: replayed, the generator is where the run had it.
     this.rng = new Random(o.seed);
     for (let e = 0; e < saved.iteration; e++) epochBatches(this.shape.N, o.batchSize, this.rng);
@@ -144,54 +171,162 @@ export class MiniBatchCoordinator {
     }
   }
 
-  /** One epoch; on a failure the ρ and generator are put back as they were before it. */
+  /** One epoch; on a failure the ρ, generator and safeguard state are put back as they were before it. */
   private async attempt(signal: AbortSignal | undefined, aborted: () => Error): Promise<MiniBatchIterationRecord> {
-    const saved = { rho: this.rho, rng: this.rng.getState() };
+    const saved = { rho: this.rho, rng: this.rng.getState(), guard: this.guard?.snapshot() };
     try {
       return await this.runEpoch(signal, aborted);
     } catch (e) {
       this.rho = saved.rho;
       this.rng = Random.fromState(saved.rng);
+      if (saved.guard) this.guard!.restart(saved.guard);
       throw e;
     }
   }
 
   private async runEpoch(signal: AbortSignal | undefined, aborted: () => Error): Promise<MiniBatchIterationRecord> {
     const started = performance.now(),
-      model = this.model,
-      o = this.options.trainer,
-      T = this.shape.T;
+      o = this.options.trainer;
     const rho: Triple = [...this.rho];
-    const batches = epochBatches(this.shape.N, o.batchSize, this.rng);
+    // The epoch rule as one process applies it (resync/run.ts): a pass whose training loss rose is
+    // undone, weights and generator back, and run again at the larger scale the safeguard set.
+    const guard = this.guard;
+    if (guard && guard.epochLoss === undefined) guard.epochLoss = (await this.evaluate(signal, aborted)).loss;
+    const start = guard && { weights: copyWeights(this.model), rng: this.rng.getState() };
+    let pass: EpochPass, forward: EpochLoss;
+    for (let attempt = 0; ; attempt++) {
+      pass = await this.pass(rho, signal, aborted);
+      forward = await this.evaluate(signal, aborted);
+      if (!guard || !start || guard.acceptEpoch(forward.loss, attempt)) break;
+      this.model.setWeightsUnchecked(start.weights);
+      if (!guard.canRetryEpoch(attempt)) {
+        forward = await this.evaluate(signal, aborted);
+        break;
+      }
+      this.rng = Random.fromState(start.rng);
+    }
+    this.rho = nextRho(o.rhoPolicy, rho);
+    const recovery = this.options.recovery;
+    if (recovery && (this.completed + 1) % recovery.every === 0)
+      await recovery.checkpoints.save(this.model, this.completed + 1, this.rho, guard?.snapshot());
+    this.completed++;
+    const seconds = (performance.now() - started) / 1000;
+    return {
+      kind: 'mini-batch',
+      iteration: this.completed,
+      loss: forward.loss,
+      accuracy: forward.accuracy,
+      auxiliaryLoss: pass.auxiliaryLoss,
+      rho,
+      stepSignal: pass.stepSignal,
+      ...(guard ? { safeguard: guard.takeEpoch(rho) } : {}),
+      seconds,
+      elapsed: seconds,
+    };
+  }
+
+  /** One pass over the epoch's shuffled batches at the scheduled ρ `rho`. */
+  private async pass(rho: Triple, signal: AbortSignal | undefined, aborted: () => Error): Promise<EpochPass> {
+    const T = this.shape.T;
+    const batches = epochBatches(this.shape.N, this.options.trainer.batchSize, this.rng);
+    this.guarded?.startEpoch();
     const signalSum = new Float64Array(T);
     let auxSum = 0,
       auxCount = 0;
     for (const batch of batches) {
-      const scalars = { rho1: rho[0], rho2: rho[1], rho3: rho[2] };
-      const parts = await this.exchange('batch', scalars, batch, signal, aborted);
-      const B = batch.length,
-        shape = { ...this.shape, N: B };
-      this.uwb.reset();
-      this.vc.reset();
+      // The multiplier step's figures of the batch's last attempt, as one process reports them.
+      const parts = await this.batch(batch, rho, signal, aborted);
       const stepSq = new Float64Array(T),
-        nu = this.uwb.sum.length,
-        nv = this.vc.sum.length;
+        offset = this.uwb.sum.length + this.vc.sum.length;
       for (const c of parts) {
-        this.uwb.addPacked(c.body.subarray(0, nu));
-        this.vc.addPacked(c.body.subarray(nu, nu + nv));
-        for (let t = 0; t < T; t++) stepSq[t] += c.body[nu + nv + t];
+        for (let t = 0; t < T; t++) stepSq[t] += c.body[offset + t];
         auxSum += c.scalars.auxiliarySum;
         auxCount += c.scalars.auxiliaryCount;
       }
-      const { U, W, b } = model,
-        step = { beta: o.beta * B, eta: o.eta * B };
-      const before = o.trustRegion === undefined ? undefined : { U: U.slice(), W: W.slice(), b: b.slice() };
-      await native.solveUWbFromGramAsync({ shape, ...this.uwb.rounded(), U, W, b, rho1: rho[0], ...step });
-      if (before) limitStep(before, model, o.trustRegion!);
-      await native.solveVcFromGramAsync({ shape, ...this.vc.rounded(), V: model.V, c: model.c, rho3: rho[2], ...step });
       for (let t = 0; t < T; t++) signalSum[t] += Math.sqrt(stepSq[t]);
     }
-    this.rho = nextRho(o.rhoPolicy, rho);
+    return {
+      stepSignal: Array.from(signalSum, (v) => v / batches.length),
+      auxiliaryLoss: auxSum / auxCount,
+    };
+  }
+
+  /** One batch: the update at ρ, through the step safeguard when there is one (as resync/engine.ts). */
+  private async batch(
+    batch: Int32Array,
+    rho: Triple,
+    signal: AbortSignal | undefined,
+    aborted: () => Error
+  ): Promise<Contribution[]> {
+    const guarded = this.guarded;
+    if (!guarded) return (await this.update(batch, rho, 1, signal, aborted)).parts;
+    let parts: Contribution[] = [];
+    await guarded.update(
+      rho,
+      async (tried, scale) => {
+        const result = await this.update(batch, tried, scale, signal, aborted);
+        parts = result.parts;
+        return { before: result.before, after: await this.batchObjective(batch, signal, aborted) };
+      },
+      () => this.batchObjective(batch, signal, aborted)
+    );
+    return parts;
+  }
+
+  /**
+   * One 'batch' round at ρ `rho` and proximal anchor η × `etaScale`, and the weight solves on the
+   * slices' summed Grams: the shards' answers, and the batch objective at the weights before.
+   */
+  private async update(
+    batch: Int32Array,
+    rho: Triple,
+    etaScale: number,
+    signal: AbortSignal | undefined,
+    aborted: () => Error
+  ): Promise<{ parts: Contribution[]; before: number }> {
+    const model = this.model,
+      o = this.options.trainer;
+    const scalars = { rho1: rho[0], rho2: rho[1], rho3: rho[2] };
+    const parts = await this.exchange('batch', scalars, batch, signal, aborted);
+    const B = batch.length,
+      shape = { ...this.shape, N: B };
+    this.uwb.reset();
+    this.vc.reset();
+    const nu = this.uwb.sum.length,
+      nv = this.vc.sum.length;
+    let lossSum = 0;
+    for (const c of parts) {
+      this.uwb.addPacked(c.body.subarray(0, nu));
+      this.vc.addPacked(c.body.subarray(nu, nu + nv));
+      lossSum += c.scalars.lossSum;
+    }
+    const step = { beta: o.beta * B, eta: o.eta * B * etaScale };
+    // Only read with the safeguard, whose rounds are synchronous (every slice at these weights).
+    const before = lossSum + weightDecay(model, step.beta);
+    const { U, W, b } = model;
+    const old = o.trustRegion === undefined ? undefined : { U: U.slice(), W: W.slice(), b: b.slice() };
+    await native.solveUWbFromGramAsync({ shape, ...this.uwb.rounded(), U, W, b, rho1: rho[0], ...step });
+    if (old) limitStep(old, model, o.trustRegion!);
+    await native.solveVcFromGramAsync({ shape, ...this.vc.rounded(), V: model.V, c: model.c, rho3: rho[2], ...step });
+    return { parts, before };
+  }
+
+  /**
+   * The batch objective at the model's current weights (whatever the caller set them to: an
+   * update's result, a point on the step): one synchronous 'loss' round, in which every shard sums
+   * the true loss of its slice of `batch`; the sums are added in shard order in float64, then the
+   * weight decay β/2 (‖U‖² + ‖W‖² + ‖V‖²) at β = beta × batch size. Any trial point of the step
+   * safeguard is one call.
+   */
+  async batchObjective(batch: Int32Array, signal: AbortSignal | undefined, aborted: () => Error): Promise<number> {
+    const parts = await this.exchange('loss', {}, batch, signal, aborted, 0);
+    let lossSum = 0;
+    for (const c of parts) lossSum += c.scalars.lossSum;
+    return lossSum + weightDecay(this.model, this.options.trainer.beta * batch.length);
+  }
+
+  /** The true forward-pass loss over the training set at the model's weights (an 'evaluate' round). */
+  private async evaluate(signal: AbortSignal | undefined, aborted: () => Error): Promise<EpochLoss> {
     const evaluated = await this.exchange('evaluate', {}, [], signal, aborted);
     const f = { sum: 0, count: 0, correct: 0 };
     for (const c of evaluated) {
@@ -199,21 +334,16 @@ export class MiniBatchCoordinator {
       f.count += c.scalars.forwardCount;
       f.correct += c.scalars.forwardCorrect;
     }
-    const recovery = this.options.recovery;
-    if (recovery && (this.completed + 1) % recovery.every === 0)
-      await recovery.checkpoints.save(model, this.completed + 1, this.rho);
-    this.completed++;
-    const seconds = (performance.now() - started) / 1000;
-    return {
-      kind: 'mini-batch',
-      iteration: this.completed,
-      loss: f.sum / f.count,
-      accuracy: this.options.classification ? f.correct / f.count : NaN,
-      auxiliaryLoss: auxSum / auxCount,
-      rho,
-      stepSignal: Array.from(signalSum, (v) => v / batches.length),
-      seconds,
-      elapsed: seconds,
-    };
+    return { loss: f.sum / f.count, accuracy: this.options.classification ? f.correct / f.count : NaN };
   }
+}
+
+interface EpochPass {
+  stepSignal: number[];
+  auxiliaryLoss: number;
+}
+
+interface EpochLoss {
+  loss: number;
+  accuracy: number;
 }

@@ -5,7 +5,10 @@
  * multiplier step on it (the single-process engine's own, resync/multipliers.ts: per sample), and
  * answers with the slice's Grams of both weight solves; the coordinator sums the slices and solves.
  * It also evaluates the true loss on its contiguous rows of the data set after each epoch. It
- * reads any sample of the data set (the batches are drawn over all of it).
+ * reads any sample of the data set (the batches are drawn over all of it). For the coordinator's
+ * step safeguard, a 'batch' answer carries the slice's summed true loss at the published weights
+ * (`lossSum`, before the update), and a 'loss' publication (weights, then a batch) asks for that
+ * sum alone at any weights the coordinator publishes: the update's result or another trial point.
  */
 import type { LossSteps, TargetLayout } from '../data';
 import { summariseLoss } from '../loss';
@@ -101,6 +104,11 @@ export class MiniBatchShard implements ShardCore {
       const rho: Triple = [p.scalars.rho1, p.scalars.rho2, p.scalars.rho3];
       return reply(...(await this.slice(batch.subarray(begin, end), rho)));
     }
+    if (p.phase === 'loss') {
+      const batch = Int32Array.from(p.body.subarray(weightsLength(this.weights)));
+      const [begin, end] = splitRows(batch.length, this.data.shards)[this.index];
+      return reply({ lossSum: await this.sliceLoss(batch.subarray(begin, end)) }, new Float64Array(0));
+    }
     if (p.phase === 'evaluate') return reply(await this.evaluate(), new Float64Array(0));
     throw new RangeError(`mini-batch shard ${this.index}: unknown phase '${p.phase}' in publication ${p.version}`);
   }
@@ -111,7 +119,7 @@ export class MiniBatchShard implements ShardCore {
       T = shape.T;
     const body = new Float64Array(this.uwb.sum.length + this.vc.sum.length + T);
     // An empty slice: a last batch smaller than the shard count.
-    if (indices.length === 0) return [{ auxiliarySum: 0, auxiliaryCount: 0 }, body];
+    if (indices.length === 0) return [{ auxiliarySum: 0, auxiliaryCount: 0, lossSum: 0 }, body];
     const nh = indices.length * T * shape.h,
       no = indices.length * this.L * shape.K;
     const { inputs, targets } = this.gatherer.gather(indices);
@@ -123,6 +131,8 @@ export class MiniBatchShard implements ShardCore {
       M3 = v(this.buffers.M3, no);
     const w = this.weights;
     await native.forwardAsync({ shape, ...inputs, ...w, A, S, O });
+    // The true loss before the update: the multiplier step overwrites O with the auxiliary outputs.
+    const lossSum = summariseLoss(O, shape.K, targets).sum;
     const regressors = await this.multipliers.estimate({ shape, inputs, targets, A, S, O, M1, M3 }, w, rho);
     const auxiliarySum = summariseLoss(O, shape.K, targets).sum;
     const scratch = v(this.buffers.scratch, nh);
@@ -135,7 +145,17 @@ export class MiniBatchShard implements ShardCore {
     // The slices' per-step norms combine as a norm of the whole batch: squares, summed by the coordinator.
     const stepNorms = this.multipliers.stepNorms;
     for (let t = 0; t < T; t++) body[nu + nv + t] = stepNorms[t] ** 2;
-    return [{ auxiliarySum, auxiliaryCount: indices.length * this.L }, body];
+    return [{ auxiliarySum, auxiliaryCount: indices.length * this.L, lossSum }, body];
+  }
+
+  /** The summed true loss of this shard's slice of a batch at the published weights (0 for an empty slice). */
+  private async sliceLoss(indices: Int32Array): Promise<number> {
+    if (indices.length === 0) return 0;
+    const shape: NativeShape = { ...this.data.shape, N: indices.length };
+    const { inputs, targets } = this.gatherer.gather(indices);
+    const O = this.buffers.O.subarray(0, indices.length * this.L * shape.K);
+    await native.forwardAsync({ shape, ...inputs, ...this.weights, O });
+    return summariseLoss(O, shape.K, targets).sum;
   }
 
   /** The true forward-pass loss on this shard's contiguous rows of the data set. */

@@ -6,9 +6,9 @@
  * the coordinator writes the weights, ρ and the safeguard's state (`coordinator.safetensors`): that
  * file names the checkpoint a rollback returns to, so a shard file is never used before all of its
  * iteration exist. A mini-batch mode's shards hold no state between batches: its checkpoint is
- * the coordinator's file alone (mini-batch-coordinator.ts). Both are ordinary admmirnn checkpoints
- * (saveCheckpoint: atomic; readCheckpoint: bounded), with a `sharded` record saying whose file it
- * is. The directory must be shared by the coordinator and every worker (a PVC in Kubernetes) under
+ * the coordinator's file alone (mini-batch-coordinator.ts), with the step safeguard's state in
+ * its `sharded` record. Both are ordinary admmirnn checkpoints (saveCheckpoint: atomic;
+ * readCheckpoint: bounded), with a `sharded` record saying whose file it is. The directory must be shared by the coordinator and every worker (a PVC in Kubernetes) under
  * the same path.
  */
 import fs from 'node:fs/promises';
@@ -70,12 +70,12 @@ export interface CoordinatorState {
   iteration: number;
   rho: Triple;
   weights: RNNWeights;
-  /** The true-loss safeguard's factor on ρ and last accepted loss (absent: a run without it). */
+  /** The coordinator's safeguard: scale (factor) on ρ, floor, last accepted loss (absent: a run without it). */
   safeguard?: SafeguardSnapshot;
 }
 
-/** The safeguard's state as snapshots keep it (persistent/snapshot.ts: the last accepted loss as epochLoss). */
-function guardSnapshot(guard: PersistentGuardState): SafeguardSnapshot {
+/** The persistent safeguard's state as snapshots keep it (persistent/snapshot.ts: the last accepted loss as epochLoss). */
+export function guardSnapshot(guard: PersistentGuardState): SafeguardSnapshot {
   return { scale: guard.scale, ...(guard.loss === undefined ? {} : { epochLoss: guard.loss }) };
 }
 
@@ -91,14 +91,14 @@ export class CoordinatorCheckpoints {
   }
 
   /** Commits checkpoint `iteration`: every shard's file of it is written (they answered its 'duals' round). */
-  async save(model: RNN, iteration: number, rho: Triple, guard?: PersistentGuardState): Promise<void> {
+  async save(model: RNN, iteration: number, rho: Triple, safeguard?: SafeguardSnapshot): Promise<void> {
     await fs.mkdir(this.dir, { recursive: true });
     const { inputSize, hiddenSize, outputSize } = model;
     await saveCheckpoint(this.file, {
       model,
       config: { inputSize, hiddenSize, outputSize },
       trainer: { kind: 'admm', options: {}, iteration },
-      sharded: { ...this.id, iteration, rho: [...rho], ...(guard && { safeguard: guardSnapshot(guard) }) },
+      sharded: { ...this.id, iteration, rho: [...rho], ...(safeguard && { safeguard }) },
     });
   }
 

@@ -27,7 +27,7 @@ export interface Publication {
   readonly iteration: number;
   /**
    * What the shards do with it: 'uwb', 'vc', 'duals', 'safeguard' (persistent loop; 'restore' with
-   * recovery), 'batch', 'evaluate' (the mini-batch modes), 'stop' (end the shard's loop).
+   * recovery), 'batch', 'loss', 'evaluate' (the mini-batch modes), 'stop' (end the shard's loop).
    */
   readonly phase: string;
   readonly scalars: Readonly<Record<string, number>>;
