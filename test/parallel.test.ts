@@ -565,7 +565,10 @@ for (const [mode, options] of Object.entries(GUARDED)) {
     const history = result.history as MiniBatchIterationRecord[];
     t.true(rejections(single.history) > 0, 'the problem has rejections');
     // Shortened steps and kept momentum steps: every move of GuardedBatches runs sharded too.
-    t.true(single.history.some((r) => r.safeguard!.momentum! > 0), 'a momentum step was kept');
+    t.true(
+      single.history.some((r) => r.safeguard!.momentum! > 0),
+      'a momentum step was kept'
+    );
     t.deepEqual(bits(model.weights()), bits(single.weights));
     t.deepEqual(withoutTimes(history), withoutTimes(single.history));
   });

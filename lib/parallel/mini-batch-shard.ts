@@ -21,7 +21,7 @@ import { type WeightViews, emptyWeights, readWeights, weightsLength } from './la
 import { shardData, splitRows } from './split';
 import type { Triple } from '../admm/rho';
 import type { ShardCore } from './shard';
-import type { Contribution, Publication } from './transport';
+import { type Answer, type Publication, answerTo } from './transport';
 
 export interface MiniBatchShardData {
   /** The whole data set's shape, inputs and targets (shared, not copied, on worker threads). */
@@ -89,15 +89,9 @@ export class MiniBatchShard implements ShardCore {
     );
   }
 
-  async answer(p: Publication): Promise<Pick<Contribution, 'iteration' | 'phase' | 'version' | 'scalars' | 'body'>> {
+  async answer(p: Publication): Promise<Answer> {
     readWeights(p.body, this.weights);
-    const reply = (scalars: Record<string, number>, body: Float64Array) => ({
-      iteration: p.iteration,
-      phase: p.phase,
-      version: p.version,
-      scalars,
-      body,
-    });
+    const reply = answerTo(p);
     if (p.phase === 'batch') {
       const batch = Int32Array.from(p.body.subarray(weightsLength(this.weights)));
       const [begin, end] = splitRows(batch.length, this.data.shards)[this.index];

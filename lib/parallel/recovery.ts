@@ -23,7 +23,7 @@ import type { SafeguardSnapshot } from '../admm/step-safeguard';
 import { emptyWeights, readWeights } from './layout';
 import { RedisTransportError } from './redis/errors';
 import { PersistentShard, type ShardCore, type ShardData } from './shard';
-import type { Contribution, Publication } from './transport';
+import type { Answer, Publication } from './transport';
 
 /** Which run a recovery file belongs to: a file of another run or configuration is never restored. */
 export interface RunIdentity {
@@ -128,8 +128,6 @@ export interface ShardTask {
   lossSteps: LossSteps;
   inputs: 'dense' | 'ids';
 }
-
-type Answer = Pick<Contribution, 'iteration' | 'phase' | 'version' | 'scalars' | 'body'>;
 
 /**
  * A persistent shard that checkpoints and rolls back. It answers nothing (scalar `unrestored`,

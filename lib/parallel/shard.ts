@@ -29,7 +29,7 @@ import type { AdmmStateSnapshot } from '../admm/snapshot';
 import { AdmmState } from '../admm/persistent/state';
 import { checkInteger } from '../validate';
 import { type WeightViews, emptyWeights, readWeights } from './layout';
-import type { Contribution, Publication, ShardTransport } from './transport';
+import { type Answer, type Publication, type ShardTransport, answerTo } from './transport';
 
 /** What a shard needs to start: its samples (rows of the data set, contiguous) and the loss layout. */
 export interface ShardData {
@@ -44,7 +44,7 @@ export interface ShardData {
 
 /** What a shard of any mode does with a publication (PersistentShard, MiniBatchShard). */
 export interface ShardCore {
-  answer(p: Publication): Promise<Pick<Contribution, 'iteration' | 'phase' | 'version' | 'scalars' | 'body'>>;
+  answer(p: Publication): Promise<Answer>;
 }
 
 /**
@@ -110,7 +110,7 @@ export class PersistentShard implements ShardCore {
   }
 
   /** Runs the publication's phase on this shard's samples; its contribution, without shard and token. */
-  async answer(p: Publication): Promise<Pick<Contribution, 'iteration' | 'phase' | 'version' | 'scalars' | 'body'>> {
+  async answer(p: Publication): Promise<Answer> {
     const rho: Triple = [p.scalars.rho1, p.scalars.rho2, p.scalars.rho3];
     readWeights(p.body, this.weights);
     const st = this.st ?? (await this.start(rho));
@@ -120,13 +120,7 @@ export class PersistentShard implements ShardCore {
     if (scale.some((f) => f !== 1)) await rescaleDuals(st, scale);
     this.dualRho = rho;
     st.rho = rho;
-    const reply = (scalars: Record<string, number>, body: Float64Array) => ({
-      iteration: p.iteration,
-      phase: p.phase,
-      version: p.version,
-      scalars,
-      body,
-    });
+    const reply = answerTo(p);
     switch (p.phase) {
       case 'uwb': {
         // The safeguard's reference at the run's start: o is the forward pass of these weights.

@@ -21,6 +21,19 @@ export interface Contribution {
   readonly body: Float64Array;
 }
 
+/** What a shard answers publication `p` with: these scalars and body, tagged with p's iteration, phase and version. */
+export type Answer = Pick<Contribution, 'iteration' | 'phase' | 'version' | 'scalars' | 'body'>;
+
+export const answerTo =
+  (p: Publication) =>
+  (scalars: Record<string, number>, body: Float64Array): Answer => ({
+    iteration: p.iteration,
+    phase: p.phase,
+    version: p.version,
+    scalars,
+    body,
+  });
+
 /** One version the coordinator publishes to every shard. */
 export interface Publication {
   readonly version: number;
