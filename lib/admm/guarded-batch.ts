@@ -1,12 +1,13 @@
 /**
- * The step safeguard's moves on the weights around one mini-batch update (step-safeguard.ts):
- * back along the update's own step (shorten), and on by `momentum` × the previous batch's step
- * (extend / retract). One process (resync/engine.ts) and a sharded coordinator
- * (parallel/mini-batch-coordinator.ts) differ only in how they run the update and measure the batch
- * objective, so both drive the safeguard through this class.
+ * The step safeguard's moves on the weights (step-safeguard.ts): around one mini-batch update, back
+ * along the update's own step (shorten) and on by `momentum` × the previous batch's step (extend /
+ * retract); around one epoch, its undo when the epoch's training loss rose (guardedEpoch). One
+ * process (resync/) and a sharded coordinator (parallel/mini-batch-coordinator.ts) differ only in
+ * how they run a pass or an update and measure the loss, so both drive the safeguard through here.
  */
 import type { RNN, WeightName } from '../rnn';
 import { type WeightCopy, copyWeights } from '../training/rollback';
+import type { RandomState } from '../random';
 import type { Triple } from './rho';
 import type { StepSafeguard } from './step-safeguard';
 
@@ -74,5 +75,37 @@ export function interpolateWeights(model: RNN, old: WeightCopy, stepped: WeightC
       a = old[name],
       b = stepped[name];
     for (let i = 0; i < to.length; i++) to[i] = a[i] + alpha * (b[i] - a[i]);
+  }
+}
+
+/** The true forward-pass loss over the training set: mean per loss term, and accuracy (NaN for regression). */
+export interface EpochLoss {
+  loss: number;
+  accuracy: number;
+}
+
+/**
+ * One epoch under the safeguard's epoch rule: `pass` runs the epoch's batches from the shuffling
+ * generator's current state, `evaluate` measures the training loss. A pass whose loss the safeguard
+ * does not accept is undone (the weights and the generator back, `rewind` setting the generator to
+ * a saved state) and run again at the larger scale the safeguard set; when no retry is left, the
+ * start weights are kept. Without a safeguard: one pass.
+ */
+export async function guardedEpoch<P>(
+  guard: StepSafeguard | undefined,
+  model: RNN,
+  generator: { state(): RandomState; rewind(state: RandomState): void },
+  pass: () => Promise<P>,
+  evaluate: () => Promise<EpochLoss>
+): Promise<{ pass: P; forward: EpochLoss }> {
+  if (guard && guard.epochLoss === undefined) guard.epochLoss = (await evaluate()).loss;
+  const start = guard && { weights: copyWeights(model), rng: generator.state() };
+  for (let attempt = 0; ; attempt++) {
+    const done = await pass();
+    const forward = await evaluate();
+    if (!guard || !start || guard.acceptEpoch(forward.loss, attempt)) return { pass: done, forward };
+    model.setWeightsUnchecked(start.weights);
+    if (!guard.canRetryEpoch(attempt)) return { pass: done, forward: await evaluate() };
+    generator.rewind(start.rng);
   }
 }

@@ -14,7 +14,7 @@
  * the safeguard's state and the epoch count, from which the batch generator is replayed.
  */
 import { native, type NativeShape } from '../native';
-import { Random } from '../random';
+import { Random, type RandomState } from '../random';
 import type { RNN } from '../rnn';
 import { epochBatches } from '../training/batches';
 import type { ResolvedTrainerOptions } from '../admm/options';
@@ -22,9 +22,8 @@ import type { MiniBatchIterationRecord } from '../admm/record';
 import { limitStep } from '../admm/resync/engine';
 import { type Triple, nextRho } from '../admm/rho';
 import { StepSafeguard } from '../admm/step-safeguard';
-import { GuardedBatches } from '../admm/guarded-batch';
+import { type EpochLoss, GuardedBatches, guardedEpoch } from '../admm/guarded-batch';
 import { weightDecay } from '../admm/persistent/residuals';
-import { copyWeights } from '../training/rollback';
 import { type CoordinatorRecovery, lossReason, shardLost } from './coordinator';
 import type { CoordinatorState } from './recovery';
 import { uwbGram, vcGram } from '../admm/persistent/gram-sum';
@@ -188,23 +187,19 @@ export class MiniBatchCoordinator {
     const started = performance.now(),
       o = this.options.trainer;
     const rho: Triple = [...this.rho];
-    // The epoch rule as one process applies it (resync/run.ts): a pass whose training loss rose is
-    // undone, weights and generator back, and run again at the larger scale the safeguard set.
+    // The epoch rule as one process applies it (resync/run.ts).
     const guard = this.guard;
-    if (guard && guard.epochLoss === undefined) guard.epochLoss = (await this.evaluate(signal, aborted)).loss;
-    const start = guard && { weights: copyWeights(this.model), rng: this.rng.getState() };
-    let pass: EpochPass, forward: EpochLoss;
-    for (let attempt = 0; ; attempt++) {
-      pass = await this.pass(rho, signal, aborted);
-      forward = await this.evaluate(signal, aborted);
-      if (!guard || !start || guard.acceptEpoch(forward.loss, attempt)) break;
-      this.model.setWeightsUnchecked(start.weights);
-      if (!guard.canRetryEpoch(attempt)) {
-        forward = await this.evaluate(signal, aborted);
-        break;
-      }
-      this.rng = Random.fromState(start.rng);
-    }
+    const generator = {
+      state: () => this.rng.getState(),
+      rewind: (s: RandomState) => (this.rng = Random.fromState(s)),
+    };
+    const { pass, forward } = await guardedEpoch(
+      guard,
+      this.model,
+      generator,
+      () => this.pass(rho, signal, aborted),
+      () => this.evaluate(signal, aborted)
+    );
     this.rho = nextRho(o.rhoPolicy, rho);
     const recovery = this.options.recovery;
     if (recovery && (this.completed + 1) % recovery.every === 0)
@@ -341,9 +336,4 @@ export class MiniBatchCoordinator {
 interface EpochPass {
   stepSignal: number[];
   auxiliaryLoss: number;
-}
-
-interface EpochLoss {
-  loss: number;
-  accuracy: number;
 }

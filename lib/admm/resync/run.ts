@@ -6,14 +6,14 @@
 import type { TargetLayout } from '../../data';
 import { native, type NativeInputs, type NativeShape } from '../../native';
 import { sharedFloats, sharedInputs, sharedTargets } from '../../in-shared-memory';
-import { Random } from '../../random';
+import { Random, type RandomState } from '../../random';
 import type { RNN } from '../../rnn';
 import { type TrainingLayout, lossOf } from '../../training/layout';
-import { copyWeights } from '../../training/rollback';
+import { type EpochLoss, guardedEpoch } from '../guarded-batch';
 import type { AdmmEngine } from '../engine';
 import type { ResolvedTrainerOptions } from '../options';
 import type { MiniBatchIterationRecord } from '../record';
-import { type EpochSummary, ResyncEngine, type ResyncMode } from './engine';
+import { ResyncEngine, type ResyncMode } from './engine';
 import { type Triple, nextRho } from '../rho';
 import { type MiniBatchStateSnapshot, readMiniBatchSnapshot } from '../snapshot';
 
@@ -57,20 +57,14 @@ export async function miniBatchEpoch(
   const started = performance.now();
   const rho: Triple = [...run.rho];
   const guard = run.engine.safeguard;
-  if (guard && guard.epochLoss === undefined) guard.epochLoss = (await forwardLoss(run, model)).loss;
-  const start = guard && { weights: copyWeights(model), rng: run.rng.getState() };
-  let summary: EpochSummary, forward: { loss: number; accuracy: number };
-  for (let attempt = 0; ; attempt++) {
-    summary = await run.engine.epoch(rho, run.rng, signal, aborted);
-    forward = await forwardLoss(run, model);
-    if (!guard || !start || guard.acceptEpoch(forward.loss, attempt)) break;
-    model.setWeightsUnchecked(start.weights);
-    if (!guard.canRetryEpoch(attempt)) {
-      forward = await forwardLoss(run, model);
-      break;
-    }
-    run.rng = Random.fromState(start.rng);
-  }
+  const generator = { state: () => run.rng.getState(), rewind: (s: RandomState) => (run.rng = Random.fromState(s)) };
+  const { pass: summary, forward } = await guardedEpoch(
+    guard,
+    model,
+    generator,
+    () => run.engine.epoch(rho, run.rng, signal, aborted),
+    () => forwardLoss(run, model)
+  );
   run.rho = nextRho(rhoPolicy, rho);
   const seconds = (performance.now() - started) / 1000;
   return {
@@ -88,7 +82,7 @@ export async function miniBatchEpoch(
 }
 
 /** The true forward pass over the training set with the model's weights: mean loss and accuracy. */
-async function forwardLoss(run: MiniBatchRun, model: RNN): Promise<{ loss: number; accuracy: number }> {
+async function forwardLoss(run: MiniBatchRun, model: RNN): Promise<EpochLoss> {
   await native.forwardAsync({ shape: run.shape, ...run.inputs, ...model.weights(), O: run.forwardOutputs });
   return lossOf(run.forwardOutputs, run);
 }
