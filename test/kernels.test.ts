@@ -514,6 +514,19 @@ function aProblem(seed: number, n: number) {
   return { rng, P, M1, S, M2, A0, p, q };
 }
 
+/** aStep's arrays of problem `d` on views `rng` places (a start A0 it overwrites, an output TA). */
+function aStepArrays(d: ReturnType<typeof aProblem>, rng: Random, n: number) {
+  return {
+    n,
+    P: inView(rng, d.P),
+    M1: inView(rng, d.M1),
+    S: inView(rng, d.S),
+    M2: inView(rng, d.M2),
+    A: inView(rng, d.A0),
+    TA: outView(rng, n),
+  };
+}
+
 const A_CASES = [
   { name: 'convex (ρ1 ≫ ρ2)', rho1: 20, rho2: 2 },
   { name: 'mixed (ρ1 = ρ2, convexity test fails for |q| ≳ 0.9)', rho1: 10, rho2: 10 },
@@ -528,13 +541,7 @@ for (const c of A_CASES) {
         d = aProblem(31, n),
         rng = d.rng;
       const args = {
-        n,
-        P: inView(rng, d.P),
-        M1: inView(rng, d.M1),
-        S: inView(rng, d.S),
-        M2: inView(rng, d.M2),
-        A: inView(rng, d.A0),
-        TA: outView(rng, n),
+        ...aStepArrays(d, rng, n),
         rho1: c.rho1,
         rho2: c.rho2,
         finish,
@@ -568,13 +575,7 @@ for (const c of A_CASES) {
       rng = d.rng,
       thIn = 2;
     const args = {
-      n,
-      P: inView(rng, d.P),
-      M1: inView(rng, d.M1),
-      S: inView(rng, d.S),
-      M2: inView(rng, d.M2),
-      A: inView(rng, d.A0),
-      TA: outView(rng, n),
+      ...aStepArrays(d, rng, n),
       rho1: c.rho1,
       rho2: c.rho2,
       linearized: true,
@@ -870,13 +871,7 @@ const TWIN_ARGS: Record<string, (seed: number) => Record<string, unknown>> = {
     const d = aProblem(67, 99),
       rng = new Random(seed);
     return {
-      n: 99,
-      P: inView(rng, d.P),
-      M1: inView(rng, d.M1),
-      S: inView(rng, d.S),
-      M2: inView(rng, d.M2),
-      A: inView(rng, d.A0),
-      TA: outView(rng, 99),
+      ...aStepArrays(d, rng, 99),
       rho1: 1,
       rho2: 6,
     };
