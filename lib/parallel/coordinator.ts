@@ -166,7 +166,7 @@ export class ParallelCoordinator {
     if (!recovery) return;
     this.version = Math.max(this.version, (await this.transport.lastVersion?.()) ?? 0);
     const saved = await recovery.checkpoints.load();
-    if (!saved) await recovery.checkpoints.save(this.model, 0, this.rho, this.guard && guardSnapshot(this.guard));
+    if (!saved) await recovery.checkpoints.save(this.model, 0, this.rho, guardSnapshot(this.guard));
     else recovery.onRecovery?.(`continuing from the checkpoint of iteration ${saved.iteration}`);
     for (;;) {
       try {
@@ -377,7 +377,7 @@ export class ParallelCoordinator {
     };
     if (guarded) record = await this.judge(record, guarded, round, save);
     if (due) {
-      await recovery.checkpoints.save(model, k, this.rho, this.guard && guardSnapshot(this.guard));
+      await recovery.checkpoints.save(model, k, this.rho, guardSnapshot(this.guard));
       this.committed = k;
     }
     const checkpoint = this.options.checkpoint;

@@ -296,8 +296,8 @@ export class MiniBatchCoordinator {
       lossSum += c.scalars.lossSum;
     }
     const step = { beta: o.beta * B, eta: o.eta * B * etaScale };
-    // Only read with the safeguard, whose rounds are synchronous (every slice at these weights).
-    const before = lossSum + weightDecay(model, step.beta);
+    // Only with the safeguard, whose rounds are synchronous (every slice at these weights).
+    const before = this.guarded ? lossSum + weightDecay(model, step.beta) : NaN;
     const { U, W, b } = model;
     const old = o.trustRegion === undefined ? undefined : { U: U.slice(), W: W.slice(), b: b.slice() };
     await native.solveUWbFromGramAsync({ shape, ...this.uwb.rounded(), U, W, b, rho1: rho[0], ...step });

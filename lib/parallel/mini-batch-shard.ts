@@ -93,18 +93,19 @@ export class MiniBatchShard implements ShardCore {
     readWeights(p.body, this.weights);
     const reply = answerTo(p);
     if (p.phase === 'batch') {
-      const batch = Int32Array.from(p.body.subarray(weightsLength(this.weights)));
-      const [begin, end] = splitRows(batch.length, this.data.shards)[this.index];
       const rho: Triple = [p.scalars.rho1, p.scalars.rho2, p.scalars.rho3];
-      return reply(...(await this.slice(batch.subarray(begin, end), rho)));
+      return reply(...(await this.slice(this.sliceOf(p), rho)));
     }
-    if (p.phase === 'loss') {
-      const batch = Int32Array.from(p.body.subarray(weightsLength(this.weights)));
-      const [begin, end] = splitRows(batch.length, this.data.shards)[this.index];
-      return reply({ lossSum: await this.sliceLoss(batch.subarray(begin, end)) }, new Float64Array(0));
-    }
+    if (p.phase === 'loss') return reply({ lossSum: await this.sliceLoss(this.sliceOf(p)) }, new Float64Array(0));
     if (p.phase === 'evaluate') return reply(await this.evaluate(), new Float64Array(0));
     throw new RangeError(`mini-batch shard ${this.index}: unknown phase '${p.phase}' in publication ${p.version}`);
+  }
+
+  /** This shard's slice of the batch a 'batch' or 'loss' publication carries after the weights. */
+  private sliceOf(p: Publication): Int32Array {
+    const batch = Int32Array.from(p.body.subarray(weightsLength(this.weights)));
+    const [begin, end] = splitRows(batch.length, this.data.shards)[this.index];
+    return batch.subarray(begin, end);
   }
 
   /** Forward pass, the mode's multipliers and the two Grams of this shard's slice of a batch. */

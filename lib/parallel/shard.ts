@@ -22,7 +22,7 @@ import {
   sweepOutputs,
   sweepStates,
 } from '../admm/persistent/blocks';
-import { resynchronise } from '../admm/persistent/safeguard';
+import { resynchronise, scaleRho } from '../admm/persistent/safeguard';
 import type { Triple } from '../admm/rho';
 import { applySnapshot, takeSnapshot } from '../admm/persistent/snapshot';
 import type { AdmmStateSnapshot } from '../admm/snapshot';
@@ -166,11 +166,9 @@ export class PersistentShard implements ShardCore {
     resync: boolean
   ): Promise<[Record<string, number>, Float64Array]> {
     if (resync) await resynchronise(st, this.weights);
-    if (factor !== 1) {
-      await rescaleDuals(st, [1 / factor, 1 / factor, 1 / factor]);
-      this.dualRho = this.dualRho.map((r) => r * factor) as Triple;
-      st.rho = this.dualRho;
-    }
+    // st.rho is this publication's ρ (answer() set both): the duals follow ρ's new scale.
+    await scaleRho(st, factor);
+    this.dualRho = st.rho;
     const scalars = resync ? forwardScalars(summariseLoss(st.O, st.shape.K, st.targets)) : {};
     return [scalars, (await inputGram(st)).sum.slice()];
   }

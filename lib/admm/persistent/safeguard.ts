@@ -47,8 +47,8 @@ export async function resynchronise(st: AdmmState, model: BlockWeights): Promise
   st.xuFresh = st.pFresh = false;
 }
 
-/** Multiplies ρ by `factor`, rescaling the scaled duals so that λ = ρμ is kept. */
-async function scaleRho(st: AdmmState, factor: number): Promise<void> {
+/** Multiplies ρ by `factor`, rescaling the scaled duals so that λ = ρμ is kept (also a shard's, parallel/shard.ts). */
+export async function scaleRho(st: AdmmState, factor: number): Promise<void> {
   if (factor === 1) return;
   await rescaleDuals(st, [1 / factor, 1 / factor, 1 / factor]);
   st.rho = st.rho.map((r) => r * factor) as Triple;
