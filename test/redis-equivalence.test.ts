@@ -202,29 +202,35 @@ test('bounded staleness (τ = 2) over Redis with a slow shard uses stale answers
   t.true(history.at(-1)!.loss < history[0].loss);
 });
 
-test('a worker process killed with SIGKILL mid-run: the next iteration rejects with ERR_SHARD_LOST', async (t) => {
-  const { model, data } = randomProblem(classify);
-  const { shape, coordinator: options } = shardedProblem(model, data, optionsFor(classify), 2);
-  const run = runName('killed');
-  const url = server.url;
-  const transport = await coordinatorSide(url, run, 2);
-  const workers = await startWorkers(run, classify, 2, 500);
-  t.teardown(async () => {
-    await transport.close();
-    await Promise.all(workers.map((w) => w.end()));
+// The loss is noticed while the next round waits (collect) or, once the heartbeat has expired,
+// before it publishes (lostShards): both must raise the transport's own error.
+for (const noticed of ['during the round', 'before the round'] as const)
+  test(`a worker process killed with SIGKILL, noticed ${noticed}: the next iteration rejects with ERR_SHARD_LOST`, async (t) => {
+    const { model, data } = randomProblem(classify);
+    const { shape, coordinator: options } = shardedProblem(model, data, optionsFor(classify), 2);
+    const run = runName(`killed-${noticed.split(' ')[0]}`);
+    const transport = await coordinatorSide(server.url, run, 2);
+    const workers = await startWorkers(run, classify, 2, 500);
+    t.teardown(async () => {
+      await transport.close();
+      await Promise.all(workers.map((w) => w.end()));
+    });
+    const coordinator = new ParallelCoordinator(model, shape, transport, options);
+    const aborted = () => new Error('aborted');
+    await coordinator.iteration(undefined, aborted);
+    const before = model.weights();
+    workers[1].signal('SIGKILL');
+    if (noticed === 'before the round') {
+      await workers[1].exit();
+      await new Promise((resolve) => setTimeout(resolve, 3 * 500));
+    }
+    await t.throwsAsync(() => coordinator.iteration(undefined, aborted), {
+      instanceOf: RedisTransportError,
+      code: 'ERR_SHARD_LOST',
+      message: /shard 1 lost \(heartbeat expired\)/,
+    } as never);
+    t.deepEqual(model.weights(), before, 'no half-done iteration reached the weights');
   });
-  const coordinator = new ParallelCoordinator(model, shape, transport, options);
-  const aborted = () => new Error('aborted');
-  await coordinator.iteration(undefined, aborted);
-  const before = model.weights();
-  workers[1].signal('SIGKILL');
-  await t.throwsAsync(() => coordinator.iteration(undefined, aborted), {
-    instanceOf: RedisTransportError,
-    code: 'ERR_SHARD_LOST',
-    message: /shard 1 lost \(heartbeat expired\)/,
-  } as never);
-  t.deepEqual(model.weights(), before, 'no half-done iteration reached the weights');
-});
 
 // ---- the mini-batch modes: every shard takes a slice of each batch ------------------------------
 

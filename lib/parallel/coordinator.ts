@@ -263,7 +263,7 @@ export class ParallelCoordinator {
       const live = abortable ? signal : undefined;
       if (live?.aborted) throw aborted();
       const lost = await this.transport.lostShards();
-      if (lost.length) throw shardLost(lost, 'its thread or process is gone');
+      if (lost.length) throw this.transport.lostError(lost);
       const version = ++this.version;
       const t0 = performance.now();
       await this.transport.publish({ version, iteration: k, phase, scalars, body: writeWeights(model.weights()) });

@@ -6,6 +6,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { ContributionBoard } from './board';
+import { shardLost } from './coordinator';
 import { type ShardCore, runShard } from './shard';
 import type { Contribution, CoordinatorTransport, Publication, ShardTransport, TransportStats } from './transport';
 
@@ -86,6 +87,10 @@ export class LoopbackTransport implements CoordinatorTransport {
 
   async lostShards(): Promise<number[]> {
     return [];
+  }
+
+  lostError(shards: readonly number[]): Error {
+    return shardLost(shards, 'reported lost');
   }
 
   stats(): TransportStats {

@@ -24,7 +24,7 @@ import { type Triple, nextRho } from '../admm/rho';
 import { StepSafeguard } from '../admm/step-safeguard';
 import { type EpochLoss, GuardedBatches, guardedEpoch } from '../admm/guarded-batch';
 import { weightDecay } from '../admm/persistent/residuals';
-import { type CoordinatorRecovery, lossReason, shardLost } from './coordinator';
+import { type CoordinatorRecovery, lossReason } from './coordinator';
 import type { CoordinatorState } from './recovery';
 import { uwbGram, vcGram } from '../admm/persistent/gram-sum';
 import { weightsLength, writeWeights } from './layout';
@@ -89,7 +89,7 @@ export class MiniBatchCoordinator {
   ): Promise<Contribution[]> {
     if (signal?.aborted) throw aborted();
     const lost = await this.transport.lostShards();
-    if (lost.length) throw shardLost(lost, 'its thread or process is gone');
+    if (lost.length) throw this.transport.lostError(lost);
     const version = ++this.version,
       k = ++this.round,
       w = this.model.weights();

@@ -49,7 +49,8 @@ export class ThreadTransport implements CoordinatorTransport {
   private readonly board = new ContributionBoard();
   private readonly workers: Worker[];
   private readonly tokens: string[];
-  private readonly lost = new Set<number>();
+  /** Lost shards and why. */
+  private readonly lost = new Map<number, string>();
   private unreported: number[] = [];
   private closing = false;
   private readonly traffic = { bytesOut: 0, bytesIn: 0, messages: 0 };
@@ -92,7 +93,7 @@ export class ThreadTransport implements CoordinatorTransport {
 
   private lose(shard: number, why: string): void {
     if (this.closing || this.lost.has(shard)) return;
-    this.lost.add(shard);
+    this.lost.set(shard, why);
     this.unreported.push(shard);
     this.board.fail(shardLost([shard], why));
   }
@@ -123,6 +124,10 @@ export class ThreadTransport implements CoordinatorTransport {
 
   async lostShards(): Promise<number[]> {
     return this.unreported.splice(0);
+  }
+
+  lostError(shards: readonly number[]): Error {
+    return shardLost(shards, shards.map((s) => this.lost.get(s) ?? 'its thread is gone').join('; '));
   }
 
   stats(): TransportStats {

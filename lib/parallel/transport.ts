@@ -72,6 +72,11 @@ export interface CoordinatorTransport {
   /** Shards whose liveness lapsed since the last call (heartbeat expiry, thread exit). */
   lostShards(): Promise<number[]>;
   /**
+   * The ERR_SHARD_LOST error for shards `lostShards()` reported: the one `collect` raises for a
+   * shard lost while it waits, so a loss surfaces the same whichever of the two notices it first.
+   */
+  lostError(shards: readonly number[]): Error;
+  /**
    * Resolves once every shard is registered and alive (a lost one replaced by a new incarnation);
    * rejects with ERR_SHARD_LOST after `timeoutMs`, or a shard's own recorded error. Transports
    * whose shards cannot be replaced (threads) leave it out, and runs on them cannot recover.

@@ -270,13 +270,15 @@ export class RedisCoordinatorTransport implements CoordinatorTransport {
       if (typeof failure.code === 'string') error.code = failure.code;
       throw error;
     }
-    if (lost.length > 0) {
-      const which = `shard${lost.length > 1 ? 's' : ''} ${lost.join(', ')}`;
-      throw new RedisTransportError(
-        `parallel run ${this.run}: ${which} lost (heartbeat expired); the run cannot continue`,
-        'ERR_SHARD_LOST'
-      );
-    }
+    if (lost.length > 0) throw this.lostError(lost);
+  }
+
+  lostError(shards: readonly number[]): RedisTransportError {
+    const which = `shard${shards.length > 1 ? 's' : ''} ${shards.join(', ')}`;
+    return new RedisTransportError(
+      `parallel run ${this.run}: ${which} lost (heartbeat expired); the run cannot continue`,
+      'ERR_SHARD_LOST'
+    );
   }
 
   /**
