@@ -148,6 +148,14 @@ double newtonMonotone(const Element& e, double a, double lo, double hi, double l
   return a;
 }
 
+// value[k] = φ(at[k]) for k < n, vectorised in the clones; contraction off, so every clone gives
+// the baseline's bits (the same operations in the same order, without fused multiply-adds).
+ADMM_TARGET_CLONES [[gnu::optimize("fp-contract=off")]]
+void sampleValues(const Element& e, const double* at, double* value, int n) {
+  const Element local = e;
+  for (int k = 0; k < n; ++k) value[k] = local.value(at[k]);
+}
+
 // The global minimiser of a non-convex φ lies in the basin of the parabola's centre p or of
 // the tanh well (atanh q; for |q| ≥ 1 the saturated side), or between them. Sample φ at the
 // warm start, p, the well, a fine grid spanning them and a coarse grid over the whole box;
@@ -172,7 +180,7 @@ double solveNonConvex(const Element& e, double a0, double lo, double hi) {
   std::merge(grids.begin(), grids.end(), extra.begin(), extra.end(), at.begin());
   const int n = kSamples;
   std::array<double, kSamples> value{};
-  for (int k = 0; k < n; ++k) value[k] = e.value(at[k]);
+  sampleValues(e, at.data(), value.data(), n);
   const double f0 = e.value(a0);
   double best = a0, fBest = f0;
   for (int k = 0; k < n; ++k) {
@@ -242,14 +250,14 @@ ADMM_INLINE float newtonUpdate(float a, float p, float q, float lo, float hi, fl
 
 constexpr int kMaxPasses = 6, kStragglers = 8;
 
-// One block of the exact a-step: plain Newton passes in float (8 lanes), branch-free
-// (non-short-circuit &) and vectorised, from the warm start, for the elements whose |q| is below
-// the convexity limit. The elements they do not certify — non-convex, non-finite, or not
-// converged (a few stragglers are cheaper there than another pass) — get the scalar solver.
-// Writes the new a to out and tanh a to outTanh (from the last Newton step where it converged).
+// One block of the exact a-step (AStepFinish::kReference): plain Newton passes in float (8 or 16
+// lanes), branch-free (non-short-circuit &) and vectorised, from the warm start, for the elements
+// whose |q| is below the convexity limit. The elements they do not certify — non-convex,
+// non-finite, or not converged (a few stragglers are cheaper there than another pass) — get the
+// scalar solver. Writes the new a to out and tanh a to outTanh (from the last Newton step where
+// it converged).
 ADMM_INLINE void solveBlock(int m, const float* P, const float* M1, const float* S, const float* M2,
-                            const float* A, double rho1, double rho2, double qStar, bool shortcuts, float* out,
-                            float* outTanh) {
+                            const float* A, double rho1, double rho2, double qStar, float* out, float* outTanh) {
   alignas(64) float a[kBlock], p[kBlock], q[kBlock], lo[kBlock], hi[kBlock], fast[kBlock], good[kBlock];
   const float r1 = static_cast<float>(rho1), r2 = static_cast<float>(rho2);
   const float ratio = static_cast<float>(rho2 / rho1), qLimit = static_cast<float>(qStar);
@@ -274,7 +282,7 @@ ADMM_INLINE void solveBlock(int m, const float* P, const float* M1, const float*
     pending = 0;
     for (int j = 0; j < m; ++j) {
       bool conv;
-      a[j] = newtonUpdate(a[j], p[j], q[j], lo[j], hi[j], r1, r2, shortcuts, conv, outTanh[j]);
+      a[j] = newtonUpdate(a[j], p[j], q[j], lo[j], hi[j], r1, r2, false, conv, outTanh[j]);
       good[j] = conv ? 1.0f : 0.0f;
       pending += conv ? 0 : 1;
     }
@@ -284,7 +292,62 @@ ADMM_INLINE void solveBlock(int m, const float* P, const float* M1, const float*
   for (int j = 0; j < m && pending + slow > 0; ++j) {
     if (fast[j] != 0 && good[j] != 0) continue;
     const double pj = static_cast<double>(P[j]) - M1[j], qj = static_cast<double>(S[j]) + M2[j];
-    out[j] = static_cast<float>(solveElement(A[j], pj, qj, rho1, rho2, shortcuts));
+    out[j] = static_cast<float>(solveElement(A[j], pj, qj, rho1, rho2, false));
+    outTanh[j] = fastTanh(out[j]);
+  }
+}
+
+// The same block with AStepFinish::kShortcuts: Newton for every finite element from its warm start
+// (stopping on its error bound); a converged element whose |q| is above the convexity limit is kept
+// when convexWhereLower proves it global, else it gets the global search; the elements not
+// converged get the scalar solver (bracketed Newton from the warm start, then the same proof).
+ADMM_INLINE void solveBlockShortcuts(int m, const float* P, const float* M1, const float* S, const float* M2,
+                                     const float* A, double rho1, double rho2, double qStar, float* out,
+                                     float* outTanh) {
+  alignas(64) float a[kBlock], p[kBlock], q[kBlock], lo[kBlock], hi[kBlock], fast[kBlock], good[kBlock];
+  const float r1 = static_cast<float>(rho1), r2 = static_cast<float>(rho2);
+  const float ratio = static_cast<float>(rho2 / rho1), qLimit = static_cast<float>(qStar);
+  int slow = 0, nonConvex = 0;
+  for (int j = 0; j < m; ++j) {
+    const float pj = P[j] - M1[j], qj = S[j] + M2[j], a0 = A[j];
+    const float B = ratio * (std::fabs(qj) + 1);
+    const bool ok = (std::fabs(qj) < 1e30f) & (std::fabs(pj) < 1e30f) & (std::fabs(a0) < 1e30f);
+    const float l = pj - B, u = pj + B;
+    float st = a0 < l ? l : a0;
+    st = st > u ? u : st;
+    fast[j] = ok ? 1.0f : 0.0f;
+    slow += ok ? 0 : 1;
+    nonConvex += std::fabs(qj) <= qLimit ? 0 : 1;
+    p[j] = ok ? pj : 0.0f;  // benign values for lanes left to the scalar solver
+    q[j] = ok ? qj : 0.0f;
+    lo[j] = ok ? l : -1.0f;
+    hi[j] = ok ? u : 1.0f;
+    a[j] = ok ? st : 0.0f;
+  }
+  int pending = 0;
+  for (int pass = 0; pass < kMaxPasses; ++pass) {
+    pending = 0;
+    for (int j = 0; j < m; ++j) {
+      bool conv;
+      a[j] = newtonUpdate(a[j], p[j], q[j], lo[j], hi[j], r1, r2, true, conv, outTanh[j]);
+      good[j] = conv ? 1.0f : 0.0f;
+      pending += conv ? 0 : 1;
+    }
+    if (pending == 0 || (pass > 0 && pending <= kStragglers)) break;
+  }
+  for (int j = 0; j < m; ++j) out[j] = a[j];
+  for (int j = 0; j < m && pending + slow + nonConvex > 0; ++j) {
+    const bool converged = fast[j] != 0 && good[j] != 0;
+    if (converged && std::fabs(q[j]) <= qLimit) continue;
+    const double pj = static_cast<double>(P[j]) - M1[j], qj = static_cast<double>(S[j]) + M2[j];
+    const Element e{rho1, rho2, pj, qj};
+    if (converged) {  // possibly non-convex: kept if proved global, else the global search
+      if (convexWhereLower(e, a[j])) continue;
+      const double B = rho2 * (std::fabs(qj) + 1) / rho1;
+      out[j] = static_cast<float>(solveNonConvex(e, A[j], pj - B, pj + B));
+    } else {
+      out[j] = static_cast<float>(solveElement(A[j], pj, qj, rho1, rho2, true));
+    }
     outTanh[j] = fastTanh(out[j]);
   }
 }
@@ -300,7 +363,10 @@ double aStepExactRange(int64_t b, int64_t e, const float* P, const float* M1, co
   for (int64_t k0 = b; k0 < e; k0 += kBlock) {
     const int m = static_cast<int>(std::min<int64_t>(kBlock, e - k0));
     float* Ab = A + k0;
-    solveBlock(m, P + k0, M1 + k0, S + k0, M2 + k0, Ab, rho1, rho2, qStar, shortcuts, out, outTanh);
+    if (shortcuts)
+      solveBlockShortcuts(m, P + k0, M1 + k0, S + k0, M2 + k0, Ab, rho1, rho2, qStar, out, outTanh);
+    else
+      solveBlock(m, P + k0, M1 + k0, S + k0, M2 + k0, Ab, rho1, rho2, qStar, out, outTanh);
     int j = 0;
     for (; j + 4 <= m; j += 4)
       for (int l = 0; l < 4; ++l) {
