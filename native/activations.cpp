@@ -94,7 +94,10 @@ struct Element {
 inline bool converged(double step, double a) { return std::fabs(step) <= 1e-7 * (1.0 + std::fabs(a)); }
 
 // Convex φ: Newton kept inside a shrinking bracket [lo, hi] with φ'(lo) ≤ 0 ≤ φ'(hi).
-double newtonConvex(const Element& e, double a, double lo, double hi) {
+// `stationary` (if given) tells whether it stopped at a stationary point, not at its iteration cap
+// (on a non-convex φ the bracket can shrink slowly).
+double newtonConvex(const Element& e, double a, double lo, double hi, bool* stationary = nullptr) {
+  if (stationary) *stationary = true;
   for (int it = 0; it < 60; ++it) {
     const double t = tanhD(a), dlt = 1 - t * t;
     const double g = e.rho1 * (a - e.p) - e.rho2 * (e.q - t) * dlt;
@@ -106,6 +109,7 @@ double newtonConvex(const Element& e, double a, double lo, double hi) {
     if (converged(next - a, a) || hi - lo <= 1e-12 * (1 + std::fabs(a))) return next;
     a = next;
   }
+  if (stationary) *stationary = false;
   return a;
 }
 
@@ -193,13 +197,16 @@ double solveNonConvex(const Element& e, double a0, double lo, double hi) {
   return best;
 }
 
-// Whether φ is convex wherever it can be lower than at a: φ(x) ≥ ρ1/2 (x − p)², so every such x lies
-// within r = √(2φ(a)/ρ1) of p, and φ'' = ρ1 + ρ2 (1 − t²)(1 − 3t² + 2tq) (t = tanh x) is positive
-// while t stays between the roots t± = (q ± √(q² + 3))/3 of the last factor. A stationary a that
-// passes is then the global minimiser.
+// Whether φ is convex wherever it can be lower than at a: φ(x) ≥ ρ1/2 (x − p)² and φ(x) ≥ ρ2/2 (q − t)²
+// (t = tanh x), so every such x lies within r = √(2φ(a)/ρ1) of p and has t within s = √(2φ(a)/ρ2)
+// of q — an interval of x, on which φ'' = ρ1 + ρ2 (1 − t²)(1 − 3t² + 2tq) is positive if t stays
+// between the roots t± = (q ± √(q² + 3))/3 of the last factor. A stationary a that passes is then
+// the global minimiser (callers pass stationary points only: the test says nothing of other a).
 bool convexWhereLower(const Element& e, double a) {
-  const double r = std::sqrt(2 * e.value(a) / e.rho1), root = std::sqrt(e.q * e.q + 3);
-  return tanhD(e.p - r) >= (e.q - root) / 3 && tanhD(e.p + r) <= (e.q + root) / 3;
+  const double f = e.value(a), root = std::sqrt(e.q * e.q + 3);
+  const double r = std::sqrt(2 * f / e.rho1), s = std::sqrt(2 * f / e.rho2);  // ρ2 > 0: φ is non-convex
+  const double tLo = std::max(tanhD(e.p - r), e.q - s), tHi = std::min(tanhD(e.p + r), e.q + s);
+  return tLo >= (e.q - root) / 3 && tHi <= (e.q + root) / 3;
 }
 
 // `warmBasin` (AStepFinish::kShortcuts): a non-convex element first gets bracketed Newton from its
@@ -209,8 +216,9 @@ double solveElement(double a0, double p, double q, double rho1, double rho2, boo
   const double B = rho2 * (std::fabs(q) + 1) / rho1, lo = p - B, hi = p + B;
   if (rho1 >= rho2 * convexityTable().upperBound(q)) return newtonConvex(e, std::clamp(a0, lo, hi), lo, hi);
   if (warmBasin) {
-    const double a = newtonConvex(e, std::clamp(a0, lo, hi), lo, hi);
-    if (std::isfinite(a) && convexWhereLower(e, a)) return a;
+    bool stationary;
+    const double a = newtonConvex(e, std::clamp(a0, lo, hi), lo, hi, &stationary);
+    if (stationary && std::isfinite(a) && convexWhereLower(e, a)) return a;
   }
   return solveNonConvex(e, a0, lo, hi);
 }
@@ -354,10 +362,10 @@ ADMM_INLINE void solveBlockShortcuts(int m, const float* P, const float* M1, con
 
 // Exact a-step over [b, e) in blocks of kBlock elements (`shortcuts`: AStepFinish::kShortcuts).
 // Returns Σ (Δa)² (partial sums in 4 fixed lanes, so the result does not depend on the
-// vector width).
+// vector width), or 0 without `sumChange`.
 ADMM_TARGET_CLONES
 double aStepExactRange(int64_t b, int64_t e, const float* P, const float* M1, const float* S, const float* M2,
-                       double rho1, double rho2, double qStar, bool shortcuts, float* A, float* TA) {
+                       double rho1, double rho2, double qStar, bool shortcuts, bool sumChange, float* A, float* TA) {
   alignas(64) float out[kBlock], outTanh[kBlock];
   double acc[4] = {0, 0, 0, 0};
   for (int64_t k0 = b; k0 < e; k0 += kBlock) {
@@ -367,7 +375,7 @@ double aStepExactRange(int64_t b, int64_t e, const float* P, const float* M1, co
       solveBlockShortcuts(m, P + k0, M1 + k0, S + k0, M2 + k0, Ab, rho1, rho2, qStar, out, outTanh);
     else
       solveBlock(m, P + k0, M1 + k0, S + k0, M2 + k0, Ab, rho1, rho2, qStar, out, outTanh);
-    int j = 0;
+    int j = sumChange ? 0 : m;
     for (; j + 4 <= m; j += 4)
       for (int l = 0; l < 4; ++l) {
         const double dlt = static_cast<double>(out[j + l]) - Ab[j + l];
@@ -406,12 +414,13 @@ double convexityThreshold(double q) {
 }
 
 double aStep(int64_t n, const float* P, const float* M1, const float* S, const float* M2, float rho1, float rho2,
-             bool linearized, double* theta, float* A, float* TA, AStepFinish finish) {
+             bool linearized, double* theta, float* A, float* TA, AStepFinish finish, bool sumChange) {
   constexpr int64_t kMinChunk = 1 << 14;
   if (!linearized) {
     const double qStar = convexityTable().convexLimit(rho1, rho2);  // builds the table before threads race to it
     return parallelSum(n, kMinChunk, [&](int64_t b, int64_t e) {
-      return aStepExactRange(b, e, P, M1, S, M2, rho1, rho2, qStar, finish == AStepFinish::kShortcuts, A, TA);
+      return aStepExactRange(b, e, P, M1, S, M2, rho1, rho2, qStar, finish == AStepFinish::kShortcuts, sumChange,
+                             A, TA);
     });
   }
   // Linearised proximal step: a ← a − φ'(a)/θ with one θ for all elements, doubled from

@@ -122,7 +122,7 @@ void walkPart(const WalkProblem& p, int64_t n0, int64_t rows, float* work) {
       // a_t with the upstream prediction at its forward value: p = a_fwd − μ1, q = s + μ2
       // (block 2's solver with its shortcuts, which also refreshes ta = tanh a).
       double theta = 1;
-      aStep(nh, aFwd, m1, st, mu2, rho1, rho2, false, &theta, at, ta, AStepFinish::kShortcuts);
+      aStep(nh, aFwd, m1, st, mu2, rho1, rho2, false, &theta, at, ta, AStepFinish::kShortcuts, false);
       // Dual steps of size γ on the three local constraints, and the next sweep's r in the same pass.
       dualSteps(nh, at, aFwd, st, ta, succ, gamma, rho1, rho2, m1, mu2, rhs);
       if (lossStep) {
