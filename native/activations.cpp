@@ -11,7 +11,9 @@
 // relative, about the precision a float a is stored at). An element is accepted only if its
 // last pass was a converged Newton step with φ'' > 0 inside [lo, hi]; for a convex φ that is
 // the (unique) minimiser. Everything else (non-convex, not converged, non-finite) falls back to
-// the safeguarded scalar solver, in double, from the original start.
+// the safeguarded scalar solver, in double, from the original start. With AStepFinish::kShortcuts
+// (the local dual walk) the elements above the limit take the fast path too, and a converged one
+// is kept where a convexity proof makes it the global minimiser (solveBlockShortcuts).
 #include <algorithm>
 #include <array>
 #include <cmath>
@@ -305,8 +307,8 @@ ADMM_INLINE void solveBlock(int m, const float* P, const float* M1, const float*
   }
 }
 
-// The same block with AStepFinish::kShortcuts: Newton for every finite element from its warm start
-// (stopping on its error bound); a converged element whose |q| is above the convexity limit is kept
+// The same block with AStepFinish::kShortcuts: Newton for every element with |q| ≤ 1e6 (and finite p
+// and warm start) from its warm start, stopping on its error bound; a converged element whose |q| is above the convexity limit is kept
 // when convexWhereLower proves it global, else it gets the global search; the elements not
 // converged get the scalar solver (bracketed Newton from the warm start, then the same proof).
 ADMM_INLINE void solveBlockShortcuts(int m, const float* P, const float* M1, const float* S, const float* M2,
@@ -319,7 +321,8 @@ ADMM_INLINE void solveBlockShortcuts(int m, const float* P, const float* M1, con
   for (int j = 0; j < m; ++j) {
     const float pj = P[j] - M1[j], qj = S[j] + M2[j], a0 = A[j];
     const float B = ratio * (std::fabs(qj) + 1);
-    const bool ok = (std::fabs(qj) < 1e30f) & (std::fabs(pj) < 1e30f) & (std::fabs(a0) < 1e30f);
+    // |q| ≤ 1e6 keeps ρ2 q δ and φ'' finite in float for every ρ2 the bindings accept (≤ 1e12).
+    const bool ok = (std::fabs(qj) <= 1e6f) & (std::fabs(pj) < 1e30f) & (std::fabs(a0) < 1e30f);
     const float l = pj - B, u = pj + B;
     float st = a0 < l ? l : a0;
     st = st > u ? u : st;
