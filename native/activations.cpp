@@ -308,9 +308,10 @@ ADMM_INLINE void solveBlock(int m, const float* P, const float* M1, const float*
 }
 
 // The same block with AStepFinish::kShortcuts: Newton for every element with |q| ≤ 1e6 (and finite p
-// and warm start) from its warm start, stopping on its error bound; a converged element whose |q| is above the convexity limit is kept
-// when convexWhereLower proves it global, else it gets the global search; the elements not
-// converged get the scalar solver (bracketed Newton from the warm start, then the same proof).
+// and warm start) from its warm start, stopping on its error bound; a converged element whose |q|
+// is above the convexity limit is kept when convexWhereLower proves it global, else it gets the
+// global search; the elements not converged get the scalar solver (bracketed Newton from the warm
+// start, then the same proof).
 ADMM_INLINE void solveBlockShortcuts(int m, const float* P, const float* M1, const float* S, const float* M2,
                                      const float* A, double rho1, double rho2, double qStar, float* out,
                                      float* outTanh) {
