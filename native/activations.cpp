@@ -11,7 +11,9 @@
 // relative, about the precision a float a is stored at). An element is accepted only if its
 // last pass was a converged Newton step with φ'' > 0 inside [lo, hi]; for a convex φ that is
 // the (unique) minimiser. Everything else (non-convex, not converged, non-finite) falls back to
-// the safeguarded scalar solver, in double, from the original start.
+// the safeguarded scalar solver, in double, from the original start. With AStepFinish::kShortcuts
+// (the local dual walk) the elements above the limit take the fast path too, and a converged one
+// is kept where a convexity proof makes it the global minimiser (solveBlockShortcuts).
 #include <algorithm>
 #include <array>
 #include <cmath>
@@ -94,7 +96,10 @@ struct Element {
 inline bool converged(double step, double a) { return std::fabs(step) <= 1e-7 * (1.0 + std::fabs(a)); }
 
 // Convex φ: Newton kept inside a shrinking bracket [lo, hi] with φ'(lo) ≤ 0 ≤ φ'(hi).
-double newtonConvex(const Element& e, double a, double lo, double hi) {
+// `stationary` (if given) tells whether it stopped at a stationary point, not at its iteration cap
+// (on a non-convex φ the bracket can shrink slowly).
+double newtonConvex(const Element& e, double a, double lo, double hi, bool* stationary = nullptr) {
+  if (stationary) *stationary = true;
   for (int it = 0; it < 60; ++it) {
     const double t = tanhD(a), dlt = 1 - t * t;
     const double g = e.rho1 * (a - e.p) - e.rho2 * (e.q - t) * dlt;
@@ -106,6 +111,7 @@ double newtonConvex(const Element& e, double a, double lo, double hi) {
     if (converged(next - a, a) || hi - lo <= 1e-12 * (1 + std::fabs(a))) return next;
     a = next;
   }
+  if (stationary) *stationary = false;
   return a;
 }
 
@@ -148,6 +154,14 @@ double newtonMonotone(const Element& e, double a, double lo, double hi, double l
   return a;
 }
 
+// value[k] = φ(at[k]) for k < n, vectorised in the clones; contraction off, so every clone gives
+// the baseline's bits (the same operations in the same order, without fused multiply-adds).
+ADMM_TARGET_CLONES [[gnu::optimize("fp-contract=off")]]
+void sampleValues(const Element& e, const double* at, double* value, int n) {
+  const Element local = e;
+  for (int k = 0; k < n; ++k) value[k] = local.value(at[k]);
+}
+
 // The global minimiser of a non-convex φ lies in the basin of the parabola's centre p or of
 // the tanh well (atanh q; for |q| ≥ 1 the saturated side), or between them. Sample φ at the
 // warm start, p, the well, a fine grid spanning them and a coarse grid over the whole box;
@@ -172,7 +186,7 @@ double solveNonConvex(const Element& e, double a0, double lo, double hi) {
   std::merge(grids.begin(), grids.end(), extra.begin(), extra.end(), at.begin());
   const int n = kSamples;
   std::array<double, kSamples> value{};
-  for (int k = 0; k < n; ++k) value[k] = e.value(at[k]);
+  sampleValues(e, at.data(), value.data(), n);
   const double f0 = e.value(a0);
   double best = a0, fBest = f0;
   for (int k = 0; k < n; ++k) {
@@ -185,13 +199,16 @@ double solveNonConvex(const Element& e, double a0, double lo, double hi) {
   return best;
 }
 
-// Whether φ is convex wherever it can be lower than at a: φ(x) ≥ ρ1/2 (x − p)², so every such x lies
-// within r = √(2φ(a)/ρ1) of p, and φ'' = ρ1 + ρ2 (1 − t²)(1 − 3t² + 2tq) (t = tanh x) is positive
-// while t stays between the roots t± = (q ± √(q² + 3))/3 of the last factor. A stationary a that
-// passes is then the global minimiser.
+// Whether φ is convex wherever it can be lower than at a: φ(x) ≥ ρ1/2 (x − p)² and φ(x) ≥ ρ2/2 (q − t)²
+// (t = tanh x), so every such x lies within r = √(2φ(a)/ρ1) of p and has t within s = √(2φ(a)/ρ2)
+// of q — an interval of x, on which φ'' = ρ1 + ρ2 (1 − t²)(1 − 3t² + 2tq) is positive if t stays
+// between the roots t± = (q ± √(q² + 3))/3 of the last factor. A stationary a that passes is then
+// the global minimiser (callers pass stationary points only: the test says nothing of other a).
 bool convexWhereLower(const Element& e, double a) {
-  const double r = std::sqrt(2 * e.value(a) / e.rho1), root = std::sqrt(e.q * e.q + 3);
-  return tanhD(e.p - r) >= (e.q - root) / 3 && tanhD(e.p + r) <= (e.q + root) / 3;
+  const double f = e.value(a), root = std::sqrt(e.q * e.q + 3);
+  const double r = std::sqrt(2 * f / e.rho1), s = std::sqrt(2 * f / e.rho2);  // ρ2 > 0: φ is non-convex
+  const double tLo = std::max(tanhD(e.p - r), e.q - s), tHi = std::min(tanhD(e.p + r), e.q + s);
+  return tLo >= (e.q - root) / 3 && tHi <= (e.q + root) / 3;
 }
 
 // `warmBasin` (AStepFinish::kShortcuts): a non-convex element first gets bracketed Newton from its
@@ -201,8 +218,9 @@ double solveElement(double a0, double p, double q, double rho1, double rho2, boo
   const double B = rho2 * (std::fabs(q) + 1) / rho1, lo = p - B, hi = p + B;
   if (rho1 >= rho2 * convexityTable().upperBound(q)) return newtonConvex(e, std::clamp(a0, lo, hi), lo, hi);
   if (warmBasin) {
-    const double a = newtonConvex(e, std::clamp(a0, lo, hi), lo, hi);
-    if (std::isfinite(a) && convexWhereLower(e, a)) return a;
+    bool stationary;
+    const double a = newtonConvex(e, std::clamp(a0, lo, hi), lo, hi, &stationary);
+    if (stationary && std::isfinite(a) && convexWhereLower(e, a)) return a;
   }
   return solveNonConvex(e, a0, lo, hi);
 }
@@ -242,14 +260,14 @@ ADMM_INLINE float newtonUpdate(float a, float p, float q, float lo, float hi, fl
 
 constexpr int kMaxPasses = 6, kStragglers = 8;
 
-// One block of the exact a-step: plain Newton passes in float (8 lanes), branch-free
-// (non-short-circuit &) and vectorised, from the warm start, for the elements whose |q| is below
-// the convexity limit. The elements they do not certify — non-convex, non-finite, or not
-// converged (a few stragglers are cheaper there than another pass) — get the scalar solver.
-// Writes the new a to out and tanh a to outTanh (from the last Newton step where it converged).
+// One block of the exact a-step (AStepFinish::kReference): plain Newton passes in float (8 or 16
+// lanes), branch-free (non-short-circuit &) and vectorised, from the warm start, for the elements
+// whose |q| is below the convexity limit. The elements they do not certify — non-convex,
+// non-finite, or not converged (a few stragglers are cheaper there than another pass) — get the
+// scalar solver. Writes the new a to out and tanh a to outTanh (from the last Newton step where
+// it converged).
 ADMM_INLINE void solveBlock(int m, const float* P, const float* M1, const float* S, const float* M2,
-                            const float* A, double rho1, double rho2, double qStar, bool shortcuts, float* out,
-                            float* outTanh) {
+                            const float* A, double rho1, double rho2, double qStar, float* out, float* outTanh) {
   alignas(64) float a[kBlock], p[kBlock], q[kBlock], lo[kBlock], hi[kBlock], fast[kBlock], good[kBlock];
   const float r1 = static_cast<float>(rho1), r2 = static_cast<float>(rho2);
   const float ratio = static_cast<float>(rho2 / rho1), qLimit = static_cast<float>(qStar);
@@ -274,7 +292,7 @@ ADMM_INLINE void solveBlock(int m, const float* P, const float* M1, const float*
     pending = 0;
     for (int j = 0; j < m; ++j) {
       bool conv;
-      a[j] = newtonUpdate(a[j], p[j], q[j], lo[j], hi[j], r1, r2, shortcuts, conv, outTanh[j]);
+      a[j] = newtonUpdate(a[j], p[j], q[j], lo[j], hi[j], r1, r2, false, conv, outTanh[j]);
       good[j] = conv ? 1.0f : 0.0f;
       pending += conv ? 0 : 1;
     }
@@ -284,24 +302,84 @@ ADMM_INLINE void solveBlock(int m, const float* P, const float* M1, const float*
   for (int j = 0; j < m && pending + slow > 0; ++j) {
     if (fast[j] != 0 && good[j] != 0) continue;
     const double pj = static_cast<double>(P[j]) - M1[j], qj = static_cast<double>(S[j]) + M2[j];
-    out[j] = static_cast<float>(solveElement(A[j], pj, qj, rho1, rho2, shortcuts));
+    out[j] = static_cast<float>(solveElement(A[j], pj, qj, rho1, rho2, false));
+    outTanh[j] = fastTanh(out[j]);
+  }
+}
+
+// The same block with AStepFinish::kShortcuts: Newton for every element with |q| ≤ 1e6 (and finite p
+// and warm start) from its warm start, stopping on its error bound; a converged element whose |q|
+// is above the convexity limit is kept when convexWhereLower proves it global, else it gets the
+// global search; the elements not converged get the scalar solver (bracketed Newton from the warm
+// start, then the same proof).
+ADMM_INLINE void solveBlockShortcuts(int m, const float* P, const float* M1, const float* S, const float* M2,
+                                     const float* A, double rho1, double rho2, double qStar, float* out,
+                                     float* outTanh) {
+  alignas(64) float a[kBlock], p[kBlock], q[kBlock], lo[kBlock], hi[kBlock], fast[kBlock], good[kBlock];
+  const float r1 = static_cast<float>(rho1), r2 = static_cast<float>(rho2);
+  const float ratio = static_cast<float>(rho2 / rho1), qLimit = static_cast<float>(qStar);
+  int slow = 0, nonConvex = 0;
+  for (int j = 0; j < m; ++j) {
+    const float pj = P[j] - M1[j], qj = S[j] + M2[j], a0 = A[j];
+    const float B = ratio * (std::fabs(qj) + 1);
+    // |q| ≤ 1e6 keeps ρ2 q δ and φ'' finite in float for every ρ2 the bindings accept (≤ 1e12).
+    const bool ok = (std::fabs(qj) <= 1e6f) & (std::fabs(pj) < 1e30f) & (std::fabs(a0) < 1e30f);
+    const float l = pj - B, u = pj + B;
+    float st = a0 < l ? l : a0;
+    st = st > u ? u : st;
+    fast[j] = ok ? 1.0f : 0.0f;
+    slow += ok ? 0 : 1;
+    nonConvex += std::fabs(qj) <= qLimit ? 0 : 1;
+    p[j] = ok ? pj : 0.0f;  // benign values for lanes left to the scalar solver
+    q[j] = ok ? qj : 0.0f;
+    lo[j] = ok ? l : -1.0f;
+    hi[j] = ok ? u : 1.0f;
+    a[j] = ok ? st : 0.0f;
+  }
+  int pending = 0;
+  for (int pass = 0; pass < kMaxPasses; ++pass) {
+    pending = 0;
+    for (int j = 0; j < m; ++j) {
+      bool conv;
+      a[j] = newtonUpdate(a[j], p[j], q[j], lo[j], hi[j], r1, r2, true, conv, outTanh[j]);
+      good[j] = conv ? 1.0f : 0.0f;
+      pending += conv ? 0 : 1;
+    }
+    if (pending == 0 || (pass > 0 && pending <= kStragglers)) break;
+  }
+  for (int j = 0; j < m; ++j) out[j] = a[j];
+  for (int j = 0; j < m && pending + slow + nonConvex > 0; ++j) {
+    const bool converged = fast[j] != 0 && good[j] != 0;
+    if (converged && std::fabs(q[j]) <= qLimit) continue;
+    const double pj = static_cast<double>(P[j]) - M1[j], qj = static_cast<double>(S[j]) + M2[j];
+    const Element e{rho1, rho2, pj, qj};
+    if (converged) {  // possibly non-convex: kept if proved global, else the global search
+      if (convexWhereLower(e, a[j])) continue;
+      const double B = rho2 * (std::fabs(qj) + 1) / rho1;
+      out[j] = static_cast<float>(solveNonConvex(e, A[j], pj - B, pj + B));
+    } else {
+      out[j] = static_cast<float>(solveElement(A[j], pj, qj, rho1, rho2, true));
+    }
     outTanh[j] = fastTanh(out[j]);
   }
 }
 
 // Exact a-step over [b, e) in blocks of kBlock elements (`shortcuts`: AStepFinish::kShortcuts).
 // Returns Σ (Δa)² (partial sums in 4 fixed lanes, so the result does not depend on the
-// vector width).
+// vector width), or 0 without `sumChange`.
 ADMM_TARGET_CLONES
 double aStepExactRange(int64_t b, int64_t e, const float* P, const float* M1, const float* S, const float* M2,
-                       double rho1, double rho2, double qStar, bool shortcuts, float* A, float* TA) {
+                       double rho1, double rho2, double qStar, bool shortcuts, bool sumChange, float* A, float* TA) {
   alignas(64) float out[kBlock], outTanh[kBlock];
   double acc[4] = {0, 0, 0, 0};
   for (int64_t k0 = b; k0 < e; k0 += kBlock) {
     const int m = static_cast<int>(std::min<int64_t>(kBlock, e - k0));
     float* Ab = A + k0;
-    solveBlock(m, P + k0, M1 + k0, S + k0, M2 + k0, Ab, rho1, rho2, qStar, shortcuts, out, outTanh);
-    int j = 0;
+    if (shortcuts)
+      solveBlockShortcuts(m, P + k0, M1 + k0, S + k0, M2 + k0, Ab, rho1, rho2, qStar, out, outTanh);
+    else
+      solveBlock(m, P + k0, M1 + k0, S + k0, M2 + k0, Ab, rho1, rho2, qStar, out, outTanh);
+    int j = sumChange ? 0 : m;
     for (; j + 4 <= m; j += 4)
       for (int l = 0; l < 4; ++l) {
         const double dlt = static_cast<double>(out[j + l]) - Ab[j + l];
@@ -340,12 +418,13 @@ double convexityThreshold(double q) {
 }
 
 double aStep(int64_t n, const float* P, const float* M1, const float* S, const float* M2, float rho1, float rho2,
-             bool linearized, double* theta, float* A, float* TA, AStepFinish finish) {
+             bool linearized, double* theta, float* A, float* TA, AStepFinish finish, bool sumChange) {
   constexpr int64_t kMinChunk = 1 << 14;
   if (!linearized) {
     const double qStar = convexityTable().convexLimit(rho1, rho2);  // builds the table before threads race to it
     return parallelSum(n, kMinChunk, [&](int64_t b, int64_t e) {
-      return aStepExactRange(b, e, P, M1, S, M2, rho1, rho2, qStar, finish == AStepFinish::kShortcuts, A, TA);
+      return aStepExactRange(b, e, P, M1, S, M2, rho1, rho2, qStar, finish == AStepFinish::kShortcuts, sumChange,
+                             A, TA);
     });
   }
   // Linearised proximal step: a ← a − φ'(a)/θ with one θ for all elements, doubled from

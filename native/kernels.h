@@ -105,7 +105,7 @@ Status solveVc(const Shape& s, const float* S, const float* O, const float* M3, 
 
 // ---- activations.cpp ----------------------------------------------------
 // Block 2, elementwise over n values: a = argmin ρ1/2 (a − p)² + ρ2/2 (q − tanh a)²,
-// p = P − M1, q = S + M2. Writes tanh(a) to TA. Returns Σ (Δa)².
+// p = P − M1, q = S + M2. Writes tanh(a) to TA. Returns Σ (Δa)² (the exact step: 0 without `sumChange`).
 // Linearized: one gradient step a − φ'(a)/θ with θ found by backtracking (θ in/out).
 // How the exact step finishes an element — kReference: Newton until its step is within
 // 1e-6 (1 + |a|), the global search for elements that may be non-convex (block 2, pinned bit for
@@ -115,7 +115,7 @@ Status solveVc(const Shape& s, const float* S, const float* O, const float* M3, 
 enum class AStepFinish { kReference, kShortcuts };
 double aStep(int64_t n, const float* P, const float* M1, const float* S, const float* M2, float rho1,
              float rho2, bool linearized, double* theta, float* A, float* TA,
-             AStepFinish finish = AStepFinish::kReference);
+             AStepFinish finish = AStepFinish::kReference, bool sumChange = true);
 // out = tanh(A) with the a-step's own tanh, so a chunked sweep can rebuild TA bit for bit.
 void tanhInto(int64_t n, const float* A, float* out);
 // c(|q|) = max over t of −(1−t²)(1−3t²+2t|q|): the table of convexity thresholds of the exact

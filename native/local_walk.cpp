@@ -35,6 +35,18 @@ struct WalkProblem {
 // Floats of a part's workspace: nine [rows, h] arrays and the [rows, K] readout.
 int64_t partFloats(const Shape& s, int64_t rows) { return rows * (9 * s.h + s.K); }
 
+// The dual steps of size γ on a_t = a_fwd and s_t = tanh a_t, and the next sweep's first two terms
+// of the s-system's right-hand side from them (restrict: the compiler vectorises the one pass).
+void dualSteps(int64_t n, const float* __restrict at, const float* __restrict aFwd, const float* __restrict st,
+               const float* __restrict ta, const float* __restrict succ, float gamma, float rho1, float rho2,
+               float* __restrict m1, float* __restrict mu2, float* __restrict rhs) {
+  for (int64_t k = 0; k < n; ++k) {
+    m1[k] += gamma * (at[k] - aFwd[k]);
+    mu2[k] += gamma * (st[k] - ta[k]);
+    rhs[k] = rho2 * (ta[k] - mu2[k]) + rho1 * succ[k];
+  }
+}
+
 // The walk for samples [n0, n0 + rows).
 void walkPart(const WalkProblem& p, int64_t n0, int64_t rows, float* work) {
   const Shape& s = p.s;
@@ -63,16 +75,17 @@ void walkPart(const WalkProblem& p, int64_t n0, int64_t rows, float* work) {
     std::memcpy(ta, st, sizeof(float) * nh);  // tanh(a_fwd) = s_fwd
     std::fill(m1, m1 + nh, 0.0f);
     std::fill(mu2, mu2 + nh, 0.0f);
-    // The successor's pull, fixed for this step: ρ1 Wᵀ(a_{t+1} + μ1_{t+1} − U x_{t+1} − b).
-    std::fill(succ, succ + nh, 0.0f);
+    // The successor's pull, fixed for this step: ρ1 Wᵀ(a_{t+1} + μ1_{t+1} − U x_{t+1} − b) (ρ1 applied
+    // in the right-hand side).
     if (t + 1 < T) {
       for (int64_t n = 0; n < rows; ++n)
         for (int64_t i = 0; i < h; ++i) {
           const int64_t k = s.stateRow(n0 + n, t + 1) + i;
           pull[n * h + i] = p.A[k] + p.M1[k] - p.XU[k];
         }
-      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, asInt(rows), asInt(h), asInt(h), rho1, pull, asInt(h),
-                  W, asInt(h), 0.0f, succ, asInt(h));
+      squareProduct(rows, h, pull, W, succ);
+    } else {
+      std::fill(succ, succ + nh, 0.0f);
     }
     auto refreshReadout = [&] {  // readout = s_t Vᵀ + c
       for (int64_t n = 0; n < rows; ++n) std::memcpy(readout + n * K, c, sizeof(float) * K);
@@ -94,9 +107,11 @@ void walkPart(const WalkProblem& p, int64_t n0, int64_t rows, float* work) {
             proxCrossEntropyRow(static_cast<int>(K), m, p.y.labels[row], rho3, o);
         }
       }
-      // s_t: right-hand side r, then s = r M⁻¹ (one product in place of two triangular solves).
+      // s_t: right-hand side r, then s = r M⁻¹ (one product in place of two triangular solves). After
+      // the first sweep the dual step below has formed r's first two terms.
       float* rhs = pull;
-      for (int64_t k = 0; k < nh; ++k) rhs[k] = rho2 * (ta[k] - mu2[k]) + succ[k];
+      if (sweep == 0)
+        for (int64_t k = 0; k < nh; ++k) rhs[k] = rho2 * (ta[k] - mu2[k]) + rho1 * succ[k];
       if (lossStep) {
         for (int64_t n = 0; n < rows; ++n)
           for (int64_t k = 0; k < K; ++k) readout[n * K + k] = ot[n * ldo + k] - c[k] + m3[n * ldo + k];
@@ -107,12 +122,9 @@ void walkPart(const WalkProblem& p, int64_t n0, int64_t rows, float* work) {
       // a_t with the upstream prediction at its forward value: p = a_fwd − μ1, q = s + μ2
       // (block 2's solver with its shortcuts, which also refreshes ta = tanh a).
       double theta = 1;
-      aStep(nh, aFwd, m1, st, mu2, rho1, rho2, false, &theta, at, ta, AStepFinish::kShortcuts);
-      // Dual steps of size γ on the three local constraints.
-      for (int64_t k = 0; k < nh; ++k) {
-        m1[k] += gamma * (at[k] - aFwd[k]);
-        mu2[k] += gamma * (st[k] - ta[k]);
-      }
+      aStep(nh, aFwd, m1, st, mu2, rho1, rho2, false, &theta, at, ta, AStepFinish::kShortcuts, false);
+      // Dual steps of size γ on the three local constraints, and the next sweep's r in the same pass.
+      dualSteps(nh, at, aFwd, st, ta, succ, gamma, rho1, rho2, m1, mu2, rhs);
       if (lossStep) {
         refreshReadout();
         for (int64_t n = 0; n < rows; ++n)

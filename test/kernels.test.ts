@@ -603,6 +603,31 @@ for (const c of A_CASES) {
   });
 }
 
+// The local dual walk's regime: |q| = |s + μ2| far above 1, where Newton from the warm start can cycle
+// between the two sides of the tanh step (element 0 did, and once stopped at a point that is not stationary).
+for (const finish of ['reference', 'shortcuts'] as const)
+  test(`aStep exact with large |q| (the dual walk's), finish '${finish}'`, (t) => {
+    const n = 301,
+      rho = 1.1025,
+      rng = new Random(33);
+    const P = normal(rng, n, 4),
+      S = normal(rng, n, 10),
+      A = Float32Array.from(normal(rng, n, 2), (v, k) => P[k] + v);
+    [P[0], S[0], A[0]] = [-0.03391485661268234, -24.278282165527344, 0];
+    const A0 = A.slice(),
+      zeros = new Float32Array(n);
+    const args = { n, P, M1: zeros, S, M2: zeros, A, TA: new Float32Array(n), rho1: rho, rho2: rho, finish };
+    native.aStep(args);
+    const missed: string[] = [];
+    for (let k = 0; k < n; k++) {
+      const f = ref.phi(A[k], P[k], S[k], rho, rho),
+        best = ref.phiGlobalMin(P[k], S[k], rho, rho);
+      if (!(f - best.f <= 1e-4 * (Math.abs(best.f) + 1e-3)))
+        missed.push(`[${k}] p=${P[k]} q=${S[k]} a_old=${A0[k]}: a=${A[k]} φ=${f}, a*=${best.a} φ*=${best.f}`);
+    }
+    t.deepEqual(missed, [], 'elements not at the global minimum');
+  });
+
 test('aStep exact keeps an element already at its global minimum', (t) => {
   // Warm start at the float64 global minimum of a non-convex element: nothing may get worse.
   const rho1 = 1,
