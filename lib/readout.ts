@@ -6,8 +6,9 @@
  */
 import { type LossSteps, type TrainingData, LOSS_STEPS, inputRange, nativeShape } from './data';
 import { type TrainingLayout, trainingLayout } from './training/layout';
-import { yieldToEventLoop } from './yielding';
-import { type ForwardArgs, native } from './native';
+import { SLICE, yieldToEventLoop } from './yielding';
+import { sharedFloats } from './in-shared-memory';
+import { type ForwardArgs, type SgemmArgs, native } from './native';
 import { lbfgsIterations } from './optim/lbfgs';
 import type { RNN } from './rnn';
 import { checkChoice, checkInteger, checkNumber, checkOptionalObject } from './validate';
@@ -20,50 +21,62 @@ export interface ReadoutOptions {
   maxIterations?: number;
 }
 
+/** A native call of the refit: a forward pass (an evaluation batch of sequences) or a product. */
+type RefitWork = { forward: ForwardArgs; sgemm?: undefined } | { sgemm: SgemmArgs; forward?: undefined };
+
 /**
- * The refit's work as a generator that the two drivers below run: it yields each forward pass
- * (an evaluation batch of sequences) for the driver to run, and `undefined` after every L-BFGS iteration,
- * where the async driver yields to the event loop. Both drivers give the same result bit for bit.
+ * The refit's work as a generator that the two drivers below run: it yields each native call for
+ * the driver to run, and `undefined` between slices of its own loops and after every L-BFGS
+ * iteration, where the async driver yields to the event loop. Both give the same result bit for bit.
  */
-type RefitSteps<T> = Generator<ForwardArgs | undefined, T, void>;
+type RefitSteps<T> = Generator<RefitWork | undefined, T, void>;
 
 function runSync<T>(steps: RefitSteps<T>): T {
   for (;;) {
     const next = steps.next();
     if (next.done) return next.value;
-    if (next.value) native.forward(next.value);
+    if (next.value?.forward) native.forward(next.value.forward);
+    else if (next.value?.sgemm) native.sgemm(next.value.sgemm);
   }
 }
 
-async function runAsync<T>(steps: RefitSteps<T>): Promise<T> {
+/** `interrupt`: called after every await; a stop it throws ends the refit with the model untouched. */
+async function runAsync<T>(steps: RefitSteps<T>, interrupt?: () => void): Promise<T> {
   for (;;) {
     const next = steps.next();
     if (next.done) return next.value;
-    if (next.value) await native.forwardAsync(next.value);
+    if (next.value?.forward) await native.forwardAsync(next.value.forward);
+    else if (next.value?.sgemm) await native.sgemmAsync(next.value.sgemm);
     else await yieldToEventLoop();
+    interrupt?.();
   }
 }
 
 /** Forward states at the loss steps, [rows, h], computed in evaluation batches of sequences. */
 export function lossStepStates(model: RNN, data: TrainingData, lossSteps: LossSteps): Float32Array {
   const layout = trainingLayout(data, model, { loss: undefined, lossSteps });
-  return runSync(lossStepStateSteps(model, layout));
+  return runSync(lossStepStateSteps(model, layout, (n) => new Float32Array(n)));
 }
 
-function* lossStepStateSteps(model: RNN, layout: TrainingLayout): RefitSteps<Float32Array> {
+/** `allocate`: the arrays (the refit's on shared memory, which its async kernels use in place). */
+function* lossStepStateSteps(
+  model: RNN,
+  layout: TrainingLayout,
+  allocate: (n: number) => Float32Array
+): RefitSteps<Float32Array> {
   const { N, T } = layout.shape,
     lossSteps = layout.lossSteps;
   const h = model.hiddenSize,
     L = lossSteps === 'every' ? T : 1;
-  const features = new Float32Array(N * L * h);
+  const features = allocate(N * L * h);
   const batch = Math.max(1, Math.min(N, Math.floor(2 ** 22 / (T * h))));
-  const S = new Float32Array(batch * T * h),
-    O = new Float32Array(batch * L * model.outputSize);
+  const S = allocate(batch * T * h),
+    O = allocate(batch * L * model.outputSize);
   for (let n0 = 0; n0 < N; n0 += batch) {
     const n = Math.min(batch, N - n0);
     const inputs = inputRange(layout.inputs, T, model.inputSize, n0, n);
     const outputs = { S: S.subarray(0, n * T * h), O: O.subarray(0, n * L * model.outputSize) };
-    yield { shape: nativeShape(model, n, T, lossSteps), ...inputs, ...model.weights(), ...outputs };
+    yield { forward: { shape: nativeShape(model, n, T, lossSteps), ...inputs, ...model.weights(), ...outputs } };
     for (let i = 0; i < n; i++)
       for (let l = 0; l < L; l++) {
         const t = lossSteps === 'every' ? l : T - 1;
@@ -105,19 +118,20 @@ export async function refitReadoutAsync(model: RNN, data: TrainingData, options:
 /**
  * refitReadoutAsync on data already validated (a trainer's run), with the default iterations and
  * β unless `options.beta` / `options.maxIterations`; the targets' own loss and the layout's loss
- * steps. @internal
+ * steps. `options.interrupt` runs at every yield to the event loop (between forward batches and
+ * L-BFGS iterations): what it throws stops the refit there, before (V, c) is written. @internal
  */
 export function refitLayoutAsync(
   model: RNN,
   layout: TrainingLayout,
-  options: Pick<ReadoutOptions, 'beta' | 'maxIterations'> = {}
+  options: Pick<ReadoutOptions, 'beta' | 'maxIterations'> & { interrupt?: () => void } = {}
 ): Promise<number> {
   const { beta, maxIterations } = options;
-  return runAsync(refitSteps(model, layout, refitSettings({ beta, maxIterations })));
+  return runAsync(refitSteps(model, layout, refitSettings({ beta, maxIterations })), options.interrupt);
 }
 
 function* refitSteps(model: RNN, layout: TrainingLayout, { beta, maxIterations }: RefitSettings): RefitSteps<number> {
-  const F = yield* lossStepStateSteps(model, layout);
+  const F = yield* lossStepStateSteps(model, layout, sharedFloats);
   const h = model.hiddenSize,
     K = model.outputSize,
     rows = F.length / h;
@@ -145,30 +159,41 @@ function* refitSteps(model: RNN, layout: TrainingLayout, { beta, maxIterations }
   const x = new Float64Array(K * h + K);
   for (let i = 0; i < K * h; i++) x[i] = model.V[i];
   for (let k = 0; k < K; k++) x[K * h + k] = model.c[k];
-  const Vt = new Float32Array(h * K),
-    logits = new Float32Array(rows * K),
-    Ft = new Float32Array(h * rows),
-    gT = new Float32Array(h * K);
-  for (let r = 0; r < rows; r++) for (let i = 0; i < h; i++) Ft[i * rows + r] = F[r * h + i];
+  const Vt = sharedFloats(h * K),
+    logits = sharedFloats(rows * K),
+    Ft = sharedFloats(h * rows),
+    gT = sharedFloats(h * K);
+  // The long loops run in slices of rows with a pause between them (the async driver yields to
+  // the event loop there); the order of every sum is that of one pass.
+  const sliceRows = Math.max(1, Math.floor(SLICE / (4 * Math.max(h, K))));
+  for (let r0 = 0; r0 < rows; r0 += sliceRows) {
+    if (r0 > 0) yield undefined;
+    const end = Math.min(rows, r0 + sliceRows);
+    for (let r = r0; r < end; r++) for (let i = 0; i < h; i++) Ft[i * rows + r] = F[r * h + i];
+  }
   const labels = targets.labels;
-  const evaluate = (p: Float64Array, g: Float64Array): number => {
+  function* evaluate(p: Float64Array, g: Float64Array): Generator<RefitWork | undefined, number, void> {
     for (let k = 0; k < K; k++) for (let i = 0; i < h; i++) Vt[i * K + k] = p[k * h + i];
-    native.sgemm({ m: rows, n: K, k: h, A: F, B: Vt, C: logits });
+    yield { sgemm: { m: rows, n: K, k: h, A: F, B: Vt, C: logits } };
     let f = 0;
     g.fill(0);
-    for (let r = 0; r < rows; r++) {
-      let max = -Infinity;
-      for (let k = 0; k < K; k++) max = Math.max(max, (logits[r * K + k] += p[K * h + k]));
-      let z = 0;
-      for (let k = 0; k < K; k++) z += Math.exp(logits[r * K + k] - max);
-      f += max + Math.log(z) - logits[r * K + labels[r]];
-      for (let k = 0; k < K; k++) {
-        const d = (Math.exp(logits[r * K + k] - max) / z - (k === labels[r] ? 1 : 0)) / rows;
-        logits[r * K + k] = d; // reuse as ∂f/∂logit
-        g[K * h + k] += d;
+    for (let r0 = 0; r0 < rows; r0 += sliceRows) {
+      if (r0 > 0) yield undefined;
+      const end = Math.min(rows, r0 + sliceRows);
+      for (let r = r0; r < end; r++) {
+        let max = -Infinity;
+        for (let k = 0; k < K; k++) max = Math.max(max, (logits[r * K + k] += p[K * h + k]));
+        let z = 0;
+        for (let k = 0; k < K; k++) z += Math.exp(logits[r * K + k] - max);
+        f += max + Math.log(z) - logits[r * K + labels[r]];
+        for (let k = 0; k < K; k++) {
+          const d = (Math.exp(logits[r * K + k] - max) / z - (k === labels[r] ? 1 : 0)) / rows;
+          logits[r * K + k] = d; // reuse as ∂f/∂logit
+          g[K * h + k] += d;
+        }
       }
     }
-    native.sgemm({ m: h, n: K, k: rows, A: Ft, B: logits, C: gT });
+    yield { sgemm: { m: h, n: K, k: rows, A: Ft, B: logits, C: gT } };
     let penalty = 0;
     for (let k = 0; k < K; k++)
       for (let i = 0; i < h; i++) {
@@ -177,7 +202,7 @@ function* refitSteps(model: RNN, layout: TrainingLayout, { beta, maxIterations }
         penalty += v * v;
       }
     return f / rows + 0.5 * beta * penalty;
-  };
+  }
   const value = yield* lbfgsIterations(x, evaluate, { maxIterations, gradientTolerance: 1e-7 });
   for (let i = 0; i < K * h; i++) model.V[i] = x[i];
   for (let k = 0; k < K; k++) model.c[k] = x[K * h + k];
