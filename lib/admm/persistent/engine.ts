@@ -127,11 +127,16 @@ export class PersistentEngine implements AdmmEngine<PersistentIterationRecord> {
       : iterate());
     const walk = this.options.dualWalk;
     if (walk && walk.every > 0 && this.state.iteration % walk.every === 0) {
-      // Back to the forward point of the new weights, then fresh duals from there (part of this
-      // iteration: an abort in the walk ends the fit with the weights from before it).
-      if (signal?.aborted) throw aborted();
-      await resynchronise(this.state, this.model);
-      await this.walk(walk.scale, signal, aborted);
+      // Back to the forward point of the new weights, then fresh duals from there. Part of this
+      // iteration: if it fails or is aborted, the fit keeps the weights from before the iteration.
+      try {
+        if (signal?.aborted) throw aborted();
+        await resynchronise(this.state, this.model);
+        await this.walk(walk.scale, signal, aborted);
+      } catch (e) {
+        this.state.iteration--;
+        throw e;
+      }
     }
     return record;
   }
