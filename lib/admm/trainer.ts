@@ -8,7 +8,7 @@
  *   const { history, status } = await trainer.fit(data, { maxIterations: 50, onIteration: console.log });
  *
  * fit() never blocks the event loop: the blocks run in native async workers, the dual updates yield
- * between spans, a readoutRefit between L-BFGS iterations; a sharded run (options.parallel) in shards.
+ * between spans, a readoutRefit or warm start between slices of its L-BFGS work; a sharded run in shards.
  */
 import type { TrainingData } from '../data';
 import { AdmmError, invalidType } from '../errors';
