@@ -8,7 +8,7 @@ import { type LossSteps, type TrainingData, LOSS_STEPS, inputRange, nativeShape 
 import { type TrainingLayout, trainingLayout } from './training/layout';
 import { SLICE, yieldToEventLoop } from './yielding';
 import { sharedFloats } from './in-shared-memory';
-import { type ForwardArgs, type SgemmArgs, native } from './native';
+import { type ForwardArgs, native } from './native';
 import { lbfgsIterations } from './optim/lbfgs';
 import type { RNN } from './rnn';
 import { checkChoice, checkInteger, checkNumber, checkOptionalObject } from './validate';
@@ -21,22 +21,20 @@ export interface ReadoutOptions {
   maxIterations?: number;
 }
 
-/** A native call of the refit: a forward pass (an evaluation batch of sequences) or a product. */
-type RefitWork = { forward: ForwardArgs; sgemm?: undefined } | { sgemm: SgemmArgs; forward?: undefined };
-
 /**
- * The refit's work as a generator that the two drivers below run: it yields each native call for
- * the driver to run, and `undefined` between slices of its own loops and after every L-BFGS
- * iteration, where the async driver yields to the event loop. Both give the same result bit for bit.
+ * The refit's work as a generator that the two drivers below run: it yields each forward pass (an
+ * evaluation batch of sequences) for the driver to run, and `undefined` between slices of its own
+ * loops and after every L-BFGS iteration, where the async driver yields to the event loop. Both
+ * give the same result bit for bit. Its two products per evaluation stay synchronous: as sgemmAsync,
+ * on a pool thread, they took more CPU and wall time (BENCHMARKS.md, "Readout refit").
  */
-type RefitSteps<T> = Generator<RefitWork | undefined, T, void>;
+type RefitSteps<T> = Generator<ForwardArgs | undefined, T, void>;
 
 function runSync<T>(steps: RefitSteps<T>): T {
   for (;;) {
     const next = steps.next();
     if (next.done) return next.value;
-    if (next.value?.forward) native.forward(next.value.forward);
-    else if (next.value?.sgemm) native.sgemm(next.value.sgemm);
+    if (next.value) native.forward(next.value);
   }
 }
 
@@ -45,8 +43,7 @@ async function runAsync<T>(steps: RefitSteps<T>, interrupt?: () => void): Promis
   for (;;) {
     const next = steps.next();
     if (next.done) return next.value;
-    if (next.value?.forward) await native.forwardAsync(next.value.forward);
-    else if (next.value?.sgemm) await native.sgemmAsync(next.value.sgemm);
+    if (next.value) await native.forwardAsync(next.value);
     else await yieldToEventLoop();
     interrupt?.();
   }
@@ -58,7 +55,7 @@ export function lossStepStates(model: RNN, data: TrainingData, lossSteps: LossSt
   return runSync(lossStepStateSteps(model, layout, (n) => new Float32Array(n)));
 }
 
-/** `allocate`: the arrays (the refit's on shared memory, which its async kernels use in place). */
+/** `allocate`: the forward pass's outputs (the refit's on shared memory: forwardAsync copies no batch). */
 function* lossStepStateSteps(
   model: RNN,
   layout: TrainingLayout,
@@ -68,7 +65,7 @@ function* lossStepStateSteps(
     lossSteps = layout.lossSteps;
   const h = model.hiddenSize,
     L = lossSteps === 'every' ? T : 1;
-  const features = allocate(N * L * h);
+  const features = new Float32Array(N * L * h);
   const batch = Math.max(1, Math.min(N, Math.floor(2 ** 22 / (T * h))));
   const S = allocate(batch * T * h),
     O = allocate(batch * L * model.outputSize);
@@ -76,7 +73,7 @@ function* lossStepStateSteps(
     const n = Math.min(batch, N - n0);
     const inputs = inputRange(layout.inputs, T, model.inputSize, n0, n);
     const outputs = { S: S.subarray(0, n * T * h), O: O.subarray(0, n * L * model.outputSize) };
-    yield { forward: { shape: nativeShape(model, n, T, lossSteps), ...inputs, ...model.weights(), ...outputs } };
+    yield { shape: nativeShape(model, n, T, lossSteps), ...inputs, ...model.weights(), ...outputs };
     for (let i = 0; i < n; i++)
       for (let l = 0; l < L; l++) {
         const t = lossSteps === 'every' ? l : T - 1;
@@ -159,41 +156,48 @@ function* refitSteps(model: RNN, layout: TrainingLayout, { beta, maxIterations }
   const x = new Float64Array(K * h + K);
   for (let i = 0; i < K * h; i++) x[i] = model.V[i];
   for (let k = 0; k < K; k++) x[K * h + k] = model.c[k];
-  const Vt = sharedFloats(h * K),
-    logits = sharedFloats(rows * K),
-    Ft = sharedFloats(h * rows),
-    gT = sharedFloats(h * K);
+  const Vt = new Float32Array(h * K),
+    logits = new Float32Array(rows * K),
+    Ft = new Float32Array(h * rows),
+    gT = new Float32Array(h * K);
   // The long loops run in slices of rows with a pause between them (the async driver yields to
-  // the event loop there); the order of every sum is that of one pass.
-  const sliceRows = Math.max(1, Math.floor(SLICE / (4 * Math.max(h, K))));
+  // the event loop there); the order of every sum is that of one pass. The slices' loops stay plain
+  // functions, as the unsliced loops were, out of the generator's body (BENCHMARKS.md, "Readout refit").
+  const sliceRows = Math.max(1, Math.floor(SLICE / Math.max(h, K)));
+  const transpose = (r0: number, end: number) => {
+    for (let r = r0; r < end; r++) for (let i = 0; i < h; i++) Ft[i * rows + r] = F[r * h + i];
+  };
+  const labels = targets.labels;
+  /** Rows [r0, end) of the softmax loss added to `f`, their ∂f/∂logit into logits and g's c part. */
+  const softmaxRows = (p: Float64Array, g: Float64Array, f: number, r0: number, end: number): number => {
+    for (let r = r0; r < end; r++) {
+      let max = -Infinity;
+      for (let k = 0; k < K; k++) max = Math.max(max, (logits[r * K + k] += p[K * h + k]));
+      let z = 0;
+      for (let k = 0; k < K; k++) z += Math.exp(logits[r * K + k] - max);
+      f += max + Math.log(z) - logits[r * K + labels[r]];
+      for (let k = 0; k < K; k++) {
+        const d = (Math.exp(logits[r * K + k] - max) / z - (k === labels[r] ? 1 : 0)) / rows;
+        logits[r * K + k] = d; // reuse as ∂f/∂logit
+        g[K * h + k] += d;
+      }
+    }
+    return f;
+  };
   for (let r0 = 0; r0 < rows; r0 += sliceRows) {
     if (r0 > 0) yield undefined;
-    const end = Math.min(rows, r0 + sliceRows);
-    for (let r = r0; r < end; r++) for (let i = 0; i < h; i++) Ft[i * rows + r] = F[r * h + i];
+    transpose(r0, Math.min(rows, r0 + sliceRows));
   }
-  const labels = targets.labels;
-  function* evaluate(p: Float64Array, g: Float64Array): Generator<RefitWork | undefined, number, void> {
+  function* evaluate(p: Float64Array, g: Float64Array): Generator<undefined, number, void> {
     for (let k = 0; k < K; k++) for (let i = 0; i < h; i++) Vt[i * K + k] = p[k * h + i];
-    yield { sgemm: { m: rows, n: K, k: h, A: F, B: Vt, C: logits } };
+    native.sgemm({ m: rows, n: K, k: h, A: F, B: Vt, C: logits });
     let f = 0;
     g.fill(0);
     for (let r0 = 0; r0 < rows; r0 += sliceRows) {
       if (r0 > 0) yield undefined;
-      const end = Math.min(rows, r0 + sliceRows);
-      for (let r = r0; r < end; r++) {
-        let max = -Infinity;
-        for (let k = 0; k < K; k++) max = Math.max(max, (logits[r * K + k] += p[K * h + k]));
-        let z = 0;
-        for (let k = 0; k < K; k++) z += Math.exp(logits[r * K + k] - max);
-        f += max + Math.log(z) - logits[r * K + labels[r]];
-        for (let k = 0; k < K; k++) {
-          const d = (Math.exp(logits[r * K + k] - max) / z - (k === labels[r] ? 1 : 0)) / rows;
-          logits[r * K + k] = d; // reuse as ∂f/∂logit
-          g[K * h + k] += d;
-        }
-      }
+      f = softmaxRows(p, g, f, r0, Math.min(rows, r0 + sliceRows));
     }
-    yield { sgemm: { m: h, n: K, k: rows, A: Ft, B: logits, C: gT } };
+    native.sgemm({ m: h, n: K, k: rows, A: Ft, B: logits, C: gT });
     let penalty = 0;
     for (let k = 0; k < K; k++)
       for (let i = 0; i < h; i++) {

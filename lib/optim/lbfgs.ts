@@ -10,22 +10,19 @@ export interface LbfgsOptions {
   gradientTolerance?: number;
 }
 
-/**
- * Returns f(x) and writes ∇f(x) into g; a long one may pause along the way, yielding what its
- * driver is to do there (readout.ts: a product to run, or undefined).
- */
-type Objective<Y> = (x: Float64Array, g: Float64Array) => Generator<Y | undefined, number, void>;
+/** Returns f(x) and writes ∇f(x) into g; a long one may pause (yield) along the way. */
+type Objective = (x: Float64Array, g: Float64Array) => Generator<undefined, number, void>;
 
 /**
  * Minimises in place; the generator's return value is the final f. It pauses (yields) where the
  * objective does and after every iteration, so a caller on the event loop can yield to it there
  * (readout.ts); driven straight through, it is plain L-BFGS.
  */
-export function* lbfgsIterations<Y>(
+export function* lbfgsIterations(
   x: Float64Array,
-  evaluate: Objective<Y>,
+  evaluate: Objective,
   options: LbfgsOptions
-): Generator<Y | undefined, number, void> {
+): Generator<undefined, number, void> {
   const n = x.length,
     m = options.memory ?? 10,
     tol = options.gradientTolerance ?? 1e-6;
