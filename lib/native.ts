@@ -197,6 +197,11 @@ export type LocalDualWalkArgs = WeightArgs & {
   rho3: number;
   sweeps: number;
   gamma: number;
+  /**
+   * A stop flag on a SharedArrayBuffer (Int32Array of one element): set non-zero (Atomics.store)
+   * while an async walk runs, the walk stops at its next step, its outputs partly written.
+   */
+  cancel?: Int32Array;
 } & TargetArgs &
   NativeInputs;
 /** C = A B, row-major: one OpenBLAS call with its own threading. */

@@ -6,7 +6,8 @@
  */
 import { type LossSteps, type TrainingData, LOSS_STEPS, inputRange, nativeShape } from './data';
 import { type TrainingLayout, trainingLayout } from './training/layout';
-import { yieldToEventLoop } from './yielding';
+import { SLICE, yieldToEventLoop } from './yielding';
+import { sharedFloats } from './in-shared-memory';
 import { type ForwardArgs, native } from './native';
 import { lbfgsIterations } from './optim/lbfgs';
 import type { RNN } from './rnn';
@@ -21,9 +22,11 @@ export interface ReadoutOptions {
 }
 
 /**
- * The refit's work as a generator that the two drivers below run: it yields each forward pass
- * (an evaluation batch of sequences) for the driver to run, and `undefined` after every L-BFGS iteration,
- * where the async driver yields to the event loop. Both drivers give the same result bit for bit.
+ * The refit's work as a generator that the two drivers below run: it yields each forward pass (an
+ * evaluation batch of sequences) for the driver to run, and `undefined` between slices of its own
+ * loops and after every L-BFGS iteration, where the async driver yields to the event loop. Both
+ * give the same result bit for bit. Its two products per evaluation stay synchronous: as sgemmAsync,
+ * on a pool thread, they took more CPU and wall time (BENCHMARKS.md, "Readout refit").
  */
 type RefitSteps<T> = Generator<ForwardArgs | undefined, T, void>;
 
@@ -35,30 +38,37 @@ function runSync<T>(steps: RefitSteps<T>): T {
   }
 }
 
-async function runAsync<T>(steps: RefitSteps<T>): Promise<T> {
+/** `interrupt`: called after every await; a stop it throws ends the refit with the model untouched. */
+async function runAsync<T>(steps: RefitSteps<T>, interrupt?: () => void): Promise<T> {
   for (;;) {
     const next = steps.next();
     if (next.done) return next.value;
     if (next.value) await native.forwardAsync(next.value);
     else await yieldToEventLoop();
+    interrupt?.();
   }
 }
 
 /** Forward states at the loss steps, [rows, h], computed in evaluation batches of sequences. */
 export function lossStepStates(model: RNN, data: TrainingData, lossSteps: LossSteps): Float32Array {
   const layout = trainingLayout(data, model, { loss: undefined, lossSteps });
-  return runSync(lossStepStateSteps(model, layout));
+  return runSync(lossStepStateSteps(model, layout, (n) => new Float32Array(n)));
 }
 
-function* lossStepStateSteps(model: RNN, layout: TrainingLayout): RefitSteps<Float32Array> {
+/** `allocate`: the forward pass's outputs (the refit's on shared memory: forwardAsync copies no batch). */
+function* lossStepStateSteps(
+  model: RNN,
+  layout: TrainingLayout,
+  allocate: (n: number) => Float32Array
+): RefitSteps<Float32Array> {
   const { N, T } = layout.shape,
     lossSteps = layout.lossSteps;
   const h = model.hiddenSize,
     L = lossSteps === 'every' ? T : 1;
   const features = new Float32Array(N * L * h);
   const batch = Math.max(1, Math.min(N, Math.floor(2 ** 22 / (T * h))));
-  const S = new Float32Array(batch * T * h),
-    O = new Float32Array(batch * L * model.outputSize);
+  const S = allocate(batch * T * h),
+    O = allocate(batch * L * model.outputSize);
   for (let n0 = 0; n0 < N; n0 += batch) {
     const n = Math.min(batch, N - n0);
     const inputs = inputRange(layout.inputs, T, model.inputSize, n0, n);
@@ -105,19 +115,20 @@ export async function refitReadoutAsync(model: RNN, data: TrainingData, options:
 /**
  * refitReadoutAsync on data already validated (a trainer's run), with the default iterations and
  * β unless `options.beta` / `options.maxIterations`; the targets' own loss and the layout's loss
- * steps. @internal
+ * steps. `options.interrupt` runs at every yield to the event loop (between forward batches and
+ * L-BFGS iterations): what it throws stops the refit there, before (V, c) is written. @internal
  */
 export function refitLayoutAsync(
   model: RNN,
   layout: TrainingLayout,
-  options: Pick<ReadoutOptions, 'beta' | 'maxIterations'> = {}
+  options: Pick<ReadoutOptions, 'beta' | 'maxIterations'> & { interrupt?: () => void } = {}
 ): Promise<number> {
   const { beta, maxIterations } = options;
-  return runAsync(refitSteps(model, layout, refitSettings({ beta, maxIterations })));
+  return runAsync(refitSteps(model, layout, refitSettings({ beta, maxIterations })), options.interrupt);
 }
 
 function* refitSteps(model: RNN, layout: TrainingLayout, { beta, maxIterations }: RefitSettings): RefitSteps<number> {
-  const F = yield* lossStepStateSteps(model, layout);
+  const F = yield* lossStepStateSteps(model, layout, sharedFloats);
   const h = model.hiddenSize,
     K = model.outputSize,
     rows = F.length / h;
@@ -149,14 +160,17 @@ function* refitSteps(model: RNN, layout: TrainingLayout, { beta, maxIterations }
     logits = new Float32Array(rows * K),
     Ft = new Float32Array(h * rows),
     gT = new Float32Array(h * K);
-  for (let r = 0; r < rows; r++) for (let i = 0; i < h; i++) Ft[i * rows + r] = F[r * h + i];
+  // The long loops run in slices of rows with a pause between them (the async driver yields to
+  // the event loop there); the order of every sum is that of one pass. The slices' loops stay plain
+  // functions, as the unsliced loops were, out of the generator's body (BENCHMARKS.md, "Readout refit").
+  const sliceRows = Math.max(1, Math.floor(SLICE / Math.max(h, K)));
+  const transpose = (r0: number, end: number) => {
+    for (let r = r0; r < end; r++) for (let i = 0; i < h; i++) Ft[i * rows + r] = F[r * h + i];
+  };
   const labels = targets.labels;
-  const evaluate = (p: Float64Array, g: Float64Array): number => {
-    for (let k = 0; k < K; k++) for (let i = 0; i < h; i++) Vt[i * K + k] = p[k * h + i];
-    native.sgemm({ m: rows, n: K, k: h, A: F, B: Vt, C: logits });
-    let f = 0;
-    g.fill(0);
-    for (let r = 0; r < rows; r++) {
+  /** Rows [r0, end) of the softmax loss added to `f`, their ∂f/∂logit into logits and g's c part. */
+  const softmaxRows = (p: Float64Array, g: Float64Array, f: number, r0: number, end: number): number => {
+    for (let r = r0; r < end; r++) {
       let max = -Infinity;
       for (let k = 0; k < K; k++) max = Math.max(max, (logits[r * K + k] += p[K * h + k]));
       let z = 0;
@@ -168,6 +182,21 @@ function* refitSteps(model: RNN, layout: TrainingLayout, { beta, maxIterations }
         g[K * h + k] += d;
       }
     }
+    return f;
+  };
+  for (let r0 = 0; r0 < rows; r0 += sliceRows) {
+    if (r0 > 0) yield undefined;
+    transpose(r0, Math.min(rows, r0 + sliceRows));
+  }
+  function* evaluate(p: Float64Array, g: Float64Array): Generator<undefined, number, void> {
+    for (let k = 0; k < K; k++) for (let i = 0; i < h; i++) Vt[i * K + k] = p[k * h + i];
+    native.sgemm({ m: rows, n: K, k: h, A: F, B: Vt, C: logits });
+    let f = 0;
+    g.fill(0);
+    for (let r0 = 0; r0 < rows; r0 += sliceRows) {
+      if (r0 > 0) yield undefined;
+      f = softmaxRows(p, g, f, r0, Math.min(rows, r0 + sliceRows));
+    }
     native.sgemm({ m: h, n: K, k: rows, A: Ft, B: logits, C: gT });
     let penalty = 0;
     for (let k = 0; k < K; k++)
@@ -177,7 +206,7 @@ function* refitSteps(model: RNN, layout: TrainingLayout, { beta, maxIterations }
         penalty += v * v;
       }
     return f / rows + 0.5 * beta * penalty;
-  };
+  }
   const value = yield* lbfgsIterations(x, evaluate, { maxIterations, gradientTolerance: 1e-7 });
   for (let i = 0; i < K * h; i++) model.V[i] = x[i];
   for (let k = 0; k < K; k++) model.c[k] = x[K * h + k];

@@ -131,6 +131,14 @@ const int32_t* Args::i32(const char* name, int64_t length) {
   return typedArray<int32_t, napi_int32_array>(name, length, false, "Int32Array", Access::kRead);
 }
 
+const int32_t* Args::cancelFlag(const char* name) {
+  if (!has(name)) return nullptr;
+  const int32_t* flag = typedArray<int32_t, napi_int32_array>(name, 1, false, "Int32Array", Access::kInPlace);
+  if (!onSharedMemory(env_, checked_.back().array))
+    typeError(name, "an Int32Array of one element on a SharedArrayBuffer");
+  return flag;
+}
+
 const int32_t* Args::indices(const char* name, int64_t length, int64_t bound, const char* what) {
   // Copied right here, on the main thread, whether the op is async or not.
   const int32_t* source = typedArray<int32_t, napi_int32_array>(name, length, false, "Int32Array", Access::kInPlace);

@@ -47,6 +47,9 @@ class Args {
   // Typed arrays the kernel writes (and may read first): an async twin copies them back.
   float* f32Out(const char* name, int64_t length);
   float* f32OutOptional(const char* name, int64_t length);
+  // An optional stop flag: an Int32Array of one element on a SharedArrayBuffer (a copy, as an
+  // async twin makes of plain buffers, would never see the caller set it); null when absent.
+  const int32_t* cancelFlag(const char* name);
   // Index arrays (ids, labels, batch) are copied before they are validated, so neither a getter
   // run later during parsing, another thread (SharedArrayBuffer) nor the caller of an async twin
   // can change an index after its bounds check. Every element must lie in [0, bound).

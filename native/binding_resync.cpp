@@ -46,6 +46,7 @@ struct LocalDualWalkOp {
     walk.rho.rho3 = static_cast<float>(a.number("rho3", 1e-12, 1e12));
     walk.sweeps = static_cast<int>(a.integer("sweeps", 1, 1000));
     walk.gamma = static_cast<float>(a.number("gamma", 1e-6, 100));
+    walk.cancel = a.cancelFlag("cancel");
     // Every output is its own memory (A and O are read, then overwritten in place).
     a.requireDisjoint({{"A", A, n}, {"O", O, no}, {"M1", M1, n}, {"M3", M3, no}, {"Saux", Saux, n},
                        {"stepNorms", stepNorms, stepNorms ? s.T : 0}},

@@ -32,6 +32,16 @@ struct WalkProblem {
   float *A, *O, *M1, *M3, *Saux;
 };
 
+// Whether the caller asked the walk to stop (a flag another thread writes while the walk runs).
+bool cancelled(const int32_t* flag) {
+  if (!flag) return false;
+#if defined(_MSC_VER)
+  return *static_cast<const volatile int32_t*>(flag) != 0;
+#else
+  return __atomic_load_n(flag, __ATOMIC_RELAXED) != 0;
+#endif
+}
+
 // Floats of a part's workspace: nine [rows, h] arrays and the [rows, K] readout.
 int64_t partFloats(const Shape& s, int64_t rows) { return rows * (9 * s.h + s.K); }
 
@@ -64,6 +74,7 @@ void walkPart(const WalkProblem& p, int64_t n0, int64_t rows, float* work) {
   float* readout = m1 + nh;
   const int64_t ldo = L * K;
   for (int64_t t = T - 1; t >= 0; --t) {
+    if (cancelled(p.walk.cancel)) return;
     const bool lossStep = s.everyStep || t == T - 1;
     float* ot = p.O + n0 * ldo + (s.everyStep ? t * K : 0);
     float* m3 = p.M3 + n0 * ldo + (s.everyStep ? t * K : 0);

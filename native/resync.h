@@ -28,6 +28,9 @@ struct LocalWalk {
   Penalties rho;
   int sweeps = 10;
   float gamma = 2;
+  // Optional flag (memory shared with the caller's thread): once it is non-zero the walk stops at
+  // the next step of each part, its outputs partly written; the caller, who set it, discards them.
+  const int32_t* cancel = nullptr;
 };
 Status localDualWalk(const Shape& s, const Inputs& in, const float* U, const float* W, const float* b,
                      const float* V, const float* c, const float* S, const Targets& y, Loss loss,

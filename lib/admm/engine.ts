@@ -64,18 +64,26 @@ export function checkRunMemory(layout: TrainingLayout, o: Readonly<ResolvedTrain
 /**
  * A run of these options on `layout` at iteration 0 (checkRunMemory first); `warm`: with the
  * persistent mode's warm start of the readout (options.warmStart; not for a run about to be restored).
+ * An abort of `signal` during the warm start or the first dual walk throws `aborted()` (the
+ * readout untouched if it lands in the warm start).
  */
 export async function startEngine(
   model: RNN,
   layout: TrainingLayout,
   options: Readonly<ResolvedTrainerOptions>,
-  warm: boolean
+  warm: boolean,
+  signal?: AbortSignal,
+  aborted: () => Error = () => new Aborted()
 ): Promise<RunEngine> {
   const o = options;
+  const interrupt = () => {
+    if (signal?.aborted) throw aborted();
+  };
   // Only the persistent mode resolves warmStart to 'readout'; one place for its engine and a sharded one.
-  if (warm && o.warmStart === 'readout') await warmStartReadout(model, layout, o.beta);
+  if (warm && o.warmStart === 'readout') await warmStartReadout(model, layout, o.beta, interrupt);
   if (o.parallel) return ParallelEngine.start(model, layout, o, o.parallel);
-  if (o.mode === 'persistent') return PersistentEngine.start(model, layout, o, chunkSizeFor(layout, o), warm);
+  if (o.mode === 'persistent')
+    return PersistentEngine.start(model, layout, o, chunkSizeFor(layout, o), warm, signal, aborted);
   return new MiniBatchEngine(model, layout, { ...o, mode: o.mode });
 }
 

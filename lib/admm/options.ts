@@ -146,7 +146,10 @@ export interface FitOptions {
   tolerance?: { primal: number; dual: number };
   /** Stop when the true training loss has not improved by a relative minDelta (default 1e-4) for patience iterations. */
   plateau?: { patience: number; minDelta?: number };
-  /** Abort between blocks; the model keeps the weights of the last completed iteration. */
+  /**
+   * Abort between blocks (persistent mode: also within the warm start and the dual walks); the
+   * model keeps the weights of the last completed iteration, or those the fit began with.
+   */
   signal?: AbortSignal;
   /** Called after every iteration; return `false` to stop. */
   onIteration?: (record: AdmmIterationRecord) => void | boolean | Promise<void | boolean>;

@@ -8,7 +8,7 @@
  *   const { history, status } = await trainer.fit(data, { maxIterations: 50, onIteration: console.log });
  *
  * fit() never blocks the event loop: the blocks run in native async workers, the dual updates yield
- * between spans, a readoutRefit between L-BFGS iterations; a sharded run (options.parallel) in shards.
+ * between spans, a readoutRefit or warm start between slices of its L-BFGS work; a sharded run in shards.
  */
 import type { TrainingData } from '../data';
 import { AdmmError, invalidType } from '../errors';
@@ -28,7 +28,6 @@ import {
   localPersistent,
   miniBatchStepper,
   persistentStepper,
-  startEngine,
   wholePersistent,
 } from './engine';
 import {
@@ -39,6 +38,7 @@ import {
   resolveTrainerOptions,
 } from './options';
 import { PersistentEngine } from './persistent/engine';
+import { startRun } from './start-run';
 import { withinTolerance } from './persistent/residuals';
 import type { AdmmState } from './persistent/state';
 import type { AdmmIterationRecord, FitResult, MiniBatchIterationRecord, PersistentIterationRecord } from './record';
@@ -72,18 +72,18 @@ export class AdmmTrainer {
    * (options.warmStart), then auxiliaries from one forward pass (every constraint holds), duals
    * zero (or from the local dual walk, options.dualWalk), ρ initial. Mini-batch modes: the per-batch buffers and the shuffling generator.
    */
-  initialise(data: TrainingData): Promise<void> {
-    return this.start(this.layoutOf(data));
+  async initialise(data: TrainingData): Promise<void> {
+    await this.start(this.layoutOf(data));
   }
 
-  /** `warm`: with the persistent warm start (a restored run has its own readout). */
-  private async start(layout: TrainingLayout, warm = true): Promise<void> {
+  /** `signal`: a fit's, which stops the start too (start-run.ts); `warm`: with the persistent warm start. */
+  private async start(layout: TrainingLayout, signal?: AbortSignal, warm = true): Promise<Stop | undefined> {
     checkRunMemory(layout, this.options); // before the previous run is dropped
     // Before the first await; a Redis coordinator holds no data (its workers read their own rows).
     const kept = this.options.parallel?.transport === 'redis' ? layout : runLayout(layout);
     await this.closeEngine();
     this.runReadout = undefined;
-    this.engine = await startEngine(this.model, kept, this.options, warm);
+    return startRun(this.model, kept, this.options, { warm, signal }, (engine) => (this.engine = engine));
   }
 
   /**
@@ -112,7 +112,7 @@ export class AdmmTrainer {
     const readout = readRunReadout(snapshot, this.model);
     const previous = { engine: this.engine, readout: this.runReadout };
     try {
-      await this.start(this.layoutOf(data), false);
+      await this.start(this.layoutOf(data), undefined, false); // a restored run has its own readout
       this.engine!.restore(snapshot);
     } catch (e) {
       ({ engine: this.engine, readout: this.runReadout } = previous);
@@ -189,7 +189,7 @@ export class AdmmTrainer {
   async *iterate(data: TrainingData, options: FitOptions = {}): AsyncGenerator<AdmmIterationRecord, FitResult, void> {
     const opts = resolveFitOptions(options);
     const layout = this.layoutOf(data);
-    const start = () => (opts.resume && this.engine ? this.resume(data, layout) : this.start(layout));
+    const start = () => (opts.resume && this.engine ? this.resume(data, layout) : this.start(layout, opts.signal));
     return yield* this.guard.run(this.model, opts, start, {
       next: (signal) => this.nextIteration(signal),
       converged: (record) => withinTolerance(record, opts.tolerance),

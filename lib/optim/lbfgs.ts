@@ -10,12 +10,13 @@ export interface LbfgsOptions {
   gradientTolerance?: number;
 }
 
-type Objective = (x: Float64Array, g: Float64Array) => number;
+/** Returns f(x) and writes ∇f(x) into g; a long one may pause (yield) along the way. */
+type Objective = (x: Float64Array, g: Float64Array) => Generator<undefined, number, void>;
 
 /**
- * evaluate(x, g) returns f(x) and writes ∇f(x) into g. Minimises in place; the generator's return
- * value is the final f. It pauses (yields) after every iteration, so a caller on the event loop
- * can yield to it there (readout.ts); driven straight through, it is plain L-BFGS.
+ * Minimises in place; the generator's return value is the final f. It pauses (yields) where the
+ * objective does and after every iteration, so a caller on the event loop can yield to it there
+ * (readout.ts); driven straight through, it is plain L-BFGS.
  */
 export function* lbfgsIterations(
   x: Float64Array,
@@ -38,7 +39,7 @@ export function* lbfgsIterations(
     for (let i = 0; i < n; i++) v += a[i] * b[i];
     return v;
   };
-  let f = evaluate(x, g);
+  let f = yield* evaluate(x, g);
   for (let it = 0; it < options.maxIterations; it++) {
     let gMax = 0;
     for (let i = 0; i < n; i++) gMax = Math.max(gMax, Math.abs(g[i]));
@@ -68,7 +69,7 @@ export function* lbfgsIterations(
       fNew = f;
     for (let tries = 0; tries < 40; tries++, step *= 0.5) {
       for (let i = 0; i < n; i++) xNew[i] = x[i] + step * dir[i];
-      fNew = evaluate(xNew, gNew);
+      fNew = yield* evaluate(xNew, gNew);
       if (fNew <= f + 1e-4 * step * slope) break;
     }
     if (!(fNew < f)) break; // no progress possible at float64 precision

@@ -64,12 +64,12 @@ export class FitGuard {
 
   /**
    * Runs one fit: `start` (initialise or resume) with the model locked, then the engine's
-   * iterations until a stopping rule fires. The generator's return value is the result.
+   * iterations until a stopping rule fires (or `start` returns one). The generator's return value is the result.
    */
   async *run<R extends { iteration: number; loss: number; elapsed: number }, Extra extends object = object>(
     model: LockableModel,
     opts: CommonFitOptions<R>,
-    start: () => Promise<void> | void,
+    start: () => Promise<Stop | undefined | void> | Stop | undefined | void,
     engine: FitEngine<R, Extra>
   ): AsyncGenerator<R, FitOutcome<R> & Partial<Extra>, void> {
     if (this.active) throw new this.ErrorClass(`${this.trainer}: a fit is already running on this trainer`, 'ERR_BUSY');
@@ -86,7 +86,8 @@ export class FitGuard {
       return result;
     };
     try {
-      await start();
+      const stopped = await start();
+      if (stopped) return await finish(stopped.status, stopped.message);
       const plateau = new PlateauDetector(opts.plateau);
       for (let i = 0; i < opts.maxIterations; i++) {
         const outcome = await engine.next(opts.signal);

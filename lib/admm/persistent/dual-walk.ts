@@ -32,35 +32,57 @@ export interface WalkSteps {
  * Sets μ1 and μ3 of every view by the local dual walk from the state's current point (a forward
  * pass: every constraint holds), scaled by `scale`; μ2 to zero; a, s, o are left as they were.
  * The view's caches XU and P serve as the walk's scratch (a copy of a, and its auxiliary states).
+ * An abort of `signal` stops the walk within a step of the native kernel (a flag it reads) and
+ * throws `aborted()`, the duals partly walked.
  */
-export async function walkDuals(st: AdmmState, model: RNN, scale: number, steps: WalkSteps): Promise<void> {
+export async function walkDuals(
+  st: AdmmState,
+  model: RNN,
+  scale: number,
+  steps: WalkSteps,
+  signal?: AbortSignal,
+  aborted: () => Error = () => new Error('aborted')
+): Promise<void> {
   const [rho1, rho2, rho3] = st.rho;
-  for (const v of views(st)) {
-    const forwardA = v.XU,
-      forwardO = v.O.slice();
-    forwardA.set(v.A);
-    await native.localDualWalkAsync({
-      shape: v.shape,
-      ...v.inputs,
-      ...model.weights(),
-      S: v.S,
-      Saux: v.P,
-      A: v.A,
-      O: v.O,
-      M1: v.M1,
-      M3: v.M3,
-      rho1,
-      rho2,
-      rho3,
-      sweeps: steps.sweeps,
-      gamma: steps.gamma,
-      ...v.targets,
-    });
-    v.A.set(forwardA);
-    v.O.set(forwardO);
-    v.M2.fill(0);
-    v.xuFresh = v.pFresh = false;
+  // Shared memory: the kernel runs on a pool thread while the abort's listener runs on this one.
+  const cancel = signal && new Int32Array(new SharedArrayBuffer(4));
+  const raise = () => void Atomics.store(cancel!, 0, 1);
+  signal?.addEventListener('abort', raise);
+  try {
+    for (const v of views(st)) {
+      if (signal?.aborted) throw aborted();
+      const forwardA = v.XU,
+        forwardO = v.O.slice();
+      forwardA.set(v.A);
+      v.xuFresh = v.pFresh = st.xuFresh = st.pFresh = false;
+      try {
+        await native.localDualWalkAsync({
+          shape: v.shape,
+          ...v.inputs,
+          ...model.weights(),
+          S: v.S,
+          Saux: v.P,
+          A: v.A,
+          O: v.O,
+          M1: v.M1,
+          M3: v.M3,
+          rho1,
+          rho2,
+          rho3,
+          sweeps: steps.sweeps,
+          gamma: steps.gamma,
+          ...v.targets,
+          ...(cancel && { cancel }),
+        });
+      } finally {
+        v.A.set(forwardA);
+        v.O.set(forwardO);
+      }
+      if (signal?.aborted) throw aborted(); // the kernel may have stopped part-way
+      v.M2.fill(0);
+    }
+  } finally {
+    signal?.removeEventListener('abort', raise);
   }
-  st.xuFresh = st.pFresh = false;
   await rescaleDuals(st, [scale, 1, scale]);
 }

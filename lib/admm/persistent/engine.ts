@@ -47,14 +47,17 @@ export class PersistentEngine implements AdmmEngine<PersistentIterationRecord> {
 
   /**
    * A run whose auxiliaries come from one forward pass (every constraint holds), duals zero, ρ
-   * initial (the warm start of the readout, if any, is startEngine's, before this).
+   * initial (the warm start of the readout, if any, is startEngine's, before this). An abort of
+   * `signal` during the dual walk throws `aborted()`.
    */
   static async start(
     model: RNN,
     layout: TrainingLayout,
     options: Readonly<ResolvedTrainerOptions>,
     chunkSize: number | undefined,
-    warm = true
+    warm = true,
+    signal?: AbortSignal,
+    aborted?: () => Error
   ): Promise<PersistentEngine> {
     const { shape } = layout;
     // The async kernels would copy data on plain ArrayBuffers at every call (in-shared-memory.ts).
@@ -65,13 +68,14 @@ export class PersistentEngine implements AdmmEngine<PersistentIterationRecord> {
     await resynchronise(st, model);
     const engine = new PersistentEngine(st, layout, model, options);
     // A run about to be restored takes its duals from the snapshot.
-    if (warm && options.dualWalk) await engine.walk(options.dualWalk.scale);
+    if (warm && options.dualWalk) await engine.walk(options.dualWalk.scale, signal, aborted);
     return engine;
   }
 
-  /** The duals from the local dual walk at the current point (dual-walk.ts). */
-  private walk(scale: number): Promise<void> {
-    return walkDuals(this.state, this.model, scale, { sweeps: this.options.localSweeps, gamma: this.options.gamma });
+  /** The duals from the local dual walk at the current point (dual-walk.ts); `signal` stops it. */
+  private walk(scale: number, signal: AbortSignal | undefined, aborted: (() => Error) | undefined): Promise<void> {
+    const steps = { sweeps: this.options.localSweeps, gamma: this.options.gamma };
+    return walkDuals(this.state, this.model, scale, steps, signal, aborted);
   }
 
   get iteration(): number {
@@ -123,9 +127,16 @@ export class PersistentEngine implements AdmmEngine<PersistentIterationRecord> {
       : iterate());
     const walk = this.options.dualWalk;
     if (walk && walk.every > 0 && this.state.iteration % walk.every === 0) {
-      // Back to the forward point of the new weights, then fresh duals from there.
-      await resynchronise(this.state, this.model);
-      await this.walk(walk.scale);
+      // Back to the forward point of the new weights, then fresh duals from there. Part of this
+      // iteration: if it fails or is aborted, the fit keeps the weights from before the iteration.
+      try {
+        if (signal?.aborted) throw aborted();
+        await resynchronise(this.state, this.model);
+        await this.walk(walk.scale, signal, aborted);
+      } catch (e) {
+        this.state.iteration--;
+        throw e;
+      }
     }
     return record;
   }

@@ -36,13 +36,20 @@ export function warmStartIterations(terms: number, classes: number): number {
 /**
  * Refits the model's (V, c) as the persistent loop's warm start, with the loop's β per sequence.
  * The refit's β is per loss term, so with a loss at every step it is divided by T (the same penalty).
+ * `interrupt` runs between its L-BFGS iterations and forward batches; what it throws stops the
+ * refit there with (V, c) untouched.
  */
-export async function warmStartReadout(model: RNN, layout: TrainingLayout, beta: number): Promise<void> {
+export async function warmStartReadout(
+  model: RNN,
+  layout: TrainingLayout,
+  beta: number,
+  interrupt?: () => void
+): Promise<void> {
   const { N, T, K } = layout.shape;
   const perTerm = layout.lossSteps === 'every' ? beta / T : beta;
   const terms = layout.lossSteps === 'every' ? N * T : N;
   try {
-    await refitLayoutAsync(model, layout, { beta: perTerm, maxIterations: warmStartIterations(terms, K) });
+    await refitLayoutAsync(model, layout, { beta: perTerm, maxIterations: warmStartIterations(terms, K), interrupt });
   } catch (e) {
     model.weights(); // a weight transferred away during the refit: that error names it
     throw e;
