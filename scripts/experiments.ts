@@ -52,14 +52,34 @@ function log(r: RunRecord): void {
 const runKey = (r: RunRecord) => JSON.stringify([r.dataset, r.method, r.config.init]);
 
 /** The saved runs of `file` with those `fresh` re-measured replaced in place (new ones appended). */
-function merged(file: string, fresh: RunRecord[]): RunRecord[] {
-  if (!fs.existsSync(file)) throw new RangeError(`--methods: no saved results ${file} to merge into`);
-  const saved = (JSON.parse(fs.readFileSync(file, 'utf8')) as { runs: RunRecord[] }).runs;
-  const byKey = new Map(fresh.map((r) => [runKey(r), r]));
-  const out = saved.map((r) => byKey.get(runKey(r)) ?? r);
-  const kept = new Set(saved.map(runKey));
-  return [...out, ...fresh.filter((r) => !kept.has(runKey(r)))];
+/** When and under what load a suite's runs were measured: the whole suite, then each --methods re-run. */
+interface Part {
+  methods: string;
+  date: string;
+  loadAverage?: { start: number[]; end: number[] };
 }
+
+interface SavedSuite {
+  runs: RunRecord[];
+  date: string;
+  loadAverage?: Part['loadAverage'];
+  parts?: Part[];
+}
+
+/** The saved runs with `fresh` in place of those it re-ran, and the parts that measured them. */
+function merged(file: string, fresh: RunRecord[]): { runs: RunRecord[]; parts: Part[] } {
+  if (!fs.existsSync(file)) throw new RangeError(`--methods: no saved results ${file} to merge into`);
+  const saved = JSON.parse(fs.readFileSync(file, 'utf8')) as SavedSuite;
+  const byKey = new Map(fresh.map((r) => [runKey(r), r]));
+  const out = saved.runs.map((r) => byKey.get(runKey(r)) ?? r);
+  const kept = new Set(saved.runs.map(runKey));
+  const parts = saved.parts ?? [{ methods: 'all', date: saved.date, loadAverage: saved.loadAverage }];
+  return { runs: [...out, ...fresh.filter((r) => !kept.has(runKey(r)))], parts };
+}
+
+/** "8.2→9.1", the 1-minute load averages at a part's start and end. */
+const loadOf = (p: Part) =>
+  p.loadAverage ? `${p.loadAverage.start[0].toFixed(1)}→${p.loadAverage.end[0].toFixed(1)}` : 'not recorded';
 
 async function main(): Promise<void> {
   const quick = values.quick!,
@@ -87,17 +107,20 @@ async function main(): Promise<void> {
       const started = Date.now(),
         load = os.loadavg();
       const fresh = await run[suite]();
-      const runs = methods ? merged(resultsFile(suite, quick), fresh) : fresh;
-      // The load average says whether other jobs shared the CPUs (budgets are wall-clock seconds).
+      const earlier = methods ? merged(resultsFile(suite, quick), fresh) : { runs: fresh, parts: [] };
+      // The load average says whether other jobs shared the CPUs (budgets are CPU seconds).
+      const date = new Date().toISOString(),
+        loadAverage = { start: load, end: os.loadavg() };
       const payload = {
         command,
         machine,
         quick,
-        date: new Date().toISOString(),
+        date,
         seconds: (Date.now() - started) / 1000,
-        loadAverage: { start: load, end: os.loadavg() },
+        loadAverage,
+        parts: [...earlier.parts, { methods: methods?.join(', ') ?? 'all', date, loadAverage }],
         sizes: sizes[suite],
-        runs,
+        runs: earlier.runs,
       };
       fs.writeFileSync(resultsFile(suite, quick), JSON.stringify(payload, null, 1));
       console.log(`wrote ${resultsFile(suite, quick)} (${payload.seconds.toFixed(0)} s)`);
@@ -110,11 +133,13 @@ async function main(): Promise<void> {
   for (const suite of SUITES) {
     const file = resultsFile(suite, quick);
     if (!fs.existsSync(file)) continue;
-    const saved = JSON.parse(fs.readFileSync(file, 'utf8'));
+    const saved = JSON.parse(fs.readFileSync(file, 'utf8')) as SavedSuite;
     runs.push(...saved.runs);
     date = date > saved.date ? date : saved.date;
-    if (saved.loadAverage)
-      loads.push(`${suite} ${saved.loadAverage.start[0].toFixed(1)}→${saved.loadAverage.end[0].toFixed(1)}`);
+    const parts = saved.parts ?? [{ methods: 'all', date: saved.date, loadAverage: saved.loadAverage }];
+    const part = (p: Part) =>
+      p.methods === 'all' ? loadOf(p) : `${p.methods} re-run ${p.date.slice(0, 16)}Z ${loadOf(p)}`;
+    loads.push(`${suite} ${parts.map(part).join(', then ')}`);
   }
   fs.mkdirSync(path.dirname(out), { recursive: true });
   const sections = renderExperiments(runs, {
