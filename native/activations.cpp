@@ -260,101 +260,90 @@ ADMM_INLINE float newtonUpdate(float a, float p, float q, float lo, float hi, fl
 
 constexpr int kMaxPasses = 6, kStragglers = 8;
 
-// One block of the exact a-step (AStepFinish::kReference): plain Newton passes in float (8 or 16
-// lanes), branch-free (non-short-circuit &) and vectorised, from the warm start, for the elements
-// whose |q| is below the convexity limit. The elements they do not certify — non-convex,
-// non-finite, or not converged (a few stragglers are cheaper there than another pass) — get the
-// scalar solver. Writes the new a to out and tanh a to outTanh (from the last Newton step where
-// it converged).
-ADMM_INLINE void solveBlock(int m, const float* P, const float* M1, const float* S, const float* M2,
-                            const float* A, double rho1, double rho2, double qStar, float* out, float* outTanh) {
-  alignas(64) float a[kBlock], p[kBlock], q[kBlock], lo[kBlock], hi[kBlock], fast[kBlock], good[kBlock];
+// The vectorised part of a block: plain Newton passes in float (8 or 16 lanes), branch-free
+// (non-short-circuit &), from the warm start, for the elements with |q| ≤ qMax and finite p and
+// warm start (`fast`); they stop once all but a few stragglers converged (`good`; the stragglers
+// are cheaper in the scalar solver than another pass). `shortcuts`: Newton stops on its error bound.
+struct NewtonLanes {
+  alignas(64) float a[kBlock], q[kBlock], fast[kBlock], good[kBlock];
+  int slow = 0;     // elements not `fast`
+  int pending = 0;  // `fast` elements not converged
+};
+
+ADMM_INLINE void newtonLanes(int m, const float* P, const float* M1, const float* S, const float* M2, const float* A,
+                             double rho1, double rho2, float qMax, bool shortcuts, NewtonLanes& L, float* outTanh) {
+  alignas(64) float p[kBlock], lo[kBlock], hi[kBlock];
   const float r1 = static_cast<float>(rho1), r2 = static_cast<float>(rho2);
-  const float ratio = static_cast<float>(rho2 / rho1), qLimit = static_cast<float>(qStar);
+  const float ratio = static_cast<float>(rho2 / rho1);
   int slow = 0;
   for (int j = 0; j < m; ++j) {
     const float pj = P[j] - M1[j], qj = S[j] + M2[j], a0 = A[j];
     const float B = ratio * (std::fabs(qj) + 1);
-    const bool ok = (std::fabs(qj) <= qLimit) & (std::fabs(pj) < 1e30f) & (std::fabs(a0) < 1e30f);
+    const bool ok = (std::fabs(qj) <= qMax) & (std::fabs(pj) < 1e30f) & (std::fabs(a0) < 1e30f);
     const float l = pj - B, u = pj + B;
     float st = a0 < l ? l : a0;
     st = st > u ? u : st;
-    fast[j] = ok ? 1.0f : 0.0f;
+    L.fast[j] = ok ? 1.0f : 0.0f;
     slow += ok ? 0 : 1;
     p[j] = ok ? pj : 0.0f;  // benign values for lanes left to the scalar solver
-    q[j] = ok ? qj : 0.0f;
+    L.q[j] = ok ? qj : 0.0f;
     lo[j] = ok ? l : -1.0f;
     hi[j] = ok ? u : 1.0f;
-    a[j] = ok ? st : 0.0f;
+    L.a[j] = ok ? st : 0.0f;
   }
+  L.slow = slow;
   int pending = 0;
   for (int pass = 0; pass < kMaxPasses; ++pass) {
     pending = 0;
     for (int j = 0; j < m; ++j) {
       bool conv;
-      a[j] = newtonUpdate(a[j], p[j], q[j], lo[j], hi[j], r1, r2, false, conv, outTanh[j]);
-      good[j] = conv ? 1.0f : 0.0f;
+      L.a[j] = newtonUpdate(L.a[j], p[j], L.q[j], lo[j], hi[j], r1, r2, shortcuts, conv, outTanh[j]);
+      L.good[j] = conv ? 1.0f : 0.0f;
       pending += conv ? 0 : 1;
     }
     if (pending == 0 || (pass > 0 && pending <= kStragglers)) break;
   }
-  for (int j = 0; j < m; ++j) out[j] = a[j];
-  for (int j = 0; j < m && pending + slow > 0; ++j) {
-    if (fast[j] != 0 && good[j] != 0) continue;
+  L.pending = pending;
+}
+
+// One block of the exact a-step (AStepFinish::kReference): the Newton lanes for the elements whose
+// |q| is below the convexity limit; the elements they do not certify — non-convex, non-finite, or
+// not converged — get the scalar solver. Writes the new a to out and tanh a to outTanh (from the
+// last Newton step where it converged).
+ADMM_INLINE void solveBlock(int m, const float* P, const float* M1, const float* S, const float* M2,
+                            const float* A, double rho1, double rho2, double qStar, float* out, float* outTanh) {
+  NewtonLanes L;
+  newtonLanes(m, P, M1, S, M2, A, rho1, rho2, static_cast<float>(qStar), false, L, outTanh);
+  for (int j = 0; j < m; ++j) out[j] = L.a[j];
+  for (int j = 0; j < m && L.pending + L.slow > 0; ++j) {
+    if (L.fast[j] != 0 && L.good[j] != 0) continue;
     const double pj = static_cast<double>(P[j]) - M1[j], qj = static_cast<double>(S[j]) + M2[j];
     out[j] = static_cast<float>(solveElement(A[j], pj, qj, rho1, rho2, false));
     outTanh[j] = fastTanh(out[j]);
   }
 }
 
-// The same block with AStepFinish::kShortcuts: Newton for every element with |q| ≤ 1e6 (and finite p
-// and warm start) from its warm start, stopping on its error bound; a converged element whose |q|
-// is above the convexity limit is kept when convexWhereLower proves it global, else it gets the
-// global search; the elements not converged get the scalar solver (bracketed Newton from the warm
-// start, then the same proof).
+// The same block with AStepFinish::kShortcuts: the Newton lanes, stopping on the error bound, for
+// every element with |q| ≤ 1e6 (which keeps ρ2 q δ and φ'' finite in float for every ρ2 the
+// bindings accept, ≤ 1e12); a converged element whose |q| is above the convexity limit is kept when
+// convexWhereLower proves it global, else it gets the global search; the elements not converged get
+// the scalar solver (bracketed Newton from the warm start, then the same proof).
 ADMM_INLINE void solveBlockShortcuts(int m, const float* P, const float* M1, const float* S, const float* M2,
                                      const float* A, double rho1, double rho2, double qStar, float* out,
                                      float* outTanh) {
-  alignas(64) float a[kBlock], p[kBlock], q[kBlock], lo[kBlock], hi[kBlock], fast[kBlock], good[kBlock];
-  const float r1 = static_cast<float>(rho1), r2 = static_cast<float>(rho2);
-  const float ratio = static_cast<float>(rho2 / rho1), qLimit = static_cast<float>(qStar);
-  int slow = 0, nonConvex = 0;
-  for (int j = 0; j < m; ++j) {
-    const float pj = P[j] - M1[j], qj = S[j] + M2[j], a0 = A[j];
-    const float B = ratio * (std::fabs(qj) + 1);
-    // |q| ≤ 1e6 keeps ρ2 q δ and φ'' finite in float for every ρ2 the bindings accept (≤ 1e12).
-    const bool ok = (std::fabs(qj) <= 1e6f) & (std::fabs(pj) < 1e30f) & (std::fabs(a0) < 1e30f);
-    const float l = pj - B, u = pj + B;
-    float st = a0 < l ? l : a0;
-    st = st > u ? u : st;
-    fast[j] = ok ? 1.0f : 0.0f;
-    slow += ok ? 0 : 1;
-    nonConvex += std::fabs(qj) <= qLimit ? 0 : 1;
-    p[j] = ok ? pj : 0.0f;  // benign values for lanes left to the scalar solver
-    q[j] = ok ? qj : 0.0f;
-    lo[j] = ok ? l : -1.0f;
-    hi[j] = ok ? u : 1.0f;
-    a[j] = ok ? st : 0.0f;
-  }
-  int pending = 0;
-  for (int pass = 0; pass < kMaxPasses; ++pass) {
-    pending = 0;
-    for (int j = 0; j < m; ++j) {
-      bool conv;
-      a[j] = newtonUpdate(a[j], p[j], q[j], lo[j], hi[j], r1, r2, true, conv, outTanh[j]);
-      good[j] = conv ? 1.0f : 0.0f;
-      pending += conv ? 0 : 1;
-    }
-    if (pending == 0 || (pass > 0 && pending <= kStragglers)) break;
-  }
-  for (int j = 0; j < m; ++j) out[j] = a[j];
-  for (int j = 0; j < m && pending + slow + nonConvex > 0; ++j) {
-    const bool converged = fast[j] != 0 && good[j] != 0;
-    if (converged && std::fabs(q[j]) <= qLimit) continue;
+  NewtonLanes L;
+  newtonLanes(m, P, M1, S, M2, A, rho1, rho2, 1e6f, true, L, outTanh);
+  const float qLimit = static_cast<float>(qStar);
+  int nonConvex = 0;
+  for (int j = 0; j < m; ++j) nonConvex += std::fabs(S[j] + M2[j]) <= qLimit ? 0 : 1;
+  for (int j = 0; j < m; ++j) out[j] = L.a[j];
+  for (int j = 0; j < m && L.pending + L.slow + nonConvex > 0; ++j) {
+    const bool converged = L.fast[j] != 0 && L.good[j] != 0;
+    if (converged && std::fabs(L.q[j]) <= qLimit) continue;
     const double pj = static_cast<double>(P[j]) - M1[j], qj = static_cast<double>(S[j]) + M2[j];
     const Element e{rho1, rho2, pj, qj};
     if (converged) {  // possibly non-convex: kept if proved global, else the global search
-      if (convexWhereLower(e, a[j])) continue;
+      if (convexWhereLower(e, L.a[j])) continue;
       const double B = rho2 * (std::fabs(qj) + 1) / rho1;
       out[j] = static_cast<float>(solveNonConvex(e, A[j], pj - B, pj + B));
     } else {
