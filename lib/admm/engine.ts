@@ -72,8 +72,8 @@ export async function startEngine(
   layout: TrainingLayout,
   options: Readonly<ResolvedTrainerOptions>,
   warm: boolean,
-  signal?: AbortSignal,
-  aborted: () => Error = () => new Aborted()
+  signal: AbortSignal | undefined,
+  aborted: () => Error
 ): Promise<RunEngine> {
   const o = options;
   const interrupt = () => {

@@ -40,8 +40,8 @@ export async function walkDuals(
   model: RNN,
   scale: number,
   steps: WalkSteps,
-  signal?: AbortSignal,
-  aborted: () => Error = () => new Error('aborted')
+  signal: AbortSignal | undefined,
+  aborted: () => Error
 ): Promise<void> {
   const [rho1, rho2, rho3] = st.rho;
   // Shared memory: the kernel runs on a pool thread while the abort's listener runs on this one.

@@ -55,9 +55,9 @@ export class PersistentEngine implements AdmmEngine<PersistentIterationRecord> {
     layout: TrainingLayout,
     options: Readonly<ResolvedTrainerOptions>,
     chunkSize: number | undefined,
-    warm = true,
-    signal?: AbortSignal,
-    aborted?: () => Error
+    warm: boolean,
+    signal: AbortSignal | undefined,
+    aborted: () => Error
   ): Promise<PersistentEngine> {
     const { shape } = layout;
     // The async kernels would copy data on plain ArrayBuffers at every call (in-shared-memory.ts).
@@ -73,7 +73,7 @@ export class PersistentEngine implements AdmmEngine<PersistentIterationRecord> {
   }
 
   /** The duals from the local dual walk at the current point (dual-walk.ts); `signal` stops it. */
-  private walk(scale: number, signal: AbortSignal | undefined, aborted: (() => Error) | undefined): Promise<void> {
+  private walk(scale: number, signal: AbortSignal | undefined, aborted: () => Error): Promise<void> {
     const steps = { sweeps: this.options.localSweeps, gamma: this.options.gamma };
     return walkDuals(this.state, this.model, scale, steps, signal, aborted);
   }
