@@ -116,6 +116,24 @@ function trueLoss(parts: readonly Contribution[], classification: boolean): { lo
 /** An ERR_SHARD_LOST's message without its verdict, for a recovery that does continue. */
 export const lossReason = (e: unknown) => (e as Error).message.replace(/; the run cannot continue$/, '');
 
+/**
+ * After `lost` (an ERR_SHARD_LOST) in a run with recovery: tells onRecovery and waits for the
+ * replacements. Not replaced in time, the run fails with the transport's ERR_SHARD_LOST; an abort
+ * meanwhile throws `aborted()`.
+ */
+export async function awaitReplacement(
+  transport: CoordinatorTransport,
+  recovery: CoordinatorRecovery,
+  lost: unknown,
+  signal: AbortSignal | undefined,
+  aborted: () => Error
+): Promise<void> {
+  recovery.onRecovery?.(`${lossReason(lost)}; waiting up to ${recovery.replacementMs} ms for replacements`);
+  await transport.awaitShards!(recovery.replacementMs, signal).catch((e: unknown) => {
+    throw signal?.aborted ? aborted() : e;
+  });
+}
+
 export class ParallelCoordinator {
   rho: Triple;
   /** Iterations completed. */
@@ -226,13 +244,7 @@ export class ParallelCoordinator {
     const target = this.completed + 1;
     let lost: unknown;
     for (;;) {
-      if (lost !== undefined) {
-        recovery.onRecovery?.(`${lossReason(lost)}; waiting up to ${recovery.replacementMs} ms for replacements`);
-        // Not replaced in time: the run fails with this ERR_SHARD_LOST.
-        await this.transport.awaitShards!(recovery.replacementMs, signal).catch((e: unknown) => {
-          throw signal?.aborted ? aborted() : e;
-        });
-      }
+      if (lost !== undefined) await awaitReplacement(this.transport, recovery, lost, signal, aborted);
       try {
         if (lost !== undefined) {
           await this.rollBack(signal);

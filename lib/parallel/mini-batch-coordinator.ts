@@ -24,7 +24,7 @@ import { type Triple, nextRho } from '../admm/rho';
 import { StepSafeguard } from '../admm/step-safeguard';
 import { type EpochLoss, GuardedBatches, guardedEpoch } from '../admm/guarded-batch';
 import { weightDecay } from '../admm/persistent/residuals';
-import { type CoordinatorRecovery, lossReason } from './coordinator';
+import { type CoordinatorRecovery, awaitReplacement } from './coordinator';
 import type { CoordinatorState } from './recovery';
 import { uwbGram, vcGram } from '../admm/persistent/gram-sum';
 import { weightsLength, writeWeights } from './layout';
@@ -158,11 +158,7 @@ export class MiniBatchCoordinator {
       } catch (e) {
         if (signal?.aborted) throw aborted();
         if ((e as { code?: unknown }).code !== 'ERR_SHARD_LOST') throw e;
-        recovery.onRecovery?.(`${lossReason(e)}; waiting up to ${recovery.replacementMs} ms for replacements`);
-        // Not replaced in time: the run fails with this ERR_SHARD_LOST.
-        await this.transport.awaitShards!(recovery.replacementMs, signal).catch((lost: unknown) => {
-          throw signal?.aborted ? aborted() : lost;
-        });
+        await awaitReplacement(this.transport, recovery, e, signal, aborted);
         this.restore((await recovery.checkpoints.load())!);
         this.abandoned = this.version;
         recovery.onRecovery?.(`rolled back to the checkpoint of iteration ${this.completed}`);
