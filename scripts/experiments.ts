@@ -73,9 +73,12 @@ function merged(file: string, fresh: RunRecord[]): { runs: RunRecord[]; parts: P
   const byKey = new Map(fresh.map((r) => [runKey(r), r]));
   const out = saved.runs.map((r) => byKey.get(runKey(r)) ?? r);
   const kept = new Set(saved.runs.map(runKey));
-  const parts = saved.parts ?? [{ methods: 'all', date: saved.date, loadAverage: saved.loadAverage }];
-  return { runs: [...out, ...fresh.filter((r) => !kept.has(runKey(r)))], parts };
+  return { runs: [...out, ...fresh.filter((r) => !kept.has(runKey(r)))], parts: partsOf(saved) };
 }
+
+/** A saved suite's parts; one written before parts were recorded was measured whole. */
+const partsOf = (saved: SavedSuite): Part[] =>
+  saved.parts ?? [{ methods: 'all', date: saved.date, loadAverage: saved.loadAverage }];
 
 /** "8.2→9.1", the 1-minute load averages at a part's start and end. */
 const loadOf = (p: Part) =>
@@ -136,10 +139,9 @@ async function main(): Promise<void> {
     const saved = JSON.parse(fs.readFileSync(file, 'utf8')) as SavedSuite;
     runs.push(...saved.runs);
     date = date > saved.date ? date : saved.date;
-    const parts = saved.parts ?? [{ methods: 'all', date: saved.date, loadAverage: saved.loadAverage }];
     const part = (p: Part) =>
       p.methods === 'all' ? loadOf(p) : `${p.methods} re-run ${p.date.slice(0, 16)}Z ${loadOf(p)}`;
-    loads.push(`${suite} ${parts.map(part).join(', then ')}`);
+    loads.push(`${suite} ${partsOf(saved).map(part).join(', then ')}`);
   }
   fs.mkdirSync(path.dirname(out), { recursive: true });
   const sections = renderExperiments(runs, {
