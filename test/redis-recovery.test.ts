@@ -137,17 +137,30 @@ const zeros = { U: 0, W: 0, b: 0, V: 0, c: 0 };
 const running = (c: CliProcess) => c.child.exitCode === null && c.child.signalCode === null;
 const summary = (e: Ended) => JSON.parse(e.stdout) as { status: string; iteration: number };
 
+/**
+ * Starts the run's coordinator and two workers, waits for `reached` and kills worker 1 with kill -9
+ * while the run is still going; the processes, for the test's own checks of the recovery.
+ */
+async function workerKilled(
+  t: ExecutionContext,
+  r: ReturnType<typeof recoverableRun>,
+  reached: () => Promise<unknown>
+) {
+  const workers = [r.worker(0), r.worker(1)];
+  const coordinator = r.coordinator();
+  t.teardown(() => [coordinator, ...workers].forEach((c) => c.child.kill('SIGKILL')));
+  await reached();
+  t.true(running(coordinator), 'the run ended before the fault');
+  workers[1].child.kill('SIGKILL');
+  t.is((await workers[1].ended).signal, 'SIGKILL');
+  return { workers, coordinator };
+}
+
 test.serial(
   'a worker killed with kill -9 mid-run is replaced; the run rolls back and ends bit-identical',
   async (t) => {
     const r = recoverableRun('kill9');
-    const workers = [r.worker(0), r.worker(1)];
-    const coordinator = r.coordinator();
-    t.teardown(() => [coordinator, ...workers].forEach((c) => c.child.kill('SIGKILL')));
-    await r.written(1, STRIKE);
-    t.true(running(coordinator), 'the run ended before the fault');
-    workers[1].child.kill('SIGKILL');
-    t.is((await workers[1].ended).signal, 'SIGKILL');
+    const { workers, coordinator } = await workerKilled(t, r, () => r.written(1, STRIKE));
     workers.push(r.worker(1)); // its replacement: same shard index, a new incarnation
     const ended = await coordinator.ended;
     t.is(ended.code, 0, ended.stderr);
@@ -284,13 +297,7 @@ test.serial(
   "'local-duals': a worker killed with kill -9 is replaced; the run rolls back to the coordinator's file, bit-identical",
   async (t) => {
     const r = recoverableRun('kill9-local-duals', server.url, [], LOCAL_DUALS);
-    const workers = [r.worker(0), r.worker(1)];
-    const coordinator = r.coordinator();
-    t.teardown(() => [coordinator, ...workers].forEach((c) => c.child.kill('SIGKILL')));
-    await r.committed(STRIKE);
-    t.true(running(coordinator), 'the run ended before the fault');
-    workers[1].child.kill('SIGKILL');
-    t.is((await workers[1].ended).signal, 'SIGKILL');
+    const { workers, coordinator } = await workerKilled(t, r, () => r.committed(STRIKE));
     // Replaced once the run noticed the loss (a replacement before that answers in its place: no rollback).
     await waitFor(() => /shard 1 lost/.test(coordinator.stderr()));
     workers.push(r.worker(1));
@@ -312,13 +319,7 @@ test.serial(
 
 test.serial("'local-duals': a worker replaced at once after kill -9 answers in its place; bit-identical", async (t) => {
   const r = recoverableRun('replaced-local-duals', server.url, [], LOCAL_DUALS);
-  const workers = [r.worker(0), r.worker(1)];
-  const coordinator = r.coordinator();
-  t.teardown(() => [coordinator, ...workers].forEach((c) => c.child.kill('SIGKILL')));
-  await r.committed(STRIKE);
-  t.true(running(coordinator), 'the run ended before the fault');
-  workers[1].child.kill('SIGKILL');
-  t.is((await workers[1].ended).signal, 'SIGKILL');
+  const { workers, coordinator } = await workerKilled(t, r, () => r.committed(STRIKE));
   workers.push(r.worker(1));
   const ended = await coordinator.ended;
   t.is(ended.code, 0, ended.stderr);
@@ -339,11 +340,7 @@ test.serial(
   'a lost worker that nobody replaces fails the run with ERR_SHARD_LOST after --replacement-timeout',
   async (t) => {
     const r = recoverableRun('unreplaced', server.url, ['--replacement-timeout', '300']);
-    const workers = [r.worker(0), r.worker(1)];
-    const coordinator = r.coordinator();
-    t.teardown(() => [coordinator, ...workers].forEach((c) => c.child.kill('SIGKILL')));
-    await r.written(1, STRIKE);
-    workers[1].child.kill('SIGKILL');
+    const { coordinator } = await workerKilled(t, r, () => r.written(1, STRIKE));
     const ended = await coordinator.ended;
     t.is(ended.code, 1, ended.stderr);
     t.regex(ended.stderr, /shard 1 lost and not replaced within 300 ms/);
