@@ -55,16 +55,20 @@ interface Outcome {
 /** ρ so small that the true-loss safeguard (on by default) rejects iterations: its 'safeguard' round crosses Redis. */
 const rejecting = (spec: ProblemSpec): AdmmTrainerOptions => ({ ...optionsFor(spec), rho: [0.01, 0.01, 0.01] });
 
-async function overThreads(spec: ProblemSpec, shards: number, options = optionsFor(spec)): Promise<Outcome> {
+/** A fit of `iterations` on `spec`'s problem with `shards` worker threads: its history and weights. */
+async function fitOverThreads<R>(spec: ProblemSpec, options: AdmmTrainerOptions, shards: number, iterations: number) {
   const { model, data } = randomProblem(spec);
   const trainer = new AdmmTrainer(model, { ...options, parallel: { workers: shards } });
   try {
-    const result = await trainer.fit(data, { maxIterations: ITERATIONS });
-    return { history: result.history as PersistentIterationRecord[], weights: model.weights() };
+    const result = await trainer.fit(data, { maxIterations: iterations });
+    return { history: result.history as R[], weights: model.weights() };
   } finally {
     await trainer.close();
   }
 }
+
+const overThreads = (spec: ProblemSpec, shards: number, options = optionsFor(spec)): Promise<Outcome> =>
+  fitOverThreads<PersistentIterationRecord>(spec, options, shards, ITERATIONS);
 
 /** The coordinator's iterations over Redis, with `startShards` providing the shards' side. */
 async function overRedis(
@@ -252,14 +256,8 @@ interface MiniBatchOutcome {
 }
 
 async function miniBatchOverThreads(options: AdmmTrainerOptions, shards: number): Promise<MiniBatchOutcome> {
-  const { model, data } = randomProblem(miniBatchSpec);
-  const trainer = new AdmmTrainer(model, { ...options, parallel: { workers: shards } });
-  try {
-    const result = await trainer.fit(data, { maxIterations: EPOCHS });
-    return { history: result.history as MiniBatchIterationRecord[], weights: model.weights(), staleAnswers: 0 };
-  } finally {
-    await trainer.close();
-  }
+  const fit = await fitOverThreads<MiniBatchIterationRecord>(miniBatchSpec, options, shards, EPOCHS);
+  return { ...fit, staleAnswers: 0 };
 }
 
 /** The mini-batch coordinator's epochs over Redis; `shardSide` runs the shards' side of `run`. */
