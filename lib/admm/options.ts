@@ -57,7 +57,10 @@ export interface AdmmTrainerOptions {
   regressors?: 'forward' | 'auxiliary';
   /** Mini-batch modes: scale back any (U, W, b) step with ‖ΔW‖_F > trustRegion · ‖W‖_F (default: no limit). */
   trustRegion?: number;
-  /** 'local-duals': repetitions of the local solve per step (default 10) and dual step size γ (default 2; 0.5 with lossSteps 'every'). */
+  /**
+   * 'local-duals': repetitions of the local solve per step (default 5; 10 for the persistent mode's
+   * `dualWalk`) and dual step size γ (default 2; 0.5 with lossSteps 'every').
+   */
   localSweeps?: number;
   gamma?: number;
   /** 'sweeps': persistent-loop sweeps per mini-batch (default 3). */
@@ -295,7 +298,9 @@ export function resolveTrainerOptions(options: unknown): ResolvedTrainerOptions 
       checkChoice(n, v, ['forward', 'auxiliary'] as const)
     ),
     trustRegion: optional('trustRegion', undefined, (n, v) => checkNumber(n, v, 0, 1e9, true)),
-    localSweeps: optional('localSweeps', 10, (n, v) => checkInteger(n, v, 1, 1000)),
+    // 'local-duals': 5 rounds learnt more per CPU-second than 10 on every suite task (BENCHMARKS.md,
+    // "Fewer walk rounds"); the persistent dual walk keeps the 10 its measured curves used.
+    localSweeps: optional('localSweeps', mode === 'local-duals' ? 5 : 10, (n, v) => checkInteger(n, v, 1, 1000)),
     // With a loss at every step the over-relaxed walk (γ = 2) diverges (Metamorphosis: 13 nats
     // after one epoch, where γ = 0.5 reaches 2.32); with the last step only, γ = 2 learns fastest.
     gamma: optional('gamma', lossSteps === 'every' ? 0.5 : 2, (n, v) => checkNumber(n, v, 0, 100, true)),
