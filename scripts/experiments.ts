@@ -23,6 +23,7 @@ import { writeCharts } from './experiments/charts';
 import { renderExperiments } from './experiments/report';
 import type { RunRecord } from './experiments/runner';
 import { byName } from './experiments/methods';
+import { type SavedParts, describePart, partsAfterRerun, partsOf } from './experiments/parts';
 import { SIZES, addingSuite, comparisonSuite, initSuite, onlyMethods } from './experiments/suites';
 import { finalTest, stability, stepRatio } from './experiments/verdicts';
 
@@ -52,37 +53,19 @@ function log(r: RunRecord): void {
 const runKey = (r: RunRecord) => JSON.stringify([r.dataset, r.method, r.config.init]);
 
 /** The saved runs of `file` with those `fresh` re-measured replaced in place (new ones appended). */
-/** When and under what load a suite's runs were measured: the whole suite, then each --methods re-run. */
-interface Part {
-  methods: string;
-  date: string;
-  loadAverage?: { start: number[]; end: number[] };
-}
-
-interface SavedSuite {
+interface SavedSuite extends SavedParts {
   runs: RunRecord[];
-  date: string;
-  loadAverage?: Part['loadAverage'];
-  parts?: Part[];
 }
 
-/** The saved runs with `fresh` in place of those it re-ran, and the parts that measured them. */
-function merged(file: string, fresh: RunRecord[]): { runs: RunRecord[]; parts: Part[] } {
+/** The saved suite and its runs with `fresh` in place of those it re-ran. */
+function merged(file: string, fresh: RunRecord[]): { runs: RunRecord[]; saved: SavedSuite } {
   if (!fs.existsSync(file)) throw new RangeError(`--methods: no saved results ${file} to merge into`);
   const saved = JSON.parse(fs.readFileSync(file, 'utf8')) as SavedSuite;
   const byKey = new Map(fresh.map((r) => [runKey(r), r]));
   const out = saved.runs.map((r) => byKey.get(runKey(r)) ?? r);
   const kept = new Set(saved.runs.map(runKey));
-  return { runs: [...out, ...fresh.filter((r) => !kept.has(runKey(r)))], parts: partsOf(saved) };
+  return { runs: [...out, ...fresh.filter((r) => !kept.has(runKey(r)))], saved };
 }
-
-/** A saved suite's parts; one written before parts were recorded was measured whole. */
-const partsOf = (saved: SavedSuite): Part[] =>
-  saved.parts ?? [{ methods: 'all', date: saved.date, loadAverage: saved.loadAverage }];
-
-/** "8.2→9.1", the 1-minute load averages at a part's start and end. */
-const loadOf = (p: Part) =>
-  p.loadAverage ? `${p.loadAverage.start[0].toFixed(1)}→${p.loadAverage.end[0].toFixed(1)}` : 'not recorded';
 
 async function main(): Promise<void> {
   const quick = values.quick!,
@@ -110,10 +93,11 @@ async function main(): Promise<void> {
       const started = Date.now(),
         load = os.loadavg();
       const fresh = await run[suite]();
-      const earlier = methods ? merged(resultsFile(suite, quick), fresh) : { runs: fresh, parts: [] };
+      const earlier = methods ? merged(resultsFile(suite, quick), fresh) : undefined;
       // The load average says whether other jobs shared the CPUs (budgets are CPU seconds).
       const date = new Date().toISOString(),
         loadAverage = { start: load, end: os.loadavg() };
+      const part = { methods: methods?.join(', ') ?? 'all', date, loadAverage };
       const payload = {
         command,
         machine,
@@ -121,9 +105,9 @@ async function main(): Promise<void> {
         date,
         seconds: (Date.now() - started) / 1000,
         loadAverage,
-        parts: [...earlier.parts, { methods: methods?.join(', ') ?? 'all', date, loadAverage }],
+        parts: earlier ? partsAfterRerun(earlier.saved, methods!, part) : [part],
         sizes: sizes[suite],
-        runs: earlier.runs,
+        runs: earlier?.runs ?? fresh,
       };
       fs.writeFileSync(resultsFile(suite, quick), JSON.stringify(payload, null, 1));
       console.log(`wrote ${resultsFile(suite, quick)} (${payload.seconds.toFixed(0)} s)`);
@@ -139,9 +123,7 @@ async function main(): Promise<void> {
     const saved = JSON.parse(fs.readFileSync(file, 'utf8')) as SavedSuite;
     runs.push(...saved.runs);
     date = date > saved.date ? date : saved.date;
-    const part = (p: Part) =>
-      p.methods === 'all' ? loadOf(p) : `${p.methods} re-run ${p.date.slice(0, 16)}Z ${loadOf(p)}`;
-    loads.push(`${suite} ${partsOf(saved).map(part).join(', then ')}`);
+    loads.push(`${suite} ${partsOf(saved).map(describePart).join(', then ')}`);
   }
   fs.mkdirSync(path.dirname(out), { recursive: true });
   const sections = renderExperiments(runs, {

@@ -3,6 +3,7 @@ import test from 'ava';
 import { chartSpecs } from '../scripts/experiments/charts';
 import { BPTT_METHODS, ADMM_METHODS } from '../scripts/experiments/methods';
 import { addingRow, comparisonRow, initRows, renderExperiments } from '../scripts/experiments/report';
+import { describePart, partsAfterRerun, partsOf } from '../scripts/experiments/parts';
 import type { RunRecord } from '../scripts/experiments/runner';
 import {
   claimAccuracy,
@@ -198,4 +199,24 @@ test('charts render to SVG with Vega-Lite in Node', async (t) => {
   t.true(svg.startsWith('<svg'));
   t.regex(svg, /ADMM adjoint/);
   t.regex(svg, /BPTT RMSProp/);
+});
+
+test('a --methods re-run replaces the parts that measured only those methods, and keeps the others', (t) => {
+  const load = (a: number) => ({ start: [a, a, a], end: [a, a, a] });
+  const whole = { methods: 'all', date: '2026-12-06T15:24:00.000Z', loadAverage: load(9) };
+  const first = { methods: 'ADMM local-duals', date: '2026-12-06T16:32:00.000Z', loadAverage: load(1.4) };
+  const pair = { methods: 'ADMM local-duals, BPTT Adam', date: '2026-12-06T16:40:00.000Z', loadAverage: load(2) };
+  const again = { methods: 'ADMM local-duals', date: '2026-12-06T17:44:00.000Z', loadAverage: load(6.4) };
+  const saved = { date: first.date, parts: [whole, first, pair] };
+  t.deepEqual(partsAfterRerun(saved, ['ADMM local-duals'], again), [whole, pair, again]);
+  t.deepEqual(partsAfterRerun(saved, ['ADMM local-duals', 'BPTT Adam'], again), [whole, again]);
+  // A suite saved before parts were recorded was measured whole.
+  t.deepEqual(partsOf({ date: whole.date, loadAverage: whole.loadAverage }), [whole]);
+  t.deepEqual(partsAfterRerun({ date: whole.date }, ['BPTT Adam'], again), [
+    { ...whole, loadAverage: undefined },
+    again,
+  ]);
+  t.is(describePart(whole), '9.0→9.0');
+  t.is(describePart(again), 'ADMM local-duals re-run 2026-12-06T17:44Z 6.4→6.4');
+  t.is(describePart({ ...again, loadAverage: undefined }), 'ADMM local-duals re-run 2026-12-06T17:44Z not recorded');
 });
