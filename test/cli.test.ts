@@ -236,6 +236,31 @@ test('Ctrl-C stops after the current iteration, writes the checkpoint and exits 
   t.is(ck.admmState!.iteration, ck.trainer!.iteration);
 });
 
+test('Ctrl-C before the first iteration ends stops the fit at once: no iteration, the initial weights saved', async (t) => {
+  // Large enough that the persistent warm start and iteration 1 take well over the signal's delivery.
+  const big = Array.from({ length: 24000 }, (_, i) => words[(i * 7 + (i >> 3)) % 4]).join(' ');
+  fs.writeFileSync(at('big-corpus.txt'), big);
+  const args = ['train', '--text', 'big-corpus.txt', '--hidden', '64', '--mode', 'persistent'];
+  const child = spawn(process.execPath, [bin, ...args, '-n', '5', '-o', 'early.safetensors'], { cwd: dir });
+  let stderr = '',
+    stdout = '';
+  child.stdout.on('data', (b) => (stdout += b));
+  const code = await new Promise<number | null>((resolve) => {
+    child.stderr.on('data', (b) => {
+      stderr += b;
+      // The run's description is logged once the Ctrl-C handler is in place, just before the fit.
+      if (/ADMM on text/.test(stderr) && !child.killed) child.kill('SIGINT');
+    });
+    child.on('exit', (c) => resolve(c));
+  });
+  t.is(code, 130, stderr);
+  t.regex(stderr, /interrupted — stopping now, before iteration 1 ends/);
+  t.regex(stdout, /interrupted: interrupted after iteration 0/);
+  const ck = await readCheckpoint(at('early.safetensors'));
+  t.is(ck.trainer!.iteration, 0);
+  t.is(ck.admmState, undefined);
+});
+
 test('export-tfjs and import-tfjs round-trip a model through the TensorFlow.js format', async (t) => {
   ok(t, run(['train', '--inputs', 'x.npy', '--targets', 'y.npy', '-n', '1', '-o', 'tf.safetensors', '-q']));
   t.regex(ok(t, run(['export-tfjs', 'tf.safetensors', 'tfjs-out'])).stdout, /model\.json/);

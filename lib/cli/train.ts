@@ -1,7 +1,7 @@
 /**
  * `admmirnn train`: fit a model with ADMM or BPTT, show progress, save a checkpoint.
- * Ctrl-C stops after the current iteration (so the ADMM state stays consistent), saves, and
- * exits with 130; a second Ctrl-C exits at once.
+ * Ctrl-C stops after the current iteration (so the ADMM state stays consistent), or at once before
+ * the first has ended, saves, and exits with 130; a second Ctrl-C exits at once.
  */
 import path from 'node:path';
 import { type Command, Option } from 'commander';
@@ -333,18 +333,24 @@ async function train(flags: TrainFlags): Promise<number> {
     const why = flags.resetState ? '--reset-state:' : 'no BPTT state saved;';
     log(flags, `resuming from ${flags.resume}: ${why} weights restored, optimizer state and shuffling start afresh`);
   }
+  // Ctrl-C stops after the current iteration. Before the first has ended (the persistent warm start
+  // and dual walk can take minutes on large data) it aborts the fit at once, which then keeps the
+  // weights it began with. A second Ctrl-C quits.
+  const controller = new AbortController(),
+    beforeFirstIteration = new AbortController();
+  let done = 0;
+  const onSigint = () => {
+    if (controller.signal.aborted) process.exit(EXIT.interrupted);
+    controller.abort();
+    if (done === 0) beforeFirstIteration.abort();
+    const when = done === 0 ? 'now, before iteration 1 ends' : 'after the current iteration';
+    process.stderr.write(`\nadmmirnn: interrupted — stopping ${when} (Ctrl-C again to quit now)\n`);
+  };
+  process.on('SIGINT', onSigint);
   log(
     flags,
     `${kind.toUpperCase()} on ${task.source}: ${data.inputs.length / task.sequenceLength / (task.inputs === 'dense' ? model.inputSize : 1)} sequences, T = ${task.sequenceLength}, d = ${model.inputSize}, h = ${model.hiddenSize}, K = ${model.outputSize}`
   );
-
-  const controller = new AbortController();
-  const onSigint = () => {
-    if (controller.signal.aborted) process.exit(EXIT.interrupted);
-    controller.abort();
-    process.stderr.write('\nadmmirnn: interrupted — stopping after the current iteration (Ctrl-C again to quit now)\n');
-  };
-  process.on('SIGINT', onSigint);
   // A sharded run with recovery checkpoints already at iteration k goes on from there (-n counts from its start).
   const recovered =
     parallel && 'checkpoints' in parallel && parallel.checkpoints
@@ -352,8 +358,7 @@ async function train(flags: TrainFlags): Promise<number> {
       : 0;
   const iterations = Math.max(0, flags.iterations - recovered);
   const progress = new ProgressBar({ total: iterations, quiet: flags.quiet });
-  let lastIteration = base + recovered,
-    done = 0;
+  let lastIteration = base + recovered;
 
   /** Whether to save a run state of `bytes` (mini-batch ADMM: a few numbers; persistent: 7 N·T·h floats). */
   const includeState = (what: string, bytes: number): boolean => {
@@ -388,6 +393,7 @@ async function train(flags: TrainFlags): Promise<number> {
     result = await trainer.fit(data, {
       maxIterations: iterations,
       resume,
+      signal: beforeFirstIteration.signal,
       ...(flags.plateau ? { plateau: { patience: flags.plateau } } : {}),
       onIteration: async (r) => {
         done++;
