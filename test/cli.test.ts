@@ -254,7 +254,7 @@ test('Ctrl-C before the first iteration ends stops the fit at once: no iteration
     child.on('exit', (c) => resolve(c));
   });
   t.is(code, 130, stderr);
-  t.regex(stderr, /interrupted — stopping now, before iteration 1 ends/);
+  t.regex(stderr, /interrupted — stopping now, before this run's first iteration ends/);
   t.regex(stdout, /interrupted: interrupted after iteration 0/);
   const ck = await readCheckpoint(at('early.safetensors'));
   t.is(ck.trainer!.iteration, 0);

@@ -343,7 +343,7 @@ async function train(flags: TrainFlags): Promise<number> {
     if (controller.signal.aborted) process.exit(EXIT.interrupted);
     controller.abort();
     if (done === 0) beforeFirstIteration.abort();
-    const when = done === 0 ? 'now, before iteration 1 ends' : 'after the current iteration';
+    const when = done === 0 ? "now, before this run's first iteration ends" : 'after the current iteration';
     process.stderr.write(`\nadmmirnn: interrupted — stopping ${when} (Ctrl-C again to quit now)\n`);
   };
   process.on('SIGINT', onSigint);
