@@ -258,6 +258,10 @@ export class MiniBatchCoordinator {
   ): Promise<Contribution[]> {
     const guarded = this.guarded;
     if (!guarded) return (await this.update(batch, rho, 1, signal, aborted)).parts;
+    if (!guarded.guard.settings.batches) {
+      const tried = guarded.guard.unjudged(rho);
+      return (await this.update(batch, tried.rho, tried.scale, signal, aborted)).parts;
+    }
     let parts: Contribution[] = [];
     await guarded.update(
       rho,

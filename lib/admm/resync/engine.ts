@@ -157,6 +157,10 @@ export class ResyncEngine {
     const { inputs, targets } = this.gatherer.gather(indices);
     const B = indices.length;
     if (!this.guarded) return this.update(B, inputs, targets, rho, 1, false);
+    if (!this.guarded.guard.settings.batches) {
+      const tried = this.guarded.guard.unjudged(rho);
+      return this.update(B, inputs, targets, tried.rho, tried.scale, false);
+    }
     let result = { auxLoss: 0, count: 0, before: 0, after: 0 };
     await this.guarded.update(
       rho,
