@@ -293,6 +293,10 @@ test('options.safeguard and the snapshot entry are validated', async (t) => {
     instanceOf: RangeError,
     message: /options\.safeguard\.momentum/,
   });
+  t.throws(() => new AdmmTrainer(model, { mode: 'persistent', safeguard: { batches: false } }), {
+    instanceOf: RangeError,
+    message: /options\.safeguard\.batches/,
+  });
   const epochOnly = new AdmmTrainer(model, { safeguard: { batches: false } }).options.safeguard;
   t.like(epochOnly, { batches: false, momentum: 0 });
   const trainer = new AdmmTrainer(model, { mode: 'adjoint', batchSize: 8 });

@@ -259,6 +259,9 @@ export function resolveSafeguard(value: unknown, mode: string, parallel?: unknow
       ? DEFAULT_SAFEGUARD[key]
       : checkNumber(`options.safeguard.${key}`, v[key], min, 1e12, minExclusive);
   const batches = v.batches === undefined ? true : checkBoolean('options.safeguard.batches', v.batches);
+  // The persistent loop judges whole iterations: it has no batch rule to turn off.
+  if (!batches && mode === 'persistent')
+    throw invalidRange('options.safeguard.batches', "true (or unset) in mode 'persistent'", batches);
   const momentum =
     v.momentum === undefined
       ? batches
