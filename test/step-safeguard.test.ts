@@ -285,6 +285,20 @@ test('options.safeguard and the snapshot entry are validated', async (t) => {
     message: /options\.safeguard\.epochTolerance/,
   });
   t.is(new AdmmTrainer(model, { safeguard: false }).options.safeguard, false);
+  t.throws(() => new AdmmTrainer(model, { safeguard: { batches: 'no' as never } }), {
+    instanceOf: TypeError,
+    message: /options\.safeguard\.batches/,
+  });
+  t.throws(() => new AdmmTrainer(model, { safeguard: { batches: false, momentum: 0.5 } }), {
+    instanceOf: RangeError,
+    message: /options\.safeguard\.momentum/,
+  });
+  t.throws(() => new AdmmTrainer(model, { mode: 'persistent', safeguard: { batches: false } }), {
+    instanceOf: RangeError,
+    message: /options\.safeguard\.batches/,
+  });
+  const epochOnly = new AdmmTrainer(model, { safeguard: { batches: false } }).options.safeguard;
+  t.like(epochOnly, { batches: false, momentum: 0 });
   const trainer = new AdmmTrainer(model, { mode: 'adjoint', batchSize: 8 });
   await trainer.fit(data, { maxIterations: 1 });
   const good = trainer.exportState();
@@ -294,4 +308,52 @@ test('options.safeguard and the snapshot entry are validated', async (t) => {
     instanceOf: RangeError,
     message: /snapshot\.safeguard\.epochLoss/,
   });
+});
+
+test('StepSafeguard without the batch rule runs each update at the carried scale and relaxes it to the floor', (t) => {
+  const guard = new StepSafeguard({ ...DEFAULT_SAFEGUARD, momentum: 0, relax: 2, batches: false });
+  guard.restart({ scale: 8, floor: 2 });
+  const first = guard.unjudged([1, 2, 3]);
+  t.deepEqual(first, { rho: [8, 16, 24], scale: 8 });
+  t.is(guard.unjudged([1, 1, 1]).scale, 4);
+  t.is(guard.unjudged([1, 1, 1]).scale, 2);
+  t.is(guard.unjudged([1, 1, 1]).scale, 2, 'never below the floor');
+  const epoch = guard.takeEpoch([1, 1, 1]);
+  t.is(epoch.rejections, 0);
+  t.deepEqual(epoch.rhoMax, [8, 16, 24]);
+});
+
+test('without the batch rule no update is judged, the epoch rule still holds, and a fit is reproducible', async (t) => {
+  const options = { ...OVERSHOOT, batchSize: 10, safeguard: { batches: false } };
+  const run = async (o: object) => {
+    const { model, data } = randomProblem(SPEC);
+    const result = await new AdmmTrainer(model, o).fit(data, { maxIterations: 3 });
+    return { history: withoutTimes(result.history), weights: model.weights() };
+  };
+  const a = await run(options);
+  t.deepEqual(await run(options), a);
+  const judged = await run({ ...OVERSHOOT, batchSize: 10 });
+  t.true(
+    judged.history.some((r) => r.safeguard!.rejections > 0),
+    'with the batch rule this run shortens updates'
+  );
+  for (const r of a.history) {
+    t.is(r.safeguard!.rejections, 0);
+    t.is(r.safeguard!.momentum, 0);
+  }
+  // The overshooting steps raise the epochs' loss, so the epoch rule undoes them and raises the scale.
+  t.true(a.history.some((r) => r.safeguard!.epochRejections > 0));
+  t.notDeepEqual(a.weights, judged.weights);
+});
+
+test('without the batch rule, one shard over worker threads is bit for bit one process', async (t) => {
+  const options = { mode: 'adjoint' as const, batchSize: 10, safeguard: { batches: false }, stepClip: 1.25 };
+  const fitted = async (parallel?: { workers: number }) => {
+    const { model, data } = randomProblem(SPEC);
+    const trainer = new AdmmTrainer(model, { ...options, ...(parallel ? { parallel } : {}) });
+    const result = await trainer.fit(data, { maxIterations: 3 });
+    await trainer.close();
+    return { history: withoutTimes(result.history), weights: model.weights() };
+  };
+  t.deepEqual(await fitted({ workers: 1 }), await fitted());
 });

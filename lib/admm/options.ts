@@ -58,6 +58,11 @@ export interface AdmmTrainerOptions {
   /** Mini-batch modes: scale back any (U, W, b) step with ‖ΔW‖_F > trustRegion · ‖W‖_F (default: no limit). */
   trustRegion?: number;
   /**
+   * Mini-batch modes: clip each batch's weight step (U, W, b, V, c together) to stepClip × the
+   * running mean of the epoch's step lengths (lib/admm/step-clip.ts; ≥ 1). Default: none.
+   */
+  stepClip?: number;
+  /**
    * 'local-duals': repetitions of the local solve per step (default 5; 10 for the persistent mode's
    * `dualWalk`) and dual step size γ (default 2; 0.5 with lossSteps 'every').
    */
@@ -130,6 +135,7 @@ export interface ResolvedTrainerOptions {
   eta: number;
   regressors: 'forward' | 'auxiliary';
   trustRegion: number | undefined;
+  stepClip: number | undefined;
   localSweeps: number;
   gamma: number;
   sweeps: number;
@@ -268,6 +274,14 @@ function resolveChunkSize(value: unknown, mode: AdmmMode, update: 'exact' | 'lin
   return size;
 }
 
+function resolveStepClip(value: unknown, mode: AdmmMode): number | undefined {
+  if (value === undefined) return undefined;
+  const clip = checkNumber('options.stepClip', value, 1, 1e9);
+  if (mode === 'persistent')
+    throw invalidRange('options.stepClip', "unset in mode 'persistent' (it clips the mini-batch modes' steps)", clip);
+  return clip;
+}
+
 export function resolveTrainerOptions(options: unknown): ResolvedTrainerOptions {
   checkOptionalObject('options', options);
   const o = options ?? {};
@@ -298,7 +312,8 @@ export function resolveTrainerOptions(options: unknown): ResolvedTrainerOptions 
       checkChoice(n, v, ['forward', 'auxiliary'] as const)
     ),
     trustRegion: optional('trustRegion', undefined, (n, v) => checkNumber(n, v, 0, 1e9, true)),
-    // 'local-duals': 5 rounds learnt more per CPU-second than 10 on every suite task (BENCHMARKS.md,
+    stepClip: resolveStepClip(o.stepClip, mode),
+    // 'local-duals': 5 rounds had the best mean rank on the suite among 3, 5, 7 and 10 (BENCHMARKS.md,
     // "Fewer walk rounds"); the persistent dual walk keeps the 10 its measured curves used.
     localSweeps: optional('localSweeps', mode === 'local-duals' ? 5 : 10, (n, v) => checkInteger(n, v, 1, 1000)),
     // With a loss at every step the over-relaxed walk (γ = 2) diverges (Metamorphosis: 13 nats

@@ -31,7 +31,7 @@
  * float32 rounding, amplified by the Gram's conditioning, then dominates the step.)
  */
 import { invalidRange } from '../errors';
-import { checkInteger, checkNumber, checkObject } from '../validate';
+import { checkBoolean, checkInteger, checkNumber, checkObject } from '../validate';
 import type { Triple } from './rho';
 
 export interface SafeguardSettings {
@@ -49,6 +49,11 @@ export interface SafeguardSettings {
   epochTolerance: number;
   /** Attempts per epoch before the epoch's start weights are kept. */
   maxEpochAttempts: number;
+  /**
+   * Whether each batch update is judged (shortened, extended by momentum); false: only the epoch
+   * rule, each update taken at the carried scale without measuring its batch objective.
+   */
+  batches: boolean;
 }
 
 export const DEFAULT_SAFEGUARD: Readonly<SafeguardSettings> = {
@@ -59,6 +64,7 @@ export const DEFAULT_SAFEGUARD: Readonly<SafeguardSettings> = {
   maxScale: 1e6,
   epochTolerance: 0.01,
   maxEpochAttempts: 3,
+  batches: true,
 };
 
 /** What the safeguard did in one epoch (AdmmIterationRecord.safeguard). */
@@ -156,6 +162,22 @@ export class StepSafeguard {
   }
 
   /**
+   * A batch update without the batch rule (settings.batches false): the ρ and scale to run it at
+   * (the carried scale, which then relaxes toward the floor), counted as accepted.
+   */
+  unjudged(rho: Triple): { rho: Triple; scale: number } {
+    const scale = this.scale,
+      tried = rho.map((r) => r * scale) as Triple;
+    this.accepted++;
+    tried.forEach((r, i) => {
+      this.logRho[i] += Math.log(r);
+      this.maxRho[i] = Math.max(this.maxRho[i], r);
+    });
+    this.scale = Math.max(this.floor, scale / this.settings.relax);
+    return { rho: tried, scale };
+  }
+
+  /**
    * Judges a pass over the epoch whose training loss is `loss` (`attempt` = 0, 1, …): true to
    * keep it; false to undo it and run it again at a larger ρ. `skip()` after the last attempt.
    */
@@ -232,17 +254,27 @@ export function resolveSafeguard(value: unknown, mode: string, parallel?: unknow
   if (value === false) return false;
   checkObject('options.safeguard', value);
   const v = value;
-  const num = (key: keyof SafeguardSettings, min: number, minExclusive: boolean) =>
+  const num = (key: Exclude<keyof SafeguardSettings, 'batches'>, min: number, minExclusive: boolean) =>
     v[key] === undefined
       ? DEFAULT_SAFEGUARD[key]
       : checkNumber(`options.safeguard.${key}`, v[key], min, 1e12, minExclusive);
+  const batches = v.batches === undefined ? true : checkBoolean('options.safeguard.batches', v.batches);
+  // The persistent loop judges whole iterations: it has no batch rule to turn off.
+  if (!batches && mode === 'persistent')
+    throw invalidRange('options.safeguard.batches', "true (or unset) in mode 'persistent'", batches);
+  const momentum =
+    v.momentum === undefined
+      ? batches
+        ? DEFAULT_SAFEGUARD.momentum
+        : 0
+      : checkNumber('options.safeguard.momentum', v.momentum, 0, 1);
+  // The momentum step is kept only if it lowers the batch objective, which is not measured then.
+  if (!batches && momentum !== 0)
+    throw invalidRange('options.safeguard.momentum', '0 (or unset) with options.safeguard.batches false', momentum);
   return {
     backoff: num('backoff', 1, true),
     relax: num('relax', 1, false),
-    momentum:
-      v.momentum === undefined
-        ? DEFAULT_SAFEGUARD.momentum
-        : checkNumber('options.safeguard.momentum', v.momentum, 0, 1),
+    momentum,
     maxAttempts:
       v.maxAttempts === undefined
         ? DEFAULT_SAFEGUARD.maxAttempts
@@ -253,6 +285,7 @@ export function resolveSafeguard(value: unknown, mode: string, parallel?: unknow
       v.maxEpochAttempts === undefined
         ? DEFAULT_SAFEGUARD.maxEpochAttempts
         : checkInteger('options.safeguard.maxEpochAttempts', v.maxEpochAttempts, 1, 100),
+    batches,
   };
 }
 

@@ -24,6 +24,8 @@ import { type Triple, nextRho } from '../admm/rho';
 import { StepSafeguard } from '../admm/step-safeguard';
 import { type EpochLoss, GuardedBatches, guardedEpoch } from '../admm/guarded-batch';
 import { weightDecay } from '../admm/persistent/residuals';
+import { StepClip } from '../admm/step-clip';
+import { copyWeights } from '../training/rollback';
 import { type CoordinatorRecovery, awaitReplacement } from './coordinator';
 import type { CoordinatorState } from './recovery';
 import { uwbGram, vcGram } from '../admm/persistent/gram-sum';
@@ -54,6 +56,8 @@ export class MiniBatchCoordinator {
   private readonly vc;
   /** The step safeguard and its moves on the weights (options.trainer.safeguard; synchronous runs only). */
   private readonly guarded: GuardedBatches | undefined;
+  /** Step clipping (options.trainer.stepClip), as in one process. */
+  private readonly clip: StepClip | undefined;
 
   constructor(
     private readonly model: RNN,
@@ -69,6 +73,8 @@ export class MiniBatchCoordinator {
     if (safeguard && options.staleness > 0)
       throw new RangeError('a mini-batch coordinator under bounded staleness (options.staleness > 0) has no safeguard');
     this.guarded = safeguard ? new GuardedBatches(model, new StepSafeguard(safeguard)) : undefined;
+    const clip = options.trainer.stepClip;
+    this.clip = clip === undefined ? undefined : new StepClip(clip);
   }
 
   private get guard(): StepSafeguard | undefined {
@@ -221,6 +227,7 @@ export class MiniBatchCoordinator {
     const T = this.shape.T;
     const batches = epochBatches(this.shape.N, this.options.trainer.batchSize, this.rng);
     this.guarded?.startEpoch();
+    this.clip?.startEpoch();
     const signalSum = new Float64Array(T);
     let auxSum = 0,
       auxCount = 0;
@@ -251,6 +258,10 @@ export class MiniBatchCoordinator {
   ): Promise<Contribution[]> {
     const guarded = this.guarded;
     if (!guarded) return (await this.update(batch, rho, 1, signal, aborted)).parts;
+    if (!guarded.guard.settings.batches) {
+      const tried = guarded.guard.unjudged(rho);
+      return (await this.update(batch, tried.rho, tried.scale, signal, aborted)).parts;
+    }
     let parts: Contribution[] = [];
     await guarded.update(
       rho,
@@ -295,10 +306,12 @@ export class MiniBatchCoordinator {
     // Only with the safeguard, whose rounds are synchronous (every slice at these weights).
     const before = this.guarded ? lossSum + weightDecay(model, step.beta) : NaN;
     const { U, W, b } = model;
+    const start = this.clip ? copyWeights(model) : undefined;
     const old = o.trustRegion === undefined ? undefined : { U: U.slice(), W: W.slice(), b: b.slice() };
     await native.solveUWbFromGramAsync({ shape, ...this.uwb.rounded(), U, W, b, rho1: rho[0], ...step });
     if (old) limitStep(old, model, o.trustRegion!);
     await native.solveVcFromGramAsync({ shape, ...this.vc.rounded(), V: model.V, c: model.c, rho3: rho[2], ...step });
+    if (start) this.clip!.apply(model, start, etaScale);
     return { parts, before };
   }
 

@@ -159,6 +159,7 @@ export type Admm = [
         eta?: number;
         regressors?: 'forward' | 'auxiliary';
         trustRegion?: number;
+        stepClip?: number;
         localSweeps?: number;
         gamma?: number;
         sweeps?: number;
@@ -172,6 +173,7 @@ export type Admm = [
               maxScale?: number;
               epochTolerance?: number;
               maxEpochAttempts?: number;
+              batches?: boolean;
             };
         warmStart?: 'readout' | 'none';
         dualWalk?: boolean | { scale?: number; every?: number };

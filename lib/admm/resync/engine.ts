@@ -25,6 +25,8 @@ import { sharedFloats } from '../../in-shared-memory';
 import { type SafeguardSettings, StepSafeguard } from '../step-safeguard';
 import { GuardedBatches } from '../guarded-batch';
 import { weightDecay } from '../persistent/residuals';
+import { StepClip } from '../step-clip';
+import { copyWeights } from '../../training/rollback';
 
 export type ResyncMode = 'adjoint' | 'local-duals' | 'sweeps';
 
@@ -38,6 +40,8 @@ export interface ResyncSettings {
   regressors: 'forward' | 'auxiliary';
   /** Largest ‖ΔW‖_F / ‖W‖_F accepted per solve (the step is scaled back); undefined: none. */
   trustRegion: number | undefined;
+  /** Longest batch step, as a multiple of the epoch's running mean step length (step-clip.ts); undefined: none. */
+  stepClip: number | undefined;
   /** local-duals: repetitions per step and dual step size. */
   localSweeps: number;
   gamma: number;
@@ -68,6 +72,8 @@ export class ResyncEngine {
   private readonly L: number;
   /** The step safeguard and its moves on the weights (undefined when options.safeguard is false). */
   private readonly guarded: GuardedBatches | undefined;
+  /** Step clipping (undefined when options.stepClip is unset). */
+  private readonly clip: StepClip | undefined;
 
   /** The step safeguard (undefined when options.safeguard is false). */
   get safeguard(): StepSafeguard | undefined {
@@ -114,6 +120,7 @@ export class ResyncEngine {
     const no = B * this.L * K;
     this.outputs = { O: sharedFloats(no), M3: sharedFloats(no), check: sharedFloats(no) };
     this.guarded = settings.safeguard ? new GuardedBatches(model, new StepSafeguard(settings.safeguard)) : undefined;
+    this.clip = settings.stepClip === undefined ? undefined : new StepClip(settings.stepClip);
     this.multipliers = new BatchMultipliers(settings, shape, B);
   }
 
@@ -125,6 +132,7 @@ export class ResyncEngine {
       auxCount = 0;
     const batches = epochBatches(this.shape.N, this.settings.batchSize, rng);
     this.guarded?.startEpoch();
+    this.clip?.startEpoch();
     for (const indices of batches) {
       if (signal?.aborted) throw aborted();
       const summary = await this.batch(indices, rho);
@@ -149,6 +157,10 @@ export class ResyncEngine {
     const { inputs, targets } = this.gatherer.gather(indices);
     const B = indices.length;
     if (!this.guarded) return this.update(B, inputs, targets, rho, 1, false);
+    if (!this.guarded.guard.settings.batches) {
+      const tried = this.guarded.guard.unjudged(rho);
+      return this.update(B, inputs, targets, tried.rho, tried.scale, false);
+    }
     let result = { auxLoss: 0, count: 0, before: 0, after: 0 };
     await this.guarded.update(
       rho,
@@ -195,6 +207,7 @@ export class ResyncEngine {
     const regressors = await this.multipliers.estimate({ shape, inputs, targets, A, S, O, M1, M3 }, model, rho);
     const auxLoss = summariseLoss(O, shape.K, targets).sum;
 
+    const start = this.clip ? copyWeights(model) : undefined;
     const old =
       s.trustRegion === undefined ? undefined : { U: model.U.slice(), W: model.W.slice(), b: model.b.slice() };
     await native.solveUWbAsync({
@@ -223,6 +236,7 @@ export class ResyncEngine {
       beta,
       eta: s.eta * B * etaScale,
     });
+    if (start) this.clip!.apply(model, start, etaScale);
     if (!measure) return { auxLoss, count: B * this.L, before: NaN, after: NaN };
     return { auxLoss, count: B * this.L, before: objective, after: await this.objective(B, inputs, targets) };
   }
