@@ -242,15 +242,18 @@ test('runner and report: every method on a tiny task stops at its budget and rep
   const ranking = report.slice(report.indexOf('## Choosing the default mode'), report.indexOf('## Per task'));
   const ranked = ranking.split('\n').filter((l) => l.startsWith('| ADMM ') && !l.startsWith('| ADMM mode'));
   t.is(ranked.length, DEFAULT_METHODS.filter((m) => suiteMethod(m).trainer === 'admm').length);
-  // Ordered by item 3's targets met against Adam (most first), then by mean rank (best first).
+  // Ordered by item 2's checks passed on every run, item 3's targets met against Adam (most first),
+  // then by mean rank (best first).
   const keys = ranked.map((l) => {
     const cells = l.split(' | ');
-    return { met: cells[1] === '—' ? 0 : Number(cells[1].split(' of ')[0]), rank: Number(cells[2].split(' over ')[0]) };
+    const [passed, runs] = cells[4].replace(' |', '').split('/').map(Number);
+    const met = cells[1] === '—' ? 0 : Number(cells[1].split(' of ')[0]);
+    return { stable: Number(passed === runs), met, rank: Number(cells[2].split(' over ')[0]) };
   });
   t.deepEqual(
     keys,
-    [...keys].sort((a, b) => b.met - a.met || a.rank - b.rank),
-    'sorted by targets met, then mean rank'
+    [...keys].sort((a, b) => b.stable - a.stable || b.met - a.met || a.rank - b.rank),
+    'sorted by stability, targets met, then mean rank'
   );
   const adjointRow = ranked.find((l) => l.startsWith('| ADMM adjoint |'))!;
   t.true(adjointRow.startsWith(`| ADMM adjoint | ${met === '✓' ? 1 : 0} of 1 tasks | `), adjointRow);
