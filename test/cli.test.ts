@@ -214,20 +214,28 @@ test('resuming from a checkpoint reproduces the uninterrupted run bit for bit', 
   t.is((await readCheckpoint(at('reset.safetensors'))).admmState!.iteration, 1);
 });
 
-test('Ctrl-C stops after the current iteration, writes the checkpoint and exits 130', async (t) => {
-  const child = spawn(process.execPath, [bin, ...charTrain, '-n', '100000', '-o', 'interrupted.safetensors'], {
-    cwd: dir,
-  });
+/** Runs `admmirnn …args`, sends Ctrl-C once its stderr matches `when`, and returns how it ended. */
+async function interrupted(
+  args: string[],
+  when: RegExp
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const child = spawn(process.execPath, [bin, ...args], { cwd: dir });
   let stderr = '',
     stdout = '';
   child.stdout.on('data', (b) => (stdout += b));
   const code = await new Promise<number | null>((resolve) => {
     child.stderr.on('data', (b) => {
       stderr += b;
-      if (/\] 1\/100000/.test(stderr) && !child.killed) child.kill('SIGINT');
+      if (when.test(stderr) && !child.killed) child.kill('SIGINT');
     });
     child.on('exit', (c) => resolve(c));
   });
+  return { code, stdout, stderr };
+}
+
+test('Ctrl-C stops after the current iteration, writes the checkpoint and exits 130', async (t) => {
+  const args = [...charTrain, '-n', '100000', '-o', 'interrupted.safetensors'];
+  const { code, stdout, stderr } = await interrupted(args, /\] 1\/100000/);
   t.is(code, 130, stderr);
   t.regex(stderr, /interrupted — stopping after the current iteration/);
   t.regex(stdout, /interrupted: interrupted after iteration \d+/);
@@ -241,18 +249,8 @@ test('Ctrl-C before the first iteration ends stops the fit at once: no iteration
   const big = Array.from({ length: 24000 }, (_, i) => words[(i * 7 + (i >> 3)) % 4]).join(' ');
   fs.writeFileSync(at('big-corpus.txt'), big);
   const args = ['train', '--text', 'big-corpus.txt', '--hidden', '64', '--mode', 'persistent'];
-  const child = spawn(process.execPath, [bin, ...args, '-n', '5', '-o', 'early.safetensors'], { cwd: dir });
-  let stderr = '',
-    stdout = '';
-  child.stdout.on('data', (b) => (stdout += b));
-  const code = await new Promise<number | null>((resolve) => {
-    child.stderr.on('data', (b) => {
-      stderr += b;
-      // The run's description is logged once the Ctrl-C handler is in place, just before the fit.
-      if (/ADMM on text/.test(stderr) && !child.killed) child.kill('SIGINT');
-    });
-    child.on('exit', (c) => resolve(c));
-  });
+  // The run's description is logged once the Ctrl-C handler is in place, just before the fit.
+  const { code, stdout, stderr } = await interrupted([...args, '-n', '5', '-o', 'early.safetensors'], /ADMM on text/);
   t.is(code, 130, stderr);
   t.regex(stderr, /interrupted — stopping now, before this run's first iteration ends/);
   t.regex(stdout, /interrupted: interrupted after iteration 0/);
