@@ -52,12 +52,12 @@ function log(r: RunRecord): void {
 
 const runKey = (r: RunRecord) => JSON.stringify([r.dataset, r.method, r.config.init]);
 
-/** The saved runs of `file` with those `fresh` re-measured replaced in place (new ones appended). */
+/** A saved suite's file: its runs and when they were measured. */
 interface SavedSuite extends SavedParts {
   runs: RunRecord[];
 }
 
-/** The saved suite and its runs with `fresh` in place of those it re-ran. */
+/** The saved suite of `file`, and its runs with those `fresh` re-measured replaced in place (new ones appended). */
 function merged(file: string, fresh: RunRecord[]): { runs: RunRecord[]; saved: SavedSuite } {
   if (!fs.existsSync(file)) throw new RangeError(`--methods: no saved results ${file} to merge into`);
   const saved = JSON.parse(fs.readFileSync(file, 'utf8')) as SavedSuite;
