@@ -13,6 +13,7 @@
  */
 import type { RNN, WeightName } from '../rnn';
 import type { WeightCopy } from '../training/rollback';
+import { interpolateWeights } from './guarded-batch';
 
 /** Weight of the newest step in the running mean of step lengths. */
 const MEAN_WEIGHT = 0.05;
@@ -46,11 +47,9 @@ export class StepClip {
     this.mean = (1 - MEAN_WEIGHT) * mean + MEAN_WEIGHT * Math.min(length, limit);
     if (length <= limit) return 1;
     const shrink = limit / length;
-    for (const name of NAMES) {
-      const now = w[name],
-        old = before[name];
-      for (let i = 0; i < now.length; i++) now[i] = old[i] + shrink * (now[i] - old[i]);
-    }
+    // The point at `shrink` on the segment from `before` to the step just taken (elementwise, so
+    // the model's own weights can be the segment's end).
+    interpolateWeights(model, before, w, shrink);
     return shrink;
   }
 }

@@ -134,12 +134,7 @@ export class StepSafeguard {
       factor = 1;
     for (let k = 1; ; k++) {
       if (value <= before) {
-        this.accepted++;
-        tried.forEach((r, i) => {
-          this.logRho[i] += Math.log(r * factor);
-          this.maxRho[i] = Math.max(this.maxRho[i], r * factor);
-        });
-        this.scale = Math.max(this.floor, (this.scale * factor) / s.relax);
+        this.accept(tried, factor);
         if (s.momentum > 0) {
           const extended = await attempt.extend(s.momentum);
           if (extended !== undefined && extended <= value) {
@@ -168,13 +163,21 @@ export class StepSafeguard {
   unjudged(rho: Triple): { rho: Triple; scale: number } {
     const scale = this.scale,
       tried = rho.map((r) => r * scale) as Triple;
+    this.accept(tried, 1);
+    return { rho: tried, scale };
+  }
+
+  /**
+   * Counts an accepted update run at ρ `tried` and shortened to 1/`factor` of its length (the ρ it
+   * is equivalent to: tried × factor, in the record), and relaxes the carried scale toward the floor.
+   */
+  private accept(tried: Triple, factor: number): void {
     this.accepted++;
     tried.forEach((r, i) => {
-      this.logRho[i] += Math.log(r);
-      this.maxRho[i] = Math.max(this.maxRho[i], r);
+      this.logRho[i] += Math.log(r * factor);
+      this.maxRho[i] = Math.max(this.maxRho[i], r * factor);
     });
-    this.scale = Math.max(this.floor, scale / this.settings.relax);
-    return { rho: tried, scale };
+    this.scale = Math.max(this.floor, (this.scale * factor) / this.settings.relax);
   }
 
   /**
