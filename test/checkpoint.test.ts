@@ -256,16 +256,23 @@ test('restoreState refuses a snapshot of another size and keeps the previous sta
   });
 });
 
-test('a checkpoint saved before the step safeguard had momentum resumes without it; a newer one keeps its value', async (t) => {
+test('a checkpoint saved before the safeguard had momentum or before step clipping resumes without them; a newer one keeps its values', async (t) => {
   const model = new RNN({ inputSize: 2, hiddenSize: 3, outputSize: 2 });
   const config = { inputSize: 2, hiddenSize: 3, outputSize: 2 };
-  const saved = async (safeguard: Record<string, number>) => {
-    const file = path.join(tmp, `momentum-${Object.keys(safeguard).length}.safetensors`);
-    const options = { mode: 'adjoint', safeguard };
+  let files = 0;
+  const saved = async (options: Record<string, unknown>) => {
+    const file = path.join(tmp, `older-options-${files++}.safetensors`);
     await saveCheckpoint(file, { model, config, trainer: { kind: 'admm', options, iteration: 1 } });
-    return (await readCheckpoint(file)).trainer!.options.safeguard;
+    return (await readCheckpoint(file)).trainer!.options;
   };
   const older = { backoff: 2, relax: 1.1, maxAttempts: 8, maxScale: 1e6, epochTolerance: 0.01, maxEpochAttempts: 3 };
-  t.deepEqual(await saved(older), { ...older, momentum: 0 });
-  t.deepEqual(await saved({ ...older, momentum: 0.9 }), { ...older, momentum: 0.9 });
+  const unclipped = await saved({ mode: 'adjoint', safeguard: older });
+  t.deepEqual(unclipped, { mode: 'adjoint', safeguard: { ...older, momentum: 0 }, stepClip: false });
+  t.is(new AdmmTrainer(model, unclipped).options.stepClip, false, 'rebuilt without the clip it did not have');
+  const newer = { mode: 'adjoint', safeguard: { ...older, momentum: 0.9 }, stepClip: 1.25 };
+  t.deepEqual(await saved(newer), newer);
+  t.deepEqual(await saved({ ...newer, stepClip: false }), { ...newer, stepClip: false });
+  // What a trainer saves is read back as it was, and rebuilds the same options.
+  const options = { ...new AdmmTrainer(model).options };
+  t.deepEqual(new AdmmTrainer(model, await saved(options)).options, options);
 });

@@ -91,13 +91,25 @@ function readTask(where: string, raw: Record<string, unknown>): TaskInfo {
 function readTrainer(where: string, raw: Record<string, unknown>): TrainerInfo {
   checkObject(`${where}.options`, raw.options);
   const kind = checkChoice(`${where}.kind`, raw.kind, ['admm', 'bptt'] as const);
-  const { safeguard } = raw.options as { safeguard?: unknown };
-  // Saved before the step safeguard had a momentum step: that run had none, and resumes without it.
-  const older = kind === 'admm' && typeof safeguard === 'object' && safeguard !== null && !('momentum' in safeguard);
   return {
     kind,
-    options: older ? { ...raw.options, safeguard: { ...safeguard, momentum: 0 } } : raw.options,
+    options: kind === 'admm' ? withOlderDefaults(raw.options as Record<string, unknown>) : raw.options,
     iteration: checkInteger(`${where}.iteration`, raw.iteration, 0, MAX_ITERATION),
+  };
+}
+
+/**
+ * ADMM options saved before a setting existed, completed with what that run had, so that it resumes
+ * as it ran instead of with today's default: no momentum step in the step safeguard, no step clip
+ * (saved options always hold both since: the clip as a number or false).
+ */
+function withOlderDefaults(options: Record<string, unknown>): Record<string, unknown> {
+  const { safeguard } = options;
+  const noMomentum = typeof safeguard === 'object' && safeguard !== null && !('momentum' in safeguard);
+  return {
+    ...options,
+    ...(noMomentum && { safeguard: { ...safeguard, momentum: 0 } }),
+    ...(!('stepClip' in options) && { stepClip: false }),
   };
 }
 

@@ -74,7 +74,7 @@ export class MiniBatchCoordinator {
       throw new RangeError('a mini-batch coordinator under bounded staleness (options.staleness > 0) has no safeguard');
     this.guarded = safeguard ? new GuardedBatches(model, new StepSafeguard(safeguard)) : undefined;
     const clip = options.trainer.stepClip;
-    this.clip = clip === undefined ? undefined : new StepClip(clip);
+    this.clip = clip === false ? undefined : new StepClip(clip);
   }
 
   private get guard(): StepSafeguard | undefined {

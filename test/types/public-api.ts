@@ -159,7 +159,7 @@ export type Admm = [
         eta?: number;
         regressors?: 'forward' | 'auxiliary';
         trustRegion?: number;
-        stepClip?: number;
+        stepClip?: number | false;
         localSweeps?: number;
         gamma?: number;
         sweeps?: number;

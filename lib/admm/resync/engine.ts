@@ -41,7 +41,7 @@ export interface ResyncSettings {
   /** Largest ‖ΔW‖_F / ‖W‖_F accepted per solve (the step is scaled back); undefined: none. */
   trustRegion: number | undefined;
   /** Longest batch step, as a multiple of the epoch's running mean step length (step-clip.ts); undefined: none. */
-  stepClip: number | undefined;
+  stepClip: number | false;
   /** local-duals: repetitions per step and dual step size. */
   localSweeps: number;
   gamma: number;
@@ -72,7 +72,7 @@ export class ResyncEngine {
   private readonly L: number;
   /** The step safeguard and its moves on the weights (undefined when options.safeguard is false). */
   private readonly guarded: GuardedBatches | undefined;
-  /** Step clipping (undefined when options.stepClip is unset). */
+  /** Step clipping (undefined when options.stepClip is false). */
   private readonly clip: StepClip | undefined;
 
   /** The step safeguard (undefined when options.safeguard is false). */
@@ -120,7 +120,7 @@ export class ResyncEngine {
     const no = B * this.L * K;
     this.outputs = { O: sharedFloats(no), M3: sharedFloats(no), check: sharedFloats(no) };
     this.guarded = settings.safeguard ? new GuardedBatches(model, new StepSafeguard(settings.safeguard)) : undefined;
-    this.clip = settings.stepClip === undefined ? undefined : new StepClip(settings.stepClip);
+    this.clip = settings.stepClip === false ? undefined : new StepClip(settings.stepClip);
     this.multipliers = new BatchMultipliers(settings, shape, B);
   }
 
