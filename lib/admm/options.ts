@@ -77,8 +77,8 @@ export interface AdmmTrainerOptions {
    * then moved on by `momentum` × the previous batch's step if that does not raise it either; an
    * epoch whose training loss rises is undone; also sharded (options.parallel), bit for bit as one
    * process with one shard. Default true; false turns it off; an object overrides its settings
-   * ({ backoff: 2, relax: 1.1, momentum: 0.9, maxAttempts: 8, maxScale: 1e6, epochTolerance: 0.01,
-   * maxEpochAttempts: 3 }).
+   * ({ backoff: 2, relax: 2 in mode 'adjoint' and 1.1 in the others, momentum: 0.9, maxAttempts: 8,
+   * maxScale: 1e6, epochTolerance: 0.01, maxEpochAttempts: 3 }).
    * Persistent mode (default true, also with synchronous `parallel`, bit for bit as one process):
    * an iteration whose true loss rises is rejected, the auxiliaries resynchronised to the forward
    * pass and ρ raised, never past the ρ policy's bounds (persistent/safeguard.ts). Under
