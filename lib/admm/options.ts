@@ -277,8 +277,8 @@ function resolveChunkSize(value: unknown, mode: AdmmMode, update: 'exact' | 'lin
 
 /**
  * The default mode's clip: with the safeguard's relax 2 (DEFAULT_ADJOINT_SAFEGUARD) it lifted embedded
- * Reber from 0.921 to 0.969 with every suite run passing the stability checks (BENCHMARKS.md,
- * "What holds the default on Reber's plateau, and step clipping"). The other modes were not measured with it.
+ * Reber off its plateau with every suite run passing the stability checks (BENCHMARKS.md, "What
+ * holds the default on Reber's plateau, and step clipping"). The other modes were not measured with it.
  */
 export const DEFAULT_ADJOINT_STEP_CLIP = 1.25;
 
