@@ -63,8 +63,32 @@ export async function timeMode(mode: AdmmMode, epochs: number): Promise<ModeEpoc
 export interface LocalDualsComparison {
   adjoint: ModeEpochs;
   localDuals: ModeEpochs;
-  /** Best first-epoch seconds of 'local-duals' over best of 'adjoint', over all rounds. */
+  /** Fastest epoch of 'local-duals' over the fastest of 'adjoint', over all rounds. */
   ratio: number;
+  /** Both modes' time to the accuracy both reach (the lower of their best), and its ratio. */
+  sameAccuracy: { accuracy: number; adjoint: ToAccuracy; localDuals: ToAccuracy; ratio: number };
+}
+
+/** Seconds of training (the kept round's epochs) until the test accuracy first reached a level. */
+export interface ToAccuracy {
+  epochs: number;
+  seconds: number;
+}
+
+/** Epoch granularity: the epochs up to the first whose test accuracy is ≥ `accuracy`. */
+function toAccuracy(m: Pick<ModeEpochs, 'seconds' | 'accuracy'>, accuracy: number): ToAccuracy {
+  const epochs = m.accuracy.findIndex((a) => a >= accuracy) + 1;
+  return { epochs, seconds: m.seconds.slice(0, epochs).reduce((a, b) => a + b, 0) };
+}
+
+/** Both modes' time to the lower of their best test accuracies, and local-duals' over adjoint's. */
+export function sameAccuracy(
+  adjoint: Pick<ModeEpochs, 'seconds' | 'accuracy'>,
+  localDuals: Pick<ModeEpochs, 'seconds' | 'accuracy'>
+): LocalDualsComparison['sameAccuracy'] {
+  const accuracy = Math.min(Math.max(...adjoint.accuracy), Math.max(...localDuals.accuracy));
+  const [a, l] = [toAccuracy(adjoint, accuracy), toAccuracy(localDuals, accuracy)];
+  return { accuracy, adjoint: a, localDuals: l, ratio: l.seconds / a.seconds };
 }
 
 /** `rounds` alternating runs of both modes; each mode keeps its round with the fastest epoch. */
@@ -77,11 +101,15 @@ export async function compareLocalDuals(epochs: number, rounds: number): Promise
     localDuals = faster(localDuals, await timeMode('local-duals', epochs));
   }
   const ratio = Math.min(...localDuals!.seconds) / Math.min(...adjoint!.seconds);
-  return { adjoint: adjoint!, localDuals: localDuals!, ratio };
+  return { adjoint: adjoint!, localDuals: localDuals!, ratio, sameAccuracy: sameAccuracy(adjoint!, localDuals!) };
 }
 
-/** A markdown table: epoch seconds, test accuracy after each epoch, native stage seconds per epoch. */
+/**
+ * A markdown table (epoch seconds, test accuracy after each epoch, native stage seconds per epoch),
+ * then the two ratios: per epoch, and to the same accuracy.
+ */
 export function formatComparison(c: LocalDualsComparison): string[] {
+  const same = c.sameAccuracy;
   const row = (m: ModeEpochs) => {
     const perEpoch = STAGES.map((s) => (m.stages[s] > 0 ? (m.stages[s] / m.seconds.length).toFixed(3) : '–'));
     const seconds = m.seconds.map((s) => s.toFixed(2)).join(' ');
@@ -95,6 +123,11 @@ export function formatComparison(c: LocalDualsComparison): string[] {
     row(c.localDuals),
     '',
     'Stage columns: seconds per epoch inside each native call (forward pass, multipliers, solves).',
+    '',
+    `local-duals / adjoint epoch ratio: ${c.ratio.toFixed(2)}`,
+    `local-duals / adjoint seconds to test accuracy ${same.accuracy.toFixed(3)} (the lower of the two ` +
+      `modes' best): ${same.localDuals.seconds.toFixed(2)} s (${same.localDuals.epochs} epochs) / ` +
+      `${same.adjoint.seconds.toFixed(2)} s (${same.adjoint.epochs} epochs) = ${same.ratio.toFixed(2)}`,
   ];
 }
 
@@ -104,7 +137,6 @@ if (require.main === module) {
   compareLocalDuals(Number(values.epochs), Number(values.rounds))
     .then((c) => {
       for (const line of formatComparison(c)) console.log(line);
-      console.log(`\nlocal-duals / adjoint epoch ratio: ${c.ratio.toFixed(2)}`);
     })
     .catch((e) => {
       console.error(e);
