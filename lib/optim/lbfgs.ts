@@ -15,8 +15,8 @@ type Objective = (x: Float64Array, g: Float64Array) => Generator<undefined, numb
 
 /**
  * Minimises in place; the generator's return value is the final f. It pauses (yields) where the
- * objective does and after every iteration, so a caller on the event loop can yield to it there
- * (readout.ts); driven straight through, it is plain L-BFGS.
+ * objective does, between the line search's evaluations and after every iteration, so a caller on
+ * the event loop can yield to it there (readout.ts); driven straight through, it is plain L-BFGS.
  */
 export function* lbfgsIterations(
   x: Float64Array,
@@ -68,6 +68,8 @@ export function* lbfgsIterations(
     let step = 1,
       fNew = f;
     for (let tries = 0; tries < 40; tries++, step *= 0.5) {
+      // A pause between the line search's evaluations: a search of several is an iteration's long part.
+      if (tries > 0) yield undefined;
       for (let i = 0; i < n; i++) xNew[i] = x[i] + step * dir[i];
       fNew = yield* evaluate(xNew, gNew);
       if (fNew <= f + 1e-4 * step * slope) break;
