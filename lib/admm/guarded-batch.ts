@@ -67,12 +67,15 @@ export class GuardedBatches {
   }
 }
 
-/** Sets the model's weights to old + alpha × (new − old), a point on the segment of one batch update. */
-export function interpolateWeights(model: RNN, old: WeightCopy, stepped: WeightCopy, alpha: number): void {
+/**
+ * Sets the model's weights to old + alpha × (new − old), a point on the segment of one batch update;
+ * only the weights `old` holds (the trust region moves U, W, b alone).
+ */
+export function interpolateWeights(model: RNN, old: Partial<WeightCopy>, stepped: WeightCopy, alpha: number): void {
   const now = model.weights();
   for (const name of Object.keys(old) as WeightName[]) {
     const to = now[name],
-      a = old[name],
+      a = old[name]!,
       b = stepped[name];
     for (let i = 0; i < to.length; i++) to[i] = a[i] + alpha * (b[i] - a[i]);
   }

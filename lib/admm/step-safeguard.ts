@@ -273,7 +273,7 @@ export function resolveSafeguard(value: unknown, mode: string, parallel?: unknow
   const v = value;
   const num = (key: Exclude<keyof SafeguardSettings, 'batches'>, min: number, minExclusive: boolean) =>
     v[key] === undefined ? defaults[key] : checkNumber(`options.safeguard.${key}`, v[key], min, 1e12, minExclusive);
-  const batches = v.batches === undefined ? true : checkBoolean('options.safeguard.batches', v.batches);
+  const batches = v.batches === undefined ? defaults.batches : checkBoolean('options.safeguard.batches', v.batches);
   // The persistent loop judges whole iterations: it has no batch rule to turn off.
   if (!batches && mode === 'persistent')
     throw invalidRange('options.safeguard.batches', "true (or unset) in mode 'persistent'", batches);

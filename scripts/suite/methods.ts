@@ -7,6 +7,7 @@
  * present ones replaced on this suite's evidence.
  * The paper's linearised persistent update is available but not run by default.
  */
+import type { AdmmTrainerOptions } from '../../lib';
 import { byName, type Method } from '../experiments/methods';
 
 export const METHODS: Record<string, string> = {
@@ -44,14 +45,20 @@ export const ADJOINT_CLIP = {
 /** The default mode as it was before the step clip and relax 2 became its defaults. */
 export const ADJOINT_UNCLIPPED = { mode: 'adjoint', stepClip: false, safeguard: { relax: 1.1 } } as const;
 
+/** The suite's ADMM variants beyond the experiments' methods: their options by short name. */
+const VARIANTS: Record<string, AdmmTrainerOptions> = {
+  // Issue 16's item 4: the paper's loop with its gradient-free dual warm start (options.dualWalk).
+  'persistent-walk': { mode: 'persistent', dualWalk: true },
+  'adjoint-clip': ADJOINT_CLIP,
+  'adjoint-unclipped': ADJOINT_UNCLIPPED,
+};
+
 /** The method of a short name; an unknown name is a RangeError naming the option. */
 export function suiteMethod(key: string): Method & { key: string } {
   const name = METHODS[key];
   if (!name)
     throw new RangeError(`--methods: unknown method '${key}' (choose from ${Object.keys(METHODS).join(', ')})`);
-  // Issue 16's item 4: the paper's loop with its gradient-free dual warm start (options.dualWalk).
-  if (key === 'persistent-walk') return { name, trainer: 'admm', admm: { mode: 'persistent', dualWalk: true }, key };
-  if (key === 'adjoint-clip') return { name, trainer: 'admm', admm: ADJOINT_CLIP, key };
-  if (key === 'adjoint-unclipped') return { name, trainer: 'admm', admm: ADJOINT_UNCLIPPED, key };
+  const admm = VARIANTS[key];
+  if (admm) return { name, trainer: 'admm', admm, key };
   return { ...byName([name])[0], key };
 }

@@ -23,7 +23,7 @@ import type { Triple } from '../rho';
 import { yieldToEventLoop } from '../../yielding';
 import { sharedFloats } from '../../in-shared-memory';
 import { type SafeguardSettings, StepSafeguard } from '../step-safeguard';
-import { GuardedBatches } from '../guarded-batch';
+import { GuardedBatches, interpolateWeights } from '../guarded-batch';
 import { weightDecay } from '../persistent/residuals';
 import { StepClip } from '../step-clip';
 import { copyWeights } from '../../training/rollback';
@@ -40,7 +40,7 @@ export interface ResyncSettings {
   regressors: 'forward' | 'auxiliary';
   /** Largest ‖ΔW‖_F / ‖W‖_F accepted per solve (the step is scaled back); undefined: none. */
   trustRegion: number | undefined;
-  /** Longest batch step, as a multiple of the epoch's running mean step length (step-clip.ts); undefined: none. */
+  /** Longest batch step, as a multiple of the epoch's running mean step length (step-clip.ts); false: none. */
   stepClip: number | false;
   /** local-duals: repetitions per step and dual step size. */
   localSweeps: number;
@@ -256,10 +256,6 @@ export function limitStep(
   }
   const limit = radius * Math.sqrt(w);
   if (Math.sqrt(dw) <= limit || dw === 0) return;
-  const scale = limit / Math.sqrt(dw);
-  for (const name of ['U', 'W', 'b'] as const) {
-    const now = model[name],
-      old = before[name];
-    for (let i = 0; i < now.length; i++) now[i] = old[i] + scale * (now[i] - old[i]);
-  }
+  // The point at limit/‖ΔW‖ on each of U, W, b's segments (the model's own weights are the segments' ends).
+  interpolateWeights(model, before, model.weights(), limit / Math.sqrt(dw));
 }
