@@ -1,5 +1,13 @@
 /** Small seeded problems shared by the trainer tests. */
-import { type AdmmIterationRecord, type PersistentIterationRecord, RNN, Random, type TrainingData } from '../lib';
+import {
+  type AdmmIterationRecord,
+  AdmmTrainer,
+  type AdmmTrainerOptions,
+  type PersistentIterationRecord,
+  RNN,
+  Random,
+  type TrainingData,
+} from '../lib';
 
 export interface Problem {
   model: RNN;
@@ -56,7 +64,6 @@ export function perturbState(
   st.pFresh = false;
 }
 
-/** The history without wall-clock fields, for determinism comparisons. */
 /** Records without their wall-clock fields (`seconds`, `elapsed`, and BPTT's `trainSeconds`). */
 export function withoutTimes<T extends { seconds: number; elapsed: number; trainSeconds?: number }>(
   records: T[]
@@ -70,4 +77,16 @@ export function persistentHistory(history: readonly AdmmIterationRecord[]): Pers
     if (r.kind !== 'persistent') throw new Error(`iteration ${r.iteration} is a ${r.kind} record`);
     return r;
   });
+}
+
+/**
+ * A fresh problem of `spec` fitted `iterations` iterations with `options` (sharded when they say
+ * so; the trainer is closed after): its history without times and its weights, for comparisons.
+ */
+export async function fitFresh(spec: ProblemSpec, options: AdmmTrainerOptions, iterations = 3) {
+  const { model, data } = randomProblem(spec);
+  const trainer = new AdmmTrainer(model, options);
+  const result = await trainer.fit(data, { maxIterations: iterations });
+  await trainer.close();
+  return { history: withoutTimes(result.history), weights: model.weights() };
 }

@@ -4,7 +4,7 @@ import { AdmmTrainer, RNN } from '../lib';
 import { StepClip } from '../lib/admm/step-clip';
 import { copyWeights, type WeightCopy } from '../lib/training/rollback';
 import type { WeightName } from '../lib/rnn';
-import { randomProblem, type ProblemSpec, withoutTimes } from './problems';
+import { fitFresh, type ProblemSpec } from './problems';
 
 const NAMES: WeightName[] = ['U', 'W', 'b', 'V', 'c'];
 
@@ -112,24 +112,16 @@ const spec: ProblemSpec = {
 };
 const clipped = { mode: 'adjoint', batchSize: 8, safeguard: false, stepClip: 1 } as const;
 
-async function fitted(options: object, parallel?: { workers: number }) {
-  const { model, data } = randomProblem(spec);
-  const trainer = new AdmmTrainer(model, { ...options, ...(parallel ? { parallel } : {}) });
-  const result = await trainer.fit(data, { maxIterations: 3 });
-  await trainer.close();
-  return { history: withoutTimes(result.history), weights: model.weights() };
-}
-
 test('a clipped fit is deterministic and differs from the unclipped one', async (t) => {
-  const a = await fitted(clipped),
-    b = await fitted(clipped);
+  const a = await fitFresh(spec, clipped),
+    b = await fitFresh(spec, clipped);
   t.deepEqual(a, b);
-  t.notDeepEqual((await fitted({ ...clipped, stepClip: false })).weights, a.weights);
+  t.notDeepEqual((await fitFresh(spec, { ...clipped, stepClip: false })).weights, a.weights);
 });
 
 test('a clipped fit sharded over one worker thread is bit for bit the one-process fit', async (t) => {
-  const single = await fitted(clipped);
-  const sharded = await fitted(clipped, { workers: 1 });
+  const single = await fitFresh(spec, clipped);
+  const sharded = await fitFresh(spec, { ...clipped, parallel: { workers: 1 } });
   t.deepEqual(sharded.weights, single.weights);
   t.deepEqual(sharded.history, single.history);
 });

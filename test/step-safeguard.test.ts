@@ -10,7 +10,7 @@ import { weightDecay } from '../lib/admm/persistent/residuals';
 import { DEFAULT_SAFEGUARD, StepSafeguard } from '../lib/admm/step-safeguard';
 import { copyWeights } from '../lib/training/rollback';
 import { straightAndResumed } from './helpers/checkpoint-round-trip';
-import { type ProblemSpec, randomProblem, withoutTimes } from './problems';
+import { fitFresh, type ProblemSpec, randomProblem, withoutTimes } from './problems';
 
 const SPEC: ProblemSpec = { N: 40, T: 5, d: 3, h: 6, K: 3, lossSteps: 'last', loss: 'softmax-cross-entropy' };
 const MINI_BATCH_MODES: readonly AdmmMode[] = ['adjoint', 'local-duals', 'sweeps'];
@@ -325,14 +325,9 @@ test('StepSafeguard without the batch rule runs each update at the carried scale
 
 test('without the batch rule no update is judged, the epoch rule still holds, and a fit is reproducible', async (t) => {
   const options = { ...OVERSHOOT, batchSize: 10, safeguard: { batches: false } };
-  const run = async (o: object) => {
-    const { model, data } = randomProblem(SPEC);
-    const result = await new AdmmTrainer(model, o).fit(data, { maxIterations: 3 });
-    return { history: withoutTimes(result.history), weights: model.weights() };
-  };
-  const a = await run(options);
-  t.deepEqual(await run(options), a);
-  const judged = await run({ ...OVERSHOOT, batchSize: 10 });
+  const a = await fitFresh(SPEC, options);
+  t.deepEqual(await fitFresh(SPEC, options), a);
+  const judged = await fitFresh(SPEC, { ...OVERSHOOT, batchSize: 10 });
   t.true(
     judged.history.some((r) => r.safeguard!.rejections > 0),
     'with the batch rule this run shortens updates'
@@ -348,12 +343,5 @@ test('without the batch rule no update is judged, the epoch rule still holds, an
 
 test('without the batch rule, one shard over worker threads is bit for bit one process', async (t) => {
   const options = { mode: 'adjoint' as const, batchSize: 10, safeguard: { batches: false }, stepClip: 1.25 };
-  const fitted = async (parallel?: { workers: number }) => {
-    const { model, data } = randomProblem(SPEC);
-    const trainer = new AdmmTrainer(model, { ...options, ...(parallel ? { parallel } : {}) });
-    const result = await trainer.fit(data, { maxIterations: 3 });
-    await trainer.close();
-    return { history: withoutTimes(result.history), weights: model.weights() };
-  };
-  t.deepEqual(await fitted({ workers: 1 }), await fitted());
+  t.deepEqual(await fitFresh(SPEC, { ...options, parallel: { workers: 1 } }), await fitFresh(SPEC, options));
 });
