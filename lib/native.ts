@@ -204,7 +204,10 @@ export type LocalDualWalkArgs = WeightArgs & {
   cancel?: Int32Array;
 } & TargetArgs &
   NativeInputs;
-/** C = A B, row-major: one OpenBLAS call with its own threading. */
+/**
+ * C = A B, row-major: blocks of 1,024 rows of C side by side on the BLAS threads, each one
+ * single-threaded OpenBLAS call (the same bits with any thread count).
+ */
 export type SgemmArgs = { m: number; n: number; k: number; A: Float32Array; B: Float32Array; C: Float32Array };
 
 /** What both BPTT ops read: data, targets, weights and an optional mini-batch. */
@@ -273,7 +276,7 @@ export type NativeBinding = Twin<'inputProjection', InputProjectionArgs, void> &
 export type BpttBinding = Pick<NativeBinding, 'bpttGradients' | 'bpttGradientsAsync' | 'bpttLoss' | 'bpttLossAsync'>;
 
 /** The addon's `internal` object (native/binding_internal.cpp), reached through lib/internal/test-hooks.ts. */
-export type InternalBinding = Twin<'sgemmRowBlocks', SgemmArgs, void> & {
+export type InternalBinding = Twin<'sgemmThreaded', SgemmArgs, void> & {
   /** c(|q|) = max over t of −(1−t²)(1−3t²+2t|q|), the a-step's convexity threshold. */
   convexityThreshold(args: { q: number }): number;
   /**

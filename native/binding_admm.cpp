@@ -274,7 +274,7 @@ struct SgemmOp {
     C = a.f32Out("C", checkedProduct(a, "C", {m, n}, INT32_MAX));
     a.requireDisjoint({{"C", C, int64_t{m} * n}}, {{"A", A, int64_t{m} * k}, {"B", B, int64_t{k} * n}});
   }
-  Status run() { sgemm(m, n, k, A, B, C, false); return {}; }
+  Status run() { sgemm(m, n, k, A, B, C, true); return {}; }
   Napi::Value result(Napi::Env env) { return env.Undefined(); }
 };
 
@@ -297,6 +297,7 @@ Napi::Value SetThreads(const Napi::CallbackInfo& info) {
 }  // namespace
 
 void registerAdmmOps(Napi::Env env, Napi::Object exports) {
+  takeOverBlasThreads();
   exportOp<InputProjectionOp>(env, exports);
   exportOp<RecurrentAffineOp>(env, exports);
   exportOp<ReadoutOp>(env, exports);

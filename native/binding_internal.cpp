@@ -4,7 +4,7 @@
 //   convexityThreshold({ q })    the a-step's c(|q|), checked against a float64 scan in the tests
 //   injectFault({ site, kind })  site 'blocks' | 'chunks' | 'none': worker 1 of every later fork
 //                                throws (kind 'out-of-memory', the default, or 'internal')
-//   sgemmRowBlocks(Async)        sgemm in row blocks, the benchmarks' stricter reference rate
+//   sgemmThreaded(Async)         one OpenBLAS call on its own threads, the benchmarks' reference rate
 #include <napi.h>
 
 #include "binding_ops.h"
@@ -13,8 +13,8 @@
 namespace admm::binding {
 namespace {
 
-struct SgemmRowBlocksOp {
-  static constexpr const char* kName = "sgemmRowBlocks";
+struct SgemmThreadedOp {
+  static constexpr const char* kName = "sgemmThreaded";
   int m, n, k; const float *A, *B; float* C;
   void parse(Args& a) {
     m = static_cast<int>(a.integer("m", 1, 1 << 20)); n = static_cast<int>(a.integer("n", 1, 1 << 20));
@@ -24,7 +24,7 @@ struct SgemmRowBlocksOp {
     C = a.f32Out("C", checkedProduct(a, "C", {m, n}, INT32_MAX));
     a.requireDisjoint({{"C", C, int64_t{m} * n}}, {{"A", A, int64_t{m} * k}, {"B", B, int64_t{k} * n}});
   }
-  Status run() { sgemm(m, n, k, A, B, C, true); return {}; }
+  Status run() { sgemm(m, n, k, A, B, C, false); return {}; }
   Napi::Value result(Napi::Env env) { return env.Undefined(); }
 };
 
@@ -46,7 +46,7 @@ Napi::Value InjectFault(const Napi::CallbackInfo& info) {
 
 void registerInternalOps(Napi::Env env, Napi::Object exports) {
   Napi::Object internal = Napi::Object::New(env);
-  exportOp<SgemmRowBlocksOp>(env, internal);
+  exportOp<SgemmThreadedOp>(env, internal);
   internal.Set("convexityThreshold", Napi::Function::New(env, ConvexityThreshold, "convexityThreshold"));
   internal.Set("injectFault", Napi::Function::New(env, InjectFault, "injectFault"));
   exports.Set("internal", internal);

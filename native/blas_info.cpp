@@ -18,9 +18,11 @@ int elementwiseThreads() { return gElementwiseThreads.load(); }
 void setElementwiseThreads(int n) { gElementwiseThreads.store(std::clamp(n, 1, 64)); }
 
 // blasThreads / setBlasThreads live in row_parallel.cpp, which owns OpenBLAS's thread count.
+// A plain call runs on OpenBLAS's own threads; rowBlocks splits it as the kernels split theirs.
 
 void sgemm(int m, int n, int k, const float* A, const float* B, float* C, bool rowBlocks) {
   if (!rowBlocks) {
+    ThreadedBlas threaded;
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m, n, k, 1.0f, A, k, B, n, 0.0f, C, n);
     return;
   }

@@ -155,10 +155,11 @@ void proxCrossEntropyRow(int K, const float* m, int32_t y, double rho, float* o)
 // ---- blas_info.cpp ------------------------------------------------------
 int blasThreads();
 void setBlasThreads(int n);
-// C = A B (row-major, m×k times k×n): one OpenBLAS call with its own threading (the readout
-// refit's products). With rowBlocks (the benchmarks' stricter reference, bound as
-// internal.sgemmRowBlocks), blocks of 1,024 rows side by side on the BLAS threads with
-// single-threaded OpenBLAS, as the kernels run their tall products.
+// C = A B (row-major, m×k times k×n). With rowBlocks (the public sgemm: the readout refit's
+// products), blocks of 1,024 rows side by side on the BLAS threads with single-threaded
+// OpenBLAS, as the kernels run their tall products: the same bits with any thread count.
+// Without (the benchmarks' reference, bound as internal.sgemmThreaded), one OpenBLAS call on
+// its own threads.
 void sgemm(int m, int n, int k, const float* A, const float* B, float* C, bool rowBlocks);
 
 }  // namespace admm

@@ -1,4 +1,4 @@
-// parallelBlocks: threads over row blocks, with OpenBLAS single-threaded while they run.
+// parallelBlocks: threads over row blocks; and the control of OpenBLAS's own threads.
 #include "row_parallel.h"
 
 #include <algorithm>
@@ -20,33 +20,39 @@ namespace {
 
 thread_local bool tInsideBlocks = false;
 
-// OpenBLAS's thread count is process-wide. Kernels run one at a time (binding_ops.h), so regions
-// do not overlap today; the reference count keeps it right if they ever do (the first sets 1
-// thread, the last restores the configured count). setBlasThreads during a region only records
-// the new count.
+// OpenBLAS's own threading is off (one thread) from the moment the addon registers its ops:
+// the kernels thread their tall products themselves (parallelBlocks), and everywhere else (a
+// mini-batch's per-step products, small Grams, factorisations) OpenBLAS's threads were no
+// faster and kept the other core busy spinning (BENCHMARKS.md, "OpenBLAS's own threads").
+// It also makes every kernel's result independent of the thread count. Only ThreadedBlas turns
+// them on, for one call. Kernels run one at a time (binding_ops.h), so scopes never overlap.
 std::mutex gBlasMutex;
-int gSerialUsers = 0;
 int gConfiguredBlasThreads = 0;  // 0: not read yet
+bool gInsideThreaded = false;
 
 int configuredLocked() {
-  if (gConfiguredBlasThreads == 0) gConfiguredBlasThreads = std::max(1, openblas_get_num_threads());
+  if (gConfiguredBlasThreads == 0) {
+    gConfiguredBlasThreads = std::max(1, openblas_get_num_threads());
+    openblas_set_num_threads(1);
+  }
   return gConfiguredBlasThreads;
 }
 
-class SerialBlas {
- public:
-  SerialBlas() {
-    std::lock_guard<std::mutex> lock(gBlasMutex);
-    configuredLocked();
-    if (gSerialUsers++ == 0) openblas_set_num_threads(1);
-  }
-  ~SerialBlas() {
-    std::lock_guard<std::mutex> lock(gBlasMutex);
-    if (--gSerialUsers == 0) openblas_set_num_threads(gConfiguredBlasThreads);
-  }
-  SerialBlas(const SerialBlas&) = delete;
-  SerialBlas& operator=(const SerialBlas&) = delete;
-};
+}  // namespace
+
+ThreadedBlas::ThreadedBlas() {
+  std::lock_guard<std::mutex> lock(gBlasMutex);
+  gInsideThreaded = true;
+  openblas_set_num_threads(configuredLocked());
+}
+
+ThreadedBlas::~ThreadedBlas() {
+  std::lock_guard<std::mutex> lock(gBlasMutex);
+  gInsideThreaded = false;
+  openblas_set_num_threads(1);
+}
+
+namespace {
 
 class InsideScope {
  public:
@@ -59,6 +65,11 @@ class InsideScope {
 
 }  // namespace
 
+void takeOverBlasThreads() {
+  std::lock_guard<std::mutex> lock(gBlasMutex);
+  configuredLocked();
+}
+
 int blasThreads() {
   std::lock_guard<std::mutex> lock(gBlasMutex);
   return configuredLocked();
@@ -66,8 +77,9 @@ int blasThreads() {
 
 void setBlasThreads(int n) {
   std::lock_guard<std::mutex> lock(gBlasMutex);
+  configuredLocked();
   gConfiguredBlasThreads = std::max(1, n);
-  if (gSerialUsers == 0) openblas_set_num_threads(gConfiguredBlasThreads);
+  if (gInsideThreaded) openblas_set_num_threads(gConfiguredBlasThreads);
 }
 
 bool insideParallelBlocks() { return tInsideBlocks; }
@@ -99,11 +111,10 @@ int blockWorkers(int64_t blocks) {
 
 void parallelBlocks(int64_t blocks, const std::function<void(int64_t, int)>& body) {
   const int workers = blockWorkers(blocks);
-  if (workers <= 1) {  // BLAS keeps its configured threads
+  if (workers <= 1) {
     for (int64_t k = 0; k < blocks; ++k) body(k, 0);
     return;
   }
-  SerialBlas serial;
   std::atomic<int64_t> next{0};
   // An exception in a block (std::bad_alloc) must reach the caller's guard, not terminate the
   // process from a worker thread: the first is kept, the others stop taking blocks.

@@ -1,9 +1,9 @@
 /**
  * Row-block parallelism (native/row_parallel.h): the tall kernels run their row blocks on the
- * BLAS threads with single-threaded OpenBLAS, and kernels run one at a time. These tests pin
- * what that must not change: the numbers (one BLAS thread or two), and determinism when kernels
- * are started concurrently (OpenBLAS rounds differently with 1 and 2 threads, and its thread
- * count is process-wide).
+ * BLAS threads with single-threaded OpenBLAS (its own threading is off), and kernels run one at
+ * a time. These tests pin what that must not change: the numbers (one BLAS thread or two, down
+ * to whole fits), and determinism when kernels are started concurrently (OpenBLAS rounds
+ * differently with 1 and 2 threads, and its thread count is process-wide).
  */
 import test from 'ava';
 import { spawnSync } from 'node:child_process';
@@ -11,6 +11,8 @@ import path from 'node:path';
 import { nativeHooks } from '../lib/internal/test-hooks';
 import { native, type NativeShape } from '../lib/native';
 import { Random } from '../lib/random';
+import { stopAscentWorkers } from '../lib';
+import { fitFresh } from './problems';
 
 const normal = (rng: Random, n: number, scale = 1) => Float32Array.from({ length: n }, () => scale * rng.normal());
 
@@ -111,31 +113,40 @@ test.serial('the same call twice gives bit-identical results on two threads', (t
   t.deepEqual(second, first);
 });
 
-test.serial("native sgemm in row blocks (the benchmarks' hook) matches the single OpenBLAS call", async (t) => {
-  const r = new Random(9),
-    m = 2500,
-    n = 7,
-    k = 33;
-  const a = normal(r, m * k),
-    bb = normal(r, k * n),
-    plain = new Float32Array(m * n),
-    blocked = new Float32Array(m * n);
-  native.sgemm({ m, n, k, A: a, B: bb, C: plain });
-  nativeHooks.sgemmRowBlocks({ m, n, k, A: a, B: bb, C: blocked });
-  t.true(maxRelativeDifference(blocked, plain) < 1e-5);
-  const asynchronous = new Float32Array(m * n);
-  await nativeHooks.sgemmRowBlocksAsync({ m, n, k, A: a, B: bb, C: asynchronous });
-  t.deepEqual(asynchronous, blocked);
-  t.throws(() => nativeHooks.sgemmRowBlocks({ m, n, k, A: a, B: bb, C: a.subarray(0, m * n) }), {
-    instanceOf: RangeError,
-    message: /^sgemmRowBlocks: C must be memory distinct from A/,
-  });
-});
+test.serial(
+  'native sgemm runs in row blocks: the same bits with one BLAS thread or two, close to one OpenBLAS call',
+  async (t) => {
+    const r = new Random(9),
+      m = 2500,
+      n = 7,
+      k = 33;
+    const a = normal(r, m * k),
+      bb = normal(r, k * n),
+      threaded = new Float32Array(m * n);
+    const blocked = (blas: number) =>
+      withBlasThreads(blas, () => {
+        const C = new Float32Array(m * n);
+        native.sgemm({ m, n, k, A: a, B: bb, C });
+        return C;
+      });
+    const one = blocked(1);
+    t.deepEqual(blocked(2), one);
+    nativeHooks.sgemmThreaded({ m, n, k, A: a, B: bb, C: threaded });
+    t.true(maxRelativeDifference(threaded, one) < 1e-5);
+    const asynchronous = new Float32Array(m * n);
+    await nativeHooks.sgemmThreadedAsync({ m, n, k, A: a, B: bb, C: asynchronous });
+    t.deepEqual(asynchronous, threaded);
+    t.throws(() => nativeHooks.sgemmThreaded({ m, n, k, A: a, B: bb, C: a.subarray(0, m * n) }), {
+      instanceOf: RangeError,
+      message: /^sgemmThreaded: C must be memory distinct from A/,
+    });
+  }
+);
 
 test.serial('kernels started together give the results of the same kernels run one by one', async (t) => {
-  // A row-blocked forward pass (OpenBLAS on one thread while it runs) beside readouts (one
-  // OpenBLAS call at the configured thread count): h = 128, K = 10 is a shape whose readout
-  // rounds differently on 1 and 2 OpenBLAS threads, so overlap would show in the bits.
+  // A forward pass and readouts (OpenBLAS on one thread) beside sgemmThreaded, which turns
+  // OpenBLAS's own threads on for its call: h = 128, K = 10 is a shape whose readout rounds
+  // differently on 1 and 2 OpenBLAS threads, so overlap would show in the bits.
   const fs: NativeShape = { N: 4096, T: 6, d: 4, h: 128, K: 10, everyStep: false },
     r = new Random(17);
   const fx = normal(r, fs.N * fs.T * fs.d),
@@ -162,6 +173,7 @@ test.serial('kernels started together give the results of the same kernels run o
       await Promise.all([
         native.forwardAsync({ shape: fs, x: fx, U: fU, W: fW, b: fb, V: fV, c: fc, O }),
         native.recurrentAffineAsync({ shape: fs, XU: XUf, S: fS, W: fW, out: P }),
+        nativeHooks.sgemmThreadedAsync({ m: rs.N, n: fs.h, k: fs.h, A: rS, B: fW, C: new Float32Array(rs.N * fs.h) }),
         ...outs.map((out) => native.readoutAsync({ shape: rs, S: rS, V: fV, c: fc, out })),
       ]);
       t.deepEqual(O, forwardAlone, `forward, round ${round}`);
@@ -170,6 +182,29 @@ test.serial('kernels started together give the results of the same kernels run o
   } finally {
     native.setThreads(before);
   }
+});
+
+test.serial('a fit gives the same weights with one BLAS thread as with two, in every mode', async (t) => {
+  // Mini-batches of 64 × h = 96: per-step products and Grams that OpenBLAS's own threading
+  // would split (and round differently) if it were on.
+  const spec = { N: 256, T: 6, d: 5, h: 96, K: 3, lossSteps: 'last', loss: 'softmax-cross-entropy', seed: 2 } as const;
+  for (const mode of ['adjoint', 'local-duals', 'sweeps', 'persistent'] as const) {
+    const options = mode === 'persistent' ? { mode } : { mode, batchSize: 64 };
+    const fits = [];
+    for (const blas of [1, 2]) {
+      const before = native.getThreads();
+      native.setThreads({ blas });
+      try {
+        fits.push(await fitFresh(spec, options, 2));
+      } finally {
+        native.setThreads(before);
+      }
+    }
+    t.deepEqual(fits[1].weights, fits[0].weights, mode);
+    // The persistent record's dual residual sums over row blocks: last bits only.
+    if (mode !== 'persistent') t.deepEqual(fits[1].history, fits[0].history, mode);
+  }
+  await stopAscentWorkers();
 });
 
 test.serial('getThreads reports the configured BLAS count, and setThreads still applies it', (t) => {

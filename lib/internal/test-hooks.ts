@@ -8,9 +8,9 @@
  *   or std::runtime_error ('internal'): a failure on a worker thread must become the kernel's
  *   error (ERR_OUT_OF_MEMORY, ERR_INTERNAL), not std::terminate; 'none' turns it off.
  *   Process-wide: call it in a child process of its own;
- * - `nativeHooks.sgemmRowBlocks(Async)`: sgemm in row blocks of 1,024 side by side on
- *   single-threaded OpenBLAS, as the kernels run their tall products (scripts/bench: the stricter
- *   reference rate);
+ * - `nativeHooks.sgemmThreaded(Async)`: sgemm as one OpenBLAS call on OpenBLAS's own threads,
+ *   which the addon otherwise keeps off (scripts/bench: the reference rate beside the row-blocked
+ *   `native.sgemm`);
  * - `ascentWorkerScript.path`: the script the dual-ascent workers run (a missing one shows
  *   workers that cannot start), and `ascentWorkersUnavailable()`, why they could not.
  *

@@ -40,15 +40,15 @@ export function iterationFlops(N: number, T: number, d: number, h: number, K: nu
 }
 
 /**
- * Best-of-`reps` GFLOP/s of C = A B, m×k times k×n: one OpenBLAS call with its own threading,
- * or (`rowBlocks`, the internal hook sgemmRowBlocks) row blocks side by side on single-threaded
- * OpenBLAS, as the kernels run.
+ * Best-of-`reps` GFLOP/s of C = A B, m×k times k×n: one OpenBLAS call with its own threading
+ * (the internal hook sgemmThreaded), or (`rowBlocks`, `native.sgemm`) row blocks side by side on
+ * single-threaded OpenBLAS, as the kernels run.
  */
 export function sgemmRate(m: number, n: number, k: number, reps: number, rowBlocks = false): number {
   const A = new Float32Array(m * k).fill(0.5),
     B = new Float32Array(k * n).fill(0.25),
     C = new Float32Array(m * n);
-  const sgemm = rowBlocks ? nativeHooks.sgemmRowBlocks : native.sgemm;
+  const sgemm = rowBlocks ? native.sgemm : nativeHooks.sgemmThreaded;
   sgemm({ m, n, k, A, B, C });
   let best = Infinity;
   for (let i = 0; i < reps; i++) {

@@ -400,7 +400,7 @@ const binding = bpttNative as unknown as Record<string, (o: unknown) => unknown>
 /** The addon's internal object (test-hooks): its ops are in the shipped binary too. */
 const internal = nativeHooks as unknown as Record<string, (o: unknown) => unknown>;
 /** Ops of the internal object, fuzzed like the binding's (injectFault is not: it would fail every kernel). */
-const INTERNAL_OPS: OpSpec[] = [{ ...OPS.find((op) => op.name === 'sgemm')!, name: 'sgemmRowBlocks' }];
+const INTERNAL_OPS: OpSpec[] = [{ ...OPS.find((op) => op.name === 'sgemm')!, name: 'sgemmThreaded' }];
 
 function fieldsOf(p: Params): string[] {
   return Object.keys(p).flatMap((k) =>
