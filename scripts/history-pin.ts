@@ -39,9 +39,19 @@ const CLASSES: PinProblem = { N: 12, T: 4, d: 3, h: 5, K: 3, loss: 'softmax-cros
 const VALUES: PinProblem = { N: 12, T: 4, d: 3, h: 5, K: 2, loss: 'squared-error', lossSteps: 'every' };
 const TOKENS: PinProblem = { ...CLASSES, d: 6, tokens: true, lossSteps: 'every' };
 
-/** Every mode of lib/admm/options.ts (persistent: unchunked, chunked, linearised, safeguarded) and BPTT. */
+/**
+ * Every mode of lib/admm/options.ts (persistent: unchunked, chunked, linearised, safeguarded, with
+ * and without its default dual walk) and BPTT.
+ */
 export const PIN_CASES: readonly PinCase[] = [
   { name: 'persistent', problem: CLASSES, trainer: 'admm', options: { mode: 'persistent' }, iterations: 3 },
+  {
+    name: "persistent without the dual walk (the paper's loop)",
+    problem: CLASSES,
+    trainer: 'admm',
+    options: { mode: 'persistent', dualWalk: false },
+    iterations: 3,
+  },
   {
     name: 'persistent chunked',
     problem: VALUES,

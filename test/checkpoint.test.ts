@@ -256,7 +256,7 @@ test('restoreState refuses a snapshot of another size and keeps the previous sta
   });
 });
 
-test('a checkpoint saved before the safeguard had momentum or before step clipping resumes without them; a newer one keeps its values', async (t) => {
+test('a checkpoint saved before the safeguard had momentum, before step clipping or before the default dual walk resumes without them; a newer one keeps its values', async (t) => {
   const model = new RNN({ inputSize: 2, hiddenSize: 3, outputSize: 2 });
   const config = { inputSize: 2, hiddenSize: 3, outputSize: 2 };
   let files = 0;
@@ -267,12 +267,19 @@ test('a checkpoint saved before the safeguard had momentum or before step clippi
   };
   const older = { backoff: 2, relax: 1.1, maxAttempts: 8, maxScale: 1e6, epochTolerance: 0.01, maxEpochAttempts: 3 };
   const unclipped = await saved({ mode: 'adjoint', safeguard: older });
-  t.deepEqual(unclipped, { mode: 'adjoint', safeguard: { ...older, momentum: 0 }, stepClip: false });
+  t.deepEqual(unclipped, { mode: 'adjoint', safeguard: { ...older, momentum: 0 }, stepClip: false, dualWalk: false });
   t.is(new AdmmTrainer(model, unclipped).options.stepClip, false, 'rebuilt without the clip it did not have');
-  const newer = { mode: 'adjoint', safeguard: { ...older, momentum: 0.9 }, stepClip: 1.25 };
+  const newer = { mode: 'adjoint', safeguard: { ...older, momentum: 0.9 }, stepClip: 1.25, dualWalk: false };
   t.deepEqual(await saved(newer), newer);
   t.deepEqual(await saved({ ...newer, stepClip: false }), { ...newer, stepClip: false });
+  const unwalked = await saved({ mode: 'persistent', stepClip: false });
+  t.is(unwalked.dualWalk, false);
+  t.is(new AdmmTrainer(model, unwalked).options.dualWalk, false, 'rebuilt without the walk it did not have');
+  const walked = { mode: 'persistent', stepClip: false, dualWalk: { scale: 20, every: 1 } };
+  t.deepEqual(await saved(walked), walked);
   // What a trainer saves is read back as it was, and rebuilds the same options.
-  const options = { ...new AdmmTrainer(model).options };
-  t.deepEqual(new AdmmTrainer(model, await saved(options)).options, options);
+  for (const mode of ['adjoint', 'persistent'] as const) {
+    const options = { ...new AdmmTrainer(model, { mode }).options };
+    t.deepEqual(new AdmmTrainer(model, await saved(options)).options, options);
+  }
 });

@@ -106,9 +106,11 @@ test('dualWalk: 2 + 2 iterations resumed through a checkpoint equal 4 straight (
   t.deepEqual(back.model.weights(), straight.model.weights());
 });
 
-test('options.dualWalk: defaults, persistent mode only, not sharded, checked settings', (t) => {
+test('options.dualWalk: on by default in persistent mode unless sharded, persistent mode only, checked settings', (t) => {
   const { model } = randomProblem(SPEC);
-  t.is(new AdmmTrainer(model, PERSISTENT).options.dualWalk, false);
+  t.deepEqual(new AdmmTrainer(model, PERSISTENT).options.dualWalk, DEFAULT_DUAL_WALK);
+  t.is(new AdmmTrainer(model, { ...PERSISTENT, parallel: { workers: 2 } }).options.dualWalk, false);
+  t.is(new AdmmTrainer(model, { mode: 'adjoint' }).options.dualWalk, false);
   t.deepEqual(new AdmmTrainer(model, { ...PERSISTENT, dualWalk: true }).options.dualWalk, DEFAULT_DUAL_WALK);
   t.deepEqual(new AdmmTrainer(model, { ...PERSISTENT, dualWalk: { every: 0 } }).options.dualWalk, {
     scale: DEFAULT_DUAL_WALK.scale,

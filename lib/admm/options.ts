@@ -96,7 +96,9 @@ export interface AdmmTrainerOptions {
    * 'local-duals' (with `localSweeps`, `gamma`) at the forward point, times `scale` (default 20),
    * instead of zero; with `every` > 0 (default 1), resynchronise the auxiliaries to the forward
    * pass and walk again every `every` iterations (persistent/dual-walk.ts). `true`: the defaults.
-   * Default false; not with `parallel`.
+   * Default on in mode 'persistent' (floor + 0.10 on every suite classification task; `false`: the
+   * paper's loop with zero duals), off with `parallel` (its shards hold the auxiliaries the walk
+   * needs) and in the other modes.
    */
   dualWalk?: boolean | { scale?: number; every?: number };
   /** Mini-batch modes: seed of the shuffling (default 0). */
@@ -224,7 +226,8 @@ function resolveWarmStart(value: unknown, mode: AdmmMode): WarmStart {
 export const DEFAULT_DUAL_WALK: Readonly<DualWalkSettings> = { scale: 20, every: 1 };
 
 function resolveDualWalk(value: unknown, mode: AdmmMode, sharded: boolean): DualWalkSettings | false {
-  if (value === undefined || value === false) return false;
+  if (value === false) return false;
+  if (value === undefined) return mode === 'persistent' && !sharded ? { ...DEFAULT_DUAL_WALK } : false;
   if (mode !== 'persistent') throw invalidRange('options.dualWalk', `false or unset in mode '${mode}'`, value);
   // The walk runs on the auxiliaries of every sample, which a sharded run keeps in its shards.
   if (sharded)

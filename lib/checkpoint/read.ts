@@ -100,8 +100,8 @@ function readTrainer(where: string, raw: Record<string, unknown>): TrainerInfo {
 
 /**
  * ADMM options saved before a setting existed, completed with what that run had, so that it resumes
- * as it ran instead of with today's default: no momentum step in the step safeguard, no step clip
- * (saved options always hold both since: the clip as a number or false).
+ * as it ran instead of with today's default: no momentum step in the step safeguard, no step clip,
+ * no dual walk (saved options always hold them since: the clip and the walk as settings or false).
  */
 function withOlderDefaults(options: Record<string, unknown>): Record<string, unknown> {
   const { safeguard } = options;
@@ -110,6 +110,7 @@ function withOlderDefaults(options: Record<string, unknown>): Record<string, unk
     ...options,
     ...(noMomentum && { safeguard: { ...safeguard, momentum: 0 } }),
     ...(!('stepClip' in options) && { stepClip: false }),
+    ...(!('dualWalk' in options) && { dualWalk: false }),
   };
 }
 

@@ -5,12 +5,17 @@ const sigma = { scheme: 'normal', scale: 0.1, seed: 0 } as const;
 const orthogonal = { scheme: 'orthogonal', seed: 0 } as const;
 
 export const CONFIGS: Config[] = [
-  { name: "persistent (the paper's loop, exact)", trainer: 'admm', init: sigma, admm: { mode: 'persistent' } },
+  {
+    name: "persistent (the paper's loop, exact)",
+    trainer: 'admm',
+    init: sigma,
+    admm: { mode: 'persistent', dualWalk: false },
+  },
   {
     name: 'persistent, linearised (paper)',
     trainer: 'admm',
     init: sigma,
-    admm: { mode: 'persistent', update: 'linearized' },
+    admm: { mode: 'persistent', update: 'linearized', dualWalk: false },
   },
   { name: 'sweeps ×3 per batch (C)', trainer: 'admm', init: sigma, admm: { mode: 'sweeps' } },
   { name: 'local-duals (B)', trainer: 'admm', init: sigma, admm: { mode: 'local-duals' } },
