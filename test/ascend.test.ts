@@ -3,6 +3,7 @@
  * norms, on the ascent workers over SharedArrayBuffer-backed arrays (else on the main thread).
  */
 import test from 'ava';
+import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { ASCENT_SPAN as SPAN, MIN_WORKER_SPANS } from '../lib/admm/ascent/pool';
 import { native } from '../lib/native';
@@ -132,6 +133,31 @@ test.serial('the workers can be stopped, and the next ascent starts them again',
   t.deepEqual(again.norms, first.norms);
   t.is(firstDifference(again.dual, first.dual), -1);
   await stopAscentWorkers();
+});
+
+test('idle workers end, so the shared arrays of finished ascents are freed (a fresh process with --expose-gc)', (t) => {
+  // Ten ascents on fresh 3 × 24 MB shared arrays, dropped after each: the workers' isolates held
+  // every one of them (~720 MB) until they collected garbage, which idle isolates never do.
+  const lib = JSON.stringify(path.join(__dirname, '..', 'lib'));
+  const script = `
+    const { ascend } = require(${JSON.stringify(path.join(__dirname, '..', 'lib', 'admm', 'ascent', 'ascend'))});
+    const { ASCENT_IDLE_MS } = require(${JSON.stringify(path.join(__dirname, '..', 'lib', 'admm', 'ascent', 'pool'))});
+    const { setThreads } = require(${lib});
+    setThreads({ elementwise: 2 });
+    const n = 6 * 1024 * 1024;
+    const shared = () => new Float32Array(new SharedArrayBuffer(4 * n)).fill(0.5);
+    (async () => {
+      for (let k = 0; k < 10; k++) await ascend(shared(), shared(), shared(), 1, true);
+      await new Promise((r) => setTimeout(r, ASCENT_IDLE_MS + 1000));
+      global.gc(); // the wrappers; their backing stores go in a sweep after it, counted by the next
+      await new Promise((r) => setTimeout(r, 200));
+      global.gc();
+      console.log(JSON.stringify({ arrayBuffers: process.memoryUsage().arrayBuffers }));
+    })();`;
+  const r = spawnSync(process.execPath, ['--expose-gc', '-e', script], { encoding: 'utf8', timeout: 120_000 });
+  t.is(r.status, 0, r.stderr);
+  const { arrayBuffers } = JSON.parse(r.stdout) as { arrayBuffers: number };
+  t.true(arrayBuffers < 100e6, `${(arrayBuffers / 1e6).toFixed(0)} MB of array buffers still held`);
 });
 
 test.serial('the event loop keeps turning during a long ascent, on workers or on the main thread', async (t) => {

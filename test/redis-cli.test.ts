@@ -110,18 +110,22 @@ test('admmirnn train --mode local-duals --redis with 2 workers ≡ train --mode 
   t.deepEqual(bits(b.model.weights()), bits(a.model.weights()));
 });
 
-test('a checkpoint with the safeguard resumes sharded: with it synchronously, without it under --staleness', async (t) => {
+test('a checkpoint with the safeguard resumes sharded: with it synchronously, without it under --staleness; without the dual walk', async (t) => {
   const first = await command([...train, '-o', 'guarded.safetensors']).ended;
   t.is(first.code, 0, first.stderr);
   const saved = (await readCheckpoint(path.join(dir, 'guarded.safetensors'))).trainer!.options;
-  t.like(saved, { safeguard: { backoff: 2 } });
+  t.like(saved, { safeguard: { backoff: 2 }, dualWalk: { scale: 20, every: 1 } });
   const resume = ['train', '--inputs', 'x.npy', '--targets', 'y.npy', '--resume', 'guarded.safetensors', '-n', '2'];
   const synchronous = await command([...resume, '--workers', '2', '-q', '-o', 'sp.safetensors']).ended;
   t.is(synchronous.code, 0, synchronous.stderr);
-  t.like((await readCheckpoint(path.join(dir, 'sp.safetensors'))).trainer!.options, { safeguard: { backoff: 2 } });
+  t.like((await readCheckpoint(path.join(dir, 'sp.safetensors'))).trainer!.options, {
+    safeguard: { backoff: 2 },
+    dualWalk: false,
+  });
   const stale = await command([...resume, '--workers', '2', '--staleness', '1', '-o', 'ap.safetensors']).ended;
   t.is(stale.code, 0, stale.stderr);
   t.regex(stale.stderr, /--staleness > 0: the safeguard is off/);
+  t.regex(stale.stderr, /sharded: the dual walk is off/);
   t.like((await readCheckpoint(path.join(dir, 'ap.safetensors'))).trainer!.options, { safeguard: false });
 });
 

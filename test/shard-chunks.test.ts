@@ -17,7 +17,8 @@ import { randomProblem, type ProblemSpec } from './problems';
 const CE = 'softmax-cross-entropy' as const;
 const classify: ProblemSpec = { N: 24, T: 5, d: 3, h: 6, K: 3, lossSteps: 'last', loss: CE, seed: 3 };
 const ITERATIONS = 4;
-const OPTIONS = { mode: 'persistent', warmStart: 'none' } as const;
+// A sharded run has no dual walk: the single-process runs compared with it go without one too.
+const OPTIONS = { mode: 'persistent', warmStart: 'none', dualWalk: false } as const;
 
 /** The sharded loop over `shards` in-process shards, each swept in chunks of `chunkRows` (none: whole). */
 async function sharded(spec: ProblemSpec, shards: number, chunkRows?: number) {

@@ -28,10 +28,10 @@ test("warmStart 'readout' (persistent default) starts from the refitted readout;
   const outputs = warm.model.predict(warm.data);
   t.deepEqual(trainer.state!.O, outputs);
 
-  const warmRun = await new AdmmTrainer(randomProblem(SPEC).model, { mode: 'persistent' }).fit(warm.data, {
-    maxIterations: 1,
-  });
-  const coldRun = await new AdmmTrainer(cold.model, { mode: 'persistent', warmStart: 'none' }).fit(cold.data, {
+  // Without the dual walk, which moves the weights in iteration 1 with either start.
+  const loop = { mode: 'persistent', dualWalk: false } as const;
+  const warmRun = await new AdmmTrainer(randomProblem(SPEC).model, loop).fit(warm.data, { maxIterations: 1 });
+  const coldRun = await new AdmmTrainer(cold.model, { ...loop, warmStart: 'none' }).fit(cold.data, {
     maxIterations: 1,
   });
   t.true(

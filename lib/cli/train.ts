@@ -296,12 +296,16 @@ async function train(flags: TrainFlags): Promise<number> {
   const asynchronous = saved && (parallel?.staleness ?? 0) > 0;
   if (asynchronous && options.safeguard !== false) log(flags, '--staleness > 0: the safeguard is off');
   const unguarded = asynchronous ? { safeguard: false } : {};
+  // A sharded run has no dual walk (its shards hold the auxiliaries), whatever the run saved.
+  const walks = saved && parallel && (options as { dualWalk?: unknown }).dualWalk;
+  if (walks) log(flags, 'sharded: the dual walk is off');
+  const unwalked = walks ? { dualWalk: false } : {};
   const trainer: AdmmTrainer | BpttTrainer =
     saved?.trainer && !parallel
       ? savedTrainer(flags.resume!, saved.trainer, model)
       : asUsage('trainer options', () =>
           kind === 'admm'
-            ? new AdmmTrainer(model, { ...options, ...unguarded, parallel })
+            ? new AdmmTrainer(model, { ...options, ...unguarded, ...unwalked, parallel })
             : new BpttTrainer(model, options)
         );
   if (trainer instanceof AdmmTrainer) {

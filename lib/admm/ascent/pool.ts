@@ -24,6 +24,14 @@ let unavailable: Error | undefined;
 /** The script a worker runs (a test hook: tests reach it through lib/internal/test-hooks.ts). */
 export const ascentWorkerScript = { path: path.join(__dirname, 'worker.js') };
 
+/**
+ * Idle this long, a worker ends (the next ascent starts another). Its isolate holds the last jobs'
+ * SharedArrayBuffers until it collects garbage, which an idle isolate never does: a persistent
+ * fit's whole state (~1 GB at N = 8000, T = 40, h = 128) stayed alive after the fit, one more per
+ * fit, until the process ran out of memory.
+ */
+export const ASCENT_IDLE_MS = 1000;
+
 /** A worker and the jobs it was sent, answered in order. */
 class AscendWorker {
   private readonly worker: Worker;
@@ -31,6 +39,7 @@ class AscendWorker {
   private ready = false; // the script loaded (its first message): it may take spans from now on
   private stopping = false;
   private failed: Error | undefined;
+  private idle: NodeJS.Timeout | undefined;
 
   constructor(private readonly onExit: (w: AscendWorker) => void) {
     this.worker = new Worker(ascentWorkerScript.path);
@@ -38,7 +47,10 @@ class AscendWorker {
     this.worker.on('message', (m: unknown) => {
       if (m === 'ready') return void (this.ready = true);
       this.pending.shift()?.resolve();
-      if (this.pending.length === 0) this.worker.unref();
+      if (this.pending.length === 0) {
+        this.worker.unref();
+        this.idle = setTimeout(() => void this.retire(), ASCENT_IDLE_MS).unref();
+      }
     });
     this.worker.on('error', (e) => this.fail(e));
     this.worker.on('exit', (code) => this.fail(new Error(`exited with code ${code}`)));
@@ -57,7 +69,14 @@ class AscendWorker {
     }
   }
 
+  /** Ends an idle worker; it leaves the pool at once, so no job is sent to it after. */
+  private retire(): Promise<number> {
+    this.onExit(this);
+    return this.terminate();
+  }
+
   run(job: AscendJob): Promise<void> {
+    clearTimeout(this.idle);
     return new Promise((resolve, reject) => {
       if (this.failed) return reject(new Error(`dual ascent worker failed: ${this.failed.message}`));
       this.pending.push({ resolve, reject });
@@ -67,6 +86,7 @@ class AscendWorker {
   }
 
   terminate(): Promise<number> {
+    clearTimeout(this.idle);
     this.stopping = true;
     return this.worker.terminate();
   }
