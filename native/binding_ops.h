@@ -37,10 +37,10 @@ inline Napi::Error statusError(Napi::Env env, const Status& s, const char* funct
 
 // Kernels run one at a time, process-wide (async twins on the libuv pool, sync calls, every
 // worker thread's instance of the addon). Each kernel already uses every configured thread,
-// and OpenBLAS's thread count is process-wide: the public sgemm, which turns OpenBLAS's own
-// threads on for its call (row_parallel.h), would otherwise change the thread count under a
-// concurrent kernel's products, and OpenBLAS rounds differently with 1 and 2 threads (same
-// seed, same result).
+// and OpenBLAS's thread count is process-wide: the benchmarks' sgemmThreaded, which turns
+// OpenBLAS's own threads on for its call (row_parallel.h), would otherwise change the thread
+// count under a concurrent kernel's products, and OpenBLAS rounds differently with 1 and 2
+// threads (same seed, same result).
 std::mutex& kernelMutex();
 
 template <class Op>

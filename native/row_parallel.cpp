@@ -38,22 +38,6 @@ int configuredLocked() {
   return gConfiguredBlasThreads;
 }
 
-}  // namespace
-
-ThreadedBlas::ThreadedBlas() {
-  std::lock_guard<std::mutex> lock(gBlasMutex);
-  gInsideThreaded = true;
-  openblas_set_num_threads(configuredLocked());
-}
-
-ThreadedBlas::~ThreadedBlas() {
-  std::lock_guard<std::mutex> lock(gBlasMutex);
-  gInsideThreaded = false;
-  openblas_set_num_threads(1);
-}
-
-namespace {
-
 class InsideScope {
  public:
   InsideScope() : previous_(tInsideBlocks) { tInsideBlocks = true; }
@@ -68,6 +52,18 @@ class InsideScope {
 void takeOverBlasThreads() {
   std::lock_guard<std::mutex> lock(gBlasMutex);
   configuredLocked();
+}
+
+ThreadedBlas::ThreadedBlas() {
+  std::lock_guard<std::mutex> lock(gBlasMutex);
+  gInsideThreaded = true;
+  openblas_set_num_threads(configuredLocked());
+}
+
+ThreadedBlas::~ThreadedBlas() {
+  std::lock_guard<std::mutex> lock(gBlasMutex);
+  gInsideThreaded = false;
+  openblas_set_num_threads(1);
 }
 
 int blasThreads() {

@@ -32,8 +32,8 @@ constexpr int64_t kProductBlockRows = 1024;
 // count and turns OpenBLAS's own threading off; the addon calls it once, when it loads.
 void takeOverBlasThreads();
 
-// OpenBLAS's own threading on, at the configured count, while it lives: for a single large
-// product that is not split in row blocks (the public sgemm).
+// OpenBLAS's own threading on, at the configured count, while it lives: for one product that
+// is not split in row blocks (the benchmarks' reference, internal.sgemmThreaded).
 class ThreadedBlas {
  public:
   ThreadedBlas();
