@@ -14,7 +14,7 @@ import type { RNN } from '../../rnn';
 import { rescaleDuals } from './blocks';
 import type { AdmmState } from './state';
 import { views } from './views';
-import { forSlices } from '../../yielding';
+import { copyInSlices, forSlices } from '../../yielding';
 
 export interface DualWalkSettings {
   /** Factor on the walk's scaled duals. */
@@ -53,12 +53,12 @@ export async function walkDuals(
     for (const v of views(st)) {
       if (signal?.aborted) throw aborted();
       // The walk writes its a and o: it works on copies (a in the XU cache), so a, o stay the
-      // forward pass. Copied in slices: whole-data arrays on shared memory copy at ~1 GB/s, which
-      // held the event loop ~0.1 s per walk on mnist10k.
+      // forward pass. Copied in slices: in one piece they held the event loop ~0.1 s per walk on
+      // mnist10k.
       const walkA = v.XU,
         forwardO = new Float32Array(v.O.length);
-      await forSlices(v.A.length, (begin, end) => walkA.set(v.A.subarray(begin, end), begin));
-      await forSlices(v.O.length, (begin, end) => forwardO.set(v.O.subarray(begin, end), begin));
+      await copyInSlices(walkA, v.A);
+      await copyInSlices(forwardO, v.O);
       v.xuFresh = v.pFresh = st.xuFresh = st.pFresh = false;
       try {
         await native.localDualWalkAsync({
@@ -80,7 +80,7 @@ export async function walkDuals(
           ...(cancel && { cancel }),
         });
       } finally {
-        await forSlices(v.O.length, (begin, end) => v.O.set(forwardO.subarray(begin, end), begin));
+        await copyInSlices(v.O, forwardO);
       }
       if (signal?.aborted) throw aborted(); // the kernel may have stopped part-way
       await forSlices(v.M2.length, (begin, end) => v.M2.fill(0, begin, end));

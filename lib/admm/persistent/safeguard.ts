@@ -15,7 +15,7 @@ import { native } from '../../native';
 import type { RNN } from '../../rnn';
 import { lossOf } from '../../training/layout';
 import { copyWeights } from '../../training/rollback';
-import { forSlices } from '../../yielding';
+import { copyInSlices } from '../../yielding';
 import type { ResolvedTrainerOptions } from '../options';
 import type { PersistentIterationRecord } from '../record';
 import type { Triple } from '../rho';
@@ -43,7 +43,7 @@ export async function resynchronise(st: AdmmState, model: BlockWeights): Promise
   // depends on how its rows are blocked, so the two runs stay equal bit for bit.
   for (const v of views(st))
     await native.forwardAsync({ shape: v.shape, ...v.inputs, U, W, b, V, c, A: v.A, S: v.S, O: v.O });
-  if (!st.chunked) await forSlices(st.S.length, (begin, end) => st.TA.set(st.S.subarray(begin, end), begin));
+  if (!st.chunked) await copyInSlices(st.TA, st.S);
   st.xuFresh = st.pFresh = false;
 }
 
