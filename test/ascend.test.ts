@@ -6,11 +6,11 @@ import test from 'ava';
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { ASCENT_SPAN as SPAN, MIN_WORKER_SPANS } from '../lib/admm/ascent/pool';
-import { native } from '../lib/native';
 import { Random } from '../lib/random';
 import { stopAscentWorkers } from '../lib';
 import { ascentWorkerScript, ascentWorkersUnavailable } from '../lib/internal/test-hooks';
 import { ascend, type ConstraintNorms } from '../lib/admm/ascent/ascend';
+import { withThreadsAsync } from './helpers/threads';
 
 const STEPS = 7,
   ROW = 96;
@@ -50,15 +50,8 @@ function reference(left: Float32Array, right: Float32Array, dual: Float32Array, 
   return { norms: { residualSq: rr, leftSq: ll, rightSq: pp, dualOldSq: mo, dualNewSq: mn }, perStep, next };
 }
 
-async function withElementwise<T>(threads: number, body: () => Promise<T>): Promise<T> {
-  const before = native.getThreads();
-  native.setThreads({ elementwise: threads });
-  try {
-    return await body();
-  } finally {
-    native.setThreads(before);
-  }
-}
+const withElementwise = <T>(threads: number, body: () => Promise<T>): Promise<T> =>
+  withThreadsAsync({ elementwise: threads }, body);
 
 async function run(
   shared: boolean,

@@ -1,9 +1,9 @@
 /** Native BPTT gradients against centred finite differences of a float64 reference, and its argument checks. */
 import test from 'ava';
 import { native as bpttNative, type BpttGradientsArgs } from '../lib/native';
-import { native } from '../lib/native';
 import { Random } from '../lib/random';
 import { type Net, type Problem, centred, referenceLoss } from './bptt-reference';
+import { withThreads } from './helpers/threads';
 
 const N = 3,
   T = 4,
@@ -224,16 +224,11 @@ test("a batch large enough to run in parts gives the whole batch's gradients, th
     x: randomArray(200 * T * d, rng, 1),
     labels: Int32Array.from({ length: 200 }, () => rng.int(K)),
   };
-  const run = (blas: number) => {
-    const before = native.getThreads();
-    native.setThreads({ blas });
-    try {
+  const run = (blas: number) =>
+    withThreads({ blas }, () => {
       const args = nativeArgs(p, w);
       return { result: bpttNative.bpttGradients(args), args };
-    } finally {
-      native.setThreads(before);
-    }
-  };
+    });
   const one = run(1),
     two = run(2);
   t.deepEqual(two.result, one.result);

@@ -13,19 +13,11 @@ import { native, type NativeShape } from '../lib/native';
 import { Random } from '../lib/random';
 import { stopAscentWorkers } from '../lib';
 import { fitFresh } from './problems';
+import { withThreads, withThreadsAsync } from './helpers/threads';
 
 const normal = (rng: Random, n: number, scale = 1) => Float32Array.from({ length: n }, () => scale * rng.normal());
 
-/** Runs `body` with the given BLAS thread count, restoring the previous counts after. */
-function withBlasThreads<T>(blas: number, body: () => T): T {
-  const before = native.getThreads();
-  native.setThreads({ blas });
-  try {
-    return body();
-  } finally {
-    native.setThreads(before);
-  }
-}
+const withBlasThreads = <T>(blas: number, body: () => T): T => withThreads({ blas }, body);
 
 // 700 samples × 5 steps = 3,500 rows: four row blocks of ~1,024 rows for the affine maps,
 // the s-solve and the (U, W, b) Gram; 2,600 samples: three forward chunks of 1,024.
@@ -190,19 +182,11 @@ test.serial('a fit gives the same weights with one BLAS thread as with two, in e
   const spec = { N: 256, T: 6, d: 5, h: 96, K: 3, lossSteps: 'last', loss: 'softmax-cross-entropy', seed: 2 } as const;
   for (const mode of ['adjoint', 'local-duals', 'sweeps', 'persistent'] as const) {
     const options = mode === 'persistent' ? { mode } : { mode, batchSize: 64 };
-    const fits = [];
-    for (const blas of [1, 2]) {
-      const before = native.getThreads();
-      native.setThreads({ blas });
-      try {
-        fits.push(await fitFresh(spec, options, 2));
-      } finally {
-        native.setThreads(before);
-      }
-    }
-    t.deepEqual(fits[1].weights, fits[0].weights, mode);
+    const one = await withThreadsAsync({ blas: 1 }, () => fitFresh(spec, options, 2));
+    const two = await withThreadsAsync({ blas: 2 }, () => fitFresh(spec, options, 2));
+    t.deepEqual(two.weights, one.weights, mode);
     // The persistent record's dual residual sums over row blocks: last bits only.
-    if (mode !== 'persistent') t.deepEqual(fits[1].history, fits[0].history, mode);
+    if (mode !== 'persistent') t.deepEqual(two.history, one.history, mode);
   }
   await stopAscentWorkers();
 });
