@@ -89,10 +89,24 @@ export const PIN_CASES: readonly PinCase[] = [
     iterations: 3,
   },
   {
+    name: 'local-duals without the step clip',
+    problem: CLASSES,
+    trainer: 'admm',
+    options: { mode: 'local-duals', batchSize: 5, regressors: 'auxiliary', stepClip: false },
+    iterations: 3,
+  },
+  {
     name: 'sweeps',
     problem: TOKENS,
     trainer: 'admm',
     options: { mode: 'sweeps', batchSize: 5, lossSteps: 'every' },
+    iterations: 3,
+  },
+  {
+    name: 'sweeps without the dual walk (three sweeps from zero duals)',
+    problem: TOKENS,
+    trainer: 'admm',
+    options: { mode: 'sweeps', batchSize: 5, lossSteps: 'every', dualWalk: false },
     iterations: 3,
   },
   {

@@ -2,11 +2,17 @@
  * The persistent loop's dual warm start (options.dualWalk, issue 16 item 4): μ1, μ3 from the
  * gradient-free local dual walk at the forward point, scaled; a, s, o left at the forward pass;
  * re-walked after a resynchronisation every `every` iterations; exact across a checkpoint.
+ * Mode 'sweeps': each batch's sweeps start from the walk's duals.
  */
 import test from 'ava';
 import { AdmmTrainer } from '../lib';
 import { native } from '../lib/native';
-import { DEFAULT_DUAL_WALK } from '../lib/admm/options';
+import { DEFAULT_DUAL_WALK, DEFAULT_SWEEPS_DUAL_WALK, resolveTrainerOptions } from '../lib/admm/options';
+import { sharedFloats } from '../lib/in-shared-memory';
+import { BatchMultipliers } from '../lib/admm/resync/multipliers';
+import { AdmmState } from '../lib/admm/persistent/state';
+import { ascendDuals, updateOutputs, updatePreactivations, updateStates } from '../lib/admm/persistent/blocks';
+import type { Triple } from '../lib/admm/rho';
 import { straightAndResumed } from './helpers/checkpoint-round-trip';
 import { type ProblemSpec, randomProblem, withoutTimes } from './problems';
 
@@ -119,10 +125,89 @@ test('options.dualWalk: on by default in persistent mode unless sharded, persist
   for (const bad of [
     { mode: 'local-duals', dualWalk: true },
     { ...PERSISTENT, dualWalk: true, parallel: { workers: 2 } },
+    { mode: 'sweeps', dualWalk: { every: 2 } },
     { ...PERSISTENT, dualWalk: { scale: 0 } },
     { ...PERSISTENT, dualWalk: { every: -1 } },
     { ...PERSISTENT, dualWalk: { every: 1.5 } },
   ] as const)
     t.throws(() => new AdmmTrainer(model, bad), { instanceOf: RangeError, message: /options\.dualWalk/ });
   t.throws(() => new AdmmTrainer(model, { ...PERSISTENT, dualWalk: 'yes' as never }), { instanceOf: TypeError });
+});
+
+test("options.dualWalk in mode 'sweeps': on by default (scale 1, then one sweep), sharded too; three sweeps without it", (t) => {
+  const { model } = randomProblem(SPEC);
+  const walked = new AdmmTrainer(model, { mode: 'sweeps' }).options;
+  t.deepEqual(walked.dualWalk, DEFAULT_SWEEPS_DUAL_WALK);
+  t.deepEqual([walked.sweeps, walked.localSweeps], [1, 5]);
+  t.deepEqual(new AdmmTrainer(model, { mode: 'sweeps', dualWalk: { scale: 2 } }).options.dualWalk, {
+    scale: 2,
+    every: 1,
+  });
+  const unwalked = new AdmmTrainer(model, { mode: 'sweeps', dualWalk: false }).options;
+  t.deepEqual([unwalked.dualWalk, unwalked.sweeps], [false, 3]);
+  const sharded = new AdmmTrainer(model, { mode: 'sweeps', parallel: { workers: 2 } }).options;
+  t.deepEqual([sharded.dualWalk, sharded.sweeps], [DEFAULT_SWEEPS_DUAL_WALK, 1], 'shards walk their slices');
+  t.is(new AdmmTrainer(model, { mode: 'sweeps', sweeps: 4 }).options.sweeps, 4);
+});
+
+test("mode 'sweeps' with the dual walk: the batch's sweeps start from the walk's duals × scale at its forward point", async (t) => {
+  const { model, data } = randomProblem(SPEC);
+  const { N, T, d, h, K } = SPEC;
+  const shape = { N, T, d, h, K, everyStep: false };
+  const inputs = { x: data.inputs as Float32Array };
+  const targets = { loss: 'softmax-cross-entropy', labels: data.targets as Int32Array } as const;
+  const rho: Triple = [2, 1.5, 1];
+  const forward = () => {
+    const [A, S, M1] = [0, 0, 0].map(() => sharedFloats(N * T * h));
+    const [O, M3] = [0, 0].map(() => sharedFloats(N * K));
+    native.forward({ shape, ...inputs, ...model.weights(), A, S, O });
+    return { shape, inputs, targets, A, S, O, M1, M3 };
+  };
+  const options = {
+    ...resolveTrainerOptions({ mode: 'sweeps', dualWalk: { scale: 2 }, sweeps: 2 }),
+    mode: 'sweeps' as const,
+  };
+  const batch = forward();
+  await new BatchMultipliers(options, shape, N).estimate(batch, model, rho);
+
+  // By hand: the walk from the forward point, its duals doubled, then two of the loop's sweeps.
+  const point = forward();
+  const st = new AdmmState(shape, inputs, targets, 'last', rho, 0);
+  st.A.set(point.A);
+  st.S.set(point.S);
+  st.TA.set(point.S);
+  st.O.set(point.O);
+  native.localDualWalk({
+    shape,
+    ...inputs,
+    ...model.weights(),
+    S: point.S,
+    Saux: new Float32Array(N * T * h),
+    A: point.A.slice(),
+    O: point.O.slice(),
+    M1: st.M1,
+    M3: st.M3,
+    rho1: rho[0],
+    rho2: rho[1],
+    rho3: rho[2],
+    sweeps: options.localSweeps,
+    gamma: options.gamma,
+    ...targets,
+  });
+  t.false(allZero(st.M1), 'the walk gives μ1 credit');
+  for (const m of [st.M1, st.M3]) m.set(m.map((v) => v * 2));
+  for (let k = 0; k < 2; k++) {
+    await updateOutputs(st, st, model);
+    await updateStates(st, st, model, { linearized: false });
+    await updatePreactivations(st, st, model, { linearized: false });
+    await ascendDuals(st, model, [1, 1, 1], true);
+  }
+  t.deepEqual(batch.M1, st.M1);
+  t.deepEqual(batch.M3, st.M3);
+  t.deepEqual(batch.A, st.A);
+  t.deepEqual(batch.O, st.O);
+
+  const unwalked = forward();
+  await new BatchMultipliers({ ...options, dualWalk: false }, shape, N).estimate(unwalked, model, rho);
+  t.notDeepEqual(unwalked.M1, batch.M1, 'without the walk the sweeps start from zero duals');
 });

@@ -235,7 +235,13 @@ test("a mini-batch run's configuration names its multiplier settings, checked wh
   const { text, hash } = runConfig(layout, options, 2, undefined);
   const config = readRunConfig(text, hash);
   t.is(config.mode, 'sweeps');
-  t.deepEqual(config.resync, { regressors: 'forward', localSweeps: 10, gamma: 2, sweeps: 2 });
+  t.deepEqual(config.resync, {
+    regressors: 'forward',
+    localSweeps: 5,
+    gamma: 2,
+    sweeps: 2,
+    dualWalk: { scale: 1, every: 1 },
+  });
   const read = (edit: (c: Record<string, unknown>) => void) => () => {
     const c = JSON.parse(text) as Record<string, unknown>;
     edit(c);
@@ -254,6 +260,17 @@ test("a mini-batch run's configuration names its multiplier settings, checked wh
     read((c) => (c.resync = { ...config.resync, gamma: -1 })),
     { message: /config\.resync\.gamma/ }
   );
+  t.throws(
+    read((c) => (c.resync = { ...config.resync, dualWalk: { scale: 1, every: 2 } })),
+    { message: /config\.resync\.dualWalk\.every/ }
+  );
+  t.throws(
+    read((c) => (c.resync = { ...config.resync, dualWalk: 'yes' })),
+    { instanceOf: TypeError, message: /config\.resync\.dualWalk/ }
+  );
+  // A coordinator of an earlier version sent no dualWalk; its workers did not walk.
+  const { dualWalk: _walk, ...unwalked } = config.resync!;
+  t.deepEqual(read((c) => (c.resync = unwalked))().resync, unwalked);
   const regressors = { ...config.resync, regressors: 'both' };
   t.throws(
     read((c) => (c.resync = regressors)),

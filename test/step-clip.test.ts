@@ -81,7 +81,7 @@ test('options.stepClip is checked', (t) => {
   t.is(new AdmmTrainer(model, { mode: 'persistent', stepClip: false }).options.stepClip, false);
 });
 
-test("the default: 1.25 with the safeguard's relax 2 in mode 'adjoint', no clip and relax 1.1 in the others", (t) => {
+test("the default: 1.25 with the safeguard's relax 2 in mode 'adjoint', 1.25 and relax 1.1 in 'local-duals', no clip and relax 1.1 in the others", (t) => {
   const model = new RNN({ inputSize: 3, hiddenSize: 4, outputSize: 2 });
   const resolved = (options?: object) => {
     const { stepClip, safeguard } = new AdmmTrainer(model, options).options;
@@ -94,8 +94,8 @@ test("the default: 1.25 with the safeguard's relax 2 in mode 'adjoint', no clip 
     'overrides keep the mode defaults'
   );
   t.deepEqual(resolved({ safeguard: { relax: 1.5 } }), { stepClip: 1.25, relax: 1.5 });
-  for (const mode of ['local-duals', 'sweeps', 'persistent'])
-    t.deepEqual(resolved({ mode }), { stepClip: false, relax: 1.1 }, mode);
+  t.deepEqual(resolved({ mode: 'local-duals' }), { stepClip: 1.25, relax: 1.1 });
+  for (const mode of ['sweeps', 'persistent']) t.deepEqual(resolved({ mode }), { stepClip: false, relax: 1.1 }, mode);
   // Saved options keep 'none' as false, so a checkpoint rebuilds the unclipped run.
   t.is(JSON.parse(JSON.stringify(new AdmmTrainer(model, { mode: 'sweeps' }).options)).stepClip, false);
 });

@@ -296,8 +296,8 @@ async function train(flags: TrainFlags): Promise<number> {
   const asynchronous = saved && (parallel?.staleness ?? 0) > 0;
   if (asynchronous && options.safeguard !== false) log(flags, '--staleness > 0: the safeguard is off');
   const unguarded = asynchronous ? { safeguard: false } : {};
-  // A sharded run has no dual walk (its shards hold the auxiliaries), whatever the run saved.
-  const walks = saved && parallel && (options as { dualWalk?: unknown }).dualWalk;
+  // A sharded persistent run has no dual walk (its shards hold the auxiliaries), whatever the run saved.
+  const walks = saved && parallel && options.mode === 'persistent' && (options as { dualWalk?: unknown }).dualWalk;
   if (walks) log(flags, 'sharded: the dual walk is off');
   const unwalked = walks ? { dualWalk: false } : {};
   const trainer: AdmmTrainer | BpttTrainer =

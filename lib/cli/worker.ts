@@ -76,7 +76,8 @@ function rebuildShard(transport: RedisShardTransport, index: number) {
   if (config.mode !== 'persistent') {
     // Every mini-batch shard draws its slices of the batches from the whole data set.
     const shared = { shape: layout.shape, inputs: sharedInputs(layout.inputs), targets: sharedTargets(layout.targets) };
-    const options = { ...config, ...config.resync! };
+    // A coordinator of an earlier version sent no dualWalk: its 'sweeps' did not walk.
+    const options = { ...config, ...config.resync!, dualWalk: config.resync!.dualWalk ?? false };
     return { config, core: shardCore(shardStarts(shared, options, config.shards)[index], index) };
   }
   // A persistent shard keeps a copy of its own rows only: the data set loaded whole is released.

@@ -10,6 +10,7 @@ import crypto from 'node:crypto';
 import type { LossName, LossSteps } from '../data';
 import { invalidRange } from '../errors';
 import type { ResolvedTrainerOptions } from '../admm/options';
+import type { DualWalkSettings } from '../admm/persistent/dual-walk';
 import type { TrainingLayout } from '../training/layout';
 import { checkInteger, checkNumber, checkObject } from '../validate';
 import { RedisTransportError } from './redis/errors';
@@ -24,7 +25,14 @@ export interface RunConfig {
   mode: 'persistent' | 'adjoint' | 'local-duals' | 'sweeps';
   batchSize: number;
   /** The mini-batch modes' multiplier settings (absent in mode 'persistent'). */
-  resync?: { regressors: 'forward' | 'auxiliary'; localSweeps: number; gamma: number; sweeps: number };
+  resync?: {
+    regressors: 'forward' | 'auxiliary';
+    localSweeps: number;
+    gamma: number;
+    sweeps: number;
+    /** 'sweeps': the dual walk's settings, or false (absent from a coordinator of an earlier version: false). */
+    dualWalk?: DualWalkSettings | false;
+  };
   shards: number;
   /** SHA-256 of the inputs' and targets' bytes as the trainer validated them. */
   dataDigest: string;
@@ -55,7 +63,7 @@ export function runConfig(
 ): { text: string; hash: string } {
   const { N, T, d, h, K } = layout.shape;
   const { parallel: _parallel, ...trainer } = options;
-  const { regressors, localSweeps, gamma, sweeps } = options;
+  const { regressors, localSweeps, gamma, sweeps, dualWalk } = options;
   const config: RunConfig = {
     format: 'admmirnn-run/1',
     data: data ?? null,
@@ -64,7 +72,7 @@ export function runConfig(
     lossSteps: options.lossSteps,
     mode: options.mode,
     batchSize: options.batchSize,
-    ...(options.mode === 'persistent' ? {} : { resync: { regressors, localSweeps, gamma, sweeps } }),
+    ...(options.mode === 'persistent' ? {} : { resync: { regressors, localSweeps, gamma, sweeps, dualWalk } }),
     shards,
     dataDigest: dataDigest(layout),
     trainer: JSON.parse(JSON.stringify(trainer)),
@@ -99,6 +107,12 @@ export function readRunConfig(text: string, hash: string): RunConfig {
     checkInteger('config.resync.localSweeps', c.resync.localSweeps, 1, 1000);
     checkNumber('config.resync.gamma', c.resync.gamma, 0, 100, true);
     checkInteger('config.resync.sweeps', c.resync.sweeps, 1, 1000);
+    const walk = c.resync.dualWalk;
+    if (walk !== undefined && walk !== false) {
+      checkObject('config.resync.dualWalk', walk);
+      checkNumber('config.resync.dualWalk.scale', walk.scale, 0, 1e6, true);
+      checkInteger('config.resync.dualWalk.every', walk.every, 1, 1);
+    }
   }
   choice('config.lossSteps', c.lossSteps, ['last', 'every']);
   choice('config.loss', c.loss, ['softmax-cross-entropy', 'squared-error']);

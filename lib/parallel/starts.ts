@@ -30,8 +30,8 @@ export function shardStarts(
 ): ShardStart[] {
   const { lossSteps } = options;
   if (options.mode !== 'persistent') {
-    const { mode, batchSize, regressors, localSweeps, gamma, sweeps } = options;
-    const multipliers = { mode, regressors, localSweeps, gamma, sweeps };
+    const { mode, batchSize, regressors, localSweeps, gamma, sweeps, dualWalk } = options;
+    const multipliers = { mode, regressors, localSweeps, gamma, sweeps, dualWalk };
     const data = { shape, inputs, targets, lossSteps, shards, batchSize, multipliers };
     return Array.from({ length: shards }, () => ({ kind: 'mini-batch', data }) as const);
   }

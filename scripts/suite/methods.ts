@@ -3,8 +3,9 @@
  * Adam and SGD (the experiments' definitions: batch 128, Adam lr 1e-3, SGD lr 0.1), the
  * persistent loop without its default dual walk (the paper's loop), the default mode with configuration B of
  * BENCHMARKS.md (the epoch rule only, step clipping: the trade-off of issue 16's items 2 and 3),
- * and the default mode's previous settings (no step clip, the safeguard's relax 1.1), which the
- * present ones replaced on this suite's evidence.
+ * and the previous settings of the mini-batch modes, which the present ones replaced on this
+ * suite's evidence: 'adjoint' without the step clip and with the safeguard's relax 1.1,
+ * 'local-duals' without the step clip, 'sweeps' from zero duals (no dual walk, 3 sweeps).
  * The paper's linearised persistent update is available but not run by default.
  */
 import type { AdmmTrainerOptions } from '../../lib';
@@ -19,6 +20,8 @@ export const METHODS: Record<string, string> = {
   'persistent-paper': "ADMM persistent, no dual walk (the paper's loop)",
   'adjoint-clip': 'ADMM adjoint, epoch rule + step clip',
   'adjoint-unclipped': 'ADMM adjoint, no step clip, relax 1.1',
+  'local-duals-unclipped': 'ADMM local-duals, no step clip',
+  'sweeps-unwalked': 'ADMM sweeps, no dual walk, 3 sweeps',
   adam: 'BPTT Adam',
   sgd: 'BPTT SGD',
 };
@@ -31,6 +34,8 @@ export const DEFAULT_METHODS = [
   'persistent-paper',
   'adjoint-clip',
   'adjoint-unclipped',
+  'local-duals-unclipped',
+  'sweeps-unwalked',
   'adam',
   'sgd',
 ];
@@ -53,6 +58,8 @@ const VARIANTS: Record<string, AdmmTrainerOptions> = {
   'persistent-paper': { mode: 'persistent', dualWalk: false },
   'adjoint-clip': ADJOINT_CLIP,
   'adjoint-unclipped': ADJOINT_UNCLIPPED,
+  'local-duals-unclipped': { mode: 'local-duals', stepClip: false },
+  'sweeps-unwalked': { mode: 'sweeps', dualWalk: false },
 };
 
 /** The method of a short name; an unknown name is a RangeError naming the option. */

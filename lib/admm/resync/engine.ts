@@ -27,6 +27,7 @@ import { GuardedBatches, interpolateWeights } from '../guarded-batch';
 import { weightDecay } from '../persistent/residuals';
 import { StepClip } from '../step-clip';
 import { copyWeights } from '../../training/rollback';
+import type { DualWalkSettings } from '../persistent/dual-walk';
 
 export type ResyncMode = 'adjoint' | 'local-duals' | 'sweeps';
 
@@ -45,8 +46,9 @@ export interface ResyncSettings {
   /** local-duals: repetitions per step and dual step size. */
   localSweeps: number;
   gamma: number;
-  /** sweeps: persistent-loop sweeps per batch. */
+  /** sweeps: persistent-loop sweeps per batch, after the local dual walk unless dualWalk is false. */
   sweeps: number;
+  dualWalk: DualWalkSettings | false;
   /** The step safeguard's settings; false: none (step-safeguard.ts). */
   safeguard: SafeguardSettings | false;
 }

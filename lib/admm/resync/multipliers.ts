@@ -20,7 +20,10 @@ import type { Triple } from '../rho';
 import type { ResyncSettings } from './engine';
 
 /** What the multiplier step of each mode needs of the settings. */
-export type MultiplierSettings = Pick<ResyncSettings, 'mode' | 'regressors' | 'localSweeps' | 'gamma' | 'sweeps'>;
+export type MultiplierSettings = Pick<
+  ResyncSettings,
+  'mode' | 'regressors' | 'localSweeps' | 'gamma' | 'sweeps' | 'dualWalk'
+>;
 
 /** A gathered batch after its forward pass; the 'local-duals' and 'sweeps' modes move A and O to their auxiliaries. */
 export interface ForwardPoint {
@@ -108,7 +111,10 @@ export class BatchMultipliers {
     return this.globalSweeps(batch, weights, rho);
   }
 
-  /** Variant C: the persistent loop's sweeps (o, s, a, duals) on the batch with the weights fixed. */
+  /**
+   * Variant C: the persistent loop's sweeps (o, s, a, duals) on the batch with the weights fixed,
+   * from zero duals or, with the dual walk, from the walk's.
+   */
   private async globalSweeps(batch: ForwardPoint, weights: BlockWeights, rho: Triple): Promise<Float32Array> {
     const { shape, inputs, targets } = batch;
     let st = this.sweepStates.get(shape.N);
@@ -125,6 +131,7 @@ export class BatchMultipliers {
     st.M1.fill(0);
     st.M2.fill(0);
     st.M3.fill(0);
+    if (this.settings.dualWalk) await this.walkDuals(st, weights, this.settings.dualWalk.scale);
     st.xuFresh = st.pFresh = false;
     const cfg = { linearized: false };
     for (let k = 0; k < this.settings.sweeps; k++) {
@@ -144,6 +151,40 @@ export class BatchMultipliers {
     batch.M1.set(st.M1);
     batch.M3.set(st.M3);
     return this.settings.regressors === 'auxiliary' ? st.S : batch.S;
+  }
+
+  /**
+   * μ1, μ3 of the sweep state by the local dual walk (as 'local-duals', at the same ρ) from its
+   * forward point, times `scale`; a, s, o stay the forward point (the walk works on a copy of a in
+   * the XU cache and its auxiliary states in P; o is restored), μ2 stays zero.
+   */
+  private async walkDuals(st: AdmmState, weights: BlockWeights, scale: number): Promise<void> {
+    const forwardO = Float32Array.from(st.O);
+    st.XU.set(st.A);
+    await native.localDualWalkAsync({
+      shape: st.shape,
+      ...st.inputs,
+      U: weights.U,
+      W: weights.W,
+      b: weights.b,
+      V: weights.V,
+      c: weights.c,
+      S: st.S,
+      Saux: st.P,
+      A: st.XU,
+      O: st.O,
+      M1: st.M1,
+      M3: st.M3,
+      stepNorms: this.stepNorms,
+      rho1: st.rho[0],
+      rho2: st.rho[1],
+      rho3: st.rho[2],
+      sweeps: this.settings.localSweeps,
+      gamma: this.settings.gamma,
+      ...st.targets,
+    });
+    st.O.set(forwardO);
+    if (scale !== 1) for (const m of [st.M1, st.M3]) for (let i = 0; i < m.length; i++) m[i] *= scale;
   }
 }
 
