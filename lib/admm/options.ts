@@ -230,8 +230,8 @@ export const DEFAULT_DUAL_WALK: Readonly<DualWalkSettings> = { scale: 20, every:
 
 /**
  * Mode 'sweeps''s walk: the batch's sweeps then refine the walk's own duals. One sweep after the
- * walk learnt more per CPU-second than three, and than the three sweeps from zero duals that were
- * the default before (embedded Reber seed 2: 0.842 and 0.756 against 0.598; BENCHMARKS.md).
+ * walk learnt more per CPU-second than three, and far more than the three sweeps from zero duals
+ * that were the default before (BENCHMARKS.md, "'sweeps' from the walk's duals").
  */
 export const DEFAULT_SWEEPS_DUAL_WALK: Readonly<DualWalkSettings> = { scale: 1, every: 1 };
 
@@ -293,12 +293,11 @@ function resolveChunkSize(value: unknown, mode: AdmmMode, update: 'exact' | 'lin
 }
 
 /**
- * The clip of 'adjoint' and 'local-duals'. In the default mode, with the safeguard's relax 2
- * (DEFAULT_ADJOINT_SAFEGUARD), it lifted embedded Reber off its plateau with every suite run passing
- * the stability checks (BENCHMARKS.md, "What holds the default on Reber's plateau, and step
- * clipping"); in 'local-duals' it was better on 4 suite tasks, level on 2, and removed the epoch
- * rejection that held mnist10k's third epoch back (BENCHMARKS.md, "Step clipping in 'local-duals'").
- * 'sweeps' was not measured with it.
+ * The clip of 'adjoint' and 'local-duals', chosen on the suite. In the default mode, with the
+ * safeguard's relax 2 (DEFAULT_ADJOINT_SAFEGUARD), it lifted embedded Reber off its plateau
+ * (BENCHMARKS.md, "What holds the default on Reber's plateau, and step clipping"); in 'local-duals'
+ * it also spares the rejected epochs that a rare overlong step caused (BENCHMARKS.md, "Step
+ * clipping in 'local-duals'"). 'sweeps' was not measured with it.
  */
 export const DEFAULT_STEP_CLIP = 1.25;
 
@@ -346,9 +345,8 @@ export function resolveTrainerOptions(options: unknown): ResolvedTrainerOptions 
     trustRegion: optional('trustRegion', undefined, (n, v) => checkNumber(n, v, 0, 1e9, true)),
     stepClip: resolveStepClip(o.stepClip, mode),
     // 'local-duals': 5 rounds had the best mean rank on the suite among 3, 5, 7 and 10 (BENCHMARKS.md,
-    // "Fewer walk rounds"); 'sweeps' walks as 'local-duals' (with 10 it learnt less per CPU-second:
-    // embedded Reber 0.826 after 4 epochs against 0.916 after 7); the persistent dual walk keeps the
-    // 10 its measured curves used.
+    // "Fewer walk rounds"); 'sweeps' walks as 'local-duals' (with 10 it learnt less per CPU-second,
+    // BENCHMARKS.md); the persistent dual walk keeps the 10 its measured curves used.
     localSweeps: optional('localSweeps', mode === 'persistent' ? 10 : 5, (n, v) => checkInteger(n, v, 1, 1000)),
     // With a loss at every step the over-relaxed walk (γ = 2) diverges (Metamorphosis: 13 nats
     // after one epoch, where γ = 0.5 reaches 2.32); with the last step only, γ = 2 learns fastest.
