@@ -55,6 +55,7 @@ export function setThreads(counts: Partial<ThreadCounts>): ThreadCounts {
   return native.setThreads(counts);
 }
 export { stopAscentWorkers } from './admm/ascent/pool';
+export { nativeScratchBytes, releaseNativeScratch } from './native-memory';
 export { BpttTrainer } from './bptt/trainer';
 export type { BpttTrainerOptions, BpttFitOptions } from './bptt/options';
 export type { BpttEpochRecord, BpttFitResult } from './bptt/record';

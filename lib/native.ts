@@ -266,7 +266,11 @@ export type NativeBinding = Twin<'inputProjection', InputProjectionArgs, void> &
   Twin<'localDualWalk', LocalDualWalkArgs, void> &
   /** BPTT's gradients of a batch, and its forward half alone (loss, hits and count). */
   Twin<'bpttGradients', BpttGradientsArgs, BpttGradientsResult> &
-  Twin<'bpttLoss', BpttLossArgs, BpttGradientsResult> & {
+  Twin<'bpttLoss', BpttLossArgs, BpttGradientsResult> &
+  /** Bytes the kernels' per-thread scratch buffers hold, every thread's (native/scratch.h). */
+  Twin<'scratchBytes', Record<string, never>, number> &
+  /** Frees every thread's scratch buffers between kernels; returns the bytes freed. */
+  Twin<'releaseScratch', Record<string, never>, number> & {
     getThreads(): ThreadCounts;
     setThreads(counts: Partial<ThreadCounts>): ThreadCounts;
     napiVersion: number;

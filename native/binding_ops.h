@@ -143,5 +143,7 @@ void registerResyncOps(Napi::Env env, Napi::Object exports);
 void registerBpttOps(Napi::Env env, Napi::Object exports);
 // binding_internal.cpp: the `internal` object (test hooks and the benchmarks' row-blocked sgemm).
 void registerInternalOps(Napi::Env env, Napi::Object exports);
+// binding_memory.cpp: the kernels' scratch memory (measured, released).
+void registerMemoryOps(Napi::Env env, Napi::Object exports);
 
 }  // namespace admm::binding

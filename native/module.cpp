@@ -19,6 +19,7 @@ Napi::Object InitModule(Napi::Env env, Napi::Object exports) {
   admm::binding::registerResyncOps(env, exports);
   admm::binding::registerBpttOps(env, exports);
   admm::binding::registerInternalOps(env, exports);
+  admm::binding::registerMemoryOps(env, exports);
   exports.Set("napiVersion", Napi::Number::New(env, NAPI_VERSION));
   return exports;
 }

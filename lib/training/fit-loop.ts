@@ -6,6 +6,7 @@
 import { TrainerError, type TrainerErrorCode } from '../errors';
 import type { CommonFitOptions } from './fit-options';
 import { PlateauDetector } from './plateau';
+import { releaseNativeScratch } from '../native-memory';
 
 /**
  * Why a fit ended.
@@ -106,6 +107,8 @@ export class FitGuard {
     } finally {
       this.active = false;
       model.unlock();
+      // The kernels' data-sized scratch would otherwise stay allocated on every pool thread.
+      await releaseNativeScratch();
     }
   }
 }

@@ -23,7 +23,9 @@ type Op =
   | 'adjointMultipliers'
   | 'localDualWalk'
   | 'bpttGradients'
-  | 'bpttLoss';
+  | 'bpttLoss'
+  | 'scratchBytes'
+  | 'releaseScratch';
 
 export type NativeEntry = [
   Expect<Equal<keyof typeof entry, 'native' | 'bpttNative' | 'OPENBLAS_THREAD_TIMEOUT'>>,

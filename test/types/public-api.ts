@@ -69,6 +69,8 @@ export type Exports = Expect<
     | 'getThreads'
     | 'setThreads'
     | 'stopAscentWorkers'
+    | 'nativeScratchBytes'
+    | 'releaseNativeScratch'
     | 'BpttTrainer'
     | 'createOptimizer'
     | 'globalNorm'
