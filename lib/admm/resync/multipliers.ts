@@ -11,6 +11,7 @@ import { sharedFloats } from '../../in-shared-memory';
 import {
   type BlockWeights,
   ascendDuals,
+  rescaleDuals,
   updateOutputs,
   updatePreactivations,
   updateStates,
@@ -184,7 +185,7 @@ export class BatchMultipliers {
       ...st.targets,
     });
     st.O.set(forwardO);
-    if (scale !== 1) for (const m of [st.M1, st.M3]) for (let i = 0; i < m.length; i++) m[i] *= scale;
+    await rescaleDuals(st, [scale, 1, scale]);
   }
 }
 
