@@ -463,7 +463,23 @@ export function nativeTargets(): Target[] {
       make: () => ({}),
       call: (p) => (native.getThreads as (o: unknown) => unknown)(argument(p)),
       fields: () => [],
-    }
+    },
+    // The scratch memory ops take an empty object. Their byte counts depend on what ran before, so
+    // the unmutated call's result is "a byte count".
+    ...(['scratchBytes', 'releaseScratch'] as const).flatMap((name) =>
+      [false, true].map((async): Target => {
+        const fn = binding[async ? `${name}Async` : name];
+        const counted = (bytes: unknown) => (Number.isInteger(bytes) && (bytes as number) >= 0 ? 'bytes' : bytes);
+        return {
+          name: `native.${name}${async ? 'Async' : ''}`,
+          make: () => ({}),
+          call: (p) => (async ? (fn(argument(p)) as Promise<unknown>).then(counted) : counted(fn(argument(p)))),
+          fields: () => [],
+          errorPrefix: `${name}: `,
+          async,
+        };
+      })
+    )
   );
   return targets;
 }
