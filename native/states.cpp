@@ -179,12 +179,13 @@ Status solveStatesExact(const Shape& s, const float* A, const float* TA, const f
     // The block's last steps: every T-th row, from its (Zo, E) columns.
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, asInt(nb / T), hi, asInt(K + h), 1.0f,
                 X + (T - 1) * width, asInt(T * width), lastStack.data(), hi, 0.0f, out + (T - 1) * h, asInt(T * h));
-    blockChange[static_cast<size_t>(block)] = parallelSum(nb * h, 1 << 15, [&](int64_t b, int64_t e) {
-      double acc = 0;
-      for (int64_t k = r0 * h + b; k < r0 * h + e; ++k)
-        acc += (static_cast<double>(Sout[k]) - S[k]) * (static_cast<double>(Sout[k]) - S[k]);
-      return acc;
-    });
+    // Summed in order on this thread: a parallelSum here would split it into chunks when the
+    // blocks run inline (one BLAS thread) and not inside a forked block, so Σ(Δs)² would depend on
+    // the BLAS thread count.
+    double acc = 0;
+    for (int64_t k = r0 * h; k < (r0 + nb) * h; ++k)
+      acc += (static_cast<double>(Sout[k]) - S[k]) * (static_cast<double>(Sout[k]) - S[k]);
+    blockChange[static_cast<size_t>(block)] = acc;
   });
   double change = 0;  // in block order, whatever thread did which block
   for (double part : blockChange) change += part;
