@@ -1,11 +1,11 @@
 /**
  * Epochs of 'local-duals' next to 'adjoint' (the default) in one process, on mnist10k at h = 128,
- * from the same initial weights and shuffling seed (the demo's: N(0, 0.1²), seed 0), the two
+ * from the same initial weights and shuffling seed (the demo's: N(0, 0.1²), seed 0; `--seed` another), the two
  * modes alternating round by round so that both see the same machine load. Inside 'local-duals'
  * each native stage of a mini-batch (forward pass, walk, (U, W, b) solve, (V, c) solve) is timed
  * by wrapping its binding call for the duration of the run.
  *
- *   node dist/scripts/bench/local-duals.js [--epochs 3] [--rounds 2]
+ *   node dist/scripts/bench/local-duals.js [--epochs 3] [--rounds 2] [--seed 0]
  */
 import { parseArgs } from 'node:util';
 import { AdmmTrainer, RNN, loadMnist10k, type AdmmMode } from '../../lib/index';
@@ -29,10 +29,10 @@ export interface ModeEpochs {
   stages: Record<Stage, number>;
 }
 
-/** Trains `epochs` epochs of one mode and times its native stages. */
-export async function timeMode(mode: AdmmMode, epochs: number): Promise<ModeEpochs> {
+/** Trains `epochs` epochs of one mode (init and shuffling from `seed`) and times its native stages. */
+export async function timeMode(mode: AdmmMode, epochs: number, seed = 0): Promise<ModeEpochs> {
   const { train, test } = loadMnist10k({ seed: 0 });
-  const init = { scheme: 'normal', scale: 0.1, seed: 0 } as const;
+  const init = { scheme: 'normal', scale: 0.1, seed } as const;
   const model = new RNN({ inputSize: 28, hiddenSize: 128, outputSize: 10, init });
   const stages = Object.fromEntries(STAGES.map((s) => [s, 0])) as Record<Stage, number>;
   const binding = native as unknown as Record<Stage, (args: unknown) => Promise<unknown>>;
@@ -49,7 +49,7 @@ export async function timeMode(mode: AdmmMode, epochs: number): Promise<ModeEpoc
   });
   const accuracy: number[] = [];
   try {
-    const result = await new AdmmTrainer(model, { mode, seed: 0 }).fit(train, {
+    const result = await new AdmmTrainer(model, { mode, seed }).fit(train, {
       maxIterations: epochs,
       onIteration: () => void accuracy.push(model.evaluate(test).accuracy),
     });
@@ -92,13 +92,13 @@ export function sameAccuracy(
 }
 
 /** `rounds` alternating runs of both modes; each mode keeps its round with the fastest epoch. */
-export async function compareLocalDuals(epochs: number, rounds: number): Promise<LocalDualsComparison> {
+export async function compareLocalDuals(epochs: number, rounds: number, seed = 0): Promise<LocalDualsComparison> {
   let adjoint: ModeEpochs | undefined, localDuals: ModeEpochs | undefined;
   const fastest = (m: ModeEpochs) => Math.min(...m.seconds);
   const faster = (a: ModeEpochs | undefined, b: ModeEpochs) => (a && fastest(a) <= fastest(b) ? a : b);
   for (let r = 0; r < rounds; r++) {
-    adjoint = faster(adjoint, await timeMode('adjoint', epochs));
-    localDuals = faster(localDuals, await timeMode('local-duals', epochs));
+    adjoint = faster(adjoint, await timeMode('adjoint', epochs, seed));
+    localDuals = faster(localDuals, await timeMode('local-duals', epochs, seed));
   }
   const ratio = Math.min(...localDuals!.seconds) / Math.min(...adjoint!.seconds);
   return { adjoint: adjoint!, localDuals: localDuals!, ratio, sameAccuracy: sameAccuracy(adjoint!, localDuals!) };
@@ -132,9 +132,13 @@ export function formatComparison(c: LocalDualsComparison): string[] {
 }
 
 if (require.main === module) {
-  const options = { epochs: { type: 'string', default: '3' }, rounds: { type: 'string', default: '2' } } as const;
+  const options = {
+    epochs: { type: 'string', default: '3' },
+    rounds: { type: 'string', default: '2' },
+    seed: { type: 'string', default: '0' },
+  } as const;
   const { values } = parseArgs({ options });
-  compareLocalDuals(Number(values.epochs), Number(values.rounds))
+  compareLocalDuals(Number(values.epochs), Number(values.rounds), Number(values.seed))
     .then((c) => {
       for (const line of formatComparison(c)) console.log(line);
     })
