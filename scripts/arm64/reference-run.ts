@@ -1,6 +1,7 @@
 /**
- * A fixed small training run whose numbers `npm run test:arm64` compares across architectures: ADMM (persistent
- * and the default adjoint mode) and BPTT on the same synthetic data, one thread each, weights from one seed.
+ * A fixed small training run whose numbers `npm run test:arm64` compares across architectures: ADMM (persistent,
+ * the default adjoint mode, and the gradient-free 'local-duals' and 'sweeps', whose local walk no other run
+ * takes) and BPTT on the same synthetic data, one thread each, weights from one seed.
  * Prints JSON (the binary loaded, losses per iteration, predictions, weights) on stdout. Run with PREBUILDS_ONLY=1
  * it loads the prebuild of the running node's platform and arch, so the same file runs under x64 node and under
  * qemu with an arm64 node. `--nudge` moves one input value by one float ulp: how far that moves the results on
@@ -70,6 +71,9 @@ async function main() {
   const runs = {
     persistent: await admm('persistent', data),
     adjoint: await admm('adjoint', data),
+    // The gradient-free walk (native/local_walk.cpp), alone and before the sweeps.
+    'local-duals': await admm('local-duals', data),
+    sweeps: await admm('sweeps', data),
     bptt: await bptt(data),
   };
   const root = path.join(__dirname, '..', '..', '..');
