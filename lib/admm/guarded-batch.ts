@@ -68,6 +68,25 @@ export class GuardedBatches {
 }
 
 /**
+ * One batch update at ρ by the run's rule: without a safeguard at ρ and η as they are; with
+ * `batches: false` at the safeguard's carried scale, unjudged; else through `guarded.update`.
+ * `run` makes the update at (ρ, η × scale) and, when `judged`, measures the batch objective before
+ * and after it (unjudged, it may return anything for them).
+ */
+export async function guardedBatch(
+  guarded: GuardedBatches | undefined,
+  rho: Triple,
+  run: (tried: Triple, scale: number, judged: boolean) => Promise<{ before: number; after: number }>,
+  objective: () => Promise<number>
+): Promise<void> {
+  if (!guarded) await run(rho, 1, false);
+  else if (!guarded.guard.settings.batches) {
+    const tried = guarded.guard.unjudged(rho);
+    await run(tried.rho, tried.scale, false);
+  } else await guarded.update(rho, (tried, scale) => run(tried, scale, true), objective);
+}
+
+/**
  * Sets the model's weights to old + alpha × (new − old), a point on the segment of one batch update;
  * only the weights `old` holds (the trust region moves U, W, b alone).
  */

@@ -22,7 +22,7 @@ import type { MiniBatchIterationRecord } from '../admm/record';
 import { limitStep } from '../admm/resync/engine';
 import { type Triple, nextRho } from '../admm/rho';
 import { StepSafeguard } from '../admm/step-safeguard';
-import { type EpochLoss, GuardedBatches, guardedEpoch } from '../admm/guarded-batch';
+import { type EpochLoss, GuardedBatches, guardedBatch, guardedEpoch } from '../admm/guarded-batch';
 import { weightDecay } from '../admm/persistent/residuals';
 import { StepClip } from '../admm/step-clip';
 import { copyWeights } from '../training/rollback';
@@ -256,19 +256,15 @@ export class MiniBatchCoordinator {
     signal: AbortSignal | undefined,
     aborted: () => Error
   ): Promise<Contribution[]> {
-    const guarded = this.guarded;
-    if (!guarded) return (await this.update(batch, rho, 1, signal, aborted)).parts;
-    if (!guarded.guard.settings.batches) {
-      const tried = guarded.guard.unjudged(rho);
-      return (await this.update(batch, tried.rho, tried.scale, signal, aborted)).parts;
-    }
     let parts: Contribution[] = [];
-    await guarded.update(
+    await guardedBatch(
+      this.guarded,
       rho,
-      async (tried, scale) => {
+      async (tried, scale, judged) => {
         const result = await this.update(batch, tried, scale, signal, aborted);
         parts = result.parts;
-        return { before: result.before, after: await this.batchObjective(batch, signal, aborted) };
+        const after = judged ? await this.batchObjective(batch, signal, aborted) : NaN;
+        return { before: result.before, after };
       },
       () => this.batchObjective(batch, signal, aborted)
     );

@@ -23,7 +23,7 @@ import type { Triple } from '../rho';
 import { yieldToEventLoop } from '../../yielding';
 import { sharedFloats } from '../../in-shared-memory';
 import { type SafeguardSettings, StepSafeguard } from '../step-safeguard';
-import { GuardedBatches, interpolateWeights } from '../guarded-batch';
+import { GuardedBatches, guardedBatch, interpolateWeights } from '../guarded-batch';
 import { weightDecay } from '../persistent/residuals';
 import { StepClip } from '../step-clip';
 import { copyWeights } from '../../training/rollback';
@@ -158,15 +158,11 @@ export class ResyncEngine {
   private async batch(indices: Int32Array, rho: Triple): Promise<{ auxLoss: number; count: number }> {
     const { inputs, targets } = this.gatherer.gather(indices);
     const B = indices.length;
-    if (!this.guarded) return this.update(B, inputs, targets, rho, 1, false);
-    if (!this.guarded.guard.settings.batches) {
-      const tried = this.guarded.guard.unjudged(rho);
-      return this.update(B, inputs, targets, tried.rho, tried.scale, false);
-    }
     let result = { auxLoss: 0, count: 0, before: 0, after: 0 };
-    await this.guarded.update(
+    await guardedBatch(
+      this.guarded,
       rho,
-      async (tried, scale) => (result = await this.update(B, inputs, targets, tried, scale, true)),
+      async (tried, scale, judged) => (result = await this.update(B, inputs, targets, tried, scale, judged)),
       () => this.objective(B, inputs, targets)
     );
     return result;
