@@ -10,6 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import test from 'ava';
 import { encodeNpy } from '../lib/npy';
+import { readCheckpoint } from '../lib';
 
 const root = path.resolve(__dirname, '..', '..');
 const bin = path.join(root, 'bin', 'admmirnn.js');
@@ -497,4 +498,25 @@ test('D7 (CLI part): the iteration count continues across --resume in the mini-b
     JSON.parse(ok(t, [...train, '--resume', 'p2.st', '--reset-state', '-n', '1', '-o', 'p3.st']).stdout).iteration,
     3
   );
+});
+
+test('train --options: a JSON object over the flags, kept in the checkpoint; bad JSON, a non-object, parallel and bad fields exit 2', async (t) => {
+  const train = ['train', '--text', 'corpus.txt', ...quick];
+  ok(t, [
+    ...train,
+    '--mode',
+    'adjoint',
+    '--options',
+    '{"mode":"sweeps","dualWalk":false,"stepClip":1.5}',
+    '-o',
+    'o.st',
+  ]);
+  const { trainer } = await readCheckpoint(at('o.st'));
+  const saved = trainer!.options as Record<string, unknown>;
+  t.like(saved, { mode: 'sweeps', dualWalk: false, stepClip: 1.5, sweeps: 3 }, '--options wins over --mode');
+  fails(t, [...train, '--options', 'nope', '-o', 'x.st'], 2, /--options <json>.*expected a JSON object \(/);
+  fails(t, [...train, '--options', '[1]', '-o', 'x.st'], 2, /--options <json>.*expected a JSON object\./);
+  fails(t, [...train, '--options', '{"parallel":{"workers":2}}', '-o', 'x.st'], 2, /--options: parallel .*--workers/);
+  fails(t, [...train, '--options', '{"stepClip":0.5}', '-o', 'x.st'], 2, /trainer options: options\.stepClip/);
+  t.false(fs.existsSync(at('x.st')));
 });

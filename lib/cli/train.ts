@@ -17,7 +17,7 @@ import { type DataFlags, addDataOptions, loadData } from './data-options';
 import { checkWritable, saveCheckpointTo } from './output-file';
 import { committedIteration } from '../parallel/recovery';
 import { ProgressBar } from './progress';
-import { EXIT, UsageError, asUsage, integer, number, rhoList } from './usage';
+import { EXIT, UsageError, asUsage, integer, jsonObject, number, rhoList } from './usage';
 
 interface TrainFlags extends DataFlags {
   out: string;
@@ -42,6 +42,7 @@ interface TrainFlags extends DataFlags {
   batchSize?: number;
   clipGradNorm?: number;
   shuffleSeed?: number;
+  options?: Record<string, unknown>;
   checkpointEvery?: number;
   state: 'auto' | 'always' | 'never';
   quiet?: boolean;
@@ -162,6 +163,12 @@ export function registerTrain(program: Command): void {
     .option('--batch-size <n>', 'BPTT: sequences per mini-batch', integer(1))
     .option('--clip-grad-norm <c>', 'BPTT: clip the global gradient norm', number(0, Infinity, true))
     .option('--shuffle-seed <n>', 'BPTT: seed of the mini-batch shuffling', integer(0, 2 ** 32 - 1))
+    .option(
+      '--options <json>',
+      'trainer options as a JSON object, over the flags above (AdmmTrainerOptions or BpttTrainerOptions; ' +
+        `e.g. '{"dualWalk": false}' or '{"stepClip": false, "batchSize": 64}'; sharding is --workers or --redis)`,
+      jsonObject
+    )
     .option('--checkpoint-every <n>', 'also save the checkpoint every n iterations', integer(1))
     .addOption(
       new Option(
@@ -206,6 +213,13 @@ export function registerTrain(program: Command): void {
 }
 
 function trainerOptions(flags: TrainFlags, task: { loss: string; lossSteps: string }): TrainerInfo['options'] {
+  if (flags.options && 'parallel' in flags.options)
+    throw new UsageError('--options: parallel is not set here: shard with --workers or --redis');
+  return { ...flagOptions(flags, task), ...flags.options };
+}
+
+/** The trainer options the dedicated flags set. */
+function flagOptions(flags: TrainFlags, task: { loss: string; lossSteps: string }): TrainerInfo['options'] {
   const common = { loss: task.loss, lossSteps: task.lossSteps };
   if (flags.trainer === 'bptt') {
     return {

@@ -42,6 +42,19 @@ export function rhoList(value: string): number | [number, number, number] {
   return parts as [number, number, number];
 }
 
+/** A JSON object (`'{"dualWalk": false}'`): the trainer validates its fields. */
+export function jsonObject(value: string): Record<string, unknown> {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(value);
+  } catch (e) {
+    throw new InvalidArgumentError(`expected a JSON object (${(e as Error).message}).`);
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed))
+    throw new InvalidArgumentError('expected a JSON object.');
+  return parsed as Record<string, unknown>;
+}
+
 /**
  * Rethrows the library's argument errors (TypeError / RangeError) as usage errors: only for values
  * that come from the command line (a FileFormatError, about a file's contents, stays one).
