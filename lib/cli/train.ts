@@ -160,7 +160,7 @@ export function registerTrain(program: Command): void {
         .default('adam')
     )
     .option('--lr <rate>', 'BPTT: learning rate', number(0, Infinity, true))
-    .option('--batch-size <n>', 'BPTT: sequences per mini-batch', integer(1))
+    .option('--batch-size <n>', 'sequences per mini-batch (BPTT and the mini-batch ADMM modes)', integer(1))
     .option('--clip-grad-norm <c>', 'BPTT: clip the global gradient norm', number(0, Infinity, true))
     .option('--shuffle-seed <n>', 'BPTT: seed of the mini-batch shuffling', integer(0, 2 ** 32 - 1))
     .option(
