@@ -7,7 +7,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
-import { AdmmTrainer, BpttTrainer, RNN, Random } from '../lib';
+import { AdmmTrainer, BpttTrainer, RNN, Random, nativeScratchBytes } from '../lib';
 import { CASES } from '../test/fuzz/regressions';
 import { TRANSFER_CASES } from '../test/fuzz/transfer-cases';
 import { runFuzz } from '../test/fuzz/spawn';
@@ -65,6 +65,30 @@ async function blockFits(): Promise<void> {
     }
 }
 
+// The mini-batch modes (the local dual walk, 'sweeps' after it), also sharded over worker threads:
+// shard threads allocate scratch buffers and exit with them registered (native/scratch.cpp), and
+// every fit frees the buffers of every thread when it ends.
+async function miniBatchFits(): Promise<void> {
+  const N = 96,
+    T = 5,
+    d = 3,
+    h = 6,
+    K = 3,
+    rng = new Random(9);
+  const data = {
+    inputs: Float32Array.from({ length: N * T * d }, () => rng.normal()),
+    targets: Int32Array.from({ length: N }, () => rng.int(K)),
+    sequenceLength: T,
+  };
+  for (const mode of ['adjoint', 'local-duals', 'sweeps'] as const)
+    for (const parallel of [undefined, { workers: 2 }]) {
+      const model = new RNN({ inputSize: d, hiddenSize: h, outputSize: K });
+      const r = await new AdmmTrainer(model, { mode, batchSize: 16, parallel }).fit(data, { maxIterations: 2 });
+      const held = await nativeScratchBytes();
+      console.log(`mini-batch fit ${mode}${parallel ? ', 2 shard threads' : ''}: ${r.status}, scratch after ${held}`);
+    }
+}
+
 async function main(): Promise<void> {
   let failed = false;
   const fuzz = runFuzz(1, 1500);
@@ -97,6 +121,7 @@ async function main(): Promise<void> {
   console.log(`buffer-transfer cases: ${Object.keys(TRANSFER_CASES).length} run`);
   await fits();
   await blockFits();
+  await miniBatchFits();
   process.exitCode = failed ? 1 : 0;
 }
 
