@@ -11,6 +11,7 @@ import { AdmmTrainer, BpttTrainer, RNN, Random, nativeScratchBytes } from '../li
 import { CASES } from '../test/fuzz/regressions';
 import { TRANSFER_CASES } from '../test/fuzz/transfer-cases';
 import { runFuzz } from '../test/fuzz/spawn';
+import { randomProblem } from '../test/problems';
 
 async function fits(): Promise<void> {
   for (const tokens of [false, true])
@@ -69,20 +70,10 @@ async function blockFits(): Promise<void> {
 // shard threads allocate scratch buffers and exit with them registered (native/scratch.cpp), and
 // every fit frees the buffers of every thread when it ends.
 async function miniBatchFits(): Promise<void> {
-  const N = 96,
-    T = 5,
-    d = 3,
-    h = 6,
-    K = 3,
-    rng = new Random(9);
-  const data = {
-    inputs: Float32Array.from({ length: N * T * d }, () => rng.normal()),
-    targets: Int32Array.from({ length: N }, () => rng.int(K)),
-    sequenceLength: T,
-  };
+  const spec = { N: 96, T: 5, d: 3, h: 6, K: 3, lossSteps: 'last', loss: 'softmax-cross-entropy', seed: 9 } as const;
   for (const mode of ['adjoint', 'local-duals', 'sweeps'] as const)
     for (const parallel of [undefined, { workers: 2 }]) {
-      const model = new RNN({ inputSize: d, hiddenSize: h, outputSize: K });
+      const { model, data } = randomProblem(spec);
       const r = await new AdmmTrainer(model, { mode, batchSize: 16, parallel }).fit(data, { maxIterations: 2 });
       const held = await nativeScratchBytes();
       console.log(`mini-batch fit ${mode}${parallel ? ', 2 shard threads' : ''}: ${r.status}, scratch after ${held}`);
