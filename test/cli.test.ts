@@ -228,7 +228,8 @@ async function interrupted(
       stderr += b;
       if (when.test(stderr) && !child.killed) child.kill('SIGINT');
     });
-    child.on('exit', (c) => resolve(c));
+    // 'close', not 'exit': the child's stdout can still be arriving when it has exited.
+    child.on('close', (c) => resolve(c));
   });
   return { code, stdout, stderr };
 }
