@@ -112,10 +112,13 @@ test('dualWalk: 2 + 2 iterations resumed through a checkpoint equal 4 straight (
   t.deepEqual(back.model.weights(), straight.model.weights());
 });
 
-test('options.dualWalk: on by default in persistent mode unless sharded, persistent mode only, checked settings', (t) => {
+test('options.dualWalk: on by default in persistent mode, sharded too unless under bounded staleness; checked settings', (t) => {
   const { model } = randomProblem(SPEC);
   t.deepEqual(new AdmmTrainer(model, PERSISTENT).options.dualWalk, DEFAULT_DUAL_WALK);
-  t.is(new AdmmTrainer(model, { ...PERSISTENT, parallel: { workers: 2 } }).options.dualWalk, false);
+  const sharded = { ...PERSISTENT, parallel: { workers: 2 } };
+  t.deepEqual(new AdmmTrainer(model, sharded).options.dualWalk, DEFAULT_DUAL_WALK);
+  const stale = { ...PERSISTENT, parallel: { workers: 2, staleness: 1 } };
+  t.is(new AdmmTrainer(model, stale).options.dualWalk, false);
   t.is(new AdmmTrainer(model, { mode: 'adjoint' }).options.dualWalk, false);
   t.deepEqual(new AdmmTrainer(model, { ...PERSISTENT, dualWalk: true }).options.dualWalk, DEFAULT_DUAL_WALK);
   t.deepEqual(new AdmmTrainer(model, { ...PERSISTENT, dualWalk: { every: 0 } }).options.dualWalk, {
@@ -124,7 +127,7 @@ test('options.dualWalk: on by default in persistent mode unless sharded, persist
   });
   for (const bad of [
     { mode: 'local-duals', dualWalk: true },
-    { ...PERSISTENT, dualWalk: true, parallel: { workers: 2 } },
+    { ...PERSISTENT, dualWalk: true, parallel: { workers: 2, staleness: 1 } },
     { mode: 'sweeps', dualWalk: { every: 2 } },
     { ...PERSISTENT, dualWalk: { scale: 0 } },
     { ...PERSISTENT, dualWalk: { every: -1 } },

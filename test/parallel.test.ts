@@ -101,12 +101,19 @@ for (const [name, spec, extra] of [
   ['rows the forward pass blocks differently', blocked, {}],
   ['safeguard rejections, geometric ρ', classify, rejecting],
   ['safeguard rejections, residual balancing', regress, { ...rejecting, rhoPolicy: balancing }],
+  ['the dual walk after every iteration', classify, { dualWalk: { every: 1 } }],
+  [
+    'the dual walk every 2nd iteration, regression, residual balancing',
+    regress,
+    { dualWalk: { every: 2 }, rhoPolicy: balancing },
+  ],
+  ['the dual walk every 2nd iteration, safeguard rejections', classify, { ...rejecting, dualWalk: { every: 2 } }],
 ] as [string, ProblemSpec, AdmmTrainerOptions][]) {
   for (const shards of [2, 3]) {
     const title = `synchronous, ${shards} shards: threads ≡ in one process ≡ chunked sweep, bit for bit (${name})`;
     test(title, async (t) => {
-      // Default options otherwise: the true-loss safeguard is on, as in one process; a sharded run
-      // has no dual walk, so the single-process runs go without it too.
+      // Default options otherwise (the true-loss safeguard is on, as in one process), without the
+      // dual walk unless the case names it.
       const options: AdmmTrainerOptions = { mode: 'persistent', lossSteps: spec.lossSteps, dualWalk: false, ...extra };
       const threads = await fitted(spec, { ...options, parallel: { workers: shards } });
       const { model, data } = randomProblem(spec);
@@ -136,7 +143,7 @@ for (const [name, spec, extra] of [
 
 test('the sharded iterate ≈ the unchunked single-process iterate (equal up to summation order)', async (t) => {
   const sharded = await fitted(classify, { parallel: { workers: 3 } });
-  const whole = await fitted(classify, { dualWalk: false }); // as the sharded run, which has none
+  const whole = await fitted(classify, {}); // defaults, as the sharded run: its shards walk their rows
   for (const [k, w] of Object.entries(whole.weights)) {
     const s = sharded.weights[k as keyof typeof whole.weights];
     let diff = 0,

@@ -110,7 +110,7 @@ test('admmirnn train --mode local-duals --redis with 2 workers ≡ train --mode 
   t.deepEqual(bits(b.model.weights()), bits(a.model.weights()));
 });
 
-test('a checkpoint with the safeguard resumes sharded: with it synchronously, without it under --staleness; without the dual walk', async (t) => {
+test('a checkpoint with the safeguard and the dual walk resumes sharded: with both synchronously, without them under --staleness', async (t) => {
   const first = await command([...train, '-o', 'guarded.safetensors']).ended;
   t.is(first.code, 0, first.stderr);
   const saved = (await readCheckpoint(path.join(dir, 'guarded.safetensors'))).trainer!.options;
@@ -120,13 +120,16 @@ test('a checkpoint with the safeguard resumes sharded: with it synchronously, wi
   t.is(synchronous.code, 0, synchronous.stderr);
   t.like((await readCheckpoint(path.join(dir, 'sp.safetensors'))).trainer!.options, {
     safeguard: { backoff: 2 },
-    dualWalk: false,
+    dualWalk: { scale: 20, every: 1 },
   });
   const stale = await command([...resume, '--workers', '2', '--staleness', '1', '-o', 'ap.safetensors']).ended;
   t.is(stale.code, 0, stale.stderr);
   t.regex(stale.stderr, /--staleness > 0: the safeguard is off/);
-  t.regex(stale.stderr, /sharded: the dual walk is off/);
-  t.like((await readCheckpoint(path.join(dir, 'ap.safetensors'))).trainer!.options, { safeguard: false });
+  t.regex(stale.stderr, /--staleness > 0: the dual walk is off/);
+  t.like((await readCheckpoint(path.join(dir, 'ap.safetensors'))).trainer!.options, {
+    safeguard: false,
+    dualWalk: false,
+  });
 });
 
 test('a mini-batch checkpoint resumed sharded keeps the step safeguard, and drops it under --staleness', async (t) => {

@@ -98,8 +98,8 @@ export interface AdmmTrainerOptions {
    * instead of zero; with `every` > 0 (default 1), resynchronise the auxiliaries to the forward
    * pass and walk again every `every` iterations (persistent/dual-walk.ts). `true`: the defaults.
    * Default on in mode 'persistent' (floor + 0.10 on every suite classification task; `false`: the
-   * paper's loop with zero duals), off with `parallel` (its shards hold the auxiliaries the walk
-   * needs). Mode 'sweeps': each batch's sweeps start from the walk's duals × `scale` (default 1;
+   * paper's loop with zero duals); sharded, each shard walks its rows (off under
+   * `parallel.staleness` > 0, where the shards are at different weights). Mode 'sweeps': each batch's sweeps start from the walk's duals × `scale` (default 1;
    * `every` is 1: every batch walks from its forward pass); default on, sharded too.
    * Off in 'adjoint' and 'local-duals'.
    */
@@ -235,17 +235,22 @@ export const DEFAULT_DUAL_WALK: Readonly<DualWalkSettings> = { scale: 20, every:
  */
 export const DEFAULT_SWEEPS_DUAL_WALK: Readonly<DualWalkSettings> = { scale: 1, every: 1 };
 
-function resolveDualWalk(value: unknown, mode: AdmmMode, sharded: boolean): DualWalkSettings | false {
+function resolveDualWalk(value: unknown, mode: AdmmMode, parallel: unknown): DualWalkSettings | false {
   if (value === false) return false;
   const defaults = mode === 'sweeps' ? DEFAULT_SWEEPS_DUAL_WALK : DEFAULT_DUAL_WALK;
   const walks = mode === 'persistent' || mode === 'sweeps';
-  // The persistent walk runs on the auxiliaries of every sample, which a sharded run keeps in its
-  // shards; 'sweeps' walks per sample, on each shard's slice of the batch.
-  const unwalkable = sharded && mode === 'persistent';
+  // Every shard walks its own rows ('sweeps': its slice of the batch). The persistent walk needs
+  // every shard at the same weights: bounded staleness has no such point.
+  const staleness = (parallel as { staleness?: unknown } | undefined)?.staleness;
+  const unwalkable = mode === 'persistent' && typeof staleness === 'number' && staleness > 0;
   if (value === undefined) return walks && !unwalkable ? { ...defaults } : false;
   if (!walks) throw invalidRange('options.dualWalk', `false or unset in mode '${mode}'`, value);
   if (unwalkable)
-    throw invalidRange('options.dualWalk', "false or unset with options.parallel in mode 'persistent'", value);
+    throw invalidRange(
+      'options.dualWalk',
+      "false or unset with options.parallel.staleness > 0 in mode 'persistent'",
+      value
+    );
   if (value === true) return { ...defaults };
   checkObject('options.dualWalk', value);
   const every =
@@ -326,7 +331,7 @@ export function resolveTrainerOptions(options: unknown): ResolvedTrainerOptions 
       update
     );
   const lossSteps = optional('lossSteps', 'last' as const, (n, v) => checkChoice(n, v, LOSS_STEPS));
-  const dualWalk = resolveDualWalk(o.dualWalk, mode, o.parallel !== undefined);
+  const dualWalk = resolveDualWalk(o.dualWalk, mode, o.parallel);
   return {
     mode,
     loss: optional('loss', undefined, (n, v) => checkChoice(n, v, LOSS_NAMES)),

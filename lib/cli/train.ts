@@ -310,9 +310,9 @@ async function train(flags: TrainFlags): Promise<number> {
   const asynchronous = saved && (parallel?.staleness ?? 0) > 0;
   if (asynchronous && options.safeguard !== false) log(flags, '--staleness > 0: the safeguard is off');
   const unguarded = asynchronous ? { safeguard: false } : {};
-  // A sharded persistent run has no dual walk (its shards hold the auxiliaries), whatever the run saved.
-  const walks = saved && parallel && options.mode === 'persistent' && (options as { dualWalk?: unknown }).dualWalk;
-  if (walks) log(flags, 'sharded: the dual walk is off');
+  // Nor a persistent dual walk (the shards are at different weights), whatever the run saved.
+  const walks = asynchronous && options.mode === 'persistent' && (options as { dualWalk?: unknown }).dualWalk;
+  if (walks) log(flags, '--staleness > 0: the dual walk is off');
   const unwalked = walks ? { dualWalk: false } : {};
   const trainer: AdmmTrainer | BpttTrainer =
     saved?.trainer && !parallel

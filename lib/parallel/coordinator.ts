@@ -47,6 +47,8 @@ export interface CoordinatorOptions {
   classification: boolean;
   /** The true-loss safeguard (synchronous runs only); absent or false: none. */
   safeguard?: SafeguardSettings | false;
+  /** The dual walk (options.dualWalk with the walk's localSweeps and gamma; synchronous runs only); absent: none. */
+  walk?: { scale: number; every: number; sweeps: number; gamma: number };
   /** Called after every `every`-th iteration, before the record is returned (a checkpoint's cadence). */
   checkpoint?: { every: number; save: (iteration: number) => Promise<void> };
   /** Recovery checkpoints, and the rollback to the last one when a shard is lost (recovery.ts). */
@@ -66,16 +68,31 @@ export interface CoordinatorRecovery {
 
 /** A persistent run's coordinator settings from the trainer's options (β of the whole data set). */
 export function coordinatorOptions(
-  options: Pick<ResolvedTrainerOptions, 'rho' | 'rhoPolicy' | 'beta' | 'safeguard'>,
+  options: Pick<
+    ResolvedTrainerOptions,
+    'rho' | 'rhoPolicy' | 'beta' | 'safeguard' | 'dualWalk' | 'localSweeps' | 'gamma'
+  >,
   layout: Pick<TrainingLayout, 'shape' | 'loss'>,
   shards: number,
   staleness: number
 ): CoordinatorOptions {
-  const { rho, rhoPolicy } = options;
+  const { rho, rhoPolicy, dualWalk } = options;
   const classification = layout.loss === 'softmax-cross-entropy';
-  // Bounded staleness has no loss of one weight version to judge (options.ts refuses it there).
+  // Bounded staleness has no loss of one weight version to judge, nor one point for every shard
+  // to walk from (options.ts refuses both there).
   const safeguard = staleness > 0 ? false : options.safeguard;
-  return { shards, staleness, rho, rhoPolicy, beta: options.beta * layout.shape.N, classification, safeguard };
+  const walk =
+    dualWalk && staleness === 0 ? { ...dualWalk, sweeps: options.localSweeps, gamma: options.gamma } : undefined;
+  return {
+    shards,
+    staleness,
+    rho,
+    rhoPolicy,
+    beta: options.beta * layout.shape.N,
+    classification,
+    safeguard,
+    ...(walk && { walk }),
+  };
 }
 
 /**
@@ -264,6 +281,9 @@ export class ParallelCoordinator {
   }
 
   private async step(signal: AbortSignal | undefined, aborted: () => Error): Promise<PersistentIterationRecord> {
+    // Before any work: with prefetched Grams block 1 is solved before the first round, and an
+    // abort at that round would leave the new (U, W, b) for the retried iteration to start from.
+    if (signal?.aborted) throw aborted();
     const started = performance.now(),
       model = this.model,
       rho: Triple = [...this.rho],
@@ -305,9 +325,17 @@ export class ParallelCoordinator {
     const startLoss = guarded !== undefined && this.guard.loss === undefined;
     const prefetched = startLoss ? undefined : this.prefetched;
     this.prefetched = undefined;
-    const uwbRound = prefetched
-      ? undefined
-      : await round('uwb', startLoss ? { ...rhoScalars, startLoss: 1 } : rhoScalars);
+    // The dual walk: fresh shards walk on the run's first publication (a rollback to checkpoint 0
+    // starts them afresh); after iteration k when k is a multiple of `every`, in the verdict's round.
+    const walk = this.options.walk;
+    const walkScalars = walk && { walk: walk.scale, walkSweeps: walk.sweeps, walkGamma: walk.gamma };
+    const walkDue = walk !== undefined && walk.every > 0 && k % walk.every === 0;
+    const uwbScalars = {
+      ...rhoScalars,
+      ...(startLoss && { startLoss: 1 }),
+      ...(this.completed === 0 && walkScalars),
+    };
+    const uwbRound = prefetched ? undefined : await round('uwb', uwbScalars);
     if (startLoss) this.guard.loss = trueLoss(uwbRound!, this.options.classification).loss;
     const uwbParts = prefetched ?? uwbRound!.map((c) => c.body);
     if (prefetched) this.times.uwb.wait = this.times.uwb.shard = 0;
@@ -341,9 +369,10 @@ export class ParallelCoordinator {
     const recovery = this.options.recovery,
       due = recovery !== undefined && k % recovery.every === 0;
     // A due checkpoint: each shard writes its file before it answers, and drops files before `committed`
-    // (with the safeguard: in the 'safeguard' round, after the verdict).
+    // (with the safeguard or a due walk: in the 'safeguard' round, after the verdict and the walk).
     const save: Record<string, number> = due ? { checkpoint: 1, committed: this.committed } : {};
-    const nextScalars = { next1: next[0], next2: next[1], next3: next[2], prefetch, ...(guarded ? {} : save) };
+    const lastRound = guarded !== undefined || walkDue;
+    const nextScalars = { next1: next[0], next2: next[1], next3: next[2], prefetch, ...(lastRound ? {} : save) };
     const dualParts = await round('duals', { ...rhoScalars, ...nextScalars });
     const t0 = performance.now();
     const sums = { changeO: 0, auxiliarySum: 0, auxiliaryCount: 0 };
@@ -387,7 +416,12 @@ export class ParallelCoordinator {
       seconds: 0,
       elapsed: 0,
     };
-    if (guarded) record = await this.judge(record, guarded, round, save);
+    const walkNow = walkDue ? walkScalars : undefined;
+    if (guarded) record = await this.judge(record, guarded, round, save, walkNow);
+    else if (walkNow) {
+      const scalars = { rho1: next[0], rho2: next[1], rho3: next[2], factor: 1, resync: 0, ...walkNow, ...save };
+      this.prefetched = (await round('safeguard', scalars, false)).map((c) => c.body);
+    }
     if (due) {
       await recovery.checkpoints.save(model, k, this.rho, guardSnapshot(this.guard));
       this.committed = k;
@@ -401,14 +435,16 @@ export class ParallelCoordinator {
   /**
    * The true-loss safeguard's verdict on iteration `record` (persistent/safeguard.ts, with the
    * single process's arithmetic; `this.rho` is the next ρ before it, `previous` the weights before
-   * the iteration). When the verdict changes the shards' state, or `save` asks for a checkpoint
-   * (which must hold the state after the verdict), a 'safeguard' round applies it on the shards.
+   * the iteration). When the verdict changes the shards' state, `save` asks for a checkpoint
+   * (which must hold the state after the verdict) or `walk` for the dual walk after it, a
+   * 'safeguard' round applies them on the shards.
    */
   private async judge(
     record: PersistentIterationRecord,
     previous: WeightCopy,
     round: (phase: keyof RoundTimes, scalars: Record<string, number>, abortable: boolean) => Promise<Contribution[]>,
-    save: Record<string, number>
+    save: Record<string, number>,
+    walk: Record<string, number> | undefined
   ): Promise<PersistentIterationRecord> {
     const next = this.rho,
       bounds = rhoBounds(this.options.rhoPolicy);
@@ -419,10 +455,11 @@ export class ParallelCoordinator {
       next,
       record.loss
     );
-    if (accepted && factor === 1 && !('checkpoint' in save)) return guardedRecord(record, true, this.guard.scale);
+    if (accepted && factor === 1 && !('checkpoint' in save) && !walk)
+      return guardedRecord(record, true, this.guard.scale);
     if (!accepted) this.model.setWeightsUnchecked(previous);
     if (factor !== 1) this.rho = next.map((r) => r * factor) as Triple;
-    const scalars = { rho1: next[0], rho2: next[1], rho3: next[2], factor, resync: accepted ? 0 : 1, ...save };
+    const scalars = { rho1: next[0], rho2: next[1], rho3: next[2], factor, resync: accepted ? 0 : 1, ...walk, ...save };
     // The iteration is complete once judged: an abort takes effect after it, never between the shards.
     const parts = await round('safeguard', scalars, false);
     this.prefetched = parts.map((c) => c.body);

@@ -23,6 +23,7 @@ import {
   sweepStates,
 } from '../admm/persistent/blocks';
 import { resynchronise, scaleRho } from '../admm/persistent/safeguard';
+import { walkDuals } from '../admm/persistent/dual-walk';
 import type { Triple } from '../admm/rho';
 import { applySnapshot, takeSnapshot } from '../admm/persistent/snapshot';
 import type { AdmmStateSnapshot } from '../admm/snapshot';
@@ -113,6 +114,7 @@ export class PersistentShard implements ShardCore {
   async answer(p: Publication): Promise<Answer> {
     const rho: Triple = [p.scalars.rho1, p.scalars.rho2, p.scalars.rho3];
     readWeights(p.body, this.weights);
+    const fresh = this.st === undefined;
     const st = this.st ?? (await this.start(rho));
     // The caches XU, P and tanh a were built with the weights of an earlier publication (or none).
     st.xuFresh = st.pFresh = st.taFresh = false;
@@ -125,6 +127,8 @@ export class PersistentShard implements ShardCore {
       case 'uwb': {
         // The safeguard's reference at the run's start: o is the forward pass of these weights.
         const start = p.scalars.startLoss === 1 ? forwardScalars(summariseLoss(st.O, st.shape.K, st.targets)) : {};
+        // A run's first publication asks fresh shards for the dual walk (a restored shard has its duals).
+        if (fresh && p.scalars.walk !== undefined) await this.walk(st, p);
         return reply(start, (await inputGram(st)).sum.slice());
       }
       case 'vc': {
@@ -147,7 +151,7 @@ export class PersistentShard implements ShardCore {
         const factor = p.scalars.factor;
         if (!(factor > 0 && factor < Infinity))
           throw new RangeError(`shard ${this.index}: publication ${p.version} has a safeguard factor of ${factor}`);
-        return reply(...(await this.applyVerdict(st, factor, p.scalars.resync === 1)));
+        return reply(...(await this.applyVerdict(st, factor, p.scalars.resync === 1, p)));
       }
       default:
         throw new RangeError(`shard ${this.index}: unknown phase '${p.phase}' in publication ${p.version}`);
@@ -158,19 +162,39 @@ export class PersistentShard implements ShardCore {
    * The coordinator's safeguard verdict on the iteration just run (persistent/safeguard.ts, the
    * single-process loop's steps in its order): a rejected one resynchronises a, s, o to the
    * published (previous) weights; then the scaled duals are divided by `factor` and ρ multiplied.
-   * Answers the next iteration's block-1 Gram, and after a rejection the true loss of its rows.
+   * With scalar `walk`, the dual walk is due after the iteration (options.dualWalk.every): a, s, o
+   * back to the forward pass of the published weights and fresh duals from there, as the
+   * single-process loop does after its verdict. Answers the next iteration's block-1 Gram, and
+   * after a rejection the true loss of its rows.
    */
   private async applyVerdict(
     st: AdmmState,
     factor: number,
-    resync: boolean
+    resync: boolean,
+    p: Publication
   ): Promise<[Record<string, number>, Float64Array]> {
     if (resync) await resynchronise(st, this.weights);
     // st.rho is this publication's ρ (answer() set both): the duals follow ρ's new scale.
     await scaleRho(st, factor);
     this.dualRho = st.rho;
     const scalars = resync ? forwardScalars(summariseLoss(st.O, st.shape.K, st.targets)) : {};
+    if (p.scalars.walk !== undefined) {
+      await resynchronise(st, this.weights);
+      await this.walk(st, p);
+    }
     return [scalars, (await inputGram(st)).sum.slice()];
+  }
+
+  /** The local dual walk on this shard's rows (dual-walk.ts), with the publication's settings. */
+  private async walk(st: AdmmState, p: Publication): Promise<void> {
+    const { walk: scale, walkSweeps: sweeps, walkGamma: gamma } = p.scalars;
+    const bad = (what: string, v: unknown) =>
+      new RangeError(`shard ${this.index}: publication ${p.version} has a walk ${what} of ${v}`);
+    if (!(scale > 0 && scale < Infinity)) throw bad('scale', scale);
+    if (!(Number.isInteger(sweeps) && sweeps >= 1 && sweeps <= 1000)) throw bad('sweeps', sweeps);
+    if (!(gamma > 0 && gamma < Infinity)) throw bad('gamma', gamma);
+    const unreachable = () => new Error('the walk of a shard is not aborted');
+    await walkDuals(st, this.weights, scale, { sweeps, gamma }, undefined, unreachable);
   }
 
   /** The shard's state at ρ, chunked as the single-process loop would chunk these rows, with the weight Grams. */

@@ -9,8 +9,7 @@
  * the run resynchronises its auxiliaries to the forward pass and walks again every `every`
  * iterations.
  */
-import { native } from '../../native';
-import type { RNN } from '../../rnn';
+import { native, type WeightArgs } from '../../native';
 import { rescaleDuals } from './blocks';
 import type { AdmmState } from './state';
 import { views } from './views';
@@ -38,7 +37,7 @@ export interface WalkSteps {
  */
 export async function walkDuals(
   st: AdmmState,
-  model: RNN,
+  weights: WeightArgs,
   scale: number,
   steps: WalkSteps,
   signal: AbortSignal | undefined,
@@ -64,7 +63,7 @@ export async function walkDuals(
         await native.localDualWalkAsync({
           shape: v.shape,
           ...v.inputs,
-          ...model.weights(),
+          ...weights,
           S: v.S,
           Saux: v.P,
           A: walkA,
