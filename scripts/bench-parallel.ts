@@ -119,7 +119,8 @@ async function threads(data: TrainingData, h: number, iterations: number, worker
     other: median(rounds.map((r) => r[phase].wait - r[phase].shard)),
     solve: median(rounds.map((r) => r[phase].solve)),
   });
-  const perRound = { uwb: round('uwb'), vc: round('vc'), duals: round('duals') };
+  // 'safeguard': the verdict's round, which also carries the default dual walk after every iteration.
+  const perRound = { uwb: round('uwb'), vc: round('vc'), duals: round('duals'), safeguard: round('safeguard') };
   return { seconds: median(seconds), rounds: perRound, bytes, messages, weights: m.weights() };
 }
 
@@ -238,8 +239,9 @@ async function main(): Promise<void> {
       b = w2.weights[k as keyof typeof one.weights];
     return Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(Buffer.from(b.buffer, b.byteOffset, b.byteLength));
   });
-  // With the default (scheduled) ρ the block-1 Grams ride on the 'duals' round: no 'uwb' round after the first.
-  for (const phase of ['uwb', 'vc', 'duals'] as const) {
+  // With the default (scheduled) ρ the block-1 Grams ride on the last round ('duals', or 'safeguard' with the
+  // default dual walk): no 'uwb' round after the first.
+  for (const phase of ['uwb', 'vc', 'duals', 'safeguard'] as const) {
     if (!(w2.rounds[phase].shard > 0)) continue;
     const s = w1.rounds[phase].shard / w2.rounds[phase].shard;
     console.log(`per-shard compute, round ${phase}: speed-up ${s.toFixed(2)}, efficiency ${(s / 2).toFixed(2)}`);

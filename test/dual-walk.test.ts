@@ -214,3 +214,22 @@ test("mode 'sweeps' with the dual walk: the batch's sweeps start from the walk's
   await new BatchMultipliers({ ...options, dualWalk: false }, shape, N).estimate(unwalked, model, rho);
   t.notDeepEqual(unwalked.M1, batch.M1, 'without the walk the sweeps start from zero duals');
 });
+
+test.serial("dualWalk: an iteration's seconds include its re-walk", async (t) => {
+  const p = randomProblem(SPEC);
+  // A walk made to take at least 300 ms: the iteration that ends with it must count them.
+  const binding = native as unknown as Record<string, (args: unknown) => Promise<unknown>>;
+  const original = binding.localDualWalkAsync;
+  binding.localDualWalkAsync = async (args) => {
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    return original(args);
+  };
+  try {
+    const result = await new AdmmTrainer(p.model, { ...PERSISTENT, dualWalk: { every: 1 } }).fit(p.data, {
+      maxIterations: 2,
+    });
+    for (const r of result.history) t.true(r.seconds >= 0.3, `iteration ${r.iteration}: ${r.seconds} s`);
+  } finally {
+    binding.localDualWalkAsync = original;
+  }
+});

@@ -128,7 +128,8 @@ export class PersistentEngine implements AdmmEngine<PersistentIterationRecord> {
     const walk = this.options.dualWalk;
     if (walk && walk.every > 0 && this.state.iteration % walk.every === 0) {
       // Back to the forward point of the new weights, then fresh duals from there. Part of this
-      // iteration: if it fails or is aborted, the fit keeps the weights from before the iteration.
+      // iteration (its time too): if it fails or is aborted, the fit keeps the weights from before it.
+      const started = performance.now();
       try {
         if (signal?.aborted) throw aborted();
         await resynchronise(this.state, this.model);
@@ -137,6 +138,8 @@ export class PersistentEngine implements AdmmEngine<PersistentIterationRecord> {
         this.state.iteration--;
         throw e;
       }
+      const seconds = record.seconds + (performance.now() - started) / 1000;
+      return { ...record, seconds, elapsed: seconds };
     }
     return record;
   }
