@@ -11,12 +11,12 @@ import { sharedFloats } from '../../in-shared-memory';
 import {
   type BlockWeights,
   ascendDuals,
-  rescaleDuals,
   updateOutputs,
   updatePreactivations,
   updateStates,
 } from '../persistent/blocks';
 import { AdmmState } from '../persistent/state';
+import { walkDuals } from '../persistent/dual-walk';
 import type { Triple } from '../rho';
 import type { ResyncSettings } from './engine';
 
@@ -155,37 +155,13 @@ export class BatchMultipliers {
   }
 
   /**
-   * μ1, μ3 of the sweep state by the local dual walk (as 'local-duals', at the same ρ) from its
-   * forward point, times `scale`; a, s, o stay the forward point (the walk works on a copy of a in
-   * the XU cache and its auxiliary states in P; o is restored), μ2 stays zero.
+   * μ1, μ3 of the sweep state by the persistent loop's dual walk (dual-walk.ts: 'local-duals''s
+   * walk at the same ρ from the forward point, times `scale`; a, s, o stay the forward point, μ2 zero).
    */
-  private async walkDuals(st: AdmmState, weights: BlockWeights, scale: number): Promise<void> {
-    const forwardO = Float32Array.from(st.O);
-    st.XU.set(st.A);
-    await native.localDualWalkAsync({
-      shape: st.shape,
-      ...st.inputs,
-      U: weights.U,
-      W: weights.W,
-      b: weights.b,
-      V: weights.V,
-      c: weights.c,
-      S: st.S,
-      Saux: st.P,
-      A: st.XU,
-      O: st.O,
-      M1: st.M1,
-      M3: st.M3,
-      stepNorms: this.stepNorms,
-      rho1: st.rho[0],
-      rho2: st.rho[1],
-      rho3: st.rho[2],
-      sweeps: this.settings.localSweeps,
-      gamma: this.settings.gamma,
-      ...st.targets,
-    });
-    st.O.set(forwardO);
-    await rescaleDuals(st, [scale, 1, scale]);
+  private walkDuals(st: AdmmState, weights: BlockWeights, scale: number): Promise<void> {
+    const { U, W, b, V, c } = weights;
+    const steps = { sweeps: this.settings.localSweeps, gamma: this.settings.gamma };
+    return walkDuals(st, { U, W, b, V, c }, scale, steps, undefined, () => new Error('a batch walk is not aborted'));
   }
 }
 
