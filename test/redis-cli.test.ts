@@ -226,7 +226,7 @@ test('options.parallel with transport redis is validated at the boundary, naming
 });
 
 test("a configuration whose text does not hash to the run's config hash is refused", (t) => {
-  const text = JSON.stringify({ format: 'admmirnn-run/1' });
+  const text = JSON.stringify({ format: 'admmirnn-run/2' });
   const e = t.throws(() => readRunConfig(text + ' ', configHash(text)));
   t.is((e as { code?: string }).code, 'ERR_CONFIG_MISMATCH');
 });
@@ -274,6 +274,12 @@ test("a mini-batch run's configuration names its multiplier settings, checked wh
   // A coordinator of an earlier version sent no dualWalk; its workers did not walk.
   const { dualWalk: _walk, ...unwalked } = config.resync!;
   t.deepEqual(read((c) => (c.resync = unwalked))().resync, unwalked);
+  t.is(config.format, 'admmirnn-run/2', 'the shards walk: a worker of /1 refuses the run');
+  t.is(read((c) => (c.format = 'admmirnn-run/1'))().format, 'admmirnn-run/1', 'a /1 run is still read');
+  t.throws(
+    read((c) => (c.format = 'admmirnn-run/3')),
+    { message: /config\.format/ }
+  );
   const regressors = { ...config.resync, regressors: 'both' };
   t.throws(
     read((c) => (c.resync = regressors)),

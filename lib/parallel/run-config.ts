@@ -15,8 +15,15 @@ import type { TrainingLayout } from '../training/layout';
 import { checkInteger, checkNumber, checkObject } from '../validate';
 import { RedisTransportError } from './redis/errors';
 
+/**
+ * /2: the shards walk (persistent runs: the publications ask for the dual walk; 'sweeps': the
+ * walk's settings in `resync`). A worker of /1 refuses a /2 run instead of running it without
+ * the walk; this version still reads /1 runs, whose shards did not walk.
+ */
+export const RUN_CONFIG_FORMAT = 'admmirnn-run/2';
+
 export interface RunConfig {
-  format: 'admmirnn-run/1';
+  format: 'admmirnn-run/1' | typeof RUN_CONFIG_FORMAT;
   /** The data options of `admmirnn train` that load the run's data (null: workers bring their own). */
   data: Record<string, unknown> | null;
   sizes: { N: number; T: number; d: number; h: number; K: number };
@@ -65,7 +72,7 @@ export function runConfig(
   const { parallel: _parallel, ...trainer } = options;
   const { regressors, localSweeps, gamma, sweeps, dualWalk } = options;
   const config: RunConfig = {
-    format: 'admmirnn-run/1',
+    format: RUN_CONFIG_FORMAT,
     data: data ?? null,
     sizes: { N, T, d, h, K },
     loss: layout.loss,
@@ -92,7 +99,8 @@ export function readRunConfig(text: string, hash: string): RunConfig {
     throw new RedisTransportError(`the run's configuration does not hash to ${hash}`, 'ERR_CONFIG_MISMATCH');
   const c = JSON.parse(text) as RunConfig;
   checkObject('config', c);
-  if (c.format !== 'admmirnn-run/1') throw invalidRange('config.format', "'admmirnn-run/1'", c.format);
+  if (c.format !== RUN_CONFIG_FORMAT && c.format !== 'admmirnn-run/1')
+    throw invalidRange('config.format', `'${RUN_CONFIG_FORMAT}' or 'admmirnn-run/1'`, c.format);
   checkObject('config.sizes', c.sizes);
   for (const k of ['N', 'T', 'd', 'h', 'K'] as const) checkInteger(`config.sizes.${k}`, c.sizes[k], 1);
   checkInteger('config.shards', c.shards, 1, c.sizes.N);
