@@ -7,7 +7,12 @@ import { type SafeguardSettings, resolveSafeguard } from './step-safeguard';
 import { WARM_STARTS, type WarmStart } from './persistent/warm-start';
 import type { DualWalkSettings } from './persistent/dual-walk';
 import { type CommonFitOptions, resolveCommonFitOptions } from '../training/fit-options';
-import { type ParallelOptions, type ResolvedParallelOptions, resolveParallelOptions } from '../parallel/options';
+import {
+  type ParallelOptions,
+  type ResolvedParallelOptions,
+  boundedStaleness,
+  resolveParallelOptions,
+} from '../parallel/options';
 
 /**
  * How ρ = (ρ1, ρ2, ρ3) changes after each iteration (scaled duals are rescaled so λ = ρμ is kept).
@@ -241,8 +246,7 @@ function resolveDualWalk(value: unknown, mode: AdmmMode, parallel: unknown): Dua
   const walks = mode === 'persistent' || mode === 'sweeps';
   // Every shard walks its own rows ('sweeps': its slice of the batch). The persistent walk needs
   // every shard at the same weights: bounded staleness has no such point.
-  const staleness = (parallel as { staleness?: unknown } | undefined)?.staleness;
-  const unwalkable = mode === 'persistent' && typeof staleness === 'number' && staleness > 0;
+  const unwalkable = mode === 'persistent' && boundedStaleness(parallel);
   if (value === undefined) return walks && !unwalkable ? { ...defaults } : false;
   if (!walks) throw invalidRange('options.dualWalk', `false or unset in mode '${mode}'`, value);
   if (unwalkable)

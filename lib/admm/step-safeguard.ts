@@ -33,6 +33,7 @@
 import { invalidRange } from '../errors';
 import { checkBoolean, checkInteger, checkNumber, checkObject } from '../validate';
 import type { Triple } from './rho';
+import { boundedStaleness } from '../parallel/options';
 
 export interface SafeguardSettings {
   /** Factor on the scale (divisor of the step's length) per rejected update (> 1). */
@@ -261,8 +262,7 @@ export class StepSafeguard {
 export function resolveSafeguard(value: unknown, mode: string, parallel?: unknown): SafeguardSettings | false {
   // Under bounded staleness an update mixes several weight versions (mini-batch modes) and no round
   // sees one weight version's loss over every shard (persistent): no safeguard judges it.
-  const staleness = (parallel as { staleness?: unknown } | undefined)?.staleness;
-  const asynchronous = typeof staleness === 'number' && staleness > 0;
+  const asynchronous = boundedStaleness(parallel);
   const defaults = defaultSafeguard(mode);
   if (value === undefined) return asynchronous ? false : defaults;
   if (asynchronous && value !== false)

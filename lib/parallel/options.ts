@@ -4,6 +4,15 @@ import { invalidRange, invalidType } from '../errors';
 import { checkChoice, checkInteger, checkObject } from '../validate';
 import { checkRedisUrl, checkRunName, checkShardCount } from './redis/keys';
 
+/**
+ * Whether the (not yet validated) options.parallel asks for bounded staleness τ > 0: the other
+ * options that a run with stale shards cannot have read it before the parallel options are checked.
+ */
+export function boundedStaleness(parallel: unknown): boolean {
+  const staleness = (parallel as { staleness?: unknown } | undefined)?.staleness;
+  return typeof staleness === 'number' && staleness > 0;
+}
+
 /** Shards on worker threads of this process (the default transport). */
 export interface ThreadParallelOptions {
   /** Shards, one worker thread each (≥ 1, at most the number of sequences). */

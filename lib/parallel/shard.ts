@@ -193,8 +193,7 @@ export class PersistentShard implements ShardCore {
     if (!(scale > 0 && scale < Infinity)) throw bad('scale', scale);
     if (!(Number.isInteger(sweeps) && sweeps >= 1 && sweeps <= 1000)) throw bad('sweeps', sweeps);
     if (!(gamma > 0 && gamma < Infinity)) throw bad('gamma', gamma);
-    const unreachable = () => new Error('the walk of a shard is not aborted');
-    await walkDuals(st, this.weights, scale, { sweeps, gamma }, undefined, unreachable);
+    await walkDuals(st, this.weights, scale, { sweeps, gamma });
   }
 
   /** The shard's state at ρ, chunked as the single-process loop would chunk these rows, with the weight Grams. */

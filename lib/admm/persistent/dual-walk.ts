@@ -32,25 +32,25 @@ export interface WalkSteps {
  * Sets μ1 and μ3 of every view by the local dual walk from the state's current point (a forward
  * pass: every constraint holds), scaled by `scale`; μ2 to zero; a, s, o are left as they were.
  * The view's caches XU and P serve as the walk's scratch (a copy of a, and its auxiliary states).
- * An abort of `signal` stops the walk within a step of the native kernel (a flag it reads) and
- * throws `aborted()`, the duals partly walked.
+ * With `abort`, an abort of its signal stops the walk within a step of the native kernel (a flag
+ * it reads) and throws `aborted()`, the duals partly walked.
  */
 export async function walkDuals(
   st: AdmmState,
   weights: WeightArgs,
   scale: number,
   steps: WalkSteps,
-  signal: AbortSignal | undefined,
-  aborted: () => Error
+  abort?: { signal: AbortSignal | undefined; aborted: () => Error }
 ): Promise<void> {
   const [rho1, rho2, rho3] = st.rho;
+  const signal = abort?.signal;
   // Shared memory: the kernel runs on a pool thread while the abort's listener runs on this one.
   const cancel = signal && new Int32Array(new SharedArrayBuffer(4));
   const raise = () => void Atomics.store(cancel!, 0, 1);
   signal?.addEventListener('abort', raise);
   try {
     for (const v of views(st)) {
-      if (signal?.aborted) throw aborted();
+      if (signal?.aborted) throw abort!.aborted();
       // The walk writes its a and o: it works on copies (a in the XU cache), so a, o stay the
       // forward pass. Copied in slices: in one piece they held the event loop ~0.1 s per walk on
       // mnist10k.
@@ -81,7 +81,7 @@ export async function walkDuals(
       } finally {
         await copyInSlices(v.O, forwardO);
       }
-      if (signal?.aborted) throw aborted(); // the kernel may have stopped part-way
+      if (signal?.aborted) throw abort!.aborted(); // the kernel may have stopped part-way
       await forSlices(v.M2.length, (begin, end) => v.M2.fill(0, begin, end));
     }
   } finally {

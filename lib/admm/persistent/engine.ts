@@ -75,7 +75,7 @@ export class PersistentEngine implements AdmmEngine<PersistentIterationRecord> {
   /** The duals from the local dual walk at the current point (dual-walk.ts); `signal` stops it. */
   private walk(scale: number, signal: AbortSignal | undefined, aborted: () => Error): Promise<void> {
     const steps = { sweeps: this.options.localSweeps, gamma: this.options.gamma };
-    return walkDuals(this.state, this.model.weights(), scale, steps, signal, aborted);
+    return walkDuals(this.state, this.model.weights(), scale, steps, { signal, aborted });
   }
 
   get iteration(): number {

@@ -161,7 +161,7 @@ export class BatchMultipliers {
   private walkDuals(st: AdmmState, weights: BlockWeights, scale: number): Promise<void> {
     const { U, W, b, V, c } = weights;
     const steps = { sweeps: this.settings.localSweeps, gamma: this.settings.gamma };
-    return walkDuals(st, { U, W, b, V, c }, scale, steps, undefined, () => new Error('a batch walk is not aborted'));
+    return walkDuals(st, { U, W, b, V, c }, scale, steps);
   }
 }
 
