@@ -141,7 +141,7 @@ void exportOp(Napi::Env env, Napi::Object exports) {
 void registerAdmmOps(Napi::Env env, Napi::Object exports);
 void registerResyncOps(Napi::Env env, Napi::Object exports);
 void registerBpttOps(Napi::Env env, Napi::Object exports);
-// binding_internal.cpp: the `internal` object (test hooks and the benchmarks' row-blocked sgemm).
+// binding_internal.cpp: the `internal` object (test hooks and the benchmarks' sgemmThreaded).
 void registerInternalOps(Napi::Env env, Napi::Object exports);
 // binding_memory.cpp: the kernels' scratch memory (measured, released).
 void registerMemoryOps(Napi::Env env, Napi::Object exports);

@@ -56,13 +56,11 @@ class ScratchVector final : public ScratchSlot {
 template <class Tag, class T = float>
 T* scratchBuffer(size_t n) {
   thread_local ScratchVector<T> slot;
-  std::vector<T>& buffer = slot.buffer;
-  if (buffer.size() < n) {
-    buffer.clear();
-    buffer.shrink_to_fit();
-    buffer.resize(n);
+  if (slot.buffer.size() < n) {
+    slot.release();  // the old buffer first: never both at once
+    slot.buffer.resize(n);
   }
-  return buffer.data();
+  return slot.buffer.data();
 }
 
 }  // namespace admm

@@ -34,6 +34,7 @@ import { writeWeights } from './layout';
 import { type CoordinatorCheckpoints, guardSnapshot } from './recovery';
 import { isReady } from './ready';
 import { NORM_FIELDS } from './shard';
+import { walksAfter } from '../admm/persistent/dual-walk';
 import type { Contribution, CoordinatorTransport } from './transport';
 
 export interface CoordinatorOptions {
@@ -329,7 +330,7 @@ export class ParallelCoordinator {
     // starts them afresh); after iteration k when k is a multiple of `every`, in the verdict's round.
     const walk = this.options.walk;
     const walkScalars = walk && { walk: walk.scale, walkSweeps: walk.sweeps, walkGamma: walk.gamma };
-    const walkDue = walk !== undefined && walk.every > 0 && k % walk.every === 0;
+    const walkDue = walksAfter(walk, k);
     const uwbScalars = {
       ...rhoScalars,
       ...(startLoss && { startLoss: 1 }),

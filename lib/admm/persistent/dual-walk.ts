@@ -22,6 +22,11 @@ export interface DualWalkSettings {
   every: number;
 }
 
+/** Whether the walk follows iteration `k` (every `every` iterations; never with every 0). */
+export function walksAfter(walk: DualWalkSettings | false | undefined, k: number): boolean {
+  return walk ? walk.every > 0 && k % walk.every === 0 : false;
+}
+
 /** The walk's own settings: rounds per step and dual step size (options.localSweeps, options.gamma). */
 export interface WalkSteps {
   sweeps: number;

@@ -28,7 +28,7 @@ import {
   updateStates,
 } from './blocks';
 import { assembleLagrangian, relativeDual, relativePrimal, weightDecay } from './residuals';
-import { walkDuals } from './dual-walk';
+import { walkDuals, walksAfter } from './dual-walk';
 import { guardedIteration, resynchronise, rhoBounds } from './safeguard';
 import { applySnapshot, takeSnapshot } from './snapshot';
 import { AdmmState } from './state';
@@ -126,7 +126,7 @@ export class PersistentEngine implements AdmmEngine<PersistentIterationRecord> {
       ? guardedIteration(this.state, this.model, this.state.safeguard, guard, bounds, iterate)
       : iterate());
     const walk = this.options.dualWalk;
-    if (walk && walk.every > 0 && this.state.iteration % walk.every === 0) {
+    if (walk && walksAfter(walk, this.state.iteration)) {
       // Back to the forward point of the new weights, then fresh duals from there. Part of this
       // iteration (its time too): if it fails or is aborted, the fit keeps the weights from before it.
       const started = performance.now();
