@@ -10,26 +10,24 @@
 namespace admm::binding {
 namespace {
 
-struct ScratchBytesOp {
-  static constexpr const char* kName = "scratchBytes";
+// An op without arguments whose result is the byte count `Count` returns (under the kernel lock).
+template <size_t (*Count)()>
+struct ScratchCountOp {
   size_t bytes = 0;
   void parse(Args&) {}
   Status run() {
-    bytes = scratchBytesHeld();
+    bytes = Count();
     return {};
   }
   Napi::Value result(Napi::Env env) { return Napi::Number::New(env, static_cast<double>(bytes)); }
 };
 
-struct ReleaseScratchOp {
+struct ScratchBytesOp : ScratchCountOp<scratchBytesHeld> {
+  static constexpr const char* kName = "scratchBytes";
+};
+
+struct ReleaseScratchOp : ScratchCountOp<releaseScratch> {
   static constexpr const char* kName = "releaseScratch";
-  size_t freed = 0;
-  void parse(Args&) {}
-  Status run() {
-    freed = releaseScratch();
-    return {};
-  }
-  Napi::Value result(Napi::Env env) { return Napi::Number::New(env, static_cast<double>(freed)); }
 };
 
 }  // namespace
