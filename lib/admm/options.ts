@@ -71,7 +71,8 @@ export interface AdmmTrainerOptions {
   stepClip?: number | false;
   /**
    * 'local-duals' (and the dual walk of 'sweeps' and 'persistent'): repetitions of the local solve
-   * per step (default 5; 10 for the persistent mode's `dualWalk`) and dual step size γ (default 2; 0.5 with lossSteps 'every').
+   * per step (default 5; 10 for the persistent mode's `dualWalk`) and dual step size γ (default 2;
+   * 0.5 with lossSteps 'every').
    */
   localSweeps?: number;
   gamma?: number;
@@ -104,8 +105,9 @@ export interface AdmmTrainerOptions {
    * pass and walk again every `every` iterations (persistent/dual-walk.ts). `true`: the defaults.
    * Default on in mode 'persistent' (floor + 0.10 on every suite classification task; `false`: the
    * paper's loop with zero duals); sharded, each shard walks its rows (off under
-   * `parallel.staleness` > 0, where the shards are at different weights). Mode 'sweeps': each batch's sweeps start from the walk's duals × `scale` (default 1;
-   * `every` is 1: every batch walks from its forward pass); default on, sharded too.
+   * `parallel.staleness` > 0, where the shards are at different weights). Mode 'sweeps': each
+   * batch's sweeps start from the walk's duals × `scale` (default 1; `every` is 1: every batch
+   * walks from its forward pass); default on, sharded too.
    * Off in 'adjoint' and 'local-duals'.
    */
   dualWalk?: boolean | { scale?: number; every?: number };
